@@ -1,0 +1,26 @@
+// Package series defines a coupon series: the configuration an operator
+// saves for an offer (seed 002's "coupon series"), and the pure computations
+// that follow from it.
+//
+// A [Series] says where its codes come from ([Source]), who may be issued a
+// coupon and how often ([Issuance], built on limits.IssuanceRules), who may
+// redeem and when (limits.RedemptionRules), when an issued coupon expires
+// ([Expiry]), what discount it gives ([Discount]) and which expiry reminders
+// go out ([Reminder]).
+//
+// [Series.Validate] enforces every rule of the configuration, including the
+// applicability table of seed 002 (which limits apply to which kind of
+// series), and reports every offending field at once, each as an
+// *errcode.Error with code errcode.InvalidConfig and a dotted field path such
+// as "Redemption.MaxPerCode". A store saves only a series that validates.
+//
+// [Series.ExpiresAt] computes a coupon's expiry at issue, in the series' time
+// zone. The end of a day ("EOD" in the seeds) is the exclusive instant the
+// next local day begins: a coupon whose expiry is T is expired when now >= T.
+//
+// [Discount.Apply] computes a discount on a bill, converting between the
+// series' currency and the bill's with caller-supplied [Rates].
+//
+// The package is pure: it reads no clock and does no I/O apart from loading
+// time zones with time.LoadLocation.
+package series

@@ -1,0 +1,286 @@
+package series_test
+
+import (
+	"encoding"
+	"encoding/json"
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
+	"github.com/shopspring/decimal"
+	"pgregory.net/rapid"
+
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+)
+
+// seriesCmp compares series by value: decimals and times by Equal, place
+// sets by their places, empty and nil slices alike.
+var seriesCmp = cmp.Options{
+	cmpopts.EquateEmpty(),
+	cmp.Comparer(func(a, b decimal.Decimal) bool { return a.Equal(b) }),
+	cmp.Comparer(func(a, b decimal.NullDecimal) bool {
+		return a.Valid == b.Valid && (!a.Valid || a.Decimal.Equal(b.Decimal))
+	}),
+	cmp.Comparer(func(a, b time.Time) bool { return a.Equal(b) }),
+	cmp.Comparer(func(a, b limits.PlaceSet) bool { return cmp.Equal(a.Refs(), b.Refs()) }),
+}
+
+// fullSeries sets every field of a series.
+func fullSeries() series.Series {
+	s := validSeries()
+	s.Source = series.Source{Kind: series.Generated, Length: 10, Alphabet: series.Custom, CustomAlphabet: "ACDEFGHJK2345",
+		Prefix: "NY-", Suffix: "-X", CheckChar: true}
+	s.Issuance = series.Issuance{
+		IssuanceRules: limits.IssuanceRules{MaxPerCustomer: 3, MinGap: 24 * time.Hour, MaxTotal: 10000,
+			OncePerCustomer: false, AudienceOnly: true},
+		OnQualifyAgain:      series.SendExisting,
+		NotifyRemaining:     500,
+		ExcludeSeries:       []string{"winter", "autumn"},
+		ExcludeWithinMonths: 6,
+	}
+	s.Redemption = limits.RedemptionRules{
+		AnyoneMayRedeem: true, MaxPerCode: 5, MaxPerCustomer: 2, MaxPerSeries: 50000, Repeat: true,
+		Start:     spring.Add(time.Hour),
+		Weekdays:  limits.WeekdaysOf(time.Saturday, time.Sunday),
+		MonthDays: limits.MonthDaysOf(1, 15, 31),
+		Hours:     []limits.HourRange{{From: 9, To: 12}, {From: 14, To: 20}},
+		MinGap:    time.Hour,
+		Places:    limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Store, ID: "s-1"}, limits.PlaceRef{Kind: limits.Zone, ID: "north"}),
+		MinBill:   nullDec("10.50"),
+		MaxBill:   nullDec("1000"),
+		NewCustomers: limits.NewCustomerRule{RegisteredFrom: spring.AddDate(-1, 0, 0), RegisteredTo: spring,
+			LimitTransactions: true, MaxTransactions: 2},
+	}
+	s.Transferable = true
+	s.Expiry = series.Expiry{Kind: series.MonthEndsFromIssue, N: 1}
+	s.Discount = series.Discount{Kind: series.Percent, Percent: dec("12.5"), Cap: nullDec("20.00"), Currency: "EUR", Scale: 3}
+	s.Reminders = []series.Reminder{{Lead: 72 * time.Hour, Channel: "sms"}, {Lead: 24 * time.Hour, Channel: "email"}}
+	s.Version = 4
+	s.CreatedAt = spring.Add(-48 * time.Hour)
+	s.UpdatedAt = spring.Add(-24 * time.Hour)
+	return s
+}
+
+func TestJSONRoundTrip(t *testing.T) {
+	for name, s := range map[string]series.Series{
+		"full":        fullSeries(),
+		"base":        validSeries(),
+		"common":      withSource(series.Common),
+		"third party": withSource(series.ThirdParty),
+		"fixed": func() series.Series {
+			s := validSeries()
+			s.Discount = series.Discount{Kind: series.Fixed, Amount: dec("5"), Currency: "USD"}
+			return s
+		}(),
+		"zero": {},
+	} {
+		t.Run(name, func(t *testing.T) {
+			b, err := json.Marshal(s)
+			if err != nil {
+				t.Fatalf("Marshal: %v", err)
+			}
+			var got series.Series
+			if err := json.Unmarshal(b, &got); err != nil {
+				t.Fatalf("Unmarshal(%s): %v", b, err)
+			}
+			if diff := cmp.Diff(s, got, seriesCmp); diff != "" {
+				t.Errorf("round trip (-want +got):\n%s\njson: %s", diff, b)
+			}
+		})
+	}
+	full := fullSeries()
+	if err := full.Validate(); err != nil {
+		t.Errorf("fullSeries does not validate: %v", err)
+	}
+}
+
+func TestJSONShape(t *testing.T) {
+	b, err := json.Marshal(fullSeries())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, want := range []string{
+		`"status":"active"`, `"time_zone":"Europe/Berlin"`, `"kind":"generated"`, `"alphabet":"custom"`,
+		`"max_total":10000`, `"on_qualify_again":"send_existing"`, `"exclude_within_months":6`,
+		`"anyone_may_redeem":true`, `"kind":"month_ends_from_issue"`, `"kind":"percent"`, `"percent":"12.5"`,
+		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`,
+	} {
+		if !strings.Contains(string(b), want) {
+			t.Errorf("JSON lacks %s:\n%s", want, b)
+		}
+	}
+}
+
+func TestJSONRoundTripProperty(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		s := genSeries(t)
+		b, err := json.Marshal(s)
+		if err != nil {
+			// Only an enum outside its values fails to encode.
+			if errcode.CodeOf(err) != errcode.InvalidArgument {
+				t.Fatalf("Marshal: %v", err)
+			}
+			return
+		}
+		var got series.Series
+		if err := json.Unmarshal(b, &got); err != nil {
+			t.Fatalf("Unmarshal(%s): %v", b, err)
+		}
+		if diff := cmp.Diff(s, got, seriesCmp); diff != "" {
+			t.Fatalf("round trip (-want +got):\n%s", diff)
+		}
+	})
+}
+
+func TestUnknownEnumDoesNotEncode(t *testing.T) {
+	s := validSeries()
+	s.Status = 9
+	_, err := json.Marshal(s)
+	if !errors.Is(err, errcode.ErrInvalidArgument) {
+		t.Errorf("Marshal with Status 9: %v, want InvalidArgument", err)
+	}
+}
+
+type enum interface {
+	encoding.TextMarshaler
+	String() string
+}
+
+func TestEnumText(t *testing.T) {
+	cases := []struct {
+		v    enum
+		want string
+		zero func() encoding.TextUnmarshaler
+	}{
+		{series.Active, "active", func() encoding.TextUnmarshaler { return new(series.Status) }},
+		{series.Paused, "paused", func() encoding.TextUnmarshaler { return new(series.Status) }},
+		{series.Ended, "ended", func() encoding.TextUnmarshaler { return new(series.Status) }},
+		{series.Generated, "generated", func() encoding.TextUnmarshaler { return new(series.SourceKind) }},
+		{series.Common, "common", func() encoding.TextUnmarshaler { return new(series.SourceKind) }},
+		{series.RandomizedCommon, "randomized_common", func() encoding.TextUnmarshaler { return new(series.SourceKind) }},
+		{series.Uploaded, "uploaded", func() encoding.TextUnmarshaler { return new(series.SourceKind) }},
+		{series.ThirdParty, "third_party", func() encoding.TextUnmarshaler { return new(series.SourceKind) }},
+		{series.WithOffer, "with_offer", func() encoding.TextUnmarshaler { return new(series.ExpiryKind) }},
+		{series.DaysFromIssue, "days_from_issue", func() encoding.TextUnmarshaler { return new(series.ExpiryKind) }},
+		{series.MonthEndsFromIssue, "month_ends_from_issue", func() encoding.TextUnmarshaler { return new(series.ExpiryKind) }},
+		{series.Never, "never", func() encoding.TextUnmarshaler { return new(series.ExpiryKind) }},
+		{series.Fixed, "fixed", func() encoding.TextUnmarshaler { return new(series.DiscountKind) }},
+		{series.Percent, "percent", func() encoding.TextUnmarshaler { return new(series.DiscountKind) }},
+		{series.SendNothing, "send_nothing", func() encoding.TextUnmarshaler { return new(series.QualifyAgain) }},
+		{series.SendExisting, "send_existing", func() encoding.TextUnmarshaler { return new(series.QualifyAgain) }},
+	}
+	for _, tc := range cases {
+		b, err := tc.v.MarshalText()
+		if err != nil || string(b) != tc.want || tc.v.String() != tc.want {
+			t.Errorf("%v: MarshalText = %q, %v; String = %q; want %q", tc.v, b, err, tc.v.String(), tc.want)
+		}
+		u := tc.zero()
+		if err := u.UnmarshalText([]byte(strings.ToUpper(tc.want))); err != nil {
+			t.Errorf("UnmarshalText(%q): %v", strings.ToUpper(tc.want), err)
+		} else if u.(enum).String() != tc.want {
+			t.Errorf("UnmarshalText(%q) = %v", tc.want, u)
+		}
+		if err := u.UnmarshalText([]byte("bogus")); !errors.Is(err, errcode.ErrInvalidArgument) {
+			t.Errorf("UnmarshalText(bogus) = %v, want InvalidArgument", err)
+		}
+	}
+	if got := series.Status(0).String(); got != "Status(0)" {
+		t.Errorf("Status(0).String() = %q", got)
+	}
+	if _, err := series.SourceKind(99).MarshalText(); !errors.Is(err, errcode.ErrInvalidArgument) {
+		t.Errorf("SourceKind(99).MarshalText error = %v", err)
+	}
+}
+
+// FuzzSeriesJSON decodes arbitrary JSON as a Series. Whatever decodes must
+// validate without panicking, encode again, and decode to the same series;
+// a series that validates must compute expiries and discounts.
+func FuzzSeriesJSON(f *testing.F) {
+	for _, s := range []series.Series{fullSeries(), validSeries(), withSource(series.Common)} {
+		b, err := json.Marshal(s)
+		if err != nil {
+			f.Fatal(err)
+		}
+		f.Add(b)
+	}
+	f.Add([]byte(`{"status":"PAUSED","source":{"kind":"randomized_common","sample":"TEST12345"},"discount":{"kind":"fixed","amount":"1e3"}}`))
+	f.Add([]byte(`{"discount":{"percent":"1e-10000","cap":"9e9999"},"redemption":{"min_bill":"1e-9999","max_bill":"1e9999"}}`))
+	f.Add([]byte(`{"expiry":{"kind":"days_from_issue","n":9223372036854775807},"time_zone":"America/Santiago"}`))
+	f.Fuzz(func(t *testing.T, data []byte) {
+		var s series.Series
+		if err := json.Unmarshal(data, &s); err != nil {
+			return
+		}
+		verr := s.Validate()
+		for _, e := range errcode.All(verr) {
+			if e.Code != errcode.InvalidConfig || e.Field == "" {
+				t.Fatalf("bad validation error %#v", e)
+			}
+		}
+		b, err := json.Marshal(s)
+		if err != nil {
+			// limits.PlaceSet decodes a place without a kind but cannot
+			// encode it; Validate refuses such a series.
+			if verr == nil || errcode.CodeOf(err) != errcode.InvalidArgument {
+				t.Fatalf("Marshal of a decoded series: %v (Validate: %v)", err, verr)
+			}
+			return
+		}
+		var again series.Series
+		if err := json.Unmarshal(b, &again); err != nil {
+			t.Fatalf("Unmarshal(%s): %v", b, err)
+		}
+		if diff := cmp.Diff(s, again, seriesCmp); diff != "" {
+			t.Fatalf("round trip (-first +second):\n%s", diff)
+		}
+		if verr != nil {
+			return
+		}
+		loc, err := s.Location()
+		if err != nil {
+			t.Fatalf("valid series without a location: %v", err)
+		}
+		issued := s.Start
+		if issued.IsZero() {
+			issued = spring
+		}
+		if exp := s.ExpiresAt(issued, loc); !exp.IsZero() && !s.End.IsZero() && exp.After(s.End) {
+			t.Fatalf("expiry %v after the offer's end %v", exp, s.End)
+		}
+		bill := series.Money{Amount: dec("123.45"), Currency: s.Discount.Currency}
+		got, err := s.Discount.Apply(bill, nil)
+		if err != nil || got.Amount.Sign() < 0 || got.Amount.GreaterThan(bill.Amount) {
+			t.Fatalf("Apply(%v) = %v, %v", bill, got, err)
+		}
+	})
+}
+
+// FuzzEnumText parses arbitrary text as each enum: what parses prints back
+// as the same name, ignoring case.
+func FuzzEnumText(f *testing.F) {
+	for _, s := range []string{"active", "THIRD_PARTY", "days_from_issue", "percent", "send_existing", "", "x"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, text string) {
+		for _, u := range []interface {
+			encoding.TextUnmarshaler
+			enum
+		}{new(series.Status), new(series.SourceKind), new(series.ExpiryKind), new(series.DiscountKind), new(series.QualifyAgain)} {
+			if err := u.UnmarshalText([]byte(text)); err != nil {
+				if errcode.CodeOf(err) != errcode.InvalidArgument {
+					t.Fatalf("UnmarshalText(%q): %v", text, err)
+				}
+				continue
+			}
+			b, err := u.MarshalText()
+			if err != nil || !strings.EqualFold(string(b), text) {
+				t.Fatalf("UnmarshalText(%q) then MarshalText = %q, %v", text, b, err)
+			}
+		}
+	})
+}

@@ -1,0 +1,214 @@
+package series
+
+import (
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+)
+
+// Series is the configuration of a coupon series (an offer). The zero value
+// is not valid; see [Series.Validate] for the rules a saved series obeys.
+type Series struct {
+	// ID identifies the series. The store may assign it on creation.
+	ID string `json:"id,omitempty"`
+	// Name is the offer's name for people. It is required.
+	Name string `json:"name"`
+	// Status says whether the series issues and redeems now.
+	Status Status `json:"status,omitzero"`
+	// Start and End bound the offer's validity: it is valid at t when
+	// Start <= t < End. A zero Start is "from the beginning"; a zero End is
+	// open-ended. End is the exclusive instant the offer ends.
+	Start time.Time `json:"start,omitzero"`
+	End   time.Time `json:"end,omitzero"`
+	// TimeZone is the IANA name of the series' time zone ("Europe/Berlin",
+	// "UTC"). Expiry days and redemption calendars are read in it. It is
+	// required; "Local" is refused because it depends on the machine.
+	TimeZone string `json:"time_zone"`
+	// Source says how the series' codes come to exist.
+	Source Source `json:"source"`
+	// Issuance holds the issuance rules and behaviours.
+	Issuance Issuance `json:"issuance"`
+	// Redemption holds the redemption rules.
+	Redemption limits.RedemptionRules `json:"redemption"`
+	// Transferable allows an issued coupon to move to another customer.
+	Transferable bool `json:"transferable,omitempty"`
+	// Expiry says when an issued coupon expires.
+	Expiry Expiry `json:"expiry"`
+	// Discount is what a redemption takes off the bill.
+	Discount Discount `json:"discount"`
+	// Reminders are the expiry reminders sent to holders.
+	Reminders []Reminder `json:"reminders,omitempty"`
+	// Version is the optimistic-concurrency version the store bumps on each
+	// save. It is never negative.
+	Version int64 `json:"version,omitempty"`
+	// CreatedAt and UpdatedAt are set by the store.
+	CreatedAt time.Time `json:"created_at,omitzero"`
+	UpdatedAt time.Time `json:"updated_at,omitzero"`
+}
+
+// Location loads the series' time zone. It fails, with an *errcode.Error of
+// code InvalidConfig on field "TimeZone", when TimeZone is empty, "Local" or
+// unknown to time.LoadLocation.
+func (s *Series) Location() (*time.Location, error) {
+	switch s.TimeZone {
+	case "":
+		return nil, errcode.New(errcode.InvalidConfig, "TimeZone", `is required; use "UTC" for UTC`)
+	case "Local":
+		return nil, errcode.New(errcode.InvalidConfig, "TimeZone", `"Local" depends on the machine; name the zone`)
+	}
+	loc, err := time.LoadLocation(s.TimeZone)
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidConfig, Field: "TimeZone",
+			Message: fmt.Sprintf("unknown time zone %q", s.TimeZone), Err: err}
+	}
+	return loc, nil
+}
+
+// Open reports whether the offer is valid at t: Start <= t (or Start is
+// zero) and t < End (or End is zero). It does not look at Status.
+func (s *Series) Open(t time.Time) bool {
+	return (s.Start.IsZero() || !t.Before(s.Start)) && (s.End.IsZero() || t.Before(s.End))
+}
+
+// EffectiveIssuance returns the issuance rules the evaluator must apply to
+// this series:
+//   - for a common code, Issuance with OncePerCustomer set, because a common
+//     code is issued to a customer at most once whatever the configuration
+//     says (the seed's generic series: a second issue is an error);
+//   - for third-party codes, no rules at all (zero rules), because the
+//     outside provider issues them and the series' issuance settings do not
+//     apply;
+//   - otherwise Issuance.IssuanceRules as configured.
+func (s *Series) EffectiveIssuance() limits.IssuanceRules {
+	switch s.Source.Kind {
+	case ThirdParty:
+		return limits.IssuanceRules{}
+	case Common:
+		r := s.Issuance.IssuanceRules
+		r.OncePerCustomer = true
+		return r
+	}
+	return s.Issuance.IssuanceRules
+}
+
+// Status is the life-cycle state of a series. The zero value is not a
+// status.
+type Status uint8
+
+// The statuses.
+const (
+	// Active: the series issues and redeems.
+	Active Status = iota + 1
+	// Paused: the series neither issues nor redeems until it is resumed.
+	Paused
+	// Ended: the series is closed for good.
+	Ended
+)
+
+var statusNames = []string{Active: "active", Paused: "paused", Ended: "ended"}
+
+// String returns "active", "paused" or "ended", or "Status(n)".
+func (v Status) String() string { return enumString(statusNames, v, "Status") }
+
+// MarshalText implements encoding.TextMarshaler; an unknown status fails.
+func (v Status) MarshalText() ([]byte, error) { return enumText(statusNames, v, "Status") }
+
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring case.
+func (v *Status) UnmarshalText(b []byte) error { return parseEnum(statusNames, b, "Status", v) }
+
+// Issuance holds the rules an issue must pass (limits.IssuanceRules, whose
+// fields are promoted) and the series-level behaviours around issuing.
+type Issuance struct {
+	limits.IssuanceRules
+	// OnQualifyAgain says what happens when a customer who may be issued no
+	// further coupon qualifies again. The zero value is SendNothing.
+	OnQualifyAgain QualifyAgain `json:"on_qualify_again,omitzero"`
+	// NotifyRemaining, when positive, asks for a notification when the
+	// number of coupons the series may still issue (MaxTotal minus issued)
+	// falls to this threshold. It needs MaxTotal and is below it.
+	NotifyRemaining int64 `json:"notify_remaining,omitempty"`
+	// ExcludeSeries and ExcludeWithinMonths exclude customers who were
+	// issued a coupon of any of the listed series in the last
+	// ExcludeWithinMonths months. Both are set or neither.
+	ExcludeSeries       []string `json:"exclude_series,omitempty"`
+	ExcludeWithinMonths int      `json:"exclude_within_months,omitempty"`
+}
+
+// QualifyAgain is what happens when a customer qualifies again for a series
+// but may not be issued another coupon.
+type QualifyAgain uint8
+
+// The behaviours.
+const (
+	// SendNothing ignores the customer. It is the zero value.
+	SendNothing QualifyAgain = iota
+	// SendExisting sends the customer's existing valid coupon again.
+	SendExisting
+)
+
+var qualifyAgainNames = []string{SendNothing: "send_nothing", SendExisting: "send_existing"}
+
+// String returns "send_nothing" or "send_existing", or "QualifyAgain(n)".
+func (v QualifyAgain) String() string { return enumString(qualifyAgainNames, v, "QualifyAgain") }
+
+// MarshalText implements encoding.TextMarshaler; an unknown value fails.
+func (v QualifyAgain) MarshalText() ([]byte, error) {
+	return enumText(qualifyAgainNames, v, "QualifyAgain")
+}
+
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring case.
+func (v *QualifyAgain) UnmarshalText(b []byte) error {
+	return parseEnum(qualifyAgainNames, b, "QualifyAgain", v)
+}
+
+// Reminder is one expiry reminder: a message on Channel (for example "sms"
+// or "email") sent Lead before the coupon expires. The engine decides when
+// reminders are due; see [Reminder.DueAt].
+type Reminder struct {
+	// Lead is how long before expiry the reminder goes out; it is positive.
+	Lead time.Duration `json:"lead"`
+	// Channel names the channel; it is required.
+	Channel string `json:"channel"`
+}
+
+// DueAt is the instant the reminder is due for a coupon expiring at expires
+// (the exclusive instant of [Series.ExpiresAt]). It is zero when expires is
+// zero: a coupon that never expires gets no reminder.
+func (r Reminder) DueAt(expires time.Time) time.Time {
+	if expires.IsZero() {
+		return time.Time{}
+	}
+	return expires.Add(-r.Lead)
+}
+
+// enumString, enumText and parseEnum implement String, MarshalText and
+// UnmarshalText for the uint8 enums of this package; names[v] == "" marks an
+// unused value.
+func enumString[T ~uint8](names []string, v T, typ string) string {
+	if int(v) < len(names) && names[v] != "" {
+		return names[v]
+	}
+	return fmt.Sprintf("%s(%d)", typ, uint8(v))
+}
+
+func enumText[T ~uint8](names []string, v T, typ string) ([]byte, error) {
+	if int(v) < len(names) && names[v] != "" {
+		return []byte(names[v]), nil
+	}
+	return nil, errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %d", typ, uint8(v)))
+}
+
+func parseEnum[T ~uint8](names []string, b []byte, typ string, v *T) error {
+	for i, n := range names {
+		if n != "" && strings.EqualFold(n, string(b)) {
+			*v = T(i)
+			return nil
+		}
+	}
+	return errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %q", typ, b))
+}
+
+func known[T ~uint8](names []string, v T) bool { return int(v) < len(names) && names[v] != "" }
