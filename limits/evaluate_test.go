@@ -426,3 +426,11 @@ func TestCmpMoneyMatchesDecimal(t *testing.T) {
 		}
 	}
 }
+
+func TestValidatePlaces(t *testing.T) {
+	r := RedemptionRules{Places: NewPlaceSet(PlaceRef{Kind: Store, ID: "s1"}, PlaceRef{Kind: 0, ID: "x"}, PlaceRef{Kind: Zone, ID: " "})}
+	es := errcode.All(r.Validate(""))
+	if len(es) != 2 || es[0].Field != "Places" || es[1].Field != "Places" {
+		t.Fatalf("a place without a known kind or an id must be rejected naming Places, got %v", es)
+	}
+}

@@ -318,6 +318,12 @@ func (r *RedemptionRules) ValidateInto(f *errcode.Fields, p string) {
 	if r.MinBill.Valid && r.MaxBill.Valid && r.MaxBill.Decimal.Cmp(r.MinBill.Decimal) < 0 {
 		f.Add(errcode.InvalidConfig, p+"MaxBill", "is below MinBill")
 	}
+	for _, ref := range r.Places.refs {
+		if int(ref.Kind) >= len(placeKindNames) || placeKindNames[ref.Kind] == "" || strings.TrimSpace(ref.ID) == "" {
+			f.Add(errcode.InvalidConfig, p+"Places",
+				fmt.Sprintf("place {kind %d, id %q} needs a known kind and an id", uint8(ref.Kind), ref.ID))
+		}
+	}
 	n := r.NewCustomers
 	if !n.RegisteredFrom.IsZero() && !n.RegisteredTo.IsZero() && n.RegisteredTo.Before(n.RegisteredFrom) {
 		f.Add(errcode.InvalidConfig, p+"NewCustomers.RegisteredTo", "is before RegisteredFrom")

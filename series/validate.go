@@ -74,13 +74,6 @@ func (s *Series) validateRedemption(f *errcode.Fields, p string) {
 		r.MaxBill = decimal.NullDecimal{}
 	}
 	r.ValidateInto(f, p)
-	// limits does not check the places themselves.
-	for _, ref := range r.Places.Refs() {
-		if _, err := ref.Kind.MarshalText(); err != nil || strings.TrimSpace(ref.ID) == "" {
-			f.Add(errcode.InvalidConfig, p+"Places",
-				fmt.Sprintf("place {kind %d, id %q} needs a known kind and an id", uint8(ref.Kind), ref.ID))
-		}
-	}
 	switch s.Source.Kind {
 	case Common:
 		// Without AnyoneMayRedeem, limits already refuses a code level.
