@@ -1,0 +1,271 @@
+package couponkit
+
+import (
+	"context"
+	"math/rand/v2"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/couponkit/couponkit/codegen"
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// CodeCase says how codes are written in results. Codes are stored and
+// compared case-insensitively whatever the case.
+type CodeCase uint8
+
+// The code cases.
+const (
+	// Upper writes codes in upper case. It is the default.
+	Upper CodeCase = iota
+	// Lower writes codes in lower case.
+	Lower
+	// AsCreated writes codes exactly as they were created or uploaded.
+	AsCreated
+)
+
+// Apply writes code in case k.
+func (k CodeCase) Apply(code string) string {
+	switch k {
+	case Lower:
+		return strings.ToLower(code)
+	case AsCreated:
+		return code
+	}
+	return strings.ToUpper(code)
+}
+
+// canonicalCode is the canonical form of a code outside a generated
+// series: trimmed and upper-cased.
+func canonicalCode(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+
+// minterCache keeps one code generator per series version.
+type minterCache struct {
+	m sync.Map // "id@version" -> *codegen.Generator
+}
+
+// generator returns the code generator of a series whose codes the engine
+// makes (Generated or RandomizedCommon).
+func (e *Engine) generator(ctx context.Context, s *series.Series) (*codegen.Generator, error) {
+	key := s.ID + "@" + strconv.FormatInt(s.Version, 10)
+	if g, ok := e.minters.m.Load(key); ok {
+		return g.(*codegen.Generator), nil
+	}
+	g, err := e.newGenerator(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	e.minters.m.Store(key, g)
+	return g, nil
+}
+
+func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.Generator, error) {
+	if e.codeKey == nil {
+		return nil, errcode.New(errcode.InvalidConfig, "CodeKey", "the engine has no CodeKey to generate codes of series "+s.ID)
+	}
+	secret, err := e.codeKey(ctx, s.ID)
+	if err != nil {
+		return nil, err
+	}
+	count := uint64(0)
+	if s.Issuance.MaxTotal > 0 {
+		count = uint64(s.Issuance.MaxTotal)
+	}
+	src := &s.Source
+	switch src.Kind {
+	case series.Generated:
+		var a *codegen.Alphabet
+		switch src.Alphabet {
+		case series.Numeric:
+			a = codegen.Numeric()
+		case series.ConfusionFree:
+			a = codegen.ConfusionFree()
+		case series.Custom:
+			if a, err = codegen.NewAlphabet(src.CustomAlphabet); err != nil {
+				return nil, err
+			}
+		default:
+			a = codegen.Alphanumeric()
+		}
+		return codegen.NewUnique(codegen.UniqueSpec{
+			Alphabet: a, Length: src.Length,
+			Prefix: strings.ToUpper(src.Prefix), Suffix: strings.ToUpper(src.Suffix),
+			CheckChar: src.CheckChar, Count: count,
+		}, secret)
+	case series.RandomizedCommon:
+		return codegen.NewRandomizedCommon(codegen.RandomizedSpec{Sample: src.Sample, Count: count}, secret)
+	}
+	return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
+}
+
+// canonical returns the canonical form of a code typed for series s.
+func (e *Engine) canonical(ctx context.Context, s *series.Series, code string) (string, error) {
+	switch s.Source.Kind {
+	case series.Generated, series.RandomizedCommon:
+		g, err := e.generator(ctx, s)
+		if err != nil {
+			return "", err
+		}
+		return g.Canonical(code)
+	}
+	c := canonicalCode(code)
+	if c == "" {
+		return "", errcode.New(errcode.InvalidArgument, "Code", "is empty")
+	}
+	return c, nil
+}
+
+// lookupCode finds the coupons of a code, in one series or in all. Without a
+// series the code is tried in the plain canonical form and, failing that, in
+// the confusion-free form (o->0, i/l->1, no hyphens).
+func (e *Engine) lookupCode(ctx context.Context, seriesID, code string) ([]coupon.Coupon, *series.Series, error) {
+	if strings.TrimSpace(code) == "" {
+		return nil, nil, errcode.New(errcode.InvalidArgument, "Code", "is empty")
+	}
+	if seriesID != "" {
+		s, err := e.st.Series(ctx, seriesID)
+		if err != nil {
+			return nil, nil, err
+		}
+		canon, err := e.canonical(ctx, &s, code)
+		if err != nil {
+			return nil, &s, err
+		}
+		cs, err := e.st.CouponsByCode(ctx, seriesID, canon)
+		return cs, &s, err
+	}
+	cs, err := e.st.CouponsByCode(ctx, "", canonicalCode(code))
+	if err != nil || len(cs) > 0 {
+		return cs, nil, err
+	}
+	if alt, aerr := codegen.ConfusionFree().Canonical(code); aerr == nil && alt != canonicalCode(code) {
+		cs, err = e.st.CouponsByCode(ctx, "", alt)
+	}
+	return cs, nil, err
+}
+
+// codeNotFound is the error for a code with no coupon.
+func codeNotFound(code string) error {
+	return errcode.New(errcode.CouponNotFound, "Code", "coupon "+strconv.Quote(code)+" not found")
+}
+
+// single narrows the coupons of a code to one series' and returns that
+// series. A code found in several series needs the series named.
+func (e *Engine) single(ctx context.Context, cs []coupon.Coupon, s *series.Series, code string) (*series.Series, error) {
+	if len(cs) == 0 {
+		return nil, codeNotFound(code)
+	}
+	if s != nil {
+		return s, nil
+	}
+	for _, c := range cs[1:] {
+		if c.SeriesID != cs[0].SeriesID {
+			return nil, errcode.New(errcode.InvalidArgument, "SeriesID", "code "+strconv.Quote(code)+" exists in several series; name the series")
+		}
+	}
+	got, err := e.st.Series(ctx, cs[0].SeriesID)
+	if err != nil {
+		return nil, err
+	}
+	return &got, nil
+}
+
+// poolWindow is how many Available coupons a draw chooses among at random,
+// so that concurrent issuers rarely pick the same one.
+const poolWindow = 32
+
+// freshCoupon returns a coupon for a new issue or a reissue: the next
+// Available coupon of the pool, or, for a series whose codes the engine
+// makes, a newly minted one. minted reports which: a minted coupon is to be
+// inserted, a pool coupon updated.
+func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor string) (c coupon.Coupon, minted bool, err error) {
+	now := e.now()
+	switch s.Source.Kind {
+	case series.Common:
+		return e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), actor, now)
+	case series.RandomizedCommon:
+		return e.mint(ctx, s, actor)
+	}
+	if code != "" {
+		canon, err := e.canonical(ctx, s, code)
+		if err != nil {
+			return coupon.Coupon{}, false, err
+		}
+		cs, err := e.st.CouponsByCode(ctx, s.ID, canon)
+		if err != nil {
+			return coupon.Coupon{}, false, err
+		}
+		if len(cs) == 0 {
+			return coupon.Coupon{}, false, codeNotFound(code)
+		}
+		return cs[0], false, nil
+	}
+	if c, ok, err := e.drawFromPool(ctx, s.ID, now); err != nil || ok {
+		return c, false, err
+	}
+	if s.Source.Kind == series.Generated {
+		return e.mint(ctx, s, actor)
+	}
+	return coupon.Coupon{}, false, errcode.New(errcode.PoolEmpty, "SeriesID", "series "+s.ID+" has no available code left")
+}
+
+// drawFromPool picks at random one of the first poolWindow Available
+// coupons of the series that are not past their own expiry. Expired ones
+// are skipped (the expiry sweep marks them).
+func (e *Engine) drawFromPool(ctx context.Context, seriesID string, now time.Time) (coupon.Coupon, bool, error) {
+	q := store.CouponQuery{
+		CouponFilter: store.CouponFilter{SeriesID: seriesID, States: []coupon.State{coupon.Available}},
+		Limit:        poolWindow,
+	}
+	for {
+		page, err := e.st.ListCoupons(ctx, q)
+		if err != nil {
+			return coupon.Coupon{}, false, err
+		}
+		usable := page[:0]
+		for _, c := range page {
+			if c.StateAt(now) == coupon.Available {
+				usable = append(usable, c)
+			}
+		}
+		if len(usable) > 0 {
+			return usable[rand.IntN(len(usable))], true, nil
+		}
+		if len(page) < poolWindow {
+			return coupon.Coupon{}, false, nil
+		}
+		q.AfterID = page[len(page)-1].ID
+	}
+}
+
+// mint makes the coupon of the series' next code index.
+func (e *Engine) mint(ctx context.Context, s *series.Series, actor string) (coupon.Coupon, bool, error) {
+	g, err := e.generator(ctx, s)
+	if err != nil {
+		return coupon.Coupon{}, false, err
+	}
+	i, err := e.st.Reserve(ctx, s.ID, 1)
+	if err != nil {
+		return coupon.Coupon{}, false, err
+	}
+	if err := g.CheckIssue(uint64(i), 1); err != nil {
+		return coupon.Coupon{}, false, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID",
+			Message: "series " + s.ID + " has used its code space", Err: err}
+	}
+	code, err := g.Code(uint64(i))
+	if err != nil {
+		return coupon.Coupon{}, false, err
+	}
+	return e.newCoupon(s, code, code, actor, e.now())
+}
+
+func (e *Engine) newCoupon(s *series.Series, code, canon, actor string, now time.Time) (coupon.Coupon, bool, error) {
+	c, _, err := coupon.New(coupon.NewParams{ID: e.newID(), SeriesID: s.ID, Code: code, Canonical: canon, Actor: actor}, now)
+	c.Shared = s.Source.SharedCode()
+	return c, true, err
+}

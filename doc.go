@@ -1,0 +1,47 @@
+// Package couponkit is an embeddable library for coupon rules and the coupon
+// state machine: series (offers) with issuance and redemption limits, codes
+// generated without collisions at the scale of tens of millions, issue,
+// redeem with idempotency keys, hold and confirm, reverse, revoke, transfer,
+// reissue and expiry, over a storage of your choice.
+//
+// # The parts
+//
+//   - [Engine] (this package) runs the operations. Create one with [New]
+//     over a [store.Store].
+//   - Package series holds a series' configuration and its validation,
+//     expiry and discount arithmetic.
+//   - Package limits is the pure evaluator of every issuance and redemption
+//     rule; it returns a [limits.Decision] listing each broken rule.
+//   - Package coupon is the pure state machine: states, transitions, the
+//     redemption and event records.
+//   - Package codegen makes unique and randomized common codes by a keyed
+//     permutation: no retries, no collisions, not guessable from their order.
+//   - Package store is the storage contract; store/memstore keeps everything
+//     in memory and store/sqlstore in SQLite or PostgreSQL. Package
+//     storetest is the conformance suite any adapter runs.
+//   - Package errcode is the one error type, with stable numeric codes.
+//
+// # Guarantees
+//
+// Every operation is atomic: its change and its events are written together
+// or not at all. Operations are isolated: however many goroutines and
+// processes share a store, no limit is passed, no redemption is lost or
+// counted twice. The engine decides from a snapshot and the store re-checks
+// each counter's limit and gap atomically when it applies the change; a
+// stale snapshot only costs a retry. A redemption carries an idempotency key:
+// repeating it returns the first result and changes nothing.
+//
+// # Time
+//
+// The engine reads time from Config.Now (time.Now by default); tests pass a
+// fake clock. Expiry days and redemption calendars are computed in the
+// series' time zone.
+//
+// # Errors
+//
+// Bad input and refused operations return errors that wrap an
+// *errcode.Error: match them with errors.Is against the errcode sentinels
+// (errcode.ErrRevoked, errcode.ErrLimitReached, ...) or read the code with
+// errors.As. A refusal by the rules is a *DeniedError whose Decision lists
+// every broken rule. Nothing changes when an operation fails.
+package couponkit

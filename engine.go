@@ -1,0 +1,156 @@
+package couponkit
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"strconv"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Config configures an Engine. Only Store is required.
+type Config struct {
+	// Store is where coupons live.
+	Store store.Store
+	// Now is the engine's clock; time.Now when nil. Tests and replays
+	// pass a fake clock.
+	Now func() time.Time
+	// Customers resolves customer identifiers; IDsOnly when nil.
+	Customers CustomerDirectory
+	// CodeKey returns the secret key of a series whose codes the engine
+	// generates (generated unique and randomized common series). Keep it
+	// secret and stable: the same key yields the same code sequence, and
+	// anyone with it can enumerate the codes. Required to issue from such
+	// series.
+	CodeKey func(ctx context.Context, seriesID string) ([]byte, error)
+	// Rates converts bills in another currency; without it only bills in
+	// the series' currency are accepted.
+	Rates series.Rates
+	// OnRemaining, when set, is called once when an issue brings a series'
+	// remaining issuable count down to its Issuance.NotifyRemaining
+	// threshold. It runs after the issue is stored, on the issuing
+	// goroutine; it must not block for long.
+	OnRemaining func(ctx context.Context, seriesID string, remaining int64)
+	// NewID returns a fresh unique id for coupons, redemptions and events;
+	// the engine's own generator when nil (a random per-engine prefix and a
+	// counter).
+	NewID func() string
+	// MaxAttempts bounds how many times an operation is retried after a
+	// concurrent change made its snapshot stale; 16 when zero.
+	MaxAttempts int
+}
+
+// Engine runs couponkit's operations against a Store. Every operation reads a
+// snapshot, decides with the rules of packages coupon, series and limits,
+// and asks the store to apply the change atomically, guarded so that no
+// limit is passed under any interleaving. An Engine is safe for concurrent
+// use; any number of engines may share one store.
+type Engine struct {
+	st          store.Store
+	now         func() time.Time
+	customers   CustomerDirectory
+	codeKey     func(context.Context, string) ([]byte, error)
+	rates       series.Rates
+	onRemaining func(context.Context, string, int64)
+	newID       func() string
+	attempts    int
+	minters     minterCache
+	locs        sync.Map // time zone name -> *time.Location
+}
+
+// New returns an engine over cfg.Store.
+func New(cfg Config) (*Engine, error) {
+	if cfg.Store == nil {
+		return nil, errcode.New(errcode.InvalidArgument, "Store", "an engine needs a store")
+	}
+	e := &Engine{
+		st:          cfg.Store,
+		now:         cfg.Now,
+		customers:   cfg.Customers,
+		codeKey:     cfg.CodeKey,
+		rates:       cfg.Rates,
+		onRemaining: cfg.OnRemaining,
+		newID:       cfg.NewID,
+		attempts:    cfg.MaxAttempts,
+	}
+	if e.now == nil {
+		e.now = time.Now
+	}
+	if e.customers == nil {
+		e.customers = IDsOnly{}
+	}
+	if e.newID == nil {
+		g, err := newIDGen()
+		if err != nil {
+			return nil, err
+		}
+		e.newID = g.next
+	}
+	if e.attempts <= 0 {
+		e.attempts = 16
+	}
+	return e, nil
+}
+
+// Store returns the engine's store.
+func (e *Engine) Store() store.Store { return e.st }
+
+// idGen makes ids that are unique across engines (a random 64-bit prefix)
+// and increasing within one (a zero-padded counter), so that ids sort in
+// creation order per engine.
+type idGen struct {
+	prefix string
+	n      atomic.Uint64
+}
+
+func newIDGen() (*idGen, error) {
+	var b [8]byte
+	if _, err := rand.Read(b[:]); err != nil {
+		return nil, errcode.Wrap(errcode.Unavailable, err, "reading random id prefix")
+	}
+	return &idGen{prefix: hex.EncodeToString(b[:])}, nil
+}
+
+func (g *idGen) next() string {
+	var buf [16 + 13]byte
+	n := copy(buf[:], g.prefix)
+	d := strconv.AppendUint(buf[n:n], g.n.Add(1), 36)
+	pad := 13 - len(d)
+	copy(buf[n+pad:], d)
+	for i := n; i < n+pad; i++ {
+		buf[i] = '0'
+	}
+	return string(buf[:n+13])
+}
+
+// retry runs attempt until it succeeds, fails with an error that a fresh
+// snapshot cannot fix, or has run e.attempts times. A stale snapshot shows
+// as a conflict (a record changed) or a failed guard (a counter moved);
+// both are worth another read and decision. On the last failed guard the
+// next decision would deny, so a guard that keeps failing is reported as
+// ErrLimitReached.
+func (e *Engine) retry(ctx context.Context, attempt func() error) error {
+	var err error
+	for i := 0; i < e.attempts; i++ {
+		if err = attempt(); err == nil {
+			return nil
+		}
+		if !errors.Is(err, errcode.ErrConflict) && !errors.Is(err, errcode.ErrGuardFailed) {
+			return err
+		}
+		if cerr := ctx.Err(); cerr != nil {
+			return cerr
+		}
+	}
+	if errors.Is(err, errcode.ErrGuardFailed) {
+		return &errcode.Error{Code: errcode.LimitReached, Message: "a limit was reached concurrently", Err: err}
+	}
+	return err
+}

@@ -1,0 +1,209 @@
+package couponkit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store/memstore"
+)
+
+// clock is a fake clock for the examples.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time          { return c.t }
+func (c *clock) advance(d time.Duration) { c.t = c.t.Add(d) }
+
+// newEngine returns an engine over an in-memory store with a fake clock and
+// a fixed code key (use a real secret in production).
+func newEngine() (*couponkit.Engine, *clock) {
+	clk := &clock{t: time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC)}
+	e, err := couponkit.New(couponkit.Config{
+		Store: memstore.New(),
+		Now:   clk.now,
+		CodeKey: func(context.Context, string) ([]byte, error) {
+			return []byte("an example key, not a secret"), nil
+		},
+	})
+	if err != nil {
+		panic(err)
+	}
+	return e, clk
+}
+
+// tenOff is a series of generated codes worth 10 EUR on bills of 50 EUR or
+// more, each code usable once by its holder, valid 30 days from issue.
+func tenOff() series.Series {
+	return series.Series{
+		Name:       "10 EUR off",
+		TimeZone:   "Europe/Berlin",
+		Source:     series.Source{Kind: series.Generated, Length: 8, Alphabet: series.ConfusionFree, CheckChar: true},
+		Issuance:   series.Issuance{IssuanceRules: limits.IssuanceRules{MaxPerCustomer: 1}},
+		Redemption: limits.RedemptionRules{MinBill: decimal.NewNullDecimal(decimal.NewFromInt(50))},
+		Expiry:     series.Expiry{Kind: series.DaysFromIssue, N: 30},
+		Discount:   series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(10), Currency: "EUR"},
+	}
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
+
+func eur(s string) series.Money { return series.Money{Amount: decimal.RequireFromString(s), Currency: "EUR"} }
+
+// Issue a coupon, redeem it at a till, and see a second use refused.
+func Example() {
+	ctx := context.Background()
+	e, _ := newEngine()
+	s := must(e.CreateSeries(ctx, tenOff()))
+
+	issued := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("alice")}))
+	c := issued.Coupon
+	fmt.Println("issued to", c.Holder, "state", c.State, "expires", c.ExpiresAt.In(time.UTC).Format(time.DateTime))
+
+	// A bill below the minimum is refused with every reason.
+	_, err := e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-1", Bill: eur("20.00")})
+	var denied *couponkit.DeniedError
+	if errors.As(err, &denied) {
+		fmt.Println("refused:", denied.Decision.String())
+	}
+
+	r := must(e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-2", Bill: eur("64.90")}))
+	fmt.Println("redeemed, discount", r.Discount, "state", r.Coupon.State)
+
+	// The till retries the same transaction: same result, nothing changes.
+	again := must(e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-2", Bill: eur("64.90")}))
+	fmt.Println("replayed:", again.Replayed, "same redemption:", again.Redemption.ID == r.Redemption.ID)
+
+	_, err = e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-3", Bill: eur("70")})
+	fmt.Println("second use:", int(errcode.CodeOf(err)), errors.Is(err, errcode.ErrRedeemed))
+	// Output:
+	// issued to alice state issued expires 2026-12-12 23:00:00
+	// refused: 1211 bill below the minimum
+	// redeemed, discount 10 EUR state redeemed
+	// replayed: true same redemption: true
+	// second use: 405 true
+}
+
+// Hold a use for a cart, then confirm it when the order is paid.
+func ExampleEngine_Hold() {
+	ctx := context.Background()
+	e, clk := newEngine()
+	s := must(e.CreateSeries(ctx, tenOff()))
+	c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("bob")})).Coupon
+
+	req := couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("bob"), IdempotencyKey: "cart-7", Bill: eur("80")}
+	hold := must(e.Hold(ctx, req, 15*time.Minute))
+	fmt.Println("held:", hold.Redemption.Status, "coupon holds:", hold.Coupon.Holds)
+
+	// While the hold lives, another use is refused.
+	req.IdempotencyKey = "cart-8"
+	_, err := e.Redeem(ctx, req)
+	fmt.Println("another use while held:", int(errcode.CodeOf(err)))
+
+	clk.advance(5 * time.Minute)
+	done := must(e.Confirm(ctx, hold.Redemption.ID, "checkout"))
+	fmt.Println("confirmed:", done.Redemption.Status, "coupon:", done.Coupon.State)
+	// Output:
+	// held: held coupon holds: 1
+	// another use while held: 1200
+	// confirmed: redeemed coupon: redeemed
+}
+
+// Reverse a redemption: the coupon is usable again and shows it was reversed.
+func ExampleEngine_Reverse() {
+	ctx := context.Background()
+	e, _ := newEngine()
+	s := must(e.CreateSeries(ctx, tenOff()))
+	c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("carol")})).Coupon
+	must(e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("carol"), IdempotencyKey: "pos-9", Bill: eur("99")}))
+
+	r := must(e.Reverse(ctx, couponkit.ReverseRequest{Code: c.Code, IdempotencyKey: "pos-9", Reason: "order returned"}))
+	fmt.Println("redemption:", r.Redemption.Status, "coupon:", r.Coupon.State, "reversed:", r.Coupon.Reversed)
+
+	_, err := e.Reverse(ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	fmt.Println("again:", int(errcode.CodeOf(err)))
+	// Output:
+	// redemption: reversed coupon: issued reversed: true
+	// again: 1113
+}
+
+// Revoke codes as the revoke API does: partial success with reason codes.
+func ExampleEngine_Revoke() {
+	ctx := context.Background()
+	e, _ := newEngine()
+	s := must(e.CreateSeries(ctx, tenOff()))
+	a := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("dan")})).Coupon
+	b := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("erin")})).Coupon
+	must(e.Redeem(ctx, couponkit.RedeemRequest{Code: b.Code, Customer: couponkit.ByID("erin"), IdempotencyKey: "t1", Bill: eur("60")}))
+
+	res := must(e.Revoke(ctx, couponkit.RevokeRequest{SeriesID: s.ID, Codes: []string{a.Code, b.Code, "NOSUCHCODE"}}))
+	fmt.Println("total", res.Total, "revoked", len(res.Revoked), "failed", res.FailedCount())
+	for _, f := range res.Failed {
+		fmt.Println(" ", int(f.Code), f.Message)
+	}
+	_, err := e.Redeem(ctx, couponkit.RedeemRequest{Code: a.Code, Customer: couponkit.ByID("dan"), IdempotencyKey: "t2", Bill: eur("60")})
+	fmt.Println("redeem revoked:", errors.Is(err, errcode.ErrRevoked))
+
+	_, err = e.Revoke(ctx, couponkit.RevokeRequest{SeriesID: s.ID})
+	fmt.Println("nothing named:", int(errcode.CodeOf(err)))
+	// Output:
+	// total 3 revoked 1 failed 2
+	//   405 coupon code redeemed
+	//   682 coupon not found
+	// redeem revoked: true
+	// nothing named: 756
+}
+
+// Transfer a coupon to another customer; both histories record it.
+func ExampleEngine_Transfer() {
+	ctx := context.Background()
+	e, _ := newEngine()
+	cfg := tenOff()
+	cfg.Transferable = true
+	s := must(e.CreateSeries(ctx, cfg))
+	c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("fay")})).Coupon
+
+	moved := must(e.Transfer(ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID("fay"), To: couponkit.ByID("gus")}))
+	fmt.Println("holder:", moved.Holder)
+	for _, who := range []string{"fay", "gus"} {
+		evs := must(e.CustomerHistory(ctx, couponkit.ByID(who), ""))
+		fmt.Println(who, "last event:", evs[len(evs)-1].Kind)
+	}
+	// Output:
+	// holder: gus
+	// fay last event: transferred_out
+	// gus last event: transfer_received
+}
+
+// Reissue replaces an expired coupon once, from the same series.
+func ExampleEngine_Reissue() {
+	ctx := context.Background()
+	e, clk := newEngine()
+	s := must(e.CreateSeries(ctx, tenOff()))
+	c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("hal")})).Coupon
+
+	_, err := e.Reissue(ctx, couponkit.ReissueRequest{Code: c.Code})
+	fmt.Println("while usable:", int(errcode.CodeOf(err)))
+
+	clk.advance(40 * 24 * time.Hour)
+	res := must(e.Reissue(ctx, couponkit.ReissueRequest{Code: c.Code, Actor: "support", Notify: true}))
+	fmt.Println("old holder:", res.Old.Holder == "", "new holder:", res.New.Holder, "new code differs:", res.New.Code != c.Code)
+
+	_, err = e.Reissue(ctx, couponkit.ReissueRequest{Code: c.Code})
+	fmt.Println("twice:", int(errcode.CodeOf(err)))
+	// Output:
+	// while usable: 1108
+	// old holder: true new holder: hal new code differs: true
+	// twice: 1109
+}

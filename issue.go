@@ -1,0 +1,288 @@
+package couponkit
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// IssueRequest asks for a coupon of a series for a customer.
+type IssueRequest struct {
+	SeriesID string
+	Customer CustomerRef
+	// Code, for an uploaded series, names the Available code to issue;
+	// empty draws the next one from the pool.
+	Code   string
+	Actor  string
+	Reason string
+}
+
+// IssueResult is the coupon issued, or re-sent.
+type IssueResult struct {
+	Coupon coupon.Coupon
+	// Resent is true when the customer could be issued no further coupon
+	// and the series says to send the existing valid one again: Coupon is
+	// that one, and nothing changed.
+	Resent bool
+}
+
+// DeniedError is the error of an operation that the series' rules refuse.
+// Decision lists every rule broken. It matches errcode.ErrLimitReached and,
+// under errors.Is, an *errcode.Error for each reason's code.
+type DeniedError struct {
+	Decision limits.Decision
+}
+
+func (e *DeniedError) Error() string { return e.Decision.Err().Error() }
+
+// Unwrap returns the decision's error.
+func (e *DeniedError) Unwrap() error { return e.Decision.Err() }
+
+// Issue issues a coupon of the series to the customer, under every issuance
+// setting of the series: per-customer maximum and gap, series maximum, the
+// audience list, exclusion by other series, one common code per customer.
+// The code comes from the series' source: the common code, the next
+// generated code, or the next Available code of the pool (PoolEmpty when
+// there is none). When the customer may be issued no further coupon and the
+// series says SendExisting, the customer's valid coupon is returned with
+// Resent set. A refusal by the rules is a *DeniedError.
+func (e *Engine) Issue(ctx context.Context, req IssueRequest) (IssueResult, error) {
+	cust, err := e.customers.Resolve(ctx, req.Customer)
+	if err != nil {
+		return IssueResult{}, err
+	}
+	var out IssueResult
+	var after store.Count
+	var s series.Series
+	err = e.retry(ctx, func() error {
+		var err error
+		out, s, after, err = e.issueOnce(ctx, req, cust)
+		return err
+	})
+	if err != nil {
+		return IssueResult{}, err
+	}
+	if !out.Resent {
+		e.notifyRemaining(ctx, &s, after.N)
+	}
+	return out, nil
+}
+
+func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer) (IssueResult, series.Series, store.Count, error) {
+	now := e.now()
+	s, err := e.st.Series(ctx, req.SeriesID)
+	if err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
+	if err := checkOpen(&s, now); err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
+	d, err := e.decideIssue(ctx, &s, cust.ID, now)
+	if err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
+	if !d.Allowed() {
+		if s.Issuance.OnQualifyAgain == series.SendExisting &&
+			(d.Violates(limits.CustomerIssueLimit) || d.Violates(limits.CommonCodeIssued)) {
+			if c, ok, err := e.validCouponOf(ctx, s.ID, cust.ID, now); err != nil || ok {
+				return IssueResult{Coupon: c, Resent: ok}, s, store.Count{}, err
+			}
+		}
+		return IssueResult{}, s, store.Count{}, &DeniedError{Decision: d}
+	}
+	fresh, minted, err := e.freshCoupon(ctx, &s, req.Code, req.Actor)
+	if err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
+	loc, err := e.location(&s)
+	if err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
+	issued, ev, err := coupon.Issue(fresh, cust.ID, now, s.ExpiresAt(now, loc), req.Actor)
+	if err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
+	ev.ID, ev.Reason = e.newID(), req.Reason
+	keys := issueKeys(s.ID, cust.ID)
+	ch := &store.Change{Bumps: guardedBumps(d.Guards(), keys[:], now), Events: []coupon.Event{ev}}
+	if minted {
+		ch.NewCoupons = []coupon.Coupon{issued}
+	} else {
+		ch.Coupons = []store.CouponUpdate{{Coupon: issued, ExpectVersion: fresh.Version}}
+	}
+	if err := e.st.Apply(ctx, ch); err != nil {
+		var ex *store.ExistsError
+		if errors.As(err, &ex) && s.Source.SharedCode() {
+			// The customer got the common code concurrently: decide again.
+			return IssueResult{}, s, store.Count{}, &store.ConflictError{Kind: "coupon", ID: issued.ID}
+		}
+		return IssueResult{}, s, store.Count{}, err
+	}
+	return IssueResult{Coupon: issued}, s, ch.Bumps[0].After, nil
+}
+
+// decideIssue evaluates the series' issuance rules for a customer now.
+func (e *Engine) decideIssue(ctx context.Context, s *series.Series, customer string, now time.Time) (limits.Decision, error) {
+	rules := s.EffectiveIssuance()
+	keys := issueKeys(s.ID, customer)
+	var counts [2]store.Count
+	if err := e.st.Counters(ctx, keys[:], counts[:]); err != nil {
+		return limits.Decision{}, err
+	}
+	q := limits.IssuanceRequest{At: now}
+	if rules.AudienceOnly {
+		in, err := e.st.InAudience(ctx, s.ID, customer)
+		if err != nil {
+			return limits.Decision{}, err
+		}
+		q.InAudience = in
+	}
+	if ex := s.Issuance.ExcludeSeries; len(ex) > 0 && s.Issuance.ExcludeWithinMonths > 0 {
+		since := now.AddDate(0, -s.Issuance.ExcludeWithinMonths, 0)
+		xkeys := make([]store.CounterKey, len(ex))
+		for i, id := range ex {
+			xkeys[i] = store.CounterKey{Counter: limits.CustomerIssued, Series: id, Customer: customer}
+		}
+		xs := make([]store.Count, len(ex))
+		if err := e.st.Counters(ctx, xkeys, xs); err != nil {
+			return limits.Decision{}, err
+		}
+		for _, x := range xs {
+			if x.N > 0 && x.Last.After(since) {
+				q.Excluded = true
+			}
+		}
+	}
+	c := limits.IssuanceCounts{Series: counts[0].N, Customer: counts[1].N, CustomerLast: counts[1].Last}
+	return limits.EvaluateIssuance(&rules, &c, &q), nil
+}
+
+// validCouponOf returns a coupon of the series the customer holds and can
+// use now.
+func (e *Engine) validCouponOf(ctx context.Context, seriesID, customer string, now time.Time) (coupon.Coupon, bool, error) {
+	cs, err := e.st.ListCoupons(ctx, store.CouponQuery{CouponFilter: store.CouponFilter{
+		SeriesID: seriesID, Holder: customer, States: []coupon.State{coupon.Issued}}})
+	if err != nil {
+		return coupon.Coupon{}, false, err
+	}
+	for _, c := range cs {
+		if c.Usable(now) {
+			return c, true, nil
+		}
+	}
+	return coupon.Coupon{}, false, nil
+}
+
+// notifyRemaining calls OnRemaining when the issue that brought the series'
+// issued count to issued left exactly NotifyRemaining issuable coupons.
+// Counters move one at a time under their guard, so exactly one issue sees
+// the threshold.
+func (e *Engine) notifyRemaining(ctx context.Context, s *series.Series, issued int64) {
+	n, max := s.Issuance.NotifyRemaining, int64(s.Issuance.MaxTotal)
+	if e.onRemaining == nil || n <= 0 || max <= 0 {
+		return
+	}
+	if remaining := max - issued; remaining == n {
+		e.onRemaining(ctx, s.ID, remaining)
+	}
+}
+
+// UploadRow is one code to add to a series' pool, optionally already issued
+// to a customer, with an optional expiry of its own.
+type UploadRow struct {
+	Code      string
+	Customer  CustomerRef
+	ExpiresAt time.Time
+}
+
+// UploadResult reports an upload: how many codes were added, and each row
+// refused, by row index.
+type UploadResult struct {
+	Added   int
+	Skipped int // codes already in the series
+	Failed  []RowError
+}
+
+// RowError is one refused row of a bulk operation.
+type RowError struct {
+	Row int   // index of the row in the input, from 0
+	Err error // an *errcode.Error
+}
+
+// Upload adds codes to an Uploaded or ThirdParty series' pool in one batch.
+// A row with a customer is issued to that customer at once (with the
+// series' expiry), under the series' issuance rules; rows are applied in
+// order. Codes already in the series are skipped, so an interrupted upload
+// can be run again. Invalid rows are reported and the others still added.
+func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, actor string) (UploadResult, error) {
+	s, err := e.st.Series(ctx, seriesID)
+	if err != nil {
+		return UploadResult{}, err
+	}
+	if k := s.Source.Kind; k != series.Uploaded && k != series.ThirdParty {
+		return UploadResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "series "+s.ID+" does not take uploaded codes")
+	}
+	now := e.now()
+	var res UploadResult
+	var pool []coupon.Coupon
+	var events []coupon.Event
+	var issue []int // rows with a customer, issued after the pool insert
+	seen := make(map[string]bool, len(rows))
+	for i, r := range rows {
+		canon := canonicalCode(r.Code)
+		if canon == "" || !validUploadCode(canon) {
+			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(r.Code)+" is empty or has characters other than letters, digits, '-' and '_'")})
+			continue
+		}
+		if seen[canon] {
+			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.AlreadyExists, "Code", "code "+strconv.Quote(r.Code)+" appears twice in the upload")})
+			continue
+		}
+		seen[canon] = true
+		c, ev, err := coupon.New(coupon.NewParams{ID: e.newID(), SeriesID: s.ID, Code: strings.TrimSpace(r.Code), Canonical: canon, ExpiresAt: r.ExpiresAt, Actor: actor}, now)
+		if err != nil {
+			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
+			continue
+		}
+		ev.ID = e.newID()
+		pool, events = append(pool, c), append(events, ev)
+		if !r.Customer.IsZero() {
+			issue = append(issue, i)
+		}
+	}
+	n, err := e.st.InsertCoupons(ctx, pool, events)
+	if err != nil {
+		return res, err
+	}
+	res.Added, res.Skipped = n, len(pool)-n
+	for _, i := range issue {
+		_, err := e.Issue(ctx, IssueRequest{SeriesID: s.ID, Customer: rows[i].Customer, Code: rows[i].Code, Actor: actor, Reason: "upload"})
+		if err != nil && !errors.Is(err, errcode.ErrAlreadyIssued) {
+			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
+		}
+	}
+	return res, nil
+}
+
+// validUploadCode reports whether a canonical uploaded code has only
+// letters, digits, '-' and '_'.
+func validUploadCode(code string) bool {
+	for i := 0; i < len(code); i++ {
+		c := code[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return len(code) <= maxCodeLen
+}
+
+// maxCodeLen is the longest code couponkit stores.
+const maxCodeLen = 64

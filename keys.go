@@ -1,0 +1,46 @@
+package couponkit
+
+import (
+	"time"
+
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/store"
+)
+
+// useKeys are the counters a redemption (or hold) of code by customer in a
+// series reads and bumps, in the order of limits' redemption guards.
+func useKeys(seriesID, code, customer string) [4]store.CounterKey {
+	return [4]store.CounterKey{
+		{Counter: limits.CodeUses, Series: seriesID, Code: code},
+		{Counter: limits.CustomerCodeUses, Series: seriesID, Code: code, Customer: customer},
+		{Counter: limits.SeriesUses, Series: seriesID},
+		{Counter: limits.CustomerSeriesUses, Series: seriesID, Customer: customer},
+	}
+}
+
+// issueKeys are the counters an issue reads and bumps, in the order of
+// limits' issuance guards.
+func issueKeys(seriesID, customer string) [2]store.CounterKey {
+	return [2]store.CounterKey{
+		{Counter: limits.SeriesIssued, Series: seriesID},
+		{Counter: limits.CustomerIssued, Series: seriesID, Customer: customer},
+	}
+}
+
+// guardedBumps turns a decision's guards into +1 bumps of the matching keys.
+func guardedBumps(guards []limits.Guard, keys []store.CounterKey, at time.Time) []store.Bump {
+	out := make([]store.Bump, len(guards))
+	for i, g := range guards {
+		out[i] = store.Bump{Key: keys[i], Delta: 1, Guard: g, At: at}
+	}
+	return out
+}
+
+// undoBumps gives back one use on each key.
+func undoBumps(keys []store.CounterKey, at time.Time) []store.Bump {
+	out := make([]store.Bump, len(keys))
+	for i, k := range keys {
+		out[i] = store.Bump{Key: k, Delta: -1, At: at}
+	}
+	return out
+}

@@ -1,0 +1,514 @@
+package couponkit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// RedeemRequest is one use of a code at a till.
+type RedeemRequest struct {
+	// Code is the code as the customer or cashier typed it.
+	Code string
+	// SeriesID names the series; needed only when the code exists in
+	// several series.
+	SeriesID string
+	// Customer is the redeemer.
+	Customer CustomerRef
+	// IdempotencyKey identifies this use of this coupon, typically the POS
+	// transaction id: repeating a request with the same key for the same
+	// coupon returns the first result and changes nothing. Required by
+	// Redeem and Hold.
+	IdempotencyKey string
+	// Bill is the bill; an empty currency means the series' currency.
+	Bill series.Money
+	// Place is where the request is made.
+	Place limits.Place
+	Actor string
+}
+
+// RedeemResult is a redemption (or hold) and the coupon after it.
+type RedeemResult struct {
+	Redemption coupon.Redemption
+	Coupon     coupon.Coupon
+	// Discount is what the redemption takes off the bill, in the bill's
+	// currency.
+	Discount series.Money
+	// Replayed is true when the idempotency key had been used: the result
+	// is the first one, and nothing changed.
+	Replayed bool
+}
+
+// Check is the outcome of a dry run: what a redemption would do now.
+type Check struct {
+	Coupon   coupon.Coupon
+	Decision limits.Decision
+	Discount series.Money
+	// Err, when not nil, refuses the redemption whatever the decision says:
+	// the coupon is revoked, expired, used up or not the redeemer's to use.
+	Err error
+}
+
+// Allowed reports whether the redemption would succeed now.
+func (c *Check) Allowed() bool { return c.Err == nil && c.Decision.Allowed() }
+
+// useplan is everything a redemption decides from its snapshot.
+type useplan struct {
+	s        series.Series
+	c        coupon.Coupon
+	insert   bool // c is the redeemer's own coupon of a shared code, made now
+	issue    []coupon.Event // the Issued event of an inserted coupon
+	issued   []store.Bump   // and the issue counters it bumps
+	keys     [4]store.CounterKey
+	d        limits.Decision
+	bill     series.Money
+	discount series.Money
+	capacity int
+}
+
+// Validate is a dry run of Redeem: it evaluates every rule and changes
+// nothing. Lookup failures (unknown code, unknown customer) are errors; a
+// refusal is in the Check.
+func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error) {
+	cust, err := e.customers.Resolve(ctx, req.Customer)
+	if err != nil {
+		return Check{}, err
+	}
+	now := e.now()
+	p, err := e.plan(ctx, &req, cust, now)
+	if err != nil {
+		return Check{}, err
+	}
+	return Check{Coupon: p.c, Decision: p.d, Discount: p.discount, Err: p.stateErr(now, cust.ID)}, nil
+}
+
+// Redeem uses a coupon once, under every redemption rule of its series. A
+// refusal by the rules is a *DeniedError; a coupon that cannot be used is
+// an error matching ErrRevoked, ErrExpired, ErrRedeemed or ErrNotIssued.
+func (e *Engine) Redeem(ctx context.Context, req RedeemRequest) (RedeemResult, error) {
+	return e.use(ctx, req, 0)
+}
+
+// Hold reserves one use of a coupon for ttl, for a cart not yet paid. The
+// hold counts against every limit until it is confirmed (Confirm), released
+// (Release) or lapses. Errors are those of Redeem.
+func (e *Engine) Hold(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
+	if ttl <= 0 {
+		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
+	}
+	return e.use(ctx, req, ttl)
+}
+
+func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
+	if req.IdempotencyKey == "" {
+		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "IdempotencyKey", "is required")
+	}
+	cust, err := e.customers.Resolve(ctx, req.Customer)
+	if err != nil {
+		return RedeemResult{}, err
+	}
+	var out RedeemResult
+	err = e.retry(ctx, func() error {
+		now := e.now()
+		p, err := e.plan(ctx, &req, cust, now)
+		if err != nil {
+			return err
+		}
+		if !p.insert {
+			r, err := e.st.RedemptionByKey(ctx, p.c.ID, req.IdempotencyKey)
+			if err == nil {
+				out, err = e.replay(ctx, r)
+				return err
+			}
+			if !errors.Is(err, errcode.ErrNotFound) {
+				return err
+			}
+		}
+		// The coupon's own state refuses first (revoked, expired, used up),
+		// then the series' rules.
+		if err := p.stateErr(now, cust.ID); err != nil && !errors.Is(err, errcode.ErrLimitReached) {
+			return err
+		}
+		if !p.d.Allowed() {
+			return e.deny(ctx, p, now)
+		}
+		params := coupon.RedeemParams{
+			ID: e.newID(), Customer: cust.ID, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
+			Location: coupon.Location(req.Place), Bill: p.bill.Amount, Discount: p.discount.Amount,
+			Currency: p.bill.Currency, Capacity: p.capacity,
+		}
+		var c coupon.Coupon
+		var r coupon.Redemption
+		var ev coupon.Event
+		if ttl == 0 {
+			c, r, ev, err = coupon.Redeem(p.c, now, params)
+		} else {
+			c, r, ev, err = coupon.PlaceHold(p.c, now, now.Add(ttl), params)
+		}
+		if err != nil {
+			if errors.Is(err, errcode.ErrLimitReached) {
+				return e.deny(ctx, p, now) // every remaining use is held: lapsed holds may free one
+			}
+			return err
+		}
+		ev.ID = e.newID()
+		ch := &store.Change{
+			NewRedemptions: []coupon.Redemption{r},
+			Bumps:          guardedBumps(p.d.Guards(), p.keys[:], now),
+			Events:         []coupon.Event{ev},
+		}
+		if p.insert {
+			ch.NewCoupons = []coupon.Coupon{c}
+			ch.Events = append(p.issue, ev)
+			ch.Bumps = append(ch.Bumps, p.issued...)
+		} else {
+			ch.Coupons = []store.CouponUpdate{{Coupon: c, ExpectVersion: p.c.Version}}
+		}
+		if err := e.st.Apply(ctx, ch); err != nil {
+			var ex *store.ExistsError
+			if errors.As(err, &ex) {
+				// The same key (or the redeemer's own shared coupon) was
+				// written concurrently: the next attempt finds it.
+				return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
+			}
+			return err
+		}
+		out = RedeemResult{Redemption: r, Coupon: c, Discount: p.discount}
+		return nil
+	})
+	return out, err
+}
+
+// deny returns the refusal of a plan, unless lapsed holds of the series were
+// holding the uses it needs: then it releases them and asks for a retry.
+func (e *Engine) deny(ctx context.Context, p *useplan, now time.Time) error {
+	n, err := e.releaseLapsed(ctx, store.RedemptionQuery{SeriesID: p.s.ID}, now)
+	if err != nil {
+		return err
+	}
+	if n > 0 {
+		return &store.ConflictError{Kind: "redemption", ID: "lapsed holds released"}
+	}
+	if p.d.Allowed() {
+		return &errcode.Error{Code: errcode.LimitReached, Field: "Capacity", Message: "every remaining use of the coupon is held"}
+	}
+	return &DeniedError{Decision: p.d}
+}
+
+// stateErr is the coupon state machine's verdict on one more use now.
+func (p *useplan) stateErr(now time.Time, customer string) error {
+	_, _, _, err := coupon.Redeem(p.c, now, coupon.RedeemParams{ID: "check", Customer: customer, Capacity: p.capacity})
+	return err
+}
+
+func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult, error) {
+	c, err := e.st.Coupon(ctx, r.CouponID)
+	if err != nil {
+		return RedeemResult{}, err
+	}
+	return RedeemResult{Redemption: r, Coupon: c, Discount: series.Money{Amount: r.Discount, Currency: r.Currency}, Replayed: true}, nil
+}
+
+// plan reads the snapshot a redemption decides on and evaluates the rules.
+func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time) (*useplan, error) {
+	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code)
+	if err != nil {
+		return nil, err
+	}
+	s, err := e.single(ctx, cs, sp, req.Code)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkOpen(s, now); err != nil {
+		return nil, err
+	}
+	loc, err := e.location(s)
+	if err != nil {
+		return nil, err
+	}
+	p := &useplan{s: *s}
+	if err := e.pickCoupon(p, cs, cust.ID, now, loc, req.Actor); err != nil {
+		return nil, err
+	}
+	p.bill = req.Bill
+	if p.bill.Currency == "" {
+		p.bill.Currency = s.Discount.Currency
+	}
+	inSeries, err := s.Discount.ConvertBill(p.bill, e.rates)
+	if err != nil {
+		return nil, err
+	}
+	if p.discount, err = s.Discount.Apply(p.bill, e.rates); err != nil {
+		return nil, err
+	}
+	p.keys = useKeys(s.ID, p.c.Canonical, cust.ID)
+	var counts [4]store.Count
+	if err := e.st.Counters(ctx, p.keys[:], counts[:]); err != nil {
+		return nil, err
+	}
+	rc := limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
+	q := limits.RedemptionRequest{
+		At: now.In(loc), Place: req.Place, Bill: inSeries,
+		Customer: limits.CustomerFacts{Registered: cust.Registered, Transactions: cust.Transactions},
+		Holder:   p.c.Holder == cust.ID,
+		Issued:   !p.c.IssuedAt.IsZero(),
+	}
+	p.d = limits.EvaluateRedemption(&s.Redemption, &rc, &q)
+	p.capacity = int(s.Redemption.CodeLimit())
+	if s.Source.SharedCode() {
+		p.capacity = int(s.Redemption.CustomerLimit())
+	}
+	return p, nil
+}
+
+// pickCoupon chooses the coupon a redemption uses. A unique code has one. A
+// shared (common) code has one coupon per customer: the redeemer's own, or,
+// when anyone may redeem and the code was issued to someone, a new one
+// issued to the redeemer in the same change.
+func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now time.Time, loc *time.Location, actor string) error {
+	p.c = cs[0]
+	if !p.s.Source.SharedCode() {
+		return nil
+	}
+	issued := false
+	for _, c := range cs {
+		if c.Holder == customer {
+			p.c = c
+			return nil
+		}
+		issued = issued || !c.IssuedAt.IsZero()
+	}
+	if !issued || !p.s.Redemption.AnyoneMayRedeem {
+		return nil // the decision says NeverIssued or NotHolder
+	}
+	fresh, _, err := e.newCoupon(&p.s, cs[0].Code, cs[0].Canonical, actor, now)
+	if err != nil {
+		return err
+	}
+	var ev coupon.Event
+	if p.c, ev, err = coupon.Issue(fresh, customer, now, p.s.ExpiresAt(now, loc), actor); err != nil {
+		return err
+	}
+	// The redeemer now holds the common code: that is their one issue of it.
+	ev.ID, ev.Reason = e.newID(), "redeemed a shared code"
+	keys := issueKeys(p.s.ID, customer)
+	rules := p.s.EffectiveIssuance()
+	p.insert, p.issue = true, []coupon.Event{ev}
+	p.issued = []store.Bump{
+		{Key: keys[0], Delta: 1, At: now},
+		{Key: keys[1], Delta: 1, Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit()}, At: now},
+	}
+	return nil
+}
+
+// Confirm turns a hold into a redemption. Confirming a confirmed hold
+// returns it again (Replayed). A lapsed hold is released and refused with
+// ErrHoldExpired.
+func (e *Engine) Confirm(ctx context.Context, holdID, actor string) (RedeemResult, error) {
+	var out RedeemResult
+	err := e.retry(ctx, func() error {
+		now := e.now()
+		r, c, s, err := e.redemption(ctx, holdID)
+		if err != nil {
+			return err
+		}
+		switch {
+		case r.Status == coupon.StatusRedeemed:
+			out, err = e.replay(ctx, r)
+			return err
+		case r.Status != coupon.StatusHeld:
+			return errcode.New(errcode.RedemptionNotFound, "HoldID", "hold "+holdID+" was "+r.Status.String())
+		case !r.HoldActive(now):
+			if err := e.releaseHold(ctx, r, c, now, actor, "hold lapsed"); err != nil {
+				return err
+			}
+			return errcode.New(errcode.HoldExpired, "HoldID", "hold "+holdID+" lapsed and was released")
+		}
+		capacity := int(s.Redemption.CodeLimit())
+		if s.Source.SharedCode() {
+			capacity = int(s.Redemption.CustomerLimit())
+		}
+		c2, r2, ev, err := coupon.ConfirmHold(c, r, now, capacity, actor)
+		if err != nil {
+			return err
+		}
+		ev.ID = e.newID()
+		err = e.st.Apply(ctx, &store.Change{
+			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
+			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
+			Events:      []coupon.Event{ev},
+		})
+		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}
+		return err
+	})
+	return out, err
+}
+
+// Release gives a hold back: the use it reserved is free again.
+func (e *Engine) Release(ctx context.Context, holdID, actor string) error {
+	return e.retry(ctx, func() error {
+		r, c, _, err := e.redemption(ctx, holdID)
+		if err != nil {
+			return err
+		}
+		if r.Status != coupon.StatusHeld {
+			return errcode.New(errcode.RedemptionNotFound, "HoldID", "hold "+holdID+" is "+r.Status.String())
+		}
+		return e.releaseHold(ctx, r, c, e.now(), actor, "released")
+	})
+}
+
+// ReleaseLapsedHolds releases every hold whose time to live has passed and
+// returns how many it released. Lapsed holds are also released on demand
+// when they stand in the way of a redemption; this sweep keeps counters
+// honest for reports.
+func (e *Engine) ReleaseLapsedHolds(ctx context.Context) (int, error) {
+	return e.releaseLapsed(ctx, store.RedemptionQuery{}, e.now())
+}
+
+func (e *Engine) releaseLapsed(ctx context.Context, q store.RedemptionQuery, now time.Time) (int, error) {
+	q.Status, q.HoldExpiresBefore, q.Limit = coupon.StatusHeld, now, 256
+	n := 0
+	for round := 0; ; round++ {
+		if round == e.attempts {
+			return n, &store.ConflictError{Kind: "redemption", ID: "lapsed holds keep changing"}
+		}
+		hs, err := e.st.ListRedemptions(ctx, q)
+		if err != nil {
+			return n, err
+		}
+		for _, r := range hs {
+			c, err := e.st.Coupon(ctx, r.CouponID)
+			if err != nil {
+				return n, err
+			}
+			switch err := e.releaseHold(ctx, r, c, now, "", "hold lapsed"); {
+			case err == nil:
+				n++
+			case !errors.Is(err, errcode.ErrConflict):
+				return n, err
+			}
+		}
+		if len(hs) < q.Limit {
+			return n, nil
+		}
+	}
+}
+
+func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.Coupon, now time.Time, actor, reason string) error {
+	c2, r2, ev, err := coupon.ReleaseHold(c, r, now, actor, reason)
+	if err != nil {
+		return err
+	}
+	ev.ID = e.newID()
+	keys := useKeys(r.SeriesID, c.Canonical, r.Customer)
+	return e.st.Apply(ctx, &store.Change{
+		Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
+		Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
+		Bumps:       undoBumps(keys[:], now),
+		Events:      []coupon.Event{ev},
+	})
+}
+
+// redemption reads a redemption with its coupon and series.
+func (e *Engine) redemption(ctx context.Context, id string) (coupon.Redemption, coupon.Coupon, series.Series, error) {
+	r, err := e.st.Redemption(ctx, id)
+	if err != nil {
+		if errors.Is(err, errcode.ErrNotFound) {
+			err = errcode.New(errcode.RedemptionNotFound, "RedemptionID", "no redemption "+id)
+		}
+		return r, coupon.Coupon{}, series.Series{}, err
+	}
+	c, err := e.st.Coupon(ctx, r.CouponID)
+	if err != nil {
+		return r, c, series.Series{}, err
+	}
+	s, err := e.st.Series(ctx, c.SeriesID)
+	return r, c, s, err
+}
+
+// ReverseRequest names a redemption to reverse: by id, or by the code and
+// the idempotency key it was made with.
+type ReverseRequest struct {
+	RedemptionID   string
+	Code           string
+	SeriesID       string
+	IdempotencyKey string
+	Actor          string
+	Reason         string
+}
+
+// Reverse undoes one redemption: the use is given back to every limit and
+// the coupon is usable again, with Reversed set and LastStatusChange now. A
+// redemption is reversed once; again is ErrAlreadyReversed.
+func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
+	var out RedeemResult
+	err := e.retry(ctx, func() error {
+		id, err := e.redemptionID(ctx, &req)
+		if err != nil {
+			return err
+		}
+		r, c, _, err := e.redemption(ctx, id)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		c2, r2, ev, err := coupon.Reverse(c, r, now, req.Actor, req.Reason)
+		if err != nil {
+			return err
+		}
+		ev.ID = e.newID()
+		keys := useKeys(r.SeriesID, c.Canonical, r.Customer)
+		err = e.st.Apply(ctx, &store.Change{
+			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
+			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusRedeemed}},
+			Bumps:       undoBumps(keys[:], now),
+			Events:      []coupon.Event{ev},
+		})
+		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}
+		return err
+	})
+	return out, err
+}
+
+func (e *Engine) redemptionID(ctx context.Context, req *ReverseRequest) (string, error) {
+	if req.RedemptionID != "" {
+		return req.RedemptionID, nil
+	}
+	if req.Code == "" || req.IdempotencyKey == "" {
+		return "", errcode.New(errcode.InvalidArgument, "RedemptionID", "give the redemption id, or the code and the idempotency key")
+	}
+	cs, _, err := e.lookupCode(ctx, req.SeriesID, req.Code)
+	if err != nil {
+		return "", err
+	}
+	for _, c := range cs {
+		r, err := e.st.RedemptionByKey(ctx, c.ID, req.IdempotencyKey)
+		if err == nil {
+			return r.ID, nil
+		}
+		if !errors.Is(err, errcode.ErrNotFound) {
+			return "", err
+		}
+	}
+	return "", errcode.New(errcode.RedemptionNotFound, "IdempotencyKey", "no redemption of "+req.Code+" with key "+req.IdempotencyKey)
+}
+
+// location returns the series' time zone, loaded once per zone name.
+func (e *Engine) location(s *series.Series) (*time.Location, error) {
+	if l, ok := e.locs.Load(s.TimeZone); ok {
+		return l.(*time.Location), nil
+	}
+	l, err := s.Location()
+	if err != nil {
+		return nil, err
+	}
+	e.locs.Store(s.TimeZone, l)
+	return l, nil
+}

@@ -1,0 +1,88 @@
+package store
+
+import (
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+)
+
+// Change is one atomic unit of work for Store.Apply. A store applies the
+// parts in this order, inside one transaction: series, coupon inserts,
+// coupon updates, redemption inserts, redemption updates, counter bumps,
+// events. The guarded counter bumps come last so that locks on hot counters
+// are held for the shortest time.
+type Change struct {
+	// Series, when set, is written: inserted when ExpectVersion is 0 (an
+	// existing id is an *ExistsError), else updated only if the stored
+	// version equals ExpectVersion (else a *ConflictError).
+	Series *SeriesWrite
+	// NewCoupons are inserted; a collision on (series, canonical code,
+	// slot) or on id is an *ExistsError.
+	NewCoupons []coupon.Coupon
+	// Coupons are updated, each only if its stored Version equals
+	// ExpectVersion; otherwise the change fails with a *ConflictError.
+	Coupons []CouponUpdate
+	// NewRedemptions are inserted; a collision on id or on (coupon,
+	// idempotency key) is an *ExistsError.
+	NewRedemptions []coupon.Redemption
+	// Redemptions are updated, each only if its stored Status equals
+	// ExpectStatus; otherwise a *ConflictError.
+	Redemptions []RedemptionUpdate
+	// Bumps change counters, each checked against its guard (see Bump).
+	Bumps []Bump
+	// Events are appended.
+	Events []coupon.Event
+}
+
+// SeriesWrite is a series insert or version-guarded update.
+type SeriesWrite struct {
+	Series        series.Series
+	ExpectVersion int64
+}
+
+// CouponUpdate replaces a stored coupon whose Version is ExpectVersion by
+// Coupon (whose Version is normally ExpectVersion+1).
+type CouponUpdate struct {
+	Coupon        coupon.Coupon
+	ExpectVersion int64
+}
+
+// RedemptionUpdate replaces a stored redemption whose Status is
+// ExpectStatus by Redemption.
+type RedemptionUpdate struct {
+	Redemption   coupon.Redemption
+	ExpectStatus coupon.RedemptionStatus
+}
+
+// Bump adds Delta, which is +1 or -1, to a counter.
+//
+// For Delta > 0 the store first checks Guard against the counter's current
+// value and last-increment time at At (limits.Guard.Check); if it refuses,
+// the whole change fails with a *GuardError. It then adds Delta and sets
+// the last-increment time to At.
+//
+// For Delta < 0 the guard is not checked and the last-increment time is
+// kept; a decrement below zero fails the change with a *ConflictError
+// (counters never go negative).
+type Bump struct {
+	Key   CounterKey
+	Delta int64
+	Guard limits.Guard
+	At    time.Time
+	// After is set by a successful Apply to the counter's value after
+	// the bump.
+	After Count
+}
+
+// Slot is the part of a coupon's unique key beside its series and canonical
+// code: the holder for a coupon of a shared (common) code, which has one
+// coupon per customer, and "" otherwise. Stores enforce uniqueness of
+// (series, canonical code, slot).
+func Slot(c *coupon.Coupon) string {
+	if c.Shared {
+		return c.Holder
+	}
+	return ""
+}

@@ -1,0 +1,28 @@
+// Package store defines the contract between couponkit's engine and the
+// storage it runs on.
+//
+// The engine decides; a store applies. For every operation the engine reads
+// a snapshot through the read methods of [Store], evaluates the rules (with
+// package limits and package coupon), and hands the store one [Change]: the
+// records to insert, the coupon and redemption updates guarded by version or
+// status, the counter bumps guarded by the limit and gap that package limits
+// computed, and the events. [Store.Apply] writes all of it atomically or none
+// of it, and says which guard failed. A store never decides whether a
+// redemption is allowed: it checks guards it is given, nothing else.
+//
+// Because every limit is re-checked by the store's atomic guard, limits stay
+// exact however many engines share a store: a stale snapshot can only make
+// the engine try a change that the guard then refuses.
+//
+// The bulk methods ([Store.InsertCoupons], [Store.UpdateWhere]) are
+// set-based: one call handles a batch, and they are idempotent so that an
+// interrupted job can be resumed.
+//
+// Implementations: package memstore (in memory, the reference) and package
+// sqlstore (SQLite and PostgreSQL). Package storetest is the conformance
+// suite every implementation must pass; run it from your adapter's tests:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Capabilities{})
+//	}
+package store

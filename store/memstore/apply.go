@@ -1,0 +1,437 @@
+package memstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/store"
+)
+
+// scratch holds what Apply's check found, for its commit to use without a
+// second lookup. It is reused from call to call under the write lock, so a
+// change allocates nothing for it.
+type scratch struct {
+	coupons []*coupon.Coupon     // stored target of each c.Coupons[i]; nil when the change inserts it
+	reds    []*coupon.Redemption // stored target of each c.Redemptions[i]; nil when the change inserts it
+	counts  []*store.Count       // stored counter of each c.Bumps[i]; nil when new
+	values  []store.Count        // value of each counter after c.Bumps[i]
+
+	lastID string     // the id s.lookup found last
+	last   *couponRec // its record
+}
+
+// Apply implements store.Store. It checks every part of c under the write
+// lock before it writes anything; on success it sets c.Bumps[i].After.
+func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if c == nil {
+		return errcode.New(errcode.InvalidArgument, "Change", "is nil")
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if err := s.check(c); err != nil {
+		return err
+	}
+	s.commit(c)
+	return nil
+}
+
+func exists(kind, key string) error { return &store.ExistsError{Kind: kind, Key: key} }
+
+func conflict(kind, id string) error { return &store.ConflictError{Kind: kind, ID: id} }
+
+func emptyID(field string) error { return errcode.New(errcode.InvalidArgument, field, "is empty") }
+
+// check validates every part of c against the stored state, in the order
+// the parts apply, and fills s.scratch. It writes nothing else.
+func (s *Store) check(c *store.Change) error {
+	if err := s.checkSeries(c.Series); err != nil {
+		return err
+	}
+	if err := s.checkCoupons(c); err != nil {
+		return err
+	}
+	if err := s.checkRedemptions(c); err != nil {
+		return err
+	}
+	return s.checkBumps(c)
+}
+
+func (s *Store) checkSeries(w *store.SeriesWrite) error {
+	if w == nil {
+		return nil
+	}
+	id := w.Series.ID
+	if id == "" {
+		return emptyID("Series.ID")
+	}
+	old := s.series[id]
+	switch {
+	case w.ExpectVersion == 0 && old != nil:
+		return exists("series", id)
+	case w.ExpectVersion != 0 && (old == nil || old.Version != w.ExpectVersion):
+		return conflict("series", id)
+	}
+	return nil
+}
+
+func (s *Store) checkCoupons(c *store.Change) error {
+	for i := range c.NewCoupons {
+		id := c.NewCoupons[i].ID
+		if id == "" {
+			return emptyID("NewCoupons.ID")
+		}
+		if s.stored(id) != nil {
+			return exists("coupon", id)
+		}
+	}
+	sc := &s.scratch
+	sc.coupons = sc.coupons[:0]
+	keyMoved := false
+	for j := range c.Coupons {
+		u := &c.Coupons[j]
+		id := u.Coupon.ID
+		var p *coupon.Coupon
+		if r := s.lookup(id); r != nil && r.stored {
+			p = &r.c
+		}
+		var cur int64
+		found := false
+		// The version this update sees: an earlier update of the same
+		// coupon in this change, else its insert, else the stored one.
+		for k := j - 1; k >= 0 && !found; k-- {
+			if c.Coupons[k].Coupon.ID == id {
+				cur, found = c.Coupons[k].Coupon.Version, true
+			}
+		}
+		for k := range c.NewCoupons {
+			if !found && c.NewCoupons[k].ID == id {
+				cur, found = c.NewCoupons[k].Version, true
+			}
+		}
+		if !found && p != nil {
+			cur, found = p.Version, true
+		}
+		if !found || cur != u.ExpectVersion {
+			return conflict("coupon", id)
+		}
+		if p != nil && keyOf(p) != keyOf(&u.Coupon) {
+			keyMoved = true
+		}
+		sc.coupons = append(sc.coupons, p)
+	}
+	if len(c.NewCoupons) > 0 || keyMoved {
+		return s.checkCouponKeys(c)
+	}
+	return nil
+}
+
+// checkCouponKeys checks that ids and unique keys stay unique in the state
+// after c: the keys that c's inserts and key-changing updates take must be
+// taken by no other coupon, unless that coupon gives its key up in c.
+func (s *Store) checkCouponKeys(c *store.Change) error {
+	// last returns the coupon as c leaves it.
+	last := func(id string, base *coupon.Coupon) *coupon.Coupon {
+		for k := len(c.Coupons) - 1; k >= 0; k-- {
+			if c.Coupons[k].Coupon.ID == id {
+				return &c.Coupons[k].Coupon
+			}
+		}
+		return base
+	}
+	type take struct {
+		key uniqueKey
+		id  string
+	}
+	var takes []take
+	newIDs := make(map[string]bool, len(c.NewCoupons))
+	for i := range c.NewCoupons {
+		nc := &c.NewCoupons[i]
+		if newIDs[nc.ID] {
+			return exists("coupon", nc.ID)
+		}
+		newIDs[nc.ID] = true
+		takes = append(takes, take{keyOf(last(nc.ID, nc)), nc.ID})
+	}
+	freed := make(map[string]bool) // stored coupons whose key c changes
+	for j, p := range s.scratch.coupons {
+		id := c.Coupons[j].Coupon.ID
+		if p == nil || freed[id] {
+			continue
+		}
+		if k := keyOf(last(id, p)); k != keyOf(p) {
+			freed[id] = true
+			takes = append(takes, take{k, id})
+		}
+	}
+	taken := make(map[uniqueKey]string, len(takes))
+	for _, t := range takes {
+		if other, ok := taken[t.key]; ok && other != t.id {
+			return exists("coupon", t.key.String())
+		}
+		taken[t.key] = t.id
+		if owner, ok := s.unique[t.key]; ok && owner != t.id && !freed[owner] {
+			return exists("coupon", t.key.String())
+		}
+	}
+	return nil
+}
+
+func (s *Store) checkRedemptions(c *store.Change) error {
+	for i := range c.NewRedemptions {
+		r := &c.NewRedemptions[i]
+		if r.ID == "" {
+			return emptyID("NewRedemptions.ID")
+		}
+		if _, ok := s.reds[r.ID]; ok {
+			return exists("redemption", r.ID)
+		}
+		if r.IdempotencyKey != "" {
+			if rec := s.lookup(r.CouponID); rec != nil && rec.redByKey(r.IdempotencyKey) != nil {
+				return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
+			}
+		}
+		for k := range i { // duplicates within the change
+			o := &c.NewRedemptions[k]
+			if o.ID == r.ID {
+				return exists("redemption", r.ID)
+			}
+			if r.IdempotencyKey != "" && o.IdempotencyKey == r.IdempotencyKey && o.CouponID == r.CouponID {
+				return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
+			}
+		}
+	}
+	sc := &s.scratch
+	sc.reds = sc.reds[:0]
+	for j := range c.Redemptions {
+		u := &c.Redemptions[j]
+		id := u.Redemption.ID
+		p := s.reds[id]
+		var cur coupon.RedemptionStatus
+		found := false
+		for k := j - 1; k >= 0 && !found; k-- {
+			if c.Redemptions[k].Redemption.ID == id {
+				cur, found = c.Redemptions[k].Redemption.Status, true
+			}
+		}
+		for k := range c.NewRedemptions {
+			if !found && c.NewRedemptions[k].ID == id {
+				cur, found = c.NewRedemptions[k].Status, true
+			}
+		}
+		if !found && p != nil {
+			cur, found = p.Status, true
+		}
+		if !found || cur != u.ExpectStatus {
+			return conflict("redemption", id)
+		}
+		if r := &u.Redemption; p != nil && r.IdempotencyKey != "" &&
+			(r.IdempotencyKey != p.IdempotencyKey || r.CouponID != p.CouponID) {
+			if rec := s.lookup(r.CouponID); rec != nil {
+				if o := rec.redByKey(r.IdempotencyKey); o != nil && o.ID != id {
+					return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
+				}
+			}
+			for k := range c.NewRedemptions {
+				if o := &c.NewRedemptions[k]; o.IdempotencyKey == r.IdempotencyKey && o.CouponID == r.CouponID {
+					return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
+				}
+			}
+		}
+		sc.reds = append(sc.reds, p)
+	}
+	return nil
+}
+
+// checkBumps checks the bumps in order, each against the value the bumps
+// before it leave, and records every counter's value after its bump.
+func (s *Store) checkBumps(c *store.Change) error {
+	sc := &s.scratch
+	sc.counts = sc.counts[:0]
+	sc.values = sc.values[:0]
+	for i := range c.Bumps {
+		b := &c.Bumps[i]
+		var cur store.Count
+		chained := false
+		for k := i - 1; k >= 0; k-- {
+			if c.Bumps[k].Key == b.Key {
+				cur, chained = sc.values[k], true
+				break
+			}
+		}
+		p := s.counters[b.Key]
+		if !chained && p != nil {
+			cur = *p
+		}
+		switch {
+		case b.Delta > 0:
+			if !b.Guard.Check(cur.N, cur.Last, b.At) {
+				return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
+			}
+			cur.N += b.Delta
+			cur.Last = b.At
+		case b.Delta < 0:
+			if cur.N+b.Delta < 0 {
+				return conflict("counter", fmt.Sprintf("%s/%s/%s/%s", b.Key.Counter, b.Key.Series, b.Key.Code, b.Key.Customer))
+			}
+			cur.N += b.Delta
+		}
+		sc.counts = append(sc.counts, p)
+		sc.values = append(sc.values, cur)
+	}
+	return nil
+}
+
+// commit writes c, which check accepted.
+func (s *Store) commit(c *store.Change) {
+	sc := &s.scratch
+	if w := c.Series; w != nil {
+		v := cloneSeries(&w.Series)
+		v.Version = w.ExpectVersion + 1
+		s.series[v.ID] = &v
+	}
+	for i := range c.NewCoupons {
+		s.insertCoupon(&c.NewCoupons[i])
+	}
+	for j := range c.Coupons {
+		nc := &c.Coupons[j].Coupon
+		p := sc.coupons[j]
+		if p == nil {
+			p = &s.recs[nc.ID].c
+		}
+		s.updateCoupon(p, nc)
+	}
+	for i := range c.NewRedemptions {
+		s.insertRedemption(&c.NewRedemptions[i])
+	}
+	for j := range c.Redemptions {
+		nr := &c.Redemptions[j].Redemption
+		p := sc.reds[j]
+		if p == nil {
+			p = s.reds[nr.ID]
+		}
+		s.updateRedemption(p, nr)
+	}
+	for i := range c.Bumps {
+		p := sc.counts[i]
+		if p == nil {
+			if p = s.counters[c.Bumps[i].Key]; p == nil {
+				p = new(store.Count)
+				s.counters[c.Bumps[i].Key] = p
+			}
+		}
+		*p = sc.values[i]
+		c.Bumps[i].After = sc.values[i]
+	}
+	for i := range c.Events {
+		s.appendEvent(&c.Events[i])
+	}
+}
+
+func (s *Store) insertCoupon(c *coupon.Coupon) {
+	r := s.recFor(c.ID)
+	r.c, r.stored = *c, true
+	p := &r.c
+	s.unique[keyOf(p)] = p.ID
+	s.addCode(p.Canonical, r)
+	addTo(s.bySeries, p.SeriesID, p.ID)
+	if p.Holder != "" {
+		addTo(s.byHolder, p.Holder, p.ID)
+	}
+	s.all.add(p.ID)
+}
+
+// updateCoupon replaces the stored coupon *p by *c (the same id), moving it
+// in the indexes when its series, code, holder or slot change.
+func (s *Store) updateCoupon(p, c *coupon.Coupon) {
+	if p.SeriesID != c.SeriesID || p.Canonical != c.Canonical || p.Holder != c.Holder || p.Shared != c.Shared {
+		id := p.ID
+		if old := keyOf(p); old != keyOf(c) {
+			if s.unique[old] == id {
+				delete(s.unique, old)
+			}
+			s.unique[keyOf(c)] = id
+		}
+		if p.Canonical != c.Canonical {
+			r := s.recs[id]
+			s.removeCode(p.Canonical, r)
+			s.addCode(c.Canonical, r)
+		}
+		if p.SeriesID != c.SeriesID {
+			removeFrom(s.bySeries, p.SeriesID, id)
+			addTo(s.bySeries, c.SeriesID, id)
+		}
+		if p.Holder != c.Holder {
+			if p.Holder != "" {
+				removeFrom(s.byHolder, p.Holder, id)
+			}
+			if c.Holder != "" {
+				addTo(s.byHolder, c.Holder, id)
+			}
+		}
+	}
+	*p = *c
+}
+
+func (s *Store) insertRedemption(r *coupon.Redemption) {
+	p := new(coupon.Redemption)
+	*p = *r
+	s.reds[p.ID] = p
+	s.recFor(p.CouponID).addRed(p)
+	appendRed(s.redBySeries, p.SeriesID, p)
+	if p.Status == coupon.StatusHeld {
+		s.held[p.ID] = p
+	}
+}
+
+// updateRedemption replaces the stored redemption *p by *r (the same id),
+// moving it in the indexes when its coupon, series, key or status change.
+func (s *Store) updateRedemption(p, r *coupon.Redemption) {
+	if r.Status == coupon.StatusHeld {
+		s.held[p.ID] = p
+	} else if p.Status == coupon.StatusHeld {
+		delete(s.held, p.ID)
+	}
+	if p.SeriesID != r.SeriesID {
+		if l := s.redBySeries[p.SeriesID]; l != nil {
+			*l = without(*l, p)
+		}
+		appendRed(s.redBySeries, r.SeriesID, p)
+	}
+	if p.CouponID != r.CouponID {
+		s.recFor(p.CouponID).removeRed(p)
+		*p = *r
+		s.recFor(p.CouponID).addRed(p)
+		return
+	}
+	oldKey := p.IdempotencyKey
+	*p = *r
+	if oldKey != p.IdempotencyKey {
+		s.recFor(p.CouponID).rekey(p, oldKey)
+	}
+}
+
+func appendRed(m map[string]*[]*coupon.Redemption, key string, p *coupon.Redemption) {
+	l := m[key]
+	if l == nil {
+		l = new([]*coupon.Redemption)
+		m[key] = l
+	}
+	*l = append(*l, p)
+}
+
+// appendEvent logs e and indexes it by coupon and by customer.
+func (s *Store) appendEvent(e *coupon.Event) {
+	i := s.events.append(e)
+	if e.CouponID != "" {
+		r := s.recFor(e.CouponID)
+		r.events = append(r.events, i)
+	}
+	if e.Customer != "" {
+		s.evByCustomer[e.Customer] = append(s.evByCustomer[e.Customer], i)
+	}
+}

@@ -1,0 +1,56 @@
+// Package memstore is couponkit's in-memory [store.Store]: the reference
+// implementation of the storage contract, for tests, for demonstrations and
+// for single-process deployments that can afford to lose their state.
+//
+// A [Store] keeps every record in Go maps guarded by one sync.RWMutex.
+// Reads take the read lock only to find and copy a record, so they run in
+// parallel with each other. [Store.Apply] takes the write lock, checks every
+// part of the change (versions, statuses, unique keys, counter guards,
+// decrements) without writing anything, and only then writes all of it: a
+// failed change leaves the store exactly as it was, and every change is
+// isolated from every other. The bulk methods ([Store.InsertCoupons],
+// [Store.UpdateWhere]) are atomic per call in the same way.
+// [Store.Reserve] has its own small lock.
+//
+// Indexes: one record per coupon id holding the coupon, its redemptions
+// (with their idempotency keys beside them) and the positions of its events,
+// so that the reads and writes of a redemption find all of them with one
+// map lookup; coupons by unique key (series, canonical code, slot); by
+// canonical code (the coupon itself when one coupon has the code, as is
+// usual); ordered sets of ids by series, by holder and overall, so that the
+// per-holder and per-series queries and id paging never scan every coupon;
+// redemptions by id, by series, and the held ones; counter values by
+// [store.CounterKey]; events in an append-only log of fixed-size chunks with
+// per-coupon and per-customer position lists.
+//
+// Records are returned as copies. A stored series is never changed in place
+// (an update replaces it) and a logged event never changes, so reading them
+// copies outside the lock.
+//
+// A lookup that finds nothing returns an error that matches
+// errcode.ErrNotFound and, under errors.As, is the *errcode.Error that
+// store.NotFound gives; it is formatted only when looked at, because an
+// idempotency-key lookup usually misses.
+//
+// Points the contract leaves open, and what memstore does:
+//   - A series write stores Version = ExpectVersion+1 (1 on insert), as
+//     series.Series documents that the store bumps it; CreatedAt and
+//     UpdatedAt are stored as given (memstore reads no clock).
+//   - A record with an empty id is refused with errcode.InvalidArgument.
+//   - A redemption with an empty IdempotencyKey is not indexed by key: it
+//     collides with nothing and RedemptionByKey never finds it.
+//   - A missing coupon in Change.Coupons, or a missing redemption in
+//     Change.Redemptions, is a *store.ConflictError (its expectation does
+//     not hold), as a guarded SQL UPDATE that matches no row would be.
+//   - Unique keys are checked on the state after the whole change, so a
+//     change may move one coupon's key to a key another coupon of the same
+//     change gives up.
+//   - CouponFilter.Unused keeps coupons with Redemptions == 0 and
+//     Holds == 0; ExpiresAfter keeps coupons whose ExpiresAt is set and
+//     after the time; RedemptionQuery.HoldExpiresBefore keeps records whose
+//     HoldExpiresAt is set and not after the time (combine it with Status
+//     StatusHeld for live holds).
+//   - EventQuery with neither CouponID nor Customer scans every event.
+//   - Reserve with n < 0 is an InvalidArgument error; n == 0 returns the
+//     next index without reserving it.
+package memstore

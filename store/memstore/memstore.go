@@ -1,0 +1,445 @@
+package memstore
+
+import (
+	"cmp"
+	"context"
+	"slices"
+	"sync"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Store is an in-memory store.Store. Create one with New; the zero value is
+// not usable. It is safe for concurrent use.
+type Store struct {
+	mu sync.RWMutex
+
+	// series values are never changed once stored: a write replaces the
+	// pointer, so a reader may copy one after releasing the lock.
+	series map[string]*series.Series
+
+	// recs holds, by coupon id, the coupon and the redemptions and events
+	// that name it; see couponRec.
+	recs     map[string]*couponRec
+	unique   map[uniqueKey]string // (series, canonical, slot) -> coupon id
+	byCode   map[string]codeIdx   // canonical code -> coupons, every series
+	bySeries map[string]*idSet    // series -> coupon ids
+	byHolder map[string]*idSet    // holder -> coupon ids
+	all      idSet                // every coupon id
+
+	reds        map[string]*coupon.Redemption
+	redBySeries map[string]*[]*coupon.Redemption
+	held        map[string]*coupon.Redemption // Status == StatusHeld
+
+	// counters and evByCustomer hold values, not pointers: one cache miss
+	// fewer per lookup, and fewer objects for the collector.
+	counters map[store.CounterKey]*store.Count
+
+	events       eventLog
+	evByCustomer map[string][]int
+
+	audience map[string]map[string]struct{}
+
+	scratch scratch // Apply's reusable buffers, guarded by mu
+
+	seqMu sync.Mutex
+	seq   map[string]int64
+}
+
+var _ store.Store = (*Store)(nil)
+
+// uniqueKey is a coupon's unique key: series, canonical code and slot (see
+// store.Slot).
+type uniqueKey struct{ series, canonical, slot string }
+
+func keyOf(c *coupon.Coupon) uniqueKey {
+	return uniqueKey{c.SeriesID, c.Canonical, store.Slot(c)}
+}
+
+func (k uniqueKey) String() string {
+	s := k.series + "/" + k.canonical
+	if k.slot != "" {
+		s += "/" + k.slot
+	}
+	return s
+}
+
+// New returns an empty Store.
+func New() *Store {
+	return &Store{
+		series:       make(map[string]*series.Series),
+		recs:         make(map[string]*couponRec),
+		unique:       make(map[uniqueKey]string),
+		byCode:       make(map[string]codeIdx),
+		bySeries:     make(map[string]*idSet),
+		byHolder:     make(map[string]*idSet),
+		reds:         make(map[string]*coupon.Redemption),
+		redBySeries:  make(map[string]*[]*coupon.Redemption),
+		held:         make(map[string]*coupon.Redemption),
+		counters:     make(map[store.CounterKey]*store.Count),
+		evByCustomer: make(map[string][]int),
+		audience:     make(map[string]map[string]struct{}),
+		seq:          make(map[string]int64),
+	}
+}
+
+// cloneSeries returns a copy of s that shares nothing mutable with it. The
+// redemption places (limits.PlaceSet) are read-only once built and the
+// decimals are immutable, so only the slices are copied.
+func cloneSeries(s *series.Series) series.Series {
+	c := *s
+	c.Reminders = slices.Clone(s.Reminders)
+	c.Issuance.ExcludeSeries = slices.Clone(s.Issuance.ExcludeSeries)
+	c.Redemption.Hours = slices.Clone(s.Redemption.Hours)
+	return c
+}
+
+// Series implements store.Store.
+func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
+	if err := ctx.Err(); err != nil {
+		return series.Series{}, err
+	}
+	s.mu.RLock()
+	p := s.series[id]
+	s.mu.RUnlock()
+	if p == nil {
+		return series.Series{}, notFound("series", id)
+	}
+	return cloneSeries(p), nil
+}
+
+// ListSeries implements store.Store.
+func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.Series, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var found []*series.Series
+	s.mu.RLock()
+	for _, p := range s.series {
+		if q.Status != 0 && p.Status != q.Status {
+			continue
+		}
+		if q.Place != nil && !p.Redemption.Places.Contains(q.Place.Kind, q.Place.ID) {
+			continue
+		}
+		found = append(found, p)
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(found, func(a, b *series.Series) int { return cmp.Compare(a.ID, b.ID) })
+	var out []series.Series
+	for _, p := range found {
+		out = append(out, cloneSeries(p))
+	}
+	return out, nil
+}
+
+// Coupon implements store.Store.
+func (s *Store) Coupon(ctx context.Context, id string) (coupon.Coupon, error) {
+	if err := ctx.Err(); err != nil {
+		return coupon.Coupon{}, err
+	}
+	s.mu.RLock()
+	r := s.recs[id]
+	ok := r != nil && r.stored
+	var c coupon.Coupon
+	if ok {
+		c = r.c
+	}
+	s.mu.RUnlock()
+	if !ok {
+		return coupon.Coupon{}, notFound("coupon", id)
+	}
+	return c, nil
+}
+
+// CouponsByCode implements store.Store.
+func (s *Store) CouponsByCode(ctx context.Context, seriesID, code string) ([]coupon.Coupon, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	var out []coupon.Coupon
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	x := s.byCode[code]
+	if x.one != nil { // the usual case: one coupon has the code
+		if p := &x.one.c; seriesID == "" || p.SeriesID == seriesID {
+			out = []coupon.Coupon{*p}
+		}
+		return out, nil
+	}
+	for id := range x.set.after("") {
+		if p := &s.recs[id].c; seriesID == "" || p.SeriesID == seriesID {
+			out = append(out, *p)
+		}
+	}
+	return out, nil
+}
+
+// ListCoupons implements store.Store.
+func (s *Store) ListCoupons(ctx context.Context, q store.CouponQuery) ([]coupon.Coupon, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	m := newMatcher(&q.CouponFilter)
+	var out []coupon.Coupon
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	for id := range s.candidates(&m, q.AfterID) {
+		r := s.recs[id]
+		if r == nil || !r.stored || !m.match(&r.c) {
+			continue
+		}
+		out = append(out, r.c)
+		if q.Limit > 0 && len(out) == q.Limit {
+			break
+		}
+	}
+	return out, nil
+}
+
+// Redemption implements store.Store.
+func (s *Store) Redemption(ctx context.Context, id string) (coupon.Redemption, error) {
+	if err := ctx.Err(); err != nil {
+		return coupon.Redemption{}, err
+	}
+	s.mu.RLock()
+	p := s.reds[id]
+	var r coupon.Redemption
+	if p != nil {
+		r = *p
+	}
+	s.mu.RUnlock()
+	if p == nil {
+		return coupon.Redemption{}, notFound("redemption", id)
+	}
+	return r, nil
+}
+
+// RedemptionByKey implements store.Store.
+func (s *Store) RedemptionByKey(ctx context.Context, couponID, key string) (coupon.Redemption, error) {
+	if err := ctx.Err(); err != nil {
+		return coupon.Redemption{}, err
+	}
+	var p *coupon.Redemption
+	var r coupon.Redemption
+	s.mu.RLock()
+	if rec := s.recs[couponID]; rec != nil && key != "" {
+		if p = rec.redByKey(key); p != nil {
+			r = *p
+		}
+	}
+	s.mu.RUnlock()
+	if p == nil {
+		return coupon.Redemption{}, notFound("redemption", key)
+	}
+	return r, nil
+}
+
+// ListRedemptions implements store.Store.
+func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([]coupon.Redemption, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	match := func(r *coupon.Redemption) bool {
+		return (q.CouponID == "" || r.CouponID == q.CouponID) &&
+			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
+			(q.Status == 0 || r.Status == q.Status) &&
+			(q.HoldExpiresBefore.IsZero() ||
+				!r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore))
+	}
+	var found []*coupon.Redemption
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	switch {
+	case q.CouponID != "":
+		if r := s.recs[q.CouponID]; r != nil {
+			for _, x := range r.reds {
+				if match(x.r) {
+					found = append(found, x.r)
+				}
+			}
+		}
+	case q.Status == coupon.StatusHeld:
+		for _, r := range s.held {
+			if match(r) {
+				found = append(found, r)
+			}
+		}
+	case q.SeriesID != "":
+		if p := s.redBySeries[q.SeriesID]; p != nil {
+			found = filter(*p, match)
+		}
+	default:
+		for _, r := range s.reds {
+			if match(r) {
+				found = append(found, r)
+			}
+		}
+	}
+	slices.SortFunc(found, func(a, b *coupon.Redemption) int { return cmp.Compare(a.ID, b.ID) })
+	if q.Limit > 0 && len(found) > q.Limit {
+		found = found[:q.Limit]
+	}
+	var out []coupon.Redemption
+	if len(found) > 0 {
+		out = make([]coupon.Redemption, len(found))
+		for i, r := range found {
+			out[i] = *r
+		}
+	}
+	return out, nil
+}
+
+func filter(rs []*coupon.Redemption, keep func(*coupon.Redemption) bool) []*coupon.Redemption {
+	var out []*coupon.Redemption
+	for _, r := range rs {
+		if keep(r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// Counters implements store.Store.
+func (s *Store) Counters(ctx context.Context, keys []store.CounterKey, out []store.Count) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	if len(keys) != len(out) {
+		return errcode.New(errcode.InvalidArgument, "out", "must have the length of keys")
+	}
+	s.mu.RLock()
+	for i := range keys {
+		if p := s.counters[keys[i]]; p != nil {
+			out[i] = *p
+		} else {
+			out[i] = store.Count{}
+		}
+	}
+	s.mu.RUnlock()
+	return nil
+}
+
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	// Logged events never change and an index list only grows past the
+	// length read here, so the copying happens outside the lock.
+	var idx []int
+	all := false
+	s.mu.RLock()
+	log := s.events
+	switch {
+	case q.CouponID != "":
+		if r := s.recs[q.CouponID]; r != nil {
+			idx = r.events
+		}
+	case q.Customer != "":
+		idx = s.evByCustomer[q.Customer]
+	default:
+		all = true
+	}
+	s.mu.RUnlock()
+	var out []coupon.Event
+	keep := func(e *coupon.Event) bool {
+		if (q.CouponID != "" && e.CouponID != q.CouponID) ||
+			(q.Customer != "" && e.Customer != q.Customer) ||
+			(q.SeriesID != "" && e.SeriesID != q.SeriesID) {
+			return true
+		}
+		out = append(out, *e)
+		return q.Limit <= 0 || len(out) < q.Limit
+	}
+	if all {
+		for i := range log.n {
+			if !keep(log.at(i)) {
+				break
+			}
+		}
+		return out, nil
+	}
+	for _, i := range idx {
+		if !keep(log.at(i)) {
+			break
+		}
+	}
+	return out, nil
+}
+
+// InAudience implements store.Store.
+func (s *Store) InAudience(ctx context.Context, seriesID, customer string) (bool, error) {
+	if err := ctx.Err(); err != nil {
+		return false, err
+	}
+	s.mu.RLock()
+	_, ok := s.audience[seriesID][customer]
+	s.mu.RUnlock()
+	return ok, nil
+}
+
+// AddAudience implements store.Store.
+func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []string) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	a := s.audience[seriesID]
+	if a == nil {
+		a = make(map[string]struct{}, len(customers))
+		s.audience[seriesID] = a
+	}
+	for _, c := range customers {
+		a[c] = struct{}{}
+	}
+	return nil
+}
+
+// Reserve implements store.Store.
+func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	if n < 0 {
+		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
+	}
+	s.seqMu.Lock()
+	defer s.seqMu.Unlock()
+	first := s.seq[seriesID]
+	if first > maxIndex-n {
+		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
+	}
+	s.seq[seriesID] = first + n
+	return first, nil
+}
+
+const maxIndex = 1<<63 - 1
+
+// eventChunk is the number of events in one chunk of the log.
+const eventChunk = 1024
+
+// eventLog is the append-only event history. It grows by fixed-size chunks,
+// so appending never moves a logged event: a copy of the log header taken
+// under the lock can be read after the lock is released, for the positions
+// below the n it had.
+type eventLog struct {
+	chunks []*[eventChunk]coupon.Event
+	n      int
+}
+
+func (l *eventLog) at(i int) *coupon.Event { return &l.chunks[i/eventChunk][i%eventChunk] }
+
+func (l *eventLog) append(e *coupon.Event) int {
+	i := l.n
+	if i%eventChunk == 0 {
+		l.chunks = append(l.chunks, new([eventChunk]coupon.Event))
+	}
+	l.chunks[i/eventChunk][i%eventChunk] = *e
+	l.n++
+	return i
+}

@@ -1,0 +1,788 @@
+package memstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// snapshot is everything a change could touch, read through the contract.
+type snapshot struct {
+	Coupons     []coupon.Coupon
+	Redemptions []coupon.Redemption
+	Counters    []store.Count
+	Events      []coupon.Event
+	Series      series.Series
+}
+
+func snap(t *testing.T, s *Store, keys []store.CounterKey) snapshot {
+	t.Helper()
+	var sn snapshot
+	var err error
+	if sn.Coupons, err = s.ListCoupons(ctx, store.CouponQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if sn.Redemptions, err = s.ListRedemptions(ctx, store.RedemptionQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	sn.Counters = counts(t, s, keys...)
+	if sn.Events, err = s.Events(ctx, store.EventQuery{}); err != nil {
+		t.Fatal(err)
+	}
+	if sn.Series, err = s.Series(ctx, "s1"); err != nil {
+		t.Fatal(err)
+	}
+	return sn
+}
+
+func TestApplyIsAtomic(t *testing.T) {
+	c1 := issued("c1", "s1", "CODE1", "alice")
+	c2 := available("c2", "s1", "CODE2")
+	s := fill(t, c1, c2)
+	mustApply(t, s, redemption(c1, "r0", "pos-0", t0, 5)) // something to keep
+	c1.Version++
+	c1.Redemptions++
+	c1.State = coupon.Redeemed
+	c1.LastStatusChange = t0
+
+	// A change touching every part, whose last bump fails its guard.
+	ch := redemption(c1, "r1", "pos-1", t0.Add(time.Hour), 5)
+	ch.Series = &store.SeriesWrite{Series: testSeries("s1"), ExpectVersion: 1}
+	ch.Series.Series.Name = "renamed"
+	ch.NewCoupons = []coupon.Coupon{available("c3", "s1", "CODE3")}
+	ch.Redemptions = []store.RedemptionUpdate{{
+		Redemption:   coupon.Redemption{ID: "r0", CouponID: "c1", SeriesID: "s1", Status: coupon.StatusReversed},
+		ExpectStatus: coupon.StatusRedeemed,
+	}}
+	last := &ch.Bumps[len(ch.Bumps)-1]
+	last.Guard.Limit = 1 // the customer's series counter stands at 1
+	keys := keysOf(ch.Bumps)
+	before := snap(t, s, keys)
+
+	err := s.Apply(ctx, ch)
+	ge := wantErr[*store.GuardError](t, err, errcode.ErrGuardFailed)
+	if ge.Key != last.Key || ge.Count != (store.Count{N: 1, Last: t0}) || ge.Guard != last.Guard {
+		t.Errorf("GuardError = %+v", ge)
+	}
+	if diff := cmp.Diff(before, snap(t, s, keys), opts); diff != "" {
+		t.Errorf("failed change wrote something (-before +after):\n%s", diff)
+	}
+	for i, b := range ch.Bumps {
+		if b.After != (store.Count{}) {
+			t.Errorf("Bumps[%d].After = %v after a failed change", i, b.After)
+		}
+	}
+	if _, err := s.Redemption(ctx, "r1"); !errors.Is(err, errcode.ErrNotFound) {
+		t.Errorf("Redemption(r1) error = %v, want not found", err)
+	}
+	if _, err := s.RedemptionByKey(ctx, "c1", "pos-1"); !errors.Is(err, errcode.ErrNotFound) {
+		t.Errorf("RedemptionByKey error = %v, want not found", err)
+	}
+	if got, _ := s.CouponsByCode(ctx, "s1", "CODE3"); len(got) != 0 {
+		t.Errorf("coupon c3 was inserted: %v", got)
+	}
+
+	// The same change within the limit applies every part.
+	last.Guard.Limit = 2
+	mustApply(t, s, ch)
+	want := []store.Count{{N: 2, Last: t0.Add(time.Hour)}, {N: 2, Last: t0.Add(time.Hour)}, {N: 2, Last: t0.Add(time.Hour)}, {N: 2, Last: t0.Add(time.Hour)}}
+	if diff := cmp.Diff(want, counts(t, s, keys...), opts); diff != "" {
+		t.Errorf("counters (-want +got):\n%s", diff)
+	}
+	for i, b := range ch.Bumps {
+		if b.After != want[i] {
+			t.Errorf("Bumps[%d].After = %v, want %v", i, b.After, want[i])
+		}
+	}
+	got, err := s.Coupon(ctx, "c1")
+	if err != nil || got != ch.Coupons[0].Coupon {
+		t.Errorf("Coupon(c1) = %+v, %v; want %+v", got, err, ch.Coupons[0].Coupon)
+	}
+	r0, _ := s.Redemption(ctx, "r0")
+	r1, _ := s.RedemptionByKey(ctx, "c1", "pos-1")
+	if r0.Status != coupon.StatusReversed || r1.ID != "r1" {
+		t.Errorf("redemptions r0 = %+v, r1 = %+v", r0, r1)
+	}
+	sr, _ := s.Series(ctx, "s1")
+	if sr.Name != "renamed" || sr.Version != 2 {
+		t.Errorf("series = %q version %d, want renamed version 2", sr.Name, sr.Version)
+	}
+	if got, _ := s.CouponsByCode(ctx, "s1", "CODE3"); len(got) != 1 {
+		t.Errorf("coupon c3 missing: %v", got)
+	}
+	evs, _ := s.Events(ctx, store.EventQuery{CouponID: "c1"})
+	if len(evs) != 2 || evs[0].ID != "ev-r0" || evs[1].ID != "ev-r1" {
+		t.Errorf("events of c1 = %+v", evs)
+	}
+}
+
+func TestCouponVersionConflict(t *testing.T) {
+	c := issued("c1", "s1", "A", "alice")
+	s := fill(t, c)
+	stale := redemption(c, "r1", "k1", t0, 0)
+	mustApply(t, s, redemption(c, "r0", "k0", t0, 0))
+	err := s.Apply(ctx, stale)
+	ce := wantErr[*store.ConflictError](t, err, errcode.ErrConflict)
+	if ce.Kind != "coupon" || ce.ID != "c1" {
+		t.Errorf("ConflictError = %+v", ce)
+	}
+	// A coupon that does not exist cannot meet any expectation.
+	missing := redemption(issued("nope", "s1", "B", "bob"), "r2", "k2", t0, 0)
+	wantErr[*store.ConflictError](t, s.Apply(ctx, missing), errcode.ErrConflict)
+
+	// Two updates of one coupon in one change chain their versions.
+	cur, _ := s.Coupon(ctx, "c1")
+	a, b := cur, cur
+	a.Version, b.Version = cur.Version+1, cur.Version+2
+	mustApply(t, s, &store.Change{Coupons: []store.CouponUpdate{{Coupon: a, ExpectVersion: cur.Version}, {Coupon: b, ExpectVersion: cur.Version + 1}}})
+	next := b
+	next.Version++
+	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Coupons: []store.CouponUpdate{
+		{Coupon: next, ExpectVersion: b.Version}, {Coupon: next, ExpectVersion: b.Version}}}), errcode.ErrConflict)
+	if got, _ := s.Coupon(ctx, "c1"); got.Version != cur.Version+2 {
+		t.Errorf("version = %d, want %d", got.Version, cur.Version+2)
+	}
+}
+
+func TestSeriesWrite(t *testing.T) {
+	s := New()
+	mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1")}})
+	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1")}}), errcode.ErrAlreadyExists)
+	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1"), ExpectVersion: 2}}), errcode.ErrConflict)
+	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s9"), ExpectVersion: 1}}), errcode.ErrConflict)
+	mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1"), ExpectVersion: 1}})
+	got, err := s.Series(ctx, "s1")
+	if err != nil || got.Version != 2 {
+		t.Fatalf("Series = version %d, %v; want version 2", got.Version, err)
+	}
+	if _, err := s.Series(ctx, "s9"); !errors.Is(err, errcode.ErrNotFound) {
+		t.Errorf("Series(s9) error = %v, want not found", err)
+	}
+
+	paused := testSeries("s0")
+	paused.Status = series.Paused
+	paused.Redemption.Places = limits.PlaceSet{}
+	mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: paused}})
+	ids := func(q store.SeriesQuery) []string {
+		list, err := s.ListSeries(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range list {
+			out = append(out, x.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		q    store.SeriesQuery
+		want []string
+	}{
+		{store.SeriesQuery{}, []string{"s0", "s1"}},
+		{store.SeriesQuery{Status: series.Active}, []string{"s1"}},
+		{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Store, ID: "st-1"}}, []string{"s1"}},
+		{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Zone, ID: "st-1"}}, nil},
+	} {
+		if diff := cmp.Diff(tc.want, ids(tc.q), opts); diff != "" {
+			t.Errorf("ListSeries(%+v) (-want +got):\n%s", tc.q, diff)
+		}
+	}
+}
+
+func TestRedemptionStatusConflict(t *testing.T) {
+	c := issued("c1", "s1", "A", "alice")
+	s := fill(t, c)
+	mustApply(t, s, redemption(c, "r1", "k1", t0, 0))
+	rev := coupon.Redemption{ID: "r1", CouponID: "c1", SeriesID: "s1", Customer: "alice", IdempotencyKey: "k1",
+		Status: coupon.StatusReversed, ReversedAt: t0.Add(time.Hour)}
+	err := s.Apply(ctx, &store.Change{Redemptions: []store.RedemptionUpdate{{Redemption: rev, ExpectStatus: coupon.StatusHeld}}})
+	ce := wantErr[*store.ConflictError](t, err, errcode.ErrConflict)
+	if ce.Kind != "redemption" || ce.ID != "r1" {
+		t.Errorf("ConflictError = %+v", ce)
+	}
+	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Redemptions: []store.RedemptionUpdate{
+		{Redemption: coupon.Redemption{ID: "r9", Status: coupon.StatusReversed}, ExpectStatus: coupon.StatusRedeemed}}}), errcode.ErrConflict)
+	mustApply(t, s, &store.Change{Redemptions: []store.RedemptionUpdate{{Redemption: rev, ExpectStatus: coupon.StatusRedeemed}}})
+	got, _ := s.Redemption(ctx, "r1")
+	if diff := cmp.Diff(rev, got, opts); diff != "" {
+		t.Errorf("stored redemption (-want +got):\n%s", diff)
+	}
+	// Reversing twice: the second sees Reversed.
+	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Redemptions: []store.RedemptionUpdate{{Redemption: rev, ExpectStatus: coupon.StatusRedeemed}}}), errcode.ErrConflict)
+}
+
+func TestDuplicateRedemption(t *testing.T) {
+	c := issued("c1", "s1", "A", "alice")
+	d := issued("c2", "s1", "B", "bob")
+	s := fill(t, c, d)
+	mustApply(t, s, &store.Change{NewRedemptions: []coupon.Redemption{{ID: "r1", CouponID: "c1", SeriesID: "s1", IdempotencyKey: "pos-1", Status: coupon.StatusHeld}}})
+	for name, rs := range map[string][]coupon.Redemption{
+		"same key":             {{ID: "r2", CouponID: "c1", SeriesID: "s1", IdempotencyKey: "pos-1", Status: coupon.StatusRedeemed}},
+		"same id":              {{ID: "r1", CouponID: "c2", SeriesID: "s1", IdempotencyKey: "pos-9", Status: coupon.StatusRedeemed}},
+		"same key in a change": {{ID: "r3", CouponID: "c2", IdempotencyKey: "x"}, {ID: "r4", CouponID: "c2", IdempotencyKey: "x"}},
+		"same id in a change":  {{ID: "r5", CouponID: "c2", IdempotencyKey: "y"}, {ID: "r5", CouponID: "c2", IdempotencyKey: "z"}},
+	} {
+		ee := wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewRedemptions: rs}), errcode.ErrAlreadyExists)
+		if ee.Kind != "redemption" {
+			t.Errorf("%s: ExistsError = %+v", name, ee)
+		}
+	}
+	// The same key on another coupon is another redemption.
+	mustApply(t, s, &store.Change{NewRedemptions: []coupon.Redemption{{ID: "r2", CouponID: "c2", SeriesID: "s1", IdempotencyKey: "pos-1", Status: coupon.StatusRedeemed}}})
+	got, err := s.RedemptionByKey(ctx, "c2", "pos-1")
+	if err != nil || got.ID != "r2" {
+		t.Errorf("RedemptionByKey(c2, pos-1) = %q, %v", got.ID, err)
+	}
+	list, _ := s.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: "s1"})
+	if len(list) != 2 || list[0].ID != "r1" || list[1].ID != "r2" {
+		t.Errorf("redemptions = %+v", list)
+	}
+}
+
+func TestListRedemptions(t *testing.T) {
+	s := New()
+	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
+	rs := []coupon.Redemption{
+		{ID: "r5", CouponID: "c1", SeriesID: "s1", IdempotencyKey: "k5", Status: coupon.StatusHeld, HoldExpiresAt: at(5)},
+		{ID: "r1", CouponID: "c1", SeriesID: "s1", IdempotencyKey: "k1", Status: coupon.StatusHeld, HoldExpiresAt: at(1)},
+		{ID: "r3", CouponID: "c2", SeriesID: "s1", IdempotencyKey: "k3", Status: coupon.StatusRedeemed},
+		{ID: "r2", CouponID: "c3", SeriesID: "s2", IdempotencyKey: "k2", Status: coupon.StatusHeld, HoldExpiresAt: at(2)},
+		{ID: "r4", CouponID: "c3", SeriesID: "s2", IdempotencyKey: "k4", Status: coupon.StatusRedeemed, HoldExpiresAt: at(0), ConfirmedAt: at(0)},
+	}
+	mustApply(t, s, &store.Change{NewRedemptions: rs})
+	ids := func(q store.RedemptionQuery) []string {
+		list, err := s.ListRedemptions(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, r := range list {
+			out = append(out, r.ID)
+		}
+		return out
+	}
+	for _, tc := range []struct {
+		q    store.RedemptionQuery
+		want []string
+	}{
+		{store.RedemptionQuery{}, []string{"r1", "r2", "r3", "r4", "r5"}},
+		{store.RedemptionQuery{Limit: 2}, []string{"r1", "r2"}},
+		{store.RedemptionQuery{CouponID: "c1"}, []string{"r1", "r5"}},
+		{store.RedemptionQuery{SeriesID: "s2"}, []string{"r2", "r4"}},
+		{store.RedemptionQuery{Status: coupon.StatusHeld}, []string{"r1", "r2", "r5"}},
+		{store.RedemptionQuery{Status: coupon.StatusHeld, HoldExpiresBefore: at(2)}, []string{"r1", "r2"}},
+		{store.RedemptionQuery{Status: coupon.StatusHeld, HoldExpiresBefore: at(2), SeriesID: "s1"}, []string{"r1"}},
+		{store.RedemptionQuery{HoldExpiresBefore: at(1)}, []string{"r1", "r4"}},
+		{store.RedemptionQuery{CouponID: "c9"}, nil},
+	} {
+		if diff := cmp.Diff(tc.want, ids(tc.q), opts); diff != "" {
+			t.Errorf("ListRedemptions(%+v) (-want +got):\n%s", tc.q, diff)
+		}
+	}
+	// Confirming a hold takes it out of the held ones.
+	conf := rs[1]
+	conf.Status, conf.ConfirmedAt = coupon.StatusRedeemed, at(1)
+	mustApply(t, s, &store.Change{Redemptions: []store.RedemptionUpdate{{Redemption: conf, ExpectStatus: coupon.StatusHeld}}})
+	if diff := cmp.Diff([]string{"r2", "r5"}, ids(store.RedemptionQuery{Status: coupon.StatusHeld}), opts); diff != "" {
+		t.Errorf("held after confirm (-want +got):\n%s", diff)
+	}
+}
+
+func TestGuards(t *testing.T) {
+	s := New()
+	key := store.CounterKey{Counter: limits.CustomerSeriesUses, Series: "s1", Customer: "alice"}
+	bump := func(at time.Time, g limits.Guard) error {
+		return s.Apply(ctx, &store.Change{Bumps: []store.Bump{{Key: key, Delta: 1, Guard: g, At: at}}})
+	}
+	limit2 := limits.Guard{Counter: limits.CustomerSeriesUses, Limit: 2}
+	if err := bump(t0, limit2); err != nil {
+		t.Fatal(err)
+	}
+	if err := bump(t0.Add(time.Minute), limit2); err != nil {
+		t.Fatal(err)
+	}
+	ge := wantErr[*store.GuardError](t, bump(t0.Add(2*time.Minute), limit2), errcode.ErrGuardFailed)
+	if want := (store.Count{N: 2, Last: t0.Add(time.Minute)}); ge.Count != want || ge.Key != key {
+		t.Errorf("GuardError = %+v, want count %v", ge, want)
+	}
+
+	gap := limits.Guard{Counter: limits.CustomerSeriesUses, MinGap: time.Hour}
+	ge = wantErr[*store.GuardError](t, bump(t0.Add(time.Minute+59*time.Minute), gap), errcode.ErrGuardFailed)
+	if ge.Count.N != 2 || ge.Guard != gap {
+		t.Errorf("GuardError = %+v", ge)
+	}
+	if err := bump(t0.Add(61*time.Minute), gap); err != nil {
+		t.Errorf("bump a full gap later: %v", err)
+	}
+	if got := counts(t, s, key)[0]; got != (store.Count{N: 3, Last: t0.Add(61 * time.Minute)}) {
+		t.Errorf("counter = %v", got)
+	}
+
+	// Bumps of one counter in one change see each other.
+	other := store.CounterKey{Counter: limits.SeriesUses, Series: "s1"}
+	one := limits.Guard{Counter: limits.SeriesUses, Limit: 1}
+	ch := &store.Change{Bumps: []store.Bump{{Key: other, Delta: 1, Guard: one, At: t0}, {Key: other, Delta: 1, Guard: one, At: t0}}}
+	ge = wantErr[*store.GuardError](t, s.Apply(ctx, ch), errcode.ErrGuardFailed)
+	if ge.Count.N != 1 {
+		t.Errorf("second bump saw %v, want N 1", ge.Count)
+	}
+	if got := counts(t, s, other)[0]; got != (store.Count{}) {
+		t.Errorf("counter after the failed change = %v, want zero", got)
+	}
+}
+
+func TestDecrement(t *testing.T) {
+	s := New()
+	key := store.CounterKey{Counter: limits.CodeUses, Series: "s1", Code: "A"}
+	mustApply(t, s, &store.Change{Bumps: []store.Bump{{Key: key, Delta: 2, At: t0}}})
+	// A decrement keeps the last-increment time and checks no guard.
+	ch := &store.Change{Bumps: []store.Bump{{Key: key, Delta: -1, At: t0.Add(time.Hour), Guard: limits.Guard{Limit: 1}}}}
+	mustApply(t, s, ch)
+	if want := (store.Count{N: 1, Last: t0}); ch.Bumps[0].After != want || counts(t, s, key)[0] != want {
+		t.Errorf("after decrement: After %v, stored %v, want %v", ch.Bumps[0].After, counts(t, s, key)[0], want)
+	}
+	ce := wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Bumps: []store.Bump{{Key: key, Delta: -2}}}), errcode.ErrConflict)
+	if ce.Kind != "counter" {
+		t.Errorf("ConflictError = %+v", ce)
+	}
+	never := store.CounterKey{Counter: limits.SeriesUses, Series: "s1"}
+	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Bumps: []store.Bump{{Key: never, Delta: -1}}}), errcode.ErrConflict)
+	if got := counts(t, s, key, never); got[0].N != 1 || got[1] != (store.Count{}) {
+		t.Errorf("counters = %v", got)
+	}
+}
+
+func TestCouponKeys(t *testing.T) {
+	common := func(id, holder string) coupon.Coupon {
+		c := issued(id, "s1", "SUMMER", holder)
+		c.Shared = true
+		return c
+	}
+	s := fill(t, common("g1", "alice"), common("g2", "bob"), issued("c1", "s1", "A", "alice"))
+	for name, c := range map[string]coupon.Coupon{
+		"same id":                 issued("c1", "s1", "Z", "zoe"),
+		"same code":               issued("c9", "s1", "A", "zoe"),
+		"same common code holder": common("g9", "alice"),
+	} {
+		ee := wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{c}}), errcode.ErrAlreadyExists)
+		if ee.Kind != "coupon" {
+			t.Errorf("%s: %+v", name, ee)
+		}
+	}
+	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{issued("c7", "s1", "Q", "x"), issued("c8", "s1", "Q", "y")}}), errcode.ErrAlreadyExists)
+	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{issued("c7", "s1", "Q", "x"), issued("c7", "s1", "R", "y")}}), errcode.ErrAlreadyExists)
+	// The same code in another series is another coupon.
+	mustApply(t, s, &store.Change{NewCoupons: []coupon.Coupon{issued("c2", "s2", "A", "alice")}})
+
+	// Moving a common-code coupon to a holder who has one collides.
+	g1, _ := s.Coupon(ctx, "g1")
+	moved := g1
+	moved.Holder, moved.Version = "bob", g1.Version+1
+	err := s.Apply(ctx, &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: g1.Version}}})
+	wantErr[*store.ExistsError](t, err, errcode.ErrAlreadyExists)
+	// To a new holder it moves, and the old slot is free again.
+	moved.Holder = "carol"
+	mustApply(t, s, &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: g1.Version}}})
+	mustApply(t, s, &store.Change{NewCoupons: []coupon.Coupon{common("g3", "alice")}})
+	// Two coupons swapping holders in one change keep the keys unique.
+	g2, _ := s.Coupon(ctx, "g2")
+	a, b := moved, g2
+	a.Holder, a.Version = "bob", moved.Version+1
+	b.Holder, b.Version = "carol", g2.Version+1
+	mustApply(t, s, &store.Change{Coupons: []store.CouponUpdate{{Coupon: a, ExpectVersion: moved.Version}, {Coupon: b, ExpectVersion: g2.Version}}})
+
+	byCode, _ := s.CouponsByCode(ctx, "s1", "SUMMER")
+	holders := map[string]string{}
+	for _, c := range byCode {
+		holders[c.ID] = c.Holder
+	}
+	if diff := cmp.Diff(map[string]string{"g1": "bob", "g2": "carol", "g3": "alice"}, holders, opts); diff != "" {
+		t.Errorf("holders (-want +got):\n%s", diff)
+	}
+	everywhere, _ := s.CouponsByCode(ctx, "", "A")
+	if len(everywhere) != 2 || everywhere[0].ID != "c1" || everywhere[1].ID != "c2" {
+		t.Errorf("CouponsByCode everywhere = %+v", everywhere)
+	}
+	bob, _ := s.ListCoupons(ctx, store.CouponQuery{CouponFilter: store.CouponFilter{Holder: "bob"}})
+	if len(bob) != 1 || bob[0].ID != "g1" {
+		t.Errorf("bob's coupons = %+v", bob)
+	}
+}
+
+func TestInsertCouponsIdempotent(t *testing.T) {
+	s := fill(t)
+	batch := func(from, to int) ([]coupon.Coupon, []coupon.Event) {
+		var cs []coupon.Coupon
+		var es []coupon.Event
+		for i := from; i < to; i++ {
+			c := available(fmt.Sprintf("c%03d", i), "s1", fmt.Sprintf("CODE%03d", i))
+			cs = append(cs, c)
+			es = append(es, coupon.Event{ID: "created-" + c.ID, Kind: coupon.EventCreated, CouponID: c.ID, SeriesID: "s1", Code: c.Code, At: t0})
+		}
+		return cs, es
+	}
+	cs, es := batch(0, 10)
+	if n, err := s.InsertCoupons(ctx, cs, es); n != 10 || err != nil {
+		t.Fatalf("InsertCoupons = %d, %v", n, err)
+	}
+	if n, err := s.InsertCoupons(ctx, cs, es); n != 0 || err != nil {
+		t.Fatalf("second InsertCoupons = %d, %v; want 0", n, err)
+	}
+	cs, es = batch(5, 15)                               // resumed with overlap
+	cs = append(cs, available("c100", "s1", "CODE014")) // same key as c014 in the batch
+	es = append(es, coupon.Event{ID: "created-c100", CouponID: "c100", SeriesID: "s1"})
+	if n, err := s.InsertCoupons(ctx, cs, es); n != 5 || err != nil {
+		t.Fatalf("overlapping InsertCoupons = %d, %v; want 5", n, err)
+	}
+	list, _ := s.ListCoupons(ctx, store.CouponQuery{CouponFilter: store.CouponFilter{SeriesID: "s1"}})
+	if len(list) != 15 {
+		t.Errorf("%d coupons, want 15", len(list))
+	}
+	evs, _ := s.Events(ctx, store.EventQuery{SeriesID: "s1"})
+	if len(evs) != 15 {
+		t.Errorf("%d events, want 15 (one per inserted coupon)", len(evs))
+	}
+	for i, e := range evs {
+		if e.CouponID != list[i].ID {
+			t.Errorf("event %d is of %q, want %q", i, e.CouponID, list[i].ID)
+		}
+	}
+}
+
+func TestListCoupons(t *testing.T) {
+	exp := func(c coupon.Coupon, at time.Time) coupon.Coupon { c.ExpiresAt = at; return c }
+	used := issued("c4", "s1", "D", "bob")
+	used.Redemptions, used.State = 1, coupon.Redeemed
+	s := fill(t,
+		available("c1", "s1", "A"),
+		exp(issued("c2", "s1", "B", "alice"), t0.Add(time.Hour)),
+		exp(issued("c3", "s2", "C", "alice"), t0.Add(3*time.Hour)),
+		used,
+		exp(available("c5", "s1", "E"), t0.Add(2*time.Hour)),
+	)
+	ids := func(q store.CouponQuery) []string {
+		list, err := s.ListCoupons(ctx, q)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, c := range list {
+			out = append(out, c.ID)
+		}
+		return out
+	}
+	f := func(f store.CouponFilter) store.CouponQuery { return store.CouponQuery{CouponFilter: f} }
+	for _, tc := range []struct {
+		name string
+		q    store.CouponQuery
+		want []string
+	}{
+		{"all", f(store.CouponFilter{}), []string{"c1", "c2", "c3", "c4", "c5"}},
+		{"series", f(store.CouponFilter{SeriesID: "s1"}), []string{"c1", "c2", "c4", "c5"}},
+		{"holder", f(store.CouponFilter{Holder: "alice"}), []string{"c2", "c3"}},
+		{"holder and series", f(store.CouponFilter{Holder: "alice", SeriesID: "s2"}), []string{"c3"}},
+		{"states", f(store.CouponFilter{States: []coupon.State{coupon.Available, coupon.Redeemed}}), []string{"c1", "c4", "c5"}},
+		{"unused", f(store.CouponFilter{Unused: true, SeriesID: "s1"}), []string{"c1", "c2", "c5"}},
+		{"expires before", f(store.CouponFilter{ExpiresBefore: t0.Add(2 * time.Hour)}), []string{"c2", "c5"}},
+		{"expires after", f(store.CouponFilter{ExpiresAfter: t0.Add(time.Hour)}), []string{"c3", "c5"}},
+		{"ids", f(store.CouponFilter{IDs: []string{"c5", "c1", "zz", "c1"}}), []string{"c1", "c5"}},
+		{"ids and holder", f(store.CouponFilter{IDs: []string{"c1", "c2", "c3"}, Holder: "alice"}), []string{"c2", "c3"}},
+		{"after", store.CouponQuery{AfterID: "c2"}, []string{"c3", "c4", "c5"}},
+		{"after and limit", store.CouponQuery{AfterID: "c2", Limit: 2}, []string{"c3", "c4"}},
+		{"ids after", store.CouponQuery{CouponFilter: store.CouponFilter{IDs: []string{"c1", "c3", "c5"}}, AfterID: "c1"}, []string{"c3", "c5"}},
+		{"unknown holder", f(store.CouponFilter{Holder: "zoe"}), nil},
+	} {
+		if diff := cmp.Diff(tc.want, ids(tc.q), opts); diff != "" {
+			t.Errorf("%s (-want +got):\n%s", tc.name, diff)
+		}
+	}
+}
+
+func TestUpdateWhere(t *testing.T) {
+	s := fill(t)
+	var cs []coupon.Coupon
+	for i := range 10 {
+		c := issued(fmt.Sprintf("c%d", i), "s1", fmt.Sprintf("K%d", i), fmt.Sprintf("cust%d", i%2))
+		if i == 3 {
+			c.State = coupon.Revoked
+		}
+		cs = append(cs, c)
+	}
+	if _, err := s.InsertCoupons(ctx, cs, nil); err != nil {
+		t.Fatal(err)
+	}
+	at := t0.Add(time.Hour)
+	f := store.CouponFilter{SeriesID: "s1", States: []coupon.State{coupon.Issued}}
+	u := store.BulkUpdate{To: coupon.Revoked, At: at, Limit: 4, EventIDPrefix: "revoke-1-",
+		Event: coupon.Event{Kind: coupon.EventRevoked, Actor: "op", Reason: "fraud", At: at}}
+	var got []string
+	for round := 0; ; round++ {
+		out, err := s.UpdateWhere(ctx, f, u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(out) > u.Limit {
+			t.Fatalf("round %d returned %d coupons, limit %d", round, len(out), u.Limit)
+		}
+		for _, c := range out {
+			got = append(got, c.ID)
+			if c.State != coupon.Revoked || c.Version != 3 || !c.LastStatusChange.Equal(at) {
+				t.Errorf("updated coupon %+v", c)
+			}
+		}
+		if len(out) < u.Limit {
+			break
+		}
+	}
+	if diff := cmp.Diff([]string{"c0", "c1", "c2", "c4", "c5", "c6", "c7", "c8", "c9"}, got, opts); diff != "" {
+		t.Errorf("updated (-want +got):\n%s", diff)
+	}
+	c3, _ := s.Coupon(ctx, "c3")
+	if c3.Version != 2 {
+		t.Errorf("c3 (not matched) changed: %+v", c3)
+	}
+	evs, _ := s.Events(ctx, store.EventQuery{Customer: "cust1"})
+	want := []coupon.Event{}
+	for _, i := range []int{1, 5, 7, 9} {
+		id := fmt.Sprintf("c%d", i)
+		want = append(want, coupon.Event{ID: "revoke-1-" + id, Kind: coupon.EventRevoked, CouponID: id, SeriesID: "s1",
+			Code: fmt.Sprintf("K%d", i), Customer: "cust1", Actor: "op", Reason: "fraud", At: at})
+	}
+	if diff := cmp.Diff(want, evs, opts); diff != "" {
+		t.Errorf("events of cust1 (-want +got):\n%s", diff)
+	}
+	limited, _ := s.Events(ctx, store.EventQuery{Customer: "cust1", Limit: 2})
+	if diff := cmp.Diff(want[:2], limited, opts); diff != "" {
+		t.Errorf("limited events (-want +got):\n%s", diff)
+	}
+	// Moving to the same state still bumps the version but keeps the time.
+	out, _ := s.UpdateWhere(ctx, store.CouponFilter{IDs: []string{"c0"}}, store.BulkUpdate{To: coupon.Revoked, At: at.Add(time.Hour)})
+	if len(out) != 1 || out[0].Version != 4 || !out[0].LastStatusChange.Equal(at) {
+		t.Errorf("same-state update = %+v", out)
+	}
+}
+
+func TestReserveConcurrent(t *testing.T) {
+	s := New()
+	const workers, calls = 32, 200
+	type span struct{ first, n int64 }
+	spans := make([][]span, workers)
+	var wg sync.WaitGroup
+	for w := range workers {
+		wg.Go(func() {
+			for i := range calls {
+				n := int64(1 + (w+i)%7)
+				first, err := s.Reserve(ctx, "s1", n)
+				if err != nil {
+					t.Error(err)
+					return
+				}
+				spans[w] = append(spans[w], span{first, n})
+			}
+		})
+	}
+	wg.Wait()
+	var all []span
+	var total int64
+	for _, ss := range spans {
+		all = append(all, ss...)
+		for _, sp := range ss {
+			total += sp.n
+		}
+	}
+	slices.SortFunc(all, func(a, b span) int { return int(a.first - b.first) })
+	next := int64(0)
+	for _, sp := range all {
+		if sp.first != next {
+			t.Fatalf("span starts at %d, want %d (overlap or gap)", sp.first, next)
+		}
+		next += sp.n
+	}
+	if next != total {
+		t.Errorf("reserved up to %d, want %d", next, total)
+	}
+	if first, _ := s.Reserve(ctx, "s2", 5); first != 0 {
+		t.Errorf("first Reserve of another series = %d, want 0", first)
+	}
+	if _, err := s.Reserve(ctx, "s1", -1); !errors.Is(err, errcode.ErrInvalidArgument) {
+		t.Errorf("Reserve(-1) error = %v", err)
+	}
+}
+
+func TestGuardedBumpRace(t *testing.T) {
+	s := New()
+	key := store.CounterKey{Counter: limits.SeriesIssued, Series: "s1"}
+	const workers, limit = 64, 10
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	ok, refused := 0, 0
+	afters := map[int64]bool{}
+	start := make(chan struct{})
+	for w := range workers {
+		wg.Go(func() {
+			<-start
+			ch := &store.Change{
+				Bumps:  []store.Bump{{Key: key, Delta: 1, At: t0, Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: limit}}},
+				Events: []coupon.Event{{ID: fmt.Sprint("e", w), CouponID: fmt.Sprint("c", w), SeriesID: "s1"}},
+			}
+			err := s.Apply(ctx, ch)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				ok++
+				afters[ch.Bumps[0].After.N] = true
+			case errors.Is(err, errcode.ErrGuardFailed):
+				refused++
+			default:
+				t.Error(err)
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	if ok != limit || refused != workers-limit {
+		t.Errorf("%d applied and %d refused, want %d and %d", ok, refused, limit, workers-limit)
+	}
+	if len(afters) != limit {
+		t.Errorf("After values %v are not %d distinct values", afters, limit)
+	}
+	if got := counts(t, s, key)[0].N; got != limit {
+		t.Errorf("counter = %d, want %d", got, limit)
+	}
+	if evs, _ := s.Events(ctx, store.EventQuery{SeriesID: "s1"}); len(evs) != limit {
+		t.Errorf("%d events, want %d", len(evs), limit)
+	}
+}
+
+func TestConcurrentRedemptions(t *testing.T) {
+	// Many goroutines redeem distinct coupons of one series under a series
+	// limit while readers read: the limit holds exactly.
+	const coupons, limit = 40, 25
+	var cs []coupon.Coupon
+	for i := range coupons {
+		cs = append(cs, issued(fmt.Sprintf("c%02d", i), "s1", fmt.Sprintf("K%02d", i), fmt.Sprintf("u%d", i)))
+	}
+	s := fill(t, cs...)
+	var wg sync.WaitGroup
+	var mu sync.Mutex
+	applied := 0
+	for i := range coupons {
+		wg.Go(func() {
+			got, err := s.CouponsByCode(ctx, "s1", cs[i].Canonical)
+			if err != nil || len(got) != 1 {
+				t.Errorf("CouponsByCode: %v, %v", got, err)
+				return
+			}
+			ch := redemption(got[0], fmt.Sprint("r", i), "pos", t0, 0)
+			ch.Bumps[2].Guard.Limit = limit
+			err = s.Apply(ctx, ch)
+			if err != nil && !errors.Is(err, errcode.ErrGuardFailed) {
+				t.Error(err)
+			}
+			mu.Lock()
+			if err == nil {
+				applied++
+			}
+			mu.Unlock()
+			if _, err := s.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: "s1"}); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	rs, _ := s.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: "s1"})
+	series := counts(t, s, store.CounterKey{Counter: limits.SeriesUses, Series: "s1"})[0].N
+	if applied != limit || len(rs) != limit || series != limit {
+		t.Errorf("applied %d, stored %d redemptions, series counter %d; want %d each", applied, len(rs), series, limit)
+	}
+}
+
+func TestReturnedValuesAreCopies(t *testing.T) {
+	sr := testSeries("s1")
+	s := New()
+	mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: sr}, NewCoupons: []coupon.Coupon{issued("c1", "s1", "A", "alice")}})
+	// Changing what was written does not change the store.
+	sr.Reminders[0].Channel = "mutated"
+	sr.Issuance.ExcludeSeries[0] = "mutated"
+	sr.Redemption.Hours[0].From = 0
+	got, _ := s.Series(ctx, "s1")
+	if got.Reminders[0].Channel != "sms" || got.Issuance.ExcludeSeries[0] != "x1" || got.Redemption.Hours[0].From != 8 {
+		t.Fatalf("stored series aliases the written one: %+v", got)
+	}
+	// Changing what was read does not either.
+	got.Reminders[0].Channel = "mutated"
+	got.Issuance.ExcludeSeries[1] = "mutated"
+	got.Redemption.Hours[0].To = 1
+	list, _ := s.ListSeries(ctx, store.SeriesQuery{})
+	list[0].Reminders[0].Lead = 0
+	again, _ := s.Series(ctx, "s1")
+	want := testSeries("s1")
+	want.Version = 1
+	if diff := cmp.Diff(want, again, opts); diff != "" {
+		t.Errorf("series changed through a returned copy (-want +got):\n%s", diff)
+	}
+
+	cs, _ := s.ListCoupons(ctx, store.CouponQuery{})
+	cs[0].Holder = "mallory"
+	byCode, _ := s.CouponsByCode(ctx, "s1", "A")
+	byCode[0].State = coupon.Revoked
+	ev := coupon.Event{ID: "e1", CouponID: "c1", Customer: "alice", Reason: "r"}
+	mustApply(t, s, &store.Change{Events: []coupon.Event{ev}})
+	evs, _ := s.Events(ctx, store.EventQuery{CouponID: "c1"})
+	evs[0].Reason = "mutated"
+	c, _ := s.Coupon(ctx, "c1")
+	evs2, _ := s.Events(ctx, store.EventQuery{Customer: "alice"})
+	if c.Holder != "alice" || c.State != coupon.Issued || evs2[0].Reason != "r" {
+		t.Errorf("store changed through returned values: %+v, %+v", c, evs2[0])
+	}
+}
+
+func TestAudience(t *testing.T) {
+	s := New()
+	if err := s.AddAudience(ctx, "s1", []string{"alice", "bob", "alice"}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.AddAudience(ctx, "s1", []string{"bob", "carol"}); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		series, customer string
+		want             bool
+	}{{"s1", "alice", true}, {"s1", "carol", true}, {"s1", "dave", false}, {"s2", "alice", false}} {
+		if got, err := s.InAudience(ctx, tc.series, tc.customer); got != tc.want || err != nil {
+			t.Errorf("InAudience(%s, %s) = %v, %v", tc.series, tc.customer, got, err)
+		}
+	}
+}
+
+func TestCanceledContext(t *testing.T) {
+	s := New()
+	c, cancel := context.WithCancel(ctx)
+	cancel()
+	if err := s.Apply(c, &store.Change{}); err == nil {
+		t.Error("Apply with a canceled context succeeded")
+	}
+	if _, err := s.Coupon(c, "x"); err == nil || errors.Is(err, errcode.ErrNotFound) {
+		t.Errorf("Coupon with a canceled context: %v", err)
+	}
+}
+
+func TestCounterLengthMismatch(t *testing.T) {
+	err := New().Counters(ctx, make([]store.CounterKey, 2), make([]store.Count, 1))
+	if !errors.Is(err, errcode.ErrInvalidArgument) {
+		t.Errorf("error = %v", err)
+	}
+}

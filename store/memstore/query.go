@@ -1,0 +1,65 @@
+package memstore
+
+import (
+	"iter"
+	"slices"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/store"
+)
+
+// matcher is a CouponFilter prepared for matching: its ids sorted and
+// without duplicates.
+type matcher struct {
+	f   *store.CouponFilter
+	ids []string
+}
+
+func newMatcher(f *store.CouponFilter) matcher {
+	m := matcher{f: f}
+	if len(f.IDs) > 0 {
+		m.ids = slices.Clone(f.IDs)
+		slices.Sort(m.ids)
+		m.ids = slices.Compact(m.ids)
+	}
+	return m
+}
+
+// match reports whether c passes every set field of the filter but IDs,
+// which the candidates already honour.
+func (m *matcher) match(c *coupon.Coupon) bool {
+	f := m.f
+	switch {
+	case f.SeriesID != "" && c.SeriesID != f.SeriesID,
+		f.Holder != "" && c.Holder != f.Holder,
+		len(f.States) > 0 && !slices.Contains(f.States, c.State),
+		f.Unused && (c.Redemptions != 0 || c.Holds != 0),
+		!f.ExpiresBefore.IsZero() && (c.ExpiresAt.IsZero() || c.ExpiresAt.After(f.ExpiresBefore)),
+		!f.ExpiresAfter.IsZero() && (c.ExpiresAt.IsZero() || !c.ExpiresAt.After(f.ExpiresAfter)):
+		return false
+	}
+	return true
+}
+
+// candidates yields, in increasing order and above afterID, the ids of the
+// coupons that may match m: those named by IDs, else those of the holder,
+// else those of the series, else every coupon. The caller holds the lock and
+// still checks each candidate with m.match.
+func (s *Store) candidates(m *matcher, afterID string) iter.Seq[string] {
+	switch {
+	case m.ids != nil:
+		return func(yield func(string) bool) {
+			i, _ := slices.BinarySearch(m.ids, afterID)
+			for _, id := range m.ids[i:] {
+				if id > afterID && !yield(id) {
+					return
+				}
+			}
+		}
+	case m.f.Holder != "":
+		return s.byHolder[m.f.Holder].after(afterID)
+	case m.f.SeriesID != "":
+		return s.bySeries[m.f.SeriesID].after(afterID)
+	}
+	return s.all.after(afterID)
+}

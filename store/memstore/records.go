@@ -1,0 +1,201 @@
+package memstore
+
+import (
+	"slices"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/store"
+)
+
+// couponRec is everything the store keeps under one coupon id: the coupon,
+// once stored, and the redemptions and events that name the id. Keeping
+// them together lets a redemption find its coupon, its idempotency keys and
+// its event list with one map lookup. A record without a stored coupon
+// exists when a redemption or an event names an id no coupon has.
+type couponRec struct {
+	c      coupon.Coupon
+	stored bool
+	reds   []redRef                      // in the order inserted
+	byKey  map[string]*coupon.Redemption // by idempotency key, once reds is longer than keyScan
+	events []int                         // positions in the event log
+}
+
+// redRef is a redemption of a coupon with its idempotency key beside it,
+// so that a search by key does not visit every redemption.
+type redRef struct {
+	key string
+	r   *coupon.Redemption
+}
+
+// keyScan is the number of redemptions of one coupon searched one by one
+// for an idempotency key; past it, couponRec keeps a map.
+const keyScan = 8
+
+// redByKey returns the redemption with the idempotency key, or nil. The key
+// must not be "".
+func (r *couponRec) redByKey(key string) *coupon.Redemption {
+	if r.byKey != nil {
+		return r.byKey[key]
+	}
+	for _, x := range r.reds {
+		if x.key == key {
+			return x.r
+		}
+	}
+	return nil
+}
+
+func (r *couponRec) addRed(p *coupon.Redemption) {
+	r.reds = append(r.reds, redRef{p.IdempotencyKey, p})
+	switch {
+	case r.byKey != nil:
+		if p.IdempotencyKey != "" {
+			r.byKey[p.IdempotencyKey] = p
+		}
+	case len(r.reds) > keyScan:
+		r.byKey = make(map[string]*coupon.Redemption, 2*len(r.reds))
+		for _, x := range r.reds {
+			if x.key != "" {
+				r.byKey[x.key] = x.r
+			}
+		}
+	}
+}
+
+func (r *couponRec) index(p *coupon.Redemption) int {
+	return slices.IndexFunc(r.reds, func(x redRef) bool { return x.r == p })
+}
+
+func (r *couponRec) removeRed(p *coupon.Redemption) {
+	if i := r.index(p); i >= 0 {
+		r.reds = slices.Delete(r.reds, i, i+1)
+	}
+	if r.byKey != nil && p.IdempotencyKey != "" && r.byKey[p.IdempotencyKey] == p {
+		delete(r.byKey, p.IdempotencyKey)
+	}
+}
+
+// rekey records that p's key changed from old to p.IdempotencyKey.
+func (r *couponRec) rekey(p *coupon.Redemption, old string) {
+	if i := r.index(p); i >= 0 {
+		r.reds[i].key = p.IdempotencyKey
+	}
+	if r.byKey == nil {
+		return
+	}
+	if old != "" && r.byKey[old] == p {
+		delete(r.byKey, old)
+	}
+	if p.IdempotencyKey != "" {
+		r.byKey[p.IdempotencyKey] = p
+	}
+}
+
+func without(rs []*coupon.Redemption, p *coupon.Redemption) []*coupon.Redemption {
+	for i, r := range rs {
+		if r == p {
+			return append(rs[:i:i], rs[i+1:]...)
+		}
+	}
+	return rs
+}
+
+// codeIdx lists the coupons of one canonical code: the record of the only
+// one inline (the usual case, one pointer from the map to the coupon), or
+// the ordered ids of several.
+type codeIdx struct {
+	one *couponRec
+	set *idSet
+}
+
+func (s *Store) addCode(code string, r *couponRec) {
+	x := s.byCode[code]
+	switch {
+	case x.one == nil && x.set == nil:
+		x.one = r
+	case x.set == nil:
+		x.set = new(idSet)
+		x.set.add(x.one.c.ID)
+		x.set.add(r.c.ID)
+		x.one = nil
+	default:
+		x.set.add(r.c.ID)
+	}
+	s.byCode[code] = x
+}
+
+func (s *Store) removeCode(code string, r *couponRec) {
+	x, ok := s.byCode[code]
+	switch {
+	case !ok:
+	case x.one != nil:
+		if x.one == r {
+			delete(s.byCode, code)
+		}
+	default:
+		x.set.remove(r.c.ID)
+		switch x.set.n {
+		case 0:
+			delete(s.byCode, code)
+		case 1:
+			s.byCode[code] = codeIdx{one: s.recs[x.set.chunks[0][0]]}
+		}
+	}
+}
+
+// stored returns the record of the stored coupon id, or nil. Caller holds
+// the lock.
+func (s *Store) stored(id string) *couponRec {
+	if r := s.recs[id]; r != nil && r.stored {
+		return r
+	}
+	return nil
+}
+
+// lookup returns the record of id, or nil, remembering the last one found:
+// the parts of a change mostly name one coupon. Caller holds the write lock.
+func (s *Store) lookup(id string) *couponRec {
+	sc := &s.scratch
+	if sc.last != nil && id == sc.lastID {
+		return sc.last
+	}
+	r := s.recs[id]
+	if r != nil {
+		sc.lastID, sc.last = id, r
+	}
+	return r
+}
+
+// recFor returns the record of id, creating it. Caller holds the write
+// lock.
+func (s *Store) recFor(id string) *couponRec {
+	if r := s.lookup(id); r != nil {
+		return r
+	}
+	r := new(couponRec)
+	s.recs[id] = r
+	s.scratch.lastID, s.scratch.last = id, r
+	return r
+}
+
+// notFoundError is the error of a lookup that finds nothing: what
+// store.NotFound(kind, id) returns, built only when it is looked at, because
+// a redemption's idempotency lookup usually misses and formatting the
+// message each time would cost more than the lookup. It matches
+// errcode.ErrNotFound under errors.Is and is an *errcode.Error with code
+// NotFound, field kind and the same message under errors.As.
+type notFoundError struct{ kind, id string }
+
+func notFound(kind, id string) error { return &notFoundError{kind, id} }
+
+func (e *notFoundError) Error() string { return store.NotFound(e.kind, e.id).Error() }
+
+// Is reports whether target is an *errcode.Error with code NotFound.
+func (e *notFoundError) Is(target error) bool {
+	t, ok := target.(*errcode.Error)
+	return ok && t.Code == errcode.NotFound
+}
+
+// Unwrap returns the error store.NotFound gives, for errors.As.
+func (e *notFoundError) Unwrap() error { return store.NotFound(e.kind, e.id) }

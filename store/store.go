@@ -1,0 +1,178 @@
+package store
+
+import (
+	"context"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+)
+
+// Store is what the engine needs from storage. Every method is safe for
+// concurrent use. Read methods return copies: changing a returned value does
+// not change the store. Lookups that find nothing return an error matching
+// errcode.ErrNotFound; list methods return an empty result instead.
+//
+// Codes are always passed and compared in canonical form (coupon.Coupon's
+// Canonical field); a store never case-folds or trims.
+type Store interface {
+	// Series returns the series with the given id.
+	Series(ctx context.Context, id string) (series.Series, error)
+	// ListSeries returns the series that match q, ordered by id.
+	ListSeries(ctx context.Context, q SeriesQuery) ([]series.Series, error)
+
+	// Coupon returns the coupon with the given id.
+	Coupon(ctx context.Context, id string) (coupon.Coupon, error)
+	// CouponsByCode returns the coupons whose canonical code is code, in
+	// the given series or, when seriesID is "", in every series; ordered by
+	// id. A common code has one coupon per customer it was issued to.
+	CouponsByCode(ctx context.Context, seriesID, code string) ([]coupon.Coupon, error)
+	// ListCoupons returns the coupons that match q, ordered by id.
+	ListCoupons(ctx context.Context, q CouponQuery) ([]coupon.Coupon, error)
+
+	// Redemption returns the redemption or hold with the given id.
+	Redemption(ctx context.Context, id string) (coupon.Redemption, error)
+	// RedemptionByKey returns the redemption or hold of the coupon with the
+	// given idempotency key.
+	RedemptionByKey(ctx context.Context, couponID, key string) (coupon.Redemption, error)
+	// ListRedemptions returns the redemptions and holds that match q,
+	// ordered by id.
+	ListRedemptions(ctx context.Context, q RedemptionQuery) ([]coupon.Redemption, error)
+
+	// Counters reads the counters named by keys into out, which has the
+	// same length. A counter never bumped reads as the zero Count.
+	Counters(ctx context.Context, keys []CounterKey, out []Count) error
+
+	// Events returns the events that match q, in the order they were
+	// applied.
+	Events(ctx context.Context, q EventQuery) ([]coupon.Event, error)
+
+	// InAudience reports whether customer is on the audience list of the
+	// series.
+	InAudience(ctx context.Context, seriesID, customer string) (bool, error)
+
+	// Apply writes c atomically: all of it or, on any error, none of it.
+	// It returns an error matching errcode.ErrGuardFailed (a *GuardError)
+	// when a counter guard refuses, errcode.ErrConflict (a *ConflictError)
+	// when a version or status expectation does not hold, and
+	// errcode.ErrAlreadyExists (an *ExistsError) when an insert collides
+	// with a unique key.
+	Apply(ctx context.Context, c *Change) error
+
+	// InsertCoupons inserts Available (or, for uploads with customers,
+	// Issued) coupons with their events in one batch, skipping every coupon
+	// whose unique key (series, canonical code, slot) already exists, and
+	// every event of a skipped coupon. It returns how many it inserted.
+	// Running it twice with the same batch inserts nothing the second time,
+	// which is what makes bulk jobs resumable.
+	InsertCoupons(ctx context.Context, coupons []coupon.Coupon, events []coupon.Event) (int, error)
+
+	// AddAudience adds customers to the series' audience list; customers
+	// already on it are skipped.
+	AddAudience(ctx context.Context, seriesID string, customers []string) error
+
+	// Reserve reserves n consecutive indexes of the series' code sequence
+	// and returns the first. Indexes are never handed out twice, even
+	// across processes sharing the store; an index reserved and not used is
+	// simply skipped. The first call for a series returns 0.
+	Reserve(ctx context.Context, seriesID string, n int64) (int64, error)
+
+	// UpdateWhere moves every coupon matching f to the state u.To, at most
+	// u.Limit of them (0: no limit), bumping each one's Version and
+	// LastStatusChange and appending one event each built from u.Event with
+	// the coupon's id, series, code and holder filled in. It returns the
+	// coupons as they are after the change, ordered by id. It is how the
+	// engine revokes by filter and expires by time in sets rather than one
+	// round trip per coupon; call it repeatedly until it returns fewer than
+	// u.Limit coupons.
+	UpdateWhere(ctx context.Context, f CouponFilter, u BulkUpdate) ([]coupon.Coupon, error)
+}
+
+// SeriesQuery selects series. Zero fields select everything.
+type SeriesQuery struct {
+	// Place, when set, keeps the series whose redemption places name
+	// exactly this till, store, zone or concept. It does not widen: a zone
+	// query does not return series tagged to the zone's stores.
+	Place *limits.PlaceRef
+	// Status, when set, keeps series in that status.
+	Status series.Status
+}
+
+// CouponFilter selects coupons for reading or bulk updates. Zero fields
+// select everything; every set field must match.
+type CouponFilter struct {
+	SeriesID string
+	Holder   string
+	// States keeps coupons whose stored state is one of these.
+	States []coupon.State
+	// Unused keeps coupons with no redemption and no hold.
+	Unused bool
+	// ExpiresBefore keeps coupons whose ExpiresAt is set and not after
+	// this time.
+	ExpiresBefore time.Time
+	// ExpiresAfter keeps coupons whose ExpiresAt is after this time.
+	ExpiresAfter time.Time
+	// IDs keeps the coupons with these ids.
+	IDs []string
+}
+
+// CouponQuery is a CouponFilter with paging.
+type CouponQuery struct {
+	CouponFilter
+	// AfterID keeps coupons with ids greater than this, for paging.
+	AfterID string
+	// Limit caps the result; 0 means no cap.
+	Limit int
+}
+
+// RedemptionQuery selects redemptions and holds.
+type RedemptionQuery struct {
+	CouponID string
+	SeriesID string
+	Status   coupon.RedemptionStatus // zero: any
+	// HoldExpiresBefore keeps holds whose HoldExpiresAt is not after this
+	// time.
+	HoldExpiresBefore time.Time
+	Limit             int
+}
+
+// EventQuery selects events. Set CouponID or Customer (or both).
+type EventQuery struct {
+	CouponID string
+	Customer string
+	SeriesID string
+	Limit    int
+}
+
+// BulkUpdate says what UpdateWhere does to each matching coupon.
+type BulkUpdate struct {
+	To    coupon.State
+	At    time.Time
+	Limit int
+	// Event is the template of the event appended for each coupon. Its
+	// Kind, Actor, Reason and At are kept; the store fills in ID (see
+	// EventIDPrefix), CouponID, SeriesID, Code and Customer (the holder).
+	Event coupon.Event
+	// EventIDPrefix makes each event's id: the prefix followed by the
+	// coupon's id.
+	EventIDPrefix string
+}
+
+// CounterKey names one counter. Which fields are set depends on the
+// counter's scope (see limits.Counter): Code is the canonical code for
+// CodeUses and CustomerCodeUses; Customer is set for the per-customer
+// counters; Series is always set.
+type CounterKey struct {
+	Counter  limits.Counter
+	Series   string
+	Code     string
+	Customer string
+}
+
+// Count is a counter's value and the time of its last increment (zero if
+// never).
+type Count struct {
+	N    int64
+	Last time.Time
+}
