@@ -60,7 +60,7 @@ func (c *Check) Allowed() bool { return c.Err == nil && c.Decision.Allowed() }
 
 // useplan is everything a redemption decides from its snapshot.
 type useplan struct {
-	s        series.Series
+	s        *series.Series
 	c        coupon.Coupon
 	insert   bool // c is the redeemer's own coupon of a shared code, made now
 	issue    []coupon.Event // the Issued event of an inserted coupon
@@ -232,7 +232,7 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	if err != nil {
 		return nil, err
 	}
-	p := &useplan{s: *s}
+	p := &useplan{s: s}
 	if err := e.pickCoupon(p, cs, cust.ID, now, loc, req.Actor); err != nil {
 		return nil, err
 	}
@@ -253,6 +253,12 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 		return nil, err
 	}
 	rc := limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
+	if s.Source.SharedCode() {
+		// A common code has no code level (seed 002, row 7): its coupons are
+		// per customer, each bounded by the customer level. Its uses across
+		// customers are still counted, unguarded.
+		rc.Code = 0
+	}
 	q := limits.RedemptionRequest{
 		At: now.In(loc), Place: req.Place, Bill: inSeries,
 		Customer: limits.CustomerFacts{Registered: cust.Registered, Transactions: cust.Transactions},
@@ -260,6 +266,9 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 		Issued:   !p.c.IssuedAt.IsZero(),
 	}
 	p.d = limits.EvaluateRedemption(&s.Redemption, &rc, &q)
+	if s.Source.SharedCode() {
+		p.d.Guards()[0].Limit = limits.NoLimit // the CodeUses guard; see rc.Code above
+	}
 	p.capacity = int(s.Redemption.CodeLimit())
 	if s.Source.SharedCode() {
 		p.capacity = int(s.Redemption.CustomerLimit())
@@ -287,7 +296,7 @@ func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now
 	if !issued || !p.s.Redemption.AnyoneMayRedeem {
 		return nil // the decision says NeverIssued or NotHolder
 	}
-	fresh, _, err := e.newCoupon(&p.s, cs[0].Code, cs[0].Canonical, actor, now)
+	fresh, _, err := e.newCoupon(p.s, cs[0].Code, cs[0].Canonical, actor, now)
 	if err != nil {
 		return err
 	}

@@ -339,6 +339,9 @@ func (s *Store) insertCoupon(c *coupon.Coupon) {
 	s.unique[keyOf(p)] = p.ID
 	s.addCode(p.Canonical, r)
 	addTo(s.bySeries, p.SeriesID, p.ID)
+	if p.State == coupon.Available {
+		addTo(s.pool, p.SeriesID, p.ID)
+	}
 	if p.Holder != "" {
 		addTo(s.byHolder, p.Holder, p.ID)
 	}
@@ -346,8 +349,9 @@ func (s *Store) insertCoupon(c *coupon.Coupon) {
 }
 
 // updateCoupon replaces the stored coupon *p by *c (the same id), moving it
-// in the indexes when its series, code, holder or slot change.
+// in the indexes when its series, code, holder, slot or state change.
 func (s *Store) updateCoupon(p, c *coupon.Coupon) {
+	s.movePool(p, c.SeriesID, c.State)
 	if p.SeriesID != c.SeriesID || p.Canonical != c.Canonical || p.Holder != c.Holder || p.Shared != c.Shared {
 		id := p.ID
 		if old := keyOf(p); old != keyOf(c) {
@@ -375,6 +379,21 @@ func (s *Store) updateCoupon(p, c *coupon.Coupon) {
 		}
 	}
 	*p = *c
+}
+
+// movePool keeps the pool index right when coupon p moves to series and
+// state; call it before changing p.
+func (s *Store) movePool(p *coupon.Coupon, series string, state coupon.State) {
+	was, is := p.State == coupon.Available, state == coupon.Available
+	switch {
+	case was && (!is || p.SeriesID != series):
+		removeFrom(s.pool, p.SeriesID, p.ID)
+		if is {
+			addTo(s.pool, series, p.ID)
+		}
+	case !was && is:
+		addTo(s.pool, series, p.ID)
+	}
 }
 
 func (s *Store) insertRedemption(r *coupon.Redemption) {

@@ -80,6 +80,7 @@ func (s *Store) UpdateWhere(ctx context.Context, f store.CouponFilter, u store.B
 	out := make([]coupon.Coupon, len(hits))
 	for i, p := range hits {
 		if p.State != u.To {
+			s.movePool(p, p.SeriesID, u.To)
 			p.State = u.To
 			p.LastStatusChange = u.At
 		}

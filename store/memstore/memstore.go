@@ -27,6 +27,7 @@ type Store struct {
 	unique   map[uniqueKey]string // (series, canonical, slot) -> coupon id
 	byCode   map[string]codeIdx   // canonical code -> coupons, every series
 	bySeries map[string]*idSet    // series -> coupon ids
+	pool     map[string]*idSet    // series -> ids of its Available coupons
 	byHolder map[string]*idSet    // holder -> coupon ids
 	all      idSet                // every coupon id
 
@@ -75,6 +76,7 @@ func New() *Store {
 		unique:       make(map[uniqueKey]string),
 		byCode:       make(map[string]codeIdx),
 		bySeries:     make(map[string]*idSet),
+		pool:         make(map[string]*idSet),
 		byHolder:     make(map[string]*idSet),
 		reds:         make(map[string]*coupon.Redemption),
 		redBySeries:  make(map[string]*[]*coupon.Redemption),

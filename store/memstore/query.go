@@ -43,7 +43,8 @@ func (m *matcher) match(c *coupon.Coupon) bool {
 
 // candidates yields, in increasing order and above afterID, the ids of the
 // coupons that may match m: those named by IDs, else those of the holder,
-// else those of the series, else every coupon. The caller holds the lock and
+// else the series' pool when only Available coupons are asked for, else
+// those of the series, else every coupon. The caller holds the lock and
 // still checks each candidate with m.match.
 func (s *Store) candidates(m *matcher, afterID string) iter.Seq[string] {
 	switch {
@@ -58,6 +59,8 @@ func (s *Store) candidates(m *matcher, afterID string) iter.Seq[string] {
 		}
 	case m.f.Holder != "":
 		return s.byHolder[m.f.Holder].after(afterID)
+	case m.f.SeriesID != "" && len(m.f.States) == 1 && m.f.States[0] == coupon.Available:
+		return s.pool[m.f.SeriesID].after(afterID)
 	case m.f.SeriesID != "":
 		return s.bySeries[m.f.SeriesID].after(afterID)
 	}
