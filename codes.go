@@ -186,15 +186,22 @@ const poolWindow = 32
 func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor string) (c coupon.Coupon, minted bool, err error) {
 	now := e.now()
 	switch s.Source.Kind {
-	case series.Common:
+	case series.Common, series.RandomizedCommon:
+		if code != "" {
+			return coupon.Coupon{}, false, errcode.New(errcode.InvalidArgument, "Code", "series "+s.ID+" makes its own codes; a code cannot be chosen")
+		}
+		if s.Source.Kind == series.RandomizedCommon {
+			return e.mint(ctx, s, actor)
+		}
 		return e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), actor, now)
-	case series.RandomizedCommon:
-		return e.mint(ctx, s, actor)
 	}
 	if code != "" {
 		canon, err := e.canonical(ctx, s, code)
 		if err != nil {
 			return coupon.Coupon{}, false, err
+		}
+		if s.Source.Kind != series.Generated && !validUploadCode(canon) {
+			return coupon.Coupon{}, false, errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
 		}
 		cs, err := e.st.CouponsByCode(ctx, s.ID, canon)
 		if err != nil {

@@ -121,8 +121,17 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 	if err := e.st.Apply(ctx, ch); err != nil {
 		var ex *store.ExistsError
 		if errors.As(err, &ex) && s.Source.SharedCode() {
-			// The customer got the common code concurrently: decide again.
-			return IssueResult{}, s, store.Count{}, &store.ConflictError{Kind: "coupon", ID: issued.ID}
+			// The customer holds the common code already: issued it
+			// concurrently, or received it by transfer (which bumps no issue
+			// counter, so deciding again would not see it). Either way this
+			// is a second issue of one common code.
+			d.Deny(limits.CommonCodeIssued)
+			if s.Issuance.OnQualifyAgain == series.SendExisting {
+				if c, ok, err := e.validCouponOf(ctx, s.ID, cust.ID, now); err != nil || ok {
+					return IssueResult{Coupon: c, Resent: ok}, s, store.Count{}, err
+				}
+			}
+			return IssueResult{}, s, store.Count{}, &DeniedError{Decision: d}
 		}
 		return IssueResult{}, s, store.Count{}, err
 	}
@@ -264,8 +273,7 @@ func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, 
 	}
 	res.Added, res.Skipped = n, len(pool)-n
 	for _, i := range issue {
-		_, err := e.Issue(ctx, IssueRequest{SeriesID: s.ID, Customer: rows[i].Customer, Code: rows[i].Code, Actor: actor, Reason: "upload"})
-		if err != nil && !errors.Is(err, errcode.ErrAlreadyIssued) {
+		if err := e.issueUploaded(ctx, s.ID, rows[i], actor); err != nil {
 			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
 		}
 	}
@@ -286,3 +294,25 @@ func validUploadCode(code string) bool {
 
 // maxCodeLen is the longest code couponkit stores.
 const maxCodeLen = 64
+
+// issueUploaded issues an uploaded row's code to its customer. A code the
+// same customer already holds is fine (the upload is being run again); a
+// code someone else holds is refused with AlreadyIssued.
+func (e *Engine) issueUploaded(ctx context.Context, seriesID string, row UploadRow, actor string) error {
+	_, err := e.Issue(ctx, IssueRequest{SeriesID: seriesID, Customer: row.Customer, Code: row.Code, Actor: actor, Reason: "upload"})
+	if !errors.Is(err, errcode.ErrAlreadyIssued) {
+		return err
+	}
+	cust, cerr := e.customers.Resolve(ctx, row.Customer)
+	if cerr != nil {
+		return cerr
+	}
+	cs, lerr := e.st.CouponsByCode(ctx, seriesID, canonicalCode(row.Code))
+	if lerr != nil {
+		return lerr
+	}
+	if len(cs) == 1 && cs[0].Holder == cust.ID {
+		return nil
+	}
+	return err
+}

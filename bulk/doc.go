@@ -1,0 +1,69 @@
+// Package bulk runs couponkit operations from CSV files, as operators upload
+// them: issue coupons to a file of customers ([IssueFile]), upload codes
+// alone or with customers ([UploadFile]), and revoke the coupons of a file
+// of customers ([RevokeFile]). Each row is applied with exactly the
+// engine's rules, in file order, and every row that is not applied is
+// reported with its row number, identifier and reason code.
+//
+// # Files
+//
+// Files are CSV (RFC 4180, as encoding/csv reads it: comma separated,
+// double quotes around fields that hold commas, quotes or line breaks),
+// encoded in UTF-8 (a leading byte order mark is ignored). The first line is
+// a header naming the columns; names are matched ignoring case, spaces,
+// '_' and '-':
+//
+//	customer_id (or id, user_id)   the customer's id
+//	mobile (or mobile_number)      the customer's mobile number
+//	email (or email_id)            the customer's email address
+//	external_id                    the customer's external id
+//	code (or coupon_code)          a coupon code
+//	expires_at (or expiry)         uploads only: the code's own expiry
+//
+// A file may have several identifier columns; each row must fill exactly
+// one of them (the engine's rule for a customer reference). A column the
+// operation does not take, an unnamed or repeated column, or a header
+// without the columns the operation needs is a BadFile error before any
+// row is read. Cells are trimmed of surrounding white space; blank lines
+// are skipped.
+//
+// # Row numbers
+//
+// Rows are numbered from 1 at the first row after the header, as a person
+// counts the entries of a file (Rejection.Row); Rejection.Line is the line
+// of the file where the row starts, the header being line 1.
+//
+// # Batches, errors and resuming
+//
+// A file is read in batches of Options.BatchSize rows. A whole batch is read
+// and checked (CSV syntax, UTF-8, line length) before any of its rows is
+// applied, and only one batch is held in memory, so a file of millions of
+// rows is streamed in constant memory.
+//
+// A malformed file (a missing or wrong header, bad quoting, an empty file,
+// a line or row longer than Options.MaxLineBytes, invalid UTF-8) stops the
+// run with an *errcode.Error of code BadFile whose Field names the line
+// ("line 1501"); the batches before the one holding the fault are applied,
+// no row of that batch or after is. A row that is well formed but cannot
+// be applied (a wrong number of fields, no or several identifiers, an
+// unknown customer, a code with characters no code can have, a refusal by
+// the series' rules) is a rejected row, and the run goes on.
+//
+// A run also stops, with the error, when the context is cancelled (checked
+// between batches), when the store fails, or when the series can no longer
+// take the operation (it ended or was paused); the rows of the current
+// batch before the failing one are then applied. In every case the run
+// returns its Report, and Report.Done() says how many rows from the start of
+// the file are finished: run the same file again with Options.SkipRows set
+// to it to resume. Uploads are idempotent per code besides.
+//
+// # Reports
+//
+// A [Report] counts the rows applied, unchanged and rejected and keeps the
+// first Options.MaxRejections rejections; Report.String and
+// Report.WriteText write it for a person, and Report.WriteIssues, or
+// Options.Issues as the run goes, write the rejections as CSV for
+// spreadsheets ("download issues"), with cells that a spreadsheet would take
+// for a formula neutralised (see [Neutralise]). Options.Progress is called
+// after each batch.
+package bulk

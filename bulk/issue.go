@@ -1,0 +1,123 @@
+package bulk
+
+import (
+	"context"
+	"io"
+	"strconv"
+	"strings"
+
+	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+)
+
+// IssueFile issues a coupon of the series for each row of a CSV file of
+// customer identifiers, in file order, with exactly the rules of
+// Engine.Issue (per-customer maximum and gap, series maximum, audience,
+// exclusions, one common code per customer). A customer may have many rows.
+//
+// The file has a header row naming its columns (case, spaces, '_' and '-'
+// ignored): at least one identifier column, customer_id (or id, user_id),
+// mobile, email or external_id; each row gives exactly one identifier.
+// An optional code column names, for an uploaded, third-party or
+// pre-generated series, the Available code to issue; a series with a common
+// or randomized common code refuses a code column.
+//
+// See the package documentation for batches, errors, rejections and
+// resuming.
+func IssueFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.Reader, opts Options) (*Report, error) {
+	opts = opts.withDefaults(OpIssue)
+	s, err := e.Series(ctx, seriesID)
+	if err != nil {
+		return &Report{Op: OpIssue, SeriesID: seriesID}, err
+	}
+	kind := s.Source.Kind
+	j := &job{
+		op:      OpIssue,
+		allowed: identifierCols | setOf(colCode),
+		check: func(cols colSet) string {
+			if cols&identifierCols == 0 {
+				return "the header has no customer identifier column; give one of " + identifierCols.names()
+			}
+			if cols.has(colCode) && (kind == series.Common || kind == series.RandomizedCommon) {
+				return "the series has a " + kind.String() + " code, so the file cannot name codes; remove the code column"
+			}
+			return ""
+		},
+		a: &issuer{e: e, seriesID: s.ID, opts: opts, checkCode: kind == series.Uploaded || kind == series.ThirdParty},
+	}
+	return j.run(ctx, s.ID, r, opts)
+}
+
+type issuer struct {
+	e        *couponkit.Engine
+	seriesID string
+	opts     Options
+	// checkCode says to refuse codes with characters no uploaded code can
+	// have (the engine would report them as not found).
+	checkCode bool
+}
+
+func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Report) (int, error) {
+	for i := range batch {
+		rec := &batch[i]
+		if o, bad := precheck(rec, true); bad {
+			out[i] = o
+			continue
+		}
+		if rec.code != "" && a.checkCode && !validUploadCode(rec.code) {
+			out[i] = badCode(rec.code)
+			continue
+		}
+		res, err := a.e.Issue(ctx, couponkit.IssueRequest{
+			SeriesID: a.seriesID, Customer: rec.ref, Code: rec.code, Actor: a.opts.Actor, Reason: a.opts.Reason,
+		})
+		switch {
+		case err == nil && res.Resent:
+			out[i] = outcome{kind: unchanged}
+		case err == nil:
+			out[i] = outcome{kind: applied}
+		case stops(err):
+			return i, err
+		default:
+			out[i] = rejectErr(err)
+		}
+	}
+	return len(batch), nil
+}
+
+// precheck rejects a row the reader found bad, and, when needCustomer, a
+// row that names no customer.
+func precheck(rec *record, needCustomer bool) (outcome, bool) {
+	if rec.bad != nil {
+		return rejectErr(rec.bad), true
+	}
+	if needCustomer && rec.ref.IsZero() {
+		return reject(errcode.InvalidArgument, "no customer identifier given"), true
+	}
+	return outcome{}, false
+}
+
+func badCode(code string) outcome {
+	return reject(errcode.InvalidCode, "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
+}
+
+// validUploadCode reports whether code can be an uploaded code, by the
+// engine's rule for uploads: its canonical form (trimmed, upper-cased) is 1
+// to 64 letters A to Z, digits, '-' and '_'.
+func validUploadCode(code string) bool {
+	canon := strings.ToUpper(strings.TrimSpace(code))
+	if canon == "" || len(canon) > maxCodeLen {
+		return false
+	}
+	for i := 0; i < len(canon); i++ {
+		c := canon[i]
+		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
+			return false
+		}
+	}
+	return true
+}
+
+// maxCodeLen is the longest code the engine stores.
+const maxCodeLen = 64

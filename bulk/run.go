@@ -1,0 +1,186 @@
+package bulk
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+
+	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/errcode"
+)
+
+// outcome is what became of one row.
+type outcome struct {
+	kind   outcomeKind
+	code   errcode.Code
+	reason string
+}
+
+type outcomeKind uint8
+
+const (
+	applied outcomeKind = iota + 1
+	unchanged
+	rejected
+)
+
+func rejectErr(err error) outcome {
+	code, reason := describe(err)
+	return outcome{kind: rejected, code: code, reason: reason}
+}
+
+func reject(code errcode.Code, reason string) outcome {
+	return outcome{kind: rejected, code: code, reason: code.String() + ": " + reason}
+}
+
+// describe turns a row's error into its reason code and text. A refusal by
+// the series' rules gives its lowest reason code and lists every reason.
+func describe(err error) (errcode.Code, string) {
+	var d *couponkit.DeniedError
+	if errors.As(err, &d) && !d.Decision.Allowed() {
+		var first errcode.Code
+		for r := range d.Decision.Reasons() {
+			if first == 0 {
+				first = r.Code()
+			}
+		}
+		return first, d.Decision.String()
+	}
+	var ce *errcode.Error
+	if errors.As(err, &ce) {
+		msg := ce.Code.String()
+		if ce.Message != "" {
+			msg += ": " + ce.Message
+		}
+		return ce.Code, msg
+	}
+	return 0, err.Error()
+}
+
+// stops reports whether a row's error stops the run rather than rejecting
+// the row: a cancelled context, a store that fails, a concurrent change that
+// kept winning, or a series that can no longer take the operation (every
+// later row would fail the same way). The run can be resumed from
+// Report.Done().
+func stops(err error) bool {
+	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
+		return true
+	}
+	var d *couponkit.DeniedError
+	if errors.As(err, &d) {
+		return false
+	}
+	switch errcode.CodeOf(err) {
+	case 0, errcode.Unavailable, errcode.Conflict, errcode.GuardFailed, errcode.InvalidConfig,
+		errcode.SeriesExpired, errcode.SeriesPaused:
+		return true
+	}
+	return false
+}
+
+// applier applies one batch of an operation.
+type applier interface {
+	// apply applies the rows of batch in order, setting out[i] to the
+	// outcome of batch[i], and updates the operation's own counters in
+	// rep. It returns how many rows it handled; when that is fewer than
+	// len(batch) the error says why it stopped.
+	apply(ctx context.Context, batch []record, out []outcome, rep *Report) (int, error)
+}
+
+// job is one bulk run.
+type job struct {
+	op      Op
+	allowed colSet
+	check   func(colSet) string
+	a       applier
+}
+
+// run reads the file batch by batch and applies each batch whole.
+func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Options) (*Report, error) {
+	rep := &Report{Op: j.op, SeriesID: seriesID}
+	iw := newIssueWriter(opts.Issues)
+	if err := iw.header(); err != nil {
+		return rep, fmt.Errorf("bulk: writing issues: %w", err)
+	}
+	rd, err := newReader(r, opts.MaxLineBytes, j.allowed, j.check)
+	if err != nil {
+		return rep, j.finish(iw, err)
+	}
+	batch := make([]record, 0, opts.BatchSize)
+	out := make([]outcome, opts.BatchSize)
+	for {
+		if err := ctx.Err(); err != nil {
+			return rep, j.finish(iw, err)
+		}
+		// Read and check the whole batch before applying any of it.
+		batch = batch[:0]
+		var rerr error
+		for len(batch) < opts.BatchSize {
+			rec, err := rd.next()
+			if err != nil {
+				rerr = err
+				break
+			}
+			if rep.Skipped < opts.SkipRows {
+				rep.Skipped++
+				continue
+			}
+			batch = append(batch, rec)
+		}
+		if rerr != nil && rerr != io.EOF {
+			return rep, j.finish(iw, rerr)
+		}
+		if len(batch) > 0 {
+			clear(out)
+			n, aerr := j.a.apply(ctx, batch, out[:len(batch)], rep)
+			for i := range n {
+				if err := j.record(rep, iw, &batch[i], &out[i], opts); err != nil {
+					return rep, j.finish(iw, err)
+				}
+			}
+			if err := iw.flush(); err != nil {
+				return rep, fmt.Errorf("bulk: writing issues: %w", err)
+			}
+			if opts.Progress != nil {
+				opts.Progress(rep.progress())
+			}
+			if aerr != nil {
+				return rep, j.finish(iw, aerr)
+			}
+		}
+		if rerr == io.EOF {
+			return rep, j.finish(iw, nil)
+		}
+	}
+}
+
+// record counts one row's outcome and keeps and writes its rejection.
+func (j *job) record(rep *Report, iw *issueWriter, rec *record, o *outcome, opts Options) error {
+	rep.Rows++
+	switch o.kind {
+	case applied:
+		rep.Applied++
+		return nil
+	case unchanged:
+		rep.Unchanged++
+		return nil
+	}
+	rep.Rejected++
+	x := Rejection{Row: rec.row, Line: rec.line, Identifier: rec.identifier(), CouponCode: rec.code, Code: o.code, Reason: o.reason}
+	if opts.MaxRejections > 0 && len(rep.Rejections) < opts.MaxRejections {
+		rep.Rejections = append(rep.Rejections, x)
+	}
+	if err := iw.write(&x); err != nil {
+		return fmt.Errorf("bulk: writing issues: %w", err)
+	}
+	return nil
+}
+
+// finish flushes the issues and returns err, or the flush's error.
+func (j *job) finish(iw *issueWriter, err error) error {
+	if ferr := iw.flush(); ferr != nil && err == nil {
+		return fmt.Errorf("bulk: writing issues: %w", ferr)
+	}
+	return err
+}
