@@ -72,6 +72,10 @@ func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.G
 	if err != nil {
 		return nil, err
 	}
+	// Two series with the same code shape must not make the same codes even
+	// when CodeKey returns one secret for all: the series id is part of the
+	// key codegen stretches.
+	secret = append(append(append([]byte(nil), secret...), 0), s.ID...)
 	count := uint64(0)
 	if s.Issuance.MaxTotal > 0 {
 		count = uint64(s.Issuance.MaxTotal)

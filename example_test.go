@@ -59,7 +59,9 @@ func must[T any](v T, err error) T {
 	return v
 }
 
-func eur(s string) series.Money { return series.Money{Amount: decimal.RequireFromString(s), Currency: "EUR"} }
+func eur(s string) series.Money {
+	return series.Money{Amount: decimal.RequireFromString(s), Currency: "EUR"}
+}
 
 // Issue a coupon, redeem it at a till, and see a second use refused.
 func Example() {

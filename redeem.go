@@ -62,7 +62,7 @@ func (c *Check) Allowed() bool { return c.Err == nil && c.Decision.Allowed() }
 type useplan struct {
 	s        *series.Series
 	c        coupon.Coupon
-	insert   bool // c is the redeemer's own coupon of a shared code, made now
+	insert   bool           // c is the redeemer's own coupon of a shared code, made now
 	issue    []coupon.Event // the Issued event of an inserted coupon
 	issued   []store.Bump   // and the issue counters it bumps
 	keys     [4]store.CounterKey
@@ -188,6 +188,20 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 // deny returns the refusal of a plan, unless lapsed holds of the series were
 // holding the uses it needs: then it releases them and asks for a retry.
 func (e *Engine) deny(ctx context.Context, p *useplan, now time.Time) error {
+	if p.insert {
+		// The plan would make the redeemer's own coupon of a shared code. If
+		// a concurrent request made it meanwhile (the same request sent
+		// twice, say), this one must see it: its key may replay.
+		cs, err := e.st.CouponsByCode(ctx, p.s.ID, p.c.Canonical)
+		if err != nil {
+			return err
+		}
+		for _, c := range cs {
+			if c.Holder == p.c.Holder {
+				return &store.ConflictError{Kind: "coupon", ID: c.ID}
+			}
+		}
+	}
 	n, err := e.releaseLapsed(ctx, store.RedemptionQuery{SeriesID: p.s.ID}, now)
 	if err != nil {
 		return err
@@ -247,18 +261,12 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	if p.discount, err = s.Discount.Apply(p.bill, e.rates); err != nil {
 		return nil, err
 	}
-	p.keys = useKeys(s.ID, p.c.Canonical, cust.ID)
+	p.keys = useKeys(s.ID, codeScope(&p.c), cust.ID)
 	var counts [4]store.Count
 	if err := e.st.Counters(ctx, p.keys[:], counts[:]); err != nil {
 		return nil, err
 	}
 	rc := limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
-	if s.Source.SharedCode() {
-		// A common code has no code level (seed 002, row 7): its coupons are
-		// per customer, each bounded by the customer level. Its uses across
-		// customers are still counted, unguarded.
-		rc.Code = 0
-	}
 	q := limits.RedemptionRequest{
 		At: now.In(loc), Place: req.Place, Bill: inSeries,
 		Customer: limits.CustomerFacts{Registered: cust.Registered, Transactions: cust.Transactions},
@@ -266,9 +274,6 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 		Issued:   !p.c.IssuedAt.IsZero(),
 	}
 	p.d = limits.EvaluateRedemption(&s.Redemption, &rc, &q)
-	if s.Source.SharedCode() {
-		p.d.Guards()[0].Limit = limits.NoLimit // the CodeUses guard; see rc.Code above
-	}
 	p.capacity = int(s.Redemption.CodeLimit())
 	if s.Source.SharedCode() {
 		p.capacity = int(s.Redemption.CustomerLimit())
@@ -304,15 +309,14 @@ func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now
 	if p.c, ev, err = coupon.Issue(fresh, customer, now, p.s.ExpiresAt(now, loc), actor); err != nil {
 		return err
 	}
-	// The redeemer now holds the common code: that is their one issue of it.
+	// The redeemer now holds the common code: that counts as an issue of it
+	// to them. No guard: anyone may redeem, and the store's unique key
+	// (series, code, holder) already keeps it to one coupon each, even for a
+	// customer who was issued the code before and transferred it away.
 	ev.ID, ev.Reason = e.newID(), "redeemed a shared code"
 	keys := issueKeys(p.s.ID, customer)
-	rules := p.s.EffectiveIssuance()
 	p.insert, p.issue = true, []coupon.Event{ev}
-	p.issued = []store.Bump{
-		{Key: keys[0], Delta: 1, At: now},
-		{Key: keys[1], Delta: 1, Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit()}, At: now},
-	}
+	p.issued = []store.Bump{{Key: keys[0], Delta: 1, At: now}, {Key: keys[1], Delta: 1, At: now}}
 	return nil
 }
 
@@ -411,12 +415,15 @@ func (e *Engine) releaseLapsed(ctx context.Context, q store.RedemptionQuery, now
 }
 
 func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.Coupon, now time.Time, actor, reason string) error {
+	if staleUse(r, c) {
+		return &store.ConflictError{Kind: "redemption", ID: r.ID} // released or confirmed concurrently
+	}
 	c2, r2, ev, err := coupon.ReleaseHold(c, r, now, actor, reason)
 	if err != nil {
 		return err
 	}
 	ev.ID = e.newID()
-	keys := useKeys(r.SeriesID, c.Canonical, r.Customer)
+	keys := useKeys(r.SeriesID, codeScope(&c), r.Customer)
 	return e.st.Apply(ctx, &store.Change{
 		Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 		Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
@@ -438,8 +445,19 @@ func (e *Engine) redemption(ctx context.Context, id string) (coupon.Redemption, 
 	if err != nil {
 		return r, c, series.Series{}, err
 	}
+	if staleUse(r, c) {
+		return r, c, series.Series{}, &store.ConflictError{Kind: "redemption", ID: id}
+	}
 	s, err := e.st.Series(ctx, c.SeriesID)
 	return r, c, s, err
+}
+
+// staleUse reports whether r was read before a concurrent confirmation,
+// release or reversal of it that its coupon c, read after, already shows:
+// a hold or redemption its coupon no longer counts. The transitions would
+// refuse it as not found; reading both again gives the true answer.
+func staleUse(r coupon.Redemption, c coupon.Coupon) bool {
+	return r.Status == coupon.StatusHeld && c.Holds < 1 || r.Status == coupon.StatusRedeemed && c.Redemptions < 1
 }
 
 // ReverseRequest names a redemption to reverse: by id, or by the code and
@@ -473,7 +491,7 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 			return err
 		}
 		ev.ID = e.newID()
-		keys := useKeys(r.SeriesID, c.Canonical, r.Customer)
+		keys := useKeys(r.SeriesID, codeScope(&c), r.Customer)
 		err = e.st.Apply(ctx, &store.Change{
 			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusRedeemed}},

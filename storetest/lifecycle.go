@@ -1,0 +1,355 @@
+package storetest
+
+import (
+	"testing"
+	"time"
+
+	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+)
+
+var transferTests = []test{
+	{"Allowed", testTransfer},
+	{"NotAllowed", testTransferNotAllowed},
+	{"FromNotHolder", testTransferFromNotHolder},
+	{"UnusableCoupons", testTransferUnusable},
+	{"CommonCode", testTransferCommon},
+}
+
+var reissueTests = []test{
+	{"StillUsable", testReissueUsable},
+	{"Expired", testReissueExpired},
+	{"RevokedAndRedeemed", testReissueRevokedRedeemed},
+	{"ExternalProvider", testReissueExternal},
+	{"UploadedPoolEmpty", testReissuePoolEmpty},
+	{"UploadedFromPool", testReissueFromPool},
+}
+
+var expiryTests = []test{
+	{"ExpireDue", testExpireDue},
+	{"RemindersDue", testRemindersDue},
+}
+
+func transferable(e *env) series.Series {
+	return e.gen("transfer", func(s *series.Series) { s.Transferable = true })
+}
+
+func testTransfer(t *testing.T, e *env) {
+	s := transferable(e)
+	c := e.issue(s.ID, alice)
+	e.clk.Advance(time.Minute)
+	moved, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID(alice), To: couponkit.CustomerRef{ExternalID: "ext-bob"}, Actor: "support", Reason: "gift"})
+	if !wantOK(t, err, "transferring an issued coupon of a transferable series") {
+		return
+	}
+	if moved.Holder != bob || moved.State != coupon.Issued || moved.Version != c.Version+1 || moved.Redemptions != 0 {
+		t.Errorf("a transfer changes the holder only (and the version): %+v", moved)
+	}
+	same(t, e.stored(c.ID), moved, "the store holds the transferred coupon")
+	out := e.customerHistory(alice, s.ID)
+	in := e.customerHistory(bob, s.ID)
+	if last := out[len(out)-1]; last.Kind != coupon.EventTransferredOut || last.Counterparty != bob || last.CouponID != c.ID || last.Reason != "gift" {
+		t.Errorf("the old holder's history gets TransferredOut naming the new holder: %+v", last)
+	}
+	if len(in) != 1 || in[0].Kind != coupon.EventTransferReceived || in[0].Counterparty != alice || in[0].Actor != "support" {
+		t.Errorf("the new holder's history gets TransferReceived naming the old holder: %+v", in)
+	}
+	same(t, kinds(e.history(c.ID)), []coupon.EventKind{coupon.EventIssued, coupon.EventTransferredOut, coupon.EventTransferReceived}, "the coupon's history records both sides")
+	aliceCoupons, err := e.e.CustomerCoupons(e.ctx, couponkit.ByID(alice), "")
+	mustOK(t, err, "CustomerCoupons")
+	if len(aliceCoupons) != 0 {
+		t.Errorf("the old holder no longer lists the coupon: %d", len(aliceCoupons))
+	}
+	_, err = e.tryRedeem(c.Code, alice, "k1")
+	wantDenied(t, err, reasons(limits.NotHolder), "the old holder may no longer redeem")
+	_, err = e.tryRedeem(c.Code, bob, "k2")
+	wantOK(t, err, "the new holder may redeem")
+	if n := e.issuedCounts(s.ID, bob); n != [2]int64{1, 0} {
+		t.Errorf("a transfer is not an issue: counters %v", n)
+	}
+}
+
+func testTransferNotAllowed(t *testing.T, e *env) {
+	s := e.gen("fixed")
+	c := e.issue(s.ID, alice)
+	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID(bob)})
+	wantCode(t, err, errcode.TransferNotAllowed, "a series that does not allow transfer refuses it (1107)")
+	if got := e.stored(c.ID); got.Holder != alice {
+		t.Errorf("a refused transfer changes nothing")
+	}
+}
+
+func testTransferFromNotHolder(t *testing.T, e *env) {
+	s := transferable(e)
+	c := e.issue(s.ID, alice)
+	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID(carol), To: couponkit.ByID(bob)})
+	wantCode(t, err, errcode.NotHolder, "a transfer from a customer who does not hold the coupon is refused (1106)")
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID("nobody")})
+	wantCode(t, err, errcode.UnknownCustomer, "a transfer to an unknown customer is refused")
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID(alice)})
+	wantCode(t, err, errcode.InvalidArgument, "a transfer to the holder is refused")
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "NOSUCH12", To: couponkit.ByID(bob)})
+	wantCode(t, err, errcode.CouponNotFound, "a transfer of an unknown code is refused")
+	if got := e.stored(c.ID); got.Holder != alice || got.Version != c.Version {
+		t.Errorf("refused transfers change nothing: %+v", got)
+	}
+}
+
+func testTransferUnusable(t *testing.T, e *env) {
+	s := e.createSeries(baseSeries("pool", uploadSrc(), func(s *series.Series) {
+		s.Transferable = true
+		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 0}
+	}))
+	e.upload(s.ID, "T-1", "T-2", "T-3", "T-4", "T-5")
+	to := couponkit.ByID(bob)
+	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "T-1", To: to})
+	wantCode(t, err, errcode.NotIssued, "an Available coupon cannot be transferred")
+	red := e.issue(s.ID, alice)
+	e.redeem(red.Code, alice, "k")
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: red.Code, To: to})
+	wantCode(t, err, errcode.Redeemed, "a redeemed coupon cannot be transferred")
+	rev := e.issue(s.ID, alice)
+	_, err = e.e.Revoke(e.ctx, couponkit.RevokeRequest{Codes: []string{rev.Code}})
+	mustOK(t, err, "Revoke")
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: rev.Code, To: to})
+	wantCode(t, err, errcode.Revoked, "a revoked coupon cannot be transferred")
+	held := e.issue(s.ID, alice)
+	e.hold(held.Code, alice, "cart", time.Minute)
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: held.Code, To: to})
+	wantCode(t, err, errcode.InvalidTransition, "a coupon with a live hold cannot be transferred")
+	exp := e.issue(s.ID, alice)
+	e.clk.Advance(14 * time.Hour)
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: exp.Code, To: to})
+	wantCode(t, err, errcode.Expired, "an expired coupon cannot be transferred")
+}
+
+func testTransferCommon(t *testing.T, e *env) {
+	s := e.createSeries(baseSeries("common", commonSrc("GIFT"), func(s *series.Series) { s.Transferable = true }))
+	a := e.issue(s.ID, alice)
+	e.issue(s.ID, bob)
+	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "GIFT", To: couponkit.ByID(carol)})
+	wantCode(t, err, errcode.GenericNotSupported, "a common code names one coupon per customer: a transfer needs From")
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "GIFT", From: couponkit.ByID(alice), To: couponkit.ByID(bob)})
+	wantCode(t, err, errcode.CommonCodeIssued, "a common coupon cannot be transferred to a customer who already holds the code (1116)")
+	moved, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "GIFT", From: couponkit.ByID(alice), To: couponkit.ByID(carol)})
+	if wantOK(t, err, "a common coupon moves to a customer without one") && (moved.ID != a.ID || moved.Holder != carol) {
+		t.Errorf("alice's coupon of the common code is carol's now: %+v", moved)
+	}
+	_, err = e.tryRedeem("GIFT", carol, "k")
+	wantOK(t, err, "the new holder redeems the common code")
+	// carol holds the common code now, though it was never issued to her:
+	// issuing it to her would be a second coupon of one common code.
+	_, err = e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(carol)))
+	wantDenied(t, err, reasons(limits.CommonCodeIssued), "issuing a common code to a customer who received it by transfer is a second issue of it (1224), not a conflict")
+	if n := e.counters(s.ID); n.Issued != 2 {
+		t.Errorf("the refused issue counts nothing: %d", n.Issued)
+	}
+}
+
+func testReissueUsable(t *testing.T, e *env) {
+	s := e.gen("usable")
+	c := e.issue(s.ID, alice)
+	_, err := e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: c.Code})
+	wantCode(t, err, errcode.StillUsable, "a coupon that can still be used cannot be reissued (1108)")
+	if cs := e.seriesCoupons(s.ID); len(cs) != 1 {
+		t.Errorf("a refused reissue makes no coupon: %d", len(cs))
+	}
+}
+
+func testReissueExpired(t *testing.T, e *env) {
+	s := e.gen("expired", func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 0} })
+	c := e.issue(s.ID, alice)
+	e.clk.Advance(24 * time.Hour)
+	res, err := e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: c.Code, Notify: true, Actor: "support"})
+	if !wantOK(t, err, "an expired coupon may be reissued") {
+		return
+	}
+	now := e.clk.Now()
+	o, n := res.Old, res.New
+	if o.ID != c.ID || o.Holder != "" || o.ReissuedTo != n.ID || o.State != coupon.Expired || o.Code != c.Code {
+		t.Errorf("the old coupon keeps its code, belongs to no one, records its replacement and is recorded Expired: %+v", o)
+	}
+	if n.SeriesID != s.ID || n.Holder != alice || n.ReissuedFrom != c.ID || n.State != coupon.Issued || n.Code == c.Code || !n.IssuedAt.Equal(now) ||
+		!n.ExpiresAt.Equal(time.Date(2030, 1, 9, 0, 0, 0, 0, time.UTC)) {
+		t.Errorf("the replacement is a fresh code of the same series issued to the holder now, with the series' expiry: %+v", n)
+	}
+	same(t, e.stored(o.ID), o, "the store holds the replaced coupon")
+	same(t, e.stored(n.ID), n, "the store holds the replacement")
+	evs := e.history(c.ID)
+	ev := evs[len(evs)-1]
+	if ev.Kind != coupon.EventReissued || ev.OldCode != c.Code || ev.NewCode != n.Code || ev.NewCouponID != n.ID || ev.Actor != "support" || !ev.Notify || ev.Customer != alice {
+		t.Errorf("the Reissued event records old and new code, actor and notification, for the holder: %+v", ev)
+	}
+	_, err = e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: c.Code})
+	wantCode(t, err, errcode.AlreadyReissued, "a coupon is reissued once (1109)")
+	mine, err := e.e.CustomerCoupons(e.ctx, couponkit.ByID(alice), s.ID)
+	mustOK(t, err, "CustomerCoupons")
+	if len(mine) != 1 || mine[0].ID != n.ID {
+		t.Errorf("the old code no longer belongs to the customer; the replacement does: %d coupons", len(mine))
+	}
+	_, err = e.tryRedeem(n.Code, alice, "k")
+	wantOK(t, err, "the replacement is usable")
+}
+
+func testReissueRevokedRedeemed(t *testing.T, e *env) {
+	s := e.gen("unusable")
+	rev := e.issue(s.ID, alice)
+	red := e.issue(s.ID, bob)
+	_, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{Codes: []string{rev.Code}})
+	mustOK(t, err, "Revoke")
+	e.redeem(red.Code, bob, "k")
+	for _, c := range []struct {
+		code, holder string
+		state        coupon.State
+	}{{rev.Code, alice, coupon.Revoked}, {red.Code, bob, coupon.Redeemed}} {
+		res, err := e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: c.code})
+		if !wantOK(t, err, "a %s coupon may be reissued", c.state) {
+			continue
+		}
+		if res.Old.State != c.state || res.New.Holder != c.holder {
+			t.Errorf("reissuing a %s coupon keeps its state and issues a replacement to %s: %+v / %+v", c.state, c.holder, res.Old, res.New)
+		}
+		_, err = e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: res.New.Code})
+		wantCode(t, err, errcode.StillUsable, "the replacement is usable, so it cannot be reissued")
+	}
+}
+
+func testReissueExternal(t *testing.T, e *env) {
+	s := e.createSeries(baseSeries("partner", series.Source{Kind: series.ThirdParty, WithCustomers: true}, func(s *series.Series) {
+		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 0}
+	}))
+	res, err := e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.ByID(alice), "X-1", "X-2"), "op")
+	mustOK(t, err, "Upload")
+	if len(res.Failed) > 0 {
+		t.Fatalf("Upload: %+v", res.Failed)
+	}
+	e.clk.Advance(24 * time.Hour)
+	_, err = e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: "X-1"})
+	wantCode(t, err, errcode.ExternalProvider, "codes from an outside provider cannot be reissued (1111)")
+}
+
+func testReissuePoolEmpty(t *testing.T, e *env) {
+	s := e.createSeries(baseSeries("pool", uploadSrc()))
+	e.upload(s.ID, "Q-1")
+	c := e.issue(s.ID, alice)
+	_, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{Codes: []string{c.Code}})
+	mustOK(t, err, "Revoke")
+	before := e.stored(c.ID)
+	_, err = e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: c.Code})
+	wantCode(t, err, errcode.PoolEmpty, "reissuing from an uploaded series with no Available code left is PoolEmpty (1110)")
+	same(t, e.stored(c.ID), before, "a refused reissue changes nothing")
+}
+
+func testReissueFromPool(t *testing.T, e *env) {
+	s := e.createSeries(baseSeries("pool", uploadSrc()))
+	e.upload(s.ID, "Q-1", "Q-2")
+	c := e.issue(s.ID, alice)
+	e.redeem(c.Code, alice, "k")
+	res, err := e.e.Reissue(e.ctx, couponkit.ReissueRequest{Code: c.Code})
+	if !wantOK(t, err, "reissuing a redeemed uploaded code") {
+		return
+	}
+	other := "Q-1"
+	if c.Code == "Q-1" {
+		other = "Q-2"
+	}
+	if res.New.Code != other || res.New.Holder != alice {
+		t.Errorf("the replacement is the pool's other code, issued to the holder: %+v", res.New)
+	}
+	if n := e.counters(s.ID); n.Issued != 1 {
+		t.Errorf("a reissue replaces an issue; it is not counted as another: %d", n.Issued)
+	}
+}
+
+func testExpireDue(t *testing.T, e *env) {
+	short := e.gen("short", func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 0} })
+	long := e.gen("long", func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 5} })
+	pool := e.createSeries(baseSeries("pool", uploadSrc(), func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.Never} }))
+	res, err := e.e.Upload(e.ctx, pool.ID, []couponkit.UploadRow{{Code: "OWN-1", ExpiresAt: t0.Add(time.Hour)}, {Code: "OWN-2"}}, "op")
+	mustOK(t, err, "Upload")
+	if len(res.Failed) > 0 {
+		t.Fatalf("Upload: %+v", res.Failed)
+	}
+	s1, s2 := e.issue(short.ID, alice), e.issue(short.ID, bob)
+	e.redeem(s2.Code, bob, "k") // redeemed before expiry: stays Redeemed
+	l1 := e.issue(long.ID, alice)
+	e.clk.Advance(14 * time.Hour) // midnight
+	n, err := e.e.ExpireDue(e.ctx)
+	if !wantOK(t, err, "ExpireDue") {
+		return
+	}
+	if n != 2 {
+		t.Errorf("the sweep marks the issued coupon past its expiry and the available one past its own: %d, want 2", n)
+	}
+	own := e.seriesCoupons(pool.ID)
+	for _, x := range []struct {
+		id   string
+		want coupon.State
+	}{{s1.ID, coupon.Expired}, {s2.ID, coupon.Redeemed}, {l1.ID, coupon.Issued}, {own[0].ID, coupon.Expired}, {own[1].ID, coupon.Available}} {
+		got := e.stored(x.id)
+		if got.State != x.want {
+			t.Errorf("after the sweep coupon %s is stored %s, want %s", got.Code, got.State, x.want)
+		}
+		if x.want == coupon.Expired {
+			if !got.LastStatusChange.Equal(e.clk.Now()) {
+				t.Errorf("the sweep records the status change time: %v", got.LastStatusChange)
+			}
+			evs := e.history(x.id)
+			if last := evs[len(evs)-1]; last.Kind != coupon.EventExpired || !last.At.Equal(e.clk.Now()) || last.Actor != "" {
+				t.Errorf("the sweep appends an Expired event by the clock: %+v", last)
+			}
+		}
+	}
+	n, err = e.e.ExpireDue(e.ctx)
+	if wantOK(t, err, "ExpireDue again") && n != 0 {
+		t.Errorf("a second sweep finds nothing more: %d", n)
+	}
+	_, err = e.tryRedeem(s1.Code, alice, "k")
+	wantCode(t, err, errcode.Expired, "a swept coupon cannot be redeemed")
+}
+
+func testRemindersDue(t *testing.T, e *env) {
+	s := e.gen("remind", func(s *series.Series) {
+		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 2} // expires 10 Jan 00:00
+		s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}, {Lead: 72 * time.Hour, Channel: "email"}}
+	})
+	c1 := e.issue(s.ID, alice)
+	c2 := e.issue(s.ID, bob)
+	e.redeem(c2.Code, bob, "k") // a redeemed coupon needs no reminder
+	e.clk.Advance(2 * time.Hour)
+	c3 := e.issue(s.ID, carol) // issued the same day: same expiry
+	paused := e.gen("paused", func(s *series.Series) {
+		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 2}
+		s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}}
+	})
+	e.issue(paused.ID, alice)
+	_, err := e.e.SetSeriesStatus(e.ctx, paused.ID, series.Paused)
+	mustOK(t, err, "pause")
+
+	due := time.Date(2030, 1, 9, 0, 0, 0, 0, time.UTC) // 10 Jan minus 24 h
+	got, err := e.e.RemindersDue(e.ctx, due.Add(-time.Hour), due)
+	if !wantOK(t, err, "RemindersDue") {
+		return
+	}
+	var ids []string
+	for _, r := range got {
+		ids = append(ids, r.Coupon.ID)
+		if !r.DueAt.Equal(due) || r.Reminder.Channel != "sms" || !r.ExpiresAt.Equal(due.Add(24*time.Hour)) || r.SeriesID != s.ID {
+			t.Errorf("a due reminder names its series, channel, due time and expiry: %+v", r)
+		}
+	}
+	same(t, ids, []string{c1.ID, c3.ID}, "the window (8 Jan 23:00, 9 Jan 00:00] holds the 24-hour reminders of the two issued coupons of the active series, by due time then id; not the redeemed one, not the paused series'")
+	got, err = e.e.RemindersDue(e.ctx, due, due.Add(time.Hour))
+	if wantOK(t, err, "RemindersDue") && len(got) != 0 {
+		t.Errorf("the window excludes its start: a reminder due at the start is not due again: %d", len(got))
+	}
+	got, err = e.e.RemindersDue(e.ctx, t0.Add(-48*time.Hour), due)
+	if wantOK(t, err, "RemindersDue") && len(got) != 4 {
+		t.Errorf("a window holding both leads' times gives 4 reminders (2 coupons x 2 reminders): %d", len(got))
+	} else if len(got) == 4 && (got[0].Reminder.Channel != "email" || got[3].Reminder.Channel != "sms") {
+		t.Errorf("reminders are ordered by due time: the 72-hour ones first: %v, %v", got[0].Reminder, got[3].Reminder)
+	}
+}
