@@ -132,16 +132,16 @@ func (e *Engine) lookupCode(ctx context.Context, seriesID, code string) ([]coupo
 		return nil, nil, errcode.New(errcode.InvalidArgument, "Code", "is empty")
 	}
 	if seriesID != "" {
-		s, err := e.st.Series(ctx, seriesID)
+		s, err := e.series(ctx, seriesID)
 		if err != nil {
 			return nil, nil, err
 		}
-		canon, err := e.canonical(ctx, &s, code)
+		canon, err := e.canonical(ctx, s, code)
 		if err != nil {
-			return nil, &s, err
+			return nil, s, err
 		}
 		cs, err := e.st.CouponsByCode(ctx, seriesID, canon)
-		return cs, &s, err
+		return cs, s, err
 	}
 	cs, err := e.st.CouponsByCode(ctx, "", canonicalCode(code))
 	if err != nil || len(cs) > 0 {
@@ -172,11 +172,7 @@ func (e *Engine) single(ctx context.Context, cs []coupon.Coupon, s *series.Serie
 			return nil, errcode.New(errcode.InvalidArgument, "SeriesID", "code "+strconv.Quote(code)+" exists in several series; name the series")
 		}
 	}
-	got, err := e.st.Series(ctx, cs[0].SeriesID)
-	if err != nil {
-		return nil, err
-	}
-	return &got, nil
+	return e.series(ctx, cs[0].SeriesID)
 }
 
 // poolWindow is how many Available coupons a draw chooses among at random,

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -63,6 +64,8 @@ type Engine struct {
 	attempts    int
 	minters     minterCache
 	locs        sync.Map // time zone name -> *time.Location
+	seriesCache sync.Map // series id -> *series.Series, read-only; see series
+	changes     sync.Pool
 }
 
 // New returns an engine over cfg.Store.
@@ -153,4 +156,53 @@ func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 		return &errcode.Error{Code: errcode.LimitReached, Message: "a limit was reached concurrently", Err: err}
 	}
 	return err
+}
+
+// series returns the stored series with the given id. When the store can
+// tell a series' version cheaply (store.SeriesVersioner), a series already
+// read is reused while its version is unchanged. The result is shared and
+// must not be modified.
+func (e *Engine) series(ctx context.Context, id string) (*series.Series, error) {
+	sv, ok := e.st.(store.SeriesVersioner)
+	if ok {
+		v, err := sv.SeriesVersion(ctx, id)
+		if err != nil {
+			return nil, err
+		}
+		if c, hit := e.seriesCache.Load(id); hit && c.(*series.Series).Version == v {
+			return c.(*series.Series), nil
+		}
+	}
+	s, err := e.st.Series(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	if ok {
+		e.seriesCache.Store(id, &s)
+	}
+	return &s, nil
+}
+
+// changeBuf is a reusable Change with room for the common shapes, so that
+// the hot paths do not allocate one per operation. Stores do not keep a
+// Change after Apply (see store.Change).
+type changeBuf struct {
+	ch      store.Change
+	coupons [2]store.CouponUpdate
+	reds    [1]coupon.Redemption
+	bumps   [6]store.Bump
+	events  [2]coupon.Event
+}
+
+func (e *Engine) change() *changeBuf {
+	if b, ok := e.changes.Get().(*changeBuf); ok {
+		return b
+	}
+	return new(changeBuf)
+}
+
+// release clears b and returns it to the pool.
+func (e *Engine) release(b *changeBuf) {
+	*b = changeBuf{}
+	e.changes.Put(b)
 }

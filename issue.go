@@ -112,7 +112,7 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 	}
 	ev.ID, ev.Reason = e.newID(), req.Reason
 	keys := issueKeys(s.ID, cust.ID)
-	ch := &store.Change{Bumps: guardedBumps(d.Guards(), keys[:], now), Events: []coupon.Event{ev}}
+	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}}
 	if minted {
 		ch.NewCoupons = []coupon.Coupon{issued}
 	} else {

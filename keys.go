@@ -39,13 +39,13 @@ func issueKeys(seriesID, customer string) [2]store.CounterKey {
 	}
 }
 
-// guardedBumps turns a decision's guards into +1 bumps of the matching keys.
-func guardedBumps(guards []limits.Guard, keys []store.CounterKey, at time.Time) []store.Bump {
-	out := make([]store.Bump, len(guards))
+// guardedBumps appends to dst a +1 bump of each key guarded by the
+// matching guard of a decision.
+func guardedBumps(dst []store.Bump, guards []limits.Guard, keys []store.CounterKey, at time.Time) []store.Bump {
 	for i, g := range guards {
-		out[i] = store.Bump{Key: keys[i], Delta: 1, Guard: g, At: at}
+		dst = append(dst, store.Bump{Key: keys[i], Delta: 1, Guard: g, At: at})
 	}
-	return out
+	return dst
 }
 
 // undoBumps gives back one use on each key.

@@ -81,8 +81,8 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error)
 		return Check{}, err
 	}
 	now := e.now()
-	p, err := e.plan(ctx, &req, cust, now)
-	if err != nil {
+	var p useplan
+	if err := e.plan(ctx, &req, cust, now, &p); err != nil {
 		return Check{}, err
 	}
 	return Check{Coupon: p.c, Decision: p.d, Discount: p.discount, Err: p.stateErr(now, cust.ID)}, nil
@@ -116,10 +116,11 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 	var out RedeemResult
 	err = e.retry(ctx, func() error {
 		now := e.now()
-		p, err := e.plan(ctx, &req, cust, now)
-		if err != nil {
+		var plan useplan
+		if err := e.plan(ctx, &req, cust, now, &plan); err != nil {
 			return err
 		}
+		p := &plan
 		if !p.insert {
 			r, err := e.st.RedemptionByKey(ctx, p.c.ID, req.IdempotencyKey)
 			if err == nil {
@@ -158,17 +159,21 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 			return err
 		}
 		ev.ID = e.newID()
-		ch := &store.Change{
-			NewRedemptions: []coupon.Redemption{r},
-			Bumps:          guardedBumps(p.d.Guards(), p.keys[:], now),
-			Events:         []coupon.Event{ev},
-		}
+		b := e.change()
+		defer e.release(b)
+		ch := &b.ch
+		b.reds[0] = r
+		ch.NewRedemptions = b.reds[:1]
+		ch.Bumps = guardedBumps(b.bumps[:0], p.d.Guards(), p.keys[:], now)
 		if p.insert {
 			ch.NewCoupons = []coupon.Coupon{c}
-			ch.Events = append(p.issue, ev)
+			ch.Events = append(append(b.events[:0], p.issue...), ev)
 			ch.Bumps = append(ch.Bumps, p.issued...)
 		} else {
-			ch.Coupons = []store.CouponUpdate{{Coupon: c, ExpectVersion: p.c.Version}}
+			b.coupons[0] = store.CouponUpdate{Coupon: c, ExpectVersion: p.c.Version}
+			ch.Coupons = b.coupons[:1]
+			b.events[0] = ev
+			ch.Events = b.events[:1]
 		}
 		if err := e.st.Apply(ctx, ch); err != nil {
 			var ex *store.ExistsError
@@ -230,25 +235,25 @@ func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult,
 }
 
 // plan reads the snapshot a redemption decides on and evaluates the rules.
-func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time) (*useplan, error) {
+func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time, p *useplan) error {
 	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	s, err := e.single(ctx, cs, sp, req.Code)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if err := checkOpen(s, now); err != nil {
-		return nil, err
+		return err
 	}
 	loc, err := e.location(s)
 	if err != nil {
-		return nil, err
+		return err
 	}
-	p := &useplan{s: s}
+	*p = useplan{s: s}
 	if err := e.pickCoupon(p, cs, cust.ID, now, loc, req.Actor); err != nil {
-		return nil, err
+		return err
 	}
 	p.bill = req.Bill
 	if p.bill.Currency == "" {
@@ -256,15 +261,15 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	}
 	inSeries, err := s.Discount.ConvertBill(p.bill, e.rates)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if p.discount, err = s.Discount.Apply(p.bill, e.rates); err != nil {
-		return nil, err
+		return err
 	}
 	p.keys = useKeys(s.ID, codeScope(&p.c), cust.ID)
 	var counts [4]store.Count
 	if err := e.st.Counters(ctx, p.keys[:], counts[:]); err != nil {
-		return nil, err
+		return err
 	}
 	rc := limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
 	q := limits.RedemptionRequest{
@@ -278,7 +283,7 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	if s.Source.SharedCode() {
 		p.capacity = int(s.Redemption.CustomerLimit())
 	}
-	return p, nil
+	return nil
 }
 
 // pickCoupon chooses the coupon a redemption uses. A unique code has one. A

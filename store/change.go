@@ -13,6 +13,9 @@ import (
 // coupon updates, redemption inserts, redemption updates, counter bumps,
 // events. The guarded counter bumps come last so that locks on hot counters
 // are held for the shortest time.
+//
+// A store must not keep c, or any slice it holds, after Apply returns: the
+// engine reuses them. Copy what you store.
 type Change struct {
 	// Series, when set, is written: inserted when ExpectVersion is 0 (an
 	// existing id is an *ExistsError), else updated only if the stored

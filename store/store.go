@@ -89,6 +89,14 @@ type Store interface {
 	UpdateWhere(ctx context.Context, f CouponFilter, u BulkUpdate) ([]coupon.Coupon, error)
 }
 
+// SeriesVersioner is an optional interface a Store may implement: the
+// stored version of a series, without reading the series. The engine uses
+// it to reuse a series it has already read while its version is unchanged,
+// which saves decoding and copying it on every redemption.
+type SeriesVersioner interface {
+	SeriesVersion(ctx context.Context, id string) (int64, error)
+}
+
 // SeriesQuery selects series. Zero fields select everything.
 type SeriesQuery struct {
 	// Place, when set, keeps the series whose redemption places name

@@ -113,6 +113,20 @@ func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
 	return cloneSeries(p), nil
 }
 
+// SeriesVersion implements store.SeriesVersioner.
+func (s *Store) SeriesVersion(ctx context.Context, id string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	p := s.series[id]
+	s.mu.RUnlock()
+	if p == nil {
+		return 0, notFound("series", id)
+	}
+	return p.Version, nil
+}
+
 // ListSeries implements store.Store.
 func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.Series, error) {
 	if err := ctx.Err(); err != nil {
