@@ -90,13 +90,8 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 		return IssueResult{}, s, store.Count{}, err
 	}
 	if !d.Allowed() {
-		if s.Issuance.OnQualifyAgain == series.SendExisting &&
-			(d.Violates(limits.CustomerIssueLimit) || d.Violates(limits.CommonCodeIssued)) {
-			if c, ok, err := e.validCouponOf(ctx, s.ID, cust.ID, now); err != nil || ok {
-				return IssueResult{Coupon: c, Resent: ok}, s, store.Count{}, err
-			}
-		}
-		return IssueResult{}, s, store.Count{}, &DeniedError{Decision: d}
+		res, err := e.refuseIssue(ctx, &s, cust.ID, d, now)
+		return res, s, store.Count{}, err
 	}
 	fresh, minted, err := e.freshCoupon(ctx, &s, req.Code, req.Actor)
 	if err != nil {
@@ -126,16 +121,25 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 			// counter, so deciding again would not see it). Either way this
 			// is a second issue of one common code.
 			d.Deny(limits.CommonCodeIssued)
-			if s.Issuance.OnQualifyAgain == series.SendExisting {
-				if c, ok, err := e.validCouponOf(ctx, s.ID, cust.ID, now); err != nil || ok {
-					return IssueResult{Coupon: c, Resent: ok}, s, store.Count{}, err
-				}
-			}
-			return IssueResult{}, s, store.Count{}, &DeniedError{Decision: d}
+			res, err := e.refuseIssue(ctx, &s, cust.ID, d, now)
+			return res, s, store.Count{}, err
 		}
 		return IssueResult{}, s, store.Count{}, err
 	}
 	return IssueResult{Coupon: issued}, s, ch.Bumps[0].After, nil
+}
+
+// refuseIssue answers an issue the rules deny: when the customer may be
+// issued no further coupon and the series says SendExisting, with the
+// customer's valid coupon (Resent); otherwise with a *DeniedError.
+func (e *Engine) refuseIssue(ctx context.Context, s *series.Series, customer string, d limits.Decision, now time.Time) (IssueResult, error) {
+	if s.Issuance.OnQualifyAgain == series.SendExisting &&
+		(d.Violates(limits.CustomerIssueLimit) || d.Violates(limits.CommonCodeIssued)) {
+		if c, ok, err := e.validCouponOf(ctx, s.ID, customer, now); err != nil || ok {
+			return IssueResult{Coupon: c, Resent: ok}, err
+		}
+	}
+	return IssueResult{}, &DeniedError{Decision: d}
 }
 
 // decideIssue evaluates the series' issuance rules for a customer now.
