@@ -134,29 +134,6 @@ func (g Guard) Check(n int64, last, now time.Time) bool {
 	return g.Limit.Allows(n) && (g.MinGap <= 0 || last.IsZero() || now.Sub(last) >= g.MinGap)
 }
 
-// Reason is the reason a failed guard gives.
-func (g Guard) Reason(n int64) Reason {
-	over := !g.Limit.Allows(n)
-	switch g.Counter {
-	case CodeUses:
-		return CodeLimit
-	case CustomerCodeUses:
-		return CustomerLimit
-	case SeriesUses:
-		return SeriesLimit
-	case CustomerSeriesUses:
-		return RedemptionGap
-	case SeriesIssued:
-		return SeriesIssueLimit
-	case CustomerIssued:
-		if over {
-			return CustomerIssueLimit
-		}
-		return IssueGap
-	}
-	return 0
-}
-
 const maxGuards = 4
 
 // Decision is the outcome of an evaluation: the rules broken, if any, and
