@@ -29,7 +29,7 @@ func (e *GuardError) Unwrap() error {
 // or status expectation did not hold, or a counter would go negative. It is
 // retryable: read again, decide again. It matches errcode.ErrConflict.
 type ConflictError struct {
-	Kind string // "series", "coupon", "redemption" or "counter"
+	Kind string // "series", "coupon", "redemption", "counter", or "transaction" when a store gave up retrying
 	ID   string
 }
 

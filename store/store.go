@@ -145,7 +145,7 @@ type RedemptionQuery struct {
 	Limit             int
 }
 
-// EventQuery selects events. Set CouponID or Customer (or both).
+// EventQuery selects events. Zero fields select everything.
 type EventQuery struct {
 	CouponID string
 	Customer string
@@ -168,9 +168,11 @@ type BulkUpdate struct {
 }
 
 // CounterKey names one counter. Which fields are set depends on the
-// counter's scope (see limits.Counter): Code is the canonical code for
-// CodeUses and CustomerCodeUses; Customer is set for the per-customer
-// counters; Series is always set.
+// counter's scope (see limits.Counter): Code is set for CodeUses and
+// CustomerCodeUses (the canonical code, or for a common code, whose coupons
+// are per customer, the canonical code, a NUL byte and the holder); Customer
+// is set for the per-customer counters; Series is always set. Stores treat
+// the fields as opaque strings, which may contain any byte.
 type CounterKey struct {
 	Counter  limits.Counter
 	Series   string

@@ -1,0 +1,514 @@
+package sqlstore
+
+import (
+	"cmp"
+	"context"
+	"database/sql"
+	"errors"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Apply implements store.Store. It writes c in one transaction, in the
+// order series, coupon inserts, coupon updates, redemption inserts,
+// redemption updates, events and, last, the counter bumps, so that the
+// row locks of hot counters are held only from their guarded statement to
+// the commit. The bumps run in a stable order of their keys (series-wide
+// counters last), the same in every transaction, so that two changes never
+// wait for each other's counters in a cycle.
+//
+// Concurrent calls are committed in groups (see the package
+// documentation): each change runs under a savepoint of a shared
+// transaction and is undone alone when it fails; Apply returns once the
+// group's transaction is committed.
+func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	if c == nil {
+		return invalid("Change", "is nil")
+	}
+	if err := checkIDs(c); err != nil {
+		return err
+	}
+	p, err := s.plan(c)
+	if err != nil {
+		return err
+	}
+	if s.tx != nil {
+		err = s.write(ctx, func(x conn) error { return s.runSeq(ctx, x, p) })
+	} else {
+		err = s.retry(ctx, func() error { return s.applyGrouped(ctx, p) })
+	}
+	if err != nil {
+		var ge *store.GuardError
+		if errors.As(err, &ge) && len(c.Bumps) > 1 {
+			return s.firstGuardFailure(ctx, c, ge)
+		}
+		return err
+	}
+	for i := range c.Bumps {
+		c.Bumps[i].After = p.after[i]
+	}
+	return nil
+}
+
+func checkIDs(c *store.Change) error {
+	if c.Series != nil && c.Series.Series.ID == "" {
+		return invalid("Series.ID", "is empty")
+	}
+	for i := range c.NewCoupons {
+		if c.NewCoupons[i].ID == "" {
+			return invalid("NewCoupons.ID", "is empty")
+		}
+	}
+	for i := range c.NewRedemptions {
+		if c.NewRedemptions[i].ID == "" {
+			return invalid("NewRedemptions.ID", "is empty")
+		}
+	}
+	return nil
+}
+
+// bumpOrder returns the indexes of bumps in lock order: by series, then
+// with the series-wide counters (the hottest rows) last, then by counter,
+// code and customer. The sort is stable, so bumps of one counter keep their
+// order.
+func bumpOrder(bumps []store.Bump) []int {
+	order := make([]int, len(bumps))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortStableFunc(order, func(i, j int) int {
+		a, b := &bumps[i].Key, &bumps[j].Key
+		return cmp.Or(
+			strings.Compare(a.Series, b.Series),
+			cmp.Compare(seriesWide(a), seriesWide(b)),
+			cmp.Compare(a.Counter, b.Counter),
+			strings.Compare(a.Code, b.Code),
+			strings.Compare(a.Customer, b.Customer),
+		)
+	})
+	return order
+}
+
+func seriesWide(k *store.CounterKey) int {
+	if k.Code == "" && k.Customer == "" {
+		return 1
+	}
+	return 0
+}
+
+// opKind says how a statement's outcome is checked.
+type opKind uint8
+
+const (
+	opExec         opKind = iota // any outcome but an error
+	opExpectOne                  // exactly one row affected, else fail()
+	opBump                       // RETURNING n, last; no row: the guard refused
+	opUndo                       // RETURNING n, last; no row: fail()
+	opRead                       // n, last of a counter; no row: zero
+	opCouponSQLite               // a coupon update, SQLite's way (updateCouponSQLite)
+)
+
+// op is one statement of a planned change.
+type op struct {
+	kind opKind
+	sql  string
+	args []any
+	// errf maps a driver error of the statement; nil: dbErr.
+	errf func(err error) error
+	// fail is the error when the statement's check fails.
+	fail func() error
+	// bump is the index in Change.Bumps of a counter statement.
+	bump int
+	// cu is the update of an opCouponSQLite.
+	cu *store.CouponUpdate
+}
+
+// planned is a change as the statements that write it.
+type planned struct {
+	c     *store.Change
+	ops   []op
+	after []store.Count // Bumps' After, filled by the run
+	shard uint32        // which group queue the change joins
+}
+
+// plan turns c into statements, encoding every value first: a value the
+// store cannot keep fails the change before anything is written.
+func (s *Store) plan(c *store.Change) (*planned, error) {
+	var e encoder
+	p := &planned{c: c, after: make([]store.Count, len(c.Bumps))}
+	n := len(c.NewCoupons) + len(c.Coupons) + len(c.NewRedemptions) + len(c.Redemptions) + len(c.Events) + len(c.Bumps)
+	p.ops = make([]op, 0, n+3)
+	if w := c.Series; w != nil {
+		if err := s.planSeries(p, w); err != nil {
+			return nil, err
+		}
+	}
+	for i := range c.NewCoupons {
+		nc := &c.NewCoupons[i]
+		p.ops = append(p.ops, op{kind: opExec, sql: s.q.couponInsert, args: e.couponArgs(make([]any, 0, nCouponCols), nc),
+			errf: func(err error) error { return s.couponErr(err, nc) }})
+	}
+	for i := range c.Coupons {
+		u := &c.Coupons[i]
+		if s.d == SQLite {
+			e.couponArgs(nil, &u.Coupon) // range checks only
+			p.ops = append(p.ops, op{kind: opCouponSQLite, cu: u})
+			continue
+		}
+		p.ops = append(p.ops, op{kind: opExpectOne, sql: s.q.couponUpdate,
+			args: append(e.couponArgs(make([]any, 0, nCouponCols+1), &u.Coupon), u.ExpectVersion),
+			errf: func(err error) error { return s.couponErr(err, &u.Coupon) },
+			fail: func() error { return &store.ConflictError{Kind: "coupon", ID: u.Coupon.ID} }})
+	}
+	for i := range c.NewRedemptions {
+		r := &c.NewRedemptions[i]
+		p.ops = append(p.ops, op{kind: opExec, sql: s.q.redemptionInsert, args: e.redemptionArgs(make([]any, 0, nRedemptionCols), r),
+			errf: func(err error) error { return s.redemptionErr(err, r) }})
+	}
+	for i := range c.Redemptions {
+		u := &c.Redemptions[i]
+		p.ops = append(p.ops, op{kind: opExpectOne, sql: s.q.redemptionUpdate,
+			args: append(e.redemptionArgs(make([]any, 0, nRedemptionCols+1), &u.Redemption), int64(u.ExpectStatus)),
+			errf: func(err error) error { return s.redemptionErr(err, &u.Redemption) },
+			fail: func() error { return &store.ConflictError{Kind: "redemption", ID: u.Redemption.ID} }})
+	}
+	for i := range c.Events {
+		p.ops = append(p.ops, op{kind: opExec, sql: s.q.eventInsert, args: e.eventArgs(make([]any, 0, nEventCols), &c.Events[i])})
+	}
+	for _, i := range bumpOrder(c.Bumps) {
+		b := &c.Bumps[i]
+		k := &b.Key
+		key := counterKeyArgs(k)
+		switch {
+		case b.Delta > 0:
+			at := e.time("At", b.At)
+			p.ops = append(p.ops, op{kind: opBump, sql: s.q.counterBump, bump: i,
+				args: append(key, b.Delta, at, limitBound(b.Guard.Limit), gapBound(b.Guard.MinGap, b.At))})
+		case b.Delta < 0:
+			p.ops = append(p.ops, op{kind: opUndo, sql: s.q.counterUndo, bump: i, args: append(key, b.Delta),
+				fail: func() error { return &store.ConflictError{Kind: "counter", ID: counterID(k)} }})
+		default:
+			p.ops = append(p.ops, op{kind: opRead, sql: s.q.counterGet, bump: i, args: key})
+		}
+	}
+	if e.err != nil {
+		return nil, e.err
+	}
+	p.shard = shardOf(c)
+	return p, nil
+}
+
+func (s *Store) planSeries(p *planned, w *store.SeriesWrite) error {
+	v := w.Series
+	v.Version = w.ExpectVersion + 1
+	doc, err := seriesDoc(&v)
+	if err != nil {
+		return err
+	}
+	id := v.ID
+	if w.ExpectVersion == 0 {
+		p.ops = append(p.ops, op{kind: opExec, sql: s.q.seriesInsert, args: []any{id, int64(v.Status), v.Version, string(doc)},
+			errf: func(err error) error {
+				if kind, _ := constraint(err); kind == uniqueViolation {
+					return &store.ExistsError{Kind: "series", Key: id}
+				}
+				return nil
+			}})
+	} else {
+		p.ops = append(p.ops,
+			op{kind: opExpectOne, sql: s.q.seriesUpdate, args: []any{id, int64(v.Status), v.Version, string(doc), w.ExpectVersion},
+				fail: func() error { return &store.ConflictError{Kind: "series", ID: id} }},
+			op{kind: opExec, sql: s.q.placesDelete, args: []any{id}})
+	}
+	for _, r := range v.Redemption.Places.Refs() {
+		p.ops = append(p.ops, op{kind: opExec, sql: s.q.placeInsert, args: []any{int64(r.Kind), r.ID, id}})
+	}
+	return nil
+}
+
+// shardOf picks a change's group queue by the series it mostly touches,
+// so that the changes of one hot series are committed together and those
+// of other series in parallel.
+func shardOf(c *store.Change) uint32 {
+	sid := ""
+	for i := range c.Bumps {
+		if k := &c.Bumps[i].Key; seriesWide(k) == 1 || sid == "" {
+			sid = k.Series
+		}
+	}
+	switch {
+	case sid != "":
+	case len(c.Coupons) > 0:
+		sid = c.Coupons[0].Coupon.SeriesID
+	case len(c.NewCoupons) > 0:
+		sid = c.NewCoupons[0].SeriesID
+	case c.Series != nil:
+		sid = c.Series.Series.ID
+	case len(c.Redemptions) > 0:
+		sid = c.Redemptions[0].Redemption.SeriesID
+	}
+	h := uint32(2166136261) // FNV-1a
+	for i := 0; i < len(sid); i++ {
+		h = (h ^ uint32(sid[i])) * 16777619
+	}
+	return h
+}
+
+// runSeq runs a planned change statement by statement on x.
+func (s *Store) runSeq(ctx context.Context, x conn, p *planned) error {
+	for i := range p.ops {
+		o := &p.ops[i]
+		switch o.kind {
+		case opExec, opExpectOne:
+			res, err := x.exec(ctx, o.sql, o.args...)
+			if err != nil {
+				return s.opErr(ctx, o, err)
+			}
+			if o.kind == opExpectOne {
+				if n, err := res.RowsAffected(); err != nil || n != 1 {
+					return cmp.Or(s.dbErr(ctx, err), o.fail())
+				}
+			}
+		case opBump, opUndo, opRead:
+			var n int64
+			var last sql.NullInt64
+			err := x.row(ctx, o.sql, o.args...).Scan(&n, &last)
+			switch {
+			case errors.Is(err, sql.ErrNoRows) && o.kind == opRead:
+			case errors.Is(err, sql.ErrNoRows) && o.kind == opUndo:
+				return o.fail()
+			case errors.Is(err, sql.ErrNoRows):
+				return s.guardErr(ctx, x, p.c, o.bump)
+			case err != nil:
+				return s.dbErr(ctx, err)
+			}
+			p.after[o.bump] = store.Count{N: n, Last: fromNanos(last)}
+		case opCouponSQLite:
+			if err := s.updateCouponSQLite(ctx, x, o.cu); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
+func (s *Store) opErr(ctx context.Context, o *op, err error) error {
+	if o.errf != nil {
+		if mapped := o.errf(err); mapped != nil {
+			return mapped
+		}
+	}
+	return s.dbErr(ctx, err)
+}
+
+// guardErr is the *store.GuardError of the i-th bump of c, with the value
+// the counter has now.
+func (s *Store) guardErr(ctx context.Context, x conn, c *store.Change, i int) error {
+	b := &c.Bumps[i]
+	cur, err := s.counter(ctx, x, b.Key)
+	if err != nil {
+		return err
+	}
+	return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
+}
+
+func (s *Store) counter(ctx context.Context, x conn, k store.CounterKey) (store.Count, error) {
+	var n int64
+	var last sql.NullInt64
+	err := x.row(ctx, s.q.counterGet, counterKeyArgs(&k)...).Scan(&n, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return store.Count{}, nil
+	}
+	if err != nil {
+		return store.Count{}, s.dbErr(ctx, err)
+	}
+	return store.Count{N: n, Last: fromNanos(last)}, nil
+}
+
+// updateCouponSQLite updates a coupon naming only the indexed columns
+// that change: SQLite rewrites the entries of every index whose columns an
+// UPDATE names, changed or not. The usual update (a redemption, a hold)
+// changes the state at most: it is tried first, with the other indexed
+// columns required unchanged in its WHERE. When it matches nothing, the
+// stored indexed columns are read (the write lock is held, so they cannot
+// change meanwhile) to tell a stale version from a change of those
+// columns, which is then written naming them.
+func (s *Store) updateCouponSQLite(ctx context.Context, x conn, u *store.CouponUpdate) error {
+	c := &u.Coupon
+	var e encoder
+	newSlot := ""
+	if c.Shared {
+		newSlot = c.Holder
+	}
+	expires := e.time("ExpiresAt", c.ExpiresAt)
+	base := []any{c.ID, c.Code, c.Shared, e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt),
+		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
+		c.ReissuedFrom, c.ReissuedTo, c.Version, int64(c.State), u.ExpectVersion}
+	if e.err != nil {
+		return e.err
+	}
+	res, err := x.exec(ctx, s.q.couponUpdateUsual, append(base, c.SeriesID, c.Canonical, newSlot, c.Holder, expires)...)
+	if err != nil {
+		if m := s.couponErr(err, c); m != nil {
+			return m
+		}
+		return s.dbErr(ctx, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n == 1 {
+		return s.dbErr(ctx, err)
+	}
+
+	var version int64
+	var seriesID, canonical, slot, holder string
+	var stored sql.NullInt64
+	err = x.row(ctx, s.q.couponIndexed, c.ID).Scan(&version, &seriesID, &canonical, &slot, &holder, &stored)
+	if errors.Is(err, sql.ErrNoRows) || (err == nil && version != u.ExpectVersion) {
+		return &store.ConflictError{Kind: "coupon", ID: c.ID}
+	}
+	if err != nil {
+		return s.dbErr(ctx, err)
+	}
+	set := []string{s.q.couponUpdateUsualSet}
+	args := base
+	add := func(col string, v any) {
+		args = append(args, v)
+		set = append(set, col+" = $"+itoa(int64(len(args))))
+	}
+	if seriesID != c.SeriesID {
+		add("series_id", c.SeriesID)
+	}
+	if canonical != c.Canonical {
+		add("canonical", c.Canonical)
+	}
+	if slot != newSlot {
+		add("slot", newSlot)
+	}
+	if holder != c.Holder {
+		add("holder", c.Holder)
+	}
+	if exp := nanos(c.ExpiresAt); stored.Valid != !c.ExpiresAt.IsZero() || (stored.Valid && stored.Int64 != exp) {
+		add("expires_at", expires)
+	}
+	q := "UPDATE ck_coupons SET " + strings.Join(set, ", ") + " WHERE id = $1 AND version = $14"
+	if res, err = x.exec(ctx, q, args...); err != nil {
+		if m := s.couponErr(err, c); m != nil {
+			return m
+		}
+		return s.dbErr(ctx, err)
+	}
+	if n, err := res.RowsAffected(); err != nil || n != 1 {
+		return cmp.Or(s.dbErr(ctx, err), error(&store.ConflictError{Kind: "coupon", ID: c.ID}))
+	}
+	return nil
+}
+
+// isIDConstraint reports whether a unique constraint, as constraint names
+// it, is a table's primary key.
+func isIDConstraint(name string) bool {
+	return strings.HasSuffix(name, "_pkey") || strings.HasSuffix(name, ".id")
+}
+
+func couponKey(c *coupon.Coupon) string {
+	k := c.SeriesID + "/" + c.Canonical
+	if c.Shared && c.Holder != "" {
+		k += "/" + c.Holder
+	}
+	return k
+}
+
+// couponErr maps a constraint error of a coupon write; nil when err is not
+// one.
+func (s *Store) couponErr(err error, c *coupon.Coupon) error {
+	switch kind, name := constraint(err); {
+	case kind == uniqueViolation && isIDConstraint(name):
+		return &store.ExistsError{Kind: "coupon", Key: c.ID}
+	case kind == uniqueViolation:
+		return &store.ExistsError{Kind: "coupon", Key: couponKey(c)}
+	case kind == foreignKeyViolation:
+		return store.NotFound("series", c.SeriesID)
+	}
+	return nil
+}
+
+// redemptionErr maps a constraint error of a redemption write; nil when
+// err is not one.
+func (s *Store) redemptionErr(err error, r *coupon.Redemption) error {
+	switch kind, name := constraint(err); {
+	case kind == uniqueViolation && isIDConstraint(name):
+		return &store.ExistsError{Kind: "redemption", Key: r.ID}
+	case kind == uniqueViolation:
+		return &store.ExistsError{Kind: "redemption", Key: r.CouponID + "/" + r.IdempotencyKey}
+	case kind == foreignKeyViolation:
+		return store.NotFound("coupon", r.CouponID)
+	}
+	return nil
+}
+
+func counterID(k *store.CounterKey) string {
+	return k.Counter.String() + "/" + k.Series + "/" + k.Code + "/" + k.Customer
+}
+
+// limitBound is the value a counter must stay below for a bump under l.
+func limitBound(l limits.Limit) int64 {
+	if l <= limits.NoLimit {
+		return math.MaxInt64
+	}
+	return int64(l)
+}
+
+// gapBound is the latest last-bump time (Unix nanoseconds) that lets a bump
+// at at pass a minimum gap of gap: at - gap, saturating; no bound without a
+// gap.
+func gapBound(gap time.Duration, at time.Time) int64 {
+	if gap <= 0 {
+		return math.MaxInt64
+	}
+	t := nanos(at)
+	if t < math.MinInt64+int64(gap) {
+		return math.MinInt64
+	}
+	return t - int64(gap)
+}
+
+// firstGuardFailure reports, of the guards of c that refuse on the stored
+// counters, the first in c's order, as a store with no lock order would:
+// the bumps ran sorted, so the one that failed may not be the first
+// failing one. It falls back to seen when the counters moved meanwhile.
+func (s *Store) firstGuardFailure(ctx context.Context, c *store.Change, seen *store.GuardError) error {
+	keys := make([]store.CounterKey, len(c.Bumps))
+	for i := range c.Bumps {
+		keys[i] = c.Bumps[i].Key
+	}
+	counts := make([]store.Count, len(keys))
+	if err := s.readCounters(ctx, s.reader(), keys, counts); err != nil {
+		return seen
+	}
+	for i := range c.Bumps {
+		b := &c.Bumps[i]
+		cur := counts[i]
+		for k := i - 1; k >= 0; k-- { // chained: the value the earlier bump left
+			if c.Bumps[k].Key == b.Key {
+				cur = counts[k]
+				break
+			}
+		}
+		switch {
+		case b.Delta > 0:
+			if !b.Guard.Check(cur.N, cur.Last, b.At) {
+				return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
+			}
+			cur.N += b.Delta
+			cur.Last = b.At
+		case b.Delta < 0:
+			cur.N += b.Delta
+		}
+		counts[i] = cur
+	}
+	return seen
+}

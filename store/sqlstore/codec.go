@@ -1,0 +1,228 @@
+package sqlstore
+
+import (
+	"database/sql"
+	"encoding/json"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Times are stored as Unix nanoseconds, NULL for the zero time, and read
+// back in UTC. That covers the years 1678 to 2261; a time outside them is
+// refused with InvalidArgument rather than stored wrong.
+var (
+	minTime = time.Unix(0, -1<<63).Add(time.Second)
+	maxTime = time.Unix(0, 1<<63-1).Add(-time.Second)
+)
+
+// encoder turns values into statement arguments and remembers the first
+// value it could not store.
+type encoder struct{ err error }
+
+func (e *encoder) time(field string, t time.Time) any {
+	if t.IsZero() {
+		return nil
+	}
+	if t.Before(minTime) || t.After(maxTime) {
+		if e.err == nil {
+			e.err = invalid(field, "time "+t.String()+" is outside the years 1678 to 2261 that the store keeps")
+		}
+		return nil
+	}
+	return t.UnixNano()
+}
+
+// nanos is time for a time that is known to be in range or zero.
+func nanos(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
+}
+
+func fromNanos(n sql.NullInt64) time.Time {
+	if !n.Valid {
+		return time.Time{}
+	}
+	return time.Unix(0, n.Int64).UTC()
+}
+
+// decimalText keeps a decimal's exponent, so that 12.50 reads back as
+// 12.50.
+func decimalText(d decimal.Decimal) string {
+	if e := d.Exponent(); e < 0 {
+		return d.StringFixed(-e)
+	}
+	return d.String()
+}
+
+func parseDecimal(field, s string) (decimal.Decimal, error) {
+	d, err := decimal.NewFromString(s)
+	if err != nil {
+		return decimal.Decimal{}, &errcode.Error{Code: errcode.Unavailable, Field: field, Message: "stored decimal " + strconv.Quote(s) + " is malformed", Err: err}
+	}
+	return d, nil
+}
+
+func nullString(s string) any {
+	if s == "" {
+		return nil
+	}
+	return s
+}
+
+func itoa(n int64) string { return strconv.FormatInt(n, 10) }
+
+// scanner is *sql.Row or *sql.Rows.
+type scanner interface{ Scan(dest ...any) error }
+
+// ---- coupons ----
+
+// couponCols are the coupon columns in the order of couponArgs and
+// scanCoupon.
+const couponCols = "id, series_id, code, canonical, shared, state, holder, created_at, issued_at, expires_at, " +
+	"redemptions, holds, reversed, last_status_change, reissued_from, reissued_to, version, slot"
+
+const nCouponCols = 18
+
+// couponArgs appends c's column values, slot included.
+func (e *encoder) couponArgs(dst []any, c *coupon.Coupon) []any {
+	slot := ""
+	if c.Shared {
+		slot = c.Holder
+	}
+	return append(dst, c.ID, c.SeriesID, c.Code, c.Canonical, c.Shared, int64(c.State), c.Holder,
+		e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt), e.time("ExpiresAt", c.ExpiresAt),
+		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
+		c.ReissuedFrom, c.ReissuedTo, c.Version, slot)
+}
+
+func scanCoupon(r scanner) (coupon.Coupon, error) {
+	var c coupon.Coupon
+	var state, reds, holds int64
+	var created, issued, expires, changed sql.NullInt64
+	var slot string
+	err := r.Scan(&c.ID, &c.SeriesID, &c.Code, &c.Canonical, &c.Shared, &state, &c.Holder,
+		&created, &issued, &expires, &reds, &holds, &c.Reversed, &changed,
+		&c.ReissuedFrom, &c.ReissuedTo, &c.Version, &slot)
+	c.State, c.Redemptions, c.Holds = coupon.State(state), int(reds), int(holds)
+	c.CreatedAt, c.IssuedAt, c.ExpiresAt, c.LastStatusChange = fromNanos(created), fromNanos(issued), fromNanos(expires), fromNanos(changed)
+	return c, err
+}
+
+// ---- redemptions ----
+
+const redemptionCols = "id, coupon_id, series_id, customer, idempotency_key, status, made_at, hold_expires_at, " +
+	"confirmed_at, released_at, reversed_at, loc_till, loc_store, loc_zone, loc_concept, bill, discount, currency"
+
+const nRedemptionCols = 18
+
+func (e *encoder) redemptionArgs(dst []any, r *coupon.Redemption) []any {
+	return append(dst, r.ID, r.CouponID, r.SeriesID, r.Customer, nullString(r.IdempotencyKey), int64(r.Status),
+		e.time("At", r.At), e.time("HoldExpiresAt", r.HoldExpiresAt), e.time("ConfirmedAt", r.ConfirmedAt),
+		e.time("ReleasedAt", r.ReleasedAt), e.time("ReversedAt", r.ReversedAt),
+		r.Location.Till, r.Location.Store, r.Location.Zone, r.Location.Concept,
+		decimalText(r.Bill), decimalText(r.Discount), r.Currency)
+}
+
+func scanRedemption(s scanner) (coupon.Redemption, error) {
+	var r coupon.Redemption
+	var key sql.NullString
+	var status int64
+	var at, holdExp, confirmed, released, reversed sql.NullInt64
+	var bill, discount string
+	err := s.Scan(&r.ID, &r.CouponID, &r.SeriesID, &r.Customer, &key, &status, &at, &holdExp,
+		&confirmed, &released, &reversed, &r.Location.Till, &r.Location.Store, &r.Location.Zone,
+		&r.Location.Concept, &bill, &discount, &r.Currency)
+	if err != nil {
+		return r, err
+	}
+	r.IdempotencyKey, r.Status = key.String, coupon.RedemptionStatus(status)
+	r.At, r.HoldExpiresAt, r.ConfirmedAt = fromNanos(at), fromNanos(holdExp), fromNanos(confirmed)
+	r.ReleasedAt, r.ReversedAt = fromNanos(released), fromNanos(reversed)
+	if r.Bill, err = parseDecimal("Bill", bill); err != nil {
+		return r, err
+	}
+	r.Discount, err = parseDecimal("Discount", discount)
+	return r, err
+}
+
+// ---- events ----
+
+const eventCols = "id, kind, coupon_id, series_id, code, customer, actor, happened_at, reason, counterparty, " +
+	"redemption_id, old_code, new_code, new_coupon_id, notify"
+
+const nEventCols = 15
+
+func (e *encoder) eventArgs(dst []any, ev *coupon.Event) []any {
+	return append(dst, ev.ID, int64(ev.Kind), ev.CouponID, ev.SeriesID, ev.Code, ev.Customer, ev.Actor,
+		e.time("At", ev.At), ev.Reason, ev.Counterparty, ev.RedemptionID, ev.OldCode, ev.NewCode,
+		ev.NewCouponID, ev.Notify)
+}
+
+func scanEvent(s scanner) (coupon.Event, error) {
+	var ev coupon.Event
+	var kind int64
+	var at sql.NullInt64
+	err := s.Scan(&ev.ID, &kind, &ev.CouponID, &ev.SeriesID, &ev.Code, &ev.Customer, &ev.Actor, &at,
+		&ev.Reason, &ev.Counterparty, &ev.RedemptionID, &ev.OldCode, &ev.NewCode, &ev.NewCouponID, &ev.Notify)
+	ev.Kind, ev.At = coupon.EventKind(kind), fromNanos(at)
+	return ev, err
+}
+
+// ---- series ----
+
+// seriesDoc is the JSON document of a series as stored.
+func seriesDoc(s *series.Series) ([]byte, error) {
+	b, err := json.Marshal(s)
+	if err != nil {
+		return nil, &errcode.Error{Code: errcode.InvalidArgument, Field: "Series", Message: "cannot be encoded as JSON", Err: err}
+	}
+	return b, nil
+}
+
+func decodeSeries(doc []byte, version int64) (series.Series, error) {
+	var s series.Series
+	if err := json.Unmarshal(doc, &s); err != nil {
+		return s, &errcode.Error{Code: errcode.Unavailable, Field: "Series", Message: "stored series document is malformed", Err: err}
+	}
+	s.Version = version
+	return s, nil
+}
+
+// counterKeyArgs returns the key columns of a counter. Its strings may hold
+// any byte, and the engine separates parts of a scope with NUL, which a
+// PostgreSQL TEXT cannot hold: they are stored escaped (keyText), the same
+// way on both dialects. Keys are never read back, so no decoding is needed.
+func counterKeyArgs(k *store.CounterKey) []any {
+	return []any{int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Customer)}
+}
+
+// keyText escapes NUL as \0 and \ as \\, an injective encoding that
+// leaves strings without either byte as they are.
+func keyText(s string) string {
+	if strings.IndexByte(s, 0) < 0 && strings.IndexByte(s, '\\') < 0 {
+		return s
+	}
+	var b strings.Builder
+	b.Grow(len(s) + 4)
+	for i := 0; i < len(s); i++ {
+		switch c := s[i]; c {
+		case 0:
+			b.WriteString(`\0`)
+		case '\\':
+			b.WriteString(`\\`)
+		default:
+			b.WriteByte(c)
+		}
+	}
+	return b.String()
+}

@@ -1,0 +1,180 @@
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"sync"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/couponkit/couponkit/coupon"
+)
+
+// The PostgreSQL bulk path stages a batch's coupons in a session-local
+// temporary table (created once per connection, emptied at every commit),
+// moves them with one INSERT ... SELECT ... ON CONFLICT DO NOTHING, and
+// copies the events of the coupons that went in straight into ck_events.
+// The table's name carries the schema version so that a connection that
+// outlives a migration does not reuse a stale shape.
+const (
+	pgStageCoupons = "ck_in_coupons_v1"
+
+	pgCreateStageCoupons = "CREATE TEMP TABLE IF NOT EXISTS " + pgStageCoupons + " (ord INTEGER NOT NULL, " +
+		"id TEXT, series_id TEXT, code TEXT, canonical TEXT, shared BOOLEAN, state SMALLINT, holder TEXT, " +
+		"created_at BIGINT, issued_at BIGINT, expires_at BIGINT, redemptions INTEGER, holds INTEGER, " +
+		"reversed BOOLEAN, last_status_change BIGINT, reissued_from TEXT, reissued_to TEXT, version BIGINT, " +
+		"slot TEXT) ON COMMIT DELETE ROWS"
+	// pgMoveCoupons inserts the staged coupons that collide with no stored
+	// one, in batch order, and returns their ids.
+	pgMoveCoupons = "INSERT INTO ck_coupons (" + couponCols + ") SELECT " + couponCols + " FROM " + pgStageCoupons +
+		" ORDER BY ord ON CONFLICT DO NOTHING RETURNING id"
+)
+
+// pgBulkWorkers is how many transactions a large PostgreSQL batch is split
+// into, run at once on as many connections: the server inserts rows on
+// one core per statement, and the indexes of a large table make that the
+// bound of a bulk job.
+const pgBulkWorkers = 2
+
+// pgSplitMin is the smallest batch that is split.
+const pgSplitMin = 4000
+
+// copyCoupons is InsertCoupons on PostgreSQL outside a caller's
+// transaction: COPY into the staging tables, then pgMove, in one
+// transaction on one pooled connection reached through (*sql.Conn).Raw.
+// A large batch whose ids are unique is split in pgBulkWorkers parts,
+// coupon by coupon in turn (so that every part appends to the right edge
+// of the id-ordered indexes, as the batch itself would), each with its
+// coupons' events (events of coupons outside the batch go with the
+// first), written by concurrent transactions. Each part
+// is whole or absent after a crash, and a batch run again skips what is
+// there, so the job stays resumable; the parts' events interleave in the
+// history, each coupon's in order.
+func (s *Store) copyCoupons(ctx context.Context, coupons []coupon.Coupon, events []coupon.Event, unique bool) (int, error) {
+	var e encoder
+	k := 1
+	if unique && len(coupons) >= pgSplitMin {
+		k = pgBulkWorkers
+	}
+	part := make(map[string]int, len(coupons))
+	crows := make([][][]any, k)
+	for i := range coupons {
+		p := i % k
+		part[coupons[i].ID] = p
+		row := make([]any, 1, 1+nCouponCols)
+		row[0] = int32(i)
+		crows[p] = append(crows[p], e.couponArgs(row, &coupons[i]))
+	}
+	erows := make([][][]any, k)
+	for i := range events {
+		p := part[events[i].CouponID] // 0 for a coupon outside the batch
+		erows[p] = append(erows[p], e.eventArgs(make([]any, 0, nEventCols), &events[i]))
+	}
+	if e.err != nil {
+		return 0, e.err
+	}
+	if k == 1 {
+		return s.copyPart(ctx, crows[0], erows[0])
+	}
+	ns := make([]int, k)
+	errs := make([]error, k)
+	var wg sync.WaitGroup
+	for p := range k {
+		wg.Go(func() { ns[p], errs[p] = s.copyPart(ctx, crows[p], erows[p]) })
+	}
+	wg.Wait()
+	n := 0
+	for p := range k {
+		n += ns[p]
+	}
+	return n, errors.Join(errs...)
+}
+
+// copyPart writes one part of a batch in its own transaction, retried on
+// a serialization failure or deadlock.
+func (s *Store) copyPart(ctx context.Context, crows, erows [][]any) (int, error) {
+	var n int
+	err := s.retry(ctx, func() error {
+		c, err := s.db.Conn(ctx)
+		if err != nil {
+			return s.dbErr(ctx, err)
+		}
+		defer c.Close()
+		return c.Raw(func(dc any) error {
+			sc, ok := dc.(*stdlib.Conn)
+			if !ok {
+				return fmt.Errorf("sqlstore: the PostgreSQL dialect needs the pgx stdlib driver, not %T", dc)
+			}
+			var err error
+			n, err = s.copyOnce(ctx, sc.Conn(), crows, erows)
+			return err
+		})
+	})
+	return n, err
+}
+
+// copyOnce writes one part: crows are the coupons (batch position first,
+// then couponCols), erows their events (eventCols).
+func (s *Store) copyOnce(ctx context.Context, pc *pgx.Conn, crows, erows [][]any) (int, error) {
+	tx, err := pc.Begin(ctx)
+	if err != nil {
+		return 0, s.dbErr(ctx, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	n := 0
+	if len(crows) > 0 {
+		if _, err := tx.Exec(ctx, pgCreateStageCoupons); err != nil {
+			return 0, s.dbErr(ctx, err)
+		}
+		cols := append([]string{"ord"}, strings.Split(couponCols, ", ")...)
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{pgStageCoupons}, cols, pgx.CopyFromRows(crows)); err != nil {
+			return 0, s.bulkErr(ctx, err)
+		}
+		rows, err := tx.Query(ctx, pgMoveCoupons)
+		if err != nil {
+			return 0, s.bulkErr(ctx, err)
+		}
+		inserted := make(map[string]bool, len(crows))
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return 0, s.dbErr(ctx, err)
+			}
+			inserted[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return 0, s.bulkErr(ctx, err)
+		}
+		n = len(inserted)
+		if n < len(crows) {
+			// Leave out the events of the skipped coupons.
+			skipped := make(map[string]bool, len(crows)-n)
+			for _, r := range crows {
+				if id := r[1].(string); !inserted[id] {
+					skipped[id] = true
+				}
+			}
+			keep := make([][]any, 0, len(erows))
+			for _, r := range erows {
+				if !skipped[r[2].(string)] { // coupon_id
+					keep = append(keep, r)
+				}
+			}
+			erows = keep
+		}
+	}
+	if len(erows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ck_events"}, strings.Split(eventCols, ", "), pgx.CopyFromRows(erows)); err != nil {
+			return 0, s.dbErr(ctx, err)
+		}
+	}
+	if err := tx.Commit(ctx); err != nil {
+		return 0, s.dbErr(ctx, err)
+	}
+	return n, nil
+}

@@ -1,0 +1,440 @@
+package sqlstore
+
+import (
+	"bytes"
+	"context"
+	"database/sql"
+	"errors"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Series implements store.Store.
+func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
+	var version int64
+	var doc []byte
+	err := s.reader().row(ctx, s.q.seriesGet, id).Scan(&version, &doc)
+	if errors.Is(err, sql.ErrNoRows) {
+		return series.Series{}, store.NotFound("series", id)
+	}
+	if err != nil {
+		return series.Series{}, s.dbErr(ctx, err)
+	}
+	return s.seriesOf(id, doc, version)
+}
+
+// SeriesVersion implements store.SeriesVersioner: the stored version of a
+// series, read without its document, so that the engine can reuse a
+// series it has decoded while the version is unchanged.
+func (s *Store) SeriesVersion(ctx context.Context, id string) (int64, error) {
+	var version int64
+	err := s.reader().row(ctx, s.q.seriesVersion, id).Scan(&version)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, store.NotFound("series", id)
+	}
+	if err != nil {
+		return 0, s.dbErr(ctx, err)
+	}
+	return version, nil
+}
+
+// cachedSeries is a decoded series document. The engine reads a series
+// for every redemption; decoding its JSON each time costs more than the
+// query, so the last decoding of each series is kept and reused while the
+// stored document is the same.
+type cachedSeries struct {
+	version int64
+	doc     []byte
+	s       series.Series
+}
+
+// seriesOf decodes doc, or copies the cached decoding of the same
+// document.
+func (s *Store) seriesOf(id string, doc []byte, version int64) (series.Series, error) {
+	if v, ok := s.seriesCache.Load(id); ok {
+		if c := v.(*cachedSeries); c.version == version && bytes.Equal(c.doc, doc) {
+			return cloneSeries(&c.s), nil
+		}
+	}
+	v, err := decodeSeries(doc, version)
+	if err != nil {
+		return v, err
+	}
+	s.seriesCache.Store(id, &cachedSeries{version: version, doc: doc, s: cloneSeries(&v)})
+	return v, nil
+}
+
+// cloneSeries returns a copy of v that shares nothing mutable with it. The
+// redemption places (limits.PlaceSet) are read-only once built and
+// decimals are immutable, so only the slices are copied.
+func cloneSeries(v *series.Series) series.Series {
+	c := *v
+	c.Reminders = slices.Clone(v.Reminders)
+	c.Issuance.ExcludeSeries = slices.Clone(v.Issuance.ExcludeSeries)
+	c.Redemption.Hours = slices.Clone(v.Redemption.Hours)
+	return c
+}
+
+// ListSeries implements store.Store.
+func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.Series, error) {
+	var rows *sql.Rows
+	var err error
+	c := s.reader()
+	switch {
+	case q.Place != nil && q.Status != 0:
+		rows, err = c.query(ctx, s.q.seriesListPlaceStatus, int64(q.Place.Kind), q.Place.ID, int64(q.Status))
+	case q.Place != nil:
+		rows, err = c.query(ctx, s.q.seriesListPlace, int64(q.Place.Kind), q.Place.ID)
+	case q.Status != 0:
+		rows, err = c.query(ctx, s.q.seriesListStatus, int64(q.Status))
+	default:
+		rows, err = c.query(ctx, s.q.seriesList)
+	}
+	if err != nil {
+		return nil, s.dbErr(ctx, err)
+	}
+	defer rows.Close()
+	var out []series.Series
+	for rows.Next() {
+		var id string
+		var version int64
+		var doc []byte
+		if err := rows.Scan(&id, &version, &doc); err != nil {
+			return nil, s.dbErr(ctx, err)
+		}
+		v, err := s.seriesOf(id, doc, version)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, v)
+	}
+	return out, s.dbErr(ctx, rows.Err())
+}
+
+// Coupon implements store.Store.
+func (s *Store) Coupon(ctx context.Context, id string) (coupon.Coupon, error) {
+	c, err := scanCoupon(s.reader().row(ctx, s.q.couponGet, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return coupon.Coupon{}, store.NotFound("coupon", id)
+	}
+	if err != nil {
+		return coupon.Coupon{}, s.dbErr(ctx, err)
+	}
+	return c, nil
+}
+
+// CouponsByCode implements store.Store.
+func (s *Store) CouponsByCode(ctx context.Context, seriesID, code string) ([]coupon.Coupon, error) {
+	if seriesID == "" {
+		return s.coupons(ctx, s.reader(), s.q.couponsByCode, code)
+	}
+	return s.coupons(ctx, s.reader(), s.q.couponsByCodeSeries, code, seriesID)
+}
+
+func (s *Store) coupons(ctx context.Context, c conn, query string, args ...any) ([]coupon.Coupon, error) {
+	rows, err := c.query(ctx, query, args...)
+	if err != nil {
+		return nil, s.dbErr(ctx, err)
+	}
+	defer rows.Close()
+	var out []coupon.Coupon
+	for rows.Next() {
+		cp, err := scanCoupon(rows)
+		if err != nil {
+			return nil, s.dbErr(ctx, err)
+		}
+		out = append(out, cp)
+	}
+	return out, s.dbErr(ctx, rows.Err())
+}
+
+// ListCoupons implements store.Store.
+func (s *Store) ListCoupons(ctx context.Context, q store.CouponQuery) ([]coupon.Coupon, error) {
+	var w where
+	s.couponFilter(&w, &q.CouponFilter)
+	if q.AfterID != "" {
+		w.add("id > " + w.arg(q.AfterID))
+	}
+	query := "SELECT " + couponCols + " FROM ck_coupons" + w.sql() + " ORDER BY id"
+	if q.Limit > 0 {
+		query += " LIMIT " + w.arg(int64(q.Limit))
+	}
+	return s.coupons(ctx, s.reader(), query, w.args...)
+}
+
+// where builds a WHERE clause with numbered parameters.
+type where struct {
+	terms []string
+	args  []any
+}
+
+// arg adds a parameter and returns its placeholder.
+func (w *where) arg(v any) string {
+	w.args = append(w.args, v)
+	return "$" + itoa(int64(len(w.args)))
+}
+
+func (w *where) add(term string) { w.terms = append(w.terms, term) }
+
+func (w *where) sql() string {
+	if len(w.terms) == 0 {
+		return ""
+	}
+	return " WHERE " + strings.Join(w.terms, " AND ")
+}
+
+// couponFilter adds f's terms. The terms are written so that the partial
+// indexes apply: holder <> ” and expires_at IS NOT NULL appear literally.
+func (s *Store) couponFilter(w *where, f *store.CouponFilter) {
+	if f.SeriesID != "" {
+		w.add("series_id = " + w.arg(f.SeriesID))
+	}
+	if f.Holder != "" {
+		w.add("holder = " + w.arg(f.Holder) + " AND holder <> ''")
+	}
+	if len(f.States) > 0 {
+		states := slices.Clone(f.States)
+		slices.Sort(states)
+		states = slices.Compact(states)
+		ph := make([]string, len(states))
+		for i, st := range states {
+			ph[i] = w.arg(int64(st))
+		}
+		if len(ph) == 1 {
+			w.add("state = " + ph[0])
+		} else {
+			w.add("state IN (" + strings.Join(ph, ", ") + ")")
+		}
+	}
+	if f.Unused {
+		w.add("redemptions = 0 AND holds = 0")
+	}
+	if !f.ExpiresBefore.IsZero() {
+		w.add("expires_at IS NOT NULL AND expires_at <= " + w.arg(clampNanos(f.ExpiresBefore)) + s.q.big)
+	}
+	if !f.ExpiresAfter.IsZero() {
+		w.add("expires_at IS NOT NULL AND expires_at > " + w.arg(clampNanos(f.ExpiresAfter)) + s.q.big)
+	}
+	if len(f.IDs) > 0 {
+		if s.d == Postgres {
+			w.add("id = ANY(" + w.arg(f.IDs) + "::text[])")
+		} else {
+			w.add("id IN (SELECT value FROM json_each(" + w.arg(jsonStrings(f.IDs)) + "))")
+		}
+	}
+}
+
+// clampNanos is t in Unix nanoseconds, clamped to the range the store
+// keeps, for comparisons.
+func clampNanos(t time.Time) int64 {
+	switch {
+	case t.Before(minTime):
+		return minTime.UnixNano()
+	case t.After(maxTime):
+		return maxTime.UnixNano()
+	}
+	return t.UnixNano()
+}
+
+// jsonStrings encodes ss as a JSON array of strings.
+func jsonStrings(ss []string) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, s := range ss {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		writeJSONString(&b, s)
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+func writeJSONString(b *strings.Builder, s string) {
+	const hex = "0123456789abcdef"
+	b.WriteByte('"')
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		switch {
+		case c == '"' || c == '\\':
+			b.WriteByte('\\')
+			b.WriteByte(c)
+		case c < 0x20:
+			b.WriteString(`\u00`)
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+		default:
+			b.WriteByte(c)
+		}
+	}
+	b.WriteByte('"')
+}
+
+// Redemption implements store.Store.
+func (s *Store) Redemption(ctx context.Context, id string) (coupon.Redemption, error) {
+	r, err := scanRedemption(s.reader().row(ctx, s.q.redemptionGet, id))
+	if errors.Is(err, sql.ErrNoRows) {
+		return coupon.Redemption{}, store.NotFound("redemption", id)
+	}
+	if err != nil {
+		return coupon.Redemption{}, s.dbErr(ctx, err)
+	}
+	return r, nil
+}
+
+// RedemptionByKey implements store.Store. The empty key names no
+// redemption.
+func (s *Store) RedemptionByKey(ctx context.Context, couponID, key string) (coupon.Redemption, error) {
+	if key == "" {
+		return coupon.Redemption{}, store.NotFound("redemption", key)
+	}
+	r, err := scanRedemption(s.reader().row(ctx, s.q.redemptionByKey, couponID, key))
+	if errors.Is(err, sql.ErrNoRows) {
+		return coupon.Redemption{}, store.NotFound("redemption", key)
+	}
+	if err != nil {
+		return coupon.Redemption{}, s.dbErr(ctx, err)
+	}
+	return r, nil
+}
+
+// ListRedemptions implements store.Store.
+func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([]coupon.Redemption, error) {
+	var w where
+	if q.CouponID != "" {
+		w.add("coupon_id = " + w.arg(q.CouponID))
+	}
+	if q.SeriesID != "" {
+		w.add("series_id = " + w.arg(q.SeriesID))
+	}
+	if q.Status != 0 {
+		// A literal, so that the partial index of live holds applies.
+		w.add("status = " + itoa(int64(q.Status)))
+	}
+	if !q.HoldExpiresBefore.IsZero() {
+		w.add("hold_expires_at IS NOT NULL AND hold_expires_at <= " + w.arg(clampNanos(q.HoldExpiresBefore)) + s.q.big)
+	}
+	query := "SELECT " + redemptionCols + " FROM ck_redemptions" + w.sql() + " ORDER BY id"
+	if q.Limit > 0 {
+		query += " LIMIT " + w.arg(int64(q.Limit))
+	}
+	rows, err := s.reader().query(ctx, query, w.args...)
+	if err != nil {
+		return nil, s.dbErr(ctx, err)
+	}
+	defer rows.Close()
+	var out []coupon.Redemption
+	for rows.Next() {
+		r, err := scanRedemption(rows)
+		if err != nil {
+			return nil, s.dbErr(ctx, err)
+		}
+		out = append(out, r)
+	}
+	return out, s.dbErr(ctx, rows.Err())
+}
+
+// Counters implements store.Store. It reads every key in one statement.
+func (s *Store) Counters(ctx context.Context, keys []store.CounterKey, out []store.Count) error {
+	if len(keys) != len(out) {
+		return invalid("out", "must have the length of keys")
+	}
+	for i := range out {
+		out[i] = store.Count{}
+	}
+	if len(keys) == 0 {
+		return ctx.Err()
+	}
+	return s.readCounters(ctx, s.reader(), keys, out)
+}
+
+// readCounters reads keys into out (already zeroed), in at most a few
+// statements of up to 16 keys each.
+func (s *Store) readCounters(ctx context.Context, c conn, keys []store.CounterKey, out []store.Count) error {
+	const chunk = 16
+	for from := 0; from < len(keys); from += chunk {
+		to := min(from+chunk, len(keys))
+		var b strings.Builder
+		args := make([]any, 0, 4*(to-from))
+		for i := from; i < to; i++ {
+			if i > from {
+				b.WriteString(" UNION ALL ")
+			}
+			k := &keys[i]
+			n := len(args)
+			b.WriteString("SELECT " + itoa(int64(i-from)) + " AS i, n, last FROM ck_counters WHERE counter = $" +
+				itoa(int64(n+1)) + " AND series_id = $" + itoa(int64(n+2)) + " AND code = $" + itoa(int64(n+3)) +
+				" AND customer = $" + itoa(int64(n+4)))
+			args = append(args, counterKeyArgs(k)...)
+		}
+		rows, err := c.query(ctx, b.String(), args...)
+		if err != nil {
+			return s.dbErr(ctx, err)
+		}
+		for rows.Next() {
+			var i, n int64
+			var last sql.NullInt64
+			if err := rows.Scan(&i, &n, &last); err != nil {
+				rows.Close()
+				return s.dbErr(ctx, err)
+			}
+			out[from+int(i)] = store.Count{N: n, Last: fromNanos(last)}
+		}
+		err = rows.Err()
+		rows.Close()
+		if err != nil {
+			return s.dbErr(ctx, err)
+		}
+	}
+	return nil
+}
+
+// Events implements store.Store.
+func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event, error) {
+	var w where
+	if q.CouponID != "" {
+		w.add("coupon_id = " + w.arg(q.CouponID))
+	}
+	if q.Customer != "" {
+		w.add("customer = " + w.arg(q.Customer) + " AND customer <> ''")
+	}
+	if q.SeriesID != "" {
+		w.add("series_id = " + w.arg(q.SeriesID))
+	}
+	query := "SELECT " + eventCols + " FROM ck_events" + w.sql() + " ORDER BY seq"
+	if q.Limit > 0 {
+		query += " LIMIT " + w.arg(int64(q.Limit))
+	}
+	rows, err := s.reader().query(ctx, query, w.args...)
+	if err != nil {
+		return nil, s.dbErr(ctx, err)
+	}
+	defer rows.Close()
+	var out []coupon.Event
+	for rows.Next() {
+		ev, err := scanEvent(rows)
+		if err != nil {
+			return nil, s.dbErr(ctx, err)
+		}
+		out = append(out, ev)
+	}
+	return out, s.dbErr(ctx, rows.Err())
+}
+
+// InAudience implements store.Store.
+func (s *Store) InAudience(ctx context.Context, seriesID, customer string) (bool, error) {
+	var one int64
+	err := s.reader().row(ctx, s.q.inAudience, seriesID, customer).Scan(&one)
+	switch {
+	case errors.Is(err, sql.ErrNoRows):
+		return false, nil
+	case err != nil:
+		return false, s.dbErr(ctx, err)
+	}
+	return true, nil
+}
