@@ -131,9 +131,11 @@ func tighten(t *rapid.T, r RedemptionRules) RedemptionRules {
 		}
 	case 1:
 		if r.Repeat {
-			r.MaxPerCustomer = lower(r.MaxPerCustomer)
-			if r.MaxPerCustomer == 1 {
-				r.MinGap = 0
+			// A gap does not apply to a single-use coupon (seed 002), so
+			// lowering the level to one would drop the gap: not a pure
+			// tightening. With a gap, stop at two.
+			if l := lower(r.MaxPerCustomer); r.MinGap == 0 || l >= 2 {
+				r.MaxPerCustomer = l
 			}
 		} else {
 			r.MaxPerCustomer = 1
