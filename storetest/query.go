@@ -9,6 +9,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
 )
 
 var queryTests = []test{
@@ -193,9 +194,22 @@ func testGeneratePool(t *testing.T, e *env) {
 	if n := e.counters(s.ID); n.Issued != 0 {
 		t.Errorf("generating is not issuing: %d", n.Issued)
 	}
+	// A batch is one change with one event: Created, for the series, no
+	// coupon; each coupon's CreatedAt records its own creation.
+	evs, err := e.st.Events(e.ctx, store.EventQuery{SeriesID: s.ID})
+	mustOK(t, err, "Events")
+	created := 0
+	for _, ev := range evs {
+		if ev.Kind == coupon.EventCreated && ev.CouponID == "" {
+			created++
+		}
+	}
+	if want := (25 + couponkit.GenerateBatch - 1) / couponkit.GenerateBatch; created != want {
+		t.Errorf("Generate appends one Created event per batch (%d for 25 codes), got %d", want, created)
+	}
 	c := e.issue(s.ID, alice)
-	if h := kinds(e.history(c.ID)); len(h) != 2 || h[0] != coupon.EventCreated || h[1] != coupon.EventIssued {
-		t.Errorf("an issue after Generate draws a pool coupon (created, then issued): %v", h)
+	if h := kinds(e.history(c.ID)); len(h) != 1 || h[0] != coupon.EventIssued || c.CreatedAt.IsZero() {
+		t.Errorf("an issue after Generate draws a pool coupon (its history starts at the issue; CreatedAt is set): %v", h)
 	}
 }
 
