@@ -1,0 +1,229 @@
+package customstore
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// pending is what one Apply would write: every record the change touches,
+// as the change leaves it. Apply stages the whole change here, checking each
+// part against the stored state overlaid by the parts before it, and writes
+// it to the Store only when every check has passed.
+type pending struct {
+	s        *Store
+	series   *series.Series
+	coupons  map[string]coupon.Coupon
+	reds     map[string]coupon.Redemption
+	counters map[store.CounterKey]store.Count
+	after    []store.Count // the value after each bump, for Bump.After
+}
+
+// Apply implements store.Store. It is atomic because it writes nothing
+// until the whole change has been checked, all under the one mutex.
+func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	if c == nil {
+		return errcode.New(errcode.InvalidArgument, "Change", "is nil")
+	}
+	if err := s.lock(ctx); err != nil {
+		return err
+	}
+	defer s.mu.Unlock()
+	p := &pending{
+		s:        s,
+		coupons:  make(map[string]coupon.Coupon),
+		reds:     make(map[string]coupon.Redemption),
+		counters: make(map[store.CounterKey]store.Count),
+	}
+	if err := p.stage(c); err != nil {
+		return err
+	}
+	p.commit(c)
+	return nil
+}
+
+func exists(kind, key string) error { return &store.ExistsError{Kind: kind, Key: key} }
+
+func conflict(kind, id string) error { return &store.ConflictError{Kind: kind, ID: id} }
+
+func emptyID(field string) error { return errcode.New(errcode.InvalidArgument, field, "is empty") }
+
+// coupon returns the coupon with the given id as the staged change sees it.
+func (p *pending) coupon(id string) (coupon.Coupon, bool) {
+	if c, ok := p.coupons[id]; ok {
+		return c, true
+	}
+	c, ok := p.s.coupons[id]
+	return c, ok
+}
+
+// redemption returns the redemption with the given id as the staged change
+// sees it.
+func (p *pending) redemption(id string) (coupon.Redemption, bool) {
+	if r, ok := p.reds[id]; ok {
+		return r, true
+	}
+	r, ok := p.s.reds[id]
+	return r, ok
+}
+
+// stage checks the parts of c in the order they apply and records them in
+// p. It writes nothing to the Store.
+func (p *pending) stage(c *store.Change) error {
+	if w := c.Series; w != nil {
+		id := w.Series.ID
+		if id == "" {
+			return emptyID("Series.ID")
+		}
+		old, ok := p.s.series[id]
+		if w.ExpectVersion == 0 && ok {
+			return exists("series", id)
+		}
+		if w.ExpectVersion != 0 && (!ok || old.Version != w.ExpectVersion) {
+			return conflict("series", id)
+		}
+		v := cloneSeries(w.Series)
+		v.Version = w.ExpectVersion + 1
+		p.series = &v
+	}
+	for _, nc := range c.NewCoupons {
+		if nc.ID == "" {
+			return emptyID("NewCoupons.ID")
+		}
+		if _, ok := p.coupon(nc.ID); ok {
+			return exists("coupon", nc.ID)
+		}
+		p.coupons[nc.ID] = nc
+	}
+	for _, u := range c.Coupons {
+		if cur, ok := p.coupon(u.Coupon.ID); !ok || cur.Version != u.ExpectVersion {
+			return conflict("coupon", u.Coupon.ID)
+		}
+		p.coupons[u.Coupon.ID] = u.Coupon
+	}
+	if err := p.checkCouponKeys(); err != nil {
+		return err
+	}
+	for _, nr := range c.NewRedemptions {
+		if nr.ID == "" {
+			return emptyID("NewRedemptions.ID")
+		}
+		if _, ok := p.redemption(nr.ID); ok {
+			return exists("redemption", nr.ID)
+		}
+		p.reds[nr.ID] = nr
+	}
+	for _, u := range c.Redemptions {
+		if cur, ok := p.redemption(u.Redemption.ID); !ok || cur.Status != u.ExpectStatus {
+			return conflict("redemption", u.Redemption.ID)
+		}
+		p.reds[u.Redemption.ID] = u.Redemption
+	}
+	if err := p.checkRedemptionKeys(); err != nil {
+		return err
+	}
+	for _, b := range c.Bumps {
+		cur, ok := p.counters[b.Key]
+		if !ok {
+			cur = p.s.counters[b.Key]
+		}
+		switch {
+		case b.Delta > 0:
+			if !b.Guard.Check(cur.N, cur.Last, b.At) {
+				return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
+			}
+			cur.N += b.Delta
+			cur.Last = b.At
+		case b.Delta < 0:
+			if cur.N+b.Delta < 0 {
+				k := b.Key
+				return conflict("counter", fmt.Sprintf("%s/%s/%s/%s", k.Counter, k.Series, k.Code, k.Customer))
+			}
+			cur.N += b.Delta
+		}
+		p.counters[b.Key] = cur
+		p.after = append(p.after, cur)
+	}
+	return nil
+}
+
+// checkCouponKeys checks that every staged coupon's unique key is held by
+// no other coupon once the change is applied: not by another staged one,
+// and not by a stored one the change leaves alone.
+func (p *pending) checkCouponKeys() error {
+	taken := make(map[couponKey]string, len(p.coupons))
+	for id, c := range p.coupons {
+		k := keyOf(&c)
+		if _, dup := taken[k]; dup {
+			return exists("coupon", k.String())
+		}
+		taken[k] = id
+		if owner, ok := p.s.unique[k]; ok && owner != id {
+			if _, staged := p.coupons[owner]; !staged {
+				return exists("coupon", k.String())
+			}
+		}
+	}
+	return nil
+}
+
+// checkRedemptionKeys does for the (coupon, idempotency key) of redemptions
+// what checkCouponKeys does for coupons.
+func (p *pending) checkRedemptionKeys() error {
+	taken := make(map[redKey]string, len(p.reds))
+	for id, r := range p.reds {
+		if r.IdempotencyKey == "" {
+			continue
+		}
+		k := redKey{r.CouponID, r.IdempotencyKey}
+		if _, dup := taken[k]; dup {
+			return exists("redemption", k.coupon+"/"+k.key)
+		}
+		taken[k] = id
+		if owner, ok := p.s.redKeys[k]; ok && owner != id {
+			if _, staged := p.reds[owner]; !staged {
+				return exists("redemption", k.coupon+"/"+k.key)
+			}
+		}
+	}
+	return nil
+}
+
+// commit writes the staged change to the Store and sets c.Bumps[i].After.
+func (p *pending) commit(c *store.Change) {
+	s := p.s
+	if p.series != nil {
+		s.series[p.series.ID] = *p.series
+	}
+	for id := range p.coupons { // free the old keys first: coupons may swap keys
+		if old, ok := s.coupons[id]; ok && s.unique[keyOf(&old)] == id {
+			delete(s.unique, keyOf(&old))
+		}
+	}
+	for id, cp := range p.coupons {
+		s.coupons[id] = cp
+		s.unique[keyOf(&cp)] = id
+	}
+	for id := range p.reds {
+		if old, ok := s.reds[id]; ok && s.redKeys[redKey{old.CouponID, old.IdempotencyKey}] == id {
+			delete(s.redKeys, redKey{old.CouponID, old.IdempotencyKey})
+		}
+	}
+	for id, r := range p.reds {
+		s.reds[id] = r
+		if r.IdempotencyKey != "" {
+			s.redKeys[redKey{r.CouponID, r.IdempotencyKey}] = id
+		}
+	}
+	s.events = append(s.events, c.Events...)
+	for k, v := range p.counters {
+		s.counters[k] = v
+	}
+	for i := range c.Bumps {
+		c.Bumps[i].After = p.after[i]
+	}
+}

@@ -1,0 +1,63 @@
+// Package customstore is an example of a third-party store adapter: the
+// smallest obviously-correct implementation of [store.Store], written the
+// way an adapter author would write one for their own backend.
+//
+// It keeps everything in plain Go maps and slices behind one sync.Mutex and
+// answers queries by linear scans and sorts. That is slow for large data but
+// easy to check against the contract, which is the point: copy its shape,
+// then replace the maps by your database's tables and the mutex by its
+// transactions. For a fast in-memory store use package memstore.
+//
+// # What each method must guarantee
+//
+// Every method is safe for concurrent use, checks its context first, and
+// returns copies: a caller changing a returned value (including the slices
+// inside a series.Series: Reminders, Issuance.ExcludeSeries,
+// Redemption.Hours) must not change the store. Codes are compared exactly,
+// in canonical form; a store never case-folds or trims.
+//
+//   - Series, Coupon, Redemption, RedemptionByKey: the record, or
+//     [store.NotFound] (an error matching errcode.ErrNotFound).
+//   - ListSeries, CouponsByCode, ListCoupons, ListRedemptions: the matching
+//     records ordered by id; an empty result, never an error, when none
+//     match. ListCoupons pages with AfterID (ids strictly greater) and
+//     Limit; every set filter field must match.
+//   - Events: the matching events in the order they were applied, at most
+//     Limit of them.
+//   - Counters: one value per key; a counter never bumped reads as zero.
+//   - Apply: all of the change or none of it. Check everything first, then
+//     write: a series insert (ExpectVersion 0) that collides is a
+//     *store.ExistsError, a series, coupon or redemption update whose stored
+//     version or status is not the expected one is a *store.ConflictError;
+//     coupon inserts that collide on id or on (series, canonical code,
+//     store.Slot) and redemption inserts that collide on id or (coupon,
+//     idempotency key) are *store.ExistsError, counting collisions within
+//     the change; each positive bump is checked with limits.Guard.Check
+//     against the value the bumps before it leave (a refusal is a
+//     *store.GuardError) and sets the last-increment time; a decrement
+//     below zero is a *store.ConflictError. A successful Apply sets each
+//     Bump.After. Later parts see earlier ones: an update may follow the
+//     insert of the same record in one change.
+//   - InsertCoupons: inserts the batch, skipping coupons whose id or unique
+//     key is already taken (and their events), so that running it twice
+//     inserts nothing the second time; returns how many it inserted.
+//   - UpdateWhere: moves up to Limit matching coupons, in id order, to the
+//     new state, bumping each Version and appending one event each.
+//   - Reserve: hands out consecutive indexes, never the same one twice,
+//     starting at 0 per series.
+//   - InAudience, AddAudience: a set of customers per series.
+//
+// # Running the conformance suite
+//
+// Package storetest is the executable form of this contract. Every adapter
+// runs it from its own tests, under the race detector:
+//
+//	func TestConformance(t *testing.T) {
+//		storetest.Run(t, func(t *testing.T) store.Store { return customstore.New() }, storetest.Capabilities{})
+//	}
+//
+// and go test -race ./yourstore/. A slower backend lowers the sizes in
+// [storetest.Capabilities] (Parallelism, RaceRounds, RapidChecks,
+// RapidSteps) rather than skipping tests. storetest.RunBenchmarks measures
+// the engine's hot paths over the store: go test -bench . -run '^$'.
+package customstore
