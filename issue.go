@@ -158,24 +158,37 @@ func (e *Engine) decideIssue(ctx context.Context, s *series.Series, customer str
 		}
 		q.InAudience = in
 	}
-	if ex := s.Issuance.ExcludeSeries; len(ex) > 0 && s.Issuance.ExcludeWithinMonths > 0 {
-		since := now.AddDate(0, -s.Issuance.ExcludeWithinMonths, 0)
-		xkeys := make([]store.CounterKey, len(ex))
-		for i, id := range ex {
-			xkeys[i] = store.CounterKey{Counter: limits.CustomerIssued, Series: id, Customer: customer}
-		}
-		xs := make([]store.Count, len(ex))
-		if err := e.st.Counters(ctx, xkeys, xs); err != nil {
-			return limits.Decision{}, err
-		}
-		for _, x := range xs {
-			if x.N > 0 && x.Last.After(since) {
-				q.Excluded = true
-			}
-		}
+	excluded, err := e.excluded(ctx, s, customer, now)
+	if err != nil {
+		return limits.Decision{}, err
 	}
+	q.Excluded = excluded
 	c := limits.IssuanceCounts{Series: counts[0].N, Customer: counts[1].N, CustomerLast: counts[1].Last}
 	return limits.EvaluateIssuance(&rules, &c, &q), nil
+}
+
+// excluded reports whether the customer was issued a coupon of one of the
+// series' excluding series within its exclusion window.
+func (e *Engine) excluded(ctx context.Context, s *series.Series, customer string, now time.Time) (bool, error) {
+	ex := s.Issuance.ExcludeSeries
+	if len(ex) == 0 || s.Issuance.ExcludeWithinMonths <= 0 {
+		return false, nil
+	}
+	since := now.AddDate(0, -s.Issuance.ExcludeWithinMonths, 0)
+	keys := make([]store.CounterKey, len(ex))
+	for i, id := range ex {
+		keys[i] = store.CounterKey{Counter: limits.CustomerIssued, Series: id, Customer: customer}
+	}
+	xs := make([]store.Count, len(ex))
+	if err := e.st.Counters(ctx, keys, xs); err != nil {
+		return false, err
+	}
+	for _, x := range xs {
+		if x.N > 0 && x.Last.After(since) {
+			return true, nil
+		}
+	}
+	return false, nil
 }
 
 // validCouponOf returns a coupon of the series the customer holds and can
@@ -199,12 +212,19 @@ func (e *Engine) validCouponOf(ctx context.Context, seriesID, customer string, n
 // Counters move one at a time under their guard, so exactly one issue sees
 // the threshold.
 func (e *Engine) notifyRemaining(ctx context.Context, s *series.Series, issued int64) {
+	e.notifyCrossing(ctx, s, issued-1, issued)
+}
+
+// notifyCrossing calls OnRemaining once when issues took the series' issued
+// count from before to after and passed the point where exactly
+// NotifyRemaining coupons remain issuable.
+func (e *Engine) notifyCrossing(ctx context.Context, s *series.Series, before, after int64) {
 	n, max := s.Issuance.NotifyRemaining, int64(s.Issuance.MaxTotal)
 	if e.onRemaining == nil || n <= 0 || max <= 0 {
 		return
 	}
-	if remaining := max - issued; remaining == n {
-		e.onRemaining(ctx, s.ID, remaining)
+	if at := max - n; before < at && at <= after {
+		e.onRemaining(ctx, s.ID, n)
 	}
 }
 

@@ -59,6 +59,11 @@ type issuer struct {
 }
 
 func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Report) (int, error) {
+	// Rows the reader already refused are answered here; the rest go to
+	// the engine as one batch, in file order (Engine.IssueBatch gives each
+	// the outcome Issue would, and writes the batch as one change).
+	reqs := make([]couponkit.IssueRequest, 0, len(batch))
+	rows := make([]int, 0, len(batch))
 	for i := range batch {
 		rec := &batch[i]
 		if o, bad := precheck(rec, true); bad {
@@ -69,19 +74,26 @@ func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Re
 			out[i] = badCode(rec.code)
 			continue
 		}
-		res, err := a.e.Issue(ctx, couponkit.IssueRequest{
+		reqs = append(reqs, couponkit.IssueRequest{
 			SeriesID: a.seriesID, Customer: rec.ref, Code: rec.code, Actor: a.opts.Actor, Reason: a.opts.Reason,
 		})
+		rows = append(rows, i)
+	}
+	outs, err := a.e.IssueBatch(ctx, reqs)
+	for j, o := range outs {
+		i := rows[j]
 		switch {
-		case err == nil && res.Resent:
+		case o.Err == nil && o.Result.Resent:
 			out[i] = outcome{kind: unchanged}
-		case err == nil:
+		case o.Err == nil:
 			out[i] = outcome{kind: applied}
-		case stops(err):
-			return i, err
 		default:
-			out[i] = rejectErr(err)
+			out[i] = rejectErr(o.Err)
 		}
+	}
+	if err != nil {
+		// The rows from the one that met err on were not issued.
+		return rows[len(outs)], err
 	}
 	return len(batch), nil
 }

@@ -1,0 +1,258 @@
+package couponkit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// IssueOutcome is what one request of IssueBatch came to: the result, or
+// the error Issue would have returned for it.
+type IssueOutcome struct {
+	Result IssueResult
+	Err    error
+}
+
+// IssueBatch issues one coupon per request, in order, all from one series,
+// with exactly the rules of Issue: each outcome is what Issue would have
+// returned had the requests been made one after another. It decides the
+// whole batch from one snapshot and writes it as one change, which is what
+// makes bulk issuing fast on a SQL store. When that cannot be done (a request
+// names a code, the series re-sends existing coupons, a generated series
+// still has a pool, or a concurrent change moved a counter since the
+// snapshot) it issues the requests one by one instead, with the same
+// outcomes.
+//
+// An error of one request (refused by the rules, unknown customer, pool
+// empty) is in its outcome. A failure that stops the batch (the context
+// ends, the store fails, conflicts outlast the retries, the series is
+// paused or ends) is returned as the error, with the outcomes of the
+// requests before the one that met it: the requests from len(outcomes) on
+// were not issued, and running them again issues them once.
+func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOutcome, error) {
+	out := make([]IssueOutcome, len(reqs))
+	if len(reqs) == 0 {
+		return out, nil
+	}
+	ok, err := e.issueBatchOnce(ctx, reqs, out)
+	if err != nil {
+		return out[:0], err
+	}
+	if ok {
+		return out, nil
+	}
+	for i, r := range reqs {
+		res, err := e.Issue(ctx, r)
+		if stopsBatch(err) {
+			return out[:i], err
+		}
+		out[i] = IssueOutcome{Result: res, Err: err}
+	}
+	return out, nil
+}
+
+// stopsBatch reports whether err ends a batch rather than one request.
+func stopsBatch(err error) bool {
+	if err == nil {
+		return false
+	}
+	var d *DeniedError
+	if errors.As(err, &d) {
+		return false
+	}
+	switch errcode.CodeOf(err) {
+	case 0, errcode.Unavailable, errcode.Conflict, errcode.InvalidConfig, errcode.SeriesExpired, errcode.SeriesPaused:
+		return true
+	}
+	return false
+}
+
+// issueBatchOnce tries the one-change path. It reports false, having
+// written nothing, when the batch must be issued one by one.
+func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []IssueOutcome) (bool, error) {
+	seriesID := reqs[0].SeriesID
+	for _, r := range reqs {
+		if r.SeriesID != seriesID || r.Code != "" {
+			return false, nil
+		}
+	}
+	s, err := e.st.Series(ctx, seriesID)
+	if err != nil {
+		return false, nil // every request reports it, one by one
+	}
+	kind := s.Source.Kind
+	if s.Issuance.OnQualifyAgain == series.SendExisting || kind == series.Uploaded || kind == series.ThirdParty {
+		return false, nil
+	}
+	now := e.now()
+	if err := checkOpen(&s, now); err != nil {
+		return false, nil
+	}
+	if kind == series.Generated {
+		if _, inPool, err := e.drawFromPool(ctx, s.ID, now); err != nil || inPool {
+			return false, nil
+		}
+	}
+	loc, err := e.location(&s)
+	if err != nil {
+		return false, err
+	}
+
+	// Resolve the customers and read every counter the batch needs at once.
+	custs := make([]string, len(reqs))
+	keys := []store.CounterKey{{Counter: limits.SeriesIssued, Series: s.ID}}
+	slot := map[string]int{} // customer -> index of its CustomerIssued key
+	for i, r := range reqs {
+		c, err := e.customers.Resolve(ctx, r.Customer)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		custs[i] = c.ID
+		if _, seen := slot[c.ID]; !seen {
+			slot[c.ID] = len(keys)
+			keys = append(keys, issueKeys(s.ID, c.ID)[1])
+		}
+	}
+	counts := make([]store.Count, len(keys))
+	if err := e.st.Counters(ctx, keys, counts); err != nil {
+		return false, err
+	}
+	facts, err := e.issueFacts(ctx, &s, slot, now)
+	if err != nil {
+		return false, err
+	}
+
+	// Decide in order, counting each allowance as the store will.
+	rules := s.EffectiveIssuance()
+	var allowed []int
+	for i, id := range custs {
+		if id == "" {
+			continue
+		}
+		k := slot[id]
+		q := facts[id]
+		d := limits.EvaluateIssuance(&rules, &limits.IssuanceCounts{Series: counts[0].N, Customer: counts[k].N, CustomerLast: counts[k].Last}, &q)
+		if !d.Allowed() {
+			out[i].Err = &DeniedError{Decision: d}
+			continue
+		}
+		counts[0].N++
+		counts[k] = store.Count{N: counts[k].N + 1, Last: now}
+		allowed = append(allowed, i)
+	}
+
+	// Make the coupons and the one change.
+	fresh, err := e.batchCoupons(ctx, &s, len(allowed))
+	if err != nil {
+		clear(out) // e.g. the code space is used up: each request says so, one by one
+		return false, nil
+	}
+	exp := s.ExpiresAt(now, loc)
+	ch := &store.Change{
+		NewCoupons: make([]coupon.Coupon, 0, len(allowed)),
+		Events:     make([]coupon.Event, 0, len(allowed)),
+		Bumps:      make([]store.Bump, 0, 2*len(allowed)),
+	}
+	for j, i := range allowed {
+		r := reqs[i]
+		c, ev, err := coupon.Issue(fresh[j], custs[i], now, exp, r.Actor)
+		if err != nil {
+			return false, err
+		}
+		ev.ID, ev.Reason = e.newID(), r.Reason
+		ch.NewCoupons = append(ch.NewCoupons, c)
+		ch.Events = append(ch.Events, ev)
+		ik := issueKeys(s.ID, custs[i])
+		ch.Bumps = append(ch.Bumps,
+			store.Bump{Key: ik[0], Delta: 1, Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: rules.MaxTotal}, At: now},
+			store.Bump{Key: ik[1], Delta: 1, Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit(), MinGap: rules.MinGap}, At: now})
+		out[i].Result = IssueResult{Coupon: c}
+	}
+	if len(allowed) == 0 {
+		return true, nil
+	}
+	if err := e.st.Apply(ctx, ch); err != nil {
+		if errors.Is(err, errcode.ErrConflict) || errors.Is(err, errcode.ErrGuardFailed) || errors.Is(err, errcode.ErrAlreadyExists) {
+			clear(out) // the snapshot was stale: nothing was written; go one by one
+			return false, nil
+		}
+		return false, err
+	}
+	after := ch.Bumps[len(ch.Bumps)-2].After.N
+	e.notifyCrossing(ctx, &s, after-int64(len(allowed)), after)
+	return true, nil
+}
+
+// issueFacts reads, for each customer of a batch, what the issuance rules
+// ask of the store besides counters: audience membership and recent coupons
+// of excluding series.
+func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map[string]int, now time.Time) (map[string]limits.IssuanceRequest, error) {
+	facts := make(map[string]limits.IssuanceRequest, len(customers))
+	rules := s.EffectiveIssuance()
+	for id := range customers {
+		q := limits.IssuanceRequest{At: now}
+		if rules.AudienceOnly {
+			in, err := e.st.InAudience(ctx, s.ID, id)
+			if err != nil {
+				return nil, err
+			}
+			q.InAudience = in
+		}
+		excluded, err := e.excluded(ctx, s, id, now)
+		if err != nil {
+			return nil, err
+		}
+		q.Excluded = excluded
+		facts[id] = q
+	}
+	return facts, nil
+}
+
+// batchCoupons makes n fresh coupons for a batch: the common code for each,
+// or n newly minted codes from one reserved block of indexes.
+func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]coupon.Coupon, error) {
+	out := make([]coupon.Coupon, n)
+	now := e.now()
+	if s.Source.SharedCode() {
+		for j := range out {
+			c, _, err := e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), "", now)
+			if err != nil {
+				return nil, err
+			}
+			out[j] = c
+		}
+		return out, nil
+	}
+	if n == 0 {
+		return out, nil
+	}
+	g, err := e.generator(ctx, s)
+	if err != nil {
+		return nil, err
+	}
+	from, err := e.st.Reserve(ctx, s.ID, int64(n))
+	if err != nil {
+		return nil, err
+	}
+	w := g.Width()
+	buf := make([]byte, n*w)
+	if err := g.Generate(buf, uint64(from), uint64(from)+uint64(n)); err != nil {
+		return nil, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID", Message: "series " + s.ID + " has used its code space", Err: err}
+	}
+	for j := range out {
+		code := string(buf[j*w : (j+1)*w])
+		c, _, err := e.newCoupon(s, code, code, "", now)
+		if err != nil {
+			return nil, err
+		}
+		out[j] = c
+	}
+	return out, nil
+}

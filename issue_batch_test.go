@@ -1,0 +1,103 @@
+package couponkit_test
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/shopspring/decimal"
+	"pgregory.net/rapid"
+
+	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+)
+
+// IssueBatch gives, request by request, the outcome Issue gives when the
+// requests are made one after another, for any rules, customers and batch.
+func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		cfg := series.Series{
+			ID:       "batch-series", // the same id in both runs: the same codes
+			Name:     "batch",
+			TimeZone: "UTC",
+			Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 3},
+			Discount: series.Discount{Kind: series.Percent, Percent: decimalOf(10), Currency: "EUR"},
+		}
+		switch rapid.IntRange(0, 2).Draw(t, "source") {
+		case 0:
+			cfg.Source = series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Alphanumeric}
+		case 1:
+			cfg.Source = series.Source{Kind: series.RandomizedCommon, Sample: "ABCDE12345"}
+		case 2:
+			cfg.Source = series.Source{Kind: series.Common, Code: "SHARED"}
+		}
+		if cfg.Source.Kind != series.Common {
+			cfg.Issuance.IssuanceRules = limits.IssuanceRules{
+				MaxPerCustomer: limits.Limit(rapid.IntRange(0, 3).Draw(t, "perCustomer")),
+				MaxTotal:       limits.Limit(rapid.IntRange(0, 8).Draw(t, "total")),
+				MinGap:         time.Duration(rapid.IntRange(0, 1).Draw(t, "gapHours")) * time.Hour,
+			}
+		}
+		customers := rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c", "", "d"}), 1, 12).Draw(t, "customers")
+		reqs := make([]couponkit.IssueRequest, len(customers))
+
+		run := func(batch bool) []string {
+			e, _ := newEngine()
+			s, err := e.CreateSeries(bg, cfg)
+			if err != nil {
+				t.Fatalf("CreateSeries: %v", err)
+			}
+			for i, c := range customers {
+				reqs[i] = couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.CustomerRef{ID: c}}
+			}
+			var got []string
+			if batch {
+				outs, err := e.IssueBatch(bg, reqs)
+				if err != nil {
+					t.Fatalf("IssueBatch: %v", err)
+				}
+				for _, o := range outs {
+					got = append(got, describe(o.Result, o.Err))
+				}
+			} else {
+				for _, r := range reqs {
+					res, err := e.Issue(bg, r)
+					got = append(got, describe(res, err))
+				}
+			}
+			c, err := e.Counters(bg, s.ID)
+			if err != nil {
+				t.Fatalf("Counters: %v", err)
+			}
+			return append(got, fmt.Sprintf("issued %d", c.Issued))
+		}
+		seq, batch := run(false), run(true)
+		for i := range seq {
+			if seq[i] != batch[i] {
+				t.Fatalf("row %d: one by one %q, in a batch %q\nall one by one: %v\nall batched:    %v", i, seq[i], batch[i], seq, batch)
+			}
+		}
+	})
+}
+
+// describe is an outcome as the comparison sees it: the holder and code of
+// the coupon (codes are the same in both runs: same key, same series id
+// order), or the error's codes.
+func describe(r couponkit.IssueResult, err error) string {
+	var d *couponkit.DeniedError
+	switch {
+	case errors.As(err, &d):
+		return "denied " + d.Decision.String()
+	case err != nil:
+		return fmt.Sprintf("error %d", errcode.CodeOf(err))
+	}
+	return "issued " + r.Coupon.Holder + " " + r.Coupon.Code + " " + r.Coupon.State.String()
+}
+
+var bg = context.Background()
+
+func decimalOf(n int64) decimal.Decimal { return decimal.NewFromInt(n) }
