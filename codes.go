@@ -179,6 +179,21 @@ func (e *Engine) single(ctx context.Context, cs []coupon.Coupon, s *series.Serie
 // so that concurrent issuers rarely pick the same one.
 const poolWindow = 32
 
+// checkChosenCode refuses a code an issue names before any rule is
+// evaluated: series that make their own codes take none, and an uploaded
+// code has only letters, digits, '-' and '_'.
+func checkChosenCode(s *series.Series, code string) error {
+	switch {
+	case code == "":
+		return nil
+	case s.Source.Kind == series.Common || s.Source.Kind == series.RandomizedCommon:
+		return errcode.New(errcode.InvalidArgument, "Code", "series "+s.ID+" makes its own codes; a code cannot be chosen")
+	case s.Source.Kind != series.Generated && !validUploadCode(canonicalCode(code)):
+		return errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
+	}
+	return nil
+}
+
 // freshCoupon returns a coupon for a new issue or a reissue: the next
 // Available coupon of the pool, or, for a series whose codes the engine
 // makes, a newly minted one. minted reports which: a minted coupon is to be
@@ -186,22 +201,15 @@ const poolWindow = 32
 func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor string) (c coupon.Coupon, minted bool, err error) {
 	now := e.now()
 	switch s.Source.Kind {
-	case series.Common, series.RandomizedCommon:
-		if code != "" {
-			return coupon.Coupon{}, false, errcode.New(errcode.InvalidArgument, "Code", "series "+s.ID+" makes its own codes; a code cannot be chosen")
-		}
-		if s.Source.Kind == series.RandomizedCommon {
-			return e.mint(ctx, s, actor)
-		}
+	case series.Common:
 		return e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), actor, now)
+	case series.RandomizedCommon:
+		return e.mint(ctx, s, actor)
 	}
 	if code != "" {
 		canon, err := e.canonical(ctx, s, code)
 		if err != nil {
 			return coupon.Coupon{}, false, err
-		}
-		if s.Source.Kind != series.Generated && !validUploadCode(canon) {
-			return coupon.Coupon{}, false, errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
 		}
 		cs, err := e.st.CouponsByCode(ctx, s.ID, canon)
 		if err != nil {

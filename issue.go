@@ -85,6 +85,9 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 	if err := checkOpen(&s, now); err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
+	if err := checkChosenCode(&s, req.Code); err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
 	d, err := e.decideIssue(ctx, &s, cust.ID, now)
 	if err != nil {
 		return IssueResult{}, s, store.Count{}, err

@@ -131,14 +131,6 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 				return err
 			}
 		}
-		// The coupon's own state refuses first (revoked, expired, used up),
-		// then the series' rules.
-		if err := p.stateErr(now, cust.ID); err != nil && !errors.Is(err, errcode.ErrLimitReached) {
-			return err
-		}
-		if !p.d.Allowed() {
-			return e.deny(ctx, p, now)
-		}
 		params := coupon.RedeemParams{
 			ID: e.newID(), Customer: cust.ID, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
 			Location: coupon.Location(req.Place), Bill: p.bill.Amount, Discount: p.discount.Amount,
@@ -152,11 +144,14 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 		} else {
 			c, r, ev, err = coupon.PlaceHold(p.c, now, now.Add(ttl), params)
 		}
-		if err != nil {
-			if errors.Is(err, errcode.ErrLimitReached) {
-				return e.deny(ctx, p, now) // every remaining use is held: lapsed holds may free one
-			}
+		// The coupon's own state refuses first (revoked, expired, used up),
+		// then the series' rules, then uses all held (lapsed holds may free
+		// one, which deny looks for).
+		if err != nil && !errors.Is(err, errcode.ErrLimitReached) {
 			return err
+		}
+		if err != nil || !p.d.Allowed() {
+			return e.deny(ctx, p, now)
 		}
 		ev.ID = e.newID()
 		b := e.change()

@@ -3,8 +3,6 @@ package bulk
 import (
 	"context"
 	"io"
-	"strconv"
-	"strings"
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
@@ -44,7 +42,7 @@ func IssueFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.R
 			}
 			return ""
 		},
-		a: &issuer{e: e, seriesID: s.ID, opts: opts, checkCode: kind == series.Uploaded || kind == series.ThirdParty},
+		a: &issuer{e: e, seriesID: s.ID, opts: opts},
 	}
 	return j.run(ctx, s.ID, r, opts)
 }
@@ -53,9 +51,6 @@ type issuer struct {
 	e        *couponkit.Engine
 	seriesID string
 	opts     Options
-	// checkCode says to refuse codes with characters no uploaded code can
-	// have (the engine would report them as not found).
-	checkCode bool
 }
 
 func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Report) (int, error) {
@@ -68,10 +63,6 @@ func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Re
 		rec := &batch[i]
 		if o, bad := precheck(rec, true); bad {
 			out[i] = o
-			continue
-		}
-		if rec.code != "" && a.checkCode && !validUploadCode(rec.code) {
-			out[i] = badCode(rec.code)
 			continue
 		}
 		reqs = append(reqs, couponkit.IssueRequest{
@@ -109,27 +100,3 @@ func precheck(rec *record, needCustomer bool) (outcome, bool) {
 	}
 	return outcome{}, false
 }
-
-func badCode(code string) outcome {
-	return reject(errcode.InvalidCode, "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
-}
-
-// validUploadCode reports whether code can be an uploaded code, by the
-// engine's rule for uploads: its canonical form (trimmed, upper-cased) is 1
-// to 64 letters A to Z, digits, '-' and '_'.
-func validUploadCode(code string) bool {
-	canon := strings.ToUpper(strings.TrimSpace(code))
-	if canon == "" || len(canon) > maxCodeLen {
-		return false
-	}
-	for i := 0; i < len(canon); i++ {
-		c := canon[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return true
-}
-
-// maxCodeLen is the longest code the engine stores.
-const maxCodeLen = 64

@@ -137,18 +137,23 @@ func (s *Store) CouponsByCode(ctx context.Context, seriesID, code string) ([]cou
 }
 
 func (s *Store) coupons(ctx context.Context, c conn, query string, args ...any) ([]coupon.Coupon, error) {
+	return queryAll(ctx, s, c, scanCoupon, query, args...)
+}
+
+// queryAll runs query on c and scans every row with scan.
+func queryAll[T any](ctx context.Context, s *Store, c conn, scan func(scanner) (T, error), query string, args ...any) ([]T, error) {
 	rows, err := c.query(ctx, query, args...)
 	if err != nil {
 		return nil, s.dbErr(ctx, err)
 	}
 	defer rows.Close()
-	var out []coupon.Coupon
+	var out []T
 	for rows.Next() {
-		cp, err := scanCoupon(rows)
+		v, err := scan(rows)
 		if err != nil {
 			return nil, s.dbErr(ctx, err)
 		}
-		out = append(out, cp)
+		out = append(out, v)
 	}
 	return out, s.dbErr(ctx, rows.Err())
 }
@@ -323,20 +328,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	if q.Limit > 0 {
 		query += " LIMIT " + w.arg(int64(q.Limit))
 	}
-	rows, err := s.reader().query(ctx, query, w.args...)
-	if err != nil {
-		return nil, s.dbErr(ctx, err)
-	}
-	defer rows.Close()
-	var out []coupon.Redemption
-	for rows.Next() {
-		r, err := scanRedemption(rows)
-		if err != nil {
-			return nil, s.dbErr(ctx, err)
-		}
-		out = append(out, r)
-	}
-	return out, s.dbErr(ctx, rows.Err())
+	return queryAll(ctx, s, s.reader(), scanRedemption, query, w.args...)
 }
 
 // Counters implements store.Store. It reads every key in one statement.
@@ -410,20 +402,7 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 	if q.Limit > 0 {
 		query += " LIMIT " + w.arg(int64(q.Limit))
 	}
-	rows, err := s.reader().query(ctx, query, w.args...)
-	if err != nil {
-		return nil, s.dbErr(ctx, err)
-	}
-	defer rows.Close()
-	var out []coupon.Event
-	for rows.Next() {
-		ev, err := scanEvent(rows)
-		if err != nil {
-			return nil, s.dbErr(ctx, err)
-		}
-		out = append(out, ev)
-	}
-	return out, s.dbErr(ctx, rows.Err())
+	return queryAll(ctx, s, s.reader(), scanEvent, query, w.args...)
 }
 
 // InAudience implements store.Store.
