@@ -74,9 +74,9 @@ func (d *Discount) EffectiveScale() int32 {
 func (d *Discount) validateInto(f *errcode.Fields, p string) {
 	// Check the size of each number before comparing it: comparing decimals
 	// whose exponents differ by a billion would take forever.
-	okAmount := checkDigits(f, p+"Amount", d.Amount)
-	okPercent := checkDigits(f, p+"Percent", d.Percent)
-	okCap := !d.Cap.Valid || checkDigits(f, p+"Cap", d.Cap.Decimal)
+	okAmount := checkDigits(f, p, "Amount", d.Amount)
+	okPercent := checkDigits(f, p, "Percent", d.Percent)
+	okCap := !d.Cap.Valid || checkDigits(f, p, "Cap", d.Cap.Decimal)
 	switch d.Kind {
 	case Fixed:
 		if okAmount && d.Amount.Sign() <= 0 {
@@ -122,13 +122,14 @@ func saneDigits(v decimal.Decimal) bool {
 	return e >= -MaxDigits && int64(v.NumDigits())+e <= MaxDigits
 }
 
-// checkDigits adds an error for field unless v is within MaxDigits, and
-// reports whether it is.
-func checkDigits(f *errcode.Fields, field string, v decimal.Decimal) bool {
+// checkDigits adds an error for the field prefix+name unless v is within
+// MaxDigits, and reports whether it is. (The name is built only for the
+// error: a discount is checked on every redemption.)
+func checkDigits(f *errcode.Fields, prefix, name string, v decimal.Decimal) bool {
 	if saneDigits(v) {
 		return true
 	}
-	f.Add(errcode.InvalidConfig, field, fmt.Sprintf("has more than %d digits before or after the decimal point", MaxDigits))
+	f.Add(errcode.InvalidConfig, prefix+name, fmt.Sprintf("has more than %d digits before or after the decimal point", MaxDigits))
 	return false
 }
 
@@ -198,6 +199,16 @@ func (d Discount) Apply(bill Money, rates Rates) (Money, error) {
 	if err := checkBill(bill); err != nil {
 		return Money{}, err
 	}
+	if bill.Currency == d.Currency {
+		if out, ok := d.applySmall(bill.Amount); ok {
+			return Money{Amount: out, Currency: bill.Currency}, nil
+		}
+	}
+	return d.applyDecimal(bill, rates)
+}
+
+// applyDecimal is Apply's arithmetic, on checked input.
+func (d *Discount) applyDecimal(bill Money, rates Rates) (Money, error) {
 	upper := bill.Amount // the discount never passes it
 	var raw decimal.Decimal
 	switch d.Kind {
@@ -237,6 +248,9 @@ func (d Discount) ConvertBill(bill Money, rates Rates) (decimal.Decimal, error) 
 	}
 	if err := checkBill(bill); err != nil {
 		return decimal.Decimal{}, err
+	}
+	if bill.Currency == d.Currency {
+		return bill.Amount, nil
 	}
 	r, err := rate(bill.Currency, d.Currency, rates)
 	if err != nil {

@@ -67,10 +67,10 @@ func (s *Series) validateRedemption(f *errcode.Fields, p string) {
 	// limits compares MinBill with MaxBill; leave out a bound too large to
 	// compare cheaply, after reporting it.
 	r := s.Redemption
-	if r.MinBill.Valid && !checkDigits(f, p+"MinBill", r.MinBill.Decimal) {
+	if r.MinBill.Valid && !checkDigits(f, p, "MinBill", r.MinBill.Decimal) {
 		r.MinBill = decimal.NullDecimal{}
 	}
-	if r.MaxBill.Valid && !checkDigits(f, p+"MaxBill", r.MaxBill.Decimal) {
+	if r.MaxBill.Valid && !checkDigits(f, p, "MaxBill", r.MaxBill.Decimal) {
 		r.MaxBill = decimal.NullDecimal{}
 	}
 	r.ValidateInto(f, p)
