@@ -192,6 +192,15 @@ type changeBuf struct {
 	reds    [1]coupon.Redemption
 	bumps   [6]store.Bump
 	events  [2]coupon.Event
+
+	read readBuf
+}
+
+// readBuf holds the counters a redemption reads: memory handed to the store,
+// which therefore cannot be on the stack.
+type readBuf struct {
+	keys   [4]store.CounterKey
+	counts [4]store.Count
 }
 
 func (e *Engine) change() *changeBuf {
@@ -201,8 +210,11 @@ func (e *Engine) change() *changeBuf {
 	return new(changeBuf)
 }
 
-// release clears b and returns it to the pool.
+// release returns b to the pool. Only the Change is cleared: every user
+// writes each array entry it puts in the Change or reads back, so stale
+// entries are never seen, and clearing them all would cost more than a
+// redemption's other writes together.
 func (e *Engine) release(b *changeBuf) {
-	*b = changeBuf{}
+	b.ch = store.Change{}
 	e.changes.Put(b)
 }

@@ -65,7 +65,7 @@ type useplan struct {
 	insert   bool           // c is the redeemer's own coupon of a shared code, made now
 	issue    []coupon.Event // the Issued event of an inserted coupon
 	issued   []store.Bump   // and the issue counters it bumps
-	keys     [4]store.CounterKey
+	keys     *[4]store.CounterKey
 	d        limits.Decision
 	bill     series.Money
 	discount series.Money
@@ -82,7 +82,7 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error)
 	}
 	now := e.now()
 	var p useplan
-	if err := e.plan(ctx, &req, cust, now, &p); err != nil {
+	if err := e.plan(ctx, &req, cust, now, &p, new(readBuf)); err != nil {
 		return Check{}, err
 	}
 	return Check{Coupon: p.c, Decision: p.d, Discount: p.discount, Err: p.stateErr(now, cust.ID)}, nil
@@ -115,21 +115,13 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 	}
 	var out RedeemResult
 	err = e.retry(ctx, func() error {
+		b := e.change()
+		defer e.release(b)
 		now := e.now()
 		var plan useplan
-		if err := e.plan(ctx, &req, cust, now, &plan); err != nil {
-			return err
-		}
 		p := &plan
-		if !p.insert {
-			r, err := e.st.RedemptionByKey(ctx, p.c.ID, req.IdempotencyKey)
-			if err == nil {
-				out, err = e.replay(ctx, r)
-				return err
-			}
-			if !errors.Is(err, errcode.ErrNotFound) {
-				return err
-			}
+		if err := e.plan(ctx, &req, cust, now, p, &b.read); err != nil {
+			return err
 		}
 		params := coupon.RedeemParams{
 			ID: e.newID(), Customer: cust.ID, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
@@ -139,23 +131,27 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 		var c coupon.Coupon
 		var r coupon.Redemption
 		var ev coupon.Event
+		var err error
 		if ttl == 0 {
 			c, r, ev, err = coupon.Redeem(p.c, now, params)
 		} else {
 			c, r, ev, err = coupon.PlaceHold(p.c, now, now.Add(ttl), params)
 		}
-		// The coupon's own state refuses first (revoked, expired, used up),
-		// then the series' rules, then uses all held (lapsed holds may free
-		// one, which deny looks for).
-		if err != nil && !errors.Is(err, errcode.ErrLimitReached) {
-			return err
-		}
 		if err != nil || !p.d.Allowed() {
+			// A request that repeats a key returns the first result, even
+			// when one more use would now be refused.
+			if replayed, rerr := e.replayKey(ctx, p, req.IdempotencyKey, &out); replayed || rerr != nil {
+				return rerr
+			}
+			// The coupon's own state refuses first (revoked, expired, used
+			// up), then the series' rules, then uses all held (lapsed holds
+			// may free one, which deny looks for).
+			if err != nil && !errors.Is(err, errcode.ErrLimitReached) {
+				return err
+			}
 			return e.deny(ctx, p, now)
 		}
 		ev.ID = e.newID()
-		b := e.change()
-		defer e.release(b)
 		ch := &b.ch
 		b.reds[0] = r
 		ch.NewRedemptions = b.reds[:1]
@@ -172,12 +168,17 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 		}
 		if err := e.st.Apply(ctx, ch); err != nil {
 			var ex *store.ExistsError
-			if errors.As(err, &ex) {
-				// The same key (or the redeemer's own shared coupon) was
-				// written concurrently: the next attempt finds it.
-				return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
+			if !errors.As(err, &ex) {
+				return err
 			}
-			return err
+			// The key was used before (the store's unique key on it refused
+			// this use), or the same key or the redeemer's own shared
+			// coupon was written concurrently: replay, or let the next
+			// attempt see what was written.
+			if replayed, rerr := e.replayKey(ctx, p, req.IdempotencyKey, &out); replayed || rerr != nil {
+				return rerr
+			}
+			return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
 		}
 		out = RedeemResult{Redemption: r, Coupon: c, Discount: p.discount}
 		return nil
@@ -221,6 +222,25 @@ func (p *useplan) stateErr(now time.Time, customer string) error {
 	return err
 }
 
+// replayKey looks for the use of the plan's coupon with the idempotency
+// key. When there is one it sets *out to that first result and reports
+// true. A coupon the plan would make (the redeemer's own of a shared code)
+// has no uses yet.
+func (e *Engine) replayKey(ctx context.Context, p *useplan, key string, out *RedeemResult) (bool, error) {
+	if p.insert {
+		return false, nil
+	}
+	r, err := e.st.RedemptionByKey(ctx, p.c.ID, key)
+	if errors.Is(err, errcode.ErrNotFound) {
+		return false, nil
+	}
+	if err != nil {
+		return false, err
+	}
+	*out, err = e.replay(ctx, r)
+	return true, err
+}
+
 func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult, error) {
 	c, err := e.st.Coupon(ctx, r.CouponID)
 	if err != nil {
@@ -230,7 +250,9 @@ func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult,
 }
 
 // plan reads the snapshot a redemption decides on and evaluates the rules.
-func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time, p *useplan) error {
+// The counter keys and values are read through rb, which reaches the store;
+// callers on the hot path pass one they reuse.
+func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time, p *useplan, rb *readBuf) error {
 	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code)
 	if err != nil {
 		return err
@@ -261,9 +283,11 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	if p.discount, err = s.Discount.Apply(p.bill, e.rates); err != nil {
 		return err
 	}
-	p.keys = useKeys(s.ID, codeScope(&p.c), cust.ID)
-	var counts [4]store.Count
-	if err := e.st.Counters(ctx, p.keys[:], counts[:]); err != nil {
+	rb.keys = useKeys(s.ID, codeScope(&p.c), cust.ID)
+	p.keys = &rb.keys
+	rb.counts = [4]store.Count{}
+	counts := rb.counts[:]
+	if err := e.st.Counters(ctx, rb.keys[:], counts); err != nil {
 		return err
 	}
 	rc := limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}

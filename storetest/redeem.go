@@ -17,6 +17,7 @@ var redeemTests = []test{
 	{"Discounts", testRedeemDiscounts},
 	{"OtherCurrency", testRedeemCurrency},
 	{"ReplaySameKey", testRedeemReplay},
+	{"ReplayWithUsesLeft", testRedeemReplayUsesLeft},
 	{"DifferentKeys", testRedeemKeys},
 	{"KeyIsPerCoupon", testRedeemKeyPerCoupon},
 	{"NeedsKey", testRedeemNeedsKey},
@@ -141,6 +142,34 @@ func testRedeemReplay(t *testing.T, e *env) {
 	mustOK(t, err, "Validate")
 	if chk.Allowed() {
 		t.Errorf("Validate of a used-up coupon must not allow another use")
+	}
+}
+
+// A repeated key on a coupon with uses left would pass every rule again; it
+// must still replay, which the store's unique key on (coupon, key) decides.
+func testRedeemReplayUsesLeft(t *testing.T, e *env) {
+	s := e.gen("replay-left", func(s *series.Series) {
+		s.Redemption.Repeat = true
+		s.Redemption.MaxPerCustomer = 3
+	})
+	c := e.issue(s.ID, alice)
+	first := e.redeem(c.Code, alice, "k1")
+	evs := len(e.history(c.ID))
+	again, err := e.e.Redeem(e.ctx, redeemReq(c.Code, alice, "k1", "80.00"))
+	if !wantOK(t, err, "repeating a key on a coupon with uses left must succeed as a replay") {
+		return
+	}
+	if !again.Replayed || again.Redemption.ID != first.Redemption.ID {
+		t.Errorf("the repeat returns the first redemption with Replayed set: replayed %v, id %s want %s", again.Replayed, again.Redemption.ID, first.Redemption.ID)
+	}
+	if again.Coupon.Redemptions != 1 {
+		t.Errorf("a replay must not use the coupon again: %d redemptions", again.Coupon.Redemptions)
+	}
+	if u := e.uses(s.ID, c.Canonical, alice); u != [4]int64{1, 1, 1, 1} {
+		t.Errorf("a replay must not count again: %v", u)
+	}
+	if n := len(e.history(c.ID)); n != evs {
+		t.Errorf("a replay appends no event: %d events, had %d", n, evs)
 	}
 }
 
