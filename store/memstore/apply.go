@@ -15,11 +15,12 @@ import (
 type scratch struct {
 	coupons []*coupon.Coupon     // stored target of each c.Coupons[i]; nil when the change inserts it
 	reds    []*coupon.Redemption // stored target of each c.Redemptions[i]; nil when the change inserts it
-	counts  []*store.Count       // stored counter of each c.Bumps[i]; nil when new
 	values  []store.Count        // value of each counter after c.Bumps[i]
 
-	lastID string     // the id s.lookup found last
-	last   *couponRec // its record
+	lastID     string     // the id s.lookup found last
+	last       *couponRec // its record
+	lastCustID string     // the id s.custFor found last
+	lastCust   *custRec   // its record
 }
 
 // Apply implements store.Store. It checks every part of c under the write
@@ -96,7 +97,7 @@ func (s *Store) checkCoupons(c *store.Change) error {
 		u := &c.Coupons[j]
 		id := u.Coupon.ID
 		var p *coupon.Coupon
-		if r := s.lookup(id); r != nil && r.stored {
+		if r := s.lookupCoupon(id, u.Coupon.Canonical); r != nil && r.stored {
 			p = &r.c
 		}
 		var cur int64
@@ -187,7 +188,7 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 		if r.ID == "" {
 			return emptyID("NewRedemptions.ID")
 		}
-		if _, ok := s.reds[r.ID]; ok {
+		if s.reds.get(r.ID) != nil {
 			return exists("redemption", r.ID)
 		}
 		if r.IdempotencyKey != "" {
@@ -210,7 +211,7 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 	for j := range c.Redemptions {
 		u := &c.Redemptions[j]
 		id := u.Redemption.ID
-		p := s.reds[id]
+		p := s.reds.get(id)
 		var cur coupon.RedemptionStatus
 		found := false
 		for k := j - 1; k >= 0 && !found; k-- {
@@ -251,7 +252,6 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 // before it leave, and records every counter's value after its bump.
 func (s *Store) checkBumps(c *store.Change) error {
 	sc := &s.scratch
-	sc.counts = sc.counts[:0]
 	sc.values = sc.values[:0]
 	for i := range c.Bumps {
 		b := &c.Bumps[i]
@@ -263,9 +263,10 @@ func (s *Store) checkBumps(c *store.Change) error {
 				break
 			}
 		}
-		p := s.counters[b.Key]
-		if !chained && p != nil {
-			cur = *p
+		if !chained {
+			if p := s.counter(&b.Key, false, sc.last); p != nil {
+				cur = *p
+			}
 		}
 		switch {
 		case b.Delta > 0:
@@ -280,7 +281,6 @@ func (s *Store) checkBumps(c *store.Change) error {
 			}
 			cur.N += b.Delta
 		}
-		sc.counts = append(sc.counts, p)
 		sc.values = append(sc.values, cur)
 	}
 	return nil
@@ -312,19 +312,14 @@ func (s *Store) commit(c *store.Change) {
 		nr := &c.Redemptions[j].Redemption
 		p := sc.reds[j]
 		if p == nil {
-			p = s.reds[nr.ID]
+			p = s.reds.get(nr.ID)
 		}
 		s.updateRedemption(p, nr)
 	}
+	// Where a counter lives is looked up again: the coupons written above
+	// may have moved code-level counters.
 	for i := range c.Bumps {
-		p := sc.counts[i]
-		if p == nil {
-			if p = s.counters[c.Bumps[i].Key]; p == nil {
-				p = new(store.Count)
-				s.counters[c.Bumps[i].Key] = p
-			}
-		}
-		*p = sc.values[i]
+		*s.counter(&c.Bumps[i].Key, true, sc.last) = sc.values[i]
 		c.Bumps[i].After = sc.values[i]
 	}
 	for i := range c.Events {
@@ -343,9 +338,11 @@ func (s *Store) insertCoupon(c *coupon.Coupon) {
 		addTo(s.pool, p.SeriesID, p.ID)
 	}
 	if p.Holder != "" {
-		addTo(s.byHolder, p.Holder, p.ID)
+		r.holder = s.custFor(p.Holder)
+		r.holder.coupons.add(p.ID)
 	}
 	s.all.add(p.ID)
+	s.home(r)
 }
 
 // updateCoupon replaces the stored coupon *p by *c (the same id), moving it
@@ -354,6 +351,9 @@ func (s *Store) updateCoupon(p, c *coupon.Coupon) {
 	s.movePool(p, c.SeriesID, c.State)
 	if p.SeriesID != c.SeriesID || p.Canonical != c.Canonical || p.Holder != c.Holder || p.Shared != c.Shared {
 		id := p.ID
+		r := s.lookup(id)
+		s.unhome(r)
+		defer s.home(r) // once *p is *c
 		if old := keyOf(p); old != keyOf(c) {
 			if s.unique[old] == id {
 				delete(s.unique, old)
@@ -361,7 +361,6 @@ func (s *Store) updateCoupon(p, c *coupon.Coupon) {
 			s.unique[keyOf(c)] = id
 		}
 		if p.Canonical != c.Canonical {
-			r := s.recs[id]
 			s.removeCode(p.Canonical, r)
 			s.addCode(c.Canonical, r)
 		}
@@ -371,10 +370,12 @@ func (s *Store) updateCoupon(p, c *coupon.Coupon) {
 		}
 		if p.Holder != c.Holder {
 			if p.Holder != "" {
-				removeFrom(s.byHolder, p.Holder, id)
+				s.custFor(p.Holder).coupons.remove(id)
 			}
+			r.holder = nil
 			if c.Holder != "" {
-				addTo(s.byHolder, c.Holder, id)
+				r.holder = s.custFor(c.Holder)
+				r.holder.coupons.add(id)
 			}
 		}
 	}
@@ -397,10 +398,15 @@ func (s *Store) movePool(p *coupon.Coupon, series string, state coupon.State) {
 }
 
 func (s *Store) insertRedemption(r *coupon.Redemption) {
-	p := new(coupon.Redemption)
-	*p = *r
-	s.reds[p.ID] = p
-	s.recFor(p.CouponID).addRed(p)
+	b := s.redSlab.next()
+	b.r = *r
+	p := &b.r
+	s.reds.put(p)
+	rec := s.recFor(p.CouponID)
+	if rec.reds == nil {
+		rec.reds = b.ref[:0:1]
+	}
+	rec.addRed(p)
 	appendRed(s.redBySeries, p.SeriesID, p)
 	if p.Status == coupon.StatusHeld {
 		s.held[p.ID] = p
@@ -451,6 +457,10 @@ func (s *Store) appendEvent(e *coupon.Event) {
 		r.events = append(r.events, i)
 	}
 	if e.Customer != "" {
-		s.evByCustomer[e.Customer] = append(s.evByCustomer[e.Customer], i)
+		cr := s.custOf(e.Customer, s.scratch.last)
+		if cr == nil {
+			cr = s.custFor(e.Customer)
+		}
+		cr.events = append(cr.events, i)
 	}
 }

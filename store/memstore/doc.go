@@ -13,16 +13,22 @@
 // [Store.Reserve] has its own small lock.
 //
 // Indexes: one record per coupon id holding the coupon, its redemptions
-// (with their idempotency keys beside them) and the positions of its events,
-// so that the reads and writes of a redemption find all of them with one
-// map lookup; coupons by unique key (series, canonical code, slot); by
-// canonical code (the coupon itself when one coupon has the code, as is
-// usual); ordered sets of ids by series, by holder and overall, so that the
-// per-holder and per-series queries and id paging never scan every coupon;
-// redemptions by id, by series, and the held ones; counter values by
-// [store.CounterKey]; events in an append-only log of fixed-size chunks with
-// per-coupon and per-customer position lists.
-//
+// (with their idempotency keys beside them), the positions of its events
+// and its code-level counters, so that the reads and writes of a
+// redemption find all of them with one lookup; one record per customer
+// holding the coupons they hold, the positions of the events naming them
+// and their per-series counters (a coupon's record points to its holder's);
+// coupons by unique key (series, canonical code, slot); by canonical code
+// (the coupon itself when one coupon has the code, as is usual); ordered
+// sets of ids by series and overall, so that the per-holder and per-series
+// queries and id paging never scan every coupon; redemptions by a hash of
+// their id, by series, and the held ones; series-level counters by series;
+// events in an append-only log of fixed-size chunks. Counters are looked up
+// by [store.CounterKey] as one map would be, wherever they are kept (see
+// counters.go); a redemption therefore touches a handful of records instead
+// of a map entry per counter, and a hot path of a million-coupon store
+// allocates little.
+
 // Records are returned as copies. A stored series is never changed in place
 // (an update replaces it) and a logged event never changes, so reading them
 // copies outside the lock.

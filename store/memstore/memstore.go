@@ -8,6 +8,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -28,19 +29,20 @@ type Store struct {
 	byCode   map[string]codeIdx   // canonical code -> coupons, every series
 	bySeries map[string]*idSet    // series -> coupon ids
 	pool     map[string]*idSet    // series -> ids of its Available coupons
-	byHolder map[string]*idSet    // holder -> coupon ids
+	custs    map[string]*custRec  // customer -> coupons held, events, counters
 	all      idSet                // every coupon id
 
-	reds        map[string]*coupon.Redemption
+	reds        redIndex
+	redSlab     redSlab
 	redBySeries map[string]*[]*coupon.Redemption
 	held        map[string]*coupon.Redemption // Status == StatusHeld
 
-	// counters and evByCustomer hold values, not pointers: one cache miss
-	// fewer per lookup, and fewer objects for the collector.
-	counters map[store.CounterKey]*store.Count
+	// Counters live beside what they count: see counters.go.
+	seriesCounts map[string]*[2]store.Count // SeriesUses, SeriesIssued
+	loose        map[codeKey]*codeCounters  // code-level counters no stored coupon keeps
+	odd          map[store.CounterKey]*store.Count
 
-	events       eventLog
-	evByCustomer map[string][]int
+	events eventLog
 
 	audience map[string]map[string]struct{}
 
@@ -77,12 +79,13 @@ func New() *Store {
 		byCode:       make(map[string]codeIdx),
 		bySeries:     make(map[string]*idSet),
 		pool:         make(map[string]*idSet),
-		byHolder:     make(map[string]*idSet),
-		reds:         make(map[string]*coupon.Redemption),
+		custs:        make(map[string]*custRec),
+		reds:         newRedIndex(),
 		redBySeries:  make(map[string]*[]*coupon.Redemption),
 		held:         make(map[string]*coupon.Redemption),
-		counters:     make(map[store.CounterKey]*store.Count),
-		evByCustomer: make(map[string][]int),
+		seriesCounts: make(map[string]*[2]store.Count),
+		loose:        make(map[codeKey]*codeCounters),
+		odd:          make(map[store.CounterKey]*store.Count),
 		audience:     make(map[string]map[string]struct{}),
 		seq:          make(map[string]int64),
 	}
@@ -222,7 +225,7 @@ func (s *Store) Redemption(ctx context.Context, id string) (coupon.Redemption, e
 		return coupon.Redemption{}, err
 	}
 	s.mu.RLock()
-	p := s.reds[id]
+	p := s.reds.get(id)
 	var r coupon.Redemption
 	if p != nil {
 		r = *p
@@ -289,7 +292,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 			found = filter(*p, match)
 		}
 	default:
-		for _, r := range s.reds {
+		for r := range s.reds.all() {
 			if match(r) {
 				found = append(found, r)
 			}
@@ -328,8 +331,15 @@ func (s *Store) Counters(ctx context.Context, keys []store.CounterKey, out []sto
 		return errcode.New(errcode.InvalidArgument, "out", "must have the length of keys")
 	}
 	s.mu.RLock()
+	// The code-level key of a redemption finds its coupon, whose holder is
+	// usually the customer of the customer-level keys.
+	var hint *couponRec
 	for i := range keys {
-		if p := s.counters[keys[i]]; p != nil {
+		k := &keys[i]
+		if hint == nil && (k.Counter == limits.CodeUses || k.Counter == limits.CustomerCodeUses) {
+			hint = s.codeHome(k.Series, k.Code, nil)
+		}
+		if p := s.counter(k, false, hint); p != nil {
 			out[i] = *p
 		} else {
 			out[i] = store.Count{}
@@ -356,7 +366,9 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 			idx = r.events
 		}
 	case q.Customer != "":
-		idx = s.evByCustomer[q.Customer]
+		if r := s.custs[q.Customer]; r != nil {
+			idx = r.events
+		}
 	default:
 		all = true
 	}

@@ -58,7 +58,10 @@ func (s *Store) candidates(m *matcher, afterID string) iter.Seq[string] {
 			}
 		}
 	case m.f.Holder != "":
-		return s.byHolder[m.f.Holder].after(afterID)
+		if r := s.custs[m.f.Holder]; r != nil {
+			return r.coupons.after(afterID)
+		}
+		return func(func(string) bool) {}
 	case m.f.SeriesID != "" && len(m.f.States) == 1 && m.f.States[0] == coupon.Available:
 		return s.pool[m.f.SeriesID].after(afterID)
 	case m.f.SeriesID != "":

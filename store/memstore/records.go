@@ -9,16 +9,42 @@ import (
 )
 
 // couponRec is everything the store keeps under one coupon id: the coupon,
-// once stored, and the redemptions and events that name the id. Keeping
-// them together lets a redemption find its coupon, its idempotency keys and
-// its event list with one map lookup. A record without a stored coupon
-// exists when a redemption or an event names an id no coupon has.
+// once stored, the redemptions and events that name the id, and the
+// coupon's code-level counters. Keeping them together lets a redemption
+// find its coupon, its idempotency keys, its counters and its event list
+// with one map lookup. A record without a stored coupon exists when a
+// redemption or an event names an id no coupon has.
 type couponRec struct {
 	c      coupon.Coupon
 	stored bool
 	reds   []redRef                      // in the order inserted
 	byKey  map[string]*coupon.Redemption // by idempotency key, once reds is longer than keyScan
 	events []int                         // positions in the event log
+	counts codeCounters                  // while stored, see codeHome
+	holder *custRec                      // the record of c.Holder, while stored and held
+}
+
+// custRec is everything the store keeps under one customer id.
+type custRec struct {
+	coupons  idSet // the coupons the customer holds
+	events   []int // positions in the event log of the events naming the customer
+	counters counterSet[custCounter]
+}
+
+// custFor returns the record of customer id, creating it. Caller holds the
+// write lock.
+func (s *Store) custFor(id string) *custRec {
+	sc := &s.scratch
+	if sc.lastCust != nil && sc.lastCustID == id {
+		return sc.lastCust
+	}
+	r := s.custs[id]
+	if r == nil {
+		r = new(custRec)
+		s.custs[id] = r
+	}
+	sc.lastCustID, sc.lastCust = id, r
+	return r
 }
 
 // redRef is a redemption of a coupon with its idempotency key beside it,
@@ -26,6 +52,32 @@ type couponRec struct {
 type redRef struct {
 	key string
 	r   *coupon.Redemption
+}
+
+// redBox is a stored redemption with room for the first entry of its
+// coupon's list, so that a coupon's first redemption costs no allocation
+// of its own.
+type redBox struct {
+	r   coupon.Redemption
+	ref [1]redRef
+}
+
+// slabSize is the number of redBoxes allocated at once.
+const slabSize = 256
+
+// redSlab hands out redBoxes from chunks allocated slabSize at a time.
+// Redemptions are never removed, so a chunk lives as long as the store.
+type redSlab struct {
+	chunk []redBox
+}
+
+func (s *redSlab) next() *redBox {
+	if len(s.chunk) == 0 {
+		s.chunk = make([]redBox, slabSize)
+	}
+	b := &s.chunk[0]
+	s.chunk = s.chunk[1:]
+	return b
 }
 
 // keyScan is the number of redemptions of one coupon searched one by one
@@ -165,6 +217,26 @@ func (s *Store) lookup(id string) *couponRec {
 		sc.lastID, sc.last = id, r
 	}
 	return r
+}
+
+// lookupCoupon is lookup for the id of a coupon whose canonical code is
+// probably canon. It tries the code's index first: a redemption has just
+// read it, so it is in cache, where the map of every id is not.
+func (s *Store) lookupCoupon(id, canon string) *couponRec {
+	if x := s.byCode[canon]; x.one != nil && x.one.c.ID == id {
+		s.scratch.lastID, s.scratch.last = id, x.one
+		return x.one
+	}
+	return s.lookup(id)
+}
+
+// custOf returns the record of customer id, or nil. hint, when not nil, is
+// a coupon record whose holder may be id, which saves a lookup.
+func (s *Store) custOf(id string, hint *couponRec) *custRec {
+	if hint != nil && hint.holder != nil && hint.c.Holder == id {
+		return hint.holder
+	}
+	return s.custs[id]
 }
 
 // recFor returns the record of id, creating it. Caller holds the write

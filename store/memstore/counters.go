@@ -1,0 +1,257 @@
+package memstore
+
+import (
+	"strings"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Counters are kept beside what they count rather than in one map keyed by
+// store.CounterKey, so that a redemption finds them in the records it
+// touches anyway instead of in a map of millions of entries:
+//
+//   - the code-level counters of a coupon (CodeUses, CustomerCodeUses) in
+//     its couponRec, while the coupon is stored under the key's series and
+//     code (see codeHome); otherwise in Store.loose, under the key;
+//   - the series-level ones (SeriesUses, SeriesIssued) in Store.seriesCounts;
+//   - the customer-level ones (CustomerSeriesUses, CustomerIssued) in the
+//     customer's custRec;
+//   - any other key (a field set that its counter's scope does not use) in
+//     Store.odd.
+//
+// Where a counter lives never changes its value: when a coupon's series or
+// code changes, or a coupon comes to be stored under a key whose counters
+// were kept in Store.loose, its code-level counters move with the key.
+
+// counterSet holds counters under keys of type K: the first inline (most
+// sets hold one: a coupon used by its holder, a customer using one series),
+// a few more in a slice searched in order, more than that in a map.
+type counterSet[K comparable] struct {
+	first keyedCount[K] // when n > 0
+	rest  []keyedCount[K]
+	n     int // counters in first and rest
+	many  map[K]*store.Count
+}
+
+type keyedCount[K comparable] struct {
+	key K
+	n   store.Count
+}
+
+// fewCounters is the most counters a counterSet searches one by one.
+const fewCounters = 8
+
+// get returns the counter under k, or nil. The pointer is valid until the
+// next put.
+func (s *counterSet[K]) get(k K) *store.Count {
+	switch {
+	case s.many != nil:
+		return s.many[k]
+	case s.n == 0:
+		return nil
+	case s.first.key == k:
+		return &s.first.n
+	}
+	for i := range s.rest {
+		if s.rest[i].key == k {
+			return &s.rest[i].n
+		}
+	}
+	return nil
+}
+
+// put returns the counter under k, adding it at zero. The pointer is valid
+// until the next put.
+func (s *counterSet[K]) put(k K) *store.Count {
+	if p := s.get(k); p != nil {
+		return p
+	}
+	switch {
+	case s.many != nil:
+	case s.n == 0:
+		s.first, s.n = keyedCount[K]{key: k}, 1
+		return &s.first.n
+	case s.n < fewCounters:
+		s.rest = append(s.rest, keyedCount[K]{key: k})
+		s.n++
+		return &s.rest[len(s.rest)-1].n
+	default:
+		s.many = make(map[K]*store.Count, 2*s.n)
+		for _, x := range append(s.rest, s.first) {
+			n := x.n
+			s.many[x.key] = &n
+		}
+		s.first, s.rest, s.n = keyedCount[K]{}, nil, 0
+	}
+	p := new(store.Count)
+	s.many[k] = p
+	return p
+}
+
+func (s *counterSet[K]) empty() bool { return s.n == 0 && len(s.many) == 0 }
+
+// codeCounters are the code-level counters of one (series, code) key.
+type codeCounters struct {
+	uses       store.Count        // CodeUses
+	byCustomer counterSet[string] // CustomerCodeUses, by customer
+}
+
+func (c *codeCounters) empty() bool { return c.uses == (store.Count{}) && c.byCustomer.empty() }
+
+// codeKey is the series and code of a code-level counter.
+type codeKey struct{ series, code string }
+
+// custCounter is the counter and series of a customer-level counter.
+type custCounter struct {
+	counter limits.Counter
+	series  string
+}
+
+// codeScope is the Code of the code-level counters of coupon c (see
+// store.CounterKey).
+func codeScope(c *coupon.Coupon) string {
+	if c.Shared {
+		return c.Canonical + "\x00" + c.Holder
+	}
+	return c.Canonical
+}
+
+// scopeIs reports whether codeScope(c) == code, without building it.
+func scopeIs(c *coupon.Coupon, code string) bool {
+	if !c.Shared {
+		return code == c.Canonical
+	}
+	n := len(c.Canonical)
+	return len(code) == n+1+len(c.Holder) && code[:n] == c.Canonical && code[n] == 0 && code[n+1:] == c.Holder
+}
+
+// homes reports whether the stored coupon c keeps the code-level counters
+// of its key, that is, whether codeHome finds it from the key. (A canonical
+// code with a NUL byte would be ambiguous; its counters stay in loose.)
+func homes(c *coupon.Coupon) bool { return strings.IndexByte(c.Canonical, 0) < 0 }
+
+// codeHome returns the record of the stored coupon that keeps the
+// code-level counters of series and code, or nil. hint, when not nil, is a
+// record that may be it, which saves a lookup. Caller holds the lock.
+func (s *Store) codeHome(series, code string, hint *couponRec) *couponRec {
+	if r := hint; r != nil && r.stored && r.c.SeriesID == series && scopeIs(&r.c, code) && homes(&r.c) {
+		return r
+	}
+	canon, slot, _ := strings.Cut(code, "\x00")
+	var r *couponRec
+	x := s.byCode[canon]
+	switch {
+	case x.one != nil:
+		r = x.one
+	case x.set != nil:
+		if id, ok := s.unique[uniqueKey{series, canon, slot}]; ok {
+			r = s.recs[id]
+		}
+	}
+	if r == nil || !r.stored || r.c.SeriesID != series || !scopeIs(&r.c, code) || !homes(&r.c) {
+		return nil
+	}
+	return r
+}
+
+// counter returns the counter of k, or nil when it was never bumped; with
+// create, it adds it at zero instead. hint, when not nil, is the record of
+// a coupon the key may be about (its code, its holder), which saves
+// lookups. The pointer is valid until the store next changes. Caller holds
+// the lock (the write lock with create).
+func (s *Store) counter(k *store.CounterKey, create bool, hint *couponRec) *store.Count {
+	switch k.Counter {
+	case limits.SeriesUses, limits.SeriesIssued:
+		if k.Code != "" || k.Customer != "" {
+			break
+		}
+		sc := s.seriesCounts[k.Series]
+		if sc == nil {
+			if !create {
+				return nil
+			}
+			sc = new([2]store.Count)
+			s.seriesCounts[k.Series] = sc
+		}
+		if k.Counter == limits.SeriesUses {
+			return &sc[0]
+		}
+		return &sc[1]
+	case limits.CustomerSeriesUses, limits.CustomerIssued:
+		if k.Code != "" {
+			break
+		}
+		cr := s.custOf(k.Customer, hint)
+		if cr == nil {
+			if !create {
+				return nil
+			}
+			cr = s.custFor(k.Customer)
+		}
+		ck := custCounter{k.Counter, k.Series}
+		if create {
+			return cr.counters.put(ck)
+		}
+		return cr.counters.get(ck)
+	case limits.CodeUses, limits.CustomerCodeUses:
+		if k.Counter == limits.CodeUses && k.Customer != "" {
+			break
+		}
+		cc := s.codeCounters(k.Series, k.Code, create, hint)
+		switch {
+		case cc == nil:
+			return nil
+		case k.Counter == limits.CodeUses:
+			return &cc.uses
+		case create:
+			return cc.byCustomer.put(k.Customer)
+		}
+		return cc.byCustomer.get(k.Customer)
+	}
+	p := s.odd[*k]
+	if p == nil && create {
+		p = new(store.Count)
+		s.odd[*k] = p
+	}
+	return p
+}
+
+// codeCounters returns the code-level counters of series and code: those
+// of the coupon that keeps them, else those in loose (added with create).
+func (s *Store) codeCounters(series, code string, create bool, hint *couponRec) *codeCounters {
+	if r := s.codeHome(series, code, hint); r != nil {
+		return &r.counts
+	}
+	k := codeKey{series, code}
+	cc := s.loose[k]
+	if cc == nil && create {
+		cc = new(codeCounters)
+		s.loose[k] = cc
+	}
+	return cc
+}
+
+// unhome moves the code-level counters that the stored coupon r keeps to
+// loose; call it before r's series, code, holder or sharing change.
+func (s *Store) unhome(r *couponRec) {
+	if r.counts.empty() || !homes(&r.c) {
+		return
+	}
+	s.loose[codeKey{r.c.SeriesID, codeScope(&r.c)}] = &codeCounters{uses: r.counts.uses, byCustomer: r.counts.byCustomer}
+	r.counts = codeCounters{}
+}
+
+// home moves to the stored coupon r the code-level counters of its key that
+// loose holds; call it once r is stored under its key.
+func (s *Store) home(r *couponRec) {
+	if len(s.loose) == 0 || !homes(&r.c) {
+		return
+	}
+	k := codeKey{r.c.SeriesID, codeScope(&r.c)}
+	if cc := s.loose[k]; cc != nil {
+		r.counts = *cc
+		delete(s.loose, k)
+	}
+}
