@@ -398,10 +398,8 @@ func (s *Store) movePool(p *coupon.Coupon, series string, state coupon.State) {
 }
 
 func (s *Store) insertRedemption(r *coupon.Redemption) {
-	b := s.redSlab.next()
-	b.r = *r
+	b := s.reds.add(r)
 	p := &b.r
-	s.reds.put(p)
 	rec := s.recFor(p.CouponID)
 	if rec.reds == nil {
 		rec.reds = b.ref[:0:1]
@@ -449,18 +447,27 @@ func appendRed(m map[string]*[]*coupon.Redemption, key string, p *coupon.Redempt
 	*l = append(*l, p)
 }
 
-// appendEvent logs e and indexes it by coupon and by customer.
+// appendEvent logs e and chains it to the coupon's and the customer's
+// previous events.
 func (s *Store) appendEvent(e *coupon.Event) {
-	i := s.events.append(e)
+	var r *couponRec
+	var cr *custRec
+	var prevCoupon, prevCustomer evPos
 	if e.CouponID != "" {
-		r := s.recFor(e.CouponID)
-		r.events = append(r.events, i)
+		r = s.recFor(e.CouponID)
+		prevCoupon = r.lastEvent
 	}
 	if e.Customer != "" {
-		cr := s.custOf(e.Customer, s.scratch.last)
-		if cr == nil {
+		if cr = s.custOf(e.Customer, r); cr == nil {
 			cr = s.custFor(e.Customer)
 		}
-		cr.events = append(cr.events, i)
+		prevCustomer = cr.lastEvent
+	}
+	p := s.events.append(e, prevCoupon, prevCustomer)
+	if r != nil {
+		r.lastEvent = p
+	}
+	if cr != nil {
+		cr.lastEvent = p
 	}
 }

@@ -21,17 +21,24 @@
 // coupons by unique key (series, canonical code, slot); by canonical code
 // (the coupon itself when one coupon has the code, as is usual); ordered
 // sets of ids by series and overall, so that the per-holder and per-series
-// queries and id paging never scan every coupon; redemptions by a hash of
-// their id, by series, and the held ones; series-level counters by series;
-// events in an append-only log of fixed-size chunks. Counters are looked up
+// queries and id paging never scan every coupon; redemptions in slabs,
+// indexed by a pointer-free hash table of their ids, by series, and the
+// held ones; series-level counters by series; events encoded in an
+// append-only log of byte chunks, each event chained to the previous one
+// of its coupon and of its customer. Counters are looked up
 // by [store.CounterKey] as one map would be, wherever they are kept (see
 // counters.go); a redemption therefore touches a handful of records instead
 // of a map entry per counter, and a hot path of a million-coupon store
 // allocates little.
 
+// The event log and the redemption index hold no pointers, so the
+// collector does not trace them however large they grow.
+//
 // Records are returned as copies. A stored series is never changed in place
 // (an update replaces it) and a logged event never changes, so reading them
-// copies outside the lock.
+// copies outside the lock. An event's time comes back as the same instant,
+// in the zone offset it had (time.Time's binary form); the name of its
+// Location is not kept.
 //
 // A lookup that finds nothing returns an error that matches
 // errcode.ErrNotFound and, under errors.As, is the *errcode.Error that

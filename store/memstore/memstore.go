@@ -32,8 +32,7 @@ type Store struct {
 	custs    map[string]*custRec  // customer -> coupons held, events, counters
 	all      idSet                // every coupon id
 
-	reds        redIndex
-	redSlab     redSlab
+	reds        redTable
 	redBySeries map[string]*[]*coupon.Redemption
 	held        map[string]*coupon.Redemption // Status == StatusHeld
 
@@ -80,7 +79,7 @@ func New() *Store {
 		bySeries:     make(map[string]*idSet),
 		pool:         make(map[string]*idSet),
 		custs:        make(map[string]*custRec),
-		reds:         newRedIndex(),
+		reds:         newRedTable(),
 		redBySeries:  make(map[string]*[]*coupon.Redemption),
 		held:         make(map[string]*coupon.Redemption),
 		seriesCounts: make(map[string]*[2]store.Count),
@@ -354,20 +353,20 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	// Logged events never change and an index list only grows past the
-	// length read here, so the copying happens outside the lock.
-	var idx []int
-	all := false
+	// The log is read outside the lock: what was logged when it is copied
+	// never changes (see eventLog).
+	var last evPos
+	byCoupon, all := false, false
 	s.mu.RLock()
 	log := s.events
 	switch {
 	case q.CouponID != "":
 		if r := s.recs[q.CouponID]; r != nil {
-			idx = r.events
+			last, byCoupon = r.lastEvent, true
 		}
 	case q.Customer != "":
 		if r := s.custs[q.Customer]; r != nil {
-			idx = r.events
+			last = r.lastEvent
 		}
 	default:
 		all = true
@@ -384,17 +383,9 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 		return q.Limit <= 0 || len(out) < q.Limit
 	}
 	if all {
-		for i := range log.n {
-			if !keep(log.at(i)) {
-				break
-			}
-		}
-		return out, nil
-	}
-	for _, i := range idx {
-		if !keep(log.at(i)) {
-			break
-		}
+		log.all(keep)
+	} else {
+		log.chain(last, byCoupon, keep)
 	}
 	return out, nil
 }
@@ -447,27 +438,3 @@ func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, e
 }
 
 const maxIndex = 1<<63 - 1
-
-// eventChunk is the number of events in one chunk of the log.
-const eventChunk = 1024
-
-// eventLog is the append-only event history. It grows by fixed-size chunks,
-// so appending never moves a logged event: a copy of the log header taken
-// under the lock can be read after the lock is released, for the positions
-// below the n it had.
-type eventLog struct {
-	chunks []*[eventChunk]coupon.Event
-	n      int
-}
-
-func (l *eventLog) at(i int) *coupon.Event { return &l.chunks[i/eventChunk][i%eventChunk] }
-
-func (l *eventLog) append(e *coupon.Event) int {
-	i := l.n
-	if i%eventChunk == 0 {
-		l.chunks = append(l.chunks, new([eventChunk]coupon.Event))
-	}
-	l.chunks[i/eventChunk][i%eventChunk] = *e
-	l.n++
-	return i
-}

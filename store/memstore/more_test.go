@@ -222,7 +222,7 @@ func TestBumpsMatchModel(t *testing.T) {
 // while other goroutines append them (run it with -race).
 func TestConcurrentEventReads(t *testing.T) {
 	s := New()
-	const writers, events = 4, 3 * eventChunk / 4
+	const writers, events = 4, 1500 // several chunks of the log
 	var wg sync.WaitGroup
 	for w := range writers {
 		wg.Go(func() {

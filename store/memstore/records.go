@@ -1,6 +1,7 @@
 package memstore
 
 import (
+	"iter"
 	"slices"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -15,20 +16,64 @@ import (
 // with one map lookup. A record without a stored coupon exists when a
 // redemption or an event names an id no coupon has.
 type couponRec struct {
-	c      coupon.Coupon
-	stored bool
-	reds   []redRef                      // in the order inserted
-	byKey  map[string]*coupon.Redemption // by idempotency key, once reds is longer than keyScan
-	events []int                         // positions in the event log
-	counts codeCounters                  // while stored, see codeHome
-	holder *custRec                      // the record of c.Holder, while stored and held
+	c         coupon.Coupon
+	stored    bool
+	reds      []redRef                      // in the order inserted
+	byKey     map[string]*coupon.Redemption // by idempotency key, once reds is longer than keyScan
+	lastEvent evPos                         // the last event naming the id
+	counts    codeCounters                  // while stored, see codeHome
+	holder    *custRec                      // the record of c.Holder, while stored and held
 }
 
 // custRec is everything the store keeps under one customer id.
 type custRec struct {
-	coupons  idSet // the coupons the customer holds
-	events   []int // positions in the event log of the events naming the customer
-	counters counterSet[custCounter]
+	coupons   heldSet // the coupons the customer holds
+	lastEvent evPos   // the last event naming the customer
+	counters  counterSet[custCounter]
+}
+
+// heldSet is the ordered set of the coupons one customer holds: most
+// customers hold one, kept inline, so that a million customers do not cost
+// a million small index allocations for the collector to trace.
+type heldSet struct {
+	one  string // the only coupon, when many is nil
+	many *idSet
+}
+
+func (h *heldSet) add(id string) {
+	switch {
+	case h.many != nil:
+		h.many.add(id)
+	case h.one == "" || h.one == id:
+		h.one = id
+	default:
+		h.many = new(idSet)
+		h.many.add(h.one)
+		h.many.add(id)
+		h.one = ""
+	}
+}
+
+func (h *heldSet) remove(id string) {
+	switch {
+	case h.many != nil:
+		h.many.remove(id)
+	case h.one == id:
+		h.one = ""
+	}
+}
+
+// after yields the ids greater than after in increasing order.
+func (h *heldSet) after(after string) iter.Seq[string] {
+	if h.many != nil {
+		return h.many.after(after)
+	}
+	one := h.one
+	return func(yield func(string) bool) {
+		if one != "" && one > after {
+			yield(one)
+		}
+	}
 }
 
 // custFor returns the record of customer id, creating it. Caller holds the
@@ -52,32 +97,6 @@ func (s *Store) custFor(id string) *custRec {
 type redRef struct {
 	key string
 	r   *coupon.Redemption
-}
-
-// redBox is a stored redemption with room for the first entry of its
-// coupon's list, so that a coupon's first redemption costs no allocation
-// of its own.
-type redBox struct {
-	r   coupon.Redemption
-	ref [1]redRef
-}
-
-// slabSize is the number of redBoxes allocated at once.
-const slabSize = 256
-
-// redSlab hands out redBoxes from chunks allocated slabSize at a time.
-// Redemptions are never removed, so a chunk lives as long as the store.
-type redSlab struct {
-	chunk []redBox
-}
-
-func (s *redSlab) next() *redBox {
-	if len(s.chunk) == 0 {
-		s.chunk = make([]redBox, slabSize)
-	}
-	b := &s.chunk[0]
-	s.chunk = s.chunk[1:]
-	return b
 }
 
 // keyScan is the number of redemptions of one coupon searched one by one

@@ -7,58 +7,110 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 )
 
-// redIndex maps redemption ids to the stored redemptions. It is keyed by a
-// 64-bit hash of the id rather than by the id: growing a map of millions of
-// string keys reads every key's bytes again, which costs a cache miss each,
-// where a hash is rehashed in place. The rare id whose hash another id
-// already has is kept in clash instead. Redemptions are never removed and
-// their ids never change, so an id whose hash has no entry is not stored.
-type redIndex struct {
+// redTable stores the redemptions and finds them by id.
+//
+// Redemptions live in slabs of slabSize boxes, in the order stored; each
+// box has room for the first entry of its coupon's redemption list, so a
+// coupon's first redemption costs no allocation of its own. Redemptions are
+// never removed and their ids never change.
+//
+// The index by id is an open-addressing hash table of (hash of the id,
+// position in the slabs) pairs. It holds no pointers, so the collector never
+// scans it however many redemptions there are; growing it moves 16-byte
+// entries and never reads an id again; a lookup costs one probe sequence
+// and one comparison of ids. Ids whose hashes are equal are told apart by
+// that comparison.
+type redTable struct {
 	hash   func(id string) uint64
-	byHash map[uint64]*coupon.Redemption
-	clash  map[string]*coupon.Redemption
+	chunks [][]redBox
+	n      int       // redemptions stored
+	slots  []redSlot // len is 0 or a power of two; at most 3/4 used
 }
 
-func newRedIndex() redIndex {
-	seed := maphash.MakeSeed()
-	return redIndex{
-		hash:   func(id string) uint64 { return maphash.String(seed, id) },
-		byHash: make(map[uint64]*coupon.Redemption),
-	}
+// redBox is a stored redemption with room for the first entry of its
+// coupon's redemption list.
+type redBox struct {
+	r   coupon.Redemption
+	ref [1]redRef
 }
+
+// slabSize is the number of redBoxes allocated at once.
+const slabSize = 256
+
+// redSlot is an entry of the index: the hash of a redemption's id and its
+// position plus one (0 marks an empty slot).
+type redSlot struct {
+	hash uint64
+	pos  uint64
+}
+
+func newRedTable() redTable {
+	seed := maphash.MakeSeed()
+	return redTable{hash: func(id string) uint64 { return maphash.String(seed, id) }}
+}
+
+func (t *redTable) at(pos int) *redBox { return &t.chunks[pos/slabSize][pos%slabSize] }
 
 // get returns the redemption with the id, or nil.
-func (x *redIndex) get(id string) *coupon.Redemption {
-	p := x.byHash[x.hash(id)]
-	if p == nil || p.ID == id {
-		return p
+func (t *redTable) get(id string) *coupon.Redemption {
+	if len(t.slots) == 0 {
+		return nil
 	}
-	return x.clash[id]
-}
-
-// put adds p, whose id is not stored yet.
-func (x *redIndex) put(p *coupon.Redemption) {
-	h := x.hash(p.ID)
-	if _, taken := x.byHash[h]; !taken {
-		x.byHash[h] = p
-		return
-	}
-	if x.clash == nil {
-		x.clash = make(map[string]*coupon.Redemption)
-	}
-	x.clash[p.ID] = p
-}
-
-// all yields every stored redemption, in no particular order.
-func (x *redIndex) all() iter.Seq[*coupon.Redemption] {
-	return func(yield func(*coupon.Redemption) bool) {
-		for _, p := range x.byHash {
-			if !yield(p) {
-				return
+	h := t.hash(id)
+	mask := uint64(len(t.slots) - 1)
+	for i := h & mask; ; i = (i + 1) & mask {
+		s := t.slots[i]
+		if s.pos == 0 {
+			return nil
+		}
+		if s.hash == h {
+			if b := t.at(int(s.pos - 1)); b.r.ID == id {
+				return &b.r
 			}
 		}
-		for _, p := range x.clash {
-			if !yield(p) {
+	}
+}
+
+// add stores a copy of r, whose id is not stored yet, and returns its box.
+func (t *redTable) add(r *coupon.Redemption) *redBox {
+	pos := t.n
+	if pos%slabSize == 0 {
+		t.chunks = append(t.chunks, make([]redBox, slabSize))
+	}
+	b := t.at(pos)
+	b.r = *r
+	t.n++
+	if 4*t.n > 3*len(t.slots) {
+		t.grow()
+	}
+	t.insert(redSlot{hash: t.hash(r.ID), pos: uint64(pos) + 1})
+	return b
+}
+
+func (t *redTable) insert(s redSlot) {
+	mask := uint64(len(t.slots) - 1)
+	i := s.hash & mask
+	for t.slots[i].pos != 0 {
+		i = (i + 1) & mask
+	}
+	t.slots[i] = s
+}
+
+func (t *redTable) grow() {
+	old := t.slots
+	t.slots = make([]redSlot, max(1024, 2*len(old)))
+	for _, s := range old {
+		if s.pos != 0 {
+			t.insert(s)
+		}
+	}
+}
+
+// all yields every stored redemption, in the order stored.
+func (t *redTable) all() iter.Seq[*coupon.Redemption] {
+	return func(yield func(*coupon.Redemption) bool) {
+		for pos := range t.n {
+			if !yield(&t.at(pos).r) {
 				return
 			}
 		}
