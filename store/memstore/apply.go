@@ -13,9 +13,9 @@ import (
 // second lookup. It is reused from call to call under the write lock, so a
 // change allocates nothing for it.
 type scratch struct {
-	coupons []*coupon.Coupon     // stored target of each c.Coupons[i]; nil when the change inserts it
-	reds    []*coupon.Redemption // stored target of each c.Redemptions[i]; nil when the change inserts it
-	values  []store.Count        // value of each counter after c.Bumps[i]
+	coupons []*coupon.Coupon // stored target of each c.Coupons[i]; nil when the change inserts it
+	reds    []int            // number of the stored target of each c.Redemptions[i]; -1 when the change inserts it
+	values  []store.Count    // value of each counter after c.Bumps[i]
 
 	lastID     string     // the id s.lookup found last
 	last       *couponRec // its record
@@ -188,12 +188,14 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 		if r.ID == "" {
 			return emptyID("NewRedemptions.ID")
 		}
-		if s.reds.get(r.ID) != nil {
+		if _, ok := s.reds.get(r.ID); ok {
 			return exists("redemption", r.ID)
 		}
 		if r.IdempotencyKey != "" {
-			if rec := s.lookup(r.CouponID); rec != nil && rec.redByKey(r.IdempotencyKey) != nil {
-				return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
+			if rec := s.lookup(r.CouponID); rec != nil {
+				if _, ok := s.redByKey(rec, r.IdempotencyKey); ok {
+					return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
+				}
 			}
 		}
 		for k := range i { // duplicates within the change
@@ -211,7 +213,7 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 	for j := range c.Redemptions {
 		u := &c.Redemptions[j]
 		id := u.Redemption.ID
-		p := s.reds.get(id)
+		num, stored := s.reds.get(id)
 		var cur coupon.RedemptionStatus
 		found := false
 		for k := j - 1; k >= 0 && !found; k-- {
@@ -224,16 +226,16 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 				cur, found = c.NewRedemptions[k].Status, true
 			}
 		}
-		if !found && p != nil {
-			cur, found = p.Status, true
+		if !found && stored {
+			cur, found = s.reds.status(num), true
 		}
 		if !found || cur != u.ExpectStatus {
 			return conflict("redemption", id)
 		}
-		if r := &u.Redemption; p != nil && r.IdempotencyKey != "" &&
-			(r.IdempotencyKey != p.IdempotencyKey || r.CouponID != p.CouponID) {
+		if r := &u.Redemption; stored && r.IdempotencyKey != "" &&
+			(!s.reds.keyIs(num, r.IdempotencyKey) || string(s.reds.field(num, fieldCoupon)) != r.CouponID) {
 			if rec := s.lookup(r.CouponID); rec != nil {
-				if o := rec.redByKey(r.IdempotencyKey); o != nil && o.ID != id {
+				if o, ok := s.redByKey(rec, r.IdempotencyKey); ok && o != num {
 					return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
 				}
 			}
@@ -243,7 +245,10 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 				}
 			}
 		}
-		sc.reds = append(sc.reds, p)
+		if !stored {
+			num = -1
+		}
+		sc.reds = append(sc.reds, num)
 	}
 	return nil
 }
@@ -310,11 +315,11 @@ func (s *Store) commit(c *store.Change) {
 	}
 	for j := range c.Redemptions {
 		nr := &c.Redemptions[j].Redemption
-		p := sc.reds[j]
-		if p == nil {
-			p = s.reds.get(nr.ID)
+		num := sc.reds[j]
+		if num < 0 { // inserted by this change
+			num, _ = s.reds.get(nr.ID)
 		}
-		s.updateRedemption(p, nr)
+		s.updateRedemption(num, nr)
 	}
 	// Where a counter lives is looked up again: the coupons written above
 	// may have moved code-level counters.
@@ -398,53 +403,46 @@ func (s *Store) movePool(p *coupon.Coupon, series string, state coupon.State) {
 }
 
 func (s *Store) insertRedemption(r *coupon.Redemption) {
-	b := s.reds.add(r)
-	p := &b.r
-	rec := s.recFor(p.CouponID)
-	if rec.reds == nil {
-		rec.reds = b.ref[:0:1]
-	}
-	rec.addRed(p)
-	appendRed(s.redBySeries, p.SeriesID, p)
-	if p.Status == coupon.StatusHeld {
-		s.held[p.ID] = p
-	}
-}
-
-// updateRedemption replaces the stored redemption *p by *r (the same id),
-// moving it in the indexes when its coupon, series, key or status change.
-func (s *Store) updateRedemption(p, r *coupon.Redemption) {
+	num := s.reds.add(r)
+	s.recFor(r.CouponID).addRed(s.refOf(num, r))
+	appendNum(s.redBySeries, r.SeriesID, num)
 	if r.Status == coupon.StatusHeld {
-		s.held[p.ID] = p
-	} else if p.Status == coupon.StatusHeld {
-		delete(s.held, p.ID)
-	}
-	if p.SeriesID != r.SeriesID {
-		if l := s.redBySeries[p.SeriesID]; l != nil {
-			*l = without(*l, p)
-		}
-		appendRed(s.redBySeries, r.SeriesID, p)
-	}
-	if p.CouponID != r.CouponID {
-		s.recFor(p.CouponID).removeRed(p)
-		*p = *r
-		s.recFor(p.CouponID).addRed(p)
-		return
-	}
-	oldKey := p.IdempotencyKey
-	*p = *r
-	if oldKey != p.IdempotencyKey {
-		s.recFor(p.CouponID).rekey(p, oldKey)
+		s.held[num] = struct{}{}
 	}
 }
 
-func appendRed(m map[string]*[]*coupon.Redemption, key string, p *coupon.Redemption) {
+// updateRedemption replaces stored redemption num by r (the same id),
+// moving it in the indexes when its coupon, series, key or status change.
+func (s *Store) updateRedemption(num int, r *coupon.Redemption) {
+	old := s.reds.decode(num)
+	if r.Status == coupon.StatusHeld {
+		s.held[num] = struct{}{}
+	} else {
+		delete(s.held, num)
+	}
+	if old.SeriesID != r.SeriesID {
+		if l := s.redBySeries[old.SeriesID]; l != nil {
+			*l = without(*l, num)
+		}
+		appendNum(s.redBySeries, r.SeriesID, num)
+	}
+	switch {
+	case old.CouponID != r.CouponID:
+		s.recFor(old.CouponID).removeRed(num)
+		s.recFor(r.CouponID).addRed(s.refOf(num, r))
+	case old.IdempotencyKey != r.IdempotencyKey:
+		s.recFor(r.CouponID).rekey(s.refOf(num, r))
+	}
+	s.reds.update(num, r)
+}
+
+func appendNum(m map[string]*[]int32, key string, num int) {
 	l := m[key]
 	if l == nil {
-		l = new([]*coupon.Redemption)
+		l = new([]int32)
 		m[key] = l
 	}
-	*l = append(*l, p)
+	*l = append(*l, int32(num))
 }
 
 // appendEvent logs e and chains it to the coupon's and the customer's

@@ -16,53 +16,20 @@ import (
 // same customer is, so the history of a coupon or a customer is a chain
 // walked backwards from its last event (couponRec.lastEvent,
 // custRec.lastEvent), with no index list to grow.
-//
-// Appending never moves or changes logged bytes, nor any chunk or ends
-// entry once written: a copy of the eventLog value taken under the lock can
-// be read after the lock is released, for every position below its end.
 type eventLog struct {
-	chunks [][]byte // each allocated at its full length; the last is being filled
-	ends   []int    // bytes used in each chunk but the last
-	tail   int      // bytes used in the last chunk
+	byteLog
 }
-
-// eventChunkSize is the size of a chunk of the log; an event larger than it
-// gets a chunk of its own.
-const eventChunkSize = 64 << 10
-
-// evPos is the position of an event in the log, plus one: chunk index in
-// the high 32 bits, byte offset in the low. The zero evPos is no event.
-type evPos uint64
-
-func (p evPos) chunk() int  { return int((p - 1) >> 32) }
-func (p evPos) offset() int { return int((p - 1) & (1<<32 - 1)) }
 
 // append logs e, whose coupon's previous event is at prevCoupon and whose
 // customer's is at prevCustomer, and returns its position.
 func (l *eventLog) append(e *coupon.Event, prevCoupon, prevCustomer evPos) evPos {
-	size := encodedEventSize(e)
-	last := len(l.chunks) - 1
-	if last < 0 || len(l.chunks[last])-l.tail < size {
-		if last >= 0 {
-			l.ends = append(l.ends, l.tail)
-		}
-		l.chunks = append(l.chunks, make([]byte, max(eventChunkSize, size)))
-		last, l.tail = last+1, 0
-	}
-	pos := evPos(uint64(last)<<32|uint64(l.tail)) + 1
-	// Encode in place: the room left is at least size.
-	b := appendEncodedEvent(l.chunks[last][l.tail:l.tail], e, prevCoupon, prevCustomer)
-	l.tail += len(b)
-	return pos
+	return l.byteLog.append(encodedEventSize(e), func(b []byte) []byte {
+		return appendEncodedEvent(b, e, prevCoupon, prevCustomer)
+	})
 }
 
-// end returns the bytes used in chunk c.
-func (l *eventLog) end(c int) int {
-	if c < len(l.ends) {
-		return l.ends[c]
-	}
-	return l.tail
-}
+// evPos is the position of an event in the log.
+type evPos = logPos
 
 // The encoding of an event: the two previous positions (8 bytes each),
 // kind, notify, the time as time.Time.AppendBinary writes it (after a
@@ -74,13 +41,10 @@ func eventStrings(e *coupon.Event) [12]*string {
 		&e.Reason, &e.Counterparty, &e.RedemptionID, &e.OldCode, &e.NewCode, &e.NewCouponID}
 }
 
-// maxTimeSize bounds what time.Time.AppendBinary writes.
-const maxTimeSize = 16
-
 func encodedEventSize(e *coupon.Event) int {
-	n := 8 + 8 + 2 + 1 + maxTimeSize
+	n := 8 + 8 + 2 + maxTimeSize
 	for _, p := range eventStrings(e) {
-		n += binary.MaxVarintLen64 + len(*p)
+		n += stringSize(*p)
 	}
 	return n
 }
@@ -93,17 +57,9 @@ func appendEncodedEvent(b []byte, e *coupon.Event, prevCoupon, prevCustomer evPo
 		notify = 1
 	}
 	b = append(b, byte(e.Kind), notify)
-	at := len(b)
-	b = append(b, 0)
-	t, err := e.At.AppendBinary(b)
-	if err != nil { // a zone offset it cannot write: keep the instant
-		t, _ = e.At.UTC().AppendBinary(b)
-	}
-	b = t
-	b[at] = byte(len(b) - at - 1)
+	b = appendTime(b, e.At)
 	for _, p := range eventStrings(e) {
-		b = binary.AppendUvarint(b, uint64(len(*p)))
-		b = append(b, *p...)
+		b = appendString(b, *p)
 	}
 	return b
 }
@@ -111,30 +67,19 @@ func appendEncodedEvent(b []byte, e *coupon.Event, prevCoupon, prevCustomer evPo
 // prevs returns the positions of the previous events of the coupon and the
 // customer of the event at p.
 func (l *eventLog) prevs(p evPos) (coupon, customer evPos) {
-	b := l.chunks[p.chunk()][p.offset():]
+	b := l.at(p)
 	return evPos(binary.LittleEndian.Uint64(b)), evPos(binary.LittleEndian.Uint64(b[8:]))
 }
 
 // decode returns the event at p and the position of the next one.
 func (l *eventLog) decode(p evPos) (coupon.Event, int) {
-	b := l.chunks[p.chunk()][p.offset():]
+	b := l.at(p)
 	var e coupon.Event
 	i := 16
 	e.Kind, e.Notify = coupon.EventKind(b[i]), b[i+1] == 1
-	i += 2
-	n := int(b[i])
-	i++
-	if err := e.At.UnmarshalBinary(b[i : i+n]); err != nil {
-		panic("memstore: corrupt event log: " + err.Error()) // only appendEncodedEvent writes it
-	}
-	i += n
+	i = readTime(b, i+2, &e.At)
 	for _, f := range eventStrings(&e) {
-		n, w := binary.Uvarint(b[i:])
-		i += w
-		if n > 0 {
-			*f = string(b[i : i+int(n)])
-		}
-		i += int(n)
+		i = readString(b, i, f)
 	}
 	return e, p.offset() + i
 }

@@ -1,11 +1,14 @@
 package memstore
 
 import (
+	"fmt"
+	"math/big"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -27,7 +30,7 @@ func TestEventLogRoundTrip(t *testing.T) {
 		var prevs [][2]evPos
 		str := func(label string) string {
 			if rapid.IntRange(0, 20).Draw(t, label+"Long") == 0 {
-				return strings.Repeat("x", eventChunkSize+rapid.IntRange(0, 100).Draw(t, label+"Extra"))
+				return strings.Repeat("x", logChunkSize+rapid.IntRange(0, 100).Draw(t, label+"Extra"))
 			}
 			return rapid.String().Draw(t, label)
 		}
@@ -63,6 +66,76 @@ func TestEventLogRoundTrip(t *testing.T) {
 			}
 			if c, u := l.prevs(p); c != prevs[i][0] || u != prevs[i][1] {
 				t.Fatalf("event %d: previous positions %d, %d; want %v", i, c, u, prevs[i])
+			}
+		}
+	})
+}
+
+// Every field of a redemption comes back from the table as it went in,
+// after an insert and after an update: decimals with their exact
+// coefficient and exponent (also past 18 digits), times in any zone or
+// zero, and the id, key and coupon read without decoding.
+func TestRedTableRoundTrip(t *testing.T) {
+	zones := []*time.Location{time.UTC, time.FixedZone("odd", 5*3600+30*60), time.FixedZone("west", -9*3600)}
+	rapid.Check(t, func(t *rapid.T) {
+		tab := newRedTable()
+		genDec := func(label string) decimal.Decimal {
+			if rapid.IntRange(0, 5).Draw(t, label+"Big") == 0 {
+				c, _ := new(big.Int).SetString(rapid.StringMatching(`[1-9][0-9]{18,40}`).Draw(t, label+"Digits"), 10)
+				return decimal.NewFromBigInt(c, rapid.Int32Range(-30, 30).Draw(t, label+"Exp"))
+			}
+			return decimal.New(rapid.Int64().Draw(t, label+"Coef"), rapid.Int32Range(-30, 30).Draw(t, label+"Exp"))
+		}
+		genTime := func(label string) time.Time {
+			if rapid.Bool().Draw(t, label+"Zero") {
+				return time.Time{}
+			}
+			return time.Unix(rapid.Int64Range(-1e10, 1e10).Draw(t, label+"Sec"), rapid.Int64Range(0, 1e9-1).Draw(t, label+"Nsec")).
+				In(rapid.SampledFrom(zones).Draw(t, label+"Zone"))
+		}
+		gen := func(id string) coupon.Redemption {
+			return coupon.Redemption{
+				ID: id, CouponID: rapid.String().Draw(t, "coupon"), SeriesID: rapid.String().Draw(t, "series"),
+				Customer: rapid.String().Draw(t, "customer"), IdempotencyKey: rapid.String().Draw(t, "key"),
+				Status: coupon.RedemptionStatus(rapid.IntRange(1, 4).Draw(t, "status")),
+				At:     genTime("at"), HoldExpiresAt: genTime("hold"), ConfirmedAt: genTime("confirmed"),
+				ReleasedAt: genTime("released"), ReversedAt: genTime("reversed"),
+				Location: coupon.Location{Till: rapid.String().Draw(t, "till"), Store: rapid.String().Draw(t, "store"),
+					Zone: rapid.String().Draw(t, "zone"), Concept: rapid.String().Draw(t, "concept")},
+				Bill: genDec("bill"), Discount: genDec("discount"), Currency: rapid.String().Draw(t, "currency"),
+			}
+		}
+		same := func(got, want coupon.Redemption) {
+			if !cmp.Equal(got, want) {
+				t.Fatalf("read back (-stored +read):\n%s", cmp.Diff(want, got))
+			}
+			for _, d := range [][2]decimal.Decimal{{got.Bill, want.Bill}, {got.Discount, want.Discount}} {
+				if d[0].Exponent() != d[1].Exponent() || d[0].Coefficient().Cmp(d[1].Coefficient()) != 0 {
+					t.Fatalf("decimal %v (exp %d) read back as %v (exp %d)", d[1], d[1].Exponent(), d[0], d[0].Exponent())
+				}
+			}
+		}
+		var want []coupon.Redemption
+		for i := range rapid.IntRange(1, 20).Draw(t, "redemptions") {
+			r := gen(fmt.Sprintf("r%d", i))
+			if num := tab.add(&r); num != i {
+				t.Fatalf("number %d, want %d", num, i)
+			}
+			want = append(want, r)
+			if rapid.Bool().Draw(t, "update") {
+				j := rapid.IntRange(0, i).Draw(t, "which")
+				u := gen(want[j].ID)
+				tab.update(j, &u)
+				want[j] = u
+			}
+		}
+		for i, r := range want {
+			same(tab.decode(i), r)
+			if num, ok := tab.get(r.ID); !ok || num != i {
+				t.Fatalf("get(%s) = %d, %v", r.ID, num, ok)
+			}
+			if !tab.keyIs(i, r.IdempotencyKey) || string(tab.field(i, fieldCoupon)) != r.CouponID || tab.status(i) != r.Status {
+				t.Fatalf("redemption %d: key, coupon or status read without decoding differ", i)
 			}
 		}
 	})

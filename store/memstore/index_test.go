@@ -28,21 +28,21 @@ func TestRedTable(t *testing.T) {
 		for i := range n {
 			id := fmt.Sprintf("r%04d", i)
 			ids = append(ids, id)
-			if b := x.add(&coupon.Redemption{ID: id}); b.r.ID != id {
-				t.Fatalf("%s: add(%s) stored %s", name, id, b.r.ID)
+			if num := x.add(&coupon.Redemption{ID: id, IdempotencyKey: "k" + id}); num != i {
+				t.Fatalf("%s: add(%s) gave number %d, want %d", name, id, num, i)
 			}
 		}
-		for _, id := range ids {
-			if p := x.get(id); p == nil || p.ID != id {
-				t.Fatalf("%s: get(%q) = %v", name, id, p)
+		for i, id := range ids {
+			if num, ok := x.get(id); !ok || num != i || x.decode(num).ID != id || !x.keyIs(num, "k"+id) {
+				t.Fatalf("%s: get(%q) = %d, %v", name, id, num, ok)
 			}
 		}
-		if p := x.get("missing"); p != nil {
-			t.Errorf("%s: get(missing) = %v", name, p)
+		if num, ok := x.get("missing"); ok {
+			t.Errorf("%s: get(missing) = %d", name, num)
 		}
 		var all []string
-		for p := range x.all() {
-			all = append(all, p.ID)
+		for num := range x.all() {
+			all = append(all, x.decode(num).ID)
 		}
 		if !slices.Equal(all, ids) {
 			t.Errorf("%s: all gives %d ids, not the %d stored in order", name, len(all), len(ids))

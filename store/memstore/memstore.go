@@ -25,16 +25,18 @@ type Store struct {
 	// recs holds, by coupon id, the coupon and the redemptions and events
 	// that name it; see couponRec.
 	recs     map[string]*couponRec
+	recSlab  slab[couponRec]
 	unique   map[uniqueKey]string // (series, canonical, slot) -> coupon id
 	byCode   map[string]codeIdx   // canonical code -> coupons, every series
 	bySeries map[string]*idSet    // series -> coupon ids
 	pool     map[string]*idSet    // series -> ids of its Available coupons
 	custs    map[string]*custRec  // customer -> coupons held, events, counters
-	all      idSet                // every coupon id
+	custSlab slab[custRec]
+	all      idSet // every coupon id
 
 	reds        redTable
-	redBySeries map[string]*[]*coupon.Redemption
-	held        map[string]*coupon.Redemption // Status == StatusHeld
+	redBySeries map[string]*[]int32 // series -> redemption numbers
+	held        map[int]struct{}    // numbers of redemptions with Status == StatusHeld
 
 	// Counters live beside what they count: see counters.go.
 	seriesCounts map[string]*[2]store.Count // SeriesUses, SeriesIssued
@@ -80,8 +82,8 @@ func New() *Store {
 		pool:         make(map[string]*idSet),
 		custs:        make(map[string]*custRec),
 		reds:         newRedTable(),
-		redBySeries:  make(map[string]*[]*coupon.Redemption),
-		held:         make(map[string]*coupon.Redemption),
+		redBySeries:  make(map[string]*[]int32),
+		held:         make(map[int]struct{}),
 		seriesCounts: make(map[string]*[2]store.Count),
 		loose:        make(map[codeKey]*codeCounters),
 		odd:          make(map[store.CounterKey]*store.Count),
@@ -224,16 +226,12 @@ func (s *Store) Redemption(ctx context.Context, id string) (coupon.Redemption, e
 		return coupon.Redemption{}, err
 	}
 	s.mu.RLock()
-	p := s.reds.get(id)
-	var r coupon.Redemption
-	if p != nil {
-		r = *p
-	}
-	s.mu.RUnlock()
-	if p == nil {
+	defer s.mu.RUnlock()
+	num, ok := s.reds.get(id)
+	if !ok {
 		return coupon.Redemption{}, notFound("redemption", id)
 	}
-	return r, nil
+	return s.reds.decode(num), nil
 }
 
 // RedemptionByKey implements store.Store.
@@ -241,19 +239,14 @@ func (s *Store) RedemptionByKey(ctx context.Context, couponID, key string) (coup
 	if err := ctx.Err(); err != nil {
 		return coupon.Redemption{}, err
 	}
-	var p *coupon.Redemption
-	var r coupon.Redemption
 	s.mu.RLock()
+	defer s.mu.RUnlock()
 	if rec := s.recs[couponID]; rec != nil && key != "" {
-		if p = rec.redByKey(key); p != nil {
-			r = *p
+		if num, ok := s.redByKey(rec, key); ok {
+			return s.reds.decode(num), nil
 		}
 	}
-	s.mu.RUnlock()
-	if p == nil {
-		return coupon.Redemption{}, notFound("redemption", key)
-	}
-	return r, nil
+	return coupon.Redemption{}, notFound("redemption", key)
 }
 
 // ListRedemptions implements store.Store.
@@ -268,57 +261,44 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 			(q.HoldExpiresBefore.IsZero() ||
 				!r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore))
 	}
-	var found []*coupon.Redemption
+	var out []coupon.Redemption
+	keep := func(num int) {
+		if q.Status != 0 && s.reds.status(num) != q.Status {
+			return
+		}
+		if r := s.reds.decode(num); match(&r) {
+			out = append(out, r)
+		}
+	}
 	s.mu.RLock()
-	defer s.mu.RUnlock()
 	switch {
 	case q.CouponID != "":
 		if r := s.recs[q.CouponID]; r != nil {
 			for _, x := range r.reds {
-				if match(x.r) {
-					found = append(found, x.r)
-				}
+				keep(int(x.num))
 			}
 		}
 	case q.Status == coupon.StatusHeld:
-		for _, r := range s.held {
-			if match(r) {
-				found = append(found, r)
-			}
+		for num := range s.held {
+			keep(num)
 		}
 	case q.SeriesID != "":
 		if p := s.redBySeries[q.SeriesID]; p != nil {
-			found = filter(*p, match)
-		}
-	default:
-		for r := range s.reds.all() {
-			if match(r) {
-				found = append(found, r)
+			for _, num := range *p {
+				keep(int(num))
 			}
 		}
-	}
-	slices.SortFunc(found, func(a, b *coupon.Redemption) int { return cmp.Compare(a.ID, b.ID) })
-	if q.Limit > 0 && len(found) > q.Limit {
-		found = found[:q.Limit]
-	}
-	var out []coupon.Redemption
-	if len(found) > 0 {
-		out = make([]coupon.Redemption, len(found))
-		for i, r := range found {
-			out[i] = *r
+	default:
+		for num := range s.reds.all() {
+			keep(num)
 		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b coupon.Redemption) int { return cmp.Compare(a.ID, b.ID) })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
 	}
 	return out, nil
-}
-
-func filter(rs []*coupon.Redemption, keep func(*coupon.Redemption) bool) []*coupon.Redemption {
-	var out []*coupon.Redemption
-	for _, r := range rs {
-		if keep(r) {
-			out = append(out, r)
-		}
-	}
-	return out
 }
 
 // Counters implements store.Store.

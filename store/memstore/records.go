@@ -15,14 +15,19 @@ import (
 // find its coupon, its idempotency keys, its counters and its event list
 // with one map lookup. A record without a stored coupon exists when a
 // redemption or an event names an id no coupon has.
+//
+// A couponRec is never copied (records live in a slab and are used by
+// pointer): reds starts in red0.
 type couponRec struct {
 	c         coupon.Coupon
 	stored    bool
-	reds      []redRef                      // in the order inserted
-	byKey     map[string]*coupon.Redemption // by idempotency key, once reds is longer than keyScan
-	lastEvent evPos                         // the last event naming the id
-	counts    codeCounters                  // while stored, see codeHome
-	holder    *custRec                      // the record of c.Holder, while stored and held
+	reds      []redRef       // in the order inserted
+	red0      [1]redRef      // room for the first, which most coupons never pass
+	byKey     map[uint64]int // number by key hash, once reds is longer than keyScan
+	keyClash  bool           // two keys of reds have one hash: search reds instead
+	lastEvent evPos          // the last event naming the id
+	counts    codeCounters   // while stored, see codeHome
+	holder    *custRec       // the record of c.Holder, while stored and held
 }
 
 // custRec is everything the store keeps under one customer id.
@@ -30,6 +35,25 @@ type custRec struct {
 	coupons   heldSet // the coupons the customer holds
 	lastEvent evPos   // the last event naming the customer
 	counters  counterSet[custCounter]
+}
+
+// slabSize is the number of records a slab allocates at once.
+const slabSize = 256
+
+// slab hands out records from chunks allocated slabSize at a time: a
+// million records are four thousand objects for the collector, not a
+// million. Records are never freed, so a chunk lives as long as the store.
+type slab[T any] struct {
+	chunk []T
+}
+
+func (s *slab[T]) next() *T {
+	if len(s.chunk) == 0 {
+		s.chunk = make([]T, slabSize)
+	}
+	p := &s.chunk[0]
+	s.chunk = s.chunk[1:]
+	return p
 }
 
 // heldSet is the ordered set of the coupons one customer holds: most
@@ -85,91 +109,119 @@ func (s *Store) custFor(id string) *custRec {
 	}
 	r := s.custs[id]
 	if r == nil {
-		r = new(custRec)
+		r = s.custSlab.next()
 		s.custs[id] = r
 	}
 	sc.lastCustID, sc.lastCust = id, r
 	return r
 }
 
-// redRef is a redemption of a coupon with its idempotency key beside it,
-// so that a search by key does not visit every redemption.
+// redRef is a redemption of a coupon, by number, with the hash of its
+// idempotency key beside it, so that a search by key does not decode every
+// redemption.
 type redRef struct {
-	key string
-	r   *coupon.Redemption
+	key    uint64 // hash of the idempotency key
+	num    int32
+	hasKey bool
 }
 
 // keyScan is the number of redemptions of one coupon searched one by one
-// for an idempotency key; past it, couponRec keeps a map.
+// for an idempotency key; past it, couponRec keeps a map of key hashes.
 const keyScan = 8
 
-// redByKey returns the redemption with the idempotency key, or nil. The key
-// must not be "".
-func (r *couponRec) redByKey(key string) *coupon.Redemption {
-	if r.byKey != nil {
-		return r.byKey[key]
-	}
-	for _, x := range r.reds {
-		if x.key == key {
-			return x.r
-		}
-	}
-	return nil
+// refOf returns the redRef of redemption num, r.
+func (s *Store) refOf(num int, r *coupon.Redemption) redRef {
+	return redRef{key: s.reds.hash(r.IdempotencyKey), num: int32(num), hasKey: r.IdempotencyKey != ""}
 }
 
-func (r *couponRec) addRed(p *coupon.Redemption) {
-	r.reds = append(r.reds, redRef{p.IdempotencyKey, p})
+// redByKey returns the number of the redemption of rec with the idempotency
+// key, which must not be "".
+func (s *Store) redByKey(rec *couponRec, key string) (int, bool) {
+	h := s.reds.hash(key)
+	if rec.byKey != nil && !rec.keyClash {
+		n, ok := rec.byKey[h]
+		return n, ok && s.reds.keyIs(n, key)
+	}
+	for _, x := range rec.reds {
+		if x.hasKey && x.key == h && s.reds.keyIs(int(x.num), key) {
+			return int(x.num), true
+		}
+	}
+	return 0, false
+}
+
+// addRed adds x to the redemptions of r.
+func (r *couponRec) addRed(x redRef) {
+	if r.reds == nil {
+		r.reds = r.red0[:0:1]
+	}
+	r.reds = append(r.reds, x)
 	switch {
 	case r.byKey != nil:
-		if p.IdempotencyKey != "" {
-			r.byKey[p.IdempotencyKey] = p
-		}
+		r.mapKey(x)
 	case len(r.reds) > keyScan:
-		r.byKey = make(map[string]*coupon.Redemption, 2*len(r.reds))
-		for _, x := range r.reds {
-			if x.key != "" {
-				r.byKey[x.key] = x.r
-			}
+		r.byKey = make(map[uint64]int, 2*len(r.reds))
+		for _, y := range r.reds {
+			r.mapKey(y)
 		}
 	}
 }
 
-func (r *couponRec) index(p *coupon.Redemption) int {
-	return slices.IndexFunc(r.reds, func(x redRef) bool { return x.r == p })
+// mapKey enters x in byKey. Two keys with one hash make byKey unusable, and
+// lookups scan instead.
+func (r *couponRec) mapKey(x redRef) {
+	if !x.hasKey {
+		return
+	}
+	if _, taken := r.byKey[x.key]; taken {
+		r.keyClash = true
+		return
+	}
+	r.byKey[x.key] = int(x.num)
 }
 
-func (r *couponRec) removeRed(p *coupon.Redemption) {
-	if i := r.index(p); i >= 0 {
-		r.reds = slices.Delete(r.reds, i, i+1)
+func (r *couponRec) index(num int) int {
+	return slices.IndexFunc(r.reds, func(x redRef) bool { return int(x.num) == num })
+}
+
+// removeRed removes redemption num from r.
+func (r *couponRec) removeRed(num int) {
+	i := r.index(num)
+	if i < 0 {
+		return
 	}
-	if r.byKey != nil && p.IdempotencyKey != "" && r.byKey[p.IdempotencyKey] == p {
-		delete(r.byKey, p.IdempotencyKey)
+	x := r.reds[i]
+	r.reds = slices.Delete(r.reds, i, i+1)
+	if r.byKey != nil && x.hasKey && r.byKey[x.key] == num {
+		delete(r.byKey, x.key)
 	}
 }
 
-// rekey records that p's key changed from old to p.IdempotencyKey.
-func (r *couponRec) rekey(p *coupon.Redemption, old string) {
-	if i := r.index(p); i >= 0 {
-		r.reds[i].key = p.IdempotencyKey
+// rekey gives redemption num of r the key x.key.
+func (r *couponRec) rekey(x redRef) {
+	num := int(x.num)
+	i := r.index(num)
+	if i < 0 {
+		return
 	}
+	old := r.reds[i]
+	r.reds[i] = x
 	if r.byKey == nil {
 		return
 	}
-	if old != "" && r.byKey[old] == p {
-		delete(r.byKey, old)
+	if old.hasKey && r.byKey[old.key] == num {
+		delete(r.byKey, old.key)
 	}
-	if p.IdempotencyKey != "" {
-		r.byKey[p.IdempotencyKey] = p
-	}
+	r.mapKey(x)
 }
 
-func without(rs []*coupon.Redemption, p *coupon.Redemption) []*coupon.Redemption {
-	for i, r := range rs {
-		if r == p {
-			return append(rs[:i:i], rs[i+1:]...)
+func without(nums []int32, num int) []int32 {
+	for i, n := range nums {
+		if int(n) == num {
+			return append(nums[:i:i], nums[i+1:]...)
 		}
 	}
-	return rs
+	return nums
 }
 
 // codeIdx lists the coupons of one canonical code: the record of the only
@@ -264,7 +316,7 @@ func (s *Store) recFor(id string) *couponRec {
 	if r := s.lookup(id); r != nil {
 		return r
 	}
-	r := new(couponRec)
+	r := s.recSlab.next()
 	s.recs[id] = r
 	s.scratch.lastID, s.scratch.last = id, r
 	return r

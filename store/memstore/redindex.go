@@ -1,96 +1,83 @@
 package memstore
 
 import (
+	"encoding/binary"
 	"hash/maphash"
 	"iter"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 )
 
 // redTable stores the redemptions and finds them by id.
 //
-// Redemptions live in slabs of slabSize boxes, in the order stored; each
-// box has room for the first entry of its coupon's redemption list, so a
-// coupon's first redemption costs no allocation of its own. Redemptions are
-// never removed and their ids never change.
+// Each redemption has a number, given in the order stored, that never
+// changes; the indexes (by coupon, by series, the held ones) list numbers.
+// Its fields are kept encoded in a byteLog, and an update writes a new
+// encoding and points the number at it. Nothing in the table is a pointer,
+// so the collector never traces it, and a redemption adds about a hundred
+// bytes to the heap where a coupon.Redemption value and its strings and
+// decimals took four times as much.
 //
 // The index by id is an open-addressing hash table of (hash of the id,
-// position in the slabs) pairs. It holds no pointers, so the collector never
-// scans it however many redemptions there are; growing it moves 16-byte
-// entries and never reads an id again; a lookup costs one probe sequence
-// and one comparison of ids. Ids whose hashes are equal are told apart by
-// that comparison.
+// number) pairs: growing it moves 16-byte entries and never reads an id
+// again; a lookup costs one probe sequence and one comparison of ids, which
+// also tells apart ids whose hashes are equal.
 type redTable struct {
-	hash   func(id string) uint64
-	chunks [][]redBox
-	n      int       // redemptions stored
-	slots  []redSlot // len is 0 or a power of two; at most 3/4 used
+	hash  func(s string) uint64
+	log   byteLog
+	cur   []logPos  // by number: where the redemption's encoding is
+	slots []redSlot // len is 0 or a power of two; at most 3/4 used
 }
-
-// redBox is a stored redemption with room for the first entry of its
-// coupon's redemption list.
-type redBox struct {
-	r   coupon.Redemption
-	ref [1]redRef
-}
-
-// slabSize is the number of redBoxes allocated at once.
-const slabSize = 256
 
 // redSlot is an entry of the index: the hash of a redemption's id and its
-// position plus one (0 marks an empty slot).
+// number plus one (0 marks an empty slot).
 type redSlot struct {
 	hash uint64
-	pos  uint64
+	num  uint64
 }
 
 func newRedTable() redTable {
 	seed := maphash.MakeSeed()
-	return redTable{hash: func(id string) uint64 { return maphash.String(seed, id) }}
+	return redTable{hash: func(s string) uint64 { return maphash.String(seed, s) }}
 }
 
-func (t *redTable) at(pos int) *redBox { return &t.chunks[pos/slabSize][pos%slabSize] }
-
-// get returns the redemption with the id, or nil.
-func (t *redTable) get(id string) *coupon.Redemption {
+// get returns the number of the redemption with the id.
+func (t *redTable) get(id string) (int, bool) {
 	if len(t.slots) == 0 {
-		return nil
+		return 0, false
 	}
 	h := t.hash(id)
 	mask := uint64(len(t.slots) - 1)
 	for i := h & mask; ; i = (i + 1) & mask {
 		s := t.slots[i]
-		if s.pos == 0 {
-			return nil
+		if s.num == 0 {
+			return 0, false
 		}
-		if s.hash == h {
-			if b := t.at(int(s.pos - 1)); b.r.ID == id {
-				return &b.r
-			}
+		if s.hash == h && t.idIs(int(s.num-1), id) {
+			return int(s.num - 1), true
 		}
 	}
 }
 
-// add stores a copy of r, whose id is not stored yet, and returns its box.
-func (t *redTable) add(r *coupon.Redemption) *redBox {
-	pos := t.n
-	if pos%slabSize == 0 {
-		t.chunks = append(t.chunks, make([]redBox, slabSize))
-	}
-	b := t.at(pos)
-	b.r = *r
-	t.n++
-	if 4*t.n > 3*len(t.slots) {
+// add stores r, whose id is not stored yet, and returns its number.
+func (t *redTable) add(r *coupon.Redemption) int {
+	num := len(t.cur)
+	t.cur = append(t.cur, t.encode(r))
+	if 4*len(t.cur) > 3*len(t.slots) {
 		t.grow()
 	}
-	t.insert(redSlot{hash: t.hash(r.ID), pos: uint64(pos) + 1})
-	return b
+	t.insert(redSlot{hash: t.hash(r.ID), num: uint64(num) + 1})
+	return num
 }
+
+// update replaces redemption num by r, which has the same id.
+func (t *redTable) update(num int, r *coupon.Redemption) { t.cur[num] = t.encode(r) }
 
 func (t *redTable) insert(s redSlot) {
 	mask := uint64(len(t.slots) - 1)
 	i := s.hash & mask
-	for t.slots[i].pos != 0 {
+	for t.slots[i].num != 0 {
 		i = (i + 1) & mask
 	}
 	t.slots[i] = s
@@ -100,19 +87,118 @@ func (t *redTable) grow() {
 	old := t.slots
 	t.slots = make([]redSlot, max(1024, 2*len(old)))
 	for _, s := range old {
-		if s.pos != 0 {
+		if s.num != 0 {
 			t.insert(s)
 		}
 	}
 }
 
-// all yields every stored redemption, in the order stored.
-func (t *redTable) all() iter.Seq[*coupon.Redemption] {
-	return func(yield func(*coupon.Redemption) bool) {
-		for pos := range t.n {
-			if !yield(&t.at(pos).r) {
+// all yields the number of every stored redemption, in the order stored.
+func (t *redTable) all() iter.Seq[int] {
+	return func(yield func(int) bool) {
+		for num := range t.cur {
+			if !yield(num) {
 				return
 			}
 		}
 	}
 }
+
+// The encoding of a redemption: status; a byte with bit i set when the
+// i-th time of redTimes is set; the id, the idempotency key and the coupon
+// id, which lookups read without decoding the rest (see field); the set
+// times; the other strings; the bill and the discount.
+
+// redTimes lists the times of r in encoding order.
+func redTimes(r *coupon.Redemption) [5]*time.Time {
+	return [5]*time.Time{&r.At, &r.HoldExpiresAt, &r.ConfirmedAt, &r.ReleasedAt, &r.ReversedAt}
+}
+
+// redStrings lists the strings of r after the times, in encoding order.
+func redStrings(r *coupon.Redemption) [7]*string {
+	return [7]*string{&r.SeriesID, &r.Customer, &r.Location.Till,
+		&r.Location.Store, &r.Location.Zone, &r.Location.Concept, &r.Currency}
+}
+
+func (t *redTable) encode(r *coupon.Redemption) logPos {
+	size := 2 + stringSize(r.ID) + stringSize(r.IdempotencyKey) + stringSize(r.CouponID) + 5*maxTimeSize +
+		decimalSize(r.Bill) + decimalSize(r.Discount)
+	for _, p := range redStrings(r) {
+		size += stringSize(*p)
+	}
+	return t.log.append(size, func(b []byte) []byte {
+		set := byte(0)
+		for i, p := range redTimes(r) {
+			if !p.IsZero() {
+				set |= 1 << i
+			}
+		}
+		b = append(b, byte(r.Status), set)
+		b = appendString(b, r.ID)
+		b = appendString(b, r.IdempotencyKey)
+		b = appendString(b, r.CouponID)
+		for _, p := range redTimes(r) {
+			if !p.IsZero() {
+				b = appendTime(b, *p)
+			}
+		}
+		for _, p := range redStrings(r) {
+			b = appendString(b, *p)
+		}
+		b = appendDecimal(b, r.Bill)
+		return appendDecimal(b, r.Discount)
+	})
+}
+
+// decode returns redemption num.
+func (t *redTable) decode(num int) coupon.Redemption {
+	b := t.log.at(t.cur[num])
+	var r coupon.Redemption
+	r.Status = coupon.RedemptionStatus(b[0])
+	set := b[1]
+	i := readString(b, 2, &r.ID)
+	i = readString(b, i, &r.IdempotencyKey)
+	i = readString(b, i, &r.CouponID)
+	for k, p := range redTimes(&r) {
+		if set&(1<<k) != 0 {
+			i = readTime(b, i, p)
+		}
+	}
+	for _, p := range redStrings(&r) {
+		i = readString(b, i, p)
+	}
+	i = readDecimal(b, i, &r.Bill)
+	readDecimal(b, i, &r.Discount)
+	return r
+}
+
+// status returns the status of redemption num.
+func (t *redTable) status(num int) coupon.RedemptionStatus {
+	return coupon.RedemptionStatus(t.log.at(t.cur[num])[0])
+}
+
+// Fields of an encoded redemption that field reads.
+const (
+	fieldID = iota
+	fieldKey
+	fieldCoupon
+)
+
+// field returns the bytes of one of the first strings of redemption num's
+// encoding, without decoding the rest.
+func (t *redTable) field(num, f int) []byte {
+	b := t.log.at(t.cur[num])
+	i := 2
+	for {
+		l, w := binary.Uvarint(b[i:])
+		i += w
+		if f == 0 {
+			return b[i : i+int(l)]
+		}
+		i += int(l)
+		f--
+	}
+}
+
+func (t *redTable) idIs(num int, id string) bool   { return string(t.field(num, fieldID)) == id }
+func (t *redTable) keyIs(num int, key string) bool { return string(t.field(num, fieldKey)) == key }
