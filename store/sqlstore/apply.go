@@ -27,21 +27,36 @@ import (
 // documentation): each change runs under a savepoint of a shared
 // transaction and is undone alone when it fails; Apply returns once the
 // group's transaction is committed.
+//
+// The rows of a large change are written with multi-row statements (see
+// rows.go), with the outcome of one statement per row.
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	return s.apply(ctx, c, true)
+}
+
+// apply is Apply, with multi-row statements or (multi false) one statement
+// per row and per bump.
+func (s *Store) apply(ctx context.Context, c *store.Change, multi bool) error {
 	if c == nil {
 		return invalid("Change", "is nil")
 	}
 	if err := checkIDs(c); err != nil {
 		return err
 	}
-	p, err := s.plan(c)
+	p, err := s.plan(c, multi)
 	if err != nil {
 		return err
 	}
-	if s.tx != nil {
-		err = s.write(ctx, func(x conn) error { return s.runSeq(ctx, x, p) })
-	} else {
-		err = s.retry(ctx, func() error { return s.applyGrouped(ctx, p) })
+	err = s.run(ctx, p)
+	var redo *redoRows
+	if errors.As(err, &redo) {
+		// A multi-row insert broke a constraint and the change was undone:
+		// run it again a row at a time, so that the error names the row
+		// exactly as it would have without multi-row statements.
+		if p, err = s.plan(c, false); err != nil {
+			return err
+		}
+		err = s.run(ctx, p)
 	}
 	if err != nil {
 		var ge *store.GuardError
@@ -54,6 +69,15 @@ func (s *Store) Apply(ctx context.Context, c *store.Change) error {
 		c.Bumps[i].After = p.after[i]
 	}
 	return nil
+}
+
+// run writes a planned change: in the caller's transaction (WithTx), or
+// queued for group commit.
+func (s *Store) run(ctx context.Context, p *planned) error {
+	if s.tx != nil {
+		return s.write(ctx, func(x conn) error { return s.runSeq(ctx, x, p) })
+	}
+	return s.retry(ctx, func() error { return s.applyGrouped(ctx, p) })
 }
 
 func checkIDs(c *store.Change) error {
@@ -112,6 +136,7 @@ const (
 	opUndo                       // RETURNING n, last; no row: fail()
 	opRead                       // n, last of a counter; no row: zero
 	opCouponSQLite               // a coupon update, SQLite's way (updateCouponSQLite)
+	opBumps                      // a multi-row guarded upsert of counters (planBumps); a row missing from its RETURNING: the guard refused
 )
 
 // op is one statement of a planned change.
@@ -127,6 +152,9 @@ type op struct {
 	bump int
 	// cu is the update of an opCouponSQLite.
 	cu *store.CouponUpdate
+	// chains are the rows of an opBumps: each the indexes in Change.Bumps
+	// of the bumps of one counter, in order.
+	chains [][]int
 }
 
 // planned is a change as the statements that write it.
@@ -138,22 +166,31 @@ type planned struct {
 }
 
 // plan turns c into statements, encoding every value first: a value the
-// store cannot keep fails the change before anything is written.
-func (s *Store) plan(c *store.Change) (*planned, error) {
+// store cannot keep fails the change before anything is written. With
+// multi, the inserts of several coupons, redemptions or events are
+// multi-row statements and the bumps of several counters are batched
+// (planBumps), which makes a change of a thousand coupons a few dozen
+// statements instead of thousands; without it, every row and every bump is
+// a statement of its own, whose errors name their row.
+func (s *Store) plan(c *store.Change, multi bool) (*planned, error) {
 	var e encoder
 	p := &planned{c: c, after: make([]store.Count, len(c.Bumps))}
-	n := len(c.NewCoupons) + len(c.Coupons) + len(c.NewRedemptions) + len(c.Redemptions) + len(c.Events) + len(c.Bumps)
+	n := len(c.Coupons) + len(c.Redemptions)
+	if multi {
+		n += 32 + (len(c.NewCoupons)+len(c.NewRedemptions)+len(c.Events)+len(c.Bumps))/changeRowsPerInsert
+	} else {
+		n += len(c.NewCoupons) + len(c.NewRedemptions) + len(c.Events) + len(c.Bumps)
+	}
 	p.ops = make([]op, 0, n+3)
 	if w := c.Series; w != nil {
 		if err := s.planSeries(p, w); err != nil {
 			return nil, err
 		}
 	}
-	for i := range c.NewCoupons {
-		nc := &c.NewCoupons[i]
-		p.ops = append(p.ops, op{kind: opExec, sql: s.q.couponInsert, args: e.couponArgs(make([]any, 0, nCouponCols), nc),
-			errf: func(err error) error { return s.couponErr(err, nc) }})
-	}
+	planInserts(s, p, multi, c.NewCoupons, "ck_coupons", couponCols, nCouponCols, e.couponArgs, func(nc *coupon.Coupon) op {
+		return op{kind: opExec, sql: s.q.couponInsert, args: e.couponArgs(make([]any, 0, nCouponCols), nc),
+			errf: func(err error) error { return s.couponErr(err, nc) }}
+	})
 	for i := range c.Coupons {
 		u := &c.Coupons[i]
 		if s.d == SQLite {
@@ -166,11 +203,10 @@ func (s *Store) plan(c *store.Change) (*planned, error) {
 			errf: func(err error) error { return s.couponErr(err, &u.Coupon) },
 			fail: func() error { return &store.ConflictError{Kind: "coupon", ID: u.Coupon.ID} }})
 	}
-	for i := range c.NewRedemptions {
-		r := &c.NewRedemptions[i]
-		p.ops = append(p.ops, op{kind: opExec, sql: s.q.redemptionInsert, args: e.redemptionArgs(make([]any, 0, nRedemptionCols), r),
-			errf: func(err error) error { return s.redemptionErr(err, r) }})
-	}
+	planInserts(s, p, multi, c.NewRedemptions, "ck_redemptions", redemptionCols, nRedemptionCols, e.redemptionArgs, func(r *coupon.Redemption) op {
+		return op{kind: opExec, sql: s.q.redemptionInsert, args: e.redemptionArgs(make([]any, 0, nRedemptionCols), r),
+			errf: func(err error) error { return s.redemptionErr(err, r) }}
+	})
 	for i := range c.Redemptions {
 		u := &c.Redemptions[i]
 		p.ops = append(p.ops, op{kind: opExpectOne, sql: s.q.redemptionUpdate,
@@ -178,30 +214,33 @@ func (s *Store) plan(c *store.Change) (*planned, error) {
 			errf: func(err error) error { return s.redemptionErr(err, &u.Redemption) },
 			fail: func() error { return &store.ConflictError{Kind: "redemption", ID: u.Redemption.ID} }})
 	}
-	for i := range c.Events {
-		p.ops = append(p.ops, op{kind: opExec, sql: s.q.eventInsert, args: e.eventArgs(make([]any, 0, nEventCols), &c.Events[i])})
-	}
-	for _, i := range bumpOrder(c.Bumps) {
-		b := &c.Bumps[i]
-		k := &b.Key
-		key := counterKeyArgs(k)
-		switch {
-		case b.Delta > 0:
-			at := e.time("At", b.At)
-			p.ops = append(p.ops, op{kind: opBump, sql: s.q.counterBump, bump: i,
-				args: append(key, b.Delta, at, limitBound(b.Guard.Limit), gapBound(b.Guard.MinGap, b.At))})
-		case b.Delta < 0:
-			p.ops = append(p.ops, op{kind: opUndo, sql: s.q.counterUndo, bump: i, args: append(key, b.Delta),
-				fail: func() error { return &store.ConflictError{Kind: "counter", ID: counterID(k)} }})
-		default:
-			p.ops = append(p.ops, op{kind: opRead, sql: s.q.counterGet, bump: i, args: key})
-		}
-	}
+	planInserts(s, p, multi, c.Events, "ck_events", eventCols, nEventCols, e.eventArgs, func(ev *coupon.Event) op {
+		return op{kind: opExec, sql: s.q.eventInsert, args: e.eventArgs(make([]any, 0, nEventCols), ev)}
+	})
+	s.planBumps(p, &e, multi)
 	if e.err != nil {
 		return nil, e.err
 	}
 	p.shard = shardOf(c)
 	return p, nil
+}
+
+// planInserts appends the inserts of rows: with multi and more than one
+// row, multi-row INSERTs of the arguments argsOf appends (ncols per row);
+// otherwise single(row) for each row.
+func planInserts[T any](s *Store, p *planned, multi bool, rows []T, table, cols string, ncols int,
+	argsOf func([]any, *T) []any, single func(*T) op) {
+	if multi && len(rows) > 1 {
+		args := make([]any, 0, len(rows)*ncols)
+		for i := range rows {
+			args = argsOf(args, &rows[i])
+		}
+		s.planRows(p, table, cols, ncols, args)
+		return
+	}
+	for i := range rows {
+		p.ops = append(p.ops, single(&rows[i]))
+	}
 }
 
 func (s *Store) planSeries(p *planned, w *store.SeriesWrite) error {
@@ -284,13 +323,17 @@ func (s *Store) runSeq(ctx context.Context, x conn, p *planned) error {
 			case errors.Is(err, sql.ErrNoRows) && o.kind == opUndo:
 				return o.fail()
 			case errors.Is(err, sql.ErrNoRows):
-				return s.guardErr(ctx, x, p.c, o.bump)
+				return s.guardErr(ctx, x, p.c, []int{o.bump})
 			case err != nil:
 				return s.dbErr(ctx, err)
 			}
 			p.after[o.bump] = store.Count{N: n, Last: fromNanos(last)}
 		case opCouponSQLite:
 			if err := s.updateCouponSQLite(ctx, x, o.cu); err != nil {
+				return err
+			}
+		case opBumps:
+			if err := s.runBumps(ctx, x, p, o); err != nil {
 				return err
 			}
 		}
@@ -307,15 +350,14 @@ func (s *Store) opErr(ctx context.Context, o *op, err error) error {
 	return s.dbErr(ctx, err)
 }
 
-// guardErr is the *store.GuardError of the i-th bump of c, with the value
-// the counter has now.
-func (s *Store) guardErr(ctx context.Context, x conn, c *store.Change, i int) error {
-	b := &c.Bumps[i]
-	cur, err := s.counter(ctx, x, b.Key)
+// guardErr is the *store.GuardError of a refused chain of bumps of one
+// counter (see chainGuardErr), read from the value the counter has now.
+func (s *Store) guardErr(ctx context.Context, x conn, c *store.Change, chain []int) error {
+	cur, err := s.counter(ctx, x, c.Bumps[chain[0]].Key)
 	if err != nil {
 		return err
 	}
-	return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
+	return chainGuardErr(c, chain, cur)
 }
 
 func (s *Store) counter(ctx context.Context, x conn, k store.CounterKey) (store.Count, error) {

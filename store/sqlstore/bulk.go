@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -86,7 +87,7 @@ func (s *Store) insertRows(ctx context.Context, x conn, coupons []coupon.Coupon,
 		if e.err != nil {
 			return 0, e.err
 		}
-		q, qargs := s.multiRow("ck_coupons", couponCols, nCouponCols, couponVarying, args, len(chunk))
+		q, qargs := s.multiRow("ck_coupons", couponCols, nCouponCols, args, len(chunk))
 		var in map[string]bool // the chunk's coupons inserted, when some were skipped
 		if s.d == Postgres {
 			ids, err := s.ids(ctx, x, q+" ON CONFLICT DO NOTHING RETURNING id", qargs...)
@@ -202,7 +203,7 @@ func (s *Store) insertEvents(ctx context.Context, x conn, events []coupon.Event)
 		if e.err != nil {
 			return e.err
 		}
-		q, qargs := s.multiRow("ck_events", eventCols, nEventCols, eventVarying, args, len(chunk))
+		q, qargs := s.multiRow("ck_events", eventCols, nEventCols, args, len(chunk))
 		if _, err := x.exec(ctx, q, qargs...); err != nil {
 			return s.dbErr(ctx, err)
 		}
@@ -210,64 +211,61 @@ func (s *Store) insertEvents(ctx context.Context, x conn, events []coupon.Event)
 	return nil
 }
 
-// The columns (by position in couponCols and eventCols) that differ from
-// row to row in a generated or uploaded batch; the others usually do not.
-var (
-	couponVarying = []int{0, 2, 3} // id, code, canonical
-	eventVarying  = []int{0, 2, 4} // id, coupon_id, code
-)
-
 // multiRow returns an INSERT of rows rows of n columns each (args holds
-// them one row after the other). On SQLite, when every column but the
-// varying ones has one value in all rows, as in a generated batch, those
-// values are bound once:
+// them one row after the other). On SQLite, when some columns have one
+// value in all rows, as most have in a generated, uploaded or issued batch
+// (the series, the state, the times, the actor), those values are bound
+// once and only the columns that vary are bound per row:
 //
 //	INSERT INTO t (cols) SELECT column1, ?, column2, ... FROM (VALUES (?, ?), ...) WHERE true
 //
-// which binds a few parameters per row instead of all. Otherwise, and on
-// PostgreSQL, it is a plain multi-row VALUES.
-func (s *Store) multiRow(table, cols string, n int, varying []int, args []any, rows int) (string, []any) {
+// which binds a few parameters per row instead of all. SQLite inserts the
+// rows of the VALUES in their order. Otherwise, and on PostgreSQL, it is a
+// plain multi-row VALUES.
+func (s *Store) multiRow(table, cols string, n int, args []any, rows int) (string, []any) {
 	plain := func() string {
 		return s.sqlText(table+"/plain/"+itoa(int64(rows)), func() string {
 			return "INSERT INTO " + table + " (" + cols + ") VALUES " + rowsPlaceholders(s.d, rows, n)
 		})
 	}
-	if s.d != SQLite || rows < 2 {
+	if s.d != SQLite || rows < 2 || n > 64 {
 		return plain(), args
 	}
-	vary := make([]bool, n)
-	for _, c := range varying {
-		vary[c] = true
-	}
+	var vary uint64 // bit c: column c differs between rows
+	nVary := 0
 	for c := range n {
-		if vary[c] {
-			continue
-		}
 		for r := 1; r < rows; r++ {
 			if args[r*n+c] != args[c] {
-				return plain(), args
+				vary |= 1 << c
+				nVary++
+				break
 			}
 		}
 	}
-	out := make([]any, 0, n-len(varying)+rows*len(varying))
+	if nVary == 0 || nVary == n {
+		return plain(), args
+	}
+	out := make([]any, 0, n-nVary+rows*nVary)
 	for c := range n {
-		if !vary[c] {
+		if vary&(1<<c) == 0 {
 			out = append(out, args[c])
 		}
 	}
 	for r := range rows {
-		for _, c := range varying {
-			out = append(out, args[r*n+c])
+		for c := range n {
+			if vary&(1<<c) != 0 {
+				out = append(out, args[r*n+c])
+			}
 		}
 	}
-	q := s.sqlText(table+"/const/"+itoa(int64(rows)), func() string {
+	q := s.sqlText(table+"/const/"+itoa(int64(rows))+"/"+strconv.FormatUint(vary, 16), func() string {
 		var sel strings.Builder
 		k := 0
 		for c := range n {
 			if c > 0 {
 				sel.WriteString(", ")
 			}
-			if vary[c] {
+			if vary&(1<<c) != 0 {
 				k++
 				sel.WriteString("column" + itoa(int64(k)))
 			} else {
@@ -275,7 +273,7 @@ func (s *Store) multiRow(table, cols string, n int, varying []int, args []any, r
 			}
 		}
 		return "INSERT INTO " + table + " (" + cols + ") SELECT " + sel.String() + " FROM (VALUES " +
-			rowsPlaceholders(SQLite, rows, len(varying)) + ") WHERE true"
+			rowsPlaceholders(SQLite, rows, nVary) + ") WHERE true"
 	})
 	return q, out
 }

@@ -51,6 +51,17 @@
 // last), so that their row locks are held briefly and never taken in a
 // cycle.
 //
+// A large change (a bulk issue batch: thousands of coupons, events and
+// bumps) is written with multi-row statements instead of one per row. The
+// k bumps of one counter under one guard at one time are one row of a
+// multi-row guarded upsert, whose condition is the k bumps' together
+// (n <= limit - k, and the gap checked against the stored last bump), and
+// the rows of consecutive counters in lock order are one statement, so
+// the lock order is kept. Any other bump is a statement of its own. A
+// multi-row insert that breaks a constraint undoes the change, which is
+// run again a row at a time so that the error names the row. Either way
+// the outcome is the one of a statement per row and per bump.
+//
 // On PostgreSQL, READ COMMITTED (the default) is enough: every invariant
 // rests on a guarded statement, which locks the row and re-evaluates its
 // condition on the newest committed version, or on a unique index.
@@ -67,11 +78,12 @@
 // one flush of the log per redemption. Concurrent Apply calls are
 // therefore queued by series and written in groups: one transaction per
 // group, each change under a savepoint of its own (undone alone when it
-// fails), one commit. Apply returns once its group is committed, so
-// durability is unchanged, and the changes of a group run one after the
-// other, so the outcome is that of some serial order. On PostgreSQL each
-// change of a group is one round trip (pgx's pipeline), and up to eight
-// groups of different series run at once.
+// fails; on SQLite, a group of one change needs none), one commit. Apply
+// returns once its group is committed, so durability is unchanged, and
+// the changes of a group run one after the other, so the outcome is that
+// of some serial order. On PostgreSQL each change of a group is one round
+// trip (pgx's pipeline), and up to eight groups of different series run at
+// once.
 //
 // On SQLite, use OpenSQLite (or its DSN, SQLiteDSN): WAL, a busy timeout,
 // foreign keys, synchronous=NORMAL, BEGIN IMMEDIATE for every transaction,

@@ -30,7 +30,7 @@ func openPostgresApp(t *testing.T) (*sqlstore.Store, *sql.DB, string) {
 	if dsn == "" {
 		t.Skipf("set %s to a PostgreSQL DSN to run this test", pgEnv)
 	}
-	schema := newSchema(t, dsn)
+	schema := sqlstore.NewTestSchema(t, dsn)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)

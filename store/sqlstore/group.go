@@ -166,6 +166,21 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*waiter) error {
 		return s.dbErr(ctx, err)
 	}
 	x := conn{s: s, tx: tx}
+	if len(group) == 1 {
+		// A group of one change needs no savepoint: the transaction is
+		// the change's own and is rolled back when it fails. (On SQLite a
+		// savepoint journals every page the change touches, and every
+		// statement under it truncates that journal when it ends, at a
+		// cost that grows with the change.)
+		w := group[0]
+		if w.err = w.ctx.Err(); w.err == nil {
+			w.err = s.runSeq(ctx, x, w.p)
+		}
+		if w.err != nil {
+			return s.dbErr(ctx, tx.Rollback())
+		}
+		return s.dbErr(ctx, tx.Commit())
+	}
 	for _, w := range group {
 		if w.err = w.ctx.Err(); w.err != nil {
 			continue
@@ -233,7 +248,7 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 				break
 			}
 		}
-		out := outcome{guard: -1}
+		var out outcome
 		if err == nil {
 			out, err = s.readOps(ctx, br, w.p)
 		}
@@ -243,20 +258,19 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 			return s.dbErr(ctx, err)
 		case cerr != nil && !isServerErr(pc, cerr):
 			return s.dbErr(ctx, cerr)
-		case out.err == nil && out.guard < 0 && cerr != nil:
+		case out.err == nil && out.guard == nil && cerr != nil:
 			out.err = s.dbErr(ctx, cerr)
 		}
-		if w.err = out.err; w.err == nil && out.guard < 0 {
+		if w.err = out.err; w.err == nil && out.guard == nil {
 			pre = []string{spRelease}
 			continue
 		}
-		guard := out.guard
 		// For a refused guard, read the counter (the transaction is not in
 		// error), then undo the change alone. The undo is sent as a simple
 		// query: in a transaction in error, the server refuses to prepare
 		// anything but ROLLBACK TO.
-		if guard >= 0 {
-			b := &w.p.c.Bumps[guard]
+		if guard := out.guard; guard != nil {
+			b := &w.p.c.Bumps[guard[0]]
 			var cnt store.Count
 			var last sql.NullInt64
 			err := pc.QueryRow(ctx, s.q.counterGet, counterKeyArgs(&b.Key)...).Scan(&cnt.N, &last)
@@ -264,7 +278,7 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 				return s.dbErr(ctx, err)
 			}
 			cnt.Last = fromNanos(last)
-			w.err = &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cnt}
+			w.err = chainGuardErr(w.p.c, guard, cnt)
 		}
 		if _, err := pc.PgConn().Exec(ctx, spRollback+"; "+spRelease).ReadAll(); err != nil {
 			return s.dbErr(ctx, err)
@@ -282,11 +296,11 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 	return s.dbErr(ctx, pc.SendBatch(ctx, b).Close())
 }
 
-// outcome is how a pipelined change went: its own error, or the index in
-// Bumps of the guard that refused it (-1: none).
+// outcome is how a pipelined change went: its own error, or the chain of
+// bumps (indexes in Bumps) whose guard refused it (nil: none).
 type outcome struct {
 	err   error
-	guard int
+	guard []int
 }
 
 // readOps reads the results of a change's statements and checks them. Its
@@ -301,7 +315,28 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 				return s.changeErr(ctx, o, err)
 			}
 			if o.kind == opExpectOne && ct.RowsAffected() != 1 {
-				return outcome{err: o.fail(), guard: -1}, nil
+				return outcome{err: o.fail()}, nil
+			}
+		case opBumps:
+			rows, err := br.Query()
+			if err != nil {
+				return s.changeErr(ctx, o, err)
+			}
+			got := make([]bumped, 0, len(o.chains))
+			for rows.Next() {
+				var r bumped
+				if err := rows.Scan(&r.counter, &r.series, &r.code, &r.customer, &r.n, &r.last); err != nil {
+					rows.Close()
+					return s.changeErr(ctx, o, err)
+				}
+				got = append(got, r)
+			}
+			rows.Close()
+			if err := rows.Err(); err != nil {
+				return s.changeErr(ctx, o, err)
+			}
+			if refused := settleBumps(p, o, got); refused != nil {
+				return outcome{guard: refused}, nil // GuardError once the counter is read
 			}
 		case opBump, opUndo, opRead:
 			var n int64
@@ -310,9 +345,9 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 			switch {
 			case errors.Is(err, pgx.ErrNoRows) && o.kind == opRead:
 			case errors.Is(err, pgx.ErrNoRows) && o.kind == opUndo:
-				return outcome{err: o.fail(), guard: -1}, nil
+				return outcome{err: o.fail()}, nil
 			case errors.Is(err, pgx.ErrNoRows):
-				return outcome{guard: o.bump}, nil // GuardError once the counter is read
+				return outcome{guard: []int{o.bump}}, nil // GuardError once the counter is read
 			case err != nil:
 				return s.changeErr(ctx, o, err)
 			}
@@ -321,7 +356,7 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 			return outcome{}, fmt.Errorf("sqlstore: statement kind %d cannot be pipelined", o.kind)
 		}
 	}
-	return outcome{guard: -1}, nil
+	return outcome{}, nil
 }
 
 // changeErr sorts a statement's error: the server refused it (the change
@@ -329,7 +364,7 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 func (s *Store) changeErr(ctx context.Context, o *op, err error) (outcome, error) {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) && pe.Severity != "FATAL" && pe.Severity != "PANIC" {
-		return outcome{err: s.opErr(ctx, o, err), guard: -1}, nil
+		return outcome{err: s.opErr(ctx, o, err)}, nil
 	}
 	return outcome{}, err
 }

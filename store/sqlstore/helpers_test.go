@@ -2,9 +2,7 @@ package sqlstore_test
 
 import (
 	"context"
-	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"os"
 	"path/filepath"
 	"testing"
@@ -89,7 +87,7 @@ func openPostgresDB(t testing.TB, maxConns int) *sql.DB {
 	if dsn == "" {
 		t.Skipf("set %s to a PostgreSQL DSN to run this test", pgEnv)
 	}
-	schema := newSchema(t, dsn)
+	schema := sqlstore.NewTestSchema(t, dsn)
 	cfg, err := pgx.ParseConfig(dsn)
 	if err != nil {
 		t.Fatal(err)
@@ -103,34 +101,6 @@ func openPostgresDB(t testing.TB, maxConns int) *sql.DB {
 	db.SetMaxIdleConns(maxConns)
 	t.Cleanup(func() { db.Close() })
 	return db
-}
-
-// newSchema creates a fresh schema and drops it when the test ends.
-func newSchema(t testing.TB, dsn string) string {
-	t.Helper()
-	var b [6]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		t.Fatal(err)
-	}
-	schema := "ck_" + hex.EncodeToString(b[:])
-	admin, err := sql.Open("pgx", dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ctx := context.Background()
-	if _, err := admin.ExecContext(ctx, "CREATE SCHEMA "+schema); err != nil {
-		admin.Close()
-		t.Fatalf("creating schema: %v (is PostgreSQL running? see .ci/run)", err)
-	}
-	t.Cleanup(func() {
-		defer admin.Close()
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		if _, err := admin.ExecContext(ctx, "DROP SCHEMA "+schema+" CASCADE"); err != nil {
-			t.Logf("dropping schema %s: %v", schema, err)
-		}
-	})
-	return schema
 }
 
 // t0 is the tests' base time.

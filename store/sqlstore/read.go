@@ -345,10 +345,14 @@ func (s *Store) Counters(ctx context.Context, keys []store.CounterKey, out []sto
 	return s.readCounters(ctx, s.reader(), keys, out)
 }
 
-// readCounters reads keys into out (already zeroed), in at most a few
-// statements of up to 16 keys each.
+// readCounters reads keys into out (already zeroed): up to 16 keys (a
+// redemption reads four) with one UNION ALL of primary-key lookups, more
+// (a bulk batch reads one per customer) with readManyCounters.
 func (s *Store) readCounters(ctx context.Context, c conn, keys []store.CounterKey, out []store.Count) error {
 	const chunk = 16
+	if len(keys) > chunk {
+		return s.readManyCounters(ctx, c, keys, out)
+	}
 	for from := 0; from < len(keys); from += chunk {
 		to := min(from+chunk, len(keys))
 		var b strings.Builder
@@ -384,6 +388,75 @@ func (s *Store) readCounters(ctx context.Context, c conn, keys []store.CounterKe
 		}
 	}
 	return nil
+}
+
+// counterReadChunk bounds the keys of one readManyCounters statement on
+// SQLite (five parameters each).
+const counterReadChunk = 512
+
+// readManyCounters reads keys into out (already zeroed) with one statement
+// that joins the keys to the counters' primary key: on PostgreSQL the keys
+// as arrays, on SQLite as a VALUES list of a power-of-two number of rows
+// (the last key repeated to fill it, which reads it twice) so that a few
+// statement texts serve every batch.
+func (s *Store) readManyCounters(ctx context.Context, c conn, keys []store.CounterKey, out []store.Count) error {
+	const match = "c.counter = k.counter AND c.series_id = k.series_id AND c.code = k.code AND c.customer = k.customer"
+	if s.d == Postgres {
+		is := make([]int64, len(keys))
+		counters := make([]int64, len(keys))
+		parts := make([][]string, 3)
+		for p := range parts {
+			parts[p] = make([]string, len(keys))
+		}
+		for i := range keys {
+			k := &keys[i]
+			is[i], counters[i] = int64(i), int64(k.Counter)
+			parts[0][i], parts[1][i], parts[2][i] = keyText(k.Series), keyText(k.Code), keyText(k.Customer)
+		}
+		q := "SELECT k.i, c.n, c.last FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[]) " +
+			"AS k (i, counter, series_id, code, customer) JOIN ck_counters c ON " + match
+		return s.scanCounters(ctx, c, out, 0, q, is, counters, parts[0], parts[1], parts[2])
+	}
+	for from := 0; from < len(keys); from += counterReadChunk {
+		to := min(from+counterReadChunk, len(keys))
+		rows := 16
+		for rows < to-from {
+			rows *= 2
+		}
+		args := make([]any, 0, 5*rows)
+		for i := range rows {
+			k := &keys[min(from+i, to-1)]
+			args = append(args, int64(min(i, to-from-1)), int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Customer))
+		}
+		q := s.sqlText("counters/"+itoa(int64(rows)), func() string {
+			// CROSS JOIN keeps the keys the outer loop: one primary-key
+			// lookup per key.
+			return "WITH k (i, counter, series_id, code, customer) AS (VALUES " + rowsPlaceholders(SQLite, rows, 5) + ") " +
+				"SELECT k.i, c.n, c.last FROM k CROSS JOIN ck_counters c WHERE " + match
+		})
+		if err := s.scanCounters(ctx, c, out, from, q, args...); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// scanCounters runs a query of rows (i, n, last) and sets out[from+i].
+func (s *Store) scanCounters(ctx context.Context, c conn, out []store.Count, from int, q string, args ...any) error {
+	rows, err := c.query(ctx, q, args...)
+	if err != nil {
+		return s.dbErr(ctx, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var i, n int64
+		var last sql.NullInt64
+		if err := rows.Scan(&i, &n, &last); err != nil {
+			return s.dbErr(ctx, err)
+		}
+		out[from+int(i)] = store.Count{N: n, Last: fromNanos(last)}
+	}
+	return s.dbErr(ctx, rows.Err())
 }
 
 // Events implements store.Store.
