@@ -173,25 +173,43 @@ func (e *Engine) decideIssue(ctx context.Context, s *series.Series, customer str
 // excluded reports whether the customer was issued a coupon of one of the
 // series' excluding series within its exclusion window.
 func (e *Engine) excluded(ctx context.Context, s *series.Series, customer string, now time.Time) (bool, error) {
-	ex := s.Issuance.ExcludeSeries
-	if len(ex) == 0 || s.Issuance.ExcludeWithinMonths <= 0 {
+	if !excludes(s) {
 		return false, nil
 	}
-	since := now.AddDate(0, -s.Issuance.ExcludeWithinMonths, 0)
-	keys := make([]store.CounterKey, len(ex))
-	for i, id := range ex {
-		keys[i] = store.CounterKey{Counter: limits.CustomerIssued, Series: id, Customer: customer}
-	}
-	xs := make([]store.Count, len(ex))
+	keys := exclusionKeys(nil, s, customer)
+	xs := make([]store.Count, len(keys))
 	if err := e.st.Counters(ctx, keys, xs); err != nil {
 		return false, err
 	}
-	for _, x := range xs {
+	return excludedBy(s, xs, now), nil
+}
+
+// excludes reports whether s refuses customers recently issued a coupon of
+// other series.
+func excludes(s *series.Series) bool {
+	return len(s.Issuance.ExcludeSeries) > 0 && s.Issuance.ExcludeWithinMonths > 0
+}
+
+// exclusionKeys appends the counters that tell whether customer was issued
+// a coupon of a series s excludes, one per excluding series.
+func exclusionKeys(dst []store.CounterKey, s *series.Series, customer string) []store.CounterKey {
+	for _, id := range s.Issuance.ExcludeSeries {
+		dst = append(dst, store.CounterKey{Counter: limits.CustomerIssued, Series: id, Customer: customer})
+	}
+	return dst
+}
+
+// excludedBy reports whether the counters of exclusionKeys, read now,
+// exclude the customer: a coupon of an excluding series was issued to them
+// within s.Issuance.ExcludeWithinMonths.
+func excludedBy(s *series.Series, counts []store.Count, now time.Time) bool {
+	since := now.AddDate(0, -s.Issuance.ExcludeWithinMonths, 0)
+	for _, x := range counts {
 		if x.N > 0 && x.Last.After(since) {
-			return true, nil
+			return true
 		}
 	}
-	return false, nil
+	return false
 }
 
 // validCouponOf returns a coupon of the series the customer holds and can

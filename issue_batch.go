@@ -192,10 +192,14 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 
 // issueFacts reads, for each customer of a batch, what the issuance rules
 // ask of the store besides counters: audience membership and recent coupons
-// of excluding series.
+// of excluding series. The exclusions of every customer are read in one
+// Counters call, with the rule of excluded.
 func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map[string]int, now time.Time) (map[string]limits.IssuanceRequest, error) {
 	facts := make(map[string]limits.IssuanceRequest, len(customers))
 	rules := s.EffectiveIssuance()
+	excluding := excludes(s)
+	var ids []string
+	var keys []store.CounterKey
 	for id := range customers {
 		q := limits.IssuanceRequest{At: now}
 		if rules.AudienceOnly {
@@ -205,12 +209,26 @@ func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map
 			}
 			q.InAudience = in
 		}
-		excluded, err := e.excluded(ctx, s, id, now)
-		if err != nil {
-			return nil, err
-		}
-		q.Excluded = excluded
 		facts[id] = q
+		if excluding {
+			ids = append(ids, id)
+			keys = exclusionKeys(keys, s, id)
+		}
+	}
+	if len(keys) == 0 {
+		return facts, nil
+	}
+	counts := make([]store.Count, len(keys))
+	if err := e.st.Counters(ctx, keys, counts); err != nil {
+		return nil, err
+	}
+	per := len(s.Issuance.ExcludeSeries)
+	for j, id := range ids {
+		if excludedBy(s, counts[j*per:(j+1)*per], now) {
+			q := facts[id]
+			q.Excluded = true
+			facts[id] = q
+		}
 	}
 	return facts, nil
 }

@@ -14,6 +14,7 @@ import (
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store/memstore"
 )
 
 // IssueBatch gives, request by request, the outcome Issue gives when the
@@ -42,14 +43,53 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 				MinGap:         time.Duration(rapid.IntRange(0, 1).Draw(t, "gapHours")) * time.Hour,
 			}
 		}
+		// Some customers hold a coupon of an excluding series, and some are
+		// on the audience list.
+		exclude := rapid.Bool().Draw(t, "exclude")
+		priorHolders := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"a", "b", "c", "d"}), rapid.ID[string]).Draw(t, "priorHolders")
+		audience := rapid.SliceOfDistinct(rapid.SampledFrom([]string{"a", "b", "c", "d"}), rapid.ID[string]).Draw(t, "audience")
+		if cfg.Source.Kind != series.Common {
+			cfg.Issuance.AudienceOnly = rapid.Bool().Draw(t, "audienceOnly")
+		}
 		customers := rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c", "", "d"}), 1, 12).Draw(t, "customers")
 		reqs := make([]couponkit.IssueRequest, len(customers))
 
 		run := func(batch bool) []string {
-			e, _ := newEngine()
+			st := memstore.New()
+			e, err := couponkit.New(couponkit.Config{
+				Store: st,
+				Now:   func() time.Time { return time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC) },
+				CodeKey: func(context.Context, string) ([]byte, error) {
+					return []byte("an example key, not a secret"), nil
+				},
+			})
+			if err != nil {
+				t.Fatalf("New: %v", err)
+			}
+			cfg := cfg
+			if exclude {
+				prior, err := e.CreateSeries(bg, series.Series{
+					ID: "prior-series", Name: "prior", TimeZone: "UTC",
+					Source:   series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Alphanumeric},
+					Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 3},
+					Discount: series.Discount{Kind: series.Percent, Percent: decimalOf(10), Currency: "EUR"},
+				})
+				if err != nil {
+					t.Fatalf("CreateSeries: %v", err)
+				}
+				for _, c := range priorHolders {
+					if _, err := e.Issue(bg, couponkit.IssueRequest{SeriesID: prior.ID, Customer: couponkit.CustomerRef{ID: c}}); err != nil {
+						t.Fatalf("Issue: %v", err)
+					}
+				}
+				cfg.Issuance.ExcludeSeries, cfg.Issuance.ExcludeWithinMonths = []string{prior.ID, "never-issued"}, 1
+			}
 			s, err := e.CreateSeries(bg, cfg)
 			if err != nil {
 				t.Fatalf("CreateSeries: %v", err)
+			}
+			if err := st.AddAudience(bg, s.ID, audience); err != nil {
+				t.Fatalf("AddAudience: %v", err)
 			}
 			for i, c := range customers {
 				reqs[i] = couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.CustomerRef{ID: c}}

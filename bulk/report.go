@@ -20,9 +20,13 @@ const (
 	OpRevoke Op = "revoke"
 )
 
-// Default limits of Options.
+// Default limits of Options. An issue or upload file writes each batch
+// with one or a few store transactions, so DefaultBatchSize is large
+// enough that a SQL store commits seldom (a commit writes every page the
+// batch touched, and new codes land all over the unique code index), and
+// small enough to keep a run's memory within a few tens of megabytes.
 const (
-	DefaultBatchSize     = 1000
+	DefaultBatchSize     = 5000
 	DefaultMaxLineBytes  = 1 << 20
 	DefaultMaxRejections = 10000
 )
