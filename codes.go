@@ -126,8 +126,9 @@ func (e *Engine) canonical(ctx context.Context, s *series.Series, code string) (
 
 // lookupCode finds the coupons of a code, in one series or in all. Without a
 // series the code is tried in the plain canonical form and, failing that, in
-// the confusion-free form (o->0, i/l->1, no hyphens).
-func (e *Engine) lookupCode(ctx context.Context, seriesID, code string) ([]coupon.Coupon, *series.Series, error) {
+// the confusion-free form (o->0, i/l->1, no hyphens). The coupons are
+// appended to dst when the store can (store.CouponsByCodeAppender).
+func (e *Engine) lookupCode(ctx context.Context, seriesID, code string, dst []coupon.Coupon) ([]coupon.Coupon, *series.Series, error) {
 	if strings.TrimSpace(code) == "" {
 		return nil, nil, errcode.New(errcode.InvalidArgument, "Code", "is empty")
 	}
@@ -140,17 +141,24 @@ func (e *Engine) lookupCode(ctx context.Context, seriesID, code string) ([]coupo
 		if err != nil {
 			return nil, s, err
 		}
-		cs, err := e.st.CouponsByCode(ctx, seriesID, canon)
+		cs, err := e.couponsByCode(ctx, dst, seriesID, canon)
 		return cs, s, err
 	}
-	cs, err := e.st.CouponsByCode(ctx, "", canonicalCode(code))
+	cs, err := e.couponsByCode(ctx, dst, "", canonicalCode(code))
 	if err != nil || len(cs) > 0 {
 		return cs, nil, err
 	}
 	if alt, aerr := codegen.ConfusionFree().Canonical(code); aerr == nil && alt != canonicalCode(code) {
-		cs, err = e.st.CouponsByCode(ctx, "", alt)
+		cs, err = e.couponsByCode(ctx, dst, "", alt)
 	}
 	return cs, nil, err
+}
+
+func (e *Engine) couponsByCode(ctx context.Context, dst []coupon.Coupon, seriesID, code string) ([]coupon.Coupon, error) {
+	if a, ok := e.st.(store.CouponsByCodeAppender); ok {
+		return a.AppendCouponsByCode(ctx, dst[:0], seriesID, code)
+	}
+	return e.st.CouponsByCode(ctx, seriesID, code)
 }
 
 // codeNotFound is the error for a code with no coupon.

@@ -61,6 +61,7 @@ type Engine struct {
 	rates       series.Rates
 	onRemaining func(context.Context, string, int64)
 	newID       func() string
+	ids         *idGen // the default newID's generator; nil with Config.NewID
 	attempts    int
 	minters     minterCache
 	locs        sync.Map // time zone name -> *time.Location
@@ -94,7 +95,7 @@ func New(cfg Config) (*Engine, error) {
 		if err != nil {
 			return nil, err
 		}
-		e.newID = g.next
+		e.newID, e.ids = g.next, g
 	}
 	if e.attempts <= 0 {
 		e.attempts = 16
@@ -121,16 +122,39 @@ func newIDGen() (*idGen, error) {
 	return &idGen{prefix: hex.EncodeToString(b[:])}, nil
 }
 
+// idLen is the length of an id: the 16 hex digits of the prefix and 13
+// base-36 digits of the counter.
+const idLen = 16 + 13
+
 func (g *idGen) next() string {
-	var buf [16 + 13]byte
-	n := copy(buf[:], g.prefix)
-	d := strconv.AppendUint(buf[n:n], g.n.Add(1), 36)
+	var buf [idLen]byte
+	g.put(buf[:])
+	return string(buf[:])
+}
+
+// put writes the next id into b, which has room for idLen bytes.
+func (g *idGen) put(b []byte) {
+	n := copy(b, g.prefix)
+	d := strconv.AppendUint(b[n:n], g.n.Add(1), 36)
 	pad := 13 - len(d)
-	copy(buf[n+pad:], d)
+	copy(b[n+pad:], d)
 	for i := n; i < n+pad; i++ {
-		buf[i] = '0'
+		b[i] = '0'
 	}
-	return string(buf[:n+13])
+}
+
+// idPair returns two fresh ids. The default generator makes both in one
+// allocation, which a redemption, needing an id for itself and one for its
+// event, saves every time.
+func (e *Engine) idPair() (string, string) {
+	if e.ids == nil {
+		return e.newID(), e.newID()
+	}
+	var buf [2 * idLen]byte
+	e.ids.put(buf[:idLen])
+	e.ids.put(buf[idLen:])
+	s := string(buf[:])
+	return s[:idLen], s[idLen:]
 }
 
 // retry runs attempt until it succeeds, fails with an error that a fresh
@@ -196,9 +220,10 @@ type changeBuf struct {
 	read readBuf
 }
 
-// readBuf holds the counters a redemption reads: memory handed to the store,
-// which therefore cannot be on the stack.
+// readBuf holds what a redemption reads: memory handed to the store, which
+// therefore cannot be on the stack.
 type readBuf struct {
+	found  [2]coupon.Coupon // the coupons of the code
 	keys   [4]store.CounterKey
 	counts [4]store.Count
 }

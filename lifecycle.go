@@ -73,7 +73,7 @@ func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coup
 // couponOf finds the one coupon a code names: for a common code, the
 // holder's (holder must then be given).
 func (e *Engine) couponOf(ctx context.Context, seriesID, code, holder string) (coupon.Coupon, *series.Series, error) {
-	cs, sp, err := e.lookupCode(ctx, seriesID, code)
+	cs, sp, err := e.lookupCode(ctx, seriesID, code, nil)
 	if err != nil {
 		return coupon.Coupon{}, nil, err
 	}
@@ -117,7 +117,7 @@ type ReissueResult struct {
 func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult, error) {
 	var out ReissueResult
 	err := e.retry(ctx, func() error {
-		cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code)
+		cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, nil)
 		if err != nil {
 			return err
 		}

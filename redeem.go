@@ -123,8 +123,9 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 		if err := e.plan(ctx, &req, cust, now, p, &b.read); err != nil {
 			return err
 		}
+		rid, eid := e.idPair()
 		params := coupon.RedeemParams{
-			ID: e.newID(), Customer: cust.ID, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
+			ID: rid, Customer: cust.ID, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
 			Location: coupon.Location(req.Place), Bill: p.bill.Amount, Discount: p.discount.Amount,
 			Currency: p.bill.Currency, Capacity: p.capacity,
 		}
@@ -151,7 +152,7 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 			}
 			return e.deny(ctx, p, now)
 		}
-		ev.ID = e.newID()
+		ev.ID = eid
 		ch := &b.ch
 		b.reds[0] = r
 		ch.NewRedemptions = b.reds[:1]
@@ -253,7 +254,7 @@ func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult,
 // The counter keys and values are read through rb, which reaches the store;
 // callers on the hot path pass one they reuse.
 func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time, p *useplan, rb *readBuf) error {
-	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code)
+	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, rb.found[:0])
 	if err != nil {
 		return err
 	}
@@ -535,7 +536,7 @@ func (e *Engine) redemptionID(ctx context.Context, req *ReverseRequest) (string,
 	if req.Code == "" || req.IdempotencyKey == "" {
 		return "", errcode.New(errcode.InvalidArgument, "RedemptionID", "give the redemption id, or the code and the idempotency key")
 	}
-	cs, _, err := e.lookupCode(ctx, req.SeriesID, req.Code)
+	cs, _, err := e.lookupCode(ctx, req.SeriesID, req.Code, nil)
 	if err != nil {
 		return "", err
 	}

@@ -146,7 +146,7 @@ func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 
 func (e *Engine) revokeCodes(ctx context.Context, req *RevokeRequest, s *series.Series, customer string) (RevokeResult, error) {
 	if len(req.Codes) == 1 && customer == "" {
-		cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Codes[0])
+		cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Codes[0], nil)
 		if err != nil && !errors.Is(err, errcode.ErrInvalidCode) {
 			return RevokeResult{}, err
 		}
@@ -174,7 +174,7 @@ func (e *Engine) revokeCodes(ctx context.Context, req *RevokeRequest, s *series.
 // customer is given, as part of a bulk request).
 func (e *Engine) revokeCode(ctx context.Context, req *RevokeRequest, s *series.Series, customer, code string, res *RevokeResult) error {
 	shown := req.CodeCase.Apply(code)
-	cs, _, err := e.lookupCode(ctx, req.SeriesID, code)
+	cs, _, err := e.lookupCode(ctx, req.SeriesID, code, nil)
 	if errors.Is(err, errcode.ErrInvalidCode) || errors.Is(err, errcode.ErrCheckFailed) {
 		cs, err = nil, nil
 	}
@@ -185,7 +185,7 @@ func (e *Engine) revokeCode(ctx context.Context, req *RevokeRequest, s *series.S
 		cs = slices.DeleteFunc(cs, func(c coupon.Coupon) bool { return c.Holder != customer })
 	}
 	if len(cs) == 0 && s != nil {
-		if elsewhere, _, _ := e.lookupCode(ctx, "", code); len(elsewhere) > 0 {
+		if elsewhere, _, _ := e.lookupCode(ctx, "", code, nil); len(elsewhere) > 0 {
 			res.fail(errcode.NotFound, "coupon code not found", shown)
 			return nil
 		}

@@ -97,6 +97,16 @@ type SeriesVersioner interface {
 	SeriesVersion(ctx context.Context, id string) (int64, error)
 }
 
+// CouponsByCodeAppender is an optional interface a Store may implement:
+// CouponsByCode appending to a caller's slice, as strconv.AppendInt does.
+// The engine looks up a code on every redemption; with it, it reuses one
+// slice instead of allocating a result each time.
+type CouponsByCodeAppender interface {
+	// AppendCouponsByCode appends to dst what CouponsByCode returns and
+	// returns the extended slice.
+	AppendCouponsByCode(ctx context.Context, dst []coupon.Coupon, seriesID, code string) ([]coupon.Coupon, error)
+}
+
 // SeriesQuery selects series. Zero fields select everything.
 type SeriesQuery struct {
 	// Place, when set, keeps the series whose redemption places name

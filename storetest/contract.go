@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/google/go-cmp/cmp"
+
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
@@ -32,6 +34,7 @@ var contractTests = []test{
 	{"ListRedemptions", testContractListRedemptions},
 	{"Events", testContractEvents},
 	{"Reserve", testContractReserve},
+	{"AppendCouponsByCode", testContractAppendByCode},
 }
 
 // rawSeries is a valid series with a fixed id, for the contract tests.
@@ -562,6 +565,37 @@ func testContractNotFound(t *testing.T, e *env) {
 	out, err := e.st.UpdateWhere(e.ctx, store.CouponFilter{}, store.BulkUpdate{To: coupon.Revoked, At: t0})
 	if wantOK(t, err, "UpdateWhere on an empty store") && len(out) != 0 {
 		t.Errorf("nothing updated")
+	}
+}
+
+// A store that implements store.CouponsByCodeAppender appends exactly what
+// CouponsByCode returns, after what dst already holds.
+func testContractAppendByCode(t *testing.T, e *env) {
+	a, ok := e.st.(store.CouponsByCodeAppender)
+	if !ok {
+		t.Skip("the store does not implement store.CouponsByCodeAppender")
+	}
+	e.seedSeries("s1")
+	e.seedSeries("s2")
+	x := rawIssued("x", "s1", "SAME", alice)
+	y := rawIssued("y", "s2", "SAME", bob)
+	z := rawIssued("z", "s1", "OTHER", alice)
+	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x, y, z}})
+	prefix := rawIssued("p", "s9", "PREFIX", alice)
+	for _, q := range []struct{ series, code string }{{"", "SAME"}, {"s1", "SAME"}, {"s2", "SAME"}, {"s3", "SAME"}, {"", "NONE"}, {"", "OTHER"}} {
+		want, err := e.st.CouponsByCode(e.ctx, q.series, q.code)
+		if !wantOK(t, err, "CouponsByCode") {
+			return
+		}
+		dst := make([]coupon.Coupon, 1, 4)
+		dst[0] = prefix
+		got, err := a.AppendCouponsByCode(e.ctx, dst, q.series, q.code)
+		if !wantOK(t, err, "AppendCouponsByCode") {
+			return
+		}
+		if diff := cmp.Diff(append([]coupon.Coupon{prefix}, want...), got); diff != "" {
+			t.Errorf("AppendCouponsByCode(%q, %q) must append what CouponsByCode returns after dst's own (-want +got):\n%s", q.series, q.code, diff)
+		}
 	}
 }
 

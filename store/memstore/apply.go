@@ -17,10 +17,12 @@ type scratch struct {
 	reds    []int            // number of the stored target of each c.Redemptions[i]; -1 when the change inserts it
 	values  []store.Count    // value of each counter after c.Bumps[i]
 
-	lastID     string     // the id s.lookup found last
-	last       *couponRec // its record
-	lastCustID string     // the id s.custFor found last
-	lastCust   *custRec   // its record
+	lastID       string     // the id s.lookup found last
+	last         *couponRec // its record
+	lastCustID   string     // the id s.custFor found last
+	lastCust     *custRec   // its record
+	lastSeriesID string     // the id s.seriesFor found last
+	lastSeries   *seriesRec // its record
 }
 
 // Apply implements store.Store. It checks every part of c under the write
@@ -70,7 +72,7 @@ func (s *Store) checkSeries(w *store.SeriesWrite) error {
 	if id == "" {
 		return emptyID("Series.ID")
 	}
-	old := s.series[id]
+	old := s.storedSeries(id)
 	switch {
 	case w.ExpectVersion == 0 && old != nil:
 		return exists("series", id)
@@ -297,7 +299,7 @@ func (s *Store) commit(c *store.Change) {
 	if w := c.Series; w != nil {
 		v := cloneSeries(&w.Series)
 		v.Version = w.ExpectVersion + 1
-		s.series[v.ID] = &v
+		s.seriesFor(v.ID).s = &v
 	}
 	for i := range c.NewCoupons {
 		s.insertCoupon(&c.NewCoupons[i])
@@ -338,9 +340,10 @@ func (s *Store) insertCoupon(c *coupon.Coupon) {
 	p := &r.c
 	s.unique[keyOf(p)] = p.ID
 	s.addCode(p.Canonical, r)
-	addTo(s.bySeries, p.SeriesID, p.ID)
+	sr := s.seriesFor(p.SeriesID)
+	sr.ids.add(p.ID)
 	if p.State == coupon.Available {
-		addTo(s.pool, p.SeriesID, p.ID)
+		sr.pool.add(p.ID)
 	}
 	if p.Holder != "" {
 		r.holder = s.custFor(p.Holder)
@@ -370,8 +373,8 @@ func (s *Store) updateCoupon(p, c *coupon.Coupon) {
 			s.addCode(c.Canonical, r)
 		}
 		if p.SeriesID != c.SeriesID {
-			removeFrom(s.bySeries, p.SeriesID, id)
-			addTo(s.bySeries, c.SeriesID, id)
+			s.seriesFor(p.SeriesID).ids.remove(id)
+			s.seriesFor(c.SeriesID).ids.add(id)
 		}
 		if p.Holder != c.Holder {
 			if p.Holder != "" {
@@ -393,19 +396,20 @@ func (s *Store) movePool(p *coupon.Coupon, series string, state coupon.State) {
 	was, is := p.State == coupon.Available, state == coupon.Available
 	switch {
 	case was && (!is || p.SeriesID != series):
-		removeFrom(s.pool, p.SeriesID, p.ID)
+		s.seriesFor(p.SeriesID).pool.remove(p.ID)
 		if is {
-			addTo(s.pool, series, p.ID)
+			s.seriesFor(series).pool.add(p.ID)
 		}
 	case !was && is:
-		addTo(s.pool, series, p.ID)
+		s.seriesFor(series).pool.add(p.ID)
 	}
 }
 
 func (s *Store) insertRedemption(r *coupon.Redemption) {
 	num := s.reds.add(r)
 	s.recFor(r.CouponID).addRed(s.refOf(num, r))
-	appendNum(s.redBySeries, r.SeriesID, num)
+	sr := s.seriesFor(r.SeriesID)
+	sr.reds = append(sr.reds, int32(num))
 	if r.Status == coupon.StatusHeld {
 		s.held[num] = struct{}{}
 	}
@@ -421,10 +425,10 @@ func (s *Store) updateRedemption(num int, r *coupon.Redemption) {
 		delete(s.held, num)
 	}
 	if old.SeriesID != r.SeriesID {
-		if l := s.redBySeries[old.SeriesID]; l != nil {
-			*l = without(*l, num)
-		}
-		appendNum(s.redBySeries, r.SeriesID, num)
+		o := s.seriesFor(old.SeriesID)
+		o.reds = without(o.reds, num)
+		n := s.seriesFor(r.SeriesID)
+		n.reds = append(n.reds, int32(num))
 	}
 	switch {
 	case old.CouponID != r.CouponID:
@@ -434,15 +438,6 @@ func (s *Store) updateRedemption(num int, r *coupon.Redemption) {
 		s.recFor(r.CouponID).rekey(s.refOf(num, r))
 	}
 	s.reds.update(num, r)
-}
-
-func appendNum(m map[string]*[]int32, key string, num int) {
-	l := m[key]
-	if l == nil {
-		l = new([]int32)
-		m[key] = l
-	}
-	*l = append(*l, int32(num))
 }
 
 // appendEvent logs e and chains it to the coupon's and the customer's

@@ -15,7 +15,7 @@ import (
 //   - the code-level counters of a coupon (CodeUses, CustomerCodeUses) in
 //     its couponRec, while the coupon is stored under the key's series and
 //     code (see codeHome); otherwise in Store.loose, under the key;
-//   - the series-level ones (SeriesUses, SeriesIssued) in Store.seriesCounts;
+//   - the series-level ones (SeriesUses, SeriesIssued) in the seriesRec;
 //   - the customer-level ones (CustomerSeriesUses, CustomerIssued) in the
 //     customer's custRec;
 //   - any other key (a field set that its counter's scope does not use) in
@@ -141,7 +141,7 @@ func (s *Store) codeHome(series, code string, hint *couponRec) *couponRec {
 	}
 	canon, slot, _ := strings.Cut(code, "\x00")
 	var r *couponRec
-	x := s.byCode[canon]
+	x := s.byCode.get(canon)
 	switch {
 	case x.one != nil:
 		r = x.one
@@ -167,18 +167,16 @@ func (s *Store) counter(k *store.CounterKey, create bool, hint *couponRec) *stor
 		if k.Code != "" || k.Customer != "" {
 			break
 		}
-		sc := s.seriesCounts[k.Series]
-		if sc == nil {
-			if !create {
-				return nil
-			}
-			sc = new([2]store.Count)
-			s.seriesCounts[k.Series] = sc
+		var sr *seriesRec
+		if create {
+			sr = s.seriesFor(k.Series)
+		} else if sr = s.series[k.Series]; sr == nil {
+			return nil
 		}
 		if k.Counter == limits.SeriesUses {
-			return &sc[0]
+			return &sr.counts[0]
 		}
-		return &sc[1]
+		return &sr.counts[1]
 	case limits.CustomerSeriesUses, limits.CustomerIssued:
 		if k.Code != "" {
 			break

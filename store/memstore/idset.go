@@ -120,23 +120,3 @@ func (s *idSet) after(after string) iter.Seq[string] {
 		}
 	}
 }
-
-// addTo adds id to the set m[key], creating the set when needed.
-func addTo(m map[string]*idSet, key, id string) {
-	s := m[key]
-	if s == nil {
-		s = new(idSet)
-		m[key] = s
-	}
-	s.add(id)
-}
-
-// removeFrom removes id from the set m[key], dropping the set once empty.
-func removeFrom(m map[string]*idSet, key, id string) {
-	if s := m[key]; s != nil {
-		s.remove(id)
-		if s.n == 0 {
-			delete(m, key)
-		}
-	}
-}

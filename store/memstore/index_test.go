@@ -81,3 +81,41 @@ func TestHeldSetModel(t *testing.T) {
 		}
 	})
 }
+
+// A codeIndex is a map from code to entry, also when codes' hashes clash
+// (here: every code hashes alike) and entries come and go.
+func TestCodeIndexModel(t *testing.T) {
+	for name, hash := range map[string]func(string) uint64{
+		"one hash for all": func(string) uint64 { return 7 },
+		"real hash":        newCodeIndex().hash,
+	} {
+		t.Run(name, func(t *testing.T) {
+			rapid.Check(t, func(t *rapid.T) {
+				x := newCodeIndex()
+				x.hash = hash
+				model := map[string]codeIdx{}
+				codes := []string{"A", "B", "C", "D"}
+				for range rapid.IntRange(0, 40).Draw(t, "ops") {
+					code := rapid.SampledFrom(codes).Draw(t, "code")
+					switch rapid.IntRange(0, 2).Draw(t, "op") {
+					case 0:
+						e := codeIdx{code: code, one: &couponRec{c: coupon.Coupon{Canonical: code}}}
+						if rapid.Bool().Draw(t, "set") {
+							e = codeIdx{code: code, set: new(idSet)}
+						}
+						x.put(e)
+						model[code] = e
+					case 1:
+						x.remove(code)
+						delete(model, code)
+					}
+					for _, c := range codes {
+						if got, want := x.get(c), model[c]; got != want {
+							t.Fatalf("get(%s) = %+v, want %+v", c, got, want)
+						}
+					}
+				}
+			})
+		})
+	}
+}

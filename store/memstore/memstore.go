@@ -18,30 +18,26 @@ import (
 type Store struct {
 	mu sync.RWMutex
 
-	// series values are never changed once stored: a write replaces the
-	// pointer, so a reader may copy one after releasing the lock.
-	series map[string]*series.Series
+	// series holds, by series id, the series and what the store keeps
+	// beside it; see seriesRec.
+	series map[string]*seriesRec
 
 	// recs holds, by coupon id, the coupon and the redemptions and events
 	// that name it; see couponRec.
 	recs     map[string]*couponRec
 	recSlab  slab[couponRec]
 	unique   map[uniqueKey]string // (series, canonical, slot) -> coupon id
-	byCode   map[string]codeIdx   // canonical code -> coupons, every series
-	bySeries map[string]*idSet    // series -> coupon ids
-	pool     map[string]*idSet    // series -> ids of its Available coupons
+	byCode   codeIndex            // canonical code -> coupons, every series
 	custs    map[string]*custRec  // customer -> coupons held, events, counters
 	custSlab slab[custRec]
 	all      idSet // every coupon id
 
-	reds        redTable
-	redBySeries map[string]*[]int32 // series -> redemption numbers
-	held        map[int]struct{}    // numbers of redemptions with Status == StatusHeld
+	reds redTable
+	held map[int]struct{} // numbers of redemptions with Status == StatusHeld
 
 	// Counters live beside what they count: see counters.go.
-	seriesCounts map[string]*[2]store.Count // SeriesUses, SeriesIssued
-	loose        map[codeKey]*codeCounters  // code-level counters no stored coupon keeps
-	odd          map[store.CounterKey]*store.Count
+	loose map[codeKey]*codeCounters // code-level counters no stored coupon keeps
+	odd   map[store.CounterKey]*store.Count
 
 	events eventLog
 
@@ -53,7 +49,11 @@ type Store struct {
 	seq   map[string]int64
 }
 
-var _ store.Store = (*Store)(nil)
+var (
+	_ store.Store                 = (*Store)(nil)
+	_ store.SeriesVersioner       = (*Store)(nil)
+	_ store.CouponsByCodeAppender = (*Store)(nil)
+)
 
 // uniqueKey is a coupon's unique key: series, canonical code and slot (see
 // store.Slot).
@@ -74,21 +74,17 @@ func (k uniqueKey) String() string {
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
-		series:       make(map[string]*series.Series),
-		recs:         make(map[string]*couponRec),
-		unique:       make(map[uniqueKey]string),
-		byCode:       make(map[string]codeIdx),
-		bySeries:     make(map[string]*idSet),
-		pool:         make(map[string]*idSet),
-		custs:        make(map[string]*custRec),
-		reds:         newRedTable(),
-		redBySeries:  make(map[string]*[]int32),
-		held:         make(map[int]struct{}),
-		seriesCounts: make(map[string]*[2]store.Count),
-		loose:        make(map[codeKey]*codeCounters),
-		odd:          make(map[store.CounterKey]*store.Count),
-		audience:     make(map[string]map[string]struct{}),
-		seq:          make(map[string]int64),
+		series:   make(map[string]*seriesRec),
+		recs:     make(map[string]*couponRec),
+		unique:   make(map[uniqueKey]string),
+		byCode:   newCodeIndex(),
+		custs:    make(map[string]*custRec),
+		reds:     newRedTable(),
+		held:     make(map[int]struct{}),
+		loose:    make(map[codeKey]*codeCounters),
+		odd:      make(map[store.CounterKey]*store.Count),
+		audience: make(map[string]map[string]struct{}),
+		seq:      make(map[string]int64),
 	}
 }
 
@@ -109,7 +105,7 @@ func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
 		return series.Series{}, err
 	}
 	s.mu.RLock()
-	p := s.series[id]
+	p := s.storedSeries(id)
 	s.mu.RUnlock()
 	if p == nil {
 		return series.Series{}, notFound("series", id)
@@ -123,7 +119,7 @@ func (s *Store) SeriesVersion(ctx context.Context, id string) (int64, error) {
 		return 0, err
 	}
 	s.mu.RLock()
-	p := s.series[id]
+	p := s.storedSeries(id)
 	s.mu.RUnlock()
 	if p == nil {
 		return 0, notFound("series", id)
@@ -138,8 +134,9 @@ func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.S
 	}
 	var found []*series.Series
 	s.mu.RLock()
-	for _, p := range s.series {
-		if q.Status != 0 && p.Status != q.Status {
+	for _, r := range s.series {
+		p := r.s
+		if p == nil || q.Status != 0 && p.Status != q.Status {
 			continue
 		}
 		if q.Place != nil && !p.Redemption.Places.Contains(q.Place.Kind, q.Place.ID) {
@@ -177,25 +174,29 @@ func (s *Store) Coupon(ctx context.Context, id string) (coupon.Coupon, error) {
 
 // CouponsByCode implements store.Store.
 func (s *Store) CouponsByCode(ctx context.Context, seriesID, code string) ([]coupon.Coupon, error) {
+	return s.AppendCouponsByCode(ctx, nil, seriesID, code)
+}
+
+// AppendCouponsByCode implements store.CouponsByCodeAppender.
+func (s *Store) AppendCouponsByCode(ctx context.Context, dst []coupon.Coupon, seriesID, code string) ([]coupon.Coupon, error) {
 	if err := ctx.Err(); err != nil {
-		return nil, err
+		return dst, err
 	}
-	var out []coupon.Coupon
 	s.mu.RLock()
 	defer s.mu.RUnlock()
-	x := s.byCode[code]
+	x := s.byCode.get(code)
 	if x.one != nil { // the usual case: one coupon has the code
 		if p := &x.one.c; seriesID == "" || p.SeriesID == seriesID {
-			out = []coupon.Coupon{*p}
+			dst = append(dst, *p)
 		}
-		return out, nil
+		return dst, nil
 	}
 	for id := range x.set.after("") {
 		if p := &s.recs[id].c; seriesID == "" || p.SeriesID == seriesID {
-			out = append(out, *p)
+			dst = append(dst, *p)
 		}
 	}
-	return out, nil
+	return dst, nil
 }
 
 // ListCoupons implements store.Store.
@@ -283,8 +284,8 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 			keep(num)
 		}
 	case q.SeriesID != "":
-		if p := s.redBySeries[q.SeriesID]; p != nil {
-			for _, num := range *p {
+		if r := s.series[q.SeriesID]; r != nil {
+			for _, num := range r.reds {
 				keep(int(num))
 			}
 		}

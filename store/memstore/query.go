@@ -62,10 +62,15 @@ func (s *Store) candidates(m *matcher, afterID string) iter.Seq[string] {
 			return r.coupons.after(afterID)
 		}
 		return func(func(string) bool) {}
-	case m.f.SeriesID != "" && len(m.f.States) == 1 && m.f.States[0] == coupon.Available:
-		return s.pool[m.f.SeriesID].after(afterID)
 	case m.f.SeriesID != "":
-		return s.bySeries[m.f.SeriesID].after(afterID)
+		r := s.series[m.f.SeriesID]
+		switch {
+		case r == nil:
+			return func(func(string) bool) {}
+		case len(m.f.States) == 1 && m.f.States[0] == coupon.Available:
+			return r.pool.after(afterID)
+		}
+		return r.ids.after(afterID)
 	}
 	return s.all.after(afterID)
 }

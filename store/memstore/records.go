@@ -1,11 +1,13 @@
 package memstore
 
 import (
+	"hash/maphash"
 	"iter"
 	"slices"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -28,6 +30,45 @@ type couponRec struct {
 	lastEvent evPos          // the last event naming the id
 	counts    codeCounters   // while stored, see codeHome
 	holder    *custRec       // the record of c.Holder, while stored and held
+}
+
+// seriesRec is everything the store keeps under one series id: the series
+// once stored, its series-level counters, its coupons, its pool and its
+// redemptions, so that a redemption finds all of them with one lookup. A
+// record without a stored series exists when a counter or a coupon names
+// an id no series has.
+type seriesRec struct {
+	// s is never changed once stored: a write replaces the pointer, so a
+	// reader may copy it after releasing the lock.
+	s      *series.Series
+	counts [2]store.Count // SeriesUses, SeriesIssued
+	ids    idSet          // its coupons
+	pool   idSet          // its Available coupons
+	reds   []int32        // the numbers of its redemptions
+}
+
+// storedSeries returns the stored series id, or nil. Caller holds the lock.
+func (s *Store) storedSeries(id string) *series.Series {
+	if r := s.series[id]; r != nil {
+		return r.s
+	}
+	return nil
+}
+
+// seriesFor returns the record of series id, creating it. Caller holds the
+// write lock.
+func (s *Store) seriesFor(id string) *seriesRec {
+	sc := &s.scratch
+	if sc.lastSeries != nil && sc.lastSeriesID == id {
+		return sc.lastSeries
+	}
+	r := s.series[id]
+	if r == nil {
+		r = new(seriesRec)
+		s.series[id] = r
+	}
+	sc.lastSeriesID, sc.lastSeries = id, r
+	return r
 }
 
 // custRec is everything the store keeps under one customer id.
@@ -224,16 +265,76 @@ func without(nums []int32, num int) []int32 {
 	return nums
 }
 
+// codeIndex finds the coupons of a canonical code, in every series. It is
+// keyed by a 64-bit hash of the code rather than by the code: a lookup
+// compares the code with the one coupon's own (the usual case), in the
+// record it reads anyway, instead of first reading the key's bytes from
+// elsewhere in memory. A code whose hash another code already has is kept
+// in clash.
+type codeIndex struct {
+	hash   func(string) uint64
+	byHash map[uint64]codeIdx
+	clash  map[string]codeIdx
+}
+
 // codeIdx lists the coupons of one canonical code: the record of the only
-// one inline (the usual case, one pointer from the map to the coupon), or
-// the ordered ids of several.
+// one inline (the usual case), or the ordered ids of several.
 type codeIdx struct {
-	one *couponRec
-	set *idSet
+	code string
+	one  *couponRec
+	set  *idSet
+}
+
+func newCodeIndex() codeIndex {
+	seed := maphash.MakeSeed()
+	return codeIndex{
+		hash:   func(s string) uint64 { return maphash.String(seed, s) },
+		byHash: make(map[uint64]codeIdx),
+		clash:  make(map[string]codeIdx),
+	}
+}
+
+// get returns the coupons of code, or the zero codeIdx.
+func (x *codeIndex) get(code string) codeIdx {
+	e, ok := x.byHash[x.hash(code)]
+	if ok && (e.one != nil && e.one.c.Canonical == code || e.code == code) {
+		return e
+	}
+	if len(x.clash) > 0 {
+		return x.clash[code]
+	}
+	return codeIdx{}
+}
+
+// put sets the coupons of e.code.
+func (x *codeIndex) put(e codeIdx) {
+	if _, ok := x.clash[e.code]; ok {
+		x.clash[e.code] = e
+		return
+	}
+	h := x.hash(e.code)
+	if cur, taken := x.byHash[h]; taken && cur.code != e.code {
+		x.clash[e.code] = e
+		return
+	}
+	x.byHash[h] = e
+}
+
+// remove drops code.
+func (x *codeIndex) remove(code string) {
+	if _, ok := x.clash[code]; ok {
+		delete(x.clash, code)
+		return
+	}
+	h := x.hash(code)
+	if cur, ok := x.byHash[h]; ok && cur.code == code {
+		delete(x.byHash, h)
+	}
 }
 
 func (s *Store) addCode(code string, r *couponRec) {
-	x := s.byCode[code]
+	x := s.byCode.get(code)
+	x.code = code
 	switch {
 	case x.one == nil && x.set == nil:
 		x.one = r
@@ -245,24 +346,23 @@ func (s *Store) addCode(code string, r *couponRec) {
 	default:
 		x.set.add(r.c.ID)
 	}
-	s.byCode[code] = x
+	s.byCode.put(x)
 }
 
 func (s *Store) removeCode(code string, r *couponRec) {
-	x, ok := s.byCode[code]
+	x := s.byCode.get(code)
 	switch {
-	case !ok:
 	case x.one != nil:
 		if x.one == r {
-			delete(s.byCode, code)
+			s.byCode.remove(code)
 		}
-	default:
+	case x.set != nil:
 		x.set.remove(r.c.ID)
 		switch x.set.n {
 		case 0:
-			delete(s.byCode, code)
+			s.byCode.remove(code)
 		case 1:
-			s.byCode[code] = codeIdx{one: s.recs[x.set.chunks[0][0]]}
+			s.byCode.put(codeIdx{code: code, one: s.recs[x.set.chunks[0][0]]})
 		}
 	}
 }
@@ -294,7 +394,7 @@ func (s *Store) lookup(id string) *couponRec {
 // probably canon. It tries the code's index first: a redemption has just
 // read it, so it is in cache, where the map of every id is not.
 func (s *Store) lookupCoupon(id, canon string) *couponRec {
-	if x := s.byCode[canon]; x.one != nil && x.one.c.ID == id {
+	if x := s.byCode.get(canon); x.one != nil && x.one.c.ID == id {
 		s.scratch.lastID, s.scratch.last = id, x.one
 		return x.one
 	}
