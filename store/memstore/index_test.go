@@ -99,11 +99,11 @@ func TestCodeIndexModel(t *testing.T) {
 					code := rapid.SampledFrom(codes).Draw(t, "code")
 					switch rapid.IntRange(0, 2).Draw(t, "op") {
 					case 0:
-						e := codeIdx{code: code, one: &couponRec{c: coupon.Coupon{Canonical: code}}}
+						e := codeIdx{one: &couponRec{c: coupon.Coupon{Canonical: code}}}
 						if rapid.Bool().Draw(t, "set") {
-							e = codeIdx{code: code, set: new(idSet)}
+							e = codeIdx{set: new(idSet)}
 						}
-						x.put(e)
+						x.put(code, e)
 						model[code] = e
 					case 1:
 						x.remove(code)

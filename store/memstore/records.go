@@ -265,76 +265,75 @@ func without(nums []int32, num int) []int32 {
 	return nums
 }
 
-// codeIndex finds the coupons of a canonical code, in every series. It is
-// keyed by a 64-bit hash of the code rather than by the code: a lookup
-// compares the code with the one coupon's own (the usual case), in the
-// record it reads anyway, instead of first reading the key's bytes from
-// elsewhere in memory. A code whose hash another code already has is kept
-// in clash.
+// codeIndex finds the coupons of a canonical code, in every series. A code
+// that one coupon has (the usual case) is found in one, keyed by a 64-bit
+// hash of the code: a lookup reads a 16-byte map slot and compares the code
+// with the coupon's own, in the record it reads anyway, instead of first
+// reading the key's bytes from elsewhere in memory. A code that several
+// coupons share, or whose hash another code in one already has, is in
+// multi instead.
 type codeIndex struct {
-	hash   func(string) uint64
-	byHash map[uint64]codeIdx
-	clash  map[string]codeIdx
+	hash  func(string) uint64
+	one   map[uint64]*couponRec
+	multi map[string]codeIdx
 }
 
 // codeIdx lists the coupons of one canonical code: the record of the only
-// one inline (the usual case), or the ordered ids of several.
+// one, or the ordered ids of several.
 type codeIdx struct {
-	code string
-	one  *couponRec
-	set  *idSet
+	one *couponRec
+	set *idSet
 }
 
 func newCodeIndex() codeIndex {
 	seed := maphash.MakeSeed()
 	return codeIndex{
-		hash:   func(s string) uint64 { return maphash.String(seed, s) },
-		byHash: make(map[uint64]codeIdx),
-		clash:  make(map[string]codeIdx),
+		hash:  func(s string) uint64 { return maphash.String(seed, s) },
+		one:   make(map[uint64]*couponRec),
+		multi: make(map[string]codeIdx),
 	}
 }
 
-// get returns the coupons of code, or the zero codeIdx.
+// get returns the coupons of code, or the zero codeIdx. While a coupon's
+// code changes (updateCoupon), its record still has the old code; get is
+// not called for the new one until the record has it too.
 func (x *codeIndex) get(code string) codeIdx {
-	e, ok := x.byHash[x.hash(code)]
-	if ok && (e.one != nil && e.one.c.Canonical == code || e.code == code) {
-		return e
+	if r := x.one[x.hash(code)]; r != nil && r.c.Canonical == code {
+		return codeIdx{one: r}
 	}
-	if len(x.clash) > 0 {
-		return x.clash[code]
+	if len(x.multi) > 0 {
+		return x.multi[code]
 	}
 	return codeIdx{}
 }
 
-// put sets the coupons of e.code.
-func (x *codeIndex) put(e codeIdx) {
-	if _, ok := x.clash[e.code]; ok {
-		x.clash[e.code] = e
+// put sets the coupons of code to e, which is not empty.
+func (x *codeIndex) put(code string, e codeIdx) {
+	h := x.hash(code)
+	r := x.one[h]
+	mine := r != nil && r.c.Canonical == code
+	if e.set == nil && (r == nil || mine) {
+		x.one[h] = e.one
+		delete(x.multi, code)
 		return
 	}
-	h := x.hash(e.code)
-	if cur, taken := x.byHash[h]; taken && cur.code != e.code {
-		x.clash[e.code] = e
-		return
+	if mine {
+		delete(x.one, h)
 	}
-	x.byHash[h] = e
+	x.multi[code] = e
 }
 
 // remove drops code.
 func (x *codeIndex) remove(code string) {
-	if _, ok := x.clash[code]; ok {
-		delete(x.clash, code)
-		return
-	}
 	h := x.hash(code)
-	if cur, ok := x.byHash[h]; ok && cur.code == code {
-		delete(x.byHash, h)
+	if r := x.one[h]; r != nil && r.c.Canonical == code {
+		delete(x.one, h)
 	}
+	delete(x.multi, code)
 }
 
 func (s *Store) addCode(code string, r *couponRec) {
 	x := s.byCode.get(code)
-	x.code = code
 	switch {
 	case x.one == nil && x.set == nil:
 		x.one = r
@@ -346,7 +345,7 @@ func (s *Store) addCode(code string, r *couponRec) {
 	default:
 		x.set.add(r.c.ID)
 	}
-	s.byCode.put(x)
+	s.byCode.put(code, x)
 }
 
 func (s *Store) removeCode(code string, r *couponRec) {
@@ -362,7 +361,7 @@ func (s *Store) removeCode(code string, r *couponRec) {
 		case 0:
 			s.byCode.remove(code)
 		case 1:
-			s.byCode.put(codeIdx{code: code, one: s.recs[x.set.chunks[0][0]]})
+			s.byCode.put(code, codeIdx{one: s.recs[x.set.chunks[0][0]]})
 		}
 	}
 }
