@@ -3,21 +3,9 @@ package couponkit
 import (
 	"time"
 
-	"github.com/couponkit/couponkit/coupon"
-
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/store"
 )
-
-// codeScope is what the code-level counters of a coupon count: its code or,
-// for a common code, which has one coupon per customer and no code level of
-// its own (seed 002, row 7), that customer's coupon of it.
-func codeScope(c *coupon.Coupon) string {
-	if c.Shared {
-		return c.Canonical + "\x00" + c.Holder
-	}
-	return c.Canonical
-}
 
 // useKeys are the counters a redemption (or hold) of code by customer in a
 // series reads and bumps, in the order of limits' redemption guards.

@@ -284,7 +284,7 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	if p.discount, err = s.Discount.Apply(p.bill, e.rates); err != nil {
 		return err
 	}
-	rb.keys = useKeys(s.ID, codeScope(&p.c), cust.ID)
+	rb.keys = useKeys(s.ID, store.CodeScope(&p.c), cust.ID)
 	p.keys = &rb.keys
 	rb.counts = [4]store.Count{}
 	counts := rb.counts[:]
@@ -448,7 +448,7 @@ func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.
 		return err
 	}
 	ev.ID = e.newID()
-	keys := useKeys(r.SeriesID, codeScope(&c), r.Customer)
+	keys := useKeys(r.SeriesID, store.CodeScope(&c), r.Customer)
 	return e.st.Apply(ctx, &store.Change{
 		Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 		Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
@@ -516,7 +516,7 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 			return err
 		}
 		ev.ID = e.newID()
-		keys := useKeys(r.SeriesID, codeScope(&c), r.Customer)
+		keys := useKeys(r.SeriesID, store.CodeScope(&c), r.Customer)
 		err = e.st.Apply(ctx, &store.Change{
 			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusRedeemed}},

@@ -109,16 +109,7 @@ type custCounter struct {
 	series  string
 }
 
-// codeScope is the Code of the code-level counters of coupon c (see
-// store.CounterKey).
-func codeScope(c *coupon.Coupon) string {
-	if c.Shared {
-		return c.Canonical + "\x00" + c.Holder
-	}
-	return c.Canonical
-}
-
-// scopeIs reports whether codeScope(c) == code, without building it.
+// scopeIs reports whether store.CodeScope(c) == code, without building it.
 func scopeIs(c *coupon.Coupon, code string) bool {
 	if !c.Shared {
 		return code == c.Canonical
@@ -237,7 +228,7 @@ func (s *Store) unhome(r *couponRec) {
 	if r.counts.empty() || !homes(&r.c) {
 		return
 	}
-	s.loose[codeKey{r.c.SeriesID, codeScope(&r.c)}] = &codeCounters{uses: r.counts.uses, byCustomer: r.counts.byCustomer}
+	s.loose[codeKey{r.c.SeriesID, store.CodeScope(&r.c)}] = &codeCounters{uses: r.counts.uses, byCustomer: r.counts.byCustomer}
 	r.counts = codeCounters{}
 }
 
@@ -247,7 +238,7 @@ func (s *Store) home(r *couponRec) {
 	if len(s.loose) == 0 || !homes(&r.c) {
 		return
 	}
-	k := codeKey{r.c.SeriesID, codeScope(&r.c)}
+	k := codeKey{r.c.SeriesID, store.CodeScope(&r.c)}
 	if cc := s.loose[k]; cc != nil {
 		r.counts = *cc
 		delete(s.loose, k)
