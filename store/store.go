@@ -75,7 +75,11 @@ type Store interface {
 	// Reserve reserves n consecutive indexes of the series' code sequence
 	// and returns the first. Indexes are never handed out twice, even
 	// across processes sharing the store; an index reserved and not used is
-	// simply skipped. The first call for a series returns 0.
+	// simply skipped. The first call for a series returns 0; n == 0 returns
+	// the next index without reserving it. A negative n is an
+	// errcode.InvalidArgument error, and a reservation past the largest
+	// int64 index an errcode.CapacityExceeded one; neither reserves
+	// anything.
 	Reserve(ctx context.Context, seriesID string, n int64) (int64, error)
 
 	// UpdateWhere moves every coupon matching f to the state u.To, at most
@@ -149,8 +153,9 @@ type RedemptionQuery struct {
 	CouponID string
 	SeriesID string
 	Status   coupon.RedemptionStatus // zero: any
-	// HoldExpiresBefore keeps holds whose HoldExpiresAt is not after this
-	// time.
+	// HoldExpiresBefore keeps records whose HoldExpiresAt is set and not
+	// after this time, whatever their status (a confirmed hold keeps its
+	// HoldExpiresAt): combine it with Status StatusHeld for live holds.
 	HoldExpiresBefore time.Time
 	Limit             int
 }

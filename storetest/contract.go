@@ -35,6 +35,10 @@ var contractTests = []test{
 	{"Events", testContractEvents},
 	{"Reserve", testContractReserve},
 	{"AppendCouponsByCode", testContractAppendByCode},
+	{"ListSeries", testContractListSeries},
+	{"SeriesVersion", testContractSeriesVersion},
+	{"Audience", testContractAudience},
+	{"ConcurrentGuardedBumps", testContractConcurrentBumps},
 }
 
 // rawSeries is a valid series with a fixed id, for the contract tests.
@@ -328,17 +332,24 @@ func testContractUnique(t *testing.T, e *env) {
 	movedSA := sh("sa", bob)
 	movedSA.Version = 3
 	for _, tc := range []struct {
-		what string
-		ch   store.Change
+		what, kind string
+		ch         store.Change
 	}{
-		{"a series insert with an existing id", store.Change{Series: &store.SeriesWrite{Series: rawSeries("s1")}}},
-		{"a coupon insert with an existing id", store.Change{NewCoupons: []coupon.Coupon{rawIssued("x", "s1", "OTHER", bob)}}},
-		{"a coupon insert with the (series, canonical code) of another unshared coupon", store.Change{NewCoupons: []coupon.Coupon{dupKey}}},
-		{"a shared coupon insert for a holder who has the code already", store.Change{NewCoupons: []coupon.Coupon{sh("sa2", alice)}}},
-		{"two inserts with one key in one change", store.Change{NewCoupons: []coupon.Coupon{rawIssued("n1", "s1", "N", alice), rawIssued("n2", "s1", "N", bob)}}},
-		{"a shared coupon moved to a holder who has the code already", store.Change{Coupons: []store.CouponUpdate{{Coupon: movedSA, ExpectVersion: 2}}}},
-		{"a redemption insert with an existing id", store.Change{NewRedemptions: []coupon.Redemption{{ID: "r1", CouponID: "x", SeriesID: "s1", IdempotencyKey: "other", Status: coupon.StatusRedeemed, At: t0}}}},
-		{"a redemption insert with the (coupon, idempotency key) of another", store.Change{NewRedemptions: []coupon.Redemption{{ID: "r2", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}}}},
+		{"a series insert with an existing id", "series", store.Change{Series: &store.SeriesWrite{Series: rawSeries("s1")}}},
+		{"a coupon insert with an existing id", "coupon", store.Change{NewCoupons: []coupon.Coupon{rawIssued("x", "s1", "OTHER", bob)}}},
+		{"a coupon insert with the (series, canonical code) of another unshared coupon", "coupon", store.Change{NewCoupons: []coupon.Coupon{dupKey}}},
+		{"a shared coupon insert for a holder who has the code already", "coupon", store.Change{NewCoupons: []coupon.Coupon{sh("sa2", alice)}}},
+		{"two inserts with one key in one change", "coupon", store.Change{NewCoupons: []coupon.Coupon{rawIssued("n1", "s1", "N", alice), rawIssued("n2", "s1", "N", bob)}}},
+		{"two coupon inserts with one id in one change", "coupon", store.Change{NewCoupons: []coupon.Coupon{rawIssued("n3", "s1", "N3", alice), rawIssued("n3", "s1", "N4", bob)}}},
+		{"a shared coupon moved to a holder who has the code already", "coupon", store.Change{Coupons: []store.CouponUpdate{{Coupon: movedSA, ExpectVersion: 2}}}},
+		{"a redemption insert with an existing id", "redemption", store.Change{NewRedemptions: []coupon.Redemption{{ID: "r1", CouponID: "x", SeriesID: "s1", IdempotencyKey: "other", Status: coupon.StatusRedeemed, At: t0}}}},
+		{"a redemption insert with the (coupon, idempotency key) of another", "redemption", store.Change{NewRedemptions: []coupon.Redemption{{ID: "r2", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}}}},
+		{"two redemption inserts with one (coupon, idempotency key) in one change", "redemption", store.Change{NewRedemptions: []coupon.Redemption{
+			{ID: "r4", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k2", Status: coupon.StatusRedeemed, At: t0},
+			{ID: "r5", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k2", Status: coupon.StatusRedeemed, At: t0}}}},
+		{"two redemption inserts with one id in one change", "redemption", store.Change{NewRedemptions: []coupon.Redemption{
+			{ID: "r6", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k3", Status: coupon.StatusRedeemed, At: t0},
+			{ID: "r6", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k4", Status: coupon.StatusRedeemed, At: t0}}}},
 	} {
 		tc.ch.Bumps = bump
 		err := e.st.Apply(e.ctx, &tc.ch)
@@ -346,6 +357,8 @@ func testContractUnique(t *testing.T, e *env) {
 		var ex *store.ExistsError
 		if err != nil && !errors.As(err, &ex) {
 			t.Errorf("%s: the error must be a *store.ExistsError: %T", tc.what, err)
+		} else if ex != nil && ex.Kind != tc.kind {
+			t.Errorf("%s: the *store.ExistsError names the kind of record that collides: %q, want %q", tc.what, ex.Kind, tc.kind)
 		}
 		if c := e.count(k); c.N != 0 {
 			t.Errorf("%s: the failed change must not bump its counter", tc.what)
@@ -354,14 +367,46 @@ func testContractUnique(t *testing.T, e *env) {
 	if got, _ := e.st.CouponsByCode(e.ctx, "s1", "N"); len(got) != 0 {
 		t.Errorf("a change with two inserts of one key inserts neither: %d", len(got))
 	}
+	_, err := e.st.Coupon(e.ctx, "n3")
+	wantCode(t, err, errcode.NotFound, "a change with two coupon inserts of one id inserts neither")
+	for _, id := range []string{"r4", "r5", "r6"} {
+		_, err := e.st.Redemption(e.ctx, id)
+		wantCode(t, err, errcode.NotFound, "a change with two redemption inserts of one id or key inserts neither (%s)", id)
+	}
 	// Keys that do not collide.
 	other := rawIssued("y", "s2", "X", bob) // same code, other series
 	moved := sh("sb", carol)
 	moved.Version = 3
-	err := e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{other, sh("sc", carol+"x")},
+	err = e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{other, sh("sc", carol+"x")},
 		Coupons:        []store.CouponUpdate{{Coupon: moved, ExpectVersion: 2}},
 		NewRedemptions: []coupon.Redemption{{ID: "r3", CouponID: "y", SeriesID: "s2", IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}}})
-	wantOK(t, err, "the same code in another series, a shared code for a new holder, a shared coupon moved to a free holder and an idempotency key reused on another coupon do not collide")
+	if !wantOK(t, err, "the same code in another series, a shared code for a new holder, a shared coupon moved to a free holder and an idempotency key reused on another coupon do not collide") {
+		return
+	}
+	byCode, err := e.st.CouponsByCode(e.ctx, "", "X")
+	if wantOK(t, err, "CouponsByCode in every series") && (len(byCode) != 2 || byCode[0].ID != "x" || byCode[1].ID != "y") {
+		t.Errorf("CouponsByCode with no series returns the code's coupons of every series, ordered by id: %+v", byCode)
+	}
+	mine, err := e.st.ListCoupons(e.ctx, store.CouponQuery{CouponFilter: store.CouponFilter{Holder: carol}})
+	if wantOK(t, err, "ListCoupons") && (len(mine) != 1 || mine[0].ID != "sb") {
+		t.Errorf("a coupon moved to a new holder is listed under the new holder: %+v", mine)
+	}
+	mine, err = e.st.ListCoupons(e.ctx, store.CouponQuery{CouponFilter: store.CouponFilter{Holder: bob, SeriesID: "s1"}})
+	if wantOK(t, err, "ListCoupons") && len(mine) != 0 {
+		t.Errorf("a coupon moved away from a holder is no longer listed under the old holder: %+v", mine)
+	}
+	// The slot a moved shared coupon leaves is free again.
+	wantOK(t, e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{sh("sd", bob)}}),
+		"a shared coupon moved away from bob frees bob's slot: a new shared coupon for bob must insert")
+	shared, err := e.st.CouponsByCode(e.ctx, "s1", "SHARED")
+	if wantOK(t, err, "CouponsByCode") {
+		holders := map[string]string{}
+		for _, c := range shared {
+			holders[c.ID] = c.Holder
+		}
+		same(t, holders, map[string]string{"sa": alice, "sb": carol, "sc": carol + "x", "sd": bob},
+			"the coupons of a shared code, each under the holder its last write gave it")
+	}
 }
 
 func testContractGuards(t *testing.T, e *env) {
@@ -708,6 +753,26 @@ func testContractListRedemptions(t *testing.T, e *env) {
 	}
 	_, err = e.st.RedemptionByKey(e.ctx, "y", "r2")
 	wantCode(t, err, errcode.NotFound, "an idempotency key belongs to its coupon")
+	same(t, ids(store.RedemptionQuery{}), []string{"r1", "r2", "r3", "r4", "r5"}, "the zero query lists every redemption, ordered by id whatever the order of writes")
+	same(t, ids(store.RedemptionQuery{Limit: 2}), []string{"r1", "r2"}, "Limit alone caps the list of every redemption, in id order")
+	same(t, ids(store.RedemptionQuery{SeriesID: "s1", Status: coupon.StatusHeld, HoldExpiresBefore: t0.Add(time.Hour)}), []string{"r4", "r5"},
+		"every set field must match: the series, the status and the hold expiry")
+	same(t, ids(store.RedemptionQuery{CouponID: "none"}), nil, "a coupon with no redemptions has an empty list")
+
+	// HoldExpiresBefore alone keeps every redemption whose HoldExpiresAt is
+	// set and not after it, whatever its status: a confirmed hold keeps its
+	// HoldExpiresAt; a redemption that never was a hold has none.
+	confirmed := mk("r6", "y", "s2", coupon.StatusRedeemed, 5*time.Minute)
+	confirmed.ConfirmedAt = t0.Add(time.Minute)
+	e.apply(&store.Change{NewRedemptions: []coupon.Redemption{confirmed}})
+	same(t, ids(store.RedemptionQuery{HoldExpiresBefore: t0.Add(10 * time.Minute)}), []string{"r5", "r6"},
+		"HoldExpiresBefore without Status keeps the redemptions with a HoldExpiresAt set and not after it, a confirmed hold included, and none without one")
+	// A status update moves a redemption out of the old status's list.
+	r5 := rs[0]
+	r5.Status, r5.ConfirmedAt = coupon.StatusRedeemed, t0.Add(2*time.Minute)
+	e.apply(&store.Change{Redemptions: []store.RedemptionUpdate{{Redemption: r5, ExpectStatus: coupon.StatusHeld}}})
+	same(t, ids(store.RedemptionQuery{Status: coupon.StatusHeld}), []string{"r3", "r4"}, "a confirmed hold is no longer listed among the holds")
+	same(t, ids(store.RedemptionQuery{CouponID: "x", Status: coupon.StatusRedeemed}), []string{"r1", "r5"}, "a confirmed hold is listed among the redeemed")
 }
 
 func testContractEvents(t *testing.T, e *env) {
@@ -735,49 +800,246 @@ func testContractEvents(t *testing.T, e *env) {
 	e.apply(&store.Change{Events: two})
 	got := e.events(store.EventQuery{CouponID: "x"})
 	same(t, got[len(got)-2:], two, "the events of one change keep their order")
+	// An event with no customer (a bulk job's, of an unissued coupon) is
+	// still an event of its coupon.
+	anon := rawEvent("e0", coupon.EventExpired, y, "", t0)
+	e.apply(&store.Change{Events: []coupon.Event{anon}})
+	same(t, e.events(store.EventQuery{CouponID: "y"}), []coupon.Event{applied[1], applied[3], applied[5], anon}, "an event with no customer is listed with its coupon's events")
+	same(t, e.events(store.EventQuery{Customer: alice, SeriesID: "s2"}), []coupon.Event{applied[1], applied[3]}, "an event with no customer is no customer's")
+	same(t, e.events(store.EventQuery{CouponID: "y", Limit: 2}), []coupon.Event{applied[1], applied[3]}, "Limit keeps the first events of a coupon")
 }
 
 func testContractReserve(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2", "s3")
+	e.seedSeries("s1", "s2", "s3", "s4")
+	zero, err := e.st.Reserve(e.ctx, "s1", 0)
+	if wantOK(t, err, "Reserve of 0 indexes") && zero != 0 {
+		t.Errorf("reserving no index of a fresh series returns 0: %d", zero)
+	}
 	first, err := e.st.Reserve(e.ctx, "s1", 5)
 	if wantOK(t, err, "Reserve") && first != 0 {
-		t.Errorf("the first reservation of a series starts at 0: %d", first)
+		t.Errorf("the first reservation of a series starts at 0, and reserving no index takes none: %d", first)
 	}
 	next, err := e.st.Reserve(e.ctx, "s1", 3)
 	if wantOK(t, err, "Reserve") && next != 5 {
 		t.Errorf("the next reservation starts after the last: %d, want 5", next)
 	}
+	_, err = e.st.Reserve(e.ctx, "s1", -1)
+	wantCode(t, err, errcode.InvalidArgument, "Reserve of a negative number of indexes must fail with InvalidArgument")
+	after, err := e.st.Reserve(e.ctx, "s1", 1)
+	if wantOK(t, err, "Reserve") && after != 8 {
+		t.Errorf("a refused reservation takes no index: %d, want 8", after)
+	}
 	other, err := e.st.Reserve(e.ctx, "s2", 1)
 	if wantOK(t, err, "Reserve") && other != 0 {
 		t.Errorf("each series has its own sequence: %d", other)
 	}
-	// Concurrent reservations never overlap.
+	// Concurrent reservations of different sizes neither overlap nor leave
+	// a gap.
 	const workers, per = 16, 10
+	type span struct{ first, n int64 }
 	var mu sync.Mutex
-	var starts []int64
+	var spans []span
 	var wg sync.WaitGroup
-	for range workers {
+	for w := range workers {
 		wg.Go(func() {
-			for range per {
-				s, err := e.st.Reserve(e.ctx, "s3", 2)
+			for i := range per {
+				n := int64(1 + (w+i)%3)
+				f, err := e.st.Reserve(e.ctx, "s3", n)
 				if err != nil {
 					t.Errorf("Reserve: %v", err)
 					return
 				}
 				mu.Lock()
-				starts = append(starts, s)
+				spans = append(spans, span{f, n})
 				mu.Unlock()
 			}
 		})
 	}
 	wg.Wait()
-	slices.Sort(starts)
-	for i := 1; i < len(starts); i++ {
-		if starts[i] < starts[i-1]+2 {
-			t.Fatalf("concurrent reservations of 2 indexes must never overlap: starts %d and %d", starts[i-1], starts[i])
+	if len(spans) != workers*per {
+		t.Errorf("every reservation succeeds: %d of %d", len(spans), workers*per)
+	}
+	slices.SortFunc(spans, func(a, b span) int { return int(a.first - b.first) })
+	var end int64
+	for _, sp := range spans {
+		if sp.first != end {
+			t.Fatalf("concurrent reservations must neither overlap nor leave a gap: one starts at %d, want %d", sp.first, end)
+		}
+		end += sp.n
+	}
+	// The sequence ends at the largest int64.
+	if _, err := e.st.Reserve(e.ctx, "s4", 1<<62); !wantOK(t, err, "Reserve of 1<<62 indexes") {
+		return
+	}
+	last, err := e.st.Reserve(e.ctx, "s4", 1<<62-1)
+	if wantOK(t, err, "Reserve up to the largest int64") && last != 1<<62 {
+		t.Errorf("a reservation up to the end of the sequence starts after the last: %d, want %d", last, int64(1<<62))
+	}
+	_, err = e.st.Reserve(e.ctx, "s4", 1)
+	wantCode(t, err, errcode.CapacityExceeded, "a reservation past the largest int64 index must fail with CapacityExceeded")
+}
+
+// idsOf returns the id of each record, in order.
+func idsOf[T any](records []T, id func(T) string) []string {
+	out := make([]string, len(records))
+	for i, r := range records {
+		out[i] = id(r)
+	}
+	return out
+}
+
+func testContractListSeries(t *testing.T, e *env) {
+	st1 := limits.PlaceRef{Kind: limits.Store, ID: "st-1"}
+	z1 := limits.PlaceRef{Kind: limits.Zone, ID: "z-1"}
+	st2 := limits.PlaceRef{Kind: limits.Store, ID: "st-2"}
+	a := rawSeries("a")
+	a.Redemption.Places = limits.NewPlaceSet(st1, z1)
+	b := rawSeries("b") // no places
+	c := rawSeries("c")
+	c.Status = series.Paused
+	c.Redemption.Places = limits.NewPlaceSet(st1)
+	// Written in reverse order: ListSeries is ordered by id whatever the
+	// order of writes.
+	for _, s := range []series.Series{c, b, a} {
+		e.apply(&store.Change{Series: &store.SeriesWrite{Series: s}})
+	}
+	ids := func(q store.SeriesQuery) []string {
+		ss, err := e.st.ListSeries(e.ctx, q)
+		mustOK(t, err, "ListSeries")
+		return idsOf(ss, func(s series.Series) string { return s.ID })
+	}
+	place := func(kind limits.PlaceKind, id string) *limits.PlaceRef { return &limits.PlaceRef{Kind: kind, ID: id} }
+	type cases = []struct {
+		q    store.SeriesQuery
+		want []string
+		rule string
+	}
+	check := func(when string, cs cases) {
+		t.Helper()
+		for _, tc := range cs {
+			var p limits.PlaceRef
+			if tc.q.Place != nil {
+				p = *tc.q.Place
+			}
+			same(t, ids(tc.q), tc.want, "%s: ListSeries(status %q, place %+v): %s", when, tc.q.Status, p, tc.rule)
 		}
 	}
-	if len(starts) != workers*per {
-		t.Errorf("every reservation succeeds: %d of %d", len(starts), workers*per)
+	check("written", cases{
+		{store.SeriesQuery{}, []string{"a", "b", "c"}, "the zero query lists every series, ordered by id"},
+		{store.SeriesQuery{Status: series.Active}, []string{"a", "b"}, "the Status filter"},
+		{store.SeriesQuery{Status: series.Paused}, []string{"c"}, "the Status filter"},
+		{store.SeriesQuery{Place: place(limits.Store, "st-1")}, []string{"a", "c"}, "the Place filter keeps the series that name the place; a series with no places names none"},
+		{store.SeriesQuery{Place: place(limits.Zone, "z-1")}, []string{"a"}, "the Place filter matches a zone"},
+		{store.SeriesQuery{Place: place(limits.Zone, "st-1")}, nil, "places are matched by kind and id: a store id queried as a zone matches nothing"},
+		{store.SeriesQuery{Place: place(limits.Store, "st-9")}, nil, "an unknown place matches nothing"},
+		{store.SeriesQuery{Place: place(limits.Store, "st-1"), Status: series.Paused}, []string{"c"}, "every set field must match"},
+	})
+	// An update replaces the series' places and status in what the
+	// filters see.
+	a2 := a
+	a2.Name, a2.Status = "renamed", series.Paused
+	a2.Redemption.Places = limits.NewPlaceSet(st2)
+	e.apply(&store.Change{Series: &store.SeriesWrite{Series: a2, ExpectVersion: 1}})
+	got, err := e.st.Series(e.ctx, "a")
+	mustOK(t, err, "Series")
+	a2.Version = 2
+	same(t, got, a2, "an update with the right ExpectVersion stores the series at version ExpectVersion+1")
+	check("after an update", cases{
+		{store.SeriesQuery{Place: place(limits.Store, "st-1")}, []string{"c"}, "a series updated to other places no longer matches the places it dropped"},
+		{store.SeriesQuery{Place: place(limits.Zone, "z-1")}, nil, "a series updated to other places no longer matches the places it dropped"},
+		{store.SeriesQuery{Place: place(limits.Store, "st-2")}, []string{"a"}, "a series updated to a new place matches it"},
+		{store.SeriesQuery{Status: series.Active}, []string{"b"}, "a series updated to Paused is no longer Active"},
+		{store.SeriesQuery{Status: series.Paused}, []string{"a", "c"}, "a series updated to Paused is listed as Paused"},
+		{store.SeriesQuery{Place: place(limits.Store, "st-2"), Status: series.Active}, nil, "every set field must match"},
+	})
+}
+
+// A store that implements store.SeriesVersioner returns the version that
+// Series would return.
+func testContractSeriesVersion(t *testing.T, e *env) {
+	v, ok := e.st.(store.SeriesVersioner)
+	if !ok {
+		t.Skip("the store does not implement store.SeriesVersioner")
+	}
+	e.seedSeries("s1")
+	n, err := v.SeriesVersion(e.ctx, "s1")
+	if wantOK(t, err, "SeriesVersion") && n != 1 {
+		t.Errorf("SeriesVersion of a new series is 1: %d", n)
+	}
+	e.apply(&store.Change{Series: &store.SeriesWrite{Series: rawSeries("s1"), ExpectVersion: 1}})
+	n, err = v.SeriesVersion(e.ctx, "s1")
+	if wantOK(t, err, "SeriesVersion") && n != 2 {
+		t.Errorf("SeriesVersion follows an update: %d, want 2", n)
+	}
+	_, err = v.SeriesVersion(e.ctx, "none")
+	wantCode(t, err, errcode.NotFound, "SeriesVersion of an unknown id")
+}
+
+func testContractAudience(t *testing.T, e *env) {
+	e.seedSeries("s1", "s2")
+	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{alice, bob, alice}), "AddAudience with a customer twice in one call")
+	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{bob, carol}), "AddAudience with a customer already on the list")
+	for _, tc := range []struct {
+		series, customer string
+		want             bool
+		rule             string
+	}{
+		{"s1", alice, true, "a customer added twice in one call is on the list"},
+		{"s1", bob, true, "a customer added twice is on the list"},
+		{"s1", carol, true, "a customer added by a later call is on the list"},
+		{"s1", dave, false, "a customer never added is not on the list"},
+		{"s2", alice, false, "the audience list is per series"},
+		{"s9", alice, false, "a series with no audience list has no one on it"},
+	} {
+		in, err := e.st.InAudience(e.ctx, tc.series, tc.customer)
+		if wantOK(t, err, "InAudience(%s, %s)", tc.series, tc.customer) && in != tc.want {
+			t.Errorf("InAudience(%s, %s) = %v: %s", tc.series, tc.customer, in, tc.rule)
+		}
+	}
+}
+
+// testContractConcurrentBumps races guarded bumps of one counter: exactly
+// the limit pass, and each passing change's After is the counter as its
+// own bump left it.
+func testContractConcurrentBumps(t *testing.T, e *env) {
+	e.seedSeries("s1")
+	x := rawIssued("x", "s1", "X", alice)
+	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x}})
+	k := key(limits.SeriesUses, "s1", "", "")
+	const workers, limit = 32, 10
+	var mu sync.Mutex
+	var afters []int64
+	refused := 0
+	var wg sync.WaitGroup
+	for i := range workers {
+		wg.Go(func() {
+			ch := &store.Change{
+				Bumps:  []store.Bump{{Key: k, Delta: 1, At: t0, Guard: limits.Guard{Counter: limits.SeriesUses, Limit: limit}}},
+				Events: []coupon.Event{rawEvent(fmt.Sprintf("e%02d", i), coupon.EventRedeemed, x, alice, t0)},
+			}
+			err := e.st.Apply(e.ctx, ch)
+			mu.Lock()
+			defer mu.Unlock()
+			switch {
+			case err == nil:
+				afters = append(afters, ch.Bumps[0].After.N)
+			case errors.Is(err, errcode.ErrGuardFailed):
+				refused++
+			default:
+				t.Errorf("a bump refused by its guard must fail with GuardFailed: %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	slices.Sort(afters)
+	if want := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}; !slices.Equal(afters, want) || refused != workers-limit {
+		t.Errorf("%d concurrent guarded bumps with limit %d: %d refused and the passing ones' After %v; want %d refused and After 1 to %d, one each",
+			workers, limit, refused, afters, workers-limit, limit)
+	}
+	if c := e.count(k); c.N != limit {
+		t.Errorf("the counter is %d after the race, want %d", c.N, limit)
+	}
+	if n := len(e.events(store.EventQuery{CouponID: "x"})); n != limit {
+		t.Errorf("only the changes whose guard passed keep their events: %d, want %d", n, limit)
 	}
 }

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -156,51 +155,6 @@ func TestCouponVersionConflict(t *testing.T) {
 	}
 }
 
-func TestSeriesWrite(t *testing.T) {
-	s := New()
-	mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1")}})
-	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1")}}), errcode.ErrAlreadyExists)
-	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1"), ExpectVersion: 2}}), errcode.ErrConflict)
-	wantErr[*store.ConflictError](t, s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s9"), ExpectVersion: 1}}), errcode.ErrConflict)
-	mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: testSeries("s1"), ExpectVersion: 1}})
-	got, err := s.Series(ctx, "s1")
-	if err != nil || got.Version != 2 {
-		t.Fatalf("Series = version %d, %v; want version 2", got.Version, err)
-	}
-	if _, err := s.Series(ctx, "s9"); !errors.Is(err, errcode.ErrNotFound) {
-		t.Errorf("Series(s9) error = %v, want not found", err)
-	}
-
-	paused := testSeries("s0")
-	paused.Status = series.Paused
-	paused.Redemption.Places = limits.PlaceSet{}
-	mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: paused}})
-	ids := func(q store.SeriesQuery) []string {
-		list, err := s.ListSeries(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, x := range list {
-			out = append(out, x.ID)
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		q    store.SeriesQuery
-		want []string
-	}{
-		{store.SeriesQuery{}, []string{"s0", "s1"}},
-		{store.SeriesQuery{Status: series.Active}, []string{"s1"}},
-		{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Store, ID: "st-1"}}, []string{"s1"}},
-		{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Zone, ID: "st-1"}}, nil},
-	} {
-		if diff := cmp.Diff(tc.want, ids(tc.q), opts); diff != "" {
-			t.Errorf("ListSeries(%+v) (-want +got):\n%s", tc.q, diff)
-		}
-	}
-}
-
 func TestRedemptionStatusConflict(t *testing.T) {
 	c := issued("c1", "s1", "A", "alice")
 	s := fill(t, c)
@@ -248,55 +202,6 @@ func TestDuplicateRedemption(t *testing.T) {
 	list, _ := s.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: "s1"})
 	if len(list) != 2 || list[0].ID != "r1" || list[1].ID != "r2" {
 		t.Errorf("redemptions = %+v", list)
-	}
-}
-
-func TestListRedemptions(t *testing.T) {
-	s := New()
-	at := func(h int) time.Time { return t0.Add(time.Duration(h) * time.Hour) }
-	rs := []coupon.Redemption{
-		{ID: "r5", CouponID: "c1", SeriesID: "s1", IdempotencyKey: "k5", Status: coupon.StatusHeld, HoldExpiresAt: at(5)},
-		{ID: "r1", CouponID: "c1", SeriesID: "s1", IdempotencyKey: "k1", Status: coupon.StatusHeld, HoldExpiresAt: at(1)},
-		{ID: "r3", CouponID: "c2", SeriesID: "s1", IdempotencyKey: "k3", Status: coupon.StatusRedeemed},
-		{ID: "r2", CouponID: "c3", SeriesID: "s2", IdempotencyKey: "k2", Status: coupon.StatusHeld, HoldExpiresAt: at(2)},
-		{ID: "r4", CouponID: "c3", SeriesID: "s2", IdempotencyKey: "k4", Status: coupon.StatusRedeemed, HoldExpiresAt: at(0), ConfirmedAt: at(0)},
-	}
-	mustApply(t, s, &store.Change{NewRedemptions: rs})
-	ids := func(q store.RedemptionQuery) []string {
-		list, err := s.ListRedemptions(ctx, q)
-		if err != nil {
-			t.Fatal(err)
-		}
-		var out []string
-		for _, r := range list {
-			out = append(out, r.ID)
-		}
-		return out
-	}
-	for _, tc := range []struct {
-		q    store.RedemptionQuery
-		want []string
-	}{
-		{store.RedemptionQuery{}, []string{"r1", "r2", "r3", "r4", "r5"}},
-		{store.RedemptionQuery{Limit: 2}, []string{"r1", "r2"}},
-		{store.RedemptionQuery{CouponID: "c1"}, []string{"r1", "r5"}},
-		{store.RedemptionQuery{SeriesID: "s2"}, []string{"r2", "r4"}},
-		{store.RedemptionQuery{Status: coupon.StatusHeld}, []string{"r1", "r2", "r5"}},
-		{store.RedemptionQuery{Status: coupon.StatusHeld, HoldExpiresBefore: at(2)}, []string{"r1", "r2"}},
-		{store.RedemptionQuery{Status: coupon.StatusHeld, HoldExpiresBefore: at(2), SeriesID: "s1"}, []string{"r1"}},
-		{store.RedemptionQuery{HoldExpiresBefore: at(1)}, []string{"r1", "r4"}},
-		{store.RedemptionQuery{CouponID: "c9"}, nil},
-	} {
-		if diff := cmp.Diff(tc.want, ids(tc.q), opts); diff != "" {
-			t.Errorf("ListRedemptions(%+v) (-want +got):\n%s", tc.q, diff)
-		}
-	}
-	// Confirming a hold takes it out of the held ones.
-	conf := rs[1]
-	conf.Status, conf.ConfirmedAt = coupon.StatusRedeemed, at(1)
-	mustApply(t, s, &store.Change{Redemptions: []store.RedemptionUpdate{{Redemption: conf, ExpectStatus: coupon.StatusHeld}}})
-	if diff := cmp.Diff([]string{"r2", "r5"}, ids(store.RedemptionQuery{Status: coupon.StatusHeld}), opts); diff != "" {
-		t.Errorf("held after confirm (-want +got):\n%s", diff)
 	}
 }
 
@@ -364,61 +269,32 @@ func TestDecrement(t *testing.T) {
 	}
 }
 
-func TestCouponKeys(t *testing.T) {
+// TestSharedHolderSwap: memstore checks the (series, code, holder) keys of
+// shared coupons once the whole change is applied, so two coupons may swap
+// holders in one change. The store contract does not promise it (sqlstore
+// checks each update on its own and refuses the swap); the storetest
+// Contract group covers the unique keys every store keeps.
+func TestSharedHolderSwap(t *testing.T) {
 	common := func(id, holder string) coupon.Coupon {
 		c := issued(id, "s1", "SUMMER", holder)
 		c.Shared = true
 		return c
 	}
-	s := fill(t, common("g1", "alice"), common("g2", "bob"), issued("c1", "s1", "A", "alice"))
-	for name, c := range map[string]coupon.Coupon{
-		"same id":                 issued("c1", "s1", "Z", "zoe"),
-		"same code":               issued("c9", "s1", "A", "zoe"),
-		"same common code holder": common("g9", "alice"),
-	} {
-		ee := wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{c}}), errcode.ErrAlreadyExists)
-		if ee.Kind != "coupon" {
-			t.Errorf("%s: %+v", name, ee)
-		}
-	}
-	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{issued("c7", "s1", "Q", "x"), issued("c8", "s1", "Q", "y")}}), errcode.ErrAlreadyExists)
-	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{issued("c7", "s1", "Q", "x"), issued("c7", "s1", "R", "y")}}), errcode.ErrAlreadyExists)
-	// The same code in another series is another coupon.
-	mustApply(t, s, &store.Change{NewCoupons: []coupon.Coupon{issued("c2", "s2", "A", "alice")}})
-
-	// Moving a common-code coupon to a holder who has one collides.
-	g1, _ := s.Coupon(ctx, "g1")
-	moved := g1
-	moved.Holder, moved.Version = "bob", g1.Version+1
-	err := s.Apply(ctx, &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: g1.Version}}})
-	wantErr[*store.ExistsError](t, err, errcode.ErrAlreadyExists)
-	// To a new holder it moves, and the old slot is free again.
-	moved.Holder = "carol"
-	mustApply(t, s, &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: g1.Version}}})
-	mustApply(t, s, &store.Change{NewCoupons: []coupon.Coupon{common("g3", "alice")}})
-	// Two coupons swapping holders in one change keep the keys unique.
-	g2, _ := s.Coupon(ctx, "g2")
-	a, b := moved, g2
-	a.Holder, a.Version = "bob", moved.Version+1
-	b.Holder, b.Version = "carol", g2.Version+1
-	mustApply(t, s, &store.Change{Coupons: []store.CouponUpdate{{Coupon: a, ExpectVersion: moved.Version}, {Coupon: b, ExpectVersion: g2.Version}}})
-
+	s := fill(t, common("g1", "alice"), common("g2", "bob"))
+	g1, g2 := common("g1", "bob"), common("g2", "alice")
+	g1.Version, g2.Version = 3, 3
+	mustApply(t, s, &store.Change{Coupons: []store.CouponUpdate{{Coupon: g1, ExpectVersion: 2}, {Coupon: g2, ExpectVersion: 2}}})
 	byCode, _ := s.CouponsByCode(ctx, "s1", "SUMMER")
 	holders := map[string]string{}
 	for _, c := range byCode {
 		holders[c.ID] = c.Holder
 	}
-	if diff := cmp.Diff(map[string]string{"g1": "bob", "g2": "carol", "g3": "alice"}, holders, opts); diff != "" {
+	if diff := cmp.Diff(map[string]string{"g1": "bob", "g2": "alice"}, holders, opts); diff != "" {
 		t.Errorf("holders (-want +got):\n%s", diff)
 	}
-	everywhere, _ := s.CouponsByCode(ctx, "", "A")
-	if len(everywhere) != 2 || everywhere[0].ID != "c1" || everywhere[1].ID != "c2" {
-		t.Errorf("CouponsByCode everywhere = %+v", everywhere)
-	}
-	bob, _ := s.ListCoupons(ctx, store.CouponQuery{CouponFilter: store.CouponFilter{Holder: "bob"}})
-	if len(bob) != 1 || bob[0].ID != "g1" {
-		t.Errorf("bob's coupons = %+v", bob)
-	}
+	// The swapped slots are taken: a third coupon for either holder collides.
+	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{common("g3", "alice")}}), errcode.ErrAlreadyExists)
+	wantErr[*store.ExistsError](t, s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{common("g4", "bob")}}), errcode.ErrAlreadyExists)
 }
 
 func TestInsertCouponsIdempotent(t *testing.T) {
@@ -574,99 +450,6 @@ func TestUpdateWhere(t *testing.T) {
 	}
 }
 
-func TestReserveConcurrent(t *testing.T) {
-	s := New()
-	const workers, calls = 32, 200
-	type span struct{ first, n int64 }
-	spans := make([][]span, workers)
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := range calls {
-				n := int64(1 + (w+i)%7)
-				first, err := s.Reserve(ctx, "s1", n)
-				if err != nil {
-					t.Error(err)
-					return
-				}
-				spans[w] = append(spans[w], span{first, n})
-			}
-		})
-	}
-	wg.Wait()
-	var all []span
-	var total int64
-	for _, ss := range spans {
-		all = append(all, ss...)
-		for _, sp := range ss {
-			total += sp.n
-		}
-	}
-	slices.SortFunc(all, func(a, b span) int { return int(a.first - b.first) })
-	next := int64(0)
-	for _, sp := range all {
-		if sp.first != next {
-			t.Fatalf("span starts at %d, want %d (overlap or gap)", sp.first, next)
-		}
-		next += sp.n
-	}
-	if next != total {
-		t.Errorf("reserved up to %d, want %d", next, total)
-	}
-	if first, _ := s.Reserve(ctx, "s2", 5); first != 0 {
-		t.Errorf("first Reserve of another series = %d, want 0", first)
-	}
-	if _, err := s.Reserve(ctx, "s1", -1); !errors.Is(err, errcode.ErrInvalidArgument) {
-		t.Errorf("Reserve(-1) error = %v", err)
-	}
-}
-
-func TestGuardedBumpRace(t *testing.T) {
-	s := New()
-	key := store.CounterKey{Counter: limits.SeriesIssued, Series: "s1"}
-	const workers, limit = 64, 10
-	var wg sync.WaitGroup
-	var mu sync.Mutex
-	ok, refused := 0, 0
-	afters := map[int64]bool{}
-	start := make(chan struct{})
-	for w := range workers {
-		wg.Go(func() {
-			<-start
-			ch := &store.Change{
-				Bumps:  []store.Bump{{Key: key, Delta: 1, At: t0, Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: limit}}},
-				Events: []coupon.Event{{ID: fmt.Sprint("e", w), CouponID: fmt.Sprint("c", w), SeriesID: "s1"}},
-			}
-			err := s.Apply(ctx, ch)
-			mu.Lock()
-			defer mu.Unlock()
-			switch {
-			case err == nil:
-				ok++
-				afters[ch.Bumps[0].After.N] = true
-			case errors.Is(err, errcode.ErrGuardFailed):
-				refused++
-			default:
-				t.Error(err)
-			}
-		})
-	}
-	close(start)
-	wg.Wait()
-	if ok != limit || refused != workers-limit {
-		t.Errorf("%d applied and %d refused, want %d and %d", ok, refused, limit, workers-limit)
-	}
-	if len(afters) != limit {
-		t.Errorf("After values %v are not %d distinct values", afters, limit)
-	}
-	if got := counts(t, s, key)[0].N; got != limit {
-		t.Errorf("counter = %d, want %d", got, limit)
-	}
-	if evs, _ := s.Events(ctx, store.EventQuery{SeriesID: "s1"}); len(evs) != limit {
-		t.Errorf("%d events, want %d", len(evs), limit)
-	}
-}
-
 func TestConcurrentRedemptions(t *testing.T) {
 	// Many goroutines redeem distinct coupons of one series under a series
 	// limit while readers read: the limit holds exactly.
@@ -747,24 +530,6 @@ func TestReturnedValuesAreCopies(t *testing.T) {
 	evs2, _ := s.Events(ctx, store.EventQuery{Customer: "alice"})
 	if c.Holder != "alice" || c.State != coupon.Issued || evs2[0].Reason != "r" {
 		t.Errorf("store changed through returned values: %+v, %+v", c, evs2[0])
-	}
-}
-
-func TestAudience(t *testing.T) {
-	s := New()
-	if err := s.AddAudience(ctx, "s1", []string{"alice", "bob", "alice"}); err != nil {
-		t.Fatal(err)
-	}
-	if err := s.AddAudience(ctx, "s1", []string{"bob", "carol"}); err != nil {
-		t.Fatal(err)
-	}
-	for _, tc := range []struct {
-		series, customer string
-		want             bool
-	}{{"s1", "alice", true}, {"s1", "carol", true}, {"s1", "dave", false}, {"s2", "alice", false}} {
-		if got, err := s.InAudience(ctx, tc.series, tc.customer); got != tc.want || err != nil {
-			t.Errorf("InAudience(%s, %s) = %v, %v", tc.series, tc.customer, got, err)
-		}
 	}
 }
 

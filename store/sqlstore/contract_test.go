@@ -5,29 +5,22 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
-	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
-	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/sqlstore"
 )
 
 var ctx = context.Background()
-
-// cmpOpts compares decimals by value and places by their refs.
-var cmpOpts = cmp.Options{
-	cmpopts.EquateEmpty(),
-	cmp.Comparer(func(a, b limits.PlaceSet) bool { return cmp.Equal(a.Refs(), b.Refs()) }),
-}
 
 // issued returns an Issued coupon of series sid with code code, held by
 // holder.
@@ -61,76 +54,6 @@ func wantErr[T error](t *testing.T, err error, code *errcode.Error) T {
 		t.Fatalf("error %v does not match code %d", err, code.Code)
 	}
 	return target
-}
-
-func TestSeries(t *testing.T) {
-	forEach(t, func(t *testing.T, s *sqlstore.Store) {
-		a := newSeries("a")
-		a.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Store, ID: "st1"}, limits.PlaceRef{Kind: limits.Zone, ID: "z1"})
-		a.Redemption.MinBill = decimal.NewNullDecimal(decimal.RequireFromString("10.50"))
-		a.Reminders = []series.Reminder{{Lead: 48 * time.Hour, Channel: "sms"}}
-		mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: a}})
-		createSeries(t, s, "b")
-
-		got, err := s.Series(ctx, "a")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if d := cmp.Diff(a, got, cmpOpts); d != "" {
-			t.Errorf("Series round trip (-want +got):\n%s", d)
-		}
-		err = s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: a}})
-		wantErr[*store.ExistsError](t, err, errcode.ErrAlreadyExists)
-
-		// Update with the right version, then with a stale one.
-		a.Name, a.Status = "renamed", series.Paused
-		a.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Store, ID: "st2"})
-		mustApply(t, s, &store.Change{Series: &store.SeriesWrite{Series: a, ExpectVersion: 1}})
-		err = s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: a, ExpectVersion: 1}})
-		wantErr[*store.ConflictError](t, err, errcode.ErrConflict)
-		err = s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: newSeries("nope"), ExpectVersion: 3}})
-		wantErr[*store.ConflictError](t, err, errcode.ErrConflict)
-		got, _ = s.Series(ctx, "a")
-		if got.Version != 2 || got.Name != "renamed" {
-			t.Errorf("after update: version %d name %q, want 2 renamed", got.Version, got.Name)
-		}
-
-		_, err = s.Series(ctx, "missing")
-		wantErr[*errcode.Error](t, err, errcode.ErrNotFound)
-		if v, err := s.SeriesVersion(ctx, "a"); err != nil || v != 2 {
-			t.Errorf("SeriesVersion = %d, %v; want 2", v, err)
-		}
-		_, err = s.SeriesVersion(ctx, "missing")
-		wantErr[*errcode.Error](t, err, errcode.ErrNotFound)
-
-		ids := func(q store.SeriesQuery) []string {
-			ss, err := s.ListSeries(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []string
-			for _, x := range ss {
-				out = append(out, x.ID)
-			}
-			return out
-		}
-		for _, tc := range []struct {
-			q    store.SeriesQuery
-			want []string
-		}{
-			{store.SeriesQuery{}, []string{"a", "b"}},
-			{store.SeriesQuery{Status: series.Active}, []string{"b"}},
-			{store.SeriesQuery{Status: series.Paused}, []string{"a"}},
-			{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Store, ID: "st2"}}, []string{"a"}},
-			{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Store, ID: "st1"}}, nil},
-			{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Zone, ID: "st2"}}, nil},
-			{store.SeriesQuery{Place: &limits.PlaceRef{Kind: limits.Store, ID: "st2"}, Status: series.Active}, nil},
-		} {
-			if d := cmp.Diff(tc.want, ids(tc.q), cmpopts.EquateEmpty()); d != "" {
-				t.Errorf("ListSeries(%+v) (-want +got):\n%s", tc.q, d)
-			}
-		}
-	})
 }
 
 func TestCouponRoundTrip(t *testing.T) {
@@ -178,31 +101,6 @@ func TestCouponRoundTrip(t *testing.T) {
 		far.ExpiresAt = time.Date(3000, 1, 1, 0, 0, 0, 0, time.UTC)
 		err = s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{far}})
 		wantErr[*errcode.Error](t, err, errcode.ErrInvalidArgument)
-	})
-}
-
-func TestSharedCouponSlots(t *testing.T) {
-	forEach(t, func(t *testing.T, s *sqlstore.Store) {
-		createSeries(t, s, "s1")
-		a := issued("a", "s1", "WELCOME", "alice")
-		b := issued("b", "s1", "WELCOME", "bob")
-		a.Shared, b.Shared = true, true
-		mustApply(t, s, &store.Change{NewCoupons: []coupon.Coupon{a, b}})
-		// A transfer of bob's coupon to alice collides with hers.
-		moved := b
-		moved.Holder, moved.Version = "alice", b.Version+1
-		err := s.Apply(ctx, &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: b.Version}}})
-		wantErr[*store.ExistsError](t, err, errcode.ErrAlreadyExists)
-		// To carol it is fine, and frees bob's slot.
-		moved.Holder = "carol"
-		mustApply(t, s, &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: b.Version}}})
-		again := issued("b2", "s1", "WELCOME", "bob")
-		again.Shared = true
-		mustApply(t, s, &store.Change{NewCoupons: []coupon.Coupon{again}})
-		cs, _ := s.CouponsByCode(ctx, "s1", "WELCOME")
-		if len(cs) != 3 {
-			t.Errorf("%d coupons of the shared code, want 3", len(cs))
-		}
 	})
 }
 
@@ -408,46 +306,6 @@ func TestGuardGapAndDecrement(t *testing.T) {
 	})
 }
 
-// TestGuardRace races 64 goroutines at one guarded counter: exactly the
-// limit succeed.
-func TestGuardRace(t *testing.T) {
-	forEach(t, func(t *testing.T, s *sqlstore.Store) {
-		const limit, workers = 10, 64
-		k := store.CounterKey{Counter: limits.SeriesUses, Series: "hot"}
-		var wg sync.WaitGroup
-		var mu sync.Mutex
-		ok, refused := 0, 0
-		var afters []int64
-		for range workers {
-			wg.Go(func() {
-				ch := &store.Change{Bumps: []store.Bump{{Key: k, Delta: 1, At: t0,
-					Guard: limits.Guard{Counter: k.Counter, Limit: limit}}}}
-				err := s.Apply(ctx, ch)
-				mu.Lock()
-				defer mu.Unlock()
-				switch {
-				case err == nil:
-					ok++
-					afters = append(afters, ch.Bumps[0].After.N)
-				case errors.Is(err, errcode.ErrGuardFailed):
-					refused++
-				default:
-					t.Errorf("Apply: %v", err)
-				}
-			})
-		}
-		wg.Wait()
-		slices.Sort(afters)
-		want := []int64{1, 2, 3, 4, 5, 6, 7, 8, 9, 10}
-		if ok != limit || refused != workers-limit || !slices.Equal(afters, want) {
-			t.Errorf("%d bumps passed, %d refused, afters %v; want %d, %d, 1..10", ok, refused, afters, limit, workers-limit)
-		}
-		if got := counts(t, s, []store.CounterKey{k}); got[0] != limit {
-			t.Errorf("counter %d, want %d", got[0], limit)
-		}
-	})
-}
-
 func TestRedemptionUpdatesAndQueries(t *testing.T) {
 	forEach(t, func(t *testing.T, s *sqlstore.Store) {
 		createSeries(t, s, "s1")
@@ -490,61 +348,6 @@ func TestRedemptionUpdatesAndQueries(t *testing.T) {
 		orphan.ID, orphan.CouponID, orphan.IdempotencyKey = "o1", "no-such-coupon", "k9"
 		err = s.Apply(ctx, &store.Change{NewRedemptions: []coupon.Redemption{orphan}})
 		wantErr[*errcode.Error](t, err, errcode.ErrNotFound)
-	})
-}
-
-func TestEventsAndAudience(t *testing.T) {
-	forEach(t, func(t *testing.T, s *sqlstore.Store) {
-		mk := func(id, cid, sid, cust string) coupon.Event {
-			return coupon.Event{ID: id, Kind: coupon.EventIssued, CouponID: cid, SeriesID: sid, Customer: cust,
-				Code: "X", At: t0, Notify: id == "e2", OldCode: "o"}
-		}
-		evs := []coupon.Event{mk("e3", "c1", "s1", "alice"), mk("e1", "c2", "s2", "alice"), mk("e2", "c1", "s1", "bob")}
-		mustApply(t, s, &store.Change{Events: evs})
-		mustApply(t, s, &store.Change{Events: []coupon.Event{mk("e0", "c1", "s1", "")}})
-		ids := func(q store.EventQuery) []string {
-			got, err := s.Events(ctx, q)
-			if err != nil {
-				t.Fatal(err)
-			}
-			var out []string
-			for _, e := range got {
-				out = append(out, e.ID)
-			}
-			return out
-		}
-		for _, tc := range []struct {
-			q    store.EventQuery
-			want []string
-		}{
-			{store.EventQuery{CouponID: "c1"}, []string{"e3", "e2", "e0"}},
-			{store.EventQuery{Customer: "alice"}, []string{"e3", "e1"}},
-			{store.EventQuery{Customer: "alice", SeriesID: "s2"}, []string{"e1"}},
-			{store.EventQuery{CouponID: "c1", Limit: 2}, []string{"e3", "e2"}},
-		} {
-			if d := cmp.Diff(tc.want, ids(tc.q)); d != "" {
-				t.Errorf("Events(%+v) (-want +got):\n%s", tc.q, d)
-			}
-		}
-		got, _ := s.Events(ctx, store.EventQuery{CouponID: "c1", Customer: "bob"})
-		if len(got) != 1 || !cmp.Equal(got[0], evs[2]) {
-			t.Errorf("event round trip: %+v", got)
-		}
-
-		if err := s.AddAudience(ctx, "s1", []string{"alice", "bob", "alice"}); err != nil {
-			t.Fatal(err)
-		}
-		if err := s.AddAudience(ctx, "s1", []string{"bob", "carol"}); err != nil {
-			t.Fatal(err)
-		}
-		for cust, want := range map[string]bool{"alice": true, "carol": true, "dave": false} {
-			if in, err := s.InAudience(ctx, "s1", cust); err != nil || in != want {
-				t.Errorf("InAudience(%s) = %v, %v", cust, in, err)
-			}
-		}
-		if in, _ := s.InAudience(ctx, "s2", "alice"); in {
-			t.Error("audience leaks across series")
-		}
 	})
 }
 
@@ -591,7 +394,7 @@ func TestInsertCouponsIdempotent(t *testing.T) {
 		if err != nil || len(all) != 300 {
 			t.Fatalf("%d coupons, %v; want 300", len(all), err)
 		}
-		if !slices.IsSortedFunc(all, func(a, b coupon.Coupon) int { return cmpString(a.ID, b.ID) }) {
+		if !slices.IsSortedFunc(all, func(a, b coupon.Coupon) int { return strings.Compare(a.ID, b.ID) }) {
 			t.Error("ListCoupons not ordered by id")
 		}
 		evAll, _ := s.Events(ctx, store.EventQuery{SeriesID: "s1"})
@@ -607,16 +410,6 @@ func TestInsertCouponsIdempotent(t *testing.T) {
 		_, err = s.InsertCoupons(ctx, []coupon.Coupon{available("", "s1", "X")}, nil)
 		wantErr[*errcode.Error](t, err, errcode.ErrInvalidArgument)
 	})
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 func TestListCouponsFilters(t *testing.T) {
@@ -692,7 +485,7 @@ func TestUpdateWhere(t *testing.T) {
 		if !slices.Equal(sizes, []int{10, 10, 4}) {
 			t.Errorf("batches %v, want [10 10 4]", sizes)
 		}
-		if !slices.IsSortedFunc(got, func(a, b coupon.Coupon) int { return cmpString(a.ID, b.ID) }) {
+		if !slices.IsSortedFunc(got, func(a, b coupon.Coupon) int { return strings.Compare(a.ID, b.ID) }) {
 			t.Error("UpdateWhere result not ordered by id")
 		}
 		for _, c := range got {
@@ -743,52 +536,6 @@ func TestExpireByTime(t *testing.T) {
 		if evs, _ := s.Events(ctx, store.EventQuery{Customer: "alice"}); len(evs) != 3 || evs[0].Customer != "alice" {
 			t.Errorf("expiry events %+v", evs)
 		}
-	})
-}
-
-func TestReserve(t *testing.T) {
-	forEach(t, func(t *testing.T, s *sqlstore.Store) {
-		if first, err := s.Reserve(ctx, "s1", 0); err != nil || first != 0 {
-			t.Fatalf("Reserve(0) = %d, %v", first, err)
-		}
-		const workers, each, n = 16, 20, 3
-		var mu sync.Mutex
-		var firsts []int64
-		var wg sync.WaitGroup
-		for range workers {
-			wg.Go(func() {
-				for range each {
-					f, err := s.Reserve(ctx, "s1", n)
-					if err != nil {
-						t.Error(err)
-						return
-					}
-					mu.Lock()
-					firsts = append(firsts, f)
-					mu.Unlock()
-				}
-			})
-		}
-		wg.Wait()
-		slices.Sort(firsts)
-		for i, f := range firsts {
-			if f != int64(i*n) {
-				t.Fatalf("reservation %d starts at %d, want %d (overlap or gap)", i, f, i*n)
-			}
-		}
-		if f, _ := s.Reserve(ctx, "s2", 5); f != 0 {
-			t.Errorf("another series starts at %d", f)
-		}
-		_, err := s.Reserve(ctx, "s1", -1)
-		wantErr[*errcode.Error](t, err, errcode.ErrInvalidArgument)
-		if _, err := s.Reserve(ctx, "s3", 1<<62); err != nil {
-			t.Fatal(err)
-		}
-		if f, err := s.Reserve(ctx, "s3", 1<<62-1); err != nil || f != 1<<62 {
-			t.Fatalf("Reserve up to the end: %d, %v", f, err)
-		}
-		_, err = s.Reserve(ctx, "s3", 1)
-		wantErr[*errcode.Error](t, err, errcode.ErrCapacityExceeded)
 	})
 }
 
