@@ -79,6 +79,28 @@ type Bump struct {
 	After Count
 }
 
+// Next returns the counter's value after b when it stood at cur: the
+// contract's rule for one bump, for stores that check bumps in Go. For
+// Delta > 0 it is a *GuardError when Guard refuses cur at At, else N+Delta
+// with Last set to At; for Delta < 0 it is a *ConflictError when N would go
+// below zero, else N+Delta with Last kept; a zero Delta changes nothing.
+func (b *Bump) Next(cur Count) (Count, error) {
+	switch {
+	case b.Delta > 0:
+		if !b.Guard.Check(cur.N, cur.Last, b.At) {
+			return cur, &GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
+		}
+		cur.N += b.Delta
+		cur.Last = b.At
+	case b.Delta < 0:
+		if cur.N+b.Delta < 0 {
+			return cur, &ConflictError{Kind: "counter", ID: b.Key.String()}
+		}
+		cur.N += b.Delta
+	}
+	return cur, nil
+}
+
 // CodeScope is the Code of the code-level counters (limits.CodeUses,
 // limits.CustomerCodeUses) of coupon c, as CounterKey describes it: its
 // canonical code or, for a coupon of a shared (common) code, which has one

@@ -195,6 +195,11 @@ type CounterKey struct {
 	Customer string
 }
 
+// String returns the key as counter/series/code/customer, for messages.
+func (k CounterKey) String() string {
+	return k.Counter.String() + "/" + k.Series + "/" + k.Code + "/" + k.Customer
+}
+
 // Count is a counter's value and the time of its last increment (zero if
 // never).
 type Count struct {

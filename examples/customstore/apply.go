@@ -2,7 +2,6 @@ package customstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -131,19 +130,9 @@ func (p *pending) stage(c *store.Change) error {
 		if !ok {
 			cur = p.s.counters[b.Key]
 		}
-		switch {
-		case b.Delta > 0:
-			if !b.Guard.Check(cur.N, cur.Last, b.At) {
-				return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
-			}
-			cur.N += b.Delta
-			cur.Last = b.At
-		case b.Delta < 0:
-			if cur.N+b.Delta < 0 {
-				k := b.Key
-				return conflict("counter", fmt.Sprintf("%s/%s/%s/%s", k.Counter, k.Series, k.Code, k.Customer))
-			}
-			cur.N += b.Delta
+		cur, err := b.Next(cur)
+		if err != nil {
+			return err
 		}
 		p.counters[b.Key] = cur
 		p.after = append(p.after, cur)

@@ -2,7 +2,6 @@ package memstore
 
 import (
 	"context"
-	"fmt"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -275,18 +274,9 @@ func (s *Store) checkBumps(c *store.Change) error {
 				cur = *p
 			}
 		}
-		switch {
-		case b.Delta > 0:
-			if !b.Guard.Check(cur.N, cur.Last, b.At) {
-				return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
-			}
-			cur.N += b.Delta
-			cur.Last = b.At
-		case b.Delta < 0:
-			if cur.N+b.Delta < 0 {
-				return conflict("counter", fmt.Sprintf("%s/%s/%s/%s", b.Key.Counter, b.Key.Series, b.Key.Code, b.Key.Customer))
-			}
-			cur.N += b.Delta
+		cur, err := b.Next(cur)
+		if err != nil {
+			return err
 		}
 		sc.values = append(sc.values, cur)
 	}

@@ -492,10 +492,6 @@ func (s *Store) redemptionErr(err error, r *coupon.Redemption) error {
 	return nil
 }
 
-func counterID(k *store.CounterKey) string {
-	return k.Counter.String() + "/" + k.Series + "/" + k.Code + "/" + k.Customer
-}
-
 // limitBound is the value a counter must stay below for a bump under l.
 func limitBound(l limits.Limit) int64 {
 	if l <= limits.NoLimit {

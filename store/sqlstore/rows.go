@@ -178,7 +178,7 @@ func (s *Store) planBump(p *planned, e *encoder, i int) {
 			args: append(key, b.Delta, at, limitBound(b.Guard.Limit), gapBound(b.Guard.MinGap, b.At))})
 	case b.Delta < 0:
 		p.ops = append(p.ops, op{kind: opUndo, sql: s.q.counterUndo, bump: i, args: append(key, b.Delta),
-			fail: func() error { return &store.ConflictError{Kind: "counter", ID: counterID(k)} }})
+			fail: func() error { return &store.ConflictError{Kind: "counter", ID: k.String()} }})
 	default:
 		p.ops = append(p.ops, op{kind: opRead, sql: s.q.counterGet, bump: i, args: key})
 	}

@@ -1,0 +1,44 @@
+package store_test
+
+import (
+	"errors"
+	"testing"
+	"time"
+
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Bump.Next is the contract's rule for one bump.
+func TestBumpNext(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	key := store.CounterKey{Counter: limits.CustomerSeriesUses, Series: "s", Customer: "c"}
+	guard := limits.Guard{Counter: limits.CustomerSeriesUses, Limit: 2, MinGap: time.Hour}
+	for _, tc := range []struct {
+		name string
+		b    store.Bump
+		cur  store.Count
+		want store.Count
+		code errcode.Code // 0: no error
+	}{
+		{"an increment sets the last time", store.Bump{Key: key, Delta: 1, Guard: guard, At: t0}, store.Count{}, store.Count{N: 1, Last: t0}, 0},
+		{"the limit refuses", store.Bump{Key: key, Delta: 1, Guard: guard, At: t0}, store.Count{N: 2, Last: t0.Add(-2 * time.Hour)}, store.Count{N: 2, Last: t0.Add(-2 * time.Hour)}, errcode.GuardFailed},
+		{"the gap refuses", store.Bump{Key: key, Delta: 1, Guard: guard, At: t0}, store.Count{N: 1, Last: t0.Add(-time.Minute)}, store.Count{N: 1, Last: t0.Add(-time.Minute)}, errcode.GuardFailed},
+		{"a decrement keeps the last time", store.Bump{Key: key, Delta: -1, Guard: guard, At: t0}, store.Count{N: 2, Last: t0.Add(-time.Hour)}, store.Count{N: 1, Last: t0.Add(-time.Hour)}, 0},
+		{"a decrement below zero conflicts", store.Bump{Key: key, Delta: -1, At: t0}, store.Count{}, store.Count{}, errcode.Conflict},
+		{"a zero delta changes nothing", store.Bump{Key: key, At: t0}, store.Count{N: 5}, store.Count{N: 5}, 0},
+	} {
+		got, err := tc.b.Next(tc.cur)
+		if tc.code == 0 && err != nil || tc.code != 0 && errcode.CodeOf(err) != tc.code {
+			t.Errorf("%s: error %v, want code %v", tc.name, err, tc.code)
+		}
+		var ge *store.GuardError
+		if errors.As(err, &ge) && (ge.Key != key || ge.Count != tc.cur) {
+			t.Errorf("%s: the GuardError names %v at %v, want %v at %v", tc.name, ge.Key, ge.Count, key, tc.cur)
+		}
+		if got != tc.want {
+			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
+		}
+	}
+}
