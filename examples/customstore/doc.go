@@ -32,10 +32,10 @@
 //     coupon inserts that collide on id or on (series, canonical code,
 //     store.Slot) and redemption inserts that collide on id or (coupon,
 //     idempotency key) are *store.ExistsError, counting collisions within
-//     the change; each positive bump is checked with limits.Guard.Check
-//     against the value the bumps before it leave (a refusal is a
-//     *store.GuardError) and sets the last-increment time; a decrement
-//     below zero is a *store.ConflictError. A successful Apply sets each
+//     the change; each bump applies to the value the bumps before it leave
+//     by store.Bump.Next (a guard that refuses is a *store.GuardError, a
+//     decrement below zero a *store.ConflictError, and an increment sets
+//     the last-increment time). A successful Apply sets each
 //     Bump.After. Later parts see earlier ones: an update may follow the
 //     insert of the same record in one change.
 //   - InsertCoupons: inserts the batch, skipping coupons whose id or unique
