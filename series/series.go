@@ -2,6 +2,7 @@ package series
 
 import (
 	"fmt"
+	"slices"
 	"strings"
 	"time"
 
@@ -92,6 +93,18 @@ func (s *Series) EffectiveIssuance() limits.IssuanceRules {
 		return r
 	}
 	return s.Issuance.IssuanceRules
+}
+
+// Clone returns a copy of s that shares nothing mutable with it: its slices
+// are copied. The redemption places (limits.PlaceSet) are read-only once
+// built and decimals are immutable, so they are shared. Stores use it to
+// hand out series their callers may change.
+func (s *Series) Clone() Series {
+	c := *s
+	c.Reminders = slices.Clone(s.Reminders)
+	c.Issuance.ExcludeSeries = slices.Clone(s.Issuance.ExcludeSeries)
+	c.Redemption.Hours = slices.Clone(s.Redemption.Hours)
+	return c
 }
 
 // Status is the life-cycle state of a series. The zero value is not a

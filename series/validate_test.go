@@ -535,3 +535,19 @@ func BenchmarkValidate(b *testing.B) {
 		}
 	}
 }
+
+// A clone shares no slice with its original: changing one leaves the other.
+func TestSeriesClone(t *testing.T) {
+	s := series.Series{
+		Reminders:  []series.Reminder{{}},
+		Issuance:   series.Issuance{ExcludeSeries: []string{"a"}},
+		Redemption: limits.RedemptionRules{Hours: []limits.HourRange{{From: 9, To: 17}}},
+	}
+	c := s.Clone()
+	c.Reminders[0].Lead = time.Hour
+	c.Issuance.ExcludeSeries[0] = "b"
+	c.Redemption.Hours[0].From = 10
+	if s.Reminders[0].Lead != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
+		t.Errorf("changing a clone changed the original: %+v", s)
+	}
+}

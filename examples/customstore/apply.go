@@ -85,7 +85,7 @@ func (p *pending) stage(c *store.Change) error {
 		if w.ExpectVersion != 0 && (!ok || old.Version != w.ExpectVersion) {
 			return conflict("series", id)
 		}
-		v := cloneSeries(w.Series)
+		v := w.Series.Clone()
 		v.Version = w.ExpectVersion + 1
 		p.series = &v
 	}

@@ -56,15 +56,6 @@ func New() *Store {
 	}
 }
 
-// cloneSeries copies the slices of s so that the copy shares nothing
-// mutable with it. Places (limits.PlaceSet) and decimals are immutable.
-func cloneSeries(s series.Series) series.Series {
-	s.Reminders = slices.Clone(s.Reminders)
-	s.Issuance.ExcludeSeries = slices.Clone(s.Issuance.ExcludeSeries)
-	s.Redemption.Hours = slices.Clone(s.Redemption.Hours)
-	return s
-}
-
 // lock checks ctx and takes the mutex; the caller must unlock.
 func (s *Store) lock(ctx context.Context) error {
 	if err := ctx.Err(); err != nil {
@@ -84,7 +75,7 @@ func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
 	if !ok {
 		return series.Series{}, store.NotFound("series", id)
 	}
-	return cloneSeries(v), nil
+	return v.Clone(), nil
 }
 
 // ListSeries implements store.Store.
@@ -97,7 +88,7 @@ func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.S
 	for _, v := range s.series {
 		if (q.Status == 0 || v.Status == q.Status) &&
 			(q.Place == nil || v.Redemption.Places.Contains(q.Place.Kind, q.Place.ID)) {
-			out = append(out, cloneSeries(v))
+			out = append(out, v.Clone())
 		}
 	}
 	slices.SortFunc(out, func(a, b series.Series) int { return cmp.Compare(a.ID, b.ID) })

@@ -287,7 +287,7 @@ func (s *Store) checkBumps(c *store.Change) error {
 func (s *Store) commit(c *store.Change) {
 	sc := &s.scratch
 	if w := c.Series; w != nil {
-		v := cloneSeries(&w.Series)
+		v := w.Series.Clone()
 		v.Version = w.ExpectVersion + 1
 		s.seriesFor(v.ID).s = &v
 	}

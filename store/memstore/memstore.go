@@ -88,17 +88,6 @@ func New() *Store {
 	}
 }
 
-// cloneSeries returns a copy of s that shares nothing mutable with it. The
-// redemption places (limits.PlaceSet) are read-only once built and the
-// decimals are immutable, so only the slices are copied.
-func cloneSeries(s *series.Series) series.Series {
-	c := *s
-	c.Reminders = slices.Clone(s.Reminders)
-	c.Issuance.ExcludeSeries = slices.Clone(s.Issuance.ExcludeSeries)
-	c.Redemption.Hours = slices.Clone(s.Redemption.Hours)
-	return c
-}
-
 // Series implements store.Store.
 func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
 	if err := ctx.Err(); err != nil {
@@ -110,7 +99,7 @@ func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
 	if p == nil {
 		return series.Series{}, notFound("series", id)
 	}
-	return cloneSeries(p), nil
+	return p.Clone(), nil
 }
 
 // SeriesVersion implements store.SeriesVersioner.
@@ -148,7 +137,7 @@ func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.S
 	slices.SortFunc(found, func(a, b *series.Series) int { return cmp.Compare(a.ID, b.ID) })
 	var out []series.Series
 	for _, p := range found {
-		out = append(out, cloneSeries(p))
+		out = append(out, p.Clone())
 	}
 	return out, nil
 }

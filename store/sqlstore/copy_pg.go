@@ -3,12 +3,10 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"fmt"
 	"strings"
 	"sync"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/couponkit/couponkit/coupon"
 )
@@ -98,18 +96,9 @@ func (s *Store) copyCoupons(ctx context.Context, coupons []coupon.Coupon, events
 func (s *Store) copyPart(ctx context.Context, crows, erows [][]any) (int, error) {
 	var n int
 	err := s.retry(ctx, func() error {
-		c, err := s.db.Conn(ctx)
-		if err != nil {
-			return s.dbErr(ctx, err)
-		}
-		defer c.Close()
-		return c.Raw(func(dc any) error {
-			sc, ok := dc.(*stdlib.Conn)
-			if !ok {
-				return fmt.Errorf("sqlstore: the PostgreSQL dialect needs the pgx stdlib driver, not %T", dc)
-			}
+		return s.withPgx(ctx, func(pc *pgx.Conn) error {
 			var err error
-			n, err = s.copyOnce(ctx, sc.Conn(), crows, erows)
+			n, err = s.copyOnce(ctx, pc, crows, erows)
 			return err
 		})
 	})

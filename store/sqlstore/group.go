@@ -208,6 +208,19 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*waiter) error {
 // SAVEPOINT and its statements in one batch), plus one for the commit and
 // one more for a change that fails.
 func (s *Store) runGroupPG(ctx context.Context, group []*waiter) error {
+	return s.withPgx(ctx, func(pc *pgx.Conn) error {
+		err := s.pipelineGroup(ctx, pc, group)
+		if err != nil && pc.PgConn().TxStatus() != 'I' && !pc.IsClosed() {
+			_, _ = pc.Exec(ctx, "ROLLBACK")
+		}
+		return err
+	})
+}
+
+// withPgx runs fn on a pooled connection's pgx connection, for what
+// database/sql cannot do (pipelines, COPY). The PostgreSQL dialect needs
+// the pgx stdlib driver.
+func (s *Store) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
 	c, err := s.db.Conn(ctx)
 	if err != nil {
 		return s.dbErr(ctx, err)
@@ -218,12 +231,7 @@ func (s *Store) runGroupPG(ctx context.Context, group []*waiter) error {
 		if !ok {
 			return fmt.Errorf("sqlstore: the PostgreSQL dialect needs the pgx stdlib driver, not %T", dc)
 		}
-		pc := sc.Conn()
-		err := s.pipelineGroup(ctx, pc, group)
-		if err != nil && pc.PgConn().TxStatus() != 'I' && !pc.IsClosed() {
-			_, _ = pc.Exec(ctx, "ROLLBACK")
-		}
-		return err
+		return fn(sc.Conn())
 	})
 }
 

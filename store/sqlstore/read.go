@@ -58,26 +58,15 @@ type cachedSeries struct {
 func (s *Store) seriesOf(id string, doc []byte, version int64) (series.Series, error) {
 	if v, ok := s.seriesCache.Load(id); ok {
 		if c := v.(*cachedSeries); c.version == version && bytes.Equal(c.doc, doc) {
-			return cloneSeries(&c.s), nil
+			return c.s.Clone(), nil
 		}
 	}
 	v, err := decodeSeries(doc, version)
 	if err != nil {
 		return v, err
 	}
-	s.seriesCache.Store(id, &cachedSeries{version: version, doc: doc, s: cloneSeries(&v)})
+	s.seriesCache.Store(id, &cachedSeries{version: version, doc: doc, s: v.Clone()})
 	return v, nil
-}
-
-// cloneSeries returns a copy of v that shares nothing mutable with it. The
-// redemption places (limits.PlaceSet) are read-only once built and
-// decimals are immutable, so only the slices are copied.
-func cloneSeries(v *series.Series) series.Series {
-	c := *v
-	c.Reminders = slices.Clone(v.Reminders)
-	c.Issuance.ExcludeSeries = slices.Clone(v.Issuance.ExcludeSeries)
-	c.Redemption.Hours = slices.Clone(v.Redemption.Hours)
-	return c
 }
 
 // ListSeries implements store.Store.
