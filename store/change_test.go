@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/store"
@@ -40,5 +41,44 @@ func TestBumpNext(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
+	}
+}
+
+// CouponFilter.Match keeps a coupon only when it passes every set field.
+func TestCouponFilterMatch(t *testing.T) {
+	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
+	c := coupon.Coupon{ID: "c1", SeriesID: "s", Holder: "h", State: coupon.Issued, ExpiresAt: t0}
+	for _, tc := range []struct {
+		name string
+		f    store.CouponFilter
+		want bool
+	}{
+		{"the zero filter", store.CouponFilter{}, true},
+		{"series", store.CouponFilter{SeriesID: "s"}, true},
+		{"another series", store.CouponFilter{SeriesID: "x"}, false},
+		{"another holder", store.CouponFilter{Holder: "x"}, false},
+		{"its state among others", store.CouponFilter{States: []coupon.State{coupon.Available, coupon.Issued}}, true},
+		{"other states", store.CouponFilter{States: []coupon.State{coupon.Redeemed}}, false},
+		{"unused", store.CouponFilter{Unused: true}, true},
+		{"expiring at the bound", store.CouponFilter{ExpiresBefore: t0}, true},
+		{"expiring after the bound", store.CouponFilter{ExpiresBefore: t0.Add(-time.Second)}, false},
+		{"expiring after", store.CouponFilter{ExpiresAfter: t0.Add(-time.Second)}, true},
+		{"not after its expiry", store.CouponFilter{ExpiresAfter: t0}, false},
+		{"its id", store.CouponFilter{IDs: []string{"x", "c1"}}, true},
+		{"other ids", store.CouponFilter{IDs: []string{"x"}}, false},
+	} {
+		if got := tc.f.Match(&c); got != tc.want {
+			t.Errorf("%s: Match = %v, want %v", tc.name, got, tc.want)
+		}
+	}
+	used := c
+	used.Holds = 1
+	if (&store.CouponFilter{Unused: true}).Match(&used) {
+		t.Error("Unused keeps a coupon with a hold")
+	}
+	never := c
+	never.ExpiresAt = time.Time{}
+	if (&store.CouponFilter{ExpiresBefore: t0}).Match(&never) || (&store.CouponFilter{ExpiresAfter: t0}).Match(&never) {
+		t.Error("a coupon that never expires passes an expiry bound")
 	}
 }

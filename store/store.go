@@ -2,6 +2,7 @@ package store
 
 import (
 	"context"
+	"slices"
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -137,6 +138,22 @@ type CouponFilter struct {
 	ExpiresAfter time.Time
 	// IDs keeps the coupons with these ids.
 	IDs []string
+}
+
+// Match reports whether c passes every set field of f, as the fields'
+// comments describe: the rule a store that filters in Go applies.
+func (f *CouponFilter) Match(c *coupon.Coupon) bool {
+	switch {
+	case f.SeriesID != "" && c.SeriesID != f.SeriesID,
+		f.Holder != "" && c.Holder != f.Holder,
+		len(f.States) > 0 && !slices.Contains(f.States, c.State),
+		f.Unused && (c.Redemptions != 0 || c.Holds != 0),
+		!f.ExpiresBefore.IsZero() && (c.ExpiresAt.IsZero() || c.ExpiresAt.After(f.ExpiresBefore)),
+		!f.ExpiresAfter.IsZero() && (c.ExpiresAt.IsZero() || !c.ExpiresAt.After(f.ExpiresAfter)),
+		len(f.IDs) > 0 && !slices.Contains(f.IDs, c.ID):
+		return false
+	}
+	return true
 }
 
 // CouponQuery is a CouponFilter with paging.

@@ -125,7 +125,7 @@ func (s *Store) ListCoupons(ctx context.Context, q store.CouponQuery) ([]coupon.
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	return s.findCoupons(filterFunc(&q.CouponFilter), q.AfterID, q.Limit), nil
+	return s.findCoupons(q.CouponFilter.Match, q.AfterID, q.Limit), nil
 }
 
 // findCoupons returns copies of the coupons that match, with ids above
@@ -143,24 +143,6 @@ func (s *Store) findCoupons(match func(*coupon.Coupon) bool, after string, limit
 		out = out[:limit]
 	}
 	return out
-}
-
-// filterFunc returns a function reporting whether a coupon passes every set
-// field of f.
-func filterFunc(f *store.CouponFilter) func(*coupon.Coupon) bool {
-	return func(c *coupon.Coupon) bool {
-		switch {
-		case f.SeriesID != "" && c.SeriesID != f.SeriesID,
-			f.Holder != "" && c.Holder != f.Holder,
-			len(f.States) > 0 && !slices.Contains(f.States, c.State),
-			f.Unused && (c.Redemptions != 0 || c.Holds != 0),
-			!f.ExpiresBefore.IsZero() && (c.ExpiresAt.IsZero() || c.ExpiresAt.After(f.ExpiresBefore)),
-			!f.ExpiresAfter.IsZero() && (c.ExpiresAt.IsZero() || !c.ExpiresAt.After(f.ExpiresAfter)),
-			len(f.IDs) > 0 && !slices.Contains(f.IDs, c.ID):
-			return false
-		}
-		return true
-	}
 }
 
 // Redemption implements store.Store.
@@ -326,7 +308,7 @@ func (s *Store) UpdateWhere(ctx context.Context, f store.CouponFilter, u store.B
 		return nil, err
 	}
 	defer s.mu.Unlock()
-	out := s.findCoupons(filterFunc(&f), "", u.Limit)
+	out := s.findCoupons(f.Match, "", u.Limit)
 	for i := range out {
 		c := &out[i]
 		if c.State != u.To {

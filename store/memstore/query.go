@@ -9,14 +9,17 @@ import (
 )
 
 // matcher is a CouponFilter prepared for matching: its ids sorted and
-// without duplicates.
+// without duplicates, which the candidates honour, and the filter without
+// them, which each candidate must pass.
 type matcher struct {
 	f   *store.CouponFilter
 	ids []string
+	g   store.CouponFilter // f without IDs
 }
 
 func newMatcher(f *store.CouponFilter) matcher {
-	m := matcher{f: f}
+	m := matcher{f: f, g: *f}
+	m.g.IDs = nil
 	if len(f.IDs) > 0 {
 		m.ids = slices.Clone(f.IDs)
 		slices.Sort(m.ids)
@@ -27,19 +30,7 @@ func newMatcher(f *store.CouponFilter) matcher {
 
 // match reports whether c passes every set field of the filter but IDs,
 // which the candidates already honour.
-func (m *matcher) match(c *coupon.Coupon) bool {
-	f := m.f
-	switch {
-	case f.SeriesID != "" && c.SeriesID != f.SeriesID,
-		f.Holder != "" && c.Holder != f.Holder,
-		len(f.States) > 0 && !slices.Contains(f.States, c.State),
-		f.Unused && (c.Redemptions != 0 || c.Holds != 0),
-		!f.ExpiresBefore.IsZero() && (c.ExpiresAt.IsZero() || c.ExpiresAt.After(f.ExpiresBefore)),
-		!f.ExpiresAfter.IsZero() && (c.ExpiresAt.IsZero() || !c.ExpiresAt.After(f.ExpiresAfter)):
-		return false
-	}
-	return true
-}
+func (m *matcher) match(c *coupon.Coupon) bool { return m.g.Match(c) }
 
 // candidates yields, in increasing order and above afterID, the ids of the
 // coupons that may match m: those named by IDs, else those of the holder,
