@@ -30,7 +30,8 @@ import (
 //
 //	code  name                        meaning
 //	 108  GenericNotSupported         a common (generic) code cannot be revoked singly
-//	 404  NotFound                    no such coupon code (or record) where it was looked for
+//	 404  NotFound                    no such coupon code (or record) where it was looked for;
+//	                                  every not-found code (682, 1112) also matches ErrNotFound
 //	 405  Redeemed                    the coupon has an unreversed redemption
 //	 682  CouponNotFound              no such coupon, or it is already revoked
 //	 712  SeriesExpired               the series (offer) has ended
@@ -57,6 +58,9 @@ import (
 //	1114  HoldExpired                 the hold's time to live has passed
 //	1115  SeriesPaused                the series is paused or ended
 //	1116  CommonCodeIssued            a common code was already issued to this customer
+//	1117  HeldElsewhere               every remaining use is held by another checkout for now
+//	1118  KeyMismatch                 an idempotency key was used before with other parameters
+//	1119  HoldReleased                the hold was released (or, by the clock, lapsed)
 //
 //	1200  LimitReached                a redemption or issuance rule refused the request;
 //	                                  the reasons are in the limits.Decision (codes 1201..1299)
@@ -105,6 +109,9 @@ const (
 	HoldExpired        Code = 1114
 	SeriesPaused       Code = 1115
 	CommonCodeIssued   Code = 1116
+	HeldElsewhere      Code = 1117
+	KeyMismatch        Code = 1118
+	HoldReleased       Code = 1119
 
 	LimitReached Code = 1200
 
@@ -149,6 +156,9 @@ var codeNames = map[Code]string{
 	HoldExpired:         "hold expired",
 	SeriesPaused:        "series paused",
 	CommonCodeIssued:    "common code already issued to customer",
+	HeldElsewhere:       "held by another checkout",
+	KeyMismatch:         "idempotency key mismatch",
+	HoldReleased:        "hold released",
 	LimitReached:        "limit reached",
 	Conflict:            "conflict",
 	GuardFailed:         "guard failed",
@@ -213,10 +223,18 @@ func (e *Error) Error() string {
 // Unwrap returns the underlying cause, if any.
 func (e *Error) Unwrap() error { return e.Err }
 
-// Is reports whether target is an *Error with the same code.
+// Is reports whether target is an *Error with the same code, or target's
+// code is NotFound and e's code is one of the not-found codes
+// (CouponNotFound, RedemptionNotFound): errors.Is(err, ErrNotFound) holds
+// for every "not found", whichever code the revoke API's output needs.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
-	return ok && t.Code == e.Code
+	return ok && (t.Code == e.Code || t.Code == NotFound && e.Code.notFound())
+}
+
+// notFound reports whether c says that something looked for does not exist.
+func (c Code) notFound() bool {
+	return c == NotFound || c == CouponNotFound || c == RedemptionNotFound
 }
 
 // New returns an *Error with the given code, field and message.
@@ -267,6 +285,9 @@ var (
 	ErrHoldExpired         = &Error{Code: HoldExpired}
 	ErrSeriesPaused        = &Error{Code: SeriesPaused}
 	ErrCommonCodeIssued    = &Error{Code: CommonCodeIssued}
+	ErrHeldElsewhere       = &Error{Code: HeldElsewhere}
+	ErrKeyMismatch         = &Error{Code: KeyMismatch}
+	ErrHoldReleased        = &Error{Code: HoldReleased}
 	ErrLimitReached        = &Error{Code: LimitReached}
 	ErrConflict            = &Error{Code: Conflict}
 	ErrGuardFailed         = &Error{Code: GuardFailed}

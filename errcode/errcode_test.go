@@ -60,3 +60,21 @@ func TestFields(t *testing.T) {
 		t.Fatalf("All must list each joined error in order, got %v", es)
 	}
 }
+
+func TestEveryNotFoundMatchesErrNotFound(t *testing.T) {
+	for _, c := range []Code{NotFound, CouponNotFound, RedemptionNotFound} {
+		err := fmt.Errorf("wrapped: %w", New(c, "Code", "x"))
+		if !errors.Is(err, ErrNotFound) {
+			t.Errorf("code %d must match ErrNotFound", c)
+		}
+	}
+	// The match is one way: a plain 404 is not a coupon-not-found.
+	if errors.Is(New(NotFound, "", ""), ErrCouponNotFound) {
+		t.Error("a 404 must not match ErrCouponNotFound")
+	}
+	for _, c := range []Code{Redeemed, Revoked, Expired, HoldReleased, KeyMismatch} {
+		if errors.Is(New(c, "", ""), ErrNotFound) {
+			t.Errorf("code %d must not match ErrNotFound", c)
+		}
+	}
+}
