@@ -11,6 +11,7 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store/memstore"
 )
@@ -73,11 +74,13 @@ func Example() {
 	c := issued.Coupon
 	fmt.Println("issued to", c.Holder, "state", c.State, "expires", c.ExpiresAt.In(time.UTC).Format(time.DateTime))
 
-	// A bill below the minimum is refused with every reason.
+	// A bill below the minimum is refused: each refusal with its code, a
+	// message for the cashier and the figures behind it.
 	_, err := e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-1", Bill: eur("20.00")})
-	var denied *couponkit.DeniedError
-	if errors.As(err, &denied) {
-		fmt.Println("refused:", denied.Decision.String())
+	var refused *refusal.Error
+	if errors.As(err, &refused) {
+		r := refused.Refusals[0]
+		fmt.Println("refused:", int(r.Code), r.Rule, "-", r.Message, "min", r.Params.MinBill)
 	}
 
 	r := must(e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-2", Bill: eur("64.90")}))
@@ -87,14 +90,21 @@ func Example() {
 	again := must(e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-2", Bill: eur("64.90")}))
 	fmt.Println("replayed:", again.Replayed, "same redemption:", again.Redemption.ID == r.Redemption.ID)
 
+	// The same key with another bill is not a retry: it is refused.
+	_, err = e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-2", Bill: eur("999")})
+	fmt.Println("same key, other bill:", errors.Is(err, errcode.ErrKeyMismatch))
+
 	_, err = e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-3", Bill: eur("70")})
-	fmt.Println("second use:", int(errcode.CodeOf(err)), errors.Is(err, errcode.ErrRedeemed))
+	if errors.As(err, &refused) {
+		fmt.Println("second use:", int(refused.Refusals[0].Code), refused.Refusals[0].Message, len(refused.Refusals))
+	}
 	// Output:
 	// issued to alice state issued expires 2026-12-12 23:00:00
-	// refused: 1211 bill below the minimum
+	// refused: 1211 min_bill - The bill must be at least 50.00 EUR (it is 20.00 EUR). min 50 EUR
 	// redeemed, discount 10 EUR state redeemed
 	// replayed: true same redemption: true
-	// second use: 405 true
+	// same key, other bill: true
+	// second use: 405 This coupon has already been used. 1
 }
 
 // Hold a use for a cart, then confirm it when the order is paid.
@@ -114,11 +124,11 @@ func ExampleEngine_Hold() {
 	fmt.Println("another use while held:", int(errcode.CodeOf(err)))
 
 	clk.advance(5 * time.Minute)
-	done := must(e.Confirm(ctx, hold.Redemption.ID, "checkout"))
+	done := must(e.Confirm(ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: hold.Redemption.ID}, Actor: "checkout"}))
 	fmt.Println("confirmed:", done.Redemption.Status, "coupon:", done.Coupon.State)
 	// Output:
 	// held: held coupon holds: 1
-	// another use while held: 1200
+	// another use while held: 1117
 	// confirmed: redeemed coupon: redeemed
 }
 
@@ -130,10 +140,10 @@ func ExampleEngine_Reverse() {
 	c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("carol")})).Coupon
 	must(e.Redeem(ctx, couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("carol"), IdempotencyKey: "pos-9", Bill: eur("99")}))
 
-	r := must(e.Reverse(ctx, couponkit.ReverseRequest{Code: c.Code, IdempotencyKey: "pos-9", Reason: "order returned"}))
+	r := must(e.Reverse(ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: c.Code, IdempotencyKey: "pos-9"}, Reason: "order returned"}))
 	fmt.Println("redemption:", r.Redemption.Status, "coupon:", r.Coupon.State, "reversed:", r.Coupon.Reversed)
 
-	_, err := e.Reverse(ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	_, err := e.Reverse(ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	fmt.Println("again:", int(errcode.CodeOf(err)))
 	// Output:
 	// redemption: reversed coupon: issued reversed: true

@@ -10,6 +10,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -34,18 +35,6 @@ type IssueResult struct {
 	Resent bool
 }
 
-// DeniedError is the error of an operation that the series' rules refuse.
-// Decision lists every rule broken. It matches errcode.ErrLimitReached and,
-// under errors.Is, an *errcode.Error for each reason's code.
-type DeniedError struct {
-	Decision limits.Decision
-}
-
-func (e *DeniedError) Error() string { return e.Decision.Err().Error() }
-
-// Unwrap returns the decision's error.
-func (e *DeniedError) Unwrap() error { return e.Decision.Err() }
-
 // Issue issues a coupon of the series to the customer, under every issuance
 // setting of the series: per-customer maximum and gap, series maximum, the
 // audience list, exclusion by other series, one common code per customer.
@@ -53,7 +42,8 @@ func (e *DeniedError) Unwrap() error { return e.Decision.Err() }
 // generated code, or the next Available code of the pool (PoolEmpty when
 // there is none). When the customer may be issued no further coupon and the
 // series says SendExisting, the customer's valid coupon is returned with
-// Resent set. A refusal by the rules is a *DeniedError.
+// Resent set. A refusal by the rules is a *refusal.Error listing every
+// broken rule with the figures that explain it.
 func (e *Engine) Issue(ctx context.Context, req IssueRequest) (IssueResult, error) {
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
@@ -82,25 +72,25 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 	if err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
-	if err := checkOpen(&s, now); err != nil {
+	loc, err := e.location(&s)
+	if err != nil {
+		return IssueResult{}, s, store.Count{}, err
+	}
+	if err := checkOpen(&s, now.In(loc)); err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
 	if err := checkChosenCode(&s, req.Code); err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
-	d, err := e.decideIssue(ctx, &s, cust.ID, now)
+	d, err := e.decideIssue(ctx, &s, cust.ID, now.In(loc))
 	if err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
 	if !d.Allowed() {
-		res, err := e.refuseIssue(ctx, &s, cust.ID, d, now)
+		res, err := e.refuseIssue(ctx, &s, cust.ID, &d, now)
 		return res, s, store.Count{}, err
 	}
 	fresh, minted, err := e.freshCoupon(ctx, &s, req.Code, req.Actor)
-	if err != nil {
-		return IssueResult{}, s, store.Count{}, err
-	}
-	loc, err := e.location(&s)
 	if err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
@@ -124,62 +114,81 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 			// counter, so deciding again would not see it). Either way this
 			// is a second issue of one common code.
 			d.Deny(limits.CommonCodeIssued)
-			res, err := e.refuseIssue(ctx, &s, cust.ID, d, now)
+			res, err := e.refuseIssue(ctx, &s, cust.ID, &d, now)
 			return res, s, store.Count{}, err
 		}
 		return IssueResult{}, s, store.Count{}, err
 	}
-	return IssueResult{Coupon: issued}, s, ch.Bumps[0].After, nil
+	return IssueResult{Coupon: issued.In(loc)}, s, ch.Bumps[0].After, nil
 }
 
 // refuseIssue answers an issue the rules deny: when the customer may be
 // issued no further coupon and the series says SendExisting, with the
-// customer's valid coupon (Resent); otherwise with a *DeniedError.
-func (e *Engine) refuseIssue(ctx context.Context, s *series.Series, customer string, d limits.Decision, now time.Time) (IssueResult, error) {
+// customer's valid coupon (Resent); otherwise with a *refusal.Error.
+func (e *Engine) refuseIssue(ctx context.Context, s *series.Series, customer string, d *issueDecision, now time.Time) (IssueResult, error) {
 	if s.Issuance.OnQualifyAgain == series.SendExisting &&
 		(d.Violates(limits.CustomerIssueLimit) || d.Violates(limits.CommonCodeIssued)) {
 		if c, ok, err := e.validCouponOf(ctx, s.ID, customer, now); err != nil || ok {
-			return IssueResult{Coupon: c, Resent: ok}, err
+			return IssueResult{Coupon: c.In(d.at.Location()), Resent: ok}, err
 		}
 	}
-	return IssueResult{}, &DeniedError{Decision: d}
+	return IssueResult{}, d.refused()
 }
 
-// decideIssue evaluates the series' issuance rules for a customer now.
-func (e *Engine) decideIssue(ctx context.Context, s *series.Series, customer string, now time.Time) (limits.Decision, error) {
-	rules := s.EffectiveIssuance()
+// issueDecision is the outcome of the issuance rules for one customer, with
+// the facts it was decided on, which a refusal reports.
+type issueDecision struct {
+	limits.Decision
+	rules         limits.IssuanceRules
+	counts        limits.IssuanceCounts
+	at            time.Time // the request time, in the series' zone
+	excludedUntil time.Time
+}
+
+// refused is the refusal of a decision that does not allow.
+func (d *issueDecision) refused() error {
+	return &refusal.Error{Refusals: refusal.ForIssue(&refusal.Issue{
+		Decision: &d.Decision, Rules: &d.rules, Counts: &d.counts, At: d.at, ExcludedUntil: d.excludedUntil})}
+}
+
+// decideIssue evaluates the series' issuance rules for a customer at now,
+// which is in the series' time zone.
+func (e *Engine) decideIssue(ctx context.Context, s *series.Series, customer string, now time.Time) (issueDecision, error) {
+	d := issueDecision{rules: s.EffectiveIssuance(), at: now}
 	keys := issueKeys(s.ID, customer)
 	var counts [2]store.Count
 	if err := e.st.Counters(ctx, keys[:], counts[:]); err != nil {
-		return limits.Decision{}, err
+		return d, err
 	}
 	q := limits.IssuanceRequest{At: now}
-	if rules.AudienceOnly {
+	if d.rules.AudienceOnly {
 		in, err := e.st.InAudience(ctx, s.ID, customer)
 		if err != nil {
-			return limits.Decision{}, err
+			return d, err
 		}
 		q.InAudience = in
 	}
-	excluded, err := e.excluded(ctx, s, customer, now)
+	until, err := e.excluded(ctx, s, customer, now)
 	if err != nil {
-		return limits.Decision{}, err
+		return d, err
 	}
-	q.Excluded = excluded
-	c := limits.IssuanceCounts{Series: counts[0].N, Customer: counts[1].N, CustomerLast: counts[1].Last}
-	return limits.EvaluateIssuance(&rules, &c, &q), nil
+	q.Excluded, d.excludedUntil = !until.IsZero(), until
+	d.counts = limits.IssuanceCounts{Series: counts[0].N, Customer: counts[1].N, CustomerLast: counts[1].Last}
+	d.Decision = limits.EvaluateIssuance(&d.rules, &d.counts, &q)
+	return d, nil
 }
 
-// excluded reports whether the customer was issued a coupon of one of the
-// series' excluding series within its exclusion window.
-func (e *Engine) excluded(ctx context.Context, s *series.Series, customer string, now time.Time) (bool, error) {
+// excluded returns when the customer's exclusion from s ends: zero when
+// they were issued no coupon of one of the series' excluding series within
+// its exclusion window.
+func (e *Engine) excluded(ctx context.Context, s *series.Series, customer string, now time.Time) (time.Time, error) {
 	if !excludes(s) {
-		return false, nil
+		return time.Time{}, nil
 	}
 	keys := exclusionKeys(nil, s, customer)
 	xs := make([]store.Count, len(keys))
 	if err := e.st.Counters(ctx, keys, xs); err != nil {
-		return false, err
+		return time.Time{}, err
 	}
 	return excludedBy(s, xs, now), nil
 }
@@ -199,17 +208,22 @@ func exclusionKeys(dst []store.CounterKey, s *series.Series, customer string) []
 	return dst
 }
 
-// excludedBy reports whether the counters of exclusionKeys, read now,
-// exclude the customer: a coupon of an excluding series was issued to them
-// within s.Issuance.ExcludeWithinMonths.
-func excludedBy(s *series.Series, counts []store.Count, now time.Time) bool {
-	since := now.AddDate(0, -s.Issuance.ExcludeWithinMonths, 0)
+// excludedBy returns when the exclusion the counters of exclusionKeys, read
+// now, put on the customer ends: the latest issue of a coupon of an
+// excluding series within s.Issuance.ExcludeWithinMonths, plus that window;
+// zero when there is none.
+func excludedBy(s *series.Series, counts []store.Count, now time.Time) time.Time {
+	months := s.Issuance.ExcludeWithinMonths
+	since := now.AddDate(0, -months, 0)
+	var until time.Time
 	for _, x := range counts {
 		if x.N > 0 && x.Last.After(since) {
-			return true
+			if end := x.Last.In(now.Location()).AddDate(0, months, 0); end.After(until) {
+				until = end
+			}
 		}
 	}
-	return false
+	return until
 }
 
 // validCouponOf returns a coupon of the series the customer holds and can

@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -62,8 +63,8 @@ func stopsBatch(err error) bool {
 	if err == nil {
 		return false
 	}
-	var d *DeniedError
-	if errors.As(err, &d) {
+	var r *refusal.Error
+	if errors.As(err, &r) && !r.Has(errcode.SeriesExpired) && !r.Has(errcode.SeriesPaused) {
 		return false
 	}
 	switch errcode.CodeOf(err) {
@@ -137,10 +138,12 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 			continue
 		}
 		k := slot[id]
-		q := facts[id]
-		d := limits.EvaluateIssuance(&rules, &limits.IssuanceCounts{Series: counts[0].N, Customer: counts[k].N, CustomerLast: counts[k].Last}, &q)
+		f := facts[id]
+		d := issueDecision{rules: rules, at: now.In(loc), excludedUntil: f.excludedUntil,
+			counts: limits.IssuanceCounts{Series: counts[0].N, Customer: counts[k].N, CustomerLast: counts[k].Last}}
+		d.Decision = limits.EvaluateIssuance(&rules, &d.counts, &f.IssuanceRequest)
 		if !d.Allowed() {
-			out[i].Err = &DeniedError{Decision: d}
+			out[i].Err = d.refused()
 			continue
 		}
 		counts[0].N++
@@ -173,7 +176,7 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 		ch.Bumps = append(ch.Bumps,
 			store.Bump{Key: ik[0], Delta: 1, Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: rules.MaxTotal}, At: now},
 			store.Bump{Key: ik[1], Delta: 1, Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit(), MinGap: rules.MinGap}, At: now})
-		out[i].Result = IssueResult{Coupon: c}
+		out[i].Result = IssueResult{Coupon: c.In(loc)}
 	}
 	if len(allowed) == 0 {
 		return true, nil
@@ -194,8 +197,8 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 // ask of the store besides counters: audience membership and recent coupons
 // of excluding series. The exclusions of every customer are read in one
 // Counters call, with the rule of excluded.
-func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map[string]int, now time.Time) (map[string]limits.IssuanceRequest, error) {
-	facts := make(map[string]limits.IssuanceRequest, len(customers))
+func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map[string]int, now time.Time) (map[string]issueFact, error) {
+	facts := make(map[string]issueFact, len(customers))
 	rules := s.EffectiveIssuance()
 	excluding := excludes(s)
 	var ids []string
@@ -209,7 +212,7 @@ func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map
 			}
 			q.InAudience = in
 		}
-		facts[id] = q
+		facts[id] = issueFact{IssuanceRequest: q}
 		if excluding {
 			ids = append(ids, id)
 			keys = exclusionKeys(keys, s, id)
@@ -224,13 +227,20 @@ func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map
 	}
 	per := len(s.Issuance.ExcludeSeries)
 	for j, id := range ids {
-		if excludedBy(s, counts[j*per:(j+1)*per], now) {
-			q := facts[id]
-			q.Excluded = true
-			facts[id] = q
+		if until := excludedBy(s, counts[j*per:(j+1)*per], now); !until.IsZero() {
+			f := facts[id]
+			f.Excluded, f.excludedUntil = true, until
+			facts[id] = f
 		}
 	}
 	return facts, nil
+}
+
+// issueFact is what the issuance rules read of one customer of a batch
+// besides counters, and when an exclusion ends.
+type issueFact struct {
+	limits.IssuanceRequest
+	excludedUntil time.Time
 }
 
 // batchCoupons makes n fresh coupons for a batch: the common code for each,

@@ -13,6 +13,7 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store/memstore"
 )
@@ -128,10 +129,10 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 // the coupon (codes are the same in both runs: same key, same series id
 // order), or the error's codes.
 func describe(r couponkit.IssueResult, err error) string {
-	var d *couponkit.DeniedError
+	var d *refusal.Error
 	switch {
 	case errors.As(err, &d):
-		return "denied " + d.Decision.String()
+		return "denied " + d.Error()
 	case err != nil:
 		return fmt.Sprintf("error %d", errcode.CodeOf(err))
 	}

@@ -17,7 +17,8 @@ import (
 type TransferRequest struct {
 	Code     string
 	SeriesID string
-	// From, when set, must be the coupon's holder.
+	// From is required and must be the coupon's holder: a back-office
+	// transfer passes the holder it shows.
 	From   CustomerRef
 	To     CustomerRef
 	Actor  string
@@ -27,30 +28,38 @@ type TransferRequest struct {
 // Transfer moves an Issued coupon to another customer, if the series allows
 // transfers. Both customers' histories get an event: TransferredOut for the
 // old holder, TransferReceived for the new one.
+//
+// Who may call it: the holder, or a back office acting for them. From must
+// name the current holder; a code From does not hold is refused as an
+// unknown code is (ErrCouponNotFound), and the coupon stays where it was.
 func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coupon, error) {
+	if req.From.IsZero() {
+		return coupon.Coupon{}, errcode.New(errcode.InvalidArgument, "From", "is required: name the coupon's current holder")
+	}
 	to, err := e.customers.Resolve(ctx, req.To)
 	if err != nil {
 		return coupon.Coupon{}, err
 	}
-	from := ""
-	if !req.From.IsZero() {
-		f, err := e.customers.Resolve(ctx, req.From)
-		if err != nil {
-			return coupon.Coupon{}, err
-		}
-		from = f.ID
+	f, err := e.customers.Resolve(ctx, req.From)
+	if err != nil {
+		return coupon.Coupon{}, err
 	}
+	from := f.ID
 	var out coupon.Coupon
 	err = e.retry(ctx, func() error {
 		c, s, err := e.couponOf(ctx, req.SeriesID, req.Code, from)
 		if err != nil {
 			return err
 		}
-		if from != "" && c.Holder != from {
-			return errcode.New(errcode.NotHolder, "From", "the coupon is not held by "+req.From.String())
+		if c.Holder != from {
+			return codeNotFound(req.Code)
 		}
 		now := e.now()
-		if err := checkOpen(s, now); err != nil {
+		loc, err := e.location(s)
+		if err != nil {
+			return err
+		}
+		if err := checkOpen(s, now.In(loc)); err != nil {
 			return err
 		}
 		moved, evs, err := coupon.Transfer(c, to.ID, now, req.Actor, s.Transferable)
@@ -64,7 +73,7 @@ func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coup
 		if errors.Is(err, errcode.ErrAlreadyExists) {
 			return errcode.New(errcode.CommonCodeIssued, "To", "the customer already holds this common code")
 		}
-		out = moved
+		out = moved.In(loc)
 		return err
 	})
 	return out, err

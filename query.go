@@ -16,15 +16,20 @@ type CouponView struct {
 	Now coupon.State
 }
 
-// CouponDetails is a coupon with its state now and its redemptions and
-// holds.
+// CouponDetails is a coupon with its state now and its uses: every
+// redemption and hold of it, whatever its status. (The coupon's own
+// Redemptions field counts the confirmed, unreversed ones.)
 type CouponDetails struct {
 	CouponView
-	Redemptions []coupon.Redemption
+	Uses []coupon.Redemption
 }
 
-// Coupon returns the details of the coupon a code names. For a common code,
-// give the holder (customer); otherwise customer may be zero.
+// Coupon returns the details of the coupon a code names, its times in the
+// series' time zone. For a common code, give the holder (customer);
+// otherwise customer may be zero.
+//
+// Who may call it: the back office. It shows the holder and every use, so a
+// checkout answering a shopper should use Validate instead.
 func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer CustomerRef) (CouponDetails, error) {
 	holder := ""
 	if !customer.IsZero() {
@@ -34,7 +39,11 @@ func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer Cus
 		}
 		holder = c.ID
 	}
-	c, _, err := e.couponOf(ctx, seriesID, code, holder)
+	c, s, err := e.couponOf(ctx, seriesID, code, holder)
+	if err != nil {
+		return CouponDetails{}, err
+	}
+	loc, err := e.location(s)
 	if err != nil {
 		return CouponDetails{}, err
 	}
@@ -42,13 +51,16 @@ func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer Cus
 	if err != nil {
 		return CouponDetails{}, err
 	}
-	return CouponDetails{CouponView: CouponView{Coupon: c, Now: c.StateAt(e.now())}, Redemptions: rs}, nil
+	for i := range rs {
+		rs[i] = rs[i].In(loc)
+	}
+	return CouponDetails{CouponView: CouponView{Coupon: c.In(loc), Now: c.StateAt(e.now())}, Uses: rs}, nil
 }
 
 // CustomerCoupons returns the coupons a customer holds, in one series or
-// (seriesID "") in all, with their state now; each coupon's Reversed and
-// LastStatusChange fields tell whether a redemption of it was reversed and
-// when its status last changed.
+// (seriesID "") in all, with their state now and their times in their
+// series' time zone; each coupon's Reversed and LastStatusChange fields tell
+// whether a redemption of it was reversed and when its status last changed.
 func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seriesID string) ([]CouponView, error) {
 	c, err := e.customers.Resolve(ctx, customer)
 	if err != nil {
@@ -61,7 +73,11 @@ func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seri
 	now := e.now()
 	out := make([]CouponView, len(cs))
 	for i, x := range cs {
-		out[i] = CouponView{Coupon: x, Now: x.StateAt(now)}
+		loc, err := e.seriesLocation(ctx, x.SeriesID)
+		if err != nil {
+			return nil, err
+		}
+		out[i] = CouponView{Coupon: x.In(loc), Now: x.StateAt(now)}
 	}
 	return out, nil
 }

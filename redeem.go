@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -35,28 +36,22 @@ type RedeemRequest struct {
 
 // RedeemResult is a redemption (or hold) and the coupon after it.
 type RedeemResult struct {
-	Redemption coupon.Redemption
-	Coupon     coupon.Coupon
+	Redemption coupon.Redemption `json:"redemption"`
+	Coupon     coupon.Coupon     `json:"coupon"`
 	// Discount is what the redemption takes off the bill, in the bill's
 	// currency.
-	Discount series.Money
-	// Replayed is true when the idempotency key had been used: the result
-	// is the first one, and nothing changed.
-	Replayed bool
+	Discount series.Money `json:"discount"`
+	// Replayed is true when the idempotency key had been used with the same
+	// parameters: the result is the first one, and nothing changed.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
-// Check is the outcome of a dry run: what a redemption would do now.
+// Check is what a redemption would do now: the coupon it would use and the
+// discount it would give.
 type Check struct {
-	Coupon   coupon.Coupon
-	Decision limits.Decision
-	Discount series.Money
-	// Err, when not nil, refuses the redemption whatever the decision says:
-	// the coupon is revoked, expired, used up or not the redeemer's to use.
-	Err error
+	Coupon   coupon.Coupon `json:"coupon"`
+	Discount series.Money  `json:"discount"`
 }
-
-// Allowed reports whether the redemption would succeed now.
-func (c *Check) Allowed() bool { return c.Err == nil && c.Decision.Allowed() }
 
 // useplan is everything a redemption decides from its snapshot.
 type useplan struct {
@@ -67,14 +62,23 @@ type useplan struct {
 	issued   []store.Bump   // and the issue counters it bumps
 	keys     *[4]store.CounterKey
 	d        limits.Decision
+	rc       limits.RedemptionCounts
+	q        limits.RedemptionRequest
 	bill     series.Money
 	discount series.Money
 	capacity int
 }
 
 // Validate is a dry run of Redeem: it evaluates every rule and changes
-// nothing. Lookup failures (unknown code, unknown customer) are errors; a
-// refusal is in the Check.
+// nothing. It refuses as Redeem would at this instant, with the same
+// *refusal.Error, and otherwise returns the coupon the redemption would use
+// and the discount it would give. The idempotency key is not needed. It
+// reads the store as it is: a hold whose time to live has passed but that
+// no one has released yet still counts, where Redeem would release it first.
+//
+// Who may call it: anyone who has the code. To a customer who does not hold
+// the coupon (where the series does not let anyone redeem) a live code
+// answers exactly as an unknown one does, with no holder data.
 func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error) {
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
@@ -85,19 +89,40 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error)
 	if err := e.plan(ctx, &req, cust, now, &p, new(readBuf)); err != nil {
 		return Check{}, err
 	}
-	return Check{Coupon: p.c, Decision: p.d, Discount: p.discount, Err: p.stateErr(now, cust.ID)}, nil
+	if _, _, _, err := coupon.Redeem(p.c, now, coupon.RedeemParams{ID: "check", Customer: cust.ID, Capacity: p.capacity}); err != nil || !p.d.Allowed() {
+		if err != nil && !stateRefusal(err) {
+			return Check{}, err
+		}
+		until, err := e.heldUntil(ctx, &p)
+		if err != nil {
+			return Check{}, err
+		}
+		return Check{Coupon: p.c}, &refusal.Error{Refusals: p.refusals(until)}
+	}
+	return Check{Coupon: p.c, Discount: p.discount}, nil
 }
 
 // Redeem uses a coupon once, under every redemption rule of its series. A
-// refusal by the rules is a *DeniedError; a coupon that cannot be used is
-// an error matching ErrRevoked, ErrExpired, ErrRedeemed or ErrNotIssued.
+// refusal (the coupon's state or the series' rules) is a *refusal.Error
+// listing each fact once; it matches the errcode sentinels of its codes
+// (ErrRevoked, ErrExpired, ErrRedeemed, ErrHeldElsewhere, ErrLimitReached,
+// ...). A code the redeemer may not use (not the holder, where the series
+// does not let anyone redeem) is refused as an unknown code is
+// (ErrCouponNotFound), so a stranger learns nothing from it.
+//
+// The idempotency key names this use of this coupon. The same key with the
+// same customer, bill and place returns the first result with Replayed set
+// and changes nothing; with another customer, bill or place, or for a hold,
+// it is refused with ErrKeyMismatch naming the parameter that differs.
 func (e *Engine) Redeem(ctx context.Context, req RedeemRequest) (RedeemResult, error) {
 	return e.use(ctx, req, 0)
 }
 
 // Hold reserves one use of a coupon for ttl, for a cart not yet paid. The
 // hold counts against every limit until it is confirmed (Confirm), released
-// (Release) or lapses. Errors are those of Redeem.
+// (Release) or lapses. Errors are those of Redeem; repeating the key of a
+// hold that was released answers ErrHoldReleased, and of one that lapsed
+// ErrHoldExpired.
 func (e *Engine) Hold(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
 	if ttl <= 0 {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
@@ -141,14 +166,16 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 		if err != nil || !p.d.Allowed() {
 			// A request that repeats a key returns the first result, even
 			// when one more use would now be refused.
-			if replayed, rerr := e.replayKey(ctx, p, req.IdempotencyKey, &out); replayed || rerr != nil {
+			if replayed, rerr := e.replayKey(ctx, p, &params, ttl > 0, now, &out); replayed || rerr != nil {
 				return rerr
 			}
-			// The coupon's own state refuses first (revoked, expired, used
-			// up), then the series' rules, then uses all held (lapsed holds
-			// may free one, which deny looks for).
-			if err != nil && !errors.Is(err, errcode.ErrLimitReached) {
+			if err != nil && !stateRefusal(err) {
 				return err
+			}
+			if err != nil && !errors.Is(err, errcode.ErrLimitReached) {
+				// The coupon's own state refuses (revoked, expired, not
+				// issued, used up): releasing holds would change nothing.
+				return &refusal.Error{Refusals: p.refusals(time.Time{})}
 			}
 			return e.deny(ctx, p, now)
 		}
@@ -176,15 +203,27 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 			// this use), or the same key or the redeemer's own shared
 			// coupon was written concurrently: replay, or let the next
 			// attempt see what was written.
-			if replayed, rerr := e.replayKey(ctx, p, req.IdempotencyKey, &out); replayed || rerr != nil {
+			if replayed, rerr := e.replayKey(ctx, p, &params, ttl > 0, now, &out); replayed || rerr != nil {
 				return rerr
 			}
 			return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
 		}
-		out = RedeemResult{Redemption: r, Coupon: c, Discount: p.discount}
+		loc := p.q.At.Location()
+		out = RedeemResult{Redemption: r.In(loc), Coupon: c.In(loc), Discount: p.discount}
 		return nil
 	})
 	return out, err
+}
+
+// stateRefusal reports whether err is the coupon state machine refusing a
+// use for a reason the refusal model explains from the coupon itself
+// (revoked, expired, not issued, used up, uses held).
+func stateRefusal(err error) bool {
+	switch errcode.CodeOf(err) {
+	case errcode.Revoked, errcode.Expired, errcode.NotIssued, errcode.Redeemed, errcode.LimitReached, errcode.AlreadyIssued:
+		return true
+	}
+	return false
 }
 
 // deny returns the refusal of a plan, unless lapsed holds of the series were
@@ -211,35 +250,102 @@ func (e *Engine) deny(ctx context.Context, p *useplan, now time.Time) error {
 	if n > 0 {
 		return &store.ConflictError{Kind: "redemption", ID: "lapsed holds released"}
 	}
-	if p.d.Allowed() {
-		return &errcode.Error{Code: errcode.LimitReached, Field: "Capacity", Message: "every remaining use of the coupon is held"}
+	until, err := e.heldUntil(ctx, p)
+	if err != nil {
+		return err
 	}
-	return &DeniedError{Decision: p.d}
+	return &refusal.Error{Refusals: p.refusals(until)}
 }
 
-// stateErr is the coupon state machine's verdict on one more use now.
-func (p *useplan) stateErr(now time.Time, customer string) error {
-	_, _, _, err := coupon.Redeem(p.c, now, coupon.RedeemParams{ID: "check", Customer: customer, Capacity: p.capacity})
-	return err
+// refusals explains the plan's refusal; heldUntil is when the last live hold
+// on its coupon lapses.
+func (p *useplan) refusals(heldUntil time.Time) []refusal.Refusal {
+	return refusal.ForUse(&refusal.Use{
+		Coupon: p.c, Capacity: p.capacity, HeldUntil: heldUntil,
+		Decision: &p.d, Rules: &p.s.Redemption, Counts: &p.rc, Request: &p.q,
+		Bill: p.bill, Currency: p.s.Discount.Currency,
+	})
 }
 
-// replayKey looks for the use of the plan's coupon with the idempotency
-// key. When there is one it sets *out to that first result and reports
-// true. A coupon the plan would make (the redeemer's own of a shared code)
-// has no uses yet.
-func (e *Engine) replayKey(ctx context.Context, p *useplan, key string, out *RedeemResult) (bool, error) {
+// heldUntil returns when the last hold on the plan's coupon lapses, when
+// holds take its last uses (the only case a refusal reports it); the zero
+// time otherwise.
+func (e *Engine) heldUntil(ctx context.Context, p *useplan) (time.Time, error) {
+	if p.capacity == 0 || p.c.Holds == 0 || p.c.Redemptions+p.c.Holds < p.capacity || p.insert {
+		return time.Time{}, nil
+	}
+	hs, err := e.st.ListRedemptions(ctx, store.RedemptionQuery{CouponID: p.c.ID, Status: coupon.StatusHeld})
+	if err != nil {
+		return time.Time{}, err
+	}
+	var until time.Time
+	for _, h := range hs {
+		if h.HoldExpiresAt.After(until) {
+			until = h.HoldExpiresAt
+		}
+	}
+	return until, nil
+}
+
+// replayKey looks for the use of the plan's coupon with the idempotency key
+// of want. When there is one it reports true and either sets *out to that
+// first result or, when the key was used with other parameters or names a
+// hold that is no longer live, returns the typed error that says so. A
+// coupon the plan would make (the redeemer's own of a shared code) has no
+// uses yet.
+func (e *Engine) replayKey(ctx context.Context, p *useplan, want *coupon.RedeemParams, hold bool, now time.Time, out *RedeemResult) (bool, error) {
 	if p.insert {
 		return false, nil
 	}
-	r, err := e.st.RedemptionByKey(ctx, p.c.ID, key)
+	r, err := e.st.RedemptionByKey(ctx, p.c.ID, want.IdempotencyKey)
 	if errors.Is(err, errcode.ErrNotFound) {
 		return false, nil
 	}
 	if err != nil {
 		return false, err
 	}
+	if err := sameUse(&r, want, hold, now); err != nil {
+		return true, err
+	}
 	*out, err = e.replay(ctx, r)
 	return true, err
+}
+
+// sameUse checks that a repeated request is the use r recorded: the same
+// kind (hold or redemption), customer, bill and place, and, for a hold, one
+// still live or confirmed.
+func sameUse(r *coupon.Redemption, want *coupon.RedeemParams, hold bool, now time.Time) error {
+	mismatch := func(field, what string) error {
+		return errcode.New(errcode.KeyMismatch, field, "the idempotency key was used for "+what+"; use a new key for a new request")
+	}
+	wasHold := !r.HoldExpiresAt.IsZero()
+	switch {
+	case wasHold && !hold:
+		return mismatch("IdempotencyKey", "a hold, not a redemption")
+	case !wasHold && hold:
+		return mismatch("IdempotencyKey", "a redemption, not a hold")
+	case r.Customer != want.Customer:
+		return mismatch("Customer", "another customer")
+	case r.Currency != want.Currency || !r.Bill.Equal(want.Bill):
+		return mismatch("Bill", "a bill of "+r.Bill.String()+" "+r.Currency)
+	case r.Location != want.Location:
+		return mismatch("Place", "another place")
+	}
+	return holdLive(r, now)
+}
+
+// holdLive refuses a hold that was released (ErrHoldReleased) or lapsed
+// (ErrHoldExpired), whether or not the lapse was cleaned up yet.
+func holdLive(r *coupon.Redemption, now time.Time) error {
+	switch {
+	case r.HoldExpiresAt.IsZero():
+		return nil
+	case r.Status == coupon.StatusReleased && r.ReleasedAt.Before(r.HoldExpiresAt):
+		return errcode.New(errcode.HoldReleased, "IdempotencyKey", "the hold was released at "+r.ReleasedAt.Format(time.RFC3339))
+	case r.Status == coupon.StatusReleased, r.Status == coupon.StatusHeld && !r.HoldActive(now):
+		return errcode.New(errcode.HoldExpired, "IdempotencyKey", "the hold lapsed at "+r.HoldExpiresAt.Format(time.RFC3339))
+	}
+	return nil
 }
 
 func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult, error) {
@@ -262,15 +368,20 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	if err != nil {
 		return err
 	}
-	if err := checkOpen(s, now); err != nil {
-		return err
-	}
 	loc, err := e.location(s)
 	if err != nil {
 		return err
 	}
 	*p = useplan{s: s}
 	if err := e.pickCoupon(p, cs, cust.ID, now, loc, req.Actor); err != nil {
+		return err
+	}
+	if !s.Redemption.AnyoneMayRedeem && p.c.Holder != cust.ID {
+		// Not the redeemer's to use: answered as a code that does not
+		// exist, so that a stranger learns nothing from it.
+		return codeNotFound(req.Code)
+	}
+	if err := checkOpen(s, now.In(loc)); err != nil {
 		return err
 	}
 	p.bill = req.Bill
@@ -291,14 +402,14 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 	if err := e.st.Counters(ctx, rb.keys[:], counts); err != nil {
 		return err
 	}
-	rc := limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
-	q := limits.RedemptionRequest{
+	p.rc = limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
+	p.q = limits.RedemptionRequest{
 		At: now.In(loc), Place: req.Place, Bill: inSeries,
 		Customer: limits.CustomerFacts{Registered: cust.Registered, Transactions: cust.Transactions},
 		Holder:   p.c.Holder == cust.ID,
 		Issued:   !p.c.IssuedAt.IsZero(),
 	}
-	p.d = limits.EvaluateRedemption(&s.Redemption, &rc, &q)
+	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
 	p.capacity = int(s.Redemption.CodeLimit())
 	if s.Source.SharedCode() {
 		p.capacity = int(s.Redemption.CustomerLimit())
@@ -345,34 +456,70 @@ func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now
 	return nil
 }
 
+// UseRef names one use of a coupon (a redemption or a hold): by its id, or
+// by the code and the idempotency key it was made with, so that a till need
+// not keep ids. SeriesID is needed only when the code exists in several
+// series.
+//
+// Who may call the operations that take one (Confirm, Release, Reverse):
+// the checkout or back office that made the use; the id and the key are its
+// own. Customer is optional; when given, it must be the customer the use
+// was made for, and a use of another customer is reported as not found
+// (ErrRedemptionNotFound), exactly as a use that does not exist.
+type UseRef struct {
+	ID             string
+	Code           string
+	SeriesID       string
+	IdempotencyKey string
+	Customer       CustomerRef
+}
+
+// ConfirmRequest names a hold to confirm.
+type ConfirmRequest struct {
+	Hold  UseRef
+	Actor string
+}
+
+// ReleaseRequest names a hold to give back.
+type ReleaseRequest struct {
+	Hold   UseRef
+	Actor  string
+	Reason string
+}
+
 // Confirm turns a hold into a redemption. Confirming a confirmed hold
-// returns it again (Replayed). A lapsed hold is released and refused with
-// ErrHoldExpired.
-func (e *Engine) Confirm(ctx context.Context, holdID, actor string) (RedeemResult, error) {
+// returns it again (Replayed). A hold whose time to live has passed is
+// refused with ErrHoldExpired, whether or not it was already released by a
+// cleanup; a hold that was released is refused with ErrHoldReleased.
+func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult, error) {
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
 		now := e.now()
-		r, c, s, err := e.redemption(ctx, holdID)
+		r, c, s, err := e.useOf(ctx, &req.Hold)
 		if err != nil {
 			return err
 		}
+		if r.HoldExpiresAt.IsZero() {
+			return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+r.ID+" is not a hold")
+		}
 		switch {
-		case r.Status == coupon.StatusRedeemed:
+		case r.Status == coupon.StatusRedeemed || r.Status == coupon.StatusReversed:
 			out, err = e.replay(ctx, r)
 			return err
-		case r.Status != coupon.StatusHeld:
-			return errcode.New(errcode.RedemptionNotFound, "HoldID", "hold "+holdID+" was "+r.Status.String())
-		case !r.HoldActive(now):
-			if err := e.releaseHold(ctx, r, c, now, actor, "hold lapsed"); err != nil {
+		case r.Status == coupon.StatusHeld && !r.HoldActive(now):
+			if err := e.releaseHold(ctx, r, c, now, req.Actor, "hold lapsed"); err != nil {
 				return err
 			}
-			return errcode.New(errcode.HoldExpired, "HoldID", "hold "+holdID+" lapsed and was released")
+			return holdLive(&r, now)
+		}
+		if err := holdLive(&r, now); err != nil {
+			return err
 		}
 		capacity := int(s.Redemption.CodeLimit())
 		if s.Source.SharedCode() {
 			capacity = int(s.Redemption.CustomerLimit())
 		}
-		c2, r2, ev, err := coupon.ConfirmHold(c, r, now, capacity, actor)
+		c2, r2, ev, err := coupon.ConfirmHold(c, r, now, capacity, req.Actor)
 		if err != nil {
 			return err
 		}
@@ -388,17 +535,29 @@ func (e *Engine) Confirm(ctx context.Context, holdID, actor string) (RedeemResul
 	return out, err
 }
 
-// Release gives a hold back: the use it reserved is free again.
-func (e *Engine) Release(ctx context.Context, holdID, actor string) error {
+// Release gives a hold back: the use it reserved is free again. Releasing a
+// hold that is already released, or lapsed, changes nothing and succeeds, so
+// a release can be retried; releasing a confirmed hold is refused with
+// ErrInvalidTransition (reverse the redemption instead).
+func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
+	reason := req.Reason
+	if reason == "" {
+		reason = "released"
+	}
 	return e.retry(ctx, func() error {
-		r, c, _, err := e.redemption(ctx, holdID)
+		r, c, _, err := e.useOf(ctx, &req.Hold)
 		if err != nil {
 			return err
 		}
-		if r.Status != coupon.StatusHeld {
-			return errcode.New(errcode.RedemptionNotFound, "HoldID", "hold "+holdID+" is "+r.Status.String())
+		switch {
+		case r.HoldExpiresAt.IsZero():
+			return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+r.ID+" is not a hold")
+		case r.Status == coupon.StatusReleased:
+			return nil
+		case r.Status != coupon.StatusHeld:
+			return errcode.New(errcode.InvalidTransition, "Hold", "the hold was confirmed; reverse the redemption instead")
 		}
-		return e.releaseHold(ctx, r, c, e.now(), actor, "released")
+		return e.releaseHold(ctx, r, c, e.now(), req.Actor, reason)
 	})
 }
 
@@ -457,6 +616,27 @@ func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.
 	})
 }
 
+// useOf reads the use a UseRef names, with its coupon and series. A use of
+// another customer than the ref's is reported as not found.
+func (e *Engine) useOf(ctx context.Context, ref *UseRef) (coupon.Redemption, coupon.Coupon, series.Series, error) {
+	id, err := e.useID(ctx, ref)
+	if err != nil {
+		return coupon.Redemption{}, coupon.Coupon{}, series.Series{}, err
+	}
+	r, c, s, err := e.redemption(ctx, id)
+	if err != nil || ref.Customer.IsZero() {
+		return r, c, s, err
+	}
+	cust, err := e.customers.Resolve(ctx, ref.Customer)
+	if err != nil {
+		return r, c, s, err
+	}
+	if r.Customer != cust.ID {
+		return r, c, s, errcode.New(errcode.RedemptionNotFound, "ID", "no such redemption")
+	}
+	return r, c, s, nil
+}
+
 // redemption reads a redemption with its coupon and series.
 func (e *Engine) redemption(ctx context.Context, id string) (coupon.Redemption, coupon.Coupon, series.Series, error) {
 	r, err := e.st.Redemption(ctx, id)
@@ -485,15 +665,11 @@ func staleUse(r coupon.Redemption, c coupon.Coupon) bool {
 	return r.Status == coupon.StatusHeld && c.Holds < 1 || r.Status == coupon.StatusRedeemed && c.Redemptions < 1
 }
 
-// ReverseRequest names a redemption to reverse: by id, or by the code and
-// the idempotency key it was made with.
+// ReverseRequest names a redemption to reverse.
 type ReverseRequest struct {
-	RedemptionID   string
-	Code           string
-	SeriesID       string
-	IdempotencyKey string
-	Actor          string
-	Reason         string
+	Redemption UseRef
+	Actor      string
+	Reason     string
 }
 
 // Reverse undoes one redemption: the use is given back to every limit and
@@ -502,11 +678,7 @@ type ReverseRequest struct {
 func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
-		id, err := e.redemptionID(ctx, &req)
-		if err != nil {
-			return err
-		}
-		r, c, _, err := e.redemption(ctx, id)
+		r, c, _, err := e.useOf(ctx, &req.Redemption)
 		if err != nil {
 			return err
 		}
@@ -529,19 +701,20 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 	return out, err
 }
 
-func (e *Engine) redemptionID(ctx context.Context, req *ReverseRequest) (string, error) {
-	if req.RedemptionID != "" {
-		return req.RedemptionID, nil
+// useID returns the id of the use a UseRef names.
+func (e *Engine) useID(ctx context.Context, ref *UseRef) (string, error) {
+	if ref.ID != "" {
+		return ref.ID, nil
 	}
-	if req.Code == "" || req.IdempotencyKey == "" {
-		return "", errcode.New(errcode.InvalidArgument, "RedemptionID", "give the redemption id, or the code and the idempotency key")
+	if ref.Code == "" || ref.IdempotencyKey == "" {
+		return "", errcode.New(errcode.InvalidArgument, "ID", "give the id, or the code and the idempotency key")
 	}
-	cs, _, err := e.lookupCode(ctx, req.SeriesID, req.Code, nil)
+	cs, _, err := e.lookupCode(ctx, ref.SeriesID, ref.Code, nil)
 	if err != nil {
 		return "", err
 	}
 	for _, c := range cs {
-		r, err := e.st.RedemptionByKey(ctx, c.ID, req.IdempotencyKey)
+		r, err := e.st.RedemptionByKey(ctx, c.ID, ref.IdempotencyKey)
 		if err == nil {
 			return r.ID, nil
 		}
@@ -549,7 +722,16 @@ func (e *Engine) redemptionID(ctx context.Context, req *ReverseRequest) (string,
 			return "", err
 		}
 	}
-	return "", errcode.New(errcode.RedemptionNotFound, "IdempotencyKey", "no redemption of "+req.Code+" with key "+req.IdempotencyKey)
+	return "", errcode.New(errcode.RedemptionNotFound, "IdempotencyKey", "no use of "+ref.Code+" with key "+ref.IdempotencyKey)
+}
+
+// seriesLocation returns the time zone of the series with the given id.
+func (e *Engine) seriesLocation(ctx context.Context, seriesID string) (*time.Location, error) {
+	s, err := e.series(ctx, seriesID)
+	if err != nil {
+		return nil, err
+	}
+	return e.location(s)
 }
 
 // location returns the series' time zone, loaded once per zone name.

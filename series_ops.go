@@ -2,15 +2,18 @@ package couponkit
 
 import (
 	"context"
+	"errors"
 	"iter"
 	"reflect"
 	"slices"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -78,13 +81,17 @@ func (e *Engine) checkFixedPart(ctx context.Context, s *series.Series) error {
 }
 
 // UpdateSeries replaces the configuration of an existing series. s.Version
-// must be the version the caller read (else a Conflict error); the code
+// must be the version the caller read: a zero or stale version is refused
+// with ErrConflict (read the series again and pass its version). The code
 // source cannot change once the series exists (codes were made from it).
 // It returns the stored series with its new version.
 func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Series, error) {
 	cur, err := e.st.Series(ctx, s.ID)
 	if err != nil {
 		return series.Series{}, err
+	}
+	if s.Version != cur.Version {
+		return series.Series{}, staleSeries(s.ID, s.Version, cur.Version)
 	}
 	if !reflect.DeepEqual(cur.Source, s.Source) {
 		return series.Series{}, errcode.New(errcode.InvalidConfig, "Source", "the code source cannot change after the series is created")
@@ -98,9 +105,24 @@ func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Seri
 		return series.Series{}, err
 	}
 	if err := e.st.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: s, ExpectVersion: expect}}); err != nil {
+		if errors.Is(err, errcode.ErrConflict) {
+			return series.Series{}, staleSeries(s.ID, expect, 0)
+		}
 		return series.Series{}, err
 	}
 	return s, nil
+}
+
+// staleSeries is the error of an update that passed a version other than the
+// stored one (now, when known).
+func staleSeries(id string, passed, now int64) error {
+	msg := "series " + id + " was changed since version " + strconv.FormatInt(passed, 10) + " was read"
+	if passed == 0 {
+		msg = "series " + id + ": pass the version you read (Series.Version)"
+	} else if now > 0 {
+		msg += " (it is at version " + strconv.FormatInt(now, 10) + ")"
+	}
+	return errcode.New(errcode.Conflict, "Version", msg+"; read it again and pass its version")
 }
 
 // SetSeriesStatus pauses, resumes or ends a series. Ended is final.
@@ -149,15 +171,11 @@ func (e *Engine) Series(ctx context.Context, id string) (series.Series, error) {
 }
 
 // checkOpen refuses work on a series that is paused, ended, not started or
-// past its end.
-func checkOpen(s *series.Series, now time.Time) error {
-	switch {
-	case s.Status == series.Ended || (!s.End.IsZero() && !now.Before(s.End)):
-		return errcode.New(errcode.SeriesExpired, "SeriesID", "series "+s.ID+" has expired")
-	case s.Status == series.Paused:
-		return errcode.New(errcode.SeriesPaused, "SeriesID", "series "+s.ID+" is paused")
-	case !s.Open(now):
-		return errcode.New(errcode.SeriesPaused, "SeriesID", "series "+s.ID+" has not started")
+// past its end, with a *refusal.Error; at is best in the series' time zone,
+// in which the refusal's times are given.
+func checkOpen(s *series.Series, at time.Time) error {
+	if r, closed := refusal.Closed(s, at); closed {
+		return &refusal.Error{Refusals: []refusal.Refusal{r}}
 	}
 	return nil
 }

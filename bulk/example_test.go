@@ -66,10 +66,10 @@ func ExampleIssueFile() {
 	fmt.Print(issues.String())
 	// Output:
 	// issue file, series spring: 6 rows, 4 issued, 2 rejected
-	// row 4 (line 5) alice: 1221 customer issue limit reached
+	// row 4 (line 5) alice: 1221 This customer has received the most coupons of this offer allowed (3).
 	// row 6 (line 7) =1+2: 1004 unknown customer: no customer =1+2
 	// row,line,identifier,coupon_code,error_code,reason
-	// 4,5,alice,,1221,1221 customer issue limit reached
+	// 4,5,alice,,1221,1221 This customer has received the most coupons of this offer allowed (3).
 	// 6,7,'=1+2,,1004,unknown customer: no customer =1+2
 }
 

@@ -342,7 +342,7 @@ func TestWriteText(t *testing.T) {
 		t.Fatal(err)
 	}
 	want := "issue file, series " + id + ": 3 rows, 1 issued, 2 rejected\n" +
-		"row 2 (line 3) alice: 1221 customer issue limit reached\n" +
+		"row 2 (line 3) alice: 1221 This customer has received the most coupons of this offer allowed (1).\n" +
 		"… and 1 more rejected rows not kept in memory (see the issues file)\n"
 	if d := cmp.Diff(want, b.String()); d != "" {
 		t.Errorf("text (-want +got):\n%s", d)

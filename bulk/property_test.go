@@ -13,6 +13,7 @@ import (
 	"github.com/couponkit/couponkit/bulk"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -50,18 +51,14 @@ func TestIssueFileMatchesSingleIssues(t *testing.T) {
 				ref = couponkit.CustomerRef{Mobile: w}
 			}
 			res, err := single.e.Issue(single.ctx, couponkit.IssueRequest{SeriesID: sid, Customer: ref})
-			var d *couponkit.DeniedError
+			var d *refusal.Error
 			switch {
 			case err == nil && res.Resent:
 				wantUnchanged++
 			case err == nil:
 				wantApplied++
 			case errors.As(err, &d):
-				for r := range d.Decision.Reasons() {
-					if _, ok := wantRejected[i+1]; !ok {
-						wantRejected[i+1] = r.Code()
-					}
-				}
+				wantRejected[i+1] = d.Refusals[0].Code
 			default:
 				wantRejected[i+1] = errcode.CodeOf(err)
 			}

@@ -8,6 +8,7 @@ import (
 	"strings"
 
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/refusal"
 )
 
 // Op names the operation a bulk file ran.
@@ -109,14 +110,18 @@ type Rejection struct {
 	// CouponCode is the row's code cell, if any.
 	CouponCode string
 	// Code is the reason's stable code: the engine's error code, or for a
-	// refusal by the series' rules the lowest limits reason code (1221
-	// customer issue limit, 1222 issue gap, 1223 series issue limit, 1224
-	// common code already issued, …); InvalidArgument or UnknownCustomer
-	// for an invalid identifier; InvalidCode for a malformed code.
+	// refusal the first refusal's code (1221 customer issue limit, 1222
+	// issue gap, 1223 series issue limit, 1224 common code already issued,
+	// …); InvalidArgument or UnknownCustomer for an invalid identifier;
+	// InvalidCode for a malformed code.
 	Code errcode.Code
-	// Reason says why, for a person; for a refusal by the series' rules it
-	// lists every rule broken, with its code.
+	// Reason says why, for a person; for a refusal it lists every refusal,
+	// each with its code and message.
 	Reason string
+	// Refusals is the refusal model of a row refused by the rules: each
+	// refusal with its code, rule, message and parameters. It is empty for
+	// rows rejected for bad input.
+	Refusals []refusal.Refusal
 }
 
 // Report is the outcome of a bulk run. A run returns a Report even when it

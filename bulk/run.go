@@ -5,16 +5,19 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"strconv"
+	"strings"
 
-	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/refusal"
 )
 
 // outcome is what became of one row.
 type outcome struct {
-	kind   outcomeKind
-	code   errcode.Code
-	reason string
+	kind     outcomeKind
+	code     errcode.Code
+	reason   string
+	refusals []refusal.Refusal
 }
 
 type outcomeKind uint8
@@ -26,27 +29,35 @@ const (
 )
 
 func rejectErr(err error) outcome {
+	var r *refusal.Error
+	if errors.As(err, &r) && len(r.Refusals) > 0 {
+		return outcome{kind: rejected, code: r.Refusals[0].Code, reason: refusalText(r.Refusals), refusals: r.Refusals}
+	}
 	code, reason := describe(err)
 	return outcome{kind: rejected, code: code, reason: reason}
+}
+
+// refusalText lists refusals as "<code> <message>; ...".
+func refusalText(rs []refusal.Refusal) string {
+	var b strings.Builder
+	for i, r := range rs {
+		if i > 0 {
+			b.WriteString("; ")
+		}
+		b.WriteString(strconv.Itoa(int(r.Code)))
+		b.WriteString(" ")
+		b.WriteString(r.Message)
+	}
+	return b.String()
 }
 
 func reject(code errcode.Code, reason string) outcome {
 	return outcome{kind: rejected, code: code, reason: code.String() + ": " + reason}
 }
 
-// describe turns a row's error into its reason code and text. A refusal by
-// the series' rules gives its lowest reason code and lists every reason.
+// describe turns a row's error that is not a refusal into its code and
+// text.
 func describe(err error) (errcode.Code, string) {
-	var d *couponkit.DeniedError
-	if errors.As(err, &d) && !d.Decision.Allowed() {
-		var first errcode.Code
-		for r := range d.Decision.Reasons() {
-			if first == 0 {
-				first = r.Code()
-			}
-		}
-		return first, d.Decision.String()
-	}
 	var ce *errcode.Error
 	if errors.As(err, &ce) {
 		msg := ce.Code.String()
@@ -67,8 +78,8 @@ func stops(err error) bool {
 	if errors.Is(err, context.Canceled) || errors.Is(err, context.DeadlineExceeded) {
 		return true
 	}
-	var d *couponkit.DeniedError
-	if errors.As(err, &d) {
+	var r *refusal.Error
+	if errors.As(err, &r) && !r.Has(errcode.SeriesExpired) && !r.Has(errcode.SeriesPaused) {
 		return false
 	}
 	switch errcode.CodeOf(err) {
@@ -167,7 +178,7 @@ func (j *job) record(rep *Report, iw *issueWriter, rec *record, o *outcome, opts
 		return nil
 	}
 	rep.Rejected++
-	x := Rejection{Row: rec.row, Line: rec.line, Identifier: rec.identifier(), CouponCode: rec.code, Code: o.code, Reason: o.reason}
+	x := Rejection{Row: rec.row, Line: rec.line, Identifier: rec.identifier(), CouponCode: rec.code, Code: o.code, Reason: o.reason, Refusals: o.refusals}
 	if opts.MaxRejections > 0 && len(rep.Rejections) < opts.MaxRejections {
 		rep.Rejections = append(rep.Rejections, x)
 	}

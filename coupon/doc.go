@@ -32,12 +32,12 @@
 // elsewhere; this package enforces only the state machine and the coupon's
 // own capacity (the maximum number of uses of its code).
 //
-// # Decisions on points the seeds leave open
+// # Rules on the edges of the state machine
 //
-//   - Reversal and expiry. The seeds' operator manual says "Expired coupons
-//     cannot be redeemed or reversed" in its revoke flow, where "expire" means
-//     revoke. A Revoked coupon never has a redemption (Revoke refuses a coupon
-//     with one, error 405), so it has nothing to reverse. A coupon that merely
+//   - Reversal and expiry. A Revoked coupon ("expired" by an operator, in
+//     some platforms' words) cannot be redeemed or reversed: it never has a
+//     redemption (Revoke refuses a coupon with one, error 405), so it has
+//     nothing to reverse. A coupon that merely
 //     passed its expiry date may have its redemptions reversed (the refund of
 //     a past bill must be recordable); the reversal does not make it usable
 //     again: it stays Expired.
@@ -45,7 +45,7 @@
 //     AlreadyReissued (1109): the customer already has the replacement, and
 //     reinstating the old code would hand out the reward twice.
 //   - Revoked is terminal: every transition refuses a Revoked coupon except
-//     [Reissue], which replaces it (the seeds reissue "barred" coupons) and
+//     [Reissue], which replaces it (a barred coupon may be reissued) and
 //     leaves its State Revoked. Revoking a Revoked coupon reports
 //     CouponNotFound (682), as the revoke API reports an already revoked code.
 //   - A coupon becomes Redeemed when its confirmed redemptions reach its
@@ -57,8 +57,7 @@
 //     has expired meanwhile is refused (Expired); the hold must be released.
 //   - [Issue] and [Reissue] never extend a coupon's life: the new ExpiresAt is
 //     the earlier of the coupon's own (set at upload) and the one asked for.
-//   - The history of a redemption (and of its reversal) belongs to the holder,
-//     as the seeds record the redeem event "on the event history of the
-//     assignee"; when someone else redeemed, the event names them as
-//     Counterparty.
+//   - The history of a redemption (and of its reversal) belongs to the holder:
+//     the redeem event is on the event history of the coupon's assignee;
+//     when someone else redeemed, the event names them as Counterparty.
 package coupon

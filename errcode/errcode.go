@@ -14,8 +14,8 @@
 //	}
 //
 // Codes are part of the public contract: a code, once published, keeps its
-// meaning. The codes of the revoke API that couponkit's seeds document (404,
-// 405, 682, 108, 712, 756) keep their numbers; every other code is
+// meaning. The codes of the widely used coupon revoke API that couponkit
+// implements (404, 405, 682, 108, 712, 756) keep their numbers; every other code is
 // couponkit's own, grouped by the hundred. The full table is in the
 // documentation of [Code].
 package errcode

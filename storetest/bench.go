@@ -192,7 +192,7 @@ func benchReverse(b *testing.B, st store.Store) {
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {
-		if _, err := e.Reverse(ctx, couponkit.ReverseRequest{RedemptionID: ids[i]}); err != nil {
+		if _, err := e.Reverse(ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: ids[i]}}); err != nil {
 			b.Fatal(err)
 		}
 	}

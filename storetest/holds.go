@@ -53,7 +53,7 @@ func testHoldConfirm(t *testing.T, e *env) {
 	same(t, e.storedRedemption(h.Redemption.ID), h.Redemption, "the store holds the hold")
 	e.wantUses(t, s.ID, c.Canonical, alice, [4]int64{1, 1, 1, 1}, "a hold counts on every counter")
 	e.clk.Advance(5 * time.Minute)
-	r, err := e.e.Confirm(e.ctx, h.Redemption.ID, "checkout")
+	r, err := e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "checkout"})
 	if !wantOK(t, err, "confirming a live hold") {
 		return
 	}
@@ -64,13 +64,13 @@ func testHoldConfirm(t *testing.T, e *env) {
 	same(t, e.stored(c.ID), r.Coupon, "the store holds the confirmed coupon")
 	same(t, e.storedRedemption(h.Redemption.ID), r.Redemption, "the store holds the confirmed redemption")
 	e.wantUses(t, s.ID, c.Canonical, alice, [4]int64{1, 1, 1, 1}, "confirming does not count the use again")
-	again, err := e.e.Confirm(e.ctx, h.Redemption.ID, "checkout")
+	again, err := e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "checkout"})
 	if wantOK(t, err, "confirming a confirmed hold again is a replay") && (!again.Replayed || again.Redemption.ID != h.Redemption.ID) {
 		t.Errorf("a second Confirm returns the redemption with Replayed: %+v", again)
 	}
 	same(t, kinds(e.history(c.ID)), []coupon.EventKind{coupon.EventIssued, coupon.EventHeld, coupon.EventHoldConfirmed}, "the history of a held then confirmed coupon")
-	err = e.e.Release(e.ctx, h.Redemption.ID, "op")
-	wantCode(t, err, errcode.RedemptionNotFound, "a confirmed hold cannot be released")
+	err = e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "op"})
+	wantCode(t, err, errcode.InvalidTransition, "a confirmed hold cannot be released (reverse it instead)")
 }
 
 func testHoldRelease(t *testing.T, e *env) {
@@ -78,7 +78,7 @@ func testHoldRelease(t *testing.T, e *env) {
 	c := e.issue(s.ID, alice)
 	h := e.hold(c.Code, alice, "cart-1", 15*time.Minute)
 	e.clk.Advance(time.Minute)
-	mustOK(t, e.e.Release(e.ctx, h.Redemption.ID, "cart abandoned"), "Release")
+	mustOK(t, e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "cart abandoned"}), "Release")
 	got := e.storedRedemption(h.Redemption.ID)
 	if got.Status != coupon.StatusReleased || !got.ReleasedAt.Equal(e.clk.Now()) {
 		t.Errorf("a released hold is Released at now: %+v", got)
@@ -87,10 +87,16 @@ func testHoldRelease(t *testing.T, e *env) {
 		t.Errorf("releasing gives the use back: %+v", sc)
 	}
 	e.wantUses(t, s.ID, c.Canonical, alice, [4]int64{0, 0, 0, 0}, "releasing a hold gives back every counter")
-	err := e.e.Release(e.ctx, h.Redemption.ID, "again")
-	wantCode(t, err, errcode.RedemptionNotFound, "releasing a released hold is RedemptionNotFound")
-	_, err = e.e.Confirm(e.ctx, h.Redemption.ID, "checkout")
-	wantCode(t, err, errcode.RedemptionNotFound, "confirming a released hold is RedemptionNotFound")
+	evs := len(e.history(c.ID))
+	err := e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "again"})
+	wantOK(t, err, "releasing a released hold again succeeds, so a release can be retried")
+	if n := len(e.history(c.ID)); n != evs {
+		t.Errorf("a repeated release changes nothing: %d events, had %d", n, evs)
+	}
+	_, err = e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "checkout"})
+	wantCode(t, err, errcode.HoldReleased, "confirming a released hold says it was released")
+	_, err = e.e.Hold(e.ctx, redeemReq(c.Code, alice, "cart-1", "100"), 15*time.Minute)
+	wantCode(t, err, errcode.HoldReleased, "repeating the key of a released hold says it was released, not a silent replay")
 	_, err = e.tryRedeem(c.Code, alice, "pos-2")
 	wantOK(t, err, "after a release the coupon can be redeemed")
 }
@@ -102,7 +108,7 @@ func testHoldCounts(t *testing.T, e *env) {
 	_, err := e.tryRedeem(b.Code, bob, "pos-b")
 	wantDenied(t, err, reasons(limits.SeriesLimit), "a live hold takes the only use of a series level of 1")
 	_, err = e.tryRedeem(a.Code, alice, "pos-a2")
-	wantDenied(t, err, reasons(limits.CodeLimit, limits.RepeatNotAllowed, limits.SeriesLimit), "a live hold takes the single use of its coupon")
+	wantRefused(t, err, codes(errcode.HeldElsewhere, limits.SeriesLimit.Code()), "a live hold takes the single use of its coupon: held elsewhere once (not also 1201 and 1204), and the series level")
 	if n := e.counters(s.ID); n.Uses != 1 || n.RemainingUses != 0 {
 		t.Errorf("Counters count live holds as uses: %+v", n)
 	}
@@ -138,7 +144,7 @@ func testHoldConfirmLapsed(t *testing.T, e *env) {
 	c := e.issue(s.ID, alice)
 	h := e.hold(c.Code, alice, "cart", 10*time.Minute)
 	e.clk.Advance(11 * time.Minute)
-	_, err := e.e.Confirm(e.ctx, h.Redemption.ID, "checkout")
+	_, err := e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "checkout"})
 	wantCode(t, err, errcode.HoldExpired, "confirming a hold after its time to live is HoldExpired (1114)")
 	if got := e.storedRedemption(h.Redemption.ID); got.Status != coupon.StatusReleased {
 		t.Errorf("a lapsed hold refused at Confirm is released: %s", got.Status)
@@ -181,10 +187,8 @@ func testHoldReplay(t *testing.T, e *env) {
 	if wantOK(t, err, "repeating a hold with its key is a replay") && (!again.Replayed || again.Redemption.ID != h.Redemption.ID) {
 		t.Errorf("a repeated hold returns the first: %+v", again)
 	}
-	r, err := e.tryRedeem(c.Code, alice, "cart")
-	if wantOK(t, err, "a Redeem with a hold's key replays the hold") && (!r.Replayed || r.Redemption.Status != coupon.StatusHeld) {
-		t.Errorf("a Redeem with the key of a hold returns the hold, unchanged: %+v", r)
-	}
+	_, err = e.tryRedeem(c.Code, alice, "cart")
+	wantCode(t, err, errcode.KeyMismatch, "a Redeem with a hold's key is another request, refused as a key mismatch")
 	e.wantUses(t, s.ID, c.Canonical, alice, [4]int64{1, 1, 1, 1}, "replays count nothing")
 }
 
@@ -196,9 +200,9 @@ func testHoldBadTTL(t *testing.T, e *env) {
 }
 
 func testHoldUnknown(t *testing.T, e *env) {
-	_, err := e.e.Confirm(e.ctx, "no-such-hold", "x")
+	_, err := e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: "no-such-hold"}, Actor: "x"})
 	wantCode(t, err, errcode.RedemptionNotFound, "confirming an unknown hold is RedemptionNotFound")
-	err = e.e.Release(e.ctx, "no-such-hold", "x")
+	err = e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: "no-such-hold"}, Actor: "x"})
 	wantCode(t, err, errcode.RedemptionNotFound, "releasing an unknown hold is RedemptionNotFound")
 }
 
@@ -207,7 +211,7 @@ func testReverseByID(t *testing.T, e *env) {
 	c := e.issue(s.ID, alice)
 	r := e.redeem(c.Code, alice, "pos-1")
 	e.clk.Advance(time.Hour)
-	out, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID, Actor: "support", Reason: "returned"})
+	out, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}, Actor: "support", Reason: "returned"})
 	if !wantOK(t, err, "reversing a redemption by id") {
 		return
 	}
@@ -233,11 +237,11 @@ func testReverseByKey(t *testing.T, e *env) {
 	s := e.gen("by key")
 	c := e.issue(s.ID, alice)
 	r := e.redeem(c.Code, alice, "pos-7")
-	out, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Code: c.Code, IdempotencyKey: "pos-7"})
+	out, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: c.Code, IdempotencyKey: "pos-7"}})
 	if wantOK(t, err, "reversing by code and idempotency key") && out.Redemption.ID != r.Redemption.ID {
 		t.Errorf("the code and key name the redemption %s: got %s", r.Redemption.ID, out.Redemption.ID)
 	}
-	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Code: c.Code, IdempotencyKey: "pos-8"})
+	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: c.Code, IdempotencyKey: "pos-8"}})
 	wantCode(t, err, errcode.RedemptionNotFound, "a key never used on the code names no redemption")
 }
 
@@ -245,11 +249,11 @@ func testReverseTwice(t *testing.T, e *env) {
 	s := e.gen("twice")
 	c := e.issue(s.ID, alice)
 	r := e.redeem(c.Code, alice, "pos-1")
-	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	mustOK(t, err, "Reverse")
-	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	wantCode(t, err, errcode.AlreadyReversed, "a redemption is reversed once; again is AlreadyReversed (1113)")
-	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Code: c.Code, IdempotencyKey: "pos-1"})
+	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: c.Code, IdempotencyKey: "pos-1"}})
 	wantCode(t, err, errcode.AlreadyReversed, "reversing by code and key again is AlreadyReversed too")
 	e.wantUses(t, s.ID, c.Canonical, alice, [4]int64{0, 0, 0, 0}, "a refused second reversal gives nothing back twice")
 	// The replayed key returns the reversed redemption: it is still that
@@ -266,7 +270,7 @@ func testReverseGivesBack(t *testing.T, e *env) {
 	r := e.redeem(a.Code, alice, "k")
 	_, err := e.tryRedeem(b.Code, bob, "k")
 	wantDenied(t, err, reasons(limits.SeriesLimit), "series level 1 used")
-	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	mustOK(t, err, "Reverse")
 	_, err = e.tryRedeem(b.Code, bob, "k")
 	wantOK(t, err, "a reversal gives the series-level use back")
@@ -278,14 +282,14 @@ func testReverseGivesBack(t *testing.T, e *env) {
 func testReverseErrors(t *testing.T, e *env) {
 	s := e.gen("errors")
 	c := e.issue(s.ID, alice)
-	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: "no-such-redemption"})
+	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: "no-such-redemption"}})
 	wantCode(t, err, errcode.RedemptionNotFound, "reversing an unknown redemption id")
-	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Code: c.Code})
+	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: c.Code}})
 	wantCode(t, err, errcode.InvalidArgument, "reversing by code needs the idempotency key")
 	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{})
 	wantCode(t, err, errcode.InvalidArgument, "a reversal needs the redemption id or the code and key")
 	h := e.hold(c.Code, alice, "cart", time.Hour)
-	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: h.Redemption.ID})
+	_, err = e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: h.Redemption.ID}})
 	wantCode(t, err, errcode.RedemptionNotFound, "a hold is not a redemption and cannot be reversed")
 	e.wantUses(t, s.ID, c.Canonical, alice, [4]int64{1, 1, 1, 1}, "refused reversals change no counter")
 }
@@ -299,7 +303,7 @@ func testReverseExpired(t *testing.T, e *env) {
 	c := e.issue(s.ID, alice)
 	r := e.redeem(c.Code, alice, "k")
 	e.clk.Advance(24 * time.Hour)
-	out, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	out, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	if wantOK(t, err, "a redemption of a coupon past its expiry may be reversed") && out.Coupon.StateAt(e.clk.Now()) != coupon.Expired {
 		t.Errorf("the reversal does not make an expired coupon usable: state now %s", out.Coupon.StateAt(e.clk.Now()))
 	}

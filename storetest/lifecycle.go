@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"strings"
 	"testing"
 	"time"
 
@@ -64,7 +65,7 @@ func testTransfer(t *testing.T, e *env) {
 		t.Errorf("the old holder no longer lists the coupon: %d", len(aliceCoupons))
 	}
 	_, err = e.tryRedeem(c.Code, alice, "k1")
-	wantDenied(t, err, reasons(limits.NotHolder), "the old holder may no longer redeem")
+	wantCode(t, err, errcode.CouponNotFound, "the old holder may no longer redeem: to them the code no longer exists")
 	_, err = e.tryRedeem(c.Code, bob, "k2")
 	wantOK(t, err, "the new holder may redeem")
 	if n := e.issuedCounts(s.ID, bob); n != [2]int64{1, 0} {
@@ -75,7 +76,7 @@ func testTransfer(t *testing.T, e *env) {
 func testTransferNotAllowed(t *testing.T, e *env) {
 	s := e.gen("fixed")
 	c := e.issue(s.ID, alice)
-	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID(bob)})
+	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID(alice), To: couponkit.ByID(bob)})
 	wantCode(t, err, errcode.TransferNotAllowed, "a series that does not allow transfer refuses it (1107)")
 	if got := e.stored(c.ID); got.Holder != alice {
 		t.Errorf("a refused transfer changes nothing")
@@ -86,13 +87,20 @@ func testTransferFromNotHolder(t *testing.T, e *env) {
 	s := transferable(e)
 	c := e.issue(s.ID, alice)
 	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID(carol), To: couponkit.ByID(bob)})
-	wantCode(t, err, errcode.NotHolder, "a transfer from a customer who does not hold the coupon is refused (1106)")
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID("nobody")})
+	wantCode(t, err, errcode.CouponNotFound, "a transfer from a customer who does not hold the coupon is refused as for an unknown code")
+	unknown := err
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID(erin)})
+	wantCode(t, err, errcode.InvalidArgument, "a transfer without From is refused: the holder must be named")
+	wantField(t, err, "From", "a transfer without From names the field")
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID(alice), To: couponkit.ByID("nobody")})
 	wantCode(t, err, errcode.UnknownCustomer, "a transfer to an unknown customer is refused")
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID(alice)})
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID(alice), To: couponkit.ByID(alice)})
 	wantCode(t, err, errcode.InvalidArgument, "a transfer to the holder is refused")
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "NOSUCH12", To: couponkit.ByID(bob)})
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "NOSUCH12", From: couponkit.ByID(carol), To: couponkit.ByID(bob)})
 	wantCode(t, err, errcode.CouponNotFound, "a transfer of an unknown code is refused")
+	if err != nil && unknown != nil && strings.ReplaceAll(unknown.Error(), c.Code, "X") != strings.ReplaceAll(err.Error(), "NOSUCH12", "X") {
+		t.Errorf("a code held by someone else and an unknown code must answer alike:\n%v\n%v", unknown, err)
+	}
 	if got := e.stored(c.ID); got.Holder != alice || got.Version != c.Version {
 		t.Errorf("refused transfers change nothing: %+v", got)
 	}
@@ -105,24 +113,24 @@ func testTransferUnusable(t *testing.T, e *env) {
 	}))
 	e.upload(s.ID, "T-1", "T-2", "T-3", "T-4", "T-5")
 	to := couponkit.ByID(bob)
-	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "T-1", To: to})
-	wantCode(t, err, errcode.NotIssued, "an Available coupon cannot be transferred")
+	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "T-1", From: couponkit.ByID(alice), To: to})
+	wantCode(t, err, errcode.CouponNotFound, "an Available coupon cannot be transferred: it has no holder, so From is not it")
 	red := e.issue(s.ID, alice)
 	e.redeem(red.Code, alice, "k")
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: red.Code, To: to})
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: red.Code, From: couponkit.ByID(alice), To: to})
 	wantCode(t, err, errcode.Redeemed, "a redeemed coupon cannot be transferred")
 	rev := e.issue(s.ID, alice)
 	_, err = e.e.Revoke(e.ctx, couponkit.RevokeRequest{Codes: []string{rev.Code}})
 	mustOK(t, err, "Revoke")
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: rev.Code, To: to})
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: rev.Code, From: couponkit.ByID(alice), To: to})
 	wantCode(t, err, errcode.Revoked, "a revoked coupon cannot be transferred")
 	held := e.issue(s.ID, alice)
 	e.hold(held.Code, alice, "cart", time.Minute)
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: held.Code, To: to})
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: held.Code, From: couponkit.ByID(alice), To: to})
 	wantCode(t, err, errcode.InvalidTransition, "a coupon with a live hold cannot be transferred")
 	exp := e.issue(s.ID, alice)
 	e.clk.Advance(14 * time.Hour)
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: exp.Code, To: to})
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: exp.Code, From: couponkit.ByID(alice), To: to})
 	wantCode(t, err, errcode.Expired, "an expired coupon cannot be transferred")
 }
 
@@ -130,8 +138,8 @@ func testTransferCommon(t *testing.T, e *env) {
 	s := e.createSeries(baseSeries("common", commonSrc("GIFT"), func(s *series.Series) { s.Transferable = true }))
 	a := e.issue(s.ID, alice)
 	e.issue(s.ID, bob)
-	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "GIFT", To: couponkit.ByID(carol)})
-	wantCode(t, err, errcode.GenericNotSupported, "a common code names one coupon per customer: a transfer needs From")
+	_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "GIFT", From: couponkit.ByID(dave), To: couponkit.ByID(carol)})
+	wantCode(t, err, errcode.CouponNotFound, "a common code names one coupon per customer: From must hold one")
 	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "GIFT", From: couponkit.ByID(alice), To: couponkit.ByID(bob)})
 	wantCode(t, err, errcode.CommonCodeIssued, "a common coupon cannot be transferred to a customer who already holds the code (1116)")
 	moved, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: "GIFT", From: couponkit.ByID(alice), To: couponkit.ByID(carol)})

@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"errors"
 	"testing"
 	"time"
 
@@ -8,6 +9,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -58,17 +60,14 @@ func testLimitCode(t *testing.T, e *env) {
 		t.Errorf("the 2nd redemption of a code with code level 2 uses it up; the holder stays alice: %+v", r.Coupon)
 	}
 	_, err := e.tryRedeem(c.Code, carol, "k3")
-	wantCode(t, err, errcode.Redeemed, "a code with code-level limit 2 must refuse the third redemption (seed 002, NY2024)")
-	chk, err := e.e.Validate(e.ctx, redeemReq(c.Code, carol, "k3", "10"))
-	mustOK(t, err, "Validate")
-	if !chk.Decision.Violates(limits.CodeLimit) {
-		t.Errorf("the decision on a third use of a code with code level 2 lists 1201: %s", chk.Decision.String())
-	}
+	wantRefused(t, err, codes(errcode.Redeemed), "a code with code-level limit 2 must refuse the third redemption as used up, once (NY2024)")
+	_, err = e.e.Validate(e.ctx, redeemReq(c.Code, carol, "k3", "10"))
+	wantRefused(t, err, codes(errcode.Redeemed), "Validate of a third use of a code with code level 2 refuses as Redeem does")
 	e.wantUses(t, s.ID, c.Canonical, carol, [4]int64{2, 0, 2, 0}, "the refused third use counts nothing")
 }
 
-// A hold takes a use of the code level: the coupon is not yet Redeemed,
-// so the refusal is the rules' (1201), not the coupon's state.
+// A hold takes a use of the code level: the coupon is not yet Redeemed, so
+// the refusal says the last use is held elsewhere, and until when.
 func testLimitCodeHeld(t *testing.T, e *env) {
 	s := e.gen("held", func(s *series.Series) {
 		s.Redemption.AnyoneMayRedeem = true
@@ -79,7 +78,13 @@ func testLimitCodeHeld(t *testing.T, e *env) {
 	_, err := e.e.Hold(e.ctx, redeemReq(c.Code, bob, "k2", "10"), 15*time.Minute)
 	mustOK(t, err, "Hold")
 	_, err = e.tryRedeem(c.Code, carol, "k3")
-	wantDenied(t, err, reasons(limits.CodeLimit), "with one redemption and one live hold, a code with code level 2 refuses a third use")
+	if wantRefused(t, err, codes(errcode.HeldElsewhere), "with one redemption and one live hold, a code with code level 2 refuses a third use as held elsewhere, once") {
+		var d *refusal.Error
+		errors.As(err, &d)
+		if got := d.Refusals[0].Params.HeldUntil; !got.Equal(t0.Add(15 * time.Minute)) {
+			t.Errorf("the refusal says until when the hold lasts: %v", got)
+		}
+	}
 }
 
 // Seed 002 table row 5 style: anyone may redeem, no code level, customer
@@ -271,7 +276,7 @@ func testLimitNotHolder(t *testing.T, e *env) {
 	s := e.gen("holder only")
 	c := e.issue(s.ID, alice)
 	_, err := e.tryRedeem(c.Code, bob, "k1")
-	wantDenied(t, err, reasons(limits.NotHolder), "without anyone-may-redeem only the holder may redeem")
+	wantCode(t, err, errcode.CouponNotFound, "without anyone-may-redeem only the holder may redeem; to anyone else the code does not exist")
 	e.wantUses(t, s.ID, c.Canonical, bob, [4]int64{}, "the refused use counts nothing")
 }
 
@@ -362,9 +367,9 @@ func testLimitAllReasons(t *testing.T, e *env) {
 				LimitTransactions: true},
 		}
 	})
-	c := e.issue(s.ID, alice)
+	c := e.issue(s.ID, bob)
 	_, err := e.tryRedeem(c.Code, bob, "k1")
-	wantDenied(t, err, reasons(limits.NotHolder, limits.NotStarted, limits.WrongWeekday, limits.WrongMonthDay, limits.WrongHour,
+	wantDenied(t, err, reasons(limits.NotStarted, limits.WrongWeekday, limits.WrongMonthDay, limits.WrongHour,
 		limits.PlaceNotAllowed, limits.NotNewCustomer, limits.TooManyPurchases),
 		"a refusal lists every rule broken at once")
 }

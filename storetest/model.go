@@ -106,16 +106,26 @@ func newModel(g, c, u series.Series, pool []coupon.Coupon) *model {
 // want is an expected outcome: success (code 0), an error with a code, or
 // a *DeniedError listing exactly reasons.
 type want struct {
-	code    errcode.Code
-	reasons []limits.Reason
+	code errcode.Code
+	// refused lists the codes of a *refusal.Error, in order.
+	refused []errcode.Code
 }
 
 func ok() want                                         { return want{} }
 func fail(c errcode.Code) want                         { return want{code: c} }
-func denied(rs []limits.Reason) want                   { return want{code: errcode.LimitReached, reasons: rs} }
+func refused(cs []errcode.Code) want                   { return want{code: cs[0], refused: cs} }
+func denied(rs []limits.Reason) want                   { return refused(reasonsCodes(rs)) }
 func (w want) success() bool                           { return w.code == 0 }
-func (w want) isDenied() bool                          { return len(w.reasons) > 0 }
+func (w want) isRefused() bool                         { return len(w.refused) > 0 }
 func sortedReasons(rs []limits.Reason) []limits.Reason { slices.Sort(rs); return rs }
+
+func reasonsCodes(rs []limits.Reason) []errcode.Code {
+	out := make([]errcode.Code, len(rs))
+	for i, r := range rs {
+		out[i] = r.Code()
+	}
+	return out
+}
 
 // ---- small rules ----
 
@@ -440,10 +450,41 @@ type usePlan struct {
 	c      *coupon.Coupon // the coupon used; a new one when insert
 	insert bool
 	replay *coupon.Redemption
-	// state is the coupon's own refusal (0: none), LimitReached included,
-	// as Validate reports it.
+	// state is the coupon's own refusal (0: none), LimitReached when holds
+	// take its last uses.
 	state errcode.Code
 	rs    []limits.Reason
+}
+
+// refusals is the list of refusal codes a plan's refusal gives, as the
+// refusal model orders and de-duplicates them: the coupon's own state
+// alone when it settles the matter; uses held first, then the broken rules
+// by code, less the code and customer levels and "once per customer" that
+// the held uses already say.
+func (p *usePlan) refusals() []errcode.Code {
+	switch p.state {
+	case 0, errcode.LimitReached:
+	default:
+		return []errcode.Code{p.state}
+	}
+	if slices.Contains(p.rs, limits.NeverIssued) {
+		return []errcode.Code{errcode.NotIssued}
+	}
+	var out []errcode.Code
+	held := p.state == errcode.LimitReached
+	if held {
+		out = append(out, errcode.HeldElsewhere)
+	}
+	for _, r := range p.rs {
+		switch r {
+		case limits.CodeLimit, limits.CustomerLimit, limits.RepeatNotAllowed:
+			if held {
+				continue
+			}
+		}
+		out = append(out, r.Code())
+	}
+	return out
 }
 
 func (m *model) redeemReasons(s *mseries, c *coupon.Coupon, cust string, now time.Time) []limits.Reason {
@@ -451,9 +492,6 @@ func (m *model) redeemReasons(s *mseries, c *coupon.Coupon, cust string, now tim
 	var rs []limits.Reason
 	if c.IssuedAt.IsZero() {
 		rs = append(rs, limits.NeverIssued)
-	}
-	if c.Holder != cust && !r.AnyoneMayRedeem {
-		rs = append(rs, limits.NotHolder)
 	}
 	keys := useKeysOf(s.id(), codeScopeOf(c), cust)
 	if !under(m.count(keys[0]).N, s.codeLimit()) {
@@ -519,42 +557,66 @@ func (m *model) plan(code, cust string, now time.Time) usePlan {
 				LastStatusChange: now, Version: 2}
 		}
 	}
+	if !s.s.Redemption.AnyoneMayRedeem && p.c.Holder != cust {
+		// Not the redeemer's: answered as an unknown code.
+		return usePlan{want: fail(errcode.CouponNotFound)}
+	}
 	p.state = couponState(p.c, s.capacity(), now)
 	p.rs = m.redeemReasons(s, p.c, cust, now)
+	if rs := p.refusals(); len(rs) > 0 {
+		p.want = refused(rs)
+	}
 	return p
 }
 
 // use runs a redemption (ttl 0) or hold through the model's rules,
 // releasing lapsed holds in the way as the engine does, and returns the
 // plan it ends with. It does not apply a success: see applyUse.
-func (m *model) use(code, cust, k string, now time.Time) usePlan {
+func (m *model) use(code, cust, k string, hold bool, now time.Time) usePlan {
 	for {
 		p := m.plan(code, cust, now)
-		if !p.want.success() {
-			return p
+		if p.s == nil {
+			return p // not found
 		}
 		if !p.insert {
 			if r := m.byKey(p.c.ID, k); r != nil {
-				p.replay = r
+				p.want, p.replay = sameUse(r, cust, hold, now), r
+				if !p.want.success() {
+					p.replay = nil
+				}
 				return p
 			}
 		}
-		if p.state != 0 && p.state != errcode.LimitReached {
-			p.want = fail(p.state)
+		if p.want.success() {
 			return p
 		}
-		if len(p.rs) > 0 || p.state == errcode.LimitReached {
-			if m.releaseLapsed(now, func(r *coupon.Redemption) bool { return r.SeriesID == p.s.id() }) > 0 {
-				continue
-			}
-			if len(p.rs) > 0 {
-				p.want = denied(p.rs)
-			} else {
-				p.want = fail(errcode.LimitReached)
-			}
+		if p.state != 0 && p.state != errcode.LimitReached {
+			return p
+		}
+		if m.releaseLapsed(now, func(r *coupon.Redemption) bool { return r.SeriesID == p.s.id() }) > 0 {
+			continue
 		}
 		return p
 	}
+}
+
+// sameUse is the answer to a request that repeats the key of use r: a
+// replay, or the error that says the key was used for another request or
+// names a hold that is no longer live. The model's requests all have the
+// same bill and place.
+func sameUse(r *coupon.Redemption, cust string, hold bool, now time.Time) want {
+	wasHold := !r.HoldExpiresAt.IsZero()
+	switch {
+	case wasHold != hold, r.Customer != cust:
+		return fail(errcode.KeyMismatch)
+	case !wasHold:
+		return ok()
+	case r.Status == coupon.StatusReleased && r.ReleasedAt.Before(r.HoldExpiresAt):
+		return fail(errcode.HoldReleased)
+	case r.Status == coupon.StatusReleased, r.Status == coupon.StatusHeld && !now.Before(r.HoldExpiresAt):
+		return fail(errcode.HoldExpired)
+	}
+	return ok()
 }
 
 // applyUse records a successful use of plan p by cust with key k: a
@@ -603,10 +665,14 @@ func (m *model) confirm(id string, now time.Time) (want, *coupon.Redemption, boo
 	c := m.coupons[r.CouponID]
 	s := m.series[c.SeriesID]
 	switch {
-	case r.Status == coupon.StatusRedeemed:
-		return ok(), r, true
-	case r.Status != coupon.StatusHeld:
+	case r.HoldExpiresAt.IsZero():
 		return fail(errcode.RedemptionNotFound), nil, false
+	case r.Status == coupon.StatusRedeemed || r.Status == coupon.StatusReversed:
+		return ok(), r, true
+	case r.Status == coupon.StatusReleased && r.ReleasedAt.Before(r.HoldExpiresAt):
+		return fail(errcode.HoldReleased), nil, false
+	case r.Status == coupon.StatusReleased:
+		return fail(errcode.HoldExpired), nil, false
 	case !now.Before(r.HoldExpiresAt):
 		m.release(r, now)
 		return fail(errcode.HoldExpired), nil, false
@@ -631,8 +697,13 @@ func (m *model) confirm(id string, now time.Time) (want, *coupon.Redemption, boo
 
 func (m *model) releaseHold(id string, now time.Time) want {
 	r := m.reds[id]
-	if r == nil || r.Status != coupon.StatusHeld {
+	switch {
+	case r == nil || r.HoldExpiresAt.IsZero():
 		return fail(errcode.RedemptionNotFound)
+	case r.Status == coupon.StatusReleased:
+		return ok() // released before: nothing to do
+	case r.Status != coupon.StatusHeld:
+		return fail(errcode.InvalidTransition)
 	}
 	m.release(r, now)
 	return ok()
@@ -761,7 +832,7 @@ func (m *model) transfer(code, from, to string, now time.Time) (want, *coupon.Co
 			return fail(errcode.CouponNotFound), nil
 		}
 	} else if c.Holder != from {
-		return fail(errcode.NotHolder), nil
+		return fail(errcode.CouponNotFound), nil
 	}
 	if st := stateAt(c, now); st != coupon.Issued {
 		return fail(stateCode(st)), nil

@@ -39,7 +39,7 @@ func testQueryDetails(t *testing.T, e *env) {
 	e.clk.Advance(time.Minute)
 	r2 := e.redeem(c.Code, alice, "k2")
 	h := e.hold(c.Code, alice, "k3", time.Hour)
-	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r1.Redemption.ID})
+	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r1.Redemption.ID}})
 	mustOK(t, err, "Reverse")
 	d, err := e.e.Coupon(e.ctx, "", c.Code, couponkit.CustomerRef{})
 	if !wantOK(t, err, "coupon details by code") {
@@ -51,7 +51,7 @@ func testQueryDetails(t *testing.T, e *env) {
 	}
 	var got []string
 	var statuses []coupon.RedemptionStatus
-	for _, r := range d.Redemptions {
+	for _, r := range d.Uses {
 		got = append(got, r.ID)
 		statuses = append(statuses, r.Status)
 	}
@@ -88,7 +88,7 @@ func testQueryCustomerCoupons(t *testing.T, e *env) {
 	e.issue(s.ID, bob)
 	r := e.redeem(a.Code, alice, "k")
 	e.clk.Advance(time.Hour)
-	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	mustOK(t, err, "Reverse")
 	reversedAt := e.clk.Now()
 	e.clk.Advance(14 * time.Hour)
@@ -126,14 +126,14 @@ func testQueryHistories(t *testing.T, e *env) {
 	e.clk.Advance(time.Minute)
 	h := e.hold(c.Code, alice, "cart", time.Hour)
 	e.clk.Advance(time.Minute)
-	mustOK(t, e.e.Release(e.ctx, h.Redemption.ID, "abandoned"), "Release")
+	mustOK(t, e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "abandoned"}), "Release")
 	e.clk.Advance(time.Minute)
 	r := e.redeem(c.Code, alice, "pos")
 	e.clk.Advance(time.Minute)
-	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	mustOK(t, err, "Reverse")
 	e.clk.Advance(time.Minute)
-	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, To: couponkit.ByID(bob)})
+	_, err = e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: c.Code, From: couponkit.ByID(alice), To: couponkit.ByID(bob)})
 	mustOK(t, err, "Transfer")
 	e.clk.Advance(time.Minute)
 	e.redeem(o.Code, alice, "pos")
@@ -164,7 +164,7 @@ func testQueryCounters(t *testing.T, e *env) {
 	r := e.redeem(cs[0].Code, alice, "k")
 	e.redeem(cs[1].Code, bob, "k")
 	e.hold(cs[2].Code, carol, "k", time.Hour)
-	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r.Redemption.ID})
+	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	mustOK(t, err, "Reverse")
 	same(t, e.counters(s.ID), couponkit.SeriesCounters{Issued: 3, Uses: 2, RemainingIssuable: 7, RemainingUses: 3},
 		"3 issued of 10; 2 redeemed, 1 reversed and 1 held of 5 leave 2 uses and 3 remaining")

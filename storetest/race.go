@@ -12,6 +12,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -238,15 +239,24 @@ func checkUses(t *testing.T, e *env, seriesID string, wantUses int, rule string)
 	}
 }
 
-// deniedFor accepts a *DeniedError whose reasons are all among rs.
+// deniedFor accepts a refusal whose refusals are all rules among rs.
 func deniedFor(rs ...limits.Reason) func(error) bool {
+	cs := make([]errcode.Code, len(rs))
+	for i, r := range rs {
+		cs[i] = r.Code()
+	}
+	return refusedFor(cs...)
+}
+
+// refusedFor accepts a refusal whose refusals all have codes among cs.
+func refusedFor(cs ...errcode.Code) func(error) bool {
 	return func(err error) bool {
-		var d *couponkit.DeniedError
-		if !errors.As(err, &d) || d.Decision.Allowed() {
+		var d *refusal.Error
+		if !errors.As(err, &d) || len(d.Refusals) == 0 {
 			return false
 		}
-		for r := range d.Decision.Reasons() {
-			if !slices.Contains(rs, r) {
+		for _, r := range d.Refusals {
+			if !slices.Contains(cs, r.Code) {
 				return false
 			}
 		}
@@ -350,7 +360,7 @@ func raceHolds(t *testing.T, e *env, p, round int) {
 		return redeemOutcome{key: k, res: r, err: err}
 	})
 	checkRedeemRace(t, e, s.ID, outs, 4, "holds racing at a code with code level 4",
-		either(deniedFor(limits.CodeLimit), isCode(errcode.LimitReached)))
+		either(deniedFor(limits.CodeLimit), refusedFor(errcode.HeldElsewhere)))
 	// Confirm every hold at once, twice each: each confirms once.
 	var holds []string
 	for _, o := range outs {
@@ -359,7 +369,7 @@ func raceHolds(t *testing.T, e *env, p, round int) {
 		}
 	}
 	confirmed := run(2*len(holds), func(i int) error {
-		_, err := e.e.Confirm(e.ctx, holds[i/2], "checkout")
+		_, err := e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: holds[i/2]}, Actor: "checkout"})
 		return err
 	})
 	for _, err := range confirmed {
@@ -511,7 +521,7 @@ func raceRedeemReverseRevoke(t *testing.T, e *env, p, round int) {
 			_, err := e.e.Redeem(e.ctx, redeemReq(c.Code, "h", fmt.Sprintf("round%d-k%d", round, i), "10"))
 			return out{op: 0, err: err}
 		case 1:
-			_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: r0.Redemption.ID})
+			_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r0.Redemption.ID}})
 			return out{op: 1, err: err}
 		}
 		res, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{Codes: []string{c.Code}})
@@ -624,9 +634,9 @@ func raceReverseOne(t *testing.T, e *env, p, round int) {
 	c := e.issue(s.ID, "h")
 	r := e.redeem(c.Code, "h", "k")
 	errs := run(p, func(i int) error {
-		req := couponkit.ReverseRequest{RedemptionID: r.Redemption.ID}
+		req := couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}}
 		if i%2 == 1 {
-			req = couponkit.ReverseRequest{Code: c.Code, IdempotencyKey: "k"}
+			req = couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: c.Code, IdempotencyKey: "k"}}
 		}
 		_, err := e.e.Reverse(e.ctx, req)
 		return err
@@ -654,7 +664,7 @@ func raceConfirmOne(t *testing.T, e *env, p, round int) {
 	h, err := e.e.Hold(e.ctx, redeemReq(c.Code, "h", "cart", "10"), time.Hour)
 	mustOK(t, err, "Hold")
 	outs := run(p, func(int) redeemOutcome {
-		r, err := e.e.Confirm(e.ctx, h.Redemption.ID, "checkout")
+		r, err := e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "checkout"})
 		return redeemOutcome{key: "cart", res: r, err: err}
 	})
 	first := 0

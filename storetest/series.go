@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"strings"
 	"testing"
 	"time"
 
@@ -153,9 +154,13 @@ func testSeriesUpdate(t *testing.T, e *env) {
 	stale.Name = "stale"
 	_, err = e.e.UpdateSeries(e.ctx, stale)
 	wantCode(t, err, errcode.Conflict, "an update from a stale version (1, stored 2) must be refused as a conflict")
-	var ce *store.ConflictError
-	if err != nil && !errors.As(err, &ce) {
-		t.Errorf("a stale series update must be a *store.ConflictError: got %T", err)
+	wantField(t, err, "Version", "a stale update names the version")
+	zero := s
+	zero.Version = 0
+	_, err = e.e.UpdateSeries(e.ctx, zero)
+	wantCode(t, err, errcode.Conflict, "an update without a version is a conflict (pass the version read), not AlreadyExists")
+	if err != nil && !strings.Contains(err.Error(), "pass the version") {
+		t.Errorf("the conflict of an update without a version says to pass the version read: %v", err)
 	}
 	read, err = e.st.Series(e.ctx, s.ID)
 	mustOK(t, err, "store.Series")

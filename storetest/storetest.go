@@ -19,6 +19,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -90,6 +91,7 @@ func (c Capabilities) withDefaults() Capabilities {
 // are done). caps tunes the expensive parts.
 //
 // The subtests, by group: Series, Issue, Upload, Redeem, Limits, Hold,
+// Keys (idempotency keys), Strangers (what a code tells a non-holder),
 // Reverse, Revoke, Transfer, Reissue, Expiry, Query, Generate (operations
 // and their error paths, through the engine); Contract (the store contract,
 // directly); Model (the model-based rapid test); Race (the concurrency
@@ -103,6 +105,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, caps Capabilitie
 	t.Run("Redeem", func(t *testing.T) { h.each(t, redeemTests) })
 	t.Run("Limits", func(t *testing.T) { h.each(t, limitTests) })
 	t.Run("Hold", func(t *testing.T) { h.each(t, holdTests) })
+	t.Run("Keys", func(t *testing.T) { h.each(t, keyTests) })
+	t.Run("Strangers", func(t *testing.T) { h.each(t, strangerTests) })
 	t.Run("Reverse", func(t *testing.T) { h.each(t, reverseTests) })
 	t.Run("Revoke", func(t *testing.T) { h.each(t, revokeTests) })
 	t.Run("Transfer", func(t *testing.T) { h.each(t, transferTests) })
@@ -461,37 +465,66 @@ func wantCode(t testing.TB, err error, code errcode.Code, rule string, args ...a
 	}
 }
 
-// wantDenied fails the test unless err is a *couponkit.DeniedError whose
-// decision lists exactly the given reasons, and it matches
-// errcode.ErrLimitReached and each reason's code under errors.Is.
+// wantDenied fails the test unless err is a *refusal.Error whose refusals
+// are exactly the given rules of package limits, in order of code, each
+// once with a message, and that matches errcode.ErrLimitReached and each
+// reason's code under errors.Is.
 func wantDenied(t testing.TB, err error, reasons []limits.Reason, rule string, args ...any) {
 	t.Helper()
-	msg := fmt.Sprintf(rule, args...)
-	var d *couponkit.DeniedError
-	if !errors.As(err, &d) {
-		t.Errorf("%s: got %v (code %d), want a *DeniedError with %v", msg, err, errcode.CodeOf(err), reasonCodes(reasons))
-		return
-	}
-	var got []limits.Reason
-	for r := range d.Decision.Reasons() {
-		got = append(got, r)
-	}
 	want := slices.Clone(reasons)
 	slices.Sort(want)
-	if !slices.Equal(got, want) {
-		t.Errorf("%s: denied for %s, want exactly %v", msg, d.Decision.String(), reasonCodes(want))
+	codes := make([]errcode.Code, len(want))
+	for i, r := range want {
+		codes[i] = r.Code()
+	}
+	if !wantRefused(t, err, codes, rule, args...) {
+		return
 	}
 	if !errors.Is(err, errcode.ErrLimitReached) {
-		t.Errorf("%s: a DeniedError must match errcode.ErrLimitReached", msg)
-	}
-	for _, r := range reasons {
-		if !errors.Is(err, &errcode.Error{Code: r.Code()}) {
-			t.Errorf("%s: a DeniedError for %s must match code %d under errors.Is", msg, r, r.Code())
-		}
+		t.Errorf("%s: a refusal by the rules must match errcode.ErrLimitReached", fmt.Sprintf(rule, args...))
 	}
 }
 
+// wantRefused fails the test unless err is a *refusal.Error listing
+// refusals with exactly the given codes, in order, each with a rule and a
+// message, and matching each code under errors.Is. It reports whether err
+// was such a refusal.
+func wantRefused(t testing.TB, err error, codes []errcode.Code, rule string, args ...any) bool {
+	t.Helper()
+	msg := fmt.Sprintf(rule, args...)
+	var d *refusal.Error
+	if !errors.As(err, &d) {
+		t.Errorf("%s: got %v (code %d), want a refusal with %v", msg, err, errcode.CodeOf(err), codes)
+		return false
+	}
+	if got := d.Codes(); !slices.Equal(got, codes) {
+		t.Errorf("%s: refused with %v (%v), want exactly %v", msg, got, err, codes)
+	}
+	for _, r := range d.Refusals {
+		if r.Rule == "" || r.Message == "" {
+			t.Errorf("%s: refusal %d has no rule or message: %+v", msg, r.Code, r)
+		}
+	}
+	for _, c := range codes {
+		if !errors.Is(err, &errcode.Error{Code: c}) {
+			t.Errorf("%s: a refusal with %d must match that code under errors.Is", msg, c)
+		}
+	}
+	return true
+}
+
 func reasons(rs ...limits.Reason) []limits.Reason { return rs }
+
+func codes(cs ...errcode.Code) []errcode.Code { return cs }
+
+// wantField fails the test unless err's *errcode.Error names field.
+func wantField(t testing.TB, err error, field, rule string, args ...any) {
+	t.Helper()
+	var ce *errcode.Error
+	if !errors.As(err, &ce) || ce.Field != field {
+		t.Errorf("%s: want an error naming field %q, got %v", fmt.Sprintf(rule, args...), field, err)
+	}
+}
 
 func reasonCodes(rs []limits.Reason) string {
 	var b strings.Builder

@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -43,11 +44,9 @@ func failedRows(res couponkit.UploadResult) map[int]errcode.Code {
 // rowCode is the code of a row's error: the reason's code for a refusal by
 // one rule, else the error's code.
 func rowCode(err error) errcode.Code {
-	var d *couponkit.DeniedError
-	if errors.As(err, &d) && d.Decision.Count() == 1 {
-		for r := range d.Decision.Reasons() {
-			return r.Code()
-		}
+	var d *refusal.Error
+	if errors.As(err, &d) && len(d.Refusals) == 1 {
+		return d.Refusals[0].Code
 	}
 	return errcode.CodeOf(err)
 }

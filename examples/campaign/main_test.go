@@ -121,7 +121,7 @@ func TestCampaign(t *testing.T) {
 	for _, want := range []string{
 		"] 2000/2000 rows, rejected " + strconv.Itoa(rejected) + "\n",
 		"2000 rows, " + strconv.Itoa(p.Customers) + " issued, " + strconv.Itoa(rejected) + " rejected",
-		": 1221 customer issue limit reached",
+		": 1221 This customer has received the most coupons of this offer allowed (1).",
 		"issues file " + out.Issues,
 		"series totals: issued " + strconv.Itoa(p.Customers),
 	} {

@@ -245,7 +245,7 @@ func run(ctx context.Context, w io.Writer, path string, start time.Time) error {
 	if err != nil {
 		return err
 	}
-	say("coupon %s is %s: %d redemption record(s), redeemed %d time(s); series uses %d", d.Code, d.Now, len(d.Redemptions), d.Coupon.Redemptions, cs.Uses)
+	say("coupon %s is %s: %d redemption record(s), redeemed %d time(s); series uses %d", d.Code, d.Now, len(d.Uses), d.Coupon.Redemptions, cs.Uses)
 
 	// The next sale continues the numbering: a new key, a new redemption.
 	next, err := t.sell(ctx, codes["ben"], "ben", decimal.RequireFromString("30.00"))

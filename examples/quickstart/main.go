@@ -18,12 +18,14 @@ import (
 	"log"
 	"os"
 	"path/filepath"
+	"strings"
 	"time"
 
 	"github.com/shopspring/decimal"
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store/sqlstore"
 )
@@ -105,10 +107,10 @@ func run(ctx context.Context, w io.Writer, path string, start time.Time) error {
 			return err
 		}
 		codes[who] = res.Coupon.Code
-		say("issued %s to %-4s expires %s", res.Coupon.Code, who, res.Coupon.ExpiresAt.In(time.UTC).Format(time.RFC3339))
+		say("issued %s to %-4s expires %s", res.Coupon.Code, who, res.Coupon.ExpiresAt.Format(time.RFC3339))
 	}
 	if _, err := engine.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("ana")}); err != nil {
-		say("second coupon for ana refused: %v", reasons(err))
+		say("second coupon for ana refused:%s", reasons(err))
 	}
 
 	// 3. Ana redeems at a till of store 12 in the north zone; the cashier
@@ -136,11 +138,11 @@ func run(ctx context.Context, w io.Writer, path string, start time.Time) error {
 	_, err = engine.Redeem(ctx, couponkit.RedeemRequest{
 		Code: codes["ben"], Customer: couponkit.ByID("ben"), IdempotencyKey: "pos-2001",
 		Bill: series.Money{Amount: decimal.RequireFromString("12.00"), Currency: "EUR"}, Place: limits.Place{Till: "till-1", Store: "store-40", Zone: "south"}})
-	say("ben refused: %v", reasons(err))
+	say("ben refused:%s", reasons(err))
 
 	// 5. Ana returns her order: the redemption is reversed and her coupon is
 	// usable again.
-	rev, err := engine.Reverse(ctx, couponkit.ReverseRequest{Code: codes["ana"], IdempotencyKey: "pos-1001", Actor: "store-12", Reason: "order returned"})
+	rev, err := engine.Reverse(ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: codes["ana"], IdempotencyKey: "pos-1001"}, Actor: "store-12", Reason: "order returned"})
 	if err != nil {
 		return err
 	}
@@ -154,7 +156,7 @@ func run(ctx context.Context, w io.Writer, path string, start time.Time) error {
 	say("revoked %d of %d: %s (holder %s)", len(res.Revoked), res.Total, res.Revoked[0].Code, res.Revoked[0].Holder)
 	now = now.Add(24 * time.Hour) // Monday
 	_, err = engine.Redeem(ctx, couponkit.RedeemRequest{Code: codes["cleo"], Customer: couponkit.ByID("cleo"), IdempotencyKey: "pos-3001", Bill: bill, Place: till})
-	say("cleo refused: %v", reasons(err))
+	say("cleo refused:%s", reasons(err))
 
 	// 7. The series' totals and Ana's history.
 	cs, err := engine.Counters(ctx, s.ID)
@@ -172,14 +174,19 @@ func run(ctx context.Context, w io.Writer, path string, start time.Time) error {
 	return nil
 }
 
-// reasons renders a refusal: every broken rule of a *DeniedError, or the
-// error's code and message.
+// reasons renders a refusal as a till would show it: each refusal on a line
+// of its own, with its stable code and its message for the cashier; any
+// other error as it is.
 func reasons(err error) string {
-	var d *couponkit.DeniedError
-	if errors.As(err, &d) {
-		return d.Decision.String()
+	var refused *refusal.Error
+	if !errors.As(err, &refused) {
+		return " " + err.Error()
 	}
-	return err.Error()
+	var b strings.Builder
+	for _, r := range refused.Refusals {
+		fmt.Fprintf(&b, "\n    %d %s", r.Code, r.Message)
+	}
+	return b.String()
 }
 
 func lower(s string) string {

@@ -30,7 +30,7 @@
 // counters.go); a redemption therefore touches a handful of records instead
 // of a map entry per counter, and a hot path of a million-coupon store
 // allocates little.
-
+//
 // The event log and the redemption index hold no pointers, so the
 // collector does not trace them however large they grow.
 //

@@ -111,7 +111,7 @@ func TestEngineLifecycle(t *testing.T) {
 		if !errors.Is(err, errcode.ErrLimitReached) {
 			t.Fatalf("redemption past the series level: %v", err)
 		}
-		if _, err := e.Reverse(ctx, couponkit.ReverseRequest{RedemptionID: res.Redemption.ID, Actor: "ops"}); err != nil {
+		if _, err := e.Reverse(ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: res.Redemption.ID}, Actor: "ops"}); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := e.Redeem(ctx, redeemReq(3, "pos-3")); err != nil {
