@@ -12,8 +12,15 @@ import (
 
 // Store is what the engine needs from storage. Every method is safe for
 // concurrent use. Read methods return copies: changing a returned value does
-// not change the store. Lookups that find nothing return an error matching
-// errcode.ErrNotFound; list methods return an empty result instead.
+// not change the store. Lookups of one record by its key (Series, Coupon,
+// Redemption, RedemptionByKey) that find nothing return an error matching
+// errcode.ErrNotFound; methods that return a list (CouponsByCode, the List
+// methods, Events) return an empty result and no error instead.
+//
+// Every method honours its context: a context already done fails the call
+// with the context's error before anything is read or written, and a write
+// cut short by cancellation is either applied whole or not at all (never a
+// part of a Change); the error then wraps ctx.Err().
 //
 // Codes are always passed and compared in canonical form (coupon.Coupon's
 // Canonical field); a store never case-folds or trims.
@@ -27,7 +34,9 @@ type Store interface {
 	Coupon(ctx context.Context, id string) (coupon.Coupon, error)
 	// CouponsByCode returns the coupons whose canonical code is code, in
 	// the given series or, when seriesID is "", in every series; ordered by
-	// id. A common code has one coupon per customer it was issued to.
+	// id. A common code has one coupon per customer it was issued to. A
+	// code no coupon has gives an empty list and no error (not
+	// ErrNotFound): the engine decides what an unknown code answers.
 	CouponsByCode(ctx context.Context, seriesID, code string) ([]coupon.Coupon, error)
 	// ListCoupons returns the coupons that match q, ordered by id.
 	ListCoupons(ctx context.Context, q CouponQuery) ([]coupon.Coupon, error)

@@ -39,6 +39,7 @@ var contractTests = []test{
 	{"SeriesVersion", testContractSeriesVersion},
 	{"Audience", testContractAudience},
 	{"ConcurrentGuardedBumps", testContractConcurrentBumps},
+	{"ContextDone", testContractCancelled},
 }
 
 // rawSeries is a valid series with a fixed id, for the contract tests.
