@@ -55,13 +55,7 @@ func NewRandomizedCommon(spec RandomizedSpec, key []byte) (*Generator, error) {
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
-	a := Alphanumeric()
-	if isDigits(sample) {
-		a = Numeric()
-	}
-	fixed := sample[:len(sample)/2]
-	return newGenerator(kindRandomized, a, len(sample)-len(fixed), fixed, "",
-		false, spec.Count, spec.MaxFill, key)
+	return generatorFor(randomizedFormat(sample), spec.Count, spec.MaxFill, key)
 }
 
 // canonicalSample trims and upper-cases a sample and checks it; the error

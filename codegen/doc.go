@@ -32,6 +32,12 @@
 // Keep the key secret and per series. It is not stored here: the caller
 // keeps it (for instance in a secret store, referenced from the series).
 //
+// Only making and decoding codes needs the key. A [Format] ([NewFormat],
+// [NewRandomizedFormat]) is the key-free shape of a series' codes: it
+// canonicalises and checks a typed code and sizes the code space, so a
+// till that only reads codes never holds the secret. Every Generator embeds
+// the Format of its spec and reads codes through it.
+//
 // # Alphabets and canonical form
 //
 // [Numeric] (0-9), [Alphanumeric] (0-9A-Z) and [ConfusionFree] (Crockford's
@@ -39,7 +45,8 @@
 // What a person types is canonicalised once, at input: surrounding white
 // space removed, letters folded to the alphabet's case (codes compare
 // case-insensitively), and for ConfusionFree O->0, I and L->1 and hyphens
-// dropped. [Generator.Canonical] and [Generator.Decode] do this and then
+// dropped. [Format.Canonical] (and so [Generator.Canonical]) and
+// [Generator.Decode] do this and then
 // check the width, prefix, suffix, alphabet and check character, failing
 // with typed errors ([errcode.InvalidCode], [errcode.CheckFailed]).
 //

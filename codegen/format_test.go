@@ -1,0 +1,88 @@
+package codegen
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/google/go-cmp/cmp"
+	"pgregory.net/rapid"
+
+	"github.com/couponkit/couponkit/errcode"
+)
+
+// A Format reports the same shape errors as NewUnique, and none about Count,
+// MaxFill or the key, which it does not need.
+func TestNewFormatValidation(t *testing.T) {
+	for _, tt := range []struct {
+		name string
+		spec UniqueSpec
+		want []fieldErr
+	}{
+		{"ok", UniqueSpec{Alphabet: Numeric(), Length: 4}, nil},
+		{"count, fill and key are not the format's", UniqueSpec{Alphabet: Numeric(), Length: 4, Count: 1 << 40, MaxFill: 7}, nil},
+		{"nothing", UniqueSpec{}, []fieldErr{{errcode.InvalidConfig, "Alphabet"}, {errcode.InvalidConfig, "Length"}}},
+		{"bad affixes and length", UniqueSpec{Alphabet: Numeric(), Length: 20, Prefix: "x", Suffix: "a b"}, []fieldErr{
+			{errcode.InvalidConfig, "Length"}, {errcode.InvalidConfig, "Prefix"}, {errcode.InvalidConfig, "Suffix"}}},
+		{"unsupported check", UniqueSpec{Alphabet: mustAlphabet(t, customPool[10:36]), Length: 6, CheckChar: true},
+			[]fieldErr{{errcode.InvalidConfig, "CheckChar"}}},
+	} {
+		f, err := NewFormat(tt.spec)
+		if diff := cmp.Diff(tt.want, fieldErrs(err)); diff != "" {
+			t.Errorf("%s: errors (-want +got):\n%s\n%v", tt.name, diff, err)
+		}
+		if err == nil && f == nil {
+			t.Errorf("%s: nil format without error", tt.name)
+		}
+		if tt.want != nil {
+			_, gerr := NewUnique(tt.spec, testKey)
+			if diff := cmp.Diff(fieldErrs(err), fieldErrs(gerr)); diff != "" {
+				t.Errorf("%s: NewFormat and NewUnique disagree on the shape (-format +unique):\n%s", tt.name, diff)
+			}
+		}
+	}
+	if _, err := NewRandomizedFormat("ab"); errcode.CodeOf(err) != errcode.InvalidConfig {
+		t.Errorf("NewRandomizedFormat of a short sample: %v, want InvalidConfig", err)
+	}
+}
+
+// A generator's format, built without the key, reads every input exactly as
+// the generator does.
+func TestFormatMatchesGenerator(t *testing.T) {
+	gens := map[string]*Generator{
+		"confusion-free": mustUnique(t, UniqueSpec{Alphabet: ConfusionFree(), Length: 8, Prefix: "NY", Suffix: "#", CheckChar: true}),
+		"numeric":        mustUnique(t, UniqueSpec{Alphabet: Numeric(), Length: 6}),
+		"randomized":     mustRandomized(t, "Summer2024"),
+	}
+	formats := map[string]*Format{
+		"confusion-free": must(NewFormat(UniqueSpec{Alphabet: ConfusionFree(), Length: 8, Prefix: "NY", Suffix: "#", CheckChar: true})),
+		"numeric":        must(NewFormat(UniqueSpec{Alphabet: Numeric(), Length: 6})),
+		"randomized":     must(NewRandomizedFormat(" summer2024 ")),
+	}
+	rapid.Check(t, func(t *rapid.T) {
+		name := rapid.SampledFrom([]string{"confusion-free", "numeric", "randomized"}).Draw(t, "series")
+		g, f := gens[name], formats[name]
+		if f.Capacity() != g.Capacity() || f.Width() != g.Width() || f.Prefix() != g.Prefix() {
+			t.Fatalf("format %s: capacity %d width %d prefix %q; generator %d %d %q",
+				name, f.Capacity(), f.Width(), f.Prefix(), g.Capacity(), g.Width(), g.Prefix())
+		}
+		input := rapid.OneOf(
+			rapid.Custom(func(t *rapid.T) string {
+				code := mustCode(t, g, rapid.Uint64Range(0, g.Capacity()-1).Draw(t, "index"))
+				return rapid.SampledFrom([]string{code, strings.ToLower(code), " " + code + "\t", code[1:]}).Draw(t, "typed")
+			}),
+			rapid.String(),
+		).Draw(t, "input")
+		fc, ferr := f.Canonical(input)
+		gc, gerr := g.Canonical(input)
+		if fc != gc || errcode.CodeOf(ferr) != errcode.CodeOf(gerr) {
+			t.Fatalf("Canonical(%q): format %q, %v; generator %q, %v", input, fc, ferr, gc, gerr)
+		}
+	})
+}
+
+func must[T any](v T, err error) T {
+	if err != nil {
+		panic(err)
+	}
+	return v
+}
