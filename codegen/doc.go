@@ -81,13 +81,17 @@
 //
 // # Capacity and fill
 //
-// [Generator.Capacity] is r^Length. A spec whose Count cannot be issued is
+// [Format.Capacity] is r^Length. A spec whose Count cannot be issued is
 // refused up front ([errcode.CapacityExceeded], or
 // [errcode.FillRatioExceeded] when MaxFill forbids it). MaxFill caps the share
 // of the space that may be issued, because the fuller the space the easier a
-// guess: [Generator.Limit] is that cap, [Generator.CheckIssue] refuses a
+// guess: with n codes issued out of a capacity c, one guess of a
+// well-formed code hits an issued one with odds n/c ([Format.Fill]).
+// [Generator.Limit] is the cap, floor(MaxFill * c) computed exactly with
+// MaxFill read as the decimal it prints as; [Generator.CheckIssue] refuses a
 // request past it, and Code, AppendCode and Generate refuse indexes past it.
-// [MinLengthFor] gives the shortest length for a count and fill.
+// [Format.Limit] and [Format.CheckCount] give the same without a key, and
+// [MinLengthFor] the shortest length for a count and fill.
 //
 // # Speed
 //

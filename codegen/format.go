@@ -150,8 +150,9 @@ func (f *Format) Fill(issued uint64) float64 {
 }
 
 // Limit returns how many codes may be issued when at most the maxFill share
-// of the code space may be: floor(maxFill * Capacity()) (computed in
-// float64), at most Capacity(); maxFill 0 means 1.
+// of the code space may be: floor(maxFill * Capacity()), computed exactly
+// with maxFill read as the decimal it prints as (0.0003 of 10,000 codes is
+// 3, not the 2 of a float64 product), at most Capacity(); maxFill 0 means 1.
 // A maxFill outside [0, 1] is an InvalidConfig error with Field "MaxFill".
 func (f *Format) Limit(maxFill float64) (uint64, error) {
 	var fe errcode.Fields

@@ -86,3 +86,33 @@ func must[T any](v T, err error) T {
 	}
 	return v
 }
+
+// The limit is the decimal ratio of the space, exactly: a float64 product
+// would make 0.0003 of 10,000 codes 2.
+func TestFormatLimit(t *testing.T) {
+	f := must(NewFormat(UniqueSpec{Alphabet: Numeric(), Length: 4}))
+	for _, tt := range []struct {
+		maxFill float64
+		want    uint64
+	}{
+		{0, 10000}, {1, 10000}, {0.0001, 1}, {0.0003, 3}, {0.0007, 7}, {0.00001, 0}, {0.29, 2900}, {0.57, 5700},
+		{0.99999999, 9999}, {1e-300, 0},
+	} {
+		got, err := f.Limit(tt.maxFill)
+		if err != nil || got != tt.want {
+			t.Errorf("Limit(%g) = %d, %v; want %d", tt.maxFill, got, err, tt.want)
+		}
+	}
+	big := must(NewFormat(UniqueSpec{Alphabet: Numeric(), Length: 19}))
+	if got, _ := big.Limit(0.3); got != 3_000_000_000_000_000_000 {
+		t.Errorf("Limit(0.3) of 10^19 codes = %d, want exactly 3e18", got)
+	}
+	if _, err := f.Limit(1.5); errcode.CodeOf(err) != errcode.InvalidConfig {
+		t.Errorf("Limit(1.5): %v, want InvalidConfig", err)
+	}
+	wantCode(t, f.CheckCount(4, 0.0003), errcode.FillRatioExceeded, "Count")
+	wantCode(t, f.CheckCount(10001, 1), errcode.CapacityExceeded, "Count")
+	if err := f.CheckCount(3, 0.0003); err != nil {
+		t.Errorf("CheckCount(3, 0.0003) = %v", err)
+	}
+}

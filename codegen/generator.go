@@ -3,8 +3,10 @@ package codegen
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/couponkit/couponkit/errcode"
@@ -176,17 +178,24 @@ func generatorFor(f *Format, count uint64, maxFill float64, key []byte) (*Genera
 	return g, nil
 }
 
-// limitFor returns floor(maxFill*capacity), computed in float64, at most
-// capacity; maxFill is in (0, 1].
+// limitFor returns floor(maxFill*capacity), at most capacity; maxFill is in
+// (0, 1]. The product is exact, with maxFill read as the shortest decimal
+// that denotes it (strconv's 'g' format): a ratio written 0.0003 allows 3 of
+// 10,000 codes, where the float64 product, 2.9999999999999996, would allow 2.
 func limitFor(capacity uint64, maxFill float64) uint64 {
 	if maxFill >= 1 {
 		return capacity
 	}
-	f := math.Floor(maxFill * float64(capacity))
-	if f >= float64(capacity) {
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(maxFill, 'g', -1, 64))
+	if !ok { // cannot happen for a finite maxFill
+		return uint64(math.Floor(maxFill * float64(capacity)))
+	}
+	r.Mul(r, new(big.Rat).SetUint64(capacity))
+	q := new(big.Int).Quo(r.Num(), r.Denom()) // r >= 0: truncation is floor
+	if !q.IsUint64() || q.Uint64() > capacity {
 		return capacity
 	}
-	return uint64(f)
+	return q.Uint64()
 }
 
 // keyInfo encodes every parameter that shapes the codes, for deriveKey.
@@ -206,8 +215,9 @@ func (g *Generator) keyInfo() []byte {
 	return info
 }
 
-// Limit returns how many codes may be issued: floor(MaxFill() * Capacity())
-// (computed in float64), at most Capacity(). Indexes from Limit() on are
+// Limit returns how many codes may be issued: floor(MaxFill() * Capacity()),
+// computed exactly with MaxFill() read as the decimal it prints as (0.0003
+// of 10,000 codes is 3), at most Capacity(). Indexes from Limit() on are
 // refused by Code, AppendCode and Generate.
 func (g *Generator) Limit() uint64 { return g.limit }
 
