@@ -42,13 +42,21 @@
 //
 // [Numeric] (0-9), [Alphanumeric] (0-9A-Z) and [ConfusionFree] (Crockford's
 // base 32, without I, L, O and U) are built in; [NewAlphabet] makes another.
-// What a person types is canonicalised once, at input: surrounding white
-// space removed, letters folded to the alphabet's case (codes compare
-// case-insensitively), and for ConfusionFree O->0, I and L->1 and hyphens
-// dropped. [Format.Canonical] (and so [Generator.Canonical]) and
-// [Generator.Decode] do this and then
-// check the width, prefix, suffix, alphabet and check character, failing
-// with typed errors ([errcode.InvalidCode], [errcode.CheckFailed]).
+// What a person types is canonicalised once, at input: surrounding ASCII
+// white space removed, ASCII letters folded to the alphabet's case (codes
+// compare case-insensitively), and for ConfusionFree O->0, I and L->1 and
+// hyphens dropped. [Format.Canonical] (and so [Generator.Canonical]) and
+// [Generator.Decode] do this and then check the width, prefix, suffix,
+// alphabet and check character, failing with typed errors
+// ([errcode.InvalidCode], [errcode.CheckFailed]).
+//
+// Codes are ASCII, and only the ASCII letters a-z and A-Z are case-folded:
+// any other byte outside printable ASCII is refused with InvalidCode, never
+// mapped. Unicode case mapping would make look-alikes into ASCII letters
+// ("ſ", the long s, upper-cases to "S"; "ı", the dotless i, to "I"), so that
+// "ſUMMER10" would pass for SUMMER10. [Plain] is the same rule for codes
+// that follow no Format (common and uploaded codes): trimmed, upper-cased,
+// ASCII only.
 //
 // # Series kinds
 //

@@ -209,11 +209,13 @@ func (f *Format) checkIssue(issued, requested, limit uint64, maxFill float64) er
 
 // Canonical returns the canonical form of a code as a person may have typed
 // it, after checking that it is a well-formed code of this format:
-// surrounding white space removed, letters case-folded (and for
+// surrounding ASCII white space removed, ASCII letters case-folded (and for
 // ConfusionFree O->0, I/L->1, hyphens removed), then the width, prefix,
 // suffix, alphabet and check character verified. The canonical form is what
-// Generator.Code returns, and what to store and compare. Canonical is
-// idempotent.
+// Generator.Code returns, and what to store and compare. It is printable
+// ASCII: any input with a byte outside ASCII is refused, so a Unicode
+// look-alike ("ſ", "ı", a full-width digit) never passes for an ASCII
+// character. Canonical is idempotent.
 //
 // A well-formed code is not necessarily an issued one: use Generator.Decode
 // and compare the index with the issued count. Errors: InvalidCode (Field

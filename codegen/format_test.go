@@ -1,8 +1,10 @@
 package codegen
 
 import (
+	"errors"
 	"strings"
 	"testing"
+	"unicode/utf8"
 
 	"github.com/google/go-cmp/cmp"
 	"pgregory.net/rapid"
@@ -115,4 +117,90 @@ func TestFormatLimit(t *testing.T) {
 	if err := f.CheckCount(3, 0.0003); err != nil {
 		t.Errorf("CheckCount(3, 0.0003) = %v", err)
 	}
+}
+
+// Look-alikes of ASCII letters are refused, never folded: Unicode upper
+// case maps "ſ" to "S" and "ı" to "I", so folding first would let
+// "ſUMMER10" stand for SUMMER10.
+func TestLookAlikesRefused(t *testing.T) {
+	f := must(NewRandomizedFormat("SUMMER1000"))
+	for _, in := range []string{"ſUMMER1000", "SUMMER100ı", "ＳUMMER1000", "SUMMER1000\u00a0", "\u2028SUMMER1000", "SUMME\u212a1000"} {
+		if c, err := f.Canonical(in); errcode.CodeOf(err) != errcode.InvalidCode {
+			t.Errorf("Format.Canonical(%q) = %q, %v; want InvalidCode", in, c, err)
+		}
+		if c, err := Plain(in); errcode.CodeOf(err) != errcode.InvalidCode {
+			t.Errorf("Plain(%q) = %q, %v; want InvalidCode", in, c, err)
+		}
+	}
+	for in, want := range map[string]string{" summer10\t": "SUMMER10", "Spring-10": "SPRING-10", "A_b": "A_B", "": "", "\n": ""} {
+		if got, err := Plain(in); got != want || err != nil {
+			t.Errorf("Plain(%q) = %q, %v; want %q", in, got, err, want)
+		}
+	}
+}
+
+// Plain allocates nothing for a code already in canonical form, as codes
+// typed from a receipt are.
+func TestPlainAllocs(t *testing.T) {
+	if n := testing.AllocsPerRun(100, func() { _, _ = Plain(" SUMMER-10 ") }); n != 0 {
+		t.Errorf("Plain of a canonical code allocates %v times", n)
+	}
+}
+
+// FuzzCanonicalASCII feeds arbitrary text to Plain and to a format's
+// Canonical: an accepted code is ASCII and canonical (idempotent), and any
+// input holding a byte outside ASCII between its ASCII white space is
+// refused with InvalidCode on "Code".
+func FuzzCanonicalASCII(f *testing.F) {
+	formats := []*Format{
+		must(NewFormat(UniqueSpec{Alphabet: ConfusionFree(), Length: 8, Prefix: "NY", CheckChar: true})),
+		must(NewRandomizedFormat("SUMMER2024")),
+		must(NewFormat(UniqueSpec{Alphabet: mustAlphabet(f, "abcdefgh-23456789"), Length: 6})),
+	}
+	for _, s := range []string{"ſUMMER2024", "summer2024", " ıNFO ", "NY0000000", "SUMMER\u00a0", "日本", "\xff", "\u212a", "ﬀ"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, in string) {
+		trimmed := strings.Trim(in, " \t\n\v\f\r")
+		nonASCII := false
+		for i := 0; i < len(trimmed); i++ {
+			nonASCII = nonASCII || trimmed[i] >= utf8.RuneSelf
+		}
+		check := func(what, out string, err error) {
+			if err != nil {
+				var ce *errcode.Error
+				if !errors.As(err, &ce) || ce.Field != "Code" || (ce.Code != errcode.InvalidCode && ce.Code != errcode.CheckFailed) {
+					t.Fatalf("%s(%q): error %v is not InvalidCode or CheckFailed on Code", what, in, err)
+				}
+				return
+			}
+			if nonASCII {
+				t.Fatalf("%s(%q) = %q accepts non-ASCII input", what, in, out)
+			}
+			for i := 0; i < len(out); i++ {
+				if out[i] >= utf8.RuneSelf || what == "Plain" && 'a' <= out[i] && out[i] <= 'z' {
+					t.Fatalf("%s(%q) = %q is not upper-case ASCII", what, in, out)
+				}
+			}
+		}
+		p, err := Plain(in)
+		check("Plain", p, err)
+		if err == nil {
+			if again, err := Plain(p); err != nil || again != p {
+				t.Fatalf("Plain not idempotent: %q -> %q -> %q, %v", in, p, again, err)
+			}
+			if p != strings.ToUpper(trimmed) {
+				t.Fatalf("Plain(%q) = %q, not the ASCII upper case", in, p)
+			}
+		}
+		for _, fm := range formats {
+			c, err := fm.Canonical(in)
+			check("Canonical", c, err)
+			if err == nil {
+				if again, err := fm.Canonical(c); err != nil || again != c {
+					t.Fatalf("Canonical not idempotent: %q -> %q -> %q, %v", in, c, again, err)
+				}
+			}
+		}
+	})
 }
