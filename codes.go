@@ -44,15 +44,20 @@ func (k CodeCase) Apply(code string) string {
 // series: trimmed and upper-cased.
 func canonicalCode(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
 
-// minterCache keeps one code generator per series version.
+// minterCache keeps one code format and one code generator per series
+// version.
 type minterCache struct {
-	m sync.Map // "id@version" -> *codegen.Generator
+	m       sync.Map // "id@version" -> *codegen.Generator
+	formats sync.Map // "id@version" -> *codegen.Format
 }
 
+func versionKey(s *series.Series) string { return s.ID + "@" + strconv.FormatInt(s.Version, 10) }
+
 // generator returns the code generator of a series whose codes the engine
-// makes (Generated or RandomizedCommon).
+// makes (Generated or RandomizedCommon). It needs Config.CodeKey: only
+// minting codes does.
 func (e *Engine) generator(ctx context.Context, s *series.Series) (*codegen.Generator, error) {
-	key := s.ID + "@" + strconv.FormatInt(s.Version, 10)
+	key := versionKey(s)
 	if g, ok := e.minters.m.Load(key); ok {
 		return g.(*codegen.Generator), nil
 	}
@@ -62,6 +67,59 @@ func (e *Engine) generator(ctx context.Context, s *series.Series) (*codegen.Gene
 	}
 	e.minters.m.Store(key, g)
 	return g, nil
+}
+
+// format returns the code format of a series whose codes the engine makes:
+// what reading a typed code needs, without the series' key.
+func (e *Engine) format(s *series.Series) (*codegen.Format, error) {
+	key := versionKey(s)
+	if f, ok := e.minters.formats.Load(key); ok {
+		return f.(*codegen.Format), nil
+	}
+	f, err := seriesFormat(s)
+	if err != nil {
+		return nil, err
+	}
+	e.minters.formats.Store(key, f)
+	return f, nil
+}
+
+// seriesFormat builds the code format of s from its source.
+func seriesFormat(s *series.Series) (*codegen.Format, error) {
+	switch s.Source.Kind {
+	case series.Generated:
+		spec, err := uniqueSpec(&s.Source)
+		if err != nil {
+			return nil, err
+		}
+		return codegen.NewFormat(spec)
+	case series.RandomizedCommon:
+		return codegen.NewRandomizedFormat(s.Source.Sample)
+	}
+	return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
+}
+
+// uniqueSpec is the shape of a generated unique series' codes.
+func uniqueSpec(src *series.Source) (codegen.UniqueSpec, error) {
+	var a *codegen.Alphabet
+	switch src.Alphabet {
+	case series.Numeric:
+		a = codegen.Numeric()
+	case series.ConfusionFree:
+		a = codegen.ConfusionFree()
+	case series.Custom:
+		var err error
+		if a, err = codegen.NewAlphabet(src.CustomAlphabet); err != nil {
+			return codegen.UniqueSpec{}, err
+		}
+	default:
+		a = codegen.Alphanumeric()
+	}
+	return codegen.UniqueSpec{
+		Alphabet: a, Length: src.Length,
+		Prefix: strings.ToUpper(src.Prefix), Suffix: strings.ToUpper(src.Suffix),
+		CheckChar: src.CheckChar,
+	}, nil
 }
 
 func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.Generator, error) {
@@ -83,39 +141,28 @@ func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.G
 	src := &s.Source
 	switch src.Kind {
 	case series.Generated:
-		var a *codegen.Alphabet
-		switch src.Alphabet {
-		case series.Numeric:
-			a = codegen.Numeric()
-		case series.ConfusionFree:
-			a = codegen.ConfusionFree()
-		case series.Custom:
-			if a, err = codegen.NewAlphabet(src.CustomAlphabet); err != nil {
-				return nil, err
-			}
-		default:
-			a = codegen.Alphanumeric()
+		spec, err := uniqueSpec(src)
+		if err != nil {
+			return nil, err
 		}
-		return codegen.NewUnique(codegen.UniqueSpec{
-			Alphabet: a, Length: src.Length,
-			Prefix: strings.ToUpper(src.Prefix), Suffix: strings.ToUpper(src.Suffix),
-			CheckChar: src.CheckChar, Count: count,
-		}, secret)
+		spec.Count = count
+		return codegen.NewUnique(spec, secret)
 	case series.RandomizedCommon:
 		return codegen.NewRandomizedCommon(codegen.RandomizedSpec{Sample: src.Sample, Count: count}, secret)
 	}
 	return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
 }
 
-// canonical returns the canonical form of a code typed for series s.
-func (e *Engine) canonical(ctx context.Context, s *series.Series, code string) (string, error) {
+// canonical returns the canonical form of a code typed for series s. It
+// needs no key: a generated code is checked against the series' format.
+func (e *Engine) canonical(s *series.Series, code string) (string, error) {
 	switch s.Source.Kind {
 	case series.Generated, series.RandomizedCommon:
-		g, err := e.generator(ctx, s)
+		f, err := e.format(s)
 		if err != nil {
 			return "", err
 		}
-		return g.Canonical(code)
+		return f.Canonical(code)
 	}
 	c := canonicalCode(code)
 	if c == "" {
@@ -137,7 +184,7 @@ func (e *Engine) lookupCode(ctx context.Context, seriesID, code string, dst []co
 		if err != nil {
 			return nil, nil, err
 		}
-		canon, err := e.canonical(ctx, s, code)
+		canon, err := e.canonical(s, code)
 		if err != nil {
 			return nil, s, err
 		}
@@ -215,7 +262,7 @@ func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor 
 		return e.mint(ctx, s, actor)
 	}
 	if code != "" {
-		canon, err := e.canonical(ctx, s, code)
+		canon, err := e.canonical(s, code)
 		if err != nil {
 			return coupon.Coupon{}, false, err
 		}

@@ -19,8 +19,8 @@ import (
 // assigned; a zero Status becomes Active. For a series whose codes the
 // engine generates it also checks that the code space can hold
 // Issuance.MaxTotal codes, and for a randomized common series that the
-// sample's fixed part is not used by another series of the store. It
-// returns the stored series (Version 1).
+// sample's fixed part is not used by another series of the store; none of
+// this needs Config.CodeKey. It returns the stored series (Version 1).
 func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (series.Series, error) {
 	now := e.now()
 	if s.ID == "" {
@@ -44,14 +44,20 @@ func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (series.Seri
 	return s, nil
 }
 
-func (e *Engine) checkSeries(ctx context.Context, s *series.Series) error {
+// checkSeries validates s and, for a series whose codes the engine makes,
+// that its code space holds Issuance.MaxTotal codes. It needs no code key.
+func (e *Engine) checkSeries(_ context.Context, s *series.Series) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	switch s.Source.Kind {
 	case series.Generated, series.RandomizedCommon:
-		if _, err := e.newGenerator(ctx, s); err != nil {
+		f, err := seriesFormat(s)
+		if err != nil {
 			return err
+		}
+		if m := s.Issuance.MaxTotal; m > 0 {
+			return f.CheckCount(uint64(m), 1)
 		}
 	}
 	return nil

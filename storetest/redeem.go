@@ -28,6 +28,7 @@ var redeemTests = []test{
 	{"UsedUp", testRedeemUsedUp},
 	{"NotIssued", testRedeemNotIssued},
 	{"ValidateDryRun", testValidate},
+	{"WithoutCodeKey", testRedeemWithoutKey},
 }
 
 func testRedeemSuccess(t *testing.T, e *env) {
