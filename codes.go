@@ -41,8 +41,17 @@ func (k CodeCase) Apply(code string) string {
 }
 
 // canonicalCode is the canonical form of a code outside a generated
-// series: trimmed and upper-cased.
-func canonicalCode(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
+// series (common and uploaded codes): trimmed and upper-cased, ASCII only
+// (codegen.Plain). A non-ASCII code is an InvalidCode error on "Code", so a
+// look-alike such as "ſ" never folds into an ASCII letter; an empty one an
+// InvalidArgument error.
+func canonicalCode(code string) (string, error) {
+	c, err := codegen.Plain(code)
+	if err == nil && c == "" {
+		err = errcode.New(errcode.InvalidArgument, "Code", "is empty")
+	}
+	return c, err
+}
 
 // minterCache keeps one code format and one code generator per series
 // version.
@@ -164,11 +173,7 @@ func (e *Engine) canonical(s *series.Series, code string) (string, error) {
 		}
 		return f.Canonical(code)
 	}
-	c := canonicalCode(code)
-	if c == "" {
-		return "", errcode.New(errcode.InvalidArgument, "Code", "is empty")
-	}
-	return c, nil
+	return canonicalCode(code)
 }
 
 // lookupCode finds the coupons of a code, in one series or in all. Without a
@@ -191,11 +196,15 @@ func (e *Engine) lookupCode(ctx context.Context, seriesID, code string, dst []co
 		cs, err := e.couponsByCode(ctx, dst, seriesID, canon)
 		return cs, s, err
 	}
-	cs, err := e.couponsByCode(ctx, dst, "", canonicalCode(code))
+	canon, err := canonicalCode(code)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := e.couponsByCode(ctx, dst, "", canon)
 	if err != nil || len(cs) > 0 {
 		return cs, nil, err
 	}
-	if alt, aerr := codegen.ConfusionFree().Canonical(code); aerr == nil && alt != canonicalCode(code) {
+	if alt, aerr := codegen.ConfusionFree().Canonical(code); aerr == nil && alt != canon {
 		cs, err = e.couponsByCode(ctx, dst, "", alt)
 	}
 	return cs, nil, err
@@ -243,8 +252,10 @@ func checkChosenCode(s *series.Series, code string) error {
 		return nil
 	case s.Source.Kind == series.Common || s.Source.Kind == series.RandomizedCommon:
 		return errcode.New(errcode.InvalidArgument, "Code", "series "+s.ID+" makes its own codes; a code cannot be chosen")
-	case s.Source.Kind != series.Generated && !validUploadCode(canonicalCode(code)):
-		return errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
+	case s.Source.Kind != series.Generated:
+		if canon, err := codegen.Plain(code); err != nil || !validUploadCode(canon) {
+			return errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
+		}
 	}
 	return nil
 }
@@ -257,7 +268,11 @@ func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor 
 	now := e.now()
 	switch s.Source.Kind {
 	case series.Common:
-		return e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), actor, now)
+		canon, err := canonicalCode(s.Source.Code)
+		if err != nil {
+			return coupon.Coupon{}, false, err
+		}
+		return e.newCoupon(s, s.Source.Code, canon, actor, now)
 	case series.RandomizedCommon:
 		return e.mint(ctx, s, actor)
 	}

@@ -239,8 +239,12 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 	out := make([]coupon.Coupon, n)
 	now := e.now()
 	if s.Source.SharedCode() {
+		canon, err := canonicalCode(s.Source.Code)
+		if err != nil {
+			return nil, err
+		}
 		for j := range out {
-			c, _, err := e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), "", now)
+			c, _, err := e.newCoupon(s, s.Source.Code, canon, "", now)
 			if err != nil {
 				return nil, err
 			}

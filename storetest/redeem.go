@@ -29,6 +29,7 @@ var redeemTests = []test{
 	{"NotIssued", testRedeemNotIssued},
 	{"ValidateDryRun", testValidate},
 	{"WithoutCodeKey", testRedeemWithoutKey},
+	{"UnicodeLookAlike", testRedeemLookAlike},
 }
 
 func testRedeemSuccess(t *testing.T, e *env) {
