@@ -101,6 +101,14 @@
 // [Format.Limit] and [Format.CheckCount] give the same without a key, and
 // [MinLengthFor] the shortest length for a count and fill.
 //
+// A MaxFill of 0 here means 1: the whole space. A caller choosing a ratio
+// should weigh what it allows; at 1 in 10,000 (0.0001, the default of
+// package series for generated unique codes) a 4-digit numeric series may
+// issue 1 code, a 6-digit one 100, an 8-digit one 10,000, 6 alphanumeric
+// characters 217,678 codes, 8 alphanumeric characters 282,110,990 and 8
+// confusion-free characters 109,951,162. A 4-digit series filled with 5,000
+// codes, by contrast, lets half of all random guesses hit.
+//
 // # Speed
 //
 // [Generator.Generate] writes the codes of a range of indexes into a caller

@@ -34,7 +34,7 @@ var seriesCmp = cmp.Options{
 func fullSeries() series.Series {
 	s := validSeries()
 	s.Source = series.Source{Kind: series.Generated, Length: 10, Alphabet: series.Custom, CustomAlphabet: "ACDEFGHJK2345",
-		Prefix: "NY-", Suffix: "-X", CheckChar: true}
+		Prefix: "NY-", Suffix: "-X", CheckChar: true, MaxFill: 0.001}
 	s.Issuance = series.Issuance{
 		IssuanceRules: limits.IssuanceRules{MaxPerCustomer: 3, MinGap: 24 * time.Hour, MaxTotal: 10000,
 			OncePerCustomer: false, AudienceOnly: true},
@@ -108,7 +108,7 @@ func TestJSONShape(t *testing.T) {
 		`"status":"active"`, `"time_zone":"Europe/Berlin"`, `"kind":"generated"`, `"alphabet":"custom"`,
 		`"max_total":10000`, `"on_qualify_again":"send_existing"`, `"exclude_within_months":6`,
 		`"anyone_may_redeem":true`, `"kind":"month_ends_from_issue"`, `"kind":"percent"`, `"percent":"12.5"`,
-		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`,
+		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`, `"max_fill":0.001`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, b)
