@@ -2,6 +2,7 @@ package couponkit
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -154,10 +155,10 @@ func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.G
 		if err != nil {
 			return nil, err
 		}
-		spec.Count = count
+		spec.Count, spec.MaxFill = count, src.FillLimit()
 		return codegen.NewUnique(spec, secret)
 	case series.RandomizedCommon:
-		return codegen.NewRandomizedCommon(codegen.RandomizedSpec{Sample: src.Sample, Count: count}, secret)
+		return codegen.NewRandomizedCommon(codegen.RandomizedSpec{Sample: src.Sample, Count: count, MaxFill: src.FillLimit()}, secret)
 	}
 	return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
 }
@@ -334,19 +335,49 @@ func (e *Engine) mint(ctx context.Context, s *series.Series, actor string) (coup
 	if err != nil {
 		return coupon.Coupon{}, false, err
 	}
+	if err := e.checkFill(ctx, s, g, 1); err != nil {
+		return coupon.Coupon{}, false, err
+	}
 	i, err := e.st.Reserve(ctx, s.ID, 1)
 	if err != nil {
 		return coupon.Coupon{}, false, err
 	}
 	if err := g.CheckIssue(uint64(i), 1); err != nil {
-		return coupon.Coupon{}, false, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID",
-			Message: "series " + s.ID + " has used its code space", Err: err}
+		return coupon.Coupon{}, false, mintRefused(s, err)
 	}
 	code, err := g.Code(uint64(i))
 	if err != nil {
 		return coupon.Coupon{}, false, err
 	}
 	return e.newCoupon(s, code, code, actor, e.now())
+}
+
+// checkFill refuses, before any index is reserved, to mint n more codes of
+// s when the codes made so far leave no room for them: so a refusal at the
+// series' fill ratio moves nothing, not even the code sequence. Minters
+// still check the indexes they reserve, which concurrent minters may have
+// pushed past the limit in between.
+func (e *Engine) checkFill(ctx context.Context, s *series.Series, g *codegen.Generator, n int) error {
+	made, err := e.st.Reserve(ctx, s.ID, 0)
+	if err != nil {
+		return err
+	}
+	if err := g.CheckIssue(uint64(made), uint64(n)); err != nil {
+		return mintRefused(s, err)
+	}
+	return nil
+}
+
+// mintRefused is the error for minting past the code space (PoolEmpty) or
+// past the series' fill ratio (FillRatioExceeded), wrapping codegen's.
+func mintRefused(s *series.Series, err error) error {
+	if errcode.CodeOf(err) == errcode.FillRatioExceeded {
+		return &errcode.Error{Code: errcode.FillRatioExceeded, Field: "SeriesID", Message: fmt.Sprintf(
+			"series %s has made the most codes its fill ratio allows (%g of its code space; Source.MaxFill)",
+			s.ID, s.Source.FillLimit()), Err: err}
+	}
+	return &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID",
+		Message: "series " + s.ID + " has used its code space", Err: err}
 }
 
 func (e *Engine) newCoupon(s *series.Series, code, canon, actor string, now time.Time) (coupon.Coupon, bool, error) {

@@ -259,6 +259,9 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkFill(ctx, s, g, n); err != nil {
+		return nil, err
+	}
 	from, err := e.st.Reserve(ctx, s.ID, int64(n))
 	if err != nil {
 		return nil, err
@@ -266,7 +269,7 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 	w := g.Width()
 	buf := make([]byte, n*w)
 	if err := g.Generate(buf, uint64(from), uint64(from)+uint64(n)); err != nil {
-		return nil, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID", Message: "series " + s.ID + " has used its code space", Err: err}
+		return nil, mintRefused(s, err)
 	}
 	for j := range out {
 		code := string(buf[j*w : (j+1)*w])

@@ -23,12 +23,13 @@ var seriesTests = []test{
 	{"NotStartedAndPastEnd", testSeriesWindow},
 	{"SeriesAt", testSeriesAt},
 	{"NotFound", testSeriesNotFound},
+	{"FillRatio", testSeriesFillRatio},
 }
 
 // fullSeries sets every field a store must keep.
 func fullSeries() series.Series {
 	return baseSeries("everything", series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Custom,
-		CustomAlphabet: "ABCDEFGH23456789", Prefix: "x-", Suffix: "-y", CheckChar: true}, func(s *series.Series) {
+		CustomAlphabet: "ABCDEFGH23456789", Prefix: "x-", Suffix: "-y", CheckChar: true, MaxFill: 0.001}, func(s *series.Series) {
 		s.TimeZone = "Europe/Berlin"
 		s.Start = t0.Add(-24 * time.Hour)
 		s.End = t0.Add(90 * 24 * time.Hour)
