@@ -23,6 +23,9 @@ const GenerateBatch = 10000
 //
 // The next batch is made while the store inserts the current one, so code
 // generation and the store's work overlap.
+//
+// n codes past what the series' fill ratio (series.Source.FillLimit) still
+// allows are refused up front with FillRatioExceeded, and nothing is made.
 func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress func(done int)) (int, error) {
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
@@ -36,6 +39,9 @@ func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress 
 	}
 	g, err := e.generator(ctx, &s)
 	if err != nil {
+		return 0, err
+	}
+	if err := e.checkFill(ctx, &s, g, n); err != nil {
 		return 0, err
 	}
 	ctx, cancel := context.WithCancel(ctx)

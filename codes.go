@@ -2,6 +2,7 @@ package couponkit
 
 import (
 	"context"
+	"fmt"
 	"math/rand/v2"
 	"strconv"
 	"strings"
@@ -41,18 +42,32 @@ func (k CodeCase) Apply(code string) string {
 }
 
 // canonicalCode is the canonical form of a code outside a generated
-// series: trimmed and upper-cased.
-func canonicalCode(code string) string { return strings.ToUpper(strings.TrimSpace(code)) }
-
-// minterCache keeps one code generator per series version.
-type minterCache struct {
-	m sync.Map // "id@version" -> *codegen.Generator
+// series (common and uploaded codes): trimmed and upper-cased, ASCII only
+// (codegen.Plain). A non-ASCII code is an InvalidCode error on "Code", so a
+// look-alike such as "ſ" never folds into an ASCII letter; an empty one an
+// InvalidArgument error.
+func canonicalCode(code string) (string, error) {
+	c, err := codegen.Plain(code)
+	if err == nil && c == "" {
+		err = errcode.New(errcode.InvalidArgument, "Code", "is empty")
+	}
+	return c, err
 }
 
+// minterCache keeps one code format and one code generator per series
+// version.
+type minterCache struct {
+	m       sync.Map // "id@version" -> *codegen.Generator
+	formats sync.Map // "id@version" -> *codegen.Format
+}
+
+func versionKey(s *series.Series) string { return s.ID + "@" + strconv.FormatInt(s.Version, 10) }
+
 // generator returns the code generator of a series whose codes the engine
-// makes (Generated or RandomizedCommon).
+// makes (Generated or RandomizedCommon). It needs Config.CodeKey: only
+// minting codes does.
 func (e *Engine) generator(ctx context.Context, s *series.Series) (*codegen.Generator, error) {
-	key := s.ID + "@" + strconv.FormatInt(s.Version, 10)
+	key := versionKey(s)
 	if g, ok := e.minters.m.Load(key); ok {
 		return g.(*codegen.Generator), nil
 	}
@@ -62,6 +77,59 @@ func (e *Engine) generator(ctx context.Context, s *series.Series) (*codegen.Gene
 	}
 	e.minters.m.Store(key, g)
 	return g, nil
+}
+
+// format returns the code format of a series whose codes the engine makes:
+// what reading a typed code needs, without the series' key.
+func (e *Engine) format(s *series.Series) (*codegen.Format, error) {
+	key := versionKey(s)
+	if f, ok := e.minters.formats.Load(key); ok {
+		return f.(*codegen.Format), nil
+	}
+	f, err := seriesFormat(s)
+	if err != nil {
+		return nil, err
+	}
+	e.minters.formats.Store(key, f)
+	return f, nil
+}
+
+// seriesFormat builds the code format of s from its source.
+func seriesFormat(s *series.Series) (*codegen.Format, error) {
+	switch s.Source.Kind {
+	case series.Generated:
+		spec, err := uniqueSpec(&s.Source)
+		if err != nil {
+			return nil, err
+		}
+		return codegen.NewFormat(spec)
+	case series.RandomizedCommon:
+		return codegen.NewRandomizedFormat(s.Source.Sample)
+	}
+	return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
+}
+
+// uniqueSpec is the shape of a generated unique series' codes.
+func uniqueSpec(src *series.Source) (codegen.UniqueSpec, error) {
+	var a *codegen.Alphabet
+	switch src.Alphabet {
+	case series.Numeric:
+		a = codegen.Numeric()
+	case series.ConfusionFree:
+		a = codegen.ConfusionFree()
+	case series.Custom:
+		var err error
+		if a, err = codegen.NewAlphabet(src.CustomAlphabet); err != nil {
+			return codegen.UniqueSpec{}, err
+		}
+	default:
+		a = codegen.Alphanumeric()
+	}
+	return codegen.UniqueSpec{
+		Alphabet: a, Length: src.Length,
+		Prefix: strings.ToUpper(src.Prefix), Suffix: strings.ToUpper(src.Suffix),
+		CheckChar: src.CheckChar,
+	}, nil
 }
 
 func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.Generator, error) {
@@ -83,45 +151,30 @@ func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.G
 	src := &s.Source
 	switch src.Kind {
 	case series.Generated:
-		var a *codegen.Alphabet
-		switch src.Alphabet {
-		case series.Numeric:
-			a = codegen.Numeric()
-		case series.ConfusionFree:
-			a = codegen.ConfusionFree()
-		case series.Custom:
-			if a, err = codegen.NewAlphabet(src.CustomAlphabet); err != nil {
-				return nil, err
-			}
-		default:
-			a = codegen.Alphanumeric()
+		spec, err := uniqueSpec(src)
+		if err != nil {
+			return nil, err
 		}
-		return codegen.NewUnique(codegen.UniqueSpec{
-			Alphabet: a, Length: src.Length,
-			Prefix: strings.ToUpper(src.Prefix), Suffix: strings.ToUpper(src.Suffix),
-			CheckChar: src.CheckChar, Count: count,
-		}, secret)
+		spec.Count, spec.MaxFill = count, src.FillLimit()
+		return codegen.NewUnique(spec, secret)
 	case series.RandomizedCommon:
-		return codegen.NewRandomizedCommon(codegen.RandomizedSpec{Sample: src.Sample, Count: count}, secret)
+		return codegen.NewRandomizedCommon(codegen.RandomizedSpec{Sample: src.Sample, Count: count, MaxFill: src.FillLimit()}, secret)
 	}
 	return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
 }
 
-// canonical returns the canonical form of a code typed for series s.
-func (e *Engine) canonical(ctx context.Context, s *series.Series, code string) (string, error) {
+// canonical returns the canonical form of a code typed for series s. It
+// needs no key: a generated code is checked against the series' format.
+func (e *Engine) canonical(s *series.Series, code string) (string, error) {
 	switch s.Source.Kind {
 	case series.Generated, series.RandomizedCommon:
-		g, err := e.generator(ctx, s)
+		f, err := e.format(s)
 		if err != nil {
 			return "", err
 		}
-		return g.Canonical(code)
+		return f.Canonical(code)
 	}
-	c := canonicalCode(code)
-	if c == "" {
-		return "", errcode.New(errcode.InvalidArgument, "Code", "is empty")
-	}
-	return c, nil
+	return canonicalCode(code)
 }
 
 // lookupCode finds the coupons of a code, in one series or in all. Without a
@@ -137,18 +190,22 @@ func (e *Engine) lookupCode(ctx context.Context, seriesID, code string, dst []co
 		if err != nil {
 			return nil, nil, err
 		}
-		canon, err := e.canonical(ctx, s, code)
+		canon, err := e.canonical(s, code)
 		if err != nil {
 			return nil, s, err
 		}
 		cs, err := e.couponsByCode(ctx, dst, seriesID, canon)
 		return cs, s, err
 	}
-	cs, err := e.couponsByCode(ctx, dst, "", canonicalCode(code))
+	canon, err := canonicalCode(code)
+	if err != nil {
+		return nil, nil, err
+	}
+	cs, err := e.couponsByCode(ctx, dst, "", canon)
 	if err != nil || len(cs) > 0 {
 		return cs, nil, err
 	}
-	if alt, aerr := codegen.ConfusionFree().Canonical(code); aerr == nil && alt != canonicalCode(code) {
+	if alt, aerr := codegen.ConfusionFree().Canonical(code); aerr == nil && alt != canon {
 		cs, err = e.couponsByCode(ctx, dst, "", alt)
 	}
 	return cs, nil, err
@@ -196,8 +253,10 @@ func checkChosenCode(s *series.Series, code string) error {
 		return nil
 	case s.Source.Kind == series.Common || s.Source.Kind == series.RandomizedCommon:
 		return errcode.New(errcode.InvalidArgument, "Code", "series "+s.ID+" makes its own codes; a code cannot be chosen")
-	case s.Source.Kind != series.Generated && !validUploadCode(canonicalCode(code)):
-		return errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
+	case s.Source.Kind != series.Generated:
+		if canon, err := codegen.Plain(code); err != nil || !validUploadCode(canon) {
+			return errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(code)+" has characters other than letters, digits, '-' and '_'")
+		}
 	}
 	return nil
 }
@@ -210,12 +269,16 @@ func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor 
 	now := e.now()
 	switch s.Source.Kind {
 	case series.Common:
-		return e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), actor, now)
+		canon, err := canonicalCode(s.Source.Code)
+		if err != nil {
+			return coupon.Coupon{}, false, err
+		}
+		return e.newCoupon(s, s.Source.Code, canon, actor, now)
 	case series.RandomizedCommon:
 		return e.mint(ctx, s, actor)
 	}
 	if code != "" {
-		canon, err := e.canonical(ctx, s, code)
+		canon, err := e.canonical(s, code)
 		if err != nil {
 			return coupon.Coupon{}, false, err
 		}
@@ -272,19 +335,49 @@ func (e *Engine) mint(ctx context.Context, s *series.Series, actor string) (coup
 	if err != nil {
 		return coupon.Coupon{}, false, err
 	}
+	if err := e.checkFill(ctx, s, g, 1); err != nil {
+		return coupon.Coupon{}, false, err
+	}
 	i, err := e.st.Reserve(ctx, s.ID, 1)
 	if err != nil {
 		return coupon.Coupon{}, false, err
 	}
 	if err := g.CheckIssue(uint64(i), 1); err != nil {
-		return coupon.Coupon{}, false, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID",
-			Message: "series " + s.ID + " has used its code space", Err: err}
+		return coupon.Coupon{}, false, mintRefused(s, err)
 	}
 	code, err := g.Code(uint64(i))
 	if err != nil {
 		return coupon.Coupon{}, false, err
 	}
 	return e.newCoupon(s, code, code, actor, e.now())
+}
+
+// checkFill refuses, before any index is reserved, to mint n more codes of
+// s when the codes made so far leave no room for them: so a refusal at the
+// series' fill ratio moves nothing, not even the code sequence. Minters
+// still check the indexes they reserve, which concurrent minters may have
+// pushed past the limit in between.
+func (e *Engine) checkFill(ctx context.Context, s *series.Series, g *codegen.Generator, n int) error {
+	made, err := e.st.Reserve(ctx, s.ID, 0)
+	if err != nil {
+		return err
+	}
+	if err := g.CheckIssue(uint64(made), uint64(n)); err != nil {
+		return mintRefused(s, err)
+	}
+	return nil
+}
+
+// mintRefused is the error for minting past the code space (PoolEmpty) or
+// past the series' fill ratio (FillRatioExceeded), wrapping codegen's.
+func mintRefused(s *series.Series, err error) error {
+	if errcode.CodeOf(err) == errcode.FillRatioExceeded {
+		return &errcode.Error{Code: errcode.FillRatioExceeded, Field: "SeriesID", Message: fmt.Sprintf(
+			"series %s has made the most codes its fill ratio allows (%g of its code space; Source.MaxFill)",
+			s.ID, s.Source.FillLimit()), Err: err}
+	}
+	return &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID",
+		Message: "series " + s.ID + " has used its code space", Err: err}
 }
 
 func (e *Engine) newCoupon(s *series.Series, code, canon, actor string, now time.Time) (coupon.Coupon, bool, error) {

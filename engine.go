@@ -28,8 +28,10 @@ type Config struct {
 	// CodeKey returns the secret key of a series whose codes the engine
 	// generates (generated unique and randomized common series). Keep it
 	// secret and stable: the same key yields the same code sequence, and
-	// anyone with it can enumerate the codes. Required to issue from such
-	// series.
+	// anyone with it can enumerate the codes. Only making codes needs it
+	// (issuing, reissuing and Generate for such series); reading, validating
+	// and redeeming their codes, creating them and Counters do not, so an
+	// engine that only reads codes (a till) goes without it.
 	CodeKey func(ctx context.Context, seriesID string) ([]byte, error)
 	// Rates converts bills in another currency; without it only bills in
 	// the series' currency are accepted.

@@ -305,8 +305,8 @@ func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, 
 	var issue []int // rows with a customer, issued after the pool insert
 	seen := make(map[string]bool, len(rows))
 	for i, r := range rows {
-		canon := canonicalCode(r.Code)
-		if canon == "" || !validUploadCode(canon) {
+		canon, err := canonicalCode(r.Code)
+		if err != nil || !validUploadCode(canon) {
 			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(r.Code)+" is empty or has characters other than letters, digits, '-' and '_'")})
 			continue
 		}
@@ -366,7 +366,11 @@ func (e *Engine) issueUploaded(ctx context.Context, seriesID string, row UploadR
 	if cerr != nil {
 		return cerr
 	}
-	cs, lerr := e.st.CouponsByCode(ctx, seriesID, canonicalCode(row.Code))
+	canon, cerr := canonicalCode(row.Code)
+	if cerr != nil {
+		return cerr
+	}
+	cs, lerr := e.st.CouponsByCode(ctx, seriesID, canon)
 	if lerr != nil {
 		return lerr
 	}

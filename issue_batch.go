@@ -249,8 +249,12 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 	out := make([]coupon.Coupon, n)
 	now := e.now()
 	if s.Source.SharedCode() {
+		canon, err := canonicalCode(s.Source.Code)
+		if err != nil {
+			return nil, err
+		}
 		for j := range out {
-			c, _, err := e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), "", now)
+			c, _, err := e.newCoupon(s, s.Source.Code, canon, "", now)
 			if err != nil {
 				return nil, err
 			}
@@ -265,6 +269,9 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 	if err != nil {
 		return nil, err
 	}
+	if err := e.checkFill(ctx, s, g, n); err != nil {
+		return nil, err
+	}
 	from, err := e.st.Reserve(ctx, s.ID, int64(n))
 	if err != nil {
 		return nil, err
@@ -272,7 +279,7 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 	w := g.Width()
 	buf := make([]byte, n*w)
 	if err := g.Generate(buf, uint64(from), uint64(from)+uint64(n)); err != nil {
-		return nil, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID", Message: "series " + s.ID + " has used its code space", Err: err}
+		return nil, mintRefused(s, err)
 	}
 	for j := range out {
 		code := string(buf[j*w : (j+1)*w])

@@ -5,6 +5,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -109,9 +110,33 @@ type SeriesCounters struct {
 	// RemainingUses is how many more redemptions the series allows, or -1
 	// without a series level.
 	RemainingUses int64
+
+	// The guessability of a series whose codes the engine makes (generated
+	// unique or randomized common); all three are 0 for the other kinds,
+	// whose codes come from elsewhere or are shared by everyone.
+
+	// CodeSpace is the number of well-formed codes: the alphabet's size to
+	// the power of the number of generated characters. The prefix, suffix
+	// and check character add nothing: one code shows them.
+	CodeSpace uint64
+	// LiveCodes is the number of codes the series has made: every index of
+	// its code sequence handed out, that is each code issued, waiting in
+	// the pool (Generate), redeemed, revoked, expired or replaced by a
+	// reissue, and any index reserved for a code that was never stored (an
+	// interrupted Generate, a minter refused after reserving). It never goes
+	// down. Each such code answers a guess differently from "no such code",
+	// so it is what a guess can hit, and it is the count the series' fill
+	// ratio (series.Source.FillLimit) caps.
+	LiveCodes int64
+	// GuessOdds is LiveCodes / CodeSpace: the chance that one code made up
+	// at random in the series' shape is one of its codes. At most the fill
+	// ratio (1 in 10,000 by default for generated unique codes), except
+	// by the few indexes concurrent minters may reserve past it and refuse.
+	GuessOdds float64
 }
 
-// Counters returns a series' running totals.
+// Counters returns a series' running totals and, for a series whose codes
+// the engine makes, its guessability. It needs no Config.CodeKey.
 func (e *Engine) Counters(ctx context.Context, seriesID string) (SeriesCounters, error) {
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
@@ -129,5 +154,27 @@ func (e *Engine) Counters(ctx context.Context, seriesID string) (SeriesCounters,
 	if m := s.Redemption.MaxPerSeries; m > 0 {
 		out.RemainingUses = max(0, int64(m)-out.Uses)
 	}
+	if err := e.guessOdds(ctx, &s, &out); err != nil {
+		return SeriesCounters{}, err
+	}
 	return out, nil
+}
+
+// guessOdds fills in the code space, live codes and guess odds of a series
+// whose codes the engine makes. The live codes are the next index of the
+// series' code sequence, read without reserving it.
+func (e *Engine) guessOdds(ctx context.Context, s *series.Series, out *SeriesCounters) error {
+	if k := s.Source.Kind; k != series.Generated && k != series.RandomizedCommon {
+		return nil
+	}
+	f, err := e.format(s)
+	if err != nil {
+		return err
+	}
+	made, err := e.st.Reserve(ctx, s.ID, 0)
+	if err != nil {
+		return err
+	}
+	out.CodeSpace, out.LiveCodes, out.GuessOdds = f.Capacity(), made, f.Fill(uint64(made))
+	return nil
 }

@@ -3,6 +3,7 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"iter"
 	"reflect"
 	"slices"
@@ -20,9 +21,10 @@ import (
 
 // CreateSeries validates s and stores it as a new series. An empty ID is
 // assigned; a zero Status becomes Active. For a series whose codes the
-// engine generates it also checks that the code space can hold
-// Issuance.MaxTotal codes, and for a randomized common series that the
-// sample's fixed part is not used by another series of the store. It
+// engine generates it also checks that the code space and the series' fill
+// ratio (series.Source.FillLimit) can hold Issuance.MaxTotal codes, and for
+// a randomized common series that the sample's fixed part is not used by
+// another series of the store; none of this needs Config.CodeKey. It
 // returns the stored series (Version 1).
 func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (series.Series, error) {
 	now := e.now()
@@ -47,17 +49,53 @@ func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (series.Seri
 	return s, nil
 }
 
-func (e *Engine) checkSeries(ctx context.Context, s *series.Series) error {
+// checkSeries validates s and, for a series whose codes the engine makes,
+// its code space (checkCodeSpace). It needs no code key.
+func (e *Engine) checkSeries(_ context.Context, s *series.Series) error {
 	if err := s.Validate(); err != nil {
 		return err
 	}
 	switch s.Source.Kind {
 	case series.Generated, series.RandomizedCommon:
-		if _, err := e.newGenerator(ctx, s); err != nil {
+		f, err := seriesFormat(s)
+		if err != nil {
 			return err
 		}
+		return checkCodeSpace(s, f)
 	}
 	return nil
+}
+
+// checkCodeSpace refuses a series whose fill ratio (Source.FillLimit) lets it
+// make no code at all (InvalidConfig on "Source.MaxFill"), and one whose
+// Issuance.MaxTotal is more than its code space holds (CapacityExceeded) or
+// more than its fill ratio allows (FillRatioExceeded), both on
+// "Issuance.MaxTotal".
+func checkCodeSpace(s *series.Series, f *codegen.Format) error {
+	ratio := s.Source.FillLimit()
+	limit, err := f.Limit(ratio)
+	if err != nil {
+		return err
+	}
+	if limit == 0 {
+		return errcode.New(errcode.InvalidConfig, "Source.MaxFill", fmt.Sprintf(
+			"a fill ratio of %g of %d codes allows no code; raise Source.MaxFill or lengthen the code", ratio, f.Capacity()))
+	}
+	m := s.Issuance.MaxTotal
+	if m <= 0 {
+		return nil
+	}
+	err = f.CheckCount(uint64(m), ratio)
+	switch errcode.CodeOf(err) {
+	case errcode.CapacityExceeded:
+		return &errcode.Error{Code: errcode.CapacityExceeded, Field: "Issuance.MaxTotal", Message: fmt.Sprintf(
+			"%d codes are more than the code space of %d holds", m, f.Capacity()), Err: err}
+	case errcode.FillRatioExceeded:
+		return &errcode.Error{Code: errcode.FillRatioExceeded, Field: "Issuance.MaxTotal", Message: fmt.Sprintf(
+			"%d codes are more than the %d a fill ratio of %g of %d codes allows; raise Source.MaxFill or lengthen the code",
+			m, limit, ratio, f.Capacity()), Err: err}
+	}
+	return err
 }
 
 // checkFixedPart refuses a randomized common series whose fixed part another
@@ -83,7 +121,10 @@ func (e *Engine) checkFixedPart(ctx context.Context, s *series.Series) error {
 // UpdateSeries replaces the configuration of an existing series. s.Version
 // must be the version the caller read: a zero or stale version is refused
 // with ErrConflict (read the series again and pass its version). The code
-// source cannot change once the series exists (codes were made from it).
+// source cannot change once the series exists (codes were made from it),
+// except its fill ratio, Source.MaxFill, which does not change which codes
+// are made: raising it lets the series make more codes, lowering it below
+// the codes already made stops it making more.
 // It returns the stored series with its new version.
 func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Series, error) {
 	cur, err := e.st.Series(ctx, s.ID)
@@ -93,7 +134,7 @@ func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Seri
 	if s.Version != cur.Version {
 		return series.Series{}, staleSeries(s.ID, s.Version, cur.Version)
 	}
-	if !reflect.DeepEqual(cur.Source, s.Source) {
+	if !sameCodes(cur.Source, s.Source) {
 		return series.Series{}, errcode.New(errcode.InvalidConfig, "Source", "the code source cannot change after the series is created")
 	}
 	if cur.Status == series.Ended && s.Status != series.Ended {
@@ -123,6 +164,13 @@ func staleSeries(id string, passed, now int64) error {
 		msg += " (it is at version " + strconv.FormatInt(now, 10) + ")"
 	}
 	return errcode.New(errcode.Conflict, "Version", msg+"; read it again and pass its version")
+}
+
+// sameCodes reports whether two sources make the same codes: whether they
+// are equal but for MaxFill.
+func sameCodes(a, b series.Source) bool {
+	a.MaxFill, b.MaxFill = 0, 0
+	return reflect.DeepEqual(a, b)
 }
 
 // SetSeriesStatus pauses, resumes or ends a series. Ended is final.

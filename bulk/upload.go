@@ -5,10 +5,10 @@ import (
 	"errors"
 	"io"
 	"strconv"
-	"strings"
 	"time"
 
 	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
 )
@@ -150,7 +150,10 @@ func (a *uploader) heldBy(ctx context.Context, rec *record) (bool, error) {
 	if err != nil {
 		return false, err
 	}
-	canon := strings.ToUpper(strings.TrimSpace(rec.code))
+	canon, err := codegen.Plain(rec.code)
+	if err != nil {
+		return false, err
+	}
 	for _, c := range cs {
 		if c.Canonical == canon {
 			return true, nil

@@ -2,7 +2,6 @@ package codegen
 
 import (
 	"fmt"
-	"strings"
 
 	"github.com/couponkit/couponkit/errcode"
 )
@@ -151,7 +150,8 @@ func (a *Alphabet) Contains(c byte) bool { return a.index[c] != notInAlpha }
 // 10 (2, 6, 14, 18, 22, 26, 34, ...): see the package documentation.
 func (a *Alphabet) SupportsCheckChar() bool { return a.check != nil }
 
-// Canonical returns s in canonical form: surrounding white space removed and
+// Canonical returns s in canonical form: surrounding ASCII white space
+// removed and
 // every character folded as the alphabet's documentation says (for
 // ConfusionFree also O->0, I/L->1 and hyphens removed). It does not check
 // that the characters belong to the alphabet: a code's prefix or suffix may
@@ -159,9 +159,10 @@ func (a *Alphabet) SupportsCheckChar() bool { return a.check != nil }
 // returns it unchanged.
 //
 // A byte that is not printable ASCII other than space (0x21..0x7E) after
-// trimming is an InvalidCode error with Field "Code".
+// trimming, in particular any byte of a non-ASCII character, is an
+// InvalidCode error with Field "Code": only ASCII letters are case-folded.
 func (a *Alphabet) Canonical(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	out := make([]byte, 0, len(s))
 	for i := 0; i < len(s); i++ {
 		f := a.fold[s[i]]
@@ -180,7 +181,7 @@ func (a *Alphabet) Canonical(s string) (string, error) {
 // written. It fails with InvalidCode when a byte is invalid or when the
 // canonical form is longer than buf.
 func (a *Alphabet) canonInto(buf []byte, s string) (int, error) {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	n := 0
 	for i := 0; i < len(s); i++ {
 		f := a.fold[s[i]]

@@ -3,7 +3,6 @@ package codegen
 import (
 	"fmt"
 	"iter"
-	"strings"
 
 	"github.com/couponkit/couponkit/errcode"
 )
@@ -20,7 +19,7 @@ const (
 // sample's alphabet.
 type RandomizedSpec struct {
 	// Sample is a sample code of MinSampleLen to MaxSampleLen ASCII letters
-	// and digits, as an operator typed it: surrounding white space is
+	// and digits, as an operator typed it: surrounding ASCII white space is
 	// removed and letters are upper-cased. An all-digit sample gives Numeric
 	// codes, any other Alphanumeric ones. "TEST12345" keeps "TEST" and
 	// generates 5 characters; a 10-character alphanumeric sample gives
@@ -55,19 +54,13 @@ func NewRandomizedCommon(spec RandomizedSpec, key []byte) (*Generator, error) {
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
-	a := Alphanumeric()
-	if isDigits(sample) {
-		a = Numeric()
-	}
-	fixed := sample[:len(sample)/2]
-	return newGenerator(kindRandomized, a, len(sample)-len(fixed), fixed, "",
-		false, spec.Count, spec.MaxFill, key)
+	return generatorFor(randomizedFormat(sample), spec.Count, spec.MaxFill, key)
 }
 
 // canonicalSample trims and upper-cases a sample and checks it; the error
 // is a plain message for the caller to wrap.
 func canonicalSample(s string) (string, error) {
-	s = strings.TrimSpace(s)
+	s = trimSpace(s)
 	if len(s) < MinSampleLen || len(s) > MaxSampleLen {
 		return "", fmt.Errorf("must have %d to %d characters, has %d", MinSampleLen, MaxSampleLen, len(s))
 	}
@@ -120,7 +113,7 @@ func FixedPartAvailable(sample string, inUse iter.Seq[string]) error {
 		return err
 	}
 	for f := range inUse {
-		if strings.EqualFold(strings.TrimSpace(f), fixed) {
+		if p, err := Plain(f); err == nil && p == fixed {
 			return errcode.New(errcode.FixedPartInUse, "Sample", fmt.Sprintf(
 				"the fixed part %q is used by another series", fixed))
 		}

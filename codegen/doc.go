@@ -32,16 +32,31 @@
 // Keep the key secret and per series. It is not stored here: the caller
 // keeps it (for instance in a secret store, referenced from the series).
 //
+// Only making and decoding codes needs the key. A [Format] ([NewFormat],
+// [NewRandomizedFormat]) is the key-free shape of a series' codes: it
+// canonicalises and checks a typed code and sizes the code space, so a
+// till that only reads codes never holds the secret. Every Generator embeds
+// the Format of its spec and reads codes through it.
+//
 // # Alphabets and canonical form
 //
 // [Numeric] (0-9), [Alphanumeric] (0-9A-Z) and [ConfusionFree] (Crockford's
 // base 32, without I, L, O and U) are built in; [NewAlphabet] makes another.
-// What a person types is canonicalised once, at input: surrounding white
-// space removed, letters folded to the alphabet's case (codes compare
-// case-insensitively), and for ConfusionFree O->0, I and L->1 and hyphens
-// dropped. [Generator.Canonical] and [Generator.Decode] do this and then
-// check the width, prefix, suffix, alphabet and check character, failing
-// with typed errors ([errcode.InvalidCode], [errcode.CheckFailed]).
+// What a person types is canonicalised once, at input: surrounding ASCII
+// white space removed, ASCII letters folded to the alphabet's case (codes
+// compare case-insensitively), and for ConfusionFree O->0, I and L->1 and
+// hyphens dropped. [Format.Canonical] (and so [Generator.Canonical]) and
+// [Generator.Decode] do this and then check the width, prefix, suffix,
+// alphabet and check character, failing with typed errors
+// ([errcode.InvalidCode], [errcode.CheckFailed]).
+//
+// Codes are ASCII, and only the ASCII letters a-z and A-Z are case-folded:
+// any other byte outside printable ASCII is refused with InvalidCode, never
+// mapped. Unicode case mapping would make look-alikes into ASCII letters
+// ("ſ", the long s, upper-cases to "S"; "ı", the dotless i, to "I"), so that
+// "ſUMMER10" would pass for SUMMER10. [Plain] is the same rule for codes
+// that follow no Format (common and uploaded codes): trimmed, upper-cased,
+// ASCII only.
 //
 // # Series kinds
 //
@@ -74,13 +89,25 @@
 //
 // # Capacity and fill
 //
-// [Generator.Capacity] is r^Length. A spec whose Count cannot be issued is
+// [Format.Capacity] is r^Length. A spec whose Count cannot be issued is
 // refused up front ([errcode.CapacityExceeded], or
 // [errcode.FillRatioExceeded] when MaxFill forbids it). MaxFill caps the share
 // of the space that may be issued, because the fuller the space the easier a
-// guess: [Generator.Limit] is that cap, [Generator.CheckIssue] refuses a
+// guess: with n codes issued out of a capacity c, one guess of a
+// well-formed code hits an issued one with odds n/c ([Format.Fill]).
+// [Generator.Limit] is the cap, floor(MaxFill * c) computed exactly with
+// MaxFill read as the decimal it prints as; [Generator.CheckIssue] refuses a
 // request past it, and Code, AppendCode and Generate refuse indexes past it.
-// [MinLengthFor] gives the shortest length for a count and fill.
+// [Format.Limit] and [Format.CheckCount] give the same without a key, and
+// [MinLengthFor] the shortest length for a count and fill.
+//
+// A MaxFill of 0 here means 1: the whole space. A caller choosing a ratio
+// should weigh what it allows; at 1 in 10,000 (0.0001, the default of
+// package series for generated unique codes) a 4-digit numeric series may
+// issue 1 code, a 6-digit one 100, an 8-digit one 10,000, 6 alphanumeric
+// characters 217,678 codes, 8 alphanumeric characters 282,110,990 and 8
+// confusion-free characters 109,951,162. A 4-digit series filled with 5,000
+// codes, by contrast, lets half of all random guesses hit.
 //
 // # Speed
 //

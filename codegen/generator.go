@@ -3,8 +3,10 @@ package codegen
 import (
 	"fmt"
 	"math"
+	"math/big"
 	"math/bits"
 	"slices"
+	"strconv"
 	"sync"
 
 	"github.com/couponkit/couponkit/errcode"
@@ -67,27 +69,24 @@ type UniqueSpec struct {
 // always give the same codes, so an interrupted bulk issue resumes from its
 // counter.
 //
-// A Generator is immutable and safe for concurrent use by many goroutines
-// (for instance on disjoint ranges of indexes in Generate). It must not be
-// copied after first use.
+// The key-free part, the Format, is embedded: a Generator canonicalises and
+// checks typed codes as its Format does, and &g.Format serves code where
+// only parsing is needed.
+//
+// A Generator is immutable (do not assign to its Format) and safe for
+// concurrent use by many goroutines (for instance on disjoint ranges of
+// indexes in Generate). It must not be copied after first use.
 type Generator struct {
-	kind     kind
-	alpha    *Alphabet
-	chars    string
-	radix    uint64
-	length   int // generated characters, without the check character
-	u        int // digits in the high half
-	prefix   string
-	suffix   string
-	check    *quasigroup // nil without a check character
-	width    int
-	capacity uint64
-	limit    uint64
-	maxFill  float64
-	perm     *permutation
-	fast32   bool   // both halves are below 2^32
-	magic    uint64 // ceil(2^64 / radix), for division of 32-bit values
-	pool     sync.Pool
+	// Format is the shape of the codes: Canonical, Capacity, Width and the
+	// other methods of Format are the generator's.
+	Format
+	u       int // digits in the high half
+	limit   uint64
+	maxFill float64
+	perm    *permutation
+	fast32  bool   // both halves are below 2^32
+	magic   uint64 // ceil(2^64 / radix), for division of 32-bit values
+	pool    sync.Pool
 }
 
 // NewUnique returns the generator for spec, keyed with the caller's secret
@@ -105,32 +104,13 @@ type Generator struct {
 // than the MaxFill share of it.
 func NewUnique(spec UniqueSpec, key []byte) (*Generator, error) {
 	var fe errcode.Fields
-	a := spec.Alphabet
-	if a == nil {
-		fe.Add(errcode.InvalidConfig, "Alphabet", "is required")
-	}
-	switch {
-	case spec.Length < MinLength:
-		fe.Add(errcode.InvalidConfig, "Length", fmt.Sprintf("must be at least %d", MinLength))
-	case a != nil && spec.Length > maxDigits(uint64(a.Size())):
-		fe.Add(errcode.InvalidConfig, "Length", fmt.Sprintf(
-			"must be at most %d for an alphabet of %d characters (the code space must fit in 64 bits)",
-			maxDigits(uint64(a.Size())), a.Size()))
-	}
-	if a != nil {
-		checkAffix(&fe, a, "Prefix", spec.Prefix)
-		checkAffix(&fe, a, "Suffix", spec.Suffix)
-		if spec.CheckChar && !a.SupportsCheckChar() {
-			fe.Add(errcode.InvalidConfig, "CheckChar", fmt.Sprintf(
-				"an alphabet of %d characters cannot carry a check character", a.Size()))
-		}
-	}
+	checkShape(&fe, spec)
 	checkMaxFill(&fe, spec.MaxFill)
 	checkKey(&fe, key)
 	if err := fe.Err(); err != nil {
 		return nil, err
 	}
-	return newGenerator(kindUnique, a, spec.Length, spec.Prefix, spec.Suffix,
+	return newGenerator(kindUnique, spec.Alphabet, spec.Length, spec.Prefix, spec.Suffix,
 		spec.CheckChar, spec.Count, spec.MaxFill, key)
 }
 
@@ -178,55 +158,44 @@ func maxDigits(radix uint64) int {
 // newGenerator builds a generator from validated parts.
 func newGenerator(k kind, a *Alphabet, length int, prefix, suffix string,
 	check bool, count uint64, maxFill float64, key []byte) (*Generator, error) {
+	return generatorFor(newFormat(k, a, length, prefix, suffix, check), count, maxFill, key)
+}
+
+// generatorFor builds the generator of format f; maxFill and key are valid.
+func generatorFor(f *Format, count uint64, maxFill float64, key []byte) (*Generator, error) {
+	if err := f.CheckCount(count, maxFill); err != nil {
+		return nil, err
+	}
 	if maxFill == 0 {
 		maxFill = 1
 	}
-	g := &Generator{
-		kind:    k,
-		alpha:   a,
-		chars:   a.chars,
-		radix:   uint64(len(a.chars)),
-		length:  length,
-		u:       length / 2,
-		prefix:  prefix,
-		suffix:  suffix,
-		maxFill: maxFill,
-	}
-	if check {
-		g.check = a.check
-	}
-	g.width = len(prefix) + length + len(suffix)
-	if check {
-		g.width++
-	}
-	g.capacity = pow(g.radix, length)
+	g := &Generator{Format: *f, u: f.length / 2, maxFill: maxFill}
 	g.limit = limitFor(g.capacity, maxFill)
-	if count > g.capacity {
-		return nil, errcode.New(errcode.CapacityExceeded, "Count", fmt.Sprintf(
-			"%d codes requested, the code space holds %d", count, g.capacity))
-	}
-	if count > g.limit {
-		return nil, errcode.New(errcode.FillRatioExceeded, "Count", fmt.Sprintf(
-			"%d codes requested, at most %d may be issued (%g of %d)", count, g.limit, maxFill, g.capacity))
-	}
-	g.perm = newPermutation(deriveKey(key, g.keyInfo()), g.radix, length)
+	g.perm = newPermutation(deriveKey(key, g.keyInfo()), g.radix, g.length)
 	g.fast32 = g.perm.b <= 1<<32
 	g.magic = ^uint64(0)/g.radix + 1
 	g.pool.New = func() any { return new(scratch) }
 	return g, nil
 }
 
-// limitFor returns floor(maxFill*capacity), computed in float64, at most
-// capacity; maxFill is in (0, 1].
+// limitFor returns floor(maxFill*capacity), at most capacity; maxFill is in
+// (0, 1]. The product is exact, with maxFill read as the shortest decimal
+// that denotes it (strconv's 'g' format): a ratio written 0.0003 allows 3 of
+// 10,000 codes, where the float64 product, 2.9999999999999996, would allow 2.
 func limitFor(capacity uint64, maxFill float64) uint64 {
 	if maxFill >= 1 {
 		return capacity
 	}
-	f := math.Floor(maxFill * float64(capacity))
-	if f >= float64(capacity) {
+	r, ok := new(big.Rat).SetString(strconv.FormatFloat(maxFill, 'g', -1, 64))
+	if !ok { // cannot happen for a finite maxFill
+		return uint64(math.Floor(maxFill * float64(capacity)))
+	}
+	r.Mul(r, new(big.Rat).SetUint64(capacity))
+	q := new(big.Int).Quo(r.Num(), r.Denom()) // r >= 0: truncation is floor
+	if !q.IsUint64() || q.Uint64() > capacity {
 		return capacity
 	}
-	return uint64(f)
+	return q.Uint64()
 }
 
 // keyInfo encodes every parameter that shapes the codes, for deriveKey.
@@ -246,46 +215,14 @@ func (g *Generator) keyInfo() []byte {
 	return info
 }
 
-// Capacity returns the number of distinct codes: Alphabet().Size()^Length().
-func (g *Generator) Capacity() uint64 { return g.capacity }
-
-// Limit returns how many codes may be issued: floor(MaxFill() * Capacity())
-// (computed in float64), at most Capacity(). Indexes from Limit() on are
+// Limit returns how many codes may be issued: floor(MaxFill() * Capacity()),
+// computed exactly with MaxFill() read as the decimal it prints as (0.0003
+// of 10,000 codes is 3), at most Capacity(). Indexes from Limit() on are
 // refused by Code, AppendCode and Generate.
 func (g *Generator) Limit() uint64 { return g.limit }
 
 // MaxFill returns the largest share of the code space that may be issued.
 func (g *Generator) MaxFill() float64 { return g.maxFill }
-
-// Width returns the number of bytes in every code (prefix, generated
-// characters, check character and suffix).
-func (g *Generator) Width() int { return g.width }
-
-// Length returns the number of generated characters, without prefix, suffix
-// or check character.
-func (g *Generator) Length() int { return g.length }
-
-// Alphabet returns the alphabet of the generated characters.
-func (g *Generator) Alphabet() *Alphabet { return g.alpha }
-
-// Prefix returns the fixed text every code starts with: the spec's Prefix,
-// or a randomized common series' fixed part.
-func (g *Generator) Prefix() string { return g.prefix }
-
-// Suffix returns the fixed text every code ends with.
-func (g *Generator) Suffix() string { return g.suffix }
-
-// HasCheckChar reports whether codes end (before the suffix) with a check
-// character.
-func (g *Generator) HasCheckChar() bool { return g.check != nil }
-
-// Fill returns the share of the code space taken by issued codes,
-// issued / Capacity(). It is the guessability of the series: the chance that
-// a well-formed code picked at random (right prefix, suffix, alphabet and
-// check character, which anyone can compute) is an issued one.
-func (g *Generator) Fill(issued uint64) float64 {
-	return float64(issued) / float64(g.capacity)
-}
 
 // CheckIssue reports whether requested more codes may be issued when issued
 // codes already have been: nil when issued+requested <= Limit(); a
@@ -293,17 +230,7 @@ func (g *Generator) Fill(issued uint64) float64 {
 // Capacity(); a FillRatioExceeded error (Field "Count") when it is within the
 // capacity but past the MaxFill share.
 func (g *Generator) CheckIssue(issued, requested uint64) error {
-	total, carry := bits.Add64(issued, requested, 0)
-	if carry != 0 || total > g.capacity {
-		return errcode.New(errcode.CapacityExceeded, "Count", fmt.Sprintf(
-			"%d issued and %d requested, the code space holds %d", issued, requested, g.capacity))
-	}
-	if total > g.limit {
-		return errcode.New(errcode.FillRatioExceeded, "Count", fmt.Sprintf(
-			"%d issued and %d requested, at most %d may be issued (%g of %d)",
-			issued, requested, g.limit, g.maxFill, g.capacity))
-	}
-	return nil
+	return g.checkIssue(issued, requested, g.limit, g.maxFill)
 }
 
 // checkEnd reports whether every index below end may be generated.
@@ -432,26 +359,6 @@ func (g *Generator) digits(dst []uint8, x uint64) {
 	}
 }
 
-// Canonical returns the canonical form of a code as a person may have typed
-// it, after checking that it is a well-formed code of this series: surrounding
-// white space removed, letters case-folded (and for ConfusionFree O->0,
-// I/L->1, hyphens removed), then the width, prefix, suffix, alphabet and check
-// character verified. The canonical form is what Code returns, and what to
-// store and compare. Canonical is idempotent.
-//
-// A well-formed code is not necessarily an issued one: use Decode and compare
-// the index with the issued count. Errors: InvalidCode (Field "Code") for a
-// malformed code, CheckFailed (Field "Code") when only the check character
-// disagrees.
-func (g *Generator) Canonical(input string) (string, error) {
-	var buf [maxWidth]byte
-	var vals [maxLength]uint8
-	if err := g.parse(&buf, &vals, input); err != nil {
-		return "", err
-	}
-	return string(buf[:g.width]), nil
-}
-
 // Decode returns the index of the code a person typed, after everything
 // Canonical checks; Code(index) then returns the canonical code. Every
 // well-formed code has an index below Capacity(); whether it was issued is
@@ -475,41 +382,6 @@ func (g *Generator) Decode(input string) (uint64, error) {
 	x, y = g.perm.inverse(s, x, y)
 	g.pool.Put(s)
 	return x*g.perm.b + y, nil
-}
-
-// parse canonicalises input into buf, checks its shape, and stores the
-// values of the generated characters in vals.
-func (g *Generator) parse(buf *[maxWidth]byte, vals *[maxLength]uint8, input string) error {
-	n, err := g.alpha.canonInto(buf[:g.width], input)
-	if err != nil {
-		return err
-	}
-	if n != g.width {
-		return errcode.New(errcode.InvalidCode, "Code", fmt.Sprintf(
-			"has %d characters, want %d", n, g.width))
-	}
-	code := buf[:n]
-	if string(code[:len(g.prefix)]) != g.prefix {
-		return errcode.New(errcode.InvalidCode, "Code", fmt.Sprintf("does not start with %q", g.prefix))
-	}
-	if string(code[n-len(g.suffix):]) != g.suffix {
-		return errcode.New(errcode.InvalidCode, "Code", fmt.Sprintf("does not end with %q", g.suffix))
-	}
-	body := code[len(g.prefix) : n-len(g.suffix)]
-	for k, c := range body {
-		v := g.alpha.index[c]
-		if v == notInAlpha {
-			return errcode.New(errcode.InvalidCode, "Code", fmt.Sprintf(
-				"character %q at position %d is not in the %s alphabet", c, len(g.prefix)+k+1, g.alpha.Name()))
-		}
-		if k < g.length {
-			vals[k] = v
-		}
-	}
-	if g.check != nil && g.check.digit(vals[:g.length]) != g.alpha.index[body[g.length]] {
-		return errcode.New(errcode.CheckFailed, "Code", "the check character does not match")
-	}
-	return nil
 }
 
 // MinLengthFor returns the fewest generated characters of alphabet a whose

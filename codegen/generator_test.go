@@ -355,8 +355,8 @@ func TestGenerateConcurrent(t *testing.T) {
 
 func TestDigits(t *testing.T) {
 	for r := 2; r <= 256; r++ {
-		g := &Generator{radix: uint64(r), fast32: true, magic: ^uint64(0)/uint64(r) + 1}
-		slow := &Generator{radix: uint64(r)}
+		g := &Generator{Format: Format{radix: uint64(r)}, fast32: true, magic: ^uint64(0)/uint64(r) + 1}
+		slow := &Generator{Format: Format{radix: uint64(r)}}
 		for _, x := range []uint64{0, 1, uint64(r - 1), uint64(r), 1<<32 - 1, 1<<32 - uint64(r), 0x9E3779B9, 0x7FFFFFFF} {
 			var a, b [32]uint8
 			g.digits(a[:], x)

@@ -434,3 +434,20 @@ func TestValidatePlaces(t *testing.T) {
 		t.Fatalf("a place without a known kind or an id must be rejected naming Places, got %v", es)
 	}
 }
+
+// PlaceKind text ignores the case of ASCII letters only: "ſtore" (long s)
+// is not "store", though Unicode case folding says it is.
+func TestPlaceKindText(t *testing.T) {
+	for text, want := range map[string]PlaceKind{"store": Store, "STORE": Store, "Till": Till, "zONE": Zone, "concept": Concept} {
+		var k PlaceKind
+		if err := k.UnmarshalText([]byte(text)); err != nil || k != want {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want %v", text, k, err, want)
+		}
+	}
+	for _, text := range []string{"ſtore", "conce\u212apt", "tıll", "", "stores"} {
+		k := Zone
+		if err := k.UnmarshalText([]byte(text)); !errors.Is(err, errcode.ErrInvalidArgument) || k != Zone {
+			t.Errorf("UnmarshalText(%q) = %v, %v; want InvalidArgument and no change", text, k, err)
+		}
+	}
+}

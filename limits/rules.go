@@ -106,15 +106,39 @@ func (k PlaceKind) MarshalText() ([]byte, error) {
 	return []byte(placeKindNames[k]), nil
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler.
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring the case of
+// ASCII letters.
 func (k *PlaceKind) UnmarshalText(b []byte) error {
 	for i, n := range placeKindNames {
-		if n != "" && strings.EqualFold(n, string(b)) {
+		if n != "" && equalFoldASCII(n, b) {
 			*k = PlaceKind(i)
 			return nil
 		}
 	}
 	return errcode.New(errcode.InvalidArgument, "PlaceKind", fmt.Sprintf("unknown place kind %q", b))
+}
+
+// equalFoldASCII reports whether name and b are equal when ASCII letters are
+// compared without case. Other bytes must be equal: Unicode case folding
+// would accept look-alikes such as "ſ" for "s" or the Kelvin sign (U+212A) for
+// "k".
+func equalFoldASCII(name string, b []byte) bool {
+	if len(name) != len(b) {
+		return false
+	}
+	for i := range len(b) {
+		if lowerASCII(name[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
 }
 
 // PlaceRef names one till, store, zone or concept.

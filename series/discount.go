@@ -31,7 +31,8 @@ func (v DiscountKind) MarshalText() ([]byte, error) {
 	return enumText(discountKindNames, v, "DiscountKind")
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler, ignoring case.
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring the case of
+// ASCII letters.
 func (v *DiscountKind) UnmarshalText(b []byte) error {
 	return parseEnum(discountKindNames, b, "DiscountKind", v)
 }

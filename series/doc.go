@@ -14,6 +14,14 @@
 // *errcode.Error with code errcode.InvalidConfig and a dotted field path such
 // as "Redemption.MaxPerCode". A store saves only a series that validates.
 //
+// A series whose codes couponkit makes (generated unique or randomized
+// common) makes no more of them than its fill ratio, [Source.FillLimit],
+// allows: by default 1 code in 10,000 of the code space
+// ([DefaultMaxFill]) for generated unique codes, so a code guessed at random
+// is a live one with odds of at most 1 in 10,000, and the whole space for
+// randomized common codes. See [Source] for what the default allows of each
+// code shape.
+//
 // [Series.ExpiresAt] computes a coupon's expiry at issue, in the series' time
 // zone. The end of a day ("EOD" in the seeds) is the exclusive instant the
 // next local day begins: a coupon whose expiry is T is expired when now >= T.

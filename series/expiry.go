@@ -41,7 +41,8 @@ func (v ExpiryKind) MarshalText() ([]byte, error) {
 	return enumText(expiryKindNames, v, "ExpiryKind")
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler, ignoring case.
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring the case of
+// ASCII letters.
 func (v *ExpiryKind) UnmarshalText(b []byte) error {
 	return parseEnum(expiryKindNames, b, "ExpiryKind", v)
 }

@@ -34,7 +34,7 @@ var seriesCmp = cmp.Options{
 func fullSeries() series.Series {
 	s := validSeries()
 	s.Source = series.Source{Kind: series.Generated, Length: 10, Alphabet: series.Custom, CustomAlphabet: "ACDEFGHJK2345",
-		Prefix: "NY-", Suffix: "-X", CheckChar: true}
+		Prefix: "NY-", Suffix: "-X", CheckChar: true, MaxFill: 0.001}
 	s.Issuance = series.Issuance{
 		IssuanceRules: limits.IssuanceRules{MaxPerCustomer: 3, MinGap: 24 * time.Hour, MaxTotal: 10000,
 			OncePerCustomer: false, AudienceOnly: true},
@@ -108,7 +108,7 @@ func TestJSONShape(t *testing.T) {
 		`"status":"active"`, `"time_zone":"Europe/Berlin"`, `"kind":"generated"`, `"alphabet":"custom"`,
 		`"max_total":10000`, `"on_qualify_again":"send_existing"`, `"exclude_within_months":6`,
 		`"anyone_may_redeem":true`, `"kind":"month_ends_from_issue"`, `"kind":"percent"`, `"percent":"12.5"`,
-		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`,
+		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`, `"max_fill":0.001`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, b)
@@ -189,6 +189,20 @@ func TestEnumText(t *testing.T) {
 			t.Errorf("UnmarshalText(bogus) = %v, want InvalidArgument", err)
 		}
 	}
+	// Only ASCII letters fold: Unicode case folding would read "ſ" (long s)
+	// as "s" and the Kelvin sign as "k".
+	for _, tc := range []struct {
+		text string
+		u    encoding.TextUnmarshaler
+	}{
+		{"pauſed", new(series.Status)}, {"ſend_nothing", new(series.QualifyAgain)},
+		{"month_endſ_from_issue", new(series.ExpiryKind)}, {"dayſ_from_issue", new(series.ExpiryKind)},
+		{"ſend_existing", new(series.QualifyAgain)},
+	} {
+		if err := tc.u.UnmarshalText([]byte(tc.text)); !errors.Is(err, errcode.ErrInvalidArgument) {
+			t.Errorf("UnmarshalText(%q) = %v, want InvalidArgument", tc.text, err)
+		}
+	}
 	if got := series.Status(0).String(); got != "Status(0)" {
 		t.Errorf("Status(0).String() = %q", got)
 	}
@@ -261,9 +275,10 @@ func FuzzSeriesJSON(f *testing.F) {
 }
 
 // FuzzEnumText parses arbitrary text as each enum: what parses prints back
-// as the same name, ignoring case.
+// as the same name, ignoring the case of ASCII letters (so with the same
+// length: a non-ASCII look-alike is longer).
 func FuzzEnumText(f *testing.F) {
-	for _, s := range []string{"active", "THIRD_PARTY", "days_from_issue", "percent", "send_existing", "", "x"} {
+	for _, s := range []string{"active", "THIRD_PARTY", "days_from_issue", "percent", "send_existing", "", "x", "ſend_nothing"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
@@ -278,7 +293,7 @@ func FuzzEnumText(f *testing.F) {
 				continue
 			}
 			b, err := u.MarshalText()
-			if err != nil || !strings.EqualFold(string(b), text) {
+			if err != nil || len(b) != len(text) || !strings.EqualFold(string(b), text) {
 				t.Fatalf("UnmarshalText(%q) then MarshalText = %q, %v", text, b, err)
 			}
 		}

@@ -3,7 +3,6 @@ package series
 import (
 	"fmt"
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/couponkit/couponkit/errcode"
@@ -129,7 +128,8 @@ func (v Status) String() string { return enumString(statusNames, v, "Status") }
 // MarshalText implements encoding.TextMarshaler; an unknown status fails.
 func (v Status) MarshalText() ([]byte, error) { return enumText(statusNames, v, "Status") }
 
-// UnmarshalText implements encoding.TextUnmarshaler, ignoring case.
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring the case of
+// ASCII letters.
 func (v *Status) UnmarshalText(b []byte) error { return parseEnum(statusNames, b, "Status", v) }
 
 // Issuance holds the rules an issue must pass (limits.IssuanceRules, whose
@@ -172,7 +172,8 @@ func (v QualifyAgain) MarshalText() ([]byte, error) {
 	return enumText(qualifyAgainNames, v, "QualifyAgain")
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler, ignoring case.
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring the case of
+// ASCII letters.
 func (v *QualifyAgain) UnmarshalText(b []byte) error {
 	return parseEnum(qualifyAgainNames, b, "QualifyAgain", v)
 }
@@ -216,12 +217,35 @@ func enumText[T ~uint8](names []string, v T, typ string) ([]byte, error) {
 
 func parseEnum[T ~uint8](names []string, b []byte, typ string, v *T) error {
 	for i, n := range names {
-		if n != "" && strings.EqualFold(n, string(b)) {
+		if n != "" && equalFoldASCII(n, b) {
 			*v = T(i)
 			return nil
 		}
 	}
 	return errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %q", typ, b))
+}
+
+// equalFoldASCII reports whether name and b are equal when ASCII letters are
+// compared without case. Other bytes must be equal: Unicode case folding
+// would accept look-alikes such as "ſ" for "s" or the Kelvin sign (U+212A) for
+// "k".
+func equalFoldASCII(name string, b []byte) bool {
+	if len(name) != len(b) {
+		return false
+	}
+	for i := range len(b) {
+		if lowerASCII(name[i]) != lowerASCII(b[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func lowerASCII(c byte) byte {
+	if 'A' <= c && c <= 'Z' {
+		return c + ('a' - 'A')
+	}
+	return c
 }
 
 func known[T ~uint8](names []string, v T) bool { return int(v) < len(names) && names[v] != "" }

@@ -45,7 +45,8 @@ func (v SourceKind) MarshalText() ([]byte, error) {
 	return enumText(sourceKindNames, v, "SourceKind")
 }
 
-// UnmarshalText implements encoding.TextUnmarshaler, ignoring case.
+// UnmarshalText implements encoding.TextUnmarshaler, ignoring the case of
+// ASCII letters.
 func (v *SourceKind) UnmarshalText(b []byte) error {
 	return parseEnum(sourceKindNames, b, "SourceKind", v)
 }
@@ -108,6 +109,51 @@ type Source struct {
 
 	// Uploaded or ThirdParty: the file gives a customer for each code.
 	WithCustomers bool `json:"with_customers,omitempty"`
+
+	// Generated or RandomizedCommon: the largest share of the code space the
+	// series may make codes of, in (0, 1]. It bounds the odds that a code
+	// guessed at random (any string of the right shape, which one code
+	// shows) is a code of the series. 0 means the default, [Source.FillLimit]:
+	// DefaultMaxFill (1 code in 10,000 of the space) for generated unique
+	// codes, 1 for randomized common codes, whose documented capacity is the
+	// whole space (36^5 = 60,466,176 codes from a 10-character sample).
+	// Raise it explicitly, up to 1, for a short code whose guessability is
+	// acceptable. What the default allows:
+	//
+	//	code shape                 space                   codes at 0.0001
+	//	4 digits                   10^4 = 10,000           1
+	//	6 digits                   10^6                    100
+	//	8 digits                   10^8                    10,000
+	//	6 letters or digits        36^6 = 2,176,782,336    217,678
+	//	8 letters or digits        36^8 ~ 2.82e12          282,110,990
+	//	8 confusion-free           32^8 ~ 1.10e12          109,951,162
+	//	10 letters or digits       36^10 ~ 3.66e15         365,615,844,006
+	//
+	// The prefix, suffix and check character do not enlarge the space:
+	// anyone who has seen one code knows them.
+	MaxFill float64 `json:"max_fill,omitempty"`
+}
+
+// DefaultMaxFill is the fill ratio of a generated unique series that sets no
+// Source.MaxFill: at most 1 code in 10,000 of the code space is made, so a
+// code guessed at random is a code of the series with odds of at most 1 in
+// 10,000.
+const DefaultMaxFill = 0.0001
+
+// FillLimit returns the share of the code space the series may make codes
+// of: MaxFill when it is set, else DefaultMaxFill for Generated codes and 1
+// for RandomizedCommon ones. It is 0 for the other kinds, whose codes the
+// series does not make.
+func (s *Source) FillLimit() float64 {
+	switch {
+	case s.Kind != Generated && s.Kind != RandomizedCommon:
+		return 0
+	case s.MaxFill != 0:
+		return s.MaxFill
+	case s.Kind == Generated:
+		return DefaultMaxFill
+	}
+	return 1
 }
 
 // External reports whether the codes come from an outside provider
@@ -168,6 +214,14 @@ func (s *Source) validateInto(f *errcode.Fields, p string) {
 
 	if s.WithCustomers && s.Kind != Uploaded && s.Kind != ThirdParty {
 		f.Add(errcode.InvalidConfig, p+"WithCustomers", "applies only to uploaded codes")
+	}
+
+	switch {
+	case s.MaxFill == 0:
+	case s.Kind != Generated && s.Kind != RandomizedCommon:
+		f.Add(errcode.InvalidConfig, p+"MaxFill", "applies only to generated and randomized common codes")
+	case !(s.MaxFill > 0 && s.MaxFill <= 1): // also refuses NaN
+		f.Add(errcode.InvalidConfig, p+"MaxFill", fmt.Sprintf("%g is outside (0, 1]; 0 is the default", s.MaxFill))
 	}
 }
 

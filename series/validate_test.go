@@ -2,6 +2,7 @@ package series_test
 
 import (
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -91,6 +92,12 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"randomized common 10", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.RandomizedCommon, Sample: "TEST123456"}
+		}},
+		{"generated, fill ratio raised to 1", func(s *series.Series) {
+			s.Source = series.Source{Kind: series.Generated, Length: 4, Alphabet: series.Numeric, MaxFill: 1}
+		}},
+		{"randomized common, fill ratio lowered", func(s *series.Series) {
+			s.Source = series.Source{Kind: series.RandomizedCommon, Sample: "TEST123456", MaxFill: 0.01}
 		}},
 		{"uploaded with customers", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.Uploaded, WithCustomers: true}
@@ -204,6 +211,15 @@ func TestValidateRejects(t *testing.T) {
 		}, []string{"Source.Sample"}},
 		{"sample on generated", func(s *series.Series) { s.Source.Sample = "TEST12345" }, []string{"Source.Sample"}},
 		{"with customers on generated", func(s *series.Series) { s.Source.WithCustomers = true }, []string{"Source.WithCustomers"}},
+		{"fill ratio above 1", func(s *series.Series) { s.Source.MaxFill = 1.01 }, []string{"Source.MaxFill"}},
+		{"negative fill ratio", func(s *series.Series) { s.Source.MaxFill = -0.5 }, []string{"Source.MaxFill"}},
+		{"fill ratio NaN", func(s *series.Series) { s.Source.MaxFill = math.NaN() }, []string{"Source.MaxFill"}},
+		{"fill ratio on a common code", func(s *series.Series) {
+			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20", MaxFill: 0.5}
+		}, []string{"Source.MaxFill"}},
+		{"fill ratio on uploaded codes", func(s *series.Series) {
+			s.Source = series.Source{Kind: series.Uploaded, MaxFill: 1}
+		}, []string{"Source.MaxFill"}},
 
 		// Redemption: the rules of limits.
 		{"negative series level", func(s *series.Series) { s.Redemption.MaxPerSeries = -1 }, []string{"Redemption.MaxPerSeries"}},
@@ -549,5 +565,26 @@ func TestSeriesClone(t *testing.T) {
 	c.Redemption.Hours[0].From = 10
 	if s.Reminders[0].Lead != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
 		t.Errorf("changing a clone changed the original: %+v", s)
+	}
+}
+
+// A series that sets no fill ratio makes at most 1 generated unique code in
+// 10,000 of its space, and may fill a randomized common space.
+func TestFillLimit(t *testing.T) {
+	for _, tc := range []struct {
+		src  series.Source
+		want float64
+	}{
+		{series.Source{Kind: series.Generated}, 0.0001},
+		{series.Source{Kind: series.Generated, MaxFill: 0.5}, 0.5},
+		{series.Source{Kind: series.RandomizedCommon}, 1},
+		{series.Source{Kind: series.RandomizedCommon, MaxFill: 0.25}, 0.25},
+		{series.Source{Kind: series.Common}, 0},
+		{series.Source{Kind: series.Uploaded}, 0},
+		{series.Source{Kind: series.ThirdParty}, 0},
+	} {
+		if got := tc.src.FillLimit(); got != tc.want {
+			t.Errorf("%s with MaxFill %g: FillLimit() = %g, want %g", tc.src.Kind, tc.src.MaxFill, got, tc.want)
+		}
 	}
 }

@@ -40,8 +40,7 @@ func keySeries(e *env, name string) series.Series {
 // and the coupon and its series' counters are as before.
 func (e *env) wantMismatch(t *testing.T, err error, field string, c coupon.Coupon, rule string) {
 	t.Helper()
-	wantCode(t, err, errcode.KeyMismatch, "%s", rule)
-	wantField(t, err, field, "%s: the mismatch names the parameter", rule)
+	wantField(t, err, errcode.KeyMismatch, field, "%s: refused, naming the parameter", rule)
 	same(t, e.stored(c.ID), c, "%s: the coupon is unchanged", rule)
 }
 

@@ -18,6 +18,7 @@ var queryTests = []test{
 	{"CustomerCoupons", testQueryCustomerCoupons},
 	{"HistoriesInOrder", testQueryHistories},
 	{"Counters", testQueryCounters},
+	{"GuessOdds", testQueryGuessOdds},
 }
 
 var generateTests = []test{
@@ -166,10 +167,12 @@ func testQueryCounters(t *testing.T, e *env) {
 	e.hold(cs[2].Code, carol, "k", time.Hour)
 	_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: r.Redemption.ID}})
 	mustOK(t, err, "Reverse")
-	same(t, e.counters(s.ID), couponkit.SeriesCounters{Issued: 3, Uses: 2, RemainingIssuable: 7, RemainingUses: 3},
-		"3 issued of 10; 2 redeemed, 1 reversed and 1 held of 5 leave 2 uses and 3 remaining")
+	const space = 2821109907456 // 36^8
+	same(t, e.counters(s.ID), couponkit.SeriesCounters{Issued: 3, Uses: 2, RemainingIssuable: 7, RemainingUses: 3,
+		CodeSpace: space, LiveCodes: 3, GuessOdds: 3.0 / space},
+		"3 issued of 10; 2 redeemed, 1 reversed and 1 held of 5 leave 2 uses and 3 remaining; 3 codes made of 36^8")
 	u := e.counters(e.gen("unlimited").ID)
-	same(t, u, couponkit.SeriesCounters{RemainingIssuable: -1, RemainingUses: -1}, "a series without limits reports -1 remaining")
+	same(t, u, couponkit.SeriesCounters{RemainingIssuable: -1, RemainingUses: -1, CodeSpace: space}, "a series without limits reports -1 remaining")
 }
 
 func testGeneratePool(t *testing.T, e *env) {

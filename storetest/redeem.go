@@ -28,6 +28,8 @@ var redeemTests = []test{
 	{"UsedUp", testRedeemUsedUp},
 	{"NotIssued", testRedeemNotIssued},
 	{"ValidateDryRun", testValidate},
+	{"WithoutCodeKey", testRedeemWithoutKey},
+	{"UnicodeLookAlike", testRedeemLookAlike},
 }
 
 func testRedeemSuccess(t *testing.T, e *env) {

@@ -24,12 +24,13 @@ var seriesTests = []test{
 	{"NotStartedAndPastEnd", testSeriesWindow},
 	{"SeriesAt", testSeriesAt},
 	{"NotFound", testSeriesNotFound},
+	{"FillRatio", testSeriesFillRatio},
 }
 
 // fullSeries sets every field a store must keep.
 func fullSeries() series.Series {
 	return baseSeries("everything", series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Custom,
-		CustomAlphabet: "ABCDEFGH23456789", Prefix: "x-", Suffix: "-y", CheckChar: true}, func(s *series.Series) {
+		CustomAlphabet: "ABCDEFGH23456789", Prefix: "x-", Suffix: "-y", CheckChar: true, MaxFill: 0.001}, func(s *series.Series) {
 		s.TimeZone = "Europe/Berlin"
 		s.Start = t0.Add(-24 * time.Hour)
 		s.End = t0.Add(90 * 24 * time.Hour)
@@ -154,7 +155,7 @@ func testSeriesUpdate(t *testing.T, e *env) {
 	stale.Name = "stale"
 	_, err = e.e.UpdateSeries(e.ctx, stale)
 	wantCode(t, err, errcode.Conflict, "an update from a stale version (1, stored 2) must be refused as a conflict")
-	wantField(t, err, "Version", "a stale update names the version")
+	wantField(t, err, errcode.Conflict, "Version", "a stale update names the version")
 	zero := s
 	zero.Version = 0
 	_, err = e.e.UpdateSeries(e.ctx, zero)

@@ -517,15 +517,6 @@ func reasons(rs ...limits.Reason) []limits.Reason { return rs }
 
 func codes(cs ...errcode.Code) []errcode.Code { return cs }
 
-// wantField fails the test unless err's *errcode.Error names field.
-func wantField(t testing.TB, err error, field, rule string, args ...any) {
-	t.Helper()
-	var ce *errcode.Error
-	if !errors.As(err, &ce) || ce.Field != field {
-		t.Errorf("%s: want an error naming field %q, got %v", fmt.Sprintf(rule, args...), field, err)
-	}
-}
-
 func reasonCodes(rs []limits.Reason) string {
 	var b strings.Builder
 	for i, r := range rs {

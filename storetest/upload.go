@@ -21,6 +21,7 @@ var uploadTests = []test{
 	{"OwnExpiry", testUploadOwnExpiry},
 	{"ThirdParty", testUploadThirdParty},
 	{"NotUploadSeries", testUploadWrongSeries},
+	{"NonASCIICode", testUploadNonASCII},
 }
 
 // rowsFor returns one upload row per code, each for customer ref.
