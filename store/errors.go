@@ -43,7 +43,7 @@ func (e *ConflictError) Unwrap() error { return errcode.New(errcode.Conflict, e.
 // ExistsError reports an insert that collides with a unique key. It matches
 // errcode.ErrAlreadyExists.
 type ExistsError struct {
-	Kind string // "series", "coupon" or "redemption"
+	Kind string // "series", "coupon", "redemption", or "issue" for a coupon's (series, IssueKey)
 	Key  string
 }
 

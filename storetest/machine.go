@@ -280,7 +280,7 @@ func couponsEqual(a, b *coupon.Coupon) bool {
 		a.State == b.State && a.Holder == b.Holder && a.CreatedAt.Equal(b.CreatedAt) && a.IssuedAt.Equal(b.IssuedAt) &&
 		a.ExpiresAt.Equal(b.ExpiresAt) && a.Redemptions == b.Redemptions && a.Holds == b.Holds && a.Reversed == b.Reversed &&
 		a.LastStatusChange.Equal(b.LastStatusChange) && a.ReissuedFrom == b.ReissuedFrom && a.ReissuedTo == b.ReissuedTo &&
-		a.Version == b.Version
+		a.IssueKey == b.IssueKey && a.Version == b.Version
 }
 
 func redemptionsEqual(a, b *coupon.Redemption) bool {
@@ -302,7 +302,7 @@ func checkFieldCounts(t *testing.T) {
 	for _, x := range []struct {
 		typ  reflect.Type
 		want int
-	}{{reflect.TypeFor[coupon.Coupon](), 17}, {reflect.TypeFor[coupon.Redemption](), 15}} {
+	}{{reflect.TypeFor[coupon.Coupon](), 18}, {reflect.TypeFor[coupon.Redemption](), 15}} {
 		if n := x.typ.NumField(); n != x.want {
 			t.Fatalf("storetest: %s has %d fields, the model's equality knows %d: update couponsEqual or redemptionsEqual", x.typ, n, x.want)
 		}
