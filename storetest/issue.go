@@ -31,6 +31,13 @@ var issueTests = []test{
 	{"UploadedPool", testIssuePool},
 	{"UploadedNamedCode", testIssueNamedCode},
 	{"FillRatio", testIssueFillRatio},
+	// Idempotency keys: see issuekeys.go.
+	{"KeyReplays", testIssueKeyReplays},
+	{"KeyReplaysWhereRulesRefuse", testIssueKeyReplaysRefused},
+	{"KeyWithOtherCustomerOrCode", testIssueKeyMismatch},
+	{"KeyAfterTransfer", testIssueKeyAfterTransfer},
+	{"KeyPerSeries", testIssueKeyPerSeries},
+	{"KeyAfterLostReply", testIssueKeyLostReply},
 }
 
 func issueReq(seriesID string, ref couponkit.CustomerRef) couponkit.IssueRequest {
