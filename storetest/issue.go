@@ -38,6 +38,8 @@ var issueTests = []test{
 	{"KeyAfterTransfer", testIssueKeyAfterTransfer},
 	{"KeyPerSeries", testIssueKeyPerSeries},
 	{"KeyAfterLostReply", testIssueKeyLostReply},
+	{"BatchRunTwice", testIssueBatchTwice},
+	{"BatchAfterLostReply", testIssueBatchLostReply},
 }
 
 func issueReq(seriesID string, ref couponkit.CustomerRef) couponkit.IssueRequest {

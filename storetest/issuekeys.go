@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -125,7 +126,8 @@ func testContractIssueKeys(t *testing.T, e *env) {
 // names one issue in its series; the same key with the same customer and
 // code replays the first result and changes nothing, even where the rules
 // would now refuse; another customer or code is refused and changes
-// nothing. Race IssueSameKey: two requests with one key at once
+// nothing; a batch run twice, or again after a reply was lost, issues each
+// keyed request once. Race IssueSameKey: two requests with one key at once
 // issue once.
 
 // issueState is what an issue may change in a series: its coupons, the
@@ -350,9 +352,142 @@ func testIssueKeyLostReply(t *testing.T, e *env) {
 	}
 }
 
-// raceIssueSameKey races goroutines sending one keyed issue at once, in a
-// series that would let each issue: one coupon is issued, every request
-// answers it, one as the issue and the others as replays.
+// batchCase is a batch of keyed requests and what IssueBatch must answer
+// for each, run once and run again.
+type batchCase struct {
+	customer, key string
+	first, second string // "issued", "replay of <i>", "mismatch", "refused"
+}
+
+// batchRequests are the requests of the batch tests over a series that
+// allows two issues per customer. They run as if sent one after another.
+var batchRequests = []batchCase{
+	{alice, "k1", "issued", "replay of 0"},
+	{bob, "k2", "issued", "replay of 1"},
+	{alice, "k3", "issued", "replay of 2"},
+	{alice, "k1", "replay of 0", "replay of 0"}, // the same key again in the batch
+	{bob, "k1", "mismatch", "mismatch"},         // alice's key for bob
+	{carol, "k4", "issued", "replay of 5"},
+	{alice, "k5", "refused", "refused"}, // alice's third
+	{dave, "k6", "issued", "replay of 7"},
+	{dave, "k6", "replay of 7", "replay of 7"},
+}
+
+// checkBatch checks the outcomes of a run of batchRequests against want
+// (first or second) and the coupons of the first run.
+func checkBatch(t *testing.T, outs []couponkit.IssueOutcome, run string, coupons map[int]string) {
+	t.Helper()
+	if len(outs) != len(batchRequests) {
+		t.Fatalf("%s: %d outcomes for %d requests", run, len(outs), len(batchRequests))
+	}
+	for i, bc := range batchRequests {
+		want := bc.first
+		if run == "second" {
+			want = bc.second
+		}
+		o := outs[i]
+		var j int
+		switch {
+		case want == "issued":
+			if o.Err != nil || o.Result.Replayed || o.Result.Coupon.Holder != bc.customer {
+				t.Errorf("%s run, request %d (%s, %s): want a coupon issued, got %+v %v", run, i, bc.customer, bc.key, o.Result, o.Err)
+			}
+			coupons[i] = o.Result.Coupon.ID
+		case want == "mismatch":
+			wantField(t, o.Err, errcode.KeyMismatch, "Customer", "%s run, request %d (%s with %s's key)", run, i, bc.customer, bc.key)
+		case want == "refused":
+			wantDenied(t, o.Err, reasons(limits.CustomerIssueLimit), "%s run, request %d (%s's third)", run, i, bc.customer)
+		default:
+			if _, err := fmt.Sscanf(want, "replay of %d", &j); err != nil {
+				t.Fatal(err)
+			}
+			if o.Err != nil || !o.Result.Replayed || o.Result.Coupon.ID != coupons[j] || coupons[j] == "" {
+				t.Errorf("%s run, request %d (%s, %s): want request %d's coupon %s replayed, got %+v %v", run, i, bc.customer, bc.key, j, coupons[j], o.Result, o.Err)
+			}
+		}
+	}
+}
+
+func (e *env) batchReqs(seriesID string) []couponkit.IssueRequest {
+	reqs := make([]couponkit.IssueRequest, len(batchRequests))
+	for i, bc := range batchRequests {
+		reqs[i] = keyedIssue(seriesID, bc.customer, bc.key)
+	}
+	return reqs
+}
+
+// batchSeries are a series IssueBatch writes in one change (generated,
+// no pool) and one it issues one by one (an uploaded pool), both allowing
+// two issues per customer.
+func (e *env) batchSeries(name string) []series.Series {
+	two := func(s *series.Series) { s.Issuance.MaxPerCustomer = 2 }
+	pool := e.createSeries(baseSeries(name+"-pool", uploadSrc(), two))
+	codes := make([]string, 12)
+	for i := range codes {
+		codes[i] = fmt.Sprintf("%s-%d", strings.ToUpper(name), i)
+	}
+	e.upload(pool.ID, codes...)
+	return []series.Series{e.gen(name, two), pool}
+}
+
+func testIssueBatchTwice(t *testing.T, e *env) {
+	for _, s := range e.batchSeries("twice") {
+		coupons := map[int]string{}
+		outs, err := e.e.IssueBatch(e.ctx, e.batchReqs(s.ID))
+		mustOK(t, err, "IssueBatch")
+		checkBatch(t, outs, "first", coupons)
+		before := e.issueState(s.ID)
+		if before.Issued != 5 {
+			t.Errorf("%s: five requests issue: %d", s.Name, before.Issued)
+		}
+		outs, err = e.e.IssueBatch(e.ctx, e.batchReqs(s.ID))
+		mustOK(t, err, "IssueBatch again")
+		checkBatch(t, outs, "second", coupons)
+		same(t, e.issueState(s.ID), before, "%s: the same batch run again issues nothing", s.Name)
+	}
+}
+
+func testIssueBatchLostReply(t *testing.T, e *env) {
+	eng, ls := e.lossyEngine()
+	for _, s := range e.batchSeries("lost") {
+		// The one-change batch loses its one reply; the one-by-one batch
+		// the reply of its third issue.
+		ls.loseNext()
+		if s.Source.Kind == series.Uploaded {
+			ls.lose.Store(ls.n.Load() + 3)
+		}
+		outs, err := eng.IssueBatch(e.ctx, e.batchReqs(s.ID))
+		wantCode(t, err, errcode.Unavailable, "%s: a batch whose reply was lost fails", s.Name)
+		if len(outs) > 2 {
+			t.Errorf("%s: the outcomes stop before the request whose reply was lost: %d", s.Name, len(outs))
+		}
+		outs, err = eng.IssueBatch(e.ctx, e.batchReqs(s.ID))
+		mustOK(t, err, "%s: the batch run again", s.Name)
+		issued := map[string]bool{}
+		for i, o := range outs {
+			if bc := batchRequests[i]; o.Err == nil {
+				issued[o.Result.Coupon.ID] = true
+				if o.Result.Coupon.Holder != bc.customer {
+					t.Errorf("%s: request %d: a coupon of %s for %s", s.Name, i, o.Result.Coupon.Holder, bc.customer)
+				}
+			}
+		}
+		st := e.issueState(s.ID)
+		if len(issued) != 5 || st.Issued != 5 {
+			t.Errorf("%s: after a lost reply and a second run, each of the five requests that issue is issued once: %d coupons answered, %d issued", s.Name, len(issued), st.Issued)
+		}
+		for _, c := range st.Coupons {
+			if c.State == coupon.Issued && !issued[c.ID] {
+				t.Errorf("%s: coupon %s is issued but no request of the second run answers it", s.Name, c.ID)
+			}
+		}
+	}
+}
+
+// raceIssueSameKey races goroutines sending one keyed issue at once (half
+// through IssueBatch), in a series that would let each issue: one coupon
+// is issued, every request answers it, one as the issue and the others as
+// replays.
 func raceIssueSameKey(t *testing.T, e *env, p, round int) {
 	var s series.Series
 	switch round % 3 {
@@ -369,8 +504,16 @@ func raceIssueSameKey(t *testing.T, e *env, p, round int) {
 		e.upload(s.ID, codes...)
 	}
 	key := fmt.Sprintf("round-%d", round)
-	outs := run(p, func(int) issueRaceOutcome {
-		r, err := e.e.Issue(e.ctx, keyedIssue(s.ID, "r0", key))
+	outs := run(p, func(i int) issueRaceOutcome {
+		req := keyedIssue(s.ID, "r0", key)
+		if i%2 == 1 {
+			o, err := e.e.IssueBatch(e.ctx, []couponkit.IssueRequest{req})
+			if err != nil || len(o) != 1 {
+				return issueRaceOutcome{err: fmt.Errorf("IssueBatch: %d outcomes, %w", len(o), err)}
+			}
+			return issueRaceOutcome{o[0].Result, o[0].Err}
+		}
+		r, err := e.e.Issue(e.ctx, req)
 		return issueRaceOutcome{r, err}
 	})
 	ids, firsts := map[string]int{}, 0
