@@ -25,6 +25,7 @@ type outcomeKind uint8
 const (
 	applied outcomeKind = iota + 1
 	unchanged
+	replayed // unchanged: an earlier run issued the row (its key replayed)
 	rejected
 )
 
@@ -105,6 +106,9 @@ type job struct {
 	allowed colSet
 	check   func(colSet) string
 	a       applier
+	// keyed gives every row an idempotency key: its key cell, or one
+	// derived from the file's identity and its row number (rowKey).
+	keyed bool
 }
 
 // run reads the file batch by batch and applies each batch whole.
@@ -113,6 +117,15 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 	iw := newIssueWriter(opts.Issues)
 	if err := iw.header(); err != nil {
 		return rep, fmt.Errorf("bulk: writing issues: %w", err)
+	}
+	fileID := ""
+	if j.keyed {
+		id, rd, done, err := identify(ctx, r, &opts, j.allowed, j.check)
+		if err != nil {
+			return rep, j.finish(iw, err)
+		}
+		defer done()
+		fileID, r = id, rd
 	}
 	rd, err := newReader(r, opts.MaxLineBytes, j.allowed, j.check)
 	if err != nil {
@@ -136,6 +149,9 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 			if rep.Skipped < opts.SkipRows {
 				rep.Skipped++
 				continue
+			}
+			if j.keyed && rec.key == "" {
+				rec.key = rowKey(fileID, rec.row)
 			}
 			batch = append(batch, rec)
 		}
@@ -173,8 +189,11 @@ func (j *job) record(rep *Report, iw *issueWriter, rec *record, o *outcome, opts
 	case applied:
 		rep.Applied++
 		return nil
-	case unchanged:
+	case unchanged, replayed:
 		rep.Unchanged++
+		if o.kind == replayed {
+			rep.Replayed++
+		}
 		return nil
 	}
 	rep.Rejected++

@@ -1,6 +1,7 @@
 package bulk_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -21,7 +22,9 @@ type upload struct {
 }
 
 // Seed 002, "Error scenarios when issuing multiple coupons to a customer":
-// each scenario uploads files of customers in turn to one series.
+// each scenario uploads files of customers in turn to one series. Each
+// upload is a new one, with its own FileID: the same bytes uploaded again
+// are issued again (under the same FileID they would replay instead).
 func TestSeed002IssueScenarios(t *testing.T) {
 	four := file("customer_id", repeat("alice", 4)...)
 	one := file("customer_id", "alice")
@@ -67,7 +70,7 @@ func TestSeed002IssueScenarios(t *testing.T) {
 			id := v.create(tc.series)
 			total := 0
 			for i, f := range tc.files {
-				rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{})
+				rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{FileID: fmt.Sprintf("upload-%d", i)})
 				if err != nil {
 					t.Fatalf("file %d: %v", i+1, err)
 				}
@@ -93,7 +96,8 @@ func TestSeed002IssueScenarios(t *testing.T) {
 }
 
 // The same scenarios when the file uploads existing codes with their
-// customers (seed 002: "Upload existing coupon codes").
+// customers (seed 002: "Upload existing coupon codes"), each upload with
+// its own FileID.
 func TestSeed002UploadScenarios(t *testing.T) {
 	four := file("code,customer_id", "F-1,alice", "F-2,alice", "F-3,alice", "F-4,alice")
 	tests := []struct {
@@ -129,7 +133,7 @@ func TestSeed002UploadScenarios(t *testing.T) {
 			v := newEnv(t)
 			id := v.create(tc.series)
 			for i, f := range tc.files {
-				rep, err := bulk.UploadFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{})
+				rep, err := bulk.UploadFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{FileID: fmt.Sprintf("upload-%d", i)})
 				if err != nil {
 					t.Fatalf("file %d: %v", i+1, err)
 				}
