@@ -49,6 +49,9 @@
 // unknown customer, a code with characters no code can have, a refusal by
 // the series' rules) is a rejected row, and the run goes on.
 //
+// A nil engine or reader is an InvalidArgument error naming it ("Engine",
+// "Reader"), before anything is read.
+//
 // A run also stops, with the error, when the context is cancelled (checked
 // between batches), when the store fails, or when the series can no longer
 // take the operation (it ended or was paused); the rows of the current
@@ -56,6 +59,11 @@
 // returns its Report, and Report.Done() says how many rows from the start of
 // the file are finished: run the same file again with Options.SkipRows set
 // to it to resume. Uploads are idempotent per code besides.
+//
+// A run whose Options.Issues writer fails stops after the batch it was
+// writing, which is applied and counted whole: the error wraps the
+// writer's and names the rows finished, how many were applied and the last
+// one applied (Report.LastApplied), and Report.Done() is where to resume.
 //
 // # Reports
 //

@@ -52,9 +52,13 @@ type Options struct {
 	// memory (every rejection is counted, and written to Issues);
 	// DefaultMaxRejections when zero, none when negative.
 	MaxRejections int
-	// Issues, when not nil, receives every rejected row as it happens, as
-	// CSV with the header row,line,identifier,coupon_code,error_code,reason
-	// (see Report.WriteIssues). A write error stops the run.
+	// Issues, when not nil, receives every rejected row, batch by batch
+	// once the batch is applied, as CSV with the header
+	// row,line,identifier,coupon_code,error_code,reason (see
+	// Report.WriteIssues). A write error stops the run after the batch
+	// being written: the report counts every row of that batch, and the
+	// error wraps the writer's and names the rows finished, how many were
+	// applied and the last one applied.
 	Issues io.Writer
 	// Progress, when not nil, is called on the calling goroutine after
 	// each batch is applied.
@@ -142,6 +146,9 @@ type Report struct {
 	Unchanged int
 	// Rejected counts the rejected rows.
 	Rejected int
+	// LastApplied is the row number (as Rejection.Row) of the last row
+	// that took effect; 0 when none did.
+	LastApplied int
 	// Added and Existing (upload) count the codes newly added to the pool
 	// and the codes that were already in the series, as the engine reports
 	// them; a code whose issue to the row's customer was refused is added
@@ -198,6 +205,9 @@ func (r *Report) String() string {
 //
 // Identifiers and codes that are not plain printable text are quoted.
 func (r *Report) WriteText(w io.Writer) error {
+	if w == nil {
+		return errcode.New(errcode.InvalidArgument, "Writer", "is nil")
+	}
 	var b strings.Builder
 	b.WriteString(r.String())
 	b.WriteByte('\n')
@@ -257,6 +267,9 @@ var issuesHeader = []string{"row", "line", "identifier", "coupon_code", "error_c
 // single quote. When the report is truncated the CSV is too; stream every
 // rejection with Options.Issues instead.
 func (r *Report) WriteIssues(w io.Writer) error {
+	if w == nil {
+		return errcode.New(errcode.InvalidArgument, "Writer", "is nil")
+	}
 	iw := newIssueWriter(w)
 	if err := iw.header(); err != nil {
 		return err
