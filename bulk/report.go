@@ -15,9 +15,11 @@ type Op string
 
 // The operations.
 const (
-	OpIssue  Op = "issue"
-	OpUpload Op = "upload"
-	OpRevoke Op = "revoke"
+	OpIssue          Op = "issue"
+	OpUpload         Op = "upload"
+	OpRevoke         Op = "revoke"
+	OpAudienceAdd    Op = "audience add"
+	OpAudienceRemove Op = "audience remove"
 )
 
 // Default limits of Options. An issue or upload file writes each batch
@@ -137,12 +139,15 @@ type Report struct {
 	// Applied counts the rows that took effect: issue, coupons issued;
 	// upload, codes accepted (added to the pool, or already in it, and
 	// issued to the row's customer when it names one); revoke, customers
-	// whose coupons were revoked.
+	// whose coupons were revoked; audience add (remove), customers added
+	// to (removed from) the list.
 	Applied int
 	// Unchanged counts rows that succeeded without changing anything:
 	// issue, the customer's existing coupon was re-sent (the series says
 	// SendExisting); upload, the code was already issued to the row's
-	// customer (a re-run); revoke, the customer had nothing to revoke.
+	// customer (a re-run); revoke, the customer had nothing to revoke;
+	// audience add (remove), the customer was already on (not on) the
+	// list.
 	Unchanged int
 	// Rejected counts the rejected rows.
 	Rejected int
@@ -174,8 +179,10 @@ func (r *Report) progress() Progress {
 	return Progress{Rows: r.Rows, Applied: r.Applied, Rejected: r.Rejected, Done: r.Done()}
 }
 
-var appliedWord = map[Op]string{OpIssue: "issued", OpUpload: "accepted", OpRevoke: "revoked"}
-var unchangedWord = map[Op]string{OpIssue: "re-sent", OpUpload: "already issued", OpRevoke: "nothing to revoke"}
+var appliedWord = map[Op]string{OpIssue: "issued", OpUpload: "accepted", OpRevoke: "revoked",
+	OpAudienceAdd: "added", OpAudienceRemove: "removed"}
+var unchangedWord = map[Op]string{OpIssue: "re-sent", OpUpload: "already issued", OpRevoke: "nothing to revoke",
+	OpAudienceAdd: "already on the list", OpAudienceRemove: "not on the list"}
 
 // String summarises the report in one line for a person.
 func (r *Report) String() string {

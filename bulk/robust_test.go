@@ -26,6 +26,8 @@ var entryPoints = []struct {
 	{"IssueFile", bulk.IssueFile},
 	{"UploadFile", bulk.UploadFile},
 	{"RevokeFile", bulk.RevokeFile},
+	{"AddAudienceFile", bulk.AddAudienceFile},
+	{"RemoveAudienceFile", bulk.RemoveAudienceFile},
 }
 
 // A nil engine, reader or writer is a typed InvalidArgument error naming
@@ -107,6 +109,7 @@ func writeFailCases() map[string]writeFailCase {
 		return fmt.Sprintf("ghost-customer-%04d", i)
 	}
 	issued := func(v *env, id string) int { return int(v.issued(id)) }
+	members := func(v *env, id string) int { return len(v.members(id)) }
 	return map[string]writeFailCase{
 		"IssueFile": {ep: bulk.IssueFile, header: "customer_id", row: customer, effect: issued,
 			setup: func(v *env, id string) {}},
@@ -133,6 +136,19 @@ func writeFailCases() map[string]writeFailCase {
 				}
 				return len(cs)
 			}},
+		"AddAudienceFile": {ep: bulk.AddAudienceFile, header: "customer_id", row: customer, effect: members,
+			setup: func(v *env, id string) {}},
+		"RemoveAudienceFile": {ep: bulk.RemoveAudienceFile, header: "customer_id", row: customer,
+			setup: func(v *env, id string) {
+				refs := make([]couponkit.CustomerRef, 2*good)
+				for i := range refs {
+					refs[i] = couponkit.ByID(customer(i, true))
+				}
+				if _, err := v.e.AddAudience(v.ctx, couponkit.AudienceRequest{SeriesID: id, Customers: refs}); err != nil {
+					v.t.Fatal(err)
+				}
+			},
+			effect: func(v *env, id string) int { return 2*good - len(v.members(id)) }},
 	}
 }
 
@@ -188,5 +204,18 @@ func TestIssuesWriterFails(t *testing.T) {
 				t.Errorf("after resuming, %d good rows in effect, want %d, each once", n, 2*good)
 			}
 		})
+	}
+}
+
+// A writer that fails before any row is applied: the error says so.
+func TestIssuesWriterFailsAtOnce(t *testing.T) {
+	v := newEnv(t)
+	id := v.create(uploaded())
+	rep, err := bulk.AddAudienceFile(v.ctx, v.e, id, strings.NewReader(file("id", "ghost")), bulk.Options{Issues: &limitWriter{}})
+	if !errors.Is(err, errDiskFull) || rep.Done() != 1 {
+		t.Fatalf("err %v, report %+v", err, rep)
+	}
+	if !strings.Contains(err.Error(), "0 applied (none)") {
+		t.Errorf("the error says no row was applied: %v", err)
 	}
 }
