@@ -88,7 +88,6 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 			if err != nil {
 				t.Fatalf("CreateSeries: %v", err)
 			}
-			//lint:ignore SA1019 a raw load of the list is enough here
 			if err := st.AddAudience(bg, s.ID, audience); err != nil {
 				t.Fatalf("AddAudience: %v", err)
 			}
