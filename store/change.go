@@ -10,9 +10,9 @@ import (
 
 // Change is one atomic unit of work for Store.Apply. A store applies the
 // parts in this order, inside one transaction: series, coupon inserts,
-// coupon updates, redemption inserts, redemption updates, audience updates,
-// events, counter bumps. The guarded counter bumps come last so that locks on hot counters
-// are held for the shortest time.
+// coupon updates, redemption inserts, redemption updates, audience
+// updates, events, counter bumps. The guarded counter bumps come last so
+// that locks on hot counters are held for the shortest time.
 //
 // A store must not keep c, or any slice it holds, after Apply returns: the
 // engine reuses them. Copy what you store.
