@@ -1,7 +1,8 @@
 // Package bulk runs couponkit operations from CSV files, as operators upload
 // them: issue coupons to a file of customers ([IssueFile]), upload codes
-// alone or with customers ([UploadFile]), and revoke the coupons of a file
-// of customers ([RevokeFile]). Each row is applied with exactly the
+// alone or with customers ([UploadFile]), revoke the coupons of a file of
+// customers ([RevokeFile]), and add customers to a series' audience list
+// or take them off it ([AddAudienceFile], [RemoveAudienceFile]). Each row is applied with exactly the
 // engine's rules, in file order, and every row that is not applied is
 // reported with its row number, identifier and reason code.
 //
@@ -49,13 +50,21 @@
 // unknown customer, a code with characters no code can have, a refusal by
 // the series' rules) is a rejected row, and the run goes on.
 //
+// A nil engine or reader is an InvalidArgument error naming it ("Engine",
+// "Reader"), before anything is read.
+//
 // A run also stops, with the error, when the context is cancelled (checked
 // between batches), when the store fails, or when the series can no longer
 // take the operation (it ended or was paused); the rows of the current
 // batch before the failing one are then applied. In every case the run
 // returns its Report, and Report.Done() says how many rows from the start of
 // the file are finished: run the same file again with Options.SkipRows set
-// to it to resume. Uploads are idempotent per code besides.
+// to it to resume. Uploads and audience files are idempotent besides.
+//
+// A run whose Options.Issues writer fails stops after the batch it was
+// writing, which is applied and counted whole: the error wraps the
+// writer's and names the rows finished, how many were applied and the last
+// one applied (Report.LastApplied), and Report.Done() is where to resume.
 //
 // # Reports
 //

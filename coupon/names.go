@@ -104,10 +104,13 @@ const (
 	EventHeld                                  // a use was held (PlaceHold)
 	EventHoldConfirmed                         // a hold became a redemption
 	EventHoldReleased                          // a hold was given back
+	EventAudienceAdded                         // Customer was added to the series' audience list (no coupon)
+	EventAudienceRemoved                       // Customer was taken off the series' audience list (no coupon)
 )
 
 var kindNames = []string{"", "created", "issued", "redeemed", "reversed", "revoked", "expired",
-	"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released"}
+	"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released",
+	"audience_added", "audience_removed"}
 
 // Valid reports whether k is one of the event kinds.
 func (k EventKind) Valid() bool { return validName(kindNames, uint8(k)) }

@@ -28,7 +28,8 @@ func TestNamesRoundTrip(t *testing.T) {
 			func(i int) textValue { return RedemptionStatus(i) },
 			func(b []byte) (textValue, error) { var s RedemptionStatus; err := s.UnmarshalText(b); return s, err }},
 		{"EventKind", []string{"created", "issued", "redeemed", "reversed", "revoked", "expired",
-			"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released"},
+			"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released",
+			"audience_added", "audience_removed"},
 			func(i int) textValue { return EventKind(i) },
 			func(b []byte) (textValue, error) { var k EventKind; err := k.UnmarshalText(b); return k, err }},
 	}

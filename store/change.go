@@ -10,9 +10,9 @@ import (
 
 // Change is one atomic unit of work for Store.Apply. A store applies the
 // parts in this order, inside one transaction: series, coupon inserts,
-// coupon updates, redemption inserts, redemption updates, events, counter
-// bumps. The guarded counter bumps come last so that locks on hot counters
-// are held for the shortest time.
+// coupon updates, redemption inserts, redemption updates, audience
+// updates, events, counter bumps. The guarded counter bumps come last so
+// that locks on hot counters are held for the shortest time.
 //
 // A store must not keep c, or any slice it holds, after Apply returns: the
 // engine reuses them. Copy what you store.
@@ -37,6 +37,9 @@ type Change struct {
 	Bumps []Bump
 	// Events are appended.
 	Events []coupon.Event
+	// Audience adds customers to audience lists and removes them, in
+	// order; see AudienceUpdate.
+	Audience []AudienceUpdate
 }
 
 // SeriesWrite is a series insert or version-guarded update.
@@ -57,6 +60,23 @@ type CouponUpdate struct {
 type RedemptionUpdate struct {
 	Redemption   coupon.Redemption
 	ExpectStatus coupon.RedemptionStatus
+}
+
+// AudienceUpdate adds a customer to a series' audience list or, with
+// Remove, takes one off it. The store only stores: adding a customer who is
+// already on the list (stored, or added earlier in the same change) fails
+// the change with an *ExistsError of Kind "audience", and removing one who
+// is not on it with a *ConflictError of Kind "audience". The engine reads
+// the list first and leaves those customers out (a no-op that records no
+// event), and reads again when a concurrent change makes its read stale.
+// An empty SeriesID or Customer is an errcode.InvalidArgument error.
+type AudienceUpdate struct {
+	SeriesID string
+	Customer string
+	Remove   bool
+	// At is when the customer is added, kept as AudienceMember.AddedAt;
+	// unused by a removal.
+	At time.Time
 }
 
 // Bump adds Delta, which is +1 or -1, to a counter.

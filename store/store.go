@@ -61,6 +61,10 @@ type Store interface {
 	// InAudience reports whether customer is on the audience list of the
 	// series.
 	InAudience(ctx context.Context, seriesID, customer string) (bool, error)
+	// Audience returns the members of the audience list of q.SeriesID that
+	// match q, ordered by customer (byte-wise, as Go compares strings).
+	// Members are added and removed by Apply (Change.Audience).
+	Audience(ctx context.Context, q AudienceQuery) ([]AudienceMember, error)
 
 	// Apply writes c atomically: all of it or, on any error, none of it.
 	// It returns an error matching errcode.ErrGuardFailed (a *GuardError)
@@ -79,7 +83,14 @@ type Store interface {
 	InsertCoupons(ctx context.Context, coupons []coupon.Coupon, events []coupon.Event) (int, error)
 
 	// AddAudience adds customers to the series' audience list; customers
-	// already on it are skipped.
+	// already on it are skipped. It records no time (their
+	// AudienceMember.AddedAt reads as zero) and appends no event.
+	//
+	// Deprecated: the engine adds and removes members with Apply
+	// (Change.Audience), which writes the membership and the customers'
+	// history events together and tells a new member from an existing one;
+	// use Engine.AddAudience. AddAudience stays for callers and adapters
+	// written against it.
 	AddAudience(ctx context.Context, seriesID string, customers []string) error
 
 	// Reserve reserves n consecutive indexes of the series' code sequence
@@ -192,6 +203,27 @@ type EventQuery struct {
 	Customer string
 	SeriesID string
 	Limit    int
+}
+
+// AudienceQuery selects members of one series' audience list.
+type AudienceQuery struct {
+	SeriesID string
+	// Customers, when not empty, keeps only these customers: whether many
+	// customers are members, in one read. Repeated customers are returned
+	// once.
+	Customers []string
+	// After keeps customers greater than this, for paging.
+	After string
+	// Limit caps the result; 0 means no cap.
+	Limit int
+}
+
+// AudienceMember is one customer on a series' audience list.
+type AudienceMember struct {
+	Customer string
+	// AddedAt is when the customer was added (AudienceUpdate.At); zero for
+	// a customer added by the deprecated Store.AddAudience.
+	AddedAt time.Time
 }
 
 // BulkUpdate says what UpdateWhere does to each matching coupon.

@@ -38,6 +38,10 @@ var contractTests = []test{
 	{"ListSeries", testContractListSeries},
 	{"SeriesVersion", testContractSeriesVersion},
 	{"Audience", testContractAudience},
+	{"AudienceApply", testContractAudienceApply},
+	{"AudienceApplyRefusals", testContractAudienceRefusals},
+	{"AudienceApplyManyRows", testContractAudienceMany},
+	{"AudienceList", testContractAudienceList},
 	{"ConcurrentGuardedBumps", testContractConcurrentBumps},
 	{"ContextDone", testContractCancelled},
 }
@@ -976,10 +980,17 @@ func testContractSeriesVersion(t *testing.T, e *env) {
 	wantCode(t, err, errcode.NotFound, "SeriesVersion of an unknown id")
 }
 
+// testContractAudience checks the deprecated Store.AddAudience, which
+// stores still implement.
 func testContractAudience(t *testing.T, e *env) {
 	e.seedSeries("s1", "s2")
+	e.apply(&store.Change{Audience: []store.AudienceUpdate{addMember("s1", erin, t0)}})
+	//lint:ignore SA1019 the deprecated method is still part of the contract
 	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{alice, bob, alice}), "AddAudience with a customer twice in one call")
-	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{bob, carol}), "AddAudience with a customer already on the list")
+	//lint:ignore SA1019 the deprecated method is still part of the contract
+	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{bob, carol, erin}), "AddAudience with a customer already on the list")
+	same(t, e.members("s1"), []store.AudienceMember{{Customer: alice}, {Customer: bob}, {Customer: carol}, {Customer: erin, AddedAt: t0}},
+		"AddAudience records no time, and leaves a member already on the list as it was")
 	for _, tc := range []struct {
 		series, customer string
 		want             bool

@@ -43,6 +43,8 @@ var mutants = []mutant{
 	{"idempotency keys not found", "^Redeem$/^ReplaySameKey$", "Redeem/ReplaySameKey"},
 	{"counter times lost", "^Limits$/^Gap$", "Limits/Gap"},
 	{"revocations lose events", "^Model$", "Model"},
+	{"audience updates never refused", "^Contract$/^AudienceApply", "Contract/AudienceApplyRefusals"},
+	{"audience listed backwards", "^(Contract|Audience)$/^(AudienceList|ListPages)$", "Contract/AudienceList"},
 }
 
 // TestMutants runs the suite against each mutant in a child process and
@@ -107,6 +109,22 @@ func (b *broken) Apply(ctx context.Context, c *store.Change) error {
 		cc := *c
 		cc.Bumps = slices.DeleteFunc(slices.Clone(c.Bumps), func(b store.Bump) bool { return b.Delta < 0 })
 		return b.Store.Apply(ctx, &cc)
+	case "audience updates never refused":
+		// An upsert store: adding a member or removing a non-member
+		// silently succeeds, so the engine can no longer tell a no-op.
+		cc := *c
+		cc.Audience = nil
+		for _, u := range c.Audience {
+			in, err := b.Store.InAudience(ctx, u.SeriesID, u.Customer)
+			if err != nil {
+				return err
+			}
+			if in != u.Remove {
+				continue
+			}
+			cc.Audience = append(cc.Audience, u)
+		}
+		return b.Store.Apply(ctx, &cc)
 	case "revocations lose events":
 		if len(c.Coupons) == 1 && c.Coupons[0].Coupon.State == coupon.Revoked && len(c.Events) == 1 {
 			cc := *c
@@ -144,6 +162,14 @@ func (b *broken) ListCoupons(ctx context.Context, q store.CouponQuery) ([]coupon
 		slices.Reverse(cs)
 	}
 	return cs, err
+}
+
+func (b *broken) Audience(ctx context.Context, q store.AudienceQuery) ([]store.AudienceMember, error) {
+	ms, err := b.Store.Audience(ctx, q)
+	if b.how == "audience listed backwards" {
+		slices.Reverse(ms)
+	}
+	return ms, err
 }
 
 func (b *broken) RedemptionByKey(ctx context.Context, couponID, key string) (coupon.Redemption, error) {

@@ -92,8 +92,8 @@ func (c Capabilities) withDefaults() Capabilities {
 //
 // The subtests, by group: Series, Issue, Upload, Redeem, Limits, Hold,
 // Keys (idempotency keys), Strangers (what a code tells a non-holder),
-// Reverse, Revoke, Transfer, Reissue, Expiry, Query, Generate (operations
-// and their error paths, through the engine); Contract (the store contract,
+// Reverse, Revoke, Transfer, Reissue, Expiry, Query, Generate, Audience
+// (operations// and their error paths, through the engine); Contract (the store contract,
 // directly); Model (the model-based rapid test); Race (the concurrency
 // tests). A subtest skipped with "engine bug: ..." names a known defect of
 // the engine, not of the store.
@@ -114,6 +114,7 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, caps Capabilitie
 	t.Run("Expiry", func(t *testing.T) { h.each(t, expiryTests) })
 	t.Run("Query", func(t *testing.T) { h.each(t, queryTests) })
 	t.Run("Generate", func(t *testing.T) { h.each(t, generateTests) })
+	t.Run("Audience", func(t *testing.T) { h.each(t, audienceTests) })
 	t.Run("Contract", func(t *testing.T) { h.each(t, contractTests) })
 	t.Run("Model", h.model)
 	t.Run("Race", func(t *testing.T) {

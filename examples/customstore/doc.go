@@ -45,7 +45,11 @@
 //     new state, bumping each Version and appending one event each.
 //   - Reserve: hands out consecutive indexes, never the same one twice,
 //     starting at 0 per series.
-//   - InAudience, AddAudience: a set of customers per series.
+//   - InAudience, Audience, AddAudience: a set of customers per series,
+//     with the time each was added; Audience lists members ordered by
+//     customer (byte-wise), after After, at most Limit, only Customers when
+//     given. Apply's Audience updates apply in order: adding a member is a
+//     *store.ExistsError, removing a non-member a *store.ConflictError.
 //
 // # Running the conformance suite
 //

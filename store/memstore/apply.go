@@ -60,6 +60,9 @@ func (s *Store) check(c *store.Change) error {
 	if err := s.checkRedemptions(c); err != nil {
 		return err
 	}
+	if err := s.checkAudience(c); err != nil {
+		return err
+	}
 	return s.checkBumps(c)
 }
 
@@ -313,6 +316,7 @@ func (s *Store) commit(c *store.Change) {
 		}
 		s.updateRedemption(num, nr)
 	}
+	s.commitAudience(c)
 	// Where a counter lives is looked up again: the coupons written above
 	// may have moved code-level counters.
 	for i := range c.Bumps {

@@ -41,7 +41,7 @@ type Store struct {
 
 	events eventLog
 
-	audience map[string]map[string]struct{}
+	audience map[string]*audienceList // series id -> its audience list
 
 	scratch scratch // Apply's reusable buffers, guarded by mu
 
@@ -83,7 +83,7 @@ func New() *Store {
 		held:     make(map[int]struct{}),
 		loose:    make(map[codeKey]*codeCounters),
 		odd:      make(map[store.CounterKey]*store.Count),
-		audience: make(map[string]map[string]struct{}),
+		audience: make(map[string]*audienceList),
 		seq:      make(map[string]int64),
 	}
 }
@@ -358,35 +358,6 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 		log.chain(last, byCoupon, keep)
 	}
 	return out, nil
-}
-
-// InAudience implements store.Store.
-func (s *Store) InAudience(ctx context.Context, seriesID, customer string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	s.mu.RLock()
-	_, ok := s.audience[seriesID][customer]
-	s.mu.RUnlock()
-	return ok, nil
-}
-
-// AddAudience implements store.Store.
-func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.audience[seriesID]
-	if a == nil {
-		a = make(map[string]struct{}, len(customers))
-		s.audience[seriesID] = a
-	}
-	for _, c := range customers {
-		a[c] = struct{}{}
-	}
-	return nil
 }
 
 // Reserve implements store.Store.

@@ -317,12 +317,12 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 	for i := range p.ops {
 		o := &p.ops[i]
 		switch o.kind {
-		case opExec, opExpectOne:
+		case opExec, opExpectOne, opExpectN:
 			ct, err := br.Exec()
 			if err != nil {
 				return s.changeErr(ctx, o, err)
 			}
-			if o.kind == opExpectOne && ct.RowsAffected() != 1 {
+			if o.kind != opExec && ct.RowsAffected() != o.rows() {
 				return outcome{err: o.fail()}, nil
 			}
 		case opBumps:
