@@ -109,7 +109,7 @@ func (r *RevokeResult) revoked(c coupon.Coupon, holder string, cc CodeCase) {
 	r.RevokedCount++
 }
 
-// Revoke makes coupons permanently unusable, as the revoke API of seed 001
+// Revoke makes coupons permanently unusable, as the coupon revoke API
 // describes. Errors for the whole request: NothingToRevoke (756) when
 // neither codes, customer nor scope is given; GenericNotSupported (108) for
 // a single common code without a customer; SeriesExpired (712) for an
