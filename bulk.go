@@ -24,6 +24,9 @@ const GenerateBatch = 10000
 // The next batch is made while the store inserts the current one, so code
 // generation and the store's work overlap.
 func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress func(done int)) (int, error) {
+	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
+		return 0, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return 0, err

@@ -9,6 +9,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -28,6 +29,9 @@ type TransferRequest struct {
 // transfers. Both customers' histories get an event: TransferredOut for the
 // old holder, TransferReceived for the new one.
 func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coupon, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return coupon.Coupon{}, err
+	}
 	to, err := e.customers.Resolve(ctx, req.To)
 	if err != nil {
 		return coupon.Coupon{}, err
@@ -115,6 +119,9 @@ type ReissueResult struct {
 // event records old and new code, actor and Notify. Errors: StillUsable,
 // AlreadyReissued, ExternalProvider (third-party codes), PoolEmpty.
 func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return ReissueResult{}, err
+	}
 	var out ReissueResult
 	err := e.retry(ctx, func() error {
 		cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, nil)
@@ -172,6 +179,9 @@ const expireBatch = 1000
 // view (coupon.StateAt); the sweep makes the stored state and the history
 // say so. It is safe to run concurrently and to resume after a crash.
 func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
+	if err := e.admit(nil); err != nil {
+		return 0, err
+	}
 	now := e.now()
 	f := store.CouponFilter{States: []coupon.State{coupon.Available, coupon.Issued}, ExpiresBefore: now}
 	u := store.BulkUpdate{
@@ -204,6 +214,9 @@ type ReminderDue struct {
 // (expiry minus lead) falls in the window. Ordered by due time, then coupon
 // id.
 func (e *Engine) RemindersDue(ctx context.Context, from, to time.Time) ([]ReminderDue, error) {
+	if err := e.admit(first(input.Time("From", from), input.Time("To", to))); err != nil {
+		return nil, err
+	}
 	all, err := e.st.ListSeries(ctx, store.SeriesQuery{Status: series.Active})
 	if err != nil {
 		return nil, err

@@ -26,6 +26,9 @@ type CouponDetails struct {
 // Coupon returns the details of the coupon a code names. For a common code,
 // give the holder (customer); otherwise customer may be zero.
 func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer CustomerRef) (CouponDetails, error) {
+	if err := e.admit(codeArgs(seriesID, code, &customer)); err != nil {
+		return CouponDetails{}, err
+	}
 	holder := ""
 	if !customer.IsZero() {
 		c, err := e.customers.Resolve(ctx, customer)
@@ -50,6 +53,9 @@ func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer Cus
 // LastStatusChange fields tell whether a redemption of it was reversed and
 // when its status last changed.
 func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seriesID string) ([]CouponView, error) {
+	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
+		return nil, err
+	}
 	c, err := e.customers.Resolve(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -68,12 +74,18 @@ func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seri
 
 // CouponHistory returns a coupon's events in the order they happened.
 func (e *Engine) CouponHistory(ctx context.Context, couponID string) ([]coupon.Event, error) {
+	if err := e.admit(idArg("CouponID", couponID)); err != nil {
+		return nil, err
+	}
 	return e.st.Events(ctx, store.EventQuery{CouponID: couponID})
 }
 
 // CustomerHistory returns the events in a customer's history, in the order
 // they happened, in one series or (seriesID "") in all.
 func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seriesID string) ([]coupon.Event, error) {
+	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
+		return nil, err
+	}
 	c, err := e.customers.Resolve(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -97,6 +109,9 @@ type SeriesCounters struct {
 
 // Counters returns a series' running totals.
 func (e *Engine) Counters(ctx context.Context, seriesID string) (SeriesCounters, error) {
+	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
+		return SeriesCounters{}, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return SeriesCounters{}, err

@@ -76,6 +76,9 @@ type useplan struct {
 // nothing. Lookup failures (unknown code, unknown customer) are errors; a
 // refusal is in the Check.
 func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return Check{}, err
+	}
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
 		return Check{}, err
@@ -102,10 +105,16 @@ func (e *Engine) Hold(ctx context.Context, req RedeemRequest, ttl time.Duration)
 	if ttl <= 0 {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
 	}
+	if err := e.holdEnd(ttl); err != nil {
+		return RedeemResult{}, err
+	}
 	return e.use(ctx, req, ttl)
 }
 
 func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	if req.IdempotencyKey == "" {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "IdempotencyKey", "is required")
 	}
@@ -349,6 +358,9 @@ func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now
 // returns it again (Replayed). A lapsed hold is released and refused with
 // ErrHoldExpired.
 func (e *Engine) Confirm(ctx context.Context, holdID, actor string) (RedeemResult, error) {
+	if err := e.admit(useArgs(holdID, actor)); err != nil {
+		return RedeemResult{}, err
+	}
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
 		now := e.now()
@@ -390,6 +402,9 @@ func (e *Engine) Confirm(ctx context.Context, holdID, actor string) (RedeemResul
 
 // Release gives a hold back: the use it reserved is free again.
 func (e *Engine) Release(ctx context.Context, holdID, actor string) error {
+	if err := e.admit(useArgs(holdID, actor)); err != nil {
+		return err
+	}
 	return e.retry(ctx, func() error {
 		r, c, _, err := e.redemption(ctx, holdID)
 		if err != nil {
@@ -407,6 +422,9 @@ func (e *Engine) Release(ctx context.Context, holdID, actor string) error {
 // when they stand in the way of a redemption; this sweep keeps counters
 // honest for reports.
 func (e *Engine) ReleaseLapsedHolds(ctx context.Context) (int, error) {
+	if err := e.admit(nil); err != nil {
+		return 0, err
+	}
 	return e.releaseLapsed(ctx, store.RedemptionQuery{}, e.now())
 }
 
@@ -500,6 +518,9 @@ type ReverseRequest struct {
 // the coupon is usable again, with Reversed set and LastStatusChange now. A
 // redemption is reversed once; again is ErrAlreadyReversed.
 func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
 		id, err := e.redemptionID(ctx, &req)
