@@ -91,7 +91,9 @@ func (c Capabilities) withDefaults() Capabilities {
 //
 // The subtests, by group: Series, Issue, Upload, Redeem, Limits, Hold,
 // Reverse, Revoke, Transfer, Reissue, Expiry, Query, Generate (operations
-// and their error paths, through the engine); Contract (the store contract,
+// and their error paths, through the engine); Input (bad strings and times
+// get one answer on every store, and what the engine accepts every store
+// keeps as it is); Contract (the store contract,
 // directly); Model (the model-based rapid test); Race (the concurrency
 // tests). A subtest skipped with "engine bug: ..." names a known defect of
 // the engine, not of the store.
@@ -110,6 +112,10 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, caps Capabilitie
 	t.Run("Expiry", func(t *testing.T) { h.each(t, expiryTests) })
 	t.Run("Query", func(t *testing.T) { h.each(t, queryTests) })
 	t.Run("Generate", func(t *testing.T) { h.each(t, generateTests) })
+	t.Run("Input", func(t *testing.T) {
+		h.each(t, inputTests)
+		t.Run("StoresKeepWhatEngineAccepts", h.inputProperty)
+	})
 	t.Run("Contract", func(t *testing.T) { h.each(t, contractTests) })
 	t.Run("Model", h.model)
 	t.Run("Race", func(t *testing.T) {
@@ -441,12 +447,15 @@ var cmpOpts = cmp.Options{
 	cmpopts.EquateEmpty(),
 }
 
-// same fails the test when got differs from want, explaining the rule.
-func same[T any](t testing.TB, got, want T, rule string, args ...any) {
+// same fails the test when got differs from want, explaining the rule, and
+// reports whether they are the same.
+func same[T any](t testing.TB, got, want T, rule string, args ...any) bool {
 	t.Helper()
 	if d := cmp.Diff(want, got, cmpOpts); d != "" {
 		t.Errorf("%s (-want +got):\n%s", fmt.Sprintf(rule, args...), d)
+		return false
 	}
+	return true
 }
 
 // wantCode fails the test unless err matches the errcode code (errors.Is
