@@ -1,6 +1,9 @@
 package sqlstore_test
 
 import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
 	"errors"
 	"path/filepath"
 	"strings"
@@ -9,6 +12,7 @@ import (
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
 
+	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
@@ -135,5 +139,154 @@ func TestSQLiteTooBigIsInvalidArgument(t *testing.T) {
 	wantBadData(t, err, "Apply of a 2000-byte holder over a 1000-byte limit")
 	if n := len(mustList(t, s)); n != 0 {
 		t.Errorf("the refused writes left %d coupons", n)
+	}
+}
+
+// openUnmigrated opens a database of the backend's dialect without
+// migrating it.
+func openUnmigrated(t *testing.T, name string) *sql.DB {
+	t.Helper()
+	if name == "postgres" {
+		return openPostgresDB(t, 0)
+	}
+	db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "ck.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// storeCalls are one call of each kind a store and an engine over it make.
+func storeCalls(s *sqlstore.Store) map[string]func() error {
+	eng, err := couponkit.New(couponkit.Config{Store: s})
+	return map[string]func() error{
+		"Series":      func() error { _, err := s.Series(ctx, "s1"); return err },
+		"ListCoupons": func() error { _, err := s.ListCoupons(ctx, store.CouponQuery{}); return err },
+		"Counters": func() error {
+			return s.Counters(ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: "s1"}}, make([]store.Count, 1))
+		},
+		"Apply": func() error {
+			return s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: newSeries("s1")}})
+		},
+		"InsertCoupons": func() error {
+			_, err := s.InsertCoupons(ctx, []coupon.Coupon{available("c1", "s1", "A1")}, nil)
+			return err
+		},
+		"Reserve": func() error { _, err := s.Reserve(ctx, "s1", 1); return err },
+		"UpdateWhere": func() error {
+			_, err := s.UpdateWhere(ctx, store.CouponFilter{SeriesID: "s1"}, store.BulkUpdate{To: coupon.Revoked, At: t0})
+			return err
+		},
+		"Engine.Issue": func() error {
+			if err != nil {
+				return err
+			}
+			_, err := eng.Issue(ctx, couponkit.IssueRequest{SeriesID: "s1", Customer: couponkit.ByID("alice")})
+			return err
+		},
+	}
+}
+
+// TestNotMigrated: a store whose database was never migrated says so, and
+// says to run Migrate, on every call; not "unavailable ... no such table".
+func TestNotMigrated(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name, func(t *testing.T) {
+			b.skipUnavailable(t)
+			s := sqlstore.New(openUnmigrated(t, b.name), dialectOf(b.name))
+			for name, call := range storeCalls(s) {
+				err := call()
+				var nm *sqlstore.NotMigratedError
+				switch {
+				case !errors.As(err, &nm):
+					t.Errorf("%s: %v, want a *NotMigratedError", name, err)
+				case !errors.Is(err, errcode.ErrInvalidConfig) || errors.Is(err, errcode.ErrUnavailable):
+					t.Errorf("%s: %v (code %d), want InvalidConfig", name, err, errcode.CodeOf(err))
+				case !strings.Contains(err.Error(), "Migrate") || nm.Dialect != dialectOf(b.name) || !strings.HasPrefix(nm.Table, "ck_"):
+					t.Errorf("%s: %v (%+v) does not name the table and say to run Migrate", name, err, nm)
+				}
+			}
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate: %v", err)
+			}
+			if _, err := s.Reserve(ctx, "s1", 1); err != nil {
+				t.Errorf("Reserve after Migrate: %v", err)
+			}
+		})
+	}
+}
+
+func dialectOf(name string) sqlstore.Dialect {
+	if name == "postgres" {
+		return sqlstore.Postgres
+	}
+	return sqlstore.SQLite
+}
+
+// wrappedSQLite is a driver that wraps modernc.org/sqlite's, as tracing
+// and metrics wrappers do: the store cannot tell the database from it.
+type wrappedSQLite struct{ dsn string }
+
+func (w wrappedSQLite) Connect(context.Context) (driver.Conn, error) {
+	return (&sqlite.Driver{}).Open(w.dsn)
+}
+func (w wrappedSQLite) Driver() driver.Driver            { return w }
+func (w wrappedSQLite) Open(string) (driver.Conn, error) { return w.Connect(ctx) }
+
+// TestDialectMismatchWrappedDriver: behind a driver it does not know, the
+// store tells the database's dialect from the errors of Migrate's first
+// statement, and says so.
+func TestDialectMismatchWrappedDriver(t *testing.T) {
+	db := sql.OpenDB(wrappedSQLite{sqlstore.SQLiteDSN(filepath.Join(t.TempDir(), "ck.db"))})
+	t.Cleanup(func() { db.Close() })
+	err := sqlstore.New(db, sqlstore.Postgres).Migrate(ctx)
+	var de *sqlstore.DialectError
+	if !errors.As(err, &de) || de.Database != sqlstore.SQLite || de.Dialect != sqlstore.Postgres || !errors.Is(err, errcode.ErrInvalidConfig) {
+		t.Errorf("Migrate: %v, want an InvalidConfig *DialectError naming an SQLite database", err)
+	}
+	if err := sqlstore.New(db, sqlstore.SQLite).Migrate(ctx); err != nil {
+		t.Errorf("Migrate with the right dialect behind a wrapping driver: %v", err)
+	}
+}
+
+// TestDialectMismatch: a store made with the wrong dialect for its
+// database (a PostgreSQL connection given sqlstore.SQLite, or the reverse)
+// says so on every call, Migrate first; not "syntax error".
+func TestDialectMismatch(t *testing.T) {
+	for _, b := range backends() {
+		t.Run(b.name+" database", func(t *testing.T) {
+			b.skipUnavailable(t)
+			// A database of b's dialect, migrated by a store of that dialect,
+			// then used by one of the other.
+			right := dialectOf(b.name)
+			wrong := sqlstore.Postgres
+			if right == sqlstore.Postgres {
+				wrong = sqlstore.SQLite
+			}
+			db := openUnmigrated(t, b.name)
+			s := sqlstore.New(db, wrong)
+			check := func(name string, err error) {
+				t.Helper()
+				var de *sqlstore.DialectError
+				switch {
+				case !errors.As(err, &de):
+					t.Errorf("%s: %v, want a *DialectError", name, err)
+				case !errors.Is(err, errcode.ErrInvalidConfig):
+					t.Errorf("%s: %v (code %d), want InvalidConfig", name, err, errcode.CodeOf(err))
+				case de.Dialect != wrong || de.Database != right:
+					t.Errorf("%s: %+v, want the store's dialect %s and the database's %s", name, de, wrong, right)
+				case !strings.Contains(err.Error(), map[sqlstore.Dialect]string{sqlstore.SQLite: "sqlstore.SQLite", sqlstore.Postgres: "sqlstore.Postgres"}[right]):
+					t.Errorf("%s: %v does not say which dialect to use", name, err)
+				}
+			}
+			check("Migrate", s.Migrate(ctx))
+			if err := sqlstore.New(db, right).Migrate(ctx); err != nil {
+				t.Fatalf("Migrate with the right dialect: %v", err)
+			}
+			for name, call := range storeCalls(s) {
+				check(name, call())
+			}
+		})
 	}
 }
