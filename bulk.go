@@ -27,6 +27,9 @@ const GenerateBatch = 10000
 // n codes past what the series' fill ratio (series.Source.FillLimit) still
 // allows are refused up front with FillRatioExceeded, and nothing is made.
 func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress func(done int)) (int, error) {
+	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
+		return 0, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return 0, err

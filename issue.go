@@ -9,6 +9,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
@@ -45,6 +46,9 @@ type IssueResult struct {
 // Resent set. A refusal by the rules is a *refusal.Error listing every
 // broken rule with the figures that explain it.
 func (e *Engine) Issue(ctx context.Context, req IssueRequest) (IssueResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return IssueResult{}, err
+	}
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
 		return IssueResult{}, err
@@ -291,6 +295,9 @@ type RowError struct {
 // order. Codes already in the series are skipped, so an interrupted upload
 // can be run again. Invalid rows are reported and the others still added.
 func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, actor string) (UploadResult, error) {
+	if err := e.admit(first(idArg("SeriesID", seriesID), input.Text("Actor", input.Actor, actor))); err != nil {
+		return UploadResult{}, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return UploadResult{}, err
@@ -305,6 +312,10 @@ func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, 
 	var issue []int // rows with a customer, issued after the pool insert
 	seen := make(map[string]bool, len(rows))
 	for i, r := range rows {
+		if err := input.WithinAt("Rows", i, r.validate()); err != nil {
+			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
+			continue
+		}
 		canon, err := canonicalCode(r.Code)
 		if err != nil || !validUploadCode(canon) {
 			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(r.Code)+" is empty or has characters other than letters, digits, '-' and '_'")})

@@ -38,8 +38,8 @@ type IssueOutcome struct {
 // were not issued, and running them again issues them once.
 func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOutcome, error) {
 	out := make([]IssueOutcome, len(reqs))
-	if len(reqs) == 0 {
-		return out, nil
+	if err := e.admit(nil); err != nil || len(reqs) == 0 {
+		return out[:0], err
 	}
 	ok, err := e.issueBatchOnce(ctx, reqs, out)
 	if err != nil {
@@ -79,7 +79,7 @@ func stopsBatch(err error) bool {
 func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []IssueOutcome) (bool, error) {
 	seriesID := reqs[0].SeriesID
 	for _, r := range reqs {
-		if r.SeriesID != seriesID || r.Code != "" {
+		if r.SeriesID != seriesID || r.Code != "" || r.validate() != nil {
 			return false, nil
 		}
 	}

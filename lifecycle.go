@@ -9,6 +9,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -33,6 +34,9 @@ type TransferRequest struct {
 // name the current holder; a code From does not hold is refused as an
 // unknown code is (ErrCouponNotFound), and the coupon stays where it was.
 func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coupon, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return coupon.Coupon{}, err
+	}
 	if req.From.IsZero() {
 		return coupon.Coupon{}, errcode.New(errcode.InvalidArgument, "From", "is required: name the coupon's current holder")
 	}
@@ -124,6 +128,9 @@ type ReissueResult struct {
 // event records old and new code, actor and Notify. Errors: StillUsable,
 // AlreadyReissued, ExternalProvider (third-party codes), PoolEmpty.
 func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return ReissueResult{}, err
+	}
 	var out ReissueResult
 	err := e.retry(ctx, func() error {
 		cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, nil)
@@ -181,6 +188,9 @@ const expireBatch = 1000
 // view (coupon.StateAt); the sweep makes the stored state and the history
 // say so. It is safe to run concurrently and to resume after a crash.
 func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
+	if err := e.admit(nil); err != nil {
+		return 0, err
+	}
 	now := e.now()
 	f := store.CouponFilter{States: []coupon.State{coupon.Available, coupon.Issued}, ExpiresBefore: now}
 	u := store.BulkUpdate{
@@ -213,6 +223,9 @@ type ReminderDue struct {
 // (expiry minus lead) falls in the window. Ordered by due time, then coupon
 // id.
 func (e *Engine) RemindersDue(ctx context.Context, from, to time.Time) ([]ReminderDue, error) {
+	if err := e.admit(first(input.Time("From", from), input.Time("To", to))); err != nil {
+		return nil, err
+	}
 	all, err := e.st.ListSeries(ctx, store.SeriesQuery{Status: series.Active})
 	if err != nil {
 		return nil, err

@@ -32,6 +32,9 @@ type CouponDetails struct {
 // Who may call it: the back office. It shows the holder and every use, so a
 // checkout answering a shopper should use Validate instead.
 func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer CustomerRef) (CouponDetails, error) {
+	if err := e.admit(codeArgs(seriesID, code, &customer)); err != nil {
+		return CouponDetails{}, err
+	}
 	holder := ""
 	if !customer.IsZero() {
 		c, err := e.customers.Resolve(ctx, customer)
@@ -63,6 +66,9 @@ func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer Cus
 // series' time zone; each coupon's Reversed and LastStatusChange fields tell
 // whether a redemption of it was reversed and when its status last changed.
 func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seriesID string) ([]CouponView, error) {
+	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
+		return nil, err
+	}
 	c, err := e.customers.Resolve(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -85,12 +91,18 @@ func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seri
 
 // CouponHistory returns a coupon's events in the order they happened.
 func (e *Engine) CouponHistory(ctx context.Context, couponID string) ([]coupon.Event, error) {
+	if err := e.admit(idArg("CouponID", couponID)); err != nil {
+		return nil, err
+	}
 	return e.st.Events(ctx, store.EventQuery{CouponID: couponID})
 }
 
 // CustomerHistory returns the events in a customer's history, in the order
 // they happened, in one series or (seriesID "") in all.
 func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seriesID string) ([]coupon.Event, error) {
+	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
+		return nil, err
+	}
 	c, err := e.customers.Resolve(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -138,6 +150,9 @@ type SeriesCounters struct {
 // Counters returns a series' running totals and, for a series whose codes
 // the engine makes, its guessability. It needs no Config.CodeKey.
 func (e *Engine) Counters(ctx context.Context, seriesID string) (SeriesCounters, error) {
+	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
+		return SeriesCounters{}, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return SeriesCounters{}, err

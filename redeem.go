@@ -80,6 +80,9 @@ type useplan struct {
 // the coupon (where the series does not let anyone redeem) a live code
 // answers exactly as an unknown one does, with no holder data.
 func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return Check{}, err
+	}
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
 		return Check{}, err
@@ -127,10 +130,16 @@ func (e *Engine) Hold(ctx context.Context, req RedeemRequest, ttl time.Duration)
 	if ttl <= 0 {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
 	}
+	if err := e.holdEnd(ttl); err != nil {
+		return RedeemResult{}, err
+	}
 	return e.use(ctx, req, ttl)
 }
 
 func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	if req.IdempotencyKey == "" {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "IdempotencyKey", "is required")
 	}
@@ -492,6 +501,9 @@ type ReleaseRequest struct {
 // refused with ErrHoldExpired, whether or not it was already released by a
 // cleanup; a hold that was released is refused with ErrHoldReleased.
 func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
 		now := e.now()
@@ -540,6 +552,9 @@ func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult,
 // a release can be retried; releasing a confirmed hold is refused with
 // ErrInvalidTransition (reverse the redemption instead).
 func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
+	if err := e.admit(req.validate()); err != nil {
+		return err
+	}
 	reason := req.Reason
 	if reason == "" {
 		reason = "released"
@@ -566,6 +581,9 @@ func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
 // when they stand in the way of a redemption; this sweep keeps counters
 // honest for reports.
 func (e *Engine) ReleaseLapsedHolds(ctx context.Context) (int, error) {
+	if err := e.admit(nil); err != nil {
+		return 0, err
+	}
 	return e.releaseLapsed(ctx, store.RedemptionQuery{}, e.now())
 }
 
@@ -676,6 +694,9 @@ type ReverseRequest struct {
 // the coupon is usable again, with Reversed set and LastStatusChange now. A
 // redemption is reversed once; again is ErrAlreadyReversed.
 func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
 		r, c, _, err := e.useOf(ctx, &req.Redemption)

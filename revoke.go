@@ -117,6 +117,9 @@ func (r *RevokeResult) revoked(c coupon.Coupon, holder string, cc CodeCase) {
 // than 100 unredeemed coupons (nothing is revoked). Otherwise the result
 // says, code by code, what was revoked and what failed and why.
 func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RevokeResult{}, err
+	}
 	hasCustomer := !req.Customer.IsZero()
 	switch {
 	case len(req.Codes) == 0 && !hasCustomer && req.Scope == NoScope:

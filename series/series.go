@@ -11,6 +11,12 @@ import (
 
 // Series is the configuration of a coupon series (an offer). The zero value
 // is not valid; see [Series.Validate] for the rules a saved series obeys.
+//
+// Besides the rules of each field, every string of a series is valid UTF-8
+// without control characters and at most 128 bytes (ids, codes and their
+// parts, place ids), 256 (Name) or 64 (TimeZone, reminder channels), and
+// every time that is set is in the years 1900 through 2199 (UTC), so that
+// every store keeps the series as it is.
 type Series struct {
 	// ID identifies the series. The store may assign it on creation.
 	ID string `json:"id,omitempty"`

@@ -1,7 +1,6 @@
 package storetest
 
 import (
-	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -17,17 +16,6 @@ import (
 // series: codes are read without the series' key, codes are ASCII, and a
 // series makes no more codes than its fill ratio allows. Each is listed in
 // its group (Redeem, Upload, Series, Issue, Query).
-
-// wantField fails the test unless err is an *errcode.Error of the code on
-// the field.
-func wantField(t testing.TB, err error, code errcode.Code, field, rule string, args ...any) {
-	t.Helper()
-	wantCode(t, err, code, rule, args...)
-	var ce *errcode.Error
-	if errors.As(err, &ce) && ce.Field != field {
-		t.Errorf("%s: the error names field %q, want %q (%v)", fmt.Sprintf(rule, args...), ce.Field, field, err)
-	}
-}
 
 // tillEngine returns an engine over e's store, clock and customers with no
 // CodeKey: a till, which reads and redeems codes but never makes them.

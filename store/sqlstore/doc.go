@@ -117,6 +117,18 @@
 // connection costs more than a redemption. SetMaxIdleConns to the number
 // of concurrent requests you expect (the tests use 40).
 //
+// # Errors
+//
+// A database error becomes an *errcode.Error that says what to do: a value
+// the database refuses as data (PostgreSQL's data exceptions and index
+// entries too large, SQLite's values too big) or a broken constraint is
+// InvalidArgument, the same every time; a database never migrated is
+// InvalidConfig wrapping a *NotMigratedError (run Migrate), and one of the
+// other dialect InvalidConfig wrapping a *DialectError; a serialization
+// failure, deadlock or busy database is retried; anything else is
+// Unavailable. The engine checks its callers' strings and times before they
+// reach a store, so bad data from an engine's caller never gets this far.
+//
 // # Tests
 //
 // The PostgreSQL tests run when COUPONKIT_TEST_POSTGRES holds a DSN (for

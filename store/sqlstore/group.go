@@ -229,6 +229,9 @@ func (s *Store) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
 	return c.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
+			if err := s.dialectErr(nil); err != nil {
+				return err
+			}
 			return fmt.Errorf("sqlstore: the PostgreSQL dialect needs the pgx stdlib driver, not %T", dc)
 		}
 		return fn(sc.Conn())

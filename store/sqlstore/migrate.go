@@ -82,10 +82,14 @@ const migrationsTable = "CREATE TABLE IF NOT EXISTS ck_migrations (" +
 // transaction-scoped advisory lock on PostgreSQL, per schema; by BEGIN
 // IMMEDIATE on SQLite), and every step of a run commits together, so a
 // failed run changes nothing. A database migrated by a newer build (a
-// version this build does not know) is refused with InvalidConfig.
+// version this build does not know) is refused with InvalidConfig, and so
+// is a database of the other dialect (see DialectError).
 //
 // On a Store from WithTx, the steps run in the caller's transaction.
 func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.dialectErr(nil); err != nil {
+		return err
+	}
 	ms, err := migrations(s.d)
 	if err != nil {
 		return err
@@ -186,7 +190,11 @@ func (s *Store) migrate(ctx context.Context, x execer, ms []migration) error {
 		}
 		for _, st := range m.stmts {
 			if _, err := x.exec(ctx, st); err != nil {
-				return &errcode.Error{Code: errcode.Unavailable, Field: m.name, Message: "migration failed", Err: s.dbErr(ctx, err)}
+				err = s.dbErr(ctx, err)
+				if errcode.CodeOf(err) == errcode.InvalidConfig {
+					return err // the other dialect's database
+				}
+				return &errcode.Error{Code: errcode.Unavailable, Field: m.name, Message: "migration failed", Err: err}
 			}
 		}
 		if _, err := x.exec(ctx, "INSERT INTO ck_migrations (version, name, applied_at) VALUES ($1, $2, $3)",
