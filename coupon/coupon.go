@@ -82,7 +82,7 @@ func (c Coupon) Validate() error {
 		}
 	}
 	if !c.State.Valid() {
-		bad("State", "invalid state "+c.State.String())
+		bad("State", nameProblem(stateNames, uint8(c.State), "state"))
 	}
 	if c.Redemptions < 0 {
 		bad("Redemptions", "is negative")

@@ -141,14 +141,19 @@ type Issuance struct {
 	OnQualifyAgain QualifyAgain `json:"on_qualify_again,omitzero"`
 	// NotifyRemaining, when positive, asks for a notification when the
 	// number of coupons the series may still issue (MaxTotal minus issued)
-	// falls to this threshold. It needs MaxTotal and is below it.
+	// falls to this threshold. It needs MaxTotal and is below it (so at
+	// most limits.MaxLimit).
 	NotifyRemaining int64 `json:"notify_remaining,omitempty"`
 	// ExcludeSeries and ExcludeWithinMonths exclude customers who were
 	// issued a coupon of any of the listed series in the last
-	// ExcludeWithinMonths months. Both are set or neither.
+	// ExcludeWithinMonths months, 1 to MaxExcludeMonths. Both are set or
+	// neither.
 	ExcludeSeries       []string `json:"exclude_series,omitempty"`
 	ExcludeWithinMonths int      `json:"exclude_within_months,omitempty"`
 }
+
+// MaxExcludeMonths bounds Issuance.ExcludeWithinMonths: a hundred years.
+const MaxExcludeMonths = 1200
 
 // QualifyAgain is what happens when a customer qualifies again for a series
 // but may not be issued another coupon.
@@ -211,7 +216,7 @@ func enumText[T ~uint8](names []string, v T, typ string) ([]byte, error) {
 	if int(v) < len(names) && names[v] != "" {
 		return []byte(names[v]), nil
 	}
-	return nil, errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %d", typ, uint8(v)))
+	return nil, errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %d; %s", typ, uint8(v), oneOf(names)))
 }
 
 func parseEnum[T ~uint8](names []string, b []byte, typ string, v *T) error {
@@ -221,7 +226,38 @@ func parseEnum[T ~uint8](names []string, b []byte, typ string, v *T) error {
 			return nil
 		}
 	}
-	return errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %q", typ, b))
+	return errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %q; %s", typ, b, oneOf(names)))
 }
 
 func known[T ~uint8](names []string, v T) bool { return int(v) < len(names) && names[v] != "" }
+
+// checkEnum adds an error for field unless v is one of names: "is
+// required" when v is zero and zero is no value, else "unknown <what> v";
+// either way followed by the accepted names.
+func checkEnum[T ~uint8](f *errcode.Fields, field string, names []string, v T, what string) {
+	switch {
+	case known(names, v):
+	case v == 0:
+		f.Add(errcode.InvalidConfig, field, "is required; "+oneOf(names))
+	default:
+		f.Add(errcode.InvalidConfig, field, fmt.Sprintf("unknown %s %d; %s", what, uint8(v), oneOf(names)))
+	}
+}
+
+// oneOf lists the names of an enum for a message: "one of: a, b, c".
+func oneOf(names []string) string {
+	var b strings.Builder
+	b.WriteString("one of: ")
+	first := true
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		b.WriteString(n)
+		first = false
+	}
+	return b.String()
+}

@@ -39,9 +39,7 @@ func (s *Series) Validate() error {
 	if strings.TrimSpace(s.Name) == "" {
 		f.Add(errcode.InvalidConfig, "Name", "is required")
 	}
-	if !known(statusNames, s.Status) {
-		f.Add(errcode.InvalidConfig, "Status", fmt.Sprintf("unknown status %d", uint8(s.Status)))
-	}
+	checkEnum(&f, "Status", statusNames, s.Status, "status")
 	if !s.Start.IsZero() && !s.End.IsZero() && !s.End.After(s.Start) {
 		f.Add(errcode.InvalidConfig, "End", "must be after Start")
 	}
@@ -117,22 +115,23 @@ func (s *Series) validateIssuance(f *errcode.Fields, p string) {
 		return
 	}
 
-	is.IssuanceRules.ValidateInto(f, p)
+	rules := is.IssuanceRules
 	if s.Source.Kind == Common {
+		// Refused whatever their value, so limits need not check them.
 		const na = "does not apply to a common code, which is issued to a customer at most once"
-		if is.MaxPerCustomer > limits.NoLimit {
+		if rules.MaxPerCustomer != limits.NoLimit {
 			f.Add(errcode.InvalidConfig, p+"MaxPerCustomer", na)
 		}
-		if is.MinGap > 0 {
+		if rules.MinGap != 0 {
 			f.Add(errcode.InvalidConfig, p+"MinGap", na)
 		}
-		if is.MaxTotal > limits.NoLimit {
+		if rules.MaxTotal != limits.NoLimit {
 			f.Add(errcode.InvalidConfig, p+"MaxTotal", "does not apply to a common code")
 		}
+		rules.MaxPerCustomer, rules.MinGap, rules.MaxTotal = limits.NoLimit, 0, limits.NoLimit
 	}
-	if !known(qualifyAgainNames, is.OnQualifyAgain) {
-		f.Add(errcode.InvalidConfig, p+"OnQualifyAgain", fmt.Sprintf("unknown behaviour %d", uint8(is.OnQualifyAgain)))
-	}
+	rules.ValidateInto(f, p)
+	checkEnum(f, p+"OnQualifyAgain", qualifyAgainNames, is.OnQualifyAgain, "behaviour")
 	switch {
 	case is.NotifyRemaining < 0:
 		f.Add(errcode.InvalidConfig, p+"NotifyRemaining", "must not be negative")
@@ -145,6 +144,9 @@ func (s *Series) validateIssuance(f *errcode.Fields, p string) {
 	switch {
 	case is.ExcludeWithinMonths < 0:
 		f.Add(errcode.InvalidConfig, p+"ExcludeWithinMonths", "must not be negative")
+	case is.ExcludeWithinMonths > MaxExcludeMonths:
+		f.Add(errcode.InvalidConfig, p+"ExcludeWithinMonths",
+			fmt.Sprintf("%d is above %d", is.ExcludeWithinMonths, MaxExcludeMonths))
 	case is.ExcludeWithinMonths == 0 && len(is.ExcludeSeries) > 0:
 		f.Add(errcode.InvalidConfig, p+"ExcludeWithinMonths", "ExcludeSeries needs a window of months")
 	case is.ExcludeWithinMonths > 0 && len(is.ExcludeSeries) == 0:

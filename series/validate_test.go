@@ -1,7 +1,9 @@
 package series_test
 
 import (
+	"encoding"
 	"errors"
+	"math"
 	"slices"
 	"testing"
 	"time"
@@ -120,6 +122,17 @@ func TestValidateAccepts(t *testing.T) {
 			s.Expiry = series.Expiry{Kind: series.Never}
 			s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}}
 		}},
+		{"largest bounds", func(s *series.Series) {
+			s.Issuance.MaxPerCustomer, s.Issuance.MaxTotal = limits.MaxLimit, limits.MaxLimit
+			s.Issuance.MinGap = limits.MaxDuration
+			s.Issuance.NotifyRemaining = int64(limits.MaxLimit) - 1
+			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter"}, series.MaxExcludeMonths
+			s.Redemption.AnyoneMayRedeem, s.Redemption.Repeat = true, true
+			s.Redemption.MaxPerCode, s.Redemption.MaxPerCustomer, s.Redemption.MaxPerSeries = limits.MaxLimit, limits.MaxLimit, limits.MaxLimit
+			s.Redemption.MinGap = limits.MaxDuration
+			s.Redemption.NewCustomers.LimitTransactions, s.Redemption.NewCustomers.MaxTransactions = true, int64(limits.MaxLimit)
+			s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: series.MaxExpiryDays}
+		}},
 		{"18 digits each side", func(s *series.Series) {
 			s.Discount.Cap = nullDec("999999999999999999.999999999999999999")
 			s.Redemption.MinBill = nullDec("0.000000000000000001")
@@ -222,6 +235,18 @@ func TestValidateRejects(t *testing.T) {
 			s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{ID: "s-1"}, limits.PlaceRef{Kind: limits.Store},
 				limits.PlaceRef{Kind: limits.Till, ID: "t-9"})
 		}, []string{"Redemption.Places", "Redemption.Places"}},
+		{"customer level one without repeat", func(s *series.Series) { s.Redemption.MaxPerCustomer = 1 }, []string{"Redemption.MaxPerCustomer"}},
+		{"customer level three without repeat", func(s *series.Series) { s.Redemption.MaxPerCustomer = 3 }, []string{"Redemption.MaxPerCustomer"}},
+		{"transactions limit without its switch", func(s *series.Series) {
+			s.Redemption.NewCustomers.MaxTransactions = 2
+		}, []string{"Redemption.NewCustomers.MaxTransactions"}},
+		{"redemption figures past their bounds", func(s *series.Series) {
+			s.Redemption.AnyoneMayRedeem, s.Redemption.Repeat = true, true
+			s.Redemption.MaxPerCode, s.Redemption.MaxPerCustomer, s.Redemption.MaxPerSeries = limits.MaxLimit+1, math.MaxInt64, limits.MaxLimit+1
+			s.Redemption.MinGap = limits.MaxDuration + 1
+			s.Redemption.NewCustomers.LimitTransactions, s.Redemption.NewCustomers.MaxTransactions = true, math.MaxInt64
+		}, []string{"Redemption.MaxPerCode", "Redemption.MaxPerCustomer", "Redemption.MaxPerSeries", "Redemption.MinGap",
+			"Redemption.NewCustomers.MaxTransactions"}},
 		// Redemption: seed 002's table.
 		{"common code level with anyone", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20"}
@@ -264,6 +289,23 @@ func TestValidateRejects(t *testing.T) {
 		{"exclusion empty and duplicate", func(s *series.Series) {
 			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter", "", "winter"}, 6
 		}, []string{"Issuance.ExcludeSeries[1]", "Issuance.ExcludeSeries[2]"}},
+		{"exclusion window of MaxInt months", func(s *series.Series) {
+			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter"}, math.MaxInt
+		}, []string{"Issuance.ExcludeWithinMonths"}},
+		{"exclusion window past a hundred years", func(s *series.Series) {
+			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter"}, series.MaxExcludeMonths+1
+		}, []string{"Issuance.ExcludeWithinMonths"}},
+		{"issue figures past their bounds", func(s *series.Series) {
+			s.Issuance.MaxPerCustomer, s.Issuance.MaxTotal, s.Issuance.MinGap = limits.MaxLimit+1, math.MaxInt64, math.MaxInt64
+		}, []string{"Issuance.MaxPerCustomer", "Issuance.MaxTotal", "Issuance.MinGap"}},
+		{"per-customer maximum with once per customer", func(s *series.Series) {
+			s.Issuance.OncePerCustomer, s.Issuance.MaxPerCustomer = true, 1
+		}, []string{"Issuance.MaxPerCustomer"}},
+		{"common issue limits with once per customer, each reported once", func(s *series.Series) {
+			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20"}
+			s.Issuance.OncePerCustomer = true
+			s.Issuance.MaxPerCustomer, s.Issuance.MinGap, s.Issuance.MaxTotal = 3, time.Hour, math.MaxInt64
+		}, []string{"Issuance.MaxPerCustomer", "Issuance.MaxTotal", "Issuance.MinGap"}},
 		{"common issue limits", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20"}
 			s.Issuance.MaxPerCustomer, s.Issuance.MinGap, s.Issuance.MaxTotal = 3, time.Hour, 1000
@@ -549,5 +591,74 @@ func TestSeriesClone(t *testing.T) {
 	c.Redemption.Hours[0].From = 10
 	if s.Reminders[0].Lead != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
 		t.Errorf("changing a clone changed the original: %+v", s)
+	}
+}
+
+// A missing or unknown choice is refused with a message that says the field
+// is required, or names the unknown value, and lists the accepted values.
+func TestValidateEnumMessages(t *testing.T) {
+	cases := []struct {
+		name, field, want string
+		edit              func(*series.Series)
+	}{
+		{"no status", "Status", "is required; one of: active, paused, ended",
+			func(s *series.Series) { s.Status = 0 }},
+		{"unknown status", "Status", "unknown status 9; one of: active, paused, ended",
+			func(s *series.Series) { s.Status = 9 }},
+		{"no source kind", "Source.Kind", "is required; one of: generated, common, randomized_common, uploaded, third_party",
+			func(s *series.Series) { s.Source = series.Source{} }},
+		{"unknown source kind", "Source.Kind", "unknown source kind 42; one of: generated, common, randomized_common, uploaded, third_party",
+			func(s *series.Series) { s.Source.Kind = 42 }},
+		{"no alphabet", "Source.Alphabet", "is required; one of: numeric, alphanumeric, confusion-free, custom",
+			func(s *series.Series) { s.Source.Alphabet = "" }},
+		{"unknown alphabet", "Source.Alphabet", `unknown alphabet "hex"; one of: numeric, alphanumeric, confusion-free, custom`,
+			func(s *series.Series) { s.Source.Alphabet = "hex" }},
+		{"unknown behaviour", "Issuance.OnQualifyAgain", "unknown behaviour 7; one of: send_nothing, send_existing",
+			func(s *series.Series) { s.Issuance.OnQualifyAgain = 7 }},
+		{"no expiry kind", "Expiry.Kind", "is required; one of: with_offer, days_from_issue, month_ends_from_issue, never",
+			func(s *series.Series) { s.Expiry = series.Expiry{} }},
+		{"no discount kind", "Discount.Kind", "is required; one of: fixed, percent",
+			func(s *series.Series) { s.Discount.Kind = 0 }},
+		{"unknown discount kind", "Discount.Kind", "unknown discount kind 3; one of: fixed, percent",
+			func(s *series.Series) { s.Discount.Kind = 3 }},
+		{"place without kind", "Redemption.Places", `place "s-1": its kind is required; one of: till, store, zone, concept`,
+			func(s *series.Series) { s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{ID: "s-1"}) }},
+		{"place of unknown kind", "Redemption.Places", `place "s-1": unknown place kind 9; one of: till, store, zone, concept`,
+			func(s *series.Series) { s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{Kind: 9, ID: "s-1"}) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := validSeries()
+			tc.edit(&s)
+			errs := errcode.All(s.Validate())
+			if len(errs) != 1 || errs[0].Field != tc.field || errs[0].Message != tc.want || errs[0].Code != errcode.InvalidConfig {
+				t.Errorf("Validate = %v, want one InvalidConfig error on %s: %q", errs, tc.field, tc.want)
+			}
+		})
+	}
+}
+
+// Text that names no value of an enum is refused naming the accepted
+// values.
+func TestEnumTextMessages(t *testing.T) {
+	for _, tc := range []struct {
+		u    encoding.TextUnmarshaler
+		want string
+	}{
+		{new(series.Status), `unknown Status "open"; one of: active, paused, ended`},
+		{new(series.SourceKind), `unknown SourceKind "open"; one of: generated, common, randomized_common, uploaded, third_party`},
+		{new(series.ExpiryKind), `unknown ExpiryKind "open"; one of: with_offer, days_from_issue, month_ends_from_issue, never`},
+		{new(series.DiscountKind), `unknown DiscountKind "open"; one of: fixed, percent`},
+		{new(series.QualifyAgain), `unknown QualifyAgain "open"; one of: send_nothing, send_existing`},
+		{new(limits.PlaceKind), `unknown place kind "open"; one of: till, store, zone, concept`},
+	} {
+		var ce *errcode.Error
+		if err := tc.u.UnmarshalText([]byte("open")); !errors.As(err, &ce) || ce.Code != errcode.InvalidArgument || ce.Message != tc.want {
+			t.Errorf("%T.UnmarshalText(open) = %v, want InvalidArgument %q", tc.u, err, tc.want)
+		}
+	}
+	var ce *errcode.Error
+	if _, err := series.Status(0).MarshalText(); !errors.As(err, &ce) || ce.Message != "unknown Status 0; one of: active, paused, ended" {
+		t.Errorf("Status(0).MarshalText error = %v", err)
 	}
 }
