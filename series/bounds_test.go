@@ -82,15 +82,25 @@ func drawFigures(t *rapid.T, s *series.Series) {
 	r.NewCustomers.MaxTransactions = f.draw("maxTransactions", int64(limits.MaxLimit))
 	kind := rapid.SampledFrom([]series.ExpiryKind{series.DaysFromIssue, series.MonthEndsFromIssue, series.WithOffer, series.Never}).Draw(t, "expiry")
 	s.Expiry = series.Expiry{Kind: kind}
+	maxDays := int64(series.MaxReminderDays)
 	switch kind {
 	case series.DaysFromIssue:
 		s.Expiry.N = int(f.draw("days", series.MaxExpiryDays))
+		maxDays = min(maxDays, int64(s.Expiry.N))
 	case series.MonthEndsFromIssue:
 		s.Expiry.N = int(f.draw("months", series.MaxExpiryMonths))
 	case series.WithOffer:
 		if s.End.IsZero() {
 			s.End = summer
 		}
+	}
+	s.Reminders = nil
+	for i := range rapid.IntRange(0, 3).Draw(t, "reminders") {
+		s.Reminders = append(s.Reminders, series.Reminder{
+			DaysBefore: int(f.draw("daysBefore", maxDays)),
+			At:         series.At(rapid.IntRange(0, 23).Draw(t, "hour"), rapid.IntRange(0, 59).Draw(t, "minute")),
+			Channel:    string(rune('a' + i)),
+		})
 	}
 }
 
@@ -113,6 +123,10 @@ func TestFiguresPastBoundsRefused(t *testing.T) {
 		{"Redemption.MinGap", int64(limits.MaxDuration), func(s *series.Series, v int64) { s.Redemption.MinGap = time.Duration(v) }},
 		{"Redemption.NewCustomers.MaxTransactions", int64(limits.MaxLimit), func(s *series.Series, v int64) { s.Redemption.NewCustomers.MaxTransactions = v }},
 		{"Expiry.N", series.MaxExpiryMonths, func(s *series.Series, v int64) { s.Expiry = series.Expiry{Kind: series.MonthEndsFromIssue, N: int(v)} }},
+		{"Reminders[0].DaysBefore", series.MaxReminderDays, func(s *series.Series, v int64) {
+			s.Expiry = series.Expiry{Kind: series.Never}
+			s.Reminders = []series.Reminder{{DaysBefore: int(v), Channel: "z"}}
+		}},
 	}
 	rapid.Check(t, func(t *rapid.T) {
 		s := validSeries()
@@ -131,8 +145,8 @@ func TestFiguresPastBoundsRefused(t *testing.T) {
 	})
 }
 
-// Any series that passes Validate computes its expiry and exclusion times
-// without overflow: each result lies in a sane range and
+// Any series that passes Validate computes its expiry, exclusion and
+// reminder times without overflow: each result lies in a sane range and
 // moves the right way as its input moves.
 func TestValidSeriesTimesDoNotOverflow(t *testing.T) {
 	const day = 24 * time.Hour
@@ -180,6 +194,27 @@ func TestValidSeriesTimesDoNotOverflow(t *testing.T) {
 		}
 		if months > 0 && now.AddDate(0, -(months-1), 0).Before(since) {
 			t.Fatalf("an exclusion of %d months starts after one of %d", months, months-1)
+		}
+
+		// Reminders: due before the expiry, within their days (and more
+		// for the time of day and clock changes) of it, and not earlier for
+		// a later expiry or a day fewer.
+		for _, r := range s.Reminders {
+			due, due2 := r.DueAt(exp, loc), r.DueAt(exp2, loc)
+			if due.IsZero() {
+				continue
+			}
+			if !due.Before(exp) || exp.Sub(due) > time.Duration(r.DaysBefore+3)*day {
+				t.Fatalf("%+v of a coupon expiring %v: due %v", r, exp, due)
+			}
+			if !due2.IsZero() && due2.Before(due) {
+				t.Fatalf("%+v: expiring later (%v) it is due earlier: %v before %v", r, exp2, due2, due)
+			}
+			earlier := r
+			earlier.DaysBefore++
+			if d := earlier.DueAt(exp, loc); d.IsZero() || !d.Before(due) {
+				t.Fatalf("%+v is due at %v, a day further back at %v", r, due, d)
+			}
 		}
 
 	})

@@ -59,7 +59,7 @@ func fullSeries() series.Series {
 	s.Transferable = true
 	s.Expiry = series.Expiry{Kind: series.MonthEndsFromIssue, N: 1}
 	s.Discount = series.Discount{Kind: series.Percent, Percent: dec("12.5"), Cap: nullDec("20.00"), Currency: "EUR", Scale: 3}
-	s.Reminders = []series.Reminder{{Lead: 72 * time.Hour, Channel: "sms"}, {Lead: 24 * time.Hour, Channel: "email"}}
+	s.Reminders = []series.Reminder{{DaysBefore: 3, At: series.At(10, 0), Channel: "sms"}, {At: series.At(18, 30), Channel: "email"}}
 	s.Version = 4
 	s.CreatedAt = spring.Add(-48 * time.Hour)
 	s.UpdatedAt = spring.Add(-24 * time.Hour)

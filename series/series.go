@@ -182,26 +182,6 @@ func (v *QualifyAgain) UnmarshalText(b []byte) error {
 	return parseEnum(qualifyAgainNames, b, "QualifyAgain", v)
 }
 
-// Reminder is one expiry reminder: a message on Channel (for example "sms"
-// or "email") sent Lead before the coupon expires. The engine decides when
-// reminders are due; see [Reminder.DueAt].
-type Reminder struct {
-	// Lead is how long before expiry the reminder goes out; it is positive.
-	Lead time.Duration `json:"lead"`
-	// Channel names the channel; it is required.
-	Channel string `json:"channel"`
-}
-
-// DueAt is the instant the reminder is due for a coupon expiring at expires
-// (the exclusive instant of [Series.ExpiresAt]). It is zero when expires is
-// zero: a coupon that never expires gets no reminder.
-func (r Reminder) DueAt(expires time.Time) time.Time {
-	if expires.IsZero() {
-		return time.Time{}
-	}
-	return expires.Add(-r.Lead)
-}
-
 // enumString, enumText and parseEnum implement String, MarshalText and
 // UnmarshalText for the uint8 enums of this package; names[v] == "" marks an
 // unused value.

@@ -13,7 +13,7 @@ import (
 // Validate reports every field of s that breaks a rule, each as an
 // *errcode.Error with code errcode.InvalidConfig and a dotted field path
 // ("TimeZone", "Source.Sample", "Redemption.MaxPerCode",
-// "Reminders[1].Lead"); errcode.All lists them. It returns nil when s is
+// "Reminders[1].At"); errcode.All lists them. It returns nil when s is
 // valid. A store saves only a valid series.
 //
 // Besides each part's own rules (see the field documentation and
@@ -162,31 +162,5 @@ func (s *Series) validateIssuance(f *errcode.Fields, p string) {
 			f.Add(errcode.InvalidConfig, field, fmt.Sprintf("series %q is listed twice", id))
 		}
 		seen[id] = true
-	}
-}
-
-func (s *Series) validateReminders(f *errcode.Fields) {
-	if len(s.Reminders) == 0 {
-		return
-	}
-	switch {
-	case s.Source.Kind == ThirdParty:
-		f.Add(errcode.InvalidConfig, "Reminders", "reminder settings do not apply to third-party codes")
-	case s.Expiry.Kind == Never && s.End.IsZero():
-		f.Add(errcode.InvalidConfig, "Reminders", "coupons of this series never expire")
-	}
-	seen := make(map[Reminder]bool, len(s.Reminders))
-	for i, r := range s.Reminders {
-		p := fmt.Sprintf("Reminders[%d].", i)
-		if r.Lead <= 0 {
-			f.Add(errcode.InvalidConfig, p+"Lead", "must be positive")
-		}
-		if strings.TrimSpace(r.Channel) == "" {
-			f.Add(errcode.InvalidConfig, p+"Channel", "is required")
-		}
-		if seen[r] {
-			f.Add(errcode.InvalidConfig, fmt.Sprintf("Reminders[%d]", i), "repeats an earlier reminder")
-		}
-		seen[r] = true
 	}
 }

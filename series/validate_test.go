@@ -116,11 +116,15 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"days 0", func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue} }},
 		{"reminders", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: 72 * time.Hour, Channel: "sms"}, {Lead: 72 * time.Hour, Channel: "email"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 3, At: series.At(10, 0), Channel: "sms"},
+				{DaysBefore: 3, At: series.At(10, 0), Channel: "email"}, {At: series.At(23, 59), Channel: "sms"}}
+		}},
+		{"reminder on the issue day", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{DaysBefore: s.Expiry.N, Channel: "sms"}}
 		}},
 		{"never, reminders before the offer ends", func(s *series.Series) {
 			s.Expiry = series.Expiry{Kind: series.Never}
-			s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: series.MaxReminderDays, At: series.At(9, 30), Channel: "sms"}}
 		}},
 		{"largest bounds", func(s *series.Series) {
 			s.Issuance.MaxPerCustomer, s.Issuance.MaxTotal = limits.MaxLimit, limits.MaxLimit
@@ -132,6 +136,7 @@ func TestValidateAccepts(t *testing.T) {
 			s.Redemption.MinGap = limits.MaxDuration
 			s.Redemption.NewCustomers.LimitTransactions, s.Redemption.NewCustomers.MaxTransactions = true, int64(limits.MaxLimit)
 			s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: series.MaxExpiryDays}
+			s.Reminders = []series.Reminder{{DaysBefore: series.MaxReminderDays, At: series.At(23, 59), Channel: "sms"}}
 		}},
 		{"18 digits each side", func(s *series.Series) {
 			s.Discount.Cap = nullDec("999999999999999999.999999999999999999")
@@ -367,25 +372,38 @@ func TestValidateRejects(t *testing.T) {
 		{"scale 11", func(s *series.Series) { s.Discount.Scale = 11 }, []string{"Discount.Scale"}},
 
 		// Reminders.
-		{"reminder lead 0", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Channel: "sms"}}
-		}, []string{"Reminders[0].Lead"}},
-		{"reminder lead negative", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: -time.Hour, Channel: "sms"}}
-		}, []string{"Reminders[0].Lead"}},
+		{"reminder days negative", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{DaysBefore: -1, Channel: "sms"}}
+		}, []string{"Reminders[0].DaysBefore"}},
+		{"reminder days too many", func(s *series.Series) {
+			s.Expiry = series.Expiry{Kind: series.Never}
+			s.Reminders = []series.Reminder{{DaysBefore: series.MaxReminderDays + 1, Channel: "sms"}}
+		}, []string{"Reminders[0].DaysBefore"}},
+		{"reminder days beyond the expiry days", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{DaysBefore: s.Expiry.N + 1, Channel: "sms"}}
+		}, []string{"Reminders[0].DaysBefore"}},
+		{"reminder at 24:00", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{At: series.At(24, 0), Channel: "sms"}}
+		}, []string{"Reminders[0].At"}},
+		{"reminder at minute 60", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{At: series.At(9, 60), Channel: "sms"}}
+		}, []string{"Reminders[0].At"}},
+		{"reminder at a negative hour", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{At: series.At(-1, 0), Channel: "sms"}}
+		}, []string{"Reminders[0].At"}},
 		{"reminder without channel", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: time.Hour}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, At: series.At(10, 0), Channel: " "}}
 		}, []string{"Reminders[0].Channel"}},
 		{"reminder repeated", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: "sms"}, {Lead: time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: "sms"}, {DaysBefore: 1, Channel: "sms"}}
 		}, []string{"Reminders[1]"}},
 		{"reminders for coupons that never expire", func(s *series.Series) {
 			s.End, s.Expiry = time.Time{}, series.Expiry{Kind: series.Never}
-			s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: "sms"}}
 		}, []string{"Reminders"}},
 		{"reminders on third party", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.ThirdParty}
-			s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: "sms"}}
 		}, []string{"Reminders"}},
 
 		// Store fields.
@@ -506,17 +524,6 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-func TestReminderDueAt(t *testing.T) {
-	r := series.Reminder{Lead: 72 * time.Hour, Channel: "sms"}
-	exp := time.Date(2024, 11, 13, 0, 0, 0, 0, time.UTC)
-	if got, want := r.DueAt(exp), time.Date(2024, 11, 10, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("DueAt = %v, want %v", got, want)
-	}
-	if got := r.DueAt(time.Time{}); !got.IsZero() {
-		t.Errorf("DueAt(zero) = %v, want zero", got)
-	}
-}
-
 // Every error Validate reports is an InvalidConfig *errcode.Error naming a
 // field, and the result does not depend on anything but the series.
 func TestValidateErrorsNameFields(t *testing.T) {
@@ -559,7 +566,8 @@ func genSeries(t *rapid.T) series.Series {
 	s.Discount.Percent = decimal.NewFromInt(rapid.Int64Range(-10, 120).Draw(t, "percent"))
 	s.Discount.Currency = rapid.SampledFrom([]string{"", "EUR", "eur", "EURO"}).Draw(t, "currency")
 	if rapid.Bool().Draw(t, "reminder") {
-		s.Reminders = []series.Reminder{{Lead: time.Duration(rapid.Int64Range(-1, 1).Draw(t, "lead")), Channel: "sms"}}
+		s.Reminders = []series.Reminder{{DaysBefore: rapid.IntRange(-1, 31).Draw(t, "daysBefore"),
+			At: series.At(rapid.IntRange(-1, 24).Draw(t, "hour"), rapid.IntRange(-1, 60).Draw(t, "minute")), Channel: "sms"}}
 	}
 	if rapid.Bool().Draw(t, "noEnd") {
 		s.End = time.Time{}
@@ -586,10 +594,10 @@ func TestSeriesClone(t *testing.T) {
 		Redemption: limits.RedemptionRules{Hours: []limits.HourRange{{From: 9, To: 17}}},
 	}
 	c := s.Clone()
-	c.Reminders[0].Lead = time.Hour
+	c.Reminders[0].DaysBefore = 1
 	c.Issuance.ExcludeSeries[0] = "b"
 	c.Redemption.Hours[0].From = 10
-	if s.Reminders[0].Lead != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
+	if s.Reminders[0].DaysBefore != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
 		t.Errorf("changing a clone changed the original: %+v", s)
 	}
 }
