@@ -13,14 +13,15 @@ type CouponView struct {
 	coupon.Coupon
 	// Now is the coupon's state at the time of the query (an Issued coupon
 	// past its expiry is Expired).
-	Now coupon.State
+	Now coupon.State `json:"now"`
 }
 
 // CouponDetails is a coupon with its state now and its redemptions and
-// holds.
+// holds. In JSON the records are "redemption_records": the coupon's own
+// "redemptions" is its count.
 type CouponDetails struct {
 	CouponView
-	Redemptions []coupon.Redemption
+	Redemptions []coupon.Redemption `json:"redemption_records"`
 }
 
 // Coupon returns the details of the coupon a code names. For a common code,
@@ -84,15 +85,15 @@ func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seri
 // SeriesCounters are a series' running totals.
 type SeriesCounters struct {
 	// Issued is the number of coupons issued from the series.
-	Issued int64
+	Issued int64 `json:"issued"`
 	// Uses is the number of unreversed redemptions and live holds.
-	Uses int64
+	Uses int64 `json:"uses"`
 	// RemainingIssuable is how many more coupons the series may issue, or
 	// -1 without a series maximum.
-	RemainingIssuable int64
+	RemainingIssuable int64 `json:"remaining_issuable"`
 	// RemainingUses is how many more redemptions the series allows, or -1
 	// without a series level.
-	RemainingUses int64
+	RemainingUses int64 `json:"remaining_uses"`
 }
 
 // Counters returns a series' running totals.

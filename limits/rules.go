@@ -144,7 +144,10 @@ type PlaceRef struct {
 // Place is where a request is made: the till and the store, zone and concept
 // it belongs to. Empty fields are unknown and match nothing.
 type Place struct {
-	Till, Store, Zone, Concept string
+	Till    string `json:"till,omitempty"`
+	Store   string `json:"store,omitempty"`
+	Zone    string `json:"zone,omitempty"`
+	Concept string `json:"concept,omitempty"`
 }
 
 // PlaceSet is a set of places where redemption is allowed. The zero value is

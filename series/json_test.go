@@ -4,6 +4,7 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +15,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/jsontest"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
 )
@@ -99,6 +101,16 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// Every key of a series' JSON is snake_case, walking its fields (those of
+// limits included) and the document a full series is written as.
+func TestJSONSnakeCase(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[series.Series](), reflect.TypeFor[series.Money]()} {
+		jsontest.CheckSnakeCase(t, typ)
+	}
+	jsontest.RoundTrip(t, fullSeries(), seriesCmp)
+	jsontest.RoundTrip(t, series.Money{Amount: dec("12.5"), Currency: "EUR"}, seriesCmp)
+}
+
 func TestJSONShape(t *testing.T) {
 	b, err := json.Marshal(fullSeries())
 	if err != nil {
@@ -109,6 +121,7 @@ func TestJSONShape(t *testing.T) {
 		`"max_total":10000`, `"on_qualify_again":"send_existing"`, `"exclude_within_months":6`,
 		`"anyone_may_redeem":true`, `"kind":"month_ends_from_issue"`, `"kind":"percent"`, `"percent":"12.5"`,
 		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`,
+		`"reminders":[{"days_before":3,"at":"10:00","channel":"sms"},{"days_before":0,"at":"18:30","channel":"email"}]`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, b)
