@@ -28,7 +28,7 @@ type outer struct {
 }
 
 func TestKeys(t *testing.T) {
-	got := Keys(reflect.TypeFor[outer]())
+	got := Keys(reflect.TypeOf(outer{private: 1})) // an unexported field has no key
 	want := []Key{
 		{"outer", "outer.promoted.Promoted", "promoted"}, {"outer", "outer.ID", "id"}, {"outer", "outer.At", "at"},
 		{"outer", "outer.Inner", "inner"}, {"outer.Inner", "outer.Inner.Deep", "deep_name"},
