@@ -14,7 +14,7 @@ type CouponView struct {
 	coupon.Coupon
 	// Now is the coupon's state at the time of the query (an Issued coupon
 	// past its expiry is Expired).
-	Now coupon.State
+	Now coupon.State `json:"now"`
 }
 
 // CouponDetails is a coupon with its state now and its uses: every
@@ -22,7 +22,7 @@ type CouponView struct {
 // Redemptions field counts the confirmed, unreversed ones.)
 type CouponDetails struct {
 	CouponView
-	Uses []coupon.Redemption
+	Uses []coupon.Redemption `json:"uses"`
 }
 
 // Coupon returns the details of the coupon a code names, its times in the
@@ -113,15 +113,15 @@ func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seri
 // SeriesCounters are a series' running totals.
 type SeriesCounters struct {
 	// Issued is the number of coupons issued from the series.
-	Issued int64
+	Issued int64 `json:"issued"`
 	// Uses is the number of unreversed redemptions and live holds.
-	Uses int64
+	Uses int64 `json:"uses"`
 	// RemainingIssuable is how many more coupons the series may issue, or
 	// -1 without a series maximum.
-	RemainingIssuable int64
+	RemainingIssuable int64 `json:"remaining_issuable"`
 	// RemainingUses is how many more redemptions the series allows, or -1
 	// without a series level.
-	RemainingUses int64
+	RemainingUses int64 `json:"remaining_uses"`
 
 	// The guessability of a series whose codes the engine makes (generated
 	// unique or randomized common); all three are 0 for the other kinds,
@@ -130,7 +130,7 @@ type SeriesCounters struct {
 	// CodeSpace is the number of well-formed codes: the alphabet's size to
 	// the power of the number of generated characters. The prefix, suffix
 	// and check character add nothing: one code shows them.
-	CodeSpace uint64
+	CodeSpace uint64 `json:"code_space,omitempty"`
 	// LiveCodes is the number of codes the series has made: every index of
 	// its code sequence handed out, that is each code issued, waiting in
 	// the pool (Generate), redeemed, revoked, expired or replaced by a
@@ -139,12 +139,12 @@ type SeriesCounters struct {
 	// down. Each such code answers a guess differently from "no such code",
 	// so it is what a guess can hit, and it is the count the series' fill
 	// ratio (series.Source.FillLimit) caps.
-	LiveCodes int64
+	LiveCodes int64 `json:"live_codes,omitempty"`
 	// GuessOdds is LiveCodes / CodeSpace: the chance that one code made up
 	// at random in the series' shape is one of its codes. At most the fill
 	// ratio (1 in 10,000 by default for generated unique codes), except
 	// by the few indexes concurrent minters may reserve past it and refuse.
-	GuessOdds float64
+	GuessOdds float64 `json:"guess_odds,omitempty"`
 }
 
 // Counters returns a series' running totals and, for a series whose codes

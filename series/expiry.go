@@ -68,7 +68,7 @@ func (e *Expiry) validateInto(f *errcode.Fields, p string, end time.Time) {
 		}
 	case DaysFromIssue, MonthEndsFromIssue, Never:
 	default:
-		f.Add(errcode.InvalidConfig, p+"Kind", fmt.Sprintf("unknown expiry kind %d", uint8(e.Kind)))
+		checkEnum(f, p+"Kind", expiryKindNames, e.Kind, "expiry kind")
 		return
 	}
 	limit := 0

@@ -34,7 +34,7 @@ func TestValidateInput(t *testing.T) {
 			s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Store, ID: v})
 		}},
 		{"Reminders[0].Channel", func(s *series.Series, v string) {
-			s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: v}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: v}}
 		}},
 	}
 	for _, c := range strs {
@@ -81,7 +81,7 @@ func TestValidateInput(t *testing.T) {
 	}
 	s := validSeries()
 	s.Name = "Été 🎉 " + strings.Repeat("é", 120)
-	s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: strings.Repeat("c", 64)}}
+	s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: strings.Repeat("c", 64)}}
 	if err := s.Validate(); err != nil {
 		t.Errorf("a series with multi-byte strings at their maximum is refused: %v", err)
 	}

@@ -547,7 +547,7 @@ func testInputSeries(t *testing.T, e *env) {
 			s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Till, ID: v})
 		}},
 		{"Reminders[0].Channel", func(s *series.Series, v string) {
-			s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: v}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: v}}
 		}},
 	} {
 		cases = append(cases, badInput[string]{op: "CreateSeries", field: c.field, code: errcode.InvalidConfig,

@@ -210,7 +210,7 @@ func (r *inputRun) uploadSeries() (series.Series, bool) {
 	s := baseSeries(r.text("Name", input.Name), uploadSrc())
 	s.TimeZone = rapid.SampledFrom([]string{"UTC", "Pacific/Kiritimati", "Etc/GMT+12", "America/Santiago"}).Draw(r.t, "TimeZone")
 	s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Till, ID: r.text("Redemption.Places[0].ID", input.Place)})
-	s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: r.text("Reminders[0].Channel", input.Channel)}}
+	s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: r.text("Reminders[0].Channel", input.Channel)}}
 	s.End = r.at("End", false)
 	s.Redemption.Start = r.at("Redemption.Start", true)
 	s.Redemption.NewCustomers.RegisteredTo = r.at("Redemption.NewCustomers.RegisteredTo", true)
