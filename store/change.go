@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
 )
@@ -11,8 +12,9 @@ import (
 // Change is one atomic unit of work for Store.Apply. A store applies the
 // parts in this order, inside one transaction: series, coupon inserts,
 // coupon updates, redemption inserts, redemption updates, events, counter
-// bumps. The guarded counter bumps come last so that locks on hot counters
-// are held for the shortest time.
+// bumps, sequence advance. The guarded counter bumps and the sequence
+// advance come last so that locks on hot counters and on a series' code
+// sequence are held for the shortest time.
 //
 // A store must not keep c, or any slice it holds, after Apply returns: the
 // engine reuses them. Copy what you store.
@@ -37,6 +39,54 @@ type Change struct {
 	Bumps []Bump
 	// Events are appended.
 	Events []coupon.Event
+	// Sequence, when set, advances a series' code sequence in the same
+	// transaction (see SequenceAdvance): the change that inserts minted
+	// codes also moves the sequence past them, so that a change refused or
+	// failed leaves the sequence where it was.
+	Sequence *SequenceAdvance
+}
+
+// SequenceAdvance moves the next index of a series' code sequence (see
+// Store.NextIndex) from From to To. The store checks that the stored next
+// index equals From, else the change fails with a *ConflictError (Kind
+// "sequence", ID the series id) and writes nothing; then it sets the next
+// index to To. A sequence never advanced stands at 0. From must not be
+// negative and To not below From, else the change fails with an
+// errcode.InvalidArgument error.
+//
+// The engine reads the next index, makes the codes of the indexes from
+// From to To-1, and applies them with this advance: two changes that read
+// the same index cannot both be applied, so an index is never used twice
+// and never skipped.
+type SequenceAdvance struct {
+	SeriesID string
+	From, To int64
+}
+
+// Next returns the next index after a when it stood at cur: the contract's
+// rule for a sequence advance, for stores that check it in Go. It is an
+// errcode.InvalidArgument error when From is negative or To below From, a
+// *ConflictError when cur is not From, else To.
+func (a *SequenceAdvance) Next(cur int64) (int64, error) {
+	if err := a.Validate(); err != nil {
+		return cur, err
+	}
+	if cur != a.From {
+		return cur, &ConflictError{Kind: "sequence", ID: a.SeriesID}
+	}
+	return a.To, nil
+}
+
+// Validate reports an advance that no stored index could pass: a negative
+// From or a To below From, as an errcode.InvalidArgument error.
+func (a *SequenceAdvance) Validate() error {
+	switch {
+	case a.From < 0:
+		return errcode.New(errcode.InvalidArgument, "Sequence.From", "must not be negative")
+	case a.To < a.From:
+		return errcode.New(errcode.InvalidArgument, "Sequence.To", "must not be below From")
+	}
+	return nil
 }
 
 // SeriesWrite is a series insert or version-guarded update.

@@ -73,6 +73,12 @@ type Store interface {
 	// already on it are skipped.
 	AddAudience(ctx context.Context, seriesID string, customers []string) error
 
+	// NextIndex returns the next unused index of the series' code
+	// sequence: 0 until a change first advances it (Change.Sequence). It
+	// reserves nothing: the change that uses the indexes advances the
+	// sequence, atomically with the rest of it.
+	NextIndex(ctx context.Context, seriesID string) (int64, error)
+
 	// Reserve reserves n consecutive indexes of the series' code sequence
 	// and returns the first. Indexes are never handed out twice, even
 	// across processes sharing the store; an index reserved and not used is

@@ -34,6 +34,7 @@ var contractTests = []test{
 	{"ListRedemptions", testContractListRedemptions},
 	{"Events", testContractEvents},
 	{"Reserve", testContractReserve},
+	{"Sequence", testContractSequence},
 	{"AppendCouponsByCode", testContractAppendByCode},
 	{"ListSeries", testContractListSeries},
 	{"SeriesVersion", testContractSeriesVersion},

@@ -20,6 +20,7 @@ type pending struct {
 	reds     map[string]coupon.Redemption
 	counters map[store.CounterKey]store.Count
 	after    []store.Count // the value after each bump, for Bump.After
+	next     int64         // the sequence's next index after Change.Sequence
 }
 
 // Apply implements store.Store. It is atomic because it writes nothing
@@ -137,6 +138,13 @@ func (p *pending) stage(c *store.Change) error {
 		p.counters[b.Key] = cur
 		p.after = append(p.after, cur)
 	}
+	if a := c.Sequence; a != nil {
+		next, err := a.Next(p.s.sequences[a.SeriesID])
+		if err != nil {
+			return err
+		}
+		p.next = next
+	}
 	return nil
 }
 
@@ -214,5 +222,8 @@ func (p *pending) commit(c *store.Change) {
 	}
 	for i := range c.Bumps {
 		c.Bumps[i].After = p.after[i]
+	}
+	if a := c.Sequence; a != nil {
+		s.sequences[a.SeriesID] = p.next
 	}
 }

@@ -252,6 +252,15 @@ func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []st
 	return nil
 }
 
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
+	if err := s.lock(ctx); err != nil {
+		return 0, err
+	}
+	defer s.mu.Unlock()
+	return s.sequences[seriesID], nil // 0 when never advanced
+}
+
 // Reserve implements store.Store.
 func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
 	if n < 0 {

@@ -15,6 +15,7 @@ type scratch struct {
 	coupons []*coupon.Coupon // stored target of each c.Coupons[i]; nil when the change inserts it
 	reds    []int            // number of the stored target of each c.Redemptions[i]; -1 when the change inserts it
 	values  []store.Count    // value of each counter after c.Bumps[i]
+	next    int64            // the sequence's next index after c.Sequence
 
 	lastID       string     // the id s.lookup found last
 	last         *couponRec // its record
@@ -60,7 +61,25 @@ func (s *Store) check(c *store.Change) error {
 	if err := s.checkRedemptions(c); err != nil {
 		return err
 	}
-	return s.checkBumps(c)
+	if err := s.checkBumps(c); err != nil {
+		return err
+	}
+	return s.checkSequence(c.Sequence)
+}
+
+// checkSequence checks a sequence advance against the stored next index
+// and records the index after it.
+func (s *Store) checkSequence(a *store.SequenceAdvance) error {
+	if a == nil {
+		return nil
+	}
+	var cur int64
+	if r := s.series[a.SeriesID]; r != nil {
+		cur = r.next
+	}
+	next, err := a.Next(cur)
+	s.scratch.next = next
+	return err
 }
 
 func (s *Store) checkSeries(w *store.SeriesWrite) error {
@@ -321,6 +340,9 @@ func (s *Store) commit(c *store.Change) {
 	}
 	for i := range c.Events {
 		s.appendEvent(&c.Events[i])
+	}
+	if a := c.Sequence; a != nil {
+		s.seriesFor(a.SeriesID).next = sc.next
 	}
 }
 

@@ -44,9 +44,6 @@ type Store struct {
 	audience map[string]map[string]struct{}
 
 	scratch scratch // Apply's reusable buffers, guarded by mu
-
-	seqMu sync.Mutex
-	seq   map[string]int64
 }
 
 var (
@@ -84,7 +81,6 @@ func New() *Store {
 		loose:    make(map[codeKey]*codeCounters),
 		odd:      make(map[store.CounterKey]*store.Count),
 		audience: make(map[string]map[string]struct{}),
-		seq:      make(map[string]int64),
 	}
 }
 
@@ -389,6 +385,19 @@ func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []st
 	return nil
 }
 
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.series[seriesID]; r != nil {
+		return r.next, nil
+	}
+	return 0, nil
+}
+
 // Reserve implements store.Store.
 func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
 	if err := ctx.Err(); err != nil {
@@ -397,13 +406,14 @@ func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, e
 	if n < 0 {
 		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
 	}
-	s.seqMu.Lock()
-	defer s.seqMu.Unlock()
-	first := s.seq[seriesID]
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	r := s.seriesFor(seriesID)
+	first := r.next
 	if first > maxIndex-n {
 		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
 	}
-	s.seq[seriesID] = first + n
+	r.next = first + n
 	return first, nil
 }
 

@@ -45,6 +45,7 @@ type seriesRec struct {
 	ids    idSet          // its coupons
 	pool   idSet          // its Available coupons
 	reds   []int32        // the numbers of its redemptions
+	next   int64          // the next index of its code sequence
 }
 
 // storedSeries returns the stored series id, or nil. Caller holds the lock.

@@ -418,6 +418,19 @@ func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []st
 	})
 }
 
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
+	var next int64
+	err := s.reader().row(ctx, s.q.seqGet, seriesID).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // never advanced
+	}
+	if err != nil {
+		return 0, s.dbErr(ctx, err)
+	}
+	return next, nil
+}
+
 // Reserve implements store.Store with one upsert of the series' sequence
 // row, which adds n and returns the new end.
 func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {

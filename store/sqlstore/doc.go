@@ -49,7 +49,11 @@
 // UPDATE (n + delta >= 0). The bumps come last in the transaction, in a
 // stable order of their keys (series-wide counters, the hottest rows,
 // last), so that their row locks are held briefly and never taken in a
-// cycle.
+// cycle. A sequence advance (store.SequenceAdvance) follows them: one
+// UPDATE of the series' row in ck_sequences guarded by next = From (an
+// upsert from 0, whose DO UPDATE carries the same guard), so that a
+// transaction that read a stale index matches no row and fails with a
+// *store.ConflictError.
 //
 // A large change (a bulk issue batch: thousands of coupons, events and
 // bumps) is written with multi-row statements instead of one per row. The

@@ -32,7 +32,7 @@ type queries struct {
 
 	inAudience, audienceInsert string
 
-	reserve string
+	reserve, seqGet, seqAdvance, seqStart string
 }
 
 func queriesFor(d Dialect) *queries {
@@ -103,6 +103,16 @@ func queriesFor(d Dialect) *queries {
 
 	q.inAudience = "SELECT 1 FROM ck_audience WHERE series_id = $1 AND customer = $2"
 	q.audienceInsert = "INSERT INTO ck_audience (series_id, customer) VALUES ($1, $2) ON CONFLICT DO NOTHING"
+
+	// A sequence advance (store.SequenceAdvance): $1 series, $2 From, $3
+	// To. It moves the row only when it stands at From: no row affected
+	// means it did not. From 0 may find no row (a sequence never advanced),
+	// which the upsert inserts; a row inserted meanwhile by another
+	// transaction is locked and checked like an existing one.
+	q.seqGet = "SELECT next FROM ck_sequences WHERE series_id = $1"
+	q.seqAdvance = "UPDATE ck_sequences SET next = $3" + b + " WHERE series_id = $1 AND next = $2" + b
+	q.seqStart = "INSERT INTO ck_sequences (series_id, next) VALUES ($1, $3" + b + ") " +
+		"ON CONFLICT (series_id) DO UPDATE SET next = excluded.next WHERE ck_sequences.next = $2" + b
 
 	// $2 is n; the WHERE refuses an overflowing reservation (no row).
 	q.reserve = "INSERT INTO ck_sequences (series_id, next) VALUES ($1, $2" + b + ") " +
