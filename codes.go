@@ -205,36 +205,40 @@ func checkChosenCode(s *series.Series, code string) error {
 // freshCoupon returns a coupon for a new issue or a reissue: the next
 // Available coupon of the pool, or, for a series whose codes the engine
 // makes, a newly minted one. minted reports which: a minted coupon is to be
-// inserted, a pool coupon updated.
-func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor string) (c coupon.Coupon, minted bool, err error) {
+// inserted, a pool coupon updated. A code made from the series' code
+// sequence comes with its claim on the index (nil otherwise): the change
+// that inserts the coupon carries claim.advance(), and the caller calls
+// claim.release() once that change is applied or abandoned.
+func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor string) (c coupon.Coupon, minted bool, claim *seqClaim, err error) {
 	now := e.now()
 	switch s.Source.Kind {
 	case series.Common:
-		return e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), actor, now)
+		c, minted, err = e.newCoupon(s, s.Source.Code, canonicalCode(s.Source.Code), actor, now)
+		return c, minted, nil, err
 	case series.RandomizedCommon:
 		return e.mint(ctx, s, actor)
 	}
 	if code != "" {
 		canon, err := e.canonical(ctx, s, code)
 		if err != nil {
-			return coupon.Coupon{}, false, err
+			return coupon.Coupon{}, false, nil, err
 		}
 		cs, err := e.st.CouponsByCode(ctx, s.ID, canon)
 		if err != nil {
-			return coupon.Coupon{}, false, err
+			return coupon.Coupon{}, false, nil, err
 		}
 		if len(cs) == 0 {
-			return coupon.Coupon{}, false, codeNotFound(code)
+			return coupon.Coupon{}, false, nil, codeNotFound(code)
 		}
-		return cs[0], false, nil
+		return cs[0], false, nil, nil
 	}
 	if c, ok, err := e.drawFromPool(ctx, s.ID, now); err != nil || ok {
-		return c, false, err
+		return c, false, nil, err
 	}
 	if s.Source.Kind == series.Generated {
 		return e.mint(ctx, s, actor)
 	}
-	return coupon.Coupon{}, false, errcode.New(errcode.PoolEmpty, "SeriesID", "series "+s.ID+" has no available code left")
+	return coupon.Coupon{}, false, nil, errcode.New(errcode.PoolEmpty, "SeriesID", "series "+s.ID+" has no available code left")
 }
 
 // drawFromPool picks at random one of the first poolWindow Available
@@ -266,25 +270,29 @@ func (e *Engine) drawFromPool(ctx context.Context, seriesID string, now time.Tim
 	}
 }
 
-// mint makes the coupon of the series' next code index.
-func (e *Engine) mint(ctx context.Context, s *series.Series, actor string) (coupon.Coupon, bool, error) {
+// mint makes the coupon of the series' next code index, under the series'
+// mint lock, which the returned claim holds.
+func (e *Engine) mint(ctx context.Context, s *series.Series, actor string) (coupon.Coupon, bool, *seqClaim, error) {
 	g, err := e.generator(ctx, s)
 	if err != nil {
-		return coupon.Coupon{}, false, err
+		return coupon.Coupon{}, false, nil, err
 	}
-	i, err := e.st.Reserve(ctx, s.ID, 1)
+	claim, err := e.claim(ctx, s, g, 1)
 	if err != nil {
-		return coupon.Coupon{}, false, err
+		if noRoom(err) {
+			err = spaceUsedUp(s, err)
+		}
+		return coupon.Coupon{}, false, nil, err
 	}
-	if err := g.CheckIssue(uint64(i), 1); err != nil {
-		return coupon.Coupon{}, false, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID",
-			Message: "series " + s.ID + " has used its code space", Err: err}
+	code, err := g.Code(uint64(claim.adv.From))
+	if err == nil {
+		var c coupon.Coupon
+		if c, _, err = e.newCoupon(s, code, code, actor, e.now()); err == nil {
+			return c, true, claim, nil
+		}
 	}
-	code, err := g.Code(uint64(i))
-	if err != nil {
-		return coupon.Coupon{}, false, err
-	}
-	return e.newCoupon(s, code, code, actor, e.now())
+	claim.release()
+	return coupon.Coupon{}, false, nil, err
 }
 
 func (e *Engine) newCoupon(s *series.Series, code, canon, actor string, now time.Time) (coupon.Coupon, bool, error) {

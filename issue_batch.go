@@ -3,8 +3,10 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
+	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
@@ -29,8 +31,12 @@ type IssueOutcome struct {
 // snapshot) it issues the requests one by one instead, with the same
 // outcomes.
 //
-// An error of one request (refused by the rules, unknown customer, pool
-// empty) is in its outcome. A failure that stops the batch (the context
+// A series whose codes the engine makes issues as many as its code space
+// has room for: each allowed request past that is refused as Issue would
+// refuse it (PoolEmpty, wrapping CapacityExceeded or FillRatioExceeded),
+// and neither it nor a request refused by the rules moves the series' code
+// sequence. An error of one request (refused by the rules, unknown
+// customer, pool empty) is in its outcome. A failure that stops the batch (the context
 // ends, the store fails, conflicts outlast the retries, the series is
 // paused or ends) is returned as the error, with the outcomes of the
 // requests before the one that met it: the requests from len(outcomes) on
@@ -103,6 +109,22 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 	if err != nil {
 		return false, err
 	}
+	// A series whose codes the engine makes issues what its code space has
+	// room for: the sequence is read under the series' mint lock, held
+	// until the change that advances it is applied.
+	var g *codegen.Generator
+	var claim *seqClaim
+	room := int64(math.MaxInt64)
+	if !s.Source.SharedCode() {
+		if g, err = e.generator(ctx, &s); err != nil {
+			return false, nil // every request reports it, one by one
+		}
+		if claim, err = e.claim(ctx, &s, g, 0); err != nil {
+			return false, err
+		}
+		defer claim.release()
+		room = roomLeft(g, claim.adv.From)
+	}
 
 	// Resolve the customers and read every counter the batch needs at once.
 	custs := make([]string, len(reqs))
@@ -143,22 +165,27 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 			out[i].Err = &DeniedError{Decision: d}
 			continue
 		}
+		if int64(len(allowed)) == room {
+			// As Issue would: allowed, but no code is left to mint.
+			out[i].Err = spaceUsedUp(&s, roomFor(g, claim.adv.From+room, 1))
+			continue
+		}
 		counts[0].N++
 		counts[k] = store.Count{N: counts[k].N + 1, Last: now}
 		allowed = append(allowed, i)
 	}
 
 	// Make the coupons and the one change.
-	fresh, err := e.batchCoupons(ctx, &s, len(allowed))
+	fresh, err := e.batchCoupons(&s, g, claim, len(allowed))
 	if err != nil {
-		clear(out) // e.g. the code space is used up: each request says so, one by one
-		return false, nil
+		return false, err
 	}
 	exp := s.ExpiresAt(now, loc)
 	ch := &store.Change{
 		NewCoupons: make([]coupon.Coupon, 0, len(allowed)),
 		Events:     make([]coupon.Event, 0, len(allowed)),
 		Bumps:      make([]store.Bump, 0, 2*len(allowed)),
+		Sequence:   claim.advance(),
 	}
 	for j, i := range allowed {
 		r := reqs[i]
@@ -234,8 +261,9 @@ func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map
 }
 
 // batchCoupons makes n fresh coupons for a batch: the common code for each,
-// or n newly minted codes from one reserved block of indexes.
-func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]coupon.Coupon, error) {
+// or n newly minted codes from the claim's first index on, whose advance
+// it sets to end after them.
+func (e *Engine) batchCoupons(s *series.Series, g *codegen.Generator, claim *seqClaim, n int) ([]coupon.Coupon, error) {
 	out := make([]coupon.Coupon, n)
 	now := e.now()
 	if s.Source.SharedCode() {
@@ -248,21 +276,12 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 		}
 		return out, nil
 	}
-	if n == 0 {
-		return out, nil
-	}
-	g, err := e.generator(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	from, err := e.st.Reserve(ctx, s.ID, int64(n))
-	if err != nil {
-		return nil, err
-	}
+	from := claim.adv.From
+	claim.adv.To = from + int64(n)
 	w := g.Width()
 	buf := make([]byte, n*w)
-	if err := g.Generate(buf, uint64(from), uint64(from)+uint64(n)); err != nil {
-		return nil, &errcode.Error{Code: errcode.PoolEmpty, Field: "SeriesID", Message: "series " + s.ID + " has used its code space", Err: err}
+	if err := g.Generate(buf, uint64(from), uint64(claim.adv.To)); err != nil {
+		return nil, err // roomLeft made room for them
 	}
 	for j := range out {
 		code := string(buf[j*w : (j+1)*w])

@@ -30,6 +30,7 @@ var issueTests = []test{
 	{"RandomizedCommon", testIssueRandomized},
 	{"UploadedPool", testIssuePool},
 	{"UploadedNamedCode", testIssueNamedCode},
+	{"BatchPastCapacity", testIssueBatchPastCapacity},
 }
 
 func issueReq(seriesID string, ref couponkit.CustomerRef) couponkit.IssueRequest {

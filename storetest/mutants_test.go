@@ -43,6 +43,7 @@ var mutants = []mutant{
 	{"idempotency keys not found", "^Redeem$/^ReplaySameKey$", "Redeem/ReplaySameKey"},
 	{"counter times lost", "^Limits$/^Gap$", "Limits/Gap"},
 	{"revocations lose events", "^Model$", "Model"},
+	{"sequence advances ignored", "^(Contract|Generate)$/^(Sequence|SequenceCountsMinted)$", "Contract/Sequence"},
 }
 
 // TestMutants runs the suite against each mutant in a child process and
@@ -103,6 +104,10 @@ func (b *broken) Apply(ctx context.Context, c *store.Change) error {
 		for i := range c.Bumps {
 			c.Bumps[i].Guard = limits.Guard{Counter: c.Bumps[i].Guard.Counter}
 		}
+	case "sequence advances ignored":
+		cc := *c
+		cc.Sequence = nil
+		return b.Store.Apply(ctx, &cc)
 	case "decrements lost":
 		cc := *c
 		cc.Bumps = slices.DeleteFunc(slices.Clone(c.Bumps), func(b store.Bump) bool { return b.Delta < 0 })

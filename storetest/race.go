@@ -41,6 +41,7 @@ var races = []race{
 	{"ConfirmOneHold", raceConfirmOne},
 	{"ReleaseLapsedHolds", raceLapsedHolds},
 	{"StoreGuard", raceStoreGuard},
+	{"IssueMintedOncePerCustomer", raceIssueMinted},
 }
 
 func (h *harness) races(t *testing.T) {
@@ -421,6 +422,7 @@ func checkIssueRace(t *testing.T, e *env, seriesID string, outs []issueRaceOutco
 	if n := e.counters(seriesID); n.Issued != int64(allowed) {
 		t.Errorf("%s: the series issued counter is %d, want %d", rule, n.Issued, allowed)
 	}
+	e.wantSequenceMatches(t, seriesID, rule)
 	for cust, n := range perCust {
 		if got := e.count(key(limits.CustomerIssued, seriesID, "", cust)); got.N != n {
 			t.Errorf("%s: the issued counter of %s is %d, its coupons %d", rule, cust, got.N, n)
