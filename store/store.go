@@ -79,16 +79,6 @@ type Store interface {
 	// sequence, atomically with the rest of it.
 	NextIndex(ctx context.Context, seriesID string) (int64, error)
 
-	// Reserve reserves n consecutive indexes of the series' code sequence
-	// and returns the first. Indexes are never handed out twice, even
-	// across processes sharing the store; an index reserved and not used is
-	// simply skipped. The first call for a series returns 0; n == 0 returns
-	// the next index without reserving it. A negative n is an
-	// errcode.InvalidArgument error, and a reservation past the largest
-	// int64 index an errcode.CapacityExceeded one; neither reserves
-	// anything.
-	Reserve(ctx context.Context, seriesID string, n int64) (int64, error)
-
 	// UpdateWhere moves every coupon matching f to the state u.To, at most
 	// u.Limit of them (0: no limit), bumping each one's Version and
 	// LastStatusChange and appending one event each built from u.Event with

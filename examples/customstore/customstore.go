@@ -3,7 +3,6 @@ package customstore
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 	"sync"
 
@@ -259,23 +258,6 @@ func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
 	}
 	defer s.mu.Unlock()
 	return s.sequences[seriesID], nil // 0 when never advanced
-}
-
-// Reserve implements store.Store.
-func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
-	if n < 0 {
-		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
-	}
-	if err := s.lock(ctx); err != nil {
-		return 0, err
-	}
-	defer s.mu.Unlock()
-	first := s.sequences[seriesID]
-	if first > math.MaxInt64-n {
-		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
-	}
-	s.sequences[seriesID] = first + n
-	return first, nil
 }
 
 // InsertCoupons implements store.Store. A coupon is skipped when its id or

@@ -47,8 +47,6 @@
 //     new state, bumping each Version and appending one event each.
 //   - NextIndex: the series' next code index, 0 until a change advances
 //     it; it changes nothing.
-//   - Reserve: hands out consecutive indexes, never the same one twice,
-//     starting at 0 per series.
 //   - InAudience, AddAudience: a set of customers per series.
 //
 // # Running the conformance suite

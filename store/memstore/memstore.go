@@ -397,24 +397,3 @@ func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
 	}
 	return 0, nil
 }
-
-// Reserve implements store.Store.
-func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
-	if err := ctx.Err(); err != nil {
-		return 0, err
-	}
-	if n < 0 {
-		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	r := s.seriesFor(seriesID)
-	first := r.next
-	if first > maxIndex-n {
-		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
-	}
-	r.next = first + n
-	return first, nil
-}
-
-const maxIndex = 1<<63 - 1

@@ -32,7 +32,7 @@ type queries struct {
 
 	inAudience, audienceInsert string
 
-	reserve, seqGet, seqAdvance, seqStart string
+	seqGet, seqAdvance, seqStart string
 }
 
 func queriesFor(d Dialect) *queries {
@@ -113,11 +113,6 @@ func queriesFor(d Dialect) *queries {
 	q.seqAdvance = "UPDATE ck_sequences SET next = $3" + b + " WHERE series_id = $1 AND next = $2" + b
 	q.seqStart = "INSERT INTO ck_sequences (series_id, next) VALUES ($1, $3" + b + ") " +
 		"ON CONFLICT (series_id) DO UPDATE SET next = excluded.next WHERE ck_sequences.next = $2" + b
-
-	// $2 is n; the WHERE refuses an overflowing reservation (no row).
-	q.reserve = "INSERT INTO ck_sequences (series_id, next) VALUES ($1, $2" + b + ") " +
-		"ON CONFLICT (series_id) DO UPDATE SET next = ck_sequences.next + excluded.next " +
-		"WHERE ck_sequences.next <= 9223372036854775807 - excluded.next RETURNING next"
 	return q
 }
 
