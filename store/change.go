@@ -116,24 +116,46 @@ type RedemptionUpdate struct {
 // the whole change fails with a *GuardError. It then adds Delta and sets
 // the last-increment time to At.
 //
-// For Delta < 0 the guard is not checked and the last-increment time is
-// kept; a decrement below zero fails the change with a *ConflictError
-// (counters never go negative).
+// For Delta < 0 the guard is not checked; a decrement below zero fails the
+// change with a *ConflictError (counters never go negative). The
+// last-increment time is kept, unless Rewind is set.
 type Bump struct {
 	Key   CounterKey
 	Delta int64
 	Guard limits.Guard
 	At    time.Time
+	// Rewind, for a decrement, also sets the counter's last-increment time
+	// (see Rewind); a store ignores it on an increment.
+	Rewind *Rewind
 	// After is set by a successful Apply to the counter's value after
 	// the bump.
 	After Count
+}
+
+// Rewind lets a decrement that gives a use back move the counter's
+// last-increment time back to the time of the use before it, which the
+// engine finds in the records: the redemption gap counts from the
+// customer's last use that still counts. The store checks that the counter
+// is exactly Expect (count and last-increment time, compared as instants;
+// the zero Count for a counter never bumped), else the change fails with a
+// *ConflictError and writes nothing; then it applies the decrement and sets
+// the last-increment time to Last (the zero time: none). Expect is the
+// value the engine read before it read the records, so that a use or a
+// give-back of the same counter that commits in between, which may change
+// what Last should be, makes the change conflict instead of being
+// overwritten.
+type Rewind struct {
+	Expect Count
+	Last   time.Time
 }
 
 // Next returns the counter's value after b when it stood at cur: the
 // contract's rule for one bump, for stores that check bumps in Go. For
 // Delta > 0 it is a *GuardError when Guard refuses cur at At, else N+Delta
 // with Last set to At; for Delta < 0 it is a *ConflictError when N would go
-// below zero, else N+Delta with Last kept; a zero Delta changes nothing.
+// below zero or, with Rewind, when cur is not Rewind.Expect, else N+Delta
+// with Last kept or, with Rewind, set to Rewind.Last; a zero Delta changes
+// nothing.
 func (b *Bump) Next(cur Count) (Count, error) {
 	switch {
 	case b.Delta > 0:
@@ -143,10 +165,14 @@ func (b *Bump) Next(cur Count) (Count, error) {
 		cur.N += b.Delta
 		cur.Last = b.At
 	case b.Delta < 0:
-		if cur.N+b.Delta < 0 {
+		r := b.Rewind
+		if cur.N+b.Delta < 0 || r != nil && (cur.N != r.Expect.N || !cur.Last.Equal(r.Expect.Last)) {
 			return cur, &ConflictError{Kind: "counter", ID: b.Key.String()}
 		}
 		cur.N += b.Delta
+		if r != nil {
+			cur.Last = r.Last
+		}
 	}
 	return cur, nil
 }

@@ -161,10 +161,13 @@ type CouponQuery struct {
 	Limit int
 }
 
-// RedemptionQuery selects redemptions and holds.
+// RedemptionQuery selects redemptions and holds. Zero fields select
+// everything; every set field must match.
 type RedemptionQuery struct {
 	CouponID string
 	SeriesID string
+	// Customer keeps the records of this redeemer (Redemption.Customer).
+	Customer string
 	Status   coupon.RedemptionStatus // zero: any
 	// HoldExpiresBefore keeps records whose HoldExpiresAt is set and not
 	// after this time, whatever their status (a confirmed hold keeps its

@@ -34,6 +34,8 @@ var contractTests = []test{
 	{"ListRedemptions", testContractListRedemptions},
 	{"Events", testContractEvents},
 	{"Sequence", testContractSequence},
+	{"Rewind", testContractRewind},
+	{"RedemptionsByCustomer", testContractRedemptionsByCustomer},
 	{"AppendCouponsByCode", testContractAppendByCode},
 	{"ListSeries", testContractListSeries},
 	{"SeriesVersion", testContractSeriesVersion},

@@ -180,6 +180,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	for _, r := range s.reds {
 		if (q.CouponID == "" || r.CouponID == q.CouponID) &&
 			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
+			(q.Customer == "" || r.Customer == q.Customer) &&
 			(q.Status == 0 || r.Status == q.Status) &&
 			(q.HoldExpiresBefore.IsZero() || !r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore)) {
 			out = append(out, r)

@@ -419,7 +419,15 @@ func (s *Store) movePool(p *coupon.Coupon, series string, state coupon.State) {
 
 func (s *Store) insertRedemption(r *coupon.Redemption) {
 	num := s.reds.add(r)
-	s.recFor(r.CouponID).addRed(s.refOf(num, r))
+	rec := s.recFor(r.CouponID)
+	rec.addRed(s.refOf(num, r))
+	if r.Customer != "" {
+		cr := s.custOf(r.Customer, rec)
+		if cr == nil {
+			cr = s.custFor(r.Customer)
+		}
+		cr.reds = append(cr.reds, int32(num))
+	}
 	sr := s.seriesFor(r.SeriesID)
 	sr.reds = append(sr.reds, int32(num))
 	if r.Status == coupon.StatusHeld {
@@ -441,6 +449,16 @@ func (s *Store) updateRedemption(num int, r *coupon.Redemption) {
 		o.reds = without(o.reds, num)
 		n := s.seriesFor(r.SeriesID)
 		n.reds = append(n.reds, int32(num))
+	}
+	if old.Customer != r.Customer {
+		if old.Customer != "" {
+			o := s.custFor(old.Customer)
+			o.reds = without(o.reds, num)
+		}
+		if r.Customer != "" {
+			n := s.custFor(r.Customer)
+			n.reds = append(n.reds, int32(num))
+		}
 	}
 	switch {
 	case old.CouponID != r.CouponID:

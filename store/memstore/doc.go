@@ -21,8 +21,8 @@
 // (the coupon itself when one coupon has the code, as is usual); ordered
 // sets of ids by series and overall, so that the per-holder and per-series
 // queries and id paging never scan every coupon; redemptions in slabs,
-// indexed by a pointer-free hash table of their ids, by series, and the
-// held ones; series-level counters and the next code index by series;
+// indexed by a pointer-free hash table of their ids, by series, by
+// redeemer (in the customer's record), and the held ones; series-level counters and the next code index by series;
 // events encoded in an append-only log of byte chunks, each event chained
 // to the previous one of its coupon and of its customer. Counters are looked up
 // by [store.CounterKey] as one map would be, wherever they are kept (see

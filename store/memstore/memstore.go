@@ -243,6 +243,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	match := func(r *coupon.Redemption) bool {
 		return (q.CouponID == "" || r.CouponID == q.CouponID) &&
 			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
+			(q.Customer == "" || r.Customer == q.Customer) &&
 			(q.Status == 0 || r.Status == q.Status) &&
 			(q.HoldExpiresBefore.IsZero() ||
 				!r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore))
@@ -262,6 +263,12 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 		if r := s.recs[q.CouponID]; r != nil {
 			for _, x := range r.reds {
 				keep(int(x.num))
+			}
+		}
+	case q.Customer != "":
+		if r := s.custs[q.Customer]; r != nil {
+			for _, num := range r.reds {
+				keep(int(num))
 			}
 		}
 	case q.Status == coupon.StatusHeld:

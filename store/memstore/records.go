@@ -77,6 +77,7 @@ type custRec struct {
 	coupons   heldSet // the coupons the customer holds
 	lastEvent evPos   // the last event naming the customer
 	counters  counterSet[custCounter]
+	reds      []int32 // the numbers of the redemptions the customer made
 }
 
 // slabSize is the number of records a slab allocates at once.

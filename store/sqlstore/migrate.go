@@ -70,7 +70,7 @@ func splitSQL(src string) []string {
 
 // SchemaVersion is the schema version this build of the package migrates
 // to.
-func SchemaVersion() int { return 1 }
+func SchemaVersion() int { return 2 }
 
 const migrationsTable = "CREATE TABLE IF NOT EXISTS ck_migrations (" +
 	"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"

@@ -28,7 +28,7 @@ type queries struct {
 
 	eventInsert string
 
-	counterBump, counterUndo, counterGet string
+	counterBump, counterUndo, counterRewind, counterGet string
 
 	inAudience, audienceInsert string
 
@@ -99,6 +99,15 @@ func queriesFor(d Dialect) *queries {
 		"WHERE c.n < $7" + b + " AND (c.last IS NULL OR c.last <= $8" + b + ") RETURNING n, last"
 	q.counterUndo = "UPDATE ck_counters SET n = n + $5" + b + " WHERE " + key +
 		" AND n + $5" + b + " >= 0 RETURNING n, last"
+	// A decrement that rewinds the last bump (store.Rewind): $6 and $7 the
+	// count and last bump expected (NULL: none), $8 the new last bump.
+	// No row: the counter is not as expected (or would go negative).
+	notDistinct := " IS "
+	if d == Postgres {
+		notDistinct = " IS NOT DISTINCT FROM "
+	}
+	q.counterRewind = "UPDATE ck_counters SET n = n + $5" + b + ", last = $8" + b + " WHERE " + key +
+		" AND n + $5" + b + " >= 0 AND n = $6" + b + " AND last" + notDistinct + "$7" + b + " RETURNING n, last"
 	q.counterGet = "SELECT n, last FROM ck_counters WHERE " + key
 
 	q.inAudience = "SELECT 1 FROM ck_audience WHERE series_id = $1 AND customer = $2"
