@@ -1,8 +1,10 @@
 package storetest
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"testing"
 	"time"
 
@@ -362,4 +364,100 @@ func testRewindRace(t *testing.T, e *env, k store.CounterKey) {
 			t.Errorf("after racing rewinds the counter is %d, want %d", got.N, cur.N-1)
 		}
 	}
+}
+
+// overtaking is a store whose first Apply that gives a use back (a
+// decrement) first runs overtake: another engine's operation, committed
+// after the reversing engine read what it decides on and before its change
+// is applied, as a concurrent one may be.
+type overtaking struct {
+	store.Store
+	overtake func()
+	done     bool
+}
+
+func (o *overtaking) Apply(ctx context.Context, c *store.Change) error {
+	if !o.done && slices.ContainsFunc(c.Bumps, func(b store.Bump) bool { return b.Delta < 0 }) {
+		o.done = true
+		o.overtake()
+	}
+	return o.Store.Apply(ctx, c)
+}
+
+// overtakenEngine returns an engine like e's over a store that runs
+// overtake (with e's own engine) just before its first give-back applies.
+func (e *env) overtakenEngine(overtake func()) (*couponkit.Engine, *overtaking) {
+	e.t.Helper()
+	o := &overtaking{Store: e.st, overtake: overtake}
+	eng, err := couponkit.New(couponkit.Config{Store: o, Now: e.clk.Now, Customers: e.dir, CodeKey: seriesKey, Rates: rates})
+	if err != nil {
+		e.t.Fatalf("couponkit.New: %v", err)
+	}
+	return eng, o
+}
+
+// testReverseOvertaken: a reversal overtaken, between its reads and its
+// change, by a new use or by the reversal of another use of the same
+// customer (of another coupon, so that only the customer's counter tells)
+// never leaves the gap counting from a use that no longer counts or from
+// before one that does.
+func testReverseOvertaken(t *testing.T, e *env) {
+	s := e.gen("overtaken reversals", func(s *series.Series) {
+		s.Redemption.Repeat = true
+		s.Redemption.MinGap = time.Minute
+	})
+	c, other := e.issue(s.ID, alice), e.issue(s.ID, alice)
+	use := func(key string) coupon.Redemption {
+		e.clk.Advance(2 * time.Minute)
+		return e.redeem(c.Code, alice, key).Redemption
+	}
+	a, b := use("a"), use("b")
+	e.clk.Advance(2 * time.Minute)
+	var newer couponkit.RedeemResult
+	eng, o := e.overtakenEngine(func() { newer = e.redeem(other.Code, alice, "c") })
+	_, err := eng.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: b.ID})
+	if wantOK(t, err, "a reversal overtaken by a new use of the customer") && o.done {
+		if got := e.lastUse(s.ID, alice); !got.Equal(newer.Redemption.At) {
+			t.Errorf("a reversal overtaken by a new use must not move the gap back past it (%s): %s", fmtTime(newer.Redemption.At), fmtTime(got))
+		}
+	}
+	e.wantLastUse(t, s.ID, e.records(s.ID), "a reversal overtaken by a new use")
+
+	d := use("d")
+	// Reversing the latest use d, overtaken by the reversal of newer, the
+	// use before it: the gap must count from a, not from newer.
+	eng, o = e.overtakenEngine(func() { e.reverse(newer.Redemption.ID) })
+	_, err = eng.Reverse(e.ctx, couponkit.ReverseRequest{RedemptionID: d.ID})
+	if wantOK(t, err, "a reversal overtaken by the reversal of the customer's use before it") && o.done {
+		if got := e.lastUse(s.ID, alice); !got.Equal(a.At) {
+			t.Errorf("a reversal overtaken by the reversal of the use before it must count the gap from the one before that (%s): %s", fmtTime(a.At), fmtTime(got))
+		}
+	}
+	e.wantLastUse(t, s.ID, e.records(s.ID), "a reversal overtaken by another reversal")
+	if !o.done {
+		t.Errorf("the reversal applied no change that gives a use back")
+	}
+}
+
+// testReleaseOvertaken: a hold release overtaken by a new use of the
+// customer leaves the gap counting from that use.
+func testReleaseOvertaken(t *testing.T, e *env) {
+	s := e.gen("overtaken release", func(s *series.Series) {
+		s.Redemption.Repeat = true
+		s.Redemption.MinGap = time.Minute
+	})
+	c, other := e.issue(s.ID, alice), e.issue(s.ID, alice)
+	h := e.hold(c.Code, alice, "cart", time.Hour)
+	e.clk.Advance(2 * time.Minute)
+	var newer couponkit.RedeemResult
+	eng, o := e.overtakenEngine(func() { newer = e.redeem(other.Code, alice, "k") })
+	if err := eng.Release(e.ctx, h.Redemption.ID, "till"); wantOK(t, err, "a release overtaken by a new use") && o.done {
+		if got := e.lastUse(s.ID, alice); !got.Equal(newer.Redemption.At) {
+			t.Errorf("a release overtaken by a new use must not move the gap back past it (%s): %s", fmtTime(newer.Redemption.At), fmtTime(got))
+		}
+	}
+	if !o.done {
+		t.Errorf("the release applied no change that gives a use back")
+	}
+	e.wantLastUse(t, s.ID, e.records(s.ID), "a release overtaken by a new use")
 }

@@ -42,6 +42,7 @@ var races = []race{
 	{"ReleaseLapsedHolds", raceLapsedHolds},
 	{"StoreGuard", raceStoreGuard},
 	{"IssueMintedOncePerCustomer", raceIssueMinted},
+	{"LastUseAfterReversals", raceLastUse},
 }
 
 func (h *harness) races(t *testing.T) {
@@ -237,6 +238,7 @@ func checkUses(t *testing.T, e *env, seriesID string, wantUses int, rule string)
 	if events != len(rs) {
 		t.Errorf("%s: %d Redeemed or Held events for %d redemption records: every redemption and hold appends its event exactly once", rule, events, len(rs))
 	}
+	e.wantLastUse(t, seriesID, rs, rule)
 }
 
 // deniedFor accepts a *DeniedError whose reasons are all among rs.
