@@ -426,7 +426,7 @@ func (s *Store) insertRedemption(r *coupon.Redemption) {
 		if cr == nil {
 			cr = s.custFor(r.Customer)
 		}
-		cr.reds = append(cr.reds, int32(num))
+		cr.addRed(num)
 	}
 	sr := s.seriesFor(r.SeriesID)
 	sr.reds = append(sr.reds, int32(num))
@@ -456,8 +456,7 @@ func (s *Store) updateRedemption(num int, r *coupon.Redemption) {
 			o.reds = without(o.reds, num)
 		}
 		if r.Customer != "" {
-			n := s.custFor(r.Customer)
-			n.reds = append(n.reds, int32(num))
+			s.custFor(r.Customer).addRed(num)
 		}
 	}
 	switch {
