@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -113,7 +114,51 @@ func testContractSequence(t *testing.T, e *env) {
 	if n := e.nextIndex("s1"); n != 3 {
 		t.Errorf("the advance applies: %d, want 3", n)
 	}
+	testSequenceLarge(t, e)
 	testSequenceRace(t, e, "s3")
+}
+
+// testSequenceLarge checks a large change of new coupons and a sequence
+// advance, as Generate applies (a store may write such a change another
+// way): applied whole, or, on a stale index or a colliding coupon, not at
+// all.
+func testSequenceLarge(t *testing.T, e *env) {
+	const n = 1500
+	e.seedSeries("big")
+	batch := func(prefix string) ([]coupon.Coupon, []coupon.Event) {
+		cs := make([]coupon.Coupon, n)
+		for i := range cs {
+			cs[i], _ = rawCoupon(fmt.Sprintf("%s-%04d", prefix, i), "big", fmt.Sprintf("%s%04d", prefix, i))
+		}
+		return cs, []coupon.Event{{ID: "ev-" + prefix, Kind: coupon.EventCreated, SeriesID: "big", At: t0, Reason: "a batch"}}
+	}
+	stored := func() int {
+		cs, err := e.st.ListCoupons(e.ctx, store.CouponQuery{CouponFilter: store.CouponFilter{SeriesID: "big"}})
+		mustOK(t, err, "ListCoupons")
+		return len(cs)
+	}
+	cs, evs := batch("A")
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{NewCoupons: cs, Events: evs, Sequence: &store.SequenceAdvance{SeriesID: "big", From: 0, To: n}}),
+		"a change of %d new coupons advancing the sequence", n)
+	if got, next := stored(), e.nextIndex("big"); got != n || next != n {
+		t.Errorf("a large change applies whole: %d coupons, sequence at %d, want %d and %d", got, next, n, n)
+	}
+	cs, evs = batch("B")
+	err := e.st.Apply(e.ctx, &store.Change{NewCoupons: cs, Events: evs, Sequence: &store.SequenceAdvance{SeriesID: "big", From: 0, To: n}})
+	wantCode(t, err, errcode.Conflict, "a large change from a stale index must fail with Conflict")
+	cs[n-1].Code, cs[n-1].Canonical = "A0007", "A0007"
+	err = e.st.Apply(e.ctx, &store.Change{NewCoupons: cs, Events: evs, Sequence: &store.SequenceAdvance{SeriesID: "big", From: n, To: 2 * n}})
+	wantCode(t, err, errcode.AlreadyExists, "a large change with a coupon whose code is taken must fail with AlreadyExists")
+	var ee *store.ExistsError
+	if errors.As(err, &ee) && (ee.Kind != "coupon" || !strings.Contains(ee.Key, "A0007")) {
+		t.Errorf("the *store.ExistsError names the coupon whose code is taken: %+v", ee)
+	}
+	if got, next := stored(), e.nextIndex("big"); got != n || next != n {
+		t.Errorf("a refused large change writes nothing: %d coupons, sequence at %d, want %d and %d", got, next, n, n)
+	}
+	if evs := e.events(store.EventQuery{SeriesID: "big"}); len(evs) != 1 {
+		t.Errorf("a refused large change appends no event: %d events, want 1", len(evs))
+	}
 }
 
 // testSequenceRace races advances from one read of the next index: in

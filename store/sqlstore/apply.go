@@ -30,7 +30,14 @@ import (
 //
 // The rows of a large change are written with multi-row statements (see
 // rows.go), with the outcome of one statement per row.
+//
+// On PostgreSQL, a large change that only inserts coupons and events (and
+// may advance a code sequence), as Generate's batches do, is written with
+// COPY instead (see applyCopy).
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	if s.copyShaped(c) {
+		return s.applyCopy(ctx, c)
+	}
 	return s.apply(ctx, c, true)
 }
 
