@@ -102,6 +102,9 @@
 // that went in (a large batch is split in two parts written at once); on
 // SQLite by prepared multi-row inserts that bind the columns shared by the
 // whole batch once.
+// A change that only inserts a large batch of coupons with their events,
+// as Generate's batches do (each also advancing the series' code
+// sequence), is written the same way on PostgreSQL, in one transaction.
 // A crash leaves whole batches (parts), and running the job again skips
 // what exists, so it resumes without duplicates; the engine's Generate and
 // Upload report progress per batch. UpdateWhere (revocation by filter, the
