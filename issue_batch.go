@@ -36,11 +36,12 @@ type IssueOutcome struct {
 // refuse it (PoolEmpty, wrapping CapacityExceeded or FillRatioExceeded),
 // and neither it nor a request refused by the rules moves the series' code
 // sequence. An error of one request (refused by the rules, unknown
-// customer, pool empty) is in its outcome. A failure that stops the batch (the context
-// ends, the store fails, conflicts outlast the retries, the series is
-// paused or ends) is returned as the error, with the outcomes of the
-// requests before the one that met it: the requests from len(outcomes) on
-// were not issued, and running them again issues them once.
+// customer, pool empty) is in its outcome. A failure that stops the batch
+// (the context ends, the store fails, conflicts outlast the retries, the
+// series is paused or ends) is returned as the error, with the outcomes of
+// the requests before the one that met it: the requests from
+// len(outcomes) on were not issued, and running them again issues them
+// once.
 func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOutcome, error) {
 	out := make([]IssueOutcome, len(reqs))
 	if len(reqs) == 0 {
@@ -109,22 +110,11 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 	if err != nil {
 		return false, err
 	}
-	// A series whose codes the engine makes issues what its code space has
-	// room for: the sequence is read under the series' mint lock, held
-	// until the change that advances it is applied.
-	var g *codegen.Generator
-	var claim *seqClaim
-	room := int64(math.MaxInt64)
-	if !s.Source.SharedCode() {
-		if g, err = e.generator(ctx, &s); err != nil {
-			return false, nil // every request reports it, one by one
-		}
-		if claim, err = e.claim(ctx, &s, g, 0); err != nil {
-			return false, err
-		}
-		defer claim.release()
-		room = roomLeft(g, claim.adv.From)
+	g, claim, room, ok, err := e.batchMint(ctx, &s)
+	if !ok || err != nil {
+		return false, err
 	}
+	defer claim.release()
 
 	// Resolve the customers and read every counter the batch needs at once.
 	custs := make([]string, len(reqs))
@@ -258,6 +248,29 @@ func (e *Engine) issueFacts(ctx context.Context, s *series.Series, customers map
 		}
 	}
 	return facts, nil
+}
+
+// batchMint prepares a batch of series s to mint its codes: a series whose
+// codes the engine makes issues what its code space has room for, so its
+// sequence is read under the series' mint lock, which the claim holds
+// until the batch's change is applied (release it). It returns the
+// generator, the claim and the room; for a series of a shared code, which
+// mints nothing, no claim and no bound. ok is false, with no error, when
+// the series' generator cannot be made: each request then reports it, one
+// by one.
+func (e *Engine) batchMint(ctx context.Context, s *series.Series) (*codegen.Generator, *seqClaim, int64, bool, error) {
+	if s.Source.SharedCode() {
+		return nil, nil, math.MaxInt64, true, nil
+	}
+	g, err := e.generator(ctx, s)
+	if err != nil {
+		return nil, nil, 0, false, nil
+	}
+	claim, err := e.claim(ctx, s, g, 0)
+	if err != nil {
+		return nil, nil, 0, false, err
+	}
+	return g, claim, roomLeft(g, claim.adv.From), true, nil
 }
 
 // batchCoupons makes n fresh coupons for a batch: the common code for each,

@@ -53,36 +53,7 @@ func testContractSequence(t *testing.T, e *env) {
 
 	k := key(limits.SeriesIssued, "s1", "", "")
 	c, cev := minted("c", "C")
-	for _, tc := range []struct {
-		what string
-		seq  store.SequenceAdvance
-		code errcode.Code
-	}{
-		{"an advance from a stale index (0, the sequence is at 2)", store.SequenceAdvance{SeriesID: "s1", From: 0, To: 3}, errcode.Conflict},
-		{"an advance from an index the sequence has not reached (3, it is at 2)", store.SequenceAdvance{SeriesID: "s1", From: 3, To: 4}, errcode.Conflict},
-		{"an advance from a negative index", store.SequenceAdvance{SeriesID: "s1", From: -1, To: 3}, errcode.InvalidArgument},
-		{"an advance backwards", store.SequenceAdvance{SeriesID: "s1", From: 2, To: 1}, errcode.InvalidArgument},
-	} {
-		err := e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{c}, Events: []coupon.Event{cev},
-			Bumps: []store.Bump{{Key: k, Delta: 1, At: t0}}, Sequence: &tc.seq})
-		wantCode(t, err, tc.code, "%s must fail the change", tc.what)
-		var ce *store.ConflictError
-		if tc.code == errcode.Conflict && err != nil && (!errors.As(err, &ce) || ce.Kind != "sequence" || ce.ID != "s1") {
-			t.Errorf("%s: the error must be a *store.ConflictError of Kind \"sequence\" naming the series: %#v", tc.what, err)
-		}
-		if n := e.nextIndex("s1"); n != 2 {
-			t.Errorf("%s: the sequence must not move: %d, want 2", tc.what, n)
-		}
-		if _, err := e.st.Coupon(e.ctx, "c"); !errors.Is(err, errcode.ErrNotFound) {
-			t.Errorf("%s: the coupon of the refused change must not be stored: %v", tc.what, err)
-		}
-		if got := e.count(k); got.N != 0 {
-			t.Errorf("%s: the bump of the refused change must not apply: %+v", tc.what, got)
-		}
-		if evs := e.events(store.EventQuery{CouponID: "c"}); len(evs) != 0 {
-			t.Errorf("%s: the events of the refused change must not be stored: %v", tc.what, evs)
-		}
-	}
+	testSequenceRefused(t, e, c, cev, k)
 
 	// A change refused for another reason leaves the sequence alone too.
 	err = e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{c}, Events: []coupon.Event{cev},
@@ -116,6 +87,42 @@ func testContractSequence(t *testing.T, e *env) {
 	}
 	testSequenceLarge(t, e)
 	testSequenceRace(t, e, "s3")
+}
+
+// testSequenceRefused checks that advances no stored index passes fail
+// their change, which inserts c and bumps k, and write nothing of it; the
+// sequence of s1 stands at 2.
+func testSequenceRefused(t *testing.T, e *env, c coupon.Coupon, cev coupon.Event, k store.CounterKey) {
+	for _, tc := range []struct {
+		what string
+		seq  store.SequenceAdvance
+		code errcode.Code
+	}{
+		{"an advance from a stale index (0, the sequence is at 2)", store.SequenceAdvance{SeriesID: "s1", From: 0, To: 3}, errcode.Conflict},
+		{"an advance from an index the sequence has not reached (3, it is at 2)", store.SequenceAdvance{SeriesID: "s1", From: 3, To: 4}, errcode.Conflict},
+		{"an advance from a negative index", store.SequenceAdvance{SeriesID: "s1", From: -1, To: 3}, errcode.InvalidArgument},
+		{"an advance backwards", store.SequenceAdvance{SeriesID: "s1", From: 2, To: 1}, errcode.InvalidArgument},
+	} {
+		err := e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{c}, Events: []coupon.Event{cev},
+			Bumps: []store.Bump{{Key: k, Delta: 1, At: t0}}, Sequence: &tc.seq})
+		wantCode(t, err, tc.code, "%s must fail the change", tc.what)
+		var ce *store.ConflictError
+		if tc.code == errcode.Conflict && err != nil && (!errors.As(err, &ce) || ce.Kind != "sequence" || ce.ID != "s1") {
+			t.Errorf("%s: the error must be a *store.ConflictError of Kind \"sequence\" naming the series: %#v", tc.what, err)
+		}
+		if n := e.nextIndex("s1"); n != 2 {
+			t.Errorf("%s: the sequence must not move: %d, want 2", tc.what, n)
+		}
+		if _, err := e.st.Coupon(e.ctx, "c"); !errors.Is(err, errcode.ErrNotFound) {
+			t.Errorf("%s: the coupon of the refused change must not be stored: %v", tc.what, err)
+		}
+		if got := e.count(k); got.N != 0 {
+			t.Errorf("%s: the bump of the refused change must not apply: %+v", tc.what, got)
+		}
+		if evs := e.events(store.EventQuery{CouponID: "c"}); len(evs) != 0 {
+			t.Errorf("%s: the events of the refused change must not be stored: %v", tc.what, evs)
+		}
+	}
 }
 
 // testSequenceLarge checks a large change of new coupons and a sequence
