@@ -31,7 +31,8 @@ const GenerateBatch = 10000
 // engine is made again from the new next index; when the codes minted
 // meanwhile leave no room for the rest, Generate stops with the codes made
 // so far and the refusal. Within one engine, Generate holds the series'
-// mint lock (see lockMinting) while it runs.
+// mint lock (see lockMinting) while it runs, progress calls included:
+// progress must not wait for an issue of the series that mints a code.
 //
 // The next batch is made while the store applies the current one, so code
 // generation and the store's work overlap.

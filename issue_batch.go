@@ -202,6 +202,7 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 		}
 		return false, err
 	}
+	claim.release() // before OnRemaining, which may issue
 	after := ch.Bumps[len(ch.Bumps)-2].After.N
 	e.notifyCrossing(ctx, &s, after-int64(len(allowed)), after)
 	return true, nil

@@ -64,10 +64,12 @@ func (c *seqClaim) advance() *store.SequenceAdvance {
 	return &c.adv
 }
 
-// release gives the mint lock back; nothing for no claim.
+// release gives the mint lock back; nothing for no claim, or for one
+// released already.
 func (c *seqClaim) release() {
-	if c != nil {
+	if c != nil && c.lock != nil {
 		c.lock.unlock()
+		c.lock = nil
 	}
 }
 
