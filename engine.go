@@ -85,6 +85,7 @@ type Engine struct {
 	ids         *idGen // the default newID's generator; nil with Config.NewID
 	attempts    int
 	minters     minterCache
+	mintLocks   sync.Map // series id -> mintLock; see lockMinting
 	locs        sync.Map // time zone name -> *time.Location
 	seriesCache sync.Map // series id -> *series.Series, read-only; see series
 	changes     sync.Pool

@@ -94,17 +94,18 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 		res, err := e.refuseIssue(ctx, &s, cust.ID, &d, now)
 		return res, s, store.Count{}, err
 	}
-	fresh, minted, err := e.freshCoupon(ctx, &s, req.Code, req.Actor)
+	fresh, minted, claim, err := e.freshCoupon(ctx, &s, req.Code, req.Actor)
 	if err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
+	defer claim.release()
 	issued, ev, err := coupon.Issue(fresh, cust.ID, now, s.ExpiresAt(now, loc), req.Actor)
 	if err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
 	ev.ID, ev.Reason = e.newID(), req.Reason
 	keys := issueKeys(s.ID, cust.ID)
-	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}}
+	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}, Sequence: claim.advance()}
 	if minted {
 		ch.NewCoupons = []coupon.Coupon{issued}
 	} else {

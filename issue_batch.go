@@ -3,8 +3,10 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
+	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
@@ -30,12 +32,17 @@ type IssueOutcome struct {
 // snapshot) it issues the requests one by one instead, with the same
 // outcomes.
 //
-// An error of one request (refused by the rules, unknown customer, pool
-// empty) is in its outcome. A failure that stops the batch (the context
-// ends, the store fails, conflicts outlast the retries, the series is
-// paused or ends) is returned as the error, with the outcomes of the
-// requests before the one that met it: the requests from len(outcomes) on
-// were not issued, and running them again issues them once.
+// A series whose codes the engine makes issues as many as its code space
+// has room for: each allowed request past that is refused as Issue would
+// refuse it (PoolEmpty, wrapping CapacityExceeded or FillRatioExceeded),
+// and neither it nor a request refused by the rules moves the series' code
+// sequence. An error of one request (refused by the rules, unknown
+// customer, pool empty) is in its outcome. A failure that stops the batch
+// (the context ends, the store fails, conflicts outlast the retries, the
+// series is paused or ends) is returned as the error, with the outcomes of
+// the requests before the one that met it: the requests from
+// len(outcomes) on were not issued, and running them again issues them
+// once.
 func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOutcome, error) {
 	out := make([]IssueOutcome, len(reqs))
 	if err := e.admit(nil); err != nil || len(reqs) == 0 {
@@ -104,6 +111,11 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 	if err != nil {
 		return false, err
 	}
+	g, claim, room, ok, err := e.batchMint(ctx, &s)
+	if !ok || err != nil {
+		return false, err
+	}
+	defer claim.release()
 
 	// Resolve the customers and read every counter the batch needs at once.
 	custs := make([]string, len(reqs))
@@ -146,22 +158,27 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 			out[i].Err = d.refused()
 			continue
 		}
+		if int64(len(allowed)) == room {
+			// As Issue would: allowed, but no code is left to mint.
+			out[i].Err = mintRefused(&s, roomFor(g, claim.adv.From+room, 1))
+			continue
+		}
 		counts[0].N++
 		counts[k] = store.Count{N: counts[k].N + 1, Last: now}
 		allowed = append(allowed, i)
 	}
 
 	// Make the coupons and the one change.
-	fresh, err := e.batchCoupons(ctx, &s, len(allowed))
+	fresh, err := e.batchCoupons(&s, g, claim, len(allowed))
 	if err != nil {
-		clear(out) // e.g. the code space is used up: each request says so, one by one
-		return false, nil
+		return false, err
 	}
 	exp := s.ExpiresAt(now, loc)
 	ch := &store.Change{
 		NewCoupons: make([]coupon.Coupon, 0, len(allowed)),
 		Events:     make([]coupon.Event, 0, len(allowed)),
 		Bumps:      make([]store.Bump, 0, 2*len(allowed)),
+		Sequence:   claim.advance(),
 	}
 	for j, i := range allowed {
 		r := reqs[i]
@@ -188,6 +205,7 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 		}
 		return false, err
 	}
+	claim.release() // before OnRemaining, which may issue
 	after := ch.Bumps[len(ch.Bumps)-2].After.N
 	e.notifyCrossing(ctx, &s, after-int64(len(allowed)), after)
 	return true, nil
@@ -243,9 +261,33 @@ type issueFact struct {
 	excludedUntil time.Time
 }
 
+// batchMint prepares a batch of series s to mint its codes: a series whose
+// codes the engine makes issues what its code space has room for, so its
+// sequence is read under the series' mint lock, which the claim holds
+// until the batch's change is applied (release it). It returns the
+// generator, the claim and the room; for a series of a shared code, which
+// mints nothing, no claim and no bound. ok is false, with no error, when
+// the series' generator cannot be made: each request then reports it, one
+// by one.
+func (e *Engine) batchMint(ctx context.Context, s *series.Series) (*codegen.Generator, *seqClaim, int64, bool, error) {
+	if s.Source.SharedCode() {
+		return nil, nil, math.MaxInt64, true, nil
+	}
+	g, err := e.generator(ctx, s)
+	if err != nil {
+		return nil, nil, 0, false, nil
+	}
+	claim, err := e.claim(ctx, s, g, 0)
+	if err != nil {
+		return nil, nil, 0, false, err
+	}
+	return g, claim, roomLeft(g, claim.adv.From), true, nil
+}
+
 // batchCoupons makes n fresh coupons for a batch: the common code for each,
-// or n newly minted codes from one reserved block of indexes.
-func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]coupon.Coupon, error) {
+// or n newly minted codes from the claim's first index on, whose advance
+// it sets to end after them.
+func (e *Engine) batchCoupons(s *series.Series, g *codegen.Generator, claim *seqClaim, n int) ([]coupon.Coupon, error) {
 	out := make([]coupon.Coupon, n)
 	now := e.now()
 	if s.Source.SharedCode() {
@@ -262,24 +304,12 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 		}
 		return out, nil
 	}
-	if n == 0 {
-		return out, nil
-	}
-	g, err := e.generator(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.checkFill(ctx, s, g, n); err != nil {
-		return nil, err
-	}
-	from, err := e.st.Reserve(ctx, s.ID, int64(n))
-	if err != nil {
-		return nil, err
-	}
+	from := claim.adv.From
+	claim.adv.To = from + int64(n)
 	w := g.Width()
 	buf := make([]byte, n*w)
-	if err := g.Generate(buf, uint64(from), uint64(from)+uint64(n)); err != nil {
-		return nil, mintRefused(s, err)
+	if err := g.Generate(buf, uint64(from), uint64(claim.adv.To)); err != nil {
+		return nil, err // roomLeft made room for them
 	}
 	for j := range out {
 		code := string(buf[j*w : (j+1)*w])

@@ -153,10 +153,11 @@ func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult
 		if _, _, _, err := coupon.Reissue(old, coupon.Coupon{}, now, coupon.ReissueParams{}); err != nil && !errors.Is(err, errcode.ErrInvalidArgument) {
 			return err
 		}
-		fresh, minted, err := e.freshCoupon(ctx, s, "", req.Actor)
+		fresh, minted, claim, err := e.freshCoupon(ctx, s, "", req.Actor)
 		if err != nil {
 			return err
 		}
+		defer claim.release()
 		loc, err := e.location(s)
 		if err != nil {
 			return err
@@ -167,7 +168,7 @@ func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult
 			return err
 		}
 		ev.ID = e.newID()
-		ch := &store.Change{Coupons: []store.CouponUpdate{{Coupon: o, ExpectVersion: old.Version}}, Events: []coupon.Event{ev}}
+		ch := &store.Change{Coupons: []store.CouponUpdate{{Coupon: o, ExpectVersion: old.Version}}, Events: []coupon.Event{ev}, Sequence: claim.advance()}
 		if minted {
 			ch.NewCoupons = []coupon.Coupon{n}
 		} else {

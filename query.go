@@ -186,7 +186,7 @@ func (e *Engine) guessOdds(ctx context.Context, s *series.Series, out *SeriesCou
 	if err != nil {
 		return err
 	}
-	made, err := e.st.Reserve(ctx, s.ID, 0)
+	made, err := e.st.NextIndex(ctx, s.ID)
 	if err != nil {
 		return err
 	}

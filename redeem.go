@@ -547,7 +547,9 @@ func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult,
 	return out, err
 }
 
-// Release gives a hold back: the use it reserved is free again. Releasing a
+// Release gives a hold back: the use it reserved is free again, and the
+// redemption gap counts from the customer's use before it, as a reversal's
+// does. Releasing a
 // hold that is already released, or lapsed, changes nothing and succeeds, so
 // a release can be retried; releasing a confirmed hold is refused with
 // ErrInvalidTransition (reverse the redemption instead).
@@ -625,11 +627,14 @@ func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.
 		return err
 	}
 	ev.ID = e.newID()
-	keys := useKeys(r.SeriesID, store.CodeScope(&c), r.Customer)
+	bumps, err := e.undoUse(ctx, &r, &c, now)
+	if err != nil {
+		return err
+	}
 	return e.st.Apply(ctx, &store.Change{
 		Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 		Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
-		Bumps:       undoBumps(keys[:], now),
+		Bumps:       bumps,
 		Events:      []coupon.Event{ev},
 	})
 }
@@ -691,7 +696,9 @@ type ReverseRequest struct {
 }
 
 // Reverse undoes one redemption: the use is given back to every limit and
-// the coupon is usable again, with Reversed set and LastStatusChange now. A
+// the coupon is usable again, with Reversed set and LastStatusChange now.
+// The redemption gap then counts from the customer's latest unreversed use
+// or live hold in the series, as if the reversed one had not been made. A
 // redemption is reversed once; again is ErrAlreadyReversed.
 func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
 	if err := e.admit(req.validate()); err != nil {
@@ -709,11 +716,14 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 			return err
 		}
 		ev.ID = e.newID()
-		keys := useKeys(r.SeriesID, store.CodeScope(&c), r.Customer)
+		bumps, err := e.undoUse(ctx, &r, &c, now)
+		if err != nil {
+			return err
+		}
 		err = e.st.Apply(ctx, &store.Change{
 			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusRedeemed}},
-			Bumps:       undoBumps(keys[:], now),
+			Bumps:       bumps,
 			Events:      []coupon.Event{ev},
 		})
 		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}

@@ -93,15 +93,11 @@ type Store interface {
 	// written against it.
 	AddAudience(ctx context.Context, seriesID string, customers []string) error
 
-	// Reserve reserves n consecutive indexes of the series' code sequence
-	// and returns the first. Indexes are never handed out twice, even
-	// across processes sharing the store; an index reserved and not used is
-	// simply skipped. The first call for a series returns 0; n == 0 returns
-	// the next index without reserving it. A negative n is an
-	// errcode.InvalidArgument error, and a reservation past the largest
-	// int64 index an errcode.CapacityExceeded one; neither reserves
-	// anything.
-	Reserve(ctx context.Context, seriesID string, n int64) (int64, error)
+	// NextIndex returns the next unused index of the series' code
+	// sequence: 0 until a change first advances it (Change.Sequence). It
+	// reserves nothing: the change that uses the indexes advances the
+	// sequence, atomically with the rest of it.
+	NextIndex(ctx context.Context, seriesID string) (int64, error)
 
 	// UpdateWhere moves every coupon matching f to the state u.To, at most
 	// u.Limit of them (0: no limit), bumping each one's Version and
@@ -185,10 +181,13 @@ type CouponQuery struct {
 	Limit int
 }
 
-// RedemptionQuery selects redemptions and holds.
+// RedemptionQuery selects redemptions and holds. Zero fields select
+// everything; every set field must match.
 type RedemptionQuery struct {
 	CouponID string
 	SeriesID string
+	// Customer keeps the records of this redeemer (Redemption.Customer).
+	Customer string
 	Status   coupon.RedemptionStatus // zero: any
 	// HoldExpiresBefore keeps records whose HoldExpiresAt is set and not
 	// after this time, whatever their status (a confirmed hold keeps its

@@ -145,9 +145,9 @@ func (e *env) state(keys []store.CounterKey) storeState {
 	}
 	s.Events = e.events(store.EventQuery{})
 	for _, x := range s.Series {
-		n, err := e.st.Reserve(e.ctx, x.ID, 0)
+		n, err := e.st.NextIndex(e.ctx, x.ID)
 		if err != nil {
-			e.t.Fatalf("Reserve(%s, 0): %v", x.ID, err)
+			e.t.Fatalf("NextIndex(%s): %v", x.ID, err)
 		}
 		s.Next = append(s.Next, n)
 	}

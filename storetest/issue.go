@@ -31,6 +31,7 @@ var issueTests = []test{
 	{"UploadedPool", testIssuePool},
 	{"UploadedNamedCode", testIssueNamedCode},
 	{"FillRatio", testIssueFillRatio},
+	{"BatchPastCapacity", testIssueBatchPastCapacity},
 }
 
 func issueReq(seriesID string, ref couponkit.CustomerRef) couponkit.IssueRequest {

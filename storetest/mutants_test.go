@@ -45,6 +45,10 @@ var mutants = []mutant{
 	{"revocations lose events", "^Model$", "Model"},
 	{"audience updates never refused", "^Contract$/^AudienceApply", "Contract/AudienceApplyRefusals"},
 	{"audience listed backwards", "^(Contract|Audience)$/^(AudienceList|ListPages)$", "Contract/AudienceList"},
+	{"sequence advances ignored", "^(Contract|Generate)$/^(Sequence|SequenceCountsMinted)$", "Contract/Sequence"},
+	{"rewinds ignored", "^(Reverse|Hold)$", "Reverse/GapAfterReversal"},
+	{"rewinds unguarded", "^(Reverse|Hold)$", "Reverse/OvertakenKeepsGap"},
+	{"rewinds guarded by the last time only", "^(Reverse|Hold)$", "Reverse/OvertakenKeepsGap"},
 }
 
 // TestMutants runs the suite against each mutant in a child process and
@@ -105,6 +109,35 @@ func (b *broken) Apply(ctx context.Context, c *store.Change) error {
 		for i := range c.Bumps {
 			c.Bumps[i].Guard = limits.Guard{Counter: c.Bumps[i].Guard.Counter}
 		}
+	case "rewinds ignored", "rewinds unguarded", "rewinds guarded by the last time only":
+		cc := *c
+		cc.Bumps = slices.Clone(c.Bumps)
+		for i := range cc.Bumps {
+			bp := &cc.Bumps[i]
+			switch {
+			case bp.Rewind == nil:
+			case b.how == "rewinds ignored":
+				bp.Rewind = nil
+			default: // expect whatever the counter holds now (its count only, or all of it)
+				cur := make([]store.Count, 1)
+				if err := b.Store.Counters(ctx, []store.CounterKey{bp.Key}, cur); err != nil {
+					return err
+				}
+				if b.how == "rewinds guarded by the last time only" && !cur[0].Last.Equal(bp.Rewind.Expect.Last) {
+					break
+				}
+				bp.Rewind = &store.Rewind{Expect: cur[0], Last: bp.Rewind.Last}
+			}
+		}
+		err := b.Store.Apply(ctx, &cc)
+		for i := range c.Bumps {
+			c.Bumps[i].After = cc.Bumps[i].After
+		}
+		return err
+	case "sequence advances ignored":
+		cc := *c
+		cc.Sequence = nil
+		return b.Store.Apply(ctx, &cc)
 	case "decrements lost":
 		cc := *c
 		cc.Bumps = slices.DeleteFunc(slices.Clone(c.Bumps), func(b store.Bump) bool { return b.Delta < 0 })

@@ -193,6 +193,8 @@ type env struct {
 	e   *couponkit.Engine
 	clk *clock
 	dir *couponkit.MemDirectory
+	// caps are the suite's sizes, for the tests that scale with them.
+	caps Capabilities
 
 	mu        sync.Mutex
 	remaining []remainingCall // OnRemaining calls
@@ -218,7 +220,9 @@ func (h *harness) env(t *testing.T) *env {
 	if st == nil {
 		t.Fatal("newStore returned nil")
 	}
-	return newEnv(t, st)
+	e := newEnv(t, st)
+	e.caps = h.caps
+	return e
 }
 
 func newEnv(t *testing.T, st store.Store) *env {

@@ -22,6 +22,7 @@ type pending struct {
 	counters map[store.CounterKey]store.Count
 	after    []store.Count   // the value after each bump, for Bump.After
 	members  map[member]bool // audience membership as the change leaves it
+	next     int64           // the sequence's next index after Change.Sequence
 }
 
 // member is one customer of one series' audience list.
@@ -146,6 +147,13 @@ func (p *pending) stage(c *store.Change) error {
 		p.counters[b.Key] = cur
 		p.after = append(p.after, cur)
 	}
+	if a := c.Sequence; a != nil {
+		next, err := a.Next(p.s.sequences[a.SeriesID])
+		if err != nil {
+			return err
+		}
+		p.next = next
+	}
 	return nil
 }
 
@@ -261,5 +269,8 @@ func (p *pending) commit(c *store.Change) {
 	}
 	for i := range c.Bumps {
 		c.Bumps[i].After = p.after[i]
+	}
+	if a := c.Sequence; a != nil {
+		s.sequences[a.SeriesID] = p.next
 	}
 }

@@ -3,7 +3,6 @@ package customstore
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 	"sync"
 	"time"
@@ -182,6 +181,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	for _, r := range s.reds {
 		if (q.CouponID == "" || r.CouponID == q.CouponID) &&
 			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
+			(q.Customer == "" || r.Customer == q.Customer) &&
 			(q.Status == 0 || r.Status == q.Status) &&
 			(q.HoldExpiresBefore.IsZero() || !r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore)) {
 			out = append(out, r)
@@ -275,21 +275,13 @@ func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []st
 	return nil
 }
 
-// Reserve implements store.Store.
-func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
-	if n < 0 {
-		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
-	}
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
 	if err := s.lock(ctx); err != nil {
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	first := s.sequences[seriesID]
-	if first > math.MaxInt64-n {
-		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
-	}
-	s.sequences[seriesID] = first + n
-	return first, nil
+	return s.sequences[seriesID], nil // 0 when never advanced
 }
 
 // InsertCoupons implements store.Store. A coupon is skipped when its id or

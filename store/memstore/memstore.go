@@ -44,9 +44,6 @@ type Store struct {
 	audience map[string]*audienceList // series id -> its audience list
 
 	scratch scratch // Apply's reusable buffers, guarded by mu
-
-	seqMu sync.Mutex
-	seq   map[string]int64
 }
 
 var (
@@ -84,7 +81,6 @@ func New() *Store {
 		loose:    make(map[codeKey]*codeCounters),
 		odd:      make(map[store.CounterKey]*store.Count),
 		audience: make(map[string]*audienceList),
-		seq:      make(map[string]int64),
 	}
 }
 
@@ -247,6 +243,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	match := func(r *coupon.Redemption) bool {
 		return (q.CouponID == "" || r.CouponID == q.CouponID) &&
 			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
+			(q.Customer == "" || r.Customer == q.Customer) &&
 			(q.Status == 0 || r.Status == q.Status) &&
 			(q.HoldExpiresBefore.IsZero() ||
 				!r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore))
@@ -266,6 +263,12 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 		if r := s.recs[q.CouponID]; r != nil {
 			for _, x := range r.reds {
 				keep(int(x.num))
+			}
+		}
+	case q.Customer != "":
+		if r := s.custs[q.Customer]; r != nil {
+			for _, num := range r.reds {
+				keep(int(num))
 			}
 		}
 	case q.Status == coupon.StatusHeld:
@@ -360,22 +363,15 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 	return out, nil
 }
 
-// Reserve implements store.Store.
-func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if n < 0 {
-		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.series[seriesID]; r != nil {
+		return r.next, nil
 	}
-	s.seqMu.Lock()
-	defer s.seqMu.Unlock()
-	first := s.seq[seriesID]
-	if first > maxIndex-n {
-		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
-	}
-	s.seq[seriesID] = first + n
-	return first, nil
+	return 0, nil
 }
-
-const maxIndex = 1<<63 - 1

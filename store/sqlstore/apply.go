@@ -30,7 +30,14 @@ import (
 //
 // The rows of a large change are written with multi-row statements (see
 // rows.go), with the outcome of one statement per row.
+//
+// On PostgreSQL, a large change that only inserts coupons and events (and
+// may advance a code sequence), as Generate's batches do, is written with
+// COPY instead (see applyCopy).
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	if s.copyShaped(c) {
+		return s.applyCopy(ctx, c)
+	}
 	return s.apply(ctx, c, true)
 }
 
@@ -225,6 +232,11 @@ func (s *Store) plan(c *store.Change, multi bool) (*planned, error) {
 	if e.err != nil {
 		return nil, e.err
 	}
+	if a := c.Sequence; a != nil {
+		if err := s.planSequence(p, a); err != nil {
+			return nil, err
+		}
+	}
 	p.shard = shardOf(c)
 	return p, nil
 }
@@ -245,6 +257,23 @@ func planInserts[T any](s *Store, p *planned, multi bool, rows []T, table, cols 
 	for i := range rows {
 		p.ops = append(p.ops, single(&rows[i]))
 	}
+}
+
+// planSequence appends the guarded statement of a sequence advance; it
+// comes last, after the bumps, so that the sequence's row is locked from
+// it to the commit only.
+func (s *Store) planSequence(p *planned, a *store.SequenceAdvance) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	q := s.q.seqAdvance
+	if a.From == 0 {
+		q = s.q.seqStart
+	}
+	id := a.SeriesID
+	p.ops = append(p.ops, op{kind: opExpectOne, sql: q, args: []any{id, a.From, a.To},
+		fail: func() error { return &store.ConflictError{Kind: "sequence", ID: id} }})
+	return nil
 }
 
 func (s *Store) planSeries(p *planned, w *store.SeriesWrite) error {
@@ -293,6 +322,8 @@ func shardOf(c *store.Change) uint32 {
 		sid = c.NewCoupons[0].SeriesID
 	case c.Series != nil:
 		sid = c.Series.Series.ID
+	case c.Sequence != nil:
+		sid = c.Sequence.SeriesID
 	case len(c.Redemptions) > 0:
 		sid = c.Redemptions[0].Redemption.SeriesID
 	case len(c.Audience) > 0:

@@ -49,7 +49,11 @@
 // UPDATE (n + delta >= 0). The bumps come last in the transaction, in a
 // stable order of their keys (series-wide counters, the hottest rows,
 // last), so that their row locks are held briefly and never taken in a
-// cycle.
+// cycle. A sequence advance (store.SequenceAdvance) follows them: one
+// UPDATE of the series' row in ck_sequences guarded by next = From (an
+// upsert from 0, whose DO UPDATE carries the same guard), so that a
+// transaction that read a stale index matches no row and fails with a
+// *store.ConflictError.
 //
 // A large change (a bulk issue batch: thousands of coupons, events and
 // bumps) is written with multi-row statements instead of one per row. The
@@ -98,6 +102,9 @@
 // that went in (a large batch is split in two parts written at once); on
 // SQLite by prepared multi-row inserts that bind the columns shared by the
 // whole batch once.
+// A change that only inserts a large batch of coupons with their events,
+// as Generate's batches do (each also advancing the series' code
+// sequence), is written the same way on PostgreSQL, in one transaction.
 // A crash leaves whole batches (parts), and running the job again skips
 // what exists, so it resumes without duplicates; the engine's Generate and
 // Upload report progress per batch. UpdateWhere (revocation by filter, the

@@ -173,7 +173,7 @@ func storeCalls(s *sqlstore.Store) map[string]func() error {
 			_, err := s.InsertCoupons(ctx, []coupon.Coupon{available("c1", "s1", "A1")}, nil)
 			return err
 		},
-		"Reserve": func() error { _, err := s.Reserve(ctx, "s1", 1); return err },
+		"NextIndex": func() error { _, err := s.NextIndex(ctx, "s1"); return err },
 		"UpdateWhere": func() error {
 			_, err := s.UpdateWhere(ctx, store.CouponFilter{SeriesID: "s1"}, store.BulkUpdate{To: coupon.Revoked, At: t0})
 			return err
@@ -210,8 +210,8 @@ func TestNotMigrated(t *testing.T) {
 			if err := s.Migrate(ctx); err != nil {
 				t.Fatalf("Migrate: %v", err)
 			}
-			if _, err := s.Reserve(ctx, "s1", 1); err != nil {
-				t.Errorf("Reserve after Migrate: %v", err)
+			if _, err := s.NextIndex(ctx, "s1"); err != nil {
+				t.Errorf("NextIndex after Migrate: %v", err)
 			}
 		})
 	}

@@ -69,8 +69,18 @@ func splitSQL(src string) []string {
 }
 
 // SchemaVersion is the schema version this build of the package migrates
-// to.
-func SchemaVersion() int { return 2 }
+// to: the number of its last migration file.
+func SchemaVersion() int {
+	v := 0
+	for _, d := range []Dialect{SQLite, Postgres} {
+		ms, err := migrations(d)
+		if err != nil || len(ms) == 0 {
+			continue // the files are embedded: not reached
+		}
+		v = max(v, ms[len(ms)-1].version)
+	}
+	return v
+}
 
 const migrationsTable = "CREATE TABLE IF NOT EXISTS ck_migrations (" +
 	"version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at BIGINT NOT NULL)"

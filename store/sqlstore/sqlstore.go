@@ -115,8 +115,8 @@ func (s *Store) SetMaxAttempts(n int) { s.maxAttempts = max(1, n) }
 
 // WithTx returns a Store bound to the caller's transaction tx, which must
 // belong to the store's database. Reads go through tx and see its
-// uncommitted writes; Apply, InsertCoupons, UpdateWhere, AddAudience and
-// Reserve run inside tx, each under a SAVEPOINT, so a change that fails
+// uncommitted writes; Apply, InsertCoupons, UpdateWhere and AddAudience
+// run inside tx, each under a SAVEPOINT, so a change that fails
 // (a guard, a conflict, a duplicate) is undone alone and leaves tx usable.
 // Nothing is committed: the caller commits or rolls back tx, and with it
 // every change made through the returned Store.
