@@ -2,12 +2,14 @@ package couponkit
 
 import (
 	"context"
+	"errors"
 	"fmt"
 
 	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
 )
 
 // GenerateBatch is how many codes Generate makes and inserts per store call.
@@ -16,17 +18,29 @@ const GenerateBatch = 10000
 // Generate pre-generates n Available codes into the pool of a Generated
 // series, in batches of GenerateBatch, calling progress (when not nil) after
 // each batch with the number made so far. Each batch appends one Created
-// event for the series (no coupon id) naming the code indexes it made. Each batch reserves its block of
-// code indexes first, so concurrent or repeated runs never make the same
-// code; a run interrupted by a crash leaves whole batches and can simply be
-// run again for the rest (the indexes of a lost batch are skipped).
+// event for the series (no coupon id) naming the code indexes it made.
 //
-// The next batch is made while the store inserts the current one, so code
+// Generate is refused as a whole when the code space, or the series' fill
+// ratio (series.Source.FillLimit), has no room for n more codes: an error
+// matching errcode.ErrCapacityExceeded or errcode.ErrFillRatioExceeded
+// (Field "N"), and nothing is made or moved.
+// Each batch is one change that inserts its codes and advances the series'
+// code sequence past them (store.Change.Sequence), so a run interrupted by
+// a crash or a cancelled context leaves whole batches, reports how many
+// codes it made, and moves the sequence by exactly those: run it again for
+// the rest. A batch that conflicts with codes minted meanwhile by another
+// engine is made again from the new next index; when the codes minted
+// meanwhile leave no room for the rest, Generate stops with the codes made
+// so far and the refusal. Within one engine, Generate holds the series'
+// mint lock (see lockMinting) while it runs, progress calls included:
+// progress must not wait for an issue of the series that mints a code.
+//
+// The next batch is made while the store applies the current one, so code
 // generation and the store's work overlap.
-//
-// n codes past what the series' fill ratio (series.Source.FillLimit) still
-// allows are refused up front with FillRatioExceeded, and nothing is made.
 func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress func(done int)) (int, error) {
+	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
+		return 0, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return 0, err
@@ -41,18 +55,50 @@ func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress 
 	if err != nil {
 		return 0, err
 	}
-	if err := e.checkFill(ctx, &s, g, n); err != nil {
+	claim, err := e.claim(ctx, &s, g, 0)
+	if err != nil {
 		return 0, err
 	}
+	defer claim.release()
+	done := 0
+	for attempt := 1; ; attempt++ {
+		next := claim.adv.From
+		if err := roomFor(g, next, int64(n-done)); err != nil {
+			return done, &errcode.Error{Code: errcode.CodeOf(err), Field: "N", Err: err,
+				Message: fmt.Sprintf("series %s has room for %d more codes, %d asked", s.ID, roomLeft(g, next), n-done)}
+		}
+		k, err := e.generateFrom(ctx, &s, g, next, n-done, func(k int) {
+			if progress != nil {
+				progress(done + k)
+			}
+		})
+		done += k
+		var ce *store.ConflictError
+		if !errors.As(err, &ce) || ce.Kind != "sequence" || attempt == e.attempts {
+			return done, err
+		}
+		// Another engine minted meanwhile: go on from where it left the
+		// sequence.
+		if claim.adv.From, err = e.st.NextIndex(ctx, s.ID); err != nil {
+			return done, err
+		}
+	}
+}
+
+// generateFrom makes and applies batches of the codes of indexes next to
+// next+want-1, each batch one change that advances the sequence past it,
+// calling made with the number applied so far after each batch. It returns
+// how many it applied and the error that stopped it.
+func (e *Engine) generateFrom(ctx context.Context, s *series.Series, g *codegen.Generator, next int64, want int, made func(int)) (int, error) {
 	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	batches := make(chan genBatch, 1)
 	go func() {
 		defer close(batches)
 		buf := make([]byte, GenerateBatch*g.Width())
-		for made := 0; made < n; {
-			k := min(GenerateBatch, n-made)
-			b, err := e.makeBatch(ctx, &s, g, buf, k)
+		for at, end := next, next+int64(want); at < end; {
+			k := int(min(GenerateBatch, end-at))
+			b, err := e.makeBatch(s, g, buf, at, k)
 			select {
 			case batches <- genBatch{b, err}:
 			case <-ctx.Done():
@@ -61,7 +107,7 @@ func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress 
 			if err != nil {
 				return
 			}
-			made += k
+			at += int64(k)
 		}
 	}()
 	done := 0
@@ -69,18 +115,17 @@ func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress 
 		if b.err != nil {
 			return done, b.err
 		}
-		if _, err := e.st.InsertCoupons(ctx, b.coupons, b.events); err != nil {
+		err := e.st.Apply(ctx, &store.Change{NewCoupons: b.coupons, Events: b.events, Sequence: &b.seq})
+		if err != nil {
 			return done, err
 		}
 		done += len(b.coupons)
-		if progress != nil {
-			progress(done)
-		}
+		made(done)
 	}
 	return done, ctx.Err()
 }
 
-// genBatch is one batch of generated coupons and their Created events, or
+// genBatch is one batch of generated coupons and their Created event, or
 // the error that stopped making it.
 type genBatch struct {
 	batch
@@ -90,21 +135,19 @@ type genBatch struct {
 type batch struct {
 	coupons []coupon.Coupon
 	events  []coupon.Event
+	seq     store.SequenceAdvance
 }
 
-// makeBatch reserves k code indexes of the series and makes their coupons,
-// using buf for the codes.
-func (e *Engine) makeBatch(ctx context.Context, s *series.Series, g *codegen.Generator, buf []byte, k int) (batch, error) {
-	from, err := e.st.Reserve(ctx, s.ID, int64(k))
-	if err != nil {
-		return batch{}, err
-	}
+// makeBatch makes the coupons of the k code indexes from from on, using
+// buf for the codes, and the advance of the sequence past them.
+func (e *Engine) makeBatch(s *series.Series, g *codegen.Generator, buf []byte, from int64, k int) (batch, error) {
+	to := from + int64(k)
 	w := g.Width()
-	if err := g.Generate(buf[:k*w], uint64(from), uint64(from)+uint64(k)); err != nil {
+	if err := g.Generate(buf[:k*w], uint64(from), uint64(to)); err != nil {
 		return batch{}, err
 	}
 	now := e.now()
-	b := batch{coupons: make([]coupon.Coupon, k)}
+	b := batch{coupons: make([]coupon.Coupon, k), seq: store.SequenceAdvance{SeriesID: s.ID, From: from, To: to}}
 	for i := range k {
 		code := string(buf[i*w : (i+1)*w])
 		c, _, err := coupon.New(coupon.NewParams{ID: e.newID(), SeriesID: s.ID, Code: code, Canonical: code}, now)
@@ -117,7 +160,7 @@ func (e *Engine) makeBatch(ctx context.Context, s *series.Series, g *codegen.Gen
 	// records its own creation.
 	b.events = []coupon.Event{{
 		ID: e.newID(), Kind: coupon.EventCreated, SeriesID: s.ID, At: now,
-		Reason: fmt.Sprintf("generated %d codes, indexes %d to %d", k, from, from+int64(k)-1),
+		Reason: fmt.Sprintf("generated %d codes, indexes %d to %d", k, from, to-1),
 	}}
 	return b, nil
 }

@@ -264,40 +264,44 @@ func checkChosenCode(s *series.Series, code string) error {
 // freshCoupon returns a coupon for a new issue or a reissue: the next
 // Available coupon of the pool, or, for a series whose codes the engine
 // makes, a newly minted one. minted reports which: a minted coupon is to be
-// inserted, a pool coupon updated.
-func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor string) (c coupon.Coupon, minted bool, err error) {
+// inserted, a pool coupon updated. A code made from the series' code
+// sequence comes with its claim on the index (nil otherwise): the change
+// that inserts the coupon carries claim.advance(), and the caller calls
+// claim.release() once that change is applied or abandoned.
+func (e *Engine) freshCoupon(ctx context.Context, s *series.Series, code, actor string) (c coupon.Coupon, minted bool, claim *seqClaim, err error) {
 	now := e.now()
 	switch s.Source.Kind {
 	case series.Common:
 		canon, err := canonicalCode(s.Source.Code)
 		if err != nil {
-			return coupon.Coupon{}, false, err
+			return coupon.Coupon{}, false, nil, err
 		}
-		return e.newCoupon(s, s.Source.Code, canon, actor, now)
+		c, minted, err = e.newCoupon(s, s.Source.Code, canon, actor, now)
+		return c, minted, nil, err
 	case series.RandomizedCommon:
 		return e.mint(ctx, s, actor)
 	}
 	if code != "" {
 		canon, err := e.canonical(s, code)
 		if err != nil {
-			return coupon.Coupon{}, false, err
+			return coupon.Coupon{}, false, nil, err
 		}
 		cs, err := e.st.CouponsByCode(ctx, s.ID, canon)
 		if err != nil {
-			return coupon.Coupon{}, false, err
+			return coupon.Coupon{}, false, nil, err
 		}
 		if len(cs) == 0 {
-			return coupon.Coupon{}, false, codeNotFound(code)
+			return coupon.Coupon{}, false, nil, codeNotFound(code)
 		}
-		return cs[0], false, nil
+		return cs[0], false, nil, nil
 	}
 	if c, ok, err := e.drawFromPool(ctx, s.ID, now); err != nil || ok {
-		return c, false, err
+		return c, false, nil, err
 	}
 	if s.Source.Kind == series.Generated {
 		return e.mint(ctx, s, actor)
 	}
-	return coupon.Coupon{}, false, errcode.New(errcode.PoolEmpty, "SeriesID", "series "+s.ID+" has no available code left")
+	return coupon.Coupon{}, false, nil, errcode.New(errcode.PoolEmpty, "SeriesID", "series "+s.ID+" has no available code left")
 }
 
 // drawFromPool picks at random one of the first poolWindow Available
@@ -329,43 +333,29 @@ func (e *Engine) drawFromPool(ctx context.Context, seriesID string, now time.Tim
 	}
 }
 
-// mint makes the coupon of the series' next code index.
-func (e *Engine) mint(ctx context.Context, s *series.Series, actor string) (coupon.Coupon, bool, error) {
+// mint makes the coupon of the series' next code index, under the series'
+// mint lock, which the returned claim holds.
+func (e *Engine) mint(ctx context.Context, s *series.Series, actor string) (coupon.Coupon, bool, *seqClaim, error) {
 	g, err := e.generator(ctx, s)
 	if err != nil {
-		return coupon.Coupon{}, false, err
+		return coupon.Coupon{}, false, nil, err
 	}
-	if err := e.checkFill(ctx, s, g, 1); err != nil {
-		return coupon.Coupon{}, false, err
-	}
-	i, err := e.st.Reserve(ctx, s.ID, 1)
+	claim, err := e.claim(ctx, s, g, 1)
 	if err != nil {
-		return coupon.Coupon{}, false, err
+		if noRoom(err) {
+			err = mintRefused(s, err)
+		}
+		return coupon.Coupon{}, false, nil, err
 	}
-	if err := g.CheckIssue(uint64(i), 1); err != nil {
-		return coupon.Coupon{}, false, mintRefused(s, err)
+	code, err := g.Code(uint64(claim.adv.From))
+	if err == nil {
+		var c coupon.Coupon
+		if c, _, err = e.newCoupon(s, code, code, actor, e.now()); err == nil {
+			return c, true, claim, nil
+		}
 	}
-	code, err := g.Code(uint64(i))
-	if err != nil {
-		return coupon.Coupon{}, false, err
-	}
-	return e.newCoupon(s, code, code, actor, e.now())
-}
-
-// checkFill refuses, before any index is reserved, to mint n more codes of
-// s when the codes made so far leave no room for them: so a refusal at the
-// series' fill ratio moves nothing, not even the code sequence. Minters
-// still check the indexes they reserve, which concurrent minters may have
-// pushed past the limit in between.
-func (e *Engine) checkFill(ctx context.Context, s *series.Series, g *codegen.Generator, n int) error {
-	made, err := e.st.Reserve(ctx, s.ID, 0)
-	if err != nil {
-		return err
-	}
-	if err := g.CheckIssue(uint64(made), uint64(n)); err != nil {
-		return mintRefused(s, err)
-	}
-	return nil
+	claim.release()
+	return coupon.Coupon{}, false, nil, err
 }
 
 // mintRefused is the error for minting past the code space (PoolEmpty) or

@@ -16,7 +16,7 @@ type CustomerRef struct {
 	ID         string `json:"id,omitempty"`
 	Mobile     string `json:"mobile,omitempty"`
 	Email      string `json:"email,omitempty"`
-	ExternalID string `json:"externalId,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
 }
 
 // ByID returns the reference to the customer with the given id.
@@ -61,13 +61,13 @@ func (r CustomerRef) String() string {
 // Customer is what the engine knows of a resolved customer.
 type Customer struct {
 	// ID is the customer's stable id; coupons are held by it.
-	ID string
+	ID string `json:"id"`
 	// Registered is when the customer registered; zero if unknown. The
 	// new-customer rule reads it.
-	Registered time.Time
+	Registered time.Time `json:"registered,omitzero"`
 	// Transactions is the number of transactions the customer made before;
 	// the new-customer rule reads it.
-	Transactions int64
+	Transactions int64 `json:"transactions"`
 }
 
 // CustomerDirectory resolves customer identifiers. A reference that names no
@@ -107,7 +107,9 @@ type MemDirectory struct {
 // CustomerRecord is an entry of a MemDirectory.
 type CustomerRecord struct {
 	Customer
-	Mobile, Email, ExternalID string
+	Mobile     string `json:"mobile,omitempty"`
+	Email      string `json:"email,omitempty"`
+	ExternalID string `json:"external_id,omitempty"`
 }
 
 // Add adds or replaces a customer. Emails are matched case-insensitively.

@@ -21,9 +21,14 @@ type Config struct {
 	// Store is where coupons live.
 	Store store.Store
 	// Now is the engine's clock; time.Now when nil. Tests and replays
-	// pass a fake clock.
+	// pass a fake clock. An operation refuses to run while the clock tells
+	// a time outside the years 1900 through 2199 (InvalidArgument on
+	// "Config.Now").
 	Now func() time.Time
-	// Customers resolves customer identifiers; IDsOnly when nil.
+	// Customers resolves customer identifiers; IDsOnly when nil. The ids
+	// it resolves to obey the rules of customer identifiers (see Engine);
+	// one that does not refuses the operation (InvalidArgument on
+	// "Config.Customers").
 	Customers CustomerDirectory
 	// CodeKey returns the secret key of a series whose codes the engine
 	// generates (generated unique and randomized common series). Keep it
@@ -43,7 +48,8 @@ type Config struct {
 	OnRemaining func(ctx context.Context, seriesID string, remaining int64)
 	// NewID returns a fresh unique id for coupons, redemptions and events;
 	// the engine's own generator when nil (a random per-engine prefix and a
-	// counter).
+	// counter). Its ids are stored as they are: valid UTF-8 without control
+	// characters, at most 128 bytes.
 	NewID func() string
 	// MaxAttempts bounds how many times an operation is retried after a
 	// concurrent change made its snapshot stale; 16 when zero.
@@ -55,6 +61,19 @@ type Config struct {
 // and asks the store to apply the change atomically, guarded so that no
 // limit is passed under any interleaving. An Engine is safe for concurrent
 // use; any number of engines may share one store.
+//
+// Before it reads or writes the store, every operation checks the strings
+// and times its caller gives, so that the same bad data gets the same
+// answer on every store: strings are valid UTF-8 without control
+// characters (C0, which includes NUL, tab and newline; DEL; C1) and at most
+// 128 bytes for ids, codes and place ids, 256 for customer identifiers,
+// idempotency keys, actors and series names, 64 for reminder channels and
+// time zone names, and 1024 for reasons; times, where set, are in the
+// years 1900 through 2199 (UTC). A failure is an *errcode.Error with code
+// InvalidArgument naming the field ("Customer.ID", "Place.Till",
+// "Rows[3].Code"), and nothing is read or changed. A series' own strings
+// and times obey the same rules (series.Series.Validate). Expiries the
+// engine computes never pass 1 January 2200.
 type Engine struct {
 	st          store.Store
 	now         func() time.Time
@@ -66,6 +85,7 @@ type Engine struct {
 	ids         *idGen // the default newID's generator; nil with Config.NewID
 	attempts    int
 	minters     minterCache
+	mintLocks   sync.Map // series id -> mintLock; see lockMinting
 	locs        sync.Map // time zone name -> *time.Location
 	seriesCache sync.Map // series id -> *series.Series, read-only; see series
 	changes     sync.Pool
@@ -92,6 +112,7 @@ func New(cfg Config) (*Engine, error) {
 	if e.customers == nil {
 		e.customers = IDsOnly{}
 	}
+	e.customers = checkedDirectory{e.customers}
 	if e.newID == nil {
 		g, err := newIDGen()
 		if err != nil {

@@ -241,3 +241,43 @@ func ExampleEngine_Reissue() {
 	// old holder: true new holder: hal new code differs: true
 	// twice: 1109
 }
+
+// Keep an audience list: an audience-only series issues to listed customers
+// only, and each change to the list is in the customer's history.
+func ExampleEngine_AddAudience() {
+	ctx := context.Background()
+	e, _ := newEngine()
+	cfg := tenOff()
+	cfg.Issuance.AudienceOnly = true
+	s := must(e.CreateSeries(ctx, cfg))
+
+	_, err := e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("ivy")})
+	var refused *refusal.Error
+	if errors.As(err, &refused) {
+		fmt.Println("before:", int(refused.Refusals[0].Code), refused.Refusals[0].Message)
+	}
+
+	add := couponkit.AudienceRequest{SeriesID: s.ID, Customers: []couponkit.CustomerRef{couponkit.ByID("ivy"), couponkit.ByID("jon")}, Actor: "crm"}
+	res := must(e.AddAudience(ctx, add))
+	fmt.Println("added", res.Changed, "unchanged", res.Unchanged)
+	res = must(e.AddAudience(ctx, add))
+	fmt.Println("again: added", res.Changed, "unchanged", res.Unchanged)
+
+	must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("ivy")}))
+	must(e.RemoveAudience(ctx, couponkit.AudienceRequest{SeriesID: s.ID, Customers: []couponkit.CustomerRef{couponkit.ByID("jon")}}))
+
+	page := must(e.ListAudience(ctx, couponkit.AudienceListRequest{SeriesID: s.ID}))
+	for _, m := range page.Members {
+		fmt.Println("member:", m.Customer)
+	}
+	for _, ev := range must(e.CustomerHistory(ctx, couponkit.ByID("jon"), s.ID)) {
+		fmt.Println("jon:", ev.Kind)
+	}
+	// Output:
+	// before: 1225 This offer is only for selected customers.
+	// added 2 unchanged 0
+	// again: added 0 unchanged 2
+	// member: ivy
+	// jon: audience_added
+	// jon: audience_removed
+}

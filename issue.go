@@ -9,6 +9,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
@@ -67,6 +68,9 @@ type IssueResult struct {
 // ErrKeyMismatch naming the parameter ("Customer", "Code"), and nothing
 // changes. Two requests with one key sent at once issue one coupon.
 func (e *Engine) Issue(ctx context.Context, req IssueRequest) (IssueResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return IssueResult{}, err
+	}
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
 		return IssueResult{}, err
@@ -145,10 +149,11 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 	if !d.Allowed() {
 		return IssueResult{}, store.Count{}, &issueDenied{d}
 	}
-	fresh, minted, err := e.freshCoupon(ctx, s, req.Code, req.Actor)
+	fresh, minted, claim, err := e.freshCoupon(ctx, s, req.Code, req.Actor)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
+	defer claim.release()
 	issued, ev, err := coupon.Issue(fresh, customer, now, s.ExpiresAt(now, loc), req.Actor)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
@@ -156,7 +161,7 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 	issued.IssueKey = req.IdempotencyKey
 	ev.ID, ev.Reason = e.newID(), req.Reason
 	keys := issueKeys(s.ID, customer)
-	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}}
+	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}, Sequence: claim.advance()}
 	if minted {
 		ch.NewCoupons = []coupon.Coupon{issued}
 	} else {
@@ -346,6 +351,9 @@ type RowError struct {
 // order. Codes already in the series are skipped, so an interrupted upload
 // can be run again. Invalid rows are reported and the others still added.
 func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, actor string) (UploadResult, error) {
+	if err := e.admit(first(idArg("SeriesID", seriesID), input.Text("Actor", input.Actor, actor))); err != nil {
+		return UploadResult{}, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return UploadResult{}, err
@@ -360,6 +368,10 @@ func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, 
 	var issue []int // rows with a customer, issued after the pool insert
 	seen := make(map[string]bool, len(rows))
 	for i, r := range rows {
+		if err := input.WithinAt("Rows", i, r.validate()); err != nil {
+			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
+			continue
+		}
 		canon, err := canonicalCode(r.Code)
 		if err != nil || !validUploadCode(canon) {
 			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(r.Code)+" is empty or has characters other than letters, digits, '-' and '_'")})

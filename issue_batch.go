@@ -3,8 +3,10 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"math"
 	"time"
 
+	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
@@ -37,19 +39,23 @@ type IssueOutcome struct {
 // one after another: the first that is issued issues, the later ones
 // replay it.
 //
-// An error of one request (refused by the rules, unknown customer, pool
-// empty) is in its outcome. A failure that stops the batch (the context
-// ends, the store fails, conflicts outlast the retries, the series is
-// paused or ends) is returned as the error, with the outcomes of the
-// requests before the one that met it. Whether the requests from
+// A series whose codes the engine makes issues as many as its code space
+// has room for: each allowed request past that is refused as Issue would
+// refuse it (PoolEmpty, wrapping CapacityExceeded or FillRatioExceeded),
+// and neither it nor a request refused by the rules moves the series' code
+// sequence. An error of one request (refused by the rules, unknown
+// customer, pool empty) is in its outcome. A failure that stops the batch
+// (the context ends, the store fails, conflicts outlast the retries, the
+// series is paused or ends) is returned as the error, with the outcomes of
+// the requests before the one that met it. Whether the requests from
 // len(outcomes) on were issued is then unknown: a store that failed while
 // committing may have written them. Running the same batch again issues
 // each request that has an idempotency key exactly once (those already
 // issued replay); a request without a key may be issued twice.
 func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOutcome, error) {
 	out := make([]IssueOutcome, len(reqs))
-	if len(reqs) == 0 {
-		return out, nil
+	if err := e.admit(nil); err != nil || len(reqs) == 0 {
+		return out[:0], err
 	}
 	ok, err := e.issueBatchOnce(ctx, reqs, out)
 	if err != nil {
@@ -89,11 +95,14 @@ type issueBatch struct {
 	s      *series.Series
 	loc    *time.Location
 	now    time.Time
-	custs  []string             // each request's customer id; "" when it did not resolve
-	slot   map[string]int       // customer -> index of its CustomerIssued counter in counts
-	counts []store.Count        // counts[0] is the series' issued counter
-	facts  map[string]issueFact // by customer
-	known  map[string]coupon.Coupon
+	g      *codegen.Generator // nil for a series of a shared code
+	claim  *seqClaim          // its claim of the code sequence
+	room   int64              // how many codes the claim can mint
+	custs  []string           // each request's customer id; "" when it did not resolve
+	slot   map[string]int     // customer -> index of its CustomerIssued counter in counts
+	counts []store.Count      // counts[0] is the series' issued counter
+	facts  map[string]issueFact
+	known  map[string]coupon.Coupon // by idempotency key, the coupons issued before
 	// replayOf[i] is the request of the batch whose coupon request i
 	// replays (it repeats its key), or -1.
 	replayOf []int
@@ -111,6 +120,11 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 		return false, err
 	}
 	b := &issueBatch{s: s, loc: loc, now: e.now()}
+	b.g, b.claim, b.room, ok, err = e.batchMint(ctx, s)
+	if !ok || err != nil {
+		return false, err
+	}
+	defer b.claim.release()
 	if err := e.readBatch(ctx, b, reqs, out); err != nil {
 		return false, err
 	}
@@ -118,13 +132,9 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 	if err != nil {
 		return false, err
 	}
-	if len(allowed) == 0 {
-		return true, nil
-	}
-	ch, err := e.batchChange(ctx, b, reqs, allowed, out)
-	if err != nil {
-		clear(out) // e.g. the code space is used up: each request says so, one by one
-		return false, nil
+	ch, err := e.batchChange(b, reqs, allowed, out)
+	if err != nil || len(allowed) == 0 {
+		return err == nil, err
 	}
 	if err := e.st.Apply(ctx, ch); err != nil {
 		if errors.Is(err, errcode.ErrConflict) || errors.Is(err, errcode.ErrGuardFailed) || errors.Is(err, errcode.ErrAlreadyExists) {
@@ -133,6 +143,7 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 		}
 		return false, err
 	}
+	b.claim.release() // before OnRemaining, which may issue
 	for i, j := range b.replayOf {
 		if j >= 0 {
 			out[i].Result = IssueResult{Coupon: out[j].Result.Coupon, Replayed: true}
@@ -144,13 +155,13 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 }
 
 // batchSeries returns the series of a batch that the one-change path can
-// issue: one series for every request, no request naming a code, and a
-// series open now that makes its codes without a pool and sends nothing
-// again.
+// issue: one series for every request, no request naming a code or
+// invalid, and a series open now that makes its codes without a pool and
+// sends nothing again.
 func (e *Engine) batchSeries(ctx context.Context, reqs []IssueRequest) (*series.Series, bool) {
 	seriesID := reqs[0].SeriesID
 	for _, r := range reqs {
-		if r.SeriesID != seriesID || r.Code != "" {
+		if r.SeriesID != seriesID || r.Code != "" || r.validate() != nil {
 			return nil, false
 		}
 	}
@@ -235,6 +246,8 @@ func (e *Engine) issuedByKeys(ctx context.Context, seriesID string, reqs []Issue
 // whose key issued before is answered as Issue answers it; one whose key
 // an earlier allowed request of the batch carries replays that request
 // (b.replayOf) or, for another customer, is refused with ErrKeyMismatch.
+// An allowed request past the room of the claim is refused as Issue would
+// refuse it: no code is left to mint.
 func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) ([]int, error) {
 	rules := b.s.EffectiveIssuance()
 	at := b.now.In(b.loc)
@@ -276,6 +289,11 @@ func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueReq
 			out[i].Err = d.refused()
 			continue
 		}
+		if int64(len(allowed)) == b.room {
+			// As Issue would: allowed, but no code is left to mint.
+			out[i].Err = mintRefused(b.s, roomFor(b.g, b.claim.adv.From+b.room, 1))
+			continue
+		}
 		b.counts[0].N++
 		b.counts[k] = store.Count{N: b.counts[k].N + 1, Last: b.now}
 		allowed = append(allowed, i)
@@ -288,9 +306,9 @@ func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueReq
 
 // batchChange makes the coupons of the allowed requests of a batch and the
 // one change that issues them, and sets their outcomes.
-func (e *Engine) batchChange(ctx context.Context, b *issueBatch, reqs []IssueRequest, allowed []int, out []IssueOutcome) (*store.Change, error) {
+func (e *Engine) batchChange(b *issueBatch, reqs []IssueRequest, allowed []int, out []IssueOutcome) (*store.Change, error) {
 	s, now := b.s, b.now
-	fresh, err := e.batchCoupons(ctx, s, len(allowed))
+	fresh, err := e.batchCoupons(s, b.g, b.claim, len(allowed))
 	if err != nil {
 		return nil, err
 	}
@@ -300,6 +318,7 @@ func (e *Engine) batchChange(ctx context.Context, b *issueBatch, reqs []IssueReq
 		NewCoupons: make([]coupon.Coupon, 0, len(allowed)),
 		Events:     make([]coupon.Event, 0, len(allowed)),
 		Bumps:      make([]store.Bump, 0, 2*len(allowed)),
+		Sequence:   b.claim.advance(),
 	}
 	for j, i := range allowed {
 		r := reqs[i]
@@ -370,9 +389,33 @@ type issueFact struct {
 	excludedUntil time.Time
 }
 
+// batchMint prepares a batch of series s to mint its codes: a series whose
+// codes the engine makes issues what its code space has room for, so its
+// sequence is read under the series' mint lock, which the claim holds
+// until the batch's change is applied (release it). It returns the
+// generator, the claim and the room; for a series of a shared code, which
+// mints nothing, no claim and no bound. ok is false, with no error, when
+// the series' generator cannot be made: each request then reports it, one
+// by one.
+func (e *Engine) batchMint(ctx context.Context, s *series.Series) (*codegen.Generator, *seqClaim, int64, bool, error) {
+	if s.Source.SharedCode() {
+		return nil, nil, math.MaxInt64, true, nil
+	}
+	g, err := e.generator(ctx, s)
+	if err != nil {
+		return nil, nil, 0, false, nil
+	}
+	claim, err := e.claim(ctx, s, g, 0)
+	if err != nil {
+		return nil, nil, 0, false, err
+	}
+	return g, claim, roomLeft(g, claim.adv.From), true, nil
+}
+
 // batchCoupons makes n fresh coupons for a batch: the common code for each,
-// or n newly minted codes from one reserved block of indexes.
-func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]coupon.Coupon, error) {
+// or n newly minted codes from the claim's first index on, whose advance
+// it sets to end after them.
+func (e *Engine) batchCoupons(s *series.Series, g *codegen.Generator, claim *seqClaim, n int) ([]coupon.Coupon, error) {
 	out := make([]coupon.Coupon, n)
 	now := e.now()
 	if s.Source.SharedCode() {
@@ -389,24 +432,12 @@ func (e *Engine) batchCoupons(ctx context.Context, s *series.Series, n int) ([]c
 		}
 		return out, nil
 	}
-	if n == 0 {
-		return out, nil
-	}
-	g, err := e.generator(ctx, s)
-	if err != nil {
-		return nil, err
-	}
-	if err := e.checkFill(ctx, s, g, n); err != nil {
-		return nil, err
-	}
-	from, err := e.st.Reserve(ctx, s.ID, int64(n))
-	if err != nil {
-		return nil, err
-	}
+	from := claim.adv.From
+	claim.adv.To = from + int64(n)
 	w := g.Width()
 	buf := make([]byte, n*w)
-	if err := g.Generate(buf, uint64(from), uint64(from)+uint64(n)); err != nil {
-		return nil, mintRefused(s, err)
+	if err := g.Generate(buf, uint64(from), uint64(claim.adv.To)); err != nil {
+		return nil, err // roomLeft made room for them
 	}
 	for j := range out {
 		code := string(buf[j*w : (j+1)*w])

@@ -20,7 +20,8 @@ import (
 
 // IssueBatch gives, request by request, the outcome Issue gives when the
 // requests are made one after another, for any rules, customers, batch and
-// idempotency keys (some shared within the batch), run once and run again.
+// idempotency keys (some shared within the batch), run once and run again,
+// and moves the code sequence alike, a code space of 16 codes included.
 func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := series.Series{
@@ -30,13 +31,16 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 			Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 3},
 			Discount: series.Discount{Kind: series.Percent, Percent: decimalOf(10), Currency: "EUR"},
 		}
-		switch rapid.IntRange(0, 2).Draw(t, "source") {
+		source := rapid.IntRange(0, 3).Draw(t, "source")
+		switch source {
 		case 0:
 			cfg.Source = series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Alphanumeric}
 		case 1:
 			cfg.Source = series.Source{Kind: series.RandomizedCommon, Sample: "ABCDE12345"}
 		case 2:
 			cfg.Source = series.Source{Kind: series.Common, Code: "SHARED"}
+		case 3:
+			cfg.Source = series.Source{Kind: series.Generated, Length: 4, Alphabet: series.Custom, CustomAlphabet: "AB", MaxFill: 1}
 		}
 		if cfg.Source.Kind != series.Common {
 			cfg.Issuance.IssuanceRules = limits.IssuanceRules{
@@ -44,6 +48,9 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 				MaxTotal:       limits.Limit(rapid.IntRange(0, 8).Draw(t, "total")),
 				MinGap:         time.Duration(rapid.IntRange(0, 1).Draw(t, "gapHours")) * time.Hour,
 			}
+		}
+		if source == 3 { // no maximum: let the requests run past the 16 codes
+			cfg.Issuance.MaxPerCustomer, cfg.Issuance.MaxTotal = 0, 0
 		}
 		// Some customers hold a coupon of an excluding series, and some are
 		// on the audience list.
@@ -53,8 +60,9 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 		if cfg.Source.Kind != series.Common {
 			cfg.Issuance.AudienceOnly = rapid.Bool().Draw(t, "audienceOnly")
 		}
-		customers := rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c", "", "d"}), 1, 12).Draw(t, "customers")
-		keys := rapid.SliceOfN(rapid.SampledFrom([]string{"", "", "k1", "k2", "k3"}), len(customers), len(customers)).Draw(t, "keys")
+		n := rapid.IntRange(1, 24).Draw(t, "requests")
+		customers := rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c", "", "d"}), n, n).Draw(t, "customers")
+		keys := rapid.SliceOfN(rapid.SampledFrom([]string{"", "", "k1", "k2", "k3"}), n, n).Draw(t, "keys")
 		reqs := make([]couponkit.IssueRequest, len(customers))
 
 		run := func(batch bool) []string {
@@ -98,7 +106,6 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 				reqs[i] = couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.CustomerRef{ID: c}, IdempotencyKey: keys[i]}
 			}
 			var got []string
-			names := codeNames(keys)
 			for range 2 { // the same requests again: the keyed ones replay
 				if batch {
 					outs, err := e.IssueBatch(bg, reqs)
@@ -106,12 +113,12 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 						t.Fatalf("IssueBatch: %v", err)
 					}
 					for _, o := range outs {
-						got = append(got, describe(o.Result, o.Err, names))
+						got = append(got, describe(o.Result, o.Err))
 					}
 				} else {
 					for _, r := range reqs {
 						res, err := e.Issue(bg, r)
-						got = append(got, describe(res, err, names))
+						got = append(got, describe(res, err))
 					}
 				}
 			}
@@ -119,7 +126,11 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 			if err != nil {
 				t.Fatalf("Counters: %v", err)
 			}
-			return append(got, fmt.Sprintf("issued %d", c.Issued))
+			next, err := st.NextIndex(bg, s.ID)
+			if err != nil {
+				t.Fatalf("NextIndex: %v", err)
+			}
+			return append(got, fmt.Sprintf("issued %d", c.Issued), fmt.Sprintf("code sequence at %d", next))
 		}
 		seq, batch := run(false), run(true)
 		for i := range seq {
@@ -130,26 +141,10 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 	})
 }
 
-// codeNames returns nil when no request has an idempotency key, and
-// otherwise a map in which describe names each code by the order it first
-// appears: an issue one by one that repeats a key and is caught at the
-// write has reserved a code index it does not use, so the codes that
-// follow differ from a batch's, which answers the repeat from its read.
-// Which coupon each outcome names is still compared.
-func codeNames(keys []string) map[string]string {
-	for _, k := range keys {
-		if k != "" {
-			return map[string]string{}
-		}
-	}
-	return nil
-}
-
 // describe is an outcome as the comparison sees it: the holder and code of
 // the coupon (codes are the same in both runs: same key, same series id
-// order; named by first appearance when names is not nil), or the error's
-// codes.
-func describe(r couponkit.IssueResult, err error, names map[string]string) string {
+// order), whether it was replayed, or the error's codes.
+func describe(r couponkit.IssueResult, err error) string {
 	var d *refusal.Error
 	switch {
 	case errors.As(err, &d):
@@ -157,16 +152,49 @@ func describe(r couponkit.IssueResult, err error, names map[string]string) strin
 	case err != nil:
 		return fmt.Sprintf("error %d", errcode.CodeOf(err))
 	}
-	code := r.Coupon.Code
-	if names != nil {
-		if _, ok := names[code]; !ok {
-			names[code] = fmt.Sprintf("#%d", len(names)+1)
-		}
-		code = names[code]
-	}
-	return fmt.Sprintf("issued %s %s %s replayed %v", r.Coupon.Holder, code, r.Coupon.State, r.Replayed)
+	return fmt.Sprintf("issued %s %s %s replayed %v", r.Coupon.Holder, r.Coupon.Code, r.Coupon.State, r.Replayed)
 }
 
 var bg = context.Background()
 
 func decimalOf(n int64) decimal.Decimal { return decimal.NewFromInt(n) }
+
+// OnRemaining may itself issue from the series whose issue called it: the
+// callback runs after the batch's change, with nothing of the series held.
+func TestOnRemainingMayIssueFromABatch(t *testing.T) {
+	ctx, cancel := context.WithTimeout(bg, 10*time.Second)
+	defer cancel()
+	var e *couponkit.Engine
+	var extra []error
+	e, err := couponkit.New(couponkit.Config{
+		Store:   memstore.New(),
+		Now:     func() time.Time { return time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC) },
+		CodeKey: func(context.Context, string) ([]byte, error) { return []byte("an example key, not a secret"), nil },
+		OnRemaining: func(ctx context.Context, seriesID string, _ int64) {
+			_, err := e.Issue(ctx, couponkit.IssueRequest{SeriesID: seriesID, Customer: couponkit.CustomerRef{ID: "notified"}})
+			extra = append(extra, err)
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := series.Series{Name: "notify", TimeZone: "UTC",
+		Source:   series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Alphanumeric},
+		Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 3},
+		Discount: series.Discount{Kind: series.Percent, Percent: decimalOf(10), Currency: "EUR"}}
+	cfg.Issuance.MaxTotal, cfg.Issuance.NotifyRemaining = 10, 5
+	s, err := e.CreateSeries(ctx, cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	reqs := make([]couponkit.IssueRequest, 6)
+	for i := range reqs {
+		reqs[i] = couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.CustomerRef{ID: fmt.Sprintf("c%d", i)}}
+	}
+	if _, err := e.IssueBatch(ctx, reqs); err != nil {
+		t.Fatalf("IssueBatch: %v", err)
+	}
+	if len(extra) != 1 || extra[0] != nil {
+		t.Errorf("OnRemaining is called once and its issue succeeds: %v", extra)
+	}
+}

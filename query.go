@@ -14,7 +14,7 @@ type CouponView struct {
 	coupon.Coupon
 	// Now is the coupon's state at the time of the query (an Issued coupon
 	// past its expiry is Expired).
-	Now coupon.State
+	Now coupon.State `json:"now"`
 }
 
 // CouponDetails is a coupon with its state now and its uses: every
@@ -22,7 +22,7 @@ type CouponView struct {
 // Redemptions field counts the confirmed, unreversed ones.)
 type CouponDetails struct {
 	CouponView
-	Uses []coupon.Redemption
+	Uses []coupon.Redemption `json:"uses"`
 }
 
 // Coupon returns the details of the coupon a code names, its times in the
@@ -32,6 +32,9 @@ type CouponDetails struct {
 // Who may call it: the back office. It shows the holder and every use, so a
 // checkout answering a shopper should use Validate instead.
 func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer CustomerRef) (CouponDetails, error) {
+	if err := e.admit(codeArgs(seriesID, code, &customer)); err != nil {
+		return CouponDetails{}, err
+	}
 	holder := ""
 	if !customer.IsZero() {
 		c, err := e.customers.Resolve(ctx, customer)
@@ -63,6 +66,9 @@ func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer Cus
 // series' time zone; each coupon's Reversed and LastStatusChange fields tell
 // whether a redemption of it was reversed and when its status last changed.
 func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seriesID string) ([]CouponView, error) {
+	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
+		return nil, err
+	}
 	c, err := e.customers.Resolve(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -85,12 +91,18 @@ func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seri
 
 // CouponHistory returns a coupon's events in the order they happened.
 func (e *Engine) CouponHistory(ctx context.Context, couponID string) ([]coupon.Event, error) {
+	if err := e.admit(idArg("CouponID", couponID)); err != nil {
+		return nil, err
+	}
 	return e.st.Events(ctx, store.EventQuery{CouponID: couponID})
 }
 
 // CustomerHistory returns the events in a customer's history, in the order
 // they happened, in one series or (seriesID "") in all.
 func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seriesID string) ([]coupon.Event, error) {
+	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
+		return nil, err
+	}
 	c, err := e.customers.Resolve(ctx, customer)
 	if err != nil {
 		return nil, err
@@ -101,15 +113,15 @@ func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seri
 // SeriesCounters are a series' running totals.
 type SeriesCounters struct {
 	// Issued is the number of coupons issued from the series.
-	Issued int64
+	Issued int64 `json:"issued"`
 	// Uses is the number of unreversed redemptions and live holds.
-	Uses int64
+	Uses int64 `json:"uses"`
 	// RemainingIssuable is how many more coupons the series may issue, or
 	// -1 without a series maximum.
-	RemainingIssuable int64
+	RemainingIssuable int64 `json:"remaining_issuable"`
 	// RemainingUses is how many more redemptions the series allows, or -1
 	// without a series level.
-	RemainingUses int64
+	RemainingUses int64 `json:"remaining_uses"`
 
 	// The guessability of a series whose codes the engine makes (generated
 	// unique or randomized common); all three are 0 for the other kinds,
@@ -118,7 +130,7 @@ type SeriesCounters struct {
 	// CodeSpace is the number of well-formed codes: the alphabet's size to
 	// the power of the number of generated characters. The prefix, suffix
 	// and check character add nothing: one code shows them.
-	CodeSpace uint64
+	CodeSpace uint64 `json:"code_space,omitempty"`
 	// LiveCodes is the number of codes the series has made: every index of
 	// its code sequence handed out, that is each code issued, waiting in
 	// the pool (Generate), redeemed, revoked, expired or replaced by a
@@ -127,17 +139,20 @@ type SeriesCounters struct {
 	// down. Each such code answers a guess differently from "no such code",
 	// so it is what a guess can hit, and it is the count the series' fill
 	// ratio (series.Source.FillLimit) caps.
-	LiveCodes int64
+	LiveCodes int64 `json:"live_codes,omitempty"`
 	// GuessOdds is LiveCodes / CodeSpace: the chance that one code made up
 	// at random in the series' shape is one of its codes. At most the fill
 	// ratio (1 in 10,000 by default for generated unique codes), except
 	// by the few indexes concurrent minters may reserve past it and refuse.
-	GuessOdds float64
+	GuessOdds float64 `json:"guess_odds,omitempty"`
 }
 
 // Counters returns a series' running totals and, for a series whose codes
 // the engine makes, its guessability. It needs no Config.CodeKey.
 func (e *Engine) Counters(ctx context.Context, seriesID string) (SeriesCounters, error) {
+	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
+		return SeriesCounters{}, err
+	}
 	s, err := e.st.Series(ctx, seriesID)
 	if err != nil {
 		return SeriesCounters{}, err
@@ -171,7 +186,7 @@ func (e *Engine) guessOdds(ctx context.Context, s *series.Series, out *SeriesCou
 	if err != nil {
 		return err
 	}
-	made, err := e.st.Reserve(ctx, s.ID, 0)
+	made, err := e.st.NextIndex(ctx, s.ID)
 	if err != nil {
 		return err
 	}

@@ -80,6 +80,9 @@ type useplan struct {
 // the coupon (where the series does not let anyone redeem) a live code
 // answers exactly as an unknown one does, with no holder data.
 func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return Check{}, err
+	}
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
 		return Check{}, err
@@ -127,10 +130,16 @@ func (e *Engine) Hold(ctx context.Context, req RedeemRequest, ttl time.Duration)
 	if ttl <= 0 {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
 	}
+	if err := e.holdEnd(ttl); err != nil {
+		return RedeemResult{}, err
+	}
 	return e.use(ctx, req, ttl)
 }
 
 func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	if req.IdempotencyKey == "" {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "IdempotencyKey", "is required")
 	}
@@ -492,6 +501,9 @@ type ReleaseRequest struct {
 // refused with ErrHoldExpired, whether or not it was already released by a
 // cleanup; a hold that was released is refused with ErrHoldReleased.
 func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
 		now := e.now()
@@ -535,11 +547,16 @@ func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult,
 	return out, err
 }
 
-// Release gives a hold back: the use it reserved is free again. Releasing a
+// Release gives a hold back: the use it reserved is free again, and the
+// redemption gap counts from the customer's use before it, as a reversal's
+// does. Releasing a
 // hold that is already released, or lapsed, changes nothing and succeeds, so
 // a release can be retried; releasing a confirmed hold is refused with
 // ErrInvalidTransition (reverse the redemption instead).
 func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
+	if err := e.admit(req.validate()); err != nil {
+		return err
+	}
 	reason := req.Reason
 	if reason == "" {
 		reason = "released"
@@ -566,6 +583,9 @@ func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
 // when they stand in the way of a redemption; this sweep keeps counters
 // honest for reports.
 func (e *Engine) ReleaseLapsedHolds(ctx context.Context) (int, error) {
+	if err := e.admit(nil); err != nil {
+		return 0, err
+	}
 	return e.releaseLapsed(ctx, store.RedemptionQuery{}, e.now())
 }
 
@@ -607,11 +627,14 @@ func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.
 		return err
 	}
 	ev.ID = e.newID()
-	keys := useKeys(r.SeriesID, store.CodeScope(&c), r.Customer)
+	bumps, err := e.undoUse(ctx, &r, &c, now)
+	if err != nil {
+		return err
+	}
 	return e.st.Apply(ctx, &store.Change{
 		Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 		Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
-		Bumps:       undoBumps(keys[:], now),
+		Bumps:       bumps,
 		Events:      []coupon.Event{ev},
 	})
 }
@@ -673,9 +696,14 @@ type ReverseRequest struct {
 }
 
 // Reverse undoes one redemption: the use is given back to every limit and
-// the coupon is usable again, with Reversed set and LastStatusChange now. A
+// the coupon is usable again, with Reversed set and LastStatusChange now.
+// The redemption gap then counts from the customer's latest unreversed use
+// or live hold in the series, as if the reversed one had not been made. A
 // redemption is reversed once; again is ErrAlreadyReversed.
 func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
 		r, c, _, err := e.useOf(ctx, &req.Redemption)
@@ -688,11 +716,14 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 			return err
 		}
 		ev.ID = e.newID()
-		keys := useKeys(r.SeriesID, store.CodeScope(&c), r.Customer)
+		bumps, err := e.undoUse(ctx, &r, &c, now)
+		if err != nil {
+			return err
+		}
 		err = e.st.Apply(ctx, &store.Change{
 			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
 			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusRedeemed}},
-			Bumps:       undoBumps(keys[:], now),
+			Bumps:       bumps,
 			Events:      []coupon.Event{ev},
 		})
 		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}

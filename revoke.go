@@ -3,6 +3,7 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"slices"
 	"strconv"
 
@@ -44,6 +45,16 @@ type RevokeRequest struct {
 	CodeCase CodeCase
 	Actor    string
 	Reason   string
+	// OnRevoked, when set, receives the coupons a series-wide revocation
+	// (Scope) revokes, batch by batch as each batch is committed, and
+	// RevokeResult.Revoked stays empty, so that revoking millions of
+	// coupons takes constant memory. The slice is reused: the callback must
+	// not keep it. An error it returns stops the revocation: the batches
+	// already committed, the one it was given included, stay revoked, and
+	// Revoke returns the error wrapped (errors.Is finds it), saying how
+	// many coupons were revoked, as RevokeResult.RevokedCount does. Set
+	// with Codes or Customer it is an InvalidArgument error.
+	OnRevoked func([]RevokedCoupon) error
 }
 
 // RevokedCoupon is one coupon revoked.
@@ -66,8 +77,9 @@ type RevokeFailure struct {
 type RevokeResult struct {
 	// Total is the number of coupons (or codes) the request concerned.
 	Total int
-	// Revoked lists the coupons revoked, except for series-wide scopes,
-	// which report only RevokedCount.
+	// Revoked lists the coupons revoked; for a series-wide scope, batch
+	// after batch, each ordered by coupon id, and empty when
+	// RevokeRequest.OnRevoked received them instead.
 	Revoked      []RevokedCoupon
 	RevokedCount int
 	Failed       []RevokeFailure
@@ -97,7 +109,7 @@ func (r *RevokeResult) revoked(c coupon.Coupon, holder string, cc CodeCase) {
 	r.RevokedCount++
 }
 
-// Revoke makes coupons permanently unusable, as the revoke API of seed 001
+// Revoke makes coupons permanently unusable, as the coupon revoke API
 // describes. Errors for the whole request: NothingToRevoke (756) when
 // neither codes, customer nor scope is given; GenericNotSupported (108) for
 // a single common code without a customer; SeriesExpired (712) for an
@@ -105,6 +117,9 @@ func (r *RevokeResult) revoked(c coupon.Coupon, holder string, cc CodeCase) {
 // than 100 unredeemed coupons (nothing is revoked). Otherwise the result
 // says, code by code, what was revoked and what failed and why.
 func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RevokeResult{}, err
+	}
 	hasCustomer := !req.Customer.IsZero()
 	switch {
 	case len(req.Codes) == 0 && !hasCustomer && req.Scope == NoScope:
@@ -115,6 +130,8 @@ func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 		return RevokeResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "revoking more than one code needs the series")
 	case (hasCustomer || req.Scope != NoScope) && req.SeriesID == "":
 		return RevokeResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "revoking by customer or scope needs the series")
+	case req.OnRevoked != nil && (len(req.Codes) > 0 || hasCustomer):
+		return RevokeResult{}, errcode.New(errcode.InvalidArgument, "OnRevoked", "streams series-wide revocations only; codes and customers are listed in the result")
 	}
 	var s *series.Series
 	if req.SeriesID != "" {
@@ -297,13 +314,29 @@ func (e *Engine) revokeSeries(ctx context.Context, req *RevokeRequest, s *series
 		f = revocable(s.ID, "", coupon.Available)
 	}
 	var res RevokeResult
+	var batch []RevokedCoupon // what OnRevoked receives, reused
 	for {
 		out, err := e.st.UpdateWhere(ctx, f, e.revokeUpdate(req, revokeBatch))
 		if err != nil {
 			return res, err
 		}
 		res.Total += len(out)
-		res.RevokedCount += len(out)
+		if req.OnRevoked == nil {
+			for _, c := range out {
+				res.revoked(c, c.Holder, req.CodeCase)
+			}
+		} else {
+			batch = batch[:0]
+			for _, c := range out {
+				batch = append(batch, RevokedCoupon{CouponID: c.ID, Code: req.CodeCase.Apply(c.Code), Holder: c.Holder})
+			}
+			res.RevokedCount += len(out)
+			if len(batch) > 0 {
+				if err := req.OnRevoked(batch); err != nil {
+					return res, fmt.Errorf("couponkit: series-wide revocation stopped by OnRevoked after %d coupons were revoked: %w", res.RevokedCount, err)
+				}
+			}
+		}
 		if len(out) < revokeBatch {
 			return res, nil
 		}

@@ -27,6 +27,9 @@ import (
 // another series of the store; none of this needs Config.CodeKey. It
 // returns the stored series (Version 1).
 func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (series.Series, error) {
+	if err := e.admit(nil); err != nil {
+		return series.Series{}, err
+	}
 	now := e.now()
 	if s.ID == "" {
 		s.ID = e.newID()
@@ -127,6 +130,9 @@ func (e *Engine) checkFixedPart(ctx context.Context, s *series.Series) error {
 // the codes already made stops it making more.
 // It returns the stored series with its new version.
 func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Series, error) {
+	if err := e.admit(idArg("ID", s.ID)); err != nil {
+		return series.Series{}, err
+	}
 	cur, err := e.st.Series(ctx, s.ID)
 	if err != nil {
 		return series.Series{}, err
@@ -175,6 +181,9 @@ func sameCodes(a, b series.Source) bool {
 
 // SetSeriesStatus pauses, resumes or ends a series. Ended is final.
 func (e *Engine) SetSeriesStatus(ctx context.Context, id string, status series.Status) (series.Series, error) {
+	if err := e.admit(idArg("ID", id)); err != nil {
+		return series.Series{}, err
+	}
 	var out series.Series
 	err := e.retry(ctx, func() error {
 		s, err := e.st.Series(ctx, id)
@@ -194,6 +203,9 @@ func (e *Engine) SetSeriesStatus(ctx context.Context, id string, status series.S
 // not return series tagged to the zone's stores, nor unrestricted series.
 // Unknown ids give no result.
 func (e *Engine) SeriesAt(ctx context.Context, kind limits.PlaceKind, ids ...string) ([]series.Series, error) {
+	if err := e.admit(placeArgs(ids)); err != nil {
+		return nil, err
+	}
 	var out []series.Series
 	seen := map[string]bool{}
 	for _, id := range ids {
@@ -215,6 +227,9 @@ func (e *Engine) SeriesAt(ctx context.Context, kind limits.PlaceKind, ids ...str
 
 // Series returns a series by id.
 func (e *Engine) Series(ctx context.Context, id string) (series.Series, error) {
+	if err := e.admit(idArg("ID", id)); err != nil {
+		return series.Series{}, err
+	}
 	return e.st.Series(ctx, id)
 }
 

@@ -1,7 +1,8 @@
 // Package bulk runs couponkit operations from CSV files, as operators upload
 // them: issue coupons to a file of customers ([IssueFile]), upload codes
-// alone or with customers ([UploadFile]), and revoke the coupons of a file
-// of customers ([RevokeFile]). Each row is applied with exactly the
+// alone or with customers ([UploadFile]), revoke the coupons of a file of
+// customers ([RevokeFile]), and add customers to a series' audience list
+// or take them off it ([AddAudienceFile], [RemoveAudienceFile]). Each row is applied with exactly the
 // engine's rules, in file order, and every row that is not applied is
 // reported with its row number, identifier and reason code.
 //
@@ -47,29 +48,39 @@
 // ("line 1501"). An issue or upload run without Options.FileID reads the
 // whole file first, to derive its identity (see below), so it stops before
 // any row is applied; otherwise the batches before the one holding the
-// fault are applied, no row of that batch or after is. A row that is well formed but cannot
-// be applied (a wrong number of fields, no or several identifiers, an
-// unknown customer, a code with characters no code can have, a refusal by
-// the series' rules) is a rejected row, and the run goes on.
+// fault are applied, no row of that batch or after is. A row that is well
+// formed but cannot be applied (a wrong number of fields, no or several
+// identifiers, an unknown customer, a code with characters no code can
+// have, a refusal by the series' rules) is a rejected row, and the run
+// goes on.
+//
+// A nil engine or reader is an InvalidArgument error naming it ("Engine",
+// "Reader"), before anything is read.
 //
 // A run also stops, with the error, when the context is cancelled (checked
 // between batches), when the store fails, or when the series can no longer
 // take the operation (it ended or was paused); the rows of the current
 // batch before the failing one are then applied. In every case the run
 // returns its Report, and Report.Done() says how many rows from the start of
-// the file are known to be finished.
+// the file are known to be finished. Uploads and audience files are
+// idempotent besides.
 //
-// Resuming needs no saved counter: every row of an issue or upload run is
+// Resuming an issue or upload run needs no saved counter: every row is
 // issued with an idempotency key, its idempotency_key cell or one derived
 // from the file's identity (Options.FileID, else the SHA-256 of its bytes)
 // and its row number. Running the same file again after any stop, even a
 // crash between a batch's commit and its report, issues every row exactly
 // once: the rows already issued replay (Report.Replayed) and the others are
 // issued. Options.SkipRows = Report.Done() only saves replaying the rows
-// known to be done. Uploads are idempotent per code besides. A corrected
-// file has other bytes, so another identity: resume it under the FileID of
-// the first run. The same bytes run again are the same rows: to issue a
-// file's content a second time on purpose, run it under another FileID.
+// known to be done. A corrected file has other bytes, so another identity:
+// resume it under the FileID of the first run. The same bytes run again
+// are the same rows: to issue a file's content a second time on purpose,
+// run it under another FileID.
+//
+// A run whose Options.Issues writer fails stops after the batch it was
+// writing, which is applied and counted whole: the error wraps the
+// writer's and names the rows finished, how many were applied and the last
+// one applied (Report.LastApplied), and Report.Done() is where to resume.
 //
 // # Reports
 //

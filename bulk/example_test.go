@@ -103,3 +103,44 @@ func ExampleUploadFile() {
 	// row 4 (line 5) bob code BL*G-4: 1402 invalid code: code "BL*G-4" is empty or has characters other than letters, digits, '-' and '_'
 	// revoke file, series partner: 1 rows, 1 revoked, 0 rejected; 2 coupons revoked
 }
+
+// Keep an audience list from files: a series that issues to listed
+// customers only, a file that adds them, and one that removes some.
+func ExampleAddAudienceFile() {
+	ctx := context.Background()
+	e := exampleEngine()
+	_, err := e.CreateSeries(ctx, series.Series{
+		ID: "vip", Name: "VIP offer", TimeZone: "UTC",
+		Source:   series.Source{Kind: series.Generated, Length: 8, Alphabet: series.Alphanumeric},
+		Issuance: series.Issuance{IssuanceRules: limits.IssuanceRules{AudienceOnly: true}},
+		Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 30},
+		Discount: series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(5), Currency: "EUR"},
+	})
+	if err != nil {
+		panic(err)
+	}
+	add := "customer_id,mobile,email\nalice,,\n,,bob@example.com\n,+4470000001,\ncarl,,\n"
+	rep, err := bulk.AddAudienceFile(ctx, e, "vip", strings.NewReader(add), bulk.Options{Actor: "crm"})
+	if err != nil {
+		panic(err)
+	}
+	_ = rep.WriteText(os.Stdout)
+
+	rep, err = bulk.RemoveAudienceFile(ctx, e, "vip", strings.NewReader("customer_id\nbob\nbob\n"), bulk.Options{Actor: "crm"})
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(rep)
+	page, err := e.ListAudience(ctx, couponkit.AudienceListRequest{SeriesID: "vip"})
+	if err != nil {
+		panic(err)
+	}
+	for _, m := range page.Members {
+		fmt.Println("member:", m.Customer)
+	}
+	// Output:
+	// audience add file, series vip: 4 rows, 2 added, 1 already on the list, 1 rejected
+	// row 4 (line 5) carl: 1004 unknown customer: no customer carl
+	// audience remove file, series vip: 2 rows, 1 removed, 1 not on the list, 0 rejected
+	// member: alice
+}

@@ -508,3 +508,36 @@ func TestReadError(t *testing.T) {
 		}
 	}
 }
+
+// An issue file that meets the end of a generated series' code space
+// issues the rows the space has room for and rejects each row past it,
+// and moves the series' code sequence by the codes it issued only.
+func TestIssueFilePastCodeSpace(t *testing.T) {
+	v := newEnv(t)
+	id := v.create(baseSeries("ten thousand", series.Source{Kind: series.Generated, Length: 4, Alphabet: series.Numeric, MaxFill: 1}))
+	rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", repeat("alice", 9000)...)), bulk.Options{})
+	if err != nil || rep.Applied != 9000 {
+		t.Fatalf("9,000 rows of 10,000 codes: %+v, %v", rep, err)
+	}
+	rep, err = bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", repeat("bob", 2000)...)), bulk.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	checkSums(t, rep)
+	if rep.Applied != 1000 || rep.Rejected != 1000 {
+		t.Errorf("2,000 rows with 1,000 codes left: %d applied and %d rejected, want 1,000 each", rep.Applied, rep.Rejected)
+	}
+	for i, x := range rep.Rejections {
+		if x.Row != 1001+i || x.Code != errcode.PoolEmpty {
+			t.Errorf("rejection %d: row %d with code %d (%s), want row %d with PoolEmpty", i, x.Row, x.Code, x.Reason, 1001+i)
+			break
+		}
+	}
+	if n := v.issued(id); n != 10000 {
+		t.Errorf("%d coupons issued, want the whole code space (10,000)", n)
+	}
+	next, err := v.e.Store().NextIndex(v.ctx, id)
+	if err != nil || next != 10000 {
+		t.Errorf("the code sequence stands at %d (%v), want 10,000", next, err)
+	}
+}

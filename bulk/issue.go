@@ -32,6 +32,9 @@ import (
 // resuming.
 func IssueFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.Reader, opts Options) (*Report, error) {
 	opts = opts.withDefaults(OpIssue)
+	if err := checkArgs(e, r); err != nil {
+		return &Report{Op: OpIssue, SeriesID: seriesID}, err
+	}
 	s, err := e.Series(ctx, seriesID)
 	if err != nil {
 		return &Report{Op: OpIssue, SeriesID: seriesID}, err

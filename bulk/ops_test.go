@@ -123,7 +123,6 @@ func TestUploadHeader(t *testing.T) {
 func TestRevokeFile(t *testing.T) {
 	v := newEnv(t)
 	s := generated()
-	s.Redemption.MaxPerCustomer = 1
 	id := v.create(s)
 	issue := func(who string) coupon.Coupon {
 		r, err := v.e.Issue(v.ctx, couponkit.IssueRequest{SeriesID: id, Customer: couponkit.ByID(who)})

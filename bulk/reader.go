@@ -142,6 +142,17 @@ const bom = "\uFEFF"
 // parser: how far the parser may read ahead of the record it returns.
 const readerBuffer = 64 << 10
 
+// bufferFor returns the size of the buffers newReader reads r through:
+// readerBuffer, or less for an input that says it is shorter (a
+// bytes.Reader, strings.Reader or bytes.Buffer of a few rows), which never
+// needs more than its length.
+func bufferFor(r io.Reader) int {
+	if l, ok := r.(interface{ Len() int }); ok {
+		return min(readerBuffer, max(l.Len()+1, 16))
+	}
+	return readerBuffer
+}
+
 // reader reads the records of a bulk file: the header first, then one data
 // row at a time, never holding more than one record (and one buffer) in
 // memory. Every error it returns for a malformed file is an *errcode.Error
@@ -164,12 +175,13 @@ type reader struct {
 // the operation takes; check, when not nil, refuses a header that lacks a
 // column the operation needs (it returns the message).
 func newReader(r io.Reader, maxLine int, allowed colSet, check func(colSet) string) (*reader, error) {
-	in := bufio.NewReaderSize(r, readerBuffer)
+	size := bufferFor(r)
+	in := bufio.NewReaderSize(r, size)
 	if b, _ := in.Peek(len(bom)); string(b) == bom {
 		_, _ = in.Discard(len(bom)) // a byte order mark, as spreadsheets write
 	}
 	lim := &limitReader{r: in, max: maxLine, line: 1}
-	cr := csv.NewReader(bufio.NewReaderSize(lim, readerBuffer))
+	cr := csv.NewReader(bufio.NewReaderSize(lim, size))
 	cr.ReuseRecord = true
 	rd := &reader{lim: lim, cr: cr, max: maxLine}
 	for i := range rd.idx {

@@ -103,6 +103,15 @@ func TestReaderLineLimit(t *testing.T) {
 	}
 }
 
+// oneByteReader reads one byte at a time, like iotest.OneByteReader, and
+// tells its length, so that the reader sizes its buffers to the input (a
+// fuzz target allocating two 64 KiB buffers per run spends its time on
+// them).
+type oneByteReader struct{ r *bytes.Reader }
+
+func (o oneByteReader) Read(p []byte) (int, error) { return o.r.Read(p[:min(len(p), 1)]) }
+func (o oneByteReader) Len() int                   { return o.r.Len() }
+
 // FuzzReader: on any input the reader does not panic, fails only with a
 // BadFile error naming a line, gives rows numbered 1, 2, 3… at
 // non-decreasing lines, with valid UTF-8 cells, and gives the same result
@@ -132,7 +141,7 @@ func FuzzReader(f *testing.F) {
 				}
 			}
 		}
-		again, err2 := readAll(iotest.OneByteReader(bytes.NewReader(data)), limit)
+		again, err2 := readAll(oneByteReader{bytes.NewReader(data)}, limit)
 		if len(again) != len(rows) || (err == nil) != (err2 == nil) || err != nil && err.Error() != err2.Error() {
 			t.Fatalf("chunked input: %d rows, %v; whole: %d rows, %v", len(again), err2, len(rows), err)
 		}
@@ -175,5 +184,24 @@ func BenchmarkReader(b *testing.B) {
 	}
 	if n != b.N {
 		b.Fatalf("%d rows of %d", n, b.N)
+	}
+}
+
+// An input that tells its length is read through buffers no larger than
+// it; any other through readerBuffer.
+func TestBufferFor(t *testing.T) {
+	for _, tc := range []struct {
+		r    io.Reader
+		want int
+	}{
+		{strings.NewReader(""), 16},
+		{strings.NewReader("customer_id\nalice\nbob\n"), 23},
+		{bytes.NewReader(make([]byte, readerBuffer)), readerBuffer},
+		{bytes.NewBuffer(make([]byte, 1<<20)), readerBuffer},
+		{iotest.OneByteReader(strings.NewReader("customer_id\n")), readerBuffer},
+	} {
+		if got := bufferFor(tc.r); got != tc.want {
+			t.Errorf("bufferFor(%T) = %d, want %d", tc.r, got, tc.want)
+		}
 	}
 }

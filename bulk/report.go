@@ -16,9 +16,11 @@ type Op string
 
 // The operations.
 const (
-	OpIssue  Op = "issue"
-	OpUpload Op = "upload"
-	OpRevoke Op = "revoke"
+	OpIssue          Op = "issue"
+	OpUpload         Op = "upload"
+	OpRevoke         Op = "revoke"
+	OpAudienceAdd    Op = "audience add"
+	OpAudienceRemove Op = "audience remove"
 )
 
 // Default limits of Options. An issue or upload file writes each batch
@@ -77,9 +79,13 @@ type Options struct {
 	// memory (every rejection is counted, and written to Issues);
 	// DefaultMaxRejections when zero, none when negative.
 	MaxRejections int
-	// Issues, when not nil, receives every rejected row as it happens, as
-	// CSV with the header row,line,identifier,coupon_code,error_code,reason
-	// (see Report.WriteIssues). A write error stops the run.
+	// Issues, when not nil, receives every rejected row, batch by batch
+	// once the batch is applied, as CSV with the header
+	// row,line,identifier,coupon_code,error_code,reason (see
+	// Report.WriteIssues). A write error stops the run after the batch
+	// being written: the report counts every row of that batch, and the
+	// error wraps the writer's and names the rows finished, how many were
+	// applied and the last one applied.
 	Issues io.Writer
 	// Progress, when not nil, is called on the calling goroutine after
 	// each batch is applied.
@@ -162,14 +168,16 @@ type Report struct {
 	// Applied counts the rows that took effect: issue, coupons issued;
 	// upload, codes accepted (added to the pool, or already in it, and
 	// issued to the row's customer when it names one); revoke, customers
-	// whose coupons were revoked.
+	// whose coupons were revoked; audience add (remove), customers added
+	// to (removed from) the list.
 	Applied int
 	// Unchanged counts rows that succeeded without changing anything:
 	// issue, the customer's existing coupon was re-sent (the series says
 	// SendExisting); upload, the code was already issued to the row's
-	// customer (a re-run); revoke, the customer had nothing to revoke; and,
-	// for issue and upload, the rows that an earlier run had already
-	// issued (Replayed).
+	// customer (a re-run); revoke, the customer had nothing to revoke;
+	// audience add (remove), the customer was already on (not on) the
+	// list; and, for issue and upload, the rows that an earlier run had
+	// already issued (Replayed).
 	Unchanged int
 	// Replayed counts the rows, among Unchanged, whose idempotency key had
 	// issued a coupon before (the file, or that row, was run before):
@@ -177,6 +185,9 @@ type Report struct {
 	Replayed int
 	// Rejected counts the rejected rows.
 	Rejected int
+	// LastApplied is the row number (as Rejection.Row) of the last row
+	// that took effect; 0 when none did.
+	LastApplied int
 	// Added and Existing (upload) count the codes newly added to the pool
 	// and the codes that were already in the series, as the engine reports
 	// them; a code whose issue to the row's customer was refused is added
@@ -202,8 +213,10 @@ func (r *Report) progress() Progress {
 	return Progress{Rows: r.Rows, Applied: r.Applied, Rejected: r.Rejected, Done: r.Done()}
 }
 
-var appliedWord = map[Op]string{OpIssue: "issued", OpUpload: "accepted", OpRevoke: "revoked"}
-var unchangedWord = map[Op]string{OpIssue: "re-sent", OpUpload: "already issued", OpRevoke: "nothing to revoke"}
+var appliedWord = map[Op]string{OpIssue: "issued", OpUpload: "accepted", OpRevoke: "revoked",
+	OpAudienceAdd: "added", OpAudienceRemove: "removed"}
+var unchangedWord = map[Op]string{OpIssue: "re-sent", OpUpload: "already issued", OpRevoke: "nothing to revoke",
+	OpAudienceAdd: "already on the list", OpAudienceRemove: "not on the list"}
 
 // String summarises the report in one line for a person.
 func (r *Report) String() string {
@@ -236,6 +249,9 @@ func (r *Report) String() string {
 //
 // Identifiers and codes that are not plain printable text are quoted.
 func (r *Report) WriteText(w io.Writer) error {
+	if w == nil {
+		return errcode.New(errcode.InvalidArgument, "Writer", "is nil")
+	}
 	var b strings.Builder
 	b.WriteString(r.String())
 	b.WriteByte('\n')
@@ -295,6 +311,9 @@ var issuesHeader = []string{"row", "line", "identifier", "coupon_code", "error_c
 // single quote. When the report is truncated the CSV is too; stream every
 // rejection with Options.Issues instead.
 func (r *Report) WriteIssues(w io.Writer) error {
+	if w == nil {
+		return errcode.New(errcode.InvalidArgument, "Writer", "is nil")
+	}
 	iw := newIssueWriter(w)
 	if err := iw.header(); err != nil {
 		return err

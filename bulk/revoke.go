@@ -25,6 +25,9 @@ import (
 // resuming.
 func RevokeFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.Reader, opts Options) (*Report, error) {
 	opts = opts.withDefaults(OpRevoke)
+	if err := checkArgs(e, r); err != nil {
+		return &Report{Op: OpRevoke, SeriesID: seriesID}, err
+	}
 	s, err := e.Series(ctx, seriesID)
 	if err != nil {
 		return &Report{Op: OpRevoke, SeriesID: seriesID}, err

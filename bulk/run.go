@@ -8,6 +8,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/refusal"
 )
@@ -111,12 +112,29 @@ type job struct {
 	keyed bool
 }
 
+// checkArgs refuses what a bulk entry point cannot run with: a nil engine
+// or reader.
+func checkArgs(e *couponkit.Engine, r io.Reader) error {
+	switch {
+	case e == nil:
+		return errcode.New(errcode.InvalidArgument, "Engine", "is nil")
+	case r == nil:
+		return errcode.New(errcode.InvalidArgument, "Reader", "is nil")
+	}
+	return nil
+}
+
 // run reads the file batch by batch and applies each batch whole.
+//
+// The rows a batch applied are counted in the report before their
+// rejections are written to Options.Issues, so that a failing issues
+// writer never leaves applied rows uncounted: the run then stops with
+// writeFailed's error, and Report.Done() is where to resume.
 func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Options) (*Report, error) {
 	rep := &Report{Op: j.op, SeriesID: seriesID}
 	iw := newIssueWriter(opts.Issues)
 	if err := iw.header(); err != nil {
-		return rep, fmt.Errorf("bulk: writing issues: %w", err)
+		return rep, writeFailed(rep, err)
 	}
 	fileID := ""
 	if j.keyed {
@@ -162,12 +180,10 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 			clear(out)
 			n, aerr := j.a.apply(ctx, batch, out[:len(batch)], rep)
 			for i := range n {
-				if err := j.record(rep, iw, &batch[i], &out[i], opts); err != nil {
-					return rep, j.finish(iw, err)
-				}
+				j.record(rep, &batch[i], &out[i], opts)
 			}
-			if err := iw.flush(); err != nil {
-				return rep, fmt.Errorf("bulk: writing issues: %w", err)
+			if err := j.writeIssues(iw, batch[:n], out[:n]); err != nil {
+				return rep, writeFailed(rep, err)
 			}
 			if opts.Progress != nil {
 				opts.Progress(rep.progress())
@@ -177,40 +193,75 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 			}
 		}
 		if rerr == io.EOF {
-			return rep, j.finish(iw, nil)
+			if err := j.finish(iw, nil); err != nil {
+				return rep, writeFailed(rep, err)
+			}
+			return rep, nil
 		}
 	}
 }
 
-// record counts one row's outcome and keeps and writes its rejection.
-func (j *job) record(rep *Report, iw *issueWriter, rec *record, o *outcome, opts Options) error {
+// record counts one row's outcome and keeps its rejection.
+func (j *job) record(rep *Report, rec *record, o *outcome, opts Options) {
 	rep.Rows++
 	switch o.kind {
 	case applied:
 		rep.Applied++
-		return nil
+		rep.LastApplied = rec.row
+		return
 	case unchanged, replayed:
 		rep.Unchanged++
 		if o.kind == replayed {
 			rep.Replayed++
 		}
-		return nil
+		return
 	}
 	rep.Rejected++
-	x := Rejection{Row: rec.row, Line: rec.line, Identifier: rec.identifier(), CouponCode: rec.code, Code: o.code, Reason: o.reason, Refusals: o.refusals}
 	if opts.MaxRejections > 0 && len(rep.Rejections) < opts.MaxRejections {
-		rep.Rejections = append(rep.Rejections, x)
+		rep.Rejections = append(rep.Rejections, rejection(rec, o))
 	}
-	if err := iw.write(&x); err != nil {
-		return fmt.Errorf("bulk: writing issues: %w", err)
+}
+
+func rejection(rec *record, o *outcome) Rejection {
+	return Rejection{Row: rec.row, Line: rec.line, Identifier: rec.identifier(), CouponCode: rec.code, Code: o.code, Reason: o.reason, Refusals: o.refusals}
+}
+
+// writeIssues writes the rejections of a batch's rows and flushes them.
+func (j *job) writeIssues(iw *issueWriter, batch []record, out []outcome) error {
+	if iw == nil {
+		return nil
 	}
-	return nil
+	for i := range batch {
+		if out[i].kind == rejected {
+			x := rejection(&batch[i], &out[i])
+			if err := iw.write(&x); err != nil {
+				return err
+			}
+		}
+	}
+	return iw.flush()
 }
 
 // finish flushes the issues and returns err, or the flush's error.
 func (j *job) finish(iw *issueWriter, err error) error {
 	if ferr := iw.flush(); ferr != nil && err == nil {
-		return fmt.Errorf("bulk: writing issues: %w", ferr)
+		return ferr
 	}
 	return err
+}
+
+// writeFailed is the error of a run stopped by a failing issues writer:
+// it wraps err and says which rows are finished and how many of them were
+// applied, as the report counts them, so that the caller knows what took
+// effect and where to resume (Options.SkipRows = Report.Done()).
+func writeFailed(rep *Report, err error) error {
+	if rep.Rows == 0 {
+		return fmt.Errorf("bulk: writing issues failed before any row was applied (resume with SkipRows %d): %w", rep.Done(), err)
+	}
+	last := "none"
+	if rep.LastApplied > 0 {
+		last = "the last is row " + strconv.Itoa(rep.LastApplied)
+	}
+	return fmt.Errorf("bulk: writing issues failed after rows %d to %d were finished: %d applied (%s), %d unchanged, %d rejected; resume with SkipRows %d: %w",
+		rep.Skipped+1, rep.Done(), rep.Applied, last, rep.Unchanged, rep.Rejected, rep.Done(), err)
 }

@@ -40,6 +40,9 @@ import (
 func UploadFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.Reader, opts Options) (*Report, error) {
 	opts = opts.withDefaults(OpUpload)
 	rep := &Report{Op: OpUpload, SeriesID: seriesID}
+	if err := checkArgs(e, r); err != nil {
+		return rep, err
+	}
 	s, err := e.Series(ctx, seriesID)
 	if err != nil {
 		return rep, err

@@ -10,40 +10,40 @@ import (
 // counters. It is a plain value: transitions take a Coupon and return a new
 // one. A store keeps it as it is and uses Version for optimistic concurrency.
 type Coupon struct {
-	ID        string // unique coupon id, assigned by the caller
-	SeriesID  string // the series the code belongs to
-	Code      string // the code as created (uploaded or generated)
-	Canonical string // the canonical form for lookups; computed by the caller, only stored here
+	ID        string `json:"id"`        // unique coupon id, assigned by the caller
+	SeriesID  string `json:"series_id"` // the series the code belongs to
+	Code      string `json:"code"`      // the code as created (uploaded or generated)
+	Canonical string `json:"canonical"` // the canonical form for lookups; computed by the caller, only stored here
 
 	// Shared is true for a coupon of a code that the whole audience
 	// shares (a common code): each customer it is issued to has a coupon of
 	// their own with the same code. Stores key such coupons by holder too.
-	Shared bool
+	Shared bool `json:"shared,omitempty"`
 
 	// State is the stored state. Expiry is derived from the clock: use
 	// StateAt for the state at a given time.
-	State State
+	State State `json:"state"`
 	// Holder is the customer the coupon is issued to; "" when none (never
 	// issued, or replaced by a reissue).
-	Holder string
+	Holder string `json:"holder,omitempty"`
 
-	CreatedAt time.Time // when New made it
-	IssuedAt  time.Time // last Issue or Reissue to a customer; zero when never issued
-	ExpiresAt time.Time // zero: never expires
+	CreatedAt time.Time `json:"created_at"`          // when New made it
+	IssuedAt  time.Time `json:"issued_at,omitzero"`  // last Issue or Reissue to a customer; zero when never issued
+	ExpiresAt time.Time `json:"expires_at,omitzero"` // zero: never expires
 
 	// Redemptions counts the confirmed, unreversed redemptions.
-	Redemptions int
+	Redemptions int `json:"redemptions"`
 	// Holds counts the holds placed and neither confirmed nor released. A
 	// lapsed hold still counts until ReleaseHold cleans it up.
-	Holds int
+	Holds int `json:"holds"`
 	// Reversed is true once any redemption of the coupon was reversed.
-	Reversed bool
+	Reversed bool `json:"reversed,omitempty"`
 	// LastStatusChange is when State last changed or a redemption was last
 	// reversed.
-	LastStatusChange time.Time
+	LastStatusChange time.Time `json:"last_status_change"`
 
-	ReissuedFrom string // the coupon this one replaced by Reissue, if any
-	ReissuedTo   string // the coupon that replaced this one by Reissue, if any
+	ReissuedFrom string `json:"reissued_from,omitempty"` // the coupon this one replaced by Reissue, if any
+	ReissuedTo   string `json:"reissued_to,omitempty"`   // the coupon that replaced this one by Reissue, if any
 
 	// IssueKey is the idempotency key of the issue that gave the coupon to
 	// its first customer (couponkit.IssueRequest.IdempotencyKey); "" when
@@ -51,7 +51,7 @@ type Coupon struct {
 	IssueKey string `json:"issue_key,omitempty"`
 
 	// Version is 1 after New and grows by exactly 1 with every transition.
-	Version int64
+	Version int64 `json:"version"`
 }
 
 // StateAt returns the coupon's state at now: an Available or Issued coupon
@@ -87,7 +87,7 @@ func (c Coupon) Validate() error {
 		}
 	}
 	if !c.State.Valid() {
-		bad("State", "invalid state "+c.State.String())
+		bad("State", nameProblem(stateNames, uint8(c.State), "state"))
 	}
 	if c.Redemptions < 0 {
 		bad("Redemptions", "is negative")

@@ -2,6 +2,7 @@ package coupon
 
 import (
 	"strconv"
+	"strings"
 
 	"github.com/couponkit/couponkit/errcode"
 )
@@ -104,10 +105,13 @@ const (
 	EventHeld                                  // a use was held (PlaceHold)
 	EventHoldConfirmed                         // a hold became a redemption
 	EventHoldReleased                          // a hold was given back
+	EventAudienceAdded                         // Customer was added to the series' audience list (no coupon)
+	EventAudienceRemoved                       // Customer was taken off the series' audience list (no coupon)
 )
 
 var kindNames = []string{"", "created", "issued", "redeemed", "reversed", "revoked", "expired",
-	"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released"}
+	"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released",
+	"audience_added", "audience_removed"}
 
 // Valid reports whether k is one of the event kinds.
 func (k EventKind) Valid() bool { return validName(kindNames, uint8(k)) }
@@ -143,10 +147,23 @@ func nameOf(names []string, v uint8, typ string) string {
 
 func marshalName(names []string, v uint8, typ string) ([]byte, error) {
 	if !validName(names, v) {
-		return nil, errcode.New(errcode.InvalidArgument, typ, "invalid value "+strconv.Itoa(int(v)))
+		return nil, errcode.New(errcode.InvalidArgument, typ, "invalid value "+strconv.Itoa(int(v))+"; "+oneOf(names))
 	}
 	return []byte(names[v]), nil
 }
+
+// nameProblem says why v is not one of names, for a message: "is
+// required" for the zero value, "unknown <what> v" otherwise, followed by
+// the accepted names.
+func nameProblem(names []string, v uint8, what string) string {
+	if v == 0 {
+		return "is required; " + oneOf(names)
+	}
+	return "unknown " + what + " " + strconv.Itoa(int(v)) + "; " + oneOf(names)
+}
+
+// oneOf lists the valid names, for a message: "one of: a, b, c".
+func oneOf(names []string) string { return "one of: " + strings.Join(names[1:], ", ") }
 
 func parseName(names []string, text []byte, typ string) (uint8, error) {
 	for i, n := range names[1:] {
@@ -154,5 +171,5 @@ func parseName(names []string, text []byte, typ string) (uint8, error) {
 			return uint8(i + 1), nil
 		}
 	}
-	return 0, errcode.New(errcode.InvalidArgument, typ, "unknown name "+strconv.Quote(string(text)))
+	return 0, errcode.New(errcode.InvalidArgument, typ, "unknown name "+strconv.Quote(string(text))+"; "+oneOf(names))
 }

@@ -28,7 +28,8 @@ func TestNamesRoundTrip(t *testing.T) {
 			func(i int) textValue { return RedemptionStatus(i) },
 			func(b []byte) (textValue, error) { var s RedemptionStatus; err := s.UnmarshalText(b); return s, err }},
 		{"EventKind", []string{"created", "issued", "redeemed", "reversed", "revoked", "expired",
-			"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released"},
+			"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released",
+			"audience_added", "audience_removed"},
 			func(i int) textValue { return EventKind(i) },
 			func(b []byte) (textValue, error) { var k EventKind; err := k.UnmarshalText(b); return k, err }},
 	}
@@ -66,6 +67,32 @@ func TestNamesRoundTrip(t *testing.T) {
 	}
 	if got := State(9).String(); got != "State(9)" {
 		t.Errorf("State(9).String() = %q", got)
+	}
+}
+
+// A name or value that is not one of an enum's is refused naming the
+// accepted ones; a coupon without a state is told the state is required.
+func TestNameMessages(t *testing.T) {
+	var ce *errcode.Error
+	var k EventKind
+	if err := k.UnmarshalText([]byte("made")); !errors.As(err, &ce) || ce.Message != `unknown name "made"; one of: created, issued, redeemed, reversed, revoked, expired, transferred_out, transfer_received, reissued, held, hold_confirmed, hold_released, audience_added, audience_removed` {
+		t.Errorf("EventKind.UnmarshalText(made) = %v", err)
+	}
+	if _, err := RedemptionStatus(9).MarshalText(); !errors.As(err, &ce) || ce.Message != "invalid value 9; one of: held, redeemed, released, reversed" {
+		t.Errorf("RedemptionStatus(9).MarshalText() = %v", err)
+	}
+	for _, tc := range []struct {
+		state State
+		want  string
+	}{
+		{0, "is required; one of: available, issued, redeemed, expired, revoked"},
+		{7, "unknown state 7; one of: available, issued, redeemed, expired, revoked"},
+	} {
+		c := Coupon{ID: "c1", SeriesID: "s1", Code: "A", Canonical: "A", State: tc.state, Version: 1}
+		errs := errcode.All(c.Validate())
+		if len(errs) != 1 || errs[0].Field != "State" || errs[0].Message != tc.want {
+			t.Errorf("Validate of a coupon in state %d = %v, want State: %q", tc.state, errs, tc.want)
+		}
 	}
 }
 

@@ -8,29 +8,32 @@ import (
 
 // Location is where a redemption took place. Every part is optional.
 type Location struct {
-	Till, Store, Zone, Concept string
+	Till    string `json:"till,omitempty"`
+	Store   string `json:"store,omitempty"`
+	Zone    string `json:"zone,omitempty"`
+	Concept string `json:"concept,omitempty"`
 }
 
 // Redemption records one use of a coupon: a confirmed redemption, or a hold
 // that reserves a use until it is confirmed, released or lapses.
 type Redemption struct {
-	ID             string // assigned by the caller
-	CouponID       string
-	SeriesID       string
-	Customer       string // the redeemer; need not be the holder
-	IdempotencyKey string // the POS transaction id; replays are detected by the engine
-	Status         RedemptionStatus
+	ID             string           `json:"id"` // assigned by the caller
+	CouponID       string           `json:"coupon_id"`
+	SeriesID       string           `json:"series_id"`
+	Customer       string           `json:"customer"`        // the redeemer; need not be the holder
+	IdempotencyKey string           `json:"idempotency_key"` // the POS transaction id; replays are detected by the engine
+	Status         RedemptionStatus `json:"status"`
 
-	At            time.Time // when the hold was placed or the redemption made
-	HoldExpiresAt time.Time // a hold lapses at this time; zero for a direct redemption
-	ConfirmedAt   time.Time // when it became StatusRedeemed
-	ReleasedAt    time.Time // when a hold was released
-	ReversedAt    time.Time // when the redemption was reversed
+	At            time.Time `json:"at"`                       // when the hold was placed or the redemption made
+	HoldExpiresAt time.Time `json:"hold_expires_at,omitzero"` // a hold lapses at this time; zero for a direct redemption
+	ConfirmedAt   time.Time `json:"confirmed_at,omitzero"`    // when it became StatusRedeemed
+	ReleasedAt    time.Time `json:"released_at,omitzero"`     // when a hold was released
+	ReversedAt    time.Time `json:"reversed_at,omitzero"`     // when the redemption was reversed
 
-	Location Location
-	Bill     decimal.Decimal // the bill amount, in Currency
-	Discount decimal.Decimal // the discount granted, in Currency
-	Currency string
+	Location Location        `json:"location"`
+	Bill     decimal.Decimal `json:"bill"`     // the bill amount, in Currency
+	Discount decimal.Decimal `json:"discount"` // the discount granted, in Currency
+	Currency string          `json:"currency"`
 }
 
 // HoldActive reports whether r is a hold that still reserves a use at now:
@@ -43,25 +46,26 @@ func (r Redemption) HoldActive(now time.Time) bool {
 // Event is one entry of the append-only history. Transitions fill every
 // field but ID, which the caller assigns when it stores the event.
 type Event struct {
-	ID       string
-	Kind     EventKind
-	CouponID string
-	SeriesID string
-	Code     string // the coupon's code as created
+	ID       string    `json:"id"`
+	Kind     EventKind `json:"kind"`
+	CouponID string    `json:"coupon_id"`
+	SeriesID string    `json:"series_id"`
+	Code     string    `json:"code"` // the coupon's code as created
 	// Customer is whose history the event belongs to: the holder, or for
 	// transfers the side named by Kind. "" for a coupon without holder.
-	Customer string
-	Actor    string // who made the change (operator, API client, POS); "" for the clock
-	At       time.Time
-	Reason   string
+	Customer string    `json:"customer,omitempty"`
+	Actor    string    `json:"actor,omitempty"` // who made the change (operator, API client, POS); "" for the clock
+	At       time.Time `json:"at"`
+	Reason   string    `json:"reason,omitempty"`
 	// Counterparty is the other customer: the new holder on TransferredOut,
 	// the old one on TransferReceived, and the redeemer on redemption events
 	// when the redeemer is not the holder.
-	Counterparty string
-	RedemptionID string // the redemption or hold concerned, if any
+	Counterparty string `json:"counterparty,omitempty"`
+	RedemptionID string `json:"redemption_id,omitempty"` // the redemption or hold concerned, if any
 
 	// Reissue only.
-	OldCode, NewCode string
-	NewCouponID      string // the replacement coupon
-	Notify           bool   // a notification with the new code was asked for
+	OldCode     string `json:"old_code,omitempty"`
+	NewCode     string `json:"new_code,omitempty"`
+	NewCouponID string `json:"new_coupon_id,omitempty"` // the replacement coupon
+	Notify      bool   `json:"notify,omitempty"`        // a notification with the new code was asked for
 }

@@ -123,9 +123,9 @@ func (c Counter) String() string {
 // NoLimit), and at least MinGap has passed since the counter's last bump
 // (unless MinGap is zero or the counter was never bumped).
 type Guard struct {
-	Counter Counter
-	Limit   Limit
-	MinGap  time.Duration
+	Counter Counter       `json:"counter"`
+	Limit   Limit         `json:"limit"`
+	MinGap  time.Duration `json:"min_gap"`
 }
 
 // Check reports whether a counter standing at n, last bumped at last (zero:

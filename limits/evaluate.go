@@ -9,32 +9,32 @@ import (
 // RedemptionCounts is the snapshot of counters a redemption decision reads.
 // Uses count unreversed redemptions plus live holds.
 type RedemptionCounts struct {
-	Code         int64     // uses of this coupon by every customer
-	CustomerCode int64     // uses of this coupon by the redeeming customer
-	Series       int64     // uses across the series
-	CustomerLast time.Time // the redeeming customer's last use in the series; zero if none
+	Code         int64     `json:"code"`                   // uses of this coupon by every customer
+	CustomerCode int64     `json:"customer_code"`          // uses of this coupon by the redeeming customer
+	Series       int64     `json:"series"`                 // uses across the series
+	CustomerLast time.Time `json:"customer_last,omitzero"` // the redeeming customer's last use in the series; zero if none
 }
 
 // CustomerFacts are what the new-customer rule reads about the redeemer.
 type CustomerFacts struct {
-	Registered   time.Time // zero when unknown; an unknown date fails a registration window
-	Transactions int64     // transactions before this one
+	Registered   time.Time `json:"registered,omitzero"` // zero when unknown; an unknown date fails a registration window
+	Transactions int64     `json:"transactions"`        // transactions before this one
 }
 
 // RedemptionRequest is one attempt to redeem a coupon.
 type RedemptionRequest struct {
 	// At is the time of the request, in the series' time zone.
-	At time.Time
+	At time.Time `json:"at"`
 	// Place is where it is made.
-	Place Place
+	Place Place `json:"place"`
 	// Bill is the bill amount in the series' currency.
-	Bill decimal.Decimal
+	Bill decimal.Decimal `json:"bill"`
 	// Customer describes the redeemer.
-	Customer CustomerFacts
+	Customer CustomerFacts `json:"customer"`
 	// Holder reports whether the redeemer holds the coupon.
-	Holder bool
+	Holder bool `json:"holder"`
 	// Issued reports whether the coupon was ever issued to a customer.
-	Issued bool
+	Issued bool `json:"issued"`
 }
 
 // EvaluateRedemption decides whether q may redeem under r given the counters
@@ -122,21 +122,21 @@ func inHours(hs []HourRange, h int) bool {
 
 // IssuanceCounts is the snapshot of counters an issuance decision reads.
 type IssuanceCounts struct {
-	Series       int64     // coupons issued from the series
-	Customer     int64     // coupons of the series issued to this customer
-	CustomerLast time.Time // the last issue to this customer; zero if none
+	Series       int64     `json:"series"`                 // coupons issued from the series
+	Customer     int64     `json:"customer"`               // coupons of the series issued to this customer
+	CustomerLast time.Time `json:"customer_last,omitzero"` // the last issue to this customer; zero if none
 }
 
 // IssuanceRequest is one attempt to issue a coupon of the series to a
 // customer.
 type IssuanceRequest struct {
-	At time.Time
+	At time.Time `json:"at"`
 	// InAudience reports whether the customer is on the series' audience
 	// list; it matters only with AudienceOnly.
-	InAudience bool
+	InAudience bool `json:"in_audience"`
 	// Excluded reports whether the customer had a coupon of an excluding
 	// series within the exclusion window (the caller looks this up).
-	Excluded bool
+	Excluded bool `json:"excluded"`
 }
 
 // EvaluateIssuance decides whether q may be issued a coupon under r given

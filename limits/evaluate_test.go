@@ -191,8 +191,9 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 		{
 			// "they set the Individual customer limit to 1 ... each customer can only
 			// use the coupon once, even though the code may still be available for others."
-			name:  "WELCOME10 customer limit 1",
-			rules: RedemptionRules{AnyoneMayRedeem: true, MaxPerCustomer: 1},
+			name: "WELCOME10 customer limit 1",
+			// A customer who may not repeat redeems once: no MaxPerCustomer.
+			rules: RedemptionRules{AnyoneMayRedeem: true},
 			steps: []step{
 				{RedemptionCounts{Code: 57, CustomerCode: 0}, false, nil},
 				{RedemptionCounts{Code: 57, CustomerCode: 1}, false, []Reason{RepeatNotAllowed}},
@@ -214,7 +215,7 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 			// Row 1: "NY2024 can be redeemed 10 times in total, but can be redeemed only
 			// once per customer."
 			name:  "NY2024 code 10, customer 1",
-			rules: RedemptionRules{AnyoneMayRedeem: true, MaxPerCode: 10, MaxPerCustomer: 1},
+			rules: RedemptionRules{AnyoneMayRedeem: true, MaxPerCode: 10},
 			steps: []step{
 				{RedemptionCounts{Code: 9, CustomerCode: 0}, false, nil},
 				{RedemptionCounts{Code: 9, CustomerCode: 1}, false, []Reason{RepeatNotAllowed}},
@@ -225,7 +226,7 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 			// Row 6: "a code can be redeemed only once or a customer can redeem it only
 			// once. Customer level limit: 1, Series level limit: 5k."
 			name:  "row 6 holder only, customer 1, series 5000",
-			rules: RedemptionRules{MaxPerCustomer: 1, MaxPerSeries: 5000},
+			rules: RedemptionRules{MaxPerSeries: 5000},
 			steps: []step{
 				{RedemptionCounts{Series: 4999}, true, nil},
 				{RedemptionCounts{Series: 4999}, false, []Reason{NotHolder}},

@@ -14,8 +14,7 @@ import (
 func ExampleEvaluateRedemption() {
 	rules := limits.RedemptionRules{
 		AnyoneMayRedeem: true,
-		MaxPerCode:      10,
-		MaxPerCustomer:  1,
+		MaxPerCode:      10, // and, without Repeat, once per customer
 		Places:          limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Zone, ID: "north"}),
 		MinBill:         decimal.NewNullDecimal(decimal.RequireFromString("20.00")),
 	}

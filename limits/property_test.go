@@ -44,8 +44,6 @@ func genRules(t *rapid.T) RedemptionRules {
 		if r.MaxPerCustomer != 1 {
 			r.MinGap = time.Duration(rapid.IntRange(0, 72).Draw(t, "gapHours")) * time.Hour
 		}
-	} else {
-		r.MaxPerCustomer = Limit(rapid.IntRange(0, 1).Draw(t, "maxCustomer"))
 	}
 	r.MaxPerSeries = genLimit(t, "maxSeries")
 	if rapid.Bool().Draw(t, "hasStart") {
@@ -137,8 +135,6 @@ func tighten(t *rapid.T, r RedemptionRules) RedemptionRules {
 			if l := lower(r.MaxPerCustomer); r.MinGap == 0 || l >= 2 {
 				r.MaxPerCustomer = l
 			}
-		} else {
-			r.MaxPerCustomer = 1
 		}
 	case 2:
 		r.MaxPerSeries = lower(r.MaxPerSeries)

@@ -20,6 +20,18 @@ type Limit int64
 // NoLimit is the Limit that never refuses.
 const NoLimit Limit = 0
 
+// Bounds on rules, checked by Validate: counts far beyond any real offer
+// and durations far beyond any real gap are refused, so that arithmetic on
+// them cannot overflow.
+const (
+	// MaxLimit is the largest Limit and the largest count a rule may name
+	// (NewCustomerRule.MaxTransactions): a million million.
+	MaxLimit Limit = 1e12
+	// MaxDuration is the longest duration a rule may name (MinGap): a
+	// hundred years of 365.25 days.
+	MaxDuration = 36525 * 24 * time.Hour
+)
+
 // Unlimited reports whether l sets no limit.
 func (l Limit) Unlimited() bool { return l == NoLimit }
 
@@ -98,10 +110,16 @@ func (k PlaceKind) String() string {
 	return fmt.Sprintf("PlaceKind(%d)", uint8(k))
 }
 
+// placeKinds lists the place kinds for messages.
+const placeKinds = "one of: till, store, zone, concept"
+
+// valid reports whether k is one of the place kinds.
+func (k PlaceKind) valid() bool { return int(k) < len(placeKindNames) && placeKindNames[k] != "" }
+
 // MarshalText implements encoding.TextMarshaler.
 func (k PlaceKind) MarshalText() ([]byte, error) {
-	if int(k) >= len(placeKindNames) || placeKindNames[k] == "" {
-		return nil, errcode.New(errcode.InvalidArgument, "PlaceKind", fmt.Sprintf("unknown place kind %d", uint8(k)))
+	if !k.valid() {
+		return nil, errcode.New(errcode.InvalidArgument, "PlaceKind", fmt.Sprintf("unknown place kind %d; %s", uint8(k), placeKinds))
 	}
 	return []byte(placeKindNames[k]), nil
 }
@@ -115,7 +133,7 @@ func (k *PlaceKind) UnmarshalText(b []byte) error {
 			return nil
 		}
 	}
-	return errcode.New(errcode.InvalidArgument, "PlaceKind", fmt.Sprintf("unknown place kind %q", b))
+	return errcode.New(errcode.InvalidArgument, "PlaceKind", fmt.Sprintf("unknown place kind %q; %s", b, placeKinds))
 }
 
 // equalFoldASCII reports whether name and b are equal when ASCII letters are
@@ -150,7 +168,10 @@ type PlaceRef struct {
 // Place is where a request is made: the till and the store, zone and concept
 // it belongs to. Empty fields are unknown and match nothing.
 type Place struct {
-	Till, Store, Zone, Concept string
+	Till    string `json:"till,omitempty"`
+	Store   string `json:"store,omitempty"`
+	Zone    string `json:"zone,omitempty"`
+	Concept string `json:"concept,omitempty"`
 }
 
 // PlaceSet is a set of places where redemption is allowed. The zero value is
@@ -235,7 +256,8 @@ type NewCustomerRule struct {
 	RegisteredTo   time.Time `json:"registered_to,omitzero"`
 	// LimitTransactions turns on MaxTransactions: the customer may have made
 	// at most MaxTransactions earlier transactions (0 means first-time
-	// customers only).
+	// customers only), 0 to MaxLimit. MaxTransactions needs
+	// LimitTransactions.
 	LimitTransactions bool  `json:"limit_transactions,omitempty"`
 	MaxTransactions   int64 `json:"max_transactions,omitempty"`
 }
@@ -246,12 +268,14 @@ type RedemptionRules struct {
 	// The coupon must still have been issued to someone first.
 	AnyoneMayRedeem bool `json:"anyone_may_redeem,omitempty"`
 	// MaxPerCode limits redemptions of one code across all customers (code
-	// level). It applies only with AnyoneMayRedeem; without it the code
-	// level is the customer level.
+	// level). It applies only with AnyoneMayRedeem, and must be unset
+	// without it: the code level is then the customer level. Each Max* is
+	// 0 (no limit) to MaxLimit.
 	MaxPerCode Limit `json:"max_per_code,omitempty"`
 	// MaxPerCustomer limits redemptions of one code by one customer
-	// (customer level). It applies only with Repeat; a customer who may not
-	// repeat has a customer level of one.
+	// (customer level). It applies only with Repeat, and must be unset
+	// without it: a customer who may not repeat has a customer level of
+	// one.
 	MaxPerCustomer Limit `json:"max_per_customer,omitempty"`
 	// MaxPerSeries limits redemptions across all codes of the series.
 	MaxPerSeries Limit `json:"max_per_series,omitempty"`
@@ -265,7 +289,7 @@ type RedemptionRules struct {
 	MonthDays MonthDays   `json:"month_days,omitempty"`
 	Hours     []HourRange `json:"hours,omitempty"`
 	// MinGap is the least time between two redemptions by one customer in
-	// the series. It needs Repeat.
+	// the series, 0 to MaxDuration. It needs a customer level above one.
 	MinGap time.Duration `json:"min_gap,omitempty"`
 	// Places restricts where a redemption may happen; empty is everywhere.
 	Places PlaceSet `json:"places"`
@@ -313,12 +337,10 @@ func (r *RedemptionRules) ValidateInto(f *errcode.Fields, p string) {
 	if !r.AnyoneMayRedeem && r.MaxPerCode != NoLimit {
 		f.Add(errcode.InvalidConfig, p+"MaxPerCode", "the code level applies only when anyone may redeem; without it the code level is the customer level")
 	}
-	if !r.Repeat && r.MaxPerCustomer > 1 {
-		f.Add(errcode.InvalidConfig, p+"MaxPerCustomer", "a customer level above one needs Repeat")
+	if !r.Repeat && r.MaxPerCustomer > NoLimit {
+		f.Add(errcode.InvalidConfig, p+"MaxPerCustomer", "the customer level applies only with Repeat; without it a customer redeems a code once")
 	}
-	if r.MinGap < 0 {
-		f.Add(errcode.InvalidConfig, p+"MinGap", "must not be negative")
-	} else if r.MinGap > 0 && r.CustomerLimit() == 1 {
+	if checkDuration(f, p+"MinGap", r.MinGap) && r.MinGap > 0 && r.CustomerLimit() == 1 {
 		f.Add(errcode.InvalidConfig, p+"MinGap", "a gap between redemptions does not apply when a customer may redeem only once")
 	}
 	if r.Weekdays>>7 != 0 {
@@ -343,31 +365,42 @@ func (r *RedemptionRules) ValidateInto(f *errcode.Fields, p string) {
 		f.Add(errcode.InvalidConfig, p+"MaxBill", "is below MinBill")
 	}
 	for _, ref := range r.Places.refs {
-		if int(ref.Kind) >= len(placeKindNames) || placeKindNames[ref.Kind] == "" || strings.TrimSpace(ref.ID) == "" {
-			f.Add(errcode.InvalidConfig, p+"Places",
-				fmt.Sprintf("place {kind %d, id %q} needs a known kind and an id", uint8(ref.Kind), ref.ID))
+		switch {
+		case ref.Kind == 0:
+			f.Add(errcode.InvalidConfig, p+"Places", fmt.Sprintf("place %q: its kind is required; %s", ref.ID, placeKinds))
+		case !ref.Kind.valid():
+			f.Add(errcode.InvalidConfig, p+"Places", fmt.Sprintf("place %q: unknown place kind %d; %s", ref.ID, uint8(ref.Kind), placeKinds))
+		case strings.TrimSpace(ref.ID) == "":
+			f.Add(errcode.InvalidConfig, p+"Places", fmt.Sprintf("a place of kind %s needs an id", ref.Kind))
 		}
 	}
 	n := r.NewCustomers
 	if !n.RegisteredFrom.IsZero() && !n.RegisteredTo.IsZero() && n.RegisteredTo.Before(n.RegisteredFrom) {
 		f.Add(errcode.InvalidConfig, p+"NewCustomers.RegisteredTo", "is before RegisteredFrom")
 	}
-	if n.MaxTransactions < 0 {
+	switch {
+	case n.MaxTransactions < 0:
 		f.Add(errcode.InvalidConfig, p+"NewCustomers.MaxTransactions", "must not be negative")
+	case n.MaxTransactions > int64(MaxLimit):
+		f.Add(errcode.InvalidConfig, p+"NewCustomers.MaxTransactions", fmt.Sprintf("%d is above %d", n.MaxTransactions, int64(MaxLimit)))
+	case n.MaxTransactions > 0 && !n.LimitTransactions:
+		f.Add(errcode.InvalidConfig, p+"NewCustomers.MaxTransactions", "applies only with LimitTransactions")
 	}
 }
 
 // IssuanceRules are the rules an issue must pass.
 type IssuanceRules struct {
 	// MaxPerCustomer limits the coupons of the series one customer holds
-	// over time.
+	// over time, 0 (no limit) to MaxLimit.
 	MaxPerCustomer Limit `json:"max_per_customer,omitempty"`
-	// MinGap is the least time between two issues to one customer.
+	// MinGap is the least time between two issues to one customer, 0 to
+	// MaxDuration.
 	MinGap time.Duration `json:"min_gap,omitempty"`
-	// MaxTotal limits the coupons issued from the series.
+	// MaxTotal limits the coupons issued from the series, 0 (no limit) to
+	// MaxLimit.
 	MaxTotal Limit `json:"max_total,omitempty"`
-	// OncePerCustomer allows one issue per customer whatever MaxPerCustomer
-	// says; a common code is issued to a customer at most once.
+	// OncePerCustomer allows one issue per customer; MaxPerCustomer must
+	// then be unset. A common code is issued to a customer at most once.
 	OncePerCustomer bool `json:"once_per_customer,omitempty"`
 	// AudienceOnly restricts issuance to listed customers.
 	AudienceOnly bool `json:"audience_only,omitempty"`
@@ -394,13 +427,31 @@ func (r *IssuanceRules) Validate(prefix string) error {
 func (r *IssuanceRules) ValidateInto(f *errcode.Fields, p string) {
 	checkLimit(f, p+"MaxPerCustomer", r.MaxPerCustomer)
 	checkLimit(f, p+"MaxTotal", r.MaxTotal)
-	if r.MinGap < 0 {
-		f.Add(errcode.InvalidConfig, p+"MinGap", "must not be negative")
+	if r.OncePerCustomer && r.MaxPerCustomer != NoLimit {
+		f.Add(errcode.InvalidConfig, p+"MaxPerCustomer", "does not apply with OncePerCustomer, which allows one issue per customer")
 	}
+	checkDuration(f, p+"MinGap", r.MinGap)
 }
 
 func checkLimit(f *errcode.Fields, field string, l Limit) {
-	if l < 0 {
+	switch {
+	case l < 0:
 		f.Add(errcode.InvalidConfig, field, fmt.Sprintf("limit %d is negative; use 0 for no limit", l))
+	case l > MaxLimit:
+		f.Add(errcode.InvalidConfig, field, fmt.Sprintf("limit %d is above %d", l, MaxLimit))
 	}
+}
+
+// checkDuration adds an error for field unless 0 <= d <= MaxDuration, and
+// reports whether d is within that range.
+func checkDuration(f *errcode.Fields, field string, d time.Duration) bool {
+	switch {
+	case d < 0:
+		f.Add(errcode.InvalidConfig, field, "must not be negative")
+	case d > MaxDuration:
+		f.Add(errcode.InvalidConfig, field, fmt.Sprintf("%v is above %v (a hundred years)", d, MaxDuration))
+	default:
+		return true
+	}
+	return false
 }

@@ -100,7 +100,7 @@ func (d *Discount) validateInto(f *errcode.Fields, p string) {
 			f.Add(errcode.InvalidConfig, p+"Cap", "must be positive")
 		}
 	default:
-		f.Add(errcode.InvalidConfig, p+"Kind", fmt.Sprintf("unknown discount kind %d", uint8(d.Kind)))
+		checkEnum(f, p+"Kind", discountKindNames, d.Kind, "discount kind")
 	}
 	if !isCurrency(d.Currency) {
 		f.Add(errcode.InvalidConfig, p+"Currency", fmt.Sprintf("%q is not an ISO 4217 code of three capital letters", d.Currency))

@@ -26,6 +26,10 @@
 // zone. The end of a day ("EOD" in the seeds) is the exclusive instant the
 // next local day begins: a coupon whose expiry is T is expired when now >= T.
 //
+// [Reminder.DueAt] computes when an expiry reminder goes out: a number of
+// days before the coupon's last valid day, at a local time of day, in the
+// series' time zone, whatever clock change lies between.
+//
 // [Discount.Apply] computes a discount on a bill, converting between the
 // series' currency and the bill's with caller-supplied [Rates].
 //

@@ -122,3 +122,24 @@ func ExampleDiscount_Apply() {
 	// bill in EUR: 461.40
 	// couponkit: invalid argument (1002): Bill.Currency: no rate from EUR to GBP
 }
+
+// Reminders three days before a coupon's last valid day and on the day
+// itself, at 10:00 in Berlin: on either side of the change to summer time
+// they go out at 10:00 local time.
+func ExampleReminder_DueAt() {
+	berlin, _ := time.LoadLocation("Europe/Berlin")
+	s := series.Series{Expiry: series.Expiry{Kind: series.DaysFromIssue, N: 5}}
+	expires := s.ExpiresAt(time.Date(2030, 3, 27, 12, 0, 0, 0, berlin), berlin) // last valid day: 1 April
+	fmt.Println("expires:", expires)
+	for _, r := range []series.Reminder{
+		{DaysBefore: 3, At: series.At(10, 0), Channel: "email"},
+		{DaysBefore: 0, At: series.At(10, 0), Channel: "sms"},
+	} {
+		due := r.DueAt(expires, berlin)
+		fmt.Println(r.Channel, due, "=", due.UTC())
+	}
+	// Output:
+	// expires: 2030-04-02 00:00:00 +0200 CEST
+	// email 2030-03-29 10:00:00 +0100 CET = 2030-03-29 09:00:00 +0000 UTC
+	// sms 2030-04-01 10:00:00 +0200 CEST = 2030-04-01 08:00:00 +0000 UTC
+}

@@ -68,7 +68,7 @@ func (e *Expiry) validateInto(f *errcode.Fields, p string, end time.Time) {
 		}
 	case DaysFromIssue, MonthEndsFromIssue, Never:
 	default:
-		f.Add(errcode.InvalidConfig, p+"Kind", fmt.Sprintf("unknown expiry kind %d", uint8(e.Kind)))
+		checkEnum(f, p+"Kind", expiryKindNames, e.Kind, "expiry kind")
 		return
 	}
 	limit := 0
@@ -107,8 +107,9 @@ func (e *Expiry) validateInto(f *errcode.Fields, p string, end time.Time) {
 //   - Never: zero.
 //
 // Every result is capped by End when End is set (a coupon never outlives
-// its offer), so a coupon issued at or after End expires at End. An unknown
-// kind is treated as Never.
+// its offer), so a coupon issued at or after End expires at End; and by 1
+// January 2200, 00:00 UTC, the end of the years couponkit keeps (see
+// [Series]). An unknown kind is treated as Never.
 func (s *Series) ExpiresAt(issued time.Time, loc *time.Location) time.Time {
 	if loc == nil {
 		loc = time.UTC
@@ -126,7 +127,7 @@ func (s *Series) ExpiresAt(issued time.Time, loc *time.Location) time.Time {
 	if !s.End.IsZero() && (t.IsZero() || t.After(s.End)) {
 		return s.End
 	}
-	return t
+	return capExpiry(t)
 }
 
 // startOfDay returns the first instant, in loc, of the local day y-m-d

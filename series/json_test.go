@@ -4,6 +4,8 @@ import (
 	"encoding"
 	"encoding/json"
 	"errors"
+	"reflect"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -14,6 +16,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/jsontest"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
 )
@@ -59,7 +62,7 @@ func fullSeries() series.Series {
 	s.Transferable = true
 	s.Expiry = series.Expiry{Kind: series.MonthEndsFromIssue, N: 1}
 	s.Discount = series.Discount{Kind: series.Percent, Percent: dec("12.5"), Cap: nullDec("20.00"), Currency: "EUR", Scale: 3}
-	s.Reminders = []series.Reminder{{Lead: 72 * time.Hour, Channel: "sms"}, {Lead: 24 * time.Hour, Channel: "email"}}
+	s.Reminders = []series.Reminder{{DaysBefore: 3, At: series.At(10, 0), Channel: "sms"}, {At: series.At(18, 30), Channel: "email"}}
 	s.Version = 4
 	s.CreatedAt = spring.Add(-48 * time.Hour)
 	s.UpdatedAt = spring.Add(-24 * time.Hour)
@@ -99,6 +102,16 @@ func TestJSONRoundTrip(t *testing.T) {
 	}
 }
 
+// Every key of a series' JSON is snake_case, walking its fields (those of
+// limits included) and the document a full series is written as.
+func TestJSONSnakeCase(t *testing.T) {
+	for _, typ := range []reflect.Type{reflect.TypeFor[series.Series](), reflect.TypeFor[series.Money]()} {
+		jsontest.CheckSnakeCase(t, typ)
+	}
+	jsontest.RoundTrip(t, fullSeries(), seriesCmp)
+	jsontest.RoundTrip(t, series.Money{Amount: dec("12.5"), Currency: "EUR"}, seriesCmp)
+}
+
 func TestJSONShape(t *testing.T) {
 	b, err := json.Marshal(fullSeries())
 	if err != nil {
@@ -109,6 +122,7 @@ func TestJSONShape(t *testing.T) {
 		`"max_total":10000`, `"on_qualify_again":"send_existing"`, `"exclude_within_months":6`,
 		`"anyone_may_redeem":true`, `"kind":"month_ends_from_issue"`, `"kind":"percent"`, `"percent":"12.5"`,
 		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`, `"max_fill":0.001`,
+		`"reminders":[{"days_before":3,"at":"10:00","channel":"sms"},{"days_before":0,"at":"18:30","channel":"email"}]`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, b)
@@ -223,7 +237,10 @@ func FuzzSeriesJSON(f *testing.F) {
 		f.Add(b)
 	}
 	f.Add([]byte(`{"status":"PAUSED","source":{"kind":"randomized_common","sample":"TEST12345"},"discount":{"kind":"fixed","amount":"1e3"}}`))
-	f.Add([]byte(`{"discount":{"percent":"1e-10000","cap":"9e9999"},"redemption":{"min_bill":"1e-9999","max_bill":"1e9999"}}`))
+	// Numbers past MaxDigits, but not by thousands of digits: each run on
+	// such a number costs as much as its digits, and the fuzzer mutates and
+	// minimises its seeds over and over.
+	f.Add([]byte(`{"discount":{"percent":"1e-40","cap":"9e39"},"redemption":{"min_bill":"1e-39","max_bill":"1e39"}}`))
 	f.Add([]byte(`{"expiry":{"kind":"days_from_issue","n":9223372036854775807},"time_zone":"America/Santiago"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s series.Series
@@ -235,6 +252,15 @@ func FuzzSeriesJSON(f *testing.F) {
 			if e.Code != errcode.InvalidConfig || e.Field == "" {
 				t.Fatalf("bad validation error %#v", e)
 			}
+		}
+		if field := hugeNumber(&s); field != "" {
+			// Validate refuses it, cheaply; writing it out and comparing it
+			// again would cost as much as its digits (up to ten thousand)
+			// and tests only the decimal package.
+			if !slices.Contains(fieldsOf(verr), field) {
+				t.Fatalf("%s is past MaxDigits, but Validate does not name it: %v", field, verr)
+			}
+			return
 		}
 		b, err := json.Marshal(s)
 		if err != nil {
@@ -249,8 +275,8 @@ func FuzzSeriesJSON(f *testing.F) {
 		if err := json.Unmarshal(b, &again); err != nil {
 			t.Fatalf("Unmarshal(%s): %v", b, err)
 		}
-		if diff := cmp.Diff(s, again, seriesCmp); diff != "" {
-			t.Fatalf("round trip (-first +second):\n%s", diff)
+		if !cmp.Equal(s, again, seriesCmp) {
+			t.Fatalf("round trip (-first +second):\n%s", cmp.Diff(s, again, seriesCmp))
 		}
 		if verr != nil {
 			return
@@ -274,18 +300,53 @@ func FuzzSeriesJSON(f *testing.F) {
 	})
 }
 
-// FuzzEnumText parses arbitrary text as each enum: what parses prints back
-// as the same name, ignoring the case of ASCII letters (so with the same
-// length: a non-ASCII look-alike is longer).
+// hugeNumber names a number of s with more than MaxDigits digits before or
+// after the decimal point, or returns "".
+func hugeNumber(s *series.Series) string {
+	huge := func(d decimal.Decimal) bool {
+		e := int64(d.Exponent())
+		return e < -series.MaxDigits || int64(d.NumDigits())+e > series.MaxDigits
+	}
+	for _, x := range []struct {
+		field string
+		valid bool
+		d     decimal.Decimal
+	}{
+		{"Discount.Amount", true, s.Discount.Amount},
+		{"Discount.Percent", true, s.Discount.Percent},
+		{"Discount.Cap", s.Discount.Cap.Valid, s.Discount.Cap.Decimal},
+		{"Redemption.MinBill", s.Redemption.MinBill.Valid, s.Redemption.MinBill.Decimal},
+		{"Redemption.MaxBill", s.Redemption.MaxBill.Valid, s.Redemption.MaxBill.Decimal},
+	} {
+		if x.valid && huge(x.d) {
+			return x.field
+		}
+	}
+	return ""
+}
+
+// fieldsOf returns the field of every error in err.
+func fieldsOf(err error) []string {
+	var out []string
+	for _, e := range errcode.All(err) {
+		out = append(out, e.Field)
+	}
+	return out
+}
+
+// FuzzEnumText parses arbitrary text as each enum and as a time of day:
+// what parses prints back as the same text, ignoring the case of ASCII
+// letters (so with the same length: a non-ASCII look-alike is longer).
 func FuzzEnumText(f *testing.F) {
-	for _, s := range []string{"active", "THIRD_PARTY", "days_from_issue", "percent", "send_existing", "", "x", "ſend_nothing"} {
+	for _, s := range []string{"active", "THIRD_PARTY", "days_from_issue", "percent", "send_existing", "", "x", "09:30", "24:00", "ſend_nothing"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, text string) {
 		for _, u := range []interface {
 			encoding.TextUnmarshaler
 			enum
-		}{new(series.Status), new(series.SourceKind), new(series.ExpiryKind), new(series.DiscountKind), new(series.QualifyAgain)} {
+		}{new(series.Status), new(series.SourceKind), new(series.ExpiryKind), new(series.DiscountKind), new(series.QualifyAgain),
+			new(series.TimeOfDay)} {
 			if err := u.UnmarshalText([]byte(text)); err != nil {
 				if errcode.CodeOf(err) != errcode.InvalidArgument {
 					t.Fatalf("UnmarshalText(%q): %v", text, err)

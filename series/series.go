@@ -3,6 +3,7 @@ package series
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/couponkit/couponkit/errcode"
@@ -11,6 +12,12 @@ import (
 
 // Series is the configuration of a coupon series (an offer). The zero value
 // is not valid; see [Series.Validate] for the rules a saved series obeys.
+//
+// Besides the rules of each field, every string of a series is valid UTF-8
+// without control characters and at most 128 bytes (ids, codes and their
+// parts, place ids), 256 (Name) or 64 (TimeZone, reminder channels), and
+// every time that is set is in the years 1900 through 2199 (UTC), so that
+// every store keeps the series as it is.
 type Series struct {
 	// ID identifies the series. The store may assign it on creation.
 	ID string `json:"id,omitempty"`
@@ -141,14 +148,19 @@ type Issuance struct {
 	OnQualifyAgain QualifyAgain `json:"on_qualify_again,omitzero"`
 	// NotifyRemaining, when positive, asks for a notification when the
 	// number of coupons the series may still issue (MaxTotal minus issued)
-	// falls to this threshold. It needs MaxTotal and is below it.
+	// falls to this threshold. It needs MaxTotal and is below it (so at
+	// most limits.MaxLimit).
 	NotifyRemaining int64 `json:"notify_remaining,omitempty"`
 	// ExcludeSeries and ExcludeWithinMonths exclude customers who were
 	// issued a coupon of any of the listed series in the last
-	// ExcludeWithinMonths months. Both are set or neither.
+	// ExcludeWithinMonths months, 1 to MaxExcludeMonths. Both are set or
+	// neither.
 	ExcludeSeries       []string `json:"exclude_series,omitempty"`
 	ExcludeWithinMonths int      `json:"exclude_within_months,omitempty"`
 }
+
+// MaxExcludeMonths bounds Issuance.ExcludeWithinMonths: a hundred years.
+const MaxExcludeMonths = 1200
 
 // QualifyAgain is what happens when a customer qualifies again for a series
 // but may not be issued another coupon.
@@ -178,26 +190,6 @@ func (v *QualifyAgain) UnmarshalText(b []byte) error {
 	return parseEnum(qualifyAgainNames, b, "QualifyAgain", v)
 }
 
-// Reminder is one expiry reminder: a message on Channel (for example "sms"
-// or "email") sent Lead before the coupon expires. The engine decides when
-// reminders are due; see [Reminder.DueAt].
-type Reminder struct {
-	// Lead is how long before expiry the reminder goes out; it is positive.
-	Lead time.Duration `json:"lead"`
-	// Channel names the channel; it is required.
-	Channel string `json:"channel"`
-}
-
-// DueAt is the instant the reminder is due for a coupon expiring at expires
-// (the exclusive instant of [Series.ExpiresAt]). It is zero when expires is
-// zero: a coupon that never expires gets no reminder.
-func (r Reminder) DueAt(expires time.Time) time.Time {
-	if expires.IsZero() {
-		return time.Time{}
-	}
-	return expires.Add(-r.Lead)
-}
-
 // enumString, enumText and parseEnum implement String, MarshalText and
 // UnmarshalText for the uint8 enums of this package; names[v] == "" marks an
 // unused value.
@@ -212,7 +204,7 @@ func enumText[T ~uint8](names []string, v T, typ string) ([]byte, error) {
 	if int(v) < len(names) && names[v] != "" {
 		return []byte(names[v]), nil
 	}
-	return nil, errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %d", typ, uint8(v)))
+	return nil, errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %d; %s", typ, uint8(v), oneOf(names)))
 }
 
 func parseEnum[T ~uint8](names []string, b []byte, typ string, v *T) error {
@@ -222,7 +214,7 @@ func parseEnum[T ~uint8](names []string, b []byte, typ string, v *T) error {
 			return nil
 		}
 	}
-	return errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %q", typ, b))
+	return errcode.New(errcode.InvalidArgument, typ, fmt.Sprintf("unknown %s %q; %s", typ, b, oneOf(names)))
 }
 
 // equalFoldASCII reports whether name and b are equal when ASCII letters are
@@ -249,3 +241,34 @@ func lowerASCII(c byte) byte {
 }
 
 func known[T ~uint8](names []string, v T) bool { return int(v) < len(names) && names[v] != "" }
+
+// checkEnum adds an error for field unless v is one of names: "is
+// required" when v is zero and zero is no value, else "unknown <what> v";
+// either way followed by the accepted names.
+func checkEnum[T ~uint8](f *errcode.Fields, field string, names []string, v T, what string) {
+	switch {
+	case known(names, v):
+	case v == 0:
+		f.Add(errcode.InvalidConfig, field, "is required; "+oneOf(names))
+	default:
+		f.Add(errcode.InvalidConfig, field, fmt.Sprintf("unknown %s %d; %s", what, uint8(v), oneOf(names)))
+	}
+}
+
+// oneOf lists the names of an enum for a message: "one of: a, b, c".
+func oneOf(names []string) string {
+	var b strings.Builder
+	b.WriteString("one of: ")
+	first := true
+	for _, n := range names {
+		if n == "" {
+			continue
+		}
+		if !first {
+			b.WriteString(", ")
+		}
+		b.WriteString(n)
+		first = false
+	}
+	return b.String()
+}

@@ -72,6 +72,10 @@ func (a Alphabet) Valid() bool {
 	return false
 }
 
+// alphabetNames lists the alphabets for messages.
+const alphabetNames = "one of: " + string(Numeric) + ", " + string(Alphanumeric) + ", " +
+	string(ConfusionFree) + ", " + string(Custom)
+
 // Limits on sources.
 const (
 	MinCodeLength   = 4  // shortest generated code, without prefix, suffix or check character
@@ -166,7 +170,7 @@ func (s *Source) SharedCode() bool { return s.Kind == Common }
 
 func (s *Source) validateInto(f *errcode.Fields, p string) {
 	if !known(sourceKindNames, s.Kind) {
-		f.Add(errcode.InvalidConfig, p+"Kind", fmt.Sprintf("unknown source kind %d", uint8(s.Kind)))
+		checkEnum(f, p+"Kind", sourceKindNames, s.Kind, "source kind")
 		return
 	}
 	if s.Kind == Generated {
@@ -231,8 +235,10 @@ func (s *Source) validateGenerated(f *errcode.Fields, p string) {
 			fmt.Sprintf("%d is outside %d..%d", s.Length, MinCodeLength, MaxCodeLength))
 	}
 	switch {
+	case s.Alphabet == "":
+		f.Add(errcode.InvalidConfig, p+"Alphabet", "is required; "+alphabetNames)
 	case !s.Alphabet.Valid():
-		f.Add(errcode.InvalidConfig, p+"Alphabet", fmt.Sprintf("unknown alphabet %q", s.Alphabet))
+		f.Add(errcode.InvalidConfig, p+"Alphabet", fmt.Sprintf("unknown alphabet %q; %s", s.Alphabet, alphabetNames))
 	case s.Alphabet == Custom:
 		if msg := checkAlphabet(s.CustomAlphabet); msg != "" {
 			f.Add(errcode.InvalidConfig, p+"CustomAlphabet", msg)

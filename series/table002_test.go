@@ -27,12 +27,13 @@ func withSource(k series.SourceKind) series.Series {
 }
 
 // customerLevel is the redemption rules for a customer level: n = 1 is
-// "a customer may redeem once" (Repeat off), n > 1 is Repeat with that
-// limit, and n = 0 ("Customer-Level Limit: No") is Repeat without a limit.
+// "a customer may redeem once" (Repeat off, and so no MaxPerCustomer), n > 1
+// is Repeat with that limit, and n = 0 ("Customer-Level Limit: No") is
+// Repeat without a limit.
 func customerLevel(r *limits.RedemptionRules, n limits.Limit) {
 	switch {
 	case n == 1:
-		r.Repeat, r.MaxPerCustomer = false, 1
+		r.Repeat, r.MaxPerCustomer = false, limits.NoLimit
 	default:
 		r.Repeat, r.MaxPerCustomer = true, n
 	}

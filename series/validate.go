@@ -13,7 +13,7 @@ import (
 // Validate reports every field of s that breaks a rule, each as an
 // *errcode.Error with code errcode.InvalidConfig and a dotted field path
 // ("TimeZone", "Source.Sample", "Redemption.MaxPerCode",
-// "Reminders[1].Lead"); errcode.All lists them. It returns nil when s is
+// "Reminders[1].At"); errcode.All lists them. It returns nil when s is
 // valid. A store saves only a valid series.
 //
 // Besides each part's own rules (see the field documentation and
@@ -39,9 +39,7 @@ func (s *Series) Validate() error {
 	if strings.TrimSpace(s.Name) == "" {
 		f.Add(errcode.InvalidConfig, "Name", "is required")
 	}
-	if !known(statusNames, s.Status) {
-		f.Add(errcode.InvalidConfig, "Status", fmt.Sprintf("unknown status %d", uint8(s.Status)))
-	}
+	checkEnum(&f, "Status", statusNames, s.Status, "status")
 	if !s.Start.IsZero() && !s.End.IsZero() && !s.End.After(s.Start) {
 		f.Add(errcode.InvalidConfig, "End", "must be after Start")
 	}
@@ -54,6 +52,7 @@ func (s *Series) Validate() error {
 	s.Expiry.validateInto(&f, "Expiry.", s.End)
 	s.Discount.validateInto(&f, "Discount.")
 	s.validateReminders(&f)
+	s.validateInput(&f)
 	if s.Version < 0 {
 		f.Add(errcode.InvalidConfig, "Version", "must not be negative")
 	}
@@ -117,22 +116,23 @@ func (s *Series) validateIssuance(f *errcode.Fields, p string) {
 		return
 	}
 
-	is.IssuanceRules.ValidateInto(f, p)
+	rules := is.IssuanceRules
 	if s.Source.Kind == Common {
+		// Refused whatever their value, so limits need not check them.
 		const na = "does not apply to a common code, which is issued to a customer at most once"
-		if is.MaxPerCustomer > limits.NoLimit {
+		if rules.MaxPerCustomer != limits.NoLimit {
 			f.Add(errcode.InvalidConfig, p+"MaxPerCustomer", na)
 		}
-		if is.MinGap > 0 {
+		if rules.MinGap != 0 {
 			f.Add(errcode.InvalidConfig, p+"MinGap", na)
 		}
-		if is.MaxTotal > limits.NoLimit {
+		if rules.MaxTotal != limits.NoLimit {
 			f.Add(errcode.InvalidConfig, p+"MaxTotal", "does not apply to a common code")
 		}
+		rules.MaxPerCustomer, rules.MinGap, rules.MaxTotal = limits.NoLimit, 0, limits.NoLimit
 	}
-	if !known(qualifyAgainNames, is.OnQualifyAgain) {
-		f.Add(errcode.InvalidConfig, p+"OnQualifyAgain", fmt.Sprintf("unknown behaviour %d", uint8(is.OnQualifyAgain)))
-	}
+	rules.ValidateInto(f, p)
+	checkEnum(f, p+"OnQualifyAgain", qualifyAgainNames, is.OnQualifyAgain, "behaviour")
 	switch {
 	case is.NotifyRemaining < 0:
 		f.Add(errcode.InvalidConfig, p+"NotifyRemaining", "must not be negative")
@@ -145,6 +145,9 @@ func (s *Series) validateIssuance(f *errcode.Fields, p string) {
 	switch {
 	case is.ExcludeWithinMonths < 0:
 		f.Add(errcode.InvalidConfig, p+"ExcludeWithinMonths", "must not be negative")
+	case is.ExcludeWithinMonths > MaxExcludeMonths:
+		f.Add(errcode.InvalidConfig, p+"ExcludeWithinMonths",
+			fmt.Sprintf("%d is above %d", is.ExcludeWithinMonths, MaxExcludeMonths))
 	case is.ExcludeWithinMonths == 0 && len(is.ExcludeSeries) > 0:
 		f.Add(errcode.InvalidConfig, p+"ExcludeWithinMonths", "ExcludeSeries needs a window of months")
 	case is.ExcludeWithinMonths > 0 && len(is.ExcludeSeries) == 0:
@@ -160,31 +163,5 @@ func (s *Series) validateIssuance(f *errcode.Fields, p string) {
 			f.Add(errcode.InvalidConfig, field, fmt.Sprintf("series %q is listed twice", id))
 		}
 		seen[id] = true
-	}
-}
-
-func (s *Series) validateReminders(f *errcode.Fields) {
-	if len(s.Reminders) == 0 {
-		return
-	}
-	switch {
-	case s.Source.Kind == ThirdParty:
-		f.Add(errcode.InvalidConfig, "Reminders", "reminder settings do not apply to third-party codes")
-	case s.Expiry.Kind == Never && s.End.IsZero():
-		f.Add(errcode.InvalidConfig, "Reminders", "coupons of this series never expire")
-	}
-	seen := make(map[Reminder]bool, len(s.Reminders))
-	for i, r := range s.Reminders {
-		p := fmt.Sprintf("Reminders[%d].", i)
-		if r.Lead <= 0 {
-			f.Add(errcode.InvalidConfig, p+"Lead", "must be positive")
-		}
-		if strings.TrimSpace(r.Channel) == "" {
-			f.Add(errcode.InvalidConfig, p+"Channel", "is required")
-		}
-		if seen[r] {
-			f.Add(errcode.InvalidConfig, fmt.Sprintf("Reminders[%d]", i), "repeats an earlier reminder")
-		}
-		seen[r] = true
 	}
 }

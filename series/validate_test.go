@@ -1,6 +1,7 @@
 package series_test
 
 import (
+	"encoding"
 	"errors"
 	"math"
 	"slices"
@@ -121,11 +122,27 @@ func TestValidateAccepts(t *testing.T) {
 		}},
 		{"days 0", func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue} }},
 		{"reminders", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: 72 * time.Hour, Channel: "sms"}, {Lead: 72 * time.Hour, Channel: "email"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 3, At: series.At(10, 0), Channel: "sms"},
+				{DaysBefore: 3, At: series.At(10, 0), Channel: "email"}, {At: series.At(23, 59), Channel: "sms"}}
+		}},
+		{"reminder on the issue day", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{DaysBefore: s.Expiry.N, Channel: "sms"}}
 		}},
 		{"never, reminders before the offer ends", func(s *series.Series) {
 			s.Expiry = series.Expiry{Kind: series.Never}
-			s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: series.MaxReminderDays, At: series.At(9, 30), Channel: "sms"}}
+		}},
+		{"largest bounds", func(s *series.Series) {
+			s.Issuance.MaxPerCustomer, s.Issuance.MaxTotal = limits.MaxLimit, limits.MaxLimit
+			s.Issuance.MinGap = limits.MaxDuration
+			s.Issuance.NotifyRemaining = int64(limits.MaxLimit) - 1
+			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter"}, series.MaxExcludeMonths
+			s.Redemption.AnyoneMayRedeem, s.Redemption.Repeat = true, true
+			s.Redemption.MaxPerCode, s.Redemption.MaxPerCustomer, s.Redemption.MaxPerSeries = limits.MaxLimit, limits.MaxLimit, limits.MaxLimit
+			s.Redemption.MinGap = limits.MaxDuration
+			s.Redemption.NewCustomers.LimitTransactions, s.Redemption.NewCustomers.MaxTransactions = true, int64(limits.MaxLimit)
+			s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: series.MaxExpiryDays}
+			s.Reminders = []series.Reminder{{DaysBefore: series.MaxReminderDays, At: series.At(23, 59), Channel: "sms"}}
 		}},
 		{"18 digits each side", func(s *series.Series) {
 			s.Discount.Cap = nullDec("999999999999999999.999999999999999999")
@@ -238,6 +255,18 @@ func TestValidateRejects(t *testing.T) {
 			s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{ID: "s-1"}, limits.PlaceRef{Kind: limits.Store},
 				limits.PlaceRef{Kind: limits.Till, ID: "t-9"})
 		}, []string{"Redemption.Places", "Redemption.Places"}},
+		{"customer level one without repeat", func(s *series.Series) { s.Redemption.MaxPerCustomer = 1 }, []string{"Redemption.MaxPerCustomer"}},
+		{"customer level three without repeat", func(s *series.Series) { s.Redemption.MaxPerCustomer = 3 }, []string{"Redemption.MaxPerCustomer"}},
+		{"transactions limit without its switch", func(s *series.Series) {
+			s.Redemption.NewCustomers.MaxTransactions = 2
+		}, []string{"Redemption.NewCustomers.MaxTransactions"}},
+		{"redemption figures past their bounds", func(s *series.Series) {
+			s.Redemption.AnyoneMayRedeem, s.Redemption.Repeat = true, true
+			s.Redemption.MaxPerCode, s.Redemption.MaxPerCustomer, s.Redemption.MaxPerSeries = limits.MaxLimit+1, math.MaxInt64, limits.MaxLimit+1
+			s.Redemption.MinGap = limits.MaxDuration + 1
+			s.Redemption.NewCustomers.LimitTransactions, s.Redemption.NewCustomers.MaxTransactions = true, math.MaxInt64
+		}, []string{"Redemption.MaxPerCode", "Redemption.MaxPerCustomer", "Redemption.MaxPerSeries", "Redemption.MinGap",
+			"Redemption.NewCustomers.MaxTransactions"}},
 		// Redemption: seed 002's table.
 		{"common code level with anyone", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20"}
@@ -280,6 +309,23 @@ func TestValidateRejects(t *testing.T) {
 		{"exclusion empty and duplicate", func(s *series.Series) {
 			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter", "", "winter"}, 6
 		}, []string{"Issuance.ExcludeSeries[1]", "Issuance.ExcludeSeries[2]"}},
+		{"exclusion window of MaxInt months", func(s *series.Series) {
+			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter"}, math.MaxInt
+		}, []string{"Issuance.ExcludeWithinMonths"}},
+		{"exclusion window past a hundred years", func(s *series.Series) {
+			s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"winter"}, series.MaxExcludeMonths+1
+		}, []string{"Issuance.ExcludeWithinMonths"}},
+		{"issue figures past their bounds", func(s *series.Series) {
+			s.Issuance.MaxPerCustomer, s.Issuance.MaxTotal, s.Issuance.MinGap = limits.MaxLimit+1, math.MaxInt64, math.MaxInt64
+		}, []string{"Issuance.MaxPerCustomer", "Issuance.MaxTotal", "Issuance.MinGap"}},
+		{"per-customer maximum with once per customer", func(s *series.Series) {
+			s.Issuance.OncePerCustomer, s.Issuance.MaxPerCustomer = true, 1
+		}, []string{"Issuance.MaxPerCustomer"}},
+		{"common issue limits with once per customer, each reported once", func(s *series.Series) {
+			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20"}
+			s.Issuance.OncePerCustomer = true
+			s.Issuance.MaxPerCustomer, s.Issuance.MinGap, s.Issuance.MaxTotal = 3, time.Hour, math.MaxInt64
+		}, []string{"Issuance.MaxPerCustomer", "Issuance.MaxTotal", "Issuance.MinGap"}},
 		{"common issue limits", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20"}
 			s.Issuance.MaxPerCustomer, s.Issuance.MinGap, s.Issuance.MaxTotal = 3, time.Hour, 1000
@@ -341,25 +387,38 @@ func TestValidateRejects(t *testing.T) {
 		{"scale 11", func(s *series.Series) { s.Discount.Scale = 11 }, []string{"Discount.Scale"}},
 
 		// Reminders.
-		{"reminder lead 0", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Channel: "sms"}}
-		}, []string{"Reminders[0].Lead"}},
-		{"reminder lead negative", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: -time.Hour, Channel: "sms"}}
-		}, []string{"Reminders[0].Lead"}},
+		{"reminder days negative", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{DaysBefore: -1, Channel: "sms"}}
+		}, []string{"Reminders[0].DaysBefore"}},
+		{"reminder days too many", func(s *series.Series) {
+			s.Expiry = series.Expiry{Kind: series.Never}
+			s.Reminders = []series.Reminder{{DaysBefore: series.MaxReminderDays + 1, Channel: "sms"}}
+		}, []string{"Reminders[0].DaysBefore"}},
+		{"reminder days beyond the expiry days", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{DaysBefore: s.Expiry.N + 1, Channel: "sms"}}
+		}, []string{"Reminders[0].DaysBefore"}},
+		{"reminder at 24:00", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{At: series.At(24, 0), Channel: "sms"}}
+		}, []string{"Reminders[0].At"}},
+		{"reminder at minute 60", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{At: series.At(9, 60), Channel: "sms"}}
+		}, []string{"Reminders[0].At"}},
+		{"reminder at a negative hour", func(s *series.Series) {
+			s.Reminders = []series.Reminder{{At: series.At(-1, 0), Channel: "sms"}}
+		}, []string{"Reminders[0].At"}},
 		{"reminder without channel", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: time.Hour}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, At: series.At(10, 0), Channel: " "}}
 		}, []string{"Reminders[0].Channel"}},
 		{"reminder repeated", func(s *series.Series) {
-			s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: "sms"}, {Lead: time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: "sms"}, {DaysBefore: 1, Channel: "sms"}}
 		}, []string{"Reminders[1]"}},
 		{"reminders for coupons that never expire", func(s *series.Series) {
 			s.End, s.Expiry = time.Time{}, series.Expiry{Kind: series.Never}
-			s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: "sms"}}
 		}, []string{"Reminders"}},
 		{"reminders on third party", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.ThirdParty}
-			s.Reminders = []series.Reminder{{Lead: time.Hour, Channel: "sms"}}
+			s.Reminders = []series.Reminder{{DaysBefore: 1, Channel: "sms"}}
 		}, []string{"Reminders"}},
 
 		// Store fields.
@@ -480,17 +539,6 @@ func TestOpen(t *testing.T) {
 	}
 }
 
-func TestReminderDueAt(t *testing.T) {
-	r := series.Reminder{Lead: 72 * time.Hour, Channel: "sms"}
-	exp := time.Date(2024, 11, 13, 0, 0, 0, 0, time.UTC)
-	if got, want := r.DueAt(exp), time.Date(2024, 11, 10, 0, 0, 0, 0, time.UTC); !got.Equal(want) {
-		t.Errorf("DueAt = %v, want %v", got, want)
-	}
-	if got := r.DueAt(time.Time{}); !got.IsZero() {
-		t.Errorf("DueAt(zero) = %v, want zero", got)
-	}
-}
-
 // Every error Validate reports is an InvalidConfig *errcode.Error naming a
 // field, and the result does not depend on anything but the series.
 func TestValidateErrorsNameFields(t *testing.T) {
@@ -533,7 +581,8 @@ func genSeries(t *rapid.T) series.Series {
 	s.Discount.Percent = decimal.NewFromInt(rapid.Int64Range(-10, 120).Draw(t, "percent"))
 	s.Discount.Currency = rapid.SampledFrom([]string{"", "EUR", "eur", "EURO"}).Draw(t, "currency")
 	if rapid.Bool().Draw(t, "reminder") {
-		s.Reminders = []series.Reminder{{Lead: time.Duration(rapid.Int64Range(-1, 1).Draw(t, "lead")), Channel: "sms"}}
+		s.Reminders = []series.Reminder{{DaysBefore: rapid.IntRange(-1, 31).Draw(t, "daysBefore"),
+			At: series.At(rapid.IntRange(-1, 24).Draw(t, "hour"), rapid.IntRange(-1, 60).Draw(t, "minute")), Channel: "sms"}}
 	}
 	if rapid.Bool().Draw(t, "noEnd") {
 		s.End = time.Time{}
@@ -560,10 +609,10 @@ func TestSeriesClone(t *testing.T) {
 		Redemption: limits.RedemptionRules{Hours: []limits.HourRange{{From: 9, To: 17}}},
 	}
 	c := s.Clone()
-	c.Reminders[0].Lead = time.Hour
+	c.Reminders[0].DaysBefore = 1
 	c.Issuance.ExcludeSeries[0] = "b"
 	c.Redemption.Hours[0].From = 10
-	if s.Reminders[0].Lead != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
+	if s.Reminders[0].DaysBefore != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
 		t.Errorf("changing a clone changed the original: %+v", s)
 	}
 }
@@ -586,5 +635,74 @@ func TestFillLimit(t *testing.T) {
 		if got := tc.src.FillLimit(); got != tc.want {
 			t.Errorf("%s with MaxFill %g: FillLimit() = %g, want %g", tc.src.Kind, tc.src.MaxFill, got, tc.want)
 		}
+	}
+}
+
+// A missing or unknown choice is refused with a message that says the field
+// is required, or names the unknown value, and lists the accepted values.
+func TestValidateEnumMessages(t *testing.T) {
+	cases := []struct {
+		name, field, want string
+		edit              func(*series.Series)
+	}{
+		{"no status", "Status", "is required; one of: active, paused, ended",
+			func(s *series.Series) { s.Status = 0 }},
+		{"unknown status", "Status", "unknown status 9; one of: active, paused, ended",
+			func(s *series.Series) { s.Status = 9 }},
+		{"no source kind", "Source.Kind", "is required; one of: generated, common, randomized_common, uploaded, third_party",
+			func(s *series.Series) { s.Source = series.Source{} }},
+		{"unknown source kind", "Source.Kind", "unknown source kind 42; one of: generated, common, randomized_common, uploaded, third_party",
+			func(s *series.Series) { s.Source.Kind = 42 }},
+		{"no alphabet", "Source.Alphabet", "is required; one of: numeric, alphanumeric, confusion-free, custom",
+			func(s *series.Series) { s.Source.Alphabet = "" }},
+		{"unknown alphabet", "Source.Alphabet", `unknown alphabet "hex"; one of: numeric, alphanumeric, confusion-free, custom`,
+			func(s *series.Series) { s.Source.Alphabet = "hex" }},
+		{"unknown behaviour", "Issuance.OnQualifyAgain", "unknown behaviour 7; one of: send_nothing, send_existing",
+			func(s *series.Series) { s.Issuance.OnQualifyAgain = 7 }},
+		{"no expiry kind", "Expiry.Kind", "is required; one of: with_offer, days_from_issue, month_ends_from_issue, never",
+			func(s *series.Series) { s.Expiry = series.Expiry{} }},
+		{"no discount kind", "Discount.Kind", "is required; one of: fixed, percent",
+			func(s *series.Series) { s.Discount.Kind = 0 }},
+		{"unknown discount kind", "Discount.Kind", "unknown discount kind 3; one of: fixed, percent",
+			func(s *series.Series) { s.Discount.Kind = 3 }},
+		{"place without kind", "Redemption.Places", `place "s-1": its kind is required; one of: till, store, zone, concept`,
+			func(s *series.Series) { s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{ID: "s-1"}) }},
+		{"place of unknown kind", "Redemption.Places", `place "s-1": unknown place kind 9; one of: till, store, zone, concept`,
+			func(s *series.Series) { s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{Kind: 9, ID: "s-1"}) }},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			s := validSeries()
+			tc.edit(&s)
+			errs := errcode.All(s.Validate())
+			if len(errs) != 1 || errs[0].Field != tc.field || errs[0].Message != tc.want || errs[0].Code != errcode.InvalidConfig {
+				t.Errorf("Validate = %v, want one InvalidConfig error on %s: %q", errs, tc.field, tc.want)
+			}
+		})
+	}
+}
+
+// Text that names no value of an enum is refused naming the accepted
+// values.
+func TestEnumTextMessages(t *testing.T) {
+	for _, tc := range []struct {
+		u    encoding.TextUnmarshaler
+		want string
+	}{
+		{new(series.Status), `unknown Status "open"; one of: active, paused, ended`},
+		{new(series.SourceKind), `unknown SourceKind "open"; one of: generated, common, randomized_common, uploaded, third_party`},
+		{new(series.ExpiryKind), `unknown ExpiryKind "open"; one of: with_offer, days_from_issue, month_ends_from_issue, never`},
+		{new(series.DiscountKind), `unknown DiscountKind "open"; one of: fixed, percent`},
+		{new(series.QualifyAgain), `unknown QualifyAgain "open"; one of: send_nothing, send_existing`},
+		{new(limits.PlaceKind), `unknown place kind "open"; one of: till, store, zone, concept`},
+	} {
+		var ce *errcode.Error
+		if err := tc.u.UnmarshalText([]byte("open")); !errors.As(err, &ce) || ce.Code != errcode.InvalidArgument || ce.Message != tc.want {
+			t.Errorf("%T.UnmarshalText(open) = %v, want InvalidArgument %q", tc.u, err, tc.want)
+		}
+	}
+	var ce *errcode.Error
+	if _, err := series.Status(0).MarshalText(); !errors.As(err, &ce) || ce.Message != "unknown Status 0; one of: active, paused, ended" {
+		t.Errorf("Status(0).MarshalText error = %v", err)
 	}
 }

@@ -4,15 +4,17 @@ import (
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
 )
 
 // Change is one atomic unit of work for Store.Apply. A store applies the
 // parts in this order, inside one transaction: series, coupon inserts,
-// coupon updates, redemption inserts, redemption updates, events, counter
-// bumps. The guarded counter bumps come last so that locks on hot counters
-// are held for the shortest time.
+// coupon updates, redemption inserts, redemption updates, audience
+// updates, events, counter bumps, sequence advance. The guarded counter
+// bumps and the sequence advance come last so that locks on hot counters
+// and on a series' code sequence are held for the shortest time.
 //
 // A store must not keep c, or any slice it holds, after Apply returns: the
 // engine reuses them. Copy what you store.
@@ -40,6 +42,57 @@ type Change struct {
 	Bumps []Bump
 	// Events are appended.
 	Events []coupon.Event
+	// Audience adds customers to audience lists and removes them, in
+	// order; see AudienceUpdate.
+	Audience []AudienceUpdate
+	// Sequence, when set, advances a series' code sequence in the same
+	// transaction (see SequenceAdvance): the change that inserts minted
+	// codes also moves the sequence past them, so that a change refused or
+	// failed leaves the sequence where it was.
+	Sequence *SequenceAdvance
+}
+
+// SequenceAdvance moves the next index of a series' code sequence (see
+// Store.NextIndex) from From to To. The store checks that the stored next
+// index equals From, else the change fails with a *ConflictError (Kind
+// "sequence", ID the series id) and writes nothing; then it sets the next
+// index to To. A sequence never advanced stands at 0. From must not be
+// negative and To not below From, else the change fails with an
+// errcode.InvalidArgument error.
+//
+// The engine reads the next index, makes the codes of the indexes from
+// From to To-1, and applies them with this advance: two changes that read
+// the same index cannot both be applied, so an index is never used twice
+// and never skipped.
+type SequenceAdvance struct {
+	SeriesID string
+	From, To int64
+}
+
+// Next returns the next index after a when it stood at cur: the contract's
+// rule for a sequence advance, for stores that check it in Go. It is an
+// errcode.InvalidArgument error when From is negative or To below From, a
+// *ConflictError when cur is not From, else To.
+func (a *SequenceAdvance) Next(cur int64) (int64, error) {
+	if err := a.Validate(); err != nil {
+		return cur, err
+	}
+	if cur != a.From {
+		return cur, &ConflictError{Kind: "sequence", ID: a.SeriesID}
+	}
+	return a.To, nil
+}
+
+// Validate reports an advance that no stored index could pass: a negative
+// From or a To below From, as an errcode.InvalidArgument error.
+func (a *SequenceAdvance) Validate() error {
+	switch {
+	case a.From < 0:
+		return errcode.New(errcode.InvalidArgument, "Sequence.From", "must not be negative")
+	case a.To < a.From:
+		return errcode.New(errcode.InvalidArgument, "Sequence.To", "must not be below From")
+	}
+	return nil
 }
 
 // SeriesWrite is a series insert or version-guarded update.
@@ -62,6 +115,23 @@ type RedemptionUpdate struct {
 	ExpectStatus coupon.RedemptionStatus
 }
 
+// AudienceUpdate adds a customer to a series' audience list or, with
+// Remove, takes one off it. The store only stores: adding a customer who is
+// already on the list (stored, or added earlier in the same change) fails
+// the change with an *ExistsError of Kind "audience", and removing one who
+// is not on it with a *ConflictError of Kind "audience". The engine reads
+// the list first and leaves those customers out (a no-op that records no
+// event), and reads again when a concurrent change makes its read stale.
+// An empty SeriesID or Customer is an errcode.InvalidArgument error.
+type AudienceUpdate struct {
+	SeriesID string
+	Customer string
+	Remove   bool
+	// At is when the customer is added, kept as AudienceMember.AddedAt;
+	// unused by a removal.
+	At time.Time
+}
+
 // Bump adds Delta, which is +1 or -1, to a counter.
 //
 // For Delta > 0 the store first checks Guard against the counter's current
@@ -69,24 +139,46 @@ type RedemptionUpdate struct {
 // the whole change fails with a *GuardError. It then adds Delta and sets
 // the last-increment time to At.
 //
-// For Delta < 0 the guard is not checked and the last-increment time is
-// kept; a decrement below zero fails the change with a *ConflictError
-// (counters never go negative).
+// For Delta < 0 the guard is not checked; a decrement below zero fails the
+// change with a *ConflictError (counters never go negative). The
+// last-increment time is kept, unless Rewind is set.
 type Bump struct {
 	Key   CounterKey
 	Delta int64
 	Guard limits.Guard
 	At    time.Time
+	// Rewind, for a decrement, also sets the counter's last-increment time
+	// (see Rewind); a store ignores it on an increment.
+	Rewind *Rewind
 	// After is set by a successful Apply to the counter's value after
 	// the bump.
 	After Count
+}
+
+// Rewind lets a decrement that gives a use back move the counter's
+// last-increment time back to the time of the use before it, which the
+// engine finds in the records: the redemption gap counts from the
+// customer's last use that still counts. The store checks that the counter
+// is exactly Expect (count and last-increment time, compared as instants;
+// the zero Count for a counter never bumped), else the change fails with a
+// *ConflictError and writes nothing; then it applies the decrement and sets
+// the last-increment time to Last (the zero time: none). Expect is the
+// value the engine read before it read the records, so that a use or a
+// give-back of the same counter that commits in between, which may change
+// what Last should be, makes the change conflict instead of being
+// overwritten.
+type Rewind struct {
+	Expect Count
+	Last   time.Time
 }
 
 // Next returns the counter's value after b when it stood at cur: the
 // contract's rule for one bump, for stores that check bumps in Go. For
 // Delta > 0 it is a *GuardError when Guard refuses cur at At, else N+Delta
 // with Last set to At; for Delta < 0 it is a *ConflictError when N would go
-// below zero, else N+Delta with Last kept; a zero Delta changes nothing.
+// below zero or, with Rewind, when cur is not Rewind.Expect, else N+Delta
+// with Last kept or, with Rewind, set to Rewind.Last; a zero Delta changes
+// nothing.
 func (b *Bump) Next(cur Count) (Count, error) {
 	switch {
 	case b.Delta > 0:
@@ -96,10 +188,14 @@ func (b *Bump) Next(cur Count) (Count, error) {
 		cur.N += b.Delta
 		cur.Last = b.At
 	case b.Delta < 0:
-		if cur.N+b.Delta < 0 {
+		r := b.Rewind
+		if cur.N+b.Delta < 0 || r != nil && (cur.N != r.Expect.N || !cur.Last.Equal(r.Expect.Last)) {
 			return cur, &ConflictError{Kind: "counter", ID: b.Key.String()}
 		}
 		cur.N += b.Delta
+		if r != nil {
+			cur.Last = r.Last
+		}
 	}
 	return cur, nil
 }

@@ -29,6 +29,18 @@ func TestBumpNext(t *testing.T) {
 		{"a decrement keeps the last time", store.Bump{Key: key, Delta: -1, Guard: guard, At: t0}, store.Count{N: 2, Last: t0.Add(-time.Hour)}, store.Count{N: 1, Last: t0.Add(-time.Hour)}, 0},
 		{"a decrement below zero conflicts", store.Bump{Key: key, Delta: -1, At: t0}, store.Count{}, store.Count{}, errcode.Conflict},
 		{"a zero delta changes nothing", store.Bump{Key: key, At: t0}, store.Count{N: 5}, store.Count{N: 5}, 0},
+		{"a rewinding decrement sets the last time", store.Bump{Key: key, Delta: -1, At: t0, Rewind: &store.Rewind{Expect: store.Count{N: 2, Last: t0.Add(-time.Hour)}, Last: t0.Add(-3 * time.Hour)}},
+			store.Count{N: 2, Last: t0.Add(-time.Hour)}, store.Count{N: 1, Last: t0.Add(-3 * time.Hour)}, 0},
+		{"a rewind to no use", store.Bump{Key: key, Delta: -1, At: t0, Rewind: &store.Rewind{Expect: store.Count{N: 1, Last: t0}}},
+			store.Count{N: 1, Last: t0}, store.Count{}, 0},
+		{"a rewind compares instants", store.Bump{Key: key, Delta: -1, At: t0, Rewind: &store.Rewind{Expect: store.Count{N: 1, Last: t0.In(time.FixedZone("x", 3600))}}},
+			store.Count{N: 1, Last: t0}, store.Count{}, 0},
+		{"a rewind expecting another count conflicts", store.Bump{Key: key, Delta: -1, At: t0, Rewind: &store.Rewind{Expect: store.Count{N: 2, Last: t0}}},
+			store.Count{N: 3, Last: t0}, store.Count{N: 3, Last: t0}, errcode.Conflict},
+		{"a rewind expecting another last time conflicts", store.Bump{Key: key, Delta: -1, At: t0, Rewind: &store.Rewind{Expect: store.Count{N: 2, Last: t0}}},
+			store.Count{N: 2, Last: t0.Add(time.Second)}, store.Count{N: 2, Last: t0.Add(time.Second)}, errcode.Conflict},
+		{"an increment ignores a rewind", store.Bump{Key: key, Delta: 1, Guard: guard, At: t0, Rewind: &store.Rewind{Expect: store.Count{N: 9}}},
+			store.Count{}, store.Count{N: 1, Last: t0}, 0},
 	} {
 		got, err := tc.b.Next(tc.cur)
 		if tc.code == 0 && err != nil || tc.code != 0 && errcode.CodeOf(err) != tc.code {
@@ -38,7 +50,7 @@ func TestBumpNext(t *testing.T) {
 		if errors.As(err, &ge) && (ge.Key != key || ge.Count != tc.cur) {
 			t.Errorf("%s: the GuardError names %v at %v, want %v at %v", tc.name, ge.Key, ge.Count, key, tc.cur)
 		}
-		if got != tc.want {
+		if got.N != tc.want.N || !got.Last.Equal(tc.want.Last) {
 			t.Errorf("%s: %+v, want %+v", tc.name, got, tc.want)
 		}
 	}
@@ -87,5 +99,36 @@ func TestCouponFilterMatch(t *testing.T) {
 	never.ExpiresAt = time.Time{}
 	if (&store.CouponFilter{ExpiresBefore: t0}).Match(&never) || (&store.CouponFilter{ExpiresAfter: t0}).Match(&never) {
 		t.Error("a coupon that never expires passes an expiry bound")
+	}
+}
+
+// SequenceAdvance.Next is the contract's rule for a sequence advance.
+func TestSequenceAdvanceNext(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		a    store.SequenceAdvance
+		cur  int64
+		want int64
+		code errcode.Code // 0: no error
+	}{
+		{"from the stored index", store.SequenceAdvance{SeriesID: "s", From: 5, To: 8}, 5, 8, 0},
+		{"from 0, never advanced", store.SequenceAdvance{SeriesID: "s", To: 1}, 0, 1, 0},
+		{"to the same index", store.SequenceAdvance{SeriesID: "s", From: 5, To: 5}, 5, 5, 0},
+		{"from a stale index", store.SequenceAdvance{SeriesID: "s", From: 4, To: 8}, 5, 5, errcode.Conflict},
+		{"from an index not reached", store.SequenceAdvance{SeriesID: "s", From: 6, To: 8}, 5, 5, errcode.Conflict},
+		{"from a negative index", store.SequenceAdvance{SeriesID: "s", From: -1, To: 8}, -1, -1, errcode.InvalidArgument},
+		{"backwards", store.SequenceAdvance{SeriesID: "s", From: 5, To: 4}, 5, 5, errcode.InvalidArgument},
+	} {
+		got, err := tc.a.Next(tc.cur)
+		if tc.code == 0 && err != nil || tc.code != 0 && errcode.CodeOf(err) != tc.code {
+			t.Errorf("%s: error %v, want code %v", tc.name, err, tc.code)
+		}
+		var ce *store.ConflictError
+		if errors.As(err, &ce) && (ce.Kind != "sequence" || ce.ID != "s") {
+			t.Errorf("%s: the ConflictError names %s %q, want sequence \"s\"", tc.name, ce.Kind, ce.ID)
+		}
+		if got != tc.want {
+			t.Errorf("%s: %d, want %d", tc.name, got, tc.want)
+		}
 	}
 }

@@ -6,7 +6,9 @@
 // package limits and package coupon), and hands the store one [Change]: the
 // records to insert, the coupon and redemption updates guarded by version or
 // status, the counter bumps guarded by the limit and gap that package limits
-// computed, and the events. [Store.Apply] writes all of it atomically or none
+// computed, the events, and for codes minted from a series' code sequence
+// the advance of the sequence past them, guarded by the index the engine
+// read. [Store.Apply] writes all of it atomically or none
 // of it, and says which guard failed. A store never decides whether a
 // redemption is allowed: it checks guards it is given, nothing else.
 //

@@ -29,7 +29,7 @@ func (e *GuardError) Unwrap() error {
 // or status expectation did not hold, or a counter would go negative. It is
 // retryable: read again, decide again. It matches errcode.ErrConflict.
 type ConflictError struct {
-	Kind string // "series", "coupon", "redemption", "counter", or "transaction" when a store gave up retrying
+	Kind string // "series", "coupon", "redemption", "counter", "audience" (series/customer), or "transaction" when a store gave up retrying
 	ID   string
 }
 
@@ -43,7 +43,7 @@ func (e *ConflictError) Unwrap() error { return errcode.New(errcode.Conflict, e.
 // ExistsError reports an insert that collides with a unique key. It matches
 // errcode.ErrAlreadyExists.
 type ExistsError struct {
-	Kind string // "series", "coupon", "redemption", or "issue" for a coupon's (series, IssueKey)
+	Kind string // "series", "coupon", "redemption", "audience" (Key series/customer) or "issue" (Key series/IssueKey)
 	Key  string
 }
 

@@ -61,6 +61,10 @@ type Store interface {
 	// InAudience reports whether customer is on the audience list of the
 	// series.
 	InAudience(ctx context.Context, seriesID, customer string) (bool, error)
+	// Audience returns the members of the audience list of q.SeriesID that
+	// match q, ordered by customer (byte-wise, as Go compares strings).
+	// Members are added and removed by Apply (Change.Audience).
+	Audience(ctx context.Context, q AudienceQuery) ([]AudienceMember, error)
 
 	// Apply writes c atomically: all of it or, on any error, none of it.
 	// It returns an error matching errcode.ErrGuardFailed (a *GuardError)
@@ -80,18 +84,21 @@ type Store interface {
 	InsertCoupons(ctx context.Context, coupons []coupon.Coupon, events []coupon.Event) (int, error)
 
 	// AddAudience adds customers to the series' audience list; customers
-	// already on it are skipped.
+	// already on it are skipped. It records no time (their
+	// AudienceMember.AddedAt reads as zero) and appends no event.
+	//
+	// Deprecated: the engine adds and removes members with Apply
+	// (Change.Audience), which writes the membership and the customers'
+	// history events together and tells a new member from an existing one;
+	// use Engine.AddAudience. AddAudience stays for callers and adapters
+	// written against it.
 	AddAudience(ctx context.Context, seriesID string, customers []string) error
 
-	// Reserve reserves n consecutive indexes of the series' code sequence
-	// and returns the first. Indexes are never handed out twice, even
-	// across processes sharing the store; an index reserved and not used is
-	// simply skipped. The first call for a series returns 0; n == 0 returns
-	// the next index without reserving it. A negative n is an
-	// errcode.InvalidArgument error, and a reservation past the largest
-	// int64 index an errcode.CapacityExceeded one; neither reserves
-	// anything.
-	Reserve(ctx context.Context, seriesID string, n int64) (int64, error)
+	// NextIndex returns the next unused index of the series' code
+	// sequence: 0 until a change first advances it (Change.Sequence). It
+	// reserves nothing: the change that uses the indexes advances the
+	// sequence, atomically with the rest of it.
+	NextIndex(ctx context.Context, seriesID string) (int64, error)
 
 	// UpdateWhere moves every coupon matching f to the state u.To, at most
 	// u.Limit of them (0: no limit), bumping each one's Version and
@@ -180,10 +187,13 @@ type CouponQuery struct {
 	Limit int
 }
 
-// RedemptionQuery selects redemptions and holds.
+// RedemptionQuery selects redemptions and holds. Zero fields select
+// everything; every set field must match.
 type RedemptionQuery struct {
 	CouponID string
 	SeriesID string
+	// Customer keeps the records of this redeemer (Redemption.Customer).
+	Customer string
 	Status   coupon.RedemptionStatus // zero: any
 	// HoldExpiresBefore keeps records whose HoldExpiresAt is set and not
 	// after this time, whatever their status (a confirmed hold keeps its
@@ -198,6 +208,27 @@ type EventQuery struct {
 	Customer string
 	SeriesID string
 	Limit    int
+}
+
+// AudienceQuery selects members of one series' audience list.
+type AudienceQuery struct {
+	SeriesID string
+	// Customers, when not empty, keeps only these customers: whether many
+	// customers are members, in one read. Repeated customers are returned
+	// once.
+	Customers []string
+	// After keeps customers greater than this, for paging.
+	After string
+	// Limit caps the result; 0 means no cap.
+	Limit int
+}
+
+// AudienceMember is one customer on a series' audience list.
+type AudienceMember struct {
+	Customer string
+	// AddedAt is when the customer was added (AudienceUpdate.At); zero for
+	// a customer added by the deprecated Store.AddAudience.
+	AddedAt time.Time
 }
 
 // BulkUpdate says what UpdateWhere does to each matching coupon.

@@ -34,11 +34,17 @@ var contractTests = []test{
 	{"ListCoupons", testContractListCoupons},
 	{"ListRedemptions", testContractListRedemptions},
 	{"Events", testContractEvents},
-	{"Reserve", testContractReserve},
+	{"Sequence", testContractSequence},
+	{"Rewind", testContractRewind},
+	{"RedemptionsByCustomer", testContractRedemptionsByCustomer},
 	{"AppendCouponsByCode", testContractAppendByCode},
 	{"ListSeries", testContractListSeries},
 	{"SeriesVersion", testContractSeriesVersion},
 	{"Audience", testContractAudience},
+	{"AudienceApply", testContractAudienceApply},
+	{"AudienceApplyRefusals", testContractAudienceRefusals},
+	{"AudienceApplyManyRows", testContractAudienceMany},
+	{"AudienceList", testContractAudienceList},
 	{"ConcurrentGuardedBumps", testContractConcurrentBumps},
 	{"ContextDone", testContractCancelled},
 }
@@ -811,76 +817,6 @@ func testContractEvents(t *testing.T, e *env) {
 	same(t, e.events(store.EventQuery{CouponID: "y", Limit: 2}), []coupon.Event{applied[1], applied[3]}, "Limit keeps the first events of a coupon")
 }
 
-func testContractReserve(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2", "s3", "s4")
-	zero, err := e.st.Reserve(e.ctx, "s1", 0)
-	if wantOK(t, err, "Reserve of 0 indexes") && zero != 0 {
-		t.Errorf("reserving no index of a fresh series returns 0: %d", zero)
-	}
-	first, err := e.st.Reserve(e.ctx, "s1", 5)
-	if wantOK(t, err, "Reserve") && first != 0 {
-		t.Errorf("the first reservation of a series starts at 0, and reserving no index takes none: %d", first)
-	}
-	next, err := e.st.Reserve(e.ctx, "s1", 3)
-	if wantOK(t, err, "Reserve") && next != 5 {
-		t.Errorf("the next reservation starts after the last: %d, want 5", next)
-	}
-	_, err = e.st.Reserve(e.ctx, "s1", -1)
-	wantCode(t, err, errcode.InvalidArgument, "Reserve of a negative number of indexes must fail with InvalidArgument")
-	after, err := e.st.Reserve(e.ctx, "s1", 1)
-	if wantOK(t, err, "Reserve") && after != 8 {
-		t.Errorf("a refused reservation takes no index: %d, want 8", after)
-	}
-	other, err := e.st.Reserve(e.ctx, "s2", 1)
-	if wantOK(t, err, "Reserve") && other != 0 {
-		t.Errorf("each series has its own sequence: %d", other)
-	}
-	// Concurrent reservations of different sizes neither overlap nor leave
-	// a gap.
-	const workers, per = 16, 10
-	type span struct{ first, n int64 }
-	var mu sync.Mutex
-	var spans []span
-	var wg sync.WaitGroup
-	for w := range workers {
-		wg.Go(func() {
-			for i := range per {
-				n := int64(1 + (w+i)%3)
-				f, err := e.st.Reserve(e.ctx, "s3", n)
-				if err != nil {
-					t.Errorf("Reserve: %v", err)
-					return
-				}
-				mu.Lock()
-				spans = append(spans, span{f, n})
-				mu.Unlock()
-			}
-		})
-	}
-	wg.Wait()
-	if len(spans) != workers*per {
-		t.Errorf("every reservation succeeds: %d of %d", len(spans), workers*per)
-	}
-	slices.SortFunc(spans, func(a, b span) int { return int(a.first - b.first) })
-	var end int64
-	for _, sp := range spans {
-		if sp.first != end {
-			t.Fatalf("concurrent reservations must neither overlap nor leave a gap: one starts at %d, want %d", sp.first, end)
-		}
-		end += sp.n
-	}
-	// The sequence ends at the largest int64.
-	if _, err := e.st.Reserve(e.ctx, "s4", 1<<62); !wantOK(t, err, "Reserve of 1<<62 indexes") {
-		return
-	}
-	last, err := e.st.Reserve(e.ctx, "s4", 1<<62-1)
-	if wantOK(t, err, "Reserve up to the largest int64") && last != 1<<62 {
-		t.Errorf("a reservation up to the end of the sequence starts after the last: %d, want %d", last, int64(1<<62))
-	}
-	_, err = e.st.Reserve(e.ctx, "s4", 1)
-	wantCode(t, err, errcode.CapacityExceeded, "a reservation past the largest int64 index must fail with CapacityExceeded")
-}
-
 // idsOf returns the id of each record, in order.
 func idsOf[T any](records []T, id func(T) string) []string {
 	out := make([]string, len(records))
@@ -977,10 +913,17 @@ func testContractSeriesVersion(t *testing.T, e *env) {
 	wantCode(t, err, errcode.NotFound, "SeriesVersion of an unknown id")
 }
 
+// testContractAudience checks the deprecated Store.AddAudience, which
+// stores still implement.
 func testContractAudience(t *testing.T, e *env) {
 	e.seedSeries("s1", "s2")
+	e.apply(&store.Change{Audience: []store.AudienceUpdate{addMember("s1", erin, t0)}})
+	//lint:ignore SA1019 the deprecated method is still part of the contract
 	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{alice, bob, alice}), "AddAudience with a customer twice in one call")
-	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{bob, carol}), "AddAudience with a customer already on the list")
+	//lint:ignore SA1019 the deprecated method is still part of the contract
+	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{bob, carol, erin}), "AddAudience with a customer already on the list")
+	same(t, e.members("s1"), []store.AudienceMember{{Customer: alice}, {Customer: bob}, {Customer: carol}, {Customer: erin, AddedAt: t0}},
+		"AddAudience records no time, and leaves a member already on the list as it was")
 	for _, tc := range []struct {
 		series, customer string
 		want             bool

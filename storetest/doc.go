@@ -22,7 +22,7 @@
 //		storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return newMyStore(b) })
 //	}
 //
-// The suite has four parts:
+// The suite has five parts:
 //
 //   - operation tests: one subtest per engine operation and error path
 //     (series, issue, redeem and every limit kind, holds, reverse, revoke,
@@ -40,7 +40,14 @@
 //   - concurrency tests: many goroutines racing at each limit kind, with
 //     idempotent retries mixed in, repeated several rounds; exactly the
 //     allowed number succeed, every loser gets the right refusal, and
-//     counters equal the redemption records.
+//     counters equal the redemption records;
+//   - input tests: bad strings (NUL, invalid UTF-8, control characters,
+//     values past every length limit) and times outside the years 1900
+//     through 2199 get the same refusal on every store and change nothing,
+//     and a rapid property checks that every store keeps, as given, the
+//     strings and times the engine accepts (multi-byte, emoji, odd but
+//     valid characters, values at their maximum length, times at the ends
+//     of the range).
 //
 // [Capabilities] scales the slow parts for slower backends. Times used by
 // the suite are whole seconds, so a store may keep times at microsecond

@@ -22,6 +22,8 @@ var holdTests = []test{
 	{"HoldReplay", testHoldReplay},
 	{"BadTTL", testHoldBadTTL},
 	{"UnknownHold", testHoldUnknown},
+	{"ReleaseGivesGapBack", testHoldReleaseGap},
+	{"ReleaseOvertakenKeepsGap", testReleaseOvertaken},
 }
 
 var reverseTests = []test{
@@ -31,6 +33,9 @@ var reverseTests = []test{
 	{"GivesBackSeriesLevel", testReverseGivesBack},
 	{"Errors", testReverseErrors},
 	{"ExpiredStaysExpired", testReverseExpired},
+	{"GapAfterReversal", testReverseGap},
+	{"GapFromEarlierUse", testReverseGapEarlier},
+	{"OvertakenKeepsGap", testReverseOvertaken},
 }
 
 func (e *env) hold(code, customer, key string, ttl time.Duration) couponkit.RedeemResult {

@@ -31,6 +31,7 @@ var issueTests = []test{
 	{"UploadedPool", testIssuePool},
 	{"UploadedNamedCode", testIssueNamedCode},
 	{"FillRatio", testIssueFillRatio},
+	{"BatchPastCapacity", testIssueBatchPastCapacity},
 	// Idempotency keys: see issuekeys.go.
 	{"KeyReplays", testIssueKeyReplays},
 	{"KeyReplaysWhereRulesRefuse", testIssueKeyReplaysRefused},
@@ -210,8 +211,10 @@ func testIssueAudience(t *testing.T, e *env) {
 	s := e.gen("audience", func(s *series.Series) { s.Issuance.AudienceOnly = true })
 	_, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
 	wantDenied(t, err, reasons(limits.NotInAudience), "an audience-only series must refuse a customer not on its list")
-	mustOK(t, e.st.AddAudience(e.ctx, s.ID, []string{alice, carol}), "AddAudience")
-	mustOK(t, e.st.AddAudience(e.ctx, s.ID, []string{alice}), "AddAudience again (idempotent)")
+	_, err = e.e.AddAudience(e.ctx, couponkit.AudienceRequest{SeriesID: s.ID, Customers: refs(alice, carol)})
+	mustOK(t, err, "AddAudience")
+	_, err = e.e.AddAudience(e.ctx, couponkit.AudienceRequest{SeriesID: s.ID, Customers: refs(alice)})
+	mustOK(t, err, "AddAudience again (idempotent)")
 	_, err = e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
 	wantOK(t, err, "a customer added to the audience may be issued")
 	_, err = e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(bob)))

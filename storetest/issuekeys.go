@@ -130,20 +130,18 @@ func testContractIssueKeys(t *testing.T, e *env) {
 // keyed request once. Race IssueSameKey: two requests with one key at once
 // issue once.
 
-// issueState is what an issue may change in a series: its coupons, the
-// issue counters, its events. The code sequence (SeriesCounters.LiveCodes)
-// is left out: a repeated request caught at the write has reserved a code
-// index for the coupon it did not make, which is skipped.
+// issueState is what an issue may change in a series: its coupons, its
+// counters and code sequence (a repeat caught at the write made a code
+// whose index advances with the change, so not at all), its events.
 type issueState struct {
-	Coupons           []coupon.Coupon
-	Issued, Remaining int64
-	Events            int
+	Coupons  []coupon.Coupon
+	Counters couponkit.SeriesCounters
+	Events   int
 }
 
 func (e *env) issueState(seriesID string) issueState {
 	e.t.Helper()
-	n := e.counters(seriesID)
-	return issueState{Coupons: e.seriesCoupons(seriesID), Issued: n.Issued, Remaining: n.RemainingIssuable,
+	return issueState{Coupons: e.seriesCoupons(seriesID), Counters: e.counters(seriesID),
 		Events: len(e.events(store.EventQuery{SeriesID: seriesID}))}
 }
 
@@ -437,8 +435,8 @@ func testIssueBatchTwice(t *testing.T, e *env) {
 		mustOK(t, err, "IssueBatch")
 		checkBatch(t, outs, "first", coupons)
 		before := e.issueState(s.ID)
-		if before.Issued != 5 {
-			t.Errorf("%s: five requests issue: %d", s.Name, before.Issued)
+		if before.Counters.Issued != 5 {
+			t.Errorf("%s: five requests issue: %d", s.Name, before.Counters.Issued)
 		}
 		outs, err = e.e.IssueBatch(e.ctx, e.batchReqs(s.ID))
 		mustOK(t, err, "IssueBatch again")
@@ -473,8 +471,8 @@ func testIssueBatchLostReply(t *testing.T, e *env) {
 			}
 		}
 		st := e.issueState(s.ID)
-		if len(issued) != 5 || st.Issued != 5 {
-			t.Errorf("%s: after a lost reply and a second run, each of the five requests that issue is issued once: %d coupons answered, %d issued", s.Name, len(issued), st.Issued)
+		if len(issued) != 5 || st.Counters.Issued != 5 {
+			t.Errorf("%s: after a lost reply and a second run, each of the five requests that issue is issued once: %d coupons answered, %d issued", s.Name, len(issued), st.Counters.Issued)
 		}
 		for _, c := range st.Coupons {
 			if c.State == coupon.Issued && !issued[c.ID] {

@@ -318,45 +318,82 @@ func testExpireDue(t *testing.T, e *env) {
 	wantCode(t, err, errcode.Expired, "a swept coupon cannot be redeemed")
 }
 
+// testRemindersDue: a reminder is N days before the coupon's last valid
+// day at a local time of day, in the series' time zone, whatever clock
+// change lies between; RemindersDue lists exactly the reminders due in
+// (from, to] of Issued coupons of active series.
 func testRemindersDue(t *testing.T, e *env) {
+	// Issued Monday 7 Jan 2030 11:00 in Berlin: the last valid day is 83
+	// days later, Sunday 31 March, the day Berlin moves its clocks from
+	// 02:00 to 03:00 (UTC+1 to UTC+2); the coupon expires at the end of it.
 	s := e.gen("remind", func(s *series.Series) {
-		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 2} // expires 10 Jan 00:00
-		s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}, {Lead: 72 * time.Hour, Channel: "email"}}
+		s.TimeZone = "Europe/Berlin"
+		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 83}
+		s.Reminders = []series.Reminder{
+			{DaysBefore: 0, At: series.At(10, 0), Channel: "sms"},
+			{DaysBefore: 2, At: series.At(10, 0), Channel: "email"},
+		}
 	})
 	c1 := e.issue(s.ID, alice)
 	c2 := e.issue(s.ID, bob)
 	e.redeem(c2.Code, bob, "k") // a redeemed coupon needs no reminder
 	e.clk.Advance(2 * time.Hour)
 	c3 := e.issue(s.ID, carol) // issued the same day: same expiry
+	e.clk.Advance(24 * time.Hour)
+	c4 := e.issue(s.ID, dave) // a day later: last valid day Monday 1 April
 	paused := e.gen("paused", func(s *series.Series) {
-		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 2}
-		s.Reminders = []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}}
+		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 83}
+		s.Reminders = []series.Reminder{{At: series.At(10, 0), Channel: "sms"}}
 	})
 	e.issue(paused.ID, alice)
 	_, err := e.e.SetSeriesStatus(e.ctx, paused.ID, series.Paused)
 	mustOK(t, err, "pause")
 
-	due := time.Date(2030, 1, 9, 0, 0, 0, 0, time.UTC) // 10 Jan minus 24 h
-	got, err := e.e.RemindersDue(e.ctx, due.Add(-time.Hour), due)
+	utc := func(m time.Month, d, h int) time.Time { return time.Date(2030, m, d, h, 0, 0, 0, time.UTC) }
+	expires := utc(time.March, 31, 22) // 1 April 00:00 in Berlin, summer time
+	if got := e.stored(c1.ID).ExpiresAt; !got.Equal(expires) {
+		t.Fatalf("setup: the coupon expires at %v, want %v", got, expires)
+	}
+	smsDue := utc(time.March, 31, 8) // 31 March 10:00, summer time
+	got, err := e.e.RemindersDue(e.ctx, smsDue.Add(-time.Hour), smsDue)
 	if !wantOK(t, err, "RemindersDue") {
 		return
 	}
 	var ids []string
 	for _, r := range got {
 		ids = append(ids, r.Coupon.ID)
-		if !r.DueAt.Equal(due) || r.Reminder.Channel != "sms" || !r.ExpiresAt.Equal(due.Add(24*time.Hour)) || r.SeriesID != s.ID {
-			t.Errorf("a due reminder names its series, channel, due time and expiry: %+v", r)
+		if !r.DueAt.Equal(smsDue) || r.Reminder.Channel != "sms" || !r.ExpiresAt.Equal(expires) || r.SeriesID != s.ID {
+			t.Errorf("a due reminder names its series, reminder, due time and expiry: %+v", r)
 		}
 	}
-	same(t, ids, []string{c1.ID, c3.ID}, "the window (8 Jan 23:00, 9 Jan 00:00] holds the 24-hour reminders of the two issued coupons of the active series, by due time then id; not the redeemed one, not the paused series'")
-	got, err = e.e.RemindersDue(e.ctx, due, due.Add(time.Hour))
+	same(t, ids, []string{c1.ID, c3.ID}, "the window (07:00, 08:00 UTC] of 31 March holds the 10:00 (summer time) reminders of the last day, for the two issued coupons of the active series, by due time then id; not the redeemed one, not the paused series'")
+	got, err = e.e.RemindersDue(e.ctx, smsDue, smsDue.Add(time.Hour))
 	if wantOK(t, err, "RemindersDue") && len(got) != 0 {
-		t.Errorf("the window excludes its start: a reminder due at the start is not due again: %d", len(got))
+		t.Errorf("the window excludes its start: a reminder due at the start is not due again: %+v", got)
 	}
-	got, err = e.e.RemindersDue(e.ctx, t0.Add(-48*time.Hour), due)
-	if wantOK(t, err, "RemindersDue") && len(got) != 4 {
-		t.Errorf("a window holding both leads' times gives 4 reminders (2 coupons x 2 reminders): %d", len(got))
-	} else if len(got) == 4 && (got[0].Reminder.Channel != "email" || got[3].Reminder.Channel != "sms") {
-		t.Errorf("reminders are ordered by due time: the 72-hour ones first: %v, %v", got[0].Reminder, got[3].Reminder)
+	got, err = e.e.RemindersDue(e.ctx, smsDue.Add(time.Hour), smsDue.Add(-time.Hour))
+	if wantOK(t, err, "RemindersDue") && len(got) != 0 {
+		t.Errorf("an empty window holds no reminder: %+v", got)
 	}
+
+	type due struct {
+		Coupon, Channel string
+		At              time.Time
+	}
+	got, err = e.e.RemindersDue(e.ctx, t0, utc(time.April, 2, 0))
+	if !wantOK(t, err, "RemindersDue") {
+		return
+	}
+	var all []due
+	for _, r := range got {
+		all = append(all, due{r.Coupon.ID, r.Reminder.Channel, r.DueAt})
+	}
+	same(t, all, []due{
+		{c1.ID, "email", utc(time.March, 29, 9)}, // 29 March 10:00, winter time
+		{c3.ID, "email", utc(time.March, 29, 9)},
+		{c4.ID, "email", utc(time.March, 30, 9)}, // 30 March 10:00, winter time
+		{c1.ID, "sms", smsDue},                   // 31 March 10:00, summer time
+		{c3.ID, "sms", smsDue},
+		{c4.ID, "sms", utc(time.April, 1, 8)}, // 1 April 10:00, summer time
+	}, "every reminder of the three issued coupons, at 10:00 Berlin time on either side of the clock change, ordered by due time then coupon id")
 }

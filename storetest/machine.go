@@ -591,6 +591,15 @@ func (mc *machine) check(t *rapid.T) {
 			want = append(want, *c)
 		}
 		matchAll(t, "the stored coupons of "+s.s.Name, got, want, couponsEqual)
+		if mints(&s.s) {
+			next, err := e.st.NextIndex(e.ctx, s.id())
+			if err != nil {
+				t.Fatalf("NextIndex: %v", err)
+			}
+			if next != int64(len(want)) {
+				t.Fatalf("the code sequence of %s stands at %d; the model made %d codes from it", s.s.Name, next, len(want))
+			}
+		}
 		rs, err := e.st.ListRedemptions(e.ctx, store.RedemptionQuery{SeriesID: s.id()})
 		if err != nil {
 			t.Fatalf("ListRedemptions: %v", err)

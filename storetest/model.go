@@ -322,9 +322,27 @@ func (m *model) release(r *coupon.Redemption, now time.Time) {
 	c.Version++
 	r.Status, r.ReleasedAt = coupon.StatusReleased, now
 	m.event(c, useEvent(coupon.EventHoldReleased, c, r, now))
+	m.giveBack(r, c, now)
+}
+
+// giveBack takes the use r, already released or reversed, off its
+// counters, and sets the customer's last use in the series, which the
+// redemption gap counts from, to their latest use that still counts: an
+// unreversed redemption or a hold live at now (none: the zero time).
+func (m *model) giveBack(r *coupon.Redemption, c *coupon.Coupon, now time.Time) {
 	for _, k := range useKeysOf(r.SeriesID, codeScopeOf(c), r.Customer) {
 		m.bump(k, -1, now)
 	}
+	var last time.Time
+	for _, o := range m.reds {
+		if o.SeriesID == r.SeriesID && o.Customer == r.Customer && (o.Status == coupon.StatusRedeemed || o.HoldActive(now)) && o.At.After(last) {
+			last = o.At
+		}
+	}
+	k := key(limits.CustomerSeriesUses, r.SeriesID, "", r.Customer)
+	n := m.counts[k]
+	n.Last = last
+	m.counts[k] = n
 }
 
 // releaseLapsed releases, in id order, the holds keep accepts whose time to
@@ -753,9 +771,7 @@ func (m *model) reverse(id, code, k string, now time.Time) (want, *coupon.Redemp
 	c.Version++
 	r.Status, r.ReversedAt = coupon.StatusReversed, now
 	m.event(c, useEvent(coupon.EventReversed, c, r, now))
-	for _, k := range useKeysOf(r.SeriesID, codeScopeOf(c), r.Customer) {
-		m.bump(k, -1, now)
-	}
+	m.giveBack(r, c, now)
 	return ok(), r
 }
 

@@ -43,6 +43,12 @@ var mutants = []mutant{
 	{"idempotency keys not found", "^Redeem$/^ReplaySameKey$", "Redeem/ReplaySameKey"},
 	{"counter times lost", "^Limits$/^Gap$", "Limits/Gap"},
 	{"revocations lose events", "^Model$", "Model"},
+	{"audience updates never refused", "^Contract$/^AudienceApply", "Contract/AudienceApplyRefusals"},
+	{"audience listed backwards", "^(Contract|Audience)$/^(AudienceList|ListPages)$", "Contract/AudienceList"},
+	{"sequence advances ignored", "^(Contract|Generate)$/^(Sequence|SequenceCountsMinted)$", "Contract/Sequence"},
+	{"rewinds ignored", "^(Reverse|Hold)$", "Reverse/GapAfterReversal"},
+	{"rewinds unguarded", "^(Reverse|Hold)$", "Reverse/OvertakenKeepsGap"},
+	{"rewinds guarded by the last time only", "^(Reverse|Hold)$", "Reverse/OvertakenKeepsGap"},
 }
 
 // TestMutants runs the suite against each mutant in a child process and
@@ -103,9 +109,54 @@ func (b *broken) Apply(ctx context.Context, c *store.Change) error {
 		for i := range c.Bumps {
 			c.Bumps[i].Guard = limits.Guard{Counter: c.Bumps[i].Guard.Counter}
 		}
+	case "rewinds ignored", "rewinds unguarded", "rewinds guarded by the last time only":
+		cc := *c
+		cc.Bumps = slices.Clone(c.Bumps)
+		for i := range cc.Bumps {
+			bp := &cc.Bumps[i]
+			switch {
+			case bp.Rewind == nil:
+			case b.how == "rewinds ignored":
+				bp.Rewind = nil
+			default: // expect whatever the counter holds now (its count only, or all of it)
+				cur := make([]store.Count, 1)
+				if err := b.Store.Counters(ctx, []store.CounterKey{bp.Key}, cur); err != nil {
+					return err
+				}
+				if b.how == "rewinds guarded by the last time only" && !cur[0].Last.Equal(bp.Rewind.Expect.Last) {
+					break
+				}
+				bp.Rewind = &store.Rewind{Expect: cur[0], Last: bp.Rewind.Last}
+			}
+		}
+		err := b.Store.Apply(ctx, &cc)
+		for i := range c.Bumps {
+			c.Bumps[i].After = cc.Bumps[i].After
+		}
+		return err
+	case "sequence advances ignored":
+		cc := *c
+		cc.Sequence = nil
+		return b.Store.Apply(ctx, &cc)
 	case "decrements lost":
 		cc := *c
 		cc.Bumps = slices.DeleteFunc(slices.Clone(c.Bumps), func(b store.Bump) bool { return b.Delta < 0 })
+		return b.Store.Apply(ctx, &cc)
+	case "audience updates never refused":
+		// An upsert store: adding a member or removing a non-member
+		// silently succeeds, so the engine can no longer tell a no-op.
+		cc := *c
+		cc.Audience = nil
+		for _, u := range c.Audience {
+			in, err := b.Store.InAudience(ctx, u.SeriesID, u.Customer)
+			if err != nil {
+				return err
+			}
+			if in != u.Remove {
+				continue
+			}
+			cc.Audience = append(cc.Audience, u)
+		}
 		return b.Store.Apply(ctx, &cc)
 	case "revocations lose events":
 		if len(c.Coupons) == 1 && c.Coupons[0].Coupon.State == coupon.Revoked && len(c.Events) == 1 {
@@ -144,6 +195,14 @@ func (b *broken) ListCoupons(ctx context.Context, q store.CouponQuery) ([]coupon
 		slices.Reverse(cs)
 	}
 	return cs, err
+}
+
+func (b *broken) Audience(ctx context.Context, q store.AudienceQuery) ([]store.AudienceMember, error) {
+	ms, err := b.Store.Audience(ctx, q)
+	if b.how == "audience listed backwards" {
+		slices.Reverse(ms)
+	}
+	return ms, err
 }
 
 func (b *broken) RedemptionByKey(ctx context.Context, couponID, key string) (coupon.Redemption, error) {

@@ -27,6 +27,8 @@ var generateTests = []test{
 	{"PoolThenMint", testGenerateThenMint},
 	{"ResumeAfterInterruption", testGenerateResume},
 	{"WrongSeries", testGenerateWrongSeries},
+	{"PastCapacityRefusedWhole", testGenerateRefusedWhole},
+	{"SequenceCountsMinted", testSequenceProperty},
 }
 
 func testQueryDetails(t *testing.T, e *env) {

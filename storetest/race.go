@@ -43,6 +43,8 @@ var races = []race{
 	{"ConfirmOneHold", raceConfirmOne},
 	{"ReleaseLapsedHolds", raceLapsedHolds},
 	{"StoreGuard", raceStoreGuard},
+	{"IssueMintedOncePerCustomer", raceIssueMinted},
+	{"LastUseAfterReversals", raceLastUse},
 }
 
 func (h *harness) races(t *testing.T) {
@@ -238,6 +240,7 @@ func checkUses(t *testing.T, e *env, seriesID string, wantUses int, rule string)
 	if events != len(rs) {
 		t.Errorf("%s: %d Redeemed or Held events for %d redemption records: every redemption and hold appends its event exactly once", rule, events, len(rs))
 	}
+	e.wantLastUse(t, seriesID, rs, rule)
 }
 
 // deniedFor accepts a refusal whose refusals are all rules among rs.
@@ -432,6 +435,7 @@ func checkIssueRace(t *testing.T, e *env, seriesID string, outs []issueRaceOutco
 	if n := e.counters(seriesID); n.Issued != int64(allowed) {
 		t.Errorf("%s: the series issued counter is %d, want %d", rule, n.Issued, allowed)
 	}
+	e.wantSequenceMatches(t, seriesID, rule)
 	for cust, n := range perCust {
 		if got := e.count(key(limits.CustomerIssued, seriesID, "", cust)); got.N != n {
 			t.Errorf("%s: the issued counter of %s is %d, its coupons %d", rule, cust, got.N, n)

@@ -1,8 +1,12 @@
 package storetest
 
 import (
+	"cmp"
+	"errors"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"testing"
 	"time"
 
@@ -27,6 +31,10 @@ var revokeTests = []test{
 	{"OnlyUnissued", testRevokeOnlyUnissued},
 	{"CodeCase", testRevokeCodeCase},
 	{"HeldCoupon", testRevokeHeld},
+	{"SeriesWideListsCoupons", testRevokeSeriesLists},
+	{"SeriesWideStreams", testRevokeSeriesStreams},
+	{"SeriesWideStreamStops", testRevokeSeriesStreamStops},
+	{"StreamOnlySeriesWide", testRevokeStreamNeedsScope},
 }
 
 // failures flattens a revoke result's failures to code -> codes.
@@ -310,5 +318,142 @@ func testRevokeHeld(t *testing.T, e *env) {
 	hist := kinds(e.history(c.ID))
 	if !slices.Equal(hist, []coupon.EventKind{coupon.EventIssued, coupon.EventHeld, coupon.EventHoldReleased, coupon.EventRevoked}) {
 		t.Errorf("history: %v", hist)
+	}
+}
+
+// revokedOf is how a revoke result lists coupon c, its code in case cc.
+func revokedOf(c coupon.Coupon, cc couponkit.CodeCase) couponkit.RevokedCoupon {
+	return couponkit.RevokedCoupon{CouponID: c.ID, Code: cc.Apply(c.Code), Holder: c.Holder}
+}
+
+func byCouponID(a, b couponkit.RevokedCoupon) int { return cmp.Compare(a.CouponID, b.CouponID) }
+
+func testRevokeSeriesLists(t *testing.T, e *env) {
+	s := e.createSeries(baseSeries("pool", uploadSrc()))
+	e.upload(s.ID, "Pool-1", "Pool-2", "Pool-3", "Pool-4")
+	x, y := e.issue(s.ID, alice), e.issue(s.ID, bob)
+	e.redeem(y.Code, bob, "k")
+	var avail []coupon.Coupon
+	for _, c := range e.seriesCoupons(s.ID) {
+		if c.State == coupon.Available {
+			avail = append(avail, c)
+		}
+	}
+	res, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{SeriesID: s.ID, Scope: couponkit.OnlyUnissued, CodeCase: couponkit.Lower})
+	if wantOK(t, err, "revoking only unissued coupons") {
+		var want []couponkit.RevokedCoupon
+		for _, c := range avail {
+			want = append(want, revokedOf(c, couponkit.Lower))
+		}
+		same(t, res.Revoked, want, "a series-wide revocation lists the coupons revoked (id, code in the asked case, no holder for unissued ones), by id")
+		if res.Total != len(want) || res.RevokedCount != len(want) {
+			t.Errorf("total and revoked count are the coupons listed: %d, %d; want %d", res.Total, res.RevokedCount, len(want))
+		}
+	}
+	res, err = e.e.Revoke(e.ctx, couponkit.RevokeRequest{SeriesID: s.ID, Scope: couponkit.AllUnredeemed})
+	if wantOK(t, err, "revoking every unredeemed coupon") {
+		same(t, res.Revoked, []couponkit.RevokedCoupon{revokedOf(x, couponkit.Upper)},
+			"all-unredeemed lists the issued coupon with its holder; the redeemed one and those already revoked are not listed")
+	}
+}
+
+// seriesOfMany makes a generated series with more coupons than a
+// series-wide revocation updates in one batch (1000), one of them issued.
+func (e *env) seriesOfMany(n int) (series.Series, coupon.Coupon) {
+	e.t.Helper()
+	s := e.gen("many")
+	if _, err := e.e.Generate(e.ctx, s.ID, n, nil); err != nil {
+		e.t.Fatalf("setup: Generate: %v", err)
+	}
+	return s, e.issue(s.ID, alice)
+}
+
+func testRevokeSeriesStreams(t *testing.T, e *env) {
+	const n = 1001
+	s, issued := e.seriesOfMany(n)
+	var batches [][]couponkit.RevokedCoupon
+	res, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{SeriesID: s.ID, Scope: couponkit.AllUnredeemed,
+		OnRevoked: func(b []couponkit.RevokedCoupon) error {
+			batches = append(batches, slices.Clone(b))
+			return nil
+		}})
+	if !wantOK(t, err, "a streamed series-wide revocation") {
+		return
+	}
+	if len(res.Revoked) != 0 || res.RevokedCount != n || res.Total != n {
+		t.Errorf("with OnRevoked the result counts (%d revoked, total %d; want %d) and lists nothing (%d listed)", res.RevokedCount, res.Total, n, len(res.Revoked))
+	}
+	if len(batches) < 2 {
+		t.Errorf("the coupons are streamed batch by batch: %d batches for %d coupons", len(batches), n)
+	}
+	var got []couponkit.RevokedCoupon
+	for i, b := range batches {
+		if len(b) == 0 {
+			t.Errorf("batch %d is empty: OnRevoked is called only with coupons", i)
+		}
+		got = append(got, b...)
+	}
+	slices.SortFunc(got, byCouponID)
+	var want []couponkit.RevokedCoupon
+	for _, c := range e.seriesCoupons(s.ID) {
+		if c.State != coupon.Revoked {
+			t.Fatalf("coupon %s is %s after the revocation", c.ID, c.State)
+		}
+		want = append(want, couponkit.RevokedCoupon{CouponID: c.ID, Code: c.Code, Holder: c.Holder})
+	}
+	same(t, got, want, "the batches hold every coupon revoked, each once, with its holder")
+	if !slices.ContainsFunc(got, func(r couponkit.RevokedCoupon) bool { return r.CouponID == issued.ID && r.Holder == alice }) {
+		t.Errorf("the issued coupon is streamed with its holder")
+	}
+}
+
+func testRevokeSeriesStreamStops(t *testing.T, e *env) {
+	const n = 1001
+	s, _ := e.seriesOfMany(n)
+	stop := errors.New("the consumer is full")
+	first := 0
+	res, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{SeriesID: s.ID, Scope: couponkit.AllUnredeemed,
+		OnRevoked: func(b []couponkit.RevokedCoupon) error {
+			first = len(b)
+			return stop
+		}})
+	if !errors.Is(err, stop) {
+		t.Fatalf("an OnRevoked error stops the revocation and is returned wrapped: %v", err)
+	}
+	if !strings.Contains(err.Error(), strconv.Itoa(first)+" coupons were revoked") {
+		t.Errorf("the error says how many coupons were revoked (%d): %v", first, err)
+	}
+	if res.RevokedCount != first || first == 0 || first >= n {
+		t.Errorf("the result counts the %d coupons of the batch committed before the callback failed: %d", first, res.RevokedCount)
+	}
+	revoked := 0
+	for _, c := range e.seriesCoupons(s.ID) {
+		if c.State == coupon.Revoked {
+			revoked++
+		}
+	}
+	if revoked != first {
+		t.Errorf("the batches after the failed callback are not revoked: %d revoked in the store, want %d", revoked, first)
+	}
+	res, err = e.e.Revoke(e.ctx, couponkit.RevokeRequest{SeriesID: s.ID, Scope: couponkit.AllUnredeemed})
+	if wantOK(t, err, "running the revocation again") && res.RevokedCount != n-first {
+		t.Errorf("running it again revokes the rest: %d, want %d", res.RevokedCount, n-first)
+	}
+}
+
+func testRevokeStreamNeedsScope(t *testing.T, e *env) {
+	s := e.gen("stream")
+	c := e.issue(s.ID, alice)
+	called := false
+	on := func([]couponkit.RevokedCoupon) error { called = true; return nil }
+	for _, req := range []couponkit.RevokeRequest{
+		{SeriesID: s.ID, Codes: []string{c.Code}, OnRevoked: on},
+		{SeriesID: s.ID, Customer: couponkit.ByID(alice), OnRevoked: on},
+	} {
+		_, err := e.e.Revoke(e.ctx, req)
+		wantCode(t, err, errcode.InvalidArgument, "OnRevoked with codes or a customer (it streams series-wide revocations only)")
+	}
+	if got := e.stored(c.ID); got.State != coupon.Issued || called {
+		t.Errorf("a refused request revokes nothing and calls nothing: %s, called %v", got.State, called)
 	}
 }

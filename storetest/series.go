@@ -2,6 +2,7 @@ package storetest
 
 import (
 	"errors"
+	"math"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +17,7 @@ import (
 var seriesTests = []test{
 	{"CreateRoundTrip", testSeriesRoundTrip},
 	{"CreateInvalid", testSeriesInvalid},
+	{"InapplicableAndUnbounded", testSeriesInapplicable},
 	{"CreateDuplicateID", testSeriesDuplicate},
 	{"UpdateVersion", testSeriesUpdate},
 	{"UpdateSourceFixed", testSeriesUpdateSource},
@@ -61,7 +63,7 @@ func fullSeries() series.Series {
 		s.Transferable = true
 		s.Expiry = series.Expiry{Kind: series.MonthEndsFromIssue, N: 1}
 		s.Discount = series.Discount{Kind: series.Percent, Percent: dec("12.5"), Cap: nullDec("20"), Currency: "EUR", Scale: 3}
-		s.Reminders = []series.Reminder{{Lead: 72 * time.Hour, Channel: "sms"}, {Lead: 24 * time.Hour, Channel: "email"}}
+		s.Reminders = []series.Reminder{{DaysBefore: 3, At: series.At(10, 0), Channel: "sms"}, {DaysBefore: 1, At: series.At(18, 30), Channel: "email"}}
 	})
 }
 
@@ -115,6 +117,42 @@ func testSeriesInvalid(t *testing.T, e *env) {
 	if len(all) != 0 {
 		t.Errorf("a refused series must not be stored: ListSeries has %d", len(all))
 	}
+}
+
+// testSeriesInapplicable: a setting that would be stored and ignored (a
+// customer level without Repeat) and a figure whose date arithmetic would
+// overflow (an exclusion window of MaxInt months) are refused on create and
+// on update, naming the fields, and nothing changes.
+func testSeriesInapplicable(t *testing.T, e *env) {
+	breakIt := func(s *series.Series) {
+		s.Redemption.MaxPerCustomer = 1 // Repeat is off
+		s.Issuance.ExcludeSeries, s.Issuance.ExcludeWithinMonths = []string{"other"}, math.MaxInt
+	}
+	wantFields := func(err error, rule string) {
+		t.Helper()
+		wantCode(t, err, errcode.InvalidConfig, "%s", rule)
+		var fields []string
+		for _, x := range errcode.All(err) {
+			fields = append(fields, x.Field)
+		}
+		same(t, fields, []string{"Issuance.ExcludeWithinMonths", "Redemption.MaxPerCustomer"}, "%s: the refusal names both fields", rule)
+	}
+	_, err := e.e.CreateSeries(e.ctx, baseSeries("ignored", genSrc(), breakIt))
+	wantFields(err, "creating a series with a customer level without Repeat and an exclusion of MaxInt months")
+	all, err := e.st.ListSeries(e.ctx, store.SeriesQuery{})
+	mustOK(t, err, "ListSeries")
+	if len(all) != 0 {
+		t.Errorf("a refused series must not be stored: ListSeries has %d", len(all))
+	}
+
+	s := e.gen("kept")
+	changed := s
+	breakIt(&changed)
+	_, err = e.e.UpdateSeries(e.ctx, changed)
+	wantFields(err, "updating a series to a customer level without Repeat and an exclusion of MaxInt months")
+	got, err := e.st.Series(e.ctx, s.ID)
+	mustOK(t, err, "store.Series")
+	same(t, got, s, "a refused update leaves the series as it was")
 }
 
 func testSeriesDuplicate(t *testing.T, e *env) {

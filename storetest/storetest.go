@@ -92,8 +92,10 @@ func (c Capabilities) withDefaults() Capabilities {
 //
 // The subtests, by group: Series, Issue, Upload, Redeem, Limits, Hold,
 // Keys (idempotency keys), Strangers (what a code tells a non-holder),
-// Reverse, Revoke, Transfer, Reissue, Expiry, Query, Generate (operations
-// and their error paths, through the engine); Contract (the store contract,
+// Reverse, Revoke, Transfer, Reissue, Expiry, Query, Generate, Audience
+// (operations and their error paths, through the engine); Input (bad
+// strings and times get one answer on every store, and what the engine
+// accepts every store keeps as it is); Contract (the store contract,
 // directly); Model (the model-based rapid test); Race (the concurrency
 // tests). A subtest skipped with "engine bug: ..." names a known defect of
 // the engine, not of the store.
@@ -114,6 +116,11 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, caps Capabilitie
 	t.Run("Expiry", func(t *testing.T) { h.each(t, expiryTests) })
 	t.Run("Query", func(t *testing.T) { h.each(t, queryTests) })
 	t.Run("Generate", func(t *testing.T) { h.each(t, generateTests) })
+	t.Run("Audience", func(t *testing.T) { h.each(t, audienceTests) })
+	t.Run("Input", func(t *testing.T) {
+		h.each(t, inputTests)
+		t.Run("StoresKeepWhatEngineAccepts", h.inputProperty)
+	})
 	t.Run("Contract", func(t *testing.T) { h.each(t, contractTests) })
 	t.Run("Model", h.model)
 	t.Run("Race", func(t *testing.T) {
@@ -186,6 +193,8 @@ type env struct {
 	e   *couponkit.Engine
 	clk *clock
 	dir *couponkit.MemDirectory
+	// caps are the suite's sizes, for the tests that scale with them.
+	caps Capabilities
 
 	mu        sync.Mutex
 	remaining []remainingCall // OnRemaining calls
@@ -211,7 +220,9 @@ func (h *harness) env(t *testing.T) *env {
 	if st == nil {
 		t.Fatal("newStore returned nil")
 	}
-	return newEnv(t, st)
+	e := newEnv(t, st)
+	e.caps = h.caps
+	return e
 }
 
 func newEnv(t *testing.T, st store.Store) *env {
@@ -445,12 +456,15 @@ var cmpOpts = cmp.Options{
 	cmpopts.EquateEmpty(),
 }
 
-// same fails the test when got differs from want, explaining the rule.
-func same[T any](t testing.TB, got, want T, rule string, args ...any) {
+// same fails the test when got differs from want, explaining the rule, and
+// reports whether they are the same.
+func same[T any](t testing.TB, got, want T, rule string, args ...any) bool {
 	t.Helper()
 	if d := cmp.Diff(want, got, cmpOpts); d != "" {
 		t.Errorf("%s (-want +got):\n%s", fmt.Sprintf(rule, args...), d)
+		return false
 	}
+	return true
 }
 
 // wantCode fails the test unless err matches the errcode code (errors.Is
@@ -516,6 +530,23 @@ func wantRefused(t testing.TB, err error, codes []errcode.Code, rule string, arg
 func reasons(rs ...limits.Reason) []limits.Reason { return rs }
 
 func codes(cs ...errcode.Code) []errcode.Code { return cs }
+
+// wantField fails the test unless err holds an *errcode.Error with the
+// given code on the given field (errcode.All lists every error of a joined
+// one) that matches the code under errors.Is.
+func wantField(t testing.TB, err error, code errcode.Code, field, rule string, args ...any) {
+	t.Helper()
+	what := fmt.Sprintf(rule, args...)
+	for _, ce := range errcode.All(err) {
+		if ce.Code == code && ce.Field == field {
+			if !errors.Is(err, &errcode.Error{Code: code}) {
+				t.Errorf("%s: %v does not match code %d under errors.Is", what, err, code)
+			}
+			return
+		}
+	}
+	t.Errorf("%s: got %v (code %d), want %d %s on field %q", what, err, errcode.CodeOf(err), code, code, field)
+}
 
 func reasonCodes(rs []limits.Reason) string {
 	var b strings.Builder

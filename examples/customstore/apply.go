@@ -2,6 +2,7 @@ package customstore
 
 import (
 	"context"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -19,8 +20,13 @@ type pending struct {
 	coupons  map[string]coupon.Coupon
 	reds     map[string]coupon.Redemption
 	counters map[store.CounterKey]store.Count
-	after    []store.Count // the value after each bump, for Bump.After
+	after    []store.Count   // the value after each bump, for Bump.After
+	members  map[member]bool // audience membership as the change leaves it
+	next     int64           // the sequence's next index after Change.Sequence
 }
+
+// member is one customer of one series' audience list.
+type member struct{ series, customer string }
 
 // Apply implements store.Store. It is atomic because it writes nothing
 // until the whole change has been checked, all under the one mutex.
@@ -37,6 +43,7 @@ func (s *Store) Apply(ctx context.Context, c *store.Change) error {
 		coupons:  make(map[string]coupon.Coupon),
 		reds:     make(map[string]coupon.Redemption),
 		counters: make(map[store.CounterKey]store.Count),
+		members:  make(map[member]bool),
 	}
 	if err := p.stage(c); err != nil {
 		return err
@@ -125,6 +132,9 @@ func (p *pending) stage(c *store.Change) error {
 	if err := p.checkRedemptionKeys(); err != nil {
 		return err
 	}
+	if err := p.stageAudience(c); err != nil {
+		return err
+	}
 	for _, b := range c.Bumps {
 		cur, ok := p.counters[b.Key]
 		if !ok {
@@ -136,6 +146,41 @@ func (p *pending) stage(c *store.Change) error {
 		}
 		p.counters[b.Key] = cur
 		p.after = append(p.after, cur)
+	}
+	if a := c.Sequence; a != nil {
+		next, err := a.Next(p.s.sequences[a.SeriesID])
+		if err != nil {
+			return err
+		}
+		p.next = next
+	}
+	return nil
+}
+
+// stageAudience checks the audience updates in order, each against the
+// membership the updates before it leave: adding a member is an
+// *store.ExistsError, removing a customer who is not one a
+// *store.ConflictError.
+func (p *pending) stageAudience(c *store.Change) error {
+	for _, u := range c.Audience {
+		if u.SeriesID == "" {
+			return emptyID("Audience.SeriesID")
+		}
+		if u.Customer == "" {
+			return emptyID("Audience.Customer")
+		}
+		k := member{u.SeriesID, u.Customer}
+		in, staged := p.members[k]
+		if !staged {
+			_, in = p.s.audience[u.SeriesID][u.Customer]
+		}
+		if !u.Remove && in {
+			return exists("audience", u.SeriesID+"/"+u.Customer)
+		}
+		if u.Remove && !in {
+			return conflict("audience", u.SeriesID+"/"+u.Customer)
+		}
+		p.members[k] = !u.Remove
 	}
 	return nil
 }
@@ -232,11 +277,24 @@ func (p *pending) commit(c *store.Change) {
 			s.redKeys[redKey{r.CouponID, r.IdempotencyKey}] = id
 		}
 	}
+	for _, u := range c.Audience {
+		if u.Remove {
+			delete(s.audience[u.SeriesID], u.Customer)
+			continue
+		}
+		if s.audience[u.SeriesID] == nil {
+			s.audience[u.SeriesID] = make(map[string]time.Time)
+		}
+		s.audience[u.SeriesID][u.Customer] = u.At
+	}
 	s.events = append(s.events, c.Events...)
 	for k, v := range p.counters {
 		s.counters[k] = v
 	}
 	for i := range c.Bumps {
 		c.Bumps[i].After = p.after[i]
+	}
+	if a := c.Sequence; a != nil {
+		s.sequences[a.SeriesID] = p.next
 	}
 }

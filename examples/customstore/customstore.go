@@ -3,9 +3,9 @@ package customstore
 import (
 	"cmp"
 	"context"
-	"math"
 	"slices"
 	"sync"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -26,7 +26,7 @@ type Store struct {
 	redKeys   map[redKey]string // (coupon id, idempotency key) -> redemption id
 	counters  map[store.CounterKey]store.Count
 	events    []coupon.Event
-	audience  map[string]map[string]bool
+	audience  map[string]map[string]time.Time // series -> member -> when added
 	sequences map[string]int64
 }
 
@@ -62,7 +62,7 @@ func New() *Store {
 		reds:      make(map[string]coupon.Redemption),
 		redKeys:   make(map[redKey]string),
 		counters:  make(map[store.CounterKey]store.Count),
-		audience:  make(map[string]map[string]bool),
+		audience:  make(map[string]map[string]time.Time),
 		sequences: make(map[string]int64),
 	}
 }
@@ -192,6 +192,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	for _, r := range s.reds {
 		if (q.CouponID == "" || r.CouponID == q.CouponID) &&
 			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
+			(q.Customer == "" || r.Customer == q.Customer) &&
 			(q.Status == 0 || r.Status == q.Status) &&
 			(q.HoldExpiresBefore.IsZero() || !r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore)) {
 			out = append(out, r)
@@ -245,7 +246,27 @@ func (s *Store) InAudience(ctx context.Context, seriesID, customer string) (bool
 		return false, err
 	}
 	defer s.mu.Unlock()
-	return s.audience[seriesID][customer], nil
+	_, ok := s.audience[seriesID][customer]
+	return ok, nil
+}
+
+// Audience implements store.Store.
+func (s *Store) Audience(ctx context.Context, q store.AudienceQuery) ([]store.AudienceMember, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var out []store.AudienceMember
+	for c, at := range s.audience[q.SeriesID] {
+		if c > q.After && (len(q.Customers) == 0 || slices.Contains(q.Customers, c)) {
+			out = append(out, store.AudienceMember{Customer: c, AddedAt: at})
+		}
+	}
+	slices.SortFunc(out, func(a, b store.AudienceMember) int { return cmp.Compare(a.Customer, b.Customer) })
+	if q.Limit > 0 && len(out) > q.Limit {
+		out = out[:q.Limit]
+	}
+	return out, nil
 }
 
 // AddAudience implements store.Store.
@@ -255,29 +276,23 @@ func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []st
 	}
 	defer s.mu.Unlock()
 	if s.audience[seriesID] == nil {
-		s.audience[seriesID] = make(map[string]bool)
+		s.audience[seriesID] = make(map[string]time.Time)
 	}
 	for _, c := range customers {
-		s.audience[seriesID][c] = true
+		if _, ok := s.audience[seriesID][c]; !ok {
+			s.audience[seriesID][c] = time.Time{}
+		}
 	}
 	return nil
 }
 
-// Reserve implements store.Store.
-func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
-	if n < 0 {
-		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
-	}
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
 	if err := s.lock(ctx); err != nil {
 		return 0, err
 	}
 	defer s.mu.Unlock()
-	first := s.sequences[seriesID]
-	if first > math.MaxInt64-n {
-		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
-	}
-	s.sequences[seriesID] = first + n
-	return first, nil
+	return s.sequences[seriesID], nil // 0 when never advanced
 }
 
 // InsertCoupons implements store.Store. A coupon is skipped when its id,

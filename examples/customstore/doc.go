@@ -37,7 +37,9 @@
 //     IssueKey another coupon of the series keeps (Kind "issue"); each bump applies to the value the bumps before it leave
 //     by store.Bump.Next (a guard that refuses is a *store.GuardError, a
 //     decrement below zero a *store.ConflictError, and an increment sets
-//     the last-increment time). A successful Apply sets each
+//     the last-increment time); a Sequence advance applies only from the
+//     series' stored next index (store.SequenceAdvance.Next: else a
+//     *store.ConflictError). A successful Apply sets each
 //     Bump.After. Later parts see earlier ones: an update may follow the
 //     insert of the same record in one change.
 //   - InsertCoupons: inserts the batch, skipping coupons whose id, unique
@@ -45,9 +47,13 @@
 //     inserts nothing the second time; returns how many it inserted.
 //   - UpdateWhere: moves up to Limit matching coupons, in id order, to the
 //     new state, bumping each Version and appending one event each.
-//   - Reserve: hands out consecutive indexes, never the same one twice,
-//     starting at 0 per series.
-//   - InAudience, AddAudience: a set of customers per series.
+//   - NextIndex: the series' next code index, 0 until a change advances
+//     it; it changes nothing.
+//   - InAudience, Audience, AddAudience: a set of customers per series,
+//     with the time each was added; Audience lists members ordered by
+//     customer (byte-wise), after After, at most Limit, only Customers when
+//     given. Apply's Audience updates apply in order: adding a member is a
+//     *store.ExistsError, removing a non-member a *store.ConflictError.
 //
 // # Running the conformance suite
 //

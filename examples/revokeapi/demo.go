@@ -13,10 +13,10 @@ import (
 	"github.com/couponkit/couponkit/store/memstore"
 )
 
-// The demo data set: the series, customers and codes of seed 001's
+// The demo data set: the series, customers and codes of the documented revoke API's
 // examples, so that each documented request gives the documented response.
 const (
-	// demoSeries is an uploaded series holding the seed's numeric codes,
+	// demoSeries is an uploaded series holding the documented API's numeric codes,
 	// all issued to demoCustomer, and the codes of its failure examples.
 	demoSeries = "415446"
 	// demoGeneric is a common-code series ("SALE20") issued to
@@ -35,19 +35,19 @@ const (
 	thirdHolder  = "123132"
 )
 
-// demoCodes are the 18 coupons seed 001 revokes by mobile number.
+// demoCodes are the 18 coupons the revoke API's documentation revokes by mobile number.
 var demoCodes = []string{
 	"5500675094", "1017790881", "3172276491", "9933776655", "1274893438", "3381625240",
 	"4716726416", "9988776622", "4882381921", "5686061236", "2924713073", "3084294818",
 	"9989776655", "4209752443", "9922334455", "9977886655", "4204166326", "9988776655",
 }
 
-// demoByCode are the two coupons seed 001 revokes by code, also
+// demoByCode are the two coupons the revoke API's documentation revokes by code, also
 // demoCustomer's.
 var demoByCode = []string{"3138309782", "3636820421"}
 
 // newDemo returns an engine over a memstore loaded with the demo data set,
-// with the clock now. Its coupon and event ids are numbers, as the seed's
+// with the clock now. Its coupon and event ids are numbers, as the documented API's
 // are.
 func newDemo(ctx context.Context, now func() time.Time) (*couponkit.Engine, error) {
 	dir := &couponkit.MemDirectory{}

@@ -1,5 +1,5 @@
 // Command revokeapi is a small HTTP server over the couponkit engine that
-// implements the revoke API of seed 001:
+// implements the coupon revoke API:
 //
 //	POST /v2/coupon/revoke[?couponCodeCase=LOWER|UPPER|AS_IT_IS]
 //
@@ -25,17 +25,17 @@
 // failedToRevoke groups the codes by reason: 404 (the code exists, in
 // another series), 682 (no such coupon, or already revoked), 405 (redeemed).
 // Ids are written as JSON numbers when they are plain decimal numbers of at
-// most 15 digits, as the seed's are, and as strings otherwise; a revoked
+// most 15 digits, as the documented API's are, and as strings otherwise; a revoked
 // coupon that was never issued has issuedToUserId null. Codes are written
 // in upper case unless couponCodeCase says LOWER or AS_IT_IS (as created).
 //
 // A request the engine refuses answers HTTP 200 with success false and the
-// error, and no entity, as the seed shows:
+// error, and no entity, as the API documents:
 //
 //	{"warnings": [], "errors": [{"status": false, "code": 756,
 //	 "message": "CouponCode/s or customer info is mandatory"}], "success": false}
 //
-// with the seed's messages for 108 (a single generic code), 712 (the series
+// with the documented API's messages for 108 (a single generic code), 712 (the series
 // has expired) and 756 (neither codes nor customer), and couponkit's codes
 // and messages otherwise: 1003 for more than 50 codes or a customer with
 // more than 100 unredeemed coupons (nothing is revoked), 1002 for a bad
@@ -45,14 +45,14 @@
 // and a failure of the service 500 or 503, each with the same error
 // envelope.
 //
-// Differences from the seed: its "Partial success" example is not wrapped in
+// Differences from the documented API: its "Partial success" example is not wrapped in
 // "entity", carries "status" and "hasMore", and misspells errorCode as
 // "errroCode" and "errrorCode"; this server always writes the documented
-// shape and errorCode. The seed's message "Coupon not found " keeps its
+// shape and errorCode. The documented message "Coupon not found " keeps its
 // trailing space. There is no authentication: this is an example.
 //
 // The server keeps its data in memory and starts with a demo data set
-// holding the seed's series, customers and codes (see demo.go), so that
+// holding the documented API's series, customers and codes (see demo.go), so that
 // each documented request gives the documented response:
 //
 //	revokeapi -addr 127.0.0.1:8080

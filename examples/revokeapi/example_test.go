@@ -10,7 +10,7 @@ import (
 	"time"
 )
 
-// Revoke two coupons by code, as seed 001's example does, over HTTP.
+// Revoke two coupons by code, as the documented revoke API's example does, over HTTP.
 func Example_revokeByCodes() {
 	e, err := newDemo(context.Background(), func() time.Time { return time.Date(2026, 11, 12, 10, 0, 0, 0, time.UTC) })
 	if err != nil {

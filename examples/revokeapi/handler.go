@@ -35,7 +35,7 @@ type server struct {
 	actor string
 }
 
-// revokeRequest is the request body of seed 001.
+// revokeRequest is the request body of the revoke API.
 type revokeRequest struct {
 	CouponSeriesID flexString    `json:"couponSeriesId"`
 	Customer       *customerJSON `json:"customer"`
@@ -51,7 +51,7 @@ type customerJSON struct {
 }
 
 // envelope is the response of every call. Entity is left out of error
-// responses, as in the seed.
+// responses, as the API documents.
 type envelope struct {
 	Entity   *entity    `json:"entity,omitempty"`
 	Warnings []apiError `json:"warnings"`
@@ -73,7 +73,7 @@ type revokedCoupon struct {
 	IssuedToUserID jsonID `json:"issuedToUserId"`
 }
 
-// failure groups the codes that failed for one reason. The seed's
+// failure groups the codes that failed for one reason. The documented API's
 // "Partial success" example spells the code "errroCode" and "errrorCode";
 // the documented name, used by its other examples, is errorCode.
 type failure struct {
@@ -88,15 +88,15 @@ type apiError struct {
 	Message string `json:"message"`
 }
 
-// failureText is the seed's message for each failure code ("Coupon not
-// found " keeps the seed's trailing space).
+// failureText is the documented API's message for each failure code ("Coupon not
+// found " keeps the documented API's trailing space).
 var failureText = map[errcode.Code]string{
 	errcode.NotFound:       "Coupon code not found",
 	errcode.Redeemed:       "Coupon code redeemed",
 	errcode.CouponNotFound: "Coupon not found ",
 }
 
-// errorText is the seed's message for each request error code.
+// errorText is the documented API's message for each request error code.
 var errorText = map[errcode.Code]string{
 	errcode.GenericNotSupported: "Unsupported coupons series config with client handling type GENERIC",
 	errcode.SeriesExpired:       "Coupon Series / Campaign has expired",
@@ -167,7 +167,7 @@ func decodeRequest(body io.Reader) (revokeRequest, error) {
 
 // describe maps an engine error to the HTTP status, code and message of the
 // error response. Refusals of the request (bad input, 108, 712, 756, the
-// 50-code and 100-coupon caps) are HTTP 200 with success false, as the seed
+// 50-code and 100-coupon caps) are HTTP 200 with success false, as the API documents
 // shows them; a failure of the service is 500 (503 when the store is
 // unavailable), with a message that tells nothing of the inside.
 func describe(err error) (int, errcode.Code, string) {
@@ -237,7 +237,7 @@ func writeJSON(w http.ResponseWriter, status int, env *envelope) {
 	_, _ = w.Write(buf.Bytes())
 }
 
-// flexString decodes a JSON string or number (the seed's ids are numbers in
+// flexString decodes a JSON string or number (the documented API's ids are numbers in
 // some places and strings in others) as its text; null is "".
 type flexString string
 
@@ -294,7 +294,7 @@ func (f *flexStrings) UnmarshalJSON(b []byte) error {
 
 // jsonID writes an id as a JSON number when it is a plain decimal number
 // that JSON readers hold exactly (no leading zero, at most 15 digits), as
-// the seed's ids are, and as a string otherwise; "" is null.
+// the documented API's ids are, and as a string otherwise; "" is null.
 type jsonID string
 
 func (id jsonID) MarshalJSON() ([]byte, error) {

@@ -105,7 +105,7 @@ func num(n int) json.Number { return json.Number(fmt.Sprint(n)) }
 
 // normalise checks that every revoked coupon's couponId is the id of the
 // coupon of that code held by issuedToUserId in the series, then blanks it
-// (the seed's ids are not ours) and sorts the revoked coupons by code (the
+// (the documented API's ids are not ours) and sorts the revoked coupons by code (the
 // seed's order is not documented).
 func (s *testServer) normalise(got map[string]any, seriesID string) {
 	s.t.Helper()

@@ -15,6 +15,7 @@ type scratch struct {
 	coupons []*coupon.Coupon // stored target of each c.Coupons[i]; nil when the change inserts it
 	reds    []int            // number of the stored target of each c.Redemptions[i]; -1 when the change inserts it
 	values  []store.Count    // value of each counter after c.Bumps[i]
+	next    int64            // the sequence's next index after c.Sequence
 
 	lastID       string     // the id s.lookup found last
 	last         *couponRec // its record
@@ -60,7 +61,28 @@ func (s *Store) check(c *store.Change) error {
 	if err := s.checkRedemptions(c); err != nil {
 		return err
 	}
-	return s.checkBumps(c)
+	if err := s.checkAudience(c); err != nil {
+		return err
+	}
+	if err := s.checkBumps(c); err != nil {
+		return err
+	}
+	return s.checkSequence(c.Sequence)
+}
+
+// checkSequence checks a sequence advance against the stored next index
+// and records the index after it.
+func (s *Store) checkSequence(a *store.SequenceAdvance) error {
+	if a == nil {
+		return nil
+	}
+	var cur int64
+	if r := s.series[a.SeriesID]; r != nil {
+		cur = r.next
+	}
+	next, err := a.Next(cur)
+	s.scratch.next = next
+	return err
 }
 
 func (s *Store) checkSeries(w *store.SeriesWrite) error {
@@ -355,6 +377,7 @@ func (s *Store) commit(c *store.Change) {
 		}
 		s.updateRedemption(num, nr)
 	}
+	s.commitAudience(c)
 	// Where a counter lives is looked up again: the coupons written above
 	// may have moved code-level counters.
 	for i := range c.Bumps {
@@ -363,6 +386,9 @@ func (s *Store) commit(c *store.Change) {
 	}
 	for i := range c.Events {
 		s.appendEvent(&c.Events[i])
+	}
+	if a := c.Sequence; a != nil {
+		s.seriesFor(a.SeriesID).next = sc.next
 	}
 }
 
@@ -456,7 +482,15 @@ func (s *Store) movePool(p *coupon.Coupon, series string, state coupon.State) {
 
 func (s *Store) insertRedemption(r *coupon.Redemption) {
 	num := s.reds.add(r)
-	s.recFor(r.CouponID).addRed(s.refOf(num, r))
+	rec := s.recFor(r.CouponID)
+	rec.addRed(s.refOf(num, r))
+	if r.Customer != "" {
+		cr := s.custOf(r.Customer, rec)
+		if cr == nil {
+			cr = s.custFor(r.Customer)
+		}
+		cr.addRed(num)
+	}
 	sr := s.seriesFor(r.SeriesID)
 	sr.reds = append(sr.reds, int32(num))
 	if r.Status == coupon.StatusHeld {
@@ -478,6 +512,15 @@ func (s *Store) updateRedemption(num int, r *coupon.Redemption) {
 		o.reds = without(o.reds, num)
 		n := s.seriesFor(r.SeriesID)
 		n.reds = append(n.reds, int32(num))
+	}
+	if old.Customer != r.Customer {
+		if old.Customer != "" {
+			o := s.custFor(old.Customer)
+			o.reds = without(o.reds, num)
+		}
+		if r.Customer != "" {
+			s.custFor(r.Customer).addRed(num)
+		}
 	}
 	switch {
 	case old.CouponID != r.CouponID:

@@ -10,7 +10,6 @@
 // failed change leaves the store exactly as it was, and every change is
 // isolated from every other. The bulk methods ([Store.InsertCoupons],
 // [Store.UpdateWhere]) are atomic per call in the same way.
-// [Store.Reserve] has its own small lock.
 //
 // Indexes: one record per coupon id holding the coupon, its redemptions
 // (with their idempotency keys beside them), the positions of its events
@@ -23,10 +22,10 @@
 // (the coupon itself when one coupon has the code, as is usual); ordered
 // sets of ids by series and overall, so that the per-holder and per-series
 // queries and id paging never scan every coupon; redemptions in slabs,
-// indexed by a pointer-free hash table of their ids, by series, and the
-// held ones; series-level counters by series; events encoded in an
-// append-only log of byte chunks, each event chained to the previous one
-// of its coupon and of its customer. Counters are looked up
+// indexed by a pointer-free hash table of their ids, by series, by
+// redeemer (in the customer's record), and the held ones; series-level counters and the next code index by series;
+// events encoded in an append-only log of byte chunks, each event chained
+// to the previous one of its coupon and of its customer. Counters are looked up
 // by [store.CounterKey] as one map would be, wherever they are kept (see
 // counters.go); a redemption therefore touches a handful of records instead
 // of a map entry per counter, and a hot path of a million-coupon store
@@ -67,6 +66,7 @@
 //     HoldExpiresAt is set and not after the time (combine it with Status
 //     StatusHeld for live holds).
 //   - EventQuery with neither CouponID nor Customer scans every event.
-//   - Reserve with n < 0 is an InvalidArgument error; n == 0 returns the
-//     next index without reserving it.
+//   - A Change.Sequence for a series that is not stored is applied: the
+//     sequence is kept beside the series' records, which a counter or a
+//     coupon of an unknown series has too.
 package memstore

@@ -30,7 +30,7 @@ func testSeries(id string) series.Series {
 			Hours:  []limits.HourRange{{From: 8, To: 20}},
 			Places: limits.NewPlaceSet(limits.PlaceRef{Kind: limits.Store, ID: "st-1"}),
 		},
-		Reminders: []series.Reminder{{Lead: 24 * time.Hour, Channel: "sms"}},
+		Reminders: []series.Reminder{{DaysBefore: 1, At: series.At(10, 0), Channel: "sms"}},
 	}
 }
 

@@ -42,12 +42,9 @@ type Store struct {
 
 	events eventLog
 
-	audience map[string]map[string]struct{}
+	audience map[string]*audienceList // series id -> its audience list
 
 	scratch scratch // Apply's reusable buffers, guarded by mu
-
-	seqMu sync.Mutex
-	seq   map[string]int64
 }
 
 var (
@@ -96,8 +93,7 @@ func New() *Store {
 		held:     make(map[int]struct{}),
 		loose:    make(map[codeKey]*codeCounters),
 		odd:      make(map[store.CounterKey]*store.Count),
-		audience: make(map[string]map[string]struct{}),
-		seq:      make(map[string]int64),
+		audience: make(map[string]*audienceList),
 	}
 }
 
@@ -260,6 +256,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	match := func(r *coupon.Redemption) bool {
 		return (q.CouponID == "" || r.CouponID == q.CouponID) &&
 			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
+			(q.Customer == "" || r.Customer == q.Customer) &&
 			(q.Status == 0 || r.Status == q.Status) &&
 			(q.HoldExpiresBefore.IsZero() ||
 				!r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore))
@@ -279,6 +276,12 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 		if r := s.recs[q.CouponID]; r != nil {
 			for _, x := range r.reds {
 				keep(int(x.num))
+			}
+		}
+	case q.Customer != "":
+		if r := s.custs[q.Customer]; r != nil {
+			for _, num := range r.reds {
+				keep(int(num))
 			}
 		}
 	case q.Status == coupon.StatusHeld:
@@ -373,51 +376,15 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 	return out, nil
 }
 
-// InAudience implements store.Store.
-func (s *Store) InAudience(ctx context.Context, seriesID, customer string) (bool, error) {
-	if err := ctx.Err(); err != nil {
-		return false, err
-	}
-	s.mu.RLock()
-	_, ok := s.audience[seriesID][customer]
-	s.mu.RUnlock()
-	return ok, nil
-}
-
-// AddAudience implements store.Store.
-func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []string) error {
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	a := s.audience[seriesID]
-	if a == nil {
-		a = make(map[string]struct{}, len(customers))
-		s.audience[seriesID] = a
-	}
-	for _, c := range customers {
-		a[c] = struct{}{}
-	}
-	return nil
-}
-
-// Reserve implements store.Store.
-func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
 	if err := ctx.Err(); err != nil {
 		return 0, err
 	}
-	if n < 0 {
-		return 0, errcode.New(errcode.InvalidArgument, "n", "must not be negative")
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	if r := s.series[seriesID]; r != nil {
+		return r.next, nil
 	}
-	s.seqMu.Lock()
-	defer s.seqMu.Unlock()
-	first := s.seq[seriesID]
-	if first > maxIndex-n {
-		return 0, errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
-	}
-	s.seq[seriesID] = first + n
-	return first, nil
+	return 0, nil
 }
-
-const maxIndex = 1<<63 - 1

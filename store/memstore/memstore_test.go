@@ -510,7 +510,7 @@ func TestReturnedValuesAreCopies(t *testing.T) {
 	got.Issuance.ExcludeSeries[1] = "mutated"
 	got.Redemption.Hours[0].To = 1
 	list, _ := s.ListSeries(ctx, store.SeriesQuery{})
-	list[0].Reminders[0].Lead = 0
+	list[0].Reminders[0].DaysBefore = 0
 	again, _ := s.Series(ctx, "s1")
 	want := testSeries("s1")
 	want.Version = 1

@@ -45,6 +45,7 @@ type seriesRec struct {
 	ids    idSet          // its coupons
 	pool   idSet          // its Available coupons
 	reds   []int32        // the numbers of its redemptions
+	next   int64          // the next index of its code sequence
 }
 
 // storedSeries returns the stored series id, or nil. Caller holds the lock.
@@ -76,6 +77,17 @@ type custRec struct {
 	coupons   heldSet // the coupons the customer holds
 	lastEvent evPos   // the last event naming the customer
 	counters  counterSet[custCounter]
+	reds      []int32  // the numbers of the redemptions the customer made
+	red0      [1]int32 // room for the first, which most customers never pass
+}
+
+// addRed adds redemption num to the customer's. A custRec is never copied
+// (records live in a slab and are used by pointer): reds starts in red0.
+func (r *custRec) addRed(num int) {
+	if r.reds == nil {
+		r.reds = r.red0[:0:1]
+	}
+	r.reds = append(r.reds, int32(num))
 }
 
 // slabSize is the number of records a slab allocates at once.

@@ -17,7 +17,7 @@ import (
 
 // Apply implements store.Store. It writes c in one transaction, in the
 // order series, coupon inserts, coupon updates, redemption inserts,
-// redemption updates, events and, last, the counter bumps, so that the
+// redemption updates, audience updates, events and, last, the counter bumps, so that the
 // row locks of hot counters are held only from their guarded statement to
 // the commit. The bumps run in a stable order of their keys (series-wide
 // counters last), the same in every transaction, so that two changes never
@@ -30,7 +30,14 @@ import (
 //
 // The rows of a large change are written with multi-row statements (see
 // rows.go), with the outcome of one statement per row.
+//
+// On PostgreSQL, a large change that only inserts coupons and events (and
+// may advance a code sequence), as Generate's batches do, is written with
+// COPY instead (see applyCopy).
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	if s.copyShaped(c) {
+		return s.applyCopy(ctx, c)
+	}
 	return s.apply(ctx, c, true)
 }
 
@@ -94,7 +101,7 @@ func checkIDs(c *store.Change) error {
 			return invalid("NewRedemptions.ID", "is empty")
 		}
 	}
-	return nil
+	return checkAudienceIDs(c)
 }
 
 // bumpOrder returns the indexes of bumps in lock order: by series, then
@@ -132,6 +139,7 @@ type opKind uint8
 const (
 	opExec         opKind = iota // any outcome but an error
 	opExpectOne                  // exactly one row affected, else fail()
+	opExpectN                    // exactly want rows affected, else fail()
 	opBump                       // RETURNING n, last; no row: the guard refused
 	opUndo                       // RETURNING n, last; no row: fail()
 	opRead                       // n, last of a counter; no row: zero
@@ -150,6 +158,8 @@ type op struct {
 	fail func() error
 	// bump is the index in Change.Bumps of a counter statement.
 	bump int
+	// want is the rows an opExpectN must affect.
+	want int64
 	// cu is the update of an opCouponSQLite.
 	cu *store.CouponUpdate
 	// chains are the rows of an opBumps: each the indexes in Change.Bumps
@@ -214,12 +224,18 @@ func (s *Store) plan(c *store.Change, multi bool) (*planned, error) {
 			errf: func(err error) error { return s.redemptionErr(err, &u.Redemption) },
 			fail: func() error { return &store.ConflictError{Kind: "redemption", ID: u.Redemption.ID} }})
 	}
+	s.planAudience(p, &e, multi)
 	planInserts(s, p, multi, c.Events, "ck_events", eventCols, nEventCols, e.eventArgs, func(ev *coupon.Event) op {
 		return op{kind: opExec, sql: s.q.eventInsert, args: e.eventArgs(make([]any, 0, nEventCols), ev)}
 	})
 	s.planBumps(p, &e, multi)
 	if e.err != nil {
 		return nil, e.err
+	}
+	if a := c.Sequence; a != nil {
+		if err := s.planSequence(p, a); err != nil {
+			return nil, err
+		}
 	}
 	p.shard = shardOf(c)
 	return p, nil
@@ -241,6 +257,23 @@ func planInserts[T any](s *Store, p *planned, multi bool, rows []T, table, cols 
 	for i := range rows {
 		p.ops = append(p.ops, single(&rows[i]))
 	}
+}
+
+// planSequence appends the guarded statement of a sequence advance; it
+// comes last, after the bumps, so that the sequence's row is locked from
+// it to the commit only.
+func (s *Store) planSequence(p *planned, a *store.SequenceAdvance) error {
+	if err := a.Validate(); err != nil {
+		return err
+	}
+	q := s.q.seqAdvance
+	if a.From == 0 {
+		q = s.q.seqStart
+	}
+	id := a.SeriesID
+	p.ops = append(p.ops, op{kind: opExpectOne, sql: q, args: []any{id, a.From, a.To},
+		fail: func() error { return &store.ConflictError{Kind: "sequence", ID: id} }})
+	return nil
 }
 
 func (s *Store) planSeries(p *planned, w *store.SeriesWrite) error {
@@ -289,8 +322,12 @@ func shardOf(c *store.Change) uint32 {
 		sid = c.NewCoupons[0].SeriesID
 	case c.Series != nil:
 		sid = c.Series.Series.ID
+	case c.Sequence != nil:
+		sid = c.Sequence.SeriesID
 	case len(c.Redemptions) > 0:
 		sid = c.Redemptions[0].Redemption.SeriesID
+	case len(c.Audience) > 0:
+		sid = c.Audience[0].SeriesID
 	}
 	h := uint32(2166136261) // FNV-1a
 	for i := 0; i < len(sid); i++ {
@@ -304,13 +341,13 @@ func (s *Store) runSeq(ctx context.Context, x conn, p *planned) error {
 	for i := range p.ops {
 		o := &p.ops[i]
 		switch o.kind {
-		case opExec, opExpectOne:
+		case opExec, opExpectOne, opExpectN:
 			res, err := x.exec(ctx, o.sql, o.args...)
 			if err != nil {
 				return s.opErr(ctx, o, err)
 			}
-			if o.kind == opExpectOne {
-				if n, err := res.RowsAffected(); err != nil || n != 1 {
+			if o.kind != opExec {
+				if n, err := res.RowsAffected(); err != nil || n != o.rows() {
 					return cmp.Or(s.dbErr(ctx, err), o.fail())
 				}
 			}
@@ -339,6 +376,14 @@ func (s *Store) runSeq(ctx context.Context, x conn, p *planned) error {
 		}
 	}
 	return nil
+}
+
+// rows is how many rows an opExpectOne or opExpectN must affect.
+func (o *op) rows() int64 {
+	if o.kind == opExpectN {
+		return o.want
+	}
+	return 1
 }
 
 func (s *Store) opErr(ctx context.Context, o *op, err error) error {

@@ -418,24 +418,15 @@ func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []st
 	})
 }
 
-// Reserve implements store.Store with one upsert of the series' sequence
-// row, which adds n and returns the new end.
-func (s *Store) Reserve(ctx context.Context, seriesID string, n int64) (int64, error) {
-	if n < 0 {
-		return 0, invalid("n", "must not be negative")
+// NextIndex implements store.Store.
+func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
+	var next int64
+	err := s.reader().row(ctx, s.q.seqGet, seriesID).Scan(&next)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, nil // never advanced
 	}
-	var first int64
-	err := s.write(ctx, func(x conn) error {
-		var next int64
-		err := x.row(ctx, s.q.reserve, seriesID, n).Scan(&next)
-		if errors.Is(err, sql.ErrNoRows) {
-			return errcode.New(errcode.CapacityExceeded, "n", "the series' index sequence is exhausted")
-		}
-		if err != nil {
-			return s.dbErr(ctx, err)
-		}
-		first = next - n
-		return nil
-	})
-	return first, err
+	if err != nil {
+		return 0, s.dbErr(ctx, err)
+	}
+	return next, nil
 }

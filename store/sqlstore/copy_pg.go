@@ -9,6 +9,7 @@ import (
 	"github.com/jackc/pgx/v5"
 
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/store"
 )
 
 // The PostgreSQL bulk path stages a batch's coupons in a session-local
@@ -30,7 +31,98 @@ const (
 	// one, in batch order, and returns their ids.
 	pgMoveCoupons = "INSERT INTO ck_coupons (" + couponCols + ") SELECT " + couponCols + " FROM " + pgStageCoupons +
 		" ORDER BY ord ON CONFLICT DO NOTHING RETURNING id"
+	// pgInsertStaged inserts every staged coupon, in batch order; a
+	// collision fails it.
+	pgInsertStaged = "INSERT INTO ck_coupons (" + couponCols + ") SELECT " + couponCols + " FROM " + pgStageCoupons + " ORDER BY ord"
 )
+
+// copyMin is the fewest new coupons of a change that applyCopy writes.
+const copyMin = 1000
+
+// copyShaped reports whether Apply writes c with applyCopy: on PostgreSQL,
+// outside a caller's transaction, a change of at least copyMin new coupons
+// and nothing else but events and a sequence advance.
+func (s *Store) copyShaped(c *store.Change) bool {
+	return s.d == Postgres && s.tx == nil && c != nil && len(c.NewCoupons) >= copyMin && c.Series == nil &&
+		len(c.Coupons) == 0 && len(c.NewRedemptions) == 0 && len(c.Redemptions) == 0 && len(c.Bumps) == 0
+}
+
+// applyCopy is Apply for a copyShaped change: one transaction of its own
+// (not a group's) that copies the coupons into the staging table, inserts
+// them with one statement, copies the events and then advances the
+// sequence with the guarded statement of planSequence. Any constraint the
+// insert breaks undoes it, and the change is run again the usual way, a
+// row at a time, so that the error names the row.
+func (s *Store) applyCopy(ctx context.Context, c *store.Change) error {
+	if err := checkIDs(c); err != nil {
+		return err
+	}
+	var e encoder
+	crows := make([][]any, len(c.NewCoupons))
+	for i := range c.NewCoupons {
+		crows[i] = e.couponArgs(append(make([]any, 0, 1+nCouponCols), int32(i)), &c.NewCoupons[i])
+	}
+	erows := make([][]any, len(c.Events))
+	for i := range c.Events {
+		erows[i] = e.eventArgs(make([]any, 0, nEventCols), &c.Events[i])
+	}
+	if e.err != nil {
+		return e.err
+	}
+	var seq []op
+	if a := c.Sequence; a != nil {
+		p := &planned{c: c}
+		if err := s.planSequence(p, a); err != nil {
+			return err
+		}
+		seq = p.ops
+	}
+	err := s.retry(ctx, func() error {
+		return s.withPgx(ctx, func(pc *pgx.Conn) error { return s.copyChange(ctx, pc, crows, erows, seq) })
+	})
+	var redo *redoRows
+	if errors.As(err, &redo) {
+		return s.apply(ctx, c, false)
+	}
+	return err
+}
+
+// copyChange writes a copyShaped change in one transaction on pc.
+func (s *Store) copyChange(ctx context.Context, pc *pgx.Conn, crows, erows [][]any, seq []op) error {
+	tx, err := pc.Begin(ctx)
+	if err != nil {
+		return s.dbErr(ctx, err)
+	}
+	defer tx.Rollback(context.WithoutCancel(ctx))
+	if _, err := tx.Exec(ctx, pgCreateStageCoupons); err != nil {
+		return s.dbErr(ctx, err)
+	}
+	cols := append([]string{"ord"}, strings.Split(couponCols, ", ")...)
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{pgStageCoupons}, cols, pgx.CopyFromRows(crows)); err != nil {
+		return s.dbErr(ctx, err)
+	}
+	if _, err := tx.Exec(ctx, pgInsertStaged); err != nil {
+		if redo := redoOnConstraint(err); redo != nil {
+			return redo
+		}
+		return s.dbErr(ctx, err)
+	}
+	if len(erows) > 0 {
+		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ck_events"}, strings.Split(eventCols, ", "), pgx.CopyFromRows(erows)); err != nil {
+			return s.dbErr(ctx, err)
+		}
+	}
+	for i := range seq {
+		ct, err := tx.Exec(ctx, seq[i].sql, seq[i].args...)
+		if err != nil {
+			return s.dbErr(ctx, err)
+		}
+		if ct.RowsAffected() != 1 {
+			return seq[i].fail()
+		}
+	}
+	return s.dbErr(ctx, tx.Commit(ctx))
+}
 
 // pgBulkWorkers is how many transactions a large PostgreSQL batch is split
 // into, run at once on as many connections: the server inserts rows on

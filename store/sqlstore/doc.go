@@ -50,7 +50,11 @@
 // UPDATE (n + delta >= 0). The bumps come last in the transaction, in a
 // stable order of their keys (series-wide counters, the hottest rows,
 // last), so that their row locks are held briefly and never taken in a
-// cycle.
+// cycle. A sequence advance (store.SequenceAdvance) follows them: one
+// UPDATE of the series' row in ck_sequences guarded by next = From (an
+// upsert from 0, whose DO UPDATE carries the same guard), so that a
+// transaction that read a stale index matches no row and fails with a
+// *store.ConflictError.
 //
 // A large change (a bulk issue batch: thousands of coupons, events and
 // bumps) is written with multi-row statements instead of one per row. The
@@ -99,6 +103,9 @@
 // that went in (a large batch is split in two parts written at once); on
 // SQLite by prepared multi-row inserts that bind the columns shared by the
 // whole batch once.
+// A change that only inserts a large batch of coupons with their events,
+// as Generate's batches do (each also advancing the series' code
+// sequence), is written the same way on PostgreSQL, in one transaction.
 // A crash leaves whole batches (parts), and running the job again skips
 // what exists, so it resumes without duplicates; the engine's Generate and
 // Upload report progress per batch. UpdateWhere (revocation by filter, the
@@ -117,6 +124,18 @@
 // two idle by default and closes the others, and opening a PostgreSQL
 // connection costs more than a redemption. SetMaxIdleConns to the number
 // of concurrent requests you expect (the tests use 40).
+//
+// # Errors
+//
+// A database error becomes an *errcode.Error that says what to do: a value
+// the database refuses as data (PostgreSQL's data exceptions and index
+// entries too large, SQLite's values too big) or a broken constraint is
+// InvalidArgument, the same every time; a database never migrated is
+// InvalidConfig wrapping a *NotMigratedError (run Migrate), and one of the
+// other dialect InvalidConfig wrapping a *DialectError; a serialization
+// failure, deadlock or busy database is retried; anything else is
+// Unavailable. The engine checks its callers' strings and times before they
+// reach a store, so bad data from an engine's caller never gets this far.
 //
 // # Tests
 //

@@ -229,6 +229,9 @@ func (s *Store) withPgx(ctx context.Context, fn func(*pgx.Conn) error) error {
 	return c.Raw(func(dc any) error {
 		sc, ok := dc.(*stdlib.Conn)
 		if !ok {
+			if err := s.dialectErr(nil); err != nil {
+				return err
+			}
 			return fmt.Errorf("sqlstore: the PostgreSQL dialect needs the pgx stdlib driver, not %T", dc)
 		}
 		return fn(sc.Conn())
@@ -317,12 +320,12 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 	for i := range p.ops {
 		o := &p.ops[i]
 		switch o.kind {
-		case opExec, opExpectOne:
+		case opExec, opExpectOne, opExpectN:
 			ct, err := br.Exec()
 			if err != nil {
 				return s.changeErr(ctx, o, err)
 			}
-			if o.kind == opExpectOne && ct.RowsAffected() != 1 {
+			if o.kind != opExec && ct.RowsAffected() != o.rows() {
 				return outcome{err: o.fail()}, nil
 			}
 		case opBumps:

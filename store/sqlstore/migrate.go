@@ -69,14 +69,17 @@ func splitSQL(src string) []string {
 }
 
 // SchemaVersion is the schema version this build of the package migrates
-// to: the number of its last migration (both dialects have the same).
-// Versions need not be consecutive.
+// to: the number of its last migration file.
 func SchemaVersion() int {
-	ms, err := migrations(SQLite)
-	if err != nil || len(ms) == 0 {
-		return 0 // never: the migrations are embedded, and tests read them
+	v := 0
+	for _, d := range []Dialect{SQLite, Postgres} {
+		ms, err := migrations(d)
+		if err != nil || len(ms) == 0 {
+			continue // the files are embedded: not reached
+		}
+		v = max(v, ms[len(ms)-1].version)
 	}
-	return ms[len(ms)-1].version
+	return v
 }
 
 const migrationsTable = "CREATE TABLE IF NOT EXISTS ck_migrations (" +
@@ -89,10 +92,14 @@ const migrationsTable = "CREATE TABLE IF NOT EXISTS ck_migrations (" +
 // transaction-scoped advisory lock on PostgreSQL, per schema; by BEGIN
 // IMMEDIATE on SQLite), and every step of a run commits together, so a
 // failed run changes nothing. A database migrated by a newer build (a
-// version this build does not know) is refused with InvalidConfig.
+// version this build does not know) is refused with InvalidConfig, and so
+// is a database of the other dialect (see DialectError).
 //
 // On a Store from WithTx, the steps run in the caller's transaction.
 func (s *Store) Migrate(ctx context.Context) error {
+	if err := s.dialectErr(nil); err != nil {
+		return err
+	}
 	ms, err := migrations(s.d)
 	if err != nil {
 		return err
@@ -193,7 +200,11 @@ func (s *Store) migrate(ctx context.Context, x execer, ms []migration) error {
 		}
 		for _, st := range m.stmts {
 			if _, err := x.exec(ctx, st); err != nil {
-				return &errcode.Error{Code: errcode.Unavailable, Field: m.name, Message: "migration failed", Err: s.dbErr(ctx, err)}
+				err = s.dbErr(ctx, err)
+				if errcode.CodeOf(err) == errcode.InvalidConfig {
+					return err // the other dialect's database
+				}
+				return &errcode.Error{Code: errcode.Unavailable, Field: m.name, Message: "migration failed", Err: err}
 			}
 		}
 		if _, err := x.exec(ctx, "INSERT INTO ck_migrations (version, name, applied_at) VALUES ($1, $2, $3)",

@@ -8,9 +8,7 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
-
-	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/store"
@@ -56,13 +54,90 @@ func TestKeyText(t *testing.T) {
 	}
 }
 
+// TestMigrateAudienceFromVersion1 upgrades a database at schema version 1
+// holding audience members: they stay on the list, with no time added, and
+// the upgraded list takes members with their time.
+func TestMigrateAudienceFromVersion1(t *testing.T) {
+	for _, d := range []Dialect{SQLite, Postgres} {
+		t.Run(d.String(), func(t *testing.T) {
+			db := openRawDB(t, d)
+			ctx := context.Background()
+			ms, err := migrations(d)
+			if err != nil || ms[0].version != 1 {
+				t.Fatalf("migrations: %v", err)
+			}
+			for _, st := range append(ms[0].stmts, migrationsTable,
+				"INSERT INTO ck_migrations (version, name, applied_at) VALUES (1, '"+ms[0].name+"', 0)",
+				"INSERT INTO ck_audience (series_id, customer) VALUES ('s1', 'bob'), ('s1', 'alice')") {
+				if _, err := db.ExecContext(ctx, st); err != nil {
+					t.Fatalf("setting up version 1: %v", err)
+				}
+			}
+			s := New(db, d)
+			t.Cleanup(func() { s.Close() })
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate from version 1: %v", err)
+			}
+			if d == Postgres {
+				// The list pages byte-wise whatever the database's collation.
+				var coll sql.NullString
+				err := db.QueryRowContext(ctx, "SELECT collation_name FROM information_schema.columns "+
+					"WHERE table_schema = current_schema() AND table_name = 'ck_audience' AND column_name = 'customer'").Scan(&coll)
+				if err != nil || coll.String != "C" {
+					t.Errorf("ck_audience.customer collation: %v, %v; want C", coll, err)
+				}
+			}
+			at := time.Date(2030, 1, 7, 10, 0, 0, 0, time.UTC)
+			if err := s.Apply(ctx, &store.Change{Audience: []store.AudienceUpdate{{SeriesID: "s1", Customer: "carol", At: at}}}); err != nil {
+				t.Fatalf("Apply after the upgrade: %v", err)
+			}
+			got, err := s.Audience(ctx, store.AudienceQuery{SeriesID: "s1"})
+			want := []store.AudienceMember{{Customer: "alice"}, {Customer: "bob"}, {Customer: "carol", AddedAt: at}}
+			if err != nil || len(got) != len(want) {
+				t.Fatalf("Audience after the upgrade: %v, %v; want %v", got, err, want)
+			}
+			for i := range want {
+				if got[i].Customer != want[i].Customer || !got[i].AddedAt.Equal(want[i].AddedAt) {
+					t.Errorf("member %d: %+v, want %+v", i, got[i], want[i])
+				}
+			}
+		})
+	}
+}
+
+// openRawDB opens an empty database of dialect d: a SQLite file, or a
+// fresh PostgreSQL schema (skipping the test without a DSN).
+func openRawDB(t *testing.T, d Dialect) *sql.DB {
+	t.Helper()
+	var db *sql.DB
+	var err error
+	if d == SQLite {
+		db, err = OpenSQLite(filepath.Join(t.TempDir(), "ck.db"))
+	} else {
+		dsn := os.Getenv("COUPONKIT_TEST_POSTGRES")
+		if dsn == "" {
+			t.Skip("set COUPONKIT_TEST_POSTGRES to a PostgreSQL DSN to run this test")
+		}
+		sep := "?"
+		if strings.Contains(dsn, "?") {
+			sep = "&"
+		}
+		db, err = sql.Open("pgx", dsn+sep+"search_path="+newTestSchema(t, dsn))
+	}
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
 // TestMigrateIssueKeysFromVersion1 upgrades a database at schema version 1
 // holding a coupon: the coupon reads back as it was, without an issue key,
 // and the upgraded table keeps issue keys unique per series.
 func TestMigrateIssueKeysFromVersion1(t *testing.T) {
 	for _, d := range []Dialect{SQLite, Postgres} {
 		t.Run(d.String(), func(t *testing.T) {
-			db := rawTestDB(t, d)
+			db := openRawDB(t, d)
 			ctx := context.Background()
 			ms, err := migrations(d)
 			if err != nil || ms[0].version != 1 {
@@ -100,32 +175,4 @@ func TestMigrateIssueKeysFromVersion1(t *testing.T) {
 			}
 		})
 	}
-}
-
-// rawTestDB opens an empty database of the dialect, not migrated: a SQLite
-// file in a temporary directory, or a PostgreSQL schema of its own (the
-// test is skipped when COUPONKIT_TEST_POSTGRES is unset).
-func rawTestDB(t *testing.T, d Dialect) *sql.DB {
-	t.Helper()
-	if d == SQLite {
-		db, err := OpenSQLite(filepath.Join(t.TempDir(), "ck.db"))
-		if err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { db.Close() })
-		return db
-	}
-	dsn := os.Getenv("COUPONKIT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("set COUPONKIT_TEST_POSTGRES to a PostgreSQL DSN to run this test")
-	}
-	schema := newTestSchema(t, dsn)
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = schema
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() })
-	return db
 }

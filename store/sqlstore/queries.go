@@ -28,11 +28,11 @@ type queries struct {
 
 	eventInsert string
 
-	counterBump, counterUndo, counterGet string
+	counterBump, counterUndo, counterRewind, counterGet string
 
 	inAudience, audienceInsert string
 
-	reserve string
+	seqGet, seqAdvance, seqStart string
 }
 
 func queriesFor(d Dialect) *queries {
@@ -100,15 +100,29 @@ func queriesFor(d Dialect) *queries {
 		"WHERE c.n < $7" + b + " AND (c.last IS NULL OR c.last <= $8" + b + ") RETURNING n, last"
 	q.counterUndo = "UPDATE ck_counters SET n = n + $5" + b + " WHERE " + key +
 		" AND n + $5" + b + " >= 0 RETURNING n, last"
+	// A decrement that rewinds the last bump (store.Rewind): $6 and $7 the
+	// count and last bump expected (NULL: none), $8 the new last bump.
+	// No row: the counter is not as expected (or would go negative).
+	notDistinct := " IS "
+	if d == Postgres {
+		notDistinct = " IS NOT DISTINCT FROM "
+	}
+	q.counterRewind = "UPDATE ck_counters SET n = n + $5" + b + ", last = $8" + b + " WHERE " + key +
+		" AND n + $5" + b + " >= 0 AND n = $6" + b + " AND last" + notDistinct + "$7" + b + " RETURNING n, last"
 	q.counterGet = "SELECT n, last FROM ck_counters WHERE " + key
 
 	q.inAudience = "SELECT 1 FROM ck_audience WHERE series_id = $1 AND customer = $2"
 	q.audienceInsert = "INSERT INTO ck_audience (series_id, customer) VALUES ($1, $2) ON CONFLICT DO NOTHING"
 
-	// $2 is n; the WHERE refuses an overflowing reservation (no row).
-	q.reserve = "INSERT INTO ck_sequences (series_id, next) VALUES ($1, $2" + b + ") " +
-		"ON CONFLICT (series_id) DO UPDATE SET next = ck_sequences.next + excluded.next " +
-		"WHERE ck_sequences.next <= 9223372036854775807 - excluded.next RETURNING next"
+	// A sequence advance (store.SequenceAdvance): $1 series, $2 From, $3
+	// To. It moves the row only when it stands at From: no row affected
+	// means it did not. From 0 may find no row (a sequence never advanced),
+	// which the upsert inserts; a row inserted meanwhile by another
+	// transaction is locked and checked like an existing one.
+	q.seqGet = "SELECT next FROM ck_sequences WHERE series_id = $1"
+	q.seqAdvance = "UPDATE ck_sequences SET next = $3" + b + " WHERE series_id = $1 AND next = $2" + b
+	q.seqStart = "INSERT INTO ck_sequences (series_id, next) VALUES ($1, $3" + b + ") " +
+		"ON CONFLICT (series_id) DO UPDATE SET next = excluded.next WHERE ck_sequences.next = $2" + b
 	return q
 }
 

@@ -314,6 +314,9 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	if q.SeriesID != "" {
 		w.add("series_id = " + w.arg(q.SeriesID))
 	}
+	if q.Customer != "" {
+		w.add("customer = " + w.arg(q.Customer))
+	}
 	if q.Status != 0 {
 		// A literal, so that the partial index of live holds applies.
 		w.add("status = " + itoa(int64(q.Status)))

@@ -176,6 +176,11 @@ func (s *Store) planBump(p *planned, e *encoder, i int) {
 		at := e.time("At", b.At)
 		p.ops = append(p.ops, op{kind: opBump, sql: s.q.counterBump, bump: i,
 			args: append(key, b.Delta, at, limitBound(b.Guard.Limit), gapBound(b.Guard.MinGap, b.At))})
+	case b.Delta < 0 && b.Rewind != nil:
+		r := b.Rewind
+		p.ops = append(p.ops, op{kind: opUndo, sql: s.q.counterRewind, bump: i,
+			args: append(key, b.Delta, r.Expect.N, e.time("Rewind.Expect.Last", r.Expect.Last), e.time("Rewind.Last", r.Last)),
+			fail: func() error { return &store.ConflictError{Kind: "counter", ID: k.String()} }})
 	case b.Delta < 0:
 		p.ops = append(p.ops, op{kind: opUndo, sql: s.q.counterUndo, bump: i, args: append(key, b.Delta),
 			fail: func() error { return &store.ConflictError{Kind: "counter", ID: k.String()} }})

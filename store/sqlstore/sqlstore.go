@@ -49,7 +49,12 @@ const DefaultMaxAttempts = 10
 type Store struct {
 	db *sql.DB
 	d  Dialect
-	q  *queries
+	// driver is the dialect of db's driver, when the package knows the
+	// driver; misuse, when it is not d, the error every statement then
+	// returns instead of running (see DialectError).
+	driver Dialect
+	misuse error
+	q      *queries
 	// tx, when set, binds the Store to a caller's transaction (WithTx).
 	tx *sql.Tx
 	// stmts caches prepared statements for SQLite (pgx caches its own per
@@ -78,11 +83,18 @@ var (
 
 // New returns a Store over db, which must be a database of dialect d. The
 // Store uses db's pool as it is; see OpenSQLite for SQLite's settings.
+// Over a database of the other dialect the Store's calls fail with an
+// InvalidConfig error wrapping a *DialectError, and over a database never
+// migrated with one wrapping a *NotMigratedError.
 func New(db *sql.DB, d Dialect) *Store {
 	if d != SQLite && d != Postgres {
 		panic("sqlstore: unknown dialect " + d.String())
 	}
 	s := &Store{db: db, d: d, q: queriesFor(d), spSeq: new(atomic.Uint64), groups: newGroups(d), seriesCache: new(sync.Map), texts: new(sync.Map), maxAttempts: DefaultMaxAttempts}
+	if db != nil {
+		s.driver = driverDialect(db.Driver())
+		s.misuse = s.dialectErr(nil)
+	}
 	if d == SQLite {
 		s.stmts = &stmtCache{}
 		s.wmu = new(sync.Mutex)
@@ -103,8 +115,8 @@ func (s *Store) SetMaxAttempts(n int) { s.maxAttempts = max(1, n) }
 
 // WithTx returns a Store bound to the caller's transaction tx, which must
 // belong to the store's database. Reads go through tx and see its
-// uncommitted writes; Apply, InsertCoupons, UpdateWhere, AddAudience and
-// Reserve run inside tx, each under a SAVEPOINT, so a change that fails
+// uncommitted writes; Apply, InsertCoupons, UpdateWhere and AddAudience
+// run inside tx, each under a SAVEPOINT, so a change that fails
 // (a guard, a conflict, a duplicate) is undone alone and leaves tx usable.
 // Nothing is committed: the caller commits or rolls back tx, and with it
 // every change made through the returned Store.
@@ -182,6 +194,9 @@ func (c conn) stmt(ctx context.Context, query string) (*sql.Stmt, bool) {
 }
 
 func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, error) {
+	if c.s.misuse != nil {
+		return nil, c.s.misuse
+	}
 	if st, ok := c.stmt(ctx, query); ok {
 		return st.ExecContext(ctx, args...)
 	}
@@ -192,6 +207,9 @@ func (c conn) exec(ctx context.Context, query string, args ...any) (sql.Result, 
 }
 
 func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, error) {
+	if c.s.misuse != nil {
+		return nil, c.s.misuse
+	}
 	if st, ok := c.stmt(ctx, query); ok {
 		return st.QueryContext(ctx, args...)
 	}
@@ -201,7 +219,10 @@ func (c conn) query(ctx context.Context, query string, args ...any) (*sql.Rows, 
 	return c.s.db.QueryContext(ctx, query, args...)
 }
 
-func (c conn) row(ctx context.Context, query string, args ...any) *sql.Row {
+func (c conn) row(ctx context.Context, query string, args ...any) scanner {
+	if c.s.misuse != nil {
+		return errRow{c.s.misuse}
+	}
 	if st, ok := c.stmt(ctx, query); ok {
 		return st.QueryRowContext(ctx, args...)
 	}
@@ -210,6 +231,11 @@ func (c conn) row(ctx context.Context, query string, args ...any) *sql.Row {
 	}
 	return c.s.db.QueryRowContext(ctx, query, args...)
 }
+
+// errRow is a row that failed before its statement ran.
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
 
 // stmtCache holds prepared statements by query text.
 type stmtCache struct {

@@ -112,11 +112,20 @@ func TestWithTxBulk(t *testing.T) {
 		if err != nil || len(out) != 100 {
 			t.Fatalf("UpdateWhere in a transaction: %d, %v", len(out), err)
 		}
-		if first, err := ts.Reserve(ctx, "s1", 10); err != nil || first != 0 {
-			t.Fatalf("Reserve in a transaction: %d, %v", first, err)
+		if err := ts.Apply(ctx, &store.Change{Sequence: &store.SequenceAdvance{SeriesID: "s1", From: 0, To: 10}}); err != nil {
+			t.Fatalf("a sequence advance in a transaction: %v", err)
+		}
+		if next, err := ts.NextIndex(ctx, "s1"); err != nil || next != 10 {
+			t.Fatalf("NextIndex in a transaction sees its advance: %d, %v", next, err)
+		}
+		if next, err := s.NextIndex(ctx, "s1"); err != nil || next != 0 {
+			t.Fatalf("NextIndex outside the transaction does not see its advance before the commit: %d, %v", next, err)
 		}
 		if err := tx.Commit(); err != nil {
 			t.Fatal(err)
+		}
+		if next, err := s.NextIndex(ctx, "s1"); err != nil || next != 10 {
+			t.Errorf("after commit the sequence stands at 10: %d, %v", next, err)
 		}
 		evAll, _ := s.Events(ctx, store.EventQuery{SeriesID: "s1"})
 		revoked, _ := s.ListCoupons(ctx, store.CouponQuery{CouponFilter: store.CouponFilter{States: []coupon.State{coupon.Revoked}}})

@@ -1,0 +1,464 @@
+package storetest
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// dayGap lets a customer redeem again, at most once a day.
+func dayGap(s *series.Series) {
+	s.Redemption.Repeat = true
+	s.Redemption.MinGap = 24 * time.Hour
+}
+
+// lastUse is the time the store keeps as the customer's last use in the
+// series: the last-increment time of their series uses counter, which the
+// redemption gap is measured from.
+func (e *env) lastUse(seriesID, customer string) time.Time {
+	e.t.Helper()
+	return e.count(key(limits.CustomerSeriesUses, seriesID, "", customer)).Last
+}
+
+// latestUse is, from the records, the time of the customer's latest use in
+// the series that still counts: an unreversed redemption or a hold live at
+// now. ok is false when a hold of the customer has lapsed unreleased: it
+// still counts against the limits until it is released, and the last use
+// time the store keeps may be its time or the one before.
+func latestUse(rs []coupon.Redemption, customer string, now time.Time) (last time.Time, ok bool) {
+	for _, r := range rs {
+		if r.Customer != customer {
+			continue
+		}
+		switch {
+		case r.Status == coupon.StatusHeld && !r.HoldActive(now):
+			return time.Time{}, false
+		case r.Status == coupon.StatusRedeemed || r.Status == coupon.StatusHeld:
+			if r.At.After(last) {
+				last = r.At
+			}
+		}
+	}
+	return last, true
+}
+
+// wantLastUse checks that the last use time the store keeps for each
+// customer of the records is the time of their latest use that counts.
+func (e *env) wantLastUse(t *testing.T, seriesID string, rs []coupon.Redemption, rule string) {
+	t.Helper()
+	seen := map[string]bool{}
+	for _, r := range rs {
+		if seen[r.Customer] {
+			continue
+		}
+		seen[r.Customer] = true
+		want, ok := latestUse(rs, r.Customer, e.clk.Now())
+		if !ok {
+			continue
+		}
+		if got := e.lastUse(seriesID, r.Customer); !got.Equal(want) {
+			t.Errorf("%s: the last use of %s the redemption gap counts from is %s, but their latest unreversed use or live hold is at %s",
+				rule, r.Customer, fmtTime(got), fmtTime(want))
+		}
+	}
+}
+
+func fmtTime(t time.Time) string {
+	if t.IsZero() {
+		return "none"
+	}
+	return t.UTC().Format(time.DateTime)
+}
+
+func (e *env) reverse(redemptionID string) {
+	e.t.Helper()
+	if _, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: redemptionID}}); err != nil {
+		e.t.Fatalf("setup: Reverse(%s): %v", redemptionID, err)
+	}
+}
+
+func (e *env) records(seriesID string) []coupon.Redemption {
+	e.t.Helper()
+	rs, err := e.st.ListRedemptions(e.ctx, store.RedemptionQuery{SeriesID: seriesID})
+	if err != nil {
+		e.t.Fatalf("ListRedemptions: %v", err)
+	}
+	return rs
+}
+
+// testReverseGap: a reversed use no longer counts for the redemption gap.
+func testReverseGap(t *testing.T, e *env) {
+	s := e.gen("gap after reversal", dayGap)
+	c := e.issue(s.ID, alice)
+	r1 := e.redeem(c.Code, alice, "k1")
+	e.reverse(r1.Redemption.ID)
+	if got := e.lastUse(s.ID, alice); !got.IsZero() {
+		t.Errorf("reversing the customer's only use leaves no last use for the gap: %s", fmtTime(got))
+	}
+	e.clk.Advance(time.Minute)
+	r2, err := e.tryRedeem(c.Code, alice, "k2")
+	if wantOK(t, err, "redeem, reverse, redeem a minute later under a 1-day gap: the reversed use no longer counts") {
+		if got := e.lastUse(s.ID, alice); !got.Equal(r2.Redemption.At) {
+			t.Errorf("the gap counts from the new use: %s, want %s", fmtTime(got), fmtTime(r2.Redemption.At))
+		}
+	}
+	e.wantLastUse(t, s.ID, e.records(s.ID), "redeem, reverse, redeem")
+}
+
+// testReverseGapEarlier: with two uses a day apart and the later reversed,
+// the gap counts from the earlier.
+func testReverseGapEarlier(t *testing.T, e *env) {
+	s := e.gen("gap from the earlier use", dayGap)
+	c := e.issue(s.ID, alice)
+	first := e.redeem(c.Code, alice, "k1")
+	e.clk.Advance(24 * time.Hour)
+	later := e.redeem(c.Code, alice, "k2")
+	e.clk.Advance(time.Hour)
+	e.reverse(later.Redemption.ID)
+	if got := e.lastUse(s.ID, alice); !got.Equal(first.Redemption.At) {
+		t.Errorf("with the later of two uses reversed, the gap counts from the earlier (%s): %s", fmtTime(first.Redemption.At), fmtTime(got))
+	}
+	// A gap of two days tells the earlier use from none.
+	cur, err := e.e.Series(e.ctx, s.ID)
+	mustOK(t, err, "Series")
+	cur.Redemption.MinGap = 48 * time.Hour
+	_, err = e.e.UpdateSeries(e.ctx, cur)
+	mustOK(t, err, "UpdateSeries")
+	_, err = e.tryRedeem(c.Code, alice, "k3")
+	wantDenied(t, err, reasons(limits.RedemptionGap), "25 hours after the earlier use, a 2-day gap counted from it refuses")
+	e.clk.Advance(23 * time.Hour)
+	_, err = e.tryRedeem(c.Code, alice, "k4")
+	wantOK(t, err, "two days after the earlier use a 2-day gap counted from it allows")
+	e.wantLastUse(t, s.ID, e.records(s.ID), "two uses a day apart, the later reversed")
+}
+
+// testHoldReleaseGap: a released hold, by Release or by the sweep of lapsed
+// holds, no longer counts for the redemption gap.
+func testHoldReleaseGap(t *testing.T, e *env) {
+	s := e.gen("gap after release", dayGap)
+	c := e.issue(s.ID, alice)
+	first := e.redeem(c.Code, alice, "k1")
+	e.clk.Advance(24 * time.Hour)
+	h := e.hold(c.Code, alice, "cart1", 10*time.Minute)
+	mustOK(t, e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "till"}), "Release")
+	if got := e.lastUse(s.ID, alice); !got.Equal(first.Redemption.At) {
+		t.Errorf("a released hold gives the gap back to the use before it (%s): %s", fmtTime(first.Redemption.At), fmtTime(got))
+	}
+	e.clk.Advance(time.Minute)
+	second, err := e.tryRedeem(c.Code, alice, "k2")
+	wantOK(t, err, "a redemption a minute after a released hold, a day after the use before it")
+
+	e.clk.Advance(24 * time.Hour)
+	e.hold(c.Code, alice, "cart2", 10*time.Minute)
+	e.clk.Advance(11 * time.Minute)
+	n, err := e.e.ReleaseLapsedHolds(e.ctx)
+	if wantOK(t, err, "ReleaseLapsedHolds") && n != 1 {
+		t.Errorf("the sweep releases the lapsed hold: %d", n)
+	}
+	if got := e.lastUse(s.ID, alice); !got.Equal(second.Redemption.At) {
+		t.Errorf("a lapsed hold released by the sweep gives the gap back to the use before it (%s): %s", fmtTime(second.Redemption.At), fmtTime(got))
+	}
+	_, err = e.tryRedeem(c.Code, alice, "k3")
+	wantOK(t, err, "a redemption 11 minutes after a lapsed and released hold, a day after the use before it")
+	e.wantLastUse(t, s.ID, e.records(s.ID), "holds released by Release and by the sweep")
+}
+
+// raceLastUse races, for several customers at once, reversals of their
+// earlier redemptions, releases of their holds and new redemptions under a
+// 5-minute gap that the uses before the race block until they are given
+// back. Afterwards each customer's last use, which the gap counts from, is
+// the time of their latest unreversed use or live hold, as the records say.
+func raceLastUse(t *testing.T, e *env, p, round int) {
+	const reversals, releases, redemptions = 3, 2, 3
+	const per = reversals + releases + redemptions
+	s := e.gen(raceName("last-use", round), func(s *series.Series) {
+		s.Redemption.Repeat = true
+		s.Redemption.MinGap = 5 * time.Minute
+	})
+	custs := make([]string, max(1, p/per))
+	type setup struct {
+		code        string
+		reds, holds []string
+	}
+	prep := make([]setup, len(custs))
+	for i := range custs {
+		custs[i] = fmt.Sprintf("r%d", i)
+		prep[i].code = e.issue(s.ID, custs[i]).Code
+	}
+	// Each customer's uses, 6 minutes apart: three redemptions, then two
+	// holds; the race starts 2 minutes after the last.
+	for k := range reversals + releases {
+		if k > 0 {
+			e.clk.Advance(6 * time.Minute)
+		}
+		for i, cust := range custs {
+			req := redeemReq(prep[i].code, cust, fmt.Sprintf("round%d-pre%d", round, k), "10")
+			if k < reversals {
+				prep[i].reds = append(prep[i].reds, e.redeem(prep[i].code, cust, req.IdempotencyKey).Redemption.ID)
+				continue
+			}
+			h, err := e.e.Hold(e.ctx, req, 24*time.Hour)
+			mustOK(t, err, "Hold")
+			prep[i].holds = append(prep[i].holds, h.Redemption.ID)
+		}
+	}
+	e.clk.Advance(2 * time.Minute)
+	errs := run(len(custs)*per, func(i int) error {
+		cust, pr, k := custs[i/per], &prep[i/per], i%per
+		switch {
+		case k < reversals:
+			_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: pr.reds[k]}})
+			return err
+		case k < reversals+releases:
+			return e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: pr.holds[k-reversals]}, Actor: "till"})
+		}
+		_, err := e.e.Redeem(e.ctx, redeemReq(pr.code, cust, fmt.Sprintf("round%d-new%d", round, i), "10"))
+		if errors.As(err, new(*refusal.Error)) {
+			wantDenied(t, err, reasons(limits.RedemptionGap), "a redemption racing reversals may only be refused by the gap")
+			return nil
+		}
+		return err
+	})
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("racing reversals, releases and redemptions of one customer: operation %d failed: %v (code %d)", i%per, err, errcode.CodeOf(err))
+		}
+	}
+	rs := e.records(s.ID)
+	checkUses(t, e, s.ID, -1, "after racing reversals, releases and redemptions")
+	e.wantLastUse(t, s.ID, rs, "after racing reversals, releases and redemptions")
+}
+
+// testContractRedemptionsByCustomer checks RedemptionQuery.Customer, alone
+// and with the other fields, and that it follows an update of a record's
+// customer.
+func testContractRedemptionsByCustomer(t *testing.T, e *env) {
+	e.seedSeries("s1", "s2")
+	x := rawIssued("x", "s1", "X", alice)
+	y := rawIssued("y", "s2", "Y", bob)
+	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x, y}})
+	mk := func(id, cid, sid, cust string, st coupon.RedemptionStatus) coupon.Redemption {
+		r := coupon.Redemption{ID: id, CouponID: cid, SeriesID: sid, Customer: cust, IdempotencyKey: id, Status: st, At: t0}
+		if st == coupon.StatusHeld {
+			r.HoldExpiresAt = t0.Add(time.Hour)
+		}
+		return r
+	}
+	moved := mk("r4", "x", "s1", carol, coupon.StatusHeld)
+	e.apply(&store.Change{NewRedemptions: []coupon.Redemption{
+		mk("r3", "x", "s1", bob, coupon.StatusRedeemed), mk("r1", "x", "s1", alice, coupon.StatusRedeemed),
+		mk("r2", "y", "s2", alice, coupon.StatusHeld), moved, mk("r5", "x", "s1", alice, coupon.StatusReversed),
+	}})
+	ids := func(q store.RedemptionQuery) []string {
+		got, err := e.st.ListRedemptions(e.ctx, q)
+		mustOK(t, err, "ListRedemptions")
+		return idsOf(got, func(r coupon.Redemption) string { return r.ID })
+	}
+	same(t, ids(store.RedemptionQuery{Customer: alice}), []string{"r1", "r2", "r5"}, "the redemptions of a customer, in every series, ordered by id")
+	same(t, ids(store.RedemptionQuery{Customer: alice, SeriesID: "s1"}), []string{"r1", "r5"}, "the redemptions of a customer in a series")
+	same(t, ids(store.RedemptionQuery{Customer: alice, Status: coupon.StatusHeld}), []string{"r2"}, "the holds of a customer")
+	same(t, ids(store.RedemptionQuery{Customer: bob, CouponID: "x"}), []string{"r3"}, "the redemptions of a customer of one coupon")
+	same(t, ids(store.RedemptionQuery{Customer: dave}), []string(nil), "a customer with no redemption has none")
+	same(t, ids(store.RedemptionQuery{Customer: alice, Limit: 1}), []string{"r1"}, "Limit caps a customer's redemptions, in id order")
+	to := moved
+	to.Customer = alice
+	e.apply(&store.Change{Redemptions: []store.RedemptionUpdate{{Redemption: to, ExpectStatus: coupon.StatusHeld}}})
+	same(t, ids(store.RedemptionQuery{Customer: alice, SeriesID: "s1"}), []string{"r1", "r4", "r5"}, "a record whose customer an update changed is listed under the new one")
+	same(t, ids(store.RedemptionQuery{Customer: carol}), []string(nil), "and no longer under the old one")
+}
+
+// testContractRewind checks Bump.Rewind: a decrement that also sets the
+// last-increment time applies only to the counter value it expects, and a
+// refused one writes nothing.
+func testContractRewind(t *testing.T, e *env) {
+	e.seedSeries("s1")
+	k := key(limits.CustomerSeriesUses, "s1", "", alice)
+	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
+	e.apply(&store.Change{Bumps: []store.Bump{{Key: k, Delta: 1, At: t0}}})
+	e.apply(&store.Change{Bumps: []store.Bump{{Key: k, Delta: 1, At: t1}}})
+	e.apply(&store.Change{Bumps: []store.Bump{{Key: k, Delta: 1, At: t2}}})
+	x, xev := rawCoupon("x", "s1", "X")
+	for _, tc := range []struct {
+		what   string
+		expect store.Count
+	}{
+		{"a rewind expecting another count", store.Count{N: 2, Last: t2}},
+		{"a rewind expecting another last time", store.Count{N: 3, Last: t1}},
+		{"a rewind expecting a counter never bumped", store.Count{}},
+	} {
+		err := e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{x}, Events: []coupon.Event{xev},
+			Bumps: []store.Bump{{Key: k, Delta: -1, At: t2, Rewind: &store.Rewind{Expect: tc.expect, Last: t0}}}})
+		wantCode(t, err, errcode.Conflict, "%s must fail the change with Conflict", tc.what)
+		var ce *store.ConflictError
+		if err != nil && !errors.As(err, &ce) {
+			t.Errorf("%s: the error must be a *store.ConflictError: %T", tc.what, err)
+		}
+		if got := e.count(k); got.N != 3 || !got.Last.Equal(t2) {
+			t.Errorf("%s: the counter must be unchanged: %+v", tc.what, got)
+		}
+		if _, err := e.st.Coupon(e.ctx, "x"); !errors.Is(err, errcode.ErrNotFound) {
+			t.Errorf("%s: the rest of the change must not be written: %v", tc.what, err)
+		}
+	}
+	ch := &store.Change{NewCoupons: []coupon.Coupon{x}, Events: []coupon.Event{xev},
+		Bumps: []store.Bump{{Key: k, Delta: -1, At: t2.Add(time.Hour), Rewind: &store.Rewind{Expect: store.Count{N: 3, Last: t2}, Last: t1}}}}
+	if err := e.st.Apply(e.ctx, ch); wantOK(t, err, "a rewind expecting the counter's value") {
+		if got := e.count(k); got.N != 2 || !got.Last.Equal(t1) {
+			t.Errorf("a rewinding decrement takes one off and sets the last time (2 at %s): %+v", fmtTime(t1), got)
+		}
+		if a := ch.Bumps[0].After; a.N != 2 || !a.Last.Equal(t1) {
+			t.Errorf("Bump.After reports the rewound value: %+v", a)
+		}
+	}
+	// The expected time is an instant, whatever its zone.
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{Bumps: []store.Bump{{Key: k, Delta: -1, At: t2,
+		Rewind: &store.Rewind{Expect: store.Count{N: 2, Last: t1.In(time.FixedZone("UTC+1", 3600))}, Last: t0}}}}), "a rewind expecting the same instant in another zone")
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{Bumps: []store.Bump{{Key: k, Delta: -1, At: t2,
+		Rewind: &store.Rewind{Expect: store.Count{N: 1, Last: t0}}}}}), "a rewind to no last use")
+	if got := e.count(k); got.N != 0 || !got.Last.IsZero() {
+		t.Errorf("a rewind to the zero time leaves no last increment: %+v", got)
+	}
+	wantGuard := limits.Guard{Counter: limits.CustomerSeriesUses, Limit: limits.NoLimit, MinGap: time.Hour}
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{Bumps: []store.Bump{{Key: k, Delta: 1, At: t2, Guard: wantGuard}}}),
+		"a guarded bump with a gap after a rewind to no last use")
+	testRewindRace(t, e, k)
+}
+
+// testRewindRace races rewinds that read one counter value: in each round
+// exactly one applies.
+func testRewindRace(t *testing.T, e *env, k store.CounterKey) {
+	const workers, rounds = 8, 4
+	for round := range rounds {
+		at := t0.Add(time.Duration(10+round) * time.Hour)
+		for range workers {
+			e.apply(&store.Change{Bumps: []store.Bump{{Key: k, Delta: 1, At: at}}})
+		}
+		cur := e.count(k)
+		errs := run(workers, func(w int) error {
+			return e.st.Apply(e.ctx, &store.Change{Bumps: []store.Bump{{Key: k, Delta: -1, At: at,
+				Rewind: &store.Rewind{Expect: cur, Last: at.Add(-time.Duration(w+1) * time.Minute)}}}})
+		})
+		won := 0
+		for _, err := range errs {
+			switch {
+			case err == nil:
+				won++
+			case !errors.Is(err, errcode.ErrConflict):
+				t.Errorf("a racing rewind: unexpected error %v", err)
+			}
+		}
+		if won != 1 {
+			t.Errorf("rewinds racing from one counter value: %d applied, want 1", won)
+		}
+		if got := e.count(k); got.N != cur.N-1 {
+			t.Errorf("after racing rewinds the counter is %d, want %d", got.N, cur.N-1)
+		}
+	}
+}
+
+// overtaking is a store whose first Apply that gives a use back (a
+// decrement) first runs overtake: another engine's operation, committed
+// after the reversing engine read what it decides on and before its change
+// is applied, as a concurrent one may be.
+type overtaking struct {
+	store.Store
+	overtake func()
+	done     bool
+}
+
+func (o *overtaking) Apply(ctx context.Context, c *store.Change) error {
+	if !o.done && slices.ContainsFunc(c.Bumps, func(b store.Bump) bool { return b.Delta < 0 }) {
+		o.done = true
+		o.overtake()
+	}
+	return o.Store.Apply(ctx, c)
+}
+
+// overtakenEngine returns an engine like e's over a store that runs
+// overtake (with e's own engine) just before its first give-back applies.
+func (e *env) overtakenEngine(overtake func()) (*couponkit.Engine, *overtaking) {
+	e.t.Helper()
+	o := &overtaking{Store: e.st, overtake: overtake}
+	eng, err := couponkit.New(couponkit.Config{Store: o, Now: e.clk.Now, Customers: e.dir, CodeKey: seriesKey, Rates: rates})
+	if err != nil {
+		e.t.Fatalf("couponkit.New: %v", err)
+	}
+	return eng, o
+}
+
+// testReverseOvertaken: a reversal overtaken, between its reads and its
+// change, by a new use or by the reversal of another use of the same
+// customer (of another coupon, so that only the customer's counter tells)
+// never leaves the gap counting from a use that no longer counts or from
+// before one that does.
+func testReverseOvertaken(t *testing.T, e *env) {
+	s := e.gen("overtaken reversals", func(s *series.Series) {
+		s.Redemption.Repeat = true
+		s.Redemption.MinGap = time.Minute
+	})
+	c, other := e.issue(s.ID, alice), e.issue(s.ID, alice)
+	use := func(key string) coupon.Redemption {
+		e.clk.Advance(2 * time.Minute)
+		return e.redeem(c.Code, alice, key).Redemption
+	}
+	a, b := use("a"), use("b")
+	e.clk.Advance(2 * time.Minute)
+	var newer couponkit.RedeemResult
+	eng, o := e.overtakenEngine(func() { newer = e.redeem(other.Code, alice, "c") })
+	_, err := eng.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: b.ID}})
+	if wantOK(t, err, "a reversal overtaken by a new use of the customer") && o.done {
+		if got := e.lastUse(s.ID, alice); !got.Equal(newer.Redemption.At) {
+			t.Errorf("a reversal overtaken by a new use must not move the gap back past it (%s): %s", fmtTime(newer.Redemption.At), fmtTime(got))
+		}
+	}
+	e.wantLastUse(t, s.ID, e.records(s.ID), "a reversal overtaken by a new use")
+
+	d := use("d")
+	// Reversing the latest use d, overtaken by the reversal of newer, the
+	// use before it: the gap must count from a, not from newer.
+	eng, o = e.overtakenEngine(func() { e.reverse(newer.Redemption.ID) })
+	_, err = eng.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: d.ID}})
+	if wantOK(t, err, "a reversal overtaken by the reversal of the customer's use before it") && o.done {
+		if got := e.lastUse(s.ID, alice); !got.Equal(a.At) {
+			t.Errorf("a reversal overtaken by the reversal of the use before it must count the gap from the one before that (%s): %s", fmtTime(a.At), fmtTime(got))
+		}
+	}
+	e.wantLastUse(t, s.ID, e.records(s.ID), "a reversal overtaken by another reversal")
+	if !o.done {
+		t.Errorf("the reversal applied no change that gives a use back")
+	}
+}
+
+// testReleaseOvertaken: a hold release overtaken by a new use of the
+// customer leaves the gap counting from that use.
+func testReleaseOvertaken(t *testing.T, e *env) {
+	s := e.gen("overtaken release", func(s *series.Series) {
+		s.Redemption.Repeat = true
+		s.Redemption.MinGap = time.Minute
+	})
+	c, other := e.issue(s.ID, alice), e.issue(s.ID, alice)
+	h := e.hold(c.Code, alice, "cart", time.Hour)
+	e.clk.Advance(2 * time.Minute)
+	var newer couponkit.RedeemResult
+	eng, o := e.overtakenEngine(func() { newer = e.redeem(other.Code, alice, "k") })
+	if err := eng.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "till"}); wantOK(t, err, "a release overtaken by a new use") && o.done {
+		if got := e.lastUse(s.ID, alice); !got.Equal(newer.Redemption.At) {
+			t.Errorf("a release overtaken by a new use must not move the gap back past it (%s): %s", fmtTime(newer.Redemption.At), fmtTime(got))
+		}
+	}
+	if !o.done {
+		t.Errorf("the release applied no change that gives a use back")
+	}
+	e.wantLastUse(t, s.ID, e.records(s.ID), "a release overtaken by a new use")
+}
