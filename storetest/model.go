@@ -225,7 +225,7 @@ func (m *model) bump(k store.CounterKey, delta int64, now time.Time) {
 }
 
 // codeScopeOf is what the code-level counters of c count: its code, or for
-// a common code, whose coupons are per customer (seed 002 row 7: no code
+// a common code, whose coupons are per customer (a common code has no code
 // level), the customer's own coupon of it.
 func codeScopeOf(c *coupon.Coupon) string {
 	if c.Shared {
