@@ -104,7 +104,7 @@ func newModel(g, c, u series.Series, pool []coupon.Coupon) *model {
 }
 
 // want is an expected outcome: success (code 0), an error with a code, or
-// a *DeniedError listing exactly reasons.
+// a *refusal.Error listing exactly the codes of refused.
 type want struct {
 	code errcode.Code
 	// refused lists the codes of a *refusal.Error, in order.
