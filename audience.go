@@ -26,13 +26,13 @@ const (
 // only (limits.IssuanceRules.AudienceOnly) may issue to. A series may have a
 // list whether or not it restricts issuance to it.
 type AudienceRequest struct {
-	SeriesID string
+	SeriesID string `json:"series_id"`
 	// Customers are handled in order; a customer named twice is handled
 	// once, the second time as a no-op.
-	Customers []CustomerRef
+	Customers []CustomerRef `json:"customers"`
 	// Actor and Reason are recorded on the customers' history events.
-	Actor  string
-	Reason string
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // AudienceResult says what became of each customer of an AudienceRequest.
@@ -41,22 +41,28 @@ type AudienceResult struct {
 	// already on the list when adding, or not on it when removing, which
 	// change nothing and get no event; Failed those whose reference did
 	// not resolve.
-	Changed, Unchanged, Failed int
+	Changed   int `json:"changed"`
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
 	// Outcomes has one entry per customer of the request, in its order.
-	Outcomes []AudienceOutcome
+	Outcomes []AudienceOutcome `json:"outcomes"`
 }
 
 // AudienceOutcome is what became of one customer of an AudienceRequest.
+//
+// In JSON it is {"customer": ..., "changed": ..., "error": ...}, where
+// "error", present only when Err is set, is the JSON form of an error
+// described at [RowError].
 type AudienceOutcome struct {
 	// Customer is the customer's id; "" when the reference did not
 	// resolve.
-	Customer string
+	Customer string `json:"customer,omitempty"`
 	// Changed reports whether the list changed for this customer.
-	Changed bool
+	Changed bool `json:"changed"`
 	// Err, when not nil, is why the reference did not resolve: an
 	// *errcode.Error of code InvalidArgument (no identifier, or several)
 	// or UnknownCustomer.
-	Err error
+	Err error `json:"-"`
 }
 
 // AddAudience adds customers to the audience list of a series. Each
@@ -184,22 +190,22 @@ func (e *Engine) retryAudience(ctx context.Context, attempt func() error) error 
 
 // AudienceListRequest asks for one page of a series' audience list.
 type AudienceListRequest struct {
-	SeriesID string
+	SeriesID string `json:"series_id"`
 	// After is where the page starts: the customers after this one. ""
 	// for the first page; AudiencePage.Next for the following ones.
-	After string
+	After string `json:"after,omitempty"`
 	// Limit is the page size: DefaultAudiencePage when zero, at most
 	// MaxAudiencePage.
-	Limit int
+	Limit int `json:"limit,omitempty"`
 }
 
 // AudiencePage is one page of a series' audience list.
 type AudiencePage struct {
 	// Members are ordered by customer id (byte-wise).
-	Members []store.AudienceMember
+	Members []store.AudienceMember `json:"members"`
 	// Next is the After of the following page; "" when this page is the
 	// last.
-	Next string
+	Next string `json:"next,omitempty"`
 }
 
 // ListAudience returns one page of the audience list of a series, ordered
