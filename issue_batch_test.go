@@ -39,7 +39,7 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 		case 2:
 			cfg.Source = series.Source{Kind: series.Common, Code: "SHARED"}
 		case 3:
-			cfg.Source = series.Source{Kind: series.Generated, Length: 4, Alphabet: series.Custom, CustomAlphabet: "AB"}
+			cfg.Source = series.Source{Kind: series.Generated, Length: 4, Alphabet: series.Custom, CustomAlphabet: "AB", MaxFill: 1}
 		}
 		if cfg.Source.Kind != series.Common {
 			cfg.Issuance.IssuanceRules = limits.IssuanceRules{
