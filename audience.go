@@ -7,6 +7,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -88,6 +89,9 @@ func (e *Engine) RemoveAudience(ctx context.Context, req AudienceRequest) (Audie
 }
 
 func (e *Engine) changeAudience(ctx context.Context, req *AudienceRequest, remove bool) (AudienceResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return AudienceResult{}, err
+	}
 	switch {
 	case req.SeriesID == "":
 		return AudienceResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "an audience list belongs to a series")
@@ -101,7 +105,11 @@ func (e *Engine) changeAudience(ctx context.Context, req *AudienceRequest, remov
 	res := AudienceResult{Outcomes: make([]AudienceOutcome, len(req.Customers))}
 	ids := make([]string, 0, len(req.Customers))
 	for i, ref := range req.Customers {
-		c, err := e.customers.Resolve(ctx, ref)
+		var c Customer
+		err := input.WithinAt("Customers", i, ref.check())
+		if err == nil {
+			c, err = e.customers.Resolve(ctx, ref)
+		}
 		switch code := errcode.CodeOf(err); {
 		case err == nil:
 			res.Outcomes[i].Customer = c.ID
@@ -212,6 +220,9 @@ type AudiencePage struct {
 // by customer id. Errors: InvalidArgument (no series, a negative limit or
 // one above MaxAudiencePage), NotFound (no such series).
 func (e *Engine) ListAudience(ctx context.Context, req AudienceListRequest) (AudiencePage, error) {
+	if err := e.admit(first(idArg("SeriesID", req.SeriesID), input.Text("After", input.Customer, req.After))); err != nil {
+		return AudiencePage{}, err
+	}
 	switch {
 	case req.SeriesID == "":
 		return AudiencePage{}, errcode.New(errcode.InvalidArgument, "SeriesID", "an audience list belongs to a series")
