@@ -7,6 +7,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -26,13 +27,13 @@ const (
 // only (limits.IssuanceRules.AudienceOnly) may issue to. A series may have a
 // list whether or not it restricts issuance to it.
 type AudienceRequest struct {
-	SeriesID string
+	SeriesID string `json:"series_id"`
 	// Customers are handled in order; a customer named twice is handled
 	// once, the second time as a no-op.
-	Customers []CustomerRef
+	Customers []CustomerRef `json:"customers"`
 	// Actor and Reason are recorded on the customers' history events.
-	Actor  string
-	Reason string
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // AudienceResult says what became of each customer of an AudienceRequest.
@@ -41,22 +42,28 @@ type AudienceResult struct {
 	// already on the list when adding, or not on it when removing, which
 	// change nothing and get no event; Failed those whose reference did
 	// not resolve.
-	Changed, Unchanged, Failed int
+	Changed   int `json:"changed"`
+	Unchanged int `json:"unchanged"`
+	Failed    int `json:"failed"`
 	// Outcomes has one entry per customer of the request, in its order.
-	Outcomes []AudienceOutcome
+	Outcomes []AudienceOutcome `json:"outcomes"`
 }
 
 // AudienceOutcome is what became of one customer of an AudienceRequest.
+//
+// In JSON it is {"customer": ..., "changed": ..., "error": ...}, where
+// "error", present only when Err is set, is the JSON form of an error
+// described at [RowError].
 type AudienceOutcome struct {
 	// Customer is the customer's id; "" when the reference did not
 	// resolve.
-	Customer string
+	Customer string `json:"customer,omitempty"`
 	// Changed reports whether the list changed for this customer.
-	Changed bool
+	Changed bool `json:"changed"`
 	// Err, when not nil, is why the reference did not resolve: an
 	// *errcode.Error of code InvalidArgument (no identifier, or several)
 	// or UnknownCustomer.
-	Err error
+	Err error `json:"-"`
 }
 
 // AddAudience adds customers to the audience list of a series. Each
@@ -82,6 +89,9 @@ func (e *Engine) RemoveAudience(ctx context.Context, req AudienceRequest) (Audie
 }
 
 func (e *Engine) changeAudience(ctx context.Context, req *AudienceRequest, remove bool) (AudienceResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return AudienceResult{}, err
+	}
 	switch {
 	case req.SeriesID == "":
 		return AudienceResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "an audience list belongs to a series")
@@ -95,7 +105,11 @@ func (e *Engine) changeAudience(ctx context.Context, req *AudienceRequest, remov
 	res := AudienceResult{Outcomes: make([]AudienceOutcome, len(req.Customers))}
 	ids := make([]string, 0, len(req.Customers))
 	for i, ref := range req.Customers {
-		c, err := e.customers.Resolve(ctx, ref)
+		var c Customer
+		err := input.WithinAt("Customers", i, ref.check())
+		if err == nil {
+			c, err = e.customers.Resolve(ctx, ref)
+		}
 		switch code := errcode.CodeOf(err); {
 		case err == nil:
 			res.Outcomes[i].Customer = c.ID
@@ -184,28 +198,31 @@ func (e *Engine) retryAudience(ctx context.Context, attempt func() error) error 
 
 // AudienceListRequest asks for one page of a series' audience list.
 type AudienceListRequest struct {
-	SeriesID string
+	SeriesID string `json:"series_id"`
 	// After is where the page starts: the customers after this one. ""
 	// for the first page; AudiencePage.Next for the following ones.
-	After string
+	After string `json:"after,omitempty"`
 	// Limit is the page size: DefaultAudiencePage when zero, at most
 	// MaxAudiencePage.
-	Limit int
+	Limit int `json:"limit,omitempty"`
 }
 
 // AudiencePage is one page of a series' audience list.
 type AudiencePage struct {
 	// Members are ordered by customer id (byte-wise).
-	Members []store.AudienceMember
+	Members []store.AudienceMember `json:"members"`
 	// Next is the After of the following page; "" when this page is the
 	// last.
-	Next string
+	Next string `json:"next,omitempty"`
 }
 
 // ListAudience returns one page of the audience list of a series, ordered
 // by customer id. Errors: InvalidArgument (no series, a negative limit or
 // one above MaxAudiencePage), NotFound (no such series).
 func (e *Engine) ListAudience(ctx context.Context, req AudienceListRequest) (AudiencePage, error) {
+	if err := e.admit(first(idArg("SeriesID", req.SeriesID), input.Text("After", input.Customer, req.After))); err != nil {
+		return AudiencePage{}, err
+	}
 	switch {
 	case req.SeriesID == "":
 		return AudiencePage{}, errcode.New(errcode.InvalidArgument, "SeriesID", "an audience list belongs to a series")

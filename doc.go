@@ -12,6 +12,8 @@
 //     expiry and discount arithmetic.
 //   - Package limits is the pure evaluator of every issuance and redemption
 //     rule; it returns a [limits.Decision] listing each broken rule.
+//   - Package refusal turns a decision and the coupon's state into what a
+//     caller is told: the ordered list of refusals, each fact once.
 //   - Package coupon is the pure state machine: states, transitions, the
 //     redemption and event records.
 //   - Package codegen makes unique and randomized common codes by a keyed
@@ -42,6 +44,8 @@
 // Bad input and refused operations return errors that wrap an
 // *errcode.Error: match them with errors.Is against the errcode sentinels
 // (errcode.ErrRevoked, errcode.ErrLimitReached, ...) or read the code with
-// errors.As. A refusal by the rules is a *DeniedError whose Decision lists
-// every broken rule. Nothing changes when an operation fails.
+// errors.As. A refused redemption, hold, validation or issue is a
+// *refusal.Error (package refusal): each fact that stops it once, with its
+// stable code, rule, a message a cashier can read and the figures behind
+// it. Nothing changes when an operation fails.
 package couponkit

@@ -134,6 +134,16 @@ func (r *RevokeRequest) validate() error {
 	)
 }
 
+// validate checks the request's series, actor and reason; each customer
+// is checked on its own, so that one bad reference refuses only itself.
+func (r *AudienceRequest) validate() error {
+	return first(
+		idArg("SeriesID", r.SeriesID),
+		input.Text("Actor", input.Actor, r.Actor),
+		input.Text("Reason", input.Reason, r.Reason),
+	)
+}
+
 func (r *TransferRequest) validate() error {
 	return first(
 		input.Text("Code", input.Code, r.Code),

@@ -326,30 +326,48 @@ func (e *Engine) notifyCrossing(ctx context.Context, s *series.Series, before, a
 // UploadRow is one code to add to a series' pool, optionally already issued
 // to a customer, with an optional expiry of its own.
 type UploadRow struct {
-	Code      string
-	Customer  CustomerRef
-	ExpiresAt time.Time
+	Code string `json:"code"`
+	// Customer, when set, is who the code is issued to at once.
+	Customer CustomerRef `json:"customer,omitzero"`
+	// ExpiresAt, when set, is the code's own expiry: once issued, the
+	// coupon expires at the earlier of it and the series' expiry.
+	ExpiresAt time.Time `json:"expires_at,omitzero"`
 }
 
 // UploadResult reports an upload: how many codes were added, and each row
 // refused, by row index.
 type UploadResult struct {
-	Added   int
-	Skipped int // codes already in the series
-	Failed  []RowError
+	Added   int        `json:"added"`
+	Skipped int        `json:"skipped"` // codes already in the series
+	Failed  []RowError `json:"failed,omitempty"`
 }
 
 // RowError is one refused row of a bulk operation.
+//
+// In JSON it is {"row": 3, "error": {...}}, the error in one of two forms:
+//
+//   - a refusal by the rules or the coupon's state (a *refusal.Error) is
+//     {"refusals": [...]}, each refusal with its code, rule, message and
+//     parameters, and reads back as a *refusal.Error with those refusals;
+//   - any other error is {"code": 1402, "field": "Code", "message": "..."}:
+//     the code and field of the *errcode.Error in it (code 0 when there is
+//     none) and its message, where the text of a cause or of a wrapping
+//     error is kept. It reads back as an *errcode.Error with that code,
+//     field and message: the same error when it was an *errcode.Error
+//     without a cause.
 type RowError struct {
-	Row int   // index of the row in the input, from 0
-	Err error // an *errcode.Error
+	Row int   `json:"row"` // index of the row in the input, from 0
+	Err error `json:"-"`   // an *errcode.Error, or a *refusal.Error when the rules refused the row's issue
 }
 
 // Upload adds codes to an Uploaded or ThirdParty series' pool in one batch.
-// A row with a customer is issued to that customer at once (with the
-// series' expiry), under the series' issuance rules; rows are applied in
-// order. Codes already in the series are skipped, so an interrupted upload
-// can be run again. Invalid rows are reported and the others still added.
+// Then each row with a customer, in order, is issued to that customer
+// under the series' issuance rules, expiring at the earlier of the row's
+// own expiry and the series'; a row whose issue is refused stays in the
+// pool and is reported in Failed. Codes already in the series are not
+// added again, and a row whose customer already holds its code succeeds,
+// so an interrupted upload can be run again. Invalid rows are reported and
+// the others still added.
 func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, actor string) (UploadResult, error) {
 	if err := e.admit(first(idArg("SeriesID", seriesID), input.Text("Actor", input.Actor, actor))); err != nil {
 		return UploadResult{}, err

@@ -16,14 +16,16 @@ import (
 
 // TransferRequest moves an issued coupon to another customer.
 type TransferRequest struct {
-	Code     string
-	SeriesID string
+	Code string `json:"code"`
+	// SeriesID names the series; needed only when the code exists in
+	// several series.
+	SeriesID string `json:"series_id,omitempty"`
 	// From is required and must be the coupon's holder: a back-office
 	// transfer passes the holder it shows.
-	From   CustomerRef
-	To     CustomerRef
-	Actor  string
-	Reason string
+	From   CustomerRef `json:"from"`
+	To     CustomerRef `json:"to"`
+	Actor  string      `json:"actor,omitempty"`
+	Reason string      `json:"reason,omitempty"`
 }
 
 // Transfer moves an Issued coupon to another customer, if the series allows
@@ -110,16 +112,19 @@ func (e *Engine) couponOf(ctx context.Context, seriesID, code, holder string) (c
 
 // ReissueRequest asks for a replacement of an unusable coupon.
 type ReissueRequest struct {
-	Code     string
-	SeriesID string
+	Code string `json:"code"`
+	// SeriesID names the series; needed only when the code exists in
+	// several series.
+	SeriesID string `json:"series_id,omitempty"`
 	// Notify records that the holder is to be sent the new code.
-	Notify bool
-	Actor  string
+	Notify bool   `json:"notify,omitempty"`
+	Actor  string `json:"actor,omitempty"`
 }
 
 // ReissueResult is the replaced coupon and its replacement.
 type ReissueResult struct {
-	Old, New coupon.Coupon
+	Old coupon.Coupon `json:"old"`
+	New coupon.Coupon `json:"new"`
 }
 
 // Reissue replaces a coupon its holder can no longer use (expired, revoked

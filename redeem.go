@@ -16,22 +16,24 @@ import (
 // RedeemRequest is one use of a code at a till.
 type RedeemRequest struct {
 	// Code is the code as the customer or cashier typed it.
-	Code string
+	Code string `json:"code"`
 	// SeriesID names the series; needed only when the code exists in
 	// several series.
-	SeriesID string
+	SeriesID string `json:"series_id,omitempty"`
 	// Customer is the redeemer.
-	Customer CustomerRef
+	Customer CustomerRef `json:"customer"`
 	// IdempotencyKey identifies this use of this coupon, typically the POS
 	// transaction id: repeating a request with the same key for the same
 	// coupon returns the first result and changes nothing. Required by
 	// Redeem and Hold.
-	IdempotencyKey string
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Bill is the bill; an empty currency means the series' currency.
-	Bill series.Money
+	Bill series.Money `json:"bill"`
 	// Place is where the request is made.
-	Place limits.Place
-	Actor string
+	Place limits.Place `json:"place,omitzero"`
+	// Actor is who makes the request (a till, an operator), recorded on
+	// the coupon's history.
+	Actor string `json:"actor,omitempty"`
 }
 
 // RedeemResult is a redemption (or hold) and the coupon after it.
@@ -476,24 +478,24 @@ func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now
 // was made for, and a use of another customer is reported as not found
 // (ErrRedemptionNotFound), exactly as a use that does not exist.
 type UseRef struct {
-	ID             string
-	Code           string
-	SeriesID       string
-	IdempotencyKey string
-	Customer       CustomerRef
+	ID             string      `json:"id,omitempty"`
+	Code           string      `json:"code,omitempty"`
+	SeriesID       string      `json:"series_id,omitempty"`
+	IdempotencyKey string      `json:"idempotency_key,omitempty"`
+	Customer       CustomerRef `json:"customer,omitzero"`
 }
 
 // ConfirmRequest names a hold to confirm.
 type ConfirmRequest struct {
-	Hold  UseRef
-	Actor string
+	Hold  UseRef `json:"hold"`
+	Actor string `json:"actor,omitempty"`
 }
 
 // ReleaseRequest names a hold to give back.
 type ReleaseRequest struct {
-	Hold   UseRef
-	Actor  string
-	Reason string
+	Hold   UseRef `json:"hold"`
+	Actor  string `json:"actor,omitempty"`
+	Reason string `json:"reason,omitempty"`
 }
 
 // Confirm turns a hold into a redemption. Confirming a confirmed hold
@@ -690,9 +692,9 @@ func staleUse(r coupon.Redemption, c coupon.Coupon) bool {
 
 // ReverseRequest names a redemption to reverse.
 type ReverseRequest struct {
-	Redemption UseRef
-	Actor      string
-	Reason     string
+	Redemption UseRef `json:"redemption"`
+	Actor      string `json:"actor,omitempty"`
+	Reason     string `json:"reason,omitempty"`
 }
 
 // Reverse undoes one redemption: the use is given back to every limit and

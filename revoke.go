@@ -37,14 +37,14 @@ const (
 // the series), a customer's unredeemed coupons of the series (at most 100),
 // or a whole series (Scope).
 type RevokeRequest struct {
-	SeriesID string
-	Codes    []string
-	Customer CustomerRef
-	Scope    RevokeScope
+	SeriesID string      `json:"series_id,omitempty"`
+	Codes    []string    `json:"codes,omitempty"`
+	Customer CustomerRef `json:"customer,omitzero"`
+	Scope    RevokeScope `json:"scope,omitzero"`
 	// CodeCase is the case codes are written in in the result.
-	CodeCase CodeCase
-	Actor    string
-	Reason   string
+	CodeCase CodeCase `json:"code_case,omitzero"`
+	Actor    string   `json:"actor,omitempty"`
+	Reason   string   `json:"reason,omitempty"`
 	// OnRevoked, when set, receives the coupons a series-wide revocation
 	// (Scope) revokes, batch by batch as each batch is committed, and
 	// RevokeResult.Revoked stays empty, so that revoking millions of
@@ -53,36 +53,41 @@ type RevokeRequest struct {
 	// already committed, the one it was given included, stay revoked, and
 	// Revoke returns the error wrapped (errors.Is finds it), saying how
 	// many coupons were revoked, as RevokeResult.RevokedCount does. Set
-	// with Codes or Customer it is an InvalidArgument error.
-	OnRevoked func([]RevokedCoupon) error
+	// with Codes or Customer it is an InvalidArgument error. It has no JSON
+	// form.
+	OnRevoked func([]RevokedCoupon) error `json:"-"`
 }
 
 // RevokedCoupon is one coupon revoked.
 type RevokedCoupon struct {
-	CouponID string
-	Code     string
-	Holder   string
+	CouponID string `json:"coupon_id"`
+	Code     string `json:"code"`
+	// Holder is the customer who held the coupon; "" for a coupon never
+	// issued.
+	Holder string `json:"holder,omitempty"`
 }
 
 // RevokeFailure groups the codes that could not be revoked for one reason:
 // 404 or 682 (not found; an already revoked code is not found), 405 (it has
 // an unreversed redemption or a hold).
 type RevokeFailure struct {
-	Code    errcode.Code
-	Message string
-	Codes   []string
+	Code    errcode.Code `json:"code"`
+	Message string       `json:"message"`
+	Codes   []string     `json:"codes"`
 }
 
 // RevokeResult is the partial-success result of a revocation.
 type RevokeResult struct {
 	// Total is the number of coupons (or codes) the request concerned.
-	Total int
+	Total int `json:"total"`
 	// Revoked lists the coupons revoked; for a series-wide scope, batch
 	// after batch, each ordered by coupon id, and empty when
 	// RevokeRequest.OnRevoked received them instead.
-	Revoked      []RevokedCoupon
-	RevokedCount int
-	Failed       []RevokeFailure
+	Revoked []RevokedCoupon `json:"revoked,omitempty"`
+	// RevokedCount is the number of coupons revoked, listed or streamed.
+	RevokedCount int `json:"revoked_count"`
+	// Failed groups the codes that were not revoked by reason.
+	Failed []RevokeFailure `json:"failed,omitempty"`
 }
 
 // FailedCount is the number of codes that failed.

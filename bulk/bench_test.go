@@ -87,9 +87,8 @@ func benchRunWith(b *testing.B, cfg couponkit.Config, s series.Series, path stri
 
 // BenchmarkIssueFile issues one coupon per row of a file of b.N rows over
 // memstore: "common", a common code to b.N customers; "generated", unique
-// generated codes, two rows per customer, at most 3 per customer (seed
-// 002's DiscCode). Run with -benchtime=1000000x for a file of a million
-// rows.
+// generated codes, two rows per customer, at most 3 per customer. Run with
+// -benchtime=1000000x for a file of a million rows.
 func BenchmarkIssueFile(b *testing.B) {
 	b.Run("common", func(b *testing.B) {
 		benchRun(b, common("SALE20"), writeFile(b, "customer_id", b.N, customerRow(1)), bulk.IssueFile)

@@ -35,8 +35,8 @@ func exampleEngine() *couponkit.Engine {
 }
 
 // Issue coupons to a file of customers: with at most 3 coupons per
-// customer, four rows for one customer issue three and reject the fourth
-// (seed 002). Rejected rows are streamed as CSV, ready to download.
+// customer, four rows for one customer issue three and reject the fourth.
+// Rejected rows are streamed as CSV, ready to download.
 func ExampleIssueFile() {
 	ctx := context.Background()
 	e := exampleEngine()

@@ -245,7 +245,7 @@ func (r *Report) String() string {
 // WriteText writes the summary and every rejection kept, one per line, for
 // a person:
 //
-//	row 4 (line 5) alice: 1221 customer issue limit reached
+//	row 4 (line 5) alice: 1221 This customer has received the most coupons of this offer allowed (3).
 //
 // Identifiers and codes that are not plain printable text are quoted.
 func (r *Report) WriteText(w io.Writer) error {

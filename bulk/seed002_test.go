@@ -14,18 +14,20 @@ import (
 	"github.com/couponkit/couponkit/series"
 )
 
-// upload is one file of a seed 002 scenario and what it must give.
+// upload is one file of a scenario and what it must give.
 type upload struct {
 	file    string
 	applied int
 	reject  map[int]errcode.Code // row -> reason code
 }
 
-// Seed 002, "Error scenarios when issuing multiple coupons to a customer":
-// each scenario uploads files of customers in turn to one series. Each
-// upload is a new one, with its own FileID: the same bytes uploaded again
-// are issued again (under the same FileID they would replay instead).
-func TestSeed002IssueScenarios(t *testing.T) {
+// Issuing from files of customers applies the series' issuance rules row
+// by row, in order, and rejects each row a rule refuses with its code: each
+// scenario uploads files of customers in turn to one series, several rows
+// for one customer, and files that repeat earlier ones. Each upload is a
+// new one, with its own FileID: the same bytes uploaded again are issued
+// again (under the same FileID they would replay instead).
+func TestIssueFileScenarios(t *testing.T) {
 	four := file("customer_id", repeat("alice", 4)...)
 	one := file("customer_id", "alice")
 	tests := []struct {
@@ -96,9 +98,9 @@ func TestSeed002IssueScenarios(t *testing.T) {
 }
 
 // The same scenarios when the file uploads existing codes with their
-// customers (seed 002: "Upload existing coupon codes"), each upload with
-// its own FileID.
-func TestSeed002UploadScenarios(t *testing.T) {
+// customers: each code joins the pool, and is issued to its customer under
+// the same rules. Each upload has its own FileID.
+func TestUploadFileScenarios(t *testing.T) {
 	four := file("code,customer_id", "F-1,alice", "F-2,alice", "F-3,alice", "F-4,alice")
 	tests := []struct {
 		name   string
@@ -149,8 +151,8 @@ func TestSeed002UploadScenarios(t *testing.T) {
 	}
 }
 
-// Seed 002: an invalid customer identifier of each kind (user id, email,
-// mobile, external id) rejects its row; the valid rows are issued.
+// An invalid customer identifier of each kind (user id, email, mobile,
+// external id) rejects its row; the valid rows are issued.
 func TestInvalidIdentifiers(t *testing.T) {
 	v := newEnv(t)
 	id := v.create(generated())

@@ -10,17 +10,18 @@ import (
 	"github.com/google/go-cmp/cmp"
 )
 
-// TestRandomizedCommonSeed covers seed 002's "Personalization of coupon at
-// scale": the sample's length, half of it fixed, the rest generated from the
-// sample's alphabet, 60,466,176 codes for 10 alphanumeric characters.
-func TestRandomizedCommonSeed(t *testing.T) {
+// TestRandomizedCommonShape covers the shape a sample code gives randomized
+// common codes (personalization at scale): the sample's length, its first
+// half (rounded down) fixed, the rest generated from the sample's alphabet,
+// 60,466,176 codes for 10 alphanumeric characters.
+func TestRandomizedCommonShape(t *testing.T) {
 	tests := []struct {
 		sample   string
 		fixed    string
 		alphabet string
 		capacity uint64
 	}{
-		{"TEST12345", "TEST", "alphanumeric", 60_466_176}, // the seed's example: TEST fixed, 5 generated
+		{"TEST12345", "TEST", "alphanumeric", 60_466_176}, // 9 characters: TEST fixed, 5 generated
 		{"SUMMER2024", "SUMME", "alphanumeric", 60_466_176},
 		{" summer2024 ", "SUMME", "alphanumeric", 60_466_176},
 		{"1234567890", "12345", "numeric", 100_000},

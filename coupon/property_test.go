@@ -303,7 +303,12 @@ func (w *world) actions() map[string]func(*rapid.T) {
 	}
 }
 
-// check asserts the invariants of GUIDE.md section 3 after every action.
+// check asserts the state machine's invariants after every action: every
+// coupon validates; counters never go negative or past the coupon's
+// capacity, and equal its unreversed redemption and live hold records; a
+// redemption is reversed at most once; Revoked is terminal and holds no
+// redemption or hold; expiry is monotone, and a coupon without one never
+// expires; a coupon is reissued at most once.
 func (w *world) check(t *rapid.T) {
 	redeemed := map[string]int{}
 	held := map[string]int{}

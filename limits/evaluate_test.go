@@ -165,8 +165,9 @@ func TestPlaceMatchesAnyLevel(t *testing.T) {
 	}
 }
 
-// The redemption use cases of seed 002, each at its boundary.
-func TestSeedRedemptionUseCases(t *testing.T) {
+// Worked redemption use cases of the code, customer and series levels, each
+// at its boundary.
+func TestRedemptionUseCases(t *testing.T) {
 	type step struct {
 		counts RedemptionCounts
 		holder bool
@@ -178,8 +179,8 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 		steps []step
 	}{
 		{
-			// "By setting a coupon code limit of 1,000 redemptions, the brand ensures
-			// that only the first 1,000 customers can use the code."
+			// A code level of 1,000: only the first 1,000 uses of the code, by
+			// anyone, pass.
 			name:  "SUMMER50 code limit 1000",
 			rules: RedemptionRules{AnyoneMayRedeem: true, MaxPerCode: 1000},
 			steps: []step{
@@ -189,8 +190,8 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 			},
 		},
 		{
-			// "they set the Individual customer limit to 1 ... each customer can only
-			// use the coupon once, even though the code may still be available for others."
+			// A customer level of 1: each customer uses the code once, while
+			// it stays available to others.
 			name: "WELCOME10 customer limit 1",
 			// A customer who may not repeat redeems once: no MaxPerCustomer.
 			rules: RedemptionRules{AnyoneMayRedeem: true},
@@ -200,8 +201,8 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 			},
 		},
 		{
-			// Row 7: "HOLIDAY20 can be redeemed by every customer twice, but the overall
-			// series redemption restricts to 1000 only."
+			// A common code has customer and series levels only: every
+			// customer may redeem it twice, and the series 1,000 times in all.
 			name:  "HOLIDAY20 customer 2, series 1000",
 			rules: RedemptionRules{AnyoneMayRedeem: true, Repeat: true, MaxPerCustomer: 2, MaxPerSeries: 1000},
 			steps: []step{
@@ -212,8 +213,8 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 			},
 		},
 		{
-			// Row 1: "NY2024 can be redeemed 10 times in total, but can be redeemed only
-			// once per customer."
+			// A code level of 10 with one use per customer: the code is used 10
+			// times in all, once by each customer.
 			name:  "NY2024 code 10, customer 1",
 			rules: RedemptionRules{AnyoneMayRedeem: true, MaxPerCode: 10},
 			steps: []step{
@@ -223,9 +224,9 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 			},
 		},
 		{
-			// Row 6: "a code can be redeemed only once or a customer can redeem it only
-			// once. Customer level limit: 1, Series level limit: 5k."
-			name:  "row 6 holder only, customer 1, series 5000",
+			// Only the holder redeems (anyone-may-redeem off): the code level is
+			// the customer level, 1, and the series allows 5,000 uses.
+			name:  "holder only, customer 1, series 5000",
 			rules: RedemptionRules{MaxPerSeries: 5000},
 			steps: []step{
 				{RedemptionCounts{Series: 4999}, true, nil},
@@ -238,7 +239,7 @@ func TestSeedRedemptionUseCases(t *testing.T) {
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
 			if err := tc.rules.Validate(""); err != nil {
-				t.Fatalf("seed configuration rejected: %v", err)
+				t.Fatalf("the use case's configuration is rejected: %v", err)
 			}
 			for i, s := range tc.steps {
 				q := RedemptionRequest{At: wed, Holder: s.holder, Issued: true}
@@ -295,9 +296,10 @@ func TestGuardCheck(t *testing.T) {
 	}
 }
 
-// Seed 002's issuance cases: maximum 3 per customer; gap 1 day; series
-// maximum 2; a second common code.
-func TestEvaluateIssuanceSeedCases(t *testing.T) {
+// Worked issuance cases, each at its boundary: maximum 3 per customer; gap
+// 1 day; series maximum 2; a second common code; the audience list; an
+// exclusion.
+func TestEvaluateIssuanceCases(t *testing.T) {
 	cases := []struct {
 		name   string
 		rules  IssuanceRules

@@ -46,7 +46,7 @@ func ExampleEvaluateRedemption() {
 	// eleventh redemption: 1201 code redemption limit reached; 1211 bill below the minimum
 }
 
-// Seed 002: at most three coupons per customer; the fourth is refused.
+// At most three coupons per customer: the fourth is refused.
 func ExampleEvaluateIssuance() {
 	rules := limits.IssuanceRules{MaxPerCustomer: 3}
 	at := time.Date(2026, time.January, 1, 12, 0, 0, 0, time.UTC)

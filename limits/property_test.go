@@ -129,7 +129,7 @@ func tighten(t *rapid.T, r RedemptionRules) RedemptionRules {
 		}
 	case 1:
 		if r.Repeat {
-			// A gap does not apply to a single-use coupon (seed 002), so
+			// A gap does not apply to a single-use coupon, so
 			// lowering the level to one would drop the gap: not a pure
 			// tightening. With a gap, stop at two.
 			if l := lower(r.MaxPerCustomer); r.MinGap == 0 || l >= 2 {

@@ -171,11 +171,11 @@ func (r FixedRates) Rate(from, to string) (decimal.Decimal, error) {
 	return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Currency", fmt.Sprintf("no rate from %s to %s", from, to))
 }
 
-// Apply returns the discount d gives on bill, in the bill's currency. The
-// seed says "the coupon value will be converted to the store default
-// currency at the time of transaction": the bill is in the store's currency,
-// a Fixed amount is converted from d.Currency into it, and a Percent
-// discount is that percentage of the bill with Cap converted likewise.
+// Apply returns the discount d gives on bill, in the bill's currency. A
+// coupon's value is converted to the store's currency at the time of the
+// transaction: the bill is in the store's currency, a Fixed amount is
+// converted from d.Currency into it, and a Percent discount is that
+// percentage of the bill with Cap converted likewise.
 //
 // The discount is never negative and never exceeds the bill or the
 // converted cap. It is rounded to EffectiveScale decimal places, half away

@@ -1,6 +1,5 @@
 // Package series defines a coupon series: the configuration an operator
-// saves for an offer (seed 002's "coupon series"), and the pure computations
-// that follow from it.
+// saves for an offer, and the pure computations that follow from it.
 //
 // A [Series] says where its codes come from ([Source]), who may be issued a
 // coupon and how often ([Issuance], built on limits.IssuanceRules), who may
@@ -8,9 +7,9 @@
 // ([Expiry]), what discount it gives ([Discount]) and which expiry reminders
 // go out ([Reminder]).
 //
-// [Series.Validate] enforces every rule of the configuration, including the
-// applicability table of seed 002 (which limits apply to which kind of
-// series), and reports every offending field at once, each as an
+// [Series.Validate] enforces every rule of the configuration, including which
+// limits apply to which kind of series (a common code has no code level, for
+// one), and reports every offending field at once, each as an
 // *errcode.Error with code errcode.InvalidConfig and a dotted field path such
 // as "Redemption.MaxPerCode". A store saves only a series that validates.
 //
@@ -23,8 +22,8 @@
 // code shape.
 //
 // [Series.ExpiresAt] computes a coupon's expiry at issue, in the series' time
-// zone. The end of a day ("EOD" in the seeds) is the exclusive instant the
-// next local day begins: a coupon whose expiry is T is expired when now >= T.
+// zone. The end of a day ("EOD") is the exclusive instant the next local day
+// begins: a coupon whose expiry is T is expired when now >= T.
 //
 // [Reminder.DueAt] computes when an expiry reminder goes out: a number of
 // days before the coupon's last valid day, at a local time of day, in the

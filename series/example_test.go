@@ -11,8 +11,9 @@ import (
 	"github.com/couponkit/couponkit/series"
 )
 
-// A common-code series as in seed 002's row 7: "HOLIDAY20" may be redeemed
-// by every customer twice, at most 1000 times in all.
+// A common-code series: "HOLIDAY20" may be redeemed by every customer
+// twice, at most 1000 times in all. A common code has customer and series
+// levels only, so a code level is refused.
 func ExampleSeries_Validate() {
 	s := series.Series{
 		Name:     "Holiday sale",
@@ -50,7 +51,9 @@ func ExampleSeries_Validate() {
 	// Discount.Percent: 120 is outside (0, 100]
 }
 
-// Seed 002's worked example: a coupon issued on 12 November.
+// A coupon issued on 12 November: N days from issue expire at the end of
+// the day of issue plus N days, N month-ends at the end of the last day of
+// the month of issue plus N months.
 func ExampleSeries_ExpiresAt() {
 	s := series.Series{TimeZone: "Asia/Kolkata"}
 	loc, err := s.Location()
@@ -67,7 +70,7 @@ func ExampleSeries_ExpiresAt() {
 		s.Expiry = e
 		exp := s.ExpiresAt(issued, loc)
 		// The expiry is exclusive: the coupon is usable until the instant
-		// before it, the last moment of the day the seed names.
+		// before it, the last moment of the day the expiry names.
 		fmt.Printf("%s %d: expires %s (last usable day %s)\n",
 			e.Kind, e.N, exp.Format("2006-01-02 15:04 MST"), exp.Add(-time.Nanosecond).Format("2 Jan"))
 	}

@@ -48,14 +48,13 @@ func TestExpiresAt(t *testing.T) {
 		issued time.Time
 		want   time.Time
 	}{
-		// Seed 002: "If a coupon is issued on 12th November 0 days from
-		// issual Expires on 12th Nov EOD and 1 day from issual Expires on
-		// 13th Nov EOD"; "0 months from issual Expires on 30th Nov and 1
-		// month from issual Expires on 31st Dec".
-		{"seed 0 days", days(0), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2024, 11, 13, 0, 0)},
-		{"seed 1 day", days(1), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2024, 11, 14, 0, 0)},
-		{"seed 0 month ends", months(0), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2024, 12, 1, 0, 0)},
-		{"seed 1 month end", months(1), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2025, 1, 1, 0, 0)},
+		// Issued on 12 November: 0 days from issue expire at the end of
+		// 12 Nov, 1 day at the end of 13 Nov; 0 month-ends at the end of
+		// 30 Nov, 1 month-end at the end of 31 Dec.
+		{"12 Nov + 0 days is 12 Nov EOD", days(0), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2024, 11, 13, 0, 0)},
+		{"12 Nov + 1 day is 13 Nov EOD", days(1), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2024, 11, 14, 0, 0)},
+		{"12 Nov + 0 month ends is 30 Nov EOD", months(0), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2024, 12, 1, 0, 0)},
+		{"12 Nov + 1 month end is 31 Dec EOD", months(1), time.Time{}, berlin, at(berlin, 2024, 11, 12, 15, 0), at(berlin, 2025, 1, 1, 0, 0)},
 
 		// Month lengths, leap years, year rollover.
 		{"31 Jan 2028 + 1 month end is 29 Feb", months(1), time.Time{}, utc, at(utc, 2028, 1, 31, 9, 0), at(utc, 2028, 3, 1, 0, 0)},

@@ -84,7 +84,7 @@ func (s *Series) Open(t time.Time) bool {
 // this series:
 //   - for a common code, Issuance with OncePerCustomer set, because a common
 //     code is issued to a customer at most once whatever the configuration
-//     says (the seed's generic series: a second issue is an error);
+//     says (a second issue of it to one customer is an error);
 //   - for third-party codes, no rules at all (zero rules), because the
 //     outside provider issues them and the series' issuance settings do not
 //     apply;

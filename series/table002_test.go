@@ -28,8 +28,8 @@ func withSource(k series.SourceKind) series.Series {
 
 // customerLevel is the redemption rules for a customer level: n = 1 is
 // "a customer may redeem once" (Repeat off, and so no MaxPerCustomer), n > 1
-// is Repeat with that limit, and n = 0 ("Customer-Level Limit: No") is
-// Repeat without a limit.
+// is Repeat with that limit, and n = 0 (no customer level) is Repeat without
+// a limit.
 func customerLevel(r *limits.RedemptionRules, n limits.Limit) {
 	switch {
 	case n == 1:
@@ -39,66 +39,67 @@ func customerLevel(r *limits.RedemptionRules, n limits.Limit) {
 	}
 }
 
-// TestSeed002Table builds each row of seed 002's 14-row table of which
-// limits apply to which series kind, exactly as its Example column
-// describes, and checks that it is accepted with the effective levels the
-// example names. Where the table marks a level as not applicable (rows 6,
-// 13, 14: code level with anyone-may-redeem off; row 7: code level on a
-// common code; row 14: anyone-may-redeem on third-party codes), setting it
+// TestLimitApplicability builds, for each code source, the combinations of
+// code, customer and series levels an operator sets, and checks that each is
+// accepted with the effective levels it means. Where a level does not apply
+// (a code level with anyone-may-redeem off, where the code level is the
+// customer level; a code level on a common code, which has customer and
+// series levels only; anyone-may-redeem on third-party codes), setting it
 // must be rejected naming that field.
-func TestSeed002Table(t *testing.T) {
+func TestLimitApplicability(t *testing.T) {
 	type levels struct{ code, customer, series limits.Limit }
 	cases := []struct {
-		row      int
+		name     string
 		kind     series.SourceKind
 		anyone   bool
-		code     limits.Limit // Code-Level Limit; 0 = "No"
-		customer limits.Limit // Customer-Level Limit; 0 = "No"
-		series   limits.Limit // Series-Level Limit; 0 = "No"
+		code     limits.Limit // code level; 0 = none
+		customer limits.Limit // customer level; 0 = none
+		series   limits.Limit // series level; 0 = none
 		// want are the effective code, customer and series levels.
 		want levels
-		// inapplicable edits the accepted row into rejected ones; fields[i]
+		// inapplicable edits the accepted case into rejected ones; fields[i]
 		// is the field the rejection of inapplicable[i] names.
 		inapplicable []func(*series.Series)
 		fields       []string
 	}{
-		// 1: "NY2024" can be redeemed 10 times in total, once per customer.
-		{row: 1, kind: series.Generated, anyone: true, code: 10, customer: 1, want: levels{10, 1, 0}},
-		// 2: total 10k, a code 5 times irrespective of customers.
-		{row: 2, kind: series.Generated, anyone: true, code: 5, series: 10000, want: levels{5, 0, 10000}},
-		// 3: total 10k, a code 5 times, once per customer.
-		{row: 3, kind: series.Generated, anyone: true, code: 5, customer: 1, series: 10000, want: levels{5, 1, 10000}},
-		// 4: a code can be redeemed 5 times.
-		{row: 4, kind: series.Generated, anyone: true, code: 5, want: levels{5, 0, 0}},
-		// 5: total 10k, once per customer.
-		{row: 5, kind: series.Generated, anyone: true, customer: 1, series: 10000, want: levels{0, 1, 10000}},
-		// 6: total 5k, a code once or a customer once; no code level config
-		// because code and customer levels are equal without anyone.
-		{row: 6, kind: series.Generated, customer: 1, series: 5000, want: levels{1, 1, 5000},
+		// "NY2024" can be redeemed 10 times in total, once per customer.
+		{name: "generated, anyone, code 10, customer 1", kind: series.Generated, anyone: true, code: 10, customer: 1, want: levels{10, 1, 0}},
+		// Total 10k, a code 5 times irrespective of customers.
+		{name: "generated, anyone, code 5, series 10k", kind: series.Generated, anyone: true, code: 5, series: 10000, want: levels{5, 0, 10000}},
+		// Total 10k, a code 5 times, once per customer.
+		{name: "generated, anyone, code 5, customer 1, series 10k", kind: series.Generated, anyone: true, code: 5, customer: 1, series: 10000, want: levels{5, 1, 10000}},
+		// A code can be redeemed 5 times.
+		{name: "generated, anyone, code 5", kind: series.Generated, anyone: true, code: 5, want: levels{5, 0, 0}},
+		// Total 10k, once per customer.
+		{name: "generated, anyone, customer 1, series 10k", kind: series.Generated, anyone: true, customer: 1, series: 10000, want: levels{0, 1, 10000}},
+		// Total 5k, only the holder redeems, once: no code level to set,
+		// because without anyone-may-redeem the code level is the customer
+		// level.
+		{name: "generated, holder only, customer 1, series 5k", kind: series.Generated, customer: 1, series: 5000, want: levels{1, 1, 5000},
 			inapplicable: []func(*series.Series){func(s *series.Series) { s.Redemption.MaxPerCode = 1 }},
 			fields:       []string{"Redemption.MaxPerCode"}},
-		// 7: "HOLIDAY20", every customer twice, series 1000; a common code
+		// "HOLIDAY20", every customer twice, series 1000; a common code
 		// has no code level.
-		{row: 7, kind: series.Common, anyone: true, customer: 2, series: 1000, want: levels{0, 2, 1000},
+		{name: "common, anyone, customer 2, series 1000", kind: series.Common, anyone: true, customer: 2, series: 1000, want: levels{0, 2, 1000},
 			inapplicable: []func(*series.Series){func(s *series.Series) { s.Redemption.MaxPerCode = 1000 }},
 			fields:       []string{"Redemption.MaxPerCode"}},
-		// 8: up to 5k codes, total 50k, customer once, code 5.
-		{row: 8, kind: series.Uploaded, anyone: true, code: 5, customer: 1, series: 50000, want: levels{5, 1, 50000}},
-		// 9: customer once, code 5.
-		{row: 9, kind: series.Uploaded, anyone: true, code: 5, customer: 1, want: levels{5, 1, 0}},
-		// 10: code 5 irrespective of customers, total 25k.
-		{row: 10, kind: series.Uploaded, anyone: true, code: 5, series: 25000, want: levels{5, 0, 25000}},
-		// 11: code 5 irrespective of customers.
-		{row: 11, kind: series.Uploaded, anyone: true, code: 5, want: levels{5, 0, 0}},
-		// 12: customer 5, total 5000.
-		{row: 12, kind: series.Uploaded, anyone: true, customer: 5, series: 5000, want: levels{0, 5, 5000}},
-		// 13: as row 6, for uploaded codes.
-		{row: 13, kind: series.Uploaded, customer: 1, series: 5000, want: levels{1, 1, 5000},
+		// Up to 5k codes, total 50k, customer once, code 5.
+		{name: "uploaded, anyone, code 5, customer 1, series 50k", kind: series.Uploaded, anyone: true, code: 5, customer: 1, series: 50000, want: levels{5, 1, 50000}},
+		// Customer once, code 5.
+		{name: "uploaded, anyone, code 5, customer 1", kind: series.Uploaded, anyone: true, code: 5, customer: 1, want: levels{5, 1, 0}},
+		// Code 5 irrespective of customers, total 25k.
+		{name: "uploaded, anyone, code 5, series 25k", kind: series.Uploaded, anyone: true, code: 5, series: 25000, want: levels{5, 0, 25000}},
+		// Code 5 irrespective of customers.
+		{name: "uploaded, anyone, code 5", kind: series.Uploaded, anyone: true, code: 5, want: levels{5, 0, 0}},
+		// Customer 5, total 5000.
+		{name: "uploaded, anyone, customer 5, series 5000", kind: series.Uploaded, anyone: true, customer: 5, series: 5000, want: levels{0, 5, 5000}},
+		// Holder only, as for generated codes: no code level to set.
+		{name: "uploaded, holder only, customer 1, series 5k", kind: series.Uploaded, customer: 1, series: 5000, want: levels{1, 1, 5000},
 			inapplicable: []func(*series.Series){func(s *series.Series) { s.Redemption.MaxPerCode = 1 }},
 			fields:       []string{"Redemption.MaxPerCode"}},
-		// 14: third-party codes: code level equals customer level, and
-		// anyone-may-redeem cannot be on. The example names no numbers.
-		{row: 14, kind: series.ThirdParty, customer: 1, series: 5000, want: levels{1, 1, 5000},
+		// Third-party codes: the code level is the customer level, and
+		// anyone-may-redeem cannot be on.
+		{name: "third-party, holder only, customer 1, series 5k", kind: series.ThirdParty, customer: 1, series: 5000, want: levels{1, 1, 5000},
 			inapplicable: []func(*series.Series){
 				func(s *series.Series) { s.Redemption.MaxPerCode = 1 },
 				func(s *series.Series) { s.Redemption.AnyoneMayRedeem = true },
@@ -113,26 +114,26 @@ func TestSeed002Table(t *testing.T) {
 		customerLevel(r, tc.customer)
 		r.MaxPerSeries = tc.series
 		if err := s.Validate(); err != nil {
-			t.Errorf("row %d: Validate: %v", tc.row, err)
+			t.Errorf("%s: Validate: %v", tc.name, err)
 			continue
 		}
 		if got := (levels{r.CodeLimit(), r.CustomerLimit(), r.MaxPerSeries}); got != tc.want {
-			t.Errorf("row %d: levels %+v, want %+v", tc.row, got, tc.want)
+			t.Errorf("%s: levels %+v, want %+v", tc.name, got, tc.want)
 		}
 		for i, edit := range tc.inapplicable {
 			bad := s
 			edit(&bad)
 			err := bad.Validate()
 			if got := fields(t, err); !slices.Equal(got, tc.fields[i:i+1]) {
-				t.Errorf("row %d, inapplicable %s: fields %v (err %v)", tc.row, tc.fields[i], got, err)
+				t.Errorf("%s, inapplicable %s: fields %v (err %v)", tc.name, tc.fields[i], got, err)
 			}
 		}
 	}
 }
 
-// The redemption use cases of seed 002 as configurations, with the boundary
-// behaviour of limits.EvaluateRedemption.
-func TestSeed002RedemptionUseCases(t *testing.T) {
+// Worked redemption use cases as configurations that validate, with the
+// boundary behaviour of limits.EvaluateRedemption.
+func TestRedemptionUseCaseConfigs(t *testing.T) {
 	type step struct {
 		counts limits.RedemptionCounts
 		want   []limits.Reason // nil: allowed
@@ -143,9 +144,8 @@ func TestSeed002RedemptionUseCases(t *testing.T) {
 		steps []step
 	}{
 		{
-			// "By setting a coupon code limit of 1,000 redemptions, the brand
-			// ensures that only the first 1,000 customers can use the code."
-			// A code level needs anyone-may-redeem, and a common code has no
+			// A code level of 1,000: only the first 1,000 uses of the code,
+			// by anyone, pass. A code level needs anyone-may-redeem, and a common code has no
 			// code level, so SUMMER50 is an uploaded code shared by anyone.
 			name: "SUMMER50 code limit 1000",
 			build: func() series.Series {
@@ -163,9 +163,8 @@ func TestSeed002RedemptionUseCases(t *testing.T) {
 			},
 		},
 		{
-			// "WELCOME10 ... set the Individual customer limit to 1. This
-			// ensures that each customer can only use the coupon once, even
-			// though the code may still be available for others."
+			// A customer level of 1 on a common code: each customer uses
+			// it once, while it stays available to others.
 			name: "WELCOME10 customer limit 1",
 			build: func() series.Series {
 				s := withSource(series.Common)
@@ -180,8 +179,8 @@ func TestSeed002RedemptionUseCases(t *testing.T) {
 			},
 		},
 		{
-			// "HOLIDAY20 can be redeemed by every customer twice, but the
-			// overall series redemption restricts to 1000 only."
+			// A common code with customer and series levels: every
+			// customer may redeem it twice, the series 1,000 times in all.
 			name: "HOLIDAY20 common customer 2 series 1000",
 			build: func() series.Series {
 				s := withSource(series.Common)
@@ -198,8 +197,8 @@ func TestSeed002RedemptionUseCases(t *testing.T) {
 			},
 		},
 		{
-			// "NY2024 can be redeemed 10 times in total, but can be redeemed
-			// only once per customer."
+			// A code level of 10 with one use per customer: the code is
+			// used 10 times in all, once by each customer.
 			name: "NY2024 code 10 customer 1",
 			build: func() series.Series {
 				s := withSource(series.Generated)

@@ -18,22 +18,20 @@ import (
 //
 // Besides each part's own rules (see the field documentation and
 // limits.RedemptionRules.ValidateInto, limits.IssuanceRules.ValidateInto),
-// Validate enforces seed 002's table of which limits apply to which kind of
-// series:
-//   - with AnyoneMayRedeem off the code level is the customer level, so
-//     Redemption.MaxPerCode must be unset (rows 6, 13, 14);
-//   - a common code has no code level: Redemption.MaxPerCode must be unset
-//     even with AnyoneMayRedeem (row 7);
-//   - third-party codes never allow AnyoneMayRedeem (row 14), and the
-//     series' issuance and reminder settings do not apply to them ("for
-//     third-party coupon issuance, you cannot control the issue & reminder
-//     settings also restrict who can redeem the coupon"): every Issuance
-//     field and Reminders must be unset;
+// Validate enforces which limits apply to which kind of series:
+//   - with AnyoneMayRedeem off only the holder redeems, so the code level is
+//     the customer level and Redemption.MaxPerCode must be unset, whatever
+//     the code source;
+//   - a common code has no code level (customer and series levels only):
+//     Redemption.MaxPerCode must be unset even with AnyoneMayRedeem;
+//   - third-party codes are issued by an outside provider: they never allow
+//     AnyoneMayRedeem, and the series' issuance and reminder settings do
+//     not apply to them, so every Issuance field and Reminders must be
+//     unset;
 //   - a common code is issued to a customer at most once, implied rather
-//     than configured (see [Series.EffectiveIssuance]); the seed lists the
-//     per-customer maximum, the gap and the series maximum as "Not
-//     Applicable" to a generic series, so Issuance.MaxPerCustomer, MinGap
-//     and MaxTotal must be unset for it.
+//     than configured (see [Series.EffectiveIssuance]); a per-customer
+//     maximum, a gap between issues and a series maximum do not apply to
+//     it, so Issuance.MaxPerCustomer, MinGap and MaxTotal must be unset.
 func (s *Series) Validate() error {
 	var f errcode.Fields
 	if strings.TrimSpace(s.Name) == "" {

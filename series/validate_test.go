@@ -267,7 +267,7 @@ func TestValidateRejects(t *testing.T) {
 			s.Redemption.NewCustomers.LimitTransactions, s.Redemption.NewCustomers.MaxTransactions = true, math.MaxInt64
 		}, []string{"Redemption.MaxPerCode", "Redemption.MaxPerCustomer", "Redemption.MaxPerSeries", "Redemption.MinGap",
 			"Redemption.NewCustomers.MaxTransactions"}},
-		// Redemption: seed 002's table.
+		// Redemption: which limits apply to which kind of series.
 		{"common code level with anyone", func(s *series.Series) {
 			s.Source = series.Source{Kind: series.Common, Code: "HOLIDAY20"}
 			s.Redemption.AnyoneMayRedeem, s.Redemption.MaxPerCode = true, 5

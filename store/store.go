@@ -225,10 +225,10 @@ type AudienceQuery struct {
 
 // AudienceMember is one customer on a series' audience list.
 type AudienceMember struct {
-	Customer string
+	Customer string `json:"customer"`
 	// AddedAt is when the customer was added (AudienceUpdate.At); zero for
 	// a customer added by the deprecated Store.AddAudience.
-	AddedAt time.Time
+	AddedAt time.Time `json:"added_at,omitzero"`
 }
 
 // BulkUpdate says what UpdateWhere does to each matching coupon.

@@ -373,6 +373,25 @@ var stringRefusals = []badInput[string]{
 		_, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{SeriesID: x.u.ID, Codes: []string{"U-1"}, Reason: b})
 		return err
 	}},
+	{op: "AddAudience", field: "SeriesID", run: func(e *env, x *inputWorld, b string) error {
+		_, err := e.e.AddAudience(e.ctx, couponkit.AudienceRequest{SeriesID: b, Customers: []couponkit.CustomerRef{ref(carol)}})
+		return err
+	}},
+	{op: "AddAudience", field: "Actor", run: func(e *env, x *inputWorld, b string) error {
+		_, err := e.e.AddAudience(e.ctx, couponkit.AudienceRequest{SeriesID: x.g.ID, Customers: []couponkit.CustomerRef{ref(carol)}, Actor: b})
+		return err
+	}},
+	{op: "AddAudience", field: "Customers[0].ID", run: func(e *env, x *inputWorld, b string) error {
+		res, err := e.e.AddAudience(e.ctx, couponkit.AudienceRequest{SeriesID: x.g.ID, Customers: []couponkit.CustomerRef{ref(b)}})
+		if err == nil && len(res.Outcomes) == 1 {
+			err = res.Outcomes[0].Err // a bad reference refuses only itself
+		}
+		return err
+	}},
+	{op: "ListAudience", field: "After", run: func(e *env, x *inputWorld, b string) error {
+		_, err := e.e.ListAudience(e.ctx, couponkit.AudienceListRequest{SeriesID: x.g.ID, After: b})
+		return err
+	}},
 	{op: "Transfer", field: "Code", run: func(e *env, x *inputWorld, b string) error {
 		_, err := e.e.Transfer(e.ctx, couponkit.TransferRequest{Code: b, To: ref(carol)})
 		return err

@@ -119,15 +119,17 @@ func testIssueStored(t *testing.T, e *env) {
 	same(t, kinds(e.customerHistory(alice, s.ID)), kinds(evs), "the customer's history in the series must hold the coupon's events")
 }
 
-// Seed 002: maximum 3 issues per customer, no gap, no series maximum.
+// A per-customer maximum of 3 issues (no gap, no series maximum) allows
+// three issues to a customer and refuses the fourth; other customers are not
+// affected.
 func testIssueMaxPerCustomer(t *testing.T, e *env) {
 	s := e.gen("max3", func(s *series.Series) { s.Issuance.MaxPerCustomer = 3 })
 	for i := range 3 {
 		_, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
-		wantOK(t, err, "issue %d of 3 allowed per customer (seed 002)", i+1)
+		wantOK(t, err, "issue %d of 3 allowed per customer", i+1)
 	}
 	_, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
-	wantDenied(t, err, reasons(limits.CustomerIssueLimit), "a series with at most 3 issues per customer must refuse the 4th (seed 002)")
+	wantDenied(t, err, reasons(limits.CustomerIssueLimit), "a series with at most 3 issues per customer must refuse the 4th with 1221")
 	if n := e.issuedCounts(s.ID, alice); n != [2]int64{3, 3} {
 		t.Errorf("the refused 4th issue must not count: series and customer counters %v, want [3 3]", n)
 	}
@@ -135,7 +137,9 @@ func testIssueMaxPerCustomer(t *testing.T, e *env) {
 	wantOK(t, err, "the per-customer maximum must not stop another customer")
 }
 
-// Seed 002: maximum 3 per customer with a gap of one day.
+// A minimum gap of one day between two issues to one customer (maximum 3
+// per customer) refuses an issue 23 hours after the last and allows one
+// exactly a day after it.
 func testIssueGap(t *testing.T, e *env) {
 	s := e.gen("gap", func(s *series.Series) {
 		s.Issuance.MaxPerCustomer = 3
@@ -144,7 +148,7 @@ func testIssueGap(t *testing.T, e *env) {
 	e.issue(s.ID, alice)
 	e.clk.Advance(23 * time.Hour)
 	_, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
-	wantDenied(t, err, reasons(limits.IssueGap), "a second issue 23 hours after the first must be refused by a 1-day gap (seed 002)")
+	wantDenied(t, err, reasons(limits.IssueGap), "a second issue 23 hours after the first must be refused by a 1-day gap with 1222")
 	_, err = e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(bob)))
 	wantOK(t, err, "the issue gap is per customer")
 	e.clk.Advance(time.Hour)
@@ -155,14 +159,15 @@ func testIssueGap(t *testing.T, e *env) {
 	}
 }
 
-// Seed 002: series maximum 2, no per-customer limit.
+// A series maximum of 2 issues (no per-customer limit) refuses every
+// further issue, to every customer.
 func testIssueSeriesMax(t *testing.T, e *env) {
 	s := e.gen("max-series", func(s *series.Series) { s.Issuance.MaxTotal = 2 })
 	e.issue(s.ID, alice)
 	e.issue(s.ID, alice)
 	for i := range 2 {
 		_, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
-		wantDenied(t, err, reasons(limits.SeriesIssueLimit), "issue %d of a series with a maximum of 2 issues must be refused (seed 002)", i+3)
+		wantDenied(t, err, reasons(limits.SeriesIssueLimit), "issue %d of a series with a maximum of 2 issues must be refused with 1223", i+3)
 	}
 	_, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(bob)))
 	wantDenied(t, err, reasons(limits.SeriesIssueLimit), "the series maximum applies to every customer")
@@ -274,7 +279,9 @@ func testIssueOnRemaining(t *testing.T, e *env) {
 	same(t, e.remaining, []remainingCall{{s.ID, 2}}, "OnRemaining must fire exactly once, with the series and remaining 2, when the 3rd of 5 issues leaves 2")
 }
 
-// Seed 002: a generic (common) code is issued to a customer at most once.
+// A common (generic) code is issued to a customer at most once: a second
+// issue to the same customer is refused with 1224, while every other
+// customer gets a coupon of their own with the same code.
 func testIssueCommon(t *testing.T, e *env) {
 	s := e.createSeries(baseSeries("holiday", commonSrc("Holiday20")))
 	a, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
@@ -284,7 +291,7 @@ func testIssueCommon(t *testing.T, e *env) {
 	}
 	for i := range 3 {
 		_, err := e.e.Issue(e.ctx, issueReq(s.ID, couponkit.ByID(alice)))
-		wantDenied(t, err, reasons(limits.CommonCodeIssued), "issue %d of a common code to the same customer must be refused with 1224 (seed 002, generic series)", i+2)
+		wantDenied(t, err, reasons(limits.CommonCodeIssued), "issue %d of a common code to the same customer must be refused with 1224", i+2)
 	}
 	b := e.issue(s.ID, bob)
 	if b.ID == a.Coupon.ID || b.Code != a.Coupon.Code || b.Holder != bob {

@@ -37,8 +37,9 @@ var limitTests = []test{
 	{"EveryReasonAtOnce", testLimitAllReasons},
 }
 
-// deniedNothingCounted fails unless the refused use left the counters as
-// they were.
+// wantUses fails unless the use counters of the code, the customer's uses
+// of the code, the series and the customer's uses in the series are want:
+// a refused use leaves them as they were.
 func (e *env) wantUses(t *testing.T, seriesID, canonical, customer string, want [4]int64, rule string) {
 	t.Helper()
 	if u := e.uses(seriesID, canonical, customer); u != want {
@@ -46,8 +47,10 @@ func (e *env) wantUses(t *testing.T, seriesID, canonical, customer string, want 
 	}
 }
 
-// Seed 002 table row 1, "NY2024": code level 10, customer level 1 (here 2
-// and 1).
+// A code level caps the uses of one code by everyone together, when anyone
+// may redeem: with a code level of 2 and one use per customer, two
+// customers' uses take the code's last use and a third customer's is
+// refused as used up.
 func testLimitCode(t *testing.T, e *env) {
 	s := e.gen("NY2024", func(s *series.Series) {
 		s.Redemption.AnyoneMayRedeem = true
@@ -87,8 +90,9 @@ func testLimitCodeHeld(t *testing.T, e *env) {
 	}
 }
 
-// Seed 002 table row 5 style: anyone may redeem, no code level, customer
-// level 2.
+// A customer level caps one customer's uses of a code: with anyone may
+// redeem, no code level and a customer level of 2, a customer's third use is
+// refused while the holder may still redeem.
 func testLimitCustomer(t *testing.T, e *env) {
 	s := e.gen("customer", func(s *series.Series) {
 		s.Redemption.AnyoneMayRedeem = true
@@ -330,8 +334,9 @@ func testLimitAnyoneCommon(t *testing.T, e *env) {
 	wantDenied(t, err, reasons(limits.CommonCodeIssued), "a customer who got a common code by redeeming it holds it: issuing it again is refused with 1224")
 }
 
-// Seed 002 table row 7, "HOLIDAY20": every customer may redeem the common
-// code twice; the series allows 3 in all (1000 in the seed).
+// A common code has customer and series levels only: with a customer level
+// of 2 and a series level of 3, each customer may redeem their own coupon of
+// the code twice, and the fourth use across customers is refused.
 func testLimitCommonLevels(t *testing.T, e *env) {
 	s := e.createSeries(baseSeries("holiday", commonSrc("HOLIDAY20"), func(s *series.Series) {
 		s.Redemption.Repeat = true
@@ -345,13 +350,13 @@ func testLimitCommonLevels(t *testing.T, e *env) {
 		t.Errorf("each customer redeems their own coupon of the common code; two uses reach the customer level: %+v", r.Coupon)
 	}
 	_, err := e.tryRedeem("HOLIDAY20", alice, "k3")
-	wantCode(t, err, errcode.Redeemed, "a customer level of 2 refuses a customer's third use of the common code (seed 002, HOLIDAY20)")
+	wantCode(t, err, errcode.Redeemed, "a customer level of 2 refuses a customer's third use of the common code")
 	r = e.redeem("HOLIDAY20", bob, "k1")
 	if r.Coupon.ID != b.ID {
 		t.Errorf("bob redeems his own coupon of the common code")
 	}
 	_, err = e.tryRedeem("HOLIDAY20", bob, "k2")
-	wantDenied(t, err, reasons(limits.SeriesLimit), "a series level of 3 refuses the 4th use of the common code across customers (seed 002, HOLIDAY20)")
+	wantDenied(t, err, reasons(limits.SeriesLimit), "a series level of 3 refuses the 4th use of the common code across customers")
 }
 
 func testLimitAllReasons(t *testing.T, e *env) {

@@ -112,7 +112,7 @@ func newModel(g, c, u series.Series, pool []coupon.Coupon) *model {
 }
 
 // want is an expected outcome: success (code 0), an error with a code, or
-// a *DeniedError listing exactly reasons.
+// a *refusal.Error listing exactly the codes of refused.
 type want struct {
 	code errcode.Code
 	// refused lists the codes of a *refusal.Error, in order.
@@ -233,7 +233,7 @@ func (m *model) bump(k store.CounterKey, delta int64, now time.Time) {
 }
 
 // codeScopeOf is what the code-level counters of c count: its code, or for
-// a common code, whose coupons are per customer (seed 002 row 7: no code
+// a common code, whose coupons are per customer (a common code has no code
 // level), the customer's own coupon of it.
 func codeScopeOf(c *coupon.Coupon) string {
 	if c.Shared {

@@ -294,7 +294,8 @@ func (e *env) redeemRace(p, round int, code func(i int) string, customer func(i 
 
 func raceName(name string, round int) string { return fmt.Sprintf("%s-%d", name, round) }
 
-// Seed 002 row 1 (NY2024): anyone may redeem, code level 5, customer level 1.
+// Anyone may redeem, code level 5, one use per customer: racing customers
+// take exactly five uses of the code.
 func raceCodeLevel(t *testing.T, e *env, p, round int) {
 	s := e.gen(raceName("code", round), func(s *series.Series) {
 		s.Redemption.AnyoneMayRedeem = true
@@ -459,7 +460,7 @@ func raceIssueSeries(t *testing.T, e *env, p, round int) {
 func raceIssueCustomer(t *testing.T, e *env, p, round int) {
 	s := e.gen(raceName("issue-customer", round), func(s *series.Series) { s.Issuance.MaxPerCustomer = 3 })
 	outs := e.issueRace(p, s.ID, func(int) string { return "r0" })
-	checkIssueRace(t, e, s.ID, outs, 3, "one customer issued concurrently from a series with at most 3 per customer (seed 002)", deniedFor(limits.CustomerIssueLimit))
+	checkIssueRace(t, e, s.ID, outs, 3, "one customer issued concurrently from a series with at most 3 per customer", deniedFor(limits.CustomerIssueLimit))
 }
 
 func raceIssueGap(t *testing.T, e *env, p, round int) {

@@ -13,9 +13,9 @@ import (
 )
 
 var uploadTests = []test{
-	{"Seed002MaxPerCustomer", testUploadMax3},
-	{"Seed002Gap", testUploadGap},
-	{"Seed002SeriesMax", testUploadSeriesMax},
+	{"MaxPerCustomer", testUploadMax3},
+	{"Gap", testUploadGap},
+	{"SeriesMax", testUploadSeriesMax},
 	{"ReuploadSkips", testUploadReupload},
 	{"BadRows", testUploadBadRows},
 	{"OwnExpiry", testUploadOwnExpiry},
@@ -57,8 +57,10 @@ func withCustomers(opts ...func(*series.Series)) series.Series {
 	return s
 }
 
-// Seed 002: maximum 3 per customer; a file of four rows for one customer
-// issues three and rejects one; the same file again rejects all four.
+// Rows with customers are issued under the series' issuance rules, in
+// order: with at most 3 coupons per customer, a file of four rows for one
+// customer issues three and rejects the fourth (1221); the same file again
+// rejects all four, and so does any further row for that customer.
 func testUploadMax3(t *testing.T, e *env) {
 	s := e.createSeries(withCustomers(func(s *series.Series) { s.Issuance.MaxPerCustomer = 3 }))
 	rows := rowsFor(couponkit.ByID(alice), "F-1", "F-2", "F-3", "F-4")
@@ -67,7 +69,7 @@ func testUploadMax3(t *testing.T, e *env) {
 	if res.Added != 4 || res.Skipped != 0 {
 		t.Errorf("the first upload adds every code to the pool: added %d skipped %d, want 4 and 0", res.Added, res.Skipped)
 	}
-	same(t, failedRows(res), map[int]errcode.Code{3: 1221}, "four rows for one customer with a maximum of 3 issue three and reject the 4th with 1221 (seed 002)")
+	same(t, failedRows(res), map[int]errcode.Code{3: 1221}, "four rows for one customer with a maximum of 3 issue three and reject the 4th with 1221")
 	if n := e.issuedCounts(s.ID, alice); n != [2]int64{3, 3} {
 		t.Errorf("three rows were issued: counters %v", n)
 	}
@@ -76,10 +78,10 @@ func testUploadMax3(t *testing.T, e *env) {
 	if res.Added != 0 || res.Skipped != 4 {
 		t.Errorf("re-uploading the same file adds nothing: added %d skipped %d, want 0 and 4", res.Added, res.Skipped)
 	}
-	same(t, failedRows(res), map[int]errcode.Code{0: 1221, 1: 1221, 2: 1221, 3: 1221}, "the same file again rejects all four rows (seed 002)")
+	same(t, failedRows(res), map[int]errcode.Code{0: 1221, 1: 1221, 2: 1221, 3: 1221}, "the same file again rejects all four rows with 1221")
 	res, err = e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.ByID(alice), "F-5"), "op")
 	mustOK(t, err, "Upload one row")
-	same(t, failedRows(res), map[int]errcode.Code{0: 1221}, "a file of one more row for the customer is rejected too (seed 002)")
+	same(t, failedRows(res), map[int]errcode.Code{0: 1221}, "a file of one more row for the customer is rejected too")
 	if n := e.issuedCounts(s.ID, alice); n != [2]int64{3, 3} {
 		t.Errorf("re-uploads must issue nothing more: counters %v", n)
 	}
@@ -88,7 +90,9 @@ func testUploadMax3(t *testing.T, e *env) {
 	}
 }
 
-// Seed 002: maximum 3 per customer with a minimum gap of one day.
+// With at most 3 per customer and a minimum gap of one day, rows for one
+// customer in one file fall inside the gap: the first is issued and the
+// others are rejected (1222).
 func testUploadGap(t *testing.T, e *env) {
 	s := e.createSeries(withCustomers(func(s *series.Series) {
 		s.Issuance.MaxPerCustomer = 3
@@ -96,15 +100,16 @@ func testUploadGap(t *testing.T, e *env) {
 	}))
 	res, err := e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.CustomerRef{Mobile: "+4470000001"}, "G-1", "G-2", "G-3", "G-4"), "op")
 	mustOK(t, err, "Upload")
-	same(t, failedRows(res), map[int]errcode.Code{1: 1222, 2: 1222, 3: 1222}, "four rows for one customer inside a 1-day gap issue one and reject three with 1222 (seed 002)")
+	same(t, failedRows(res), map[int]errcode.Code{1: 1222, 2: 1222, 3: 1222}, "four rows for one customer inside a 1-day gap issue one and reject three with 1222")
 }
 
-// Seed 002: series maximum 2.
+// With a series maximum of 2, the rows after the second issue are rejected
+// (1223).
 func testUploadSeriesMax(t *testing.T, e *env) {
 	s := e.createSeries(withCustomers(func(s *series.Series) { s.Issuance.MaxTotal = 2 }))
 	res, err := e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.ByID(alice), "M-1", "M-2", "M-3", "M-4"), "op")
 	mustOK(t, err, "Upload")
-	same(t, failedRows(res), map[int]errcode.Code{2: 1223, 3: 1223}, "four rows with a series maximum of 2 issue two and reject two with 1223 (seed 002)")
+	same(t, failedRows(res), map[int]errcode.Code{2: 1223, 3: 1223}, "four rows with a series maximum of 2 issue two and reject two with 1223")
 	if n := e.counters(s.ID); n.Issued != 2 {
 		t.Errorf("series issued counter: %d, want 2", n.Issued)
 	}

@@ -105,8 +105,8 @@ func num(n int) json.Number { return json.Number(fmt.Sprint(n)) }
 
 // normalise checks that every revoked coupon's couponId is the id of the
 // coupon of that code held by issuedToUserId in the series, then blanks it
-// (the documented API's ids are not ours) and sorts the revoked coupons by code (the
-// seed's order is not documented).
+// (the documented API's ids are not ours) and sorts the revoked coupons by
+// code (the API does not document their order).
 func (s *testServer) normalise(got map[string]any, seriesID string) {
 	s.t.Helper()
 	ent, ok := got["entity"].(map[string]any)
@@ -136,11 +136,11 @@ func (s *testServer) normalise(got map[string]any, seriesID string) {
 	})
 }
 
-// Each documented example of seed 001, end to end over HTTP: the request
-// and the response it documents. Where a documented response holds only
+// Each documented example of the revoke API, end to end over HTTP: the
+// request and the response it documents. Where a documented response holds only
 // part of the demo data (the 18 coupons revoked by mobile), the steps
 // before it bring the data there.
-func TestSeedExamples(t *testing.T) {
+func TestDocumentedExamples(t *testing.T) {
 	codes := testdata(t, "req_codes.json")
 	tests := []struct {
 		name   string
@@ -187,7 +187,7 @@ func TestSeedExamples(t *testing.T) {
 			s.normalise(got, tc.series)
 			s.normalise2(want)
 			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("response (-seed +got):\n%s", d)
+				t.Errorf("response (-documented +got):\n%s", d)
 			}
 		})
 	}
@@ -364,8 +364,8 @@ func TestLenientRequests(t *testing.T) {
 }
 
 // Several codes of a generic series with the series revoke the generic code
-// of every customer holding it (seed 001: "all coupons, including the
-// generic coupon code in that series, will be revoked").
+// of every customer holding it: a bulk request revokes every coupon it
+// names, the generic code of the series included.
 func TestGenericInBulk(t *testing.T) {
 	s := newTestServer(t)
 	if _, err := s.e.Issue(s.ctx, couponkit.IssueRequest{SeriesID: demoGeneric, Customer: couponkit.ByID(otherHolder)}); err != nil {
