@@ -18,11 +18,11 @@ import (
 
 // IssueRequest asks for a coupon of a series for a customer.
 type IssueRequest struct {
-	SeriesID string
-	Customer CustomerRef
+	SeriesID string      `json:"series_id"`
+	Customer CustomerRef `json:"customer"`
 	// Code, for an uploaded series, names the Available code to issue;
 	// empty draws the next one from the pool.
-	Code string
+	Code string `json:"code,omitempty"`
 	// IdempotencyKey, optional, names this issue in its series (a CRM's
 	// message id, a file and row): repeating the request with the same key
 	// returns the first result and changes nothing, so a caller that lost
@@ -30,18 +30,18 @@ type IssueRequest struct {
 	// coupon (coupon.Coupon.IssueKey). Without a key, a request sent again
 	// after a failure that left its outcome unknown (a timeout, a lost
 	// connection) may issue a second coupon.
-	IdempotencyKey string
-	Actor          string
-	Reason         string
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	Actor          string `json:"actor,omitempty"`
+	Reason         string `json:"reason,omitempty"`
 }
 
 // IssueResult is the coupon issued, or re-sent.
 type IssueResult struct {
-	Coupon coupon.Coupon
+	Coupon coupon.Coupon `json:"coupon"`
 	// Resent is true when the customer could be issued no further coupon
 	// and the series says to send the existing valid one again: Coupon is
 	// that one, and nothing changed.
-	Resent bool
+	Resent bool `json:"resent,omitempty"`
 	// Replayed is true when the idempotency key had issued a coupon before,
 	// with the same parameters: Coupon is that coupon as it is now, and
 	// nothing changed.

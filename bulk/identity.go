@@ -8,6 +8,9 @@ import (
 	"io"
 	"os"
 	"strconv"
+
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
 )
 
 // rowKey is the idempotency key of data row row of the file named fileID:
@@ -15,6 +18,19 @@ import (
 // (the row number is the last ":row:" part, and has no ':').
 func rowKey(fileID string, row int) string {
 	return "file:" + fileID + ":row:" + strconv.Itoa(row)
+}
+
+// MaxFileIDBytes is the longest Options.FileID: the keys of its rows must
+// fit an idempotency key.
+const MaxFileIDBytes = 200
+
+// checkFileID refuses a FileID whose rows' keys would not be valid
+// idempotency keys, with InvalidArgument on "FileID".
+func checkFileID(id string) error {
+	if len(id) > MaxFileIDBytes {
+		return errcode.New(errcode.InvalidArgument, "FileID", fmt.Sprintf("is %d bytes long; at most %d are allowed", len(id), MaxFileIDBytes))
+	}
+	return input.Text("FileID", input.Key, id)
 }
 
 // contentIDPrefix marks a file identity derived from the file's bytes.
@@ -38,7 +54,7 @@ const checkEvery = 4096
 func identify(ctx context.Context, r io.Reader, opts *Options, allowed colSet, check func(colSet) string) (id string, rd io.Reader, done func(), err error) {
 	noop := func() {}
 	if opts.FileID != "" {
-		return opts.FileID, r, noop, nil
+		return opts.FileID, r, noop, checkFileID(opts.FileID)
 	}
 	h := sha256.New()
 	if rs, ok := r.(io.ReadSeeker); ok {

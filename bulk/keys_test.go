@@ -2,6 +2,7 @@ package bulk_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"os"
@@ -312,5 +313,26 @@ func TestTemporaryCopyRemoved(t *testing.T) {
 	}
 	if v.issued(id) != 2 {
 		t.Errorf("issued %d, want 2", v.issued(id))
+	}
+}
+
+// A FileID whose rows' keys could not be idempotency keys is refused
+// before anything is read or issued.
+func TestFileIDChecked(t *testing.T) {
+	v := newEnv(t)
+	id := v.create(generated())
+	for _, fileID := range []string{strings.Repeat("f", bulk.MaxFileIDBytes+1), "tab\tid"} {
+		rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", "alice")), bulk.Options{FileID: fileID})
+		var ce *errcode.Error
+		if !errors.As(err, &ce) || ce.Code != errcode.InvalidArgument || ce.Field != "FileID" || rep.Done() != 0 {
+			t.Errorf("FileID %q: %v, done %d; want InvalidArgument on FileID, nothing done", fileID, err, rep.Done())
+		}
+	}
+	rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", "alice")), bulk.Options{FileID: strings.Repeat("f", bulk.MaxFileIDBytes)})
+	if err != nil || rep.Applied != 1 {
+		t.Errorf("the longest FileID: %+v, %v", rep, err)
+	}
+	if v.issued(id) != 1 {
+		t.Errorf("issued %d, want 1", v.issued(id))
 	}
 }

@@ -60,7 +60,9 @@ type Options struct {
 	// idempotency_key column) is issued with the key
 	// "file:<FileID>:row:<row number>", so that a row issued by any earlier
 	// run with the same FileID is replayed, not issued again, however that
-	// run ended (even killed between a commit and its report).
+	// run ended (even killed between a commit and its report). It has at
+	// most MaxFileIDBytes bytes, of text an idempotency key may hold; another
+	// is refused with InvalidArgument on "FileID" before anything is read.
 	//
 	// When empty, the file's identity is its content: "sha256:" and the
 	// hex SHA-256 of its bytes. The file is then read through once, with
