@@ -107,6 +107,28 @@ func Example() {
 	// second use: 405 This coupon has already been used. 1
 }
 
+// Issue with an idempotency key, so that a CRM that lost the reply can send
+// the request again: the repeat returns the coupon issued, although the
+// series allows one coupon per customer.
+func ExampleEngine_Issue_idempotencyKey() {
+	ctx := context.Background()
+	e, _ := newEngine()
+	s := must(e.CreateSeries(ctx, tenOff()))
+	req := couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("alice"), IdempotencyKey: "welcome-mail-42"}
+
+	first := must(e.Issue(ctx, req))
+	again := must(e.Issue(ctx, req))
+	fmt.Println("replayed:", again.Replayed, "same coupon:", again.Coupon.ID == first.Coupon.ID)
+
+	// The key names alice's issue: for bob it is refused.
+	req.Customer = couponkit.ByID("bob")
+	_, err := e.Issue(ctx, req)
+	fmt.Println("same key, other customer:", errors.Is(err, errcode.ErrKeyMismatch))
+	// Output:
+	// replayed: true same coupon: true
+	// same key, other customer: true
+}
+
 // Hold a use for a cart, then confirm it when the order is paid.
 func ExampleEngine_Hold() {
 	ctx := context.Background()

@@ -46,6 +46,7 @@ func (r *IssueRequest) validate() error {
 		idArg("SeriesID", r.SeriesID),
 		input.Within("Customer", r.Customer.check()),
 		input.Text("Code", input.Code, r.Code),
+		input.Text("IdempotencyKey", input.Key, r.IdempotencyKey),
 		input.Text("Actor", input.Actor, r.Actor),
 		input.Text("Reason", input.Reason, r.Reason),
 	)

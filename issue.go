@@ -18,22 +18,34 @@ import (
 
 // IssueRequest asks for a coupon of a series for a customer.
 type IssueRequest struct {
-	SeriesID string
-	Customer CustomerRef
+	SeriesID string      `json:"series_id"`
+	Customer CustomerRef `json:"customer"`
 	// Code, for an uploaded series, names the Available code to issue;
 	// empty draws the next one from the pool.
-	Code   string
-	Actor  string
-	Reason string
+	Code string `json:"code,omitempty"`
+	// IdempotencyKey, optional, names this issue in its series (a CRM's
+	// message id, a file and row): repeating the request with the same key
+	// returns the first result and changes nothing, so a caller that lost
+	// a reply can safely send the request again. It is stored with the
+	// coupon (coupon.Coupon.IssueKey). Without a key, a request sent again
+	// after a failure that left its outcome unknown (a timeout, a lost
+	// connection) may issue a second coupon.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
+	Actor          string `json:"actor,omitempty"`
+	Reason         string `json:"reason,omitempty"`
 }
 
 // IssueResult is the coupon issued, or re-sent.
 type IssueResult struct {
-	Coupon coupon.Coupon
+	Coupon coupon.Coupon `json:"coupon"`
 	// Resent is true when the customer could be issued no further coupon
 	// and the series says to send the existing valid one again: Coupon is
 	// that one, and nothing changed.
-	Resent bool
+	Resent bool `json:"resent,omitempty"`
+	// Replayed is true when the idempotency key had issued a coupon before,
+	// with the same parameters: Coupon is that coupon as it is now, and
+	// nothing changed.
+	Replayed bool `json:"replayed,omitempty"`
 }
 
 // Issue issues a coupon of the series to the customer, under every issuance
@@ -45,6 +57,16 @@ type IssueResult struct {
 // series says SendExisting, the customer's valid coupon is returned with
 // Resent set. A refusal by the rules is a *refusal.Error listing every
 // broken rule with the figures that explain it.
+//
+// The idempotency key, when given, names this issue in its series. The same
+// key with the same customer (and, when the request names one, the same
+// code) returns the coupon it issued, as it is now, with Replayed set and
+// changes nothing, even when the rules would now refuse a further issue (the
+// customer's maximum, an empty pool, the series' maximum, a paused series);
+// the customer compared is the one the coupon was first issued to, even
+// after a transfer. With another customer or code it is refused with
+// ErrKeyMismatch naming the parameter ("Customer", "Code"), and nothing
+// changes. Two requests with one key sent at once issue one coupon.
 func (e *Engine) Issue(ctx context.Context, req IssueRequest) (IssueResult, error) {
 	if err := e.admit(req.validate()); err != nil {
 		return IssueResult{}, err
@@ -64,7 +86,7 @@ func (e *Engine) Issue(ctx context.Context, req IssueRequest) (IssueResult, erro
 	if err != nil {
 		return IssueResult{}, err
 	}
-	if !out.Resent {
+	if !out.Resent && !out.Replayed {
 		e.notifyRemaining(ctx, &s, after.N)
 	}
 	return out, nil
@@ -76,35 +98,69 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 	if err != nil {
 		return IssueResult{}, s, store.Count{}, err
 	}
-	loc, err := e.location(&s)
+	res, after, err := e.issueIn(ctx, &s, &req, cust.ID, now)
+	if err == nil {
+		return res, s, after, nil
+	}
+	// A request that repeats a key returns the first result, even when one
+	// more issue would now be refused; a write that collided with the key
+	// (the same request sent twice at once) replays too.
+	if req.IdempotencyKey != "" && mayRepeat(err) {
+		if replayed, rerr := e.replayIssue(ctx, &s, &req, cust.ID, &res); replayed || rerr != nil {
+			return res, s, store.Count{}, rerr
+		}
+	}
+	var denied *issueDenied
+	var ex *store.ExistsError
+	switch {
+	case errors.As(err, &denied):
+		res, err = e.refuseIssue(ctx, &s, cust.ID, &denied.d, now)
+	case errors.As(err, &ex) && ex.Kind == issueKeyKind:
+		// The key's coupon was written after the collision was seen:
+		// read again.
+		err = &store.ConflictError{Kind: "coupon", ID: ex.Key}
+	}
+	return res, s, store.Count{}, err
+}
+
+// issueDenied is the outcome of an issue the rules deny, before the series'
+// OnQualifyAgain and the request's idempotency key are considered.
+type issueDenied struct{ d issueDecision }
+
+func (e *issueDenied) Error() string { return e.d.refused().Error() }
+
+// issueIn issues a coupon of s as req asks, unless the rules deny it (an
+// *issueDenied) or something else refuses or fails it.
+func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueRequest, customer string, now time.Time) (IssueResult, store.Count, error) {
+	loc, err := e.location(s)
 	if err != nil {
-		return IssueResult{}, s, store.Count{}, err
+		return IssueResult{}, store.Count{}, err
 	}
-	if err := checkOpen(&s, now.In(loc)); err != nil {
-		return IssueResult{}, s, store.Count{}, err
+	if err := checkOpen(s, now.In(loc)); err != nil {
+		return IssueResult{}, store.Count{}, err
 	}
-	if err := checkChosenCode(&s, req.Code); err != nil {
-		return IssueResult{}, s, store.Count{}, err
+	if err := checkChosenCode(s, req.Code); err != nil {
+		return IssueResult{}, store.Count{}, err
 	}
-	d, err := e.decideIssue(ctx, &s, cust.ID, now.In(loc))
+	d, err := e.decideIssue(ctx, s, customer, now.In(loc))
 	if err != nil {
-		return IssueResult{}, s, store.Count{}, err
+		return IssueResult{}, store.Count{}, err
 	}
 	if !d.Allowed() {
-		res, err := e.refuseIssue(ctx, &s, cust.ID, &d, now)
-		return res, s, store.Count{}, err
+		return IssueResult{}, store.Count{}, &issueDenied{d}
 	}
-	fresh, minted, claim, err := e.freshCoupon(ctx, &s, req.Code, req.Actor)
+	fresh, minted, claim, err := e.freshCoupon(ctx, s, req.Code, req.Actor)
 	if err != nil {
-		return IssueResult{}, s, store.Count{}, err
+		return IssueResult{}, store.Count{}, err
 	}
 	defer claim.release()
-	issued, ev, err := coupon.Issue(fresh, cust.ID, now, s.ExpiresAt(now, loc), req.Actor)
+	issued, ev, err := coupon.Issue(fresh, customer, now, s.ExpiresAt(now, loc), req.Actor)
 	if err != nil {
-		return IssueResult{}, s, store.Count{}, err
+		return IssueResult{}, store.Count{}, err
 	}
+	issued.IssueKey = req.IdempotencyKey
 	ev.ID, ev.Reason = e.newID(), req.Reason
-	keys := issueKeys(s.ID, cust.ID)
+	keys := issueKeys(s.ID, customer)
 	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}, Sequence: claim.advance()}
 	if minted {
 		ch.NewCoupons = []coupon.Coupon{issued}
@@ -113,18 +169,17 @@ func (e *Engine) issueOnce(ctx context.Context, req IssueRequest, cust Customer)
 	}
 	if err := e.st.Apply(ctx, ch); err != nil {
 		var ex *store.ExistsError
-		if errors.As(err, &ex) && s.Source.SharedCode() {
+		if errors.As(err, &ex) && ex.Kind != issueKeyKind && s.Source.SharedCode() {
 			// The customer holds the common code already: issued it
 			// concurrently, or received it by transfer (which bumps no issue
 			// counter, so deciding again would not see it). Either way this
 			// is a second issue of one common code.
 			d.Deny(limits.CommonCodeIssued)
-			res, err := e.refuseIssue(ctx, &s, cust.ID, &d, now)
-			return res, s, store.Count{}, err
+			return IssueResult{}, store.Count{}, &issueDenied{d}
 		}
-		return IssueResult{}, s, store.Count{}, err
+		return IssueResult{}, store.Count{}, err
 	}
-	return IssueResult{Coupon: issued.In(loc)}, s, ch.Bumps[0].After, nil
+	return IssueResult{Coupon: issued.In(loc)}, ch.Bumps[0].After, nil
 }
 
 // refuseIssue answers an issue the rules deny: when the customer may be

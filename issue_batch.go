@@ -32,6 +32,13 @@ type IssueOutcome struct {
 // snapshot) it issues the requests one by one instead, with the same
 // outcomes.
 //
+// Requests may carry idempotency keys, as Issue's do: the keys of the batch
+// are read in one go, and a request whose key issued a coupon before is
+// answered as Issue would answer it (that coupon, Replayed, or
+// ErrKeyMismatch). Requests sharing a key in one batch behave as if sent
+// one after another: the first that is issued issues, the later ones
+// replay it.
+//
 // A series whose codes the engine makes issues as many as its code space
 // has room for: each allowed request past that is refused as Issue would
 // refuse it (PoolEmpty, wrapping CapacityExceeded or FillRatioExceeded),
@@ -40,9 +47,11 @@ type IssueOutcome struct {
 // customer, pool empty) is in its outcome. A failure that stops the batch
 // (the context ends, the store fails, conflicts outlast the retries, the
 // series is paused or ends) is returned as the error, with the outcomes of
-// the requests before the one that met it: the requests from
-// len(outcomes) on were not issued, and running them again issues them
-// once.
+// the requests before the one that met it. Whether the requests from
+// len(outcomes) on were issued is then unknown: a store that failed while
+// committing may have written them. Running the same batch again issues
+// each request that has an idempotency key exactly once (those already
+// issued replay); a request without a key may be issued twice.
 func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOutcome, error) {
 	out := make([]IssueOutcome, len(reqs))
 	if err := e.admit(nil); err != nil || len(reqs) == 0 {
@@ -81,122 +90,51 @@ func stopsBatch(err error) bool {
 	return false
 }
 
+// issueBatch is what the one-change path of IssueBatch reads and decides.
+type issueBatch struct {
+	s      *series.Series
+	loc    *time.Location
+	now    time.Time
+	g      *codegen.Generator // nil for a series of a shared code
+	claim  *seqClaim          // its claim of the code sequence
+	room   int64              // how many codes the claim can mint
+	custs  []string           // each request's customer id; "" when it did not resolve
+	slot   map[string]int     // customer -> index of its CustomerIssued counter in counts
+	counts []store.Count      // counts[0] is the series' issued counter
+	facts  map[string]issueFact
+	known  map[string]coupon.Coupon // by idempotency key, the coupons issued before
+	// replayOf[i] is the request of the batch whose coupon request i
+	// replays (it repeats its key), or -1.
+	replayOf []int
+}
+
 // issueBatchOnce tries the one-change path. It reports false, having
 // written nothing, when the batch must be issued one by one.
 func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []IssueOutcome) (bool, error) {
-	seriesID := reqs[0].SeriesID
-	for _, r := range reqs {
-		if r.SeriesID != seriesID || r.Code != "" || r.validate() != nil {
-			return false, nil
-		}
-	}
-	s, err := e.st.Series(ctx, seriesID)
-	if err != nil {
-		return false, nil // every request reports it, one by one
-	}
-	kind := s.Source.Kind
-	if s.Issuance.OnQualifyAgain == series.SendExisting || kind == series.Uploaded || kind == series.ThirdParty {
+	s, ok := e.batchSeries(ctx, reqs)
+	if !ok {
 		return false, nil
 	}
-	now := e.now()
-	if err := checkOpen(&s, now); err != nil {
-		return false, nil
-	}
-	if kind == series.Generated {
-		if _, inPool, err := e.drawFromPool(ctx, s.ID, now); err != nil || inPool {
-			return false, nil
-		}
-	}
-	loc, err := e.location(&s)
+	loc, err := e.location(s)
 	if err != nil {
 		return false, err
 	}
-	g, claim, room, ok, err := e.batchMint(ctx, &s)
+	b := &issueBatch{s: s, loc: loc, now: e.now()}
+	b.g, b.claim, b.room, ok, err = e.batchMint(ctx, s)
 	if !ok || err != nil {
 		return false, err
 	}
-	defer claim.release()
-
-	// Resolve the customers and read every counter the batch needs at once.
-	custs := make([]string, len(reqs))
-	keys := []store.CounterKey{{Counter: limits.SeriesIssued, Series: s.ID}}
-	slot := map[string]int{} // customer -> index of its CustomerIssued key
-	for i, r := range reqs {
-		c, err := e.customers.Resolve(ctx, r.Customer)
-		if err != nil {
-			out[i].Err = err
-			continue
-		}
-		custs[i] = c.ID
-		if _, seen := slot[c.ID]; !seen {
-			slot[c.ID] = len(keys)
-			keys = append(keys, issueKeys(s.ID, c.ID)[1])
-		}
-	}
-	counts := make([]store.Count, len(keys))
-	if err := e.st.Counters(ctx, keys, counts); err != nil {
+	defer b.claim.release()
+	if err := e.readBatch(ctx, b, reqs, out); err != nil {
 		return false, err
 	}
-	facts, err := e.issueFacts(ctx, &s, slot, now)
+	allowed, err := e.decideBatch(ctx, b, reqs, out)
 	if err != nil {
 		return false, err
 	}
-
-	// Decide in order, counting each allowance as the store will.
-	rules := s.EffectiveIssuance()
-	var allowed []int
-	for i, id := range custs {
-		if id == "" {
-			continue
-		}
-		k := slot[id]
-		f := facts[id]
-		d := issueDecision{rules: rules, at: now.In(loc), excludedUntil: f.excludedUntil,
-			counts: limits.IssuanceCounts{Series: counts[0].N, Customer: counts[k].N, CustomerLast: counts[k].Last}}
-		d.Decision = limits.EvaluateIssuance(&rules, &d.counts, &f.IssuanceRequest)
-		if !d.Allowed() {
-			out[i].Err = d.refused()
-			continue
-		}
-		if int64(len(allowed)) == room {
-			// As Issue would: allowed, but no code is left to mint.
-			out[i].Err = mintRefused(&s, roomFor(g, claim.adv.From+room, 1))
-			continue
-		}
-		counts[0].N++
-		counts[k] = store.Count{N: counts[k].N + 1, Last: now}
-		allowed = append(allowed, i)
-	}
-
-	// Make the coupons and the one change.
-	fresh, err := e.batchCoupons(&s, g, claim, len(allowed))
-	if err != nil {
-		return false, err
-	}
-	exp := s.ExpiresAt(now, loc)
-	ch := &store.Change{
-		NewCoupons: make([]coupon.Coupon, 0, len(allowed)),
-		Events:     make([]coupon.Event, 0, len(allowed)),
-		Bumps:      make([]store.Bump, 0, 2*len(allowed)),
-		Sequence:   claim.advance(),
-	}
-	for j, i := range allowed {
-		r := reqs[i]
-		c, ev, err := coupon.Issue(fresh[j], custs[i], now, exp, r.Actor)
-		if err != nil {
-			return false, err
-		}
-		ev.ID, ev.Reason = e.newID(), r.Reason
-		ch.NewCoupons = append(ch.NewCoupons, c)
-		ch.Events = append(ch.Events, ev)
-		ik := issueKeys(s.ID, custs[i])
-		ch.Bumps = append(ch.Bumps,
-			store.Bump{Key: ik[0], Delta: 1, Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: rules.MaxTotal}, At: now},
-			store.Bump{Key: ik[1], Delta: 1, Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit(), MinGap: rules.MinGap}, At: now})
-		out[i].Result = IssueResult{Coupon: c.In(loc)}
-	}
-	if len(allowed) == 0 {
-		return true, nil
+	ch, err := e.batchChange(b, reqs, allowed, out)
+	if err != nil || len(allowed) == 0 {
+		return err == nil, err
 	}
 	if err := e.st.Apply(ctx, ch); err != nil {
 		if errors.Is(err, errcode.ErrConflict) || errors.Is(err, errcode.ErrGuardFailed) || errors.Is(err, errcode.ErrAlreadyExists) {
@@ -205,10 +143,200 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 		}
 		return false, err
 	}
-	claim.release() // before OnRemaining, which may issue
+	b.claim.release() // before OnRemaining, which may issue
+	for i, j := range b.replayOf {
+		if j >= 0 {
+			out[i].Result = IssueResult{Coupon: out[j].Result.Coupon, Replayed: true}
+		}
+	}
 	after := ch.Bumps[len(ch.Bumps)-2].After.N
-	e.notifyCrossing(ctx, &s, after-int64(len(allowed)), after)
+	e.notifyCrossing(ctx, s, after-int64(len(allowed)), after)
 	return true, nil
+}
+
+// batchSeries returns the series of a batch that the one-change path can
+// issue: one series for every request, no request naming a code or
+// invalid, and a series open now that makes its codes without a pool and
+// sends nothing again.
+func (e *Engine) batchSeries(ctx context.Context, reqs []IssueRequest) (*series.Series, bool) {
+	seriesID := reqs[0].SeriesID
+	for _, r := range reqs {
+		if r.SeriesID != seriesID || r.Code != "" || r.validate() != nil {
+			return nil, false
+		}
+	}
+	s, err := e.st.Series(ctx, seriesID)
+	if err != nil {
+		return nil, false // every request reports it, one by one
+	}
+	kind := s.Source.Kind
+	if s.Issuance.OnQualifyAgain == series.SendExisting || kind == series.Uploaded || kind == series.ThirdParty {
+		return nil, false
+	}
+	now := e.now()
+	if err := checkOpen(&s, now); err != nil {
+		return nil, false
+	}
+	if kind == series.Generated {
+		if _, inPool, err := e.drawFromPool(ctx, s.ID, now); err != nil || inPool {
+			return nil, false
+		}
+	}
+	return &s, true
+}
+
+// readBatch resolves the customers of a batch (a request whose customer
+// does not resolve gets the error in its outcome) and reads every counter,
+// fact and issue key the batch needs, each kind at once.
+func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) error {
+	b.custs = make([]string, len(reqs))
+	b.slot = map[string]int{}
+	keys := []store.CounterKey{{Counter: limits.SeriesIssued, Series: b.s.ID}}
+	for i, r := range reqs {
+		c, err := e.customers.Resolve(ctx, r.Customer)
+		if err != nil {
+			out[i].Err = err
+			continue
+		}
+		b.custs[i] = c.ID
+		if _, seen := b.slot[c.ID]; !seen {
+			b.slot[c.ID] = len(keys)
+			keys = append(keys, issueKeys(b.s.ID, c.ID)[1])
+		}
+	}
+	b.counts = make([]store.Count, len(keys))
+	if err := e.st.Counters(ctx, keys, b.counts); err != nil {
+		return err
+	}
+	var err error
+	if b.facts, err = e.issueFacts(ctx, b.s, b.slot, b.now); err != nil {
+		return err
+	}
+	b.known, err = e.issuedByKeys(ctx, b.s.ID, reqs)
+	return err
+}
+
+// issuedByKeys reads, in one query, the coupons of the series issued with
+// the idempotency keys of reqs, by key.
+func (e *Engine) issuedByKeys(ctx context.Context, seriesID string, reqs []IssueRequest) (map[string]coupon.Coupon, error) {
+	var keys []string
+	seen := map[string]bool{}
+	for _, r := range reqs {
+		if k := r.IdempotencyKey; k != "" && !seen[k] {
+			seen[k] = true
+			keys = append(keys, k)
+		}
+	}
+	if len(keys) == 0 {
+		return nil, nil
+	}
+	cs, err := e.st.ListCoupons(ctx, store.CouponQuery{CouponFilter: store.CouponFilter{SeriesID: seriesID, IssueKeys: keys}})
+	if err != nil {
+		return nil, err
+	}
+	known := make(map[string]coupon.Coupon, len(cs))
+	for _, c := range cs {
+		known[c.IssueKey] = c
+	}
+	return known, nil
+}
+
+// decideBatch decides the requests of a batch in order, counting each
+// allowance as the store will, and returns the requests allowed. A request
+// whose key issued before is answered as Issue answers it; one whose key
+// an earlier allowed request of the batch carries replays that request
+// (b.replayOf) or, for another customer, is refused with ErrKeyMismatch.
+// An allowed request past the room of the claim is refused as Issue would
+// refuse it: no code is left to mint.
+func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) ([]int, error) {
+	rules := b.s.EffectiveIssuance()
+	at := b.now.In(b.loc)
+	b.replayOf = make([]int, len(reqs))
+	pending := map[string]int{} // key -> the allowed request that carries it
+	var allowed []int
+	for i, id := range b.custs {
+		b.replayOf[i] = -1
+		if id == "" {
+			continue
+		}
+		if key := reqs[i].IdempotencyKey; key != "" {
+			if c, ok := b.known[key]; ok {
+				if err := e.sameIssue(ctx, b.s, &c, "", id); err != nil {
+					if !errors.Is(err, errcode.ErrKeyMismatch) {
+						return nil, err
+					}
+					out[i].Err = err
+				} else {
+					out[i].Result = IssueResult{Coupon: c.In(b.loc), Replayed: true}
+				}
+				continue
+			}
+			if j, ok := pending[key]; ok {
+				if b.custs[j] != id {
+					out[i].Err = keyMismatch("Customer", "another customer")
+				} else {
+					b.replayOf[i] = j
+				}
+				continue
+			}
+		}
+		k := b.slot[id]
+		f := b.facts[id]
+		d := issueDecision{rules: rules, at: at, excludedUntil: f.excludedUntil,
+			counts: limits.IssuanceCounts{Series: b.counts[0].N, Customer: b.counts[k].N, CustomerLast: b.counts[k].Last}}
+		d.Decision = limits.EvaluateIssuance(&rules, &d.counts, &f.IssuanceRequest)
+		if !d.Allowed() {
+			out[i].Err = d.refused()
+			continue
+		}
+		if int64(len(allowed)) == b.room {
+			// As Issue would: allowed, but no code is left to mint.
+			out[i].Err = mintRefused(b.s, roomFor(b.g, b.claim.adv.From+b.room, 1))
+			continue
+		}
+		b.counts[0].N++
+		b.counts[k] = store.Count{N: b.counts[k].N + 1, Last: b.now}
+		allowed = append(allowed, i)
+		if key := reqs[i].IdempotencyKey; key != "" {
+			pending[key] = i
+		}
+	}
+	return allowed, nil
+}
+
+// batchChange makes the coupons of the allowed requests of a batch and the
+// one change that issues them, and sets their outcomes.
+func (e *Engine) batchChange(b *issueBatch, reqs []IssueRequest, allowed []int, out []IssueOutcome) (*store.Change, error) {
+	s, now := b.s, b.now
+	fresh, err := e.batchCoupons(s, b.g, b.claim, len(allowed))
+	if err != nil {
+		return nil, err
+	}
+	rules := s.EffectiveIssuance()
+	exp := s.ExpiresAt(now, b.loc)
+	ch := &store.Change{
+		NewCoupons: make([]coupon.Coupon, 0, len(allowed)),
+		Events:     make([]coupon.Event, 0, len(allowed)),
+		Bumps:      make([]store.Bump, 0, 2*len(allowed)),
+		Sequence:   b.claim.advance(),
+	}
+	for j, i := range allowed {
+		r := reqs[i]
+		c, ev, err := coupon.Issue(fresh[j], b.custs[i], now, exp, r.Actor)
+		if err != nil {
+			return nil, err
+		}
+		c.IssueKey = r.IdempotencyKey
+		ev.ID, ev.Reason = e.newID(), r.Reason
+		ch.NewCoupons = append(ch.NewCoupons, c)
+		ch.Events = append(ch.Events, ev)
+		ik := issueKeys(s.ID, b.custs[i])
+		ch.Bumps = append(ch.Bumps,
+			store.Bump{Key: ik[0], Delta: 1, Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: rules.MaxTotal}, At: now},
+			store.Bump{Key: ik[1], Delta: 1, Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit(), MinGap: rules.MinGap}, At: now})
+		out[i].Result = IssueResult{Coupon: c.In(b.loc)}
+	}
+	return ch, nil
 }
 
 // issueFacts reads, for each customer of a batch, what the issuance rules

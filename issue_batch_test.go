@@ -19,7 +19,8 @@ import (
 )
 
 // IssueBatch gives, request by request, the outcome Issue gives when the
-// requests are made one after another, for any rules, customers and batch,
+// requests are made one after another, for any rules, customers, batch and
+// idempotency keys (some shared within the batch), run once and run again,
 // and moves the code sequence alike, a code space of 16 codes included.
 func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
@@ -61,6 +62,7 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 		}
 		n := rapid.IntRange(1, 24).Draw(t, "requests")
 		customers := rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c", "", "d"}), n, n).Draw(t, "customers")
+		keys := rapid.SliceOfN(rapid.SampledFrom([]string{"", "", "k1", "k2", "k3"}), n, n).Draw(t, "keys")
 		reqs := make([]couponkit.IssueRequest, len(customers))
 
 		run := func(batch bool) []string {
@@ -101,21 +103,23 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 				t.Fatalf("AddAudience: %v", err)
 			}
 			for i, c := range customers {
-				reqs[i] = couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.CustomerRef{ID: c}}
+				reqs[i] = couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.CustomerRef{ID: c}, IdempotencyKey: keys[i]}
 			}
 			var got []string
-			if batch {
-				outs, err := e.IssueBatch(bg, reqs)
-				if err != nil {
-					t.Fatalf("IssueBatch: %v", err)
-				}
-				for _, o := range outs {
-					got = append(got, describe(o.Result, o.Err))
-				}
-			} else {
-				for _, r := range reqs {
-					res, err := e.Issue(bg, r)
-					got = append(got, describe(res, err))
+			for range 2 { // the same requests again: the keyed ones replay
+				if batch {
+					outs, err := e.IssueBatch(bg, reqs)
+					if err != nil {
+						t.Fatalf("IssueBatch: %v", err)
+					}
+					for _, o := range outs {
+						got = append(got, describe(o.Result, o.Err))
+					}
+				} else {
+					for _, r := range reqs {
+						res, err := e.Issue(bg, r)
+						got = append(got, describe(res, err))
+					}
 				}
 			}
 			c, err := e.Counters(bg, s.ID)
@@ -139,7 +143,7 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 
 // describe is an outcome as the comparison sees it: the holder and code of
 // the coupon (codes are the same in both runs: same key, same series id
-// order), or the error's codes.
+// order), whether it was replayed, or the error's codes.
 func describe(r couponkit.IssueResult, err error) string {
 	var d *refusal.Error
 	switch {
@@ -148,7 +152,7 @@ func describe(r couponkit.IssueResult, err error) string {
 	case err != nil:
 		return fmt.Sprintf("error %d", errcode.CodeOf(err))
 	}
-	return "issued " + r.Coupon.Holder + " " + r.Coupon.Code + " " + r.Coupon.State.String()
+	return fmt.Sprintf("issued %s %s %s replayed %v", r.Coupon.Holder, r.Coupon.Code, r.Coupon.State, r.Replayed)
 }
 
 var bg = context.Background()

@@ -34,6 +34,7 @@ func TestJSON(t *testing.T) {
 		reflect.TypeFor[couponkit.CustomerRecord](), reflect.TypeFor[couponkit.CouponView](),
 		reflect.TypeFor[couponkit.CouponDetails](), reflect.TypeFor[couponkit.SeriesCounters](),
 		reflect.TypeFor[couponkit.ReminderDue](),
+		reflect.TypeFor[couponkit.IssueRequest](), reflect.TypeFor[couponkit.IssueResult](),
 		reflect.TypeFor[couponkit.RedeemRequest](), reflect.TypeFor[couponkit.RedeemResult](),
 		reflect.TypeFor[couponkit.Check](), reflect.TypeFor[couponkit.UseRef](),
 		reflect.TypeFor[couponkit.ConfirmRequest](), reflect.TypeFor[couponkit.ReleaseRequest](),
@@ -78,6 +79,11 @@ func testJSONOperations(t *testing.T) {
 	bob := couponkit.CustomerRef{Email: "bob@example.com"}
 	ref := couponkit.UseRef{ID: "r1", Code: "AB12", SeriesID: "s1", IdempotencyKey: "pos-1", Customer: couponkit.ByID("alice")}
 
+	jsontest.RoundTrip(t, couponkit.IssueRequest{SeriesID: "s1", Customer: couponkit.ByID("alice"), Code: "ab12", IdempotencyKey: "crm-1",
+		Actor: "crm", Reason: "welcome"})
+	keyed := fresh
+	keyed.IssueKey = "crm-1"
+	jsontest.RoundTrip(t, couponkit.IssueResult{Coupon: keyed, Resent: true, Replayed: true})
 	jsontest.RoundTrip(t, couponkit.RedeemRequest{Code: "ab12", SeriesID: "s1", Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-1",
 		Bill:  series.Money{Amount: decimal.RequireFromString("64.90"), Currency: "EUR"},
 		Place: limits.Place{Till: "t1", Store: "st1", Zone: "z1", Concept: "c1"}, Actor: "till-7"})

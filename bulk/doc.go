@@ -20,6 +20,7 @@
 //	external_id                    the customer's external id
 //	code (or coupon_code)          a coupon code
 //	expires_at (or expiry)         uploads only: the code's own expiry
+//	idempotency_key (or key)       issues and uploads: the row's idempotency key
 //
 // A file may have several identifier columns; each row must fill exactly
 // one of them (the engine's rule for a customer reference). A column the
@@ -44,11 +45,14 @@
 // A malformed file (a missing or wrong header, bad quoting, an empty file,
 // a line or row longer than Options.MaxLineBytes, invalid UTF-8) stops the
 // run with an *errcode.Error of code BadFile whose Field names the line
-// ("line 1501"); the batches before the one holding the fault are applied,
-// no row of that batch or after is. A row that is well formed but cannot
-// be applied (a wrong number of fields, no or several identifiers, an
-// unknown customer, a code with characters no code can have, a refusal by
-// the series' rules) is a rejected row, and the run goes on.
+// ("line 1501"). An issue or upload run without Options.FileID reads the
+// whole file first, to derive its identity (see below), so it stops before
+// any row is applied; otherwise the batches before the one holding the
+// fault are applied, no row of that batch or after is. A row that is well
+// formed but cannot be applied (a wrong number of fields, no or several
+// identifiers, an unknown customer, a code with characters no code can
+// have, a refusal by the series' rules) is a rejected row, and the run
+// goes on.
 //
 // A nil engine or reader is an InvalidArgument error naming it ("Engine",
 // "Reader"), before anything is read.
@@ -58,8 +62,20 @@
 // take the operation (it ended or was paused); the rows of the current
 // batch before the failing one are then applied. In every case the run
 // returns its Report, and Report.Done() says how many rows from the start of
-// the file are finished: run the same file again with Options.SkipRows set
-// to it to resume. Uploads and audience files are idempotent besides.
+// the file are known to be finished. Uploads and audience files are
+// idempotent besides.
+//
+// Resuming an issue or upload run needs no saved counter: every row is
+// issued with an idempotency key, its idempotency_key cell or one derived
+// from the file's identity (Options.FileID, else the SHA-256 of its bytes)
+// and its row number. Running the same file again after any stop, even a
+// crash between a batch's commit and its report, issues every row exactly
+// once: the rows already issued replay (Report.Replayed) and the others are
+// issued. Options.SkipRows = Report.Done() only saves replaying the rows
+// known to be done. A corrected file has other bytes, so another identity:
+// resume it under the FileID of the first run. The same bytes run again
+// are the same rows: to issue a file's content a second time on purpose,
+// run it under another FileID.
 //
 // A run whose Options.Issues writer fails stops after the batch it was
 // writing, which is applied and counted whole: the error wraps the

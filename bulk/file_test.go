@@ -128,8 +128,10 @@ func (b endless) Read(p []byte) (int, error) {
 }
 
 // A 10 MB line is refused without being read whole, as is a line that
-// never ends and a quoted field left open over a long file; batches before
-// it are applied.
+// never ends and a quoted field left open over a long file. With a FileID
+// the batches before it are applied; without one, the file is read through
+// (to compute its identity) before any row is applied, and refused before
+// any is, having read no more.
 func TestLongLines(t *testing.T) {
 	const max = 1 << 20
 	const slack = 3 * 64 << 10 // the buffers' read-ahead
@@ -152,22 +154,28 @@ func TestLongLines(t *testing.T) {
 		}, 3},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			v := newEnv(t)
-			id := v.create(generated())
-			cr := &countingReader{r: tc.in()}
-			rep, err := bulk.IssueFile(v.ctx, v.e, id, cr, bulk.Options{BatchSize: 1})
-			ce := badFile(t, err, tc.line)
-			if !strings.Contains(ce.Message, "bytes") {
-				t.Errorf("message %q", ce.Message)
-			}
-			if cr.n > max+slack {
-				t.Errorf("read %d bytes to refuse the file; at most %d expected", cr.n, max+slack)
-			}
-			if rep.Applied != 1 || rep.Done() != 1 {
-				t.Errorf("the batch before the long line is applied: %+v", rep)
-			}
-		})
+		for _, fileID := range []string{"", "long-lines"} {
+			t.Run(tc.name+"/FileID "+fileID, func(t *testing.T) {
+				v := newEnv(t)
+				id := v.create(generated())
+				cr := &countingReader{r: tc.in()}
+				rep, err := bulk.IssueFile(v.ctx, v.e, id, cr, bulk.Options{BatchSize: 1, FileID: fileID})
+				ce := badFile(t, err, tc.line)
+				if !strings.Contains(ce.Message, "bytes") {
+					t.Errorf("message %q", ce.Message)
+				}
+				if cr.n > max+slack {
+					t.Errorf("read %d bytes to refuse the file; at most %d expected", cr.n, max+slack)
+				}
+				want := 1 // the batch before the long line is applied
+				if fileID == "" {
+					want = 0 // the file is refused before any row is applied
+				}
+				if rep.Applied != want || rep.Done() != want || v.issued(id) != int64(want) {
+					t.Errorf("applied %d, done %d, issued %d; want %d (%+v)", rep.Applied, rep.Done(), v.issued(id), want, rep)
+				}
+			})
+		}
 	}
 	// A smaller limit applies as set.
 	v := newEnv(t)
@@ -181,8 +189,9 @@ func TestLongLines(t *testing.T) {
 }
 
 // A fault in batch k leaves batches before k applied and nothing of batch
-// k; the report says how many rows are done, and the fixed file resumes
-// from there.
+// k; the report says how many rows are done, and the fixed file, run under
+// the same FileID, resumes from there, with SkipRows or without. Without a
+// FileID the faulty file is refused before any row is applied.
 func TestNoHalfAppliedBatch(t *testing.T) {
 	rows := func(n int) []string {
 		out := make([]string, n)
@@ -208,9 +217,14 @@ func TestNoHalfAppliedBatch(t *testing.T) {
 			good := rows(2500)
 			bad := append([]string(nil), good...)
 			bad[1499] = f.cell // data row 1500, line 1501
+			rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", bad...)), bulk.Options{BatchSize: 1000, MaxLineBytes: 1000})
+			badFile(t, err, 1501)
+			if rep.Done() != 0 || v.issued(id) != 0 {
+				t.Errorf("without a FileID: done %d, issued %d; want nothing", rep.Done(), v.issued(id))
+			}
 			var progress []bulk.Progress
-			opts := bulk.Options{BatchSize: 1000, MaxLineBytes: 1000, Progress: func(p bulk.Progress) { progress = append(progress, p) }}
-			rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", bad...)), opts)
+			opts := bulk.Options{BatchSize: 1000, MaxLineBytes: 1000, FileID: "campaign", Progress: func(p bulk.Progress) { progress = append(progress, p) }}
+			rep, err = bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", bad...)), opts)
 			badFile(t, err, 1501)
 			if rep.Done() != 1000 || rep.Applied != 1000 {
 				t.Errorf("done %d applied %d, want 1000 and 1000", rep.Done(), rep.Applied)
@@ -221,13 +235,18 @@ func TestNoHalfAppliedBatch(t *testing.T) {
 			if len(progress) != 1 || progress[0] != (bulk.Progress{Rows: 1000, Applied: 1000, Done: 1000}) {
 				t.Errorf("progress %+v", progress)
 			}
-			// Resume with the fixed file.
-			rep, err = bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", good...)), bulk.Options{BatchSize: 1000, SkipRows: rep.Done()})
+			// Resume with the fixed file, under the same FileID: skipping
+			// the rows done, or replaying them.
+			skip := rep.Done()
+			if f.batch%2 == 0 {
+				skip = 0
+			}
+			rep, err = bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(file("customer_id", good...)), bulk.Options{BatchSize: 1000, SkipRows: skip, FileID: "campaign"})
 			if err != nil {
 				t.Fatal(err)
 			}
-			if rep.Skipped != 1000 || rep.Rows != 1500 || rep.Applied != 1500 || rep.Rejected != 0 || rep.Done() != 2500 {
-				t.Errorf("resumed: %+v", rep)
+			if rep.Skipped != skip || rep.Rows != 2500-skip || rep.Applied != 1500 || rep.Replayed != 1000-skip || rep.Rejected != 0 || rep.Done() != 2500 {
+				t.Errorf("resumed skipping %d rows: %+v", skip, rep)
 			}
 			if n := v.issued(id); n != 2500 {
 				t.Errorf("%d issued after resuming, want 2500", n)
@@ -473,16 +492,20 @@ func (r errReader) Read(p []byte) (int, error) {
 	return n, err
 }
 
-// An error of the reader is not a BadFile error: it is passed on.
+// An error of the reader is not a BadFile error: it is passed on. With a
+// FileID the rows before it are applied; without, the file is read whole
+// first, and nothing is.
 func TestReadError(t *testing.T) {
-	v := newEnv(t)
-	id := v.create(generated())
-	rep, err := bulk.IssueFile(v.ctx, v.e, id, errReader{strings.NewReader("customer_id\nalice\nbob")}, bulk.Options{BatchSize: 1})
-	if err == nil || errcode.CodeOf(err) == errcode.BadFile || !strings.Contains(err.Error(), "connection reset") {
-		t.Errorf("err %v", err)
-	}
-	if rep.Done() != 1 {
-		t.Errorf("done %d", rep.Done())
+	for fileID, done := range map[string]int{"": 0, "flaky": 1} {
+		v := newEnv(t)
+		id := v.create(generated())
+		rep, err := bulk.IssueFile(v.ctx, v.e, id, errReader{strings.NewReader("customer_id\nalice\nbob")}, bulk.Options{BatchSize: 1, FileID: fileID})
+		if err == nil || errcode.CodeOf(err) == errcode.BadFile || !strings.Contains(err.Error(), "connection reset") {
+			t.Errorf("FileID %q: err %v", fileID, err)
+		}
+		if rep.Done() != done || v.issued(id) != int64(done) {
+			t.Errorf("FileID %q: done %d, issued %d; want %d", fileID, rep.Done(), v.issued(id), done)
+		}
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/couponkit/couponkit/bulk"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
 )
 
@@ -63,13 +64,19 @@ var people = []couponkit.CustomerRecord{
 
 func newEnv(t tb) *env {
 	t.Helper()
+	return newEnvOn(t, memstore.New())
+}
+
+// newEnvOn is newEnv over the store st.
+func newEnvOn(t tb, st store.Store) *env {
+	t.Helper()
 	clk := &clock{t: time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC)}
 	dir := &couponkit.MemDirectory{}
 	for _, p := range people {
 		dir.Add(p)
 	}
 	e, err := couponkit.New(couponkit.Config{
-		Store:     memstore.New(),
+		Store:     st,
 		Now:       clk.now,
 		Customers: dir,
 		CodeKey:   func(context.Context, string) ([]byte, error) { return []byte("bulk test key, not a secret"), nil },

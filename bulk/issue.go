@@ -19,7 +19,14 @@ import (
 // mobile, email or external_id; each row gives exactly one identifier.
 // An optional code column names, for an uploaded, third-party or
 // pre-generated series, the Available code to issue; a series with a common
-// or randomized common code refuses a code column.
+// or randomized common code refuses a code column. An optional
+// idempotency_key (or key) column gives a row its own idempotency key
+// (couponkit.IssueRequest.IdempotencyKey); a row without one is issued with
+// a key derived from the file's identity and its row number (see
+// Options.FileID). Either way a row is issued at most once, however many
+// times the file is run: a row an earlier run issued counts as Unchanged
+// (Report.Replayed), and a key used before for another customer is a
+// rejected row (KeyMismatch).
 //
 // See the package documentation for batches, errors, rejections and
 // resuming.
@@ -35,7 +42,7 @@ func IssueFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.R
 	kind := s.Source.Kind
 	j := &job{
 		op:      OpIssue,
-		allowed: identifierCols | setOf(colCode),
+		allowed: identifierCols | setOf(colCode, colKey),
 		check: func(cols colSet) string {
 			if cols&identifierCols == 0 {
 				return "the header has no customer identifier column; give one of " + identifierCols.names()
@@ -45,7 +52,8 @@ func IssueFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.R
 			}
 			return ""
 		},
-		a: &issuer{e: e, seriesID: s.ID, opts: opts},
+		a:     &issuer{e: e, seriesID: s.ID, opts: opts},
+		keyed: true,
 	}
 	return j.run(ctx, s.ID, r, opts)
 }
@@ -69,7 +77,8 @@ func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Re
 			continue
 		}
 		reqs = append(reqs, couponkit.IssueRequest{
-			SeriesID: a.seriesID, Customer: rec.ref, Code: rec.code, Actor: a.opts.Actor, Reason: a.opts.Reason,
+			SeriesID: a.seriesID, Customer: rec.ref, Code: rec.code, IdempotencyKey: rec.key,
+			Actor: a.opts.Actor, Reason: a.opts.Reason,
 		})
 		rows = append(rows, i)
 	}
@@ -77,6 +86,8 @@ func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Re
 	for j, o := range outs {
 		i := rows[j]
 		switch {
+		case o.Err == nil && o.Result.Replayed:
+			out[i] = outcome{kind: replayed}
 		case o.Err == nil && o.Result.Resent:
 			out[i] = outcome{kind: unchanged}
 		case o.Err == nil:

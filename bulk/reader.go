@@ -25,6 +25,7 @@ const (
 	colExternal
 	colCode
 	colExpires
+	colKey
 	numColumns
 )
 
@@ -32,7 +33,7 @@ const (
 // messages give them.
 var columnNames = [numColumns]string{
 	colID: "customer_id", colMobile: "mobile", colEmail: "email", colExternal: "external_id",
-	colCode: "code", colExpires: "expires_at",
+	colCode: "code", colExpires: "expires_at", colKey: "idempotency_key",
 }
 
 // columnAliases maps a normalised header cell (see normHeader) to its column.
@@ -43,6 +44,7 @@ var columnAliases = map[string]column{
 	"externalid": colExternal,
 	"code":       colCode, "couponcode": colCode,
 	"expiresat": colExpires, "expiry": colExpires,
+	"idempotencykey": colKey, "key": colKey,
 }
 
 // colSet is a set of columns.
@@ -95,6 +97,9 @@ type record struct {
 	ref     couponkit.CustomerRef
 	code    string
 	expires string
+	// key is the row's idempotency key: its key cell or, when it has none,
+	// the key the run derives from the file and the row number.
+	key string
 	// bad is set when the row cannot be applied: a rejection found while
 	// reading (such as a wrong number of fields).
 	bad *errcode.Error
@@ -290,6 +295,7 @@ func (rd *reader) next() (record, error) {
 	rec.ref = couponkit.CustomerRef{ID: cell(colID), Mobile: cell(colMobile), Email: cell(colEmail), ExternalID: cell(colExternal)}
 	rec.code = cell(colCode)
 	rec.expires = cell(colExpires)
+	rec.key = cell(colKey)
 	if err != nil { // ErrFieldCount
 		rec.bad = errcode.New(errcode.InvalidArgument, "row", fmt.Sprintf("the row has %d fields; the header has %d", len(fields), rd.n))
 	}

@@ -46,11 +46,37 @@ type Options struct {
 	// zero or negative. A longer one is a BadFile error (the file is
 	// refused from that batch on), never read whole into memory.
 	MaxLineBytes int
-	// SkipRows skips the first SkipRows data rows without applying them, to
-	// resume a run that stopped: pass the stopped run's Report.Done().
+	// SkipRows skips the first SkipRows data rows without applying them.
+	// It is an optimisation only: an issue or upload run gives every row
+	// an idempotency key (see FileID), so running the whole file again
+	// issues no row twice, and SkipRows merely saves replaying the rows
+	// already done. Pass at most a stopped run's Report.Done(): rows
+	// skipped are not applied, whether or not an earlier run applied them.
 	// Skipped rows are still read, so a malformed skipped row still stops
 	// the run.
 	SkipRows int
+	// FileID names the file for the idempotency keys of its rows (issue
+	// and upload runs): a row without a key cell of its own (the
+	// idempotency_key column) is issued with the key
+	// "file:<FileID>:row:<row number>", so that a row issued by any earlier
+	// run with the same FileID is replayed, not issued again, however that
+	// run ended (even killed between a commit and its report). It has at
+	// most MaxFileIDBytes bytes, of text an idempotency key may hold; another
+	// is refused with InvalidArgument on "FileID" before anything is read.
+	//
+	// When empty, the file's identity is its content: "sha256:" and the
+	// hex SHA-256 of its bytes. The file is then read through once, with
+	// every check of a run, before any row is applied: a malformed file,
+	// or a reader that fails, stops the run with nothing applied. A reader
+	// that can seek is sought back to read the rows; another is copied to
+	// a temporary file in TempDir while it is hashed. So the same bytes run
+	// again are the same rows: to issue a file's content a second time on
+	// purpose, give each run its own FileID; to resume a run with a
+	// corrected file, give both runs the same FileID.
+	FileID string
+	// TempDir is where a file that cannot seek is copied while its
+	// identity is computed; os.TempDir() when empty.
+	TempDir string
 	// MaxRejections caps how many rejected rows Report.Rejections keeps in
 	// memory (every rejection is counted, and written to Issues);
 	// DefaultMaxRejections when zero, none when negative.
@@ -152,8 +178,13 @@ type Report struct {
 	// SendExisting); upload, the code was already issued to the row's
 	// customer (a re-run); revoke, the customer had nothing to revoke;
 	// audience add (remove), the customer was already on (not on) the
-	// list.
+	// list; and, for issue and upload, the rows that an earlier run had
+	// already issued (Replayed).
 	Unchanged int
+	// Replayed counts the rows, among Unchanged, whose idempotency key had
+	// issued a coupon before (the file, or that row, was run before):
+	// nothing was issued again.
+	Replayed int
 	// Rejected counts the rejected rows.
 	Rejected int
 	// LastApplied is the row number (as Rejection.Row) of the last row
@@ -197,8 +228,11 @@ func (r *Report) String() string {
 		fmt.Fprintf(&b, " (after %d skipped)", r.Skipped)
 	}
 	fmt.Fprintf(&b, ", %d %s", r.Applied, appliedWord[r.Op])
-	if r.Unchanged > 0 {
-		fmt.Fprintf(&b, ", %d %s", r.Unchanged, unchangedWord[r.Op])
+	if n := r.Unchanged - r.Replayed; n > 0 {
+		fmt.Fprintf(&b, ", %d %s", n, unchangedWord[r.Op])
+	}
+	if r.Replayed > 0 {
+		fmt.Fprintf(&b, ", %d issued by an earlier run", r.Replayed)
 	}
 	fmt.Fprintf(&b, ", %d rejected", r.Rejected)
 	switch r.Op {

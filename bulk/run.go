@@ -26,6 +26,7 @@ type outcomeKind uint8
 const (
 	applied outcomeKind = iota + 1
 	unchanged
+	replayed // unchanged: an earlier run issued the row (its key replayed)
 	rejected
 )
 
@@ -106,6 +107,9 @@ type job struct {
 	allowed colSet
 	check   func(colSet) string
 	a       applier
+	// keyed gives every row an idempotency key: its key cell, or one
+	// derived from the file's identity and its row number (rowKey).
+	keyed bool
 }
 
 // checkArgs refuses what a bulk entry point cannot run with: a nil engine
@@ -132,6 +136,15 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 	if err := iw.header(); err != nil {
 		return rep, writeFailed(rep, err)
 	}
+	fileID := ""
+	if j.keyed {
+		id, rd, done, err := identify(ctx, r, &opts, j.allowed, j.check)
+		if err != nil {
+			return rep, j.finish(iw, err)
+		}
+		defer done()
+		fileID, r = id, rd
+	}
 	rd, err := newReader(r, opts.MaxLineBytes, j.allowed, j.check)
 	if err != nil {
 		return rep, j.finish(iw, err)
@@ -154,6 +167,9 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 			if rep.Skipped < opts.SkipRows {
 				rep.Skipped++
 				continue
+			}
+			if j.keyed && rec.key == "" {
+				rec.key = rowKey(fileID, rec.row)
 			}
 			batch = append(batch, rec)
 		}
@@ -193,8 +209,11 @@ func (j *job) record(rep *Report, rec *record, o *outcome, opts Options) {
 		rep.Applied++
 		rep.LastApplied = rec.row
 		return
-	case unchanged:
+	case unchanged, replayed:
 		rep.Unchanged++
+		if o.kind == replayed {
+			rep.Replayed++
+		}
 		return
 	}
 	rep.Rejected++

@@ -1,6 +1,7 @@
 package bulk_test
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 	"time"
@@ -23,7 +24,9 @@ type upload struct {
 // Issuing from files of customers applies the series' issuance rules row
 // by row, in order, and rejects each row a rule refuses with its code: each
 // scenario uploads files of customers in turn to one series, several rows
-// for one customer, and files that repeat earlier ones.
+// for one customer, and files that repeat earlier ones. Each upload is a
+// new one, with its own FileID: the same bytes uploaded again are issued
+// again (under the same FileID they would replay instead).
 func TestIssueFileScenarios(t *testing.T) {
 	four := file("customer_id", repeat("alice", 4)...)
 	one := file("customer_id", "alice")
@@ -69,7 +72,7 @@ func TestIssueFileScenarios(t *testing.T) {
 			id := v.create(tc.series)
 			total := 0
 			for i, f := range tc.files {
-				rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{})
+				rep, err := bulk.IssueFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{FileID: fmt.Sprintf("upload-%d", i)})
 				if err != nil {
 					t.Fatalf("file %d: %v", i+1, err)
 				}
@@ -96,7 +99,7 @@ func TestIssueFileScenarios(t *testing.T) {
 
 // The same scenarios when the file uploads existing codes with their
 // customers: each code joins the pool, and is issued to its customer under
-// the same rules.
+// the same rules. Each upload has its own FileID.
 func TestUploadFileScenarios(t *testing.T) {
 	four := file("code,customer_id", "F-1,alice", "F-2,alice", "F-3,alice", "F-4,alice")
 	tests := []struct {
@@ -132,7 +135,7 @@ func TestUploadFileScenarios(t *testing.T) {
 			v := newEnv(t)
 			id := v.create(tc.series)
 			for i, f := range tc.files {
-				rep, err := bulk.UploadFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{})
+				rep, err := bulk.UploadFile(v.ctx, v.e, id, strings.NewReader(f.file), bulk.Options{FileID: fmt.Sprintf("upload-%d", i)})
 				if err != nil {
 					t.Fatalf("file %d: %v", i+1, err)
 				}

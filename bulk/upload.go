@@ -29,7 +29,11 @@ import (
 // already in the series are left as they are (Report.Existing), and a row
 // whose code is already issued to the row's customer changes nothing
 // (Report.Unchanged). A row whose code is already issued to someone else is
-// rejected with AlreadyIssued.
+// rejected with AlreadyIssued. A row with a customer is issued with an
+// idempotency key, as IssueFile's rows are (an idempotency_key column, or
+// one derived from Options.FileID or the file's content and the row
+// number): a row an earlier run issued counts as Unchanged
+// (Report.Replayed).
 //
 // See the package documentation for batches, errors, rejections and
 // resuming.
@@ -52,14 +56,15 @@ func UploadFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.
 	}
 	j := &job{
 		op:      OpUpload,
-		allowed: identifierCols | setOf(colCode, colExpires),
+		allowed: identifierCols | setOf(colCode, colExpires, colKey),
 		check: func(cols colSet) string {
 			if !cols.has(colCode) {
 				return "the header has no code column"
 			}
 			return ""
 		},
-		a: &uploader{e: e, seriesID: s.ID, loc: loc, opts: opts},
+		a:     &uploader{e: e, seriesID: s.ID, loc: loc, opts: opts},
+		keyed: true,
 	}
 	return j.run(ctx, s.ID, r, opts)
 }
@@ -112,8 +117,9 @@ func (a *uploader) apply(ctx context.Context, batch []record, out []outcome, rep
 			out[i] = outcome{kind: applied}
 			continue
 		}
-		_, err := a.e.Issue(ctx, couponkit.IssueRequest{
-			SeriesID: a.seriesID, Customer: rec.ref, Code: rec.code, Actor: a.opts.Actor, Reason: a.opts.Reason,
+		res, err := a.e.Issue(ctx, couponkit.IssueRequest{
+			SeriesID: a.seriesID, Customer: rec.ref, Code: rec.code, IdempotencyKey: rec.key,
+			Actor: a.opts.Actor, Reason: a.opts.Reason,
 		})
 		if errors.Is(err, errcode.ErrAlreadyIssued) {
 			mine, herr := a.heldBy(ctx, rec)
@@ -129,6 +135,8 @@ func (a *uploader) apply(ctx context.Context, batch []record, out []outcome, rep
 			}
 		}
 		switch {
+		case err == nil && res.Replayed:
+			out[i] = outcome{kind: replayed}
 		case err == nil:
 			out[i] = outcome{kind: applied}
 		case stops(err):

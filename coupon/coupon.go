@@ -45,6 +45,11 @@ type Coupon struct {
 	ReissuedFrom string `json:"reissued_from,omitempty"` // the coupon this one replaced by Reissue, if any
 	ReissuedTo   string `json:"reissued_to,omitempty"`   // the coupon that replaced this one by Reissue, if any
 
+	// IssueKey is the idempotency key of the issue that gave the coupon to
+	// its first customer (couponkit.IssueRequest.IdempotencyKey); "" when
+	// the issue had none. Stores keep it unique within the series.
+	IssueKey string `json:"issue_key,omitempty"`
+
 	// Version is 1 after New and grows by exactly 1 with every transition.
 	Version int64 `json:"version"`
 }

@@ -25,7 +25,7 @@ func TestJSON(t *testing.T) {
 	jsontest.RoundTrip(t, coupon.Coupon{
 		ID: "c1", SeriesID: "s1", Code: "ab-12", Canonical: "AB12", Shared: true, State: coupon.Issued, Holder: "alice",
 		CreatedAt: at, IssuedAt: later(time.Hour), ExpiresAt: later(48 * time.Hour), Redemptions: 2, Holds: 1,
-		Reversed: true, LastStatusChange: later(2 * time.Hour), ReissuedFrom: "c0", ReissuedTo: "c2", Version: 7,
+		Reversed: true, LastStatusChange: later(2 * time.Hour), ReissuedFrom: "c0", ReissuedTo: "c2", IssueKey: "crm-1", Version: 7,
 	})
 	jsontest.RoundTrip(t, coupon.Redemption{
 		ID: "r1", CouponID: "c1", SeriesID: "s1", Customer: "bob", IdempotencyKey: "pos-1", Status: coupon.StatusReversed,

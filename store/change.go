@@ -24,10 +24,13 @@ type Change struct {
 	// version equals ExpectVersion (else a *ConflictError).
 	Series *SeriesWrite
 	// NewCoupons are inserted; a collision on (series, canonical code,
-	// slot) or on id is an *ExistsError.
+	// slot) or on id is an *ExistsError of kind "coupon", and on (series,
+	// IssueKey), for a coupon with an IssueKey, one of kind "issue".
 	NewCoupons []coupon.Coupon
 	// Coupons are updated, each only if its stored Version equals
-	// ExpectVersion; otherwise the change fails with a *ConflictError.
+	// ExpectVersion; otherwise the change fails with a *ConflictError. An
+	// update that takes a unique key another coupon keeps fails as an
+	// insert would.
 	Coupons []CouponUpdate
 	// NewRedemptions are inserted; a collision on id or on (coupon,
 	// idempotency key) is an *ExistsError.

@@ -59,7 +59,7 @@ func TestBumpNext(t *testing.T) {
 // CouponFilter.Match keeps a coupon only when it passes every set field.
 func TestCouponFilterMatch(t *testing.T) {
 	t0 := time.Date(2026, 1, 1, 12, 0, 0, 0, time.UTC)
-	c := coupon.Coupon{ID: "c1", SeriesID: "s", Holder: "h", State: coupon.Issued, ExpiresAt: t0}
+	c := coupon.Coupon{ID: "c1", SeriesID: "s", Holder: "h", State: coupon.Issued, ExpiresAt: t0, IssueKey: "k1"}
 	for _, tc := range []struct {
 		name string
 		f    store.CouponFilter
@@ -78,6 +78,8 @@ func TestCouponFilterMatch(t *testing.T) {
 		{"not after its expiry", store.CouponFilter{ExpiresAfter: t0}, false},
 		{"its id", store.CouponFilter{IDs: []string{"x", "c1"}}, true},
 		{"other ids", store.CouponFilter{IDs: []string{"x"}}, false},
+		{"its issue key", store.CouponFilter{IssueKeys: []string{"k0", "k1"}}, true},
+		{"other issue keys", store.CouponFilter{IssueKeys: []string{"k0"}}, false},
 	} {
 		if got := tc.f.Match(&c); got != tc.want {
 			t.Errorf("%s: Match = %v, want %v", tc.name, got, tc.want)
@@ -87,6 +89,11 @@ func TestCouponFilterMatch(t *testing.T) {
 	used.Holds = 1
 	if (&store.CouponFilter{Unused: true}).Match(&used) {
 		t.Error("Unused keeps a coupon with a hold")
+	}
+	unkeyed := c
+	unkeyed.IssueKey = ""
+	if (&store.CouponFilter{IssueKeys: []string{""}}).Match(&unkeyed) {
+		t.Error("IssueKeys keeps a coupon issued without a key")
 	}
 	never := c
 	never.ExpiresAt = time.Time{}

@@ -43,7 +43,7 @@ func (e *ConflictError) Unwrap() error { return errcode.New(errcode.Conflict, e.
 // ExistsError reports an insert that collides with a unique key. It matches
 // errcode.ErrAlreadyExists.
 type ExistsError struct {
-	Kind string // "series", "coupon", "redemption" or "audience" (Key series/customer)
+	Kind string // "series", "coupon", "redemption", "audience" (Key series/customer) or "issue" (Key series/IssueKey)
 	Key  string
 }
 

@@ -70,14 +70,15 @@ type Store interface {
 	// It returns an error matching errcode.ErrGuardFailed (a *GuardError)
 	// when a counter guard refuses, errcode.ErrConflict (a *ConflictError)
 	// when a version or status expectation does not hold, and
-	// errcode.ErrAlreadyExists (an *ExistsError) when an insert collides
-	// with a unique key.
+	// errcode.ErrAlreadyExists (an *ExistsError) when an insert, or an
+	// update that gives a coupon an issue key, collides with a unique key.
 	Apply(ctx context.Context, c *Change) error
 
 	// InsertCoupons inserts Available (or, for uploads with customers,
 	// Issued) coupons with their events in one batch, skipping every coupon
-	// whose unique key (series, canonical code, slot) already exists, and
-	// every event of a skipped coupon. It returns how many it inserted.
+	// whose unique key (series, canonical code, slot), or whose issue key
+	// (series, IssueKey) when it has one, already exists, and every event
+	// of a skipped coupon. It returns how many it inserted.
 	// Running it twice with the same batch inserts nothing the second time,
 	// which is what makes bulk jobs resumable.
 	InsertCoupons(ctx context.Context, coupons []coupon.Coupon, events []coupon.Event) (int, error)
@@ -154,6 +155,10 @@ type CouponFilter struct {
 	ExpiresAfter time.Time
 	// IDs keeps the coupons with these ids.
 	IDs []string
+	// IssueKeys keeps the coupons whose IssueKey is one of these (never a
+	// coupon without one). Stores index it with SeriesID: the engine reads
+	// the coupons of a series' issue keys when an issue may be a repeat.
+	IssueKeys []string
 }
 
 // Match reports whether c passes every set field of f, as the fields'
@@ -166,7 +171,8 @@ func (f *CouponFilter) Match(c *coupon.Coupon) bool {
 		f.Unused && (c.Redemptions != 0 || c.Holds != 0),
 		!f.ExpiresBefore.IsZero() && (c.ExpiresAt.IsZero() || c.ExpiresAt.After(f.ExpiresBefore)),
 		!f.ExpiresAfter.IsZero() && (c.ExpiresAt.IsZero() || !c.ExpiresAt.After(f.ExpiresAfter)),
-		len(f.IDs) > 0 && !slices.Contains(f.IDs, c.ID):
+		len(f.IDs) > 0 && !slices.Contains(f.IDs, c.ID),
+		len(f.IssueKeys) > 0 && (c.IssueKey == "" || !slices.Contains(f.IssueKeys, c.IssueKey)):
 		return false
 	}
 	return true

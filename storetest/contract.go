@@ -25,6 +25,7 @@ var contractTests = []test{
 	{"ApplyAtomicOnGuard", testContractAtomicGuard},
 	{"ApplyConflicts", testContractConflicts},
 	{"ApplyUniqueKeys", testContractUnique},
+	{"IssueKeys", testContractIssueKeys},
 	{"ApplyGuards", testContractGuards},
 	{"InsertCouponsIdempotent", testContractInsert},
 	{"UpdateWhereLimit", testContractUpdateWhere},
@@ -123,7 +124,7 @@ func testContractRoundTrip(t *testing.T, e *env) {
 	c := coupon.Coupon{
 		ID: "c-full", SeriesID: "full", Code: "x-AbC123-y", Canonical: "X-ABC123-Y", Shared: false, State: coupon.Issued, Holder: alice,
 		CreatedAt: t0.Add(-time.Hour), IssuedAt: t0, ExpiresAt: t0.Add(72 * time.Hour), Redemptions: 2, Holds: 1, Reversed: true,
-		LastStatusChange: t0.Add(time.Minute), ReissuedFrom: "c-old", Version: 7,
+		LastStatusChange: t0.Add(time.Minute), ReissuedFrom: "c-old", Version: 7, IssueKey: "crm-message-1",
 	}
 	old := coupon.Coupon{ID: "c-old", SeriesID: "full", Code: "OLD", Canonical: "OLD", State: coupon.Expired, CreatedAt: t0,
 		ExpiresAt: t0, LastStatusChange: t0, ReissuedTo: "c-full", Version: 3}

@@ -230,6 +230,13 @@ var stringRefusals = []badInput[string]{
 		_, err := e.e.Issue(e.ctx, couponkit.IssueRequest{SeriesID: x.g.ID, Customer: ref(carol), Reason: b})
 		return err
 	}},
+	{op: "Issue", field: "IdempotencyKey", run: func(e *env, x *inputWorld, b string) error {
+		_, err := e.e.Issue(e.ctx, couponkit.IssueRequest{SeriesID: x.g.ID, Customer: ref(carol), IdempotencyKey: b})
+		return err
+	}},
+	{op: "IssueBatch", field: "IdempotencyKey", run: func(e *env, x *inputWorld, b string) error {
+		return batchErr(e.e.IssueBatch(e.ctx, []couponkit.IssueRequest{{SeriesID: x.g.ID, Customer: ref(carol), IdempotencyKey: b}}))
+	}},
 	{op: "IssueBatch", field: "Customer.ID", run: func(e *env, x *inputWorld, b string) error {
 		return batchErr(e.e.IssueBatch(e.ctx, []couponkit.IssueRequest{{SeriesID: x.g.ID, Customer: ref(b)}}))
 	}},
@@ -700,8 +707,9 @@ func testInputExpiryCap(t *testing.T, e *env) {
 
 // testInputBulk: a row of a bulk file with a bad identifier or code is
 // rejected like any refused row, on every store; the run goes on, and runs
-// again the same way. (The engine resolves customers by id alone here, so
-// every id reaches the checks and, without them, the store.)
+// again the same way (the good rows, issued by the first run, replay).
+// (The engine resolves customers by id alone here, so every id reaches the
+// checks and, without them, the store.)
 func testInputBulk(t *testing.T, e *env) {
 	eng, err := couponkit.New(couponkit.Config{Store: e.st, Now: e.clk.Now, CodeKey: seriesKey})
 	mustOK(t, err, "couponkit.New")
@@ -715,8 +723,9 @@ func testInputBulk(t *testing.T, e *env) {
 			return
 		}
 		wantRejected(t, rep, []int{2, 4, 5}, "issue file run %d", run)
-		if rep.Applied != 3 || rep.Done() != 6 {
-			t.Errorf("issue file run %d: applied %d, done %d; want the 3 good rows applied, all 6 rows done", run, rep.Applied, rep.Done())
+		if rep.Applied+rep.Replayed != 3 || rep.Replayed != 3*(run-1) || rep.Done() != 6 {
+			t.Errorf("issue file run %d: applied %d, replayed %d, done %d; want the 3 good rows applied (replayed when run again), all 6 rows done",
+				run, rep.Applied, rep.Replayed, rep.Done())
 		}
 		rep, err = bulk.UploadFile(e.ctx, eng, u.ID, strings.NewReader(uploadFile), bulk.Options{})
 		if !wantOK(t, err, "upload file run %d with a bad code and a bad id", run) {
@@ -727,7 +736,7 @@ func testInputBulk(t *testing.T, e *env) {
 			t.Errorf("upload file run %d: done %d, want all 4 rows", run, rep.Done())
 		}
 	}
-	same(t, len(e.seriesCoupons(g.ID)), 6, "each run of the issue file issued to the three good rows")
+	same(t, len(e.seriesCoupons(g.ID)), 3, "the issue file issued to the three good rows, once")
 	// The upload adds B-3, whose customer is refused, to the pool (see
 	// bulk.UploadFile), but never the code with a NUL.
 	same(t, len(e.seriesCoupons(u.ID)), 3, "the upload file added the codes B-1, B-3 and B-4, once")

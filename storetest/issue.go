@@ -32,6 +32,15 @@ var issueTests = []test{
 	{"UploadedNamedCode", testIssueNamedCode},
 	{"FillRatio", testIssueFillRatio},
 	{"BatchPastCapacity", testIssueBatchPastCapacity},
+	// Idempotency keys: see issuekeys.go.
+	{"KeyReplays", testIssueKeyReplays},
+	{"KeyReplaysWhereRulesRefuse", testIssueKeyReplaysRefused},
+	{"KeyWithOtherCustomerOrCode", testIssueKeyMismatch},
+	{"KeyAfterTransfer", testIssueKeyAfterTransfer},
+	{"KeyPerSeries", testIssueKeyPerSeries},
+	{"KeyAfterLostReply", testIssueKeyLostReply},
+	{"BatchRunTwice", testIssueBatchTwice},
+	{"BatchAfterLostReply", testIssueBatchLostReply},
 }
 
 func issueReq(seriesID string, ref couponkit.CustomerRef) couponkit.IssueRequest {

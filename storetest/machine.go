@@ -280,7 +280,7 @@ func couponsEqual(a, b *coupon.Coupon) bool {
 		a.State == b.State && a.Holder == b.Holder && a.CreatedAt.Equal(b.CreatedAt) && a.IssuedAt.Equal(b.IssuedAt) &&
 		a.ExpiresAt.Equal(b.ExpiresAt) && a.Redemptions == b.Redemptions && a.Holds == b.Holds && a.Reversed == b.Reversed &&
 		a.LastStatusChange.Equal(b.LastStatusChange) && a.ReissuedFrom == b.ReissuedFrom && a.ReissuedTo == b.ReissuedTo &&
-		a.Version == b.Version
+		a.IssueKey == b.IssueKey && a.Version == b.Version
 }
 
 func redemptionsEqual(a, b *coupon.Redemption) bool {
@@ -302,7 +302,7 @@ func checkFieldCounts(t *testing.T) {
 	for _, x := range []struct {
 		typ  reflect.Type
 		want int
-	}{{reflect.TypeFor[coupon.Coupon](), 17}, {reflect.TypeFor[coupon.Redemption](), 15}} {
+	}{{reflect.TypeFor[coupon.Coupon](), 18}, {reflect.TypeFor[coupon.Redemption](), 15}} {
 		if n := x.typ.NumField(); n != x.want {
 			t.Fatalf("storetest: %s has %d fields, the model's equality knows %d: update couponsEqual or redemptionsEqual", x.typ, n, x.want)
 		}
@@ -313,10 +313,27 @@ func checkFieldCounts(t *testing.T) {
 
 func (mc *machine) issue(t *rapid.T) {
 	s, cust := mc.drawSeries(t), drawCustomer(t, "customer")
+	key := rapid.SampledFrom([]string{"", "", "crm-1", "crm-2"}).Draw(t, "key")
 	now := mc.e.clk.Now()
-	op := fmt.Sprintf("Issue(%s to %s) at %s", s.s.Name, cust, now.Format(time.DateTime))
+	op := fmt.Sprintf("Issue(%s to %s, key %q) at %s", s.s.Name, cust, key, now.Format(time.DateTime))
+	req := couponkit.IssueRequest{SeriesID: s.id(), Customer: couponkit.ByID(cust), IdempotencyKey: key}
+	if k, used := mc.m.issued[[2]string{s.id(), key}]; used {
+		// A key used before: the first coupon, as it is now, or a
+		// mismatch; nothing changes either way.
+		res, err := mc.e.e.Issue(mc.e.ctx, req)
+		if k.customer != cust {
+			mc.expect(t, op, err, fail(errcode.KeyMismatch))
+			return
+		}
+		mc.expect(t, op, err, ok())
+		if !res.Replayed {
+			t.Fatalf("%s: the model replays coupon %s; the engine answers %+v", op, k.couponID, res)
+		}
+		match(t, op+": the replayed coupon", res.Coupon, *mc.m.coupons[k.couponID])
+		return
+	}
 	o := mc.m.planIssue(s, cust, now)
-	res, err := mc.e.e.Issue(mc.e.ctx, couponkit.IssueRequest{SeriesID: s.id(), Customer: couponkit.ByID(cust)})
+	res, err := mc.e.e.Issue(mc.e.ctx, req)
 	mc.expect(t, op, err, o.want)
 	if err != nil {
 		return
@@ -333,6 +350,10 @@ func (mc *machine) issue(t *rapid.T) {
 	}
 	mc.checkFresh(t, op, res.Coupon, o.fresh, o.pool, s)
 	c := mc.m.applyIssue(s, cust, res.Coupon, o.fresh, now)
+	if key != "" {
+		c.IssueKey = key
+		mc.m.issued[[2]string{s.id(), key}] = issuedByKey{c.ID, cust}
+	}
 	match(t, op+": the issued coupon", res.Coupon, *c)
 }
 

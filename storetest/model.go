@@ -38,7 +38,14 @@ type model struct {
 	events  map[string][]evRec // by coupon id
 	// notified is how many OnRemaining calls the engine should have made.
 	notified int
+	// issued is, by series id and idempotency key, the coupon a keyed issue
+	// made and the customer it was made for.
+	issued map[[2]string]issuedByKey
 }
+
+// issuedByKey is the coupon an issue with an idempotency key made, and its
+// first customer.
+type issuedByKey struct{ couponID, customer string }
 
 type mseries struct {
 	s series.Series
@@ -87,6 +94,7 @@ func newModel(g, c, u series.Series, pool []coupon.Coupon) *model {
 	m := &model{
 		series:  map[string]*mseries{},
 		coupons: map[string]*coupon.Coupon{},
+		issued:  map[[2]string]issuedByKey{},
 		reds:    map[string]*coupon.Redemption{},
 		counts:  map[store.CounterKey]store.Count{},
 		events:  map[string][]evRec{},

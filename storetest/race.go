@@ -36,6 +36,7 @@ var races = []race{
 	{"IssueGap", raceIssueGap},
 	{"IssueCommonCode", raceIssueCommon},
 	{"IssueFromPool", raceIssuePool},
+	{"IssueSameKey", raceIssueSameKey},
 	{"CommonCodeByNonHolders", raceCommonNonHolders},
 	{"RedeemReverseRevoke", raceRedeemReverseRevoke},
 	{"ReverseOneRedemption", raceReverseOne},

@@ -163,7 +163,9 @@ func run(ctx context.Context, w io.Writer, cfg config) (outcome, error) {
 	defer f.Close()
 	bar := &progressBar{w: w, total: total, tty: cfg.TTY}
 	began := time.Now()
-	rep, err := bulk.IssueFile(ctx, engine, s.ID, bufio.NewReader(f), bulk.Options{
+	// The file itself, which can seek: its identity (the key of its rows)
+	// is hashed, then it is read again from the start.
+	rep, err := bulk.IssueFile(ctx, engine, s.ID, f, bulk.Options{
 		BatchSize: 500,
 		Progress:  bar.update,
 		Issues:    issues,
@@ -172,7 +174,7 @@ func run(ctx context.Context, w io.Writer, cfg config) (outcome, error) {
 	bar.finish()
 	out.Report = rep
 	if err != nil {
-		return out, fmt.Errorf("issuing %s stopped after %d rows (resume with SkipRows=%d): %w", file, rep.Done(), rep.Done(), err)
+		return out, fmt.Errorf("issuing %s stopped after %d rows (run the same file again to resume: the rows issued replay; SkipRows=%d skips them): %w", file, rep.Done(), rep.Done(), err)
 	}
 	if err := issues.Close(); err != nil {
 		return out, err

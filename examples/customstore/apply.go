@@ -185,24 +185,41 @@ func (p *pending) stageAudience(c *store.Change) error {
 	return nil
 }
 
-// checkCouponKeys checks that every staged coupon's unique key is held by
-// no other coupon once the change is applied: not by another staged one,
-// and not by a stored one the change leaves alone.
+// checkCouponKeys checks that every staged coupon's unique key, and issue
+// key when it has one, is held by no other coupon once the change is
+// applied: not by another staged one, and not by a stored one the change
+// leaves alone.
 func (p *pending) checkCouponKeys() error {
 	taken := make(map[couponKey]string, len(p.coupons))
+	issued := make(map[issueKey]string)
 	for id, c := range p.coupons {
 		k := keyOf(&c)
 		if _, dup := taken[k]; dup {
 			return exists("coupon", k.String())
 		}
 		taken[k] = id
-		if owner, ok := p.s.unique[k]; ok && owner != id {
-			if _, staged := p.coupons[owner]; !staged {
-				return exists("coupon", k.String())
-			}
+		if owner, ok := p.s.unique[k]; ok && owner != id && !p.staged(owner) {
+			return exists("coupon", k.String())
+		}
+		ik, keyed := issueKeyOf(&c)
+		if !keyed {
+			continue
+		}
+		if _, dup := issued[ik]; dup {
+			return exists("issue", ik.series+"/"+ik.key)
+		}
+		issued[ik] = id
+		if owner, ok := p.s.issueKeys[ik]; ok && owner != id && !p.staged(owner) {
+			return exists("issue", ik.series+"/"+ik.key)
 		}
 	}
 	return nil
+}
+
+// staged reports whether the change writes the coupon with the given id.
+func (p *pending) staged(id string) bool {
+	_, ok := p.coupons[id]
+	return ok
 }
 
 // checkRedemptionKeys does for the (coupon, idempotency key) of redemptions
@@ -234,13 +251,20 @@ func (p *pending) commit(c *store.Change) {
 		s.series[p.series.ID] = *p.series
 	}
 	for id := range p.coupons { // free the old keys first: coupons may swap keys
-		if old, ok := s.coupons[id]; ok && s.unique[keyOf(&old)] == id {
+		old, ok := s.coupons[id]
+		if ok && s.unique[keyOf(&old)] == id {
 			delete(s.unique, keyOf(&old))
+		}
+		if ik, keyed := issueKeyOf(&old); ok && keyed && s.issueKeys[ik] == id {
+			delete(s.issueKeys, ik)
 		}
 	}
 	for id, cp := range p.coupons {
 		s.coupons[id] = cp
 		s.unique[keyOf(&cp)] = id
+		if ik, keyed := issueKeyOf(&cp); keyed {
+			s.issueKeys[ik] = id
+		}
 	}
 	for id := range p.reds {
 		if old, ok := s.reds[id]; ok && s.redKeys[redKey{old.CouponID, old.IdempotencyKey}] == id {

@@ -21,6 +21,7 @@ type Store struct {
 	series    map[string]series.Series
 	coupons   map[string]coupon.Coupon
 	unique    map[couponKey]string // (series, canonical code, slot) -> coupon id
+	issueKeys map[issueKey]string  // (series, issue key) -> coupon id
 	reds      map[string]coupon.Redemption
 	redKeys   map[redKey]string // (coupon id, idempotency key) -> redemption id
 	counters  map[store.CounterKey]store.Count
@@ -38,6 +39,15 @@ func keyOf(c *coupon.Coupon) couponKey { return couponKey{c.SeriesID, c.Canonica
 
 func (k couponKey) String() string { return k.series + "/" + k.canonical + "/" + k.slot }
 
+// issueKey is the unique key of a coupon issued with an idempotency key;
+// coupons without one have none.
+type issueKey struct{ series, key string }
+
+// issueKeyOf returns c's issue key and whether it has one.
+func issueKeyOf(c *coupon.Coupon) (issueKey, bool) {
+	return issueKey{c.SeriesID, c.IssueKey}, c.IssueKey != ""
+}
+
 // redKey is a redemption's unique key; redemptions without an idempotency
 // key have none.
 type redKey struct{ coupon, key string }
@@ -48,6 +58,7 @@ func New() *Store {
 		series:    make(map[string]series.Series),
 		coupons:   make(map[string]coupon.Coupon),
 		unique:    make(map[couponKey]string),
+		issueKeys: make(map[issueKey]string),
 		reds:      make(map[string]coupon.Redemption),
 		redKeys:   make(map[redKey]string),
 		counters:  make(map[store.CounterKey]store.Count),
@@ -284,9 +295,10 @@ func (s *Store) NextIndex(ctx context.Context, seriesID string) (int64, error) {
 	return s.sequences[seriesID], nil // 0 when never advanced
 }
 
-// InsertCoupons implements store.Store. A coupon is skipped when its id or
-// unique key is taken, by a stored coupon or an earlier one of the batch; an
-// event is skipped when it names a skipped coupon and no inserted one.
+// InsertCoupons implements store.Store. A coupon is skipped when its id,
+// unique key or issue key is taken, by a stored coupon or an earlier one of
+// the batch; an event is skipped when it names a skipped coupon and no
+// inserted one.
 func (s *Store) InsertCoupons(ctx context.Context, coupons []coupon.Coupon, events []coupon.Event) (int, error) {
 	for i := range coupons {
 		if coupons[i].ID == "" {
@@ -301,12 +313,19 @@ func (s *Store) InsertCoupons(ctx context.Context, coupons []coupon.Coupon, even
 	for _, c := range coupons {
 		_, idTaken := s.coupons[c.ID]
 		_, keyTaken := s.unique[keyOf(&c)]
+		ik, keyed := issueKeyOf(&c)
+		if _, taken := s.issueKeys[ik]; keyed && taken {
+			keyTaken = true
+		}
 		if idTaken || keyTaken {
 			skipped[c.ID] = true
 			continue
 		}
 		s.coupons[c.ID] = c
 		s.unique[keyOf(&c)] = c.ID
+		if keyed {
+			s.issueKeys[ik] = c.ID
+		}
 		inserted[c.ID] = true
 	}
 	for _, e := range events {

@@ -21,7 +21,8 @@
 //   - ListSeries, CouponsByCode, ListCoupons, ListRedemptions: the matching
 //     records ordered by id; an empty result, never an error, when none
 //     match. ListCoupons pages with AfterID (ids strictly greater) and
-//     Limit; every set filter field must match.
+//     Limit; every set filter field must match (store.CouponFilter.Match
+//     is the rule).
 //   - Events: the matching events in the order they were applied, at most
 //     Limit of them.
 //   - Counters: one value per key; a counter never bumped reads as zero.
@@ -32,7 +33,8 @@
 //     coupon inserts that collide on id or on (series, canonical code,
 //     store.Slot) and redemption inserts that collide on id or (coupon,
 //     idempotency key) are *store.ExistsError, counting collisions within
-//     the change; each bump applies to the value the bumps before it leave
+//     the change; so is a coupon insert or update that leaves a non-empty
+//     IssueKey another coupon of the series keeps (Kind "issue"); each bump applies to the value the bumps before it leave
 //     by store.Bump.Next (a guard that refuses is a *store.GuardError, a
 //     decrement below zero a *store.ConflictError, and an increment sets
 //     the last-increment time); a Sequence advance applies only from the
@@ -40,8 +42,8 @@
 //     *store.ConflictError). A successful Apply sets each
 //     Bump.After. Later parts see earlier ones: an update may follow the
 //     insert of the same record in one change.
-//   - InsertCoupons: inserts the batch, skipping coupons whose id or unique
-//     key is already taken (and their events), so that running it twice
+//   - InsertCoupons: inserts the batch, skipping coupons whose id, unique
+//     key or issue key is already taken (and their events), so that running it twice
 //     inserts nothing the second time; returns how many it inserted.
 //   - UpdateWhere: moves up to Limit matching coupons, in id order, to the
 //     new state, bumping each Version and appending one event each.

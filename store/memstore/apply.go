@@ -143,13 +143,55 @@ func (s *Store) checkCoupons(c *store.Change) error {
 		if !found || cur != u.ExpectVersion {
 			return conflict("coupon", id)
 		}
-		if p != nil && keyOf(p) != keyOf(&u.Coupon) {
+		if p != nil && (keyOf(p) != keyOf(&u.Coupon) || p.IssueKey != u.Coupon.IssueKey) {
 			keyMoved = true
 		}
 		sc.coupons = append(sc.coupons, p)
 	}
 	if len(c.NewCoupons) > 0 || keyMoved {
-		return s.checkCouponKeys(c)
+		if err := s.checkCouponKeys(c); err != nil {
+			return err
+		}
+		return s.checkIssueKeys(c)
+	}
+	return nil
+}
+
+// checkIssueKeys does for issue keys what checkCouponKeys does for the
+// coupons' unique keys: the (series, issue key) that c's inserts and
+// updates leave on a coupon must be on no other coupon after c.
+func (s *Store) checkIssueKeys(c *store.Change) error {
+	final := make(map[string]*coupon.Coupon, len(c.NewCoupons)+len(c.Coupons))
+	var order []string // ids in the order c names them
+	for i := range c.NewCoupons {
+		nc := &c.NewCoupons[i]
+		if final[nc.ID] == nil {
+			order = append(order, nc.ID)
+		}
+		final[nc.ID] = nc
+	}
+	for j := range c.Coupons {
+		u := &c.Coupons[j].Coupon
+		if final[u.ID] == nil {
+			order = append(order, u.ID)
+		}
+		final[u.ID] = u
+	}
+	taken := make(map[issueKey]string)
+	for _, id := range order {
+		k, ok := issueKeyOf(final[id])
+		if !ok {
+			continue
+		}
+		if other, dup := taken[k]; dup && other != id {
+			return exists("issue", k.String())
+		}
+		taken[k] = id
+		// A stored owner keeps the key unless c rewrites it, and then the
+		// check above sees it if it keeps the key.
+		if owner, stored := s.issueIdx[k]; stored && owner != id && final[owner] == nil {
+			return exists("issue", k.String())
+		}
 	}
 	return nil
 }
@@ -355,6 +397,9 @@ func (s *Store) insertCoupon(c *coupon.Coupon) {
 	r.c, r.stored = *c, true
 	p := &r.c
 	s.unique[keyOf(p)] = p.ID
+	if k, ok := issueKeyOf(p); ok {
+		s.issueIdx[k] = p.ID
+	}
 	s.addCode(p.Canonical, r)
 	sr := s.seriesFor(p.SeriesID)
 	sr.ids.add(p.ID)
@@ -373,6 +418,9 @@ func (s *Store) insertCoupon(c *coupon.Coupon) {
 // in the indexes when its series, code, holder, slot or state change.
 func (s *Store) updateCoupon(p, c *coupon.Coupon) {
 	s.movePool(p, c.SeriesID, c.State)
+	if p.IssueKey != c.IssueKey || p.IssueKey != "" && p.SeriesID != c.SeriesID {
+		s.moveIssueKey(p, c)
+	}
 	if p.SeriesID != c.SeriesID || p.Canonical != c.Canonical || p.Holder != c.Holder || p.Shared != c.Shared {
 		id := p.ID
 		r := s.lookup(id)
@@ -404,6 +452,17 @@ func (s *Store) updateCoupon(p, c *coupon.Coupon) {
 		}
 	}
 	*p = *c
+}
+
+// moveIssueKey moves the issue key index entry of coupon p to what c
+// holds; call it before changing p.
+func (s *Store) moveIssueKey(p, c *coupon.Coupon) {
+	if old, ok := issueKeyOf(p); ok && s.issueIdx[old] == p.ID {
+		delete(s.issueIdx, old)
+	}
+	if k, ok := issueKeyOf(c); ok {
+		s.issueIdx[k] = p.ID
+	}
 }
 
 // movePool keeps the pool index right when coupon p moves to series and

@@ -7,9 +7,9 @@ import (
 	"github.com/couponkit/couponkit/store"
 )
 
-// InsertCoupons implements store.Store. A coupon is skipped when its id or
-// its unique key is already stored or taken by an earlier coupon of the
-// batch; an event is skipped when its CouponID names a skipped coupon and no
+// InsertCoupons implements store.Store. A coupon is skipped when its id,
+// its unique key or its issue key is already stored or taken by an earlier
+// coupon of the batch; an event is skipped when its CouponID names a skipped coupon and no
 // inserted one. The whole batch is written under one lock hold.
 func (s *Store) InsertCoupons(ctx context.Context, coupons []coupon.Coupon, events []coupon.Event) (int, error) {
 	if err := ctx.Err(); err != nil {
@@ -30,6 +30,9 @@ func (s *Store) InsertCoupons(ctx context.Context, coupons []coupon.Coupon, even
 	for i := range coupons {
 		c := &coupons[i]
 		_, keyTaken := s.unique[keyOf(c)]
+		if k, ok := issueKeyOf(c); ok && !keyTaken {
+			_, keyTaken = s.issueIdx[k]
+		}
 		if keyTaken || s.stored(c.ID) != nil {
 			if skipped == nil {
 				skipped = make(map[string]bool)

@@ -17,7 +17,8 @@
 // redemption find all of them with one lookup; one record per customer
 // holding the coupons they hold, the positions of the events naming them
 // and their per-series counters (a coupon's record points to its holder's);
-// coupons by unique key (series, canonical code, slot); by canonical code
+// coupons by unique key (series, canonical code, slot); by issue key
+// (series, issue key), for the coupons issued with one; by canonical code
 // (the coupon itself when one coupon has the code, as is usual); ordered
 // sets of ids by series and overall, so that the per-holder and per-series
 // queries and id paging never scan every coupon; redemptions in slabs,
@@ -56,7 +57,9 @@
 //     not hold), as a guarded SQL UPDATE that matches no row would be.
 //   - Unique keys are checked on the state after the whole change, so a
 //     change may move one coupon's key to a key another coupon of the same
-//     change gives up.
+//     change gives up; so are issue keys. A coupon with an empty IssueKey
+//     has no issue key: it collides with nothing and CouponFilter.IssueKeys
+//     never finds it.
 //   - CouponFilter.Unused keeps coupons with Redemptions == 0 and
 //     Holds == 0; ExpiresAfter keeps coupons whose ExpiresAt is set and
 //     after the time; RedemptionQuery.HoldExpiresBefore keeps records whose

@@ -27,6 +27,7 @@ type Store struct {
 	recs     map[string]*couponRec
 	recSlab  slab[couponRec]
 	unique   map[uniqueKey]string // (series, canonical, slot) -> coupon id
+	issueIdx map[issueKey]string  // (series, issue key) -> coupon id
 	byCode   codeIndex            // canonical code -> coupons, every series
 	custs    map[string]*custRec  // customer -> coupons held, events, counters
 	custSlab slab[custRec]
@@ -68,12 +69,24 @@ func (k uniqueKey) String() string {
 	return s
 }
 
+// issueKey is the unique key of a coupon with an IssueKey: its series and
+// issue key.
+type issueKey struct{ series, key string }
+
+// issueKeyOf returns c's issue key and whether it has one.
+func issueKeyOf(c *coupon.Coupon) (issueKey, bool) {
+	return issueKey{c.SeriesID, c.IssueKey}, c.IssueKey != ""
+}
+
+func (k issueKey) String() string { return k.series + "/" + k.key }
+
 // New returns an empty Store.
 func New() *Store {
 	return &Store{
 		series:   make(map[string]*seriesRec),
 		recs:     make(map[string]*couponRec),
 		unique:   make(map[uniqueKey]string),
+		issueIdx: make(map[issueKey]string),
 		byCode:   newCodeIndex(),
 		custs:    make(map[string]*custRec),
 		reds:     newRedTable(),

@@ -440,7 +440,8 @@ func (s *Store) updateCouponSQLite(ctx context.Context, x conn, u *store.CouponU
 	if e.err != nil {
 		return e.err
 	}
-	res, err := x.exec(ctx, s.q.couponUpdateUsual, append(base, c.SeriesID, c.Canonical, newSlot, c.Holder, expires)...)
+	issueKey := nullString(c.IssueKey)
+	res, err := x.exec(ctx, s.q.couponUpdateUsual, append(base, c.SeriesID, c.Canonical, newSlot, c.Holder, expires, issueKey)...)
 	if err != nil {
 		if m := s.couponErr(err, c); m != nil {
 			return m
@@ -454,7 +455,8 @@ func (s *Store) updateCouponSQLite(ctx context.Context, x conn, u *store.CouponU
 	var version int64
 	var seriesID, canonical, slot, holder string
 	var stored sql.NullInt64
-	err = x.row(ctx, s.q.couponIndexed, c.ID).Scan(&version, &seriesID, &canonical, &slot, &holder, &stored)
+	var storedKey sql.NullString
+	err = x.row(ctx, s.q.couponIndexed, c.ID).Scan(&version, &seriesID, &canonical, &slot, &holder, &stored, &storedKey)
 	if errors.Is(err, sql.ErrNoRows) || (err == nil && version != u.ExpectVersion) {
 		return &store.ConflictError{Kind: "coupon", ID: c.ID}
 	}
@@ -481,6 +483,9 @@ func (s *Store) updateCouponSQLite(ctx context.Context, x conn, u *store.CouponU
 	}
 	if exp := nanos(c.ExpiresAt); stored.Valid != !c.ExpiresAt.IsZero() || (stored.Valid && stored.Int64 != exp) {
 		add("expires_at", expires)
+	}
+	if storedKey.String != c.IssueKey {
+		add("issue_key", issueKey)
 	}
 	q := "UPDATE ck_coupons SET " + strings.Join(set, ", ") + " WHERE id = $1 AND version = $14"
 	if res, err = x.exec(ctx, q, args...); err != nil {
@@ -515,6 +520,8 @@ func (s *Store) couponErr(err error, c *coupon.Coupon) error {
 	switch kind, name := constraint(err); {
 	case kind == uniqueViolation && isIDConstraint(name):
 		return &store.ExistsError{Kind: "coupon", Key: c.ID}
+	case kind == uniqueViolation && strings.Contains(name, "issue_key"):
+		return &store.ExistsError{Kind: "issue", Key: c.SeriesID + "/" + c.IssueKey}
 	case kind == uniqueViolation:
 		return &store.ExistsError{Kind: "coupon", Key: couponKey(c)}
 	case kind == foreignKeyViolation:

@@ -13,7 +13,7 @@ import (
 	"github.com/couponkit/couponkit/store"
 )
 
-// rowsPerInsert is how many rows one multi-row INSERT carries; 18 columns
+// rowsPerInsert is how many rows one multi-row INSERT carries; 19 columns
 // each keeps it well below the parameter limits of both databases.
 const rowsPerInsert = 100
 

@@ -89,11 +89,12 @@ type scanner interface{ Scan(dest ...any) error }
 // couponCols are the coupon columns in the order of couponArgs and
 // scanCoupon.
 const couponCols = "id, series_id, code, canonical, shared, state, holder, created_at, issued_at, expires_at, " +
-	"redemptions, holds, reversed, last_status_change, reissued_from, reissued_to, version, slot"
+	"redemptions, holds, reversed, last_status_change, reissued_from, reissued_to, version, slot, issue_key"
 
-const nCouponCols = 18
+const nCouponCols = 19
 
-// couponArgs appends c's column values, slot included.
+// couponArgs appends c's column values, slot included; an empty IssueKey is
+// NULL, so that only set keys are unique.
 func (e *encoder) couponArgs(dst []any, c *coupon.Coupon) []any {
 	slot := ""
 	if c.Shared {
@@ -102,7 +103,7 @@ func (e *encoder) couponArgs(dst []any, c *coupon.Coupon) []any {
 	return append(dst, c.ID, c.SeriesID, c.Code, c.Canonical, c.Shared, int64(c.State), c.Holder,
 		e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt), e.time("ExpiresAt", c.ExpiresAt),
 		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
-		c.ReissuedFrom, c.ReissuedTo, c.Version, slot)
+		c.ReissuedFrom, c.ReissuedTo, c.Version, slot, nullString(c.IssueKey))
 }
 
 func scanCoupon(r scanner) (coupon.Coupon, error) {
@@ -110,10 +111,11 @@ func scanCoupon(r scanner) (coupon.Coupon, error) {
 	var state, reds, holds int64
 	var created, issued, expires, changed sql.NullInt64
 	var slot string
+	var issueKey sql.NullString
 	err := r.Scan(&c.ID, &c.SeriesID, &c.Code, &c.Canonical, &c.Shared, &state, &c.Holder,
 		&created, &issued, &expires, &reds, &holds, &c.Reversed, &changed,
-		&c.ReissuedFrom, &c.ReissuedTo, &c.Version, &slot)
-	c.State, c.Redemptions, c.Holds = coupon.State(state), int(reds), int(holds)
+		&c.ReissuedFrom, &c.ReissuedTo, &c.Version, &slot, &issueKey)
+	c.State, c.Redemptions, c.Holds, c.IssueKey = coupon.State(state), int(reds), int(holds), issueKey.String
 	c.CreatedAt, c.IssuedAt, c.ExpiresAt, c.LastStatusChange = fromNanos(created), fromNanos(issued), fromNanos(expires), fromNanos(changed)
 	return c, err
 }

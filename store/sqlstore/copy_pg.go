@@ -16,16 +16,17 @@ import (
 // temporary table (created once per connection, emptied at every commit),
 // moves them with one INSERT ... SELECT ... ON CONFLICT DO NOTHING, and
 // copies the events of the coupons that went in straight into ck_events.
-// The table's name carries the schema version so that a connection that
-// outlives a migration does not reuse a stale shape.
+// The table's name carries the schema version that last changed the
+// coupon columns (4: issue_key) so that a connection that outlives a
+// migration does not reuse a stale shape.
 const (
-	pgStageCoupons = "ck_in_coupons_v1"
+	pgStageCoupons = "ck_in_coupons_v4"
 
 	pgCreateStageCoupons = "CREATE TEMP TABLE IF NOT EXISTS " + pgStageCoupons + " (ord INTEGER NOT NULL, " +
 		"id TEXT, series_id TEXT, code TEXT, canonical TEXT, shared BOOLEAN, state SMALLINT, holder TEXT, " +
 		"created_at BIGINT, issued_at BIGINT, expires_at BIGINT, redemptions INTEGER, holds INTEGER, " +
 		"reversed BOOLEAN, last_status_change BIGINT, reissued_from TEXT, reissued_to TEXT, version BIGINT, " +
-		"slot TEXT) ON COMMIT DELETE ROWS"
+		"slot TEXT, issue_key TEXT) ON COMMIT DELETE ROWS"
 	// pgMoveCoupons inserts the staged coupons that collide with no stored
 	// one, in batch order, and returns their ids.
 	pgMoveCoupons = "INSERT INTO ck_coupons (" + couponCols + ") SELECT " + couponCols + " FROM " + pgStageCoupons +

@@ -22,7 +22,8 @@
 // in ck_series_places. Constraints hold what the store promises: a unique
 // (canonical code, series, slot) per coupon (see store.Slot, recomputed on
 // every update since a transfer moves a shared coupon's holder), a unique
-// idempotency key per coupon's redemptions, foreign keys from coupons to
+// issue key (issue_key, series) per coupon issued with an idempotency key,
+// a unique idempotency key per coupon's redemptions, foreign keys from coupons to
 // series and from redemptions to coupons, and checks that states and
 // statuses are in range and that counters, redemptions and holds are
 // never negative.

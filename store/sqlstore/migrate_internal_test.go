@@ -3,12 +3,14 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"os"
 	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -127,4 +129,50 @@ func openRawDB(t *testing.T, d Dialect) *sql.DB {
 	}
 	t.Cleanup(func() { db.Close() })
 	return db
+}
+
+// TestMigrateIssueKeysFromVersion1 upgrades a database at schema version 1
+// holding a coupon: the coupon reads back as it was, without an issue key,
+// and the upgraded table keeps issue keys unique per series.
+func TestMigrateIssueKeysFromVersion1(t *testing.T) {
+	for _, d := range []Dialect{SQLite, Postgres} {
+		t.Run(d.String(), func(t *testing.T) {
+			db := openRawDB(t, d)
+			ctx := context.Background()
+			ms, err := migrations(d)
+			if err != nil || ms[0].version != 1 {
+				t.Fatalf("migrations: %v", err)
+			}
+			for _, st := range append(ms[0].stmts, migrationsTable,
+				"INSERT INTO ck_migrations (version, name, applied_at) VALUES (1, '"+ms[0].name+"', 0)",
+				`INSERT INTO ck_series (id, status, version, doc) VALUES ('s1', 1, 1, '{"ID":"s1"}')`,
+				"INSERT INTO ck_coupons (id, series_id, code, canonical, shared, state, holder, redemptions, holds, reversed, "+
+					"reissued_from, reissued_to, version, slot) VALUES ('old', 's1', 'Old', 'OLD', false, 2, 'alice', 0, 0, false, '', '', 2, '')") {
+				if _, err := db.ExecContext(ctx, st); err != nil {
+					t.Fatalf("setting up version 1: %s: %v", st, err)
+				}
+			}
+			s := New(db, d)
+			t.Cleanup(func() { s.Close() })
+			if err := s.Migrate(ctx); err != nil {
+				t.Fatalf("Migrate from version 1: %v", err)
+			}
+			old, err := s.Coupon(ctx, "old")
+			if err != nil || old.Holder != "alice" || old.Code != "Old" || old.Version != 2 || old.IssueKey != "" {
+				t.Fatalf("the coupon of version 1 after the upgrade: %+v, %v", old, err)
+			}
+			keyed := old
+			keyed.ID, keyed.Code, keyed.Canonical, keyed.IssueKey = "new", "New", "NEW", "k1"
+			if err := s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{keyed}}); err != nil {
+				t.Fatalf("a coupon with an issue key after the upgrade: %v", err)
+			}
+			again := keyed
+			again.ID, again.Code, again.Canonical = "again", "Again", "AGAIN"
+			err = s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{again}})
+			var ex *store.ExistsError
+			if !errors.As(err, &ex) || ex.Kind != "issue" {
+				t.Errorf("a second coupon with the issue key after the upgrade: %v, want an ExistsError of kind issue", err)
+			}
+		})
+	}
 }

@@ -13,13 +13,24 @@ import (
 	"github.com/couponkit/couponkit/store/sqlstore"
 )
 
-func migrationRows(t *testing.T, db *sql.DB) int {
+// migrated returns how many migrations the database records and the
+// latest of their versions.
+func migrated(t *testing.T, db *sql.DB) (n, latest int) {
 	t.Helper()
-	var n int
-	if err := db.QueryRow("SELECT count(*) FROM ck_migrations").Scan(&n); err != nil {
+	if err := db.QueryRow("SELECT count(*), coalesce(max(version), 0) FROM ck_migrations").Scan(&n, &latest); err != nil {
 		t.Fatal(err)
 	}
-	return n
+	return n, latest
+}
+
+// wantMigrated fails the test unless the database is at SchemaVersion,
+// each of this build's migrations recorded once.
+func wantMigrated(t *testing.T, db *sql.DB, d sqlstore.Dialect) {
+	t.Helper()
+	n, latest := migrated(t, db)
+	if latest != sqlstore.SchemaVersion() || n != sqlstore.Migrations(d) {
+		t.Errorf("%d migration rows up to version %d, want %d up to %d", n, latest, sqlstore.Migrations(d), sqlstore.SchemaVersion())
+	}
 }
 
 func TestMigrateTwice(t *testing.T) {
@@ -28,9 +39,7 @@ func TestMigrateTwice(t *testing.T) {
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatalf("second Migrate: %v", err)
 		}
-		if n := migrationRows(t, s.DB()); n != sqlstore.SchemaVersion() {
-			t.Errorf("%d migration rows, want %d", n, sqlstore.SchemaVersion())
-		}
+		wantMigrated(t, s.DB(), s.Dialect())
 		if _, err := s.Series(ctx, "s1"); err != nil {
 			t.Errorf("data lost by a second Migrate: %v", err)
 		}
@@ -81,9 +90,7 @@ func migrateAll(t *testing.T, dbs []*sql.DB, d sqlstore.Dialect) {
 		})
 	}
 	wg.Wait()
-	if n := migrationRows(t, dbs[0]); n != sqlstore.SchemaVersion() {
-		t.Errorf("%d migration rows, want %d", n, sqlstore.SchemaVersion())
-	}
+	wantMigrated(t, dbs[0], d)
 	s := sqlstore.New(dbs[len(dbs)-1], d)
 	createSeries(t, s, "s1")
 	if err := s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{available("c1", "s1", "X")}}); err != nil {

@@ -61,16 +61,17 @@ func queriesFor(d Dialect) *queries {
 	q.couponUpdate = "UPDATE ck_coupons SET series_id = $2, code = $3, canonical = $4, shared = $5, state = $6, " +
 		"holder = $7, created_at = $8, issued_at = $9, expires_at = $10, redemptions = $11, holds = $12, " +
 		"reversed = $13, last_status_change = $14, reissued_from = $15, reissued_to = $16, version = $17, " +
-		"slot = $18 WHERE id = $1 AND version = $19"
+		"slot = $18, issue_key = $19 WHERE id = $1 AND version = $20"
 
 	// SQLite's coupon updates (see updateCouponSQLite): the columns an
 	// update names always ($2..$13; $14 is the expected version), and the
-	// usual update, which requires the other indexed columns unchanged.
+	// usual update, which requires the other indexed columns unchanged
+	// ($15..$20).
 	q.couponUpdateUsualSet = "code = $2, shared = $3, created_at = $4, issued_at = $5, redemptions = $6, holds = $7, " +
 		"reversed = $8, last_status_change = $9, reissued_from = $10, reissued_to = $11, version = $12, state = $13"
 	q.couponUpdateUsual = "UPDATE ck_coupons SET " + q.couponUpdateUsualSet + " WHERE id = $1 AND version = $14 AND " +
-		"series_id = $15 AND canonical = $16 AND slot = $17 AND holder = $18 AND expires_at IS $19"
-	q.couponIndexed = "SELECT version, series_id, canonical, slot, holder, expires_at FROM ck_coupons WHERE id = $1"
+		"series_id = $15 AND canonical = $16 AND slot = $17 AND holder = $18 AND expires_at IS $19 AND issue_key IS $20"
+	q.couponIndexed = "SELECT version, series_id, canonical, slot, holder, expires_at, issue_key FROM ck_coupons WHERE id = $1"
 
 	q.redemptionGet = "SELECT " + redemptionCols + " FROM ck_redemptions WHERE id = $1"
 	q.redemptionByKey = "SELECT " + redemptionCols + " FROM ck_redemptions WHERE coupon_id = $1 AND idempotency_key = $2"

@@ -183,7 +183,8 @@ func (w *where) sql() string {
 }
 
 // couponFilter adds f's terms. The terms are written so that the partial
-// indexes apply: holder <> ” and expires_at IS NOT NULL appear literally.
+// indexes apply: holder <> ”, expires_at IS NOT NULL and issue_key IS NOT
+// NULL appear literally.
 func (s *Store) couponFilter(w *where, f *store.CouponFilter) {
 	if f.SeriesID != "" {
 		w.add("series_id = " + w.arg(f.SeriesID))
@@ -219,6 +220,13 @@ func (s *Store) couponFilter(w *where, f *store.CouponFilter) {
 			w.add("id = ANY(" + w.arg(f.IDs) + "::text[])")
 		} else {
 			w.add("id IN (SELECT value FROM json_each(" + w.arg(jsonStrings(f.IDs)) + "))")
+		}
+	}
+	if len(f.IssueKeys) > 0 {
+		if s.d == Postgres {
+			w.add("issue_key IS NOT NULL AND issue_key = ANY(" + w.arg(f.IssueKeys) + "::text[])")
+		} else {
+			w.add("issue_key IS NOT NULL AND issue_key IN (SELECT value FROM json_each(" + w.arg(jsonStrings(f.IssueKeys)) + "))")
 		}
 	}
 }

@@ -69,7 +69,7 @@ func redoOnConstraint(err error) error {
 }
 
 // changeRowsPerInsert bounds the rows of one multi-row INSERT of a change
-// (18 columns at most: 2,304 parameters, well below both databases'
+// (19 columns at most: 2,432 parameters, well below both databases'
 // limits).
 const changeRowsPerInsert = 128
 
