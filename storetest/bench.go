@@ -143,7 +143,7 @@ func benchHot(b *testing.B, st store.Store, goroutines int) {
 	ctx := context.Background()
 	e := benchEngine(b, st)
 	s := benchSeries(b, e, baseSeries("bench hot", uploadSrc(), func(s *series.Series) {
-		s.Redemption.MaxPerSeries = limits.Limit(1 << 40)
+		s.Redemption.MaxPerSeries = limits.MaxLimit
 	}))
 	reqs := issuedPool(b, st, s, b.N)
 	var next atomic.Int64

@@ -5,7 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"slices"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -548,16 +547,6 @@ func wantField(t testing.TB, err error, code errcode.Code, field, rule string, a
 	t.Errorf("%s: got %v (code %d), want %d %s on field %q", what, err, errcode.CodeOf(err), code, code, field)
 }
 
-func reasonCodes(rs []limits.Reason) string {
-	var b strings.Builder
-	for i, r := range rs {
-		if i > 0 {
-			b.WriteString(", ")
-		}
-		fmt.Fprintf(&b, "%d %s", r.Code(), r)
-	}
-	return b.String()
-}
 
 // wantOK fails the test when err is not nil.
 func wantOK(t testing.TB, err error, rule string, args ...any) bool {
