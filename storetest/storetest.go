@@ -547,7 +547,6 @@ func wantField(t testing.TB, err error, code errcode.Code, field, rule string, a
 	t.Errorf("%s: got %v (code %d), want %d %s on field %q", what, err, errcode.CodeOf(err), code, code, field)
 }
 
-
 // wantOK fails the test when err is not nil.
 func wantOK(t testing.TB, err error, rule string, args ...any) bool {
 	t.Helper()
