@@ -15,9 +15,19 @@ import (
 // GenerateBatch is how many codes Generate makes and inserts per store call.
 const GenerateBatch = 10000
 
-// Generate pre-generates n Available codes into the pool of a Generated
-// series, in batches of GenerateBatch, calling progress (when not nil) after
-// each batch with the number made so far. Each batch appends one Created
+// GenerateRequest asks for N codes to be made ahead of issue into the pool
+// of a Generated series.
+type GenerateRequest struct {
+	SeriesID string `json:"series_id"`
+	N        int    `json:"n"`
+	// Progress, when set, is called after each batch with the number of
+	// codes made so far.
+	Progress func(done int) `json:"-"`
+}
+
+// Generate pre-generates req.N Available codes into the pool of a
+// Generated series, in batches of GenerateBatch, calling req.Progress (when
+// not nil) after each batch with the number made so far. Each batch appends one Created
 // event for the series (no coupon id) naming the code indexes it made.
 //
 // Generate is refused as a whole when the code space, or the series' fill
@@ -37,7 +47,8 @@ const GenerateBatch = 10000
 //
 // The next batch is made while the store applies the current one, so code
 // generation and the store's work overlap.
-func (e *Engine) Generate(ctx context.Context, seriesID string, n int, progress func(done int)) (int, error) {
+func (e *Engine) Generate(ctx context.Context, req GenerateRequest) (int, error) {
+	seriesID, n, progress := req.SeriesID, req.N, req.Progress
 	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
 		return 0, err
 	}

@@ -137,7 +137,7 @@ func ExampleEngine_Hold() {
 	c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("bob")})).Coupon
 
 	req := couponkit.RedeemRequest{Code: c.Code, Customer: couponkit.ByID("bob"), IdempotencyKey: "cart-7", Bill: eur("80")}
-	hold := must(e.Hold(ctx, req, 15*time.Minute))
+	hold := must(e.Hold(ctx, couponkit.HoldRequest{RedeemRequest: req, TTL: 15 * time.Minute}))
 	fmt.Println("held:", hold.Redemption.Status, "coupon holds:", hold.Coupon.Holds)
 
 	// While the hold lives, another use is refused.

@@ -72,7 +72,7 @@ func newFuzzWorld(tb testing.TB) *fuzzWorld {
 	if _, err := e.Redeem(ctx, couponkit.RedeemRequest{Code: w.codes[0], Customer: couponkit.ByID("alice"), IdempotencyKey: "k1", Bill: bill, Place: place}); err != nil {
 		tb.Fatal(err)
 	}
-	if _, err := e.Hold(ctx, couponkit.RedeemRequest{Code: w.codes[1], Customer: couponkit.ByID("bob"), IdempotencyKey: "h1", Bill: bill, Place: place}, time.Hour); err != nil {
+	if _, err := e.Hold(ctx, couponkit.HoldRequest{RedeemRequest: couponkit.RedeemRequest{Code: w.codes[1], Customer: couponkit.ByID("bob"), IdempotencyKey: "h1", Bill: bill, Place: place}, TTL: time.Hour}); err != nil {
 		tb.Fatal(err)
 	}
 	return w
@@ -174,7 +174,7 @@ func FuzzRedeemRequest(f *testing.F) {
 		case 1:
 			_, err = w.e.Redeem(ctx, req)
 		default:
-			_, err = w.e.Hold(ctx, req, time.Duration(pick+1)*time.Minute)
+			_, err = w.e.Hold(ctx, couponkit.HoldRequest{RedeemRequest: req, TTL: time.Duration(pick+1) * time.Minute})
 		}
 		if err != nil {
 			switch errcode.CodeOf(err) {

@@ -360,6 +360,15 @@ type RowError struct {
 	Err error `json:"-"`   // an *errcode.Error, or a *refusal.Error when the rules refused the row's issue
 }
 
+// UploadRequest is a batch of codes for the pool of an Uploaded or
+// ThirdParty series.
+type UploadRequest struct {
+	SeriesID string      `json:"series_id"`
+	Rows     []UploadRow `json:"rows"`
+	// Actor is recorded on the events of every row.
+	Actor string `json:"actor,omitempty"`
+}
+
 // Upload adds codes to an Uploaded or ThirdParty series' pool in one batch.
 // Then each row with a customer, in order, is issued to that customer
 // under the series' issuance rules, expiring at the earlier of the row's
@@ -368,7 +377,8 @@ type RowError struct {
 // added again, and a row whose customer already holds its code succeeds,
 // so an interrupted upload can be run again. Invalid rows are reported and
 // the others still added.
-func (e *Engine) Upload(ctx context.Context, seriesID string, rows []UploadRow, actor string) (UploadResult, error) {
+func (e *Engine) Upload(ctx context.Context, req UploadRequest) (UploadResult, error) {
+	seriesID, rows, actor := req.SeriesID, req.Rows, req.Actor
 	if err := e.admit(first(idArg("SeriesID", seriesID), input.Text("Actor", input.Actor, actor))); err != nil {
 		return UploadResult{}, err
 	}

@@ -123,19 +123,28 @@ func (e *Engine) Redeem(ctx context.Context, req RedeemRequest) (RedeemResult, e
 	return e.use(ctx, req, 0)
 }
 
-// Hold reserves one use of a coupon for ttl, for a cart not yet paid. The
-// hold counts against every limit until it is confirmed (Confirm), released
-// (Release) or lapses. Errors are those of Redeem; repeating the key of a
-// hold that was released answers ErrHoldReleased, and of one that lapsed
-// ErrHoldExpired.
-func (e *Engine) Hold(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
+// HoldRequest is a redemption request for a use to reserve, with how long
+// the hold lives.
+type HoldRequest struct {
+	RedeemRequest
+	// TTL is the hold's time to live; it must be positive.
+	TTL time.Duration `json:"ttl"`
+}
+
+// Hold reserves one use of a coupon for req.TTL, for a cart not yet paid.
+// The hold counts against every limit until it is confirmed (Confirm),
+// released (Release) or lapses. Errors are those of Redeem; repeating the
+// key of a hold that was released answers ErrHoldReleased, and of one that
+// lapsed ErrHoldExpired.
+func (e *Engine) Hold(ctx context.Context, req HoldRequest) (RedeemResult, error) {
+	ttl := req.TTL
 	if ttl <= 0 {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
 	}
 	if err := e.holdEnd(ttl); err != nil {
 		return RedeemResult{}, err
 	}
-	return e.use(ctx, req, ttl)
+	return e.use(ctx, req.RedeemRequest, ttl)
 }
 
 func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {

@@ -99,7 +99,7 @@ func (a *uploader) apply(ctx context.Context, batch []record, out []outcome, rep
 	var res couponkit.UploadResult
 	if len(a.rows) > 0 {
 		var err error
-		if res, err = a.e.Upload(ctx, a.seriesID, a.rows, a.opts.Actor); err != nil {
+		if res, err = a.e.Upload(ctx, couponkit.UploadRequest{SeriesID: a.seriesID, Rows: a.rows, Actor: a.opts.Actor}); err != nil {
 			return 0, err
 		}
 	}

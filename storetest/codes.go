@@ -105,7 +105,7 @@ func testRedeemLookAlike(t *testing.T, e *env) {
 func testUploadNonASCII(t *testing.T, e *env) {
 	s := e.createSeries(baseSeries("ascii", uploadSrc()))
 	before := e.snapshot(s.ID)
-	res, err := e.e.Upload(e.ctx, s.ID, []couponkit.UploadRow{{Code: "ıNFO"}, {Code: "ﬀ-1"}, {Code: "INFO\u200b"}}, "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: []couponkit.UploadRow{{Code: "ıNFO"}, {Code: "ﬀ-1"}, {Code: "INFO\u200b"}}, Actor: "op"})
 	mustOK(t, err, "Upload")
 	if res.Added != 0 || len(res.Failed) != 3 {
 		t.Fatalf("every non-ASCII code is refused: added %d, failed %+v", res.Added, res.Failed)
@@ -189,7 +189,7 @@ func testIssueFillRatio(t *testing.T, e *env) {
 		wantField(t, out[0].Err, errcode.FillRatioExceeded, "SeriesID", "a batch past the fill ratio is refused request by request")
 		wantField(t, out[1].Err, errcode.FillRatioExceeded, "SeriesID", "a batch past the fill ratio is refused request by request")
 	}
-	n, err := e.e.Generate(e.ctx, s.ID, 1, nil)
+	n, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 1})
 	wantField(t, err, errcode.FillRatioExceeded, "N", "Generate past the fill ratio")
 	if n != 0 {
 		t.Errorf("Generate refused at the fill ratio makes nothing: %d", n)
@@ -200,12 +200,12 @@ func testIssueFillRatio(t *testing.T, e *env) {
 	s, err = e.e.UpdateSeries(e.ctx, s)
 	mustOK(t, err, "raising the fill ratio of a series")
 	second := e.issue(s.ID, bob)
-	n, err = e.e.Generate(e.ctx, s.ID, 1, nil)
+	n, err = e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 1})
 	if wantOK(t, err, "Generate within the raised ratio") && n != 1 {
 		t.Errorf("Generate within the raised ratio makes its code: %d", n)
 	}
 	before = e.snapshot(s.ID)
-	_, err = e.e.Generate(e.ctx, s.ID, 1, nil)
+	_, err = e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 1})
 	wantField(t, err, errcode.FillRatioExceeded, "N", "a 4th code passes a ratio of 3 in 10,000")
 	same(t, e.snapshot(s.ID), before, "a Generate refused at the raised ratio changes nothing")
 	if first.Canonical == second.Canonical || len(second.Code) != 4 {
@@ -220,7 +220,7 @@ func testQueryGuessOdds(t *testing.T, e *env) {
 	want := couponkit.SeriesCounters{RemainingIssuable: -1, RemainingUses: -1, CodeSpace: 10000}
 	same(t, e.counters(s.ID), want, "a new 4-digit series has 10,000 codes and has made none")
 	e.issue(s.ID, alice)
-	_, err := e.e.Generate(e.ctx, s.ID, 9, nil)
+	_, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 9})
 	mustOK(t, err, "Generate")
 	want.Issued, want.LiveCodes, want.GuessOdds = 1, 10, 0.001
 	same(t, e.counters(s.ID), want, "1 code issued and 9 in the pool are 10 codes of 10,000: odds 1 in 1,000")

@@ -208,7 +208,7 @@ func raceLastUse(t *testing.T, e *env, p, round int) {
 				prep[i].reds = append(prep[i].reds, e.redeem(prep[i].code, cust, req.IdempotencyKey).Redemption.ID)
 				continue
 			}
-			h, err := e.e.Hold(e.ctx, req, 24*time.Hour)
+			h, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: req, TTL: 24 * time.Hour})
 			mustOK(t, err, "Hold")
 			prep[i].holds = append(prep[i].holds, h.Redemption.ID)
 		}

@@ -40,7 +40,7 @@ var reverseTests = []test{
 
 func (e *env) hold(code, customer, key string, ttl time.Duration) couponkit.RedeemResult {
 	e.t.Helper()
-	r, err := e.e.Hold(e.ctx, redeemReq(code, customer, key, "100"), ttl)
+	r, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(code, customer, key, "100"), TTL: ttl})
 	if err != nil {
 		e.t.Fatalf("setup: Hold(%s by %s): %v", code, customer, err)
 	}
@@ -100,7 +100,7 @@ func testHoldRelease(t *testing.T, e *env) {
 	}
 	_, err = e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "checkout"})
 	wantCode(t, err, errcode.HoldReleased, "confirming a released hold says it was released")
-	_, err = e.e.Hold(e.ctx, redeemReq(c.Code, alice, "cart-1", "100"), 15*time.Minute)
+	_, err = e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "cart-1", "100"), TTL: 15 * time.Minute})
 	wantCode(t, err, errcode.HoldReleased, "repeating the key of a released hold says it was released, not a silent replay")
 	_, err = e.tryRedeem(c.Code, alice, "pos-2")
 	wantOK(t, err, "after a release the coupon can be redeemed")
@@ -188,7 +188,7 @@ func testHoldReplay(t *testing.T, e *env) {
 	s := e.gen("hold replay")
 	c := e.issue(s.ID, alice)
 	h := e.hold(c.Code, alice, "cart", 15*time.Minute)
-	again, err := e.e.Hold(e.ctx, redeemReq(c.Code, alice, "cart", "100"), 15*time.Minute)
+	again, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "cart", "100"), TTL: 15 * time.Minute})
 	if wantOK(t, err, "repeating a hold with its key is a replay") && (!again.Replayed || again.Redemption.ID != h.Redemption.ID) {
 		t.Errorf("a repeated hold returns the first: %+v", again)
 	}
@@ -200,7 +200,7 @@ func testHoldReplay(t *testing.T, e *env) {
 func testHoldBadTTL(t *testing.T, e *env) {
 	s := e.gen("ttl")
 	c := e.issue(s.ID, alice)
-	_, err := e.e.Hold(e.ctx, redeemReq(c.Code, alice, "k", "10"), 0)
+	_, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "k", "10"), TTL: 0})
 	wantCode(t, err, errcode.InvalidArgument, "a hold needs a positive time to live")
 }
 

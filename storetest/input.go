@@ -244,18 +244,18 @@ var stringRefusals = []badInput[string]{
 		return batchErr(e.e.IssueBatch(e.ctx, []couponkit.IssueRequest{{SeriesID: x.g.ID, Customer: ref(carol), Reason: b}}))
 	}},
 	{op: "Upload", field: "SeriesID", run: func(e *env, x *inputWorld, b string) error {
-		_, err := e.e.Upload(e.ctx, b, []couponkit.UploadRow{{Code: "U-9"}}, "op")
+		_, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: b, Rows: []couponkit.UploadRow{{Code: "U-9"}}, Actor: "op"})
 		return err
 	}},
 	{op: "Upload", field: "Actor", run: func(e *env, x *inputWorld, b string) error {
-		_, err := e.e.Upload(e.ctx, x.u.ID, []couponkit.UploadRow{{Code: "U-9"}}, b)
+		_, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: x.u.ID, Rows: []couponkit.UploadRow{{Code: "U-9"}}, Actor: b})
 		return err
 	}},
 	{op: "Upload", field: "Rows[1].Code", run: func(e *env, x *inputWorld, b string) error {
-		return uploadErr(e.e.Upload(e.ctx, x.u.ID, []couponkit.UploadRow{{Code: "U-1"}, {Code: b}}, "op"))
+		return uploadErr(e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: x.u.ID, Rows: []couponkit.UploadRow{{Code: "U-1"}, {Code: b}}, Actor: "op"}))
 	}},
 	{op: "Upload", field: "Rows[1].Customer.ID", run: func(e *env, x *inputWorld, b string) error {
-		return uploadErr(e.e.Upload(e.ctx, x.u.ID, []couponkit.UploadRow{{Code: "U-1"}, {Code: "U-9", Customer: ref(b)}}, "op"))
+		return uploadErr(e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: x.u.ID, Rows: []couponkit.UploadRow{{Code: "U-1"}, {Code: "U-9", Customer: ref(b)}}, Actor: "op"}))
 	}},
 	{op: "Redeem", field: "Code", run: func(e *env, x *inputWorld, b string) error {
 		r := heldUse(x)
@@ -314,7 +314,7 @@ var stringRefusals = []badInput[string]{
 	{op: "Hold", field: "IdempotencyKey", run: func(e *env, x *inputWorld, b string) error {
 		r := heldUse(x)
 		r.IdempotencyKey = b
-		_, err := e.e.Hold(e.ctx, r, time.Minute)
+		_, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: r, TTL: time.Minute})
 		return err
 	}},
 	{op: "Validate", field: "Place.Till", run: func(e *env, x *inputWorld, b string) error {
@@ -463,7 +463,7 @@ var stringRefusals = []badInput[string]{
 		return err
 	}},
 	{op: "Generate", field: "SeriesID", run: func(e *env, x *inputWorld, b string) error {
-		_, err := e.e.Generate(e.ctx, b, 5, nil)
+		_, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: b, N: 5})
 		return err
 	}},
 }
@@ -505,7 +505,7 @@ func testInputStrings(t *testing.T, e *env) {
 func testInputTimes(t *testing.T, e *env) {
 	cases := []badInput[time.Time]{
 		{op: "Upload", field: "Rows[1].ExpiresAt", run: func(e *env, x *inputWorld, b time.Time) error {
-			return uploadErr(e.e.Upload(e.ctx, x.u.ID, []couponkit.UploadRow{{Code: "U-1"}, {Code: "U-9", ExpiresAt: b}}, "op"))
+			return uploadErr(e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: x.u.ID, Rows: []couponkit.UploadRow{{Code: "U-1"}, {Code: "U-9", ExpiresAt: b}}, Actor: "op"}))
 		}},
 		{op: "RemindersDue", field: "From", run: func(e *env, x *inputWorld, b time.Time) error {
 			_, err := e.e.RemindersDue(e.ctx, b, t0)
@@ -533,7 +533,7 @@ func testInputHoldEnd(t *testing.T, e *env) {
 	const year = 365 * 24 * time.Hour
 	checkRefusals(t, e, []badInput[time.Duration]{
 		{op: "Hold", field: "TTL", run: func(e *env, x *inputWorld, ttl time.Duration) error {
-			_, err := e.e.Hold(e.ctx, redeemReq(x.held.Code, bob, "k-new", "100"), ttl)
+			_, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(x.held.Code, bob, "k-new", "100"), TTL: ttl})
 			return err
 		}},
 	}, []struct {
@@ -616,12 +616,12 @@ func testInputClock(t *testing.T, e *env) {
 			return err
 		}},
 		{"Upload", func() error {
-			_, err := e.e.Upload(e.ctx, w.u.ID, []couponkit.UploadRow{{Code: "U-9", Customer: ref(carol)}}, "op")
+			_, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: w.u.ID, Rows: []couponkit.UploadRow{{Code: "U-9", Customer: ref(carol)}}, Actor: "op"})
 			return err
 		}},
 		{"Redeem", func() error { _, err := e.e.Redeem(e.ctx, redeemReq(w.held.Code, bob, "k-2", "100")); return err }},
 		{"Hold", func() error {
-			_, err := e.e.Hold(e.ctx, redeemReq(w.held.Code, bob, "k-2", "100"), time.Minute)
+			_, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(w.held.Code, bob, "k-2", "100"), TTL: time.Minute})
 			return err
 		}},
 		{"Validate", func() error { _, err := e.e.Validate(e.ctx, redeemReq(w.held.Code, bob, "k-2", "100")); return err }},
@@ -650,7 +650,10 @@ func testInputClock(t *testing.T, e *env) {
 			return err
 		}},
 		{"ExpireDue", func() error { _, err := e.e.ExpireDue(e.ctx); return err }},
-		{"Generate", func() error { _, err := e.e.Generate(e.ctx, w.g.ID, 3, nil); return err }},
+		{"Generate", func() error {
+			_, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: w.g.ID, N: 3})
+			return err
+		}},
 		{"CreateSeries", func() error { _, err := e.e.CreateSeries(e.ctx, baseSeries("late", genSrc())); return err }},
 		{"SetSeriesStatus", func() error { _, err := e.e.SetSeriesStatus(e.ctx, w.u.ID, series.Paused); return err }},
 		{"CustomerCoupons", func() error { _, err := e.e.CustomerCoupons(e.ctx, ref(alice), ""); return err }},

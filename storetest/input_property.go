@@ -275,7 +275,7 @@ func (r *inputRun) issueAndUse() {
 		if !validTime(r.clk.Now().Add(ttl)) {
 			r.bad["TTL"] = true
 		}
-		out, err = r.eng.Hold(r.e.ctx, use, ttl)
+		out, err = r.eng.Hold(r.e.ctx, couponkit.HoldRequest{RedeemRequest: use, TTL: ttl})
 	} else {
 		out, err = r.eng.Redeem(r.e.ctx, use)
 	}
@@ -309,12 +309,12 @@ func (r *inputRun) uploadAndRevoke(u series.Series) {
 	}
 	actor := r.text("Actor", input.Actor)
 	if r.bad["Actor"] {
-		_, err := r.eng.Upload(r.e.ctx, u.ID, rows, actor)
+		_, err := r.eng.Upload(r.e.ctx, couponkit.UploadRequest{SeriesID: u.ID, Rows: rows, Actor: actor})
 		r.bad = map[string]bool{"Actor": true}
 		r.expect("Upload", err, errcode.InvalidArgument)
 		return
 	}
-	res, err := r.eng.Upload(r.e.ctx, u.ID, rows, actor)
+	res, err := r.eng.Upload(r.e.ctx, couponkit.UploadRequest{SeriesID: u.ID, Rows: rows, Actor: actor})
 	if err != nil {
 		r.t.Fatalf("Upload: %v", err)
 	}

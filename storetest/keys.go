@@ -85,12 +85,12 @@ func testKeyHoldVersusRedemption(t *testing.T, e *env) {
 	s := keySeries(e, "kind")
 	c := e.issue(s.ID, alice)
 	r := e.redeem(c.Code, alice, "pos-1")
-	_, err := e.e.Hold(e.ctx, redeemReq(c.Code, alice, "pos-1", "100"), time.Minute)
+	_, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "pos-1", "100"), TTL: time.Minute})
 	e.wantMismatch(t, err, "IdempotencyKey", r.Coupon, "a hold with the key of a redemption is refused")
 	h := e.hold(c.Code, alice, "cart-1", time.Minute)
 	_, err = e.tryRedeem(c.Code, alice, "cart-1")
 	e.wantMismatch(t, err, "IdempotencyKey", h.Coupon, "a redemption with the key of a hold is refused")
-	again, err := e.e.Hold(e.ctx, redeemReq(c.Code, alice, "cart-1", "100"), time.Minute)
+	again, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "cart-1", "100"), TTL: time.Minute})
 	if wantOK(t, err, "a live hold's key repeated with its parameters replays") && (!again.Replayed || again.Redemption.ID != h.Redemption.ID) {
 		t.Errorf("a repeated hold returns the first: %+v", again)
 	}
@@ -101,13 +101,13 @@ func testKeyHoldLapsed(t *testing.T, e *env) {
 	c := e.issue(s.ID, alice)
 	e.hold(c.Code, alice, "cart-1", 10*time.Minute)
 	e.clk.Advance(11 * time.Minute)
-	_, err := e.e.Hold(e.ctx, redeemReq(c.Code, alice, "cart-1", "100"), 10*time.Minute)
+	_, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "cart-1", "100"), TTL: 10 * time.Minute})
 	wantCode(t, err, errcode.HoldExpired, "the key of a hold that lapsed (not yet cleaned up) says so, not a replay of a dead hold")
 	n, err := e.e.ReleaseLapsedHolds(e.ctx)
 	if wantOK(t, err, "ReleaseLapsedHolds") && n != 1 {
 		t.Errorf("the sweep releases the lapsed hold: %d", n)
 	}
-	_, err = e.e.Hold(e.ctx, redeemReq(c.Code, alice, "cart-1", "100"), 10*time.Minute)
+	_, err = e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "cart-1", "100"), TTL: 10 * time.Minute})
 	wantCode(t, err, errcode.HoldExpired, "the key of a hold that lapsed and was cleaned up still says it lapsed")
 }
 

@@ -228,7 +228,7 @@ func testReissueExternal(t *testing.T, e *env) {
 	s := e.createSeries(baseSeries("partner", series.Source{Kind: series.ThirdParty, WithCustomers: true}, func(s *series.Series) {
 		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 0}
 	}))
-	res, err := e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.ByID(alice), "X-1", "X-2"), "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rowsFor(couponkit.ByID(alice), "X-1", "X-2"), Actor: "op"})
 	mustOK(t, err, "Upload")
 	if len(res.Failed) > 0 {
 		t.Fatalf("Upload: %+v", res.Failed)
@@ -275,7 +275,7 @@ func testExpireDue(t *testing.T, e *env) {
 	short := e.gen("short", func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 0} })
 	long := e.gen("long", func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 5} })
 	pool := e.createSeries(baseSeries("pool", uploadSrc(), func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.Never} }))
-	res, err := e.e.Upload(e.ctx, pool.ID, []couponkit.UploadRow{{Code: "OWN-1", ExpiresAt: t0.Add(time.Hour)}, {Code: "OWN-2"}}, "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: pool.ID, Rows: []couponkit.UploadRow{{Code: "OWN-1", ExpiresAt: t0.Add(time.Hour)}, {Code: "OWN-2"}}, Actor: "op"})
 	mustOK(t, err, "Upload")
 	if len(res.Failed) > 0 {
 		t.Fatalf("Upload: %+v", res.Failed)

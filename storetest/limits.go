@@ -78,7 +78,7 @@ func testLimitCodeHeld(t *testing.T, e *env) {
 	})
 	c := e.issue(s.ID, alice)
 	e.redeem(c.Code, alice, "k1")
-	_, err := e.e.Hold(e.ctx, redeemReq(c.Code, bob, "k2", "10"), 15*time.Minute)
+	_, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, bob, "k2", "10"), TTL: 15 * time.Minute})
 	mustOK(t, err, "Hold")
 	_, err = e.tryRedeem(c.Code, carol, "k3")
 	if wantRefused(t, err, codes(errcode.HeldElsewhere), "with one redemption and one live hold, a code with code level 2 refuses a third use as held elsewhere, once") {

@@ -396,7 +396,7 @@ func (mc *machine) use(t *rapid.T, hold bool) {
 	var res couponkit.RedeemResult
 	var err error
 	if hold {
-		res, err = mc.e.e.Hold(mc.e.ctx, req, ttl)
+		res, err = mc.e.e.Hold(mc.e.ctx, couponkit.HoldRequest{RedeemRequest: req, TTL: ttl})
 	} else {
 		res, err = mc.e.e.Redeem(mc.e.ctx, req)
 	}

@@ -180,7 +180,7 @@ func testQueryCounters(t *testing.T, e *env) {
 func testGeneratePool(t *testing.T, e *env) {
 	s := e.gen("pool")
 	var progress []int
-	n, err := e.e.Generate(e.ctx, s.ID, 25, func(done int) { progress = append(progress, done) })
+	n, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 25, Progress: func(done int) { progress = append(progress, done) }})
 	if !wantOK(t, err, "Generate 25 codes") {
 		return
 	}
@@ -232,7 +232,7 @@ func distinctCodes(t *testing.T, cs []coupon.Coupon) {
 func testGenerateTwice(t *testing.T, e *env) {
 	s := e.gen("twice")
 	for range 2 {
-		_, err := e.e.Generate(e.ctx, s.ID, 40, nil)
+		_, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 40})
 		mustOK(t, err, "Generate")
 	}
 	cs := e.seriesCoupons(s.ID)
@@ -244,7 +244,7 @@ func testGenerateTwice(t *testing.T, e *env) {
 
 func testGenerateThenMint(t *testing.T, e *env) {
 	s := e.gen("mixed")
-	_, err := e.e.Generate(e.ctx, s.ID, 3, nil)
+	_, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 3})
 	mustOK(t, err, "Generate")
 	for _, c := range []string{alice, bob, carol, dave, erin} {
 		e.issue(s.ID, c)
@@ -269,11 +269,11 @@ func testGenerateResume(t *testing.T, e *env) {
 	ctx, cancel := context.WithCancel(e.ctx)
 	defer cancel()
 	want := couponkit.GenerateBatch + 10
-	done, err := e.e.Generate(ctx, s.ID, want, func(int) { cancel() })
+	done, err := e.e.Generate(ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: want, Progress: func(int) { cancel() }})
 	if err == nil || done != couponkit.GenerateBatch {
 		t.Fatalf("a Generate interrupted after its first batch reports the batch done and the error: done %d, err %v", done, err)
 	}
-	rest, err := e.e.Generate(e.ctx, s.ID, want-done, nil)
+	rest, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: want - done})
 	mustOK(t, err, "Generate the rest")
 	if rest != 10 {
 		t.Errorf("the resumed run makes the rest: %d", rest)
@@ -287,9 +287,9 @@ func testGenerateResume(t *testing.T, e *env) {
 
 func testGenerateWrongSeries(t *testing.T, e *env) {
 	s := e.createSeries(baseSeries("pool", uploadSrc()))
-	_, err := e.e.Generate(e.ctx, s.ID, 5, nil)
+	_, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 5})
 	wantCode(t, err, errcode.InvalidArgument, "Generate needs a series of generated unique codes")
 	g := e.gen("gen")
-	_, err = e.e.Generate(e.ctx, g.ID, -1, nil)
+	_, err = e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: g.ID, N: -1})
 	wantCode(t, err, errcode.InvalidArgument, "Generate refuses a negative count")
 }

@@ -361,7 +361,7 @@ func raceHolds(t *testing.T, e *env, p, round int) {
 	c := e.issue(s.ID, "h")
 	outs := run(p, func(i int) redeemOutcome {
 		k := pairKey(round, i)
-		r, err := e.e.Hold(e.ctx, redeemReq(c.Code, fmt.Sprintf("r%d", i/2), k, "100"), time.Hour)
+		r, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, fmt.Sprintf("r%d", i/2), k, "100"), TTL: time.Hour})
 		return redeemOutcome{key: k, res: r, err: err}
 	})
 	checkRedeemRace(t, e, s.ID, outs, 4, "holds racing at a code with code level 4",
@@ -667,7 +667,7 @@ func raceReverseOne(t *testing.T, e *env, p, round int) {
 func raceConfirmOne(t *testing.T, e *env, p, round int) {
 	s := e.gen(raceName("confirm", round))
 	c := e.issue(s.ID, "h")
-	h, err := e.e.Hold(e.ctx, redeemReq(c.Code, "h", "cart", "10"), time.Hour)
+	h, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, "h", "cart", "10"), TTL: time.Hour})
 	mustOK(t, err, "Hold")
 	outs := run(p, func(int) redeemOutcome {
 		r, err := e.e.Confirm(e.ctx, couponkit.ConfirmRequest{Hold: couponkit.UseRef{ID: h.Redemption.ID}, Actor: "checkout"})

@@ -212,7 +212,7 @@ func testRedeemNeedsKey(t *testing.T, e *env) {
 	c := e.issue(s.ID, alice)
 	_, err := e.e.Redeem(e.ctx, redeemReq(c.Code, alice, "", "10"))
 	wantCode(t, err, errcode.InvalidArgument, "Redeem without an idempotency key must be refused")
-	_, err = e.e.Hold(e.ctx, redeemReq(c.Code, alice, "", "10"), time.Minute)
+	_, err = e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "", "10"), TTL: time.Minute})
 	wantCode(t, err, errcode.InvalidArgument, "Hold without an idempotency key must be refused")
 }
 
@@ -277,7 +277,7 @@ func testRedeemRevoked(t *testing.T, e *env) {
 	mustOK(t, err, "Revoke")
 	_, err = e.tryRedeem(c.Code, alice, "k1")
 	wantCode(t, err, errcode.Revoked, "a revoked coupon cannot be redeemed (1102)")
-	_, err = e.e.Hold(e.ctx, redeemReq(c.Code, alice, "k2", "10"), time.Minute)
+	_, err = e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, alice, "k2", "10"), TTL: time.Minute})
 	wantCode(t, err, errcode.Revoked, "a revoked coupon cannot be held (1102)")
 	if u := e.uses(s.ID, c.Canonical, alice); u != [4]int64{} {
 		t.Errorf("refused uses count nothing: %v", u)

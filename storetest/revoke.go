@@ -362,7 +362,7 @@ func testRevokeSeriesLists(t *testing.T, e *env) {
 func (e *env) seriesOfMany(n int) (series.Series, coupon.Coupon) {
 	e.t.Helper()
 	s := e.gen("many")
-	if _, err := e.e.Generate(e.ctx, s.ID, n, nil); err != nil {
+	if _, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: n}); err != nil {
 		e.t.Fatalf("setup: Generate: %v", err)
 	}
 	return s, e.issue(s.ID, alice)

@@ -249,11 +249,11 @@ func spaceUsedUp(err error) bool {
 
 func testGenerateRefusedWhole(t *testing.T, e *env) {
 	s := e.gen("ten thousand", tenThousand)
-	n, err := e.e.Generate(e.ctx, s.ID, 5000, nil)
+	n, err := e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 5000})
 	if !wantOK(t, err, "Generate 5,000 codes of 10,000") || n != 5000 {
 		t.Fatalf("Generate 5,000 codes of 10,000 makes them: %d", n)
 	}
-	n, err = e.e.Generate(e.ctx, s.ID, 6000, nil)
+	n, err = e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 6000})
 	wantCode(t, err, errcode.CapacityExceeded, "Generate of 6,000 codes with 5,000 left is refused")
 	if n != 0 {
 		t.Errorf("a refused Generate makes no code: %d", n)
@@ -264,7 +264,7 @@ func testGenerateRefusedWhole(t *testing.T, e *env) {
 	if cs := e.seriesCoupons(s.ID); len(cs) != 5000 {
 		t.Errorf("a refused Generate adds no coupon: %d, want 5000", len(cs))
 	}
-	n, err = e.e.Generate(e.ctx, s.ID, 5000, nil)
+	n, err = e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 5000})
 	if wantOK(t, err, "Generate of the 5,000 codes left after a refused Generate") && n != 5000 {
 		t.Errorf("the 5,000 codes left are all made: %d", n)
 	}
@@ -273,7 +273,7 @@ func testGenerateRefusedWhole(t *testing.T, e *env) {
 		t.Errorf("the whole code space is generated: %d coupons, want 10000", len(cs))
 	}
 	distinctCodes(t, cs)
-	_, err = e.e.Generate(e.ctx, s.ID, 1, nil)
+	_, err = e.e.Generate(e.ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 1})
 	wantCode(t, err, errcode.CapacityExceeded, "Generate of one code past the code space is refused")
 	e.wantSequenceMatches(t, s.ID, "Generate up to the end of the code space")
 }
@@ -429,7 +429,7 @@ func (sm *seqMachine) actions() map[string]func(*rapid.T) {
 		"Generate": func(t *rapid.T) {
 			n := rapid.IntRange(0, 10).Draw(t, "n")
 			before := sm.e.nextIndex(sm.s.ID)
-			done, err := sm.e.e.Generate(sm.e.ctx, sm.s.ID, n, nil)
+			done, err := sm.e.e.Generate(sm.e.ctx, couponkit.GenerateRequest{SeriesID: sm.s.ID, N: n})
 			after := sm.e.nextIndex(sm.s.ID)
 			switch {
 			case err == nil && (done != n || after != before+int64(n)):

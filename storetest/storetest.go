@@ -329,7 +329,7 @@ func (e *env) upload(seriesID string, codes ...string) {
 	for i, c := range codes {
 		rows[i] = couponkit.UploadRow{Code: c}
 	}
-	res, err := e.e.Upload(e.ctx, seriesID, rows, "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: seriesID, Rows: rows, Actor: "op"})
 	if err != nil || len(res.Failed) > 0 {
 		e.t.Fatalf("setup: Upload(%v): %+v, %v", codes, res, err)
 	}

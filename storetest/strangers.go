@@ -56,8 +56,8 @@ func testStrangerUse(t *testing.T, e *env) {
 	_, err = e.tryRedeem(c.Code, bob, "k1")
 	_, err2 = e.tryRedeem(absent, bob, "k1")
 	sameAnswer(t, err, err2, c.Code, absent, alice, "Redeem by a non-holder")
-	_, err = e.e.Hold(e.ctx, redeemReq(c.Code, bob, "k2", "100"), time.Minute)
-	_, err2 = e.e.Hold(e.ctx, redeemReq(absent, bob, "k2", "100"), time.Minute)
+	_, err = e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(c.Code, bob, "k2", "100"), TTL: time.Minute})
+	_, err2 = e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(absent, bob, "k2", "100"), TTL: time.Minute})
 	sameAnswer(t, err, err2, c.Code, absent, alice, "Hold by a non-holder")
 	// Same with the series named.
 	req, req2 := redeemReq(c.Code, bob, "k3", "100"), redeemReq(absent, bob, "k3", "100")

@@ -64,7 +64,7 @@ func withCustomers(opts ...func(*series.Series)) series.Series {
 func testUploadMax3(t *testing.T, e *env) {
 	s := e.createSeries(withCustomers(func(s *series.Series) { s.Issuance.MaxPerCustomer = 3 }))
 	rows := rowsFor(couponkit.ByID(alice), "F-1", "F-2", "F-3", "F-4")
-	res, err := e.e.Upload(e.ctx, s.ID, rows, "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rows, Actor: "op"})
 	mustOK(t, err, "Upload")
 	if res.Added != 4 || res.Skipped != 0 {
 		t.Errorf("the first upload adds every code to the pool: added %d skipped %d, want 4 and 0", res.Added, res.Skipped)
@@ -73,13 +73,13 @@ func testUploadMax3(t *testing.T, e *env) {
 	if n := e.issuedCounts(s.ID, alice); n != [2]int64{3, 3} {
 		t.Errorf("three rows were issued: counters %v", n)
 	}
-	res, err = e.e.Upload(e.ctx, s.ID, rows, "op")
+	res, err = e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rows, Actor: "op"})
 	mustOK(t, err, "Upload again")
 	if res.Added != 0 || res.Skipped != 4 {
 		t.Errorf("re-uploading the same file adds nothing: added %d skipped %d, want 0 and 4", res.Added, res.Skipped)
 	}
 	same(t, failedRows(res), map[int]errcode.Code{0: 1221, 1: 1221, 2: 1221, 3: 1221}, "the same file again rejects all four rows with 1221")
-	res, err = e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.ByID(alice), "F-5"), "op")
+	res, err = e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rowsFor(couponkit.ByID(alice), "F-5"), Actor: "op"})
 	mustOK(t, err, "Upload one row")
 	same(t, failedRows(res), map[int]errcode.Code{0: 1221}, "a file of one more row for the customer is rejected too")
 	if n := e.issuedCounts(s.ID, alice); n != [2]int64{3, 3} {
@@ -98,7 +98,7 @@ func testUploadGap(t *testing.T, e *env) {
 		s.Issuance.MaxPerCustomer = 3
 		s.Issuance.MinGap = 24 * time.Hour
 	}))
-	res, err := e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.CustomerRef{Mobile: "+4470000001"}, "G-1", "G-2", "G-3", "G-4"), "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rowsFor(couponkit.CustomerRef{Mobile: "+4470000001"}, "G-1", "G-2", "G-3", "G-4"), Actor: "op"})
 	mustOK(t, err, "Upload")
 	same(t, failedRows(res), map[int]errcode.Code{1: 1222, 2: 1222, 3: 1222}, "four rows for one customer inside a 1-day gap issue one and reject three with 1222")
 }
@@ -107,7 +107,7 @@ func testUploadGap(t *testing.T, e *env) {
 // (1223).
 func testUploadSeriesMax(t *testing.T, e *env) {
 	s := e.createSeries(withCustomers(func(s *series.Series) { s.Issuance.MaxTotal = 2 }))
-	res, err := e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.ByID(alice), "M-1", "M-2", "M-3", "M-4"), "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rowsFor(couponkit.ByID(alice), "M-1", "M-2", "M-3", "M-4"), Actor: "op"})
 	mustOK(t, err, "Upload")
 	same(t, failedRows(res), map[int]errcode.Code{2: 1223, 3: 1223}, "four rows with a series maximum of 2 issue two and reject two with 1223")
 	if n := e.counters(s.ID); n.Issued != 2 {
@@ -120,7 +120,7 @@ func testUploadReupload(t *testing.T, e *env) {
 	codes := []string{"R-1", "R-2", "R-3"}
 	e.upload(s.ID, codes...)
 	rows := []couponkit.UploadRow{{Code: "r-1"}, {Code: "R-2"}, {Code: "R-3"}, {Code: "R-4"}}
-	res, err := e.e.Upload(e.ctx, s.ID, rows, "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rows, Actor: "op"})
 	mustOK(t, err, "Upload again")
 	if res.Added != 1 || res.Skipped != 3 || len(res.Failed) != 0 {
 		t.Errorf("a re-upload skips the codes already in the series (compared case-insensitively) and adds the new one: %+v", res)
@@ -148,7 +148,7 @@ func testUploadBadRows(t *testing.T, e *env) {
 		{Code: ""}, {Code: "has space"}, {Code: "ok-1"}, {Code: "OK-1"},
 		{Code: "ok-2", Customer: couponkit.ByID("nobody")}, {Code: "ok-3", Customer: couponkit.CustomerRef{Email: "bob@example.com"}},
 	}
-	res, err := e.e.Upload(e.ctx, s.ID, rows, "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rows, Actor: "op"})
 	mustOK(t, err, "Upload")
 	same(t, failedRows(res), map[int]errcode.Code{0: errcode.InvalidCode, 1: errcode.InvalidCode, 3: errcode.AlreadyExists, 4: errcode.UnknownCustomer},
 		"an upload reports each bad row (empty, bad characters, repeated code, unknown customer) and adds the rest")
@@ -174,10 +174,10 @@ func testUploadBadRows(t *testing.T, e *env) {
 func testUploadOwnExpiry(t *testing.T, e *env) {
 	s := e.createSeries(withCustomers(func(s *series.Series) { s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 10} }))
 	own := t0.Add(48 * time.Hour)
-	res, err := e.e.Upload(e.ctx, s.ID, []couponkit.UploadRow{
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: []couponkit.UploadRow{
 		{Code: "E-1", Customer: couponkit.ByID(alice), ExpiresAt: own},
 		{Code: "E-2", Customer: couponkit.ByID(bob), ExpiresAt: t0.Add(100 * 24 * time.Hour)},
-	}, "op")
+	}, Actor: "op"})
 	mustOK(t, err, "Upload")
 	if len(res.Failed) != 0 {
 		t.Fatalf("Upload failed rows: %+v", res.Failed)
@@ -195,7 +195,7 @@ func testUploadOwnExpiry(t *testing.T, e *env) {
 
 func testUploadThirdParty(t *testing.T, e *env) {
 	s := e.createSeries(baseSeries("partner", series.Source{Kind: series.ThirdParty, WithCustomers: true}))
-	res, err := e.e.Upload(e.ctx, s.ID, rowsFor(couponkit.ByID(alice), "T-1", "T-2", "T-3"), "op")
+	res, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: rowsFor(couponkit.ByID(alice), "T-1", "T-2", "T-3"), Actor: "op"})
 	mustOK(t, err, "Upload")
 	if len(res.Failed) != 0 || res.Added != 3 {
 		t.Errorf("third-party codes are issued as uploaded, with no issuance setting applied: %+v", res)
@@ -207,6 +207,6 @@ func testUploadThirdParty(t *testing.T, e *env) {
 
 func testUploadWrongSeries(t *testing.T, e *env) {
 	s := e.gen("gen")
-	_, err := e.e.Upload(e.ctx, s.ID, []couponkit.UploadRow{{Code: "X-1"}}, "op")
+	_, err := e.e.Upload(e.ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: []couponkit.UploadRow{{Code: "X-1"}}, Actor: "op"})
 	wantCode(t, err, errcode.InvalidArgument, "a generated series does not take uploaded codes")
 }

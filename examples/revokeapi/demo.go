@@ -110,7 +110,7 @@ func loadDemo(ctx context.Context, e *couponkit.Engine) error {
 		{demoOther, to(otherHolder, "CODE4", "CODE5")},
 	}
 	for _, u := range uploads {
-		res, err := e.Upload(ctx, u.series, u.rows, "demo")
+		res, err := e.Upload(ctx, couponkit.UploadRequest{SeriesID: u.series, Rows: u.rows, Actor: "demo"})
 		if err != nil {
 			return err
 		}

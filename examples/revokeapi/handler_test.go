@@ -224,7 +224,7 @@ func TestCouponCodeCase(t *testing.T) {
 	for _, tc := range tests {
 		t.Run(tc.query, func(t *testing.T) {
 			s := newTestServer(t)
-			if _, err := s.e.Upload(s.ctx, demoOther, []couponkit.UploadRow{{Code: "abAB123", Customer: couponkit.ByID(demoCustomer)}}, "test"); err != nil {
+			if _, err := s.e.Upload(s.ctx, couponkit.UploadRequest{SeriesID: demoOther, Rows: []couponkit.UploadRow{{Code: "abAB123", Customer: couponkit.ByID(demoCustomer)}}, Actor: "test"}); err != nil {
 				t.Fatal(err)
 			}
 			status, got := s.post(tc.query, `{"couponSeriesId": "415449", "couponCodes": ["ABab123", "nOpE-x"]}`)
@@ -292,7 +292,7 @@ func TestCaps(t *testing.T) {
 		for i := range rows {
 			rows[i] = couponkit.UploadRow{Code: fmt.Sprintf("%s-%03d", customer, i), Customer: couponkit.ByID(customer)}
 		}
-		if res, err := s.e.Upload(s.ctx, demoOther, rows, "test"); err != nil || len(res.Failed) > 0 {
+		if res, err := s.e.Upload(s.ctx, couponkit.UploadRequest{SeriesID: demoOther, Rows: rows, Actor: "test"}); err != nil || len(res.Failed) > 0 {
 			t.Fatal(err, res.Failed)
 		}
 	}

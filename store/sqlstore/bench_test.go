@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
@@ -53,7 +54,7 @@ func BenchmarkBulkInsert1M(b *testing.B) {
 			}
 			b.StartTimer()
 			start := time.Now()
-			n, err := e.Generate(context.Background(), sr.ID, *bulkN, nil)
+			n, err := e.Generate(context.Background(), couponkit.GenerateRequest{SeriesID: sr.ID, N: *bulkN})
 			if err != nil || n != *bulkN {
 				b.Fatalf("Generate: %d, %v", n, err)
 			}

@@ -84,11 +84,11 @@ func TestEngineLifecycle(t *testing.T) {
 			rows = append(rows, couponkit.UploadRow{Code: fmt.Sprintf("hot%07d", i), Customer: couponkit.ByID(fmt.Sprintf("cust%d", i))})
 		}
 		rows = append(rows, couponkit.UploadRow{Code: "SPARE1"}, couponkit.UploadRow{Code: "SPARE2"})
-		up, err := e.Upload(ctx, sr.ID, rows, "ops")
+		up, err := e.Upload(ctx, couponkit.UploadRequest{SeriesID: sr.ID, Rows: rows, Actor: "ops"})
 		if err != nil || up.Added != 8 || len(up.Failed) != 0 {
 			t.Fatalf("Upload: %+v, %v", up, err)
 		}
-		if up, _ := e.Upload(ctx, sr.ID, rows, "ops"); up.Added != 0 || up.Skipped != 8 {
+		if up, _ := e.Upload(ctx, couponkit.UploadRequest{SeriesID: sr.ID, Rows: rows, Actor: "ops"}); up.Added != 0 || up.Skipped != 8 {
 			t.Errorf("Upload again: %+v", up)
 		}
 		res, err := e.Redeem(ctx, redeemReq(0, "pos-0"))
@@ -118,7 +118,7 @@ func TestEngineLifecycle(t *testing.T) {
 			t.Fatalf("redemption after a reversal: %v", err)
 		}
 		// A hold, released.
-		h, err := e.Hold(ctx, redeemReq(4, "pos-4h"), time.Minute)
+		h, err := e.Hold(ctx, couponkit.HoldRequest{RedeemRequest: redeemReq(4, "pos-4h"), TTL: time.Minute})
 		if !errors.Is(err, errcode.ErrLimitReached) {
 			t.Fatalf("hold past the level: %+v, %v", h, err)
 		}
@@ -197,7 +197,7 @@ func TestGenerate(t *testing.T) {
 			t.Fatal(err)
 		}
 		var progress []int
-		n, err := e.Generate(ctx, sr.ID, 15000, func(done int) { progress = append(progress, done) })
+		n, err := e.Generate(ctx, couponkit.GenerateRequest{SeriesID: sr.ID, N: 15000, Progress: func(done int) { progress = append(progress, done) }})
 		if err != nil || n != 15000 || len(progress) != 2 || progress[1] != 15000 {
 			t.Fatalf("Generate: %d, %v, progress %v", n, err, progress)
 		}

@@ -51,7 +51,7 @@ func Example() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	up, err := eng.Upload(ctx, s.ID, []couponkit.UploadRow{{Code: "SUN-0001", Customer: couponkit.ByID("alice")}}, "ops")
+	up, err := eng.Upload(ctx, couponkit.UploadRequest{SeriesID: s.ID, Rows: []couponkit.UploadRow{{Code: "SUN-0001", Customer: couponkit.ByID("alice")}}, Actor: "ops"})
 	if err != nil {
 		log.Fatal(err)
 	}
