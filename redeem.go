@@ -279,10 +279,14 @@ func (e *Engine) deny(ctx context.Context, p *useplan, now time.Time) error {
 
 // refusals explains the plan's refusal; heldUntil is when the last live hold
 // on its coupon lapses.
+//
+// It copies what it reads of the plan, so that the plan, which the hot path
+// keeps on the stack, does not escape: only a refusal pays for the copies.
 func (p *useplan) refusals(heldUntil time.Time) []refusal.Refusal {
+	d, rc, q := p.d, p.rc, p.q
 	return refusal.ForUse(&refusal.Use{
 		Coupon: p.c, Capacity: p.capacity, HeldUntil: heldUntil,
-		Decision: &p.d, Rules: &p.s.Redemption, Counts: &p.rc, Request: &p.q,
+		Decision: &d, Rules: &p.s.Redemption, Counts: &rc, Request: &q,
 		Bill: p.bill, Currency: p.s.Discount.Currency,
 	})
 }
