@@ -1,0 +1,5 @@
+//go:build race
+
+package couponkit_test
+
+const raceEnabled = true
