@@ -123,30 +123,6 @@ func (e *Engine) Redeem(ctx context.Context, req RedeemRequest) (RedeemResult, e
 	return e.use(ctx, req, 0)
 }
 
-// HoldRequest is a redemption request for a use to reserve, with how long
-// the hold lives.
-type HoldRequest struct {
-	RedeemRequest
-	// TTL is the hold's time to live; it must be positive.
-	TTL time.Duration `json:"ttl"`
-}
-
-// Hold reserves one use of a coupon for req.TTL, for a cart not yet paid.
-// The hold counts against every limit until it is confirmed (Confirm),
-// released (Release) or lapses. Errors are those of Redeem; repeating the
-// key of a hold that was released answers ErrHoldReleased, and of one that
-// lapsed ErrHoldExpired.
-func (e *Engine) Hold(ctx context.Context, req HoldRequest) (RedeemResult, error) {
-	ttl := req.TTL
-	if ttl <= 0 {
-		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
-	}
-	if err := e.holdEnd(ttl); err != nil {
-		return RedeemResult{}, err
-	}
-	return e.use(ctx, req.RedeemRequest, ttl)
-}
-
 func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
 	if err := e.admit(req.validate()); err != nil {
 		return RedeemResult{}, err
@@ -160,8 +136,8 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 	}
 	var out RedeemResult
 	err = e.retry(ctx, func() error {
-		b := e.change()
-		defer e.release(b)
+		b := e.getChange()
+		defer e.putChange(b)
 		now := e.now()
 		var plan useplan
 		p := &plan
@@ -354,20 +330,6 @@ func sameUse(r *coupon.Redemption, want *coupon.RedeemParams, hold bool, now tim
 	return holdLive(r, now)
 }
 
-// holdLive refuses a hold that was released (ErrHoldReleased) or lapsed
-// (ErrHoldExpired), whether or not the lapse was cleaned up yet.
-func holdLive(r *coupon.Redemption, now time.Time) error {
-	switch {
-	case r.HoldExpiresAt.IsZero():
-		return nil
-	case r.Status == coupon.StatusReleased && r.ReleasedAt.Before(r.HoldExpiresAt):
-		return errcode.New(errcode.HoldReleased, "IdempotencyKey", "the hold was released at "+r.ReleasedAt.Format(time.RFC3339))
-	case r.Status == coupon.StatusReleased, r.Status == coupon.StatusHeld && !r.HoldActive(now):
-		return errcode.New(errcode.HoldExpired, "IdempotencyKey", "the hold lapsed at "+r.HoldExpiresAt.Format(time.RFC3339))
-	}
-	return nil
-}
-
 func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult, error) {
 	c, err := e.st.Coupon(ctx, r.CouponID)
 	if err != nil {
@@ -476,315 +438,40 @@ func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now
 	return nil
 }
 
-// UseRef names one use of a coupon (a redemption or a hold): by its id, or
-// by the code and the idempotency key it was made with, so that a till need
-// not keep ids. SeriesID is needed only when the code exists in several
-// series.
-//
-// Who may call the operations that take one (Confirm, Release, Reverse):
-// the checkout or back office that made the use; the id and the key are its
-// own. Customer is optional; when given, it must be the customer the use
-// was made for, and a use of another customer is reported as not found
-// (ErrRedemptionNotFound), exactly as a use that does not exist.
-type UseRef struct {
-	ID             string      `json:"id,omitempty"`
-	Code           string      `json:"code,omitempty"`
-	SeriesID       string      `json:"series_id,omitempty"`
-	IdempotencyKey string      `json:"idempotency_key,omitempty"`
-	Customer       CustomerRef `json:"customer,omitzero"`
+// changeBuf is a reusable Change with room for the common shapes, so that
+// the hot paths do not allocate one per operation. Stores do not keep a
+// Change after Apply (see store.Change).
+type changeBuf struct {
+	ch      store.Change
+	coupons [2]store.CouponUpdate
+	reds    [1]coupon.Redemption
+	bumps   [6]store.Bump
+	events  [2]coupon.Event
+
+	read readBuf
 }
 
-// ConfirmRequest names a hold to confirm.
-type ConfirmRequest struct {
-	Hold  UseRef `json:"hold"`
-	Actor string `json:"actor,omitempty"`
+// readBuf holds what a redemption reads: memory handed to the store, which
+// therefore cannot be on the stack.
+type readBuf struct {
+	found  [2]coupon.Coupon // the coupons of the code
+	keys   [4]store.CounterKey
+	counts [4]store.Count
 }
 
-// ReleaseRequest names a hold to give back.
-type ReleaseRequest struct {
-	Hold   UseRef `json:"hold"`
-	Actor  string `json:"actor,omitempty"`
-	Reason string `json:"reason,omitempty"`
+// getChange takes a changeBuf from the pool, or makes one.
+func (e *Engine) getChange() *changeBuf {
+	if b, ok := e.changes.Get().(*changeBuf); ok {
+		return b
+	}
+	return new(changeBuf)
 }
 
-// Confirm turns a hold into a redemption. Confirming a confirmed hold
-// returns it again (Replayed). A hold whose time to live has passed is
-// refused with ErrHoldExpired, whether or not it was already released by a
-// cleanup; a hold that was released is refused with ErrHoldReleased.
-func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult, error) {
-	if err := e.admit(req.validate()); err != nil {
-		return RedeemResult{}, err
-	}
-	var out RedeemResult
-	err := e.retry(ctx, func() error {
-		now := e.now()
-		r, c, s, err := e.useOf(ctx, &req.Hold)
-		if err != nil {
-			return err
-		}
-		if r.HoldExpiresAt.IsZero() {
-			return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+r.ID+" is not a hold")
-		}
-		switch {
-		case r.Status == coupon.StatusRedeemed || r.Status == coupon.StatusReversed:
-			out, err = e.replay(ctx, r)
-			return err
-		case r.Status == coupon.StatusHeld && !r.HoldActive(now):
-			if err := e.releaseHold(ctx, r, c, now, req.Actor, "hold lapsed"); err != nil {
-				return err
-			}
-			return holdLive(&r, now)
-		}
-		if err := holdLive(&r, now); err != nil {
-			return err
-		}
-		capacity := int(s.Redemption.CodeLimit())
-		if s.Source.SharedCode() {
-			capacity = int(s.Redemption.CustomerLimit())
-		}
-		c2, r2, ev, err := coupon.ConfirmHold(c, r, now, capacity, req.Actor)
-		if err != nil {
-			return err
-		}
-		ev.ID = e.newID()
-		err = e.st.Apply(ctx, &store.Change{
-			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
-			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
-			Events:      []coupon.Event{ev},
-		})
-		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}
-		return err
-	})
-	return out, err
-}
-
-// Release gives a hold back: the use it reserved is free again, and the
-// redemption gap counts from the customer's use before it, as a reversal's
-// does. Releasing a
-// hold that is already released, or lapsed, changes nothing and succeeds, so
-// a release can be retried; releasing a confirmed hold is refused with
-// ErrInvalidTransition (reverse the redemption instead).
-func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
-	if err := e.admit(req.validate()); err != nil {
-		return err
-	}
-	reason := req.Reason
-	if reason == "" {
-		reason = "released"
-	}
-	return e.retry(ctx, func() error {
-		r, c, _, err := e.useOf(ctx, &req.Hold)
-		if err != nil {
-			return err
-		}
-		switch {
-		case r.HoldExpiresAt.IsZero():
-			return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+r.ID+" is not a hold")
-		case r.Status == coupon.StatusReleased:
-			return nil
-		case r.Status != coupon.StatusHeld:
-			return errcode.New(errcode.InvalidTransition, "Hold", "the hold was confirmed; reverse the redemption instead")
-		}
-		return e.releaseHold(ctx, r, c, e.now(), req.Actor, reason)
-	})
-}
-
-// ReleaseLapsedHolds releases every hold whose time to live has passed and
-// returns how many it released. Lapsed holds are also released on demand
-// when they stand in the way of a redemption; this sweep keeps counters
-// honest for reports.
-func (e *Engine) ReleaseLapsedHolds(ctx context.Context) (int, error) {
-	if err := e.admit(nil); err != nil {
-		return 0, err
-	}
-	return e.releaseLapsed(ctx, store.RedemptionQuery{}, e.now())
-}
-
-func (e *Engine) releaseLapsed(ctx context.Context, q store.RedemptionQuery, now time.Time) (int, error) {
-	q.Status, q.HoldExpiresBefore, q.Limit = coupon.StatusHeld, now, 256
-	n := 0
-	for round := 0; ; round++ {
-		if round == e.attempts {
-			return n, &store.ConflictError{Kind: "redemption", ID: "lapsed holds keep changing"}
-		}
-		hs, err := e.st.ListRedemptions(ctx, q)
-		if err != nil {
-			return n, err
-		}
-		for _, r := range hs {
-			c, err := e.st.Coupon(ctx, r.CouponID)
-			if err != nil {
-				return n, err
-			}
-			switch err := e.releaseHold(ctx, r, c, now, "", "hold lapsed"); {
-			case err == nil:
-				n++
-			case !errors.Is(err, errcode.ErrConflict):
-				return n, err
-			}
-		}
-		if len(hs) < q.Limit {
-			return n, nil
-		}
-	}
-}
-
-func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.Coupon, now time.Time, actor, reason string) error {
-	if staleUse(r, c) {
-		return &store.ConflictError{Kind: "redemption", ID: r.ID} // released or confirmed concurrently
-	}
-	c2, r2, ev, err := coupon.ReleaseHold(c, r, now, actor, reason)
-	if err != nil {
-		return err
-	}
-	ev.ID = e.newID()
-	bumps, err := e.undoUse(ctx, &r, &c, now)
-	if err != nil {
-		return err
-	}
-	return e.st.Apply(ctx, &store.Change{
-		Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
-		Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
-		Bumps:       bumps,
-		Events:      []coupon.Event{ev},
-	})
-}
-
-// useOf reads the use a UseRef names, with its coupon and series. A use of
-// another customer than the ref's is reported as not found.
-func (e *Engine) useOf(ctx context.Context, ref *UseRef) (coupon.Redemption, coupon.Coupon, series.Series, error) {
-	id, err := e.useID(ctx, ref)
-	if err != nil {
-		return coupon.Redemption{}, coupon.Coupon{}, series.Series{}, err
-	}
-	r, c, s, err := e.redemption(ctx, id)
-	if err != nil || ref.Customer.IsZero() {
-		return r, c, s, err
-	}
-	cust, err := e.customers.Resolve(ctx, ref.Customer)
-	if err != nil {
-		return r, c, s, err
-	}
-	if r.Customer != cust.ID {
-		return r, c, s, errcode.New(errcode.RedemptionNotFound, "ID", "no such redemption")
-	}
-	return r, c, s, nil
-}
-
-// redemption reads a redemption with its coupon and series.
-func (e *Engine) redemption(ctx context.Context, id string) (coupon.Redemption, coupon.Coupon, series.Series, error) {
-	r, err := e.st.Redemption(ctx, id)
-	if err != nil {
-		if errors.Is(err, errcode.ErrNotFound) {
-			err = errcode.New(errcode.RedemptionNotFound, "RedemptionID", "no redemption "+id)
-		}
-		return r, coupon.Coupon{}, series.Series{}, err
-	}
-	c, err := e.st.Coupon(ctx, r.CouponID)
-	if err != nil {
-		return r, c, series.Series{}, err
-	}
-	if staleUse(r, c) {
-		return r, c, series.Series{}, &store.ConflictError{Kind: "redemption", ID: id}
-	}
-	s, err := e.st.Series(ctx, c.SeriesID)
-	return r, c, s, err
-}
-
-// staleUse reports whether r was read before a concurrent confirmation,
-// release or reversal of it that its coupon c, read after, already shows:
-// a hold or redemption its coupon no longer counts. The transitions would
-// refuse it as not found; reading both again gives the true answer.
-func staleUse(r coupon.Redemption, c coupon.Coupon) bool {
-	return r.Status == coupon.StatusHeld && c.Holds < 1 || r.Status == coupon.StatusRedeemed && c.Redemptions < 1
-}
-
-// ReverseRequest names a redemption to reverse.
-type ReverseRequest struct {
-	Redemption UseRef `json:"redemption"`
-	Actor      string `json:"actor,omitempty"`
-	Reason     string `json:"reason,omitempty"`
-}
-
-// Reverse undoes one redemption: the use is given back to every limit and
-// the coupon is usable again, with Reversed set and LastStatusChange now.
-// The redemption gap then counts from the customer's latest unreversed use
-// or live hold in the series, as if the reversed one had not been made. A
-// redemption is reversed once; again is ErrAlreadyReversed.
-func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
-	if err := e.admit(req.validate()); err != nil {
-		return RedeemResult{}, err
-	}
-	var out RedeemResult
-	err := e.retry(ctx, func() error {
-		r, c, _, err := e.useOf(ctx, &req.Redemption)
-		if err != nil {
-			return err
-		}
-		now := e.now()
-		c2, r2, ev, err := coupon.Reverse(c, r, now, req.Actor, req.Reason)
-		if err != nil {
-			return err
-		}
-		ev.ID = e.newID()
-		bumps, err := e.undoUse(ctx, &r, &c, now)
-		if err != nil {
-			return err
-		}
-		err = e.st.Apply(ctx, &store.Change{
-			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
-			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusRedeemed}},
-			Bumps:       bumps,
-			Events:      []coupon.Event{ev},
-		})
-		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}
-		return err
-	})
-	return out, err
-}
-
-// useID returns the id of the use a UseRef names.
-func (e *Engine) useID(ctx context.Context, ref *UseRef) (string, error) {
-	if ref.ID != "" {
-		return ref.ID, nil
-	}
-	if ref.Code == "" || ref.IdempotencyKey == "" {
-		return "", errcode.New(errcode.InvalidArgument, "ID", "give the id, or the code and the idempotency key")
-	}
-	cs, _, err := e.lookupCode(ctx, ref.SeriesID, ref.Code, nil)
-	if err != nil {
-		return "", err
-	}
-	for _, c := range cs {
-		r, err := e.st.RedemptionByKey(ctx, c.ID, ref.IdempotencyKey)
-		if err == nil {
-			return r.ID, nil
-		}
-		if !errors.Is(err, errcode.ErrNotFound) {
-			return "", err
-		}
-	}
-	return "", errcode.New(errcode.RedemptionNotFound, "IdempotencyKey", "no use of "+ref.Code+" with key "+ref.IdempotencyKey)
-}
-
-// seriesLocation returns the time zone of the series with the given id.
-func (e *Engine) seriesLocation(ctx context.Context, seriesID string) (*time.Location, error) {
-	s, err := e.series(ctx, seriesID)
-	if err != nil {
-		return nil, err
-	}
-	return e.location(s)
-}
-
-// location returns the series' time zone, loaded once per zone name.
-func (e *Engine) location(s *series.Series) (*time.Location, error) {
-	if l, ok := e.locs.Load(s.TimeZone); ok {
-		return l.(*time.Location), nil
-	}
-	l, err := s.Location()
-	if err != nil {
-		return nil, err
-	}
-	e.locs.Store(s.TimeZone, l)
-	return l, nil
+// putChange returns b to the pool. Only the Change is cleared: every user
+// writes each array entry it puts in the Change or reads back, so stale
+// entries are never seen, and clearing them all would cost more than a
+// redemption's other writes together.
+func (e *Engine) putChange(b *changeBuf) {
+	b.ch = store.Change{}
+	e.changes.Put(b)
 }

@@ -7,7 +7,6 @@ import (
 	"iter"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
 	"time"
 
@@ -158,18 +157,6 @@ func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Seri
 		return series.Series{}, err
 	}
 	return s, nil
-}
-
-// staleSeries is the error of an update that passed a version other than the
-// stored one (now, when known).
-func staleSeries(id string, passed, now int64) error {
-	msg := "series " + id + " was changed since version " + strconv.FormatInt(passed, 10) + " was read"
-	if passed == 0 {
-		msg = "series " + id + ": pass the version you read (Series.Version)"
-	} else if now > 0 {
-		msg += " (it is at version " + strconv.FormatInt(now, 10) + ")"
-	}
-	return errcode.New(errcode.Conflict, "Version", msg+"; read it again and pass its version")
 }
 
 // sameCodes reports whether two sources make the same codes: whether they
