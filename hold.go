@@ -97,11 +97,7 @@ func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult,
 		if err := holdLive(&r, now); err != nil {
 			return err
 		}
-		capacity := int(s.Redemption.CodeLimit())
-		if s.Source.SharedCode() {
-			capacity = int(s.Redemption.CustomerLimit())
-		}
-		c2, r2, ev, err := coupon.ConfirmHold(c, r, now, capacity, req.Actor)
+		c2, r2, ev, err := coupon.ConfirmHold(c, r, now, s.UseCapacity(), req.Actor)
 		if err != nil {
 			return err
 		}

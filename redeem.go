@@ -267,7 +267,7 @@ func (p *useplan) refusals(heldUntil time.Time) []refusal.Refusal {
 // holds take its last uses (the only case a refusal reports it); the zero
 // time otherwise.
 func (e *Engine) heldUntil(ctx context.Context, p *useplan) (time.Time, error) {
-	if p.capacity == 0 || p.c.Holds == 0 || p.c.Redemptions+p.c.Holds < p.capacity || p.insert {
+	if p.insert || p.c.Holds == 0 || p.c.UsesLeft(p.capacity) != 0 {
 		return time.Time{}, nil
 	}
 	hs, err := e.st.ListRedemptions(ctx, store.RedemptionQuery{CouponID: p.c.ID, Status: coupon.StatusHeld})
@@ -392,10 +392,7 @@ func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, no
 		Issued:   !p.c.IssuedAt.IsZero(),
 	}
 	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
-	p.capacity = int(s.Redemption.CodeLimit())
-	if s.Source.SharedCode() {
-		p.capacity = int(s.Redemption.CustomerLimit())
-	}
+	p.capacity = s.UseCapacity()
 	return nil
 }
 

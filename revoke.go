@@ -145,7 +145,7 @@ func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 			return RevokeResult{}, err
 		}
 		s = &got
-		if now := e.now(); got.Status == series.Ended || (!got.End.IsZero() && !now.Before(got.End)) {
+		if got.ClosedAt(e.now()).Ended() {
 			return RevokeResult{}, errcode.New(errcode.SeriesExpired, "SeriesID", "coupon series / campaign has expired")
 		}
 	}
