@@ -6,6 +6,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -147,4 +148,43 @@ func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 		return &errcode.Error{Code: errcode.LimitReached, Message: "a limit was reached concurrently", Err: err}
 	}
 	return err
+}
+
+// changeBuf is a reusable Change with room for the common shapes, so that
+// the hot paths do not allocate one per operation. Stores do not keep a
+// Change after Apply (see store.Change).
+type changeBuf struct {
+	ch      store.Change
+	coupons [2]store.CouponUpdate
+	fresh   [1]coupon.Coupon
+	reds    [1]coupon.Redemption
+	bumps   [6]store.Bump
+	events  [2]coupon.Event
+
+	read readBuf
+}
+
+// readBuf holds what a redemption reads: memory handed to the store, which
+// therefore cannot be on the stack.
+type readBuf struct {
+	found  [2]coupon.Coupon // the coupons of the code
+	keys   [4]store.CounterKey
+	counts [4]store.Count
+}
+
+// getChange takes a changeBuf from the pool, or makes one.
+func (e *Engine) getChange() *changeBuf {
+	if b, ok := e.changes.Get().(*changeBuf); ok {
+		return b
+	}
+	return new(changeBuf)
+}
+
+// putChange returns b to the pool. Only the Change is cleared: every user
+// writes each array entry it puts in the Change or reads back, so stale
+// entries are never seen, and clearing them all would cost more than a
+// redemption's other writes together.
+func (e *Engine) putChange(b *changeBuf) {
+	b.ch = store.Change{}
+	e.changes.Put(b)
 }

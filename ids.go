@@ -59,3 +59,15 @@ func (e *Engine) idPair() (string, string) {
 	s := string(buf[:])
 	return s[:idLen], s[idLen:]
 }
+
+// idSource gives the ids of the records a write makes: the engine's
+// generator, or a fixed sequence in tests.
+type idSource interface {
+	// nextID returns a fresh id.
+	nextID() string
+	// idPair returns two fresh ids.
+	idPair() (string, string)
+}
+
+// nextID returns a fresh id from the engine's generator (Config.NewID).
+func (e *Engine) nextID() string { return e.newID() }

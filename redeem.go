@@ -55,14 +55,32 @@ type Check struct {
 	Discount series.Money  `json:"discount"`
 }
 
-// useplan is everything a redemption decides from its snapshot.
+// useSnapshot is what a redemption, hold or validation reads: the series of
+// the code and its time zone, the coupon selectUse chose, and the counters
+// of that coupon's uses, read after the choice.
+type useSnapshot struct {
+	s        *series.Series
+	loc      *time.Location
+	c        coupon.Coupon // the coupon to use; with insert, the one the redeemer would be issued
+	insert   bool          // c is the redeemer's own coupon of a shared code, to be made by the write
+	customer Customer
+	keys     *[4]store.CounterKey // the counters of c's uses, as useKeys orders them
+	counts   *[4]store.Count      // and their values
+	rates    series.Rates
+}
+
+// useplan is what a redemption, hold or validation decides from its
+// snapshot: the coupon, whether the coupon's state lets it take a use, the
+// rules' decision with the facts it was made on, and the discount. It is
+// allowed when both the coupon and the rules allow it; the write then makes
+// the records (useChange).
 type useplan struct {
 	s        *series.Series
 	c        coupon.Coupon
-	insert   bool           // c is the redeemer's own coupon of a shared code, made now
-	issue    []coupon.Event // the Issued event of an inserted coupon
-	issued   []store.Bump   // and the issue counters it bumps
+	insert   bool   // c is the redeemer's own coupon of a shared code, made by the write
+	customer string // the redeemer's id
 	keys     *[4]store.CounterKey
+	state    error // the coupon's own refusal (coupon.CanUse); nil when it can take a use
 	d        limits.Decision
 	rc       limits.RedemptionCounts
 	q        limits.RedemptionRequest
@@ -70,6 +88,9 @@ type useplan struct {
 	discount series.Money
 	capacity int
 }
+
+// allowed reports whether the coupon and the rules allow the use.
+func (p *useplan) allowed() bool { return p.state == nil && p.d.Allowed() }
 
 // Validate is a dry run of Redeem: it evaluates every rule and changes
 // nothing. It refuses as Redeem would at this instant, with the same
@@ -90,21 +111,25 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error)
 		return Check{}, err
 	}
 	now := e.now()
-	var p useplan
-	if err := e.plan(ctx, &req, cust, now, &p, new(readBuf)); err != nil {
+	snap, err := e.readUse(ctx, &req, cust, now, new(readBuf))
+	if err != nil {
 		return Check{}, err
 	}
-	if _, _, _, err := coupon.Redeem(p.c, now, coupon.RedeemParams{ID: "check", Customer: cust.ID, Capacity: p.capacity}); err != nil || !p.d.Allowed() {
-		if err != nil && !stateRefusal(err) {
-			return Check{}, err
-		}
-		until, err := e.heldUntil(ctx, &p)
-		if err != nil {
-			return Check{}, err
-		}
-		return Check{Coupon: p.c}, &refusal.Error{Refusals: p.refusals(until)}
+	var p useplan
+	if err := decideUse(&p, &snap, &req, now); err != nil {
+		return Check{}, err
 	}
-	return Check{Coupon: p.c, Discount: p.discount}, nil
+	if p.allowed() {
+		return Check{Coupon: p.c, Discount: p.discount}, nil
+	}
+	if p.state != nil && !stateRefusal(p.state) {
+		return Check{}, p.state
+	}
+	until, err := e.heldUntil(ctx, &p)
+	if err != nil {
+		return Check{}, err
+	}
+	return Check{Coupon: p.c}, &refusal.Error{Refusals: p.refusals(until)}
 }
 
 // Redeem uses a coupon once, under every redemption rule of its series. A
@@ -123,6 +148,9 @@ func (e *Engine) Redeem(ctx context.Context, req RedeemRequest) (RedeemResult, e
 	return e.use(ctx, req, 0)
 }
 
+// use redeems or, with a positive ttl, holds: it reads the snapshot
+// (readUse), decides (decideUse) and writes the use (writeUse), or answers
+// a refused plan (refuseUse), again on a stale snapshot.
 func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) (RedeemResult, error) {
 	if err := e.admit(req.validate()); err != nil {
 		return RedeemResult{}, err
@@ -139,76 +167,263 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 		b := e.getChange()
 		defer e.putChange(b)
 		now := e.now()
-		var plan useplan
-		p := &plan
-		if err := e.plan(ctx, &req, cust, now, p, &b.read); err != nil {
+		snap, err := e.readUse(ctx, &req, cust, now, &b.read)
+		if err != nil {
 			return err
 		}
-		rid, eid := e.idPair()
-		params := coupon.RedeemParams{
-			ID: rid, Customer: cust.ID, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
-			Location: coupon.Location(req.Place), Bill: p.bill.Amount, Discount: p.discount.Amount,
-			Currency: p.bill.Currency, Capacity: p.capacity,
+		var plan useplan
+		p := &plan
+		if err := decideUse(p, &snap, &req, now); err != nil {
+			return err
 		}
-		var c coupon.Coupon
-		var r coupon.Redemption
-		var ev coupon.Event
-		var err error
-		if ttl == 0 {
-			c, r, ev, err = coupon.Redeem(p.c, now, params)
-		} else {
-			c, r, ev, err = coupon.PlaceHold(p.c, now, now.Add(ttl), params)
+		if !p.allowed() {
+			return e.refuseUse(ctx, p, &req, ttl, now, &out)
 		}
-		if err != nil || !p.d.Allowed() {
-			// A request that repeats a key returns the first result, even
-			// when one more use would now be refused.
-			if replayed, rerr := e.replayKey(ctx, p, &params, ttl > 0, now, &out); replayed || rerr != nil {
-				return rerr
-			}
-			if err != nil && !stateRefusal(err) {
-				return err
-			}
-			if err != nil && !errors.Is(err, errcode.ErrLimitReached) {
-				// The coupon's own state refuses (revoked, expired, not
-				// issued, used up): releasing holds would change nothing.
-				return &refusal.Error{Refusals: p.refusals(time.Time{})}
-			}
-			return e.deny(ctx, p, now)
-		}
-		ev.ID = eid
-		ch := &b.ch
-		b.reds[0] = r
-		ch.NewRedemptions = b.reds[:1]
-		ch.Bumps = guardedBumps(b.bumps[:0], p.d.Guards(), p.keys[:], now)
-		if p.insert {
-			ch.NewCoupons = []coupon.Coupon{c}
-			ch.Events = append(append(b.events[:0], p.issue...), ev)
-			ch.Bumps = append(ch.Bumps, p.issued...)
-		} else {
-			b.coupons[0] = store.CouponUpdate{Coupon: c, ExpectVersion: p.c.Version}
-			ch.Coupons = b.coupons[:1]
-			b.events[0] = ev
-			ch.Events = b.events[:1]
-		}
-		if err := e.st.Apply(ctx, ch); err != nil {
-			var ex *store.ExistsError
-			if !errors.As(err, &ex) {
-				return err
-			}
-			// The key was used before (the store's unique key on it refused
-			// this use), or the same key or the redeemer's own shared
-			// coupon was written concurrently: replay, or let the next
-			// attempt see what was written.
-			if replayed, rerr := e.replayKey(ctx, p, &params, ttl > 0, now, &out); replayed || rerr != nil {
-				return rerr
-			}
-			return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
-		}
-		loc := p.q.At.Location()
-		out = RedeemResult{Redemption: r.In(loc), Coupon: c.In(loc), Discount: p.discount}
-		return nil
+		return e.writeUse(ctx, b, p, &req, ttl, now, &out)
 	})
 	return out, err
+}
+
+// readUse reads what a use of req's code by cust at now is decided on: the
+// coupons of the code and their series, then, once selectUse has chosen
+// the coupon, the counters of its uses, read through rb, which reaches the
+// store; callers on the hot path pass one they reuse.
+func (e *Engine) readUse(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
+	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, rb.found[:0])
+	if err != nil {
+		return useSnapshot{}, err
+	}
+	s, err := e.single(ctx, cs, sp, req.Code)
+	if err != nil {
+		return useSnapshot{}, err
+	}
+	loc, err := e.location(s)
+	if err != nil {
+		return useSnapshot{}, err
+	}
+	c, insert, err := selectUse(s, cs, req.Code, cust.ID, now.In(loc))
+	if err != nil {
+		return useSnapshot{}, err
+	}
+	rb.keys = useKeys(s.ID, store.CodeScope(&c), cust.ID)
+	rb.counts = [4]store.Count{}
+	if err := e.st.Counters(ctx, rb.keys[:], rb.counts[:]); err != nil {
+		return useSnapshot{}, err
+	}
+	return useSnapshot{s: s, loc: loc, c: c, insert: insert, customer: cust, keys: &rb.keys, counts: &rb.counts, rates: e.rates}, nil
+}
+
+// selectUse chooses, among the coupons cs of code in series s, the one a
+// use by customer at at (in the series' time zone) takes, or refuses the
+// use before any counter is read. A unique code has one coupon. A shared
+// (common) code has one per customer: the redeemer's own or, when anyone
+// may redeem and the code was issued to someone, the coupon the redeemer
+// would be issued now (insert), which the write makes. A code the redeemer
+// may not use is refused as a code that does not exist, so that a stranger
+// learns nothing from it; a series not open at at refuses every use.
+func selectUse(s *series.Series, cs []coupon.Coupon, code, customer string, at time.Time) (c coupon.Coupon, insert bool, err error) {
+	c = cs[0]
+	if s.Source.SharedCode() {
+		c, insert = pickShared(s, cs, customer, at)
+	}
+	if !s.Redemption.AnyoneMayRedeem && c.Holder != customer {
+		return coupon.Coupon{}, false, codeNotFound(code)
+	}
+	if err := checkOpen(s, at); err != nil {
+		return coupon.Coupon{}, false, err
+	}
+	return c, insert, nil
+}
+
+// pickShared chooses the coupon of a shared code that a use by customer
+// takes: their own, or, when anyone may redeem and the code was issued to
+// someone, the coupon ownCoupon describes (insert). Otherwise the first,
+// which the decision refuses as never issued or not the holder's.
+func pickShared(s *series.Series, cs []coupon.Coupon, customer string, at time.Time) (coupon.Coupon, bool) {
+	issued := false
+	for _, c := range cs {
+		if c.Holder == customer {
+			return c, false
+		}
+		issued = issued || !c.IssuedAt.IsZero()
+	}
+	if !issued || !s.Redemption.AnyoneMayRedeem {
+		return cs[0], false
+	}
+	return ownCoupon(s, &cs[0], customer, at), true
+}
+
+// ownCoupon is the coupon of the shared code of c that customer is issued
+// at at (in the series' time zone) when they first redeem it: Issued to
+// them at at, expiring as the series says, without an id yet. The write
+// makes it (issueOwn), so that the redeemer now holds the common code.
+func ownCoupon(s *series.Series, c *coupon.Coupon, customer string, at time.Time) coupon.Coupon {
+	return coupon.Coupon{
+		SeriesID: s.ID, Code: c.Code, Canonical: c.Canonical, Shared: true,
+		State: coupon.Issued, Holder: customer, CreatedAt: at, IssuedAt: at,
+		ExpiresAt: s.ExpiresAt(at, at.Location()), LastStatusChange: at, Version: 2,
+	}
+}
+
+// decideUse decides a use of the snapshot's coupon by req at now: the
+// bill and discount, the rules' decision over the counters read, and
+// whether the coupon's own state lets it take a use. It reads nothing: an
+// error is a bill the series cannot take.
+func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time) error {
+	s := snap.s
+	*p = useplan{s: s, c: snap.c, insert: snap.insert, customer: snap.customer.ID, keys: snap.keys, bill: req.Bill, capacity: s.UseCapacity()}
+	if p.bill.Currency == "" {
+		p.bill.Currency = s.Discount.Currency
+	}
+	inSeries, err := s.Discount.ConvertBill(p.bill, snap.rates)
+	if err != nil {
+		return err
+	}
+	if p.discount, err = s.Discount.Apply(p.bill, snap.rates); err != nil {
+		return err
+	}
+	counts := snap.counts
+	p.rc = limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
+	cust := &snap.customer
+	p.q = limits.RedemptionRequest{
+		At: now.In(snap.loc), Place: req.Place, Bill: inSeries,
+		Customer: limits.CustomerFacts{Registered: cust.Registered, Transactions: cust.Transactions},
+		Holder:   p.c.Holder == cust.ID,
+		Issued:   !p.c.IssuedAt.IsZero(),
+	}
+	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
+	p.state = coupon.CanUse(p.c, now, p.capacity)
+	return nil
+}
+
+// params are the parameters of the use p decides for req, but for the
+// redemption's id, which the write gives.
+func (p *useplan) params(req *RedeemRequest) coupon.RedeemParams {
+	return coupon.RedeemParams{
+		Customer: p.customer, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
+		Location: coupon.Location(req.Place), Bill: p.bill.Amount, Discount: p.discount.Amount,
+		Currency: p.bill.Currency, Capacity: p.capacity,
+	}
+}
+
+// writeUse writes the use plan p allows: the change useChange makes, in
+// b. A collision with a use written meanwhile replays it, or makes the next
+// attempt read again.
+func (e *Engine) writeUse(ctx context.Context, b *changeBuf, p *useplan, req *RedeemRequest, ttl time.Duration, now time.Time, out *RedeemResult) error {
+	c, r, err := useChange(b, p, req, ttl, now, e)
+	if err != nil {
+		return err
+	}
+	if err := e.st.Apply(ctx, &b.ch); err != nil {
+		var ex *store.ExistsError
+		if !errors.As(err, &ex) {
+			return err
+		}
+		// The key was used before (the store's unique key on it refused
+		// this use), or the same key or the redeemer's own shared
+		// coupon was written concurrently: replay, or let the next
+		// attempt see what was written.
+		want := p.params(req)
+		if replayed, rerr := e.replayKey(ctx, p, &want, ttl > 0, now, out); replayed || rerr != nil {
+			return rerr
+		}
+		return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
+	}
+	loc := p.q.At.Location()
+	*out = RedeemResult{Redemption: r.In(loc), Coupon: c.In(loc), Discount: p.discount}
+	return nil
+}
+
+// useChange fills b's Change with what the allowed plan p writes, its ids
+// taken from ids: the redemption (or, with a positive ttl, the hold) and
+// its event, a bump of each counter of the use under the rules' guard, and
+// the coupon's update or, with insert, the redeemer's own coupon of the
+// shared code, made and issued now (issueOwn). It returns the coupon after
+// the use and the redemption. It reads and writes nothing else.
+func useChange(b *changeBuf, p *useplan, req *RedeemRequest, ttl time.Duration, now time.Time, ids idSource) (coupon.Coupon, coupon.Redemption, error) {
+	c := p.c
+	ch := &b.ch
+	var issued coupon.Event
+	if p.insert {
+		var err error
+		if c, issued, err = issueOwn(&p.c, req.Actor, now, ids); err != nil {
+			return c, coupon.Redemption{}, err
+		}
+	}
+	rid, eid := ids.idPair()
+	params := p.params(req)
+	params.ID = rid
+	var c2 coupon.Coupon
+	var r coupon.Redemption
+	var ev coupon.Event
+	var err error
+	if ttl == 0 {
+		c2, r, ev, err = coupon.Redeem(c, now, params)
+	} else {
+		c2, r, ev, err = coupon.PlaceHold(c, now, now.Add(ttl), params)
+	}
+	if err != nil {
+		return c2, r, err
+	}
+	ev.ID = eid
+	b.reds[0] = r
+	ch.NewRedemptions = b.reds[:1]
+	ch.Bumps = guardedBumps(b.bumps[:0], p.d.Guards(), p.keys[:], now)
+	if p.insert {
+		// The redeemer now holds the common code: that counts as an issue
+		// of it to them. No guard: anyone may redeem, and the store's
+		// unique key (series, code, holder) already keeps it to one coupon
+		// each, even for a customer who was issued the code before and
+		// transferred it away.
+		b.fresh[0] = c2
+		ch.NewCoupons = b.fresh[:1]
+		b.events[0], b.events[1] = issued, ev
+		ch.Events = b.events[:2]
+		keys := issueKeys(p.s.ID, c.Holder)
+		ch.Bumps = append(ch.Bumps, store.Bump{Key: keys[0], Delta: 1, At: now}, store.Bump{Key: keys[1], Delta: 1, At: now})
+	} else {
+		b.coupons[0] = store.CouponUpdate{Coupon: c2, ExpectVersion: p.c.Version}
+		ch.Coupons = b.coupons[:1]
+		b.events[0] = ev
+		ch.Events = b.events[:1]
+	}
+	return c2, r, nil
+}
+
+// issueOwn makes the redeemer's own coupon of a shared code that own (from
+// ownCoupon) describes, with its ids from ids: created and issued to its
+// holder at now, with the Issued event.
+func issueOwn(own *coupon.Coupon, actor string, now time.Time, ids idSource) (coupon.Coupon, coupon.Event, error) {
+	fresh, _, err := coupon.New(coupon.NewParams{ID: ids.nextID(), SeriesID: own.SeriesID, Code: own.Code, Canonical: own.Canonical, Actor: actor}, now)
+	if err != nil {
+		return coupon.Coupon{}, coupon.Event{}, err
+	}
+	fresh.Shared = true
+	c, ev, err := coupon.Issue(fresh, own.Holder, now, own.ExpiresAt, actor)
+	if err != nil {
+		return c, ev, err
+	}
+	ev.ID, ev.Reason = ids.nextID(), "redeemed a shared code"
+	return c, ev, nil
+}
+
+// refuseUse answers a plan that the coupon or the rules refuse. A request
+// that repeats a key returns the first result, even when one more use
+// would now be refused. A coupon whose own state refuses (revoked, expired,
+// not issued, used up) is refused at once: releasing holds would change
+// nothing. Otherwise deny decides, after lapsed holds are released.
+func (e *Engine) refuseUse(ctx context.Context, p *useplan, req *RedeemRequest, ttl time.Duration, now time.Time, out *RedeemResult) error {
+	want := p.params(req)
+	if replayed, err := e.replayKey(ctx, p, &want, ttl > 0, now, out); replayed || err != nil {
+		return err
+	}
+	if p.state != nil && !stateRefusal(p.state) {
+		return p.state
+	}
+	if p.state != nil && !errors.Is(p.state, errcode.ErrLimitReached) {
+		return &refusal.Error{Refusals: p.refusals(time.Time{})}
+	}
+	return e.deny(ctx, p, now)
 }
 
 // stateRefusal reports whether err is the coupon state machine refusing a
@@ -281,194 +496,4 @@ func (e *Engine) heldUntil(ctx context.Context, p *useplan) (time.Time, error) {
 		}
 	}
 	return until, nil
-}
-
-// replayKey looks for the use of the plan's coupon with the idempotency key
-// of want. When there is one it reports true and either sets *out to that
-// first result or, when the key was used with other parameters or names a
-// hold that is no longer live, returns the typed error that says so. A
-// coupon the plan would make (the redeemer's own of a shared code) has no
-// uses yet.
-func (e *Engine) replayKey(ctx context.Context, p *useplan, want *coupon.RedeemParams, hold bool, now time.Time, out *RedeemResult) (bool, error) {
-	if p.insert {
-		return false, nil
-	}
-	r, err := e.st.RedemptionByKey(ctx, p.c.ID, want.IdempotencyKey)
-	if errors.Is(err, errcode.ErrNotFound) {
-		return false, nil
-	}
-	if err != nil {
-		return false, err
-	}
-	if err := sameUse(&r, want, hold, now); err != nil {
-		return true, err
-	}
-	*out, err = e.replay(ctx, r)
-	return true, err
-}
-
-// sameUse checks that a repeated request is the use r recorded: the same
-// kind (hold or redemption), customer, bill and place, and, for a hold, one
-// still live or confirmed.
-func sameUse(r *coupon.Redemption, want *coupon.RedeemParams, hold bool, now time.Time) error {
-	mismatch := func(field, what string) error {
-		return errcode.New(errcode.KeyMismatch, field, "the idempotency key was used for "+what+"; use a new key for a new request")
-	}
-	wasHold := !r.HoldExpiresAt.IsZero()
-	switch {
-	case wasHold && !hold:
-		return mismatch("IdempotencyKey", "a hold, not a redemption")
-	case !wasHold && hold:
-		return mismatch("IdempotencyKey", "a redemption, not a hold")
-	case r.Customer != want.Customer:
-		return mismatch("Customer", "another customer")
-	case r.Currency != want.Currency || !r.Bill.Equal(want.Bill):
-		return mismatch("Bill", "a bill of "+r.Bill.String()+" "+r.Currency)
-	case r.Location != want.Location:
-		return mismatch("Place", "another place")
-	}
-	return holdLive(r, now)
-}
-
-func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult, error) {
-	c, err := e.st.Coupon(ctx, r.CouponID)
-	if err != nil {
-		return RedeemResult{}, err
-	}
-	return RedeemResult{Redemption: r, Coupon: c, Discount: series.Money{Amount: r.Discount, Currency: r.Currency}, Replayed: true}, nil
-}
-
-// plan reads the snapshot a redemption decides on and evaluates the rules.
-// The counter keys and values are read through rb, which reaches the store;
-// callers on the hot path pass one they reuse.
-func (e *Engine) plan(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time, p *useplan, rb *readBuf) error {
-	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, rb.found[:0])
-	if err != nil {
-		return err
-	}
-	s, err := e.single(ctx, cs, sp, req.Code)
-	if err != nil {
-		return err
-	}
-	loc, err := e.location(s)
-	if err != nil {
-		return err
-	}
-	*p = useplan{s: s}
-	if err := e.pickCoupon(p, cs, cust.ID, now, loc, req.Actor); err != nil {
-		return err
-	}
-	if !s.Redemption.AnyoneMayRedeem && p.c.Holder != cust.ID {
-		// Not the redeemer's to use: answered as a code that does not
-		// exist, so that a stranger learns nothing from it.
-		return codeNotFound(req.Code)
-	}
-	if err := checkOpen(s, now.In(loc)); err != nil {
-		return err
-	}
-	p.bill = req.Bill
-	if p.bill.Currency == "" {
-		p.bill.Currency = s.Discount.Currency
-	}
-	inSeries, err := s.Discount.ConvertBill(p.bill, e.rates)
-	if err != nil {
-		return err
-	}
-	if p.discount, err = s.Discount.Apply(p.bill, e.rates); err != nil {
-		return err
-	}
-	rb.keys = useKeys(s.ID, store.CodeScope(&p.c), cust.ID)
-	p.keys = &rb.keys
-	rb.counts = [4]store.Count{}
-	counts := rb.counts[:]
-	if err := e.st.Counters(ctx, rb.keys[:], counts); err != nil {
-		return err
-	}
-	p.rc = limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
-	p.q = limits.RedemptionRequest{
-		At: now.In(loc), Place: req.Place, Bill: inSeries,
-		Customer: limits.CustomerFacts{Registered: cust.Registered, Transactions: cust.Transactions},
-		Holder:   p.c.Holder == cust.ID,
-		Issued:   !p.c.IssuedAt.IsZero(),
-	}
-	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
-	p.capacity = s.UseCapacity()
-	return nil
-}
-
-// pickCoupon chooses the coupon a redemption uses. A unique code has one. A
-// shared (common) code has one coupon per customer: the redeemer's own, or,
-// when anyone may redeem and the code was issued to someone, a new one
-// issued to the redeemer in the same change.
-func (e *Engine) pickCoupon(p *useplan, cs []coupon.Coupon, customer string, now time.Time, loc *time.Location, actor string) error {
-	p.c = cs[0]
-	if !p.s.Source.SharedCode() {
-		return nil
-	}
-	issued := false
-	for _, c := range cs {
-		if c.Holder == customer {
-			p.c = c
-			return nil
-		}
-		issued = issued || !c.IssuedAt.IsZero()
-	}
-	if !issued || !p.s.Redemption.AnyoneMayRedeem {
-		return nil // the decision says NeverIssued or NotHolder
-	}
-	fresh, _, err := e.newCoupon(p.s, cs[0].Code, cs[0].Canonical, actor, now)
-	if err != nil {
-		return err
-	}
-	var ev coupon.Event
-	if p.c, ev, err = coupon.Issue(fresh, customer, now, p.s.ExpiresAt(now, loc), actor); err != nil {
-		return err
-	}
-	// The redeemer now holds the common code: that counts as an issue of it
-	// to them. No guard: anyone may redeem, and the store's unique key
-	// (series, code, holder) already keeps it to one coupon each, even for a
-	// customer who was issued the code before and transferred it away.
-	ev.ID, ev.Reason = e.newID(), "redeemed a shared code"
-	keys := issueKeys(p.s.ID, customer)
-	p.insert, p.issue = true, []coupon.Event{ev}
-	p.issued = []store.Bump{{Key: keys[0], Delta: 1, At: now}, {Key: keys[1], Delta: 1, At: now}}
-	return nil
-}
-
-// changeBuf is a reusable Change with room for the common shapes, so that
-// the hot paths do not allocate one per operation. Stores do not keep a
-// Change after Apply (see store.Change).
-type changeBuf struct {
-	ch      store.Change
-	coupons [2]store.CouponUpdate
-	reds    [1]coupon.Redemption
-	bumps   [6]store.Bump
-	events  [2]coupon.Event
-
-	read readBuf
-}
-
-// readBuf holds what a redemption reads: memory handed to the store, which
-// therefore cannot be on the stack.
-type readBuf struct {
-	found  [2]coupon.Coupon // the coupons of the code
-	keys   [4]store.CounterKey
-	counts [4]store.Count
-}
-
-// getChange takes a changeBuf from the pool, or makes one.
-func (e *Engine) getChange() *changeBuf {
-	if b, ok := e.changes.Get().(*changeBuf); ok {
-		return b
-	}
-	return new(changeBuf)
-}
-
-// putChange returns b to the pool. Only the Change is cleared: every user
-// writes each array entry it puts in the Change or reads back, so stale
-// entries are never seen, and clearing them all would cost more than a
-// redemption's other writes together.
-func (e *Engine) putChange(b *changeBuf) {
-	b.ch = store.Change{}
-	e.changes.Put(b)
 }

@@ -106,6 +106,15 @@ func (p RedeemParams) validate(f *errcode.Fields) {
 	}
 }
 
+// CanUse reports why c cannot take one more use (a redemption or a hold) at
+// at under capacity, its uses in all (0: no limit), as Redeem and PlaceHold
+// refuse it: not Issued at at (Revoked, Expired, NotIssued for Available,
+// Redeemed), every use redeemed (Redeemed), or the remaining ones held
+// (LimitReached). It returns nil when c can.
+func CanUse(c Coupon, at time.Time, capacity int) error {
+	return checkUse(c, at, capacity, "use")
+}
+
 // checkUse refuses a new use of c at at: c must be Issued, and a limited
 // capacity must have a use neither redeemed nor held.
 func checkUse(c Coupon, at time.Time, capacity int, op string) error {
