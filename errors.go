@@ -42,3 +42,9 @@ func staleSeries(id string, passed, now int64) error {
 	}
 	return errcode.New(errcode.Conflict, "Version", msg+"; read it again and pass its version")
 }
+
+// notAHold is the error of a Confirm or Release naming a use that is a
+// redemption, not a hold.
+func notAHold(id string) error {
+	return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+id+" is not a hold")
+}

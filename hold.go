@@ -81,36 +81,55 @@ func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult,
 		if err != nil {
 			return err
 		}
-		if r.HoldExpiresAt.IsZero() {
-			return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+r.ID+" is not a hold")
-		}
+		p, err := decideConfirm(&r, &c, &s, now, req.Actor)
 		switch {
-		case r.Status == coupon.StatusRedeemed || r.Status == coupon.StatusReversed:
+		case p.replay:
 			out, err = e.replay(ctx, r)
 			return err
-		case r.Status == coupon.StatusHeld && !r.HoldActive(now):
-			if err := e.releaseHold(ctx, r, c, now, req.Actor, "hold lapsed"); err != nil {
-				return err
+		case p.lapsed:
+			if rerr := e.releaseHold(ctx, r, c, now, req.Actor, "hold lapsed"); rerr != nil {
+				return rerr
 			}
-			return holdLive(&r, now)
-		}
-		if err := holdLive(&r, now); err != nil {
+			return err
+		case err != nil:
 			return err
 		}
-		c2, r2, ev, err := coupon.ConfirmHold(c, r, now, s.UseCapacity(), req.Actor)
-		if err != nil {
-			return err
-		}
-		ev.ID = e.newID()
-		err = e.st.Apply(ctx, &store.Change{
-			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
-			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
-			Events:      []coupon.Event{ev},
-		})
-		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}
-		return err
+		out = p.w.result()
+		return e.st.Apply(ctx, p.w.change(e))
 	})
 	return out, err
+}
+
+// confirmPlan is what a Confirm decides: to answer with the use again
+// (replay, the hold was confirmed already), to release a hold that lapsed
+// before refusing it (lapsed), or to write w.
+type confirmPlan struct {
+	replay bool
+	lapsed bool
+	w      useWrite
+}
+
+// decideConfirm decides a Confirm at now of hold r of coupon c in series s.
+// A hold that lapsed is refused (HoldExpired) with lapsed set: the engine
+// releases it first.
+func decideConfirm(r *coupon.Redemption, c *coupon.Coupon, s *series.Series, now time.Time, actor string) (confirmPlan, error) {
+	if r.HoldExpiresAt.IsZero() {
+		return confirmPlan{}, notAHold(r.ID)
+	}
+	switch {
+	case r.Status == coupon.StatusRedeemed || r.Status == coupon.StatusReversed:
+		return confirmPlan{replay: true}, nil
+	case r.Status == coupon.StatusHeld && !r.HoldActive(now):
+		return confirmPlan{lapsed: true}, holdLive(r, now)
+	}
+	if err := holdLive(r, now); err != nil {
+		return confirmPlan{}, err
+	}
+	c2, r2, ev, err := coupon.ConfirmHold(*c, *r, now, s.UseCapacity(), actor)
+	if err != nil {
+		return confirmPlan{}, err
+	}
+	return confirmPlan{w: useWrite{version: c.Version, c: c2, r: r2, expect: coupon.StatusHeld, ev: ev}}, nil
 }
 
 // Release gives a hold back: the use it reserved is free again, and the
@@ -132,16 +151,26 @@ func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
 		if err != nil {
 			return err
 		}
-		switch {
-		case r.HoldExpiresAt.IsZero():
-			return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+r.ID+" is not a hold")
-		case r.Status == coupon.StatusReleased:
-			return nil
-		case r.Status != coupon.StatusHeld:
-			return errcode.New(errcode.InvalidTransition, "Hold", "the hold was confirmed; reverse the redemption instead")
+		if done, err := decideRelease(&r); done || err != nil {
+			return err
 		}
 		return e.releaseHold(ctx, r, c, e.now(), req.Actor, reason)
 	})
+}
+
+// decideRelease decides a Release of use r: done when it was released
+// already (nothing to write), an error when it is not a hold or was
+// confirmed; otherwise the hold is to be released.
+func decideRelease(r *coupon.Redemption) (done bool, err error) {
+	switch {
+	case r.HoldExpiresAt.IsZero():
+		return false, notAHold(r.ID)
+	case r.Status == coupon.StatusReleased:
+		return true, nil
+	case r.Status != coupon.StatusHeld:
+		return false, errcode.New(errcode.InvalidTransition, "Hold", "the hold was confirmed; reverse the redemption instead")
+	}
+	return false, nil
 }
 
 // ReleaseLapsedHolds releases every hold whose time to live has passed and
@@ -184,25 +213,33 @@ func (e *Engine) releaseLapsed(ctx context.Context, q store.RedemptionQuery, now
 	}
 }
 
+// releaseHold releases hold r of coupon c at now, giving its use back
+// (readGiveBack, giveBackBumps).
 func (e *Engine) releaseHold(ctx context.Context, r coupon.Redemption, c coupon.Coupon, now time.Time, actor, reason string) error {
-	if staleUse(r, c) {
-		return &store.ConflictError{Kind: "redemption", ID: r.ID} // released or confirmed concurrently
-	}
-	c2, r2, ev, err := coupon.ReleaseHold(c, r, now, actor, reason)
+	w, err := releaseWrite(&r, &c, now, actor, reason)
 	if err != nil {
 		return err
 	}
-	ev.ID = e.newID()
-	bumps, err := e.undoUse(ctx, &r, &c, now)
+	g, err := e.readGiveBack(ctx, &r, &c)
 	if err != nil {
 		return err
 	}
-	return e.st.Apply(ctx, &store.Change{
-		Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
-		Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusHeld}},
-		Bumps:       bumps,
-		Events:      []coupon.Event{ev},
-	})
+	w.bumps = giveBackBumps(&g, &r, now)
+	return e.st.Apply(ctx, w.change(e))
+}
+
+// releaseWrite is the release of hold r of coupon c at now, but for the
+// bumps that give its use back. A hold its coupon no longer counts was
+// released or confirmed concurrently: a conflict, to read again.
+func releaseWrite(r *coupon.Redemption, c *coupon.Coupon, now time.Time, actor, reason string) (useWrite, error) {
+	if staleUse(*r, *c) {
+		return useWrite{}, &store.ConflictError{Kind: "redemption", ID: r.ID}
+	}
+	c2, r2, ev, err := coupon.ReleaseHold(*c, *r, now, actor, reason)
+	if err != nil {
+		return useWrite{}, err
+	}
+	return useWrite{version: c.Version, c: c2, r: r2, expect: coupon.StatusHeld, ev: ev}, nil
 }
 
 // holdLive refuses a hold that was released (ErrHoldReleased) or lapsed

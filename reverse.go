@@ -33,52 +33,108 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 			return err
 		}
 		now := e.now()
-		c2, r2, ev, err := coupon.Reverse(c, r, now, req.Actor, req.Reason)
+		w, err := reverseWrite(&r, &c, now, req.Actor, req.Reason)
 		if err != nil {
 			return err
 		}
-		ev.ID = e.newID()
-		bumps, err := e.undoUse(ctx, &r, &c, now)
+		g, err := e.readGiveBack(ctx, &r, &c)
 		if err != nil {
 			return err
 		}
-		err = e.st.Apply(ctx, &store.Change{
-			Coupons:     []store.CouponUpdate{{Coupon: c2, ExpectVersion: c.Version}},
-			Redemptions: []store.RedemptionUpdate{{Redemption: r2, ExpectStatus: coupon.StatusRedeemed}},
-			Bumps:       bumps,
-			Events:      []coupon.Event{ev},
-		})
-		out = RedeemResult{Redemption: r2, Coupon: c2, Discount: series.Money{Amount: r2.Discount, Currency: r2.Currency}}
-		return err
+		w.bumps = giveBackBumps(&g, &r, now)
+		out = w.result()
+		return e.st.Apply(ctx, w.change(e))
 	})
 	return out, err
 }
 
-// undoUse returns the bumps that give back the use (or hold) r of coupon c
-// at now: one use back on each counter it took and, on the customer's
-// series uses counter, whose last-increment time the redemption gap counts
-// from, that time moved back to the customer's latest other use that
-// still counts (coupon.LastUse). The counter is read before the records, and the
-// rewind expects the value read: a use or a give-back of the same customer
-// in the series that commits in between makes the change conflict, and the
-// engine decides again, so that a concurrent redemption is never
-// overwritten.
-func (e *Engine) undoUse(ctx context.Context, r *coupon.Redemption, c *coupon.Coupon, now time.Time) ([]store.Bump, error) {
-	keys := useKeys(r.SeriesID, store.CodeScope(c), r.Customer)
-	bumps := undoBumps(keys[:], now)
+// reverseWrite is the reversal of redemption r of coupon c at now, but for
+// the bumps that give its use back.
+func reverseWrite(r *coupon.Redemption, c *coupon.Coupon, now time.Time, actor, reason string) (useWrite, error) {
+	c2, r2, ev, err := coupon.Reverse(*c, *r, now, actor, reason)
+	if err != nil {
+		return useWrite{}, err
+	}
+	return useWrite{version: c.Version, c: c2, r: r2, expect: coupon.StatusRedeemed, ev: ev}, nil
+}
+
+// useWrite is the change of one transition of a recorded use (a confirm, a
+// release, a reversal): the coupon's update from version, the
+// redemption's update from status expect, its event, and the bumps that
+// give the use back.
+type useWrite struct {
+	version int64
+	c       coupon.Coupon
+	r       coupon.Redemption
+	expect  coupon.RedemptionStatus
+	ev      coupon.Event
+	bumps   []store.Bump
+}
+
+// change is the store.Change of w, its event's id taken from ids.
+func (w *useWrite) change(ids idSource) *store.Change {
+	ev := w.ev
+	ev.ID = ids.nextID()
+	return &store.Change{
+		Coupons:     []store.CouponUpdate{{Coupon: w.c, ExpectVersion: w.version}},
+		Redemptions: []store.RedemptionUpdate{{Redemption: w.r, ExpectStatus: w.expect}},
+		Bumps:       w.bumps,
+		Events:      []coupon.Event{ev},
+	}
+}
+
+// result is the answer of w's operation.
+func (w *useWrite) result() RedeemResult {
+	return RedeemResult{Redemption: w.r, Coupon: w.c, Discount: series.Money{Amount: w.r.Discount, Currency: w.r.Currency}}
+}
+
+// giveBack is what giving back a use reads: the counters of the use and,
+// on the customer's series uses counter, whose last-increment time the
+// redemption gap counts from, its value and then the customer's uses in
+// the series.
+type giveBack struct {
+	keys    [4]store.CounterKey
+	current store.Count         // the customer's series uses counter
+	uses    []coupon.Redemption // the customer's uses in the series
+}
+
+// readGiveBack reads what giving back the use (or hold) r of coupon c
+// needs. The counter is read before the records, and the rewind expects
+// the value read (giveBackBumps): a use or a give-back of the same
+// customer in the series that commits in between makes the change
+// conflict, and the engine decides again, so that a concurrent redemption
+// is never overwritten.
+func (e *Engine) readGiveBack(ctx context.Context, r *coupon.Redemption, c *coupon.Coupon) (giveBack, error) {
+	g := giveBack{keys: useKeys(r.SeriesID, store.CodeScope(c), r.Customer)}
+	for i := range g.keys {
+		if g.keys[i].Counter != limits.CustomerSeriesUses {
+			continue
+		}
+		var cur [1]store.Count
+		if err := e.st.Counters(ctx, g.keys[i:i+1], cur[:]); err != nil {
+			return g, err
+		}
+		rs, err := e.st.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: r.SeriesID, Customer: r.Customer})
+		if err != nil {
+			return g, err
+		}
+		g.current, g.uses = cur[0], rs
+	}
+	return g, nil
+}
+
+// giveBackBumps returns the bumps that give back the use (or hold) r at
+// now, from what readGiveBack read: one use back on each counter it took
+// and, on the customer's series uses counter, that counter's last-increment
+// time moved back to the customer's latest other use that still counts
+// (coupon.LastUse), expecting the value read.
+func giveBackBumps(g *giveBack, r *coupon.Redemption, now time.Time) []store.Bump {
+	bumps := undoBumps(g.keys[:], now)
 	for i := range bumps {
 		if bumps[i].Key.Counter != limits.CustomerSeriesUses {
 			continue
 		}
-		var cur [1]store.Count
-		if err := e.st.Counters(ctx, keys[i:i+1], cur[:]); err != nil {
-			return nil, err
-		}
-		rs, err := e.st.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: r.SeriesID, Customer: r.Customer})
-		if err != nil {
-			return nil, err
-		}
-		bumps[i].Rewind = &store.Rewind{Expect: cur[0], Last: coupon.LastUse(rs, r.ID, now)}
+		bumps[i].Rewind = &store.Rewind{Expect: g.current, Last: coupon.LastUse(g.uses, r.ID, now)}
 	}
-	return bumps, nil
+	return bumps
 }
