@@ -126,22 +126,24 @@ type issueDenied struct{ d issueDecision }
 func (e *issueDenied) Error() string { return e.d.refused().Error() }
 
 // issueIn issues a coupon of s as req asks, unless the rules deny it (an
-// *issueDenied) or something else refuses or fails it.
+// *issueDenied) or something else refuses or fails it. It checks what the
+// series takes (checkIssue), reads the facts of the issuance rules
+// (readIssue), decides (decideIssue), draws or mints the coupon
+// (freshCoupon) and writes the change issueChange makes.
 func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueRequest, customer string, now time.Time) (IssueResult, store.Count, error) {
 	loc, err := e.location(s)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
-	if err := checkOpen(s, now.In(loc)); err != nil {
+	at := now.In(loc)
+	if err := checkIssue(s, req.Code, at); err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
-	if err := checkChosenCode(s, req.Code); err != nil {
-		return IssueResult{}, store.Count{}, err
-	}
-	d, err := e.decideIssue(ctx, s, customer, now.In(loc))
+	snap, err := e.readIssue(ctx, s, customer, at)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
+	d := decideIssue(s, &snap, at)
 	if !d.Allowed() {
 		return IssueResult{}, store.Count{}, &issueDenied{d}
 	}
@@ -150,19 +152,11 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 		return IssueResult{}, store.Count{}, err
 	}
 	defer claim.release()
-	issued, ev, err := coupon.Issue(fresh, customer, now, s.ExpiresAt(now, loc), req.Actor)
+	ch, issued, err := issueChange(s.ID, &d, fresh, minted, req, customer, now, e)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
-	issued.IssueKey = req.IdempotencyKey
-	ev.ID, ev.Reason = e.newID(), req.Reason
-	keys := issueKeys(s.ID, customer)
-	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}, Sequence: claim.advance()}
-	if minted {
-		ch.NewCoupons = []coupon.Coupon{issued}
-	} else {
-		ch.Coupons = []store.CouponUpdate{{Coupon: issued, ExpectVersion: fresh.Version}}
-	}
+	ch.Sequence = claim.advance()
 	if err := e.st.Apply(ctx, ch); err != nil {
 		var ex *store.ExistsError
 		if errors.As(err, &ex) && ex.Kind != issueKeyKind && s.Source.SharedCode() {
@@ -176,6 +170,39 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 		return IssueResult{}, store.Count{}, err
 	}
 	return IssueResult{Coupon: issued.In(loc)}, ch.Bumps[0].After, nil
+}
+
+// checkIssue refuses, before anything is read, an issue in s at at (in the
+// series' time zone) naming code: a series not open at at, or a code the
+// series does not take.
+func checkIssue(s *series.Series, code string, at time.Time) error {
+	if err := checkOpen(s, at); err != nil {
+		return err
+	}
+	return checkChosenCode(s, code)
+}
+
+// issueChange is the change that issues fresh to customer at now under the
+// allowed decision d, in the series with id seriesID: fresh inserted when
+// minted, else updated from its version; its Issued event, with its id from
+// ids; and a bump of each issue counter under the rules' guard. It returns
+// the coupon issued. A minted code's sequence advance is the caller's to
+// set.
+func issueChange(seriesID string, d *issueDecision, fresh coupon.Coupon, minted bool, req *IssueRequest, customer string, now time.Time, ids idSource) (*store.Change, coupon.Coupon, error) {
+	issued, ev, err := coupon.Issue(fresh, customer, now, d.expires, req.Actor)
+	if err != nil {
+		return nil, issued, err
+	}
+	issued.IssueKey = req.IdempotencyKey
+	ev.ID, ev.Reason = ids.nextID(), req.Reason
+	keys := issueKeys(seriesID, customer)
+	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}}
+	if minted {
+		ch.NewCoupons = []coupon.Coupon{issued}
+	} else {
+		ch.Coupons = []store.CouponUpdate{{Coupon: issued, ExpectVersion: fresh.Version}}
+	}
+	return ch, issued, nil
 }
 
 // refuseIssue answers an issue the rules deny: when the customer may be
@@ -192,13 +219,15 @@ func (e *Engine) refuseIssue(ctx context.Context, s *series.Series, customer str
 }
 
 // issueDecision is the outcome of the issuance rules for one customer, with
-// the facts it was decided on, which a refusal reports.
+// the facts it was decided on, which a refusal reports, and the expiry of
+// the coupon it issues.
 type issueDecision struct {
 	limits.Decision
 	rules         limits.IssuanceRules
 	counts        limits.IssuanceCounts
 	at            time.Time // the request time, in the series' zone
 	excludedUntil time.Time
+	expires       time.Time // the series' expiry for a coupon issued at at
 }
 
 // refused is the refusal of a decision that does not allow.
@@ -207,31 +236,46 @@ func (d *issueDecision) refused() error {
 		Decision: &d.Decision, Rules: &d.rules, Counts: &d.counts, At: d.at, ExcludedUntil: d.excludedUntil})}
 }
 
-// decideIssue evaluates the series' issuance rules for a customer at now,
-// which is in the series' time zone.
-func (e *Engine) decideIssue(ctx context.Context, s *series.Series, customer string, now time.Time) (issueDecision, error) {
-	d := issueDecision{rules: s.EffectiveIssuance(), at: now}
+// issueSnapshot is what the issuance rules read of the store for one
+// customer: the series' and the customer's issue counters, audience
+// membership, and when an exclusion by another series ends (zero: none).
+type issueSnapshot struct {
+	series, customer store.Count
+	inAudience       bool
+	excludedUntil    time.Time
+}
+
+// readIssue reads the issuance facts of customer in s at at, in the
+// series' time zone: the audience only where the series issues to its
+// list only, the exclusion only where it excludes.
+func (e *Engine) readIssue(ctx context.Context, s *series.Series, customer string, at time.Time) (issueSnapshot, error) {
+	var snap issueSnapshot
 	keys := issueKeys(s.ID, customer)
 	var counts [2]store.Count
 	if err := e.st.Counters(ctx, keys[:], counts[:]); err != nil {
-		return d, err
+		return snap, err
 	}
-	q := limits.IssuanceRequest{At: now}
-	if d.rules.AudienceOnly {
+	snap.series, snap.customer = counts[0], counts[1]
+	if s.EffectiveIssuance().AudienceOnly {
 		in, err := e.st.InAudience(ctx, s.ID, customer)
 		if err != nil {
-			return d, err
+			return snap, err
 		}
-		q.InAudience = in
+		snap.inAudience = in
 	}
-	until, err := e.excluded(ctx, s, customer, now)
-	if err != nil {
-		return d, err
-	}
-	q.Excluded, d.excludedUntil = !until.IsZero(), until
-	d.counts = limits.IssuanceCounts{Series: counts[0].N, Customer: counts[1].N, CustomerLast: counts[1].Last}
+	until, err := e.excluded(ctx, s, customer, at)
+	snap.excludedUntil = until
+	return snap, err
+}
+
+// decideIssue evaluates the series' issuance rules over snap at at, which
+// is in the series' time zone.
+func decideIssue(s *series.Series, snap *issueSnapshot, at time.Time) issueDecision {
+	d := issueDecision{rules: s.EffectiveIssuance(), at: at, excludedUntil: snap.excludedUntil, expires: s.ExpiresAt(at, at.Location())}
+	q := limits.IssuanceRequest{At: at, InAudience: snap.inAudience, Excluded: !snap.excludedUntil.IsZero()}
+	d.counts = limits.IssuanceCounts{Series: snap.series.N, Customer: snap.customer.N, CustomerLast: snap.customer.Last}
 	d.Decision = limits.EvaluateIssuance(&d.rules, &d.counts, &q)
-	return d, nil
+	return d
 }
 
 // excluded returns when the customer's exclusion from s ends: zero when

@@ -249,7 +249,6 @@ func (e *Engine) issuedByKeys(ctx context.Context, seriesID string, reqs []Issue
 // An allowed request past the room of the claim is refused as Issue would
 // refuse it: no code is left to mint.
 func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) ([]int, error) {
-	rules := b.s.EffectiveIssuance()
 	at := b.now.In(b.loc)
 	b.replayOf = make([]int, len(reqs))
 	pending := map[string]int{} // key -> the allowed request that carries it
@@ -282,9 +281,7 @@ func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueReq
 		}
 		k := b.slot[id]
 		f := b.facts[id]
-		d := issueDecision{rules: rules, at: at, excludedUntil: f.excludedUntil,
-			counts: limits.IssuanceCounts{Series: b.counts[0].N, Customer: b.counts[k].N, CustomerLast: b.counts[k].Last}}
-		d.Decision = limits.EvaluateIssuance(&rules, &d.counts, &f.IssuanceRequest)
+		d := decideIssue(b.s, &issueSnapshot{series: b.counts[0], customer: b.counts[k], inAudience: f.InAudience, excludedUntil: f.excludedUntil}, at)
 		if !d.Allowed() {
 			out[i].Err = d.refused()
 			continue
