@@ -3,9 +3,11 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -47,14 +49,8 @@ func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult
 		}
 		old := cs[0]
 		now := e.now()
-		if s.Source.External() {
-			return errcode.New(errcode.ExternalProvider, "Code", "codes from an outside provider cannot be reissued")
-		}
-		if s.Source.SharedCode() {
-			return errcode.New(errcode.PoolEmpty, "SeriesID", "a common code has no pool to draw a replacement from")
-		}
 		// Refuse before drawing a code when the old coupon cannot be reissued.
-		if _, _, _, err := coupon.Reissue(old, coupon.Coupon{}, now, coupon.ReissueParams{}); err != nil && !errors.Is(err, errcode.ErrInvalidArgument) {
+		if err := checkReissue(s, &old, now); err != nil {
 			return err
 		}
 		fresh, minted, claim, err := e.freshCoupon(ctx, s, "", req.Actor)
@@ -66,20 +62,50 @@ func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult
 		if err != nil {
 			return err
 		}
-		o, n, ev, err := coupon.Reissue(old, fresh, now, coupon.ReissueParams{
-			Actor: req.Actor, Notify: req.Notify, ExpiresAt: s.ExpiresAt(now, loc)})
+		ch, res, err := reissueChange(&old, fresh, minted, s.ExpiresAt(now, loc), now, &req, e)
 		if err != nil {
 			return err
 		}
-		ev.ID = e.newID()
-		ch := &store.Change{Coupons: []store.CouponUpdate{{Coupon: o, ExpectVersion: old.Version}}, Events: []coupon.Event{ev}, Sequence: claim.advance()}
-		if minted {
-			ch.NewCoupons = []coupon.Coupon{n}
-		} else {
-			ch.Coupons = append(ch.Coupons, store.CouponUpdate{Coupon: n, ExpectVersion: fresh.Version})
-		}
-		out = ReissueResult{Old: o, New: n}
+		ch.Sequence = claim.advance()
+		out = res
 		return e.st.Apply(ctx, ch)
 	})
 	return out, err
+}
+
+// checkReissue refuses, before a replacement is drawn, a reissue of coupon
+// old of series s at now: codes from an outside provider, a common code
+// (no pool to draw from), and a coupon the state machine would not reissue
+// (still usable, reissued already, never issued).
+func checkReissue(s *series.Series, old *coupon.Coupon, now time.Time) error {
+	if s.Source.External() {
+		return errcode.New(errcode.ExternalProvider, "Code", "codes from an outside provider cannot be reissued")
+	}
+	if s.Source.SharedCode() {
+		return errcode.New(errcode.PoolEmpty, "SeriesID", "a common code has no pool to draw a replacement from")
+	}
+	if _, _, _, err := coupon.Reissue(*old, coupon.Coupon{}, now, coupon.ReissueParams{}); err != nil && !errors.Is(err, errcode.ErrInvalidArgument) {
+		return err
+	}
+	return nil
+}
+
+// reissueChange is the change that replaces old by fresh at now, as req
+// asks: fresh, expiring at the earlier of its own expiry and expires,
+// inserted when minted, else updated from its version; old updated; the
+// Reissued event, with its id from ids. A minted code's sequence advance is
+// the caller's to set.
+func reissueChange(old *coupon.Coupon, fresh coupon.Coupon, minted bool, expires, now time.Time, req *ReissueRequest, ids idSource) (*store.Change, ReissueResult, error) {
+	o, n, ev, err := coupon.Reissue(*old, fresh, now, coupon.ReissueParams{Actor: req.Actor, Notify: req.Notify, ExpiresAt: expires})
+	if err != nil {
+		return nil, ReissueResult{}, err
+	}
+	ev.ID = ids.nextID()
+	ch := &store.Change{Coupons: []store.CouponUpdate{{Coupon: o, ExpectVersion: old.Version}}, Events: []coupon.Event{ev}}
+	if minted {
+		ch.NewCoupons = []coupon.Coupon{n}
+	} else {
+		ch.Coupons = append(ch.Coupons, store.CouponUpdate{Coupon: n, ExpectVersion: fresh.Version})
+	}
+	return ch, ReissueResult{Old: o, New: n}, nil
 }

@@ -3,9 +3,11 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -52,25 +54,15 @@ func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coup
 		if err != nil {
 			return err
 		}
-		if c.Holder != from {
-			return codeNotFound(req.Code)
-		}
-		now := e.now()
 		loc, err := e.location(s)
 		if err != nil {
 			return err
 		}
-		if err := checkOpen(s, now.In(loc)); err != nil {
-			return err
-		}
-		moved, evs, err := coupon.Transfer(c, to.ID, now, req.Actor, s.Transferable)
+		ch, moved, err := decideTransfer(&c, s, from, to.ID, e.now(), loc, &req, e)
 		if err != nil {
 			return err
 		}
-		for i := range evs {
-			evs[i].ID, evs[i].Reason = e.newID(), req.Reason
-		}
-		err = e.st.Apply(ctx, &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: c.Version}}, Events: evs})
+		err = e.st.Apply(ctx, ch)
 		if errors.Is(err, errcode.ErrAlreadyExists) {
 			return errcode.New(errcode.CommonCodeIssued, "To", "the customer already holds this common code")
 		}
@@ -78,4 +70,27 @@ func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coup
 		return err
 	})
 	return out, err
+}
+
+// decideTransfer decides the transfer that req asks of coupon c of series
+// s, whose time zone is loc, from customer from to customer to at now:
+// the change that moves it, with the events of both customers, their ids
+// from ids, and the coupon moved. A coupon from does not hold is refused as
+// a code that does not exist; a series not open at now refuses the transfer,
+// and so does the coupon's state machine (coupon.Transfer).
+func decideTransfer(c *coupon.Coupon, s *series.Series, from, to string, now time.Time, loc *time.Location, req *TransferRequest, ids idSource) (*store.Change, coupon.Coupon, error) {
+	if c.Holder != from {
+		return nil, coupon.Coupon{}, codeNotFound(req.Code)
+	}
+	if err := checkOpen(s, now.In(loc)); err != nil {
+		return nil, coupon.Coupon{}, err
+	}
+	moved, evs, err := coupon.Transfer(*c, to, now, req.Actor, s.Transferable)
+	if err != nil {
+		return nil, coupon.Coupon{}, err
+	}
+	for i := range evs {
+		evs[i].ID, evs[i].Reason = ids.nextID(), req.Reason
+	}
+	return &store.Change{Coupons: []store.CouponUpdate{{Coupon: moved, ExpectVersion: c.Version}}, Events: evs}, moved, nil
 }
