@@ -24,13 +24,7 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 	if err := e.admit(nil); err != nil {
 		return 0, err
 	}
-	now := e.now()
-	f := store.CouponFilter{States: []coupon.State{coupon.Available, coupon.Issued}, ExpiresBefore: now}
-	u := store.BulkUpdate{
-		To: coupon.Expired, At: now, Limit: expireBatch,
-		Event:         coupon.Event{Kind: coupon.EventExpired, At: now, Reason: "expiry passed"},
-		EventIDPrefix: e.newID() + "-",
-	}
+	f, u := expireDue(e.now(), e)
 	n := 0
 	for {
 		out, err := e.st.UpdateWhere(ctx, f, u)
@@ -39,6 +33,19 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 			return n, err
 		}
 	}
+}
+
+// expireDue is the sweep of ExpireDue at now, one batch at a time: which
+// coupons it takes (Available or Issued, expired before now), and the
+// update to Expired with its event, whose ids start with an id from ids.
+func expireDue(now time.Time, ids idSource) (store.CouponFilter, store.BulkUpdate) {
+	f := store.CouponFilter{States: []coupon.State{coupon.Available, coupon.Issued}, ExpiresBefore: now}
+	u := store.BulkUpdate{
+		To: coupon.Expired, At: now, Limit: expireBatch,
+		Event:         coupon.Event{Kind: coupon.EventExpired, At: now, Reason: "expiry passed"},
+		EventIDPrefix: ids.nextID() + "-",
+	}
+	return f, u
 }
 
 // ReminderDue is an expiry reminder to send: which coupon, which reminder of
@@ -91,13 +98,7 @@ func (e *Engine) RemindersDue(ctx context.Context, from, to time.Time) ([]Remind
 			if err != nil {
 				return nil, err
 			}
-			for _, c := range cs {
-				for _, r := range s.Reminders {
-					if due := r.DueAt(c.ExpiresAt, loc); due.After(from) && !due.After(to) {
-						out = append(out, ReminderDue{SeriesID: s.ID, Coupon: c, Reminder: r, DueAt: due, ExpiresAt: c.ExpiresAt})
-					}
-				}
-			}
+			out = appendDue(out, s, loc, cs, from, to)
 		}
 	}
 	// Stable: a coupon's reminders due at one instant keep the series' order.
@@ -134,6 +135,21 @@ func reminderWindows(rs []series.Reminder, from, to time.Time) []expiryWindow {
 			out = append(out, w)
 		} else if w.before.After(last.before) {
 			last.before = w.before
+		}
+	}
+	return out
+}
+
+// appendDue appends to out the reminders of series s, whose time zone is
+// loc, due in (from, to] for the coupons cs: each reminder of the series
+// whose due time, series.Reminder.DueAt of the coupon's expiry, falls in
+// the window.
+func appendDue(out []ReminderDue, s *series.Series, loc *time.Location, cs []coupon.Coupon, from, to time.Time) []ReminderDue {
+	for _, c := range cs {
+		for _, r := range s.Reminders {
+			if due := r.DueAt(c.ExpiresAt, loc); due.After(from) && !due.After(to) {
+				out = append(out, ReminderDue{SeriesID: s.ID, Coupon: c, Reminder: r, DueAt: due, ExpiresAt: c.ExpiresAt})
+			}
 		}
 	}
 	return out

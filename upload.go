@@ -79,44 +79,14 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (UploadResult, e
 	if k := s.Source.Kind; k != series.Uploaded && k != series.ThirdParty {
 		return UploadResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "series "+s.ID+" does not take uploaded codes")
 	}
-	now := e.now()
-	var res UploadResult
-	var pool []coupon.Coupon
-	var events []coupon.Event
-	var issue []int // rows with a customer, issued after the pool insert
-	seen := make(map[string]bool, len(rows))
-	for i, r := range rows {
-		if err := input.WithinAt("Rows", i, r.validate()); err != nil {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
-			continue
-		}
-		canon, err := canonicalCode(r.Code)
-		if err != nil || !validUploadCode(canon) {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(r.Code)+" is empty or has characters other than letters, digits, '-' and '_'")})
-			continue
-		}
-		if seen[canon] {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.AlreadyExists, "Code", "code "+strconv.Quote(r.Code)+" appears twice in the upload")})
-			continue
-		}
-		seen[canon] = true
-		c, ev, err := coupon.New(coupon.NewParams{ID: e.newID(), SeriesID: s.ID, Code: strings.TrimSpace(r.Code), Canonical: canon, ExpiresAt: r.ExpiresAt, Actor: actor}, now)
-		if err != nil {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
-			continue
-		}
-		ev.ID = e.newID()
-		pool, events = append(pool, c), append(events, ev)
-		if !r.Customer.IsZero() {
-			issue = append(issue, i)
-		}
-	}
-	n, err := e.st.InsertCoupons(ctx, pool, events)
+	u := planUpload(&s, rows, actor, e.now(), e)
+	res := UploadResult{Failed: u.failed}
+	n, err := e.st.InsertCoupons(ctx, u.pool, u.events)
 	if err != nil {
 		return res, err
 	}
-	res.Added, res.Skipped = n, len(pool)-n
-	for _, i := range issue {
+	res.Added, res.Skipped = n, len(u.pool)-n
+	for _, i := range u.issue {
 		if err := e.issueUploaded(ctx, s.ID, rows[i], actor); err != nil {
 			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
 		}
@@ -148,4 +118,50 @@ func (e *Engine) issueUploaded(ctx context.Context, seriesID string, row UploadR
 		return nil
 	}
 	return err
+}
+
+// uploadPlan is what an upload decides from its rows: the coupons to add
+// to the pool with their Created events, the rows to issue once they are
+// in (those with a customer), and the rows refused.
+type uploadPlan struct {
+	pool   []coupon.Coupon
+	events []coupon.Event
+	issue  []int
+	failed []RowError
+}
+
+// planUpload decides an upload of rows into series s at now by actor, the
+// ids of its records from ids: a row with a bad field, a code that is not
+// letters, digits, '-' and '_', or a code that an earlier row has is
+// refused; every other row's code becomes an Available coupon.
+func planUpload(s *series.Series, rows []UploadRow, actor string, now time.Time, ids idSource) uploadPlan {
+	var u uploadPlan
+	seen := make(map[string]bool, len(rows))
+	for i, r := range rows {
+		if err := input.WithinAt("Rows", i, r.validate()); err != nil {
+			u.failed = append(u.failed, RowError{Row: i, Err: err})
+			continue
+		}
+		canon, err := canonicalCode(r.Code)
+		if err != nil || !validUploadCode(canon) {
+			u.failed = append(u.failed, RowError{Row: i, Err: errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(r.Code)+" is empty or has characters other than letters, digits, '-' and '_'")})
+			continue
+		}
+		if seen[canon] {
+			u.failed = append(u.failed, RowError{Row: i, Err: errcode.New(errcode.AlreadyExists, "Code", "code "+strconv.Quote(r.Code)+" appears twice in the upload")})
+			continue
+		}
+		seen[canon] = true
+		c, ev, err := coupon.New(coupon.NewParams{ID: ids.nextID(), SeriesID: s.ID, Code: strings.TrimSpace(r.Code), Canonical: canon, ExpiresAt: r.ExpiresAt, Actor: actor}, now)
+		if err != nil {
+			u.failed = append(u.failed, RowError{Row: i, Err: err})
+			continue
+		}
+		ev.ID = ids.nextID()
+		u.pool, u.events = append(u.pool, c), append(u.events, ev)
+		if !r.Customer.IsZero() {
+			u.issue = append(u.issue, i)
+		}
+	}
+	return u
 }
