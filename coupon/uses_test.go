@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
 )
 
 func TestUsesLeft(t *testing.T) {
@@ -69,6 +70,34 @@ func TestLastUse(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			if got := coupon.LastUse(tc.rs, tc.except, now); !got.Equal(tc.want) {
 				t.Errorf("LastUse = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}
+
+func TestCanUse(t *testing.T) {
+	now := time.Date(2026, 5, 1, 12, 0, 0, 0, time.UTC)
+	issued := coupon.Coupon{ID: "c", State: coupon.Issued, Holder: "alice", Version: 2}
+	with := func(f func(*coupon.Coupon)) coupon.Coupon { c := issued; f(&c); return c }
+	for _, tc := range []struct {
+		name     string
+		c        coupon.Coupon
+		capacity int
+		want     errcode.Code
+	}{
+		{"issued, unused", issued, 1, 0},
+		{"issued, no limit, used", with(func(c *coupon.Coupon) { c.Redemptions = 9 }), 0, 0},
+		{"a use left beside a hold", with(func(c *coupon.Coupon) { c.Redemptions, c.Holds = 1, 1 }), 3, 0},
+		{"every use redeemed", with(func(c *coupon.Coupon) { c.Redemptions = 2 }), 2, errcode.Redeemed},
+		{"the last use held", with(func(c *coupon.Coupon) { c.Redemptions, c.Holds = 1, 1 }), 2, errcode.LimitReached},
+		{"available", coupon.Coupon{ID: "c", State: coupon.Available, Version: 1}, 1, errcode.NotIssued},
+		{"expired", with(func(c *coupon.Coupon) { c.ExpiresAt = now }), 1, errcode.Expired},
+		{"revoked", with(func(c *coupon.Coupon) { c.State = coupon.Revoked }), 1, errcode.Revoked},
+		{"redeemed", with(func(c *coupon.Coupon) { c.State, c.Redemptions = coupon.Redeemed, 1 }), 1, errcode.Redeemed},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := errcode.CodeOf(coupon.CanUse(tc.c, now, tc.capacity)); got != tc.want {
+				t.Errorf("CanUse = %v, want %v", got, tc.want)
 			}
 		})
 	}
