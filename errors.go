@@ -3,8 +3,10 @@ package couponkit
 import (
 	"fmt"
 	"strconv"
+	"time"
 
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -47,4 +49,14 @@ func staleSeries(id string, passed, now int64) error {
 // redemption, not a hold.
 func notAHold(id string) error {
 	return errcode.New(errcode.RedemptionNotFound, "Hold", "redemption "+id+" is not a hold")
+}
+
+// checkOpen refuses work on a series that is paused, ended, not started or
+// past its end, with a *refusal.Error; at is best in the series' time zone,
+// in which the refusal's times are given.
+func checkOpen(s *series.Series, at time.Time) error {
+	if r, closed := refusal.Closed(s, at); closed {
+		return &refusal.Error{Refusals: []refusal.Refusal{r}}
+	}
+	return nil
 }

@@ -8,12 +8,10 @@ import (
 	"reflect"
 	"slices"
 	"strings"
-	"time"
 
 	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
-	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -218,14 +216,4 @@ func (e *Engine) Series(ctx context.Context, id string) (series.Series, error) {
 		return series.Series{}, err
 	}
 	return e.st.Series(ctx, id)
-}
-
-// checkOpen refuses work on a series that is paused, ended, not started or
-// past its end, with a *refusal.Error; at is best in the series' time zone,
-// in which the refusal's times are given.
-func checkOpen(s *series.Series, at time.Time) error {
-	if r, closed := refusal.Closed(s, at); closed {
-		return &refusal.Error{Refusals: []refusal.Refusal{r}}
-	}
-	return nil
 }
