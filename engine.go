@@ -2,12 +2,8 @@ package couponkit
 
 import (
 	"context"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
-	"strconv"
 	"sync"
-	"sync/atomic"
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -129,57 +125,6 @@ func New(cfg Config) (*Engine, error) {
 // Store returns the engine's store.
 func (e *Engine) Store() store.Store { return e.st }
 
-// idGen makes ids that are unique across engines (a random 64-bit prefix)
-// and increasing within one (a zero-padded counter), so that ids sort in
-// creation order per engine.
-type idGen struct {
-	prefix string
-	n      atomic.Uint64
-}
-
-func newIDGen() (*idGen, error) {
-	var b [8]byte
-	if _, err := rand.Read(b[:]); err != nil {
-		return nil, errcode.Wrap(errcode.Unavailable, err, "reading random id prefix")
-	}
-	return &idGen{prefix: hex.EncodeToString(b[:])}, nil
-}
-
-// idLen is the length of an id: the 16 hex digits of the prefix and 13
-// base-36 digits of the counter.
-const idLen = 16 + 13
-
-func (g *idGen) next() string {
-	var buf [idLen]byte
-	g.put(buf[:])
-	return string(buf[:])
-}
-
-// put writes the next id into b, which has room for idLen bytes.
-func (g *idGen) put(b []byte) {
-	n := copy(b, g.prefix)
-	d := strconv.AppendUint(b[n:n], g.n.Add(1), 36)
-	pad := 13 - len(d)
-	copy(b[n+pad:], d)
-	for i := n; i < n+pad; i++ {
-		b[i] = '0'
-	}
-}
-
-// idPair returns two fresh ids. The default generator makes both in one
-// allocation, which a redemption, needing an id for itself and one for its
-// event, saves every time.
-func (e *Engine) idPair() (string, string) {
-	if e.ids == nil {
-		return e.newID(), e.newID()
-	}
-	var buf [2 * idLen]byte
-	e.ids.put(buf[:idLen])
-	e.ids.put(buf[idLen:])
-	s := string(buf[:])
-	return s[:idLen], s[idLen:]
-}
-
 // retry runs attempt until it succeeds, fails with an error that a fresh
 // snapshot cannot fix, or has run e.attempts times. A stale snapshot shows
 // as a conflict (a record changed) or a failed guard (a counter moved);
@@ -205,37 +150,13 @@ func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 	return err
 }
 
-// series returns the stored series with the given id. When the store can
-// tell a series' version cheaply (store.SeriesVersioner), a series already
-// read is reused while its version is unchanged. The result is shared and
-// must not be modified.
-func (e *Engine) series(ctx context.Context, id string) (*series.Series, error) {
-	sv, ok := e.st.(store.SeriesVersioner)
-	if ok {
-		v, err := sv.SeriesVersion(ctx, id)
-		if err != nil {
-			return nil, err
-		}
-		if c, hit := e.seriesCache.Load(id); hit && c.(*series.Series).Version == v {
-			return c.(*series.Series), nil
-		}
-	}
-	s, err := e.st.Series(ctx, id)
-	if err != nil {
-		return nil, err
-	}
-	if ok {
-		e.seriesCache.Store(id, &s)
-	}
-	return &s, nil
-}
-
 // changeBuf is a reusable Change with room for the common shapes, so that
 // the hot paths do not allocate one per operation. Stores do not keep a
 // Change after Apply (see store.Change).
 type changeBuf struct {
 	ch      store.Change
 	coupons [2]store.CouponUpdate
+	fresh   [1]coupon.Coupon
 	reds    [1]coupon.Redemption
 	bumps   [6]store.Bump
 	events  [2]coupon.Event
@@ -251,18 +172,19 @@ type readBuf struct {
 	counts [4]store.Count
 }
 
-func (e *Engine) change() *changeBuf {
+// getChange takes a changeBuf from the pool, or makes one.
+func (e *Engine) getChange() *changeBuf {
 	if b, ok := e.changes.Get().(*changeBuf); ok {
 		return b
 	}
 	return new(changeBuf)
 }
 
-// release returns b to the pool. Only the Change is cleared: every user
+// putChange returns b to the pool. Only the Change is cleared: every user
 // writes each array entry it puts in the Change or reads back, so stale
 // entries are never seen, and clearing them all would cost more than a
 // redemption's other writes together.
-func (e *Engine) release(b *changeBuf) {
+func (e *Engine) putChange(b *changeBuf) {
 	b.ch = store.Change{}
 	e.changes.Put(b)
 }

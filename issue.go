@@ -3,13 +3,9 @@ package couponkit
 import (
 	"context"
 	"errors"
-	"strconv"
-	"strings"
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
-	"github.com/couponkit/couponkit/errcode"
-	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
@@ -130,22 +126,24 @@ type issueDenied struct{ d issueDecision }
 func (e *issueDenied) Error() string { return e.d.refused().Error() }
 
 // issueIn issues a coupon of s as req asks, unless the rules deny it (an
-// *issueDenied) or something else refuses or fails it.
+// *issueDenied) or something else refuses or fails it. It checks what the
+// series takes (checkIssue), reads the facts of the issuance rules
+// (readIssue), decides (decideIssue), draws or mints the coupon
+// (freshCoupon) and writes the change issueChange makes.
 func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueRequest, customer string, now time.Time) (IssueResult, store.Count, error) {
 	loc, err := e.location(s)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
-	if err := checkOpen(s, now.In(loc)); err != nil {
+	at := now.In(loc)
+	if err := checkIssue(s, req.Code, at); err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
-	if err := checkChosenCode(s, req.Code); err != nil {
-		return IssueResult{}, store.Count{}, err
-	}
-	d, err := e.decideIssue(ctx, s, customer, now.In(loc))
+	snap, err := e.readIssue(ctx, s, customer, at)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
+	d := decideIssue(s, &snap, at)
 	if !d.Allowed() {
 		return IssueResult{}, store.Count{}, &issueDenied{d}
 	}
@@ -154,19 +152,11 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 		return IssueResult{}, store.Count{}, err
 	}
 	defer claim.release()
-	issued, ev, err := coupon.Issue(fresh, customer, now, s.ExpiresAt(now, loc), req.Actor)
+	ch, issued, err := issueChange(s.ID, &d, fresh, minted, req, customer, now, e)
 	if err != nil {
 		return IssueResult{}, store.Count{}, err
 	}
-	issued.IssueKey = req.IdempotencyKey
-	ev.ID, ev.Reason = e.newID(), req.Reason
-	keys := issueKeys(s.ID, customer)
-	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}, Sequence: claim.advance()}
-	if minted {
-		ch.NewCoupons = []coupon.Coupon{issued}
-	} else {
-		ch.Coupons = []store.CouponUpdate{{Coupon: issued, ExpectVersion: fresh.Version}}
-	}
+	ch.Sequence = claim.advance()
 	if err := e.st.Apply(ctx, ch); err != nil {
 		var ex *store.ExistsError
 		if errors.As(err, &ex) && ex.Kind != issueKeyKind && s.Source.SharedCode() {
@@ -180,6 +170,39 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 		return IssueResult{}, store.Count{}, err
 	}
 	return IssueResult{Coupon: issued.In(loc)}, ch.Bumps[0].After, nil
+}
+
+// checkIssue refuses, before anything is read, an issue in s at at (in the
+// series' time zone) naming code: a series not open at at, or a code the
+// series does not take.
+func checkIssue(s *series.Series, code string, at time.Time) error {
+	if err := checkOpen(s, at); err != nil {
+		return err
+	}
+	return checkChosenCode(s, code)
+}
+
+// issueChange is the change that issues fresh to customer at now under the
+// allowed decision d, in the series with id seriesID: fresh inserted when
+// minted, else updated from its version; its Issued event, with its id from
+// ids; and a bump of each issue counter under the rules' guard. It returns
+// the coupon issued. A minted code's sequence advance is the caller's to
+// set.
+func issueChange(seriesID string, d *issueDecision, fresh coupon.Coupon, minted bool, req *IssueRequest, customer string, now time.Time, ids idSource) (*store.Change, coupon.Coupon, error) {
+	issued, ev, err := coupon.Issue(fresh, customer, now, d.expires, req.Actor)
+	if err != nil {
+		return nil, issued, err
+	}
+	issued.IssueKey = req.IdempotencyKey
+	ev.ID, ev.Reason = ids.nextID(), req.Reason
+	keys := issueKeys(seriesID, customer)
+	ch := &store.Change{Bumps: guardedBumps(nil, d.Guards(), keys[:], now), Events: []coupon.Event{ev}}
+	if minted {
+		ch.NewCoupons = []coupon.Coupon{issued}
+	} else {
+		ch.Coupons = []store.CouponUpdate{{Coupon: issued, ExpectVersion: fresh.Version}}
+	}
+	return ch, issued, nil
 }
 
 // refuseIssue answers an issue the rules deny: when the customer may be
@@ -196,13 +219,15 @@ func (e *Engine) refuseIssue(ctx context.Context, s *series.Series, customer str
 }
 
 // issueDecision is the outcome of the issuance rules for one customer, with
-// the facts it was decided on, which a refusal reports.
+// the facts it was decided on, which a refusal reports, and the expiry of
+// the coupon it issues.
 type issueDecision struct {
 	limits.Decision
 	rules         limits.IssuanceRules
 	counts        limits.IssuanceCounts
 	at            time.Time // the request time, in the series' zone
 	excludedUntil time.Time
+	expires       time.Time // the series' expiry for a coupon issued at at
 }
 
 // refused is the refusal of a decision that does not allow.
@@ -211,31 +236,46 @@ func (d *issueDecision) refused() error {
 		Decision: &d.Decision, Rules: &d.rules, Counts: &d.counts, At: d.at, ExcludedUntil: d.excludedUntil})}
 }
 
-// decideIssue evaluates the series' issuance rules for a customer at now,
-// which is in the series' time zone.
-func (e *Engine) decideIssue(ctx context.Context, s *series.Series, customer string, now time.Time) (issueDecision, error) {
-	d := issueDecision{rules: s.EffectiveIssuance(), at: now}
+// issueSnapshot is what the issuance rules read of the store for one
+// customer: the series' and the customer's issue counters, audience
+// membership, and when an exclusion by another series ends (zero: none).
+type issueSnapshot struct {
+	series, customer store.Count
+	inAudience       bool
+	excludedUntil    time.Time
+}
+
+// readIssue reads the issuance facts of customer in s at at, in the
+// series' time zone: the audience only where the series issues to its
+// list only, the exclusion only where it excludes.
+func (e *Engine) readIssue(ctx context.Context, s *series.Series, customer string, at time.Time) (issueSnapshot, error) {
+	var snap issueSnapshot
 	keys := issueKeys(s.ID, customer)
 	var counts [2]store.Count
 	if err := e.st.Counters(ctx, keys[:], counts[:]); err != nil {
-		return d, err
+		return snap, err
 	}
-	q := limits.IssuanceRequest{At: now}
-	if d.rules.AudienceOnly {
+	snap.series, snap.customer = counts[0], counts[1]
+	if s.EffectiveIssuance().AudienceOnly {
 		in, err := e.st.InAudience(ctx, s.ID, customer)
 		if err != nil {
-			return d, err
+			return snap, err
 		}
-		q.InAudience = in
+		snap.inAudience = in
 	}
-	until, err := e.excluded(ctx, s, customer, now)
-	if err != nil {
-		return d, err
-	}
-	q.Excluded, d.excludedUntil = !until.IsZero(), until
-	d.counts = limits.IssuanceCounts{Series: counts[0].N, Customer: counts[1].N, CustomerLast: counts[1].Last}
+	until, err := e.excluded(ctx, s, customer, at)
+	snap.excludedUntil = until
+	return snap, err
+}
+
+// decideIssue evaluates the series' issuance rules over snap at at, which
+// is in the series' time zone.
+func decideIssue(s *series.Series, snap *issueSnapshot, at time.Time) issueDecision {
+	d := issueDecision{rules: s.EffectiveIssuance(), at: at, excludedUntil: snap.excludedUntil, expires: s.ExpiresAt(at, at.Location())}
+	q := limits.IssuanceRequest{At: at, InAudience: snap.inAudience, Excluded: !snap.excludedUntil.IsZero()}
+	d.counts = limits.IssuanceCounts{Series: snap.series.N, Customer: snap.customer.N, CustomerLast: snap.customer.Last}
 	d.Decision = limits.EvaluateIssuance(&d.rules, &d.counts, &q)
-	return d, nil
+	return d
 }
 
 // excluded returns when the customer's exclusion from s ends: zero when
@@ -321,156 +361,4 @@ func (e *Engine) notifyCrossing(ctx context.Context, s *series.Series, before, a
 	if at := max - n; before < at && at <= after {
 		e.onRemaining(ctx, s.ID, n)
 	}
-}
-
-// UploadRow is one code to add to a series' pool, optionally already issued
-// to a customer, with an optional expiry of its own.
-type UploadRow struct {
-	Code string `json:"code"`
-	// Customer, when set, is who the code is issued to at once.
-	Customer CustomerRef `json:"customer,omitzero"`
-	// ExpiresAt, when set, is the code's own expiry: once issued, the
-	// coupon expires at the earlier of it and the series' expiry.
-	ExpiresAt time.Time `json:"expires_at,omitzero"`
-}
-
-// UploadResult reports an upload: how many codes were added, and each row
-// refused, by row index.
-type UploadResult struct {
-	Added   int        `json:"added"`
-	Skipped int        `json:"skipped"` // codes already in the series
-	Failed  []RowError `json:"failed,omitempty"`
-}
-
-// RowError is one refused row of a bulk operation.
-//
-// In JSON it is {"row": 3, "error": {...}}, the error in one of two forms:
-//
-//   - a refusal by the rules or the coupon's state (a *refusal.Error) is
-//     {"refusals": [...]}, each refusal with its code, rule, message and
-//     parameters, and reads back as a *refusal.Error with those refusals;
-//   - any other error is {"code": 1402, "field": "Code", "message": "..."}:
-//     the code and field of the *errcode.Error in it (code 0 when there is
-//     none) and its message, where the text of a cause or of a wrapping
-//     error is kept. It reads back as an *errcode.Error with that code,
-//     field and message: the same error when it was an *errcode.Error
-//     without a cause.
-type RowError struct {
-	Row int   `json:"row"` // index of the row in the input, from 0
-	Err error `json:"-"`   // an *errcode.Error, or a *refusal.Error when the rules refused the row's issue
-}
-
-// UploadRequest is a batch of codes for the pool of an Uploaded or
-// ThirdParty series.
-type UploadRequest struct {
-	SeriesID string      `json:"series_id"`
-	Rows     []UploadRow `json:"rows"`
-	// Actor is recorded on the events of every row.
-	Actor string `json:"actor,omitempty"`
-}
-
-// Upload adds codes to an Uploaded or ThirdParty series' pool in one batch.
-// Then each row with a customer, in order, is issued to that customer
-// under the series' issuance rules, expiring at the earlier of the row's
-// own expiry and the series'; a row whose issue is refused stays in the
-// pool and is reported in Failed. Codes already in the series are not
-// added again, and a row whose customer already holds its code succeeds,
-// so an interrupted upload can be run again. Invalid rows are reported and
-// the others still added.
-func (e *Engine) Upload(ctx context.Context, req UploadRequest) (UploadResult, error) {
-	seriesID, rows, actor := req.SeriesID, req.Rows, req.Actor
-	if err := e.admit(first(idArg("SeriesID", seriesID), input.Text("Actor", input.Actor, actor))); err != nil {
-		return UploadResult{}, err
-	}
-	s, err := e.st.Series(ctx, seriesID)
-	if err != nil {
-		return UploadResult{}, err
-	}
-	if k := s.Source.Kind; k != series.Uploaded && k != series.ThirdParty {
-		return UploadResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "series "+s.ID+" does not take uploaded codes")
-	}
-	now := e.now()
-	var res UploadResult
-	var pool []coupon.Coupon
-	var events []coupon.Event
-	var issue []int // rows with a customer, issued after the pool insert
-	seen := make(map[string]bool, len(rows))
-	for i, r := range rows {
-		if err := input.WithinAt("Rows", i, r.validate()); err != nil {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
-			continue
-		}
-		canon, err := canonicalCode(r.Code)
-		if err != nil || !validUploadCode(canon) {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.InvalidCode, "Code", "code "+strconv.Quote(r.Code)+" is empty or has characters other than letters, digits, '-' and '_'")})
-			continue
-		}
-		if seen[canon] {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: errcode.New(errcode.AlreadyExists, "Code", "code "+strconv.Quote(r.Code)+" appears twice in the upload")})
-			continue
-		}
-		seen[canon] = true
-		c, ev, err := coupon.New(coupon.NewParams{ID: e.newID(), SeriesID: s.ID, Code: strings.TrimSpace(r.Code), Canonical: canon, ExpiresAt: r.ExpiresAt, Actor: actor}, now)
-		if err != nil {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
-			continue
-		}
-		ev.ID = e.newID()
-		pool, events = append(pool, c), append(events, ev)
-		if !r.Customer.IsZero() {
-			issue = append(issue, i)
-		}
-	}
-	n, err := e.st.InsertCoupons(ctx, pool, events)
-	if err != nil {
-		return res, err
-	}
-	res.Added, res.Skipped = n, len(pool)-n
-	for _, i := range issue {
-		if err := e.issueUploaded(ctx, s.ID, rows[i], actor); err != nil {
-			res.Failed = append(res.Failed, RowError{Row: i, Err: err})
-		}
-	}
-	return res, nil
-}
-
-// validUploadCode reports whether a canonical uploaded code has only
-// letters, digits, '-' and '_'.
-func validUploadCode(code string) bool {
-	for i := 0; i < len(code); i++ {
-		c := code[i]
-		if !(c >= '0' && c <= '9' || c >= 'A' && c <= 'Z' || c == '-' || c == '_') {
-			return false
-		}
-	}
-	return len(code) <= maxCodeLen
-}
-
-// maxCodeLen is the longest code couponkit stores.
-const maxCodeLen = 64
-
-// issueUploaded issues an uploaded row's code to its customer. A code the
-// same customer already holds is fine (the upload is being run again); a
-// code someone else holds is refused with AlreadyIssued.
-func (e *Engine) issueUploaded(ctx context.Context, seriesID string, row UploadRow, actor string) error {
-	_, err := e.Issue(ctx, IssueRequest{SeriesID: seriesID, Customer: row.Customer, Code: row.Code, Actor: actor, Reason: "upload"})
-	if !errors.Is(err, errcode.ErrAlreadyIssued) {
-		return err
-	}
-	cust, cerr := e.customers.Resolve(ctx, row.Customer)
-	if cerr != nil {
-		return cerr
-	}
-	canon, cerr := canonicalCode(row.Code)
-	if cerr != nil {
-		return cerr
-	}
-	cs, lerr := e.st.CouponsByCode(ctx, seriesID, canon)
-	if lerr != nil {
-		return lerr
-	}
-	if len(cs) == 1 && cs[0].Holder == cust.ID {
-		return nil
-	}
-	return err
 }

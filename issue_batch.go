@@ -103,6 +103,9 @@ type issueBatch struct {
 	counts []store.Count      // counts[0] is the series' issued counter
 	facts  map[string]issueFact
 	known  map[string]coupon.Coupon // by idempotency key, the coupons issued before
+	// firstTo is, by idempotency key, the customer the known coupon was
+	// first issued to (issuedTo).
+	firstTo map[string]string
 	// replayOf[i] is the request of the batch whose coupon request i
 	// replays (it repeats its key), or -1.
 	replayOf []int
@@ -128,10 +131,7 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 	if err := e.readBatch(ctx, b, reqs, out); err != nil {
 		return false, err
 	}
-	allowed, err := e.decideBatch(ctx, b, reqs, out)
-	if err != nil {
-		return false, err
-	}
+	allowed := decideBatch(b, reqs, out)
 	ch, err := e.batchChange(b, reqs, allowed, out)
 	if err != nil || len(allowed) == 0 {
 		return err == nil, err
@@ -187,7 +187,8 @@ func (e *Engine) batchSeries(ctx context.Context, reqs []IssueRequest) (*series.
 
 // readBatch resolves the customers of a batch (a request whose customer
 // does not resolve gets the error in its outcome) and reads every counter,
-// fact and issue key the batch needs, each kind at once.
+// fact and issue key the batch needs, each kind at once, and for each key
+// that issued before, the customer it issued to first.
 func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) error {
 	b.custs = make([]string, len(reqs))
 	b.slot = map[string]int{}
@@ -212,8 +213,16 @@ func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueReque
 	if b.facts, err = e.issueFacts(ctx, b.s, b.slot, b.now); err != nil {
 		return err
 	}
-	b.known, err = e.issuedByKeys(ctx, b.s.ID, reqs)
-	return err
+	if b.known, err = e.issuedByKeys(ctx, b.s.ID, reqs); err != nil {
+		return err
+	}
+	b.firstTo = make(map[string]string, len(b.known))
+	for key, c := range b.known {
+		if b.firstTo[key], err = e.issuedTo(ctx, &c); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // issuedByKeys reads, in one query, the coupons of the series issued with
@@ -246,10 +255,11 @@ func (e *Engine) issuedByKeys(ctx context.Context, seriesID string, reqs []Issue
 // whose key issued before is answered as Issue answers it; one whose key
 // an earlier allowed request of the batch carries replays that request
 // (b.replayOf) or, for another customer, is refused with ErrKeyMismatch.
+// It reads nothing: the customers the known keys were first issued to are
+// in b.firstTo.
 // An allowed request past the room of the claim is refused as Issue would
 // refuse it: no code is left to mint.
-func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) ([]int, error) {
-	rules := b.s.EffectiveIssuance()
+func decideBatch(b *issueBatch, reqs []IssueRequest, out []IssueOutcome) []int {
 	at := b.now.In(b.loc)
 	b.replayOf = make([]int, len(reqs))
 	pending := map[string]int{} // key -> the allowed request that carries it
@@ -261,11 +271,8 @@ func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueReq
 		}
 		if key := reqs[i].IdempotencyKey; key != "" {
 			if c, ok := b.known[key]; ok {
-				if err := e.sameIssue(ctx, b.s, &c, "", id); err != nil {
-					if !errors.Is(err, errcode.ErrKeyMismatch) {
-						return nil, err
-					}
-					out[i].Err = err
+				if b.firstTo[key] != id {
+					out[i].Err = keyMismatch("Customer", "another customer")
 				} else {
 					out[i].Result = IssueResult{Coupon: c.In(b.loc), Replayed: true}
 				}
@@ -282,9 +289,7 @@ func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueReq
 		}
 		k := b.slot[id]
 		f := b.facts[id]
-		d := issueDecision{rules: rules, at: at, excludedUntil: f.excludedUntil,
-			counts: limits.IssuanceCounts{Series: b.counts[0].N, Customer: b.counts[k].N, CustomerLast: b.counts[k].Last}}
-		d.Decision = limits.EvaluateIssuance(&rules, &d.counts, &f.IssuanceRequest)
+		d := decideIssue(b.s, &issueSnapshot{series: b.counts[0], customer: b.counts[k], inAudience: f.InAudience, excludedUntil: f.excludedUntil}, at)
 		if !d.Allowed() {
 			out[i].Err = d.refused()
 			continue
@@ -301,7 +306,7 @@ func (e *Engine) decideBatch(ctx context.Context, b *issueBatch, reqs []IssueReq
 			pending[key] = i
 		}
 	}
-	return allowed, nil
+	return allowed
 }
 
 // batchChange makes the coupons of the allowed requests of a batch and the

@@ -75,12 +75,6 @@ func (e *Engine) sameIssue(ctx context.Context, s *series.Series, c *coupon.Coup
 	return nil
 }
 
-// keyMismatch is the error of an idempotency key used before with another
-// value of field.
-func keyMismatch(field, what string) error {
-	return errcode.New(errcode.KeyMismatch, field, "the idempotency key was used for "+what+"; use a new key for a new request")
-}
-
 // firstEvents is how many of a coupon's first events issuedTo reads before
 // it reads them all: the issue is the first or second (after the coupon
 // was made for a pool).

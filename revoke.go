@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -126,17 +127,8 @@ func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 		return RevokeResult{}, err
 	}
 	hasCustomer := !req.Customer.IsZero()
-	switch {
-	case len(req.Codes) == 0 && !hasCustomer && req.Scope == NoScope:
-		return RevokeResult{}, errcode.New(errcode.NothingToRevoke, "", "coupon codes or customer info is mandatory")
-	case len(req.Codes) > MaxRevokeCodes:
-		return RevokeResult{}, errcode.New(errcode.TooMany, "Codes", strconv.Itoa(len(req.Codes))+" codes; at most "+strconv.Itoa(MaxRevokeCodes)+" per request")
-	case len(req.Codes) > 1 && req.SeriesID == "":
-		return RevokeResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "revoking more than one code needs the series")
-	case (hasCustomer || req.Scope != NoScope) && req.SeriesID == "":
-		return RevokeResult{}, errcode.New(errcode.InvalidArgument, "SeriesID", "revoking by customer or scope needs the series")
-	case req.OnRevoked != nil && (len(req.Codes) > 0 || hasCustomer):
-		return RevokeResult{}, errcode.New(errcode.InvalidArgument, "OnRevoked", "streams series-wide revocations only; codes and customers are listed in the result")
+	if err := checkRevoke(&req); err != nil {
+		return RevokeResult{}, err
 	}
 	var s *series.Series
 	if req.SeriesID != "" {
@@ -145,7 +137,7 @@ func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 			return RevokeResult{}, err
 		}
 		s = &got
-		if now := e.now(); got.Status == series.Ended || (!got.End.IsZero() && !now.Before(got.End)) {
+		if got.ClosedAt(e.now()).Ended() {
 			return RevokeResult{}, errcode.New(errcode.SeriesExpired, "SeriesID", "coupon series / campaign has expired")
 		}
 	}
@@ -164,6 +156,26 @@ func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, e
 		return e.revokeCustomer(ctx, &req, s, customer)
 	}
 	return e.revokeSeries(ctx, &req, s)
+}
+
+// checkRevoke refuses, before anything is read, a revocation that names
+// nothing, too many codes, several codes or a customer or scope without the
+// series, or a stream (OnRevoked) of what is not series-wide.
+func checkRevoke(req *RevokeRequest) error {
+	hasCustomer := !req.Customer.IsZero()
+	switch {
+	case len(req.Codes) == 0 && !hasCustomer && req.Scope == NoScope:
+		return errcode.New(errcode.NothingToRevoke, "", "coupon codes or customer info is mandatory")
+	case len(req.Codes) > MaxRevokeCodes:
+		return errcode.New(errcode.TooMany, "Codes", strconv.Itoa(len(req.Codes))+" codes; at most "+strconv.Itoa(MaxRevokeCodes)+" per request")
+	case len(req.Codes) > 1 && req.SeriesID == "":
+		return errcode.New(errcode.InvalidArgument, "SeriesID", "revoking more than one code needs the series")
+	case (hasCustomer || req.Scope != NoScope) && req.SeriesID == "":
+		return errcode.New(errcode.InvalidArgument, "SeriesID", "revoking by customer or scope needs the series")
+	case req.OnRevoked != nil && (len(req.Codes) > 0 || hasCustomer):
+		return errcode.New(errcode.InvalidArgument, "OnRevoked", "streams series-wide revocations only; codes and customers are listed in the result")
+	}
+	return nil
 }
 
 func (e *Engine) revokeCodes(ctx context.Context, req *RevokeRequest, s *series.Series, customer string) (RevokeResult, error) {
@@ -253,16 +265,27 @@ func (e *Engine) revokeOne(ctx context.Context, c coupon.Coupon, req *RevokeRequ
 				return err
 			}
 		}
-		out, ev, err := coupon.Revoke(c, now, req.Actor, req.Reason)
+		ch, err := revokeChange(&c, now, req, e)
 		if err != nil {
 			return err
 		}
-		ev.ID = e.newID()
-		return e.st.Apply(ctx, &store.Change{
-			Coupons: []store.CouponUpdate{{Coupon: out, ExpectVersion: c.Version}},
-			Events:  []coupon.Event{ev},
-		})
+		return e.st.Apply(ctx, ch)
 	})
+}
+
+// revokeChange is the change that revokes coupon c at now as req asks,
+// its event's id from ids, or the state machine's refusal (revoked
+// already, redeemed, held).
+func revokeChange(c *coupon.Coupon, now time.Time, req *RevokeRequest, ids idSource) (*store.Change, error) {
+	out, ev, err := coupon.Revoke(*c, now, req.Actor, req.Reason)
+	if err != nil {
+		return nil, err
+	}
+	ev.ID = ids.nextID()
+	return &store.Change{
+		Coupons: []store.CouponUpdate{{Coupon: out, ExpectVersion: c.Version}},
+		Events:  []coupon.Event{ev},
+	}, nil
 }
 
 // revocable selects the coupons revocation may take: not revoked, not

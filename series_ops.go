@@ -7,14 +7,11 @@ import (
 	"iter"
 	"reflect"
 	"slices"
-	"strconv"
 	"strings"
-	"time"
 
 	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
-	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -160,18 +157,6 @@ func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Seri
 	return s, nil
 }
 
-// staleSeries is the error of an update that passed a version other than the
-// stored one (now, when known).
-func staleSeries(id string, passed, now int64) error {
-	msg := "series " + id + " was changed since version " + strconv.FormatInt(passed, 10) + " was read"
-	if passed == 0 {
-		msg = "series " + id + ": pass the version you read (Series.Version)"
-	} else if now > 0 {
-		msg += " (it is at version " + strconv.FormatInt(now, 10) + ")"
-	}
-	return errcode.New(errcode.Conflict, "Version", msg+"; read it again and pass its version")
-}
-
 // sameCodes reports whether two sources make the same codes: whether they
 // are equal but for MaxFill.
 func sameCodes(a, b series.Source) bool {
@@ -231,14 +216,4 @@ func (e *Engine) Series(ctx context.Context, id string) (series.Series, error) {
 		return series.Series{}, err
 	}
 	return e.st.Series(ctx, id)
-}
-
-// checkOpen refuses work on a series that is paused, ended, not started or
-// past its end, with a *refusal.Error; at is best in the series' time zone,
-// in which the refusal's times are given.
-func checkOpen(s *series.Series, at time.Time) error {
-	if r, closed := refusal.Closed(s, at); closed {
-		return &refusal.Error{Refusals: []refusal.Refusal{r}}
-	}
-	return nil
 }

@@ -69,6 +69,27 @@ func (c Coupon) StateAt(now time.Time) State {
 // limits are checked elsewhere.
 func (c Coupon) Usable(now time.Time) bool { return c.StateAt(now) == Issued }
 
+// Unlimited is what UsesLeft returns for a coupon whose capacity sets no
+// limit.
+const Unlimited = -1
+
+// UsesLeft returns how many more uses c allows under capacity, its uses in
+// all (0: no limit, for which it returns Unlimited): capacity less its
+// confirmed redemptions and its holds, and never below zero. A lapsed hold
+// counts until it is released.
+func (c Coupon) UsesLeft(capacity int) int {
+	if capacity == 0 {
+		return Unlimited
+	}
+	return max(0, capacity-c.Redemptions-c.Holds)
+}
+
+// UsedUp reports whether c's confirmed redemptions take every use of a
+// limited capacity: no hold released can make it usable again.
+func (c Coupon) UsedUp(capacity int) bool {
+	return capacity > 0 && c.Redemptions >= capacity
+}
+
 // Validate reports every way c breaks the rules a stored coupon keeps, as
 // InvalidArgument errors naming the field (joined when there are several):
 // the ids and codes are set; the state is valid; counters are not negative;

@@ -69,3 +69,22 @@ type Event struct {
 	NewCouponID string `json:"new_coupon_id,omitempty"` // the replacement coupon
 	Notify      bool   `json:"notify,omitempty"`        // a notification with the new code was asked for
 }
+
+// LastUse returns the time the redemption gap counts from once the use
+// with id except is given back (reversed, or its hold released): the time
+// of the latest of the other uses in rs that still count, an unreversed
+// redemption or a hold live at now; the zero time when there is none. rs
+// are a customer's uses in a series.
+func LastUse(rs []Redemption, except string, now time.Time) time.Time {
+	var last time.Time
+	for i := range rs {
+		r := &rs[i]
+		if r.ID == except || !(r.Status == StatusRedeemed || r.HoldActive(now)) {
+			continue
+		}
+		if r.At.After(last) {
+			last = r.At
+		}
+	}
+	return last
+}

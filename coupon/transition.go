@@ -106,6 +106,15 @@ func (p RedeemParams) validate(f *errcode.Fields) {
 	}
 }
 
+// CanUse reports why c cannot take one more use (a redemption or a hold) at
+// at under capacity, its uses in all (0: no limit), as Redeem and PlaceHold
+// refuse it: not Issued at at (Revoked, Expired, NotIssued for Available,
+// Redeemed), every use redeemed (Redeemed), or the remaining ones held
+// (LimitReached). It returns nil when c can.
+func CanUse(c Coupon, at time.Time, capacity int) error {
+	return checkUse(c, at, capacity, "use")
+}
+
 // checkUse refuses a new use of c at at: c must be Issued, and a limited
 // capacity must have a use neither redeemed nor held.
 func checkUse(c Coupon, at time.Time, capacity int, op string) error {
@@ -113,10 +122,9 @@ func checkUse(c Coupon, at time.Time, capacity int, op string) error {
 		return err
 	}
 	switch {
-	case capacity == 0:
-	case c.Redemptions >= capacity:
+	case c.UsedUp(capacity):
 		return refuse(errcode.Redeemed, c, "every allowed use is redeemed")
-	case c.Redemptions+c.Holds >= capacity:
+	case c.UsesLeft(capacity) == 0:
 		return &errcode.Error{Code: errcode.LimitReached, Field: "Capacity",
 			Message: "coupon " + strconv.Quote(c.ID) + ": every remaining use is held"}
 	}
@@ -141,10 +149,10 @@ func useEvent(c Coupon, r Redemption, kind EventKind, at time.Time, actor string
 	return ev
 }
 
-// usedUp returns the state of an Issued coupon with redemptions confirmed
-// redemptions under capacity.
-func usedUp(redemptions, capacity int) State {
-	if capacity > 0 && redemptions >= capacity {
+// usedUp returns the state of an Issued coupon c under capacity: Redeemed
+// once its confirmed redemptions take every use.
+func usedUp(c Coupon, capacity int) State {
+	if c.UsedUp(capacity) {
 		return Redeemed
 	}
 	return Issued
@@ -171,7 +179,7 @@ func Redeem(c Coupon, at time.Time, p RedeemParams) (Coupon, Redemption, Event, 
 	r.ConfirmedAt = at
 	out := c
 	out.Redemptions++
-	out = moved(out, usedUp(out.Redemptions, p.Capacity), at)
+	out = moved(out, usedUp(out, p.Capacity), at)
 	return out, r, useEvent(out, r, EventRedeemed, at, p.Actor), nil
 }
 
@@ -228,7 +236,7 @@ func ConfirmHold(c Coupon, r Redemption, at time.Time, capacity int, actor strin
 	if err := requireIssued(c, at, "confirm a hold on"); err != nil {
 		return c, r, Event{}, err
 	}
-	if capacity > 0 && c.Redemptions >= capacity {
+	if c.UsedUp(capacity) {
 		return c, r, Event{}, refuse(errcode.Redeemed, c, "every allowed use is redeemed")
 	}
 	if !r.HoldActive(at) {
@@ -237,7 +245,7 @@ func ConfirmHold(c Coupon, r Redemption, at time.Time, capacity int, actor strin
 	out := c
 	out.Holds--
 	out.Redemptions++
-	out = moved(out, usedUp(out.Redemptions, capacity), at)
+	out = moved(out, usedUp(out, capacity), at)
 	rr := r
 	rr.Status = StatusRedeemed
 	rr.ConfirmedAt = at

@@ -54,9 +54,9 @@ func ForUse(u *Use) []Refusal {
 	}
 	var out []Refusal
 	full := false
-	if c := u.Capacity; c > 0 && u.Coupon.Redemptions >= c {
-		return []Refusal{UsedUpAfter(int64(c), int64(u.Coupon.Redemptions))}
-	} else if c > 0 && u.Coupon.Redemptions+u.Coupon.Holds >= c {
+	if u.Coupon.UsedUp(u.Capacity) {
+		return []Refusal{UsedUpAfter(int64(u.Capacity), int64(u.Coupon.Redemptions))}
+	} else if u.Coupon.UsesLeft(u.Capacity) == 0 {
 		out = append(out, HeldUntil(u.HeldUntil.In(at.Location())))
 		full = true
 	}
@@ -253,20 +253,20 @@ func HeldUntil(t time.Time) Refusal {
 }
 
 // Closed is the refusal of work in a series that is not open at at (in the
-// series' time zone): ended by its status or its end, paused, or not
-// started. It reports false when the series is open.
+// series' time zone), by series.Series.ClosedAt: ended by its status or its
+// end, paused, or not started. It reports false when the series is open.
 func Closed(s *series.Series, at time.Time) (Refusal, bool) {
 	loc := at.Location()
-	switch {
-	case s.Status == series.Ended:
+	switch s.ClosedAt(at) {
+	case series.ClosedEnded:
 		return Refusal{Code: errcode.SeriesExpired, Rule: SeriesEnded, Message: "This offer has ended."}, true
-	case !s.End.IsZero() && !at.Before(s.End):
+	case series.ClosedPastEnd:
 		t := s.End.In(loc)
 		return Refusal{Code: errcode.SeriesExpired, Rule: SeriesEnded, Params: Params{EndedAt: t},
 			Message: "This offer ended at " + when(t) + "."}, true
-	case s.Status == series.Paused:
+	case series.ClosedPaused:
 		return Refusal{Code: errcode.SeriesPaused, Rule: SeriesPaused, Message: "This offer is paused."}, true
-	case !s.Start.IsZero() && at.Before(s.Start):
+	case series.ClosedNotStarted:
 		t := s.Start.In(loc)
 		return Refusal{Code: errcode.SeriesPaused, Rule: SeriesNotStarted, Params: Params{StartsAt: t},
 			Message: "This offer starts at " + when(t) + "."}, true

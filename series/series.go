@@ -101,6 +101,18 @@ func (s *Series) EffectiveIssuance() limits.IssuanceRules {
 	return s.Issuance.IssuanceRules
 }
 
+// UseCapacity is how many uses one coupon of the series allows in all,
+// confirmed redemptions and live holds together: the code level
+// (limits.RedemptionRules.CodeLimit) or, for a common code, which has one
+// coupon per customer, the customer level (CustomerLimit); 0 for no limit.
+// It is the capacity the coupon transitions take (coupon.RedeemParams).
+func (s *Series) UseCapacity() int {
+	if s.Source.SharedCode() {
+		return int(s.Redemption.CustomerLimit())
+	}
+	return int(s.Redemption.CodeLimit())
+}
+
 // Clone returns a copy of s that shares nothing mutable with it: its slices
 // are copied. The redemption places (limits.PlaceSet) are read-only once
 // built and decimals are immutable, so they are shared. Stores use it to

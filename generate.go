@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/coupon"
@@ -109,7 +110,7 @@ func (e *Engine) generateFrom(ctx context.Context, s *series.Series, g *codegen.
 		buf := make([]byte, GenerateBatch*g.Width())
 		for at, end := next, next+int64(want); at < end; {
 			k := int(min(GenerateBatch, end-at))
-			b, err := e.makeBatch(s, g, buf, at, k)
+			b, err := makeBatch(s.ID, g, buf, at, k, e.now(), e)
 			select {
 			case batches <- genBatch{b, err}:
 			case <-ctx.Done():
@@ -149,19 +150,19 @@ type batch struct {
 	seq     store.SequenceAdvance
 }
 
-// makeBatch makes the coupons of the k code indexes from from on, using
-// buf for the codes, and the advance of the sequence past them.
-func (e *Engine) makeBatch(s *series.Series, g *codegen.Generator, buf []byte, from int64, k int) (batch, error) {
+// makeBatch makes the coupons of series seriesID for the k code indexes
+// from from on, at now, using buf for the codes and ids for their ids, and
+// the advance of the sequence past them.
+func makeBatch(seriesID string, g *codegen.Generator, buf []byte, from int64, k int, now time.Time, ids idSource) (batch, error) {
 	to := from + int64(k)
 	w := g.Width()
 	if err := g.Generate(buf[:k*w], uint64(from), uint64(to)); err != nil {
 		return batch{}, err
 	}
-	now := e.now()
-	b := batch{coupons: make([]coupon.Coupon, k), seq: store.SequenceAdvance{SeriesID: s.ID, From: from, To: to}}
+	b := batch{coupons: make([]coupon.Coupon, k), seq: store.SequenceAdvance{SeriesID: seriesID, From: from, To: to}}
 	for i := range k {
 		code := string(buf[i*w : (i+1)*w])
-		c, _, err := coupon.New(coupon.NewParams{ID: e.newID(), SeriesID: s.ID, Code: code, Canonical: code}, now)
+		c, _, err := coupon.New(coupon.NewParams{ID: ids.nextID(), SeriesID: seriesID, Code: code, Canonical: code}, now)
 		if err != nil {
 			return batch{}, err
 		}
@@ -170,7 +171,7 @@ func (e *Engine) makeBatch(s *series.Series, g *codegen.Generator, buf []byte, f
 	// The batch is one change, and has one event; each coupon's CreatedAt
 	// records its own creation.
 	b.events = []coupon.Event{{
-		ID: e.newID(), Kind: coupon.EventCreated, SeriesID: s.ID, At: now,
+		ID: ids.nextID(), Kind: coupon.EventCreated, SeriesID: seriesID, At: now,
 		Reason: fmt.Sprintf("generated %d codes, indexes %d to %d", k, from, to-1),
 	}}
 	return b, nil

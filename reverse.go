@@ -1,0 +1,140 @@
+package couponkit
+
+import (
+	"context"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// ReverseRequest names a redemption to reverse.
+type ReverseRequest struct {
+	Redemption UseRef `json:"redemption"`
+	Actor      string `json:"actor,omitempty"`
+	Reason     string `json:"reason,omitempty"`
+}
+
+// Reverse undoes one redemption: the use is given back to every limit and
+// the coupon is usable again, with Reversed set and LastStatusChange now.
+// The redemption gap then counts from the customer's latest unreversed use
+// or live hold in the series, as if the reversed one had not been made. A
+// redemption is reversed once; again is ErrAlreadyReversed.
+func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
+	if err := e.admit(req.validate()); err != nil {
+		return RedeemResult{}, err
+	}
+	var out RedeemResult
+	err := e.retry(ctx, func() error {
+		r, c, _, err := e.useOf(ctx, &req.Redemption)
+		if err != nil {
+			return err
+		}
+		now := e.now()
+		w, err := reverseWrite(&r, &c, now, req.Actor, req.Reason)
+		if err != nil {
+			return err
+		}
+		g, err := e.readGiveBack(ctx, &r, &c)
+		if err != nil {
+			return err
+		}
+		w.bumps = giveBackBumps(&g, &r, now)
+		out = w.result()
+		return e.st.Apply(ctx, w.change(e))
+	})
+	return out, err
+}
+
+// reverseWrite is the reversal of redemption r of coupon c at now, but for
+// the bumps that give its use back.
+func reverseWrite(r *coupon.Redemption, c *coupon.Coupon, now time.Time, actor, reason string) (useWrite, error) {
+	c2, r2, ev, err := coupon.Reverse(*c, *r, now, actor, reason)
+	if err != nil {
+		return useWrite{}, err
+	}
+	return useWrite{version: c.Version, c: c2, r: r2, expect: coupon.StatusRedeemed, ev: ev}, nil
+}
+
+// useWrite is the change of one transition of a recorded use (a confirm, a
+// release, a reversal): the coupon's update from version, the
+// redemption's update from status expect, its event, and the bumps that
+// give the use back.
+type useWrite struct {
+	version int64
+	c       coupon.Coupon
+	r       coupon.Redemption
+	expect  coupon.RedemptionStatus
+	ev      coupon.Event
+	bumps   []store.Bump
+}
+
+// change is the store.Change of w, its event's id taken from ids.
+func (w *useWrite) change(ids idSource) *store.Change {
+	ev := w.ev
+	ev.ID = ids.nextID()
+	return &store.Change{
+		Coupons:     []store.CouponUpdate{{Coupon: w.c, ExpectVersion: w.version}},
+		Redemptions: []store.RedemptionUpdate{{Redemption: w.r, ExpectStatus: w.expect}},
+		Bumps:       w.bumps,
+		Events:      []coupon.Event{ev},
+	}
+}
+
+// result is the answer of w's operation.
+func (w *useWrite) result() RedeemResult {
+	return RedeemResult{Redemption: w.r, Coupon: w.c, Discount: series.Money{Amount: w.r.Discount, Currency: w.r.Currency}}
+}
+
+// giveBack is what giving back a use reads: the counters of the use and,
+// on the customer's series uses counter, whose last-increment time the
+// redemption gap counts from, its value and then the customer's uses in
+// the series.
+type giveBack struct {
+	keys    [4]store.CounterKey
+	current store.Count         // the customer's series uses counter
+	uses    []coupon.Redemption // the customer's uses in the series
+}
+
+// readGiveBack reads what giving back the use (or hold) r of coupon c
+// needs. The counter is read before the records, and the rewind expects
+// the value read (giveBackBumps): a use or a give-back of the same
+// customer in the series that commits in between makes the change
+// conflict, and the engine decides again, so that a concurrent redemption
+// is never overwritten.
+func (e *Engine) readGiveBack(ctx context.Context, r *coupon.Redemption, c *coupon.Coupon) (giveBack, error) {
+	g := giveBack{keys: useKeys(r.SeriesID, store.CodeScope(c), r.Customer)}
+	for i := range g.keys {
+		if g.keys[i].Counter != limits.CustomerSeriesUses {
+			continue
+		}
+		var cur [1]store.Count
+		if err := e.st.Counters(ctx, g.keys[i:i+1], cur[:]); err != nil {
+			return g, err
+		}
+		rs, err := e.st.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: r.SeriesID, Customer: r.Customer})
+		if err != nil {
+			return g, err
+		}
+		g.current, g.uses = cur[0], rs
+	}
+	return g, nil
+}
+
+// giveBackBumps returns the bumps that give back the use (or hold) r at
+// now, from what readGiveBack read: one use back on each counter it took
+// and, on the customer's series uses counter, that counter's last-increment
+// time moved back to the customer's latest other use that still counts
+// (coupon.LastUse), expecting the value read.
+func giveBackBumps(g *giveBack, r *coupon.Redemption, now time.Time) []store.Bump {
+	bumps := undoBumps(g.keys[:], now)
+	for i := range bumps {
+		if bumps[i].Key.Counter != limits.CustomerSeriesUses {
+			continue
+		}
+		bumps[i].Rewind = &store.Rewind{Expect: g.current, Last: coupon.LastUse(g.uses, r.ID, now)}
+	}
+	return bumps
+}
