@@ -100,6 +100,11 @@ type killRig struct {
 }
 
 func newKillRig(t *testing.T, rows, batch int) *killRig {
+	if raceDetector {
+		// The test is about processes that die, not goroutines; under the
+		// race detector its children's SQLite runs many times slower.
+		t.Skip("a kill -9 test: skipped under the race detector")
+	}
 	dir := t.TempDir()
 	file, custs := customerFile(rows)
 	if err := os.WriteFile(filepath.Join(dir, "customers.csv"), file, 0o600); err != nil {
@@ -265,6 +270,7 @@ func (tr *killTrial) expectOnce(what string) {
 // row is issued exactly once. COUPONKIT_FAULTS_LONG runs 64 trials of
 // 20,000 rows.
 func TestIssueFileKill9Resume(t *testing.T) {
+	skipShort(t)
 	rows, trials := sized(1500, 20000), sized(16, 64)
 	r := newKillRig(t, rows, 50)
 	t.Logf("a child reports the first of %d batches of %d rows after %v, then one every %v", r.batches, r.batch, r.first, r.each)
@@ -301,6 +307,7 @@ func TestIssueFileKill9Resume(t *testing.T) {
 // FileID gives its rows other keys, so the rows the killed run had stored
 // are issued a second time, which the audit reports.
 func TestIssueFileKill9ResumeUnderNewIdentity(t *testing.T) {
+	skipShort(t)
 	const rows = 600
 	r := newKillRig(t, rows, 50)
 	for i := range 4 {

@@ -16,9 +16,11 @@ import (
 const workers = 8
 
 // TestIssueExactlyOnceLostCommitReplies issues a coupon (two for every
-// fifth customer, under keys of their own) to each of 400 customers with
-// Issue, from several goroutines, while commit replies are lost.
+// fifth customer, under keys of their own) to each of 400 customers (5,000
+// with COUPONKIT_FAULTS_LONG) with Issue, from several goroutines, while
+// commit replies are lost.
 func TestIssueExactlyOnceLostCommitReplies(t *testing.T) {
+	skipShort(t)
 	r := newPGRig(t, dropRate)
 	sid := createSeries(t, r.eDirect, "welcome")
 	plan := issuePlan(sized(400, 5000), "welcome")
@@ -31,10 +33,12 @@ func TestIssueExactlyOnceLostCommitReplies(t *testing.T) {
 	r.report(t, "Issue", failures)
 }
 
-// TestIssueBatchExactlyOnceLostCommitReplies issues the same requests
-// with IssueBatch, in batches of 50 from several goroutines, each batch
-// sent whole again after an error.
+// TestIssueBatchExactlyOnceLostCommitReplies issues such requests for
+// 1,200 customers (10,000 with COUPONKIT_FAULTS_LONG) with IssueBatch, in
+// batches of 50 from several goroutines, each batch sent whole again after
+// an error.
 func TestIssueBatchExactlyOnceLostCommitReplies(t *testing.T) {
+	skipShort(t)
 	r := newPGRig(t, dropRate)
 	sid := createSeries(t, r.eDirect, "batch")
 	plan := issuePlan(sized(1200, 10000), "batch")
@@ -48,14 +52,16 @@ func TestIssueBatchExactlyOnceLostCommitReplies(t *testing.T) {
 }
 
 // TestIssueFileExactlyOnceLostCommitReplies runs bulk.IssueFile on a file
-// of 4,000 rows (some customers twice) in batches of 100, and after each
+// of 4,000 rows (some customers twice) in batches of 100 (50,000 rows in
+// batches of 500 with COUPONKIT_FAULTS_LONG), and after each
 // failure runs the same bytes again, until a run completes: every row is
 // issued once, under the key derived from the file's content.
 func TestIssueFileExactlyOnceLostCommitReplies(t *testing.T) {
+	skipShort(t)
 	r := newPGRig(t, dropRate)
 	sid := createSeries(t, r.eDirect, "file")
 	file, custs := customerFile(sized(4000, 50000))
-	runs, err := issueFileResumed(r.eProxy, sid, file, "", 100, true)
+	runs, err := issueFileResumed(r.eProxy, sid, file, "", sized(100, 500), true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -70,10 +76,12 @@ func TestIssueFileExactlyOnceLostCommitReplies(t *testing.T) {
 	r.report(t, "IssueFile", int64(runs.failed))
 }
 
-// TestRedeemExactlyOnceLostCommitReplies redeems each of 200 coupons three
-// times, under three keys, from several goroutines, while commit replies
-// are lost: each key makes one redemption.
+// TestRedeemExactlyOnceLostCommitReplies redeems each of 200 coupons
+// (2,000 with COUPONKIT_FAULTS_LONG) three times, under three keys, from
+// several goroutines, while commit replies are lost: each key makes one
+// redemption.
 func TestRedeemExactlyOnceLostCommitReplies(t *testing.T) {
+	skipShort(t)
 	r := newPGRig(t, dropRate)
 	cs := issuedCoupons(t, r, "redeem", sized(200, 2000))
 	want, failures, err := redeemEach(r.eProxy, cs, 3, workers, true)
@@ -112,6 +120,7 @@ func issuedCoupons(t *testing.T, r *pgRig, name string, n int) []coupon.Coupon {
 // redeem twice, and the audits the tests above rely on say so. It shows
 // that those tests can fail.
 func TestLostCommitRepliesDuplicateWithoutKeys(t *testing.T) {
+	skipShort(t)
 	r := newPGRig(t, dropRate)
 	const n = 80
 	t.Run("Issue", func(t *testing.T) {

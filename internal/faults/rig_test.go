@@ -38,6 +38,14 @@ const (
 // dropRate is the share of commit replies the PostgreSQL fault tests lose.
 const dropRate = 0.25
 
+// skipShort skips a fault test under -short: each takes seconds.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("a fault test: skipped under -short")
+	}
+}
+
 // sized returns short, or long when longEnv is set.
 func sized(short, long int) int {
 	if os.Getenv(longEnv) != "" {

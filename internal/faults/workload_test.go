@@ -213,14 +213,21 @@ func issueFileResumed(e *couponkit.Engine, sid string, file []byte, fileID strin
 			return runs, nil
 		}
 		runs.failed++
-		if runs.failed == maxTries {
-			return runs, fmt.Errorf("still failing after %d runs: %w", maxTries, err)
+		if runs.failed == maxRuns(file, batch) {
+			return runs, fmt.Errorf("still failing after %d runs: %w", runs.failed, err)
 		}
 		skip = 0
 		if runs.failed%2 == 0 || !keyed {
 			skip = rep.Done()
 		}
 	}
+}
+
+// maxRuns bounds how often a file of batches of batch rows is run: each
+// run may fail at each batch's commit, so the bound grows with the
+// batches.
+func maxRuns(file []byte, batch int) int {
+	return maxTries + 4*bytes.Count(file, []byte("\n"))/batch
 }
 
 // redeemEach redeems each coupon uses times, by its holder, from workers
