@@ -24,13 +24,13 @@ func TestIssueExactlyOnceLostCommitReplies(t *testing.T) {
 	r := newPGRig(t, dropRate)
 	sid := createSeries(t, r.eDirect, "welcome")
 	plan := issuePlan(sized(400, 5000), "welcome")
-	got, failures, err := issueEach(r.eProxy, sid, plan, workers, true)
+	got, c, err := issueEach(r.eProxy, sid, plan, workers, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := auditIssues(t, r.direct, sid)
 	expectIssuedOnce(t, &a, plan, got)
-	r.report(t, "Issue", failures)
+	r.report(t, "Issue", c, true)
 }
 
 // TestIssueBatchExactlyOnceLostCommitReplies issues such requests for
@@ -42,13 +42,13 @@ func TestIssueBatchExactlyOnceLostCommitReplies(t *testing.T) {
 	r := newPGRig(t, dropRate)
 	sid := createSeries(t, r.eDirect, "batch")
 	plan := issuePlan(sized(1200, 10000), "batch")
-	got, failures, err := issueBatches(r.eProxy, sid, plan, 50, 4, true)
+	got, c, err := issueBatches(r.eProxy, sid, plan, 50, 4, true)
 	if err != nil {
 		t.Fatal(err)
 	}
 	a := auditIssues(t, r.direct, sid)
 	expectIssuedOnce(t, &a, plan, got)
-	r.report(t, "IssueBatch", failures)
+	r.report(t, "IssueBatch", c, true)
 }
 
 // TestIssueFileExactlyOnceLostCommitReplies runs bulk.IssueFile on a file
@@ -71,9 +71,10 @@ func TestIssueFileExactlyOnceLostCommitReplies(t *testing.T) {
 	if runs.applied > len(plan) {
 		t.Errorf("the runs reported %d rows applied, more than the file's %d", runs.applied, len(plan))
 	}
-	t.Logf("%d runs failed and were resumed; the runs reported %d rows applied and %d replayed",
-		runs.failed, runs.applied, runs.replayed)
-	r.report(t, "IssueFile", int64(runs.failed))
+	t.Logf("the runs reported %d rows applied and %d replayed", runs.applied, runs.replayed)
+	c := &calls{failed: int64(runs.failed)}
+	c.replayed.Store(int64(runs.replayed))
+	r.report(t, "IssueFile runs", c, true)
 }
 
 // TestRedeemExactlyOnceLostCommitReplies redeems each of 200 coupons
@@ -84,7 +85,7 @@ func TestRedeemExactlyOnceLostCommitReplies(t *testing.T) {
 	skipShort(t)
 	r := newPGRig(t, dropRate)
 	cs := issuedCoupons(t, r, "redeem", sized(200, 2000))
-	want, failures, err := redeemEach(r.eProxy, cs, 3, workers, true)
+	want, c, err := redeemEach(r.eProxy, cs, 3, workers, true)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -92,7 +93,7 @@ func TestRedeemExactlyOnceLostCommitReplies(t *testing.T) {
 	if p := a.problems(want); len(p) > 0 {
 		t.Errorf("not exactly once:\n%s", firstLines(p))
 	}
-	r.report(t, "Redeem", failures)
+	r.report(t, "Redeem", c, true)
 }
 
 // issuedCoupons issues a coupon to each of n customers of a new series,
@@ -162,5 +163,5 @@ func TestLostCommitRepliesDuplicateWithoutKeys(t *testing.T) {
 		}
 		t.Logf("%d redemptions stored for %d asked", a.total(), uses*len(cs))
 	})
-	r.report(t, "careless callers", 0)
+	r.report(t, "careless callers", &calls{}, false)
 }

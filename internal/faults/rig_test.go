@@ -181,15 +181,20 @@ func openPool(t *testing.T, dsn, schema string, n int) *sql.DB {
 	return db
 }
 
-// report logs what the proxy did and fails the test when it dropped no
-// commit reply (then it proved nothing).
-func (r *pgRig) report(t *testing.T, what string, failures int64) {
+// report logs what the proxy and the callers did, and fails the test when
+// the proxy dropped no commit reply (then it proved nothing) or, when the
+// callers kept their keys, when no call was answered as a replay (a call
+// sent again after its reply was lost must be).
+func (r *pgRig) report(t *testing.T, what string, c *calls, keyed bool) {
 	t.Helper()
 	st := r.proxy.Stats()
-	t.Logf("%s: %d commit replies, %d dropped (%d connections); %d failed calls retried",
-		what, st.Commits, st.Dropped, st.Conns, failures)
+	t.Logf("%s: %d commit replies, %d dropped (%d connections); %d failed calls sent again, %d calls answered as replays",
+		what, st.Commits, st.Dropped, st.Conns, c.failed, c.replayed.Load())
 	if st.Dropped == 0 {
 		t.Error("the proxy dropped no commit reply: nothing was tested")
+	}
+	if keyed && st.Dropped > 0 && c.replayed.Load() == 0 {
+		t.Error("no call sent again after a lost commit reply was answered as a replay")
 	}
 }
 

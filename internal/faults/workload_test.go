@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -57,32 +58,52 @@ func (r issueReq) request(sid string, keyed bool) couponkit.IssueRequest {
 	return req
 }
 
+// calls counts a workload's calls: those that failed (and were sent
+// again), and those answered as the replay of an earlier one that had
+// taken effect.
+type calls struct {
+	failed   int64
+	replayed atomic.Int64
+}
+
+// replay counts a call answered as a replay.
+func (c *calls) replay(replayed bool) {
+	if replayed {
+		c.replayed.Add(1)
+	}
+}
+
 // issueEach issues each request of plan with Issue, from workers
 // goroutines, each sent until it succeeds. It returns the coupon id each
-// request finally got and how many calls failed.
-func issueEach(e *couponkit.Engine, sid string, plan []issueReq, workers int, keyed bool) ([]string, int64, error) {
+// request finally got, and the calls.
+func issueEach(e *couponkit.Engine, sid string, plan []issueReq, workers int, keyed bool) ([]string, *calls, error) {
 	got := make([]string, len(plan))
-	failures, err := parallel(len(plan), workers, func(i int) (int, error) {
+	c := &calls{}
+	var err error
+	c.failed, err = parallel(len(plan), workers, func(i int) (int, error) {
 		req := plan[i].request(sid, keyed)
 		return untilDone(func(int) error {
 			res, err := e.Issue(ctx, req)
 			if err == nil {
 				got[i] = res.Coupon.ID
+				c.replay(res.Replayed)
 			}
 			return err
 		})
 	})
-	return got, failures, err
+	return got, c, err
 }
 
 // issueBatches issues plan with IssueBatch, in batches of size from
 // workers goroutines, each batch sent whole until it succeeds with every
-// request issued. It returns the coupon id each request finally got and
-// how many calls failed.
-func issueBatches(e *couponkit.Engine, sid string, plan []issueReq, size, workers int, keyed bool) ([]string, int64, error) {
+// request issued. It returns the coupon id each request finally got, and
+// the calls (a request answered as a replay counts as one).
+func issueBatches(e *couponkit.Engine, sid string, plan []issueReq, size, workers int, keyed bool) ([]string, *calls, error) {
 	got := make([]string, len(plan))
 	batches := (len(plan) + size - 1) / size
-	failures, err := parallel(batches, workers, func(b int) (int, error) {
+	c := &calls{}
+	var err error
+	c.failed, err = parallel(batches, workers, func(b int) (int, error) {
 		lo, hi := b*size, min((b+1)*size, len(plan))
 		reqs := make([]couponkit.IssueRequest, 0, hi-lo)
 		for _, r := range plan[lo:hi] {
@@ -98,11 +119,12 @@ func issueBatches(e *couponkit.Engine, sid string, plan []issueReq, size, worker
 					return fmt.Errorf("request %d: %w", lo+j, o.Err)
 				}
 				got[lo+j] = o.Result.Coupon.ID
+				c.replay(o.Result.Replayed)
 			}
 			return nil
 		})
 	})
-	return got, failures, err
+	return got, c, err
 }
 
 // firstLines joins the first lines of a list of problems.
@@ -233,13 +255,15 @@ func maxRuns(file []byte, batch int) int {
 // redeemEach redeems each coupon uses times, by its holder, from workers
 // goroutines, each redemption sent until it succeeds: keyed, with the
 // same key every time; careless, with a new key each try. It returns the
-// keys each coupon was asked to be redeemed with, by coupon id, and how
-// many calls failed.
-func redeemEach(e *couponkit.Engine, cs []coupon.Coupon, uses, workers int, keyed bool) (map[string][]string, int64, error) {
+// keys each coupon was asked to be redeemed with, by coupon id, and the
+// calls.
+func redeemEach(e *couponkit.Engine, cs []coupon.Coupon, uses, workers int, keyed bool) (map[string][]string, *calls, error) {
 	want := make(map[string][]string, len(cs))
 	keys := make([][]string, len(cs))
 	bill := series.Money{Amount: decimal.NewFromInt(10), Currency: "EUR"}
-	failures, err := parallel(len(cs), workers, func(i int) (int, error) {
+	n := &calls{}
+	var err error
+	n.failed, err = parallel(len(cs), workers, func(i int) (int, error) {
 		c := cs[i]
 		fails := 0
 		for j := range uses {
@@ -250,7 +274,10 @@ func redeemEach(e *couponkit.Engine, cs []coupon.Coupon, uses, workers int, keye
 				if !keyed {
 					req.IdempotencyKey = key + "-try-" + strconv.Itoa(try)
 				}
-				_, err := e.Redeem(ctx, req)
+				res, err := e.Redeem(ctx, req)
+				if err == nil {
+					n.replay(res.Replayed)
+				}
 				return err
 			})
 			fails += n
@@ -263,5 +290,5 @@ func redeemEach(e *couponkit.Engine, cs []coupon.Coupon, uses, workers int, keye
 	for i, c := range cs {
 		want[c.ID] = keys[i]
 	}
-	return want, failures, err
+	return want, n, err
 }
