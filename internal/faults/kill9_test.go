@@ -3,6 +3,7 @@ package faults_test
 import (
 	"bufio"
 	"bytes"
+	"database/sql"
 	"encoding/json"
 	"fmt"
 	"math/rand/v2"
@@ -15,7 +16,6 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/bulk"
-	"github.com/couponkit/couponkit/store/sqlstore"
 )
 
 // killChildEnv holds the job (JSON) of a child process of the kill -9
@@ -70,18 +70,10 @@ func runFile(e *couponkit.Engine, job *killJob, fileID string, progress func(bul
 
 // openSQLiteEngine opens the SQLite file at path, migrated, and an
 // engine over it, closed when the test ends.
-func openSQLiteEngine(t testing.TB, path string) (*couponkit.Engine, *sqlstore.Store) {
+func openSQLiteEngine(t testing.TB, path string) (*couponkit.Engine, *sql.DB) {
 	t.Helper()
-	db, err := sqlstore.OpenSQLite(path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { db.Close() })
-	s := sqlstore.New(db, sqlstore.SQLite)
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return newEngine(t, s), s
+	s, db := sqliteStore(t, path)
+	return newEngine(t, s), db
 }
 
 // killRig runs kill -9 trials: each a child process issuing a file into
@@ -129,7 +121,7 @@ type killTrial struct {
 	r   *killRig
 	job killJob
 	e   *couponkit.Engine
-	s   *sqlstore.Store
+	db  *sql.DB
 }
 
 // trial makes a database with a series for the next trial, whose run
@@ -139,7 +131,7 @@ func (r *killRig) trial(fileID string) *killTrial {
 	job := killJob{DB: filepath.Join(r.dir, fmt.Sprintf("trial-%d.db", r.trials)), File: filepath.Join(r.dir, "customers.csv"),
 		Batch: r.batch, FileID: fileID}
 	tr := &killTrial{r: r, job: job}
-	tr.e, tr.s = openSQLiteEngine(r.t, job.DB)
+	tr.e, tr.db = openSQLiteEngine(r.t, job.DB)
 	tr.job.Series = createSeries(r.t, tr.e, "kill")
 	return tr
 }
@@ -229,11 +221,11 @@ func (tr *killTrial) killAt(pos float64) int {
 		<-exited
 	}
 	var check string
-	if err := tr.s.DB().QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
+	if err := tr.db.QueryRow("PRAGMA integrity_check").Scan(&check); err != nil || check != "ok" {
 		t.Fatalf("integrity_check after the kill: %q, %v", check, err)
 	}
 	var n int
-	if err := tr.s.DB().QueryRow("SELECT count(*) FROM ck_coupons WHERE series_id = $1", tr.job.Series).Scan(&n); err != nil {
+	if err := tr.db.QueryRow("SELECT count(*) FROM ck_coupons WHERE series_id = $1", tr.job.Series).Scan(&n); err != nil {
 		t.Fatal(err)
 	}
 	return n
@@ -249,17 +241,18 @@ func (tr *killTrial) resume(fileID string) {
 // audit reads the trial's series, and the requests its rows make under
 // fileID.
 func (tr *killTrial) audit(fileID string) (issueAudit, map[string]string) {
-	return auditIssues(tr.r.t, tr.s.DB(), tr.job.Series), wantOf(filePlan(tr.r.file, fileID, tr.r.custs))
+	return auditIssues(tr.r.t, tr.db, tr.job.Series), wantOf(filePlan(tr.r.file, fileID, tr.r.custs))
 }
 
 // expectOnce fails the test unless every row of the file is issued
-// exactly once, under the trial's identity.
+// exactly once, under the trial's identity; then it closes the trial's
+// database, whose part is over.
 func (tr *killTrial) expectOnce(what string) {
 	a, want := tr.audit(tr.job.FileID)
 	if p := a.problems(want); len(p) > 0 {
 		tr.r.t.Fatalf("%s: not exactly once:\n%s", what, firstLines(p))
 	}
-	_ = tr.s.DB().Close()
+	_ = tr.db.Close()
 }
 
 // TestIssueFileKill9Resume kills (SIGKILL) a child process running

@@ -21,7 +21,7 @@ import (
 	"github.com/couponkit/couponkit/internal/faults"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store"
 )
 
 const (
@@ -59,7 +59,7 @@ var ctx = context.Background()
 // codeKey is the series' code key in every test.
 func codeKey(context.Context, string) ([]byte, error) { return []byte("a test key, not a secret"), nil }
 
-func newEngine(t testing.TB, s *sqlstore.Store) *couponkit.Engine {
+func newEngine(t testing.TB, s store.Store) *couponkit.Engine {
 	t.Helper()
 	e, err := couponkit.New(couponkit.Config{Store: s, CodeKey: codeKey})
 	if err != nil {
@@ -134,12 +134,8 @@ func newPGRig(t *testing.T, rate float64) *pgRig {
 		t.Fatal(err)
 	}
 	r := &pgRig{proxy: p, direct: openPool(t, dsn, schema, 8)}
-	sd := sqlstore.New(r.direct, sqlstore.Postgres)
-	if err := sd.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	r.eDirect = newEngine(t, sd)
-	r.eProxy = newEngine(t, sqlstore.New(openPool(t, pdsn, schema, 16), sqlstore.Postgres))
+	r.eDirect = newEngine(t, postgresStore(t, r.direct, true))
+	r.eProxy = newEngine(t, postgresStore(t, openPool(t, pdsn, schema, 16), false))
 	return r
 }
 
