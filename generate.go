@@ -127,8 +127,8 @@ func (e *Engine) generateFrom(ctx context.Context, s *series.Series, g *codegen.
 		if b.err != nil {
 			return done, b.err
 		}
-		err := e.st.Apply(ctx, &store.Change{NewCoupons: b.coupons, Events: b.events, Sequence: &b.seq})
-		if err != nil {
+		ch := &store.Change{NewCoupons: b.coupons, Events: b.events, Sequence: &b.seq}
+		if err := lostMintRace(ch, e.st.Apply(ctx, ch)); err != nil {
 			return done, err
 		}
 		done += len(b.coupons)

@@ -167,7 +167,7 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 			d.Deny(limits.CommonCodeIssued)
 			return IssueResult{}, store.Count{}, &issueDenied{d}
 		}
-		return IssueResult{}, store.Count{}, err
+		return IssueResult{}, store.Count{}, lostMintRace(ch, err)
 	}
 	return IssueResult{Coupon: issued.In(loc)}, ch.Bumps[0].After, nil
 }

@@ -32,6 +32,21 @@ import (
 // one at a time: their rate is at most one per read-and-apply round trip
 // of the store, and they cannot share a group commit.
 
+// lostMintRace reports err, the failure of applying ch, as the conflict it
+// is when ch mints codes (carries a sequence advance) and failed because
+// one of its codes exists: another engine read the same next index and
+// applied its change first. A store may check the inserts before the
+// advance, so such a change can fail on the code rather than on the
+// advance; either way the engine's retry reads the sequence again and
+// mints the next code. The code is not named: it is another customer's.
+func lostMintRace(ch *store.Change, err error) error {
+	var ex *store.ExistsError
+	if ch.Sequence != nil && errors.As(err, &ex) && ex.Kind == "coupon" {
+		return &store.ConflictError{Kind: "sequence", ID: ch.Sequence.SeriesID}
+	}
+	return err
+}
+
 // mintLock is one series' mint lock: a channel of capacity one, so that
 // waiting for it ends with the context.
 type mintLock chan struct{}

@@ -68,7 +68,7 @@ func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult
 		}
 		ch.Sequence = claim.advance()
 		out = res
-		return e.st.Apply(ctx, ch)
+		return lostMintRace(ch, e.st.Apply(ctx, ch))
 	})
 	return out, err
 }

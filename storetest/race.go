@@ -45,6 +45,7 @@ var races = []race{
 	{"StoreGuard", raceStoreGuard},
 	{"IssueMintedOncePerCustomer", raceIssueMinted},
 	{"LastUseAfterReversals", raceLastUse},
+	{"TwoEnginesMint", raceTwoEnginesMint},
 }
 
 func (h *harness) races(t *testing.T) {
