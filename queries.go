@@ -134,16 +134,14 @@ type SeriesCounters struct {
 	// LiveCodes is the number of codes the series has made: every index of
 	// its code sequence handed out, that is each code issued, waiting in
 	// the pool (Generate), redeemed, revoked, expired or replaced by a
-	// reissue, and any index reserved for a code that was never stored (an
-	// interrupted Generate, a minter refused after reserving). It never goes
-	// down. Each such code answers a guess differently from "no such code",
+	// reissue. The sequence moves only with the change that stores the
+	// codes, so it equals the codes stored. It never goes down. Each such code answers a guess differently from "no such code",
 	// so it is what a guess can hit, and it is the count the series' fill
 	// ratio (series.Source.FillLimit) caps.
 	LiveCodes int64 `json:"live_codes,omitempty"`
 	// GuessOdds is LiveCodes / CodeSpace: the chance that one code made up
 	// at random in the series' shape is one of its codes. At most the fill
-	// ratio (1 in 10,000 by default for generated unique codes), except
-	// by the few indexes concurrent minters may reserve past it and refuse.
+	// ratio (1 in 10,000 by default for generated unique codes).
 	GuessOdds float64 `json:"guess_odds,omitempty"`
 }
 
