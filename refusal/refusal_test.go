@@ -56,11 +56,18 @@ func deny(rs ...limits.Reason) limits.Decision {
 // TestEveryRedemptionRule checks, for every rule of a redemption, the code,
 // the rule, the message a cashier reads and the parameters.
 func TestEveryRedemptionRule(t *testing.T) {
-	start := time.Date(2030, time.February, 1, 9, 0, 0, 0, berlin)
+	start := time.Date(2030, time.February, 1, 9, 0, 0, 0, berlin) // a Friday
 	reg := time.Date(2029, time.December, 1, 0, 0, 0, 0, time.UTC)
+	// The calendar windows all refuse at (Monday the 7th, 10:30), and each
+	// moves the next instant they allow together: from the start, Saturdays
+	// alone would open on the 2nd, and the 8th and 16th of the month alone
+	// on the 8th (a Friday); both open on Saturday the 16th, and the hours
+	// at 14:00 that day.
+	open := time.Date(2030, time.February, 16, 14, 0, 0, 0, berlin)
 	rules := limits.RedemptionRules{
 		AnyoneMayRedeem: true, MaxPerCode: 5, Repeat: true, MaxPerCustomer: 2, MaxPerSeries: 100,
-		Start: start, Weekdays: limits.WeekdaysOf(time.Saturday), MinGap: 24 * time.Hour,
+		Start: start, Weekdays: limits.WeekdaysOf(time.Saturday), MonthDays: limits.MonthDaysOf(8, 16),
+		Hours: []limits.HourRange{{From: 14, To: 18}}, MinGap: 24 * time.Hour,
 		MinBill: decimal.NewNullDecimal(decimal.NewFromInt(50)), MaxBill: decimal.NewNullDecimal(decimal.RequireFromString("30.5")),
 		NewCustomers: limits.NewCustomerRule{RegisteredFrom: reg, LimitTransactions: true, MaxTransactions: 1},
 	}
@@ -77,8 +84,12 @@ func TestEveryRedemptionRule(t *testing.T) {
 		{limits.SeriesLimit, SeriesLimit, "This offer has been used the most times allowed (100).", Params{Limit: 100, Used: 100}},
 		{limits.RepeatNotAllowed, RepeatNotAllowed, "You have already used this coupon; it can be used once per customer.", Params{Limit: 1, Used: 2}},
 		{limits.NotStarted, NotStarted, "This coupon can be used from 2030-02-01 09:00 CET.", Params{StartsAt: start}},
-		{limits.WrongWeekday, WrongWeekday, "This coupon cannot be used on a Monday; it can be used from 2030-02-02 00:00 CET.",
-			Params{NextAllowedAt: time.Date(2030, time.February, 2, 0, 0, 0, 0, berlin)}},
+		{limits.WrongWeekday, WrongWeekday, "This coupon cannot be used on a Monday; it can be used from 2030-02-16 14:00 CET.",
+			Params{NextAllowedAt: open}},
+		{limits.WrongMonthDay, WrongMonthDay, "This coupon cannot be used on day 7 of the month; it can be used from 2030-02-16 14:00 CET.",
+			Params{NextAllowedAt: open}},
+		{limits.WrongHour, WrongHour, "This coupon cannot be used at this hour; it can be used from 2030-02-16 14:00 CET.",
+			Params{NextAllowedAt: open}},
 		{limits.RedemptionGap, RedemptionGap, "Too soon after your last use of this offer: it can be used again from 2030-01-08 08:30 CET.",
 			Params{NextAllowedAt: last.Add(24 * time.Hour)}},
 		{limits.PlaceNotAllowed, PlaceNotAllowed, "This coupon cannot be used here.", Params{}},
