@@ -133,7 +133,7 @@ func TestGiveBack(t *testing.T) {
 	if len(ch.Coupons) != 1 || len(ch.Redemptions) != 1 || ch.Redemptions[0].ExpectStatus != coupon.StatusRedeemed || ch.Events[0].ID != "id-1" || ch.Events[0].Reason != "refund" {
 		t.Errorf("change %+v", ch)
 	}
-	if res := w.result(); !res.Discount.Amount.Equal(decimal.NewFromInt(5)) || res.Discount.Currency != "EUR" {
+	if res := w.result(time.UTC); !res.Discount.Amount.Equal(decimal.NewFromInt(5)) || res.Discount.Currency != "EUR" {
 		t.Errorf("result discount %v", res.Discount)
 	}
 

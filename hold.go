@@ -81,10 +81,14 @@ func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult,
 		if err != nil {
 			return err
 		}
+		loc, err := e.location(&s)
+		if err != nil {
+			return err
+		}
 		p, err := decideConfirm(&r, &c, &s, now, req.Actor)
 		switch {
 		case p.replay:
-			out, err = e.replay(ctx, r)
+			out, err = e.replay(ctx, r, loc)
 			return err
 		case p.lapsed:
 			if rerr := e.releaseHold(ctx, r, c, now, req.Actor, "hold lapsed"); rerr != nil {
@@ -94,7 +98,7 @@ func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult,
 		case err != nil:
 			return err
 		}
-		out = p.w.result()
+		out = p.w.result(loc)
 		return e.st.Apply(ctx, p.w.change(e))
 	})
 	return out, err

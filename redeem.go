@@ -36,7 +36,9 @@ type RedeemRequest struct {
 	Actor string `json:"actor,omitempty"`
 }
 
-// RedeemResult is a redemption (or hold) and the coupon after it.
+// RedeemResult is a redemption (or hold) and the coupon after it, their
+// times in the series' time zone, as Redeem, Hold, Confirm and Reverse
+// answer them, and as they answer a repeated request.
 type RedeemResult struct {
 	Redemption coupon.Redemption `json:"redemption"`
 	Coupon     coupon.Coupon     `json:"coupon"`
@@ -48,8 +50,8 @@ type RedeemResult struct {
 	Replayed bool `json:"replayed,omitempty"`
 }
 
-// Check is what a redemption would do now: the coupon it would use and the
-// discount it would give.
+// Check is what a redemption would do now: the coupon it would use (its
+// times in the series' time zone) and the discount it would give.
 type Check struct {
 	Coupon   coupon.Coupon `json:"coupon"`
 	Discount series.Money  `json:"discount"`
@@ -120,7 +122,7 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error)
 		return Check{}, err
 	}
 	if p.allowed() {
-		return Check{Coupon: p.c, Discount: p.discount}, nil
+		return Check{Coupon: p.c.In(snap.loc), Discount: p.discount}, nil
 	}
 	if p.state != nil && !stateRefusal(p.state) {
 		return Check{}, p.state
@@ -129,7 +131,7 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error)
 	if err != nil {
 		return Check{}, err
 	}
-	return Check{Coupon: p.c}, &refusal.Error{Refusals: p.refusals(until)}
+	return Check{Coupon: p.c.In(snap.loc)}, &refusal.Error{Refusals: p.refusals(until)}
 }
 
 // Redeem uses a coupon once, under every redemption rule of its series. A

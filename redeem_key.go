@@ -30,7 +30,7 @@ func (e *Engine) replayKey(ctx context.Context, p *useplan, want *coupon.RedeemP
 	if err := sameUse(&r, want, hold, now); err != nil {
 		return true, err
 	}
-	*out, err = e.replay(ctx, r)
+	*out, err = e.replay(ctx, r, p.q.At.Location())
 	return true, err
 }
 
@@ -57,10 +57,12 @@ func sameUse(r *coupon.Redemption, want *coupon.RedeemParams, hold bool, now tim
 	return holdLive(r, now)
 }
 
-func (e *Engine) replay(ctx context.Context, r coupon.Redemption) (RedeemResult, error) {
+// replay answers a repeated request with use r as first recorded, and its
+// coupon as it is now, their times in loc (the series' time zone).
+func (e *Engine) replay(ctx context.Context, r coupon.Redemption, loc *time.Location) (RedeemResult, error) {
 	c, err := e.st.Coupon(ctx, r.CouponID)
 	if err != nil {
 		return RedeemResult{}, err
 	}
-	return RedeemResult{Redemption: r, Coupon: c, Discount: series.Money{Amount: r.Discount, Currency: r.Currency}, Replayed: true}, nil
+	return RedeemResult{Redemption: r.In(loc), Coupon: c.In(loc), Discount: series.Money{Amount: r.Discount, Currency: r.Currency}, Replayed: true}, nil
 }

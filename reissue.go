@@ -22,7 +22,8 @@ type ReissueRequest struct {
 	Actor  string `json:"actor,omitempty"`
 }
 
-// ReissueResult is the replaced coupon and its replacement.
+// ReissueResult is the replaced coupon and its replacement, their times in
+// the series' time zone.
 type ReissueResult struct {
 	Old coupon.Coupon `json:"old"`
 	New coupon.Coupon `json:"new"`
@@ -67,7 +68,7 @@ func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult
 			return err
 		}
 		ch.Sequence = claim.advance()
-		out = res
+		out = ReissueResult{Old: res.Old.In(loc), New: res.New.In(loc)}
 		return lostMintRace(ch, e.st.Apply(ctx, ch))
 	})
 	return out, err

@@ -28,7 +28,11 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 	}
 	var out RedeemResult
 	err := e.retry(ctx, func() error {
-		r, c, _, err := e.useOf(ctx, &req.Redemption)
+		r, c, s, err := e.useOf(ctx, &req.Redemption)
+		if err != nil {
+			return err
+		}
+		loc, err := e.location(&s)
 		if err != nil {
 			return err
 		}
@@ -42,7 +46,7 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult,
 			return err
 		}
 		w.bumps = giveBackBumps(&g, &r, now)
-		out = w.result()
+		out = w.result(loc)
 		return e.st.Apply(ctx, w.change(e))
 	})
 	return out, err
@@ -83,9 +87,10 @@ func (w *useWrite) change(ids idSource) *store.Change {
 	}
 }
 
-// result is the answer of w's operation.
-func (w *useWrite) result() RedeemResult {
-	return RedeemResult{Redemption: w.r, Coupon: w.c, Discount: series.Money{Amount: w.r.Discount, Currency: w.r.Currency}}
+// result is the answer of w's operation, its times in loc (the series'
+// time zone).
+func (w *useWrite) result(loc *time.Location) RedeemResult {
+	return RedeemResult{Redemption: w.r.In(loc), Coupon: w.c.In(loc), Discount: series.Money{Amount: w.r.Discount, Currency: w.r.Currency}}
 }
 
 // giveBack is what giving back a use reads: the counters of the use and,
