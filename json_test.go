@@ -36,6 +36,7 @@ func TestJSON(t *testing.T) {
 		reflect.TypeFor[couponkit.ReminderDue](),
 		reflect.TypeFor[couponkit.IssueRequest](), reflect.TypeFor[couponkit.IssueResult](),
 		reflect.TypeFor[couponkit.RedeemRequest](), reflect.TypeFor[couponkit.RedeemResult](),
+		reflect.TypeFor[couponkit.HoldRequest](),
 		reflect.TypeFor[couponkit.Check](), reflect.TypeFor[couponkit.UseRef](),
 		reflect.TypeFor[couponkit.ConfirmRequest](), reflect.TypeFor[couponkit.ReleaseRequest](),
 		reflect.TypeFor[couponkit.ReverseRequest](), reflect.TypeFor[couponkit.TransferRequest](),
@@ -44,7 +45,8 @@ func TestJSON(t *testing.T) {
 		reflect.TypeFor[couponkit.RevokedCoupon](), reflect.TypeFor[couponkit.RevokeFailure](),
 		reflect.TypeFor[couponkit.AudienceRequest](), reflect.TypeFor[couponkit.AudienceResult](),
 		reflect.TypeFor[couponkit.AudienceListRequest](), reflect.TypeFor[couponkit.AudiencePage](),
-		reflect.TypeFor[couponkit.UploadRow](), reflect.TypeFor[couponkit.UploadResult](),
+		reflect.TypeFor[couponkit.UploadRequest](), reflect.TypeFor[couponkit.UploadRow](), reflect.TypeFor[couponkit.UploadResult](),
+		reflect.TypeFor[couponkit.GenerateRequest](),
 		// AudienceOutcome and RowError write their own JSON, which
 		// the Errors subtest checks.
 	} {
@@ -65,6 +67,7 @@ func TestJSON(t *testing.T) {
 	jsontest.RoundTrip(t, couponkit.ReminderDue{SeriesID: "s1", Coupon: c,
 		Reminder: series.Reminder{DaysBefore: 2, At: series.At(10, 0), Channel: "sms"}, DueAt: at.Add(time.Hour), ExpiresAt: c.ExpiresAt})
 	t.Run("Operations", testJSONOperations)
+	t.Run("Pools", testJSONPools)
 	t.Run("Errors", testJSONErrors)
 	t.Run("Enums", testJSONEnums)
 }
@@ -84,9 +87,18 @@ func testJSONOperations(t *testing.T) {
 	keyed := fresh
 	keyed.IssueKey = "crm-1"
 	jsontest.RoundTrip(t, couponkit.IssueResult{Coupon: keyed, Resent: true, Replayed: true})
-	jsontest.RoundTrip(t, couponkit.RedeemRequest{Code: "ab12", SeriesID: "s1", Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-1",
+	redeem := couponkit.RedeemRequest{Code: "ab12", SeriesID: "s1", Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-1",
 		Bill:  series.Money{Amount: decimal.RequireFromString("64.90"), Currency: "EUR"},
-		Place: limits.Place{Till: "t1", Store: "st1", Zone: "z1", Concept: "c1"}, Actor: "till-7"})
+		Place: limits.Place{Till: "t1", Store: "st1", Zone: "z1", Concept: "c1"}, Actor: "till-7"}
+	jsontest.RoundTrip(t, redeem)
+	// A hold is the redemption's fields, in the same object, and its time
+	// to live.
+	doc := jsontest.RoundTrip(t, couponkit.HoldRequest{RedeemRequest: redeem, TTL: 15 * time.Minute})
+	for _, want := range []string{`"idempotency_key":"pos-1"`, `"ttl":`} {
+		if !bytes.Contains(doc, []byte(want)) {
+			t.Errorf("a hold request is written with %s: %s", want, doc)
+		}
+	}
 	jsontest.RoundTrip(t, couponkit.ConfirmRequest{Hold: ref, Actor: "till-7"})
 	jsontest.RoundTrip(t, couponkit.ReleaseRequest{Hold: ref, Actor: "till-7", Reason: "cart abandoned"})
 	jsontest.RoundTrip(t, couponkit.ReverseRequest{Redemption: ref, Actor: "backoffice", Reason: "return"})
@@ -96,7 +108,7 @@ func testJSONOperations(t *testing.T) {
 
 	req := couponkit.RevokeRequest{SeriesID: "s1", Codes: []string{"AB12", "CD34"}, Customer: bob, Scope: couponkit.AllUnredeemed,
 		CodeCase: couponkit.AsCreated, Actor: "ops", Reason: "fraud"}
-	doc := jsontest.RoundTrip(t, req)
+	doc = jsontest.RoundTrip(t, req)
 	for _, want := range []string{`"scope":"all_unredeemed"`, `"code_case":"as_created"`} {
 		if !bytes.Contains(doc, []byte(want)) {
 			t.Errorf("a revoke request is written with %s: %s", want, doc)
@@ -125,8 +137,24 @@ func testJSONOperations(t *testing.T) {
 	}})
 	jsontest.RoundTrip(t, couponkit.AudienceListRequest{SeriesID: "s1", After: "alice", Limit: 50})
 	jsontest.RoundTrip(t, couponkit.AudiencePage{Members: []store.AudienceMember{{Customer: "alice", AddedAt: at}, {Customer: "bob", AddedAt: at}}, Next: "bob"})
+}
 
+// The requests and results that fill a series' pool, every field set.
+func testJSONPools(t *testing.T) {
+	at := time.Date(2030, 1, 7, 10, 0, 0, 0, time.UTC)
 	jsontest.RoundTrip(t, couponkit.UploadRow{Code: "F-1", Customer: couponkit.CustomerRef{Mobile: "+4470000001"}, ExpiresAt: at})
+	jsontest.RoundTrip(t, couponkit.UploadRequest{SeriesID: "s1", Actor: "ops", Rows: []couponkit.UploadRow{
+		{Code: "F-1", Customer: couponkit.CustomerRef{Mobile: "+4470000001"}, ExpiresAt: at},
+		{Code: "F-2"},
+	}})
+	gen := couponkit.GenerateRequest{SeriesID: "s1", N: 50000}
+	doc := jsontest.RoundTrip(t, gen)
+	// The progress callback has no JSON form: a request with one is
+	// written as without it.
+	gen.Progress = func(int) {}
+	if b, err := json.Marshal(gen); err != nil || !bytes.Equal(b, doc) {
+		t.Errorf("a generate request with Progress is written as %s (%v), want %s", b, err, doc)
+	}
 	jsontest.RoundTrip(t, couponkit.UploadResult{Added: 4, Skipped: 1, Failed: []couponkit.RowError{
 		{Row: 2, Err: errcode.New(errcode.InvalidCode, "Code", `code "BL*G" is empty or has characters other than letters, digits, '-' and '_'`)},
 		{Row: 3, Err: &refusal.Error{Refusals: []refusal.Refusal{
