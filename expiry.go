@@ -49,7 +49,7 @@ func expireDue(now time.Time, ids idSource) (store.CouponFilter, store.BulkUpdat
 }
 
 // ReminderDue is an expiry reminder to send: which coupon, which reminder of
-// its series, and when it is due.
+// its series, and when it is due, with times in the series' time zone.
 type ReminderDue struct {
 	SeriesID  string          `json:"series_id"`
 	Coupon    coupon.Coupon   `json:"coupon"`
@@ -148,7 +148,7 @@ func appendDue(out []ReminderDue, s *series.Series, loc *time.Location, cs []cou
 	for _, c := range cs {
 		for _, r := range s.Reminders {
 			if due := r.DueAt(c.ExpiresAt, loc); due.After(from) && !due.After(to) {
-				out = append(out, ReminderDue{SeriesID: s.ID, Coupon: c, Reminder: r, DueAt: due, ExpiresAt: c.ExpiresAt})
+				out = append(out, ReminderDue{SeriesID: s.ID, Coupon: c.In(loc), Reminder: r, DueAt: due, ExpiresAt: c.ExpiresAt.In(loc)})
 			}
 		}
 	}

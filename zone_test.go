@@ -30,6 +30,7 @@ func TestResultsInSeriesZone(t *testing.T) {
 	}
 	s, err := e.CreateSeries(ctx, series.Series{
 		Name: "zoned", TimeZone: zone, Transferable: true,
+		Reminders: []series.Reminder{{DaysBefore: 1, At: series.At(10, 0), Channel: "sms"}},
 		Source:   series.Source{Kind: series.Generated, Length: 8, Alphabet: series.Alphanumeric},
 		Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 30},
 		Discount: series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(10), Currency: "EUR"},
@@ -88,6 +89,16 @@ func TestResultsInSeriesZone(t *testing.T) {
 		for _, r := range d.Uses {
 			z.use("Coupon uses", r)
 		}
+	}
+
+	due, err := e.RemindersDue(ctx, clk.t, clk.t.AddDate(0, 2, 0))
+	z.must("RemindersDue", err)
+	if len(due) == 0 {
+		t.Error("RemindersDue lists no reminder")
+	}
+	for _, d := range due {
+		z.coupon("RemindersDue", d.Coupon)
+		z.times("RemindersDue", map[string]time.Time{"DueAt": d.DueAt, "ExpiresAt": d.ExpiresAt})
 	}
 
 	re, err := e.Reissue(ctx, couponkit.ReissueRequest{Code: held.Code})
