@@ -31,9 +31,9 @@ func TestResultsInSeriesZone(t *testing.T) {
 	s, err := e.CreateSeries(ctx, series.Series{
 		Name: "zoned", TimeZone: zone, Transferable: true,
 		Reminders: []series.Reminder{{DaysBefore: 1, At: series.At(10, 0), Channel: "sms"}},
-		Source:   series.Source{Kind: series.Generated, Length: 8, Alphabet: series.Alphanumeric},
-		Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 30},
-		Discount: series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(10), Currency: "EUR"},
+		Source:    series.Source{Kind: series.Generated, Length: 8, Alphabet: series.Alphanumeric},
+		Expiry:    series.Expiry{Kind: series.DaysFromIssue, N: 30},
+		Discount:  series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(10), Currency: "EUR"},
 	})
 	if err != nil {
 		t.Fatal(err)
