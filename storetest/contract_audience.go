@@ -190,3 +190,33 @@ func testContractAudienceList(t *testing.T, e *env) {
 		same(t, got, []store.AudienceMember{{Customer: "é", AddedAt: t0.Add(3 * time.Minute)}}, "a member is read back with the time it was added")
 	}
 }
+
+// testContractAudience checks the deprecated Store.AddAudience, which
+// stores still implement.
+func testContractAudience(t *testing.T, e *env) {
+	e.seedSeries("s1", "s2")
+	e.apply(&store.Change{Audience: []store.AudienceUpdate{addMember("s1", erin, t0)}})
+	//lint:ignore SA1019 the deprecated method is still part of the contract
+	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{alice, bob, alice}), "AddAudience with a customer twice in one call")
+	//lint:ignore SA1019 the deprecated method is still part of the contract
+	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{bob, carol, erin}), "AddAudience with a customer already on the list")
+	same(t, e.members("s1"), []store.AudienceMember{{Customer: alice}, {Customer: bob}, {Customer: carol}, {Customer: erin, AddedAt: t0}},
+		"AddAudience records no time, and leaves a member already on the list as it was")
+	for _, tc := range []struct {
+		series, customer string
+		want             bool
+		rule             string
+	}{
+		{"s1", alice, true, "a customer added twice in one call is on the list"},
+		{"s1", bob, true, "a customer added twice is on the list"},
+		{"s1", carol, true, "a customer added by a later call is on the list"},
+		{"s1", dave, false, "a customer never added is not on the list"},
+		{"s2", alice, false, "the audience list is per series"},
+		{"s9", alice, false, "a series with no audience list has no one on it"},
+	} {
+		in, err := e.st.InAudience(e.ctx, tc.series, tc.customer)
+		if wantOK(t, err, "InAudience(%s, %s)", tc.series, tc.customer) && in != tc.want {
+			t.Errorf("InAudience(%s, %s) = %v: %s", tc.series, tc.customer, in, tc.rule)
+		}
+	}
+}

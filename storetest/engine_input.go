@@ -22,7 +22,7 @@ import (
 // through 2199, are refused with InvalidArgument naming the field (or, in
 // a series, InvalidConfig), and nothing changes. What the engine accepts,
 // every store keeps as it is (StoresKeepWhatEngineAccepts, in
-// input_property.go).
+// engine_input_property.go).
 var inputTests = []test{
 	{"BadStringsRefused", testInputStrings},
 	{"BadTimesRefused", testInputTimes},

@@ -32,7 +32,7 @@ var issueTests = []test{
 	{"UploadedNamedCode", testIssueNamedCode},
 	{"FillRatio", testIssueFillRatio},
 	{"BatchPastCapacity", testIssueBatchPastCapacity},
-	// Idempotency keys: see issuekeys.go.
+	// Idempotency keys: see engine_issuekeys.go.
 	{"KeyReplays", testIssueKeyReplays},
 	{"KeyReplaysWhereRulesRefuse", testIssueKeyReplaysRefused},
 	{"KeyWithOtherCustomerOrCode", testIssueKeyMismatch},

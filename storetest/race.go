@@ -599,41 +599,6 @@ func raceRedeemReverseRevoke(t *testing.T, e *env, p, round int) {
 	}
 }
 
-// raceStoreGuard races guarded bumps of one counter straight at the store.
-func raceStoreGuard(t *testing.T, e *env, p, round int) {
-	id := raceName("guard", round)
-	e.seedSeries(id)
-	c := rawIssued(id+"-c", id, "G", "g")
-	e.apply(&store.Change{NewCoupons: []coupon.Coupon{c}})
-	k := key(limits.SeriesUses, id, "", "")
-	const limit = 7
-	errs := run(p, func(i int) error {
-		ev := rawEvent(fmt.Sprintf("%s-e%d", id, i), coupon.EventRedeemed, c, "g", t0)
-		return e.st.Apply(e.ctx, &store.Change{
-			Bumps:  []store.Bump{{Key: k, Delta: 1, At: t0, Guard: limits.Guard{Counter: limits.SeriesUses, Limit: limit}}},
-			Events: []coupon.Event{ev},
-		})
-	})
-	ok := 0
-	for _, err := range errs {
-		switch {
-		case err == nil:
-			ok++
-		case !errors.Is(err, errcode.ErrGuardFailed):
-			t.Errorf("a bump refused by its guard must fail with GuardFailed: %v", err)
-		}
-	}
-	if ok != limit {
-		t.Errorf("%d concurrent guarded bumps of a counter with limit %d: %d succeeded", p, limit, ok)
-	}
-	if c := e.count(k); c.N != limit {
-		t.Errorf("the counter is %d after the race, want %d", c.N, limit)
-	}
-	if n := len(e.events(store.EventQuery{CouponID: c.ID})); n != limit {
-		t.Errorf("only the changes whose guard passed keep their events: %d, want %d", n, limit)
-	}
-}
-
 // raceReverseOne reverses one redemption from every goroutine: one
 // reversal, every other AlreadyReversed.
 func raceReverseOne(t *testing.T, e *env, p, round int) {
