@@ -2,17 +2,13 @@ package storetest
 
 import (
 	"context"
-	"errors"
-	"fmt"
 	"slices"
 	"testing"
 	"time"
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/coupon"
-	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
-	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -172,72 +168,6 @@ func testHoldReleaseGap(t *testing.T, e *env) {
 	_, err = e.tryRedeem(c.Code, alice, "k3")
 	wantOK(t, err, "a redemption 11 minutes after a lapsed and released hold, a day after the use before it")
 	e.wantLastUse(t, s.ID, e.records(s.ID), "holds released by Release and by the sweep")
-}
-
-// raceLastUse races, for several customers at once, reversals of their
-// earlier redemptions, releases of their holds and new redemptions under a
-// 5-minute gap that the uses before the race block until they are given
-// back. Afterwards each customer's last use, which the gap counts from, is
-// the time of their latest unreversed use or live hold, as the records say.
-func raceLastUse(t *testing.T, e *env, p, round int) {
-	const reversals, releases, redemptions = 3, 2, 3
-	const per = reversals + releases + redemptions
-	s := e.gen(raceName("last-use", round), func(s *series.Series) {
-		s.Redemption.Repeat = true
-		s.Redemption.MinGap = 5 * time.Minute
-	})
-	custs := make([]string, max(1, p/per))
-	type setup struct {
-		code        string
-		reds, holds []string
-	}
-	prep := make([]setup, len(custs))
-	for i := range custs {
-		custs[i] = fmt.Sprintf("r%d", i)
-		prep[i].code = e.issue(s.ID, custs[i]).Code
-	}
-	// Each customer's uses, 6 minutes apart: three redemptions, then two
-	// holds; the race starts 2 minutes after the last.
-	for k := range reversals + releases {
-		if k > 0 {
-			e.clk.Advance(6 * time.Minute)
-		}
-		for i, cust := range custs {
-			req := redeemReq(prep[i].code, cust, fmt.Sprintf("round%d-pre%d", round, k), "10")
-			if k < reversals {
-				prep[i].reds = append(prep[i].reds, e.redeem(prep[i].code, cust, req.IdempotencyKey).Redemption.ID)
-				continue
-			}
-			h, err := e.e.Hold(e.ctx, couponkit.HoldRequest{RedeemRequest: req, TTL: 24 * time.Hour})
-			mustOK(t, err, "Hold")
-			prep[i].holds = append(prep[i].holds, h.Redemption.ID)
-		}
-	}
-	e.clk.Advance(2 * time.Minute)
-	errs := run(len(custs)*per, func(i int) error {
-		cust, pr, k := custs[i/per], &prep[i/per], i%per
-		switch {
-		case k < reversals:
-			_, err := e.e.Reverse(e.ctx, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: pr.reds[k]}})
-			return err
-		case k < reversals+releases:
-			return e.e.Release(e.ctx, couponkit.ReleaseRequest{Hold: couponkit.UseRef{ID: pr.holds[k-reversals]}, Actor: "till"})
-		}
-		_, err := e.e.Redeem(e.ctx, redeemReq(pr.code, cust, fmt.Sprintf("round%d-new%d", round, i), "10"))
-		if errors.As(err, new(*refusal.Error)) {
-			wantDenied(t, err, reasons(limits.RedemptionGap), "a redemption racing reversals may only be refused by the gap")
-			return nil
-		}
-		return err
-	})
-	for i, err := range errs {
-		if err != nil {
-			t.Errorf("racing reversals, releases and redemptions of one customer: operation %d failed: %v (code %d)", i%per, err, errcode.CodeOf(err))
-		}
-	}
-	rs := e.records(s.ID)
-	checkUses(t, e, s.ID, -1, "after racing reversals, releases and redemptions")
-	e.wantLastUse(t, s.ID, rs, "after racing reversals, releases and redemptions")
 }
 
 // overtaking is a store whose first Apply that gives a use back (a

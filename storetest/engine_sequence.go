@@ -137,33 +137,6 @@ func testIssueBatchPastCapacity(t *testing.T, e *env) {
 	}
 }
 
-// raceIssueMinted races 16 issues for each of 100 customers (a quarter of
-// each under Short) at a generated series with at most one coupon per
-// customer: each customer gets one coupon, and the code sequence moves by
-// exactly the coupons made, however many attempts lost. It is large
-// enough in one round: later rounds do nothing.
-func raceIssueMinted(t *testing.T, e *env, _, round int) {
-	if round > 0 {
-		return
-	}
-	custs, per := 100, 16
-	if e.caps.Short {
-		custs, per = 25, 4
-	}
-	ids := make([]string, custs)
-	for i := range ids {
-		ids[i] = fmt.Sprintf("m%d", i)
-	}
-	e.addCustomers(ids...)
-	s := e.gen(raceName("issue-minted", round), func(s *series.Series) { s.Issuance.MaxPerCustomer = 1 })
-	outs := e.issueRace(custs*per, s.ID, func(i int) string { return ids[i%custs] })
-	checkIssueRace(t, e, s.ID, outs, custs, fmt.Sprintf("%d customers each issued %d times at once from a series with one coupon per customer", custs, per),
-		deniedFor(limits.CustomerIssueLimit))
-	if next := e.nextIndex(s.ID); next != int64(custs) {
-		t.Errorf("the code sequence stands at the %d coupons made: %d", custs, next)
-	}
-}
-
 // testSequenceProperty is a property of the code sequence: for any
 // interleaving of issues, issue batches, Generate, revocations and
 // reissues, refused or not, on a series of 16 codes, the sequence stands
