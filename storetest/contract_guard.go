@@ -11,6 +11,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -58,6 +59,37 @@ func testContractAtomicGuard(t *testing.T, e *env) {
 	} else if err != nil {
 		t.Errorf("a failed guard must be a *store.GuardError: %T", err)
 	}
+	e.wantRefusedInvisible(t, s, x, [3]store.CounterKey{k1, k2, full}, before)
+
+	ch := change(2)
+	if err := e.st.Apply(e.ctx, ch); !wantOK(t, err, "the same change with a guard that passes") {
+		return
+	}
+	if ch.Bumps[2].After.N != 2 || !ch.Bumps[2].After.Last.Equal(t0) || ch.Bumps[0].After.N != 1 {
+		t.Errorf("a successful Apply sets each bump's After to the counter's value after it: %+v", ch.Bumps)
+	}
+	same(t, e.stored("x"), x2, "the successful change updated the coupon")
+	same(t, e.stored("y"), y, "the successful change inserted the coupon")
+	same(t, e.storedRedemption("r1"), r, "the successful change inserted the redemption")
+	if c1, c2, c3 := e.count(k1), e.count(k2), e.count(full); c1.N != 1 || c2.N != 1 || c3.N != 2 || !c2.Last.Equal(t0) {
+		t.Errorf("the successful change bumped every counter: %v %v %v", c1, c2, c3)
+	}
+	if evs := e.events(store.EventQuery{CouponID: "x"}); len(evs) != len(before)+1 {
+		t.Errorf("the successful change appended its event: %d", len(evs))
+	}
+	gs, _ := e.st.Series(e.ctx, "s1")
+	if gs.Name != "renamed" || gs.Version != 2 {
+		t.Errorf("the successful change updated the series to version ExpectVersion+1: %q v%d", gs.Name, gs.Version)
+	}
+}
+
+// wantRefusedInvisible checks that the change testContractAtomicGuard's
+// guard refused left nothing visible: series s and coupon x as they were,
+// neither its coupon y nor its redemption r1 (nor r1's key), counters k1,
+// k2 and full at 0, 0 and 1, and no event past before.
+func (e *env) wantRefusedInvisible(t *testing.T, s series.Series, x coupon.Coupon, keys [3]store.CounterKey, before []coupon.Event) {
+	t.Helper()
+	k1, k2, full := keys[0], keys[1], keys[2]
 	// Nothing of the change is visible.
 	gs, err := e.st.Series(e.ctx, "s1")
 	mustOK(t, err, "Series")
@@ -80,27 +112,6 @@ func testContractAtomicGuard(t *testing.T, e *env) {
 	same(t, e.events(store.EventQuery{CouponID: "x"}), before, "a failed change must not append its events")
 	if evs := e.events(store.EventQuery{Customer: bob}); len(evs) != 0 {
 		t.Errorf("a failed change must not append its events: %d for bob", len(evs))
-	}
-
-	ch := change(2)
-	if err := e.st.Apply(e.ctx, ch); !wantOK(t, err, "the same change with a guard that passes") {
-		return
-	}
-	if ch.Bumps[2].After.N != 2 || !ch.Bumps[2].After.Last.Equal(t0) || ch.Bumps[0].After.N != 1 {
-		t.Errorf("a successful Apply sets each bump's After to the counter's value after it: %+v", ch.Bumps)
-	}
-	same(t, e.stored("x"), x2, "the successful change updated the coupon")
-	same(t, e.stored("y"), y, "the successful change inserted the coupon")
-	same(t, e.storedRedemption("r1"), r, "the successful change inserted the redemption")
-	if c1, c2, c3 := e.count(k1), e.count(k2), e.count(full); c1.N != 1 || c2.N != 1 || c3.N != 2 || !c2.Last.Equal(t0) {
-		t.Errorf("the successful change bumped every counter: %v %v %v", c1, c2, c3)
-	}
-	if evs := e.events(store.EventQuery{CouponID: "x"}); len(evs) != len(before)+1 {
-		t.Errorf("the successful change appended its event: %d", len(evs))
-	}
-	gs, _ = e.st.Series(e.ctx, "s1")
-	if gs.Name != "renamed" || gs.Version != 2 {
-		t.Errorf("the successful change updated the series to version ExpectVersion+1: %q v%d", gs.Name, gs.Version)
 	}
 }
 

@@ -75,11 +75,18 @@ func testContractUnique(t *testing.T, e *env) {
 		_, err := e.st.Redemption(e.ctx, id)
 		wantCode(t, err, errcode.NotFound, "a change with two redemption inserts of one id or key inserts neither (%s)", id)
 	}
+	testContractUniqueFree(t, e, sh)
+}
+
+// testContractUniqueFree is the second half of testContractUnique: keys
+// that do not collide, and the slot a moved shared coupon frees. sh makes
+// a coupon of the shared code SHARED of series s1 for a holder.
+func testContractUniqueFree(t *testing.T, e *env, sh func(id, holder string) coupon.Coupon) {
 	// Keys that do not collide.
 	other := rawIssued("y", "s2", "X", bob) // same code, other series
 	moved := sh("sb", carol)
 	moved.Version = 3
-	err = e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{other, sh("sc", carol+"x")},
+	err := e.st.Apply(e.ctx, &store.Change{NewCoupons: []coupon.Coupon{other, sh("sc", carol+"x")},
 		Coupons:        []store.CouponUpdate{{Coupon: moved, ExpectVersion: 2}},
 		NewRedemptions: []coupon.Redemption{{ID: "r3", CouponID: "y", SeriesID: "s2", IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}}})
 	if !wantOK(t, err, "the same code in another series, a shared code for a new holder, a shared coupon moved to a free holder and an idempotency key reused on another coupon do not collide") {
@@ -183,6 +190,14 @@ func testContractIssueKeys(t *testing.T, e *env) {
 		t.Errorf("a coupon issued with a key keeps it: %+v", p)
 	}
 
+	testContractIssueKeysFound(t, e)
+}
+
+// testContractIssueKeysFound is the second half of testContractIssueKeys,
+// on the coupons it stored: CouponFilter.IssueKeys finds a coupon by its
+// key, an update that leaves the key keeps it, and InsertCoupons skips a
+// coupon whose key is taken.
+func testContractIssueKeysFound(t *testing.T, e *env) {
 	ids := func(f store.CouponFilter) []string {
 		cs, err := e.st.ListCoupons(e.ctx, store.CouponQuery{CouponFilter: f})
 		mustOK(t, err, "ListCoupons")

@@ -187,6 +187,14 @@ func raceRedeemReverseRevoke(t *testing.T, e *env, p, round int) {
 			}
 		}
 	}
+	checkRedeemReverseRevoke(t, e, s, c, redeemed, reversed, revoked)
+}
+
+// checkRedeemReverseRevoke checks the outcome of raceRedeemReverseRevoke
+// on coupon c of series s, given how many of its redemptions, reversals
+// and revocations succeeded.
+func checkRedeemReverseRevoke(t *testing.T, e *env, s series.Series, c coupon.Coupon, redeemed, reversed, revoked int) {
+	t.Helper()
 	if reversed != 1 {
 		t.Errorf("exactly one of the racing reversals of one redemption succeeds: %d", reversed)
 	}
