@@ -12,5 +12,5 @@ import (
 // over the in-memory store, scaled down, so that the engine's own package
 // measures what they cover.
 func TestEngineConformance(t *testing.T) {
-	storetest.Run(t, func(*testing.T) store.Store { return memstore.New() }, storetest.Capabilities{Short: true})
+	storetest.Run(t, func(*testing.T) store.Store { return memstore.New() }, storetest.Sizes{Short: true})
 }

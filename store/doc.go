@@ -25,6 +25,6 @@
 // suite every implementation must pass; run it from your adapter's tests:
 //
 //	func TestConformance(t *testing.T) {
-//		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Capabilities{})
+//		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Sizes{})
 //	}
 package store

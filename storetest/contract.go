@@ -43,6 +43,12 @@ var contractTests = []test{
 	{"ContextDone", testContractCancelled},
 }
 
+// contractRaces race goroutines straight at the store's guards, round
+// after round.
+var contractRaces = []race{
+	{"StoreGuard", raceStoreGuard},
+}
+
 // rawSeries is a valid series with a fixed id, for the contract tests.
 func rawSeries(id string) series.Series {
 	s := baseSeries("raw "+id, uploadSrc())

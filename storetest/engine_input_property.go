@@ -34,7 +34,7 @@ import (
 func (h *harness) inputProperty(t *testing.T) {
 	e := h.env(t)
 	checks := 100
-	if h.caps.Short {
+	if h.sizes.Short {
 		checks = 20
 	}
 	var n atomic.Int64

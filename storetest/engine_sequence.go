@@ -143,8 +143,8 @@ func testIssueBatchPastCapacity(t *testing.T, e *env) {
 // at the number of coupons the series has (each made from one index), and
 // a call refused as a whole leaves it where it was.
 func testSequenceProperty(t *testing.T, e *env) {
-	checks, steps := e.caps.RapidChecks, 40
-	if e.caps.Short && checks <= 0 {
+	checks, steps := e.sizes.RapidChecks, 40
+	if e.sizes.Short && checks <= 0 {
 		checks = 20
 	}
 	withRapidFlags(checks, steps, func() {

@@ -64,8 +64,8 @@ type env struct {
 	e   *couponkit.Engine
 	clk *clock
 	dir *couponkit.MemDirectory
-	// caps are the suite's sizes, for the tests that scale with them.
-	caps Capabilities
+	// sizes are the suite's sizes, for the tests that scale with them.
+	sizes Sizes
 
 	mu        sync.Mutex
 	remaining []remainingCall // OnRemaining calls
@@ -92,7 +92,7 @@ func (h *harness) env(t *testing.T) *env {
 		t.Fatal("newStore returned nil")
 	}
 	e := newEnv(t, st)
-	e.caps = h.caps
+	e.sizes = h.sizes
 	return e
 }
 

@@ -19,8 +19,8 @@ import (
 // operation on a small world, and after each one the engine's result and
 // the whole stored state must match the model's.
 func (h *harness) model(t *testing.T) {
-	checks := h.caps.RapidChecks
-	if h.caps.Short && !testing.Short() {
+	checks := h.sizes.RapidChecks
+	if h.sizes.Short && !testing.Short() {
 		if checks <= 0 {
 			checks = 100
 		}
@@ -28,7 +28,7 @@ func (h *harness) model(t *testing.T) {
 	}
 	checkFieldCounts(t)
 	stats := map[string]int{}
-	withRapidFlags(checks, h.caps.RapidSteps, func() {
+	withRapidFlags(checks, h.sizes.RapidSteps, func() {
 		rapid.Check(t, func(rt *rapid.T) {
 			mt := newMachine(t, h, stats)
 			rt.Repeat(mt.actions())
@@ -53,8 +53,12 @@ var rapidFlagMu sync.Mutex
 
 // withRapidFlags runs fn with rapid's -rapid.checks and -rapid.steps set to
 // checks and steps (when positive), unless the command line or the
-// environment set them: those win. rapid reads its flags when a check
-// starts, so they are restored when fn returns.
+// environment set them: those win. rapid reads its flags while a check
+// runs, so they are restored when fn returns.
+//
+// The flags are the process's, and subtests run in parallel: every
+// rapid.Check of the suite runs inside a withRapidFlags call (with 0 and
+// 0 to set nothing), so that none reads a flag while another sets it.
 func withRapidFlags(checks, steps int, fn func()) {
 	rapidFlagMu.Lock()
 	defer rapidFlagMu.Unlock()

@@ -19,40 +19,73 @@ import (
 
 // The suite is only worth running if it fails on a broken store. Each
 // mutant below is the in-memory store with one contract rule broken; the
-// suite (the subtests that concern the rule, in a child process) must fail
+// tier that catches it (its subtests that concern the rule, run alone
+// through the tier's own entry point, in a child process) must fail
 // against it, in the subtest named.
 
-const mutantEnv = "STORETEST_MUTANT"
+const (
+	mutantEnv     = "STORETEST_MUTANT"
+	mutantTierEnv = "STORETEST_MUTANT_TIER"
+)
 
 type mutant struct {
 	name string
-	// run selects the subtests to run, as -test.run patterns below
-	// TestMutantSuite, one per level.
+	// tier is the tier that catches the mutant: "Contract", "Engine",
+	// "Model" or "Races". The child runs it alone, by its Run function.
+	tier string
+	// run selects the subtests to run, as -test.run patterns below the
+	// tier's subtest, one per level; "" runs the whole tier.
 	run string
 	// want is a subtest path (below TestMutantSuite) that must fail.
 	want string
 }
 
 var mutants = []mutant{
-	{"guards ignored", "^Race$/^(SeriesLevel|IssuePerSeries|StoreGuard)$", "Race/StoreGuard"},
-	{"apply not atomic", "^Contract$/^ApplyAtomicOnGuard$", "Contract/ApplyAtomicOnGuard"},
-	{"decrements lost", "^(Reverse|Hold)$", "Reverse/ByID"},
-	{"update limit ignored", "^Contract$/^UpdateWhereLimit$", "Contract/UpdateWhereLimit"},
-	{"skipped inserts keep events", "^(Contract|Upload)$/^(InsertCouponsIdempotent|ReuploadSkips)$", "Contract/InsertCouponsIdempotent"},
-	{"coupons listed backwards", "^Contract$/^ListCoupons$", "Contract/ListCoupons"},
-	{"idempotency keys not found", "^Redeem$/^ReplaySameKey$", "Redeem/ReplaySameKey"},
-	{"counter times lost", "^Limits$/^Gap$", "Limits/Gap"},
-	{"revocations lose events", "^Model$", "Model"},
-	{"audience updates never refused", "^Contract$/^AudienceApply", "Contract/AudienceApplyRefusals"},
-	{"audience listed backwards", "^(Contract|Audience)$/^(AudienceList|ListPages)$", "Contract/AudienceList"},
-	{"sequence advances ignored", "^(Contract|Generate)$/^(Sequence|SequenceCountsMinted)$", "Contract/Sequence"},
-	{"rewinds ignored", "^(Reverse|Hold)$", "Reverse/GapAfterReversal"},
-	{"rewinds unguarded", "^(Reverse|Hold)$", "Reverse/OvertakenKeepsGap"},
-	{"rewinds guarded by the last time only", "^(Reverse|Hold)$", "Reverse/OvertakenKeepsGap"},
+	// Contract: guarded bumps racing straight at the store pass their limit.
+	{"guards ignored", "Contract", "^StoreGuard$", "Contract/StoreGuard"},
+	// Races: the engine's own races overshoot the limits it re-checks
+	// through the store's guards.
+	{"guards ignored", "Races", "^(SeriesLevel|IssuePerSeries)$", "Races/SeriesLevel"},
+	// Contract: a change refused by a guard leaves its other writes.
+	{"apply not atomic", "Contract", "^ApplyAtomicOnGuard$", "Contract/ApplyAtomicOnGuard"},
+	// Engine: a reversal gives no use back.
+	{"decrements lost", "Engine", "^(Reverse|Hold)$", "Engine/Reverse/ByID"},
+	// Contract: UpdateWhere moves every matching coupon at once.
+	{"update limit ignored", "Contract", "^UpdateWhereLimit$", "Contract/UpdateWhereLimit"},
+	// Contract: InsertCoupons keeps the events of the coupons it skips.
+	{"skipped inserts keep events", "Contract", "^InsertCouponsIdempotent$", "Contract/InsertCouponsIdempotent"},
+	// Contract: ListCoupons is not ordered by id.
+	{"coupons listed backwards", "Contract", "^ListCoupons$", "Contract/ListCoupons"},
+	// Engine: a repeated idempotency key redeems again.
+	{"idempotency keys not found", "Engine", "^Redeem$/^ReplaySameKey$", "Engine/Redeem/ReplaySameKey"},
+	// Engine: the redemption gap counts from the wrong time.
+	{"counter times lost", "Engine", "^Limits$/^Gap$", "Engine/Limits/Gap"},
+	// Model: the revocation of one coupon loses its event.
+	{"revocations lose events", "Model", "", "Model"},
+	// Contract: adding a member twice or removing a non-member succeeds.
+	{"audience updates never refused", "Contract", "^AudienceApply", "Contract/AudienceApplyRefusals"},
+	// Contract: Audience is not ordered by customer.
+	{"audience listed backwards", "Contract", "^AudienceList$", "Contract/AudienceList"},
+	// Contract: Change.Sequence is never applied.
+	{"sequence advances ignored", "Contract", "^Sequence$", "Contract/Sequence"},
+	// Engine: a reversal leaves the gap counting from the use it gave back.
+	{"rewinds ignored", "Engine", "^(Reverse|Hold)$", "Engine/Reverse/GapAfterReversal"},
+	// Engine: a reversal overtaken by a new use moves the gap back past it.
+	{"rewinds unguarded", "Engine", "^(Reverse|Hold)$", "Engine/Reverse/OvertakenKeepsGap"},
+	// Engine: as above, when only the last-use time is checked.
+	{"rewinds guarded by the last time only", "Engine", "^(Reverse|Hold)$", "Engine/Reverse/OvertakenKeepsGap"},
 }
 
-// TestMutants runs the suite against each mutant in a child process and
-// fails when the suite passes.
+// tiers are the suite's entry points, by the name of their subtest.
+var tiers = map[string]func(*testing.T, func(*testing.T) store.Store, storetest.Sizes){
+	"Contract": storetest.RunContract,
+	"Engine":   storetest.RunEngine,
+	"Model":    storetest.RunModel,
+	"Races":    storetest.RunRaces,
+}
+
+// TestMutants runs, in a child process, the tier that must catch each
+// mutant against it, and fails when the tier passes.
 func TestMutants(t *testing.T) {
 	if os.Getenv(mutantEnv) != "" {
 		t.Skip("inside a mutant run")
@@ -61,15 +94,19 @@ func TestMutants(t *testing.T) {
 		t.Skip("runs the suite against broken stores in child processes")
 	}
 	for _, m := range mutants {
-		t.Run(m.name, func(t *testing.T) {
+		t.Run(m.name+" ("+m.tier+")", func(t *testing.T) {
 			t.Parallel()
-			cmd := exec.Command(os.Args[0], "-test.run=^TestMutantSuite$/"+m.run, "-test.count=1", "-test.v")
-			cmd.Env = append(os.Environ(), mutantEnv+"="+m.name, "RAPID_NOFAILFILE=true", "RAPID_CHECKS=30")
+			run := "-test.run=^TestMutantSuite$/^" + m.tier + "$"
+			if m.run != "" {
+				run += "/" + m.run
+			}
+			cmd := exec.Command(os.Args[0], run, "-test.count=1", "-test.v")
+			cmd.Env = append(os.Environ(), mutantEnv+"="+m.name, mutantTierEnv+"="+m.tier, "RAPID_NOFAILFILE=true", "RAPID_CHECKS=30")
 			out, err := cmd.CombinedOutput()
 			var exit *exec.ExitError
 			switch {
 			case err == nil:
-				t.Fatalf("the suite passed against a store whose %s: it cannot detect that", m.name)
+				t.Fatalf("tier %s passed against a store whose %s: it cannot detect that", m.tier, m.name)
 			case !errors.As(err, &exit):
 				t.Fatalf("running the suite: %v\n%s", err, out)
 			}
@@ -80,21 +117,21 @@ func TestMutants(t *testing.T) {
 	}
 }
 
-// TestMutantSuite is the child: it runs the suite against the mutant named
-// by the environment.
+// TestMutantSuite is the child: it runs the tier named by the environment
+// against the mutant named there.
 func TestMutantSuite(t *testing.T) {
-	name := os.Getenv(mutantEnv)
+	name, tier := os.Getenv(mutantEnv), os.Getenv(mutantTierEnv)
 	if name == "" {
 		t.Skip("run by TestMutants")
 	}
-	if !slices.ContainsFunc(mutants, func(m mutant) bool { return m.name == name }) {
-		t.Fatalf("unknown mutant %q", name)
+	if !slices.ContainsFunc(mutants, func(m mutant) bool { return m.name == name && m.tier == tier }) {
+		t.Fatalf("unknown mutant %q of tier %q", name, tier)
 	}
-	caps := storetest.Capabilities{Parallelism: 16, RaceRounds: 5}
+	sizes := storetest.Sizes{Goroutines: 16, RaceRounds: 5}
 	if name == "guards ignored" {
-		caps = storetest.Capabilities{} // the default races must catch it
+		sizes = storetest.Sizes{} // the default races must catch it
 	}
-	storetest.Run(t, func(*testing.T) store.Store { return &broken{Store: memstore.New(), how: name} }, caps)
+	tiers[tier](t, func(*testing.T) store.Store { return &broken{Store: memstore.New(), how: name} }, sizes)
 }
 
 // broken is memstore with one rule broken.

@@ -31,7 +31,7 @@ func raceTwoEnginesMint(t *testing.T, e *env, _, round int) {
 		return
 	}
 	custs := 100
-	if e.caps.Short {
+	if e.sizes.Short {
 		custs = 24
 	}
 	ids := make([]string, custs)

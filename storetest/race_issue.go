@@ -189,7 +189,7 @@ func raceIssueMinted(t *testing.T, e *env, _, round int) {
 		return
 	}
 	custs, per := 100, 16
-	if e.caps.Short {
+	if e.sizes.Short {
 		custs, per = 25, 4
 	}
 	ids := make([]string, custs)

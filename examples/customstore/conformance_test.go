@@ -10,7 +10,7 @@ import (
 
 // TestConformance runs the storetest conformance suite against Store.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return customstore.New() }, storetest.Capabilities{})
+	storetest.Run(t, func(t *testing.T) store.Store { return customstore.New() }, storetest.Sizes{})
 }
 
 // BenchmarkConformance runs the storetest benchmarks against Store.

@@ -10,7 +10,7 @@ import (
 
 // TestConformance runs the storetest suite against the in-memory store.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(*testing.T) store.Store { return memstore.New() }, storetest.Capabilities{})
+	storetest.Run(t, func(*testing.T) store.Store { return memstore.New() }, storetest.Sizes{})
 }
 
 // BenchmarkConformance runs the storetest benchmarks against the in-memory

@@ -10,7 +10,7 @@ import (
 // sqlCaps sizes the conformance suite for a SQL store: fewer race rounds
 // and model sequences than for memory, every race still at full
 // parallelism.
-var sqlCaps = storetest.Capabilities{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50}
+var sqlCaps = storetest.Sizes{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50}
 
 // TestConformance runs the storetest suite against SQLite (a file in a
 // temporary directory) and, when COUPONKIT_TEST_POSTGRES is set,
