@@ -1,19 +1,19 @@
-package customstore_test
+package refstore_test
 
 import (
 	"testing"
 
-	"github.com/couponkit/couponkit/examples/customstore"
 	"github.com/couponkit/couponkit/store"
+	"github.com/couponkit/couponkit/store/refstore"
 	"github.com/couponkit/couponkit/storetest"
 )
 
 // TestConformance runs the storetest conformance suite against Store.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return customstore.New() }, storetest.Sizes{})
+	storetest.Run(t, func(t *testing.T) store.Store { return refstore.New() }, storetest.Sizes{})
 }
 
 // BenchmarkConformance runs the storetest benchmarks against Store.
 func BenchmarkConformance(b *testing.B) {
-	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return customstore.New() })
+	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return refstore.New() })
 }

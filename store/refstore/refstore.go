@@ -1,4 +1,4 @@
-package customstore
+package refstore
 
 import (
 	"cmp"

@@ -68,4 +68,4 @@
 // [storetest.Capabilities] (Parallelism, RaceRounds, RapidChecks,
 // RapidSteps) rather than skipping tests. storetest.RunBenchmarks measures
 // the engine's hot paths over the store: go test -bench . -run '^$'.
-package customstore
+package refstore
