@@ -20,9 +20,12 @@
 // set-based: one call handles a batch, and they are idempotent so that an
 // interrupted job can be resumed.
 //
-// Implementations: package memstore (in memory, the reference) and package
-// sqlstore (SQLite and PostgreSQL). Package storetest is the conformance
-// suite every implementation must pass; run it from your adapter's tests:
+// Implementations: package refstore (the reference adapter: small, plain,
+// written to be read by adapter authors), package memstore (in memory,
+// fast) and package sqlstore (SQLite and PostgreSQL). Package storetest is
+// the conformance suite every implementation must pass, in four tiers
+// (the contract alone, the engine over the store, a model-based test, the
+// races); run it from your adapter's tests:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Sizes{})

@@ -1,6 +1,6 @@
 // Package storetest is the conformance suite that every couponkit
-// [store.Store] adapter runs: the in-memory store, the SQL stores, and any
-// third party's.
+// [store.Store] adapter runs: the in-memory store, the SQL stores, the
+// reference adapter, and any third party's.
 //
 // Run it from the adapter's tests:
 //
@@ -59,4 +59,8 @@
 // used by the suite are whole seconds, so a store may keep times at
 // microsecond precision. The suite never reads the wall clock for coupon
 // logic.
+//
+// Package refstore is the reference adapter: a small one, written to be
+// read, that passes Run; its documentation walks through the contract
+// method by method.
 package storetest

@@ -110,7 +110,8 @@ func Run(t *testing.T, newStore func(t *testing.T) store.Store, sizes Sizes) {
 // through.
 //
 // To pass, a store implements each method of store.Store as its
-// documentation says. StoreGuard runs first, alone; the other subtests
+// documentation says; package refstore is a small adapter that does,
+// written to be read. StoreGuard runs first, alone; the other subtests
 // then run in parallel, each on a store of its own.
 func RunContract(t *testing.T, newStore func(t *testing.T) store.Store, sizes Sizes) {
 	h := newHarness(newStore, sizes)

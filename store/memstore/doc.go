@@ -1,6 +1,8 @@
-// Package memstore is couponkit's in-memory [store.Store]: the reference
-// implementation of the storage contract, for tests, for demonstrations and
-// for single-process deployments that can afford to lose their state.
+// Package memstore is couponkit's fast in-memory [store.Store], for tests,
+// for demonstrations and for single-process deployments that can afford to
+// lose their state. It is built for speed (the indexes below) rather than
+// for reading: an adapter author reads package refstore, the reference
+// adapter, which meets the same contract plainly.
 //
 // A [Store] keeps every record in Go maps guarded by one sync.RWMutex.
 // Reads take the read lock only to find and copy a record, so they run in
