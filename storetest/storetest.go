@@ -205,11 +205,13 @@ func RunModel(t *testing.T, newStore func(t *testing.T) store.Store, sizes Sizes
 // sizes.Goroutines goroutines act at once through the engine, for
 // sizes.RaceRounds rounds on fresh series, at each limit kind (code,
 // customer and series levels, the redemption gap, holds, the issuance
-// limits, common codes, pools, one issue key, the code sequence) and on one coupon or
-// one redemption from every side (redeem, reverse, revoke, confirm,
-// release), with idempotent retries mixed in. Exactly the allowed number
-// succeed, every loser gets the right refusal, and afterwards the counters
-// equal the redemption records and each record has its event.
+// limits, common codes, pools, one issue key, the code sequence), on one
+// coupon or one redemption from every side (redeem, reverse, revoke,
+// confirm, release), and through two engines minting from one series' code
+// sequence as two processes over one database do, with idempotent retries
+// mixed in. Exactly the allowed number succeed, every loser gets the right
+// refusal, and afterwards the counters equal the redemption records and
+// each record has its event.
 //
 // To pass, a store must apply each change atomically and in isolation
 // from every other, checking each guard and expectation against the
