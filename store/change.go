@@ -200,18 +200,6 @@ func (b *Bump) Next(cur Count) (Count, error) {
 	return cur, nil
 }
 
-// CodeScope is the Code of the code-level counters (limits.CodeUses,
-// limits.CustomerCodeUses) of coupon c, as CounterKey describes it: its
-// canonical code or, for a coupon of a shared (common) code, which has one
-// coupon per customer and no code level of its own, the canonical code, a
-// NUL byte and the holder.
-func CodeScope(c *coupon.Coupon) string {
-	if c.Shared {
-		return c.Canonical + "\x00" + c.Holder
-	}
-	return c.Canonical
-}
-
 // Slot is the part of a coupon's unique key beside its series and canonical
 // code: the holder for a coupon of a shared (common) code, which has one
 // coupon per customer, and "" otherwise. Stores enforce uniqueness of

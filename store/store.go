@@ -246,21 +246,26 @@ type BulkUpdate struct {
 }
 
 // CounterKey names one counter. Which fields are set depends on the
-// counter's scope (see limits.Counter): Code is set for CodeUses and
-// CustomerCodeUses (the canonical code, or for a common code, whose coupons
-// are per customer, the canonical code, a NUL byte and the holder); Customer
-// is set for the per-customer counters; Series is always set. Stores treat
-// the fields as opaque strings, which may contain any byte.
+// counter's scope (see limits.Counter): Series always; for the code-level
+// counters (CodeUses, CustomerCodeUses), Code and Holder, the coupon's
+// canonical code and its slot (see Slot: the holder of a coupon of a
+// shared code, which has one coupon per customer, and "" otherwise), so
+// that with Series they are the coupon's unique key; Customer for the
+// per-customer counters (CustomerCodeUses among them). Stores treat the
+// fields as opaque strings, which may contain any byte, and keep one
+// counter per distinct key.
 type CounterKey struct {
 	Counter  limits.Counter
 	Series   string
 	Code     string
+	Holder   string
 	Customer string
 }
 
-// String returns the key as counter/series/code/customer, for messages.
+// String returns the key as counter/series/code/holder/customer, for
+// messages.
 func (k CounterKey) String() string {
-	return k.Counter.String() + "/" + k.Series + "/" + k.Code + "/" + k.Customer
+	return k.Counter.String() + "/" + k.Series + "/" + k.Code + "/" + k.Holder + "/" + k.Customer
 }
 
 // Count is a counter's value and the time of its last increment (zero if

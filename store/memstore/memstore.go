@@ -37,7 +37,7 @@ type Store struct {
 	held map[int]struct{} // numbers of redemptions with Status == StatusHeld
 
 	// Counters live beside what they count: see counters.go.
-	loose map[codeKey]*codeCounters // code-level counters no stored coupon keeps
+	loose map[uniqueKey]*codeCounters // code-level counters no stored coupon keeps, by key
 	odd   map[store.CounterKey]*store.Count
 
 	events eventLog
@@ -91,7 +91,7 @@ func New() *Store {
 		custs:    make(map[string]*custRec),
 		reds:     newRedTable(),
 		held:     make(map[int]struct{}),
-		loose:    make(map[codeKey]*codeCounters),
+		loose:    make(map[uniqueKey]*codeCounters),
 		odd:      make(map[store.CounterKey]*store.Count),
 		audience: make(map[string]*audienceList),
 	}
@@ -322,7 +322,7 @@ func (s *Store) Counters(ctx context.Context, keys []store.CounterKey, out []sto
 	for i := range keys {
 		k := &keys[i]
 		if hint == nil && (k.Counter == limits.CodeUses || k.Counter == limits.CustomerCodeUses) {
-			hint = s.codeHome(k.Series, k.Code, nil)
+			hint = s.codeHome(uniqueKey{k.Series, k.Code, k.Holder}, nil)
 		}
 		if p := s.counter(k, false, hint); p != nil {
 			out[i] = *p

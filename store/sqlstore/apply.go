@@ -106,7 +106,7 @@ func checkIDs(c *store.Change) error {
 
 // bumpOrder returns the indexes of bumps in lock order: by series, then
 // with the series-wide counters (the hottest rows) last, then by counter,
-// code and customer. The sort is stable, so bumps of one counter keep their
+// code, holder and customer. The sort is stable, so bumps of one counter keep their
 // order.
 func bumpOrder(bumps []store.Bump) []int {
 	order := make([]int, len(bumps))
@@ -120,6 +120,7 @@ func bumpOrder(bumps []store.Bump) []int {
 			cmp.Compare(seriesWide(a), seriesWide(b)),
 			cmp.Compare(a.Counter, b.Counter),
 			strings.Compare(a.Code, b.Code),
+			strings.Compare(a.Holder, b.Holder),
 			strings.Compare(a.Customer, b.Customer),
 		)
 	})
@@ -127,7 +128,7 @@ func bumpOrder(bumps []store.Bump) []int {
 }
 
 func seriesWide(k *store.CounterKey) int {
-	if k.Code == "" && k.Customer == "" {
+	if k.Code == "" && k.Holder == "" && k.Customer == "" {
 		return 1
 	}
 	return 0

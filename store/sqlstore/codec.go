@@ -201,11 +201,11 @@ func decodeSeries(doc []byte, version int64) (series.Series, error) {
 }
 
 // counterKeyArgs returns the key columns of a counter. Its strings may hold
-// any byte, and the engine separates parts of a scope with NUL, which a
-// PostgreSQL TEXT cannot hold: they are stored escaped (keyText), the same
-// way on both dialects. Keys are never read back, so no decoding is needed.
+// any byte, NUL included, which a PostgreSQL TEXT cannot hold: they are
+// stored escaped (keyText), the same way on both dialects. Keys are never
+// read back, so no decoding is needed.
 func counterKeyArgs(k *store.CounterKey) []any {
-	return []any{int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Customer)}
+	return []any{int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Holder), keyText(k.Customer)}
 }
 
 // keyText escapes NUL as \0 and \ as \\, an injective encoding that

@@ -336,7 +336,7 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 			got := make([]bumped, 0, len(o.chains))
 			for rows.Next() {
 				var r bumped
-				if err := rows.Scan(&r.counter, &r.series, &r.code, &r.customer, &r.n, &r.last); err != nil {
+				if err := rows.Scan(&r.counter, &r.series, &r.code, &r.holder, &r.customer, &r.n, &r.last); err != nil {
 					rows.Close()
 					return s.changeErr(ctx, o, err)
 				}

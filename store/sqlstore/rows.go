@@ -29,7 +29,7 @@ import (
 //     same bounds are one statement (opBumps, planBumps). Other bumps are a
 //     statement each, as before.
 
-// bumpRowsPerStmt bounds the rows of one multi-row counter upsert (six
+// bumpRowsPerStmt bounds the rows of one multi-row counter upsert (seven
 // parameters each).
 const bumpRowsPerStmt = 512
 
@@ -192,8 +192,8 @@ func (s *Store) planBump(p *planned, e *encoder, i int) {
 // counterCols are the columns of a counter row, and nCounterCols their
 // number.
 const (
-	counterCols  = "counter, series_id, code, customer, n, last"
-	nCounterCols = 6
+	counterCols  = "counter, series_id, code, holder, customer, n, last"
+	nCounterCols = 7
 )
 
 // planBumpRows appends the multi-row upsert of chains of class cls: one row
@@ -221,24 +221,24 @@ func (s *Store) planBumpRows(p *planned, e *encoder, chains [][]int, cls bumpCla
 			limit, gap = "$"+itoa(int64(len(qargs)+1)), "$"+itoa(int64(len(qargs)+2))
 		}
 		b := s.q.big
-		return q + " ON CONFLICT (counter, series_id, code, customer) DO UPDATE SET n = c.n + excluded.n, last = excluded.last " +
+		return q + " ON CONFLICT (counter, series_id, code, holder, customer) DO UPDATE SET n = c.n + excluded.n, last = excluded.last " +
 			"WHERE c.n <= " + limit + b + " - excluded.n AND (c.last IS NULL OR c.last <= " + gap + b + ") " +
-			"RETURNING counter, series_id, code, customer, n, last"
+			"RETURNING counter, series_id, code, holder, customer, n, last"
 	})
 	p.ops = append(p.ops, op{kind: opBumps, sql: q, args: append(qargs, cls.limit, cls.gap), chains: chains})
 }
 
 // bumped is a row an opBumps returned.
 type bumped struct {
-	counter                int64
-	series, code, customer string
-	n                      int64
-	last                   sql.NullInt64
+	counter                        int64
+	series, code, holder, customer string
+	n                              int64
+	last                           sql.NullInt64
 }
 
 // is reports whether the row is the counter k's.
 func (r *bumped) is(k *store.CounterKey) bool {
-	return r.counter == int64(k.Counter) && r.series == keyText(k.Series) && r.code == keyText(k.Code) && r.customer == keyText(k.Customer)
+	return r.counter == int64(k.Counter) && r.series == keyText(k.Series) && r.code == keyText(k.Code) && r.holder == keyText(k.Holder) && r.customer == keyText(k.Customer)
 }
 
 // runBumps runs an opBumps on x and settles its rows.
@@ -250,7 +250,7 @@ func (s *Store) runBumps(ctx context.Context, x conn, p *planned, o *op) error {
 	got := make([]bumped, 0, len(o.chains))
 	for rows.Next() {
 		var r bumped
-		if err := rows.Scan(&r.counter, &r.series, &r.code, &r.customer, &r.n, &r.last); err != nil {
+		if err := rows.Scan(&r.counter, &r.series, &r.code, &r.holder, &r.customer, &r.n, &r.last); err != nil {
 			rows.Close()
 			return s.dbErr(ctx, err)
 		}
