@@ -8,8 +8,9 @@
 // status, the counter bumps guarded by the limit and gap that package limits
 // computed, the events, and for codes minted from a series' code sequence
 // the advance of the sequence past them, guarded by the index the engine
-// read. [Store.Apply] writes all of it atomically or none
-// of it, and says which guard failed. A store never decides whether a
+// read. A change writes each record at most once ([Change.Validate]), so
+// each part is checked against the stored state alone. [Store.Apply]
+// writes all of it atomically or none of it, and says which guard failed. A store never decides whether a
 // redemption is allowed: it checks guards it is given, nothing else.
 //
 // Because every limit is re-checked by the store's atomic guard, limits stay

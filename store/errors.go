@@ -54,6 +54,24 @@ func (e *ExistsError) Error() string {
 // Unwrap returns an *errcode.Error with code AlreadyExists, for errors.As.
 func (e *ExistsError) Unwrap() error { return errcode.New(errcode.AlreadyExists, e.Kind, e.Key) }
 
+// TwiceError reports a change that writes one record more than once
+// (see Change.Validate): a store refuses it whole, whatever it holds. It
+// matches errcode.ErrInvalidArgument.
+type TwiceError struct {
+	Kind string // "coupon", "redemption" (Key the id), "counter" (Key as CounterKey.String) or "audience" (Key series/customer)
+	Key  string
+}
+
+func (e *TwiceError) Error() string {
+	return fmt.Sprintf("couponkit: invalid change (%d): %s %q is written twice", errcode.InvalidArgument, e.Kind, e.Key)
+}
+
+// Unwrap returns an *errcode.Error with code InvalidArgument, for
+// errors.As.
+func (e *TwiceError) Unwrap() error {
+	return errcode.New(errcode.InvalidArgument, "Change", e.Kind+" "+e.Key+" is written twice")
+}
+
 // NotFound returns the error a store gives for a missing record of the given
 // kind ("series", "coupon", "redemption").
 func NotFound(kind, id string) error {

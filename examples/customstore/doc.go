@@ -26,7 +26,8 @@
 //   - Events: the matching events in the order they were applied, at most
 //     Limit of them.
 //   - Counters: one value per key; a counter never bumped reads as zero.
-//   - Apply: all of the change or none of it. Check everything first, then
+//   - Apply: all of the change or none of it. First refuse a change that
+//     writes a record twice (store.Change.Validate). Check everything, then
 //     write: a series insert (ExpectVersion 0) that collides is a
 //     *store.ExistsError, a series, coupon or redemption update whose stored
 //     version or status is not the expected one is a *store.ConflictError;
@@ -34,14 +35,13 @@
 //     store.Slot) and redemption inserts that collide on id or (coupon,
 //     idempotency key) are *store.ExistsError, counting collisions within
 //     the change; so is a coupon insert or update that leaves a non-empty
-//     IssueKey another coupon of the series keeps (Kind "issue"); each bump applies to the value the bumps before it leave
-//     by store.Bump.Next (a guard that refuses is a *store.GuardError, a
+//     IssueKey another coupon of the series keeps (Kind "issue"); each bump
+//     applies to the stored counter by store.Bump.Next (a guard that refuses is a *store.GuardError, a
 //     decrement below zero a *store.ConflictError, and an increment sets
 //     the last-increment time); a Sequence advance applies only from the
 //     series' stored next index (store.SequenceAdvance.Next: else a
 //     *store.ConflictError). A successful Apply sets each
-//     Bump.After. Later parts see earlier ones: an update may follow the
-//     insert of the same record in one change.
+//     Bump.After.
 //   - InsertCoupons: inserts the batch, skipping coupons whose id, unique
 //     key or issue key is already taken (and their events), so that running it twice
 //     inserts nothing the second time; returns how many it inserted.
@@ -52,7 +52,7 @@
 //   - InAudience, Audience, AddAudience: a set of customers per series,
 //     with the time each was added; Audience lists members ordered by
 //     customer (byte-wise), after After, at most Limit, only Customers when
-//     given. Apply's Audience updates apply in order: adding a member is a
+//     given. Apply's Audience updates: adding a member is a
 //     *store.ExistsError, removing a non-member a *store.ConflictError.
 //
 // # Running the conformance suite

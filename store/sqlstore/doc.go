@@ -41,7 +41,8 @@
 //	RETURNING n, last
 //
 // The upsert creates a counter never bumped (n = 0 and no last bump, which
-// the guard always allows), so a missing row never escapes the guard; an
+// the guard allows unless no value would: such a bump only reads the
+// counter, for its error), so a missing row never escapes the guard; an
 // existing row is locked and the WHERE is evaluated on its newest version
 // (PostgreSQL re-checks it after any lock wait, under READ COMMITTED too).
 // No row returned means the guard refused: the change fails with a
@@ -57,15 +58,17 @@
 // *store.ConflictError.
 //
 // A large change (a bulk issue batch: thousands of coupons, events and
-// bumps) is written with multi-row statements instead of one per row. The
-// k bumps of one counter under one guard at one time are one row of a
-// multi-row guarded upsert, whose condition is the k bumps' together
-// (n <= limit - k, and the gap checked against the stored last bump), and
-// the rows of consecutive counters in lock order are one statement, so
-// the lock order is kept. Any other bump is a statement of its own. A
-// multi-row insert that breaks a constraint undoes the change, which is
-// run again a row at a time so that the error names the row. Either way
-// the outcome is the one of a statement per row and per bump.
+// bumps) is written with multi-row statements instead of one per row. A
+// change bumps each counter once (store.Change.Validate, which Apply checks
+// first), possibly by more than one: the bumps that a counter never bumped
+// would pass are rows of a multi-row guarded upsert, whose condition for a
+// bump of k is the k increments' together (n <= limit - k, and the gap
+// checked against the stored last bump), and the rows of consecutive
+// counters in lock order are one statement, so the lock order is kept.
+// Any other bump is a statement of its own. A multi-row insert that breaks
+// a constraint undoes the change, which is run again a row at a time so
+// that the error names the row. Either way the outcome is the one of a
+// statement per row and per bump.
 //
 // On PostgreSQL, READ COMMITTED (the default) is enough: every invariant
 // rests on a guarded statement, which locks the row and re-evaluates its
