@@ -127,7 +127,9 @@ func (e *Engine) generateFrom(ctx context.Context, s *series.Series, g *codegen.
 		if b.err != nil {
 			return done, b.err
 		}
-		err := e.st.Apply(ctx, &store.Change{NewCoupons: b.coupons, Events: b.events, Sequence: &b.seq})
+		err := e.rerun(ctx, func() error {
+			return e.st.Apply(ctx, &store.Change{NewCoupons: b.coupons, Events: b.events, Sequence: &b.seq})
+		})
 		if err != nil {
 			return done, err
 		}

@@ -28,4 +28,17 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Capabilities{})
 //	}
+//
+// # Retries
+//
+// The engine is the one owner of retries; a store runs nothing again. A
+// store reports what it met with the typed errors of this package and
+// stops: a *GuardError or a *ConflictError when the engine's snapshot was
+// stale, and a *ConflictError of Kind "transaction" when the database
+// refused the whole transaction (a serialization failure, a deadlock, a
+// busy database) and wrote nothing. The engine reads again, decides again
+// and applies again, up to couponkit.Config.MaxAttempts times, or, for a
+// write that decides nothing (a bulk method, a series write), makes the
+// same write again. A store that waits for a lock (a busy timeout) is
+// waiting, not retrying.
 package store

@@ -26,10 +26,15 @@ func (e *GuardError) Unwrap() error {
 }
 
 // ConflictError reports that a record changed since it was read: a version
-// or status expectation did not hold, or a counter would go negative. It is
-// retryable: read again, decide again. It matches errcode.ErrConflict.
+// or status expectation did not hold, or a counter would go negative; or,
+// with Kind "transaction", that the database refused the transaction as a
+// whole (a serialization failure, a deadlock, a busy database: ID is the
+// database's message) and wrote nothing of it. It is retryable: read
+// again, decide again (a write that decides nothing may simply be made
+// again). The store does not retry it itself (see the package
+// documentation). It matches errcode.ErrConflict.
 type ConflictError struct {
-	Kind string // "series", "coupon", "redemption", "counter", "audience" (series/customer), or "transaction" when a store gave up retrying
+	Kind string // "series", "coupon", "redemption", "counter", "sequence", "audience" (series/customer) or "transaction"
 	ID   string
 }
 

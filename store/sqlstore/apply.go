@@ -87,7 +87,10 @@ func (s *Store) run(ctx context.Context, p *planned) error {
 	if s.tx != nil {
 		return s.write(ctx, func(x conn) error { return s.runSeq(ctx, x, p) })
 	}
-	return s.retry(ctx, func() error { return s.applyGrouped(ctx, p) })
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.applyGrouped(ctx, p)
 }
 
 func checkIDs(c *store.Change) error {

@@ -73,11 +73,22 @@
 // On PostgreSQL, READ COMMITTED (the default) is enough: every invariant
 // rests on a guarded statement, which locks the row and re-evaluates its
 // condition on the newest committed version, or on a unique index.
-// Stricter levels work too. A serialization failure (40001), a deadlock
-// (40P01), or on SQLite a busy or locked database, reruns the transaction,
-// up to DefaultMaxAttempts times (SetMaxAttempts), then fails with a
-// *store.ConflictError of Kind "transaction", which the engine retries
-// like any conflict.
+// Stricter levels work too.
+//
+// # Retries
+//
+// The store runs nothing again: the engine is the one owner of retries.
+// A transaction the database refuses as a whole (a serialization failure,
+// 40001; a deadlock, 40P01; on SQLite a busy or locked database, once its
+// busy timeout has passed) wrote nothing, and fails every change it held
+// with a *store.ConflictError of Kind "transaction", naming the database's
+// error. The engine retries it like any conflict: it reads again, decides
+// again and applies again (couponkit.Config.MaxAttempts), or, for a write
+// that decides nothing (a bulk insert or update, a series write), applies
+// the same write again. A caller of the store without an engine does the
+// same. (A multi-row insert that breaks a constraint is run again a row
+// at a time, in a new transaction, only so that its error names the row;
+// that is not a retry: the outcome is the one a row at a time gives.)
 //
 // # Group commit
 //
@@ -136,8 +147,8 @@
 // InvalidArgument, the same every time; a database never migrated is
 // InvalidConfig wrapping a *NotMigratedError (run Migrate), and one of the
 // other dialect InvalidConfig wrapping a *DialectError; a serialization
-// failure, deadlock or busy database is retried; anything else is
-// Unavailable. The engine checks its callers' strings and times before they
+// failure, deadlock or busy database is a *store.ConflictError of Kind
+// "transaction" (see Retries); anything else is Unavailable. The engine checks its callers' strings and times before they
 // reach a store, so bad data from an engine's caller never gets this far.
 //
 // # Tests

@@ -27,8 +27,11 @@ import (
 // as durable as before; changes of one group are serialized in the order
 // they were queued, so the group is equivalent to running them one after
 // another. A change that fails is reported to its caller only; a commit
-// that fails fails every change of the group that had succeeded, and a
-// retryable failure (deadlock, serialization, busy) makes them run again.
+// that fails fails every change of the group that had succeeded, with the
+// commit's error: a transaction the database refused as a whole (a
+// deadlock, a serialization failure, a busy database) is a
+// *store.ConflictError of Kind "transaction", which the engine retries
+// from a fresh read; the store runs nothing again.
 
 const (
 	// sqliteGroup and pgGroup bound the changes of one group transaction
