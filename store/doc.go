@@ -41,4 +41,13 @@
 // write that decides nothing (a bulk method, a series write), makes the
 // same write again. A store that waits for a lock (a busy timeout) is
 // waiting, not retrying.
+//
+// # Caching
+//
+// The engine is the one owner of caches of records: it keeps the series it
+// has read and reuses one while the store reports its version unchanged
+// ([SeriesVersioner]), so that a redemption does not decode its series
+// every time. A store caches no record: every read returns what is stored
+// then (an index, a page cache or a prepared statement is not a cache of
+// records).
 package store

@@ -126,6 +126,15 @@
 // expiry sweep) picks, locks and updates up to Limit coupons by id and
 // inserts their events in one set-based statement.
 //
+// # Caching
+//
+// The store caches no record: Series and ListSeries read and decode the
+// series' document every time. The engine caches series, reusing one it
+// has read while SeriesVersion (a read of the version column alone) says
+// it is unchanged. What the store keeps are prepared statements (SQLite;
+// pgx keeps its own per connection) and the texts of the statements it
+// builds.
+//
 // # Caller's transactions
 //
 // WithTx binds a Store to a *sql.Tx: an engine built on it runs inside the

@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,12 +24,14 @@ func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
 	if err != nil {
 		return series.Series{}, s.dbErr(ctx, err)
 	}
-	return s.seriesOf(id, doc, version)
+	return decodeSeries(doc, version)
 }
 
 // SeriesVersion implements store.SeriesVersioner: the stored version of a
 // series, read without its document, so that the engine can reuse a
-// series it has decoded while the version is unchanged.
+// series it has decoded while the version is unchanged. The engine caches
+// series; the store reads and decodes the document on every Series and
+// ListSeries call.
 func (s *Store) SeriesVersion(ctx context.Context, id string) (int64, error) {
 	var version int64
 	err := s.reader().row(ctx, s.q.seriesVersion, id).Scan(&version)
@@ -41,32 +42,6 @@ func (s *Store) SeriesVersion(ctx context.Context, id string) (int64, error) {
 		return 0, s.dbErr(ctx, err)
 	}
 	return version, nil
-}
-
-// cachedSeries is a decoded series document. The engine reads a series
-// for every redemption; decoding its JSON each time costs more than the
-// query, so the last decoding of each series is kept and reused while the
-// stored document is the same.
-type cachedSeries struct {
-	version int64
-	doc     []byte
-	s       series.Series
-}
-
-// seriesOf decodes doc, or copies the cached decoding of the same
-// document.
-func (s *Store) seriesOf(id string, doc []byte, version int64) (series.Series, error) {
-	if v, ok := s.seriesCache.Load(id); ok {
-		if c := v.(*cachedSeries); c.version == version && bytes.Equal(c.doc, doc) {
-			return c.s.Clone(), nil
-		}
-	}
-	v, err := decodeSeries(doc, version)
-	if err != nil {
-		return v, err
-	}
-	s.seriesCache.Store(id, &cachedSeries{version: version, doc: doc, s: v.Clone()})
-	return v, nil
 }
 
 // ListSeries implements store.Store.
@@ -96,7 +71,7 @@ func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.S
 		if err := rows.Scan(&id, &version, &doc); err != nil {
 			return nil, s.dbErr(ctx, err)
 		}
-		v, err := s.seriesOf(id, doc, version)
+		v, err := decodeSeries(doc, version)
 		if err != nil {
 			return nil, err
 		}

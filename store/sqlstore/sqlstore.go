@@ -61,8 +61,6 @@ type Store struct {
 	// writes one transaction at a time: a second would wait in SQLite's
 	// busy handler, which sleeps.
 	wmu *sync.Mutex
-	// seriesCache holds decoded series documents by id (*cachedSeries).
-	seriesCache *sync.Map
 	// texts holds built statement texts by a key (sqlText).
 	texts *sync.Map
 }
@@ -81,7 +79,7 @@ func New(db *sql.DB, d Dialect) *Store {
 	if d != SQLite && d != Postgres {
 		panic("sqlstore: unknown dialect " + d.String())
 	}
-	s := &Store{db: db, d: d, q: queriesFor(d), spSeq: new(atomic.Uint64), groups: newGroups(d), seriesCache: new(sync.Map), texts: new(sync.Map)}
+	s := &Store{db: db, d: d, q: queriesFor(d), spSeq: new(atomic.Uint64), groups: newGroups(d), texts: new(sync.Map)}
 	if db != nil {
 		s.driver = driverDialect(db.Driver())
 		s.misuse = s.dialectErr(nil)
