@@ -21,10 +21,11 @@
 //   - ListSeries, CouponsByCode, ListCoupons, ListRedemptions: the matching
 //     records ordered by id; an empty result, never an error, when none
 //     match. ListCoupons pages with AfterID (ids strictly greater) and
-//     Limit; every set filter field must match (store.CouponFilter.Match
-//     is the rule).
-//   - Events: the matching events in the order they were applied, at most
-//     Limit of them.
+//     Limit; every set filter field must match (the query types' Match
+//     methods are the rule: store.SeriesQuery.Match,
+//     store.CouponFilter.Match, store.RedemptionQuery.Match).
+//   - Events: the matching events (store.EventQuery.Match) in the order
+//     they were applied, at most Limit of them.
 //   - Counters: one value per key; a counter never bumped reads as zero.
 //   - Apply: all of the change or none of it. First refuse a change that
 //     writes a record twice (store.Change.Validate). Check everything, then
