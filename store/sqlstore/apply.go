@@ -453,10 +453,7 @@ func (s *Store) counter(ctx context.Context, x conn, k store.CounterKey) (store.
 func (s *Store) updateCouponSQLite(ctx context.Context, x conn, u *store.CouponUpdate) error {
 	c := &u.Coupon
 	var e encoder
-	newSlot := ""
-	if c.Shared {
-		newSlot = c.Holder
-	}
+	newSlot := store.Slot(c)
 	expires := e.time("ExpiresAt", c.ExpiresAt)
 	base := []any{c.ID, c.Code, c.Shared, e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt),
 		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
@@ -530,10 +527,12 @@ func isIDConstraint(name string) bool {
 	return strings.HasSuffix(name, "_pkey") || strings.HasSuffix(name, ".id")
 }
 
+// couponKey names a coupon's unique key (series, canonical code and slot,
+// store.Slot) in an error.
 func couponKey(c *coupon.Coupon) string {
 	k := c.SeriesID + "/" + c.Canonical
-	if c.Shared && c.Holder != "" {
-		k += "/" + c.Holder
+	if slot := store.Slot(c); slot != "" {
+		k += "/" + slot
 	}
 	return k
 }

@@ -96,14 +96,10 @@ const nCouponCols = 19
 // couponArgs appends c's column values, slot included; an empty IssueKey is
 // NULL, so that only set keys are unique.
 func (e *encoder) couponArgs(dst []any, c *coupon.Coupon) []any {
-	slot := ""
-	if c.Shared {
-		slot = c.Holder
-	}
 	return append(dst, c.ID, c.SeriesID, c.Code, c.Canonical, c.Shared, int64(c.State), c.Holder,
 		e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt), e.time("ExpiresAt", c.ExpiresAt),
 		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
-		c.ReissuedFrom, c.ReissuedTo, c.Version, slot, nullString(c.IssueKey))
+		c.ReissuedFrom, c.ReissuedTo, c.Version, store.Slot(c), nullString(c.IssueKey))
 }
 
 func scanCoupon(r scanner) (coupon.Coupon, error) {
