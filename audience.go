@@ -179,17 +179,17 @@ func (e *Engine) applyAudience(ctx context.Context, req *AudienceRequest, remove
 // retryAudience runs attempt again, up to the engine's attempts, while a
 // concurrent change made its read stale: a customer it would add was added
 // meanwhile (ErrAlreadyExists) or one it would remove was removed
-// (ErrConflict).
+// (ErrConflict); or while the store refused its transaction (txRefused).
 func (e *Engine) retryAudience(ctx context.Context, attempt func() error) error {
 	var err error
-	for range e.attempts {
+	for i := range e.attempts {
 		if err = attempt(); err == nil {
 			return nil
 		}
 		if !errors.Is(err, errcode.ErrAlreadyExists) && !errors.Is(err, errcode.ErrConflict) {
 			return err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := txBackoff(ctx, err, i); cerr != nil {
 			return cerr
 		}
 	}

@@ -53,7 +53,7 @@ func issuedTo(holder string, redemptions, holds int) coupon.Coupon {
 // useSnap is the snapshot of a use of c by alice in s with the given
 // counters (code, customer code, series, customer series).
 func useSnap(s *series.Series, c coupon.Coupon, insert bool, counts [4]store.Count) *useSnapshot {
-	keys := useKeys(s.ID, store.CodeScope(&c), "alice")
+	keys := useKeys(s.ID, c.Canonical, store.Slot(&c), "alice")
 	return &useSnapshot{s: s, loc: time.UTC, c: c, insert: insert, customer: Customer{ID: "alice"}, keys: &keys, counts: &counts}
 }
 

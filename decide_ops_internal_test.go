@@ -104,7 +104,7 @@ func TestGiveBack(t *testing.T) {
 	earlier := coupon.Redemption{ID: "r1", CouponID: "c-other", SeriesID: "s1", Customer: "alice", Status: coupon.StatusRedeemed, At: decideNow.Add(-5 * time.Hour)}
 	reversedEarlier := coupon.Redemption{ID: "r0", SeriesID: "s1", Customer: "alice", Status: coupon.StatusReversed, At: decideNow.Add(-3 * time.Hour)}
 	current := store.Count{N: 2, Last: r.At}
-	g := giveBack{keys: useKeys("s1", store.CodeScope(&c), "alice"), current: current, uses: []coupon.Redemption{earlier, reversedEarlier, r}}
+	g := giveBack{keys: useKeys("s1", c.Canonical, store.Slot(&c), "alice"), current: current, uses: []coupon.Redemption{earlier, reversedEarlier, r}}
 
 	w, err := reverseWrite(&r, &c, decideNow, "back office", "refund")
 	if err != nil {

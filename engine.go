@@ -3,6 +3,7 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"math/rand/v2"
 	"sync"
 	"time"
 
@@ -47,8 +48,12 @@ type Config struct {
 	// counter). Its ids are stored as they are: valid UTF-8 without control
 	// characters, at most 128 bytes.
 	NewID func() string
-	// MaxAttempts bounds how many times an operation is retried after a
-	// concurrent change made its snapshot stale; 16 when zero.
+	// MaxAttempts bounds how many times an operation is tried when a
+	// concurrent change made its snapshot stale, or when the store refused
+	// its transaction as a whole (a *store.ConflictError of Kind
+	// "transaction": a serialization failure, a deadlock, a busy
+	// database); 16 when zero. The engine is the one place that retries:
+	// a store reports these and runs nothing again.
 	MaxAttempts int
 }
 
@@ -125,11 +130,13 @@ func New(cfg Config) (*Engine, error) {
 // Store returns the engine's store.
 func (e *Engine) Store() store.Store { return e.st }
 
-// retry runs attempt until it succeeds, fails with an error that a fresh
-// snapshot cannot fix, or has run e.attempts times. A stale snapshot shows
-// as a conflict (a record changed) or a failed guard (a counter moved);
-// both are worth another read and decision. On the last failed guard the
-// next decision would deny, so a guard that keeps failing is reported as
+// retry runs attempt, which reads, decides and writes, until it succeeds,
+// fails with an error that a fresh snapshot cannot fix, or has run
+// e.attempts times. A stale snapshot shows as a conflict (a record
+// changed) or a failed guard (a counter moved); both are worth another
+// read and decision, and so is a transaction the store refused as a whole
+// (a conflict of Kind "transaction"). On the last failed guard the next
+// decision would deny, so a guard that keeps failing is reported as
 // ErrLimitReached.
 func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 	var err error
@@ -140,7 +147,7 @@ func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 		if !errors.Is(err, errcode.ErrConflict) && !errors.Is(err, errcode.ErrGuardFailed) {
 			return err
 		}
-		if cerr := ctx.Err(); cerr != nil {
+		if cerr := txBackoff(ctx, err, i); cerr != nil {
 			return cerr
 		}
 	}
@@ -148,6 +155,53 @@ func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 		return &errcode.Error{Code: errcode.LimitReached, Message: "a limit was reached concurrently", Err: err}
 	}
 	return err
+}
+
+// rerun runs write, a store call that decides nothing (a bulk insert or
+// update, a series write), until it succeeds, fails otherwise than by a
+// transaction the store refused as a whole (see txRefused), or has run
+// e.attempts times. Such a call wrote nothing, so it is made again as it
+// is.
+func (e *Engine) rerun(ctx context.Context, write func() error) error {
+	var err error
+	for i := 0; i < e.attempts; i++ {
+		if err = write(); err == nil || !txRefused(err) {
+			return err
+		}
+		if cerr := txBackoff(ctx, err, i); cerr != nil {
+			return cerr
+		}
+	}
+	return err
+}
+
+// txRefused reports whether err is a store's *store.ConflictError of Kind
+// "transaction": the database refused the transaction as a whole (a
+// serialization failure, a deadlock, a busy database) and nothing of it
+// was written.
+func txRefused(err error) bool {
+	var ce *store.ConflictError
+	return errors.As(err, &ce) && ce.Kind == "transaction"
+}
+
+// txBackoff returns ctx's error when it is done. After a transaction the
+// store refused (txRefused), it first waits a little, longer after each
+// attempt and with jitter, so that the transactions that collided do not
+// collide again; after any other error it does not wait: a fresh read is
+// what a stale snapshot needs.
+func txBackoff(ctx context.Context, err error, attempt int) error {
+	if !txRefused(err) {
+		return ctx.Err()
+	}
+	d := time.Duration(1<<min(attempt, 6)) * 500 * time.Microsecond
+	t := time.NewTimer(d/2 + rand.N(d/2+1))
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-t.C:
+		return nil
+	}
 }
 
 // changeBuf is a reusable Change with room for the common shapes, so that

@@ -27,7 +27,11 @@ func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
 	f, u := expireDue(e.now(), e)
 	n := 0
 	for {
-		out, err := e.st.UpdateWhere(ctx, f, u)
+		var out []coupon.Coupon
+		err := e.rerun(ctx, func() (err error) {
+			out, err = e.st.UpdateWhere(ctx, f, u)
+			return err
+		})
 		n += len(out)
 		if err != nil || len(out) < expireBatch {
 			return n, err

@@ -114,9 +114,9 @@ func (w *fuzzWorld) dump(tb testing.TB) dump {
 		}
 	}
 	for _, c := range d.Coupons {
-		keys = append(keys, store.CounterKey{Counter: limits.CodeUses, Series: c.SeriesID, Code: store.CodeScope(&c)})
+		keys = append(keys, store.CounterKey{Counter: limits.CodeUses, Series: c.SeriesID, Code: c.Canonical, Holder: store.Slot(&c)})
 		for _, who := range []string{"alice", "bob", "carol"} {
-			keys = append(keys, store.CounterKey{Counter: limits.CustomerCodeUses, Series: c.SeriesID, Code: store.CodeScope(&c), Customer: who})
+			keys = append(keys, store.CounterKey{Counter: limits.CustomerCodeUses, Series: c.SeriesID, Code: c.Canonical, Holder: store.Slot(&c), Customer: who})
 		}
 	}
 	d.Counters = make([]store.Count, len(keys))

@@ -128,7 +128,8 @@ func (e *Engine) generateFrom(ctx context.Context, s *series.Series, g *codegen.
 			return done, b.err
 		}
 		ch := &store.Change{NewCoupons: b.coupons, Events: b.events, Sequence: &b.seq}
-		if err := lostMintRace(ch, e.st.Apply(ctx, ch)); err != nil {
+		err := e.rerun(ctx, func() error { return lostMintRace(ch, e.st.Apply(ctx, ch)) })
+		if err != nil {
 			return done, err
 		}
 		done += len(b.coupons)

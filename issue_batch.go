@@ -149,7 +149,7 @@ func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []
 			out[i].Result = IssueResult{Coupon: out[j].Result.Coupon, Replayed: true}
 		}
 	}
-	after := ch.Bumps[len(ch.Bumps)-2].After.N
+	after := ch.Bumps[0].After.N // the series' issued counter
 	e.notifyCrossing(ctx, s, after-int64(len(allowed)), after)
 	return true, nil
 }
@@ -310,7 +310,11 @@ func decideBatch(b *issueBatch, reqs []IssueRequest, out []IssueOutcome) []int {
 }
 
 // batchChange makes the coupons of the allowed requests of a batch and the
-// one change that issues them, and sets their outcomes.
+// one change that issues them, and sets their outcomes. The change bumps
+// each counter once (store.Change.Validate), by the coupons it issues on
+// it: the series' issued counter first, then each customer's in the order
+// of their first request, under the guards of one issue each, which the
+// store checks for each increment in turn (store.Bump).
 func (e *Engine) batchChange(b *issueBatch, reqs []IssueRequest, allowed []int, out []IssueOutcome) (*store.Change, error) {
 	s, now := b.s, b.now
 	fresh, err := e.batchCoupons(s, b.g, b.claim, len(allowed))
@@ -322,9 +326,12 @@ func (e *Engine) batchChange(b *issueBatch, reqs []IssueRequest, allowed []int, 
 	ch := &store.Change{
 		NewCoupons: make([]coupon.Coupon, 0, len(allowed)),
 		Events:     make([]coupon.Event, 0, len(allowed)),
-		Bumps:      make([]store.Bump, 0, 2*len(allowed)),
+		Bumps:      make([]store.Bump, 1, 1+len(b.slot)),
 		Sequence:   b.claim.advance(),
 	}
+	ch.Bumps[0] = store.Bump{Key: issueKeys(s.ID, "")[0], Delta: int64(len(allowed)),
+		Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: rules.MaxTotal}, At: now}
+	bumpOf := make(map[string]int, len(b.slot)) // customer -> index in ch.Bumps
 	for j, i := range allowed {
 		r := reqs[i]
 		c, ev, err := coupon.Issue(fresh[j], b.custs[i], now, exp, r.Actor)
@@ -335,10 +342,13 @@ func (e *Engine) batchChange(b *issueBatch, reqs []IssueRequest, allowed []int, 
 		ev.ID, ev.Reason = e.newID(), r.Reason
 		ch.NewCoupons = append(ch.NewCoupons, c)
 		ch.Events = append(ch.Events, ev)
-		ik := issueKeys(s.ID, b.custs[i])
-		ch.Bumps = append(ch.Bumps,
-			store.Bump{Key: ik[0], Delta: 1, Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: rules.MaxTotal}, At: now},
-			store.Bump{Key: ik[1], Delta: 1, Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit(), MinGap: rules.MinGap}, At: now})
+		if k, ok := bumpOf[b.custs[i]]; ok {
+			ch.Bumps[k].Delta++
+		} else {
+			bumpOf[b.custs[i]] = len(ch.Bumps)
+			ch.Bumps = append(ch.Bumps, store.Bump{Key: issueKeys(s.ID, b.custs[i])[1], Delta: 1,
+				Guard: limits.Guard{Counter: limits.CustomerIssued, Limit: rules.CustomerLimit(), MinGap: rules.MinGap}, At: now})
+		}
 		out[i].Result = IssueResult{Coupon: c.In(b.loc)}
 	}
 	return ch, nil

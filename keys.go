@@ -7,12 +7,13 @@ import (
 	"github.com/couponkit/couponkit/store"
 )
 
-// useKeys are the counters a redemption (or hold) of code by customer in a
-// series reads and bumps, in the order of limits' redemption guards.
-func useKeys(seriesID, code, customer string) [4]store.CounterKey {
+// useKeys are the counters a redemption (or hold) by customer of the coupon
+// with the canonical code and slot (store.Slot) in a series reads and
+// bumps, in the order of limits' redemption guards.
+func useKeys(seriesID, code, slot, customer string) [4]store.CounterKey {
 	return [4]store.CounterKey{
-		{Counter: limits.CodeUses, Series: seriesID, Code: code},
-		{Counter: limits.CustomerCodeUses, Series: seriesID, Code: code, Customer: customer},
+		{Counter: limits.CodeUses, Series: seriesID, Code: code, Holder: slot},
+		{Counter: limits.CustomerCodeUses, Series: seriesID, Code: code, Holder: slot, Customer: customer},
 		{Counter: limits.SeriesUses, Series: seriesID},
 		{Counter: limits.CustomerSeriesUses, Series: seriesID, Customer: customer},
 	}

@@ -207,7 +207,7 @@ func (e *Engine) readUse(ctx context.Context, req *RedeemRequest, cust Customer,
 	if err != nil {
 		return useSnapshot{}, err
 	}
-	rb.keys = useKeys(s.ID, store.CodeScope(&c), cust.ID)
+	rb.keys = useKeys(s.ID, c.Canonical, store.Slot(&c), cust.ID)
 	rb.counts = [4]store.Count{}
 	if err := e.st.Counters(ctx, rb.keys[:], rb.counts[:]); err != nil {
 		return useSnapshot{}, err

@@ -110,7 +110,7 @@ type giveBack struct {
 // conflict, and the engine decides again, so that a concurrent redemption
 // is never overwritten.
 func (e *Engine) readGiveBack(ctx context.Context, r *coupon.Redemption, c *coupon.Coupon) (giveBack, error) {
-	g := giveBack{keys: useKeys(r.SeriesID, store.CodeScope(c), r.Customer)}
+	g := giveBack{keys: useKeys(r.SeriesID, c.Canonical, store.Slot(c), r.Customer)}
 	for i := range g.keys {
 		if g.keys[i].Counter != limits.CustomerSeriesUses {
 			continue

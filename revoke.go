@@ -314,8 +314,12 @@ func (e *Engine) revokeCustomer(ctx context.Context, req *RevokeRequest, s *seri
 	if len(cs) == 0 {
 		return res, nil
 	}
-	out, err := e.st.UpdateWhere(ctx, f, e.revokeUpdate(req, 0))
-	if err != nil {
+	var out []coupon.Coupon
+	u := e.revokeUpdate(req, 0)
+	if err := e.rerun(ctx, func() (err error) {
+		out, err = e.st.UpdateWhere(ctx, f, u)
+		return err
+	}); err != nil {
 		return res, err
 	}
 	for _, c := range out {
@@ -344,8 +348,12 @@ func (e *Engine) revokeSeries(ctx context.Context, req *RevokeRequest, s *series
 	var res RevokeResult
 	var batch []RevokedCoupon // what OnRevoked receives, reused
 	for {
-		out, err := e.st.UpdateWhere(ctx, f, e.revokeUpdate(req, revokeBatch))
-		if err != nil {
+		var out []coupon.Coupon
+		u := e.revokeUpdate(req, revokeBatch)
+		if err := e.rerun(ctx, func() (err error) {
+			out, err = e.st.UpdateWhere(ctx, f, u)
+			return err
+		}); err != nil {
 			return res, err
 		}
 		res.Total += len(out)

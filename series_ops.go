@@ -43,7 +43,7 @@ func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (series.Seri
 			return series.Series{}, err
 		}
 	}
-	if err := e.st.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: s}}); err != nil {
+	if err := e.rerun(ctx, func() error { return e.st.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: s}}) }); err != nil {
 		return series.Series{}, err
 	}
 	return s, nil
@@ -148,8 +148,10 @@ func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Seri
 	if err := e.checkSeries(ctx, &s); err != nil {
 		return series.Series{}, err
 	}
-	if err := e.st.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: s, ExpectVersion: expect}}); err != nil {
-		if errors.Is(err, errcode.ErrConflict) {
+	if err := e.rerun(ctx, func() error {
+		return e.st.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: s, ExpectVersion: expect}})
+	}); err != nil {
+		if errors.Is(err, errcode.ErrConflict) && !txRefused(err) {
 			return series.Series{}, staleSeries(s.ID, expect, 0)
 		}
 		return series.Series{}, err

@@ -81,8 +81,11 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (UploadResult, e
 	}
 	u := planUpload(&s, rows, actor, e.now(), e)
 	res := UploadResult{Failed: u.failed}
-	n, err := e.st.InsertCoupons(ctx, u.pool, u.events)
-	if err != nil {
+	var n int
+	if err := e.rerun(ctx, func() (err error) {
+		n, err = e.st.InsertCoupons(ctx, u.pool, u.events)
+		return err
+	}); err != nil {
 		return res, err
 	}
 	res.Added, res.Skipped = n, len(u.pool)-n

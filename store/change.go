@@ -1,6 +1,7 @@
 package store
 
 import (
+	"math"
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -15,6 +16,16 @@ import (
 // updates, events, counter bumps, sequence advance. The guarded counter
 // bumps and the sequence advance come last so that locks on hot counters
 // and on a series' code sequence are held for the shortest time.
+//
+// A change writes each record at most once: one insert or one update of a
+// coupon or a redemption (by id), one bump of a counter (by key), one
+// update of an audience member (by series and customer). Each part is
+// therefore checked against the stored state alone, never against another
+// part of the same change. Every store checks this first, with Validate,
+// and refuses a change that breaks it with Validate's *TwiceError, writing
+// nothing; the engine never builds one (it merges what it would write
+// twice: IssueBatch bumps a counter once by the number of coupons it
+// issues on it).
 //
 // A store must not keep c, or any slice it holds, after Apply returns: the
 // engine reuses them. Copy what you store.
@@ -42,8 +53,8 @@ type Change struct {
 	Bumps []Bump
 	// Events are appended.
 	Events []coupon.Event
-	// Audience adds customers to audience lists and removes them, in
-	// order; see AudienceUpdate.
+	// Audience adds customers to audience lists and removes them; see
+	// AudienceUpdate.
 	Audience []AudienceUpdate
 	// Sequence, when set, advances a series' code sequence in the same
 	// transaction (see SequenceAdvance): the change that inserts minted
@@ -117,12 +128,12 @@ type RedemptionUpdate struct {
 
 // AudienceUpdate adds a customer to a series' audience list or, with
 // Remove, takes one off it. The store only stores: adding a customer who is
-// already on the list (stored, or added earlier in the same change) fails
-// the change with an *ExistsError of Kind "audience", and removing one who
-// is not on it with a *ConflictError of Kind "audience". The engine reads
-// the list first and leaves those customers out (a no-op that records no
-// event), and reads again when a concurrent change makes its read stale.
-// An empty SeriesID or Customer is an errcode.InvalidArgument error.
+// already on the list fails the change with an *ExistsError of Kind
+// "audience", and removing one who is not on it with a *ConflictError of
+// Kind "audience". The engine reads the list first and leaves those
+// customers out (a no-op that records no event), and reads again when a
+// concurrent change makes its read stale. An empty SeriesID or Customer is
+// an errcode.InvalidArgument error.
 type AudienceUpdate struct {
 	SeriesID string
 	Customer string
@@ -132,16 +143,22 @@ type AudienceUpdate struct {
 	At time.Time
 }
 
-// Bump adds Delta, which is +1 or -1, to a counter.
+// Bump adds Delta to a counter.
 //
 // For Delta > 0 the store first checks Guard against the counter's current
 // value and last-increment time at At (limits.Guard.Check); if it refuses,
 // the whole change fails with a *GuardError. It then adds Delta and sets
-// the last-increment time to At.
+// the last-increment time to At. A bump of Delta > 1 is Delta increments
+// of one at At, each checked in turn against the value the one before
+// leaves: it passes when the counter stays below the limit after Delta-1
+// of them, and only the first sees the stored last-increment time, so a
+// guard with a gap refuses any Delta > 1.
 //
 // For Delta < 0 the guard is not checked; a decrement below zero fails the
 // change with a *ConflictError (counters never go negative). The
 // last-increment time is kept, unless Rewind is set.
+//
+// A zero Delta changes nothing; After reads the counter. Next is the rule.
 type Bump struct {
 	Key   CounterKey
 	Delta int64
@@ -173,16 +190,21 @@ type Rewind struct {
 }
 
 // Next returns the counter's value after b when it stood at cur: the
-// contract's rule for one bump, for stores that check bumps in Go. For
-// Delta > 0 it is a *GuardError when Guard refuses cur at At, else N+Delta
-// with Last set to At; for Delta < 0 it is a *ConflictError when N would go
-// below zero or, with Rewind, when cur is not Rewind.Expect, else N+Delta
-// with Last kept or, with Rewind, set to Rewind.Last; a zero Delta changes
-// nothing.
+// contract's rule for one bump, which every store applies (in Go, or by a
+// statement whose condition is the same rule). For Delta > 0 it is a
+// *GuardError when Guard refuses one of the Delta increments at At (see
+// Bump), else N+Delta with Last set to At; for Delta < 0 it is a
+// *ConflictError when N would go below zero or, with Rewind, when cur is
+// not Rewind.Expect, else N+Delta with Last kept or, with Rewind, set to
+// Rewind.Last; a zero Delta changes nothing. An increment past the largest
+// int64 is an errcode.InvalidArgument error.
 func (b *Bump) Next(cur Count) (Count, error) {
 	switch {
 	case b.Delta > 0:
-		if !b.Guard.Check(cur.N, cur.Last, b.At) {
+		if cur.N > math.MaxInt64-b.Delta {
+			return cur, errcode.New(errcode.InvalidArgument, "Bump.Delta", "the counter would pass the largest int64")
+		}
+		if !b.Guard.Check(cur.N, cur.Last, b.At) || b.Delta > 1 && !b.Guard.Check(cur.N+b.Delta-1, b.At, b.At) {
 			return cur, &GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
 		}
 		cur.N += b.Delta
@@ -198,18 +220,6 @@ func (b *Bump) Next(cur Count) (Count, error) {
 		}
 	}
 	return cur, nil
-}
-
-// CodeScope is the Code of the code-level counters (limits.CodeUses,
-// limits.CustomerCodeUses) of coupon c, as CounterKey describes it: its
-// canonical code or, for a coupon of a shared (common) code, which has one
-// coupon per customer and no code level of its own, the canonical code, a
-// NUL byte and the holder.
-func CodeScope(c *coupon.Coupon) string {
-	if c.Shared {
-		return c.Canonical + "\x00" + c.Holder
-	}
-	return c.Canonical
 }
 
 // Slot is the part of a coupon's unique key beside its series and canonical

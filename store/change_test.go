@@ -2,6 +2,7 @@ package store_test
 
 import (
 	"errors"
+	"math"
 	"testing"
 	"time"
 
@@ -41,6 +42,13 @@ func TestBumpNext(t *testing.T) {
 			store.Count{N: 2, Last: t0.Add(time.Second)}, store.Count{N: 2, Last: t0.Add(time.Second)}, errcode.Conflict},
 		{"an increment ignores a rewind", store.Bump{Key: key, Delta: 1, Guard: guard, At: t0, Rewind: &store.Rewind{Expect: store.Count{N: 9}}},
 			store.Count{}, store.Count{N: 1, Last: t0}, 0},
+		{"an increment of three with room for three", store.Bump{Key: key, Delta: 3, Guard: limits.Guard{Limit: 5}, At: t0},
+			store.Count{N: 2, Last: t0.Add(-time.Minute)}, store.Count{N: 5, Last: t0}, 0},
+		{"an increment of three with room for two", store.Bump{Key: key, Delta: 3, Guard: limits.Guard{Limit: 5}, At: t0},
+			store.Count{N: 3, Last: t0.Add(-time.Minute)}, store.Count{N: 3, Last: t0.Add(-time.Minute)}, errcode.GuardFailed},
+		{"an increment of three without a limit", store.Bump{Key: key, Delta: 3, At: t0}, store.Count{N: 7}, store.Count{N: 10, Last: t0}, 0},
+		{"an increment of two under a gap", store.Bump{Key: key, Delta: 2, Guard: guard, At: t0}, store.Count{}, store.Count{}, errcode.GuardFailed},
+		{"an increment past the largest int64", store.Bump{Key: key, Delta: 2, At: t0}, store.Count{N: math.MaxInt64 - 1}, store.Count{N: math.MaxInt64 - 1}, errcode.InvalidArgument},
 	} {
 		got, err := tc.b.Next(tc.cur)
 		if tc.code == 0 && err != nil || tc.code != 0 && errcode.CodeOf(err) != tc.code {

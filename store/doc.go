@@ -8,8 +8,9 @@
 // status, the counter bumps guarded by the limit and gap that package limits
 // computed, the events, and for codes minted from a series' code sequence
 // the advance of the sequence past them, guarded by the index the engine
-// read. [Store.Apply] writes all of it atomically or none
-// of it, and says which guard failed. A store never decides whether a
+// read. A change writes each record at most once ([Change.Validate]), so
+// each part is checked against the stored state alone. [Store.Apply]
+// writes all of it atomically or none of it, and says which guard failed. A store never decides whether a
 // redemption is allowed: it checks guards it is given, nothing else.
 //
 // Because every limit is re-checked by the store's atomic guard, limits stay
@@ -30,4 +31,26 @@
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Sizes{})
 //	}
+//
+// # Retries
+//
+// The engine is the one owner of retries; a store runs nothing again. A
+// store reports what it met with the typed errors of this package and
+// stops: a *GuardError or a *ConflictError when the engine's snapshot was
+// stale, and a *ConflictError of Kind "transaction" when the database
+// refused the whole transaction (a serialization failure, a deadlock, a
+// busy database) and wrote nothing. The engine reads again, decides again
+// and applies again, up to couponkit.Config.MaxAttempts times, or, for a
+// write that decides nothing (a bulk method, a series write), makes the
+// same write again. A store that waits for a lock (a busy timeout) is
+// waiting, not retrying.
+//
+// # Caching
+//
+// The engine is the one owner of caches of records: it keeps the series it
+// has read and reuses one while the store reports its version unchanged
+// ([SeriesVersioner]), so that a redemption does not decode its series
+// every time. A store caches no record: every read returns what is stored
+// then (an index, a page cache or a prepared statement is not a cache of
+// records).
 package store

@@ -26,10 +26,15 @@ func (e *GuardError) Unwrap() error {
 }
 
 // ConflictError reports that a record changed since it was read: a version
-// or status expectation did not hold, or a counter would go negative. It is
-// retryable: read again, decide again. It matches errcode.ErrConflict.
+// or status expectation did not hold, or a counter would go negative; or,
+// with Kind "transaction", that the database refused the transaction as a
+// whole (a serialization failure, a deadlock, a busy database: ID is the
+// database's message) and wrote nothing of it. It is retryable: read
+// again, decide again (a write that decides nothing may simply be made
+// again). The store does not retry it itself (see the package
+// documentation). It matches errcode.ErrConflict.
 type ConflictError struct {
-	Kind string // "series", "coupon", "redemption", "counter", "audience" (series/customer), or "transaction" when a store gave up retrying
+	Kind string // "series", "coupon", "redemption", "counter", "sequence", "audience" (series/customer) or "transaction"
 	ID   string
 }
 
@@ -53,6 +58,24 @@ func (e *ExistsError) Error() string {
 
 // Unwrap returns an *errcode.Error with code AlreadyExists, for errors.As.
 func (e *ExistsError) Unwrap() error { return errcode.New(errcode.AlreadyExists, e.Kind, e.Key) }
+
+// TwiceError reports a change that writes one record more than once
+// (see Change.Validate): a store refuses it whole, whatever it holds. It
+// matches errcode.ErrInvalidArgument.
+type TwiceError struct {
+	Kind string // "coupon", "redemption" (Key the id), "counter" (Key as CounterKey.String) or "audience" (Key series/customer)
+	Key  string
+}
+
+func (e *TwiceError) Error() string {
+	return fmt.Sprintf("couponkit: invalid change (%d): %s %q is written twice", errcode.InvalidArgument, e.Kind, e.Key)
+}
+
+// Unwrap returns an *errcode.Error with code InvalidArgument, for
+// errors.As.
+func (e *TwiceError) Unwrap() error {
+	return errcode.New(errcode.InvalidArgument, "Change", e.Kind+" "+e.Key+" is written twice")
+}
 
 // NotFound returns the error a store gives for a missing record of the given
 // kind ("series", "coupon", "redemption").

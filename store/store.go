@@ -139,6 +139,13 @@ type SeriesQuery struct {
 	Status series.Status
 }
 
+// Match reports whether s passes every set field of q: the rule of
+// ListSeries, for a store that filters in Go.
+func (q *SeriesQuery) Match(s *series.Series) bool {
+	return (q.Status == 0 || s.Status == q.Status) &&
+		(q.Place == nil || s.Redemption.Places.Contains(q.Place.Kind, q.Place.ID))
+}
+
 // CouponFilter selects coupons for reading or bulk updates. Zero fields
 // select everything; every set field must match.
 type CouponFilter struct {
@@ -162,7 +169,8 @@ type CouponFilter struct {
 }
 
 // Match reports whether c passes every set field of f, as the fields'
-// comments describe: the rule a store that filters in Go applies.
+// comments describe: the rule of ListCoupons and UpdateWhere, for a store
+// that filters in Go.
 func (f *CouponFilter) Match(c *coupon.Coupon) bool {
 	switch {
 	case f.SeriesID != "" && c.SeriesID != f.SeriesID,
@@ -202,12 +210,34 @@ type RedemptionQuery struct {
 	Limit             int
 }
 
+// Match reports whether r passes every set field of q but Limit: the rule
+// of ListRedemptions, for a store that filters in Go.
+func (q *RedemptionQuery) Match(r *coupon.Redemption) bool {
+	switch {
+	case q.CouponID != "" && r.CouponID != q.CouponID,
+		q.SeriesID != "" && r.SeriesID != q.SeriesID,
+		q.Customer != "" && r.Customer != q.Customer,
+		q.Status != 0 && r.Status != q.Status,
+		!q.HoldExpiresBefore.IsZero() && (r.HoldExpiresAt.IsZero() || r.HoldExpiresAt.After(q.HoldExpiresBefore)):
+		return false
+	}
+	return true
+}
+
 // EventQuery selects events. Zero fields select everything.
 type EventQuery struct {
 	CouponID string
 	Customer string
 	SeriesID string
 	Limit    int
+}
+
+// Match reports whether e passes every set field of q but Limit: the rule
+// of Events, for a store that filters in Go.
+func (q *EventQuery) Match(e *coupon.Event) bool {
+	return (q.CouponID == "" || e.CouponID == q.CouponID) &&
+		(q.Customer == "" || e.Customer == q.Customer) &&
+		(q.SeriesID == "" || e.SeriesID == q.SeriesID)
 }
 
 // AudienceQuery selects members of one series' audience list.
@@ -246,21 +276,26 @@ type BulkUpdate struct {
 }
 
 // CounterKey names one counter. Which fields are set depends on the
-// counter's scope (see limits.Counter): Code is set for CodeUses and
-// CustomerCodeUses (the canonical code, or for a common code, whose coupons
-// are per customer, the canonical code, a NUL byte and the holder); Customer
-// is set for the per-customer counters; Series is always set. Stores treat
-// the fields as opaque strings, which may contain any byte.
+// counter's scope (see limits.Counter): Series always; for the code-level
+// counters (CodeUses, CustomerCodeUses), Code and Holder, the coupon's
+// canonical code and its slot (see Slot: the holder of a coupon of a
+// shared code, which has one coupon per customer, and "" otherwise), so
+// that with Series they are the coupon's unique key; Customer for the
+// per-customer counters (CustomerCodeUses among them). Stores treat the
+// fields as opaque strings, which may contain any byte, and keep one
+// counter per distinct key.
 type CounterKey struct {
 	Counter  limits.Counter
 	Series   string
 	Code     string
+	Holder   string
 	Customer string
 }
 
-// String returns the key as counter/series/code/customer, for messages.
+// String returns the key as counter/series/code/holder/customer, for
+// messages.
 func (k CounterKey) String() string {
-	return k.Counter.String() + "/" + k.Series + "/" + k.Code + "/" + k.Customer
+	return k.Counter.String() + "/" + k.Series + "/" + k.Code + "/" + k.Holder + "/" + k.Customer
 }
 
 // Count is a counter's value and the time of its last increment (zero if

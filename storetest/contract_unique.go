@@ -42,16 +42,12 @@ func testContractUnique(t *testing.T, e *env) {
 		{"a coupon insert with the (series, canonical code) of another unshared coupon", "coupon", store.Change{NewCoupons: []coupon.Coupon{dupKey}}},
 		{"a shared coupon insert for a holder who has the code already", "coupon", store.Change{NewCoupons: []coupon.Coupon{sh("sa2", alice)}}},
 		{"two inserts with one key in one change", "coupon", store.Change{NewCoupons: []coupon.Coupon{rawIssued("n1", "s1", "N", alice), rawIssued("n2", "s1", "N", bob)}}},
-		{"two coupon inserts with one id in one change", "coupon", store.Change{NewCoupons: []coupon.Coupon{rawIssued("n3", "s1", "N3", alice), rawIssued("n3", "s1", "N4", bob)}}},
 		{"a shared coupon moved to a holder who has the code already", "coupon", store.Change{Coupons: []store.CouponUpdate{{Coupon: movedSA, ExpectVersion: 2}}}},
 		{"a redemption insert with an existing id", "redemption", store.Change{NewRedemptions: []coupon.Redemption{{ID: "r1", CouponID: "x", SeriesID: "s1", IdempotencyKey: "other", Status: coupon.StatusRedeemed, At: t0}}}},
 		{"a redemption insert with the (coupon, idempotency key) of another", "redemption", store.Change{NewRedemptions: []coupon.Redemption{{ID: "r2", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}}}},
 		{"two redemption inserts with one (coupon, idempotency key) in one change", "redemption", store.Change{NewRedemptions: []coupon.Redemption{
 			{ID: "r4", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k2", Status: coupon.StatusRedeemed, At: t0},
 			{ID: "r5", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k2", Status: coupon.StatusRedeemed, At: t0}}}},
-		{"two redemption inserts with one id in one change", "redemption", store.Change{NewRedemptions: []coupon.Redemption{
-			{ID: "r6", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k3", Status: coupon.StatusRedeemed, At: t0},
-			{ID: "r6", CouponID: "x", SeriesID: "s1", IdempotencyKey: "k4", Status: coupon.StatusRedeemed, At: t0}}}},
 	} {
 		tc.ch.Bumps = bump
 		err := e.st.Apply(e.ctx, &tc.ch)
@@ -69,11 +65,9 @@ func testContractUnique(t *testing.T, e *env) {
 	if got, _ := e.st.CouponsByCode(e.ctx, "s1", "N"); len(got) != 0 {
 		t.Errorf("a change with two inserts of one key inserts neither: %d", len(got))
 	}
-	_, err := e.st.Coupon(e.ctx, "n3")
-	wantCode(t, err, errcode.NotFound, "a change with two coupon inserts of one id inserts neither")
-	for _, id := range []string{"r4", "r5", "r6"} {
+	for _, id := range []string{"r4", "r5"} {
 		_, err := e.st.Redemption(e.ctx, id)
-		wantCode(t, err, errcode.NotFound, "a change with two redemption inserts of one id or key inserts neither (%s)", id)
+		wantCode(t, err, errcode.NotFound, "a change with two redemption inserts of one key inserts neither (%s)", id)
 	}
 	testContractUniqueFree(t, e, sh)
 }

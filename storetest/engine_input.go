@@ -117,9 +117,9 @@ func (e *env) stateKeys(seriesIDs ...string) []store.CounterKey {
 			keys = append(keys, key(limits.CustomerIssued, id, "", c), key(limits.CustomerSeriesUses, id, "", c))
 		}
 		for _, cp := range e.seriesCoupons(id) {
-			keys = append(keys, key(limits.CodeUses, id, store.CodeScope(&cp), ""))
+			keys = append(keys, codeCounterKey(limits.CodeUses, id, codeScopeOf(&cp), ""))
 			for _, c := range customers {
-				keys = append(keys, key(limits.CustomerCodeUses, id, store.CodeScope(&cp), c))
+				keys = append(keys, codeCounterKey(limits.CustomerCodeUses, id, codeScopeOf(&cp), c))
 			}
 		}
 	}

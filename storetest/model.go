@@ -230,20 +230,24 @@ func (m *model) bump(k store.CounterKey, delta int64, now time.Time) {
 	m.counts[k] = c
 }
 
-// codeScopeOf is what the code-level counters of c count: its code, or for
-// a common code, whose coupons are per customer (a common code has no code
-// level), the customer's own coupon of it.
-func codeScopeOf(c *coupon.Coupon) string {
-	if c.Shared {
-		return c.Canonical + "\x00" + c.Holder
-	}
-	return c.Canonical
+// codeScope is what the code-level counters of a coupon count: its code,
+// or for a common code, whose coupons are per customer (a common code has
+// no code level), the customer's own coupon of it: its canonical code and
+// slot (store.Slot).
+type codeScope struct{ code, holder string }
+
+// codeScopeOf is the code scope of c.
+func codeScopeOf(c *coupon.Coupon) codeScope { return codeScope{c.Canonical, store.Slot(c)} }
+
+// codeCounterKey is the key of a code-level counter of the code scope sc.
+func codeCounterKey(c limits.Counter, seriesID string, sc codeScope, customer string) store.CounterKey {
+	return store.CounterKey{Counter: c, Series: seriesID, Code: sc.code, Holder: sc.holder, Customer: customer}
 }
 
-func useKeysOf(seriesID, code, customer string) []store.CounterKey {
+func useKeysOf(seriesID string, code codeScope, customer string) []store.CounterKey {
 	return []store.CounterKey{
-		key(limits.CodeUses, seriesID, code, ""),
-		key(limits.CustomerCodeUses, seriesID, code, customer),
+		codeCounterKey(limits.CodeUses, seriesID, code, ""),
+		codeCounterKey(limits.CustomerCodeUses, seriesID, code, customer),
 		key(limits.SeriesUses, seriesID, "", ""),
 		key(limits.CustomerSeriesUses, seriesID, "", customer),
 	}

@@ -45,7 +45,7 @@ var mutants = []mutant{
 	{"guards ignored", "Contract", "^StoreGuard$", "Contract/StoreGuard"},
 	// Races: the engine's own races overshoot the limits it re-checks
 	// through the store's guards.
-	{"guards ignored", "Races", "^(SeriesLevel|IssuePerSeries)$", "Races/SeriesLevel"},
+	{"guards ignored", "Races", "^(SeriesLevel|IssuePerSeries)$", "Races"}, // either race may overshoot first
 	// Contract: a change refused by a guard leaves its other writes.
 	{"apply not atomic", "Contract", "^ApplyAtomicOnGuard$", "Contract/ApplyAtomicOnGuard"},
 	// Engine: a reversal gives no use back.

@@ -206,7 +206,7 @@ func checkUses(t *testing.T, e *env, seriesID string, wantUses int, rule string)
 	}
 	cs := e.seriesCoupons(seriesID)
 	byID := map[string]coupon.Coupon{}
-	codeUses := map[string]int{}
+	codeUses := map[codeScope]int{}
 	events := 0
 	for _, c := range cs {
 		byID[c.ID] = c
@@ -222,13 +222,13 @@ func checkUses(t *testing.T, e *env, seriesID string, wantUses int, rule string)
 		}
 	}
 	for code, n := range codeUses {
-		if c := e.count(key(limits.CodeUses, seriesID, code, "")); c.N != int64(n) {
+		if c := e.count(codeCounterKey(limits.CodeUses, seriesID, code, "")); c.N != int64(n) {
 			t.Errorf("%s: the code uses counter of %s is %d, its live records %d", rule, code, c.N, n)
 		}
 	}
 	for k, n := range perCustCode {
 		c := byID[k[0]]
-		if got := e.count(key(limits.CustomerCodeUses, seriesID, codeScopeOf(&c), k[1])); got.N != int64(n) {
+		if got := e.count(codeCounterKey(limits.CustomerCodeUses, seriesID, codeScopeOf(&c), k[1])); got.N != int64(n) {
 			t.Errorf("%s: the customer code uses counter of %s for %s is %d, its live records %d", rule, c.Code, k[1], got.N, n)
 		}
 	}

@@ -12,8 +12,8 @@ import (
 // second lookup. It is reused from call to call under the write lock, so a
 // change allocates nothing for it.
 type scratch struct {
-	coupons []*coupon.Coupon // stored target of each c.Coupons[i]; nil when the change inserts it
-	reds    []int            // number of the stored target of each c.Redemptions[i]; -1 when the change inserts it
+	coupons []*coupon.Coupon // stored target of each c.Coupons[i]
+	reds    []int            // number of the stored target of each c.Redemptions[i]
 	values  []store.Count    // value of each counter after c.Bumps[i]
 	next    int64            // the sequence's next index after c.Sequence
 
@@ -25,14 +25,19 @@ type scratch struct {
 	lastSeries   *seriesRec // its record
 }
 
-// Apply implements store.Store. It checks every part of c under the write
-// lock before it writes anything; on success it sets c.Bumps[i].After.
+// Apply implements store.Store. It refuses a change that writes a record
+// twice (store.Change.Validate), then checks every part of c against the
+// stored state under the write lock before it writes anything; on success
+// it sets c.Bumps[i].After.
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
 	if c == nil {
 		return errcode.New(errcode.InvalidArgument, "Change", "is nil")
+	}
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
@@ -119,31 +124,12 @@ func (s *Store) checkCoupons(c *store.Change) error {
 	for j := range c.Coupons {
 		u := &c.Coupons[j]
 		id := u.Coupon.ID
-		var p *coupon.Coupon
-		if r := s.lookupCoupon(id, u.Coupon.Canonical); r != nil && r.stored {
-			p = &r.c
-		}
-		var cur int64
-		found := false
-		// The version this update sees: an earlier update of the same
-		// coupon in this change, else its insert, else the stored one.
-		for k := j - 1; k >= 0 && !found; k-- {
-			if c.Coupons[k].Coupon.ID == id {
-				cur, found = c.Coupons[k].Coupon.Version, true
-			}
-		}
-		for k := range c.NewCoupons {
-			if !found && c.NewCoupons[k].ID == id {
-				cur, found = c.NewCoupons[k].Version, true
-			}
-		}
-		if !found && p != nil {
-			cur, found = p.Version, true
-		}
-		if !found || cur != u.ExpectVersion {
+		r := s.lookupCoupon(id, u.Coupon.Canonical)
+		if r == nil || !r.stored || r.c.Version != u.ExpectVersion {
 			return conflict("coupon", id)
 		}
-		if p != nil && (keyOf(p) != keyOf(&u.Coupon) || p.IssueKey != u.Coupon.IssueKey) {
+		p := &r.c
+		if keyOf(p) != keyOf(&u.Coupon) || p.IssueKey != u.Coupon.IssueKey {
 			keyMoved = true
 		}
 		sc.coupons = append(sc.coupons, p)
@@ -161,36 +147,38 @@ func (s *Store) checkCoupons(c *store.Change) error {
 // coupons' unique keys: the (series, issue key) that c's inserts and
 // updates leave on a coupon must be on no other coupon after c.
 func (s *Store) checkIssueKeys(c *store.Change) error {
-	final := make(map[string]*coupon.Coupon, len(c.NewCoupons)+len(c.Coupons))
-	var order []string // ids in the order c names them
+	written := make(map[string]*coupon.Coupon, len(c.NewCoupons)+len(c.Coupons))
 	for i := range c.NewCoupons {
-		nc := &c.NewCoupons[i]
-		if final[nc.ID] == nil {
-			order = append(order, nc.ID)
-		}
-		final[nc.ID] = nc
+		written[c.NewCoupons[i].ID] = &c.NewCoupons[i]
 	}
 	for j := range c.Coupons {
-		u := &c.Coupons[j].Coupon
-		if final[u.ID] == nil {
-			order = append(order, u.ID)
-		}
-		final[u.ID] = u
+		written[c.Coupons[j].Coupon.ID] = &c.Coupons[j].Coupon
 	}
 	taken := make(map[issueKey]string)
-	for _, id := range order {
-		k, ok := issueKeyOf(final[id])
+	check := func(cp *coupon.Coupon) error {
+		k, ok := issueKeyOf(cp)
 		if !ok {
-			continue
+			return nil
 		}
-		if other, dup := taken[k]; dup && other != id {
+		if _, dup := taken[k]; dup {
 			return exists("issue", k.String())
 		}
-		taken[k] = id
+		taken[k] = cp.ID
 		// A stored owner keeps the key unless c rewrites it, and then the
 		// check above sees it if it keeps the key.
-		if owner, stored := s.issueIdx[k]; stored && owner != id && final[owner] == nil {
+		if owner, stored := s.issueIdx[k]; stored && owner != cp.ID && written[owner] == nil {
 			return exists("issue", k.String())
+		}
+		return nil
+	}
+	for i := range c.NewCoupons {
+		if err := check(&c.NewCoupons[i]); err != nil {
+			return err
+		}
+	}
+	for j := range c.Coupons {
+		if err := check(&c.Coupons[j].Coupon); err != nil {
+			return err
 		}
 	}
 	return nil
@@ -200,43 +188,26 @@ func (s *Store) checkIssueKeys(c *store.Change) error {
 // after c: the keys that c's inserts and key-changing updates take must be
 // taken by no other coupon, unless that coupon gives its key up in c.
 func (s *Store) checkCouponKeys(c *store.Change) error {
-	// last returns the coupon as c leaves it.
-	last := func(id string, base *coupon.Coupon) *coupon.Coupon {
-		for k := len(c.Coupons) - 1; k >= 0; k-- {
-			if c.Coupons[k].Coupon.ID == id {
-				return &c.Coupons[k].Coupon
-			}
-		}
-		return base
-	}
 	type take struct {
 		key uniqueKey
 		id  string
 	}
-	var takes []take
-	newIDs := make(map[string]bool, len(c.NewCoupons))
+	takes := make([]take, 0, len(c.NewCoupons))
 	for i := range c.NewCoupons {
 		nc := &c.NewCoupons[i]
-		if newIDs[nc.ID] {
-			return exists("coupon", nc.ID)
-		}
-		newIDs[nc.ID] = true
-		takes = append(takes, take{keyOf(last(nc.ID, nc)), nc.ID})
+		takes = append(takes, take{keyOf(nc), nc.ID})
 	}
 	freed := make(map[string]bool) // stored coupons whose key c changes
 	for j, p := range s.scratch.coupons {
-		id := c.Coupons[j].Coupon.ID
-		if p == nil || freed[id] {
-			continue
-		}
-		if k := keyOf(last(id, p)); k != keyOf(p) {
-			freed[id] = true
-			takes = append(takes, take{k, id})
+		u := &c.Coupons[j].Coupon
+		if k := keyOf(u); k != keyOf(p) {
+			freed[u.ID] = true
+			takes = append(takes, take{k, u.ID})
 		}
 	}
 	taken := make(map[uniqueKey]string, len(takes))
 	for _, t := range takes {
-		if other, ok := taken[t.key]; ok && other != t.id {
+		if _, ok := taken[t.key]; ok {
 			return exists("coupon", t.key.String())
 		}
 		taken[t.key] = t.id
@@ -263,12 +234,8 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 				}
 			}
 		}
-		for k := range i { // duplicates within the change
-			o := &c.NewRedemptions[k]
-			if o.ID == r.ID {
-				return exists("redemption", r.ID)
-			}
-			if r.IdempotencyKey != "" && o.IdempotencyKey == r.IdempotencyKey && o.CouponID == r.CouponID {
+		for k := range i { // two records of the change with one key
+			if o := &c.NewRedemptions[k]; r.IdempotencyKey != "" && o.IdempotencyKey == r.IdempotencyKey && o.CouponID == r.CouponID {
 				return exists("redemption", r.CouponID+"/"+r.IdempotencyKey)
 			}
 		}
@@ -277,27 +244,11 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 	sc.reds = sc.reds[:0]
 	for j := range c.Redemptions {
 		u := &c.Redemptions[j]
-		id := u.Redemption.ID
-		num, stored := s.reds.get(id)
-		var cur coupon.RedemptionStatus
-		found := false
-		for k := j - 1; k >= 0 && !found; k-- {
-			if c.Redemptions[k].Redemption.ID == id {
-				cur, found = c.Redemptions[k].Redemption.Status, true
-			}
+		num, stored := s.reds.get(u.Redemption.ID)
+		if !stored || s.reds.status(num) != u.ExpectStatus {
+			return conflict("redemption", u.Redemption.ID)
 		}
-		for k := range c.NewRedemptions {
-			if !found && c.NewRedemptions[k].ID == id {
-				cur, found = c.NewRedemptions[k].Status, true
-			}
-		}
-		if !found && stored {
-			cur, found = s.reds.status(num), true
-		}
-		if !found || cur != u.ExpectStatus {
-			return conflict("redemption", id)
-		}
-		if r := &u.Redemption; stored && r.IdempotencyKey != "" &&
+		if r := &u.Redemption; r.IdempotencyKey != "" &&
 			(!s.reds.keyIs(num, r.IdempotencyKey) || string(s.reds.field(num, fieldCoupon)) != r.CouponID) {
 			if rec := s.lookup(r.CouponID); rec != nil {
 				if o, ok := s.redByKey(rec, r.IdempotencyKey); ok && o != num {
@@ -310,33 +261,21 @@ func (s *Store) checkRedemptions(c *store.Change) error {
 				}
 			}
 		}
-		if !stored {
-			num = -1
-		}
 		sc.reds = append(sc.reds, num)
 	}
 	return nil
 }
 
-// checkBumps checks the bumps in order, each against the value the bumps
-// before it leave, and records every counter's value after its bump.
+// checkBumps checks each bump against the stored counter (store.Bump.Next;
+// a change bumps a counter at most once) and records its value after.
 func (s *Store) checkBumps(c *store.Change) error {
 	sc := &s.scratch
 	sc.values = sc.values[:0]
 	for i := range c.Bumps {
 		b := &c.Bumps[i]
 		var cur store.Count
-		chained := false
-		for k := i - 1; k >= 0; k-- {
-			if c.Bumps[k].Key == b.Key {
-				cur, chained = sc.values[k], true
-				break
-			}
-		}
-		if !chained {
-			if p := s.counter(&b.Key, false, sc.last); p != nil {
-				cur = *p
-			}
+		if p := s.counter(&b.Key, false, sc.last); p != nil {
+			cur = *p
 		}
 		cur, err := b.Next(cur)
 		if err != nil {
@@ -359,23 +298,13 @@ func (s *Store) commit(c *store.Change) {
 		s.insertCoupon(&c.NewCoupons[i])
 	}
 	for j := range c.Coupons {
-		nc := &c.Coupons[j].Coupon
-		p := sc.coupons[j]
-		if p == nil {
-			p = &s.recs[nc.ID].c
-		}
-		s.updateCoupon(p, nc)
+		s.updateCoupon(sc.coupons[j], &c.Coupons[j].Coupon)
 	}
 	for i := range c.NewRedemptions {
 		s.insertRedemption(&c.NewRedemptions[i])
 	}
 	for j := range c.Redemptions {
-		nr := &c.Redemptions[j].Redemption
-		num := sc.reds[j]
-		if num < 0 { // inserted by this change
-			num, _ = s.reds.get(nr.ID)
-		}
-		s.updateRedemption(num, nr)
+		s.updateRedemption(sc.reds[j], &c.Redemptions[j].Redemption)
 	}
 	s.commitAudience(c)
 	// Where a counter lives is looked up again: the coupons written above

@@ -95,14 +95,9 @@ func (s *Store) AddAudience(ctx context.Context, seriesID string, customers []st
 	return nil
 }
 
-// checkAudience checks c's audience updates in order, each against the
-// list as the updates before it leave it.
+// checkAudience checks each of c's audience updates against the stored
+// list (a change updates a member at most once).
 func (s *Store) checkAudience(c *store.Change) error {
-	if len(c.Audience) == 0 {
-		return nil
-	}
-	type member struct{ series, customer string }
-	staged := make(map[member]bool) // membership after the updates so far
 	for i := range c.Audience {
 		u := &c.Audience[i]
 		switch {
@@ -111,18 +106,12 @@ func (s *Store) checkAudience(c *store.Change) error {
 		case u.Customer == "":
 			return emptyID("Audience.Customer")
 		}
-		k := member{u.SeriesID, u.Customer}
-		in, ok := staged[k]
-		if !ok {
-			in = s.audience[u.SeriesID].has(u.Customer)
-		}
-		switch {
+		switch in := s.audience[u.SeriesID].has(u.Customer); {
 		case !u.Remove && in:
 			return exists("audience", u.SeriesID+"/"+u.Customer)
 		case u.Remove && !in:
 			return conflict("audience", u.SeriesID+"/"+u.Customer)
 		}
-		staged[k] = !u.Remove
 	}
 	return nil
 }

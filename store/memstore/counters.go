@@ -1,9 +1,6 @@
 package memstore
 
 import (
-	"strings"
-
-	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/store"
 )
@@ -12,18 +9,20 @@ import (
 // store.CounterKey, so that a redemption finds them in the records it
 // touches anyway instead of in a map of millions of entries:
 //
-//   - the code-level counters of a coupon (CodeUses, CustomerCodeUses) in
-//     its couponRec, while the coupon is stored under the key's series and
-//     code (see codeHome); otherwise in Store.loose, under the key;
+//   - the code-level counters (CodeUses, CustomerCodeUses) in the
+//     couponRec of the coupon whose unique key is the counter key's series,
+//     code and holder (see codeHome); when no stored coupon has that key,
+//     in Store.loose, under the key;
 //   - the series-level ones (SeriesUses, SeriesIssued) in the seriesRec;
 //   - the customer-level ones (CustomerSeriesUses, CustomerIssued) in the
 //     customer's custRec;
 //   - any other key (a field set that its counter's scope does not use) in
 //     Store.odd.
 //
-// Where a counter lives never changes its value: when a coupon's series or
-// code changes, or a coupon comes to be stored under a key whose counters
-// were kept in Store.loose, its code-level counters move with the key.
+// Where a counter lives never changes its value: when a coupon's series,
+// code or slot changes (a transfer moves a shared code's coupon to another
+// holder), or a coupon comes to be stored under a key whose counters were
+// kept in Store.loose, the code-level counters move with the key.
 
 // counterSet holds counters under keys of type K: the first inline (most
 // sets hold one: a coupon used by its holder, a customer using one series),
@@ -92,7 +91,8 @@ func (s *counterSet[K]) put(k K) *store.Count {
 
 func (s *counterSet[K]) empty() bool { return s.n == 0 && len(s.many) == 0 }
 
-// codeCounters are the code-level counters of one (series, code) key.
+// codeCounters are the code-level counters of one coupon key (series,
+// code and holder, which is the coupon's unique key: see store.Slot).
 type codeCounters struct {
 	uses       store.Count        // CodeUses
 	byCustomer counterSet[string] // CustomerCodeUses, by customer
@@ -100,48 +100,31 @@ type codeCounters struct {
 
 func (c *codeCounters) empty() bool { return c.uses == (store.Count{}) && c.byCustomer.empty() }
 
-// codeKey is the series and code of a code-level counter.
-type codeKey struct{ series, code string }
-
 // custCounter is the counter and series of a customer-level counter.
 type custCounter struct {
 	counter limits.Counter
 	series  string
 }
 
-// scopeIs reports whether store.CodeScope(c) == code, without building it.
-func scopeIs(c *coupon.Coupon, code string) bool {
-	if !c.Shared {
-		return code == c.Canonical
-	}
-	n := len(c.Canonical)
-	return len(code) == n+1+len(c.Holder) && code[:n] == c.Canonical && code[n] == 0 && code[n+1:] == c.Holder
-}
-
-// homes reports whether the stored coupon c keeps the code-level counters
-// of its key, that is, whether codeHome finds it from the key. (A canonical
-// code with a NUL byte would be ambiguous; its counters stay in loose.)
-func homes(c *coupon.Coupon) bool { return strings.IndexByte(c.Canonical, 0) < 0 }
-
 // codeHome returns the record of the stored coupon that keeps the
-// code-level counters of series and code, or nil. hint, when not nil, is a
-// record that may be it, which saves a lookup. Caller holds the lock.
-func (s *Store) codeHome(series, code string, hint *couponRec) *couponRec {
-	if r := hint; r != nil && r.stored && r.c.SeriesID == series && scopeIs(&r.c, code) && homes(&r.c) {
+// code-level counters of k, the coupon whose unique key it is, or nil.
+// hint, when not nil, is a record that may be it, which saves a lookup.
+// Caller holds the lock.
+func (s *Store) codeHome(k uniqueKey, hint *couponRec) *couponRec {
+	if r := hint; r != nil && r.stored && keyOf(&r.c) == k {
 		return r
 	}
-	canon, slot, _ := strings.Cut(code, "\x00")
 	var r *couponRec
-	x := s.byCode.get(canon)
+	x := s.byCode.get(k.canonical)
 	switch {
 	case x.one != nil:
 		r = x.one
 	case x.set != nil:
-		if id, ok := s.unique[uniqueKey{series, canon, slot}]; ok {
+		if id, ok := s.unique[k]; ok {
 			r = s.recs[id]
 		}
 	}
-	if r == nil || !r.stored || r.c.SeriesID != series || !scopeIs(&r.c, code) || !homes(&r.c) {
+	if r == nil || !r.stored || keyOf(&r.c) != k {
 		return nil
 	}
 	return r
@@ -155,7 +138,7 @@ func (s *Store) codeHome(series, code string, hint *couponRec) *couponRec {
 func (s *Store) counter(k *store.CounterKey, create bool, hint *couponRec) *store.Count {
 	switch k.Counter {
 	case limits.SeriesUses, limits.SeriesIssued:
-		if k.Code != "" || k.Customer != "" {
+		if k.Code != "" || k.Holder != "" || k.Customer != "" {
 			break
 		}
 		var sr *seriesRec
@@ -169,7 +152,7 @@ func (s *Store) counter(k *store.CounterKey, create bool, hint *couponRec) *stor
 		}
 		return &sr.counts[1]
 	case limits.CustomerSeriesUses, limits.CustomerIssued:
-		if k.Code != "" {
+		if k.Code != "" || k.Holder != "" {
 			break
 		}
 		cr := s.custOf(k.Customer, hint)
@@ -188,7 +171,7 @@ func (s *Store) counter(k *store.CounterKey, create bool, hint *couponRec) *stor
 		if k.Counter == limits.CodeUses && k.Customer != "" {
 			break
 		}
-		cc := s.codeCounters(k.Series, k.Code, create, hint)
+		cc := s.codeCounters(uniqueKey{k.Series, k.Code, k.Holder}, create, hint)
 		switch {
 		case cc == nil:
 			return nil
@@ -207,13 +190,12 @@ func (s *Store) counter(k *store.CounterKey, create bool, hint *couponRec) *stor
 	return p
 }
 
-// codeCounters returns the code-level counters of series and code: those
-// of the coupon that keeps them, else those in loose (added with create).
-func (s *Store) codeCounters(series, code string, create bool, hint *couponRec) *codeCounters {
-	if r := s.codeHome(series, code, hint); r != nil {
+// codeCounters returns the code-level counters of k: those of the coupon
+// that keeps them, else those in loose (added with create).
+func (s *Store) codeCounters(k uniqueKey, create bool, hint *couponRec) *codeCounters {
+	if r := s.codeHome(k, hint); r != nil {
 		return &r.counts
 	}
-	k := codeKey{series, code}
 	cc := s.loose[k]
 	if cc == nil && create {
 		cc = new(codeCounters)
@@ -225,20 +207,20 @@ func (s *Store) codeCounters(series, code string, create bool, hint *couponRec) 
 // unhome moves the code-level counters that the stored coupon r keeps to
 // loose; call it before r's series, code, holder or sharing change.
 func (s *Store) unhome(r *couponRec) {
-	if r.counts.empty() || !homes(&r.c) {
+	if r.counts.empty() {
 		return
 	}
-	s.loose[codeKey{r.c.SeriesID, store.CodeScope(&r.c)}] = &codeCounters{uses: r.counts.uses, byCustomer: r.counts.byCustomer}
+	s.loose[keyOf(&r.c)] = &codeCounters{uses: r.counts.uses, byCustomer: r.counts.byCustomer}
 	r.counts = codeCounters{}
 }
 
 // home moves to the stored coupon r the code-level counters of its key that
 // loose holds; call it once r is stored under its key.
 func (s *Store) home(r *couponRec) {
-	if len(s.loose) == 0 || !homes(&r.c) {
+	if len(s.loose) == 0 {
 		return
 	}
-	k := codeKey{r.c.SeriesID, store.CodeScope(&r.c)}
+	k := keyOf(&r.c)
 	if cc := s.loose[k]; cc != nil {
 		r.counts = *cc
 		delete(s.loose, k)

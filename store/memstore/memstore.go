@@ -37,7 +37,7 @@ type Store struct {
 	held map[int]struct{} // numbers of redemptions with Status == StatusHeld
 
 	// Counters live beside what they count: see counters.go.
-	loose map[codeKey]*codeCounters // code-level counters no stored coupon keeps
+	loose map[uniqueKey]*codeCounters // code-level counters no stored coupon keeps, by key
 	odd   map[store.CounterKey]*store.Count
 
 	events eventLog
@@ -91,7 +91,7 @@ func New() *Store {
 		custs:    make(map[string]*custRec),
 		reds:     newRedTable(),
 		held:     make(map[int]struct{}),
-		loose:    make(map[codeKey]*codeCounters),
+		loose:    make(map[uniqueKey]*codeCounters),
 		odd:      make(map[store.CounterKey]*store.Count),
 		audience: make(map[string]*audienceList),
 	}
@@ -134,10 +134,7 @@ func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.S
 	s.mu.RLock()
 	for _, r := range s.series {
 		p := r.s
-		if p == nil || q.Status != 0 && p.Status != q.Status {
-			continue
-		}
-		if q.Place != nil && !p.Redemption.Places.Contains(q.Place.Kind, q.Place.ID) {
+		if p == nil || !q.Match(p) {
 			continue
 		}
 		found = append(found, p)
@@ -253,20 +250,12 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	match := func(r *coupon.Redemption) bool {
-		return (q.CouponID == "" || r.CouponID == q.CouponID) &&
-			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
-			(q.Customer == "" || r.Customer == q.Customer) &&
-			(q.Status == 0 || r.Status == q.Status) &&
-			(q.HoldExpiresBefore.IsZero() ||
-				!r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore))
-	}
 	var out []coupon.Redemption
 	keep := func(num int) {
 		if q.Status != 0 && s.reds.status(num) != q.Status {
 			return
 		}
-		if r := s.reds.decode(num); match(&r) {
+		if r := s.reds.decode(num); q.Match(&r) {
 			out = append(out, r)
 		}
 	}
@@ -322,7 +311,7 @@ func (s *Store) Counters(ctx context.Context, keys []store.CounterKey, out []sto
 	for i := range keys {
 		k := &keys[i]
 		if hint == nil && (k.Counter == limits.CodeUses || k.Counter == limits.CustomerCodeUses) {
-			hint = s.codeHome(k.Series, k.Code, nil)
+			hint = s.codeHome(uniqueKey{k.Series, k.Code, k.Holder}, nil)
 		}
 		if p := s.counter(k, false, hint); p != nil {
 			out[i] = *p
@@ -360,9 +349,7 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 	s.mu.RUnlock()
 	var out []coupon.Event
 	keep := func(e *coupon.Event) bool {
-		if (q.CouponID != "" && e.CouponID != q.CouponID) ||
-			(q.Customer != "" && e.Customer != q.Customer) ||
-			(q.SeriesID != "" && e.SeriesID != q.SeriesID) {
+		if !q.Match(e) {
 			return true
 		}
 		out = append(out, *e)

@@ -147,9 +147,10 @@ func TestRecordsBeforeTheirCoupon(t *testing.T) {
 	}
 }
 
-// TestBumpsMatchModel applies random changes of counter bumps, and checks
-// every outcome and every counter against a plain model that applies a
-// change's bumps one by one and drops them all on the first refusal.
+// TestBumpsMatchModel applies random changes of counter bumps (each of its
+// own counter), and checks every outcome and every counter against a plain
+// model that applies a change's bumps one by one, an increment of k as k
+// increments of one, and drops them all on the first refusal.
 func TestBumpsMatchModel(t *testing.T) {
 	keys := []store.CounterKey{
 		{Counter: limits.CodeUses, Series: "s1", Code: "A"},
@@ -163,9 +164,9 @@ func TestBumpsMatchModel(t *testing.T) {
 		for range rapid.IntRange(1, 30).Draw(t, "changes") {
 			now = now.Add(time.Duration(rapid.IntRange(0, 120).Draw(t, "step")) * time.Minute)
 			var bumps []store.Bump
-			for range rapid.IntRange(1, 4).Draw(t, "bumps") {
+			for _, k := range rapid.Permutation(keys).Draw(t, "keys")[:rapid.IntRange(1, len(keys)).Draw(t, "bumps")] {
 				bumps = append(bumps, store.Bump{
-					Key:   rapid.SampledFrom(keys).Draw(t, "key"),
+					Key:   k,
 					Delta: int64(rapid.IntRange(-2, 3).Draw(t, "delta")),
 					At:    now,
 					Guard: limits.Guard{
@@ -178,21 +179,23 @@ func TestBumpsMatchModel(t *testing.T) {
 			next := map[store.CounterKey]store.Count{}
 			var wantCode errcode.Code
 			for _, b := range bumps {
-				cur, ok := next[b.Key]
-				if !ok {
-					cur = model[b.Key]
-				}
-				if b.Delta > 0 && !b.Guard.Check(cur.N, cur.Last, b.At) {
-					wantCode = errcode.GuardFailed
-					break
+				cur := model[b.Key]
+				for range b.Delta {
+					if !b.Guard.Check(cur.N, cur.Last, b.At) {
+						wantCode = errcode.GuardFailed
+						break
+					}
+					cur.N++
+					cur.Last = b.At
 				}
 				if b.Delta < 0 && cur.N+b.Delta < 0 {
 					wantCode = errcode.Conflict
+				}
+				if wantCode != 0 {
 					break
 				}
-				cur.N += b.Delta
-				if b.Delta > 0 {
-					cur.Last = b.At
+				if b.Delta < 0 {
+					cur.N += b.Delta
 				}
 				next[b.Key] = cur
 			}

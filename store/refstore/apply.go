@@ -12,27 +12,27 @@ import (
 
 // pending is what one Apply would write: every record the change touches,
 // as the change leaves it. Apply stages the whole change here, checking each
-// part against the stored state overlaid by the parts before it, and writes
-// it to the Store only when every check has passed.
+// part against the stored state (a change writes each record at most once:
+// store.Change.Validate), and writes it to the Store only when every check
+// has passed.
 type pending struct {
 	s        *Store
 	series   *series.Series
 	coupons  map[string]coupon.Coupon
 	reds     map[string]coupon.Redemption
 	counters map[store.CounterKey]store.Count
-	after    []store.Count   // the value after each bump, for Bump.After
-	members  map[member]bool // audience membership as the change leaves it
-	next     int64           // the sequence's next index after Change.Sequence
+	after    []store.Count // the value after each bump, for Bump.After
+	next     int64         // the sequence's next index after Change.Sequence
 }
-
-// member is one customer of one series' audience list.
-type member struct{ series, customer string }
 
 // Apply implements store.Store. It is atomic because it writes nothing
 // until the whole change has been checked, all under the one mutex.
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
 	if c == nil {
 		return errcode.New(errcode.InvalidArgument, "Change", "is nil")
+	}
+	if err := c.Validate(); err != nil {
+		return err
 	}
 	if err := s.lock(ctx); err != nil {
 		return err
@@ -43,7 +43,6 @@ func (s *Store) Apply(ctx context.Context, c *store.Change) error {
 		coupons:  make(map[string]coupon.Coupon),
 		reds:     make(map[string]coupon.Redemption),
 		counters: make(map[store.CounterKey]store.Count),
-		members:  make(map[member]bool),
 	}
 	if err := p.stage(c); err != nil {
 		return err
@@ -57,25 +56,6 @@ func exists(kind, key string) error { return &store.ExistsError{Kind: kind, Key:
 func conflict(kind, id string) error { return &store.ConflictError{Kind: kind, ID: id} }
 
 func emptyID(field string) error { return errcode.New(errcode.InvalidArgument, field, "is empty") }
-
-// coupon returns the coupon with the given id as the staged change sees it.
-func (p *pending) coupon(id string) (coupon.Coupon, bool) {
-	if c, ok := p.coupons[id]; ok {
-		return c, true
-	}
-	c, ok := p.s.coupons[id]
-	return c, ok
-}
-
-// redemption returns the redemption with the given id as the staged change
-// sees it.
-func (p *pending) redemption(id string) (coupon.Redemption, bool) {
-	if r, ok := p.reds[id]; ok {
-		return r, true
-	}
-	r, ok := p.s.reds[id]
-	return r, ok
-}
 
 // stage checks the parts of c in the order they apply and records them in
 // p. It writes nothing to the Store.
@@ -100,13 +80,13 @@ func (p *pending) stage(c *store.Change) error {
 		if nc.ID == "" {
 			return emptyID("NewCoupons.ID")
 		}
-		if _, ok := p.coupon(nc.ID); ok {
+		if _, ok := p.s.coupons[nc.ID]; ok {
 			return exists("coupon", nc.ID)
 		}
 		p.coupons[nc.ID] = nc
 	}
 	for _, u := range c.Coupons {
-		if cur, ok := p.coupon(u.Coupon.ID); !ok || cur.Version != u.ExpectVersion {
+		if cur, ok := p.s.coupons[u.Coupon.ID]; !ok || cur.Version != u.ExpectVersion {
 			return conflict("coupon", u.Coupon.ID)
 		}
 		p.coupons[u.Coupon.ID] = u.Coupon
@@ -118,13 +98,13 @@ func (p *pending) stage(c *store.Change) error {
 		if nr.ID == "" {
 			return emptyID("NewRedemptions.ID")
 		}
-		if _, ok := p.redemption(nr.ID); ok {
+		if _, ok := p.s.reds[nr.ID]; ok {
 			return exists("redemption", nr.ID)
 		}
 		p.reds[nr.ID] = nr
 	}
 	for _, u := range c.Redemptions {
-		if cur, ok := p.redemption(u.Redemption.ID); !ok || cur.Status != u.ExpectStatus {
+		if cur, ok := p.s.reds[u.Redemption.ID]; !ok || cur.Status != u.ExpectStatus {
 			return conflict("redemption", u.Redemption.ID)
 		}
 		p.reds[u.Redemption.ID] = u.Redemption
@@ -136,11 +116,7 @@ func (p *pending) stage(c *store.Change) error {
 		return err
 	}
 	for _, b := range c.Bumps {
-		cur, ok := p.counters[b.Key]
-		if !ok {
-			cur = p.s.counters[b.Key]
-		}
-		cur, err := b.Next(cur)
+		cur, err := b.Next(p.s.counters[b.Key])
 		if err != nil {
 			return err
 		}
@@ -157,10 +133,9 @@ func (p *pending) stage(c *store.Change) error {
 	return nil
 }
 
-// stageAudience checks the audience updates in order, each against the
-// membership the updates before it leave: adding a member is an
-// *store.ExistsError, removing a customer who is not one a
-// *store.ConflictError.
+// stageAudience checks the audience updates against the stored lists:
+// adding a member is an *store.ExistsError, removing a customer who is not
+// one a *store.ConflictError.
 func (p *pending) stageAudience(c *store.Change) error {
 	for _, u := range c.Audience {
 		if u.SeriesID == "" {
@@ -169,18 +144,13 @@ func (p *pending) stageAudience(c *store.Change) error {
 		if u.Customer == "" {
 			return emptyID("Audience.Customer")
 		}
-		k := member{u.SeriesID, u.Customer}
-		in, staged := p.members[k]
-		if !staged {
-			_, in = p.s.audience[u.SeriesID][u.Customer]
-		}
+		_, in := p.s.audience[u.SeriesID][u.Customer]
 		if !u.Remove && in {
 			return exists("audience", u.SeriesID+"/"+u.Customer)
 		}
 		if u.Remove && !in {
 			return conflict("audience", u.SeriesID+"/"+u.Customer)
 		}
-		p.members[k] = !u.Remove
 	}
 	return nil
 }

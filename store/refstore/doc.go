@@ -33,21 +33,20 @@
 //   - RedemptionByKey: the redemption with the (coupon, idempotency key),
 //     from a second map that Apply keeps beside the records; a redemption
 //     without a key is not in it.
-//   - ListSeries: the series in the status and naming the place of the
-//     query, when set, ordered by id.
+//   - ListSeries: the series that [store.SeriesQuery.Match] keeps,
+//     ordered by id.
 //   - CouponsByCode: the coupons with the canonical code, in one series or
 //     in every series, ordered by id; a common code has one coupon per
 //     customer.
 //   - ListCoupons: the coupons that [store.CouponFilter.Match] keeps, with
 //     ids above AfterID, ordered by id, at most Limit of them.
-//   - ListRedemptions: the records that match every set field of the
-//     query (HoldExpiresBefore keeps those with a HoldExpiresAt set and not
-//     after it), ordered by id, at most Limit.
+//   - ListRedemptions: the records that [store.RedemptionQuery.Match]
+//     keeps, ordered by id, at most Limit.
 //   - Counters: one value per key, read from a map by [store.CounterKey];
 //     a counter never bumped reads as the zero Count. The key's fields are
 //     opaque strings.
-//   - Events: the matching events in the order they were applied (one
-//     slice, appended to), the first Limit of them.
+//   - Events: the events [store.EventQuery.Match] keeps, in the order they
+//     were applied (one slice, appended to), the first Limit of them.
 //   - InAudience, Audience: a set of customers per series, with the time
 //     each was added; Audience lists members ordered by customer
 //     (byte-wise), after After, at most Limit, only Customers when given.
@@ -56,9 +55,12 @@
 //
 // # Apply, part by part
 //
-// Apply is all of a change or none of it. It stages the change in a
-// pending overlay, checking each part in the order [store.Change] gives
-// against the stored state as the parts before it leave it, and writes to
+// Apply is all of a change or none of it. It first refuses a change that
+// writes one record twice ([store.Change.Validate]): a change writes each
+// record at most once, so no part needs to see another's write of the same
+// record. It then stages the change in a pending overlay, checking each
+// part in the order [store.Change] gives against the stored state, and
+// writes to
 // the maps only when every check has passed, all under the one mutex, so
 // that no other call sees half a change. A SQL adapter does the same in
 // one transaction, with the checks in its statements (an UPDATE ... WHERE
@@ -81,11 +83,10 @@
 //     *store.ExistsError, an update whose stored Status is not
 //     ExpectStatus a *store.ConflictError, and a (coupon, idempotency
 //     key) held by another redemption a *store.ExistsError.
-//  6. Audience updates, in order: adding a customer already on the list is
+//  6. Audience updates: adding a customer already on the list is
 //     a *store.ExistsError of kind "audience", removing one who is not on
 //     it a *store.ConflictError.
-//  7. Bumps, in order, each by [store.Bump.Next] on the value the bumps
-//     before it leave: a guard that refuses is a *store.GuardError; a
+//  7. Bumps, each by [store.Bump.Next] on the stored counter: a guard that refuses is a *store.GuardError; a
 //     decrement below zero, or a rewind that does not find the count it
 //     expects, a *store.ConflictError.
 //  8. Sequence: [store.SequenceAdvance.Next] from the series' stored next

@@ -97,8 +97,7 @@ func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.S
 	defer s.mu.Unlock()
 	var out []series.Series
 	for _, v := range s.series {
-		if (q.Status == 0 || v.Status == q.Status) &&
-			(q.Place == nil || v.Redemption.Places.Contains(q.Place.Kind, q.Place.ID)) {
+		if q.Match(&v) {
 			out = append(out, v.Clone())
 		}
 	}
@@ -190,11 +189,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	defer s.mu.Unlock()
 	var out []coupon.Redemption
 	for _, r := range s.reds {
-		if (q.CouponID == "" || r.CouponID == q.CouponID) &&
-			(q.SeriesID == "" || r.SeriesID == q.SeriesID) &&
-			(q.Customer == "" || r.Customer == q.Customer) &&
-			(q.Status == 0 || r.Status == q.Status) &&
-			(q.HoldExpiresBefore.IsZero() || !r.HoldExpiresAt.IsZero() && !r.HoldExpiresAt.After(q.HoldExpiresBefore)) {
+		if q.Match(&r) {
 			out = append(out, r)
 		}
 	}
@@ -231,9 +226,7 @@ func (s *Store) Events(ctx context.Context, q store.EventQuery) ([]coupon.Event,
 		if q.Limit > 0 && len(out) == q.Limit {
 			break
 		}
-		if (q.CouponID == "" || e.CouponID == q.CouponID) &&
-			(q.Customer == "" || e.Customer == q.Customer) &&
-			(q.SeriesID == "" || e.SeriesID == q.SeriesID) {
+		if q.Match(&e) {
 			out = append(out, e)
 		}
 	}

@@ -35,6 +35,12 @@ import (
 // may advance a code sequence), as Generate's batches do, is written with
 // COPY instead (see applyCopy).
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
+	if c == nil {
+		return invalid("Change", "is nil")
+	}
+	if err := c.Validate(); err != nil {
+		return err
+	}
 	if s.copyShaped(c) {
 		return s.applyCopy(ctx, c)
 	}
@@ -44,9 +50,6 @@ func (s *Store) Apply(ctx context.Context, c *store.Change) error {
 // apply is Apply, with multi-row statements or (multi false) one statement
 // per row and per bump.
 func (s *Store) apply(ctx context.Context, c *store.Change, multi bool) error {
-	if c == nil {
-		return invalid("Change", "is nil")
-	}
 	if err := checkIDs(c); err != nil {
 		return err
 	}
@@ -84,7 +87,10 @@ func (s *Store) run(ctx context.Context, p *planned) error {
 	if s.tx != nil {
 		return s.write(ctx, func(x conn) error { return s.runSeq(ctx, x, p) })
 	}
-	return s.retry(ctx, func() error { return s.applyGrouped(ctx, p) })
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	return s.applyGrouped(ctx, p)
 }
 
 func checkIDs(c *store.Change) error {
@@ -106,20 +112,21 @@ func checkIDs(c *store.Change) error {
 
 // bumpOrder returns the indexes of bumps in lock order: by series, then
 // with the series-wide counters (the hottest rows) last, then by counter,
-// code and customer. The sort is stable, so bumps of one counter keep their
-// order.
+// code, holder and customer. A change bumps each counter once, so the
+// order is total.
 func bumpOrder(bumps []store.Bump) []int {
 	order := make([]int, len(bumps))
 	for i := range order {
 		order[i] = i
 	}
-	slices.SortStableFunc(order, func(i, j int) int {
+	slices.SortFunc(order, func(i, j int) int {
 		a, b := &bumps[i].Key, &bumps[j].Key
 		return cmp.Or(
 			strings.Compare(a.Series, b.Series),
 			cmp.Compare(seriesWide(a), seriesWide(b)),
 			cmp.Compare(a.Counter, b.Counter),
 			strings.Compare(a.Code, b.Code),
+			strings.Compare(a.Holder, b.Holder),
 			strings.Compare(a.Customer, b.Customer),
 		)
 	})
@@ -127,7 +134,7 @@ func bumpOrder(bumps []store.Bump) []int {
 }
 
 func seriesWide(k *store.CounterKey) int {
-	if k.Code == "" && k.Customer == "" {
+	if k.Code == "" && k.Holder == "" && k.Customer == "" {
 		return 1
 	}
 	return 0
@@ -145,6 +152,7 @@ const (
 	opRead                       // n, last of a counter; no row: zero
 	opCouponSQLite               // a coupon update, SQLite's way (updateCouponSQLite)
 	opBumps                      // a multi-row guarded upsert of counters (planBumps); a row missing from its RETURNING: the guard refused
+	opRefuse                     // n, last of a counter (no row: zero) whose bump no value passes: the guard refused
 )
 
 // op is one statement of a planned change.
@@ -162,9 +170,9 @@ type op struct {
 	want int64
 	// cu is the update of an opCouponSQLite.
 	cu *store.CouponUpdate
-	// chains are the rows of an opBumps: each the indexes in Change.Bumps
-	// of the bumps of one counter, in order.
-	chains [][]int
+	// bumps are the rows of an opBumps: the indexes in Change.Bumps of
+	// their bumps, in order.
+	bumps []int
 }
 
 // planned is a change as the statements that write it.
@@ -351,20 +359,24 @@ func (s *Store) runSeq(ctx context.Context, x conn, p *planned) error {
 					return cmp.Or(s.dbErr(ctx, err), o.fail())
 				}
 			}
-		case opBump, opUndo, opRead:
+		case opBump, opUndo, opRead, opRefuse:
 			var n int64
 			var last sql.NullInt64
 			err := x.row(ctx, o.sql, o.args...).Scan(&n, &last)
 			switch {
-			case errors.Is(err, sql.ErrNoRows) && o.kind == opRead:
+			case errors.Is(err, sql.ErrNoRows) && (o.kind == opRead || o.kind == opRefuse):
 			case errors.Is(err, sql.ErrNoRows) && o.kind == opUndo:
 				return o.fail()
 			case errors.Is(err, sql.ErrNoRows):
-				return s.guardErr(ctx, x, p.c, []int{o.bump})
+				return s.guardErr(ctx, x, p.c, o.bump)
 			case err != nil:
 				return s.dbErr(ctx, err)
 			}
-			p.after[o.bump] = store.Count{N: n, Last: fromNanos(last)}
+			cur := store.Count{N: n, Last: fromNanos(last)}
+			if o.kind == opRefuse {
+				return refusedErr(&p.c.Bumps[o.bump], cur)
+			}
+			p.after[o.bump] = cur
 		case opCouponSQLite:
 			if err := s.updateCouponSQLite(ctx, x, o.cu); err != nil {
 				return err
@@ -395,14 +407,26 @@ func (s *Store) opErr(ctx context.Context, o *op, err error) error {
 	return s.dbErr(ctx, err)
 }
 
-// guardErr is the *store.GuardError of a refused chain of bumps of one
-// counter (see chainGuardErr), read from the value the counter has now.
-func (s *Store) guardErr(ctx context.Context, x conn, c *store.Change, chain []int) error {
-	cur, err := s.counter(ctx, x, c.Bumps[chain[0]].Key)
+// guardErr is the *store.GuardError of the i-th bump of c, which its
+// guarded statement refused, with the value the counter has now.
+func (s *Store) guardErr(ctx context.Context, x conn, c *store.Change, i int) error {
+	b := &c.Bumps[i]
+	cur, err := s.counter(ctx, x, b.Key)
 	if err != nil {
 		return err
 	}
-	return chainGuardErr(c, chain, cur)
+	return refusedErr(b, cur)
+}
+
+// refusedErr is the error of bump b, which its guard refused, when the
+// counter stands at cur: the one store.Bump.Next gives or, when the
+// counter has moved since so that b would pass now, a *store.GuardError
+// with cur.
+func refusedErr(b *store.Bump, cur store.Count) error {
+	if _, err := b.Next(cur); err != nil {
+		return err
+	}
+	return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
 }
 
 func (s *Store) counter(ctx context.Context, x conn, k store.CounterKey) (store.Count, error) {
@@ -429,10 +453,7 @@ func (s *Store) counter(ctx context.Context, x conn, k store.CounterKey) (store.
 func (s *Store) updateCouponSQLite(ctx context.Context, x conn, u *store.CouponUpdate) error {
 	c := &u.Coupon
 	var e encoder
-	newSlot := ""
-	if c.Shared {
-		newSlot = c.Holder
-	}
+	newSlot := store.Slot(c)
 	expires := e.time("ExpiresAt", c.ExpiresAt)
 	base := []any{c.ID, c.Code, c.Shared, e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt),
 		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
@@ -506,10 +527,12 @@ func isIDConstraint(name string) bool {
 	return strings.HasSuffix(name, "_pkey") || strings.HasSuffix(name, ".id")
 }
 
+// couponKey names a coupon's unique key (series, canonical code and slot,
+// store.Slot) in an error.
 func couponKey(c *coupon.Coupon) string {
 	k := c.SeriesID + "/" + c.Canonical
-	if c.Shared && c.Holder != "" {
-		k += "/" + c.Holder
+	if slot := store.Slot(c); slot != "" {
+		k += "/" + slot
 	}
 	return k
 }
@@ -566,10 +589,11 @@ func gapBound(gap time.Duration, at time.Time) int64 {
 	return t - int64(gap)
 }
 
-// firstGuardFailure reports, of the guards of c that refuse on the stored
-// counters, the first in c's order, as a store with no lock order would:
-// the bumps ran sorted, so the one that failed may not be the first
-// failing one. It falls back to seen when the counters moved meanwhile.
+// firstGuardFailure reports, of the bumps of c that the stored counters
+// refuse (store.Bump.Next), the first in c's order, as a store with no
+// lock order would: the bumps ran sorted, so the one that failed may not
+// be the first failing one. It falls back to seen when the counters moved
+// meanwhile.
 func (s *Store) firstGuardFailure(ctx context.Context, c *store.Change, seen *store.GuardError) error {
 	keys := make([]store.CounterKey, len(c.Bumps))
 	for i := range c.Bumps {
@@ -580,25 +604,10 @@ func (s *Store) firstGuardFailure(ctx context.Context, c *store.Change, seen *st
 		return seen
 	}
 	for i := range c.Bumps {
-		b := &c.Bumps[i]
-		cur := counts[i]
-		for k := i - 1; k >= 0; k-- { // chained: the value the earlier bump left
-			if c.Bumps[k].Key == b.Key {
-				cur = counts[k]
-				break
-			}
+		var ge *store.GuardError
+		if _, err := c.Bumps[i].Next(counts[i]); errors.As(err, &ge) {
+			return ge
 		}
-		switch {
-		case b.Delta > 0:
-			if !b.Guard.Check(cur.N, cur.Last, b.At) {
-				return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
-			}
-			cur.N += b.Delta
-			cur.Last = b.At
-		case b.Delta < 0:
-			cur.N += b.Delta
-		}
-		counts[i] = cur
 	}
 	return seen
 }

@@ -96,14 +96,10 @@ const nCouponCols = 19
 // couponArgs appends c's column values, slot included; an empty IssueKey is
 // NULL, so that only set keys are unique.
 func (e *encoder) couponArgs(dst []any, c *coupon.Coupon) []any {
-	slot := ""
-	if c.Shared {
-		slot = c.Holder
-	}
 	return append(dst, c.ID, c.SeriesID, c.Code, c.Canonical, c.Shared, int64(c.State), c.Holder,
 		e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt), e.time("ExpiresAt", c.ExpiresAt),
 		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
-		c.ReissuedFrom, c.ReissuedTo, c.Version, slot, nullString(c.IssueKey))
+		c.ReissuedFrom, c.ReissuedTo, c.Version, store.Slot(c), nullString(c.IssueKey))
 }
 
 func scanCoupon(r scanner) (coupon.Coupon, error) {
@@ -201,11 +197,11 @@ func decodeSeries(doc []byte, version int64) (series.Series, error) {
 }
 
 // counterKeyArgs returns the key columns of a counter. Its strings may hold
-// any byte, and the engine separates parts of a scope with NUL, which a
-// PostgreSQL TEXT cannot hold: they are stored escaped (keyText), the same
-// way on both dialects. Keys are never read back, so no decoding is needed.
+// any byte, NUL included, which a PostgreSQL TEXT cannot hold: they are
+// stored escaped (keyText), the same way on both dialects. Keys are never
+// read back, so no decoding is needed.
 func counterKeyArgs(k *store.CounterKey) []any {
-	return []any{int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Customer)}
+	return []any{int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Holder), keyText(k.Customer)}
 }
 
 // keyText escapes NUL as \0 and \ as \\, an injective encoding that

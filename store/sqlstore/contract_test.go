@@ -270,13 +270,13 @@ func TestGuardGapAndDecrement(t *testing.T) {
 		missing := store.CounterKey{Counter: limits.CodeUses, Series: "s1", Code: "NONE"}
 		err = s.Apply(ctx, &store.Change{Bumps: []store.Bump{{Key: missing, Delta: -1}}})
 		wantErr[*store.ConflictError](t, err, errcode.ErrConflict)
-		// Chained bumps of one counter in one change see each other.
+		// A bump of two under a limit with room for both.
 		k2 := store.CounterKey{Counter: limits.SeriesIssued, Series: "s1"}
 		g2 := limits.Guard{Counter: k2.Counter, Limit: 2}
-		ch := &store.Change{Bumps: []store.Bump{{Key: k2, Delta: 1, Guard: g2, At: t0}, {Key: k2, Delta: 1, Guard: g2, At: t0}}}
+		ch := &store.Change{Bumps: []store.Bump{{Key: k2, Delta: 2, Guard: g2, At: t0}}}
 		mustApply(t, s, ch)
-		if ch.Bumps[0].After.N != 1 || ch.Bumps[1].After.N != 2 {
-			t.Errorf("chained afters %+v %+v", ch.Bumps[0].After, ch.Bumps[1].After)
+		if a := ch.Bumps[0].After; a.N != 2 || !a.Last.Equal(t0) {
+			t.Errorf("after a bump of two: %+v", a)
 		}
 		got := make([]store.Count, 3)
 		if err := s.Counters(ctx, []store.CounterKey{k, missing, k2}, got); err != nil {

@@ -77,9 +77,10 @@ func (s *Store) applyCopy(ctx context.Context, c *store.Change) error {
 		}
 		seq = p.ops
 	}
-	err := s.retry(ctx, func() error {
-		return s.withPgx(ctx, func(pc *pgx.Conn) error { return s.copyChange(ctx, pc, crows, erows, seq) })
-	})
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	err := s.withPgx(ctx, func(pc *pgx.Conn) error { return s.copyChange(ctx, pc, crows, erows, seq) })
 	var redo *redoRows
 	if errors.As(err, &redo) {
 		return s.apply(ctx, c, false)
@@ -184,16 +185,16 @@ func (s *Store) copyCoupons(ctx context.Context, coupons []coupon.Coupon, events
 	return n, errors.Join(errs...)
 }
 
-// copyPart writes one part of a batch in its own transaction, retried on
-// a serialization failure or deadlock.
+// copyPart writes one part of a batch in its own transaction.
 func (s *Store) copyPart(ctx context.Context, crows, erows [][]any) (int, error) {
+	if err := ctx.Err(); err != nil {
+		return 0, err
+	}
 	var n int
-	err := s.retry(ctx, func() error {
-		return s.withPgx(ctx, func(pc *pgx.Conn) error {
-			var err error
-			n, err = s.copyOnce(ctx, pc, crows, erows)
-			return err
-		})
+	err := s.withPgx(ctx, func(pc *pgx.Conn) error {
+		var err error
+		n, err = s.copyOnce(ctx, pc, crows, erows)
+		return err
 	})
 	return n, err
 }

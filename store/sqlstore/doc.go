@@ -41,7 +41,8 @@
 //	RETURNING n, last
 //
 // The upsert creates a counter never bumped (n = 0 and no last bump, which
-// the guard always allows), so a missing row never escapes the guard; an
+// the guard allows unless no value would: such a bump only reads the
+// counter, for its error), so a missing row never escapes the guard; an
 // existing row is locked and the WHERE is evaluated on its newest version
 // (PostgreSQL re-checks it after any lock wait, under READ COMMITTED too).
 // No row returned means the guard refused: the change fails with a
@@ -57,24 +58,37 @@
 // *store.ConflictError.
 //
 // A large change (a bulk issue batch: thousands of coupons, events and
-// bumps) is written with multi-row statements instead of one per row. The
-// k bumps of one counter under one guard at one time are one row of a
-// multi-row guarded upsert, whose condition is the k bumps' together
-// (n <= limit - k, and the gap checked against the stored last bump), and
-// the rows of consecutive counters in lock order are one statement, so
-// the lock order is kept. Any other bump is a statement of its own. A
-// multi-row insert that breaks a constraint undoes the change, which is
-// run again a row at a time so that the error names the row. Either way
-// the outcome is the one of a statement per row and per bump.
+// bumps) is written with multi-row statements instead of one per row. A
+// change bumps each counter once (store.Change.Validate, which Apply checks
+// first), possibly by more than one: the bumps that a counter never bumped
+// would pass are rows of a multi-row guarded upsert, whose condition for a
+// bump of k is the k increments' together (n <= limit - k, and the gap
+// checked against the stored last bump), and the rows of consecutive
+// counters in lock order are one statement, so the lock order is kept.
+// Any other bump is a statement of its own. A multi-row insert that breaks
+// a constraint undoes the change, which is run again a row at a time so
+// that the error names the row. Either way the outcome is the one of a
+// statement per row and per bump.
 //
 // On PostgreSQL, READ COMMITTED (the default) is enough: every invariant
 // rests on a guarded statement, which locks the row and re-evaluates its
 // condition on the newest committed version, or on a unique index.
-// Stricter levels work too. A serialization failure (40001), a deadlock
-// (40P01), or on SQLite a busy or locked database, reruns the transaction,
-// up to DefaultMaxAttempts times (SetMaxAttempts), then fails with a
-// *store.ConflictError of Kind "transaction", which the engine retries
-// like any conflict.
+// Stricter levels work too.
+//
+// # Retries
+//
+// The store runs nothing again: the engine is the one owner of retries.
+// A transaction the database refuses as a whole (a serialization failure,
+// 40001; a deadlock, 40P01; on SQLite a busy or locked database, once its
+// busy timeout has passed) wrote nothing, and fails every change it held
+// with a *store.ConflictError of Kind "transaction", naming the database's
+// error. The engine retries it like any conflict: it reads again, decides
+// again and applies again (couponkit.Config.MaxAttempts), or, for a write
+// that decides nothing (a bulk insert or update, a series write), applies
+// the same write again. A caller of the store without an engine does the
+// same. (A multi-row insert that breaks a constraint is run again a row
+// at a time, in a new transaction, only so that its error names the row;
+// that is not a retry: the outcome is the one a row at a time gives.)
 //
 // # Group commit
 //
@@ -112,6 +126,15 @@
 // expiry sweep) picks, locks and updates up to Limit coupons by id and
 // inserts their events in one set-based statement.
 //
+// # Caching
+//
+// The store caches no record: Series and ListSeries read and decode the
+// series' document every time. The engine caches series, reusing one it
+// has read while SeriesVersion (a read of the version column alone) says
+// it is unchanged. What the store keeps are prepared statements (SQLite;
+// pgx keeps its own per connection) and the texts of the statements it
+// builds.
+//
 // # Caller's transactions
 //
 // WithTx binds a Store to a *sql.Tx: an engine built on it runs inside the
@@ -133,8 +156,8 @@
 // InvalidArgument, the same every time; a database never migrated is
 // InvalidConfig wrapping a *NotMigratedError (run Migrate), and one of the
 // other dialect InvalidConfig wrapping a *DialectError; a serialization
-// failure, deadlock or busy database is retried; anything else is
-// Unavailable. The engine checks its callers' strings and times before they
+// failure, deadlock or busy database is a *store.ConflictError of Kind
+// "transaction" (see Retries); anything else is Unavailable. The engine checks its callers' strings and times before they
 // reach a store, so bad data from an engine's caller never gets this far.
 //
 // # Tests

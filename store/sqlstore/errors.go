@@ -12,15 +12,8 @@ import (
 	sqlite3 "modernc.org/sqlite/lib"
 
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/store"
 )
-
-// retryable wraps a driver error after which the whole transaction may be
-// run again: a serialization failure or deadlock (PostgreSQL), a busy or
-// locked database (SQLite).
-type retryable struct{ err error }
-
-func (r *retryable) Error() string { return r.err.Error() }
-func (r *retryable) Unwrap() error { return r.err }
 
 // The SQLSTATE codes of PostgreSQL's errors that the package tells apart
 // (PostgreSQL's documentation, appendix A).
@@ -88,8 +81,10 @@ func constraint(err error) (violation, string) {
 	return noViolation, ""
 }
 
-// isRetryable reports whether err is worth running the transaction again.
-func isRetryable(err error) bool {
+// refusedTx reports whether err is the database refusing the transaction
+// as a whole, which may be run again as it is: a serialization failure or
+// deadlock (PostgreSQL), a busy or locked database (SQLite).
+func refusedTx(err error) bool {
 	var pe *pgconn.PgError
 	if errors.As(err, &pe) {
 		return pe.Code == sqlstateSerializationFailure || pe.Code == sqlstateDeadlockDetected
@@ -125,19 +120,20 @@ func badData(err error) bool {
 }
 
 // dbErr turns a driver error that no caller mapped into the store's
-// error: the context's error when ctx is done, a *retryable for a
-// transaction worth running again, an InvalidConfig for a database of the
-// other dialect (*DialectError) or one never migrated (*NotMigratedError),
-// an InvalidArgument for a value a constraint or the database refused as
+// error: the context's error when ctx is done, a *store.ConflictError of
+// Kind "transaction" (ID the database's message) for a transaction the
+// database refused as a whole (refusedTx), which the store does not run
+// again, an InvalidConfig for a database of the other dialect
+// (*DialectError) or one never migrated (*NotMigratedError), an
+// InvalidArgument for a value a constraint or the database refused as
 // data, and an Unavailable otherwise.
 func (s *Store) dbErr(ctx context.Context, err error) error {
 	if err == nil {
 		return nil
 	}
 	var ce *errcode.Error
-	var r *retryable
 	switch {
-	case errors.As(err, &r), errors.As(err, &ce):
+	case errors.As(err, &ce):
 		return err
 	case ctx.Err() != nil:
 		return ctx.Err()
@@ -145,8 +141,8 @@ func (s *Store) dbErr(ctx context.Context, err error) error {
 	if de := s.dialectErr(err); de != nil {
 		return de
 	}
-	if isRetryable(err) {
-		return &retryable{err}
+	if refusedTx(err) {
+		return &store.ConflictError{Kind: "transaction", ID: err.Error()}
 	}
 	if nm := s.notMigrated(err); nm != nil {
 		return nm

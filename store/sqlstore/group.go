@@ -27,8 +27,11 @@ import (
 // as durable as before; changes of one group are serialized in the order
 // they were queued, so the group is equivalent to running them one after
 // another. A change that fails is reported to its caller only; a commit
-// that fails fails every change of the group that had succeeded, and a
-// retryable failure (deadlock, serialization, busy) makes them run again.
+// that fails fails every change of the group that had succeeded, with the
+// commit's error: a transaction the database refused as a whole (a
+// deadlock, a serialization failure, a busy database) is a
+// *store.ConflictError of Kind "transaction", which the engine retries
+// from a fresh read; the store runs nothing again.
 
 const (
 	// sqliteGroup and pgGroup bound the changes of one group transaction
@@ -269,10 +272,10 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 			return s.dbErr(ctx, err)
 		case cerr != nil && !isServerErr(pc, cerr):
 			return s.dbErr(ctx, cerr)
-		case out.err == nil && out.guard == nil && cerr != nil:
+		case out.err == nil && !out.refused && cerr != nil:
 			out.err = s.dbErr(ctx, cerr)
 		}
-		if w.err = out.err; w.err == nil && out.guard == nil {
+		if w.err = out.err; w.err == nil && !out.refused {
 			pre = []string{spRelease}
 			continue
 		}
@@ -280,8 +283,8 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 		// error), then undo the change alone. The undo is sent as a simple
 		// query: in a transaction in error, the server refuses to prepare
 		// anything but ROLLBACK TO.
-		if guard := out.guard; guard != nil {
-			b := &w.p.c.Bumps[guard[0]]
+		if out.refused {
+			b := &w.p.c.Bumps[out.bump]
 			var cnt store.Count
 			var last sql.NullInt64
 			err := pc.QueryRow(ctx, s.q.counterGet, counterKeyArgs(&b.Key)...).Scan(&cnt.N, &last)
@@ -289,7 +292,7 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 				return s.dbErr(ctx, err)
 			}
 			cnt.Last = fromNanos(last)
-			w.err = chainGuardErr(w.p.c, guard, cnt)
+			w.err = refusedErr(b, cnt)
 		}
 		if _, err := pc.PgConn().Exec(ctx, spRollback+"; "+spRelease).ReadAll(); err != nil {
 			return s.dbErr(ctx, err)
@@ -307,11 +310,12 @@ func (s *Store) pipelineGroup(ctx context.Context, pc *pgx.Conn, group []*waiter
 	return s.dbErr(ctx, pc.SendBatch(ctx, b).Close())
 }
 
-// outcome is how a pipelined change went: its own error, or the chain of
-// bumps (indexes in Bumps) whose guard refused it (nil: none).
+// outcome is how a pipelined change went: its own error, or the bump
+// (index in Bumps) whose guard refused it.
 type outcome struct {
-	err   error
-	guard []int
+	err     error
+	refused bool
+	bump    int
 }
 
 // readOps reads the results of a change's statements and checks them. Its
@@ -333,10 +337,10 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 			if err != nil {
 				return s.changeErr(ctx, o, err)
 			}
-			got := make([]bumped, 0, len(o.chains))
+			got := make([]bumped, 0, len(o.bumps))
 			for rows.Next() {
 				var r bumped
-				if err := rows.Scan(&r.counter, &r.series, &r.code, &r.customer, &r.n, &r.last); err != nil {
+				if err := rows.Scan(&r.counter, &r.series, &r.code, &r.holder, &r.customer, &r.n, &r.last); err != nil {
 					rows.Close()
 					return s.changeErr(ctx, o, err)
 				}
@@ -346,21 +350,24 @@ func (s *Store) readOps(ctx context.Context, br pgx.BatchResults, p *planned) (o
 			if err := rows.Err(); err != nil {
 				return s.changeErr(ctx, o, err)
 			}
-			if refused := settleBumps(p, o, got); refused != nil {
-				return outcome{guard: refused}, nil // GuardError once the counter is read
+			if refused := settleBumps(p, o, got); refused >= 0 {
+				return outcome{refused: true, bump: refused}, nil // GuardError once the counter is read
 			}
-		case opBump, opUndo, opRead:
+		case opBump, opUndo, opRead, opRefuse:
 			var n int64
 			var last sql.NullInt64
 			err := br.QueryRow().Scan(&n, &last)
 			switch {
-			case errors.Is(err, pgx.ErrNoRows) && o.kind == opRead:
+			case errors.Is(err, pgx.ErrNoRows) && (o.kind == opRead || o.kind == opRefuse):
 			case errors.Is(err, pgx.ErrNoRows) && o.kind == opUndo:
 				return outcome{err: o.fail()}, nil
 			case errors.Is(err, pgx.ErrNoRows):
-				return outcome{guard: []int{o.bump}}, nil // GuardError once the counter is read
+				return outcome{refused: true, bump: o.bump}, nil // GuardError once the counter is read
 			case err != nil:
 				return s.changeErr(ctx, o, err)
+			}
+			if o.kind == opRefuse {
+				return outcome{refused: true, bump: o.bump}, nil
 			}
 			p.after[o.bump] = store.Count{N: n, Last: fromNanos(last)}
 		default:

@@ -93,7 +93,11 @@ const migrationsTable = "CREATE TABLE IF NOT EXISTS ck_migrations (" +
 // IMMEDIATE on SQLite), and every step of a run commits together, so a
 // failed run changes nothing. A database migrated by a newer build (a
 // version this build does not know) is refused with InvalidConfig, and so
-// is a database of the other dialect (see DialectError).
+// is a database of the other dialect (see DialectError). Migrate runs its
+// transaction once: one the database refuses (a serialization failure, a
+// deadlock, a busy SQLite file past its busy timeout) fails with a
+// *store.ConflictError of Kind "transaction", and Migrate may be run
+// again.
 //
 // On a Store from WithTx, the steps run in the caller's transaction.
 func (s *Store) Migrate(ctx context.Context) error {
@@ -107,39 +111,46 @@ func (s *Store) Migrate(ctx context.Context) error {
 	if s.tx != nil {
 		return s.migrate(ctx, conn{s: s, tx: s.tx}, ms)
 	}
-	return s.retry(ctx, func() error {
-		c, err := s.db.Conn(ctx)
+	return s.migrateOwn(ctx, ms)
+}
+
+// migrateOwn runs Migrate's steps in a transaction of its own, on one
+// connection.
+func (s *Store) migrateOwn(ctx context.Context, ms []migration) error {
+	if err := ctx.Err(); err != nil {
+		return err
+	}
+	c, err := s.db.Conn(ctx)
+	if err != nil {
+		return s.dbErr(ctx, err)
+	}
+	defer c.Close()
+	if s.d == Postgres {
+		tx, err := c.BeginTx(ctx, nil)
 		if err != nil {
 			return s.dbErr(ctx, err)
 		}
-		defer c.Close()
-		if s.d == Postgres {
-			tx, err := c.BeginTx(ctx, nil)
-			if err != nil {
-				return s.dbErr(ctx, err)
-			}
-			if err := s.migrate(ctx, conn{s: s, tx: tx}, ms); err != nil {
-				_ = tx.Rollback()
-				return err
-			}
-			return s.dbErr(ctx, tx.Commit())
-		}
-		// SQLite: take the write lock first, whatever the DSN's _txlock,
-		// so that a concurrent migrator waits instead of failing later on
-		// its lock upgrade.
-		if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
-			return s.dbErr(ctx, err)
-		}
-		if err := s.migrate(ctx, rawConn{c}, ms); err != nil {
-			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		if err := s.migrate(ctx, conn{s: s, tx: tx}, ms); err != nil {
+			_ = tx.Rollback()
 			return err
 		}
-		if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
-			_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
-			return s.dbErr(ctx, err)
-		}
-		return nil
-	})
+		return s.dbErr(ctx, tx.Commit())
+	}
+	// SQLite: take the write lock first, whatever the DSN's _txlock,
+	// so that a concurrent migrator waits instead of failing later on
+	// its lock upgrade.
+	if _, err := c.ExecContext(ctx, "BEGIN IMMEDIATE"); err != nil {
+		return s.dbErr(ctx, err)
+	}
+	if err := s.migrate(ctx, rawConn{c}, ms); err != nil {
+		_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return err
+	}
+	if _, err := c.ExecContext(ctx, "COMMIT"); err != nil {
+		_, _ = c.ExecContext(context.WithoutCancel(ctx), "ROLLBACK")
+		return s.dbErr(ctx, err)
+	}
+	return nil
 }
 
 // execer is what a migration runs on.
@@ -201,8 +212,8 @@ func (s *Store) migrate(ctx context.Context, x execer, ms []migration) error {
 		for _, st := range m.stmts {
 			if _, err := x.exec(ctx, st); err != nil {
 				err = s.dbErr(ctx, err)
-				if errcode.CodeOf(err) == errcode.InvalidConfig {
-					return err // the other dialect's database
+				if c := errcode.CodeOf(err); c == errcode.InvalidConfig || c == errcode.Conflict {
+					return err // the other dialect's database, or a refused transaction
 				}
 				return &errcode.Error{Code: errcode.Unavailable, Field: m.name, Message: "migration failed", Err: err}
 			}

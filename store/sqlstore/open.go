@@ -11,7 +11,8 @@ import (
 
 // SQLiteBusyTimeout is how long an SQLite connection opened by OpenSQLite
 // waits for another process's write lock before failing with SQLITE_BUSY
-// (which the Store then retries).
+// (which the Store reports as a *store.ConflictError of Kind
+// "transaction", for the engine to retry).
 const SQLiteBusyTimeout = 10 * time.Second
 
 // SQLiteCacheKiB is the page cache of a connection opened by OpenSQLite,

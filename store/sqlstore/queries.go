@@ -91,24 +91,24 @@ func queriesFor(d Dialect) *queries {
 	// missing row never escapes the guard and no row is read and then
 	// written. No row returned: the guard refused.
 	//
-	// $5 delta, $6 at, $7 limit (n must stay below it), $8 latest allowed
+	// $6 delta, $7 at, $8 limit (n must stay below it), $9 latest allowed
 	// last bump.
-	const key = "counter = $1 AND series_id = $2 AND code = $3 AND customer = $4"
-	q.counterBump = "INSERT INTO ck_counters AS c (counter, series_id, code, customer, n, last) " +
-		"VALUES ($1, $2, $3, $4, $5" + b + ", $6" + b + ") ON CONFLICT (counter, series_id, code, customer) " +
+	const key = "counter = $1 AND series_id = $2 AND code = $3 AND holder = $4 AND customer = $5"
+	q.counterBump = "INSERT INTO ck_counters AS c (counter, series_id, code, holder, customer, n, last) " +
+		"VALUES ($1, $2, $3, $4, $5, $6" + b + ", $7" + b + ") ON CONFLICT (counter, series_id, code, holder, customer) " +
 		"DO UPDATE SET n = c.n + excluded.n, last = excluded.last " +
-		"WHERE c.n < $7" + b + " AND (c.last IS NULL OR c.last <= $8" + b + ") RETURNING n, last"
-	q.counterUndo = "UPDATE ck_counters SET n = n + $5" + b + " WHERE " + key +
-		" AND n + $5" + b + " >= 0 RETURNING n, last"
-	// A decrement that rewinds the last bump (store.Rewind): $6 and $7 the
-	// count and last bump expected (NULL: none), $8 the new last bump.
+		"WHERE c.n < $8" + b + " AND (c.last IS NULL OR c.last <= $9" + b + ") RETURNING n, last"
+	q.counterUndo = "UPDATE ck_counters SET n = n + $6" + b + " WHERE " + key +
+		" AND n + $6" + b + " >= 0 RETURNING n, last"
+	// A decrement that rewinds the last bump (store.Rewind): $7 and $8 the
+	// count and last bump expected (NULL: none), $9 the new last bump.
 	// No row: the counter is not as expected (or would go negative).
 	notDistinct := " IS "
 	if d == Postgres {
 		notDistinct = " IS NOT DISTINCT FROM "
 	}
-	q.counterRewind = "UPDATE ck_counters SET n = n + $5" + b + ", last = $8" + b + " WHERE " + key +
-		" AND n + $5" + b + " >= 0 AND n = $6" + b + " AND last" + notDistinct + "$7" + b + " RETURNING n, last"
+	q.counterRewind = "UPDATE ck_counters SET n = n + $6" + b + ", last = $9" + b + " WHERE " + key +
+		" AND n + $6" + b + " >= 0 AND n = $7" + b + " AND last" + notDistinct + "$8" + b + " RETURNING n, last"
 	q.counterGet = "SELECT n, last FROM ck_counters WHERE " + key
 
 	q.inAudience = "SELECT 1 FROM ck_audience WHERE series_id = $1 AND customer = $2"

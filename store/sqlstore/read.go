@@ -1,7 +1,6 @@
 package sqlstore
 
 import (
-	"bytes"
 	"context"
 	"database/sql"
 	"errors"
@@ -25,12 +24,14 @@ func (s *Store) Series(ctx context.Context, id string) (series.Series, error) {
 	if err != nil {
 		return series.Series{}, s.dbErr(ctx, err)
 	}
-	return s.seriesOf(id, doc, version)
+	return decodeSeries(doc, version)
 }
 
 // SeriesVersion implements store.SeriesVersioner: the stored version of a
 // series, read without its document, so that the engine can reuse a
-// series it has decoded while the version is unchanged.
+// series it has decoded while the version is unchanged. The engine caches
+// series; the store reads and decodes the document on every Series and
+// ListSeries call.
 func (s *Store) SeriesVersion(ctx context.Context, id string) (int64, error) {
 	var version int64
 	err := s.reader().row(ctx, s.q.seriesVersion, id).Scan(&version)
@@ -41,32 +42,6 @@ func (s *Store) SeriesVersion(ctx context.Context, id string) (int64, error) {
 		return 0, s.dbErr(ctx, err)
 	}
 	return version, nil
-}
-
-// cachedSeries is a decoded series document. The engine reads a series
-// for every redemption; decoding its JSON each time costs more than the
-// query, so the last decoding of each series is kept and reused while the
-// stored document is the same.
-type cachedSeries struct {
-	version int64
-	doc     []byte
-	s       series.Series
-}
-
-// seriesOf decodes doc, or copies the cached decoding of the same
-// document.
-func (s *Store) seriesOf(id string, doc []byte, version int64) (series.Series, error) {
-	if v, ok := s.seriesCache.Load(id); ok {
-		if c := v.(*cachedSeries); c.version == version && bytes.Equal(c.doc, doc) {
-			return c.s.Clone(), nil
-		}
-	}
-	v, err := decodeSeries(doc, version)
-	if err != nil {
-		return v, err
-	}
-	s.seriesCache.Store(id, &cachedSeries{version: version, doc: doc, s: v.Clone()})
-	return v, nil
 }
 
 // ListSeries implements store.Store.
@@ -96,7 +71,7 @@ func (s *Store) ListSeries(ctx context.Context, q store.SeriesQuery) ([]series.S
 		if err := rows.Scan(&id, &version, &doc); err != nil {
 			return nil, s.dbErr(ctx, err)
 		}
-		v, err := s.seriesOf(id, doc, version)
+		v, err := decodeSeries(doc, version)
 		if err != nil {
 			return nil, err
 		}
@@ -356,7 +331,7 @@ func (s *Store) readCounters(ctx context.Context, c conn, keys []store.CounterKe
 	for from := 0; from < len(keys); from += chunk {
 		to := min(from+chunk, len(keys))
 		var b strings.Builder
-		args := make([]any, 0, 4*(to-from))
+		args := make([]any, 0, 5*(to-from))
 		for i := from; i < to; i++ {
 			if i > from {
 				b.WriteString(" UNION ALL ")
@@ -365,7 +340,7 @@ func (s *Store) readCounters(ctx context.Context, c conn, keys []store.CounterKe
 			n := len(args)
 			b.WriteString("SELECT " + itoa(int64(i-from)) + " AS i, n, last FROM ck_counters WHERE counter = $" +
 				itoa(int64(n+1)) + " AND series_id = $" + itoa(int64(n+2)) + " AND code = $" + itoa(int64(n+3)) +
-				" AND customer = $" + itoa(int64(n+4)))
+				" AND holder = $" + itoa(int64(n+4)) + " AND customer = $" + itoa(int64(n+5)))
 			args = append(args, counterKeyArgs(k)...)
 		}
 		rows, err := c.query(ctx, b.String(), args...)
@@ -391,7 +366,7 @@ func (s *Store) readCounters(ctx context.Context, c conn, keys []store.CounterKe
 }
 
 // counterReadChunk bounds the keys of one readManyCounters statement on
-// SQLite (five parameters each).
+// SQLite (six parameters each).
 const counterReadChunk = 512
 
 // readManyCounters reads keys into out (already zeroed) with one statement
@@ -400,22 +375,22 @@ const counterReadChunk = 512
 // (the last key repeated to fill it, which reads it twice) so that a few
 // statement texts serve every batch.
 func (s *Store) readManyCounters(ctx context.Context, c conn, keys []store.CounterKey, out []store.Count) error {
-	const match = "c.counter = k.counter AND c.series_id = k.series_id AND c.code = k.code AND c.customer = k.customer"
+	const match = "c.counter = k.counter AND c.series_id = k.series_id AND c.code = k.code AND c.holder = k.holder AND c.customer = k.customer"
 	if s.d == Postgres {
 		is := make([]int64, len(keys))
 		counters := make([]int64, len(keys))
-		parts := make([][]string, 3)
+		parts := make([][]string, 4)
 		for p := range parts {
 			parts[p] = make([]string, len(keys))
 		}
 		for i := range keys {
 			k := &keys[i]
 			is[i], counters[i] = int64(i), int64(k.Counter)
-			parts[0][i], parts[1][i], parts[2][i] = keyText(k.Series), keyText(k.Code), keyText(k.Customer)
+			parts[0][i], parts[1][i], parts[2][i], parts[3][i] = keyText(k.Series), keyText(k.Code), keyText(k.Holder), keyText(k.Customer)
 		}
-		q := "SELECT k.i, c.n, c.last FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[]) " +
-			"AS k (i, counter, series_id, code, customer) JOIN ck_counters c ON " + match
-		return s.scanCounters(ctx, c, out, 0, q, is, counters, parts[0], parts[1], parts[2])
+		q := "SELECT k.i, c.n, c.last FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[]) " +
+			"AS k (i, counter, series_id, code, holder, customer) JOIN ck_counters c ON " + match
+		return s.scanCounters(ctx, c, out, 0, q, is, counters, parts[0], parts[1], parts[2], parts[3])
 	}
 	for from := 0; from < len(keys); from += counterReadChunk {
 		to := min(from+counterReadChunk, len(keys))
@@ -423,15 +398,15 @@ func (s *Store) readManyCounters(ctx context.Context, c conn, keys []store.Count
 		for rows < to-from {
 			rows *= 2
 		}
-		args := make([]any, 0, 5*rows)
+		args := make([]any, 0, 6*rows)
 		for i := range rows {
 			k := &keys[min(from+i, to-1)]
-			args = append(args, int64(min(i, to-from-1)), int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Customer))
+			args = append(args, int64(min(i, to-from-1)), int64(k.Counter), keyText(k.Series), keyText(k.Code), keyText(k.Holder), keyText(k.Customer))
 		}
 		q := s.sqlText("counters/"+itoa(int64(rows)), func() string {
 			// CROSS JOIN keeps the keys the outer loop: one primary-key
 			// lookup per key.
-			return "WITH k (i, counter, series_id, code, customer) AS (VALUES " + rowsPlaceholders(SQLite, rows, 5) + ") " +
+			return "WITH k (i, counter, series_id, code, holder, customer) AS (VALUES " + rowsPlaceholders(SQLite, rows, 6) + ") " +
 				"SELECT k.i, c.n, c.last FROM k CROSS JOIN ck_counters c WHERE " + match
 		})
 		if err := s.scanCounters(ctx, c, out, from, q, args...); err != nil {

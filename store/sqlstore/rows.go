@@ -3,7 +3,6 @@ package sqlstore
 import (
 	"context"
 	"database/sql"
-	"time"
 
 	"github.com/couponkit/couponkit/store"
 )
@@ -23,13 +22,13 @@ import (
 //     error (a duplicate, a missing series) fails the statement, not a
 //     row: the change is undone and run again a row at a time (redoRows),
 //     whose statements name the row as they always did.
-//   - bumps: the bumps of one counter are consecutive in lock order (a
-//     chain). A chain of +1 bumps with one guard and one time is one row
-//     of a guarded upsert, and the rows of consecutive such chains with the
-//     same bounds are one statement (opBumps, planBumps). Other bumps are a
-//     statement each, as before.
+//   - bumps: a change bumps each counter once (store.Change.Validate). A
+//     bump of +k that a counter never bumped would pass is one row of a
+//     guarded upsert, and the rows of bumps consecutive in lock order with
+//     the same bounds are one statement (opBumps, planBumps). Other bumps
+//     are a statement each, as before.
 
-// bumpRowsPerStmt bounds the rows of one multi-row counter upsert (six
+// bumpRowsPerStmt bounds the rows of one multi-row counter upsert (seven
 // parameters each).
 const bumpRowsPerStmt = 512
 
@@ -91,50 +90,36 @@ type bumpClass struct {
 	limit, gap int64
 }
 
-// chainClass reports whether the chain of bumps of one counter can be one
-// row of a multi-row upsert, and its class. It can when every bump adds 1
-// under the same guard at the same time, and either the chain is a single
-// bump or its guard has no gap (the second bump would see the first's
-// time, less than a gap ago), and the limit lets k bumps pass from zero.
-//
-// Such a chain of k bumps passes, bump after bump, exactly when the
-// counter stands at n <= limit - k and was last bumped (if ever) no later
-// than gapBound(gap, at): the first bump sees n, the last n + k - 1, which
-// must stay below the limit, and only the first sees the stored last bump.
-// A counter never bumped (no row; n = 0) always passes then, so the
-// upsert's insert needs no check.
-func chainClass(c *store.Change, chain []int) (bumpClass, bool) {
-	first := &c.Bumps[chain[0]]
-	for _, i := range chain {
-		b := &c.Bumps[i]
-		if b.Delta != 1 || b.Guard.Limit != first.Guard.Limit || b.Guard.MinGap != first.Guard.MinGap || !b.At.Equal(first.At) {
-			return bumpClass{}, false
-		}
-	}
-	k := int64(len(chain))
-	if k > 1 && first.Guard.MinGap > 0 {
+// classOf reports whether bump b can be one row of a multi-row upsert, and
+// its class. It can when it adds k > 0 that a counter never bumped (no
+// row; n = 0) would pass (store.Bump.Next): then the upsert's insert needs
+// no check, and a stored counter passes exactly when it stands at
+// n <= limit - k and was last bumped (if ever) no later than
+// gapBound(gap, at), which is what store.Bump.Next asks of the k
+// increments (only the first sees the stored last bump; a guard with a gap
+// lets no k > 1 pass from zero).
+func classOf(b *store.Bump) (bumpClass, bool) {
+	if b.Delta <= 0 {
 		return bumpClass{}, false
 	}
-	limit := limitBound(first.Guard.Limit)
-	if limit < k {
+	if _, err := b.Next(store.Count{}); err != nil {
 		return bumpClass{}, false
 	}
-	return bumpClass{limit: limit, gap: gapBound(first.Guard.MinGap, first.At)}, true
+	return bumpClass{limit: limitBound(b.Guard.Limit), gap: gapBound(b.Guard.MinGap, b.At)}, true
 }
 
 // planBumps appends the statements of c's bumps, in lock order (bumpOrder).
-// With multi, consecutive chains of one class (chainClass) are written by
+// With multi, consecutive bumps of one class (classOf) are written by
 // multi-row upserts, so that lock order is kept; a lone bump, and every
 // bump without multi, is a statement of its own.
 func (s *Store) planBumps(p *planned, e *encoder, multi bool) {
 	c := p.c
-	order := bumpOrder(c.Bumps)
-	var run [][]int // chains of one class, to be written together
+	var run []int // bumps of one class, to be written together
 	var cls bumpClass
 	flush := func() {
 		for _, n := range pieces(len(run), bumpRowsPerStmt) {
-			if n == 1 && len(run[0]) == 1 {
-				s.planBump(p, e, run[0][0])
+			if n == 1 {
+				s.planBump(p, e, run[0])
 			} else {
 				s.planBumpRows(p, e, run[:n:n], cls)
 			}
@@ -142,40 +127,40 @@ func (s *Store) planBumps(p *planned, e *encoder, multi bool) {
 		}
 		run = nil
 	}
-	for i := 0; i < len(order); {
-		j := i + 1
-		for j < len(order) && c.Bumps[order[j]].Key == c.Bumps[order[i]].Key {
-			j++
-		}
-		chain := order[i:j:j]
-		i = j
-		k, ok := chainClass(c, chain)
+	for _, i := range bumpOrder(c.Bumps) {
+		k, ok := classOf(&c.Bumps[i])
 		if !multi || !ok {
 			flush()
-			for _, b := range chain {
-				s.planBump(p, e, b)
-			}
+			s.planBump(p, e, i)
 			continue
 		}
 		if len(run) > 0 && k != cls {
 			flush()
 		}
 		cls = k
-		run = append(run, chain)
+		run = append(run, i)
 	}
 	flush()
 }
 
-// planBump appends the statement of the i-th bump of the change alone.
+// planBump appends the statement of the i-th bump of the change alone. An
+// increment that no stored value passes (store.Bump.Next refuses it from
+// zero) only reads the counter, for its *store.GuardError.
 func (s *Store) planBump(p *planned, e *encoder, i int) {
 	b := &p.c.Bumps[i]
 	k := &b.Key
 	key := counterKeyArgs(k)
+	_, never := b.Next(store.Count{})
 	switch {
+	case b.Delta > 0 && never != nil:
+		p.ops = append(p.ops, op{kind: opRefuse, sql: s.q.counterGet, bump: i, args: key})
 	case b.Delta > 0:
+		// k increments pass when the counter stays below the limit after
+		// k-1 of them: n < limit - (k-1). (A guard with a gap lets no k > 1
+		// pass from zero, so only a single increment meets the gap bound.)
 		at := e.time("At", b.At)
 		p.ops = append(p.ops, op{kind: opBump, sql: s.q.counterBump, bump: i,
-			args: append(key, b.Delta, at, limitBound(b.Guard.Limit), gapBound(b.Guard.MinGap, b.At))})
+			args: append(key, b.Delta, at, limitBound(b.Guard.Limit)-(b.Delta-1), gapBound(b.Guard.MinGap, b.At))})
 	case b.Delta < 0 && b.Rewind != nil:
 		r := b.Rewind
 		p.ops = append(p.ops, op{kind: opUndo, sql: s.q.counterRewind, bump: i,
@@ -192,14 +177,13 @@ func (s *Store) planBump(p *planned, e *encoder, i int) {
 // counterCols are the columns of a counter row, and nCounterCols their
 // number.
 const (
-	counterCols  = "counter, series_id, code, customer, n, last"
-	nCounterCols = 6
+	counterCols  = "counter, series_id, code, holder, customer, n, last"
+	nCounterCols = 7
 )
 
-// planBumpRows appends the multi-row upsert of chains of class cls: one row
-// per chain, its key, n the chain's length and last its time, with the
-// guard of the single-bump upsert (queries.go) turned into the chain's
-// condition (chainClass):
+// planBumpRows appends the multi-row upsert of bumps of class cls: one row
+// per bump, its key, n its Delta and last its time, with the guard of the
+// single-bump upsert (queries.go) written for k increments (classOf):
 //
 //	INSERT INTO ck_counters AS c (...) VALUES (<key>, k, at), ...
 //	ON CONFLICT (<key>) DO UPDATE SET n = c.n + excluded.n, last = excluded.last
@@ -207,38 +191,38 @@ const (
 //	RETURNING <key>, n, last
 //
 // A row the guard refuses is not returned.
-func (s *Store) planBumpRows(p *planned, e *encoder, chains [][]int, cls bumpClass) {
+func (s *Store) planBumpRows(p *planned, e *encoder, bumps []int, cls bumpClass) {
 	c := p.c
-	args := make([]any, 0, len(chains)*nCounterCols+2)
-	for _, ch := range chains {
-		b := &c.Bumps[ch[0]]
-		args = append(append(args, counterKeyArgs(&b.Key)...), int64(len(ch)), e.time("At", b.At))
+	args := make([]any, 0, len(bumps)*nCounterCols+2)
+	for _, i := range bumps {
+		b := &c.Bumps[i]
+		args = append(append(args, counterKeyArgs(&b.Key)...), b.Delta, e.time("At", b.At))
 	}
-	q, qargs := s.multiRow("ck_counters AS c", counterCols, nCounterCols, args, len(chains))
+	q, qargs := s.multiRow("ck_counters AS c", counterCols, nCounterCols, args, len(bumps))
 	q = s.sqlText(q+"\x00bump", func() string {
 		limit, gap := "?", "?" // the parameters after the rows'
 		if s.d == Postgres {
 			limit, gap = "$"+itoa(int64(len(qargs)+1)), "$"+itoa(int64(len(qargs)+2))
 		}
 		b := s.q.big
-		return q + " ON CONFLICT (counter, series_id, code, customer) DO UPDATE SET n = c.n + excluded.n, last = excluded.last " +
+		return q + " ON CONFLICT (counter, series_id, code, holder, customer) DO UPDATE SET n = c.n + excluded.n, last = excluded.last " +
 			"WHERE c.n <= " + limit + b + " - excluded.n AND (c.last IS NULL OR c.last <= " + gap + b + ") " +
-			"RETURNING counter, series_id, code, customer, n, last"
+			"RETURNING counter, series_id, code, holder, customer, n, last"
 	})
-	p.ops = append(p.ops, op{kind: opBumps, sql: q, args: append(qargs, cls.limit, cls.gap), chains: chains})
+	p.ops = append(p.ops, op{kind: opBumps, sql: q, args: append(qargs, cls.limit, cls.gap), bumps: bumps})
 }
 
 // bumped is a row an opBumps returned.
 type bumped struct {
-	counter                int64
-	series, code, customer string
-	n                      int64
-	last                   sql.NullInt64
+	counter                        int64
+	series, code, holder, customer string
+	n                              int64
+	last                           sql.NullInt64
 }
 
 // is reports whether the row is the counter k's.
 func (r *bumped) is(k *store.CounterKey) bool {
-	return r.counter == int64(k.Counter) && r.series == keyText(k.Series) && r.code == keyText(k.Code) && r.customer == keyText(k.Customer)
+	return r.counter == int64(k.Counter) && r.series == keyText(k.Series) && r.code == keyText(k.Code) && r.holder == keyText(k.Holder) && r.customer == keyText(k.Customer)
 }
 
 // runBumps runs an opBumps on x and settles its rows.
@@ -247,10 +231,10 @@ func (s *Store) runBumps(ctx context.Context, x conn, p *planned, o *op) error {
 	if err != nil {
 		return s.dbErr(ctx, err)
 	}
-	got := make([]bumped, 0, len(o.chains))
+	got := make([]bumped, 0, len(o.bumps))
 	for rows.Next() {
 		var r bumped
-		if err := rows.Scan(&r.counter, &r.series, &r.code, &r.customer, &r.n, &r.last); err != nil {
+		if err := rows.Scan(&r.counter, &r.series, &r.code, &r.holder, &r.customer, &r.n, &r.last); err != nil {
 			rows.Close()
 			return s.dbErr(ctx, err)
 		}
@@ -261,69 +245,35 @@ func (s *Store) runBumps(ctx context.Context, x conn, p *planned, o *op) error {
 	if err != nil {
 		return s.dbErr(ctx, err)
 	}
-	if refused := settleBumps(p, o, got); refused != nil {
+	if refused := settleBumps(p, o, got); refused >= 0 {
 		return s.guardErr(ctx, x, p.c, refused)
 	}
 	return nil
 }
 
 // settleBumps sets the After of the bumps of an opBumps from the rows it
-// returned, and returns the first chain (in lock order) whose row is
-// missing, that is whose guard refused; nil when none is.
-func settleBumps(p *planned, o *op, got []bumped) []int {
+// returned, and returns the first bump (in lock order) whose row is
+// missing, that is whose guard refused; -1 when none is.
+func settleBumps(p *planned, o *op, got []bumped) int {
 	next := 0 // rows come back in their order in practice; any order is handled
-	for _, ch := range o.chains {
-		k := &p.c.Bumps[ch[0]].Key
+	for _, i := range o.bumps {
+		k := &p.c.Bumps[i].Key
 		var r *bumped
 		if next < len(got) && got[next].is(k) {
 			r = &got[next]
 			next++
 		} else {
-			for i := range got {
-				if got[i].is(k) {
-					r = &got[i]
+			for j := range got {
+				if got[j].is(k) {
+					r = &got[j]
 					break
 				}
 			}
 		}
 		if r == nil {
-			return ch
+			return i
 		}
-		n0 := r.n - int64(len(ch))
-		last := fromNanos(r.last)
-		for j, i := range ch {
-			p.after[i] = store.Count{N: n0 + int64(j) + 1, Last: last}
-		}
+		p.after[i] = store.Count{N: r.n, Last: fromNanos(r.last)}
 	}
-	return nil
-}
-
-// chainGuardErr is the *store.GuardError of a refused chain of bumps of
-// one counter (a single bump is a chain of one) when the counter stood at
-// cur before it: the first bump of the chain whose guard refuses, with the
-// value it saw, the earlier bumps of the chain included, as when each bump
-// is a statement of its own. When no guard refuses on cur (the counter
-// moved), the first bump's, with cur.
-func chainGuardErr(c *store.Change, chain []int, cur store.Count) error {
-	seen := cur
-	for _, i := range chain {
-		b := &c.Bumps[i]
-		if b.Delta > 0 && !b.Guard.Check(seen.N, seen.Last, b.At) {
-			return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: seen}
-		}
-		seen.N += b.Delta
-		if b.Delta > 0 {
-			seen.Last = storedTime(b.At)
-		}
-	}
-	b := &c.Bumps[chain[0]]
-	return &store.GuardError{Key: b.Key, Guard: b.Guard, Count: cur}
-}
-
-// storedTime is t as the store reads it back: in UTC, to the nanosecond.
-func storedTime(t time.Time) time.Time {
-	if t.IsZero() {
-		return time.Time{}
-	}
-	return time.Unix(0, t.UnixNano()).UTC()
+	return -1
 }

@@ -129,16 +129,15 @@ func checkMultiRowEqualsOneByOne(t *rapid.T, multi, single *Store, prefix string
 		c.Events = append(c.Events, coupon.Event{ID: fmt.Sprintf("%sev%d", prefix, i), Kind: coupon.EventIssued, CouponID: fmt.Sprintf("%snew%04d", prefix, i),
 			SeriesID: sid, Code: code(i), Customer: fmt.Sprintf("c%d\\", i%nCust), Actor: "bulk", At: t0})
 	}
-	// The bumps: k bumps of each counter, in any order, under a limit that
+	// The bumps: one of k of each counter, in any order, under a limit that
 	// leaves room for them exactly or with some to spare; at most one
-	// counter whose guard refuses (one bump too many, or a gap), and now
-	// and then a bump the multi-row upsert cannot take (a decrement, a
-	// read, another guard or time).
+	// counter whose guard refuses (one too many, or a gap), and now and
+	// then a bump the multi-row upsert cannot take (a decrement, a read,
+	// another guard or time).
 	t1 := t0.Add(time.Hour)
 	at := rapid.SampledFrom([]time.Time{t0, t1}).Draw(t, "at")
 	fault := rapid.IntRange(-len(keys), len(keys)-1).Draw(t, "faultyCounter") // < 0: none
-	var order []int
-	guards := make([]limits.Guard, len(keys))
+	var bumps []store.Bump
 	for i, k := range keys {
 		n := rapid.IntRange(0, 4).Draw(t, "k")
 		if k.Customer == "" {
@@ -158,14 +157,11 @@ func checkMultiRowEqualsOneByOne(t *rapid.T, multi, single *Store, prefix string
 		} else if i == fault && rapid.Bool().Draw(t, "gapFault") {
 			g.MinGap = 2 * time.Hour
 		}
-		guards[i] = g
-		for range n {
-			order = append(order, i)
+		if n > 0 {
+			bumps = append(bumps, store.Bump{Key: k, Delta: int64(n), Guard: g, At: at})
 		}
 	}
-	for _, j := range rapid.Permutation(order).Draw(t, "order") {
-		c.Bumps = append(c.Bumps, store.Bump{Key: keys[j], Delta: 1, Guard: guards[j], At: at})
-	}
+	c.Bumps = rapid.Permutation(bumps).Draw(t, "order")
 	if len(c.Bumps) > 0 {
 		b := &c.Bumps[rapid.IntRange(0, len(c.Bumps)-1).Draw(t, "odd")]
 		switch rapid.IntRange(0, 11).Draw(t, "oddKind") {

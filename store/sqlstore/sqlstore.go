@@ -4,10 +4,8 @@ import (
 	"context"
 	"database/sql"
 	"errors"
-	"math/rand/v2"
 	"sync"
 	"sync/atomic"
-	"time"
 
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/store"
@@ -38,11 +36,6 @@ func (d Dialect) String() string {
 	return "Dialect(" + itoa(int64(d)) + ")"
 }
 
-// DefaultMaxAttempts is how many times a Store runs a write transaction
-// that failed on a serialization failure, a deadlock or a busy database
-// before it gives up with a *store.ConflictError.
-const DefaultMaxAttempts = 10
-
 // Store is the SQL implementation of store.Store. Create one with New over
 // a *sql.DB the caller opened and keeps (the Store never closes it), call
 // Migrate once, and share the Store: it is safe for concurrent use.
@@ -68,12 +61,8 @@ type Store struct {
 	// writes one transaction at a time: a second would wait in SQLite's
 	// busy handler, which sleeps.
 	wmu *sync.Mutex
-	// seriesCache holds decoded series documents by id (*cachedSeries).
-	seriesCache *sync.Map
 	// texts holds built statement texts by a key (sqlText).
 	texts *sync.Map
-
-	maxAttempts int
 }
 
 var (
@@ -90,7 +79,7 @@ func New(db *sql.DB, d Dialect) *Store {
 	if d != SQLite && d != Postgres {
 		panic("sqlstore: unknown dialect " + d.String())
 	}
-	s := &Store{db: db, d: d, q: queriesFor(d), spSeq: new(atomic.Uint64), groups: newGroups(d), seriesCache: new(sync.Map), texts: new(sync.Map), maxAttempts: DefaultMaxAttempts}
+	s := &Store{db: db, d: d, q: queriesFor(d), spSeq: new(atomic.Uint64), groups: newGroups(d), texts: new(sync.Map)}
 	if db != nil {
 		s.driver = driverDialect(db.Driver())
 		s.misuse = s.dialectErr(nil)
@@ -107,11 +96,6 @@ func (s *Store) Dialect() Dialect { return s.d }
 
 // DB returns the database the store was created over.
 func (s *Store) DB() *sql.DB { return s.db }
-
-// SetMaxAttempts sets how many times a write transaction is tried when it
-// fails on a serialization failure, a deadlock or a busy database (at
-// least 1). Call it before sharing the Store.
-func (s *Store) SetMaxAttempts(n int) { s.maxAttempts = max(1, n) }
 
 // WithTx returns a Store bound to the caller's transaction tx, which must
 // belong to the store's database. Reads go through tx and see its
@@ -295,41 +279,22 @@ func (c *stmtCache) close() {
 
 // ---- transactions ----
 
-// write runs fn in a write transaction: its own, committed when fn
-// succeeds and retried on a serialization failure, deadlock or busy
-// database; or, for a Store from WithTx, a savepoint in the caller's
-// transaction.
+// write runs fn once in a write transaction: its own, committed when fn
+// succeeds; or, for a Store from WithTx, a savepoint in the caller's
+// transaction. A transaction the database refuses (a serialization
+// failure, a deadlock, a busy database) is not run again: its error is a
+// *store.ConflictError of Kind "transaction" (see dbErr), for the caller
+// to retry.
 func (s *Store) write(ctx context.Context, fn func(c conn) error) error {
-	return s.retry(ctx, func() error {
-		if s.tx != nil {
-			return s.savepoint(ctx, fn)
-		}
-		err := s.once(ctx, fn)
-		s.stmts.prepareWanted(ctx, s.db)
-		return err
-	})
-}
-
-// retry runs attempt until it succeeds or fails with an error that is not
-// *retryable, at most s.maxAttempts times; then it gives up with a
-// *store.ConflictError.
-func (s *Store) retry(ctx context.Context, attempt func() error) error {
 	if err := ctx.Err(); err != nil {
 		return err
 	}
-	for i := 1; ; i++ {
-		err := attempt()
-		var r *retryable
-		if !errors.As(err, &r) {
-			return err
-		}
-		if i >= s.maxAttempts {
-			return &store.ConflictError{Kind: "transaction", ID: r.Error()}
-		}
-		if err := backoff(ctx, i); err != nil {
-			return err
-		}
+	if s.tx != nil {
+		return s.savepoint(ctx, fn)
 	}
+	err := s.once(ctx, fn)
+	s.stmts.prepareWanted(ctx, s.db)
+	return err
 }
 
 func (s *Store) once(ctx context.Context, fn func(c conn) error) error {
@@ -363,21 +328,6 @@ func (s *Store) savepoint(ctx context.Context, fn func(c conn) error) error {
 	}
 	_, err := s.tx.ExecContext(ctx, "RELEASE SAVEPOINT "+name)
 	return s.dbErr(ctx, err)
-}
-
-// backoff sleeps a little longer after each failed attempt, with jitter so
-// that writers that collided do not collide again.
-func backoff(ctx context.Context, attempt int) error {
-	d := time.Duration(1<<min(attempt, 6)) * 500 * time.Microsecond
-	d = d/2 + rand.N(d/2+1)
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return ctx.Err()
-	case <-t.C:
-		return nil
-	}
 }
 
 // invalid is the error for a malformed argument.
