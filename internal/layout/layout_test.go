@@ -1,12 +1,14 @@
 // Package layout holds the tests that keep the module's structure: small
-// functions and small files. It checks the root package (the engine), its
-// files outside tests.
+// functions and small files in the root package (the engine) and the
+// store packages, outside tests; and a till that links one database
+// driver only.
 package layout
 
 import (
 	"go/ast"
 	"go/parser"
 	"go/token"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -28,21 +30,29 @@ func root(t *testing.T) string {
 	return dir
 }
 
-// sources returns the .go files of the root package, outside tests.
+// checked are the package directories whose sizes are kept, relative to
+// the module's root.
+var checked = []string{".", "store", "store/memstore", "store/sqlite", "store/postgres",
+	"store/internal/sqlcore", "store/internal/sqltest"}
+
+// sources returns the .go files of the checked packages, outside tests.
 func sources(t *testing.T) []string {
 	t.Helper()
-	all, err := filepath.Glob(filepath.Join(root(t), "*.go"))
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []string
-	for _, p := range all {
-		if !strings.HasSuffix(p, "_test.go") {
-			out = append(out, p)
+	for _, dir := range checked {
+		all, err := filepath.Glob(filepath.Join(root(t), dir, "*.go"))
+		if err != nil {
+			t.Fatal(err)
 		}
-	}
-	if len(out) == 0 {
-		t.Fatal("no source files found in the module's root")
+		n := len(out)
+		for _, p := range all {
+			if !strings.HasSuffix(p, "_test.go") {
+				out = append(out, p)
+			}
+		}
+		if len(out) == n {
+			t.Fatalf("no source files found in %s", dir)
+		}
 	}
 	return out
 }
@@ -69,6 +79,37 @@ func TestSmallFunctionsAndFiles(t *testing.T) {
 			from, to := fset.Position(fn.Pos()).Line, fset.Position(fn.End()).Line
 			if n := to - from + 1; n > maxFuncLines {
 				t.Errorf("%s:%d: %s is %d lines; a function has at most %d", rel, from, fn.Name.Name, n, maxFuncLines)
+			}
+		}
+	}
+}
+
+// TestTillLinksNoPgx: a till built on SQLite (examples/pos, and the
+// store/sqlite package it uses) links no package of pgx, PostgreSQL's
+// driver; the PostgreSQL store links no SQLite.
+func TestTillLinksNoPgx(t *testing.T) {
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to list the dependencies with")
+	}
+	for pkg, banned := range map[string]string{
+		"./examples/pos":   "github.com/jackc/pgx",
+		"./store/sqlite":   "github.com/jackc/pgx",
+		"./store/postgres": "modernc.org/sqlite",
+	} {
+		cmd := exec.Command(goCmd, "list", "-deps", pkg)
+		cmd.Dir = root(t)
+		out, err := cmd.Output()
+		if err != nil {
+			t.Fatalf("go list -deps %s: %v", pkg, err)
+		}
+		deps := strings.Fields(string(out))
+		if len(deps) == 0 {
+			t.Fatalf("go list -deps %s lists nothing", pkg)
+		}
+		for _, d := range deps {
+			if strings.HasPrefix(d, banned) {
+				t.Errorf("%s links %s", pkg, d)
 			}
 		}
 	}
