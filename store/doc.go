@@ -21,9 +21,10 @@
 // set-based: one call handles a batch, and they are idempotent so that an
 // interrupted job can be resumed.
 //
-// Implementations: package memstore (in memory, the reference) and package
-// sqlstore (SQLite and PostgreSQL). Package storetest is the conformance
-// suite every implementation must pass; run it from your adapter's tests:
+// Implementations: package memstore (in memory, the reference), package
+// sqlite (an SQLite file) and package postgres (PostgreSQL), the last two
+// over one shared SQL core. Package storetest is the conformance suite
+// every implementation must pass; run it from your adapter's tests:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Capabilities{})
