@@ -126,7 +126,7 @@ func (s *Store) planMembers(p *Planned, e *encoder, ups []store.AudienceUpdate) 
 		}
 		q = s.sqlText("audience/add/"+itoa(int64(rows)), func() string {
 			return "INSERT INTO ck_audience (series_id, customer, added_at) VALUES " + s.placeholders(rows, 3) +
-				" ON CONFLICT DO NOTHING"
+				onConflictSkip
 		})
 	}
 	p.Ops = append(p.Ops, Op{Kind: OpExpectN, SQL: q, Args: args, want: int64(rows),

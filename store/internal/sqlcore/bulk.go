@@ -92,7 +92,7 @@ func (s *Store) insertRows(ctx context.Context, x conn, coupons []coupon.Coupon,
 		q, qargs := s.multiRow("ck_coupons", CouponCols, nCouponCols, args, len(chunk))
 		var in map[string]bool // the chunk's coupons inserted, when some were skipped
 		if !rowids {
-			ids, err := s.ids(ctx, x, q+" ON CONFLICT DO NOTHING RETURNING id", qargs...)
+			ids, err := s.ids(ctx, x, q+onConflictSkip+returningID, qargs...)
 			if err != nil {
 				return 0, err
 			}
@@ -101,7 +101,7 @@ func (s *Store) insertRows(ctx context.Context, x conn, coupons []coupon.Coupon,
 				in = ids
 			}
 		} else {
-			res, err := x.exec(ctx, q+" ON CONFLICT DO NOTHING", qargs...)
+			res, err := x.exec(ctx, q+onConflictSkip, qargs...)
 			if err != nil {
 				return 0, BulkErr(ctx, s, err)
 			}
@@ -170,7 +170,7 @@ func (s *Store) insertOneByOne(ctx context.Context, x conn, coupons []coupon.Cou
 		if e.err != nil {
 			return 0, e.err
 		}
-		res, err := x.exec(ctx, couponInsert+" ON CONFLICT DO NOTHING", args...)
+		res, err := x.exec(ctx, couponInsertOrSkip, args...)
 		if err != nil {
 			return 0, BulkErr(ctx, s, err)
 		}

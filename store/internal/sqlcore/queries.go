@@ -50,7 +50,12 @@ const (
 	couponsByCodeSeries = "SELECT " + CouponCols + " FROM ck_coupons WHERE canonical = $1 AND series_id = $2 ORDER BY id"
 	couponInsert        = "INSERT INTO ck_coupons (" + CouponCols + ") VALUES " +
 		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
-	couponUpdate = "UPDATE ck_coupons SET series_id = $2, code = $3, canonical = $4, shared = $5, state = $6, " +
+	// couponInsertOrSkip inserts a coupon unless its id or a unique key is
+	// taken; onConflictSkip and returningID end a multi-row insert so.
+	couponInsertOrSkip = couponInsert + onConflictSkip
+	onConflictSkip     = " ON CONFLICT DO NOTHING"
+	returningID        = " RETURNING id"
+	couponUpdate       = "UPDATE ck_coupons SET series_id = $2, code = $3, canonical = $4, shared = $5, state = $6, " +
 		"holder = $7, created_at = $8, issued_at = $9, expires_at = $10, redemptions = $11, holds = $12, " +
 		"reversed = $13, last_status_change = $14, reissued_from = $15, reissued_to = $16, version = $17, " +
 		"slot = $18, issue_key = $19 WHERE id = $1 AND version = $20"

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"errors"
+	"fmt"
 	"math"
 	"strings"
 	"time"
@@ -207,14 +208,19 @@ func (s *Store) planBumpRows(p *Planned, e *encoder, bumps []int, cls bumpClass)
 	q, qargs := s.multiRow("ck_counters AS c", counterCols, nCounterCols, args, len(bumps))
 	q = s.sqlText(q+"\x00bump", func() string {
 		// The limit and the gap are the parameters after the rows'.
-		limit, gap := s.d.Param(len(qargs)+1), s.d.Param(len(qargs)+2)
-		b := s.d.SQL.Big
-		return q + " ON CONFLICT (counter, series_id, code, holder, customer) DO UPDATE SET n = c.n + excluded.n, last = excluded.last " +
-			"WHERE c.n <= " + limit + b + " - excluded.n AND (c.last IS NULL OR c.last <= " + gap + b + ") " +
-			"RETURNING counter, series_id, code, holder, customer, n, last"
+		return q + fmt.Sprintf(bumpRowsUpsert, s.d.Param(len(qargs)+1), s.d.Param(len(qargs)+2), s.d.SQL.Big)
 	})
 	p.Ops = append(p.Ops, Op{Kind: OpBumps, SQL: q, Args: append(qargs, cls.limit, cls.gap), Bumps: bumps})
 }
+
+// bumpRowsUpsert ends the multi-row counter upsert of planBumpRows after
+// its rows: the guard of a bump of k (excluded.n) for each row, with %[1]s
+// the parameter of the limit, %[2]s that of the latest allowed last bump,
+// and %[3]s the dialect's cast to a big integer.
+const bumpRowsUpsert = " ON CONFLICT (counter, series_id, code, holder, customer) DO UPDATE SET " +
+	"n = c.n + excluded.n, last = excluded.last " +
+	"WHERE c.n <= %[1]s%[3]s - excluded.n AND (c.last IS NULL OR c.last <= %[2]s%[3]s) " +
+	"RETURNING counter, series_id, code, holder, customer, n, last"
 
 // Bumped is a row an OpBumps returned: Scan reads it.
 type Bumped struct {
