@@ -19,8 +19,9 @@
 //   - Package codegen makes unique and randomized common codes by a keyed
 //     permutation: no retries, no collisions, not guessable from their order.
 //   - Package store is the storage contract; store/memstore keeps everything
-//     in memory and store/sqlstore in SQLite or PostgreSQL. Package
-//     storetest is the conformance suite any adapter runs.
+//     in memory, store/sqlite in an SQLite file and store/postgres in
+//     PostgreSQL. Package storetest is the conformance suite any adapter
+//     runs.
 //   - Package errcode is the one error type, with stable numeric codes.
 //
 // # Guarantees

@@ -13,7 +13,7 @@ import (
 	"github.com/couponkit/couponkit/bulk"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store/memstore"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 // writeFile writes a file of a header and n rows made by row to a temporary
@@ -112,12 +112,11 @@ func BenchmarkIssueFile(b *testing.B) {
 // embedded store. Run with -benchtime=1000000x for a million rows; measure
 // memory with /usr/bin/time -v on the test binary.
 func BenchmarkIssueFileSQLite(b *testing.B) {
-	db, err := sqlstore.OpenSQLite(filepath.Join(b.TempDir(), "bulk.db"))
+	st, err := sqlite.Open(context.Background(), filepath.Join(b.TempDir(), "bulk.db"))
 	if err != nil {
 		b.Fatal(err)
 	}
-	defer db.Close()
-	st := sqlstore.New(db, sqlstore.SQLite)
+	defer st.Close()
 	if err := st.Migrate(context.Background()); err != nil {
 		b.Fatal(err)
 	}

@@ -20,7 +20,7 @@ import (
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 // stores are the stores the idempotency tests of files run on.
@@ -30,12 +30,10 @@ var stores = []struct {
 }{
 	{"memstore", func(*testing.T) store.Store { return memstore.New() }},
 	{"sqlite", func(t *testing.T) store.Store {
-		db, err := sqlstore.OpenSQLite(filepath.Join(t.TempDir(), "bulk.db"))
+		st, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "bulk.db"))
 		if err != nil {
 			t.Fatal(err)
 		}
-		t.Cleanup(func() { db.Close() })
-		st := sqlstore.New(db, sqlstore.SQLite)
 		t.Cleanup(func() { st.Close() })
 		if err := st.Migrate(context.Background()); err != nil {
 			t.Fatal(err)

@@ -23,9 +23,10 @@
 //
 // Implementations: package refstore (the reference adapter: small, plain,
 // written to be read by adapter authors), package memstore (in memory,
-// fast) and package sqlstore (SQLite and PostgreSQL). Package storetest is
-// the conformance suite every implementation must pass, in four tiers
-// (the contract alone, the engine over the store, a model-based test, the
+// fast), package sqlite (an SQLite file) and package postgres
+// (PostgreSQL), the last two over one shared SQL core. Package storetest is
+// the conformance suite every implementation must pass, in four tiers (the
+// contract alone, the engine over the store, a model-based test, the
 // races); run it from your adapter's tests:
 //
 //	func TestConformance(t *testing.T) {

@@ -34,7 +34,7 @@ import (
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 func main() {
@@ -89,12 +89,11 @@ type outcome struct {
 // to w and the issues CSV next to the database.
 func run(ctx context.Context, w io.Writer, cfg config) (outcome, error) {
 	var out outcome
-	db, err := sqlstore.OpenSQLite(cfg.DB)
+	st, err := sqlite.Open(ctx, cfg.DB)
 	if err != nil {
 		return out, err
 	}
-	defer db.Close()
-	st := sqlstore.New(db, sqlstore.SQLite)
+	defer st.Close()
 	if err := st.Migrate(ctx); err != nil {
 		return out, err
 	}

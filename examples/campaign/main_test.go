@@ -15,7 +15,7 @@ import (
 
 	"github.com/couponkit/couponkit/bulk"
 	"github.com/couponkit/couponkit/errcode"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 // TestCampaign runs the whole demo on a fresh SQLite file with a small
@@ -53,7 +53,7 @@ func TestCampaign(t *testing.T) {
 
 	// Every coupon issued has the fixed part of the sample and the
 	// sample's length, one per customer, all codes distinct.
-	db, err := sqlstore.OpenSQLite(cfg.DB)
+	db, err := sqlite.OpenDB(context.Background(), cfg.DB)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -29,7 +29,7 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 func main() {
@@ -152,11 +152,11 @@ func (t *till) resume(ctx context.Context) (couponkit.RedeemResult, error) {
 // open opens the SQLite file at path with a migrated store and an engine
 // whose clock reads *now.
 func open(ctx context.Context, path string, now *time.Time) (*sql.DB, *couponkit.Engine, error) {
-	db, err := sqlstore.OpenSQLite(path)
+	db, err := sqlite.OpenDB(ctx, path)
 	if err != nil {
 		return nil, nil, err
 	}
-	st := sqlstore.New(db, sqlstore.SQLite)
+	st := sqlite.New(db)
 	if err := st.Migrate(ctx); err != nil {
 		db.Close()
 		return nil, nil, err

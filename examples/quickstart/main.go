@@ -27,7 +27,7 @@ import (
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 func main() {
@@ -53,12 +53,11 @@ func main() {
 // starts at start and advances as the story needs, writing a transcript
 // to w.
 func run(ctx context.Context, w io.Writer, path string, start time.Time) error {
-	db, err := sqlstore.OpenSQLite(path)
+	st, err := sqlite.Open(ctx, path)
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	st := sqlstore.New(db, sqlstore.SQLite)
+	defer st.Close()
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}

@@ -5,10 +5,11 @@ import (
 	"testing"
 
 	"github.com/couponkit/couponkit/store"
-	"github.com/couponkit/couponkit/store/sqlstore"
+	"github.com/couponkit/couponkit/store/postgres"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
-// The SQL stores the fault tests run on, opened with the store package's
+// The SQL stores the fault tests run on, opened with the store packages'
 // public constructors only. Everything else reads and writes through the
 // engine, bulk or plain SQL on the *sql.DB.
 
@@ -16,7 +17,7 @@ import (
 // migrate is set.
 func postgresStore(t testing.TB, db *sql.DB, migrate bool) store.Store {
 	t.Helper()
-	s := sqlstore.New(db, sqlstore.Postgres)
+	s := postgres.New(db)
 	if migrate {
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
@@ -29,14 +30,13 @@ func postgresStore(t testing.TB, db *sql.DB, migrate bool) store.Store {
 // test ends.
 func sqliteStore(t testing.TB, path string) (store.Store, *sql.DB) {
 	t.Helper()
-	db, err := sqlstore.OpenSQLite(path)
+	s, err := sqlite.Open(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() { db.Close() })
-	s := sqlstore.New(db, sqlstore.SQLite)
+	t.Cleanup(func() { s.Close() })
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
-	return s, db
+	return s, s.DB()
 }

@@ -273,8 +273,8 @@ func TestDecrement(t *testing.T) {
 
 // TestSharedHolderSwap: memstore checks the (series, code, holder) keys of
 // shared coupons once the whole change is applied, so two coupons may swap
-// holders in one change. The store contract does not promise it (sqlstore
-// checks each update on its own and refuses the swap); the storetest
+// holders in one change. The store contract does not promise it (the SQL
+// stores check each update on its own and refuse the swap); the storetest
 // Contract group covers the unique keys every store keeps.
 func TestSharedHolderSwap(t *testing.T) {
 	common := func(id, holder string) coupon.Coupon {

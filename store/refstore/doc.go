@@ -9,7 +9,7 @@
 // large data and easy to check against the contract, which is the point:
 // copy its shape, then replace the maps by your database's tables and the
 // mutex by its transactions. For a fast in-memory store use package
-// memstore; for SQLite or PostgreSQL, package sqlstore.
+// memstore; for SQLite or PostgreSQL, packages sqlite and postgres.
 //
 // # Rules every method follows
 //

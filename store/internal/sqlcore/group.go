@@ -1,0 +1,189 @@
+package sqlcore
+
+import (
+	"context"
+	"sync"
+)
+
+// Group commit.
+//
+// A transaction that bumps a hot counter (the series-wide use counter of a
+// busy series) holds that row's lock until its commit is durable: one
+// flush of the log per redemption, one redemption at a time. To go faster
+// than the disk flushes, concurrent Apply calls are queued by the series
+// they touch (a shard) and each queue is drained by one leader, which
+// writes a group of changes in one transaction: every change under a
+// savepoint, undone alone when it fails, and one commit for the group.
+// Each Apply returns after that commit, so a change reported applied is
+// as durable as before; changes of one group are serialized in the order
+// they were queued, so the group is equivalent to running them one after
+// another (Dialect.RunGroup may write a group its own way, with the same
+// outcome). A change that fails is reported to its caller only; a commit
+// that fails fails every change of the group that had succeeded, with the
+// commit's error: a transaction the database refused as a whole (a
+// deadlock, a serialization failure, a busy database) is a
+// *store.ConflictError of Kind "transaction", which the engine retries
+// from a fresh read; the store runs nothing again.
+
+type groups struct {
+	shards []*shard
+	max    int
+}
+
+// newGroups makes d.GroupShards queues (at least one) of groups of up to
+// d.GroupSize changes.
+func newGroups(d *Dialect) *groups {
+	g := &groups{max: max(1, d.GroupSize), shards: make([]*shard, max(1, d.GroupShards))}
+	for i := range g.shards {
+		g.shards[i] = &shard{}
+	}
+	return g
+}
+
+type shard struct {
+	mu      sync.Mutex
+	queue   []*Waiter
+	leading bool // a leader drains the queue
+}
+
+// Waiter is one Apply in a queue: Ctx is its caller's context, P its
+// change, and Err its outcome, which the group's run sets.
+type Waiter struct {
+	Ctx  context.Context
+	P    *Planned
+	Err  error
+	done bool          // set under the shard's lock
+	wake chan struct{} // done, or asked to lead
+}
+
+// applyGrouped queues p and returns when the group that holds it is
+// committed or rolled back.
+func (s *Store) applyGrouped(ctx context.Context, p *Planned) error {
+	sh := s.groups.shards[p.shard%uint32(len(s.groups.shards))]
+	w := &Waiter{Ctx: ctx, P: p, wake: make(chan struct{}, 1)}
+	sh.mu.Lock()
+	sh.queue = append(sh.queue, w)
+	lead := !sh.leading
+	sh.leading = true
+	sh.mu.Unlock()
+	if !lead {
+		<-w.wake
+		sh.mu.Lock()
+		done := w.done
+		sh.mu.Unlock()
+		if done {
+			return w.Err
+		}
+	}
+	s.lead(sh, w)
+	return w.Err
+}
+
+// lead runs groups from the front of sh's queue until me is done, then
+// hands the queue to the next waiter, if any.
+func (s *Store) lead(sh *shard, me *Waiter) {
+	for {
+		sh.mu.Lock()
+		n := min(len(sh.queue), s.groups.max)
+		group := sh.queue[:n:n]
+		sh.queue = append([]*Waiter(nil), sh.queue[n:]...)
+		sh.mu.Unlock()
+
+		s.runGroup(group)
+
+		sh.mu.Lock()
+		for _, w := range group {
+			w.done = true
+			if w != me {
+				w.wake <- struct{}{}
+			}
+		}
+		if me.done {
+			if len(sh.queue) > 0 {
+				sh.queue[0].wake <- struct{}{} // lead on
+			} else {
+				sh.leading = false
+			}
+			sh.mu.Unlock()
+			return
+		}
+		sh.mu.Unlock()
+	}
+}
+
+// runGroup writes the group's changes in one transaction and sets each
+// waiter's err.
+func (s *Store) runGroup(group []*Waiter) {
+	ctx := context.Background() // no one caller's cancellation ends the group
+	var err error
+	if s.d.RunGroup != nil {
+		err = s.d.RunGroup(ctx, s, group)
+	} else {
+		err = s.runGroupSeq(ctx, group)
+		s.stmts.prepareWanted(ctx, s.db)
+	}
+	if err != nil {
+		for _, w := range group {
+			if w.Err == nil {
+				w.Err = err
+			}
+		}
+	}
+}
+
+// The savepoint each change of a group runs under.
+const (
+	SpChange   = "SAVEPOINT ck_change"
+	SpRelease  = "RELEASE SAVEPOINT ck_change"
+	SpRollback = "ROLLBACK TO SAVEPOINT ck_change"
+)
+
+// runGroupSeq runs a group through database/sql, statement by statement.
+// It returns an error for the whole group (the transaction failed), which
+// the changes that had succeeded take as theirs.
+func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
+	if s.wmu != nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+	}
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return s.dbErr(ctx, err)
+	}
+	x := conn{s: s, tx: tx}
+	if len(group) == 1 {
+		// A group of one change needs no savepoint: the transaction is
+		// the change's own and is rolled back when it fails. (On SQLite a
+		// savepoint journals every page the change touches, and every
+		// statement under it truncates that journal when it ends, at a
+		// cost that grows with the change.)
+		w := group[0]
+		if w.Err = w.Ctx.Err(); w.Err == nil {
+			w.Err = s.runSeq(ctx, x, w.P)
+		}
+		if w.Err != nil {
+			return s.dbErr(ctx, tx.Rollback())
+		}
+		return s.dbErr(ctx, tx.Commit())
+	}
+	for _, w := range group {
+		if w.Err = w.Ctx.Err(); w.Err != nil {
+			continue
+		}
+		if _, err := tx.ExecContext(ctx, SpChange); err != nil {
+			_ = tx.Rollback()
+			return s.dbErr(ctx, err)
+		}
+		if w.Err = s.runSeq(ctx, x, w.P); w.Err != nil {
+			if _, err := tx.ExecContext(ctx, SpRollback); err != nil {
+				_ = tx.Rollback()
+				return s.dbErr(ctx, err)
+			}
+		}
+		if _, err := tx.ExecContext(ctx, SpRelease); err != nil {
+			_ = tx.Rollback()
+			return s.dbErr(ctx, err)
+		}
+	}
+	return s.dbErr(ctx, tx.Commit())
+}

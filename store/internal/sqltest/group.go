@@ -1,0 +1,70 @@
+package sqltest
+
+import (
+	"errors"
+	"fmt"
+	"sync"
+	"testing"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/store"
+)
+
+// testGroupMixedFailures races changes that succeed, fail on a duplicate
+// key (an error inside the group's transaction) and fail a guard, so that
+// groups hold all three; each gets its own outcome and only the successes
+// stay.
+func testGroupMixedFailures(t *testing.T, be Backend) {
+	s := be.Open(t)
+	CreateSeries(t, s, "s1")
+	const n = 96
+	cs := make([]coupon.Coupon, n)
+	for i := range cs {
+		cs[i] = Issued(fmt.Sprintf("c%03d", i), "s1", fmt.Sprintf("G%03d", i), "alice")
+	}
+	mustApply(t, s, &store.Change{NewCoupons: cs})
+	mustApply(t, s, &store.Change{NewRedemptions: []coupon.Redemption{{ID: "taken", CouponID: "c000", SeriesID: "s1",
+		Customer: "alice", IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}}})
+	full := store.CounterKey{Counter: limits.SeriesIssued, Series: "full"}
+	mustApply(t, s, &store.Change{Bumps: []store.Bump{{Key: full, Delta: 1, At: t0}}})
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			ch := redeemChange(cs[i], fmt.Sprintf("r%03d", i), "alice", fmt.Sprintf("k%03d", i), t0, 0)
+			switch i % 3 {
+			case 1: // a duplicate redemption id: an error in the transaction
+				ch.NewRedemptions[0].ID = "taken"
+			case 2: // a guard that refuses
+				ch.Bumps = append(ch.Bumps, store.Bump{Key: full, Delta: 1, At: t0,
+					Guard: limits.Guard{Counter: full.Counter, Limit: 1}})
+			}
+			errs[i] = s.Apply(ctx, ch)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var ok bool
+		switch i % 3 {
+		case 0:
+			ok = err == nil
+		case 1:
+			ok = errors.Is(err, errcode.ErrAlreadyExists)
+		case 2:
+			var ge *store.GuardError
+			ok = errors.As(err, &ge) && ge.Key == full && ge.Count.N == 1
+		}
+		if !ok {
+			t.Errorf("change %d: %v", i, err)
+		}
+		c, _ := s.Coupon(ctx, cs[i].ID)
+		if want := map[bool]int{true: 1, false: 0}[i%3 == 0]; c.Redemptions != want {
+			t.Errorf("coupon %d: %d redemptions, want %d", i, c.Redemptions, want)
+		}
+	}
+	if got := Counts(t, s, []store.CounterKey{{Counter: limits.SeriesUses, Series: "s1"}, full}); got[0] != n/3 || got[1] != 1 {
+		t.Errorf("counters %v, want [%d 1]", got, n/3)
+	}
+}

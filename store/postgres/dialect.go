@@ -1,0 +1,167 @@
+package postgres
+
+import (
+	"database/sql/driver"
+	"errors"
+	"strings"
+
+	"github.com/jackc/pgx/v5/pgconn"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/couponkit/couponkit/store/internal/sqlcore"
+)
+
+// PostgreSQL's statements where they differ from SQLite's: parameters
+// whose type PostgreSQL cannot infer from their first use are cast, lists
+// of strings are arrays, and IS NOT DISTINCT FROM matches NULL to NULL.
+const (
+	castBig, castSmall, castText, castBoolean = "::bigint", "::smallint", "::text", "::boolean"
+
+	inText = "%s = ANY(%s::text[])"
+
+	counterBump = "INSERT INTO ck_counters AS c (" + counterCols + ") VALUES ($1, $2, $3, $4, $5, $6::bigint, $7::bigint) " +
+		"ON CONFLICT (counter, series_id, code, holder, customer) DO UPDATE SET n = c.n + excluded.n, last = excluded.last " +
+		"WHERE c.n < $8::bigint AND (c.last IS NULL OR c.last <= $9::bigint) RETURNING n, last"
+	counterUndo = "UPDATE ck_counters SET n = n + $6::bigint WHERE " + sqlcore.CounterKeyWhere +
+		" AND n + $6::bigint >= 0 RETURNING n, last"
+	counterRewind = "UPDATE ck_counters SET n = n + $6::bigint, last = $9::bigint WHERE " + sqlcore.CounterKeyWhere +
+		" AND n + $6::bigint >= 0 AND n = $7::bigint AND last IS NOT DISTINCT FROM $8::bigint RETURNING n, last"
+	counterCols = "counter, series_id, code, holder, customer, n, last"
+
+	// countersByKeys reads the counters of many keys, given as arrays, by
+	// their primary key.
+	countersByKeys = "SELECT k.i, c.n, c.last FROM unnest($1::bigint[], $2::smallint[], $3::text[], $4::text[], $5::text[], $6::text[]) " +
+		"AS k (i, counter, series_id, code, holder, customer) JOIN ck_counters c ON " + sqlcore.CounterKeyMatch
+
+	seqAdvance = "UPDATE ck_sequences SET next = $3::bigint WHERE series_id = $1 AND next = $2::bigint"
+	seqStart   = "INSERT INTO ck_sequences (series_id, next) VALUES ($1, $3::bigint) " +
+		"ON CONFLICT (series_id) DO UPDATE SET next = excluded.next WHERE ck_sequences.next = $2::bigint"
+
+	addAudience = "INSERT INTO ck_audience (series_id, customer) SELECT $1, unnest($2::text[]) ON CONFLICT DO NOTHING"
+
+	// migrateLock serializes migrators of one schema until the migration's
+	// transaction ends.
+	migrateLock = "SELECT pg_advisory_xact_lock(hashtext('couponkit.migrate.' || current_schema()))"
+)
+
+// The SQLSTATE codes of PostgreSQL's errors that the package tells apart
+// (PostgreSQL's documentation, appendix A).
+const (
+	// dataExceptionClass is the class (the first two characters) of the
+	// errors about a value: invalid UTF-8 or a NUL byte in text (22021),
+	// an unsupported escape in JSON (22P05), a number out of range
+	// (22003), a string too long (22001), and others.
+	dataExceptionClass = "22"
+
+	notNullViolation     = "23502"
+	foreignKeyViolation  = "23503"
+	uniqueViolation      = "23505"
+	checkViolation       = "23514"
+	serializationFailure = "40001"
+	deadlockDetected     = "40P01"
+	undefinedTable       = "42P01"
+	// programLimitExceeded is a value past a limit of the server, such as
+	// an index entry above about 2700 bytes.
+	programLimitExceeded = "54000"
+)
+
+// dialect is PostgreSQL's.
+var dialect = sqlcore.Dialect{
+	Name: "postgres", Package: "postgres",
+	SQL: sqlcore.Statements{
+		Big: castBig, Small: castSmall, Text: castText, Boolean: castBoolean,
+		InText:      inText,
+		CounterBump: counterBump, CounterUndo: counterUndo, CounterRewind: counterRewind,
+		SeqAdvance: seqAdvance, SeqStart: seqStart,
+		CountersByKeys:   countersByKeys,
+		AddAudience:      addAudience,
+		UpdateWhereInOne: true,
+		MigrateLock:      migrateLock,
+	},
+	Param:          func(n int) string { return "$" + itoa(int64(n)) },
+	TextList:       func(ss []string) any { return ss },
+	Classify:       classify,
+	DriverDatabase: driverDatabase,
+	ErrorDatabase:  errorDatabase,
+	// PostgreSQL keeps 64 subtransactions per transaction in shared
+	// memory, past which every snapshot gets slower: groups of 32, and up
+	// to eight groups of different series at once.
+	GroupSize:   32,
+	GroupShards: 8,
+	RunGroup:    runGroup,
+	Migrations:  migrations(),
+}
+
+// classify reads a PostgreSQL error by its SQLSTATE.
+func classify(err error) sqlcore.Fault {
+	var pe *pgconn.PgError
+	if !errors.As(err, &pe) {
+		return sqlcore.Fault{}
+	}
+	var f sqlcore.Fault
+	switch pe.Code {
+	case uniqueViolation:
+		f.Violation, f.Constraint = sqlcore.UniqueViolation, pe.ConstraintName
+	case foreignKeyViolation:
+		f.Violation, f.Constraint = sqlcore.ForeignKeyViolation, pe.ConstraintName
+	case checkViolation, notNullViolation:
+		f.Violation, f.Constraint = sqlcore.CheckViolation, pe.ConstraintName
+	case serializationFailure, deadlockDetected:
+		f.Refused = true
+	case programLimitExceeded:
+		f.BadData = true
+	case undefinedTable:
+		f.MissingTable = missingTable(pe)
+	}
+	if strings.HasPrefix(pe.Code, dataExceptionClass) {
+		f.BadData = true
+	}
+	return f
+}
+
+// missingTable is the table an undefined_table error names.
+func missingTable(pe *pgconn.PgError) string {
+	if pe.TableName != "" {
+		return pe.TableName
+	}
+	// relation "ck_series" does not exist
+	if _, rest, ok := strings.Cut(pe.Message, `"`); ok {
+		if name, _, ok := strings.Cut(rest, `"`); ok && name != "" {
+			return name
+		}
+	}
+	return "(unnamed)"
+}
+
+// sqlitePackage is the package of modernc.org/sqlite's driver and errors:
+// what tells an SQLite database, without linking it.
+const sqlitePackage = "modernc.org/sqlite"
+
+// driverDatabase tells pgx's database/sql driver, and modernc.org/sqlite's
+// by its package.
+func driverDatabase(d driver.Driver) string {
+	switch {
+	case isPgxDriver(d):
+		return "postgres"
+	case sqlcore.TypeFrom(d, sqlitePackage):
+		return "sqlite"
+	}
+	return ""
+}
+
+func isPgxDriver(d driver.Driver) bool {
+	_, ok := d.(*stdlib.Driver)
+	return ok
+}
+
+// errorDatabase tells PostgreSQL's errors, and SQLite's by their package.
+func errorDatabase(err error) string {
+	var pe *pgconn.PgError
+	switch {
+	case errors.As(err, &pe):
+		return "postgres"
+	case sqlcore.ErrorFrom(err, sqlitePackage):
+		return "sqlite"
+	}
+	return ""
+}

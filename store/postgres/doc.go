@@ -1,0 +1,109 @@
+// Package postgres is couponkit's store on PostgreSQL 13 or later, through
+// github.com/jackc/pgx/v5 and its database/sql driver (stdlib), for a
+// fleet of services sharing one database.
+//
+// Open a store on a database, migrate it once, and give it to an engine:
+//
+//	st, err := postgres.Open(ctx, "postgres://app@db/coupons")
+//	err = st.Migrate(ctx)
+//	eng, err := couponkit.New(couponkit.Config{Store: st})
+//
+// or make one with New over a *sql.DB the application opened with pgx's
+// stdlib driver, to share its pool, sit beside its tables (every table is
+// named ck_..., in the schema of the connection's search_path) and join its
+// transactions (WithTx). With a pool of your own, let it keep its
+// connections (SetMaxIdleConns to the requests you expect at once): opening
+// a PostgreSQL connection costs more than a redemption.
+//
+// # Schema
+//
+// The schema is embedded as numbered SQL files (Migrations, one per
+// version up to SchemaVersion) and applied by Migrate, which is
+// versioned, idempotent and safe to run from several processes at once.
+// Users of goose, golang-migrate or Atlas can apply the same files
+// instead. Times are BIGINT Unix nanoseconds (NULL for the zero time), read
+// back in UTC; decimals are TEXT; a series is a JSONB document with its
+// id, status and version as columns and its redemption places in
+// ck_series_places. Constraints hold what the store promises: a unique
+// (canonical code, series, slot) per coupon (store.Slot), a unique issue
+// key per series, a unique idempotency key per coupon's redemptions,
+// foreign keys from coupons to series and from redemptions to coupons,
+// and checks that states and statuses are in range and that counters,
+// redemptions and holds are never negative.
+//
+// # Concurrency
+//
+// Apply is one transaction. Coupon and redemption updates are guarded by
+// their expected version or status in the UPDATE's WHERE, and their
+// affected-row count is checked. Counter limits are enforced the same way,
+// by one guarded upsert per bump whose DO UPDATE's WHERE is the guard
+// (store.Bump.Next as SQL):
+//
+//	INSERT INTO ck_counters AS c (...) VALUES (<key>, $delta, $at)
+//	ON CONFLICT (<key>) DO UPDATE SET n = c.n + excluded.n, last = excluded.last
+//	WHERE c.n < $limit AND (c.last IS NULL OR c.last <= $at - $gap)
+//	RETURNING n, last
+//
+// The upsert creates a counter never bumped, which the guard allows, so a
+// missing row never escapes the guard; an existing row is locked and the
+// WHERE is evaluated on its newest version (PostgreSQL re-checks it after
+// any lock wait, under READ COMMITTED too). No row returned means the
+// guard refused. There is no SELECT ... FOR UPDATE of rows that may not
+// exist and no count followed by an insert. The bumps come last in the
+// transaction, in a stable order of their keys (series-wide counters, the
+// hottest rows, last), so that their row locks are held briefly and never
+// taken in a cycle; a sequence advance (store.SequenceAdvance) follows
+// them, guarded by the index it expects. READ COMMITTED (the default) is
+// enough: every invariant rests on a guarded statement or a unique index.
+// Stricter levels work too.
+//
+// A change that bumps the counter of a busy series holds that row's lock
+// until its commit is durable, so concurrent Apply calls are queued by
+// series and written in groups: one transaction per group, each change
+// under a savepoint of its own and one round trip (pgx's pipeline), one
+// commit; Apply returns once its group is committed, so durability is
+// unchanged. Up to eight groups of different series run at once. A large
+// change (a bulk issue batch) is written with multi-row statements, with
+// the outcome of a statement per row.
+//
+// # Retries
+//
+// The store runs nothing again: the engine is the one owner of retries
+// (see package store). A transaction PostgreSQL refuses as a whole (a
+// serialization failure, 40001; a deadlock, 40P01) wrote nothing and fails
+// every change it held with a *store.ConflictError of Kind "transaction",
+// naming PostgreSQL's error; the engine retries it. (A multi-row insert
+// that breaks a constraint is run again a row at a time, in a new
+// transaction, only so that its error names the row; that is not a
+// retry.)
+//
+// # Caching
+//
+// The store caches no record: Series and ListSeries read and decode the
+// series' document every time, and the engine caches series by their
+// version (store.SeriesVersioner). pgx keeps each connection's prepared
+// statements.
+//
+// # Bulk work
+//
+// InsertCoupons writes a batch by COPY of the coupons into a temporary
+// table, one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id,
+// and COPY of the events of the coupons that went in (a large batch is
+// split in two parts written at once). A change that only inserts a large
+// batch of coupons with their events, as Generate's batches do, is
+// written the same way, in one transaction. A crash leaves whole batches
+// (parts), and running the job again skips what exists. UpdateWhere
+// (revocation by filter, the expiry sweep) picks, locks and updates up to
+// Limit coupons by id and inserts their events in one statement.
+//
+// # Errors
+//
+// A PostgreSQL error becomes an *errcode.Error that says what to do, read
+// from its SQLSTATE: a data exception (class 22), a value past a limit of
+// the server (54000) or a broken constraint is InvalidArgument, the same
+// every time; a database never migrated (42P01) is InvalidConfig wrapping
+// a *NotMigratedError (run Migrate), and one that is not PostgreSQL
+// InvalidConfig wrapping a *DialectError; a serialization failure or a
+// deadlock is a *store.ConflictError of Kind "transaction"; anything else
+// is Unavailable.
+package postgres

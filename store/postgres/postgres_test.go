@@ -1,0 +1,35 @@
+package postgres_test
+
+import (
+	"testing"
+
+	"github.com/couponkit/couponkit/store"
+	"github.com/couponkit/couponkit/store/internal/sqltest"
+	"github.com/couponkit/couponkit/storetest"
+)
+
+// TestSQL runs the tests every SQL store of couponkit runs.
+func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
+
+// caps sizes the conformance suite for a server: fewer race rounds and
+// model sequences than for memory, every race still at full parallelism.
+var caps = storetest.Sizes{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50}
+
+// TestConformance runs the storetest suite, on a schema of its own per
+// subtest.
+func TestConformance(t *testing.T) {
+	dsn(t)
+	storetest.Run(t, func(t *testing.T) store.Store { return open(t) }, caps)
+}
+
+// BenchmarkConformance runs the storetest benchmarks.
+func BenchmarkConformance(b *testing.B) {
+	dsn(b)
+	storetest.RunBenchmarks(b, func(b *testing.B) store.Store { return open(b) })
+}
+
+// BenchmarkBulkInsert1M: see sqltest.BenchBulkInsert1M.
+func BenchmarkBulkInsert1M(b *testing.B) { sqltest.BenchBulkInsert1M(b, backend) }
+
+// BenchmarkRedeemHotSeries: see sqltest.BenchRedeemHotSeries.
+func BenchmarkRedeemHotSeries(b *testing.B) { sqltest.BenchRedeemHotSeries(b, backend) }

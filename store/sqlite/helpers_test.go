@@ -1,0 +1,103 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+	"github.com/couponkit/couponkit/store/internal/sqlcore"
+	"github.com/couponkit/couponkit/store/internal/sqltest"
+	"github.com/couponkit/couponkit/store/sqlite"
+)
+
+var ctx = context.Background()
+
+// backend is SQLite for the shared tests: a file in a temporary
+// directory per database.
+var backend = sqltest.Backend{
+	Name:       "sqlite",
+	OpenDB:     openDB,
+	New:        func(db *sql.DB) sqltest.Store { return sqlite.New(db) },
+	Core:       func(s sqltest.Store) *sqlcore.Store { return sqlite.CoreOf(s.(*sqlite.Store)) },
+	Migrations: sqlite.Migrations(),
+}
+
+// openDB opens an empty database file in a temporary directory, closed
+// when the test ends.
+func openDB(t testing.TB) *sql.DB {
+	t.Helper()
+	db, err := sqlite.OpenDB(ctx, filepath.Join(t.TempDir(), "ck.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// open opens a migrated store on a fresh file.
+func open(t testing.TB) *sqlite.Store {
+	t.Helper()
+	return backend.Open(t).(*sqlite.Store)
+}
+
+// openAt opens a migrated store on the file at path, closed when the test
+// ends.
+func openAt(t testing.TB, path string) *sqlite.Store {
+	t.Helper()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// t0 is the tests' base time.
+var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
+
+// createSeries stores a minimal series with the given id.
+func createSeries(t testing.TB, s store.Store, id string) {
+	t.Helper()
+	sr := series.Series{ID: id, Name: "Series " + id, Status: series.Active, TimeZone: "UTC",
+		Source: series.Source{Kind: series.Uploaded}, Version: 1, CreatedAt: t0, UpdatedAt: t0}
+	if err := s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: sr}}); err != nil {
+		t.Fatalf("creating series %s: %v", id, err)
+	}
+}
+
+// issued returns an Issued coupon of series sid with code code, held by
+// holder.
+func issued(id, sid, code, holder string) coupon.Coupon {
+	return coupon.Coupon{
+		ID: id, SeriesID: sid, Code: code, Canonical: code, State: coupon.Issued, Holder: holder,
+		CreatedAt: t0, IssuedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(30 * 24 * time.Hour),
+		LastStatusChange: t0.Add(time.Minute), Version: 2,
+	}
+}
+
+func available(id, sid, code string) coupon.Coupon {
+	return coupon.Coupon{ID: id, SeriesID: sid, Code: code, Canonical: code, State: coupon.Available,
+		CreatedAt: t0, LastStatusChange: t0, Version: 1}
+}
+
+func wantErr[T error](t *testing.T, err error, code *errcode.Error) T {
+	t.Helper()
+	var target T
+	if !errors.As(err, &target) {
+		t.Fatalf("error %v (%T), want %T", err, err, target)
+	}
+	if !errors.Is(err, code) {
+		t.Fatalf("error %v does not match code %d", err, code.Code)
+	}
+	return target
+}
