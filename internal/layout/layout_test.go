@@ -1,7 +1,3 @@
-// Package layout holds the tests that keep the module's structure: small
-// functions and small files everywhere outside tests and examples, and an
-// import graph that runs one way (pure packages import no store, stores
-// import no engine, the engine imports no concrete store).
 package layout
 
 import (
