@@ -93,25 +93,27 @@ type EventKind uint8
 
 // The event kinds.
 const (
-	EventCreated          EventKind = iota + 1 // the coupon was created (New)
-	EventIssued                                // issued to Customer
-	EventRedeemed                              // redeemed at once (Redeem)
-	EventReversed                              // a redemption was reversed
-	EventRevoked                               // revoked by Actor
-	EventExpired                               // the expiry sweep recorded Expired
-	EventTransferredOut                        // moved from Customer to Counterparty
-	EventTransferReceived                      // received by Customer from Counterparty
-	EventReissued                              // replaced by a fresh code (OldCode, NewCode)
-	EventHeld                                  // a use was held (PlaceHold)
-	EventHoldConfirmed                         // a hold became a redemption
-	EventHoldReleased                          // a hold was given back
-	EventAudienceAdded                         // Customer was added to the series' audience list (no coupon)
-	EventAudienceRemoved                       // Customer was taken off the series' audience list (no coupon)
+	EventCreated           EventKind = iota + 1 // the coupon was created (New)
+	EventIssued                                 // issued to Customer
+	EventRedeemed                               // redeemed at once (Redeem)
+	EventReversed                               // a redemption was reversed
+	EventRevoked                                // revoked by Actor
+	EventExpired                                // the expiry sweep recorded Expired
+	EventTransferredOut                         // moved from Customer to Counterparty
+	EventTransferReceived                       // received by Customer from Counterparty
+	EventReissued                               // replaced by a fresh code (OldCode, NewCode)
+	EventHeld                                   // a use was held (PlaceHold)
+	EventHoldConfirmed                          // a hold became a redemption
+	EventHoldReleased                           // a hold was given back
+	EventAudienceAdded                          // Customer was added to the series' audience list (no coupon)
+	EventAudienceRemoved                        // Customer was taken off the series' audience list (no coupon)
+	EventIssuanceThreshold                      // a notification: Remaining coupons of the series are left to issue (no coupon)
+	EventReminderDue                            // a notification: an expiry reminder on Channel came due for the holder
 )
 
 var kindNames = []string{"", "created", "issued", "redeemed", "reversed", "revoked", "expired",
 	"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released",
-	"audience_added", "audience_removed"}
+	"audience_added", "audience_removed", "issuance_threshold", "reminder_due"}
 
 // Valid reports whether k is one of the event kinds.
 func (k EventKind) Valid() bool { return validName(kindNames, uint8(k)) }

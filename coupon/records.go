@@ -1,6 +1,7 @@
 package coupon
 
 import (
+	"strconv"
 	"time"
 
 	"github.com/shopspring/decimal"
@@ -68,6 +69,43 @@ type Event struct {
 	NewCode     string `json:"new_code,omitempty"`
 	NewCouponID string `json:"new_coupon_id,omitempty"` // the replacement coupon
 	Notify      bool   `json:"notify,omitempty"`        // a notification with the new code was asked for
+
+	// Notifications only (see Notification).
+	Remaining int64  `json:"remaining,omitempty"` // IssuanceThreshold: how many coupons the series has left to issue
+	Channel   string `json:"channel,omitempty"`   // ReminderDue: the reminder's channel ("sms", "email")
+}
+
+// Notification reports whether e asks for a message to someone: an
+// issuance threshold reached (to the series' operator), an expiry reminder
+// due (to the holder), or a reissue whose caller asked that the holder be
+// sent the new code. A consumer of the event feed that sends messages acts
+// on these and skips the rest.
+func (e *Event) Notification() bool {
+	switch e.Kind {
+	case EventIssuanceThreshold, EventReminderDue:
+		return true
+	case EventReissued:
+		return e.Notify
+	}
+	return false
+}
+
+// ThresholdEvent is the notification that a series has remaining coupons
+// left to issue, reached at at: kind IssuanceThreshold, with no coupon and
+// no customer, so that it is in no coupon's or customer's history. The
+// caller assigns its ID.
+func ThresholdEvent(seriesID string, remaining int64, at time.Time) Event {
+	return Event{Kind: EventIssuanceThreshold, SeriesID: seriesID, At: at, Remaining: remaining,
+		Reason: strconv.FormatInt(remaining, 10) + " coupons left to issue"}
+}
+
+// ReminderEvent is the notification that an expiry reminder on channel came
+// due at due for c's holder: kind ReminderDue, for c and its holder, at
+// due, with reason saying which reminder it is. The caller assigns its ID.
+func ReminderEvent(c *Coupon, due time.Time, channel, reason string) Event {
+	ev := c.event(EventReminderDue, due, "")
+	ev.Channel, ev.Reason = channel, reason
+	return ev
 }
 
 // LastUse returns the time the redemption gap counts from once the use

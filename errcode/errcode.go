@@ -31,7 +31,7 @@ import (
 //	code  name                        meaning
 //	 108  GenericNotSupported         a common (generic) code cannot be revoked singly
 //	 404  NotFound                    no such coupon code (or record) where it was looked for;
-//	                                  every not-found code (682, 1112) also matches ErrNotFound
+//	                                  every not-found code (682, 1112, 1602) also matches ErrNotFound
 //	 405  Redeemed                    the coupon has an unreversed redemption
 //	 682  CouponNotFound              no such coupon, or it is already revoked
 //	 712  SeriesExpired               the series (offer) has ended
@@ -77,6 +77,10 @@ import (
 //	1405  FixedPartInUse              a randomized common code's fixed part is already used
 //
 //	1501  BadFile                     a bulk file is malformed (header, quoting, encoding, size)
+//
+//	1601  FuturePosition              a feed position is past the last event the store has
+//	1602  UnknownConsumer             no feed checkpoint is kept under the consumer name;
+//	                                  also matches ErrNotFound
 type Code int
 
 // The codes. See the table in the documentation of [Code].
@@ -127,6 +131,9 @@ const (
 	FixedPartInUse    Code = 1405
 
 	BadFile Code = 1501
+
+	FuturePosition  Code = 1601
+	UnknownConsumer Code = 1602
 )
 
 var codeNames = map[Code]string{
@@ -170,6 +177,8 @@ var codeNames = map[Code]string{
 	FillRatioExceeded:   "fill ratio exceeded",
 	FixedPartInUse:      "fixed part in use",
 	BadFile:             "bad file",
+	FuturePosition:      "feed position from the future",
+	UnknownConsumer:     "unknown feed consumer",
 }
 
 // String returns the code's short English name, or "code N" for a code this
@@ -225,7 +234,7 @@ func (e *Error) Unwrap() error { return e.Err }
 
 // Is reports whether target is an *Error with the same code, or target's
 // code is NotFound and e's code is one of the not-found codes
-// (CouponNotFound, RedemptionNotFound): errors.Is(err, ErrNotFound) holds
+// (CouponNotFound, RedemptionNotFound, UnknownConsumer): errors.Is(err, ErrNotFound) holds
 // for every "not found", whichever code the revoke API's output needs.
 func (e *Error) Is(target error) bool {
 	t, ok := target.(*Error)
@@ -234,7 +243,7 @@ func (e *Error) Is(target error) bool {
 
 // notFound reports whether c says that something looked for does not exist.
 func (c Code) notFound() bool {
-	return c == NotFound || c == CouponNotFound || c == RedemptionNotFound
+	return c == NotFound || c == CouponNotFound || c == RedemptionNotFound || c == UnknownConsumer
 }
 
 // New returns an *Error with the given code, field and message.
@@ -299,6 +308,8 @@ var (
 	ErrFillRatioExceeded   = &Error{Code: FillRatioExceeded}
 	ErrFixedPartInUse      = &Error{Code: FixedPartInUse}
 	ErrBadFile             = &Error{Code: BadFile}
+	ErrFuturePosition      = &Error{Code: FuturePosition}
+	ErrUnknownConsumer     = &Error{Code: UnknownConsumer}
 )
 
 // Fields collects errors about several fields of one value, so that a

@@ -62,7 +62,7 @@ func TestFields(t *testing.T) {
 }
 
 func TestEveryNotFoundMatchesErrNotFound(t *testing.T) {
-	for _, c := range []Code{NotFound, CouponNotFound, RedemptionNotFound} {
+	for _, c := range []Code{NotFound, CouponNotFound, RedemptionNotFound, UnknownConsumer} {
 		err := fmt.Errorf("wrapped: %w", New(c, "Code", "x"))
 		if !errors.Is(err, ErrNotFound) {
 			t.Errorf("code %d must match ErrNotFound", c)
@@ -72,7 +72,7 @@ func TestEveryNotFoundMatchesErrNotFound(t *testing.T) {
 	if errors.Is(New(NotFound, "", ""), ErrCouponNotFound) {
 		t.Error("a 404 must not match ErrCouponNotFound")
 	}
-	for _, c := range []Code{Redeemed, Revoked, Expired, HoldReleased, KeyMismatch} {
+	for _, c := range []Code{Redeemed, Revoked, Expired, HoldReleased, KeyMismatch, FuturePosition} {
 		if errors.Is(New(c, "", ""), ErrNotFound) {
 			t.Errorf("code %d must not match ErrNotFound", c)
 		}

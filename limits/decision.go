@@ -103,11 +103,17 @@ const (
 	// CustomerIssued counts the coupons of the series issued to one customer
 	// and keeps the time of the last. Scope: series and customer.
 	CustomerIssued
+	// ReminderSent counts the times one expiry reminder of the series came
+	// due for one coupon and was recorded on the event feed: at most once.
+	// Scope: series, and in the key's Code the coupon id, a NUL byte and
+	// the reminder's key.
+	ReminderSent
 )
 
 var counterNames = [...]string{
 	CodeUses: "code uses", CustomerCodeUses: "customer code uses", SeriesUses: "series uses",
 	CustomerSeriesUses: "customer series uses", SeriesIssued: "series issued", CustomerIssued: "customer issued",
+	ReminderSent: "reminder sent",
 }
 
 // String names the counter.

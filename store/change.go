@@ -13,9 +13,9 @@ import (
 // Change is one atomic unit of work for Store.Apply. A store applies the
 // parts in this order, inside one transaction: series, coupon inserts,
 // coupon updates, redemption inserts, redemption updates, audience
-// updates, events, counter bumps, sequence advance. The guarded counter
-// bumps and the sequence advance come last so that locks on hot counters
-// and on a series' code sequence are held for the shortest time.
+// updates, events, counter bumps, notices, sequence advance. The guarded
+// counter bumps and the sequence advance come last so that locks on hot
+// counters and on a series' code sequence are held for the shortest time.
 //
 // A change writes each record at most once: one insert or one update of a
 // coupon or a redemption (by id), one bump of a counter (by key), one
@@ -56,6 +56,9 @@ type Change struct {
 	// Audience adds customers to audience lists and removes them; see
 	// AudienceUpdate.
 	Audience []AudienceUpdate
+	// Notices are events appended only when the change's bumps take a
+	// counter across a value; see Notice.
+	Notices []Notice
 	// Sequence, when set, advances a series' code sequence in the same
 	// transaction (see SequenceAdvance): the change that inserts minted
 	// codes also moves the sequence past them, so that a change refused or
@@ -104,6 +107,30 @@ func (a *SequenceAdvance) Validate() error {
 		return errcode.New(errcode.InvalidArgument, "Sequence.To", "must not be below From")
 	}
 	return nil
+}
+
+// Notice is an event a change appends on a condition the store checks
+// once its bumps are applied: that the counter named by Key stood below
+// Reach before the change and stands at Reach or above after it. The
+// event then follows the change's Events; otherwise it is left out and
+// the change is applied without it. A counter the change does not bump
+// never crosses.
+//
+// The engine records with it, in the same atomic step, that one of many
+// concurrent issues took a series past a threshold: counters move one
+// change at a time under their guards, so exactly one change sees the
+// crossing. The store decides nothing but the comparison of numbers.
+type Notice struct {
+	Key   CounterKey
+	Reach int64
+	Event coupon.Event
+}
+
+// Crossed reports whether a counter that the change took from before to
+// after crossed n's value: the contract's rule, for stores that check
+// notices in Go.
+func (n *Notice) Crossed(before, after int64) bool {
+	return before < n.Reach && n.Reach <= after
 }
 
 // SeriesWrite is a series insert or version-guarded update.

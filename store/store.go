@@ -58,6 +58,29 @@ type Store interface {
 	// applied.
 	Events(ctx context.Context, q EventQuery) ([]coupon.Event, error)
 
+	// EventsAfter reads the event feed: at most limit events whose
+	// position is after the position after, in position order, and the
+	// position to resume from (that of the last event returned, or after
+	// when none is). It returns fewer than limit events only when no
+	// further event can be read now. A limit of 0 means DefaultFeedLimit;
+	// a negative one is an errcode.InvalidArgument error (see FeedLimit).
+	// A position past the store's last event is a *FuturePositionError,
+	// and one of a form the store never makes an errcode.InvalidArgument
+	// error (see ForeignPosition).
+	//
+	// Positions order every event the store keeps, and the order is
+	// fixed: a reader that resumes from the last position it handled
+	// never misses an event and never sees one twice, however many
+	// writers commit concurrently and in whatever order their commits
+	// land. An event becomes readable once the change that wrote it is
+	// committed and every event ordered before it is readable too; a
+	// store that numbers events before it knows their order of commit
+	// (a sequence drawn inside a transaction that commits late) must
+	// hold later events back until the earlier ones are committed or
+	// gone. The events of one change are consecutive and in the order
+	// the change lists them, its notices' events last.
+	EventsAfter(ctx context.Context, after Position, limit int) ([]FeedEvent, Position, error)
+
 	// InAudience reports whether customer is on the audience list of the
 	// series.
 	InAudience(ctx context.Context, seriesID, customer string) (bool, error)

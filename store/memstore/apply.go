@@ -158,8 +158,25 @@ func (s *Store) commit(c *store.Change) {
 	for i := range c.Events {
 		s.appendEvent(&c.Events[i])
 	}
+	if len(c.Notices) > 0 {
+		s.commitNotices(c)
+	}
 	if a := c.Sequence; a != nil {
 		s.seriesFor(a.SeriesID).next = sc.next
+	}
+}
+
+// commitNotices appends the event of each notice of c whose counter c's
+// bumps, written already, took across its value: the counter's value
+// before c is the value after its bump less the bump's delta.
+func (s *Store) commitNotices(c *store.Change) {
+	for i := range c.Notices {
+		n := &c.Notices[i]
+		for j := range c.Bumps {
+			if b := &c.Bumps[j]; b.Key == n.Key && n.Crossed(b.After.N-b.Delta, b.After.N) {
+				s.appendEvent(&n.Event)
+			}
+		}
 	}
 }
 

@@ -16,16 +16,27 @@ import (
 // same customer is, so the history of a coupon or a customer is a chain
 // walked backwards from its last event (couponRec.lastEvent,
 // custRec.lastEvent), with no index list to grow.
+//
+// The log also numbers its events, for the feed: n counts them, and
+// firsts[c] is the number of events logged before chunk c, so the event
+// with a given number is found in its chunk (see from).
 type eventLog struct {
 	byteLog
+	n      uint64
+	firsts []uint64
 }
 
 // append logs e, whose coupon's previous event is at prevCoupon and whose
 // customer's is at prevCustomer, and returns its position.
 func (l *eventLog) append(e *coupon.Event, prevCoupon, prevCustomer evPos) evPos {
-	return l.byteLog.append(encodedEventSize(e), func(b []byte) []byte {
+	p := l.byteLog.append(encodedEventSize(e), func(b []byte) []byte {
 		return appendEncodedEvent(b, e, prevCoupon, prevCustomer)
 	})
+	if p.chunk() == len(l.firsts) {
+		l.firsts = append(l.firsts, l.n)
+	}
+	l.n++
+	return p
 }
 
 // evPos is the position of an event in the log.
@@ -33,16 +44,17 @@ type evPos = logPos
 
 // The encoding of an event: the two previous positions (8 bytes each),
 // kind, notify, the time as time.Time.AppendBinary writes it (after a
-// length byte), then each string field as a uvarint length and its bytes.
+// length byte), Remaining as a varint, then each string field as a uvarint
+// length and its bytes.
 
 // eventStrings lists the string fields of e in encoding order.
-func eventStrings(e *coupon.Event) [12]*string {
-	return [12]*string{&e.ID, &e.CouponID, &e.SeriesID, &e.Code, &e.Customer, &e.Actor,
-		&e.Reason, &e.Counterparty, &e.RedemptionID, &e.OldCode, &e.NewCode, &e.NewCouponID}
+func eventStrings(e *coupon.Event) [13]*string {
+	return [13]*string{&e.ID, &e.CouponID, &e.SeriesID, &e.Code, &e.Customer, &e.Actor,
+		&e.Reason, &e.Counterparty, &e.RedemptionID, &e.OldCode, &e.NewCode, &e.NewCouponID, &e.Channel}
 }
 
 func encodedEventSize(e *coupon.Event) int {
-	n := 8 + 8 + 2 + maxTimeSize
+	n := 8 + 8 + 2 + maxTimeSize + binary.MaxVarintLen64
 	for _, p := range eventStrings(e) {
 		n += stringSize(*p)
 	}
@@ -58,6 +70,7 @@ func appendEncodedEvent(b []byte, e *coupon.Event, prevCoupon, prevCustomer evPo
 	}
 	b = append(b, byte(e.Kind), notify)
 	b = appendTime(b, e.At)
+	b = binary.AppendVarint(b, e.Remaining)
 	for _, p := range eventStrings(e) {
 		b = appendString(b, *p)
 	}
@@ -78,6 +91,8 @@ func (l *eventLog) decode(p evPos) (coupon.Event, int) {
 	i := 16
 	e.Kind, e.Notify = coupon.EventKind(b[i]), b[i+1] == 1
 	i = readTime(b, i+2, &e.At)
+	r, w := binary.Varint(b[i:])
+	e.Remaining, i = r, i+w
 	for _, f := range eventStrings(&e) {
 		i = readString(b, i, f)
 	}
@@ -94,6 +109,46 @@ func (l *eventLog) all(yield func(*coupon.Event) bool) {
 			}
 			off = next
 		}
+	}
+}
+
+// skip returns the position of the event after the one at p, in the same
+// chunk, reading only the lengths of its fields.
+func (l *eventLog) skip(p evPos) evPos {
+	b := l.at(p)
+	i := 18
+	i += 1 + int(b[i]) // the time
+	_, w := binary.Varint(b[i:])
+	i += w
+	for range len(eventStrings(&coupon.Event{})) {
+		n, w := binary.Uvarint(b[i:])
+		i += w + int(n)
+	}
+	return p + evPos(i)
+}
+
+// from yields, in order, the events numbered k (counting from 0) up to
+// but not including end, which is at most l.n. It does not lock: call it
+// on a copy of the log taken under the lock, as for all.
+func (l *eventLog) from(k, end uint64, yield func(*coupon.Event) bool) {
+	if k >= end {
+		return
+	}
+	c, _ := slices.BinarySearch(l.firsts, k+1) // the first chunk numbered after k, less one
+	c--
+	p := evPos(uint64(c)<<32) + 1
+	for n := l.firsts[c]; n < k; n++ {
+		p = l.skip(p)
+	}
+	for ; k < end; k++ {
+		if p.offset() >= l.end(p.chunk()) {
+			p = evPos(uint64(p.chunk()+1)<<32) + 1
+		}
+		e, next := l.decode(p)
+		if !yield(&e) {
+			return
+		}
+		p = evPos(uint64(p.chunk())<<32|uint64(next)) + 1
 	}
 }
 

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
@@ -40,6 +41,7 @@ func TestEventLogRoundTrip(t *testing.T) {
 				SeriesID: str("series"), Code: str("code"), Customer: str("customer"), Actor: str("actor"),
 				Reason: str("reason"), Counterparty: str("counterparty"), RedemptionID: str("redemption"),
 				OldCode: str("old"), NewCode: str("new"), NewCouponID: str("newCoupon"), Notify: rapid.Bool().Draw(t, "notify"),
+				Remaining: rapid.Int64().Draw(t, "remaining"), Channel: str("channel"),
 			}
 			if rapid.IntRange(0, 5).Draw(t, "zeroTime") > 0 {
 				e.At = time.Unix(rapid.Int64Range(-1e10, 1e10).Draw(t, "sec"), rapid.Int64Range(0, 1e9-1).Draw(t, "nsec")).
@@ -67,6 +69,18 @@ func TestEventLogRoundTrip(t *testing.T) {
 			if c, u := l.prevs(p); c != prevs[i][0] || u != prevs[i][1] {
 				t.Fatalf("event %d: previous positions %d, %d; want %v", i, c, u, prevs[i])
 			}
+		}
+		// The feed reads any stretch of the log by the events' numbers,
+		// across chunks and past events longer than a chunk.
+		if l.n != uint64(len(want)) {
+			t.Fatalf("the log numbers %d events; %d were appended", l.n, len(want))
+		}
+		from := rapid.IntRange(0, len(want)).Draw(t, "from")
+		end := rapid.IntRange(from, len(want)).Draw(t, "end")
+		var stretch []coupon.Event
+		l.from(uint64(from), uint64(end), func(e *coupon.Event) bool { stretch = append(stretch, *e); return true })
+		if diff := cmp.Diff(want[from:end], stretch, cmpopts.EquateEmpty()); diff != "" {
+			t.Fatalf("events %d to %d read by number (-appended +read):\n%s", from, end, diff)
 		}
 	})
 }

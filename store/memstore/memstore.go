@@ -44,6 +44,8 @@ type Store struct {
 
 	audience map[string]*audienceList // series id -> its audience list
 
+	checkpoints map[string]store.Position // feed consumer -> its checkpoint
+
 	scratch scratch // Apply's reusable buffers, guarded by mu
 }
 
@@ -94,6 +96,8 @@ func New() *Store {
 		loose:    make(map[uniqueKey]*codeCounters),
 		odd:      make(map[store.CounterKey]*store.Count),
 		audience: make(map[string]*audienceList),
+
+		checkpoints: make(map[string]store.Position),
 	}
 }
 

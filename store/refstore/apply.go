@@ -258,6 +258,12 @@ func (p *pending) commit(c *store.Change) {
 		s.audience[u.SeriesID][u.Customer] = u.At
 	}
 	s.events = append(s.events, c.Events...)
+	for i := range c.Notices {
+		n := &c.Notices[i]
+		if after, ok := p.counters[n.Key]; ok && n.Crossed(s.counters[n.Key].N, after.N) {
+			s.events = append(s.events, n.Event)
+		}
+	}
 	for k, v := range p.counters {
 		s.counters[k] = v
 	}

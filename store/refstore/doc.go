@@ -52,6 +52,19 @@
 //     (byte-wise), after After, at most Limit, only Customers when given.
 //   - NextIndex: the series' next code index, 0 until a change advances
 //     it; it reserves nothing.
+//   - EventsAfter: the feed, at most limit events after a position, in
+//     position order, and the position to resume from. The position of
+//     the event at index i of the one events slice is (0, i+1): every
+//     write appends under the mutex, so index order is commit order and
+//     no event ever lands behind a reader. A database numbers its events
+//     in commit order, or holds back those of transactions that may still
+//     commit behind a reader. A negative limit, a position the store never
+//     made, or one past its last event are refused ([store.FeedLimit],
+//     [store.ForeignPosition], *store.FuturePositionError).
+//   - Checkpoint, SaveCheckpoint ([store.Checkpointer], optional): a
+//     position per consumer name, in a map; a name never saved is a
+//     *store.UnknownConsumerError, a malformed one refused by
+//     [store.CheckConsumer].
 //
 // # Apply, part by part
 //
@@ -91,8 +104,10 @@
 //     expects, a *store.ConflictError.
 //  8. Sequence: [store.SequenceAdvance.Next] from the series' stored next
 //     index; an index that moved is a *store.ConflictError.
-//  9. Then it writes it all, appends the events in order, and sets each
-//     bump's After to the counter's value after it.
+//  9. Then it writes it all, appends the events in order, then the event
+//     of each notice whose counter the bumps took across its value
+//     ([store.Notice.Crossed]), and sets each bump's After to the
+//     counter's value after it.
 //
 // The store decides nothing: it checks the expectations and guards the
 // change carries, and reports which one refused with the typed error the
@@ -114,9 +129,9 @@
 //
 // # What it leaves out
 //
-// It implements neither of the optional interfaces, store.SeriesVersioner
-// and store.CouponsByCodeAppender: they save work on every redemption and
-// a store need not offer them (memstore does). It keeps nothing across a
+// It implements neither store.SeriesVersioner nor
+// store.CouponsByCodeAppender: they save work on every redemption and a
+// store need not offer them (memstore does). It keeps nothing across a
 // restart.
 //
 // # Proving an adapter

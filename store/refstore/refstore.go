@@ -28,6 +28,8 @@ type Store struct {
 	events    []coupon.Event
 	audience  map[string]map[string]time.Time // series -> member -> when added
 	sequences map[string]int64
+	// checkpoints are the feed consumers' positions.
+	checkpoints map[string]store.Position
 }
 
 var _ store.Store = (*Store)(nil)
@@ -64,6 +66,8 @@ func New() *Store {
 		counters:  make(map[store.CounterKey]store.Count),
 		audience:  make(map[string]map[string]time.Time),
 		sequences: make(map[string]int64),
+
+		checkpoints: make(map[string]store.Position),
 	}
 }
 
