@@ -42,6 +42,13 @@ type Config struct {
 	// remaining issuable count down to its Issuance.NotifyRemaining
 	// threshold. It runs after the issue is stored, on the issuing
 	// goroutine; it must not block for long.
+	//
+	// It is a convenience, and best effort: a process that dies between
+	// the issue's commit and the call never makes it, and an engine in
+	// another process never sees it. The durable record is the feed's
+	// IssuanceThreshold event, which the issue that reached the threshold
+	// writes in its own atomic step (see Engine.EventsAfter and package
+	// feed); send notifications from the feed.
 	OnRemaining func(ctx context.Context, seriesID string, remaining int64)
 	// NewID returns a fresh unique id for coupons, redemptions and events;
 	// the engine's own generator when nil (a random per-engine prefix and a

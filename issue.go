@@ -157,6 +157,7 @@ func (e *Engine) issueIn(ctx context.Context, s *series.Series, req *IssueReques
 		return IssueResult{}, store.Count{}, err
 	}
 	ch.Sequence = claim.advance()
+	ch.Notices = thresholdNotice(s, now, e)
 	if err := e.st.Apply(ctx, ch); err != nil {
 		var ex *store.ExistsError
 		if errors.As(err, &ex) && ex.Kind != issueKeyKind && s.Source.SharedCode() {
@@ -345,7 +346,8 @@ func (e *Engine) validCouponOf(ctx context.Context, seriesID, customer string, n
 // notifyRemaining calls OnRemaining when the issue that brought the series'
 // issued count to issued left exactly NotifyRemaining issuable coupons.
 // Counters move one at a time under their guard, so exactly one issue sees
-// the threshold.
+// the threshold. (The same issue wrote the durable record of it, the
+// IssuanceThreshold event of thresholdNotice.)
 func (e *Engine) notifyRemaining(ctx context.Context, s *series.Series, issued int64) {
 	e.notifyCrossing(ctx, s, issued-1, issued)
 }

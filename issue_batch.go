@@ -328,6 +328,7 @@ func (e *Engine) batchChange(b *issueBatch, reqs []IssueRequest, allowed []int, 
 		Events:     make([]coupon.Event, 0, len(allowed)),
 		Bumps:      make([]store.Bump, 1, 1+len(b.slot)),
 		Sequence:   b.claim.advance(),
+		Notices:    thresholdNotice(s, now, e),
 	}
 	ch.Bumps[0] = store.Bump{Key: issueKeys(s.ID, "")[0], Delta: int64(len(allowed)),
 		Guard: limits.Guard{Counter: limits.SeriesIssued, Limit: rules.MaxTotal}, At: now}
