@@ -35,6 +35,9 @@ func (p Position) Parts() (hi, lo uint64) { return p.hi, p.lo }
 // IsZero reports whether p is the start of the feed.
 func (p Position) IsZero() bool { return p == Position{} }
 
+// Equal reports whether p and q are the same position (as p == q does).
+func (p Position) Equal(q Position) bool { return p == q }
+
 // Compare returns -1, 0 or +1 as p is before, at or after q in feed order.
 func (p Position) Compare(q Position) int {
 	return cmp.Or(cmp.Compare(p.hi, q.hi), cmp.Compare(p.lo, q.lo))

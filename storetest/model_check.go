@@ -195,4 +195,5 @@ func (mc *machine) check(t *rapid.T) {
 	if n != m.notified {
 		t.Fatalf("OnRemaining was called %d times; the model says %d", n, m.notified)
 	}
+	mc.checkFeed(t)
 }

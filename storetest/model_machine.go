@@ -97,6 +97,7 @@ type machine struct {
 	e     *env
 	m     *model
 	stats map[string]int // outcome counts, logged at the end
+	feed  modelFeed      // what checkFeed has read of the feed
 }
 
 func newMachine(t *testing.T, h *harness, stats map[string]int) *machine {

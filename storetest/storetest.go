@@ -64,9 +64,9 @@ func (c Sizes) withDefaults() Sizes {
 	return c
 }
 
-// Run runs the whole suite against the stores newStore makes: the four
-// tiers RunContract, RunEngine, RunModel and RunRaces, one after another,
-// as the subtests Contract, Engine, Model and Races. A store conforms when
+// Run runs the whole suite against the stores newStore makes: the five
+// tiers RunContract, RunEngine, RunFeed, RunModel and RunRaces, one after
+// another, as the subtests Contract, Engine, Feed, Model and Races. A store conforms when
 // it passes Run; while it is being written, its author may run one tier at
 // a time, starting with RunContract.
 //
@@ -88,6 +88,7 @@ func (c Sizes) withDefaults() Sizes {
 func Run(t *testing.T, newStore func(t *testing.T) store.Store, sizes Sizes) {
 	RunContract(t, newStore, sizes)
 	RunEngine(t, newStore, sizes)
+	RunFeed(t, newStore, sizes)
 	RunModel(t, newStore, sizes)
 	RunRaces(t, newStore, sizes)
 }
