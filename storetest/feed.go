@@ -73,7 +73,8 @@ type feedReader func(ctx context.Context, after store.Position, limit int) ([]st
 // and checks what every read must be: positions after the one it asked
 // for and increasing, the position to resume from that of its last event
 // (or the one asked for when none), and a read shorter than limit only at
-// the end. It returns the events and the position after the last.
+// the end. It returns the events and the position after the last. Call it
+// when nothing is written and the feed holds every event (settle).
 func readFeed(t testing.TB, read feedReader, from store.Position, limit int) ([]store.FeedEvent, store.Position) {
 	t.Helper()
 	var out []store.FeedEvent
@@ -128,8 +129,40 @@ func eventIDs(evs []coupon.Event) []string {
 	return out
 }
 
+// feedSettle bounds how long the tests wait for the feed to hold every
+// stored event. A store may hold back the events of a transaction that
+// committed while an older one was still open (on PostgreSQL, an open
+// transaction anywhere on the server, another test's too): the feed lags,
+// and the tests wait rather than take the lag for a loss.
+const feedSettle = time.Minute
+
+// settle waits until the feed holds as many events as the store keeps,
+// at most feedSettle, and fails the test if it never does.
+func (e *env) settle() {
+	e.t.Helper()
+	want := len(e.allEvents())
+	deadline := time.Now().Add(feedSettle)
+	for n, pos := 0, (store.Position{}); ; {
+		got, next, err := e.st.EventsAfter(e.ctx, pos, 0)
+		mustOK(e.t, err, "EventsAfter(%s)", pos)
+		n, pos = n+len(got), next
+		switch {
+		case n >= want:
+			return
+		case len(got) > 0:
+			continue
+		case time.Now().After(deadline):
+			e.t.Fatalf("after %s the feed holds %d events; the store keeps %d", feedSettle, n, want)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// feed reads the feed after from to its end, once it holds every stored
+// event.
 func (e *env) feed(after store.Position) ([]store.FeedEvent, store.Position) {
 	e.t.Helper()
+	e.settle()
 	return readFeed(e.t, e.st.EventsAfter, after, 0)
 }
 

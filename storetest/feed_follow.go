@@ -33,12 +33,12 @@ func testFeedFollow(t *testing.T, e *env) {
 			ss[i] = e.gen(fmt.Sprintf("follow-%d-%d", round, i)).ID
 		}
 		_, start = e.feed(start) // past the series' own events
-		var done atomic.Bool
+		var settled atomic.Bool
 		var wrote atomic.Int64
 		seen := make([][]store.FeedEvent, readers)
 		var wg sync.WaitGroup
 		for r := range readers {
-			wg.Go(func() { seen[r] = e.followFeed(start, &done, uint64(round*readers+r)) })
+			wg.Go(func() { seen[r] = e.followFeed(start, &settled, uint64(round*readers+r)) })
 		}
 		run(writers, func(w int) struct{} {
 			rng := rand.New(rand.NewPCG(uint64(round), uint64(w)))
@@ -54,13 +54,14 @@ func testFeedFollow(t *testing.T, e *env) {
 			}
 			return struct{}{}
 		})
-		done.Store(true)
+		e.settle()
+		settled.Store(true)
 		wg.Wait()
 		whole, _ := e.feed(start)
 		if int64(len(whole)) != wrote.Load() {
 			t.Fatalf("round %d: the feed holds %d events after the writers' start; they wrote %d", round, len(whole), wrote.Load())
 		}
-		want := feedIDs(whole)
+		wantIDs := feedIDs(whole)
 		stored := eventIDs(e.allEvents())
 		all, _ := e.feed(store.Position{})
 		slices.Sort(stored)
@@ -70,7 +71,7 @@ func testFeedFollow(t *testing.T, e *env) {
 			t.Fatalf("round %d: the feed holds %d events, the store %d: every stored event is on the feed once", round, len(ids), len(stored))
 		}
 		for r, got := range seen {
-			checkFollowed(t, round, r, feedIDs(got), want)
+			checkFollowed(t, round, r, feedIDs(got), wantIDs)
 		}
 		if t.Failed() {
 			return
@@ -106,14 +107,15 @@ func checkFollowed(t *testing.T, round, r int, got, want []string) {
 }
 
 // followFeed reads the feed from start, in reads of varied sizes, until
-// done is set and a read after it finds nothing more, and returns what
-// it read. It checks that positions increase.
-func (e *env) followFeed(start store.Position, done *atomic.Bool, seed uint64) []store.FeedEvent {
+// settled is set (the feed holds every event written) and a read after it
+// finds nothing more, and returns what it read. It checks that positions
+// increase.
+func (e *env) followFeed(start store.Position, settled *atomic.Bool, seed uint64) []store.FeedEvent {
 	rng := rand.New(rand.NewPCG(seed, 7))
 	var out []store.FeedEvent
 	pos := start
 	for {
-		finished := done.Load()
+		finished := settled.Load()
 		got, next, err := e.st.EventsAfter(e.ctx, pos, []int{1, 2, 5, 50}[rng.IntN(4)])
 		if err != nil {
 			e.t.Errorf("reading the feed after %s: %v", pos, err)
