@@ -21,13 +21,26 @@
 // set-based: one call handles a batch, and they are idempotent so that an
 // interrupted job can be resumed.
 //
+// # The event feed
+//
+// Every event a store keeps has a [Position], and the positions order all
+// of them: [Store.EventsAfter] reads the events after a position, and a
+// reader that resumes from the last position it handled never misses one,
+// however many writers commit concurrently and in whatever order. A store
+// that numbers events before it knows the order of commit (a sequence in a
+// database with concurrent writers) holds back the events of transactions
+// that may still commit behind a reader; the feed lags, it never skips. A
+// change's [Notice] is an event appended only when the change's bumps take
+// a counter across a value. Optionally a store keeps a position per
+// consumer ([Checkpointer]); package feed follows the feed with them.
+//
 // Implementations: package refstore (the reference adapter: small, plain,
 // written to be read by adapter authors), package memstore (in memory,
 // fast), package sqlite (an SQLite file) and package postgres
 // (PostgreSQL), the last two over one shared SQL core. Package storetest is
-// the conformance suite every implementation must pass, in four tiers (the
-// contract alone, the engine over the store, a model-based test, the
-// races); run it from your adapter's tests:
+// the conformance suite every implementation must pass, in five tiers (the
+// contract alone, the engine over the store, the feed, a model-based test,
+// the races); run it from your adapter's tests:
 //
 //	func TestConformance(t *testing.T) {
 //		storetest.Run(t, func(t *testing.T) store.Store { return newMyStore(t) }, storetest.Sizes{})

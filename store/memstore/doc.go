@@ -36,6 +36,13 @@
 // The event log and the redemption index hold no pointers, so the
 // collector does not trace them however large they grow.
 //
+// The event feed numbers the log: the event numbered k (from 0) is at the
+// position (0, k+1). Changes append under the write lock, so the numbers
+// are the order of commit and an event is readable at once; a read finds
+// its first event by the number of the first event in each chunk of the
+// log and skips within the chunk by the encoded lengths. Checkpoints are a
+// map under the same lock.
+//
 // Records are returned as copies. A stored series is never changed in place
 // (an update replaces it) and a logged event never changes, so reading them
 // copies outside the lock. An event's time comes back as the same instant,

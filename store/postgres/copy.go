@@ -45,7 +45,8 @@ const copyMin = 1000
 // advance.
 func copyShaped(c *store.Change) bool {
 	return c != nil && len(c.NewCoupons) >= copyMin && c.Series == nil &&
-		len(c.Coupons) == 0 && len(c.NewRedemptions) == 0 && len(c.Redemptions) == 0 && len(c.Bumps) == 0 && len(c.Audience) == 0
+		len(c.Coupons) == 0 && len(c.NewRedemptions) == 0 && len(c.Redemptions) == 0 && len(c.Bumps) == 0 && len(c.Audience) == 0 &&
+		len(c.Notices) == 0
 }
 
 // applyCopy is Apply for a copyShaped change: one transaction of its own

@@ -42,6 +42,17 @@ const (
 	// migrateLock serializes migrators of one schema until the migration's
 	// transaction ends.
 	migrateLock = "SELECT pg_advisory_xact_lock(hashtext('couponkit.migrate.' || current_schema()))"
+
+	// The feed, read by (tx, seq) behind the fence (see the package
+	// documentation): $1 the position's transaction as text, $2 its seq,
+	// $3 the limit. The order is by the xid8 column, not the text it is
+	// read as (an unqualified tx in ORDER BY would name the output
+	// column), so that the read is one range scan of ck_events_feed.
+	feedFence = "ck_events.tx < pg_snapshot_xmin(pg_current_snapshot())"
+	feedRead  = "SELECT ck_events.tx::text AS tx_text, seq, " + sqlcore.EventCols + " FROM ck_events " +
+		"WHERE (ck_events.tx, seq) > ($1::text::xid8, $2::bigint) AND " + feedFence + " ORDER BY ck_events.tx, seq LIMIT $3::bigint"
+	feedHead = "SELECT ck_events.tx::text AS tx_text, seq FROM ck_events WHERE " + feedFence +
+		" ORDER BY ck_events.tx DESC, seq DESC LIMIT 1"
 )
 
 // The SQLSTATE codes of PostgreSQL's errors that the package tells apart
@@ -77,7 +88,9 @@ var dialect = sqlcore.Dialect{
 		AddAudience:      addAudience,
 		UpdateWhereInOne: true,
 		MigrateLock:      migrateLock,
+		FeedRead:         feedRead, FeedHead: feedHead,
 	},
+	FeedTx:         true,
 	Param:          func(n int) string { return "$" + itoa(int64(n)) },
 	TextList:       func(ss []string) any { return ss },
 	Classify:       classify,

@@ -66,6 +66,35 @@
 // change (a bulk issue batch) is written with multi-row statements, with
 // the outcome of a statement per row.
 //
+// # Event feed
+//
+// EventsAfter reads the events in position order, and a reader that
+// resumes from the last position it handled never misses one. A number
+// drawn from a sequence is not the order of commit: a transaction that
+// drew a smaller number may commit after a reader has passed it. So a
+// position is (tx, seq), the writing transaction's id (the column
+// ck_events.tx, xid8, defaulting to pg_current_xact_id()) and the
+// event's number, and a read is one range scan of the index on (tx, seq)
+// behind a fence:
+//
+//	SELECT ... FROM ck_events
+//	WHERE (tx, seq) > ($1, $2) AND tx < pg_snapshot_xmin(pg_current_snapshot())
+//	ORDER BY tx, seq LIMIT $3
+//
+// Every transaction below the snapshot's xmin has ended, and one that has
+// no id yet will take one at or above it, so an event that commits later
+// always sorts after every position a reader was given. The events of one
+// transaction (a group of changes, a caller's transaction) are
+// consecutive. The costs: one more index entry per event, and latency: a
+// transaction that stays open anywhere on the server holds back the
+// events of every transaction that began after it, until it ends (keep
+// write transactions short; set idle_in_transaction_session_timeout).
+// Nothing is ever lost. The schema step that adds the column rewrites
+// ck_events once, giving the events written before it the migrating
+// transaction's id. A change's notices are inserts after its bumps, each
+// conditional on the counter's row as the bump left it; consumers'
+// checkpoints are rows of ck_checkpoints.
+//
 // # Retries
 //
 // The store runs nothing again: the engine is the one owner of retries

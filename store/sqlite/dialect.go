@@ -48,6 +48,11 @@ const (
 	// migrateBegin takes the write lock at once, whatever the DSN's
 	// _txlock, so that a concurrent migrator waits.
 	migrateBegin = "BEGIN IMMEDIATE"
+
+	// The feed: SQLite writes one transaction at a time, so seq (the
+	// rowid) is given in the order of commit and a position is (0, seq).
+	feedRead = "SELECT '0', seq, " + sqlcore.EventCols + " FROM ck_events WHERE seq > $1 ORDER BY seq LIMIT $2"
+	feedHead = "SELECT '0', seq FROM ck_events ORDER BY seq DESC LIMIT 1"
 )
 
 // dialect is SQLite's.
@@ -61,6 +66,7 @@ var dialect = sqlcore.Dialect{
 		CouponUpdateUsual: couponUpdateUsual, CouponUpdateUsualSet: couponUpdateUsualSet, CouponIndexed: couponIndexed,
 		MaxRowid: maxRowid, CouponsAfterRowid: couponsAfterRowid,
 		MigrateBegin: migrateBegin,
+		FeedRead:     feedRead, FeedHead: feedHead,
 	},
 	// SQLite looks a numbered parameter's name up in a list, which makes
 	// binding quadratic in the number of parameters: the statements the

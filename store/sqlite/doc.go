@@ -50,6 +50,16 @@
 // synchronous=NORMAL, BEGIN IMMEDIATE for every transaction, and a few
 // reading connections beside the writer.
 //
+// # Event feed
+//
+// EventsAfter reads the events in position order, and a reader that
+// resumes from the last position it handled never misses one. A position
+// is (0, seq), the event's rowid: SQLite writes one transaction at a time,
+// so rowids are given in the order of commit, and events are never
+// deleted, so none is given twice. A change's notices are inserts after
+// its bumps, each conditional on the counter's row as the bump left it;
+// consumers' checkpoints are rows of ck_checkpoints.
+//
 // # Retries
 //
 // The store runs nothing again: the engine is the one owner of retries

@@ -19,8 +19,8 @@ import (
 
 // Store is couponkit's store.Store on an SQLite database (see the package
 // documentation). Make one with Open or New, run Migrate once, and share
-// it: it is safe for concurrent use. Besides the methods of store.Store
-// and store.SeriesVersioner it has Migrate, WithTx, DB and Close.
+// it: it is safe for concurrent use. Besides the methods of store.Store,
+// store.SeriesVersioner and store.Checkpointer it has Migrate, WithTx, DB and Close.
 type Store struct {
 	*core
 	// owned is the database Open opened, which Close closes.
@@ -33,6 +33,7 @@ type core = sqlcore.Store
 var (
 	_ store.Store           = (*Store)(nil)
 	_ store.SeriesVersioner = (*Store)(nil)
+	_ store.Checkpointer    = (*Store)(nil)
 )
 
 // NotMigratedError is the cause of the error of a store whose database

@@ -15,7 +15,8 @@ import (
 // twice (store.Change.Validate), then writes c in one transaction, in the
 // order series, coupon inserts, coupon updates, redemption inserts,
 // redemption updates, audience updates, events and, last, the counter
-// bumps and the sequence advance, so that the row locks of hot counters
+// bumps, the notices (which read the bumped counters) and the sequence
+// advance, so that the row locks of hot counters
 // are held only from their guarded statement to the commit. The bumps run
 // in a stable order of their keys (series-wide counters last), the same in
 // every transaction, so that two changes never wait for each other's
@@ -246,6 +247,7 @@ func (s *Store) plan(c *store.Change, multi bool) (*Planned, error) {
 		return Op{Kind: OpExec, SQL: eventInsert, Args: e.eventArgs(make([]any, 0, nEventCols), ev)}
 	})
 	s.planBumps(p, &e, multi)
+	s.planNotices(p, &e)
 	if e.err != nil {
 		return nil, e.err
 	}

@@ -146,17 +146,25 @@ func scanRedemption(s scanner) (coupon.Redemption, error) {
 func (e *encoder) eventArgs(dst []any, ev *coupon.Event) []any {
 	return append(dst, ev.ID, int64(ev.Kind), ev.CouponID, ev.SeriesID, ev.Code, ev.Customer, ev.Actor,
 		e.time("At", ev.At), ev.Reason, ev.Counterparty, ev.RedemptionID, ev.OldCode, ev.NewCode,
-		ev.NewCouponID, ev.Notify)
+		ev.NewCouponID, ev.Notify, ev.Remaining, ev.Channel)
 }
 
 func scanEvent(s scanner) (coupon.Event, error) {
 	var ev coupon.Event
+	err := scanEventInto(s, &ev)
+	return ev, err
+}
+
+// scanEventInto scans the EventCols of a row into ev, after the columns
+// of the row before them (lead).
+func scanEventInto(s scanner, ev *coupon.Event, lead ...any) error {
 	var kind int64
 	var at sql.NullInt64
-	err := s.Scan(&ev.ID, &kind, &ev.CouponID, &ev.SeriesID, &ev.Code, &ev.Customer, &ev.Actor, &at,
-		&ev.Reason, &ev.Counterparty, &ev.RedemptionID, &ev.OldCode, &ev.NewCode, &ev.NewCouponID, &ev.Notify)
+	err := s.Scan(append(lead, &ev.ID, &kind, &ev.CouponID, &ev.SeriesID, &ev.Code, &ev.Customer, &ev.Actor, &at,
+		&ev.Reason, &ev.Counterparty, &ev.RedemptionID, &ev.OldCode, &ev.NewCode, &ev.NewCouponID, &ev.Notify,
+		&ev.Remaining, &ev.Channel)...)
 	ev.Kind, ev.At = coupon.EventKind(kind), FromNanos(at)
-	return ev, err
+	return err
 }
 
 // ---- series ----

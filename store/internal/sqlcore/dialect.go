@@ -41,6 +41,11 @@ type Dialect struct {
 	// dialect package can tell, or "".
 	ErrorDatabase func(error) string
 
+	// FeedTx is set for a database whose feed positions are (tx, seq),
+	// the writing transaction's id and the event's number (PostgreSQL);
+	// else they are (0, seq).
+	FeedTx bool
+
 	// OneWriter is set for a database that writes one transaction at a
 	// time (SQLite): the store serializes its own write transactions, so
 	// that none waits in the database's busy handler, and prepares and
@@ -122,6 +127,16 @@ type Statements struct {
 	// UpdateWhereInOne: UpdateWhere is one statement whose UPDATE ...
 	// RETURNING feeds the events' INSERT (PostgreSQL); else two.
 	UpdateWhereInOne bool
+
+	// FeedRead reads the event feed: the events after a position, in
+	// position order, at most a limit of them, each row the position's
+	// high part as decimal text, seq, then EventCols. Its parameters are
+	// the high part as text (only with Dialect.FeedTx), the low part, the
+	// limit. FeedHead is the high part as text and seq of the last event a
+	// read may return now (no row: none). A database that numbers events
+	// in the order of commit (SQLite) reads by seq, high part '0'; one
+	// that does not reads by (tx, seq) behind a fence (PostgreSQL).
+	FeedRead, FeedHead string
 
 	// MigrateBegin, when set, opens Migrate's transaction on a connection
 	// of its own, taking the write lock first ("BEGIN IMMEDIATE"); else

@@ -16,11 +16,19 @@ const (
 	nRedemptionCols = 18
 	// EventCols are the event columns, in the order of EncodeEvent.
 	EventCols = "id, kind, coupon_id, series_id, code, customer, actor, happened_at, reason, counterparty, " +
-		"redemption_id, old_code, new_code, new_coupon_id, notify"
-	nEventCols = 15
+		"redemption_id, old_code, new_code, new_coupon_id, notify, remaining, channel"
+	nEventCols = 17
 	// counterCols are the columns of a counter row.
 	counterCols  = "counter, series_id, code, holder, customer, n, last"
 	nCounterCols = 7
+)
+
+// The feed consumers' checkpoints (store.Checkpointer): a read by name,
+// and an upsert of the position's two parts.
+const (
+	checkpointGet  = "SELECT hi, lo FROM ck_checkpoints WHERE consumer = $1"
+	checkpointSave = "INSERT INTO ck_checkpoints (consumer, hi, lo) VALUES ($1, $2, $3) " +
+		"ON CONFLICT (consumer) DO UPDATE SET hi = excluded.hi, lo = excluded.lo"
 )
 
 // CounterKeyWhere matches the counter whose key columns are $1 to $5
@@ -72,7 +80,7 @@ const (
 		"released_at = $10, reversed_at = $11, loc_till = $12, loc_store = $13, loc_zone = $14, " +
 		"loc_concept = $15, bill = $16, discount = $17, currency = $18 WHERE id = $1 AND status = $19"
 	eventInsert = "INSERT INTO ck_events (" + EventCols + ") VALUES " +
-		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)"
+		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 )
 
 // Counters, sequences and audience lists.

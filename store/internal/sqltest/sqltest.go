@@ -85,6 +85,8 @@ var tests = []struct {
 	{"MigrateAudienceFromVersion1", testMigrateAudienceFromVersion1},
 	{"MigrateIssueKeysFromVersion1", testMigrateIssueKeysFromVersion1},
 	{"MigrateCounterHolderFromVersion4", testMigrateCounterHolderFromVersion4},
+	{"MigrateFeedFromVersion5", testMigrateFeedFromVersion5},
+	{"FeedPositionForms", testFeedPositionForms},
 	{"NotMigrated", testNotMigrated},
 	{"MultiRowEqualsOneByOne", testMultiRowEqualsOneByOne},
 }
