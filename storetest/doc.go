@@ -16,7 +16,7 @@
 //
 // # Tiers
 //
-// [Run] runs four tiers, one after another; each has its own entry point,
+// [Run] runs five tiers, one after another; each has its own entry point,
 // so that an adapter being written can pass them one at a time, in this
 // order:
 //
@@ -36,10 +36,18 @@
 //     outside the years 1900 through 2199 get the same refusal on every
 //     store and change nothing, and a rapid property checks that every
 //     store keeps, as given, the strings and times the engine accepts.
+//   - [RunFeed], the event feed: every event once, in position order,
+//     through the store and the engine; resuming, pages, typed errors for
+//     a negative limit and a position past the last event, a failed change
+//     adding nothing, a change's notices, checkpoints, the notifications
+//     the engine writes (issuance threshold, reissue, reminders due); and
+//     writers committing concurrently while readers follow the feed, every
+//     reader seeing every event exactly once.
 //   - [RunModel], a model-based test (pgregory.net/rapid): random
 //     sequences of every engine operation on a small world, compared,
 //     result by result and state by state, with a plain in-memory model of
-//     the rules.
+//     the rules, and the feed followed step by step against the model's
+//     histories.
 //   - [RunRaces], the concurrency tests: many goroutines racing at each
 //     limit kind, with idempotent retries mixed in, repeated several
 //     rounds; exactly the allowed number succeed, every loser gets the
@@ -51,11 +59,11 @@
 // code key and an in-memory customer directory. Failure messages name the
 // rule being checked.
 //
-// The subtests of the contract and engine tiers run in parallel, each on
-// its own store, so the constructor is called concurrently and each call
-// must return a store that shares nothing with another (its own schema,
-// database file or memory). The races and the model test run one at a
-// time. [Sizes] scales the expensive parts for slower backends. Times
+// The subtests of the contract, engine and feed tiers run in parallel,
+// each on its own store, so the constructor is called concurrently and
+// each call must return a store that shares nothing with another (its own
+// schema, database file or memory). The races (those of the feed tier
+// first, alone) and the model test run one at a time. [Sizes] scales the expensive parts for slower backends. Times
 // used by the suite are whole seconds, so a store may keep times at
 // microsecond precision. The suite never reads the wall clock for coupon
 // logic.

@@ -146,6 +146,7 @@
 // While an adapter is being written, run its tiers one at a time, in
 // order: storetest.RunContract (the contract alone, as above), then
 // storetest.RunEngine (every engine operation over the store),
+// storetest.RunFeed (the event feed, its notices and checkpoints),
 // storetest.RunModel (random sequences against a model) and
 // storetest.RunRaces (concurrency). A slower backend lowers the sizes in
 // storetest.Sizes (Goroutines, RaceRounds, RapidChecks, RapidSteps) rather
