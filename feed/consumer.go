@@ -44,7 +44,7 @@ type Consumer struct {
 	// Feed is what the consumer reads: the engine or its store.
 	Feed Reader
 	// Checkpoints keeps the consumer's position: the store (memstore and
-	// sqlstore implement store.Checkpointer), or the caller's own.
+	// the SQL stores implement store.Checkpointer), or the caller's own.
 	Checkpoints store.Checkpointer
 	// Handle handles each batch.
 	Handle Handler

@@ -12,7 +12,7 @@
 //	c := &feed.Consumer{
 //		Name:        "mailer",
 //		Feed:        eng,       // or the store
-//		Checkpoints: st,        // a store.Checkpointer: memstore and sqlstore are
+//		Checkpoints: st,        // a store.Checkpointer, as memstore, sqlite and postgres are
 //		Handle: func(ctx context.Context, batch []store.FeedEvent) error {
 //			for _, fe := range batch {
 //				if fe.Event.Notification() {
@@ -50,6 +50,6 @@
 // The wait is the cost of polling: an event is delivered up to MaxWait
 // after it is readable. On PostgreSQL an event is readable once every
 // transaction that was running when it committed has ended (see
-// store/sqlstore), so a long transaction elsewhere on the server delays
+// store/postgres), so a long transaction elsewhere on the server delays
 // the feed; it never loses an event.
 package feed
