@@ -44,6 +44,8 @@ type Store struct {
 
 	audience map[string]*audienceList // series id -> its audience list
 
+	leases leaseTable // tills' leases and their calls; see lease.go
+
 	scratch scratch // Apply's reusable buffers, guarded by mu
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -28,6 +29,8 @@ type Store struct {
 	events    []coupon.Event
 	audience  map[string]map[string]time.Time // series -> member -> when added
 	sequences map[string]int64
+	leases    map[string]lease.Lease // tills' leases, by id; see lease.go
+	leaseOps  map[leaseOpKey]lease.Op
 }
 
 var _ store.Store = (*Store)(nil)
