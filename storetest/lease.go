@@ -25,5 +25,6 @@ func RunLeases(t *testing.T, newStore func(t *testing.T) store.Store, sizes Size
 	h := newHarness(newStore, sizes)
 	t.Run("Leases", func(t *testing.T) {
 		t.Run("Contract", func(t *testing.T) { h.each(t, leaseContractTests) })
+		t.Run("Engine", func(t *testing.T) { h.each(t, leaseEngineTests) })
 	})
 }
