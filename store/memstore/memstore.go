@@ -44,9 +44,10 @@ type Store struct {
 
 	audience map[string]*audienceList // series id -> its audience list
 
-	leases leaseTable // tills' leases and their calls; see lease.go
-
 	scratch scratch // Apply's reusable buffers, guarded by mu
+
+	// leases holds tills' leases and their calls; see lease.go.
+	leases leaseTable
 }
 
 var (
