@@ -18,7 +18,12 @@ import (
 // Create one with New; the zero value is not usable. It is safe for
 // concurrent use.
 type Store struct {
-	mu        sync.Mutex
+	mu sync.Mutex
+	// leases are tills' leases by id, and leaseOps the calls that wrote
+	// them; see lease.go.
+	leases   map[string]lease.Lease
+	leaseOps map[leaseOpKey]lease.Op
+
 	series    map[string]series.Series
 	coupons   map[string]coupon.Coupon
 	unique    map[couponKey]string // (series, canonical code, slot) -> coupon id
@@ -29,8 +34,6 @@ type Store struct {
 	events    []coupon.Event
 	audience  map[string]map[string]time.Time // series -> member -> when added
 	sequences map[string]int64
-	leases    map[string]lease.Lease // tills' leases, by id; see lease.go
-	leaseOps  map[leaseOpKey]lease.Op
 }
 
 var _ store.Store = (*Store)(nil)
