@@ -68,6 +68,10 @@ type Change struct {
 	// implements LeaseStore is given them.
 	Leases   []LeaseWrite
 	LeaseOps []lease.Op
+	// TillEntries are inserted: the tills' journal entries as the central
+	// recorded them, one per till and key (see CheckTillEntry). Only a
+	// store that implements LeaseStore is given them.
+	TillEntries []lease.Entry
 }
 
 // SequenceAdvance moves the next index of a series' code sequence (see

@@ -26,6 +26,12 @@ type LeaseStore interface {
 	// LeaseOp returns the record of the call the till made with the given
 	// idempotency key.
 	LeaseOp(ctx context.Context, till, key string) (lease.Op, error)
+	// TillEntry returns the journal entry the till uploaded with the
+	// given key, as the central recorded it.
+	TillEntry(ctx context.Context, till, key string) (lease.Entry, error)
+	// TillEntries returns the recorded journal entries that match q,
+	// ordered by till and key.
+	TillEntries(ctx context.Context, q TillEntryQuery) ([]lease.Entry, error)
 }
 
 // LeaseWrite inserts a lease, when ExpectVersion is 0, or replaces the
@@ -110,6 +116,9 @@ func (c *Change) validateLeases() error {
 	type opKey struct{ till, key string }
 	if k, ok := firstRepeat(len(c.LeaseOps), func(i int) opKey { return opKey{c.LeaseOps[i].Till, c.LeaseOps[i].Key} }); ok {
 		return &TwiceError{Kind: "lease op", Key: k.till + "/" + k.key}
+	}
+	if k, ok := firstRepeat(len(c.TillEntries), func(i int) opKey { return opKey{c.TillEntries[i].Till, c.TillEntries[i].Key} }); ok {
+		return &TwiceError{Kind: "till entry", Key: k.till + "/" + k.key}
 	}
 	return nil
 }

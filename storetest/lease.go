@@ -13,7 +13,10 @@ import (
 // or a unique key writes no lease and no op, and a lease or op refused
 // writes none of the rest), under each lease's version guard, its unique
 // id and each op's unique (till, key); each record reads back as written;
-// Leases matches, orders and pages as store.LeaseQuery documents. Engine:
+// Leases matches, orders and pages as store.LeaseQuery documents.
+// Entries: Change.TillEntries are inserted with the rest of their change,
+// once per (till, key), and read back by key and by store.TillEntryQuery.
+// Engine:
 // the engine's lease operations over the store keep the invariants of
 // package lease (series uses counted = uses made centrally + what leases
 // hold; used + returned + reclaimed + left = granted), answer a repeated
@@ -25,6 +28,7 @@ func RunLeases(t *testing.T, newStore func(t *testing.T) store.Store, sizes Size
 	h := newHarness(newStore, sizes)
 	t.Run("Leases", func(t *testing.T) {
 		t.Run("Contract", func(t *testing.T) { h.each(t, leaseContractTests) })
+		t.Run("Entries", func(t *testing.T) { h.each(t, leaseEntryContractTests) })
 		t.Run("Engine", func(t *testing.T) { h.each(t, leaseEngineTests) })
 	})
 }

@@ -16,6 +16,8 @@ var _ store.LeaseStore = (*Store)(nil)
 type leaseTable struct {
 	byID map[string]lease.Lease
 	ops  map[leaseOpKey]lease.Op
+	// entries are the tills' journal entries, by till and key.
+	entries map[leaseOpKey]lease.Entry
 }
 
 // leaseOpKey is a lease op's unique key.
@@ -39,18 +41,31 @@ func (s *Store) checkLeases(c *store.Change) error {
 			return err
 		}
 	}
+	for i := range c.TillEntries {
+		e := &c.TillEntries[i]
+		_, taken := t.entries[leaseOpKey{e.Till, e.Key}]
+		if err := store.CheckTillEntry(e, taken); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // commitLeases writes the lease parts of c, which checkLeases accepted.
 func (s *Store) commitLeases(c *store.Change) {
-	if len(c.Leases) == 0 && len(c.LeaseOps) == 0 {
+	if len(c.Leases) == 0 && len(c.LeaseOps) == 0 && len(c.TillEntries) == 0 {
 		return
 	}
 	t := &s.leases
 	if t.byID == nil {
 		t.byID = make(map[string]lease.Lease)
 		t.ops = make(map[leaseOpKey]lease.Op)
+		t.entries = make(map[leaseOpKey]lease.Entry)
+	}
+	for i := range c.TillEntries {
+		e := c.TillEntries[i]
+		e.Conflicts = slices.Clone(e.Conflicts)
+		t.entries[leaseOpKey{e.Till, e.Key}] = e
 	}
 	for i := range c.Leases {
 		t.byID[c.Leases[i].Lease.ID] = c.Leases[i].Lease
@@ -107,4 +122,37 @@ func (s *Store) LeaseOp(ctx context.Context, till, key string) (lease.Op, error)
 		return lease.Op{}, notFound("lease op", till+"/"+key)
 	}
 	return op, nil
+}
+
+// TillEntry implements store.LeaseStore.
+func (s *Store) TillEntry(ctx context.Context, till, key string) (lease.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return lease.Entry{}, err
+	}
+	s.mu.RLock()
+	e, ok := s.leases.entries[leaseOpKey{till, key}]
+	s.mu.RUnlock()
+	if !ok {
+		return lease.Entry{}, notFound("till entry", till+"/"+key)
+	}
+	e.Conflicts = slices.Clone(e.Conflicts)
+	return e, nil
+}
+
+// TillEntries implements store.LeaseStore.
+func (s *Store) TillEntries(ctx context.Context, q store.TillEntryQuery) ([]lease.Entry, error) {
+	if err := ctx.Err(); err != nil {
+		return nil, err
+	}
+	s.mu.RLock()
+	var out []lease.Entry
+	for _, e := range s.leases.entries {
+		if q.Match(&e) {
+			e.Conflicts = slices.Clone(e.Conflicts)
+			out = append(out, e)
+		}
+	}
+	s.mu.RUnlock()
+	slices.SortFunc(out, func(a, b lease.Entry) int { return store.CompareTillEntries(&a, &b) })
+	return out, nil
 }

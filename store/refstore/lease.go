@@ -32,6 +32,12 @@ func (s *Store) stageLeases(c *store.Change) error {
 			return err
 		}
 	}
+	for _, e := range c.TillEntries {
+		_, taken := s.tillEntries[leaseOpKey{e.Till, e.Key}]
+		if err := store.CheckTillEntry(&e, taken); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -40,6 +46,11 @@ func (s *Store) commitLeases(c *store.Change) {
 	if s.leases == nil {
 		s.leases = make(map[string]lease.Lease)
 		s.leaseOps = make(map[leaseOpKey]lease.Op)
+		s.tillEntries = make(map[leaseOpKey]lease.Entry)
+	}
+	for _, e := range c.TillEntries {
+		e.Conflicts = slices.Clone(e.Conflicts)
+		s.tillEntries[leaseOpKey{e.Till, e.Key}] = e
 	}
 	for _, w := range c.Leases {
 		s.leases[w.Lease.ID] = w.Lease
@@ -93,4 +104,36 @@ func (s *Store) LeaseOp(ctx context.Context, till, key string) (lease.Op, error)
 		return lease.Op{}, store.NotFound("lease op", till+"/"+key)
 	}
 	return op, nil
+}
+
+// TillEntry implements store.LeaseStore.
+func (s *Store) TillEntry(ctx context.Context, till, key string) (lease.Entry, error) {
+	if err := s.lock(ctx); err != nil {
+		return lease.Entry{}, err
+	}
+	defer s.mu.Unlock()
+	e, ok := s.tillEntries[leaseOpKey{till, key}]
+	if !ok {
+		return lease.Entry{}, store.NotFound("till entry", till+"/"+key)
+	}
+	e.Conflicts = slices.Clone(e.Conflicts)
+	return e, nil
+}
+
+// TillEntries implements store.LeaseStore: every recorded entry q
+// matches, ordered by till and key.
+func (s *Store) TillEntries(ctx context.Context, q store.TillEntryQuery) ([]lease.Entry, error) {
+	if err := s.lock(ctx); err != nil {
+		return nil, err
+	}
+	defer s.mu.Unlock()
+	var out []lease.Entry
+	for _, e := range s.tillEntries {
+		if q.Match(&e) {
+			e.Conflicts = slices.Clone(e.Conflicts)
+			out = append(out, e)
+		}
+	}
+	slices.SortFunc(out, func(a, b lease.Entry) int { return store.CompareTillEntries(&a, &b) })
+	return out, nil
 }

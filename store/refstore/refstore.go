@@ -23,6 +23,8 @@ type Store struct {
 	// them; see lease.go.
 	leases   map[string]lease.Lease
 	leaseOps map[leaseOpKey]lease.Op
+	// tillEntries are the tills' journal entries by till and key.
+	tillEntries map[leaseOpKey]lease.Entry
 
 	series    map[string]series.Series
 	coupons   map[string]coupon.Coupon
