@@ -20,7 +20,11 @@ import (
 // the engine's lease operations over the store keep the invariants of
 // package lease (series uses counted = uses made centrally + what leases
 // hold; used + returned + reclaimed + left = granted), answer a repeated
-// call with its first result, and never pass a series' limit.
+// call with its first result, and never pass a series' limit. Sync: a
+// till's journal entries are recorded exactly once, evaluated at their
+// sale time, counted on their lease (on the series after a reclaim), and
+// the uses the central would have refused are recorded as conflicts and
+// reported.
 //
 // Run does not include it yet: a store that keeps leases runs it beside
 // Run.
@@ -30,5 +34,6 @@ func RunLeases(t *testing.T, newStore func(t *testing.T) store.Store, sizes Size
 		t.Run("Contract", func(t *testing.T) { h.each(t, leaseContractTests) })
 		t.Run("Entries", func(t *testing.T) { h.each(t, leaseEntryContractTests) })
 		t.Run("Engine", func(t *testing.T) { h.each(t, leaseEngineTests) })
+		t.Run("Sync", func(t *testing.T) { h.each(t, leaseSyncTests) })
 	})
 }
