@@ -17,11 +17,13 @@
 //
 // Unsynced entries are read in journal order ([Journal.Pending]) for the
 // central to apply, and marked synced once it acknowledges them
-// ([Journal.MarkSynced]).
+// ([Journal.MarkSynced]). [Journal.Sync] does both: it uploads the
+// pending entries in order and in batches (couponkit.Engine.ApplyJournal,
+// or its HTTP client in package tillhttp) and marks synced what the
+// central acknowledged; an entry sent twice is counted once.
 //
 // Still to come on this foundation: the decision of an offline use with
 // the series' rules, the till's own code and customer levels and the
 // coupon states and deny list synced from the feed; reversals in the
-// journal; the central's application of journal entries and the
-// reconciliation report; the HTTP binding.
+// journal.
 package till
