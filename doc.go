@@ -23,6 +23,10 @@
 //     PostgreSQL. Package storetest is the conformance suite any adapter
 //     runs.
 //   - Package errcode is the one error type, with stable numeric codes.
+//   - Package lease is the model of a till's lease: a slice of a series'
+//     uses that the engine grants a till (GrantLease, TopUpLease,
+//     ReturnLease, RenewLease, ReclaimLapsed) and counts against the
+//     series at once, so that the till can redeem offline within it.
 //
 // # Guarantees
 //

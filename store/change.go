@@ -6,6 +6,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
 )
@@ -64,6 +65,16 @@ type Change struct {
 	// codes also moves the sequence past them, so that a change refused or
 	// failed leaves the sequence where it was.
 	Sequence *SequenceAdvance
+	// Leases insert and update tills' leases, and LeaseOps record the
+	// tills' calls that wrote them, in the same transaction (see
+	// LeaseStore, LeaseWrite and CheckLeaseOp). Only a store that
+	// implements LeaseStore is given them.
+	Leases   []LeaseWrite
+	LeaseOps []lease.Op
+	// TillEntries are inserted: the tills' journal entries as the central
+	// recorded them, one per till and key (see CheckTillEntry). Only a
+	// store that implements LeaseStore is given them.
+	TillEntries []lease.Entry
 }
 
 // SequenceAdvance moves the next index of a series' code sequence (see

@@ -4,7 +4,8 @@ package store
 // the store contract forbids (see Change): a coupon id among NewCoupons
 // and Coupons together, a redemption id among NewRedemptions and
 // Redemptions together, a counter key among Bumps, or a series and
-// customer among Audience. The error is a *TwiceError naming the first
+// customer among Audience, a lease id among Leases, or a till and key
+// among LeaseOps. The error is a *TwiceError naming the first
 // record written again, in that order of the parts. Series and Sequence
 // write one record each; Events are appended, not written over, and are
 // not looked at.
@@ -38,7 +39,7 @@ func (c *Change) Validate() error {
 	if m, ok := firstRepeat(len(c.Audience), func(i int) member { return member{c.Audience[i].SeriesID, c.Audience[i].Customer} }); ok {
 		return &TwiceError{Kind: "audience", Key: m.series + "/" + m.customer}
 	}
-	return nil
+	return c.validateLeases()
 }
 
 // fewKeys is the most keys firstRepeat compares pairwise; past it, it

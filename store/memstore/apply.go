@@ -69,6 +69,9 @@ func (s *Store) check(c *store.Change) error {
 	if err := s.checkAudience(c); err != nil {
 		return err
 	}
+	if err := s.checkLeases(c); err != nil {
+		return err
+	}
 	if err := s.checkBumps(c); err != nil {
 		return err
 	}
@@ -149,6 +152,7 @@ func (s *Store) commit(c *store.Change) {
 		s.updateRedemption(sc.reds[j], &c.Redemptions[j].Redemption)
 	}
 	s.commitAudience(c)
+	s.commitLeases(c)
 	// Where a counter lives is looked up again: the coupons written above
 	// may have moved code-level counters.
 	for i := range c.Bumps {

@@ -47,6 +47,9 @@ type Store struct {
 	checkpoints map[string]store.Position // feed consumer -> its checkpoint
 
 	scratch scratch // Apply's reusable buffers, guarded by mu
+
+	// leases holds tills' leases and their calls; see lease.go.
+	leases leaseTable
 }
 
 var (

@@ -47,7 +47,11 @@ func (s *Store) Apply(ctx context.Context, c *store.Change) error {
 	if err := p.stage(c); err != nil {
 		return err
 	}
+	if err := s.stageLeases(c); err != nil {
+		return err
+	}
 	p.commit(c)
+	s.commitLeases(c)
 	return nil
 }
 

@@ -9,6 +9,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -17,7 +18,14 @@ import (
 // Create one with New; the zero value is not usable. It is safe for
 // concurrent use.
 type Store struct {
-	mu        sync.Mutex
+	mu sync.Mutex
+	// leases are tills' leases by id, and leaseOps the calls that wrote
+	// them; see lease.go.
+	leases   map[string]lease.Lease
+	leaseOps map[leaseOpKey]lease.Op
+	// tillEntries are the tills' journal entries by till and key.
+	tillEntries map[leaseOpKey]lease.Entry
+
 	series    map[string]series.Series
 	coupons   map[string]coupon.Coupon
 	unique    map[couponKey]string // (series, canonical code, slot) -> coupon id

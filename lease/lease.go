@@ -1,0 +1,248 @@
+package lease
+
+import (
+	"fmt"
+	"time"
+
+	"github.com/couponkit/couponkit/errcode"
+)
+
+// Slice is a part of a series' limits: a number of uses. It is the unit of
+// every quantity of a lease, so that an amount of money can join the uses
+// later with the same rules.
+type Slice struct {
+	Uses int64 `json:"uses"`
+}
+
+// Add returns s + o.
+func (s Slice) Add(o Slice) Slice { return Slice{Uses: s.Uses + o.Uses} }
+
+// Sub returns s - o.
+func (s Slice) Sub(o Slice) Slice { return Slice{Uses: s.Uses - o.Uses} }
+
+// IsZero reports whether s has no part.
+func (s Slice) IsZero() bool { return s.Uses == 0 }
+
+// Negative reports whether a part of s is below zero.
+func (s Slice) Negative() bool { return s.Uses < 0 }
+
+// Covers reports whether every part of s is at least that of o.
+func (s Slice) Covers(o Slice) bool { return s.Uses >= o.Uses }
+
+// Status is the life-cycle state of a lease. The zero value is not a valid
+// status.
+type Status uint8
+
+const (
+	// Open: the till may use what is left until End.
+	Open Status = iota + 1
+	// Closed: the central reclaimed what was left; nothing more is used
+	// from it.
+	Closed
+)
+
+// String returns "open" or "closed", or "Status(n)".
+func (s Status) String() string {
+	switch s {
+	case Open:
+		return "open"
+	case Closed:
+		return "closed"
+	}
+	return fmt.Sprintf("Status(%d)", uint8(s))
+}
+
+// Lease is a slice of one series' limits granted to one till, from Start
+// to End (the central's clock). See the package documentation for its
+// invariants.
+type Lease struct {
+	ID       string    `json:"id"`
+	Till     string    `json:"till"`
+	SeriesID string    `json:"series_id"`
+	Start    time.Time `json:"start"`
+	End      time.Time `json:"end"`
+	// Granted is what the central counted against the series for this
+	// lease: the first grant and every top-up.
+	Granted Slice `json:"granted"`
+	// Used is what the till reported using, counted against the lease.
+	Used Slice `json:"used"`
+	// Returned is what the till gave back before End.
+	Returned Slice `json:"returned"`
+	// Reclaimed is what the central took back after the lease lapsed.
+	Reclaimed Slice  `json:"reclaimed"`
+	Status    Status `json:"status"`
+	// Version grows by one with every change of the lease; stores guard
+	// updates by it.
+	Version int64 `json:"version"`
+	// Updated is when the lease last changed.
+	Updated time.Time `json:"updated"`
+}
+
+// Left returns what the till may still use: Granted - Used - Returned -
+// Reclaimed.
+func (l *Lease) Left() Slice {
+	return l.Granted.Sub(l.Used).Sub(l.Returned).Sub(l.Reclaimed)
+}
+
+// Outstanding returns what of the lease still counts against the series
+// beyond the uses reported: the same as Left. The series' use counter
+// holds the uses made centrally plus, for every lease, Granted - Returned
+// - Reclaimed (which is Used + Left).
+func (l *Lease) Outstanding() Slice { return l.Left() }
+
+// UsableAt reports whether a till whose clock reads at may use the lease:
+// it is open, has something left, and at is more than skew before End.
+func (l *Lease) UsableAt(at time.Time, skew time.Duration) bool {
+	return l.Status == Open && !l.Left().IsZero() && at.Before(l.End.Add(-skew))
+}
+
+// LapsedAt reports whether the central, whose clock reads at, may reclaim
+// the lease: it is open and at is skew or more past End.
+func (l *Lease) LapsedAt(at time.Time, skew time.Duration) bool {
+	return l.Status == Open && !at.Before(l.End.Add(skew))
+}
+
+// Check reports a lease that breaks an invariant: a negative part, parts
+// that add up to more than was granted, a closed lease with something
+// left, an End not after Start. The error matches
+// errcode.ErrInvalidArgument.
+func (l *Lease) Check() error {
+	bad := func(field, msg string) error { return errcode.New(errcode.InvalidArgument, field, msg) }
+	switch {
+	case l.Granted.Negative() || l.Used.Negative() || l.Returned.Negative() || l.Reclaimed.Negative():
+		return bad("Lease", "a part is negative")
+	case l.Left().Negative():
+		return bad("Lease", "used, returned and reclaimed add up to more than was granted")
+	case l.Status == Closed && !l.Left().IsZero():
+		return bad("Lease.Status", "a closed lease has something left")
+	case l.Status != Open && l.Status != Closed:
+		return bad("Lease.Status", "is not a valid status")
+	case !l.End.After(l.Start):
+		return bad("Lease.End", "must be after Start")
+	}
+	return nil
+}
+
+// Params describe a new lease.
+type Params struct {
+	ID       string
+	Till     string
+	SeriesID string
+	Slice    Slice
+	End      time.Time
+}
+
+// New returns the lease p describes, granted at at: open, Version 1. A
+// slice of no use, a negative part or an End not after at is an
+// errcode.InvalidArgument error.
+func New(p Params, at time.Time) (Lease, error) {
+	switch {
+	case p.ID == "" || p.Till == "" || p.SeriesID == "":
+		return Lease{}, errcode.New(errcode.InvalidArgument, "Lease", "needs an id, a till and a series")
+	case p.Slice.Negative() || p.Slice.Uses == 0:
+		return Lease{}, errcode.New(errcode.InvalidArgument, "Uses", "must be positive")
+	case !p.End.After(at):
+		return Lease{}, errcode.New(errcode.InvalidArgument, "End", "must be after now")
+	}
+	return Lease{
+		ID: p.ID, Till: p.Till, SeriesID: p.SeriesID, Start: at, End: p.End,
+		Granted: p.Slice, Status: Open, Version: 1, Updated: at,
+	}, nil
+}
+
+// open returns an error unless l is open.
+func (l *Lease) open() error {
+	if l.Status != Open {
+		return errcode.New(errcode.InvalidTransition, "Lease", "lease "+l.ID+" is "+l.Status.String())
+	}
+	return nil
+}
+
+// next returns l after a change at at: Version + 1, Updated at.
+func (l Lease) next(at time.Time) Lease {
+	l.Version++
+	l.Updated = at
+	return l
+}
+
+// Renew returns l with its End moved to end, at at. The lease must be
+// open and end must be after both at and the current End (a renewal
+// never shortens a lease, which the till may be using offline).
+func (l Lease) Renew(end, at time.Time) (Lease, error) {
+	if err := l.open(); err != nil {
+		return l, err
+	}
+	if !end.After(l.End) || !end.After(at) {
+		return l, errcode.New(errcode.InvalidArgument, "End", "must be after now and after the lease's end")
+	}
+	n := l.next(at)
+	n.End = end
+	return n, nil
+}
+
+// TopUp returns l with s granted on top, at at. The lease must be open
+// and not past its End; s must have a positive use count and no negative
+// part.
+func (l Lease) TopUp(s Slice, at time.Time) (Lease, error) {
+	if err := l.open(); err != nil {
+		return l, err
+	}
+	if s.Negative() || s.Uses == 0 {
+		return l, errcode.New(errcode.InvalidArgument, "Uses", "must be positive")
+	}
+	if !at.Before(l.End) {
+		return l, errcode.New(errcode.InvalidTransition, "Lease", "lease "+l.ID+" has ended; renew it first")
+	}
+	n := l.next(at)
+	n.Granted = n.Granted.Add(s)
+	return n, nil
+}
+
+// Return returns l with s given back, at at. The lease must be open and
+// have at least s left; s must have a positive use count and no negative
+// part.
+func (l Lease) Return(s Slice, at time.Time) (Lease, error) {
+	if err := l.open(); err != nil {
+		return l, err
+	}
+	if s.Negative() || s.Uses == 0 {
+		return l, errcode.New(errcode.InvalidArgument, "Uses", "must be positive")
+	}
+	if !l.Left().Covers(s) {
+		return l, errcode.New(errcode.InvalidArgument, "Uses", fmt.Sprintf("lease %s has %d uses left", l.ID, l.Left().Uses))
+	}
+	n := l.next(at)
+	n.Returned = n.Returned.Add(s)
+	return n, nil
+}
+
+// Reclaim returns l closed at at, with what was left reclaimed, and that
+// slice. The lease must have lapsed: open and at at least skew past End.
+func (l Lease) Reclaim(at time.Time, skew time.Duration) (Lease, Slice, error) {
+	if err := l.open(); err != nil {
+		return l, Slice{}, err
+	}
+	if !l.LapsedAt(at, skew) {
+		return l, Slice{}, errcode.New(errcode.InvalidTransition, "Lease", "lease "+l.ID+" has not lapsed yet")
+	}
+	left := l.Left()
+	n := l.next(at)
+	n.Reclaimed = n.Reclaimed.Add(left)
+	n.Status = Closed
+	return n, left, nil
+}
+
+// Use returns l with s counted as used, at at: a use the till made within
+// the lease and reported. The lease must be open and have at least s
+// left; a use that does not fit is not the lease's to count.
+func (l Lease) Use(s Slice, at time.Time) (Lease, error) {
+	if err := l.open(); err != nil {
+		return l, err
+	}
+	if s.Negative() || !l.Left().Covers(s) {
+		return l, errcode.New(errcode.LimitReached, "Lease", fmt.Sprintf("lease %s has %d uses left", l.ID, l.Left().Uses))
+	}
+	n := l.next(at)
+	n.Used = n.Used.Add(s)
+	return n, nil
+}

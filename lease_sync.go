@@ -1,0 +1,313 @@
+package couponkit
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/internal/input"
+	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Sync up: a till uploads the uses it made offline within its leases,
+// and the central records each exactly once, evaluated at its sale time.
+
+// MaxJournalBatch is the most entries one JournalBatch may carry.
+const MaxJournalBatch = 500
+
+// JournalEntry is one use a till made offline, as it uploads it.
+type JournalEntry struct {
+	// Key is the sale's idempotency key, unique in the till's journal.
+	Key string `json:"key"`
+	// LeaseID is the till's lease the use drew on.
+	LeaseID  string       `json:"lease_id"`
+	Code     string       `json:"code"`
+	Customer string       `json:"customer,omitempty"`
+	Bill     series.Money `json:"bill"`
+	// At is the sale time, by the till's clock.
+	At time.Time `json:"at"`
+}
+
+// JournalBatch is a part of a till's journal, in journal order.
+type JournalBatch struct {
+	Till    string         `json:"till"`
+	Entries []JournalEntry `json:"entries"`
+}
+
+// JournalAck answers a batch: each entry as the central recorded it, in
+// the batch's order. The till marks them synced.
+type JournalAck struct {
+	Entries []lease.Entry `json:"entries"`
+}
+
+func (b *JournalBatch) validate() error {
+	if err := first(required("Till", b.Till), input.Text("Till", input.ID, b.Till)); err != nil {
+		return err
+	}
+	if len(b.Entries) > MaxJournalBatch {
+		return errcode.New(errcode.TooMany, "Entries", "a batch carries at most 500 entries")
+	}
+	for i := range b.Entries {
+		x := &b.Entries[i]
+		err := first(
+			required("Key", x.Key), input.Text("Key", input.Key, x.Key), input.Text("Key", input.Key, b.Till+"/"+x.Key),
+			required("LeaseID", x.LeaseID), idArg("LeaseID", x.LeaseID),
+			required("Code", x.Code), input.Text("Code", input.Code, x.Code),
+			input.Text("Customer", input.ID, x.Customer), required("At", timeText(x.At)), input.Time("At", x.At),
+		)
+		if err == nil && x.Bill.Amount.IsNegative() {
+			err = errcode.New(errcode.InvalidArgument, "Bill", "must not be negative")
+		}
+		if err != nil {
+			return input.WithinAt("Entries", i, err)
+		}
+	}
+	return nil
+}
+
+// ApplyJournal records a batch of a till's offline uses, each exactly
+// once: an entry uploaded again (a retry, a duplicate) is answered with
+// its first record and changes nothing, and the same key with another use
+// is refused with an error matching errcode.ErrKeyMismatch.
+//
+// Each use is evaluated at its sale time (the series' windows, the
+// coupon's expiry) against the central's state, and counted against its
+// lease, which the series counted when it was granted, never again
+// against the series. A use the central would have refused (the code used
+// elsewhere, revoked, not this customer's, a customer level passed across
+// tills) is still recorded, since the till gave the discount: flagged with
+// its reasons (lease.Entry.Conflicts), its coupon unchanged. A use whose
+// lease can no longer take it (reclaimed after it lapsed) is counted
+// against the series again, and flagged when the series' limit cannot fit
+// it.
+//
+// The whole batch is checked first: a malformed entry, a lease that is not
+// the till's, or a key used for another use refuses the batch with a typed
+// error, and nothing is recorded.
+func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, error) {
+	if err := e.admit(b.validate()); err != nil {
+		return JournalAck{}, err
+	}
+	ls, err := e.leaseStore()
+	if err != nil {
+		return JournalAck{}, err
+	}
+	for i := range b.Entries {
+		if err := e.checkEntry(ctx, ls, b.Till, &b.Entries[i]); err != nil {
+			return JournalAck{}, input.WithinAt("Entries", i, err)
+		}
+	}
+	ack := JournalAck{Entries: make([]lease.Entry, 0, len(b.Entries))}
+	for i := range b.Entries {
+		rec, err := e.applyEntry(ctx, ls, b.Till, &b.Entries[i])
+		if err != nil {
+			return ack, err
+		}
+		ack.Entries = append(ack.Entries, rec)
+	}
+	return ack, nil
+}
+
+// checkEntry refuses an entry that names a lease that is not the till's
+// (as one that does not exist), or repeats a recorded key with another
+// use.
+func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry) error {
+	l, err := ls.Lease(ctx, x.LeaseID)
+	if err == nil && l.Till != till {
+		err = store.NotFound("lease", x.LeaseID)
+	}
+	if err != nil {
+		return err
+	}
+	rec, err := ls.TillEntry(ctx, till, x.Key)
+	if errors.Is(err, errcode.ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return sameEntry(&rec, till, l.SeriesID, x)
+}
+
+// sameEntry checks that x, uploaded again under rec's key, is rec's use.
+func sameEntry(rec *lease.Entry, till, seriesID string, x *JournalEntry) error {
+	want := lease.Entry{Till: till, Key: x.Key, LeaseID: x.LeaseID, SeriesID: seriesID, Code: x.Code, Customer: x.Customer, Bill: x.Bill, At: x.At}
+	if !rec.SameUse(&want) {
+		return errcode.New(errcode.KeyMismatch, "Key", "the idempotency key was used for another sale; use a new key for a new request")
+	}
+	return nil
+}
+
+// applyEntry records one entry, or answers a recorded one.
+func (e *Engine) applyEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry) (lease.Entry, error) {
+	var out lease.Entry
+	err := e.retry(ctx, func() error {
+		l, err := ls.Lease(ctx, x.LeaseID)
+		if err != nil {
+			return err
+		}
+		if rec, err := ls.TillEntry(ctx, till, x.Key); err == nil {
+			out = rec
+			return sameEntry(&rec, till, l.SeriesID, x)
+		} else if !errors.Is(err, errcode.ErrNotFound) {
+			return err
+		}
+		ch, rec, err := e.entryChange(ctx, till, x, &l)
+		if err != nil {
+			return err
+		}
+		if err := e.st.Apply(ctx, ch); err != nil {
+			var ex *store.ExistsError
+			if errors.As(err, &ex) && ex.Kind == "till entry" {
+				// The same entry was recorded meanwhile: the next
+				// attempt answers it.
+				return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
+			}
+			return err
+		}
+		out = rec
+		return nil
+	})
+	return out, err
+}
+
+// entryChange builds the change that records x on lease l: the use
+// evaluated at its sale time (decideEntry), counted on the lease when it
+// can take it, else on the series, and the entry's record.
+func (e *Engine) entryChange(ctx context.Context, till string, x *JournalEntry, l *lease.Lease) (*store.Change, lease.Entry, error) {
+	now := e.now()
+	used, useErr := l.Use(lease.Slice{Uses: 1}, now)
+	onLease := useErr == nil
+	ch, rec, err := e.decideEntry(ctx, till, x, l.SeriesID, onLease)
+	if err != nil {
+		return nil, rec, err
+	}
+	rec.Applied = now
+	if onLease {
+		rec.Counted = lease.OnLease
+		ch.Leases = []store.LeaseWrite{{Lease: used, ExpectVersion: l.Version}}
+	} else {
+		rec.Counted = lease.OnSeries
+		if rec.Conflicted() {
+			// An allowed use bumps the series' counter under its guard
+			// (decideEntry); a refused one is counted all the same, since
+			// the discount was given.
+			k := store.CounterKey{Counter: limits.SeriesUses, Series: l.SeriesID}
+			ch.Bumps = append(ch.Bumps, store.Bump{Key: k, Delta: 1, At: x.At})
+		}
+	}
+	ch.TillEntries = []lease.Entry{rec}
+	return ch, rec, nil
+}
+
+// decideEntry evaluates x at its sale time as a redemption of its code in
+// the lease's series, and returns the change of an allowed use (its
+// redemption, the coupon's update, its counters but, when onLease, the
+// series' use counter, which the lease already counted) or an empty
+// change for a refused one, with the entry's record and its conflicts.
+func (e *Engine) decideEntry(ctx context.Context, till string, x *JournalEntry, seriesID string, onLease bool) (*store.Change, lease.Entry, error) {
+	rec := lease.Entry{Till: till, Key: x.Key, LeaseID: x.LeaseID, SeriesID: seriesID, Code: x.Code, Customer: x.Customer, Bill: x.Bill, At: x.At}
+	req := RedeemRequest{Code: x.Code, SeriesID: seriesID, Customer: ByID(x.Customer), IdempotencyKey: till + "/" + x.Key, Bill: x.Bill, Actor: "till " + till}
+	b := new(changeBuf)
+	var p useplan
+	err := e.planEntry(ctx, &req, x.At, onLease, &b.read, &p)
+	if err != nil {
+		if !conflictOf(err) {
+			return nil, rec, err
+		}
+		rec.Conflicts = refusalsOf(err)
+		rec.Discount = e.entryDiscount(ctx, seriesID, x.Bill)
+		return &store.Change{}, rec, nil
+	}
+	rec.Discount = p.discount
+	if !p.allowed() {
+		if p.state != nil && !stateRefusal(p.state) {
+			rec.Conflicts = refusalsOf(p.state)
+		} else {
+			rec.Conflicts = p.refusals(time.Time{})
+		}
+		return &store.Change{}, rec, nil
+	}
+	_, r, err := useChange(b, &p, &req, 0, x.At, e)
+	if err != nil {
+		return nil, rec, err
+	}
+	rec.RedemptionID = r.ID
+	ch := b.ch
+	if onLease {
+		ch.Bumps = dropCounter(ch.Bumps, limits.SeriesUses)
+	}
+	return &ch, rec, nil
+}
+
+// planEntry reads and decides the redemption req at the sale time at.
+// When the use is counted on a lease, the series' use counter, which
+// already holds it, is left out of the decision.
+func (e *Engine) planEntry(ctx context.Context, req *RedeemRequest, at time.Time, onLease bool, rb *readBuf, p *useplan) error {
+	cust, err := e.customers.Resolve(ctx, req.Customer)
+	if err != nil {
+		return err
+	}
+	snap, err := e.readUse(ctx, req, cust, at, rb)
+	if err != nil {
+		return err
+	}
+	if onLease {
+		snap.counts[2].N = 0
+	}
+	return decideUse(p, &snap, req, at)
+}
+
+// dropCounter returns bs without the bumps of counter c.
+func dropCounter(bs []store.Bump, c limits.Counter) []store.Bump {
+	out := bs[:0]
+	for _, b := range bs {
+		if b.Key.Counter != c {
+			out = append(out, b)
+		}
+	}
+	return out
+}
+
+// entryDiscount is what the series' discount takes off bill, or nothing
+// when the series or the bill's currency cannot tell.
+func (e *Engine) entryDiscount(ctx context.Context, seriesID string, bill series.Money) series.Money {
+	s, err := e.series(ctx, seriesID)
+	if err != nil {
+		return series.Money{}
+	}
+	if bill.Currency == "" {
+		bill.Currency = s.Discount.Currency
+	}
+	d, err := s.Discount.Apply(bill, e.rates)
+	if err != nil {
+		return series.Money{}
+	}
+	return d
+}
+
+// conflictOf reports whether err is the central refusing the use (a
+// refusal, the coupon's state, a code it does not know), rather than a
+// failure to decide (the store, the context), which ApplyJournal returns.
+func conflictOf(err error) bool {
+	switch errcode.CodeOf(err) {
+	case 0, errcode.Conflict, errcode.Unavailable, errcode.GuardFailed:
+		return false
+	}
+	return true
+}
+
+// refusalsOf lists the reasons of a refusal error: a *refusal.Error's
+// refusals, or the error's code and text.
+func refusalsOf(err error) []refusal.Refusal {
+	var re *refusal.Error
+	if errors.As(err, &re) {
+		return append([]refusal.Refusal(nil), re.Refusals...)
+	}
+	return []refusal.Refusal{{Code: errcode.CodeOf(err), Message: err.Error()}}
+}

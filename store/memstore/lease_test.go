@@ -1,0 +1,13 @@
+package memstore_test
+
+import (
+	"testing"
+
+	"github.com/couponkit/couponkit/store"
+	"github.com/couponkit/couponkit/store/memstore"
+	"github.com/couponkit/couponkit/storetest"
+)
+
+func TestLeases(t *testing.T) {
+	storetest.RunLeases(t, func(*testing.T) store.Store { return memstore.New() }, storetest.Sizes{})
+}

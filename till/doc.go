@@ -1,0 +1,29 @@
+// Package till is the till's side of offline redemption: a till keeps the
+// leases the central granted it (package lease) and a durable journal of
+// the uses it made offline, in its own SQL database (SQLite), so that it
+// can keep selling while the network is down and report every use to the
+// central afterwards, exactly once.
+//
+// [Journal] is that local store. [Journal.Redeem] makes one offline use
+// within a lease: in one transaction it takes a use from a lease of the
+// series that is usable by the till's clock (open, something left, and
+// more than the clock-skew allowance before its End), writes the journal
+// entry (the sale's idempotency key, the sale time, the lease) and runs
+// the caller's hook on the same *sql.Tx, so that the till's own sale
+// record is committed with the use or not at all. A use is never made
+// twice for one key: a repeat with the same parameters returns the first
+// entry, one with other parameters is refused with an error matching
+// errcode.ErrKeyMismatch.
+//
+// Unsynced entries are read in journal order ([Journal.Pending]) for the
+// central to apply, and marked synced once it acknowledges them
+// ([Journal.MarkSynced]). [Journal.Sync] does both: it uploads the
+// pending entries in order and in batches (couponkit.Engine.ApplyJournal,
+// or its HTTP client in package tillhttp) and marks synced what the
+// central acknowledged; an entry sent twice is counted once.
+//
+// Still to come on this foundation: the decision of an offline use with
+// the series' rules, the till's own code and customer levels and the
+// coupon states and deny list synced from the feed; reversals in the
+// journal.
+package till
