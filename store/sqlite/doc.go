@@ -28,6 +28,13 @@
 // coupons, and checks that states and statuses are in range and that
 // counters, redemptions and holds are never negative.
 //
+// The store keeps the leases the central grants to tills
+// (store.LeaseStore): a lease is a JSON document in ck_leases with its id,
+// till, series, status, end and version as columns, its updates guarded by
+// the version; the records of the tills' calls (ck_lease_ops) and their
+// journal entries (ck_till_entries) are JSON documents unique per (till,
+// key). They are written in the transaction of the rest of their change.
+//
 // # Concurrency
 //
 // Apply is one transaction. Coupon and redemption updates are guarded by

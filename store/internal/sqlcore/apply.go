@@ -14,7 +14,8 @@ import (
 // Apply implements store.Store. It refuses a change that writes a record
 // twice (store.Change.Validate), then writes c in one transaction, in the
 // order series, coupon inserts, coupon updates, redemption inserts,
-// redemption updates, audience updates, events and, last, the counter
+// redemption updates, audience updates, events, the lease parts (leases,
+// lease ops, till entries: see lease.go) and, last, the counter
 // bumps, the notices (which read the bumped counters) and the sequence
 // advance, so that the row locks of hot counters
 // are held only from their guarded statement to the commit. The bumps run
@@ -246,6 +247,9 @@ func (s *Store) plan(c *store.Change, multi bool) (*Planned, error) {
 	planInserts(s, p, multi, c.Events, "ck_events", EventCols, nEventCols, e.eventArgs, func(ev *coupon.Event) Op {
 		return Op{Kind: OpExec, SQL: eventInsert, Args: e.eventArgs(make([]any, 0, nEventCols), ev)}
 	})
+	if err := s.planLeases(p, &e); err != nil {
+		return nil, err
+	}
 	s.planBumps(p, &e, multi)
 	s.planNotices(p, &e)
 	if e.err != nil {
@@ -347,6 +351,8 @@ func shardOf(c *store.Change) uint32 {
 		sid = c.Redemptions[0].Redemption.SeriesID
 	case len(c.Audience) > 0:
 		sid = c.Audience[0].SeriesID
+	case len(c.Leases) > 0:
+		sid = c.Leases[0].Lease.SeriesID
 	}
 	h := uint32(2166136261) // FNV-1a
 	for i := 0; i < len(sid); i++ {

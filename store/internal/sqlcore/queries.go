@@ -93,3 +93,19 @@ const (
 	memberAdd      = "INSERT INTO ck_audience (series_id, customer, added_at) VALUES ($1, $2, $3) ON CONFLICT DO NOTHING"
 	audienceSelect = "SELECT customer, added_at FROM ck_audience"
 )
+
+// Leases, the records of the tills' calls and their journal entries
+// (store.LeaseStore): each kept whole as a JSON document beside the
+// columns they are looked up, filtered and ordered by.
+const (
+	leaseCols       = "id, till, series_id, status, end_at, version, doc"
+	leaseSel        = "SELECT version, doc FROM ck_leases"
+	leaseGet        = leaseSel + " WHERE id = $1"
+	leaseInsert     = "INSERT INTO ck_leases (" + leaseCols + ") VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	leaseUpdate     = "UPDATE ck_leases SET till = $2, series_id = $3, status = $4, end_at = $5, version = $6, doc = $7 WHERE id = $1 AND version = $8"
+	leaseOpGet      = "SELECT doc FROM ck_lease_ops WHERE till = $1 AND key = $2"
+	leaseOpInsert   = "INSERT INTO ck_lease_ops (till, key, doc) VALUES ($1, $2, $3)"
+	tillEntrySel    = "SELECT doc FROM ck_till_entries"
+	tillEntryGet    = tillEntrySel + " WHERE till = $1 AND key = $2"
+	tillEntryInsert = "INSERT INTO ck_till_entries (till, key, lease_id, series_id, conflicts, doc) VALUES ($1, $2, $3, $4, $5, $6)"
+)

@@ -86,6 +86,8 @@ var tests = []struct {
 	{"MigrateIssueKeysFromVersion1", testMigrateIssueKeysFromVersion1},
 	{"MigrateCounterHolderFromVersion4", testMigrateCounterHolderFromVersion4},
 	{"MigrateFeedFromVersion5", testMigrateFeedFromVersion5},
+	{"MigrateLeasesFromVersion6", testMigrateLeasesFromVersion6},
+	{"LeasesWithTx", testLeasesWithTx},
 	{"FeedPositionForms", testFeedPositionForms},
 	{"NotMigrated", testNotMigrated},
 	{"MultiRowEqualsOneByOne", testMultiRowEqualsOneByOne},
