@@ -12,7 +12,8 @@ import (
 )
 
 // schema is the journal's tables: the leases the till holds (with its own
-// count of the uses it made of each) and the journal of offline uses.
+// count of the uses it made of each), the journal of offline uses and the
+// configuration of each series as the till last synced it.
 const schema = `
 CREATE TABLE IF NOT EXISTS till_lease (
 	id        TEXT PRIMARY KEY,
@@ -36,6 +37,12 @@ CREATE TABLE IF NOT EXISTS till_journal (
 	synced    INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS till_journal_pending ON till_journal (synced, seq);
+CREATE INDEX IF NOT EXISTS till_journal_code ON till_journal (series_id, code, customer);
+CREATE INDEX IF NOT EXISTS till_journal_customer ON till_journal (series_id, customer, sale_ns);
+CREATE TABLE IF NOT EXISTS till_series (
+	id     TEXT PRIMARY KEY,
+	config TEXT NOT NULL
+);
 `
 
 // Journal is a till's local store of leases and offline uses over a SQL
@@ -108,9 +115,14 @@ type Entry struct {
 // Redeem records u as an offline use within a lease of its series, and
 // runs hook, when not nil, on the same transaction: the use, its journal
 // entry and whatever the hook writes commit together or not at all (a
-// hook's error rolls everything back and is returned). With no lease of
-// the series usable at u.At, it is refused with an error matching
-// errcode.ErrLimitReached and nothing is written. A repeat of u.Key with
+// hook's error rolls everything back and is returned). The use is first
+// decided under the series' rules as the till last synced them
+// ([Journal.PutSeries], [Decide]): a use the rules refuse returns a
+// *refusal.Error with the codes the central uses, and a series the till
+// has no configuration of is refused with an error matching
+// errcode.ErrUnavailable. With no lease of the series usable at u.At, it
+// is refused with an error matching errcode.ErrLimitReached. A refused
+// use writes nothing. A repeat of u.Key with
 // the same parameters returns the first entry and runs no hook; with
 // other parameters it is refused with errcode.ErrKeyMismatch.
 func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (Entry, error) {
@@ -127,6 +139,9 @@ func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (
 			err = sameUse(&first.Use, &u)
 		}
 		return first, err
+	}
+	if err := j.decide(ctx, tx, &u); err != nil {
+		return Entry{}, err
 	}
 	id, err := j.pickLease(ctx, tx, u.SeriesID, u.At)
 	if err != nil {

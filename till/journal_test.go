@@ -10,8 +10,12 @@ import (
 	"testing"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/till"
 
 	_ "modernc.org/sqlite"
@@ -37,7 +41,23 @@ func openJournal(t *testing.T, db *sql.DB) *till.Journal {
 	if err != nil {
 		t.Fatal(err)
 	}
+	putSeries(t, j, permissive())
 	return j
+}
+
+// permissive is series s1 with no rule an offline use could break, so that
+// the journal's tests of leases see only the lease.
+func permissive() series.Series {
+	return series.Series{ID: "s1", Name: "s1", TimeZone: "UTC",
+		Redemption: limits.RedemptionRules{AnyoneMayRedeem: true, Repeat: true},
+		Discount:   series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(5), Currency: "EUR"}}
+}
+
+func putSeries(t *testing.T, j *till.Journal, s series.Series) {
+	t.Helper()
+	if err := j.PutSeries(context.Background(), s); err != nil {
+		t.Fatal(err)
+	}
 }
 
 func grant(t *testing.T, j *till.Journal, id string, uses int64) lease.Lease {

@@ -46,6 +46,11 @@ func TestSyncOverHTTP(t *testing.T) {
 	if err := j.PutLease(ctx, g.Lease); err != nil {
 		t.Fatal(err)
 	}
+	synced, err := c.Series(ctx, s.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	putSeries(t, j, synced)
 	for i, cust := range []string{"alice", "bob"} {
 		is, err := e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID(cust)})
 		if err != nil {
