@@ -15,6 +15,18 @@
 // entry, one with other parameters is refused with an error matching
 // errcode.ErrKeyMismatch.
 //
+// Before it takes a use, Redeem decides it ([Decide]) under the series'
+// configuration the till last synced ([Journal.PutSeries]; fetched with
+// tillhttp.Client.Series): the series must be open at the sale time, and
+// the redemption windows, the bill bounds, the code and customer levels,
+// "once per customer", the gap between one customer's uses and the series
+// level must allow it, the levels counted over the till's own journal, so
+// that one till never lets a code pass its levels by its own uses. A
+// refused use writes nothing and returns the *refusal.Error the central
+// would give for that rule. Rules that need what the till does not hold
+// offline (the place, the customer's registration and purchases, the
+// coupon's state) are the central's.
+//
 // Unsynced entries are read in journal order ([Journal.Pending]) for the
 // central to apply, and marked synced once it acknowledges them
 // ([Journal.MarkSynced]). [Journal.Sync] does both: it uploads the
@@ -22,8 +34,6 @@
 // or its HTTP client in package tillhttp) and marks synced what the
 // central acknowledged; an entry sent twice is counted once.
 //
-// Still to come on this foundation: the decision of an offline use with
-// the series' rules, the till's own code and customer levels and the
-// coupon states and deny list synced from the feed; reversals in the
-// journal.
+// Still to come on this foundation: the coupon states and deny list
+// synced from the feed; reversals in the journal.
 package till
