@@ -32,7 +32,7 @@ func (c *Change) Validate() error {
 	}); ok {
 		return &TwiceError{Kind: "redemption", Key: i}
 	}
-	if k, ok := firstRepeat(len(c.Bumps), func(i int) CounterKey { return c.Bumps[i].Key }); ok {
+	if k, ok := repeatedCounter(c.Bumps); ok {
 		return &TwiceError{Kind: "counter", Key: k.String()}
 	}
 	type member struct{ series, customer string }
@@ -40,6 +40,24 @@ func (c *Change) Validate() error {
 		return &TwiceError{Kind: "audience", Key: m.series + "/" + m.customer}
 	}
 	return c.validateLeases()
+}
+
+// repeatedCounter is firstRepeat over the bumps' keys, written out for
+// the few bumps of every redemption: it compares the keys in place, the
+// cheap counter kind first, instead of copying each through a function.
+func repeatedCounter(bumps []Bump) (CounterKey, bool) {
+	if len(bumps) > fewKeys {
+		return firstRepeat(len(bumps), func(i int) CounterKey { return bumps[i].Key })
+	}
+	for i := 1; i < len(bumps); i++ {
+		k := &bumps[i].Key
+		for j := range i {
+			if o := &bumps[j].Key; o.Counter == k.Counter && *o == *k {
+				return *k, true
+			}
+		}
+	}
+	return CounterKey{}, false
 }
 
 // fewKeys is the most keys firstRepeat compares pairwise; past it, it
