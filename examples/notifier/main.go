@@ -51,7 +51,7 @@ import (
 // options are the command line's.
 type options struct {
 	db, out, handled string
-	follow, seed     bool
+	follow, demo     bool
 	batch            int
 	slow             time.Duration
 }
@@ -62,7 +62,7 @@ func main() {
 	flag.StringVar(&o.out, "out", "", "outbox file the notifications are appended to (default: the -db file's name + .outbox)")
 	flag.StringVar(&o.handled, "handled", "", "if set, a file every handled event's position is appended to, repeats included")
 	flag.BoolVar(&o.follow, "follow", false, "keep following the feed until interrupted, instead of exiting once caught up")
-	flag.BoolVar(&o.seed, "seed", false, "first write the demo's events into the store")
+	flag.BoolVar(&o.demo, "demo", false, "first write the demo's events into the store")
 	flag.IntVar(&o.batch, "batch", 20, "events per batch")
 	flag.DurationVar(&o.slow, "slow", 0, "pause after each event (to watch, or to be killed mid-batch)")
 	flag.Parse()
@@ -72,7 +72,7 @@ func main() {
 			log.Fatal(err)
 		}
 		defer os.RemoveAll(dir)
-		o.db, o.seed = filepath.Join(dir, "coupons.db"), true
+		o.db, o.demo = filepath.Join(dir, "coupons.db"), true
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -81,7 +81,7 @@ func main() {
 	}
 }
 
-// run opens the store, seeds it if asked, and follows its feed, sending
+// run opens the store, writes the demo's events into it if asked, and follows its feed, sending
 // the notifications to w and the outbox.
 func run(ctx context.Context, w io.Writer, o options) error {
 	if o.out == "" {
@@ -95,8 +95,8 @@ func run(ctx context.Context, w io.Writer, o options) error {
 	if err := st.Migrate(ctx); err != nil {
 		return err
 	}
-	if o.seed {
-		if err := seed(ctx, st, 12, demoStart); err != nil {
+	if o.demo {
+		if err := writeDemo(ctx, st, 12, demoStart); err != nil {
 			return err
 		}
 	}

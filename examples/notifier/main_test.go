@@ -29,7 +29,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// world is a store seeded with the demo's events, and the files of the
+// world is a store holding the demo's events, and the files of the
 // notifier that follows it.
 type world struct {
 	db, out, handled string
@@ -40,7 +40,7 @@ func newWorld(t *testing.T, n int) *world {
 	dir := t.TempDir()
 	w := &world{db: filepath.Join(dir, "coupons.db"), out: filepath.Join(dir, "outbox"), handled: filepath.Join(dir, "handled")}
 	w.withStore(t, func(st *sqlite.Store) {
-		if err := seed(context.Background(), st, n, demoStart); err != nil {
+		if err := writeDemo(context.Background(), st, n, demoStart); err != nil {
 			t.Fatal(err)
 		}
 	})
@@ -175,7 +175,7 @@ func TestNotifierKilled(t *testing.T) {
 		t.Logf("kill %d: the handled log grew from %d to %d lines; child said %q", k, before, len(lines(t, w.handled)), tail(out))
 		if k%3 == 1 { // more events while it is down
 			w.withStore(t, func(st *sqlite.Store) {
-				if err := seed(context.Background(), st, 8, demoStart.AddDate(0, 0, 20+k)); err != nil {
+				if err := writeDemo(context.Background(), st, 8, demoStart.AddDate(0, 0, 20+k)); err != nil {
 					t.Fatal(err)
 				}
 			})

@@ -16,14 +16,14 @@ import (
 // demoStart is when the demo's story begins: Monday 2 March 2026, 10:00 UTC.
 var demoStart = time.Date(2026, time.March, 2, 10, 0, 0, 0, time.UTC)
 
-// seed writes the demo's events into st, with a clock that starts at
+// writeDemo writes the demo's events into st, with a clock that starts at
 // start: a series of n coupons that asks to be told when a quarter are
 // left, issued in full, each with an expiry reminder two days before its
 // last day that the sweep records when it comes due; and a series of
 // one-day coupons, n/2 of them expired and reissued, every other one with
 // a notification to its holder. That is 1 + n + n/4 notifications among
 // about 3n events.
-func seed(ctx context.Context, st store.Store, n int, start time.Time) error {
+func writeDemo(ctx context.Context, st store.Store, n int, start time.Time) error {
 	now := start
 	e, err := couponkit.New(couponkit.Config{
 		Store: st, Now: func() time.Time { return now },
