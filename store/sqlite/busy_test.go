@@ -13,6 +13,7 @@ import (
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/store"
+	"github.com/couponkit/couponkit/store/internal/sqltest"
 	"github.com/couponkit/couponkit/store/sqlite"
 )
 
@@ -102,7 +103,9 @@ func TestGroupCanceled(t *testing.T) {
 	}
 	insert := func(c context.Context, id string) chan error {
 		done := make(chan error, 1)
-		go func() { done <- s.Apply(c, &store.Change{NewCoupons: []coupon.Coupon{available(id, "s1", id)}}) }()
+		go func() {
+			done <- s.Apply(c, &store.Change{NewCoupons: []coupon.Coupon{sqltest.Available(id, "s1", id)}})
+		}()
 		return done
 	}
 	first := insert(ctx, "first")

@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/store/internal/sqltest"
 	"github.com/couponkit/couponkit/store/sqlite"
 )
 
@@ -33,7 +34,7 @@ func crashBatch(i int) ([]coupon.Coupon, []coupon.Event) {
 		n := i*crashBatchSize + k
 		id := fmt.Sprintf("c%08d", n)
 		code := fmt.Sprintf("K%08X", uint32(n)*2654435761) // scattered over the code index
-		cs[k] = available(id, "bulk", code)
+		cs[k] = sqltest.Available(id, "bulk", code)
 		evs[k] = coupon.Event{ID: "e" + id, Kind: coupon.EventCreated, CouponID: id, SeriesID: "bulk", Code: code, At: t0}
 	}
 	return cs, evs

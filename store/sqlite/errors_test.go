@@ -54,9 +54,9 @@ func TestSQLiteTooBigIsInvalidArgument(t *testing.T) {
 		t.Fatal(err)
 	}
 	conn.Close()
-	_, err = s.InsertCoupons(ctx, []coupon.Coupon{issued("c1", "s1", "A1", strings.Repeat("h", 2000))}, nil)
+	_, err = s.InsertCoupons(ctx, []coupon.Coupon{sqltest.Issued("c1", "s1", "A1", strings.Repeat("h", 2000))}, nil)
 	wantBadData(t, err, "InsertCoupons of a 2000-byte holder over a 1000-byte limit")
-	err = s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{issued("c2", "s1", "A2", strings.Repeat("h", 2000))}})
+	err = s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{sqltest.Issued("c2", "s1", "A2", strings.Repeat("h", 2000))}})
 	wantBadData(t, err, "Apply of a 2000-byte holder over a 1000-byte limit")
 	if n := len(mustList(t, s)); n != 0 {
 		t.Errorf("the refused writes left %d coupons", n)
@@ -103,7 +103,7 @@ func migrateAll(t *testing.T, dbs []*sql.DB) {
 	sqltest.WantMigrated(t, dbs[0], sqlite.Migrations())
 	s := sqlite.New(dbs[len(dbs)-1])
 	createSeries(t, s, "s1")
-	if err := s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{available("c1", "s1", "X")}}); err != nil {
+	if err := s.Apply(ctx, &store.Change{NewCoupons: []coupon.Coupon{sqltest.Available("c1", "s1", "X")}}); err != nil {
 		t.Fatal(err)
 	}
 }

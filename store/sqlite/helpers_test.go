@@ -8,7 +8,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -73,21 +72,6 @@ func createSeries(t testing.TB, s store.Store, id string) {
 	if err := s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: sr}}); err != nil {
 		t.Fatalf("creating series %s: %v", id, err)
 	}
-}
-
-// issued returns an Issued coupon of series sid with code code, held by
-// holder.
-func issued(id, sid, code, holder string) coupon.Coupon {
-	return coupon.Coupon{
-		ID: id, SeriesID: sid, Code: code, Canonical: code, State: coupon.Issued, Holder: holder,
-		CreatedAt: t0, IssuedAt: t0.Add(time.Minute), ExpiresAt: t0.Add(30 * 24 * time.Hour),
-		LastStatusChange: t0.Add(time.Minute), Version: 2,
-	}
-}
-
-func available(id, sid, code string) coupon.Coupon {
-	return coupon.Coupon{ID: id, SeriesID: sid, Code: code, Canonical: code, State: coupon.Available,
-		CreatedAt: t0, LastStatusChange: t0, Version: 1}
 }
 
 func wantErr[T error](t *testing.T, err error, code *errcode.Error) T {
