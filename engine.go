@@ -145,14 +145,25 @@ func (e *Engine) Store() store.Store { return e.st }
 // (a conflict of Kind "transaction"). On the last failed guard the next
 // decision would deny, so a guard that keeps failing is reported as
 // ErrLimitReached.
+//
+// A lost mint race (a conflict of Kind "sequence": another engine minted
+// codes of the series first) does not use up an attempt until it has
+// happened mintRaceFactor times e.attempts: each one means another engine
+// made progress, and a goroutine of a busy engine may lose many such
+// races in a row while its peers queue for the mint lock.
 func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 	var err error
+	lost := 0
 	for i := 0; i < e.attempts; i++ {
 		if err = attempt(); err == nil {
 			return nil
 		}
 		if !errors.Is(err, errcode.ErrConflict) && !errors.Is(err, errcode.ErrGuardFailed) {
 			return err
+		}
+		if lostSequence(err) && lost < mintRaceFactor*e.attempts {
+			lost++
+			i--
 		}
 		if cerr := txBackoff(ctx, err, i); cerr != nil {
 			return cerr
@@ -180,6 +191,17 @@ func (e *Engine) rerun(ctx context.Context, write func() error) error {
 		}
 	}
 	return err
+}
+
+// mintRaceFactor is how many lost mint races, per attempt of the engine,
+// retry makes before it counts them as failed attempts.
+const mintRaceFactor = 16
+
+// lostSequence reports whether err is a conflict of Kind "sequence":
+// another engine advanced the series' code sequence first.
+func lostSequence(err error) bool {
+	var ce *store.ConflictError
+	return errors.As(err, &ce) && ce.Kind == "sequence"
 }
 
 // txRefused reports whether err is a store's *store.ConflictError of Kind

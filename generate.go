@@ -2,7 +2,6 @@ package couponkit
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"time"
 
@@ -85,8 +84,7 @@ func (e *Engine) Generate(ctx context.Context, req GenerateRequest) (int, error)
 			}
 		})
 		done += k
-		var ce *store.ConflictError
-		if !errors.As(err, &ce) || ce.Kind != "sequence" || attempt == e.attempts {
+		if !lostSequence(err) || attempt == mintRaceFactor*e.attempts {
 			return done, err
 		}
 		// Another engine minted meanwhile: go on from where it left the

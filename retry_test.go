@@ -189,3 +189,56 @@ func storeState(t *testing.T, st store.Store) string {
 	fmt.Fprintf(&b, "%d events", len(evs))
 	return b.String()
 }
+
+// racingMinter is memstore shared with another engine that, the next
+// `left` times this engine applies a change minting codes, mints one code
+// of the series first: each such change then loses the race for the
+// sequence index it read.
+type racingMinter struct {
+	*memstore.Store
+	mu   sync.Mutex
+	left int
+}
+
+func (r *racingMinter) Apply(ctx context.Context, c *store.Change) error {
+	r.mu.Lock()
+	race := c.Sequence != nil && r.left > 0
+	if race {
+		r.left--
+	}
+	r.mu.Unlock()
+	if race {
+		adv := *c.Sequence
+		adv.To = adv.From + 1
+		if err := r.Store.Apply(ctx, &store.Change{Sequence: &adv}); err != nil {
+			return err
+		}
+	}
+	return r.Store.Apply(ctx, c)
+}
+
+// A lost mint race means another engine made progress, so the engine
+// retries it well past Config.MaxAttempts: a goroutine of a busy engine may
+// lose many in a row while its peers hold the series' mint lock.
+func TestEngineOutlastsLostMintRaces(t *testing.T) {
+	ctx := context.Background()
+	const attempts, races = 3, 20
+	st := &racingMinter{Store: memstore.New()}
+	e, err := couponkit.New(couponkit.Config{Store: st, MaxAttempts: attempts,
+		CodeKey: func(context.Context, string) ([]byte, error) { return []byte("a test key"), nil }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := must(e.CreateSeries(ctx, tenOff()))
+	st.left = races
+	if _, err := e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("alice")}); err != nil {
+		t.Fatalf("Issue after %d lost mint races: %v", races, err)
+	}
+	if next, err := st.NextIndex(ctx, s.ID); err != nil || next != races+1 {
+		t.Errorf("sequence at %d, %v; want the %d codes the other engine minted and this one's", next, err, races)
+	}
+	st.left = races
+	if _, err := e.Generate(ctx, couponkit.GenerateRequest{SeriesID: s.ID, N: 3}); err != nil {
+		t.Fatalf("Generate after %d lost mint races: %v", races, err)
+	}
+}
