@@ -52,6 +52,10 @@ type LeaseCall struct {
 type LeaseResult struct {
 	Lease    lease.Lease `json:"lease"`
 	Replayed bool        `json:"replayed,omitempty"`
+	// Remaining is how many uses the series had left after the call, by
+	// its use limit (-1 for a series without one), for the till's lease
+	// size policy.
+	Remaining int64 `json:"remaining"`
 }
 
 func (r *LeaseRequest) validate() error {

@@ -31,6 +31,11 @@ type JournalEntry struct {
 	Bill     series.Money `json:"bill"`
 	// At is the sale time, by the till's clock.
 	At time.Time `json:"at"`
+	// Reverses, when set, makes the entry a reversal: it gives back the
+	// whole use the till recorded under that key (Code, Customer and Bill
+	// repeat that use's). The use goes back to the series and to its
+	// code and customer levels, not to the lease.
+	Reverses string `json:"reverses,omitempty"`
 }
 
 // JournalBatch is a part of a till's journal, in journal order.

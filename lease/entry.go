@@ -53,6 +53,15 @@ type Entry struct {
 	RedemptionID string `json:"redemption_id,omitempty"`
 	// Conflicts are the reasons the central would have refused the use.
 	Conflicts []refusal.Refusal `json:"conflicts,omitempty"`
+	// Online is true for a use the central decided online
+	// (couponkit.Engine.RedeemAtTill) rather than one uploaded from the
+	// journal.
+	Online bool `json:"online,omitempty"`
+	// Reverses is set on a reversal: the key of the use it gave back.
+	Reverses string `json:"reverses,omitempty"`
+	// Reversed is when the use was given back (the central's clock);
+	// zero while it stands.
+	Reversed time.Time `json:"reversed,omitzero"`
 }
 
 // Conflicted reports whether the central would have refused the use.

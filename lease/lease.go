@@ -69,8 +69,15 @@ type Lease struct {
 	// Returned is what the till gave back before End.
 	Returned Slice `json:"returned"`
 	// Reclaimed is what the central took back after the lease lapsed.
-	Reclaimed Slice  `json:"reclaimed"`
-	Status    Status `json:"status"`
+	Reclaimed Slice `json:"reclaimed"`
+	// Allowance is how many uses the till may make of the lease offline
+	// without being able to verify them (a code whose state it has not
+	// synced), as the operator's policy at the central set it; Conflicted
+	// is how many recorded uses of the lease the central would have
+	// refused. Together they bound and show the lease's exposure.
+	Allowance  int64  `json:"allowance,omitempty"`
+	Conflicted int64  `json:"conflicted,omitempty"`
+	Status     Status `json:"status"`
 	// Version grows by one with every change of the lease; stores guard
 	// updates by it.
 	Version int64 `json:"version"`
