@@ -19,7 +19,7 @@ type Audit struct {
 	Limit, Counter int64
 	// Leases are the series' leases; Open how many are still open. The
 	// slices add up their parts.
-	Leases, Open                              int
+	Leases, Open                             int
 	Granted, Used, Returned, Reclaimed, Left int64
 	// Entries are the tills' recorded uses: counted on their lease or on
 	// the series, conflicted (the central would have refused them), and
