@@ -22,7 +22,7 @@ import (
 type demoOptions struct {
 	dir    string
 	uses   int64         // the offer's use limit
-	codes  int           // coupons in the offer
+	people int           // customers who come to the tills
 	sales  int           // sale attempts per till
 	outage time.Duration // how long the tills are cut off
 }
@@ -35,7 +35,7 @@ func runDemo(ctx context.Context, args []string, w io.Writer, sp spawner) error 
 	o := demoOptions{}
 	fs.StringVar(&o.dir, "dir", "", "directory of the demo's files (default: a temporary one, removed at the end)")
 	fs.Int64Var(&o.uses, "uses", 200, "the offer's use limit")
-	fs.IntVar(&o.codes, "codes", 600, "how many coupons the offer has")
+	fs.IntVar(&o.people, "customers", 600, "how many customers come to the tills")
 	fs.IntVar(&o.sales, "sales", 100, "sale attempts per till")
 	fs.DurationVar(&o.outage, "outage", 1500*time.Millisecond, "how long the tills are cut off from the central")
 	if err := fs.Parse(args); err != nil {
@@ -76,8 +76,8 @@ func demo(ctx context.Context, w io.Writer, sp spawner, o demoOptions) error {
 		return err
 	}
 	proxy.SetTarget(addr)
-	fmt.Fprintf(w, "central on %s (%s): offer %s, %d coupons, at most %d uses\n", addr, spec, offer.SeriesID, o.codes, o.uses)
-	fmt.Fprintf(w, "three tills reach it through a proxy on %s; each makes %d sale attempts\n", proxy.Addr(), o.sales)
+	fmt.Fprintf(w, "central on %s (%s): offer %s, code %s once per customer, at most %d uses\n", addr, spec, offer.SeriesID, offer.Code, o.uses)
+	fmt.Fprintf(w, "three tills reach it through a proxy on %s; each makes %d sale attempts to customers who bring the code\n", proxy.Addr(), o.sales)
 	ps, err := startTills(sp, logf, proxy.Addr(), o)
 	if err != nil {
 		return err
@@ -113,19 +113,19 @@ func centralArgs(spec string, o demoOptions) []string {
 		secrets = append(secrets, t.id+"="+t.secret)
 	}
 	return []string{"central", "-store", spec, "-secrets", strings.Join(secrets, ","),
-		"-uses", strconv.FormatInt(o.uses, 10), "-codes", strconv.Itoa(o.codes), "-reclaim", "200ms", "-skew", "1s"}
+		"-uses", strconv.FormatInt(o.uses, 10), "-reclaim", "200ms", "-skew", "1s"}
 }
 
-// tillArgs are the arguments of till i: its customers bring coupons of
-// its third of the offer, and a few of its neighbour's, so that some
-// coupons are used at two tills while they are cut off.
+// tillArgs are the arguments of till i: its customers are a third of
+// them, and a few of its neighbour's, so that some customers use the code
+// at two tills while they are cut off.
 func tillArgs(i int, url string, o demoOptions, extra ...string) []string {
-	third := o.codes / len(tills)
-	from, to := max(1, i*third-5), min(o.codes, (i+1)*third+5)
+	third := o.people / len(tills)
+	from, to := max(1, i*third-5), min(o.people, (i+1)*third+5)
 	t := tills[i]
 	return append([]string{"till", "-central", url, "-id", t.id, "-secret", t.secret,
 		"-file", filepath.Join(o.dir, t.id+".sqlite"), "-acks", filepath.Join(o.dir, t.id+".acks"),
-		"-sales", strconv.Itoa(o.sales), "-codes", fmt.Sprintf("%d:%d", from, to)}, extra...)
+		"-sales", strconv.Itoa(o.sales), "-customers", fmt.Sprintf("%d:%d", from, to)}, extra...)
 }
 
 func startTills(sp spawner, logw io.Writer, proxy string, o demoOptions) ([]*proc, error) {
@@ -157,7 +157,7 @@ func outage(ctx context.Context, w io.Writer, proxy *netcut.Proxy, ps []*proc, o
 	after := acked(o)
 	proxy.Heal()
 	for i, t := range tills {
-		fmt.Fprintf(w, "  till %s sold %d coupons offline, within its leases\n", t.id, after[i]-before[i])
+		fmt.Fprintf(w, "  till %s sold %d times with the code offline, within its leases\n", t.id, after[i]-before[i])
 	}
 	fmt.Fprintf(w, "network back: the tills sync their journals\n")
 	return nil

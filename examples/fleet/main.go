@@ -67,7 +67,6 @@ func runCentral(ctx context.Context, args []string, stdout, stderr io.Writer) er
 	fs.StringVar(&secrets, "secrets", "T1=s1,T2=s2,T3=s3", "the tills' secrets, as id=secret,...")
 	fs.StringVar(&o.SeriesID, "series", offer.SeriesID, "the demo series' id")
 	fs.Int64Var(&o.Uses, "uses", 200, "the demo series' use limit")
-	fs.IntVar(&o.Codes, "codes", 300, "how many coupons the demo series has")
 	fs.DurationVar(&o.Reclaim, "reclaim", 500*time.Millisecond, "how often lapsed leases are reclaimed")
 	fs.DurationVar(&o.Skew, "skew", time.Second, "the clock-skew allowance of leases")
 	if err := fs.Parse(args); err != nil {
@@ -90,14 +89,14 @@ func runCentral(ctx context.Context, args []string, stdout, stderr io.Writer) er
 func runTill(ctx context.Context, args []string, stdout, stderr io.Writer) error {
 	fs := flag.NewFlagSet("till", flag.ContinueOnError)
 	o := tillproc.Options{Log: stderr}
-	var codes string
+	var people string
 	fs.StringVar(&o.Central, "central", "", "the central's base URL")
 	fs.StringVar(&o.Till, "id", "", "the till's id")
 	fs.StringVar(&o.Secret, "secret", "", "the till's secret")
 	fs.StringVar(&o.File, "file", "", "the till's SQLite file")
 	fs.StringVar(&o.SeriesID, "series", offer.SeriesID, "the series to sell")
 	fs.IntVar(&o.Sales, "sales", 100, "sale attempts in all, across restarts")
-	fs.StringVar(&codes, "codes", "1:300", "the coupons the till's customers bring, from:to")
+	fs.StringVar(&people, "customers", "1:300", "the customers who come to the till, by number, from:to")
 	fs.Int64Var(&o.LeaseUses, "lease-uses", 15, "uses per lease")
 	fs.DurationVar(&o.LeaseFor, "lease-for", 30*time.Second, "how long a lease lasts")
 	fs.DurationVar(&o.Skew, "skew", time.Second, "the clock-skew allowance of leases")
@@ -108,12 +107,12 @@ func runTill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err := fs.Parse(args); err != nil {
 		return err
 	}
-	from, to, ok := strings.Cut(codes, ":")
+	from, to, ok := strings.Cut(people, ":")
 	var err1, err2 error
 	o.From, err1 = strconv.Atoi(from)
 	o.To, err2 = strconv.Atoi(to)
 	if !ok || err1 != nil || err2 != nil || o.From < 1 || o.To < o.From {
-		return fmt.Errorf("till: -codes %q is not from:to", codes)
+		return fmt.Errorf("till: -customers %q is not from:to", people)
 	}
 	if o.Central == "" || o.Till == "" || o.File == "" {
 		return errors.New("till: -central, -id and -file are required")

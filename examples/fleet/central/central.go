@@ -33,11 +33,9 @@ type Options struct {
 	Addr string
 	// Secrets are the tills the central knows, by id.
 	Secrets map[string]string
-	// SeriesID, Uses and Codes are the demo offer: its id, its use limit
-	// and how many coupons it has (numbered 1 to Codes).
+	// SeriesID and Uses are the demo offer's id and use limit.
 	SeriesID string
 	Uses     int64
-	Codes    int
 	// Reclaim is how often lapsed leases are reclaimed, with the
 	// clock-skew allowance Skew.
 	Reclaim time.Duration
@@ -92,7 +90,7 @@ func Run(ctx context.Context, o Options, ready io.Writer) error {
 	if err != nil {
 		return err
 	}
-	if err := EnsureOffer(ctx, eng, o.SeriesID, o.Uses, o.Codes); err != nil {
+	if err := EnsureOffer(ctx, eng, o.SeriesID, o.Uses); err != nil {
 		return err
 	}
 	ln, err := net.Listen("tcp", o.Addr)
@@ -142,10 +140,10 @@ func reclaimLoop(ctx context.Context, eng *couponkit.Engine, o Options, lg *log.
 	}
 }
 
-// EnsureOffer creates the demo series id with a limit of uses and codes
-// coupons, unless it exists; a central stopped halfway through finishes
-// the upload when it starts again.
-func EnsureOffer(ctx context.Context, eng *couponkit.Engine, id string, uses int64, codes int) error {
+// EnsureOffer creates the demo series id with a limit of uses and issues
+// its code once, unless that was done; a central stopped halfway through
+// finishes when it starts again.
+func EnsureOffer(ctx context.Context, eng *couponkit.Engine, id string, uses int64) error {
 	if _, err := eng.Series(ctx, id); errors.Is(err, errcode.ErrNotFound) {
 		if _, err := eng.CreateSeries(ctx, offer.Series(id, uses)); err != nil && !errors.Is(err, errcode.ErrAlreadyExists) {
 			return fmt.Errorf("central: creating the demo series: %w", err)
@@ -153,20 +151,9 @@ func EnsureOffer(ctx context.Context, eng *couponkit.Engine, id string, uses int
 	} else if err != nil {
 		return err
 	}
-	c, err := eng.Counters(ctx, id)
-	if err != nil || c.Issued >= int64(codes) {
-		return err
-	}
-	rows := make([]couponkit.UploadRow, codes)
-	for k := range rows {
-		rows[k] = couponkit.UploadRow{Code: offer.Code(k + 1), Customer: couponkit.ByID(offer.Customer(k + 1))}
-	}
-	res, err := eng.Upload(ctx, couponkit.UploadRequest{SeriesID: id, Rows: rows, Actor: "fleet"})
+	_, err := eng.Issue(ctx, couponkit.IssueRequest{SeriesID: id, Customer: couponkit.ByID(offer.Issuer), IdempotencyKey: "fleet-first-issue", Actor: "fleet"})
 	if err != nil {
-		return fmt.Errorf("central: uploading the demo coupons: %w", err)
-	}
-	if len(res.Failed) > 0 {
-		return fmt.Errorf("central: uploading the demo coupons: row %d: %w", res.Failed[0].Row, res.Failed[0].Err)
+		return fmt.Errorf("central: issuing the demo code: %w", err)
 	}
 	return nil
 }

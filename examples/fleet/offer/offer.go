@@ -1,7 +1,6 @@
 // Package offer is the fleet example's demo offer, which the central
-// creates and the tills sell: a series of uploaded coupons, coupon k with
-// the code Code(k) issued to the customer Customer(k), each usable once,
-// with a use limit for the whole series.
+// creates and the tills sell: one common code that any customer may use
+// once, with a use limit for the whole series.
 package offer
 
 import (
@@ -16,19 +15,24 @@ import (
 // SeriesID is the demo series' id.
 const SeriesID = "fleet-demo"
 
-// Code is the code of coupon k.
-func Code(k int) string { return fmt.Sprintf("FLEET-%04d", k) }
+// Code is the offer's code.
+const Code = "SPRING5"
 
-// Customer is the customer coupon k is issued to.
-func Customer(k int) string { return fmt.Sprintf("c%04d", k) }
+// Customer is the id of customer k.
+func Customer(k int) string { return fmt.Sprintf("c%05d", k) }
 
-// Series is the demo series with id: 5 EUR off a bill of at least 10 EUR,
-// each coupon used once, at most uses uses in all.
+// Issuer is the customer the central issues the code to first (a common
+// code that anyone may use must have been issued once).
+const Issuer = "c00000"
+
+// Series is the demo series with id: 5 EUR off a bill of at least 10 EUR
+// with the code Code, once per customer, at most uses uses in all.
 func Series(id string, uses int64) series.Series {
 	return series.Series{
 		ID: id, Name: "fleet demo: 5 EUR off", TimeZone: "UTC",
-		Source: series.Source{Kind: series.Uploaded},
+		Source: series.Source{Kind: series.Common, Code: Code},
 		Redemption: limits.RedemptionRules{
+			AnyoneMayRedeem: true,
 			MaxPerSeries: limits.Limit(uses),
 			MinBill:      decimal.NewNullDecimal(decimal.NewFromInt(10)),
 		},

@@ -74,13 +74,17 @@ func (n *node) keep(ctx context.Context, l lease.Lease) error {
 	return saveLease(ctx, n.db, l)
 }
 
-// finish syncs the whole journal, then returns what the till has left of
-// each lease, trying until o.Finish has passed.
+// finish syncs the whole journal, learns the answers of grants it never
+// had, then returns what the till has left of each lease, trying until
+// o.Finish has passed.
 func (n *node) finish(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, n.o.Finish)
 	defer cancel()
 	for {
 		err := n.syncAll(ctx)
+		if err == nil {
+			err = n.resendGrants(ctx)
+		}
 		if err == nil {
 			err = n.returnLeftovers(ctx)
 		}
@@ -92,6 +96,29 @@ func (n *node) finish(ctx context.Context) error {
 		}
 		_ = sleep(ctx, 100*time.Millisecond)
 	}
+}
+
+// resendGrants sends again the grants asked and never answered, so that
+// the till learns of a lease the central granted before the till was
+// killed, and returns it with the others.
+func (n *node) resendGrants(ctx context.Context) error {
+	calls, err := pendingCalls(ctx, n.db, "grant")
+	if err != nil {
+		return err
+	}
+	for _, c := range calls {
+		res, err := n.c.GrantLease(ctx, couponkit.LeaseRequest{Till: n.o.Till, SeriesID: n.o.SeriesID, Key: c.key, Uses: c.uses, End: c.end})
+		if err == nil {
+			err = n.keep(ctx, res.Lease)
+		}
+		if err != nil && !refusedBy(err) {
+			return err
+		}
+		if err := dropCall(ctx, n.db, c.key); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // syncAll uploads the journal until nothing is pending.

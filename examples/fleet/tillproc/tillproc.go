@@ -8,7 +8,7 @@
 //
 // A sale's coupon use, its journal entry and the till's record of the
 // sale commit in one SQLite transaction; only then does the till append
-// "sold <key> <code> <customer>" to its acks file, with one write(2) to a
+// "sold <key> <customer>" to its acks file, with one write(2) to a
 // file opened for appending, and count the sale as acknowledged. A till
 // killed at any point has therefore journaled every sale in its acks
 // file: each will be synced, and the central records it exactly once.
@@ -57,8 +57,8 @@ type Options struct {
 	File     string
 	SeriesID string
 	// Sales is how many sale attempts the till makes in all, across
-	// restarts; the customer of attempt n brings coupon number From +
-	// (a hash of the till and n) mod (To - From + 1).
+	// restarts; at attempt n, customer number From + (a hash of the till
+	// and n) mod (To - From + 1) brings the offer's code.
 	Sales    int
 	From, To int
 	// LeaseUses and LeaseFor size the leases the till asks for; Skew is
@@ -178,15 +178,15 @@ func (n *node) close() {
 	n.db.Close()
 }
 
-// use is the sale of attempt a: a customer with one of the offer's
-// coupons, a bill of 20 to 79.99 EUR.
+// use is the sale of attempt a: a customer with the offer's code, a bill
+// of 20 to 79.99 EUR.
 func (n *node) use(a int) till.Use {
 	h := fnv.New64a()
 	fmt.Fprintf(h, "%s/%d", n.o.Till, a)
 	x := h.Sum64()
 	k := n.o.From + int(x%uint64(n.o.To-n.o.From+1))
 	cents := 2000 + int(x>>32%6000)
-	return till.Use{Key: fmt.Sprintf("%s-%d", n.o.Till, a), SeriesID: n.o.SeriesID, Code: offer.Code(k), Customer: offer.Customer(k),
+	return till.Use{Key: fmt.Sprintf("%s-%d", n.o.Till, a), SeriesID: n.o.SeriesID, Code: offer.Code, Customer: offer.Customer(k),
 		Bill: fmt.Sprintf("%d.%02d", cents/100, cents%100), Currency: "EUR", At: time.Now().UTC()}
 }
 
@@ -219,7 +219,7 @@ func (n *node) ack(u till.Use) error {
 	if n.acks == nil {
 		return nil
 	}
-	_, err := n.acks.WriteString(fmt.Sprintf("sold %s %s %s\n", u.Key, u.Code, u.Customer))
+	_, err := n.acks.WriteString(fmt.Sprintf("sold %s %s\n", u.Key, u.Customer))
 	return err
 }
 
