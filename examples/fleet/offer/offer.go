@@ -33,8 +33,8 @@ func Series(id string, uses int64) series.Series {
 		Source: series.Source{Kind: series.Common, Code: Code},
 		Redemption: limits.RedemptionRules{
 			AnyoneMayRedeem: true,
-			MaxPerSeries: limits.Limit(uses),
-			MinBill:      decimal.NewNullDecimal(decimal.NewFromInt(10)),
+			MaxPerSeries:    limits.Limit(uses),
+			MinBill:         decimal.NewNullDecimal(decimal.NewFromInt(10)),
 		},
 		Expiry:   series.Expiry{Kind: series.Never},
 		Discount: series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(5), Currency: "EUR"},

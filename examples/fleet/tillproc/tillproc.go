@@ -196,13 +196,18 @@ func (n *node) sale(ctx context.Context, a int) error {
 	u := n.use(a)
 	hook := func(tx *sql.Tx) error { return recordAttempt(ctx, tx, a, sold, u.Key, u.Code) }
 	_, err := n.sell(ctx, u, hook)
+	// A refusal by the rules matches errcode sentinels too (a customer
+	// level is a LimitReached): it is final, and asks for no lease.
+	var re *refusal.Error
+	if errors.As(err, &re) {
+		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code)
+	}
 	if errors.Is(err, errcode.ErrUnavailable) && n.fetchSeries(ctx) == nil {
 		_, err = n.sell(ctx, u, hook)
 	}
-	if errors.Is(err, errcode.ErrLimitReached) && !n.soldOut && n.lease(ctx) == nil {
+	if errors.Is(err, errcode.ErrLimitReached) && !errors.As(err, &re) && !n.soldOut && n.lease(ctx) == nil {
 		_, err = n.sell(ctx, u, hook)
 	}
-	var re *refusal.Error
 	switch {
 	case err == nil:
 		return n.ack(u)
