@@ -32,7 +32,7 @@ const (
 
 // TestFleetChaosPostgres runs the central on PostgreSQL and three tills
 // as processes over loopback HTTP through a proxy, and for a while (20 s,
-// or $COUPONKIT_FLEET_CHAOS_SECONDS) cuts the network at random, drops
+// 10 s under the race detector, or $COUPONKIT_FLEET_CHAOS_SECONDS) cuts the network at random, drops
 // connections mid-request, and kills tills and the central with SIGKILL,
 // restarting each on the same file or database. Then it heals, lets the
 // tills sell out the offer, sync and return their leftovers, and checks:
@@ -45,7 +45,10 @@ func TestFleetChaosPostgres(t *testing.T) {
 	if dsn == "" {
 		t.Skipf("the fleet's PostgreSQL test is skipped: set %s to a PostgreSQL DSN to run it", pgEnv)
 	}
-	chaos := 20 * time.Second
+	chaos, rate := 20*time.Second, int64(90)
+	if raceEnabled { // a third of the speed: keep the run near a minute
+		chaos, rate = 10*time.Second, 40
+	}
 	if s := os.Getenv(chaosEnv); s != "" {
 		n, err := strconv.Atoi(s)
 		if err != nil {
@@ -55,9 +58,9 @@ func TestFleetChaosPostgres(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), chaos+90*time.Second)
 	defer cancel()
-	// Enough uses for the tills to sell through the chaos (about 80 a
+	// Enough uses for the tills to sell through the chaos (about rate a
 	// second between them), so that the limit binds near its end.
-	uses := max(600, 90*int64(chaos/time.Second))
+	uses := max(10*rate, rate*int64(chaos/time.Second))
 	f := newFleet(t, ctx, withSearchPath(dsn, newSchema(t, dsn)), uses)
 	defer f.close()
 	f.startAll()
@@ -165,7 +168,7 @@ func (f *fleet) startCentral() {
 // of a lease before the central may reclaim it.
 func tillFlags(i int) []string {
 	if i == len(tills)-1 {
-		return []string{"-lease-uses", "40", "-lease-for", "4s", "-skew", "1500ms", "-pace", "60ms", "-sync", "150ms", "-finish", "40s"}
+		return []string{"-lease-uses", "40", "-lease-for", "4s", "-skew", "1500ms", "-pace", "100ms", "-sync", "150ms", "-finish", "40s"}
 	}
 	return []string{"-lease-uses", "12", "-lease-for", "5s", "-skew", "1500ms", "-pace", "8ms", "-sync", "150ms", "-finish", "40s"}
 }

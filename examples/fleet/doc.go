@@ -31,7 +31,18 @@
 //   - package netcut: the proxy that scripts outages.
 //
 // The till's "sell" step is one function (tillproc's node.sell, today the
-// journal's offline decision for every sale); the test in this directory
-// runs the whole fleet on PostgreSQL with connections cut at random and
-// the tills and the central killed with SIGKILL mid-load.
+// journal's offline decision for every sale).
+//
+// # Tests
+//
+// TestDemo runs the demo on SQLite (a few seconds, in every `go test`).
+// TestFleetChaosPostgres runs when COUPONKIT_TEST_POSTGRES names a
+// database (in a schema of its own): the central on PostgreSQL, three
+// tills over loopback HTTP through the proxy, and for 20 seconds
+// (COUPONKIT_FLEET_CHAOS_SECONDS for longer) random cuts, dropped
+// connections and SIGKILLs of tills and of the central, each restarted on
+// its own file or database. Both then check that every sale a till
+// acknowledged is recorded centrally exactly once, that the offer's limit
+// held (the PostgreSQL test samples the counter all along) and that the
+// books add up.
 package main
