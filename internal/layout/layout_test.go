@@ -163,15 +163,19 @@ func TestImportGraph(t *testing.T) {
 }
 
 // TestTillBuildLinksNoPostgres checks that a till built on SQLite (the
-// point-of-sale example, and the store/sqlite package it uses) does not
-// link the PostgreSQL driver: tills ship the smallest binary that works
-// offline. The PostgreSQL store links no SQLite either.
+// point-of-sale example, the fleet example's till process, and the
+// store/sqlite package they use) does not link the PostgreSQL driver:
+// tills ship the smallest binary that works offline. The PostgreSQL store
+// links no SQLite either. (The fleet example's command is central and
+// till in one demo binary; its till side is package tillproc, checked
+// here, and the central's code is in package central.)
 func TestTillBuildLinksNoPostgres(t *testing.T) {
 	if testing.Short() {
 		t.Skip("lists dependencies with the go tool")
 	}
 	for _, c := range []struct{ pkg, needs, banned string }{
 		{"./examples/pos", "modernc.org/sqlite", "github.com/jackc/pgx"},
+		{"./examples/fleet/tillproc", "modernc.org/sqlite", "github.com/jackc/pgx"},
 		{"./store/sqlite", "modernc.org/sqlite", "github.com/jackc/pgx"},
 		{"./store/postgres", "github.com/jackc/pgx/v5", "modernc.org/sqlite"},
 	} {
