@@ -259,13 +259,25 @@ func (l Lease) Use(s Slice, at time.Time) (Lease, error) {
 
 // Conflict returns l with one more conflicted use recorded, at at, and
 // whether that use passed the lease's allowance (Conflicted > Allowance
-// after it). It applies to a lease of any status: a use the till made
-// within the lease is recorded whenever it is reported, and a conflicted
-// one is counted on its lease even when the lease has been reclaimed.
+// after it): a use the lease could not take (it was reclaimed, or had
+// nothing left), counted on the series but on its lease's exposure all
+// the same. It applies to a lease of any status.
 func (l Lease) Conflict(at time.Time) (Lease, bool) {
 	n := l.next(at)
 	n.Conflicted++
 	return n, n.Conflicted > n.Allowance
+}
+
+// UseConflicted is Use of a use the central would have refused, in one
+// transition: s counted as used and one more conflicted use recorded. It
+// reports whether that use passed the lease's allowance.
+func (l Lease) UseConflicted(s Slice, at time.Time) (Lease, bool, error) {
+	n, err := l.Use(s, at)
+	if err != nil {
+		return l, false, err
+	}
+	n.Conflicted++
+	return n, n.Conflicted > n.Allowance, nil
 }
 
 // Allow returns l with n more uses allowed unverified (n <= 0 adds

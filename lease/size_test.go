@@ -92,3 +92,17 @@ func TestAllowanceAndConflict(t *testing.T) {
 		t.Errorf("a negative allowance passes Check")
 	}
 }
+
+func TestUseConflicted(t *testing.T) {
+	l, err := New(Params{ID: "l", Till: "t", SeriesID: "s", Slice: Slice{Uses: 1}, End: t0.Add(time.Hour)}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n, over, err := l.UseConflicted(Slice{Uses: 1}, t0)
+	if err != nil || !over || n.Used.Uses != 1 || n.Conflicted != 1 || n.Version != l.Version+1 {
+		t.Fatalf("a conflicted use of a lease with no allowance: %+v, over %v, %v", n, over, err)
+	}
+	if _, _, err := n.UseConflicted(Slice{Uses: 1}, t0); err == nil {
+		t.Errorf("a conflicted use past what is left was counted on the lease")
+	}
+}
