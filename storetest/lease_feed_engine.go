@@ -36,12 +36,15 @@ func (e *env) twoSeriesFeed(t *testing.T) (string, []string, store.Position) {
 	a := e.leaseSeries(10)
 	b := e.gen("other")
 	e.grant(t, "till-1", a.ID, "g1", 2)
+	// The series' events interleave: A B A A B B A ...
 	ca := e.issue(a.ID, alice)
 	cb := e.issue(b.ID, bob)
+	e.issue(a.ID, carol)
+	e.issue(a.ID, dave)
 	e.redeem(cb.Code, bob, "central-1")
+	e.issue(b.ID, erin)
 	_, err := e.e.Revoke(e.ctx, couponkit.RevokeRequest{SeriesID: a.ID, Codes: []string{ca.Code}, Actor: "op", Reason: "fraud"})
 	mustOK(t, err, "Revoke")
-	e.issue(a.ID, carol)
 	e.issue(b.ID, dave)
 	all, head := e.feed(store.Position{})
 	want := []string{}
