@@ -23,6 +23,7 @@ import (
 var leaseOnlineTests = []test{
 	{"OnTheLease", testOnlineOnTheLease},
 	{"WithoutLease", testOnlineWithoutLease},
+	{"LeaseEndingFirst", testOnlineLeaseEndingFirst},
 	{"OnlineThenJournal", testOnlineThenJournal},
 	{"JournalThenOnline", testJournalThenOnline},
 	{"RaceWithJournal", testOnlineRace},
@@ -241,3 +242,25 @@ func testOnlineRace(t *testing.T, e *env) {
 
 // storeEntries selects a till's recorded entries.
 func storeEntries(till string) store.TillEntryQuery { return store.TillEntryQuery{Till: till} }
+
+// testOnlineLeaseEndingFirst: an online use draws on the till's open lease
+// with uses left that ends first, and on no other till's.
+func testOnlineLeaseEndingFirst(t *testing.T, e *env) {
+	leaseStore(t, e)
+	s := e.leaseSeries(10)
+	grant := func(till, key string, end time.Duration) lease.Lease {
+		r, err := e.e.GrantLease(e.ctx, couponkit.LeaseRequest{Till: till, SeriesID: s.ID, Key: key, Uses: 1, End: e.clk.Now().Add(end)})
+		mustOK(t, err, "GrantLease")
+		return r.Lease
+	}
+	grant("till-2", "g0", 30*time.Minute)
+	late := grant("till-1", "g1", 3*time.Hour)
+	early := grant("till-1", "g2", 2*time.Hour)
+	r := e.online(t, onlineReq("till-1", "k1", s.ID, e.issue(s.ID, alice).Code, alice))
+	same(t, r.Entry.LeaseID, early.ID, "the first use draws on the lease ending first")
+	r = e.online(t, onlineReq("till-1", "k2", s.ID, e.issue(s.ID, bob).Code, bob))
+	same(t, r.Entry.LeaseID, late.ID, "the next on the one with uses left")
+	r = e.online(t, onlineReq("till-1", "k3", s.ID, e.issue(s.ID, carol).Code, carol))
+	same(t, [2]any{r.Entry.LeaseID, r.Entry.Counted}, [2]any{"", lease.OnSeries}, "then on the series")
+	e.wantTillInvariant(t, s.ID)
+}
