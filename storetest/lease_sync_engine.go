@@ -141,7 +141,10 @@ func testSyncAfterReclaim(t *testing.T, e *env) {
 		t.Errorf("a use after the reclaim that the series cannot fit: %+v, want a series-limit conflict", r[0])
 	}
 	same(t, e.count(k).N, int64(4), "it is recorded and counted all the same")
-	same(t, e.lease(t, l.ID).Used, lease.Slice{}, "a closed lease counts nothing more")
+	closed := e.lease(t, l.ID)
+	same(t, closed.Used, lease.Slice{}, "a closed lease counts no more uses")
+	same(t, closed.Conflicted, int64(1), "but counts a conflicted use against its allowance")
+	e.wantTillInvariant(t, s.ID)
 }
 
 func testSyncBadInput(t *testing.T, e *env) {
