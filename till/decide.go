@@ -47,8 +47,9 @@ func seriesIn(ctx context.Context, tx *sql.Tx, id string) (series.Series, error)
 // code (the central's uses the feed told of, k.Uses, and the till's own),
 // of u's code by u's customer, of the series, and the customer's last use
 // in the series, the till's own from its journal less the uses given
-// back. For a common code, whose coupon is the customer's own, the
-// central's uses count for that customer too.
+// back. For a common code, whose coupon is the customer's own, and for
+// the coupon's holder, the central's uses count as the customer's too
+// (the feed does not tell who made each use).
 func journalCounts(ctx context.Context, tx *sql.Tx, u *Use, k *Known) (limits.RedemptionCounts, error) {
 	var c limits.RedemptionCounts
 	var last sql.NullInt64
@@ -62,7 +63,7 @@ func journalCounts(ctx context.Context, tx *sql.Tx, u *Use, k *Known) (limits.Re
 		return c, fmt.Errorf("till: counting the journal's uses: %w", err)
 	}
 	c.Code += k.Uses
-	if k.Owner != "" {
+	if k.Owner != "" || k.Holder == u.Customer {
 		c.CustomerCode += k.Uses
 	}
 	if last.Valid {
