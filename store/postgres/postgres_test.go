@@ -33,3 +33,7 @@ func BenchmarkBulkInsert1M(b *testing.B) { sqltest.BenchBulkInsert1M(b, backend)
 
 // BenchmarkRedeemHotSeries: see sqltest.BenchRedeemHotSeries.
 func BenchmarkRedeemHotSeries(b *testing.B) { sqltest.BenchRedeemHotSeries(b, backend) }
+
+// BenchmarkApplyJournal: a till's sync at the central, journal entries
+// applied per second (see sqltest.BenchApplyJournal).
+func BenchmarkApplyJournal(b *testing.B) { sqltest.BenchApplyJournal(b, backend) }
