@@ -62,6 +62,14 @@ type Config struct {
 	// database); 16 when zero. The engine is the one place that retries:
 	// a store reports these and runs nothing again.
 	MaxAttempts int
+	// LeaseAllowance is the operator's policy of how many uses a till may
+	// make offline unverified (of codes whose state it has not synced)
+	// out of uses granted to it in a lease of series s: a grant sets the
+	// lease's Allowance to it, a top-up adds it for the uses it adds. The
+	// central records the uses past it all the same, flagged
+	// (errcode.AllowanceExceeded). Nil means lease.DefaultAllowance (a
+	// tenth of the uses, rounded up); a negative answer counts as 0.
+	LeaseAllowance func(s *series.Series, uses int64) int64
 }
 
 // Engine runs couponkit's operations against a Store. Every operation reads a
@@ -92,6 +100,7 @@ type Engine struct {
 	newID       func() string
 	ids         *idGen // the default newID's generator; nil with Config.NewID
 	attempts    int
+	allowance   func(*series.Series, int64) int64
 	minters     minterCache
 	mintLocks   sync.Map // series id -> mintLock; see lockMinting
 	locs        sync.Map // time zone name -> *time.Location
@@ -113,6 +122,7 @@ func New(cfg Config) (*Engine, error) {
 		onRemaining: cfg.OnRemaining,
 		newID:       cfg.NewID,
 		attempts:    cfg.MaxAttempts,
+		allowance:   cfg.LeaseAllowance,
 	}
 	if e.now == nil {
 		e.now = time.Now

@@ -206,7 +206,8 @@ func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(cont
 				return err
 			}
 			out = LeaseResult{Lease: op.Lease, Replayed: true}
-			return nil
+			out.Remaining, err = e.remaining(ctx, op.SeriesID)
+			return err
 		} else if !errors.Is(err, errcode.ErrNotFound) {
 			return err
 		}
@@ -215,7 +216,7 @@ func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(cont
 		if err != nil {
 			return err
 		}
-		ch, err := e.leaseChange(ctx, want, l, delta, now)
+		ch, err := e.leaseChange(ctx, want, &l, delta, now)
 		if err != nil {
 			return err
 		}
@@ -229,47 +230,86 @@ func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(cont
 			return err
 		}
 		out = LeaseResult{Lease: l}
-		return nil
+		out.Remaining, err = e.remaining(ctx, l.SeriesID)
+		return err
 	})
 	return out, err
+}
+
+// remaining returns how many uses the series has left by its use limit,
+// as its counter reads now, or -1 when it has no limit.
+func (e *Engine) remaining(ctx context.Context, seriesID string) (int64, error) {
+	s, err := e.series(ctx, seriesID)
+	if err != nil {
+		return 0, err
+	}
+	m := s.Redemption.MaxPerSeries
+	if m.Unlimited() {
+		return -1, nil
+	}
+	var cur [1]store.Count
+	if err := e.st.Counters(ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: seriesID}}, cur[:]); err != nil {
+		return 0, err
+	}
+	return max(0, int64(m)-cur[0].N), nil
+}
+
+// leaseAllowance is the allowance of unverified uses the operator's
+// policy gives uses granted of s.
+func (e *Engine) leaseAllowance(s *series.Series, uses int64) int64 {
+	if e.allowance == nil {
+		return lease.DefaultAllowance(uses)
+	}
+	return max(0, e.allowance(s, uses))
 }
 
 // leaseChange builds the change of a lease call: the lease, the call's op
 // and, when delta is not zero, the bump of the series' use counter, under
 // the series' limit for an increment. An increment needs the series active
-// and open at now, and fitting in what the series has left.
-func (e *Engine) leaseChange(ctx context.Context, want *lease.Op, l lease.Lease, delta int64, now time.Time) (*store.Change, error) {
+// and open at now, and fitting in what the series has left; it grows the
+// lease's allowance by the operator's policy (Config.LeaseAllowance) for
+// the uses it grants, in *l.
+func (e *Engine) leaseChange(ctx context.Context, want *lease.Op, l *lease.Lease, delta int64, now time.Time) (*store.Change, error) {
+	ch := &store.Change{}
+	if delta != 0 {
+		b, err := e.leaseBump(ctx, l, delta, now)
+		if err != nil {
+			return nil, err
+		}
+		ch.Bumps = []store.Bump{b}
+	}
 	op := *want
-	op.LeaseID, op.SeriesID, op.At, op.Lease = l.ID, l.SeriesID, now, l
-	ch := &store.Change{
-		Leases:   []store.LeaseWrite{{Lease: l, ExpectVersion: l.Version - 1}},
-		LeaseOps: []lease.Op{op},
-	}
-	if delta == 0 {
-		return ch, nil
-	}
+	op.LeaseID, op.SeriesID, op.At, op.Lease = l.ID, l.SeriesID, now, *l
+	ch.Leases = []store.LeaseWrite{{Lease: *l, ExpectVersion: l.Version - 1}}
+	ch.LeaseOps = []lease.Op{op}
+	return ch, nil
+}
+
+// leaseBump is the bump of the series' use counter by delta that a lease
+// call on l makes, checked as leaseChange says.
+func (e *Engine) leaseBump(ctx context.Context, l *lease.Lease, delta int64, now time.Time) (store.Bump, error) {
 	k := store.CounterKey{Counter: limits.SeriesUses, Series: l.SeriesID}
 	b := store.Bump{Key: k, Delta: delta, At: now}
 	if delta > 0 {
 		s, err := e.series(ctx, l.SeriesID)
 		if err != nil {
-			return nil, err
+			return b, err
 		}
 		if err := leasable(s, now); err != nil {
-			return nil, err
+			return b, err
 		}
 		b.Guard = limits.Guard{Counter: limits.SeriesUses, Limit: s.Redemption.MaxPerSeries}
 		var cur [1]store.Count
 		if err := e.st.Counters(ctx, []store.CounterKey{k}, cur[:]); err != nil {
-			return nil, err
+			return b, err
 		}
 		if m := s.Redemption.MaxPerSeries; !m.Unlimited() && cur[0].N+delta > int64(m) {
-			return nil, errcode.New(errcode.LimitReached, "Uses",
+			return b, errcode.New(errcode.LimitReached, "Uses",
 				fmt.Sprintf("the series has %d uses left, fewer than the %d asked for", max(0, int64(m)-cur[0].N), delta))
 		}
+		*l = l.Allow(e.leaseAllowance(s, delta))
 	}
-	ch.Bumps = []store.Bump{b}
-	return ch, nil
+	return b, nil
 }
 
 // leasable reports why uses of s cannot be leased at now: a series that is

@@ -3,6 +3,7 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/couponkit/couponkit/errcode"
@@ -64,7 +65,11 @@ func (b *JournalBatch) validate() error {
 			required("LeaseID", x.LeaseID), idArg("LeaseID", x.LeaseID),
 			required("Code", x.Code), input.Text("Code", input.Code, x.Code),
 			input.Text("Customer", input.ID, x.Customer), required("At", timeText(x.At)), input.Time("At", x.At),
+			input.Text("Reverses", input.Key, x.Reverses),
 		)
+		if err == nil && x.Reverses == x.Key {
+			err = errcode.New(errcode.InvalidArgument, "Reverses", "an entry cannot reverse itself")
+		}
 		if err == nil && x.Bill.Amount.IsNegative() {
 			err = errcode.New(errcode.InvalidArgument, "Bill", "must not be negative")
 		}
@@ -102,9 +107,14 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 	if err != nil {
 		return JournalAck{}, err
 	}
+	uses := make(map[string]*JournalEntry, len(b.Entries))
 	for i := range b.Entries {
-		if err := e.checkEntry(ctx, ls, b.Till, &b.Entries[i]); err != nil {
+		x := &b.Entries[i]
+		if err := e.checkEntry(ctx, ls, b.Till, x, uses); err != nil {
 			return JournalAck{}, input.WithinAt("Entries", i, err)
+		}
+		if x.Reverses == "" {
+			uses[x.Key] = x
 		}
 	}
 	ack := JournalAck{Entries: make([]lease.Entry, 0, len(b.Entries))}
@@ -119,9 +129,10 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 }
 
 // checkEntry refuses an entry that names a lease that is not the till's
-// (as one that does not exist), or repeats a recorded key with another
-// use.
-func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry) error {
+// (as one that does not exist), repeats a recorded key with another use,
+// or reverses a use that is neither recorded nor among uses, the uses
+// earlier in its batch (checkReversal).
+func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry, uses map[string]*JournalEntry) error {
 	l, err := ls.Lease(ctx, x.LeaseID)
 	if err == nil && l.Till != till {
 		err = store.NotFound("lease", x.LeaseID)
@@ -131,6 +142,9 @@ func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till strin
 	}
 	rec, err := ls.TillEntry(ctx, till, x.Key)
 	if errors.Is(err, errcode.ErrNotFound) {
+		if x.Reverses != "" {
+			return checkReversal(ctx, ls, till, x, uses)
+		}
 		return nil
 	}
 	if err != nil {
@@ -139,10 +153,18 @@ func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till strin
 	return sameEntry(&rec, till, l.SeriesID, x)
 }
 
-// sameEntry checks that x, uploaded again under rec's key, is rec's use.
+// sameEntry checks that x, uploaded again under rec's key, is rec's use:
+// the same lease, series, code, customer, bill and sale time, or, for a
+// use recorded online (RedeemAtTill), the same series, code, customer and
+// bill (the till may have drawn another lease, at another time, when it
+// fell back to its journal); and the same use reversed, if any.
 func sameEntry(rec *lease.Entry, till, seriesID string, x *JournalEntry) error {
 	want := lease.Entry{Till: till, Key: x.Key, LeaseID: x.LeaseID, SeriesID: seriesID, Code: x.Code, Customer: x.Customer, Bill: x.Bill, At: x.At}
-	if !rec.SameUse(&want) {
+	same := rec.SameUse(&want)
+	if rec.Online {
+		same = rec.SameSale(&want)
+	}
+	if !same || rec.Reverses != x.Reverses {
 		return errcode.New(errcode.KeyMismatch, "Key", "the idempotency key was used for another sale; use a new key for a new request")
 	}
 	return nil
@@ -162,14 +184,19 @@ func (e *Engine) applyEntry(ctx context.Context, ls store.LeaseStore, till strin
 		} else if !errors.Is(err, errcode.ErrNotFound) {
 			return err
 		}
-		ch, rec, err := e.entryChange(ctx, till, x, &l)
+		record := e.entryChange
+		if x.Reverses != "" {
+			record = e.reversalChange
+		}
+		ch, rec, err := record(ctx, till, x, &l)
 		if err != nil {
 			return err
 		}
 		if err := e.st.Apply(ctx, ch); err != nil {
 			var ex *store.ExistsError
-			if errors.As(err, &ex) && ex.Kind == "till entry" {
-				// The same entry was recorded meanwhile: the next
+			if errors.As(err, &ex) {
+				// The same key was recorded meanwhile, from the journal or
+				// online (its entry, or its redemption's key): the next
 				// attempt answers it.
 				return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
 			}
@@ -193,21 +220,43 @@ func (e *Engine) entryChange(ctx context.Context, till string, x *JournalEntry, 
 		return nil, rec, err
 	}
 	rec.Applied = now
+	rec.Counted = lease.OnSeries
 	if onLease {
 		rec.Counted = lease.OnLease
-		ch.Leases = []store.LeaseWrite{{Lease: used, ExpectVersion: l.Version}}
-	} else {
-		rec.Counted = lease.OnSeries
-		if rec.Conflicted() {
-			// An allowed use bumps the series' counter under its guard
-			// (decideEntry); a refused one is counted all the same, since
-			// the discount was given.
-			k := store.CounterKey{Counter: limits.SeriesUses, Series: l.SeriesID}
-			ch.Bumps = append(ch.Bumps, store.Bump{Key: k, Delta: 1, At: x.At})
-		}
+	} else if rec.Conflicted() {
+		// An allowed use bumps the series' counter under its guard
+		// (decideEntry); a refused one is counted all the same, since
+		// the discount was given.
+		k := store.CounterKey{Counter: limits.SeriesUses, Series: l.SeriesID}
+		ch.Bumps = append(ch.Bumps, store.Bump{Key: k, Delta: 1, At: x.At})
+	}
+	n, write, over := used, onLease, false
+	switch {
+	case onLease && rec.Conflicted():
+		n, over, err = l.UseConflicted(lease.Slice{Uses: 1}, now)
+	case rec.Conflicted():
+		n, over = l.Conflict(now)
+		write = true
+	}
+	if err != nil {
+		return nil, rec, err
+	}
+	if over {
+		rec.Conflicts = append(rec.Conflicts, overAllowance(&n))
+	}
+	if write {
+		ch.Leases = []store.LeaseWrite{{Lease: n, ExpectVersion: l.Version}}
 	}
 	ch.TillEntries = []lease.Entry{rec}
 	return ch, rec, nil
+}
+
+// overAllowance is the extra conflict of a conflicted use that took its
+// lease past its allowance of unverified uses.
+func overAllowance(l *lease.Lease) refusal.Refusal {
+	return refusal.Refusal{Code: errcode.AllowanceExceeded, Rule: refusal.LeaseAllowance,
+		Message: fmt.Sprintf("the till's unverified uses of lease %s (%d) passed its allowance of %d", l.ID, l.Conflicted, l.Allowance),
+		Params:  refusal.Params{Limit: l.Allowance, Used: l.Conflicted}}
 }
 
 // decideEntry evaluates x at its sale time as a redemption of its code in

@@ -61,6 +61,7 @@ import (
 //	1117  HeldElsewhere               every remaining use is held by another checkout for now
 //	1118  KeyMismatch                 an idempotency key was used before with other parameters
 //	1119  HoldReleased                the hold was released (or, by the clock, lapsed)
+//	1120  AllowanceExceeded           a till's unverified offline uses passed its lease's allowance
 //
 //	1200  LimitReached                a redemption or issuance rule refused the request;
 //	                                  the reasons are in the limits.Decision (codes 1201..1299)
@@ -116,6 +117,7 @@ const (
 	HeldElsewhere      Code = 1117
 	KeyMismatch        Code = 1118
 	HoldReleased       Code = 1119
+	AllowanceExceeded  Code = 1120
 
 	LimitReached Code = 1200
 
@@ -166,6 +168,7 @@ var codeNames = map[Code]string{
 	HeldElsewhere:       "held by another checkout",
 	KeyMismatch:         "idempotency key mismatch",
 	HoldReleased:        "hold released",
+	AllowanceExceeded:   "lease allowance exceeded",
 	LimitReached:        "limit reached",
 	Conflict:            "conflict",
 	GuardFailed:         "guard failed",
@@ -297,6 +300,7 @@ var (
 	ErrHeldElsewhere       = &Error{Code: HeldElsewhere}
 	ErrKeyMismatch         = &Error{Code: KeyMismatch}
 	ErrHoldReleased        = &Error{Code: HoldReleased}
+	ErrAllowanceExceeded   = &Error{Code: AllowanceExceeded}
 	ErrLimitReached        = &Error{Code: LimitReached}
 	ErrConflict            = &Error{Code: Conflict}
 	ErrGuardFailed         = &Error{Code: GuardFailed}

@@ -75,3 +75,12 @@ func (e *Entry) SameUse(o *Entry) bool {
 		e.Customer == o.Customer && e.Bill.Currency == o.Bill.Currency &&
 		e.Bill.Amount.Equal(o.Bill.Amount) && e.At.Equal(o.At)
 }
+
+// SameSale reports whether o describes the same sale as e: series, code,
+// customer and bill, whatever lease it drew on and whenever it was made.
+// It is how a use decided online and the same sale uploaded from the
+// journal (which may name another lease and sale time) are matched.
+func (e *Entry) SameSale(o *Entry) bool {
+	return e.SeriesID == o.SeriesID && e.Code == o.Code && e.Customer == o.Customer &&
+		e.Bill.Currency == o.Bill.Currency && e.Bill.Amount.Equal(o.Bill.Amount)
+}

@@ -109,7 +109,8 @@ func (l *Lease) LapsedAt(at time.Time, skew time.Duration) bool {
 	return l.Status == Open && !at.Before(l.End.Add(skew))
 }
 
-// Check reports a lease that breaks an invariant: a negative part, parts
+// Check reports a lease that breaks an invariant: a negative part (or
+// allowance, or conflicted count), parts
 // that add up to more than was granted, a closed lease with something
 // left, an End not after Start. The error matches
 // errcode.ErrInvalidArgument.
@@ -118,6 +119,8 @@ func (l *Lease) Check() error {
 	switch {
 	case l.Granted.Negative() || l.Used.Negative() || l.Returned.Negative() || l.Reclaimed.Negative():
 		return bad("Lease", "a part is negative")
+	case l.Allowance < 0 || l.Conflicted < 0:
+		return bad("Lease", "the allowance or the conflicted count is negative")
 	case l.Left().Negative():
 		return bad("Lease", "used, returned and reclaimed add up to more than was granted")
 	case l.Status == Closed && !l.Left().IsZero():
@@ -252,4 +255,48 @@ func (l Lease) Use(s Slice, at time.Time) (Lease, error) {
 	n := l.next(at)
 	n.Used = n.Used.Add(s)
 	return n, nil
+}
+
+// Conflict returns l with one more conflicted use recorded, at at, and
+// whether that use passed the lease's allowance (Conflicted > Allowance
+// after it): a use the lease could not take (it was reclaimed, or had
+// nothing left), counted on the series but on its lease's exposure all
+// the same. It applies to a lease of any status.
+func (l Lease) Conflict(at time.Time) (Lease, bool) {
+	n := l.next(at)
+	n.Conflicted++
+	return n, n.Conflicted > n.Allowance
+}
+
+// UseConflicted is Use of a use the central would have refused, in one
+// transition: s counted as used and one more conflicted use recorded. It
+// reports whether that use passed the lease's allowance.
+func (l Lease) UseConflicted(s Slice, at time.Time) (Lease, bool, error) {
+	n, err := l.Use(s, at)
+	if err != nil {
+		return l, false, err
+	}
+	n.Conflicted++
+	return n, n.Conflicted > n.Allowance, nil
+}
+
+// Allow returns l with n more uses allowed unverified (n <= 0 adds
+// nothing). Grants and top-ups call it with the operator's policy's
+// allowance for the uses they add; it changes no version, being part of
+// the transition that adds the uses.
+func (l Lease) Allow(n int64) Lease {
+	if n > 0 {
+		l.Allowance += n
+	}
+	return l
+}
+
+// DefaultAllowance is the allowance of unverified uses a lease gets for
+// uses granted when the operator sets no policy: a tenth of them, rounded
+// up, so that every lease allows at least one.
+func DefaultAllowance(uses int64) int64 {
+	if uses <= 0 {
+		return 0
+	}
+	return (uses + 9) / 10
 }

@@ -119,6 +119,10 @@ const (
 	CommonCodeIssued Rule = "common_code_issued" // 1224
 	NotInAudience    Rule = "audience"           // 1225
 	Excluded         Rule = "excluded"           // 1226
+	// LeaseAllowance is not a reason to refuse a use but a fact the
+	// central records on a till's conflicted offline use: it took the
+	// till's lease past its allowance of unverified uses.
+	LeaseAllowance Rule = "lease_allowance" // 1120
 )
 
 // Error is a refused request: the refusals, in order, each once. It matches

@@ -75,6 +75,10 @@ type Change struct {
 	// recorded them, one per till and key (see CheckTillEntry). Only a
 	// store that implements LeaseStore is given them.
 	TillEntries []lease.Entry
+	// TillEntryUpdates replace recorded entries, guarded by their Reversed
+	// time (see TillEntryUpdate): a use given back is marked so once.
+	// Only a store that implements LeaseStore is given them.
+	TillEntryUpdates []TillEntryUpdate
 }
 
 // SequenceAdvance moves the next index of a series' code sequence (see

@@ -108,7 +108,8 @@ func (q *LeaseQuery) Match(l *lease.Lease) bool {
 }
 
 // validateLeases is Validate's part for leases: a lease id among Leases
-// twice, or a (till, key) among LeaseOps twice.
+// twice, a (till, key) among LeaseOps twice, or among TillEntries and
+// TillEntryUpdates together twice.
 func (c *Change) validateLeases() error {
 	if id, ok := firstRepeat(len(c.Leases), func(i int) string { return c.Leases[i].Lease.ID }); ok {
 		return &TwiceError{Kind: "lease", Key: id}
@@ -117,7 +118,15 @@ func (c *Change) validateLeases() error {
 	if k, ok := firstRepeat(len(c.LeaseOps), func(i int) opKey { return opKey{c.LeaseOps[i].Till, c.LeaseOps[i].Key} }); ok {
 		return &TwiceError{Kind: "lease op", Key: k.till + "/" + k.key}
 	}
-	if k, ok := firstRepeat(len(c.TillEntries), func(i int) opKey { return opKey{c.TillEntries[i].Till, c.TillEntries[i].Key} }); ok {
+	n := len(c.TillEntries)
+	entryKey := func(i int) opKey {
+		if i < n {
+			return opKey{c.TillEntries[i].Till, c.TillEntries[i].Key}
+		}
+		e := &c.TillEntryUpdates[i-n].Entry
+		return opKey{e.Till, e.Key}
+	}
+	if k, ok := firstRepeat(n+len(c.TillEntryUpdates), entryKey); ok {
 		return &TwiceError{Kind: "till entry", Key: k.till + "/" + k.key}
 	}
 	return nil

@@ -1,18 +1,21 @@
 package store
 
 import (
+	"time"
+
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 )
 
 // CheckTillEntry is the contract's rule for inserting e, for stores that
 // check it in Go: taken reports whether an entry of the same till and key
-// is stored. An empty till, key, lease or series is an
+// is stored. An empty till, key or series, or an empty lease on an entry
+// that is not Online (a use decided online may draw on no lease), is an
 // errcode.InvalidArgument error; a taken key an *ExistsError of Kind "till
 // entry" (Key till/key).
 func CheckTillEntry(e *lease.Entry, taken bool) error {
 	switch {
-	case e.Till == "" || e.Key == "" || e.LeaseID == "" || e.SeriesID == "":
+	case e.Till == "" || e.Key == "" || e.SeriesID == "" || (e.LeaseID == "" && !e.Online):
 		return errcode.New(errcode.InvalidArgument, "TillEntries", "needs a till, a key, a lease and a series")
 	case taken:
 		return &ExistsError{Kind: "till entry", Key: e.Till + "/" + e.Key}
@@ -57,4 +60,33 @@ func CompareTillEntries(a, b *lease.Entry) int {
 		return 1
 	}
 	return 0
+}
+
+// TillEntryUpdate replaces the recorded entry of Entry's till and key,
+// which must be stored with Reversed equal to ExpectReversed (the zero
+// time: a use not given back yet). Its lease, series and key stay those
+// of the stored entry. See CheckTillEntryUpdate for the rule.
+type TillEntryUpdate struct {
+	Entry          lease.Entry
+	ExpectReversed time.Time
+}
+
+// CheckTillEntryUpdate is the contract's rule for one entry update, for
+// stores that check it in Go: stored is the entry stored under u's till
+// and key, and found whether there is one. An empty till or key, or a
+// lease or series other than the stored one, is an
+// errcode.InvalidArgument error; an entry that is missing, or whose
+// Reversed is not ExpectReversed, a *ConflictError of Kind "till entry"
+// (ID till/key).
+func CheckTillEntryUpdate(u *TillEntryUpdate, stored *lease.Entry, found bool) error {
+	e := &u.Entry
+	switch {
+	case e.Till == "" || e.Key == "":
+		return errcode.New(errcode.InvalidArgument, "TillEntryUpdates", "needs a till and a key")
+	case !found || !stored.Reversed.Equal(u.ExpectReversed):
+		return &ConflictError{Kind: "till entry", ID: e.Till + "/" + e.Key}
+	case stored.LeaseID != e.LeaseID || stored.SeriesID != e.SeriesID:
+		return errcode.New(errcode.InvalidArgument, "TillEntryUpdates", "an update keeps the entry's lease and series")
+	}
+	return nil
 }

@@ -22,6 +22,8 @@ var leaseEntryContractTests = []test{
 	{"EntryReadBack", testTillEntryReadBack},
 	{"EntryOnce", testTillEntryOnce},
 	{"EntryQuery", testTillEntryQuery},
+	{"EntryUpdate", testTillEntryUpdate},
+	{"EntryOnline", testTillEntryOnline},
 }
 
 // rawEntry is a journal entry of till under key on lease l1 of series s1.
@@ -96,4 +98,70 @@ func testTillEntryQuery(t *testing.T, e *env) {
 	same(t, keys(store.TillEntryQuery{Till: "t1", SeriesID: "s1"}), []string{"t1/a", "t1/c"}, "a till's entries of a series")
 	same(t, keys(store.TillEntryQuery{Conflicted: true}), []string{"t1/c"}, "conflicted entries")
 	same(t, keys(store.TillEntryQuery{LeaseID: "l9"}), []string{}, "a lease with no entries")
+}
+
+// testTillEntryUpdate checks the guarded update that marks a use given
+// back: it applies once, atomically with its change, and only to a stored
+// entry whose Reversed is the one expected.
+func testTillEntryUpdate(t *testing.T, e *env) {
+	ls := leaseStore(t, e)
+	e.seedSeries("s1")
+	in := rawEntry("t1", "k1")
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{TillEntries: []lease.Entry{in}}), "an entry")
+	rev := in
+	rev.Reversed = t0.Add(2 * time.Hour)
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{TillEntryUpdates: []store.TillEntryUpdate{{Entry: rev}}}), "marking the use given back")
+	got, err := ls.TillEntry(e.ctx, "t1", "k1")
+	if wantOK(t, err, "TillEntry after the update") {
+		same(t, got.Reversed.Equal(rev.Reversed), true, "the update's Reversed reads back")
+	}
+	again := rev
+	again.Reversed = t0.Add(3 * time.Hour)
+	l := rawLease("l8", "t1", "s1", 1)
+	err = e.st.Apply(e.ctx, &store.Change{Leases: []store.LeaseWrite{{Lease: l}}, TillEntryUpdates: []store.TillEntryUpdate{{Entry: again}}})
+	var ce *store.ConflictError
+	if !errors.As(err, &ce) || ce.Kind != "till entry" {
+		t.Errorf("an update expecting an unreversed entry of a reversed one: err = %v, want a *store.ConflictError of kind till entry", err)
+	}
+	if _, err := ls.Lease(e.ctx, "l8"); !errors.Is(err, errcode.ErrNotFound) {
+		t.Errorf("a change refused by its entry update wrote its lease: %v", err)
+	}
+	got, err = ls.TillEntry(e.ctx, "t1", "k1")
+	if wantOK(t, err, "TillEntry after a refused update") {
+		same(t, got.Reversed.Equal(rev.Reversed), true, "a refused update changes nothing")
+	}
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{TillEntryUpdates: []store.TillEntryUpdate{{Entry: again, ExpectReversed: rev.Reversed}}}), "an update expecting the stored Reversed")
+	err = e.st.Apply(e.ctx, &store.Change{TillEntryUpdates: []store.TillEntryUpdate{{Entry: rawEntry("t1", "k9")}}})
+	if !errors.As(err, &ce) {
+		t.Errorf("an update of an entry not stored: err = %v, want a *store.ConflictError", err)
+	}
+	moved := again
+	moved.LeaseID = "l2"
+	err = e.st.Apply(e.ctx, &store.Change{TillEntryUpdates: []store.TillEntryUpdate{{Entry: moved, ExpectReversed: again.Reversed}}})
+	if !errors.Is(err, errcode.ErrInvalidArgument) && !errors.As(err, &ce) {
+		t.Errorf("an update moving the entry to another lease: err = %v, want InvalidArgument or a conflict", err)
+	}
+	fresh := rawEntry("t1", "k2")
+	err = e.st.Apply(e.ctx, &store.Change{TillEntries: []lease.Entry{fresh}, TillEntryUpdates: []store.TillEntryUpdate{{Entry: fresh}}})
+	var tw *store.TwiceError
+	if !errors.As(err, &tw) {
+		t.Errorf("a change inserting and updating one entry: err = %v, want a *store.TwiceError", err)
+	}
+}
+
+// testTillEntryOnline checks that an entry of a use decided online may
+// name no lease, and any other may not.
+func testTillEntryOnline(t *testing.T, e *env) {
+	ls := leaseStore(t, e)
+	online := rawEntry("t1", "k1")
+	online.LeaseID, online.Online, online.Counted = "", true, lease.OnSeries
+	mustOK(t, e.st.Apply(e.ctx, &store.Change{TillEntries: []lease.Entry{online}}), "an online entry on no lease")
+	got, err := ls.TillEntry(e.ctx, "t1", "k1")
+	if wantOK(t, err, "TillEntry of an online entry") {
+		same(t, [2]any{got.Online, got.LeaseID}, [2]any{true, ""}, "an online entry reads back")
+	}
+	offline := rawEntry("t1", "k2")
+	offline.LeaseID = ""
+	err = e.st.Apply(e.ctx, &store.Change{TillEntries: []lease.Entry{offline}})
+	wantCode(t, err, errcode.InvalidArgument, "a journal entry on no lease")
 }

@@ -48,12 +48,19 @@ func (s *Store) checkLeases(c *store.Change) error {
 			return err
 		}
 	}
+	for i := range c.TillEntryUpdates {
+		u := &c.TillEntryUpdates[i]
+		cur, ok := t.entries[leaseOpKey{u.Entry.Till, u.Entry.Key}]
+		if err := store.CheckTillEntryUpdate(u, &cur, ok); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
 // commitLeases writes the lease parts of c, which checkLeases accepted.
 func (s *Store) commitLeases(c *store.Change) {
-	if len(c.Leases) == 0 && len(c.LeaseOps) == 0 && len(c.TillEntries) == 0 {
+	if len(c.Leases) == 0 && len(c.LeaseOps) == 0 && len(c.TillEntries) == 0 && len(c.TillEntryUpdates) == 0 {
 		return
 	}
 	t := &s.leases
@@ -64,6 +71,11 @@ func (s *Store) commitLeases(c *store.Change) {
 	}
 	for i := range c.TillEntries {
 		e := c.TillEntries[i]
+		e.Conflicts = slices.Clone(e.Conflicts)
+		t.entries[leaseOpKey{e.Till, e.Key}] = e
+	}
+	for i := range c.TillEntryUpdates {
+		e := c.TillEntryUpdates[i].Entry
 		e.Conflicts = slices.Clone(e.Conflicts)
 		t.entries[leaseOpKey{e.Till, e.Key}] = e
 	}

@@ -38,6 +38,12 @@ func (s *Store) stageLeases(c *store.Change) error {
 			return err
 		}
 	}
+	for _, u := range c.TillEntryUpdates {
+		cur, ok := s.tillEntries[leaseOpKey{u.Entry.Till, u.Entry.Key}]
+		if err := store.CheckTillEntryUpdate(&u, &cur, ok); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 
@@ -49,6 +55,11 @@ func (s *Store) commitLeases(c *store.Change) {
 		s.tillEntries = make(map[leaseOpKey]lease.Entry)
 	}
 	for _, e := range c.TillEntries {
+		e.Conflicts = slices.Clone(e.Conflicts)
+		s.tillEntries[leaseOpKey{e.Till, e.Key}] = e
+	}
+	for _, u := range c.TillEntryUpdates {
+		e := u.Entry
 		e.Conflicts = slices.Clone(e.Conflicts)
 		s.tillEntries[leaseOpKey{e.Till, e.Key}] = e
 	}

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"encoding/json"
 	"errors"
+	"time"
 
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
@@ -20,7 +21,9 @@ import (
 // version = ExpectVersion), and one that matches no row is a
 // *store.ConflictError. ck_lease_ops and ck_till_entries hold the tills'
 // calls and journal entries, keyed by (till, key): a key taken breaks the
-// primary key, an *store.ExistsError. Every statement is one of the
+// primary key, an *store.ExistsError. An entry's update is guarded by its
+// reversed column (its Reversed time, 0 while the use stands), and one
+// that matches no row is a *store.ConflictError. Every statement is one of the
 // change's, so the lease parts are written atomically with the rest.
 
 var _ store.LeaseStore = (*Store)(nil)
@@ -51,6 +54,11 @@ func (s *Store) planLeases(p *Planned, e *encoder) error {
 	}
 	for i := range c.TillEntries {
 		if err := s.planTillEntry(p, &c.TillEntries[i]); err != nil {
+			return err
+		}
+	}
+	for i := range c.TillEntryUpdates {
+		if err := s.planTillEntryUpdate(p, &c.TillEntryUpdates[i]); err != nil {
 			return err
 		}
 	}
@@ -98,9 +106,38 @@ func (s *Store) planTillEntry(p *Planned, en *lease.Entry) error {
 	}
 	key := en.Till + "/" + en.Key
 	p.Ops = append(p.Ops, Op{Kind: OpExec, SQL: tillEntryInsert,
-		Args: []any{en.Till, en.Key, en.LeaseID, en.SeriesID, int64(len(en.Conflicts)), doc},
+		Args: []any{en.Till, en.Key, en.LeaseID, en.SeriesID, int64(len(en.Conflicts)), reversedAt(en.Reversed), doc},
 		errf: func(err error) error { return s.existsErr(err, "till entry", key) }})
 	return nil
+}
+
+// planTillEntryUpdate appends the guarded update of one journal entry:
+// it matches the stored row of the same till, key, lease and series whose
+// reversed column holds ExpectReversed, else the change conflicts.
+func (s *Store) planTillEntryUpdate(p *Planned, u *store.TillEntryUpdate) error {
+	en := &u.Entry
+	stored := lease.Entry{LeaseID: en.LeaseID, SeriesID: en.SeriesID, Reversed: u.ExpectReversed}
+	if err := store.CheckTillEntryUpdate(u, &stored, true); err != nil {
+		return err
+	}
+	doc, err := leaseDoc("TillEntryUpdates", en)
+	if err != nil {
+		return err
+	}
+	id := en.Till + "/" + en.Key
+	p.Ops = append(p.Ops, Op{Kind: OpExpectOne, SQL: tillEntryUpdate,
+		Args: []any{en.Till, en.Key, en.LeaseID, en.SeriesID, int64(len(en.Conflicts)), reversedAt(en.Reversed), doc, reversedAt(u.ExpectReversed)},
+		fail: func() error { return &store.ConflictError{Kind: "till entry", ID: id} }})
+	return nil
+}
+
+// reversedAt is an entry's Reversed time as its column keeps it: Unix
+// nanoseconds, 0 for the zero time (a use not given back).
+func reversedAt(t time.Time) int64 {
+	if t.IsZero() {
+		return 0
+	}
+	return t.UnixNano()
 }
 
 // existsErr maps a unique violation of an insert to an *store.ExistsError

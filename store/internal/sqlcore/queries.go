@@ -107,5 +107,6 @@ const (
 	leaseOpInsert   = "INSERT INTO ck_lease_ops (till, key, doc) VALUES ($1, $2, $3)"
 	tillEntrySel    = "SELECT doc FROM ck_till_entries"
 	tillEntryGet    = tillEntrySel + " WHERE till = $1 AND key = $2"
-	tillEntryInsert = "INSERT INTO ck_till_entries (till, key, lease_id, series_id, conflicts, doc) VALUES ($1, $2, $3, $4, $5, $6)"
+	tillEntryInsert = "INSERT INTO ck_till_entries (till, key, lease_id, series_id, conflicts, reversed, doc) VALUES ($1, $2, $3, $4, $5, $6, $7)"
+	tillEntryUpdate = "UPDATE ck_till_entries SET conflicts = $5, reversed = $6, doc = $7 WHERE till = $1 AND key = $2 AND lease_id = $3 AND series_id = $4 AND reversed = $8"
 )
