@@ -95,7 +95,7 @@ func TestFeedDecidesOfflineUses(t *testing.T) {
 			ev(4, coupon.EventRedeemed, "ABC", "alice", func(e *coupon.Event) { e.Actor = "till till-1" })}, sale{"abc", "alice", t0, ""}, 0, ""},
 		{"another till's uses count", []store.FeedEvent{issuedA, ev(2, coupon.EventRedeemed, "ABC", "alice"), ev(3, coupon.EventRedeemed, "ABC", "alice"),
 			ev(4, coupon.EventRedeemed, "ABC", "alice", func(e *coupon.Event) { e.Actor = "till till-2" })}, sale{"abc", "alice", t0, ""}, errcode.Redeemed, refusal.UsedUp},
-		{"unknown code without allowance", nil, sale{"abc", "alice", t0, ""}, errcode.LimitReached, ""},
+		{"unknown code without allowance", nil, sale{"abc", "alice", t0, ""}, errcode.AllowanceExceeded, ""},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -112,8 +112,8 @@ func TestFeedDecidesOfflineUses(t *testing.T) {
 				if !e.Verified {
 					t.Errorf("a use of a code the feed told of is not verified: %+v", e)
 				}
-			case tc.code == errcode.LimitReached:
-				checkField(t, err, errcode.ErrLimitReached, "Allowance")
+			case tc.code == errcode.AllowanceExceeded:
+				checkField(t, err, errcode.ErrAllowanceExceeded, "Allowance")
 			default:
 				checkRefusal(t, err, tc.code, tc.rule)
 			}
@@ -196,7 +196,7 @@ func TestAllowanceBoundsUnverifiedUses(t *testing.T) {
 		t.Fatalf("the unverified use: %+v, %v; want it on l1, the lease with an allowance", e, err)
 	}
 	_, err = j.Redeem(ctx, sale{"NEW2", "alice", t0, ""}.use("u2"), nil)
-	checkField(t, err, errcode.ErrLimitReached, "Allowance")
+	checkField(t, err, errcode.ErrAllowanceExceeded, "Allowance")
 	if err := j.ApplyFeed(ctx, page(1, ev(1, coupon.EventIssued, "NEW2", "alice"))); err != nil {
 		t.Fatal(err)
 	}
@@ -209,7 +209,7 @@ func TestAllowanceBoundsUnverifiedUses(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = j.Redeem(ctx, sale{"NEW3", "alice", t0, ""}.use("u4"), nil)
-	checkField(t, err, errcode.ErrLimitReached, "Allowance")
+	checkField(t, err, errcode.ErrAllowanceExceeded, "Allowance")
 	if left, _ := j.Left(ctx, "l1"); left != 9 {
 		t.Errorf("l1 has %d left, want 9", left)
 	}

@@ -129,7 +129,7 @@ type Entry struct {
 // errcode.ErrUnavailable. A code the feed did not tell of (or not as
 // issued) is unverified: it draws only on a lease whose Allowance of
 // unverified uses has one left, else it is refused with an error matching
-// errcode.ErrLimitReached on field "Allowance". With no lease of the
+// errcode.ErrAllowanceExceeded on field "Allowance". With no lease of the
 // series usable at u.At, it is refused with an error matching
 // errcode.ErrLimitReached on "SeriesID". A refused use writes nothing. A
 // repeat of u.Key with the same parameters returns the first entry and
@@ -233,7 +233,7 @@ ORDER BY end_ns, id LIMIT 1`, seriesID, at.UnixNano(), j.skew.Nanoseconds(), unv
 		return "", fmt.Errorf("till: reading leases: %w", err)
 	}
 	if n > 0 {
-		return "", errcode.New(errcode.LimitReached, "Allowance", "the till cannot verify this code offline, and its leases of series "+
+		return "", errcode.New(errcode.AllowanceExceeded, "Allowance", "the till cannot verify this code offline, and its leases of series "+
 			seriesID+" allow no more unverified uses; sync, or ask the central")
 	}
 	return "", errcode.New(errcode.LimitReached, "SeriesID", "the till has no lease of series "+seriesID+" with a use left")
