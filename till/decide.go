@@ -25,9 +25,14 @@ func (j *Journal) PutSeries(ctx context.Context, s series.Series) error {
 	return putSeries(ctx, j.db, s)
 }
 
+// querier is a *sql.DB or a *sql.Tx, for reads.
+type querier interface {
+	QueryRowContext(ctx context.Context, query string, args ...any) *sql.Row
+}
+
 // seriesIn reads the series' configuration the till last synced; a
 // series it has none of is an errcode.Unavailable error.
-func seriesIn(ctx context.Context, tx *sql.Tx, id string) (series.Series, error) {
+func seriesIn(ctx context.Context, tx querier, id string) (series.Series, error) {
 	var s series.Series
 	var config string
 	err := tx.QueryRowContext(ctx, `SELECT config FROM till_series WHERE id = ?`, id).Scan(&config)

@@ -19,15 +19,10 @@ import (
 // feed to ([Journal.ApplyFeed]); the zero Position before the first page.
 // The till asks for the next page after it.
 func (j *Journal) FeedPosition(ctx context.Context) (store.Position, error) {
-	tx, err := j.db.BeginTx(ctx, &sql.TxOptions{ReadOnly: true})
-	if err != nil {
-		return store.Position{}, fmt.Errorf("till: %w", err)
-	}
-	defer tx.Rollback()
-	return feedPosition(ctx, tx)
+	return feedPosition(ctx, j.db)
 }
 
-func feedPosition(ctx context.Context, tx *sql.Tx) (store.Position, error) {
+func feedPosition(ctx context.Context, tx querier) (store.Position, error) {
 	var text string
 	err := tx.QueryRowContext(ctx, `SELECT position FROM till_feed WHERE id = 1`).Scan(&text)
 	if errors.Is(err, sql.ErrNoRows) {

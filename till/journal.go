@@ -263,7 +263,7 @@ func scanEntry(row interface{ Scan(...any) error }) (Entry, error) {
 }
 
 // entryByKey reads the entry of key, and whether there is one.
-func entryByKey(ctx context.Context, tx *sql.Tx, key string) (Entry, bool, error) {
+func entryByKey(ctx context.Context, tx querier, key string) (Entry, bool, error) {
 	e, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM till_journal WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, false, nil
