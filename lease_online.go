@@ -122,8 +122,16 @@ func (e *Engine) redeemOnline(ctx context.Context, ls store.LeaseStore, req *Til
 		if err := e.refuseUse(ctx, &p, &rreq, 0, now, &first); err != nil {
 			return err
 		}
-		// The redemption of the key exists without its record: it was
-		// not made by a till (both are written in one change).
+		// The key's redemption exists: recorded meanwhile with its entry
+		// (both are written in one change), which answers the call; or
+		// made by another caller than a till.
+		rec, err := ls.TillEntry(ctx, req.Till, req.Key)
+		if err == nil {
+			return e.answerRecorded(ctx, &rec, req, out)
+		}
+		if !errors.Is(err, errcode.ErrNotFound) {
+			return err
+		}
 		return errcode.New(errcode.KeyMismatch, "Key", "the idempotency key "+rreq.IdempotencyKey+" was used by another caller")
 	}
 	c, r, err := useChange(b, &p, &rreq, 0, now, e)

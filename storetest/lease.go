@@ -35,5 +35,6 @@ func RunLeases(t *testing.T, newStore func(t *testing.T) store.Store, sizes Size
 		t.Run("Entries", func(t *testing.T) { h.each(t, leaseEntryContractTests) })
 		t.Run("Engine", func(t *testing.T) { h.each(t, leaseEngineTests) })
 		t.Run("Sync", func(t *testing.T) { h.each(t, leaseSyncTests) })
+		t.Run("Online", func(t *testing.T) { h.each(t, leaseOnlineTests) })
 	})
 }
