@@ -40,6 +40,8 @@ func (l Local) UploadJournal(ctx context.Context, b couponkit.JournalBatch) (cou
 	return l.ApplyJournal(ctx, b)
 }
 
+var _ Central = Local{}
+
 // Config configures a [Till]. ID, Journal and Central are required.
 type Config struct {
 	// ID is the till's id at the central.

@@ -34,23 +34,23 @@ type LeaseAction struct {
 const maxFeedPages = 100
 
 // Sync brings the till and the central together: it uploads the journal
-// ([Journal.Sync]), reads the feed from the till's position
-// ([Journal.ApplyFeed]) until it is caught up, and then, for each series
-// it keeps a lease of (Config.Series), sizes its leases by the size
-// policy from the till's uses of the series in the last hour (its
-// journal): it grants a lease when it has none usable, renews one that
-// has less than half of LeaseFor to run, tops up when less than half of
-// what the policy wants is left, and returns what is left beyond twice
-// that. Each lease the central answers is kept ([Journal.PutLease]). It
-// stops at the first failure and returns what it did so far.
+// ([Journal.Sync]); then, for each series it keeps a lease of
+// (Config.Series), sizes its leases by the size policy from the till's
+// uses of the series in the last hour (its journal): it grants a lease
+// when it has none usable, renews one that has less than half of LeaseFor
+// to run, tops up when less than half of what the policy wants is left,
+// and returns what is left beyond twice that, keeping each lease the
+// central answers ([Journal.PutLease]); last, it reads the feed from the
+// till's position until it is caught up ([Journal.ApplyFeed]). The leases
+// come before the feed because the central's feed tells a till of the
+// series it holds a lease of: a till's first lease of a series must be
+// granted before it reads past that series' events. It stops at the first
+// failure and returns what it did so far.
 func (t *Till) Sync(ctx context.Context) (SyncReport, error) {
 	var rep SyncReport
 	n, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0)
 	rep.Uploaded = n
 	if err != nil {
-		return rep, err
-	}
-	if rep.Events, err = t.pullFeed(ctx); err != nil {
 		return rep, err
 	}
 	leases, err := t.j.Leases(ctx)
@@ -70,11 +70,12 @@ func (t *Till) Sync(ctx context.Context) (SyncReport, error) {
 			return rep, err
 		}
 	}
-	return rep, nil
+	rep.Events, err = t.pullFeed(ctx)
+	return rep, err
 }
 
 // pullFeed applies the feed's pages after the till's position until a
-// page brings nothing new, and returns how many events it read.
+// page moves it no further, and returns how many events it read.
 func (t *Till) pullFeed(ctx context.Context) (int, error) {
 	events := 0
 	for range maxFeedPages {
@@ -90,7 +91,7 @@ func (t *Till) pullFeed(ctx context.Context) (int, error) {
 			return events, err
 		}
 		events += len(p.Events)
-		if len(p.Events) == 0 || p.Next.Compare(at) <= 0 {
+		if p.Next.Compare(at) <= 0 {
 			return events, nil
 		}
 	}
