@@ -3,6 +3,7 @@ package till
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -64,9 +65,30 @@ func (j *Journal) Reverse(ctx context.Context, r Reversal, hook func(*sql.Tx) er
 		return Entry{}, fmt.Errorf("till: marking %s reversed: %w", r.Reverses, err)
 	}
 	e := Entry{LeaseID: use.LeaseID, Use: use.Use, Reverses: r.Reverses}
+	if e.LeaseID == "" {
+		// An online use the central counted on no lease: the reversal is
+		// reported under any lease of the series the till holds.
+		if e.LeaseID, err = anyLease(ctx, tx, use.SeriesID); err != nil {
+			return Entry{}, err
+		}
+	}
 	e.Key, e.At = r.Key, r.At
 	if err := j.write(ctx, tx, &e, hook); err != nil {
 		return Entry{}, err
 	}
 	return e, nil
+}
+
+// anyLease returns the lease of the series the till holds that ends last;
+// none is an errcode.Unavailable error.
+func anyLease(ctx context.Context, tx *sql.Tx, seriesID string) (string, error) {
+	var id string
+	err := tx.QueryRowContext(ctx, `SELECT id FROM till_lease WHERE series_id = ? ORDER BY end_ns DESC, id LIMIT 1`, seriesID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return "", errcode.New(errcode.Unavailable, "Reverses", "the till holds no lease of series "+seriesID+" to report the reversal under; sync first")
+	}
+	if err != nil {
+		return "", fmt.Errorf("till: reading leases: %w", err)
+	}
+	return id, nil
 }

@@ -296,3 +296,28 @@ func TestTillSyncSizesLeases(t *testing.T) {
 		t.Errorf("the policy was last asked with %+v; want 95 remaining (100 less 5 leased), 4h", last)
 	}
 }
+
+// TestTillReversesOnlineUse: a use decided online and reversed at the till
+// is given back at the central once the reversal syncs, and the code may
+// be used again.
+func TestTillReversesOnlineUse(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	tl, j := newTill(t, c, till.Local{Engine: c.e})
+	if _, err := tl.Redeem(ctx, c.sale("s1", c.code, "alice"), nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := j.Reverse(ctx, till.Reversal{Key: "r1", Reverses: "s1", At: c.clock.Now()}, nil); err != nil {
+		t.Fatal(err)
+	}
+	rep, err := tl.Sync(ctx)
+	if err != nil || rep.Uploaded != 1 {
+		t.Fatalf("sync: %+v, %v", rep, err)
+	}
+	if n := c.uses(t, c.code); n != 0 {
+		t.Fatalf("the central still counts %d uses", n)
+	}
+	if r, err := tl.Redeem(ctx, c.sale("s2", c.code, "alice"), nil); err != nil || !r.Online {
+		t.Fatalf("the code after its use was given back: %+v, %v", r, err)
+	}
+}
