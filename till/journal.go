@@ -179,11 +179,12 @@ func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (
 }
 
 // write takes a use of e's lease (and of its allowance when e is
-// unverified), writes e, runs hook and commits.
+// unverified) for an offline use, writes e, runs hook and commits. An
+// online use's lease was counted by RecordOnline, a reversal takes none.
 func (j *Journal) write(ctx context.Context, tx *sql.Tx, e *Entry, hook func(*sql.Tx) error) error {
-	if e.LeaseID != "" && e.Reverses == "" {
+	if e.LeaseID != "" && e.Reverses == "" && !e.Online {
 		unverified := 0
-		if !e.Verified && !e.Online {
+		if !e.Verified {
 			unverified = 1
 		}
 		if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used + 1, unverified = unverified + ? WHERE id = ?`,

@@ -123,6 +123,9 @@ func TestTillRedeemsOnlineFirst(t *testing.T) {
 	if c.uses(t, c.code) != 1 {
 		t.Fatalf("the central counted %d uses", c.uses(t, c.code))
 	}
+	if left, err := j.Left(ctx, r.Entry.LeaseID); err != nil || left != 9 {
+		t.Fatalf("the lease the central counted the use on has %d left (%v), want 9", left, err)
+	}
 	again, err := tl.Redeem(ctx, c.sale("s1", c.code, "alice"), nil)
 	if err != nil || !again.Replayed || again.Entry.Seq != r.Entry.Seq {
 		t.Fatalf("a repeat: %+v, %v", again, err)

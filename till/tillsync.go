@@ -114,19 +114,30 @@ func (t *Till) tend(ctx context.Context, seriesID string, all []LeaseState, rep 
 		return err
 	}
 	end := now.Add(t.cfg.LeaseFor)
-	key := func(k lease.Kind) string { return fmt.Sprintf("%s-%s-%d", k, seriesID, now.UnixNano()) }
+	held := 0
+	for _, l := range all {
+		if l.SeriesID == seriesID {
+			held++
+		}
+	}
+	// A call's key names the state it changes and the time, so that no
+	// two calls share one (a lease call's answer lost is not asked again:
+	// its uses stay escrowed until the lease lapses).
+	key := func(k lease.Kind, id string, n int64) string {
+		return fmt.Sprintf("%s/%s/%d/%d", k, id, n, now.UnixNano())
+	}
 	if len(usable) == 0 {
 		if want <= 0 {
 			return nil
 		}
-		req := couponkit.LeaseRequest{Till: t.cfg.ID, SeriesID: seriesID, Key: key(lease.Grant), Uses: want, End: end}
+		req := couponkit.LeaseRequest{Till: t.cfg.ID, SeriesID: seriesID, Key: key(lease.Grant, seriesID, int64(held)), Uses: want, End: end}
 		res, err := t.cfg.Central.GrantLease(ctx, req)
 		return t.keep(ctx, LeaseAction{Kind: lease.Grant, SeriesID: seriesID, Uses: want, End: end}, res, err, rep)
 	}
 	l := usable[len(usable)-1] // the one ending last
 	call := couponkit.LeaseCall{Till: t.cfg.ID, LeaseID: l.ID}
 	if l.End.Sub(now) < t.cfg.LeaseFor/2 {
-		call.Key, call.End = key(lease.Renew), end
+		call.Key, call.End = key(lease.Renew, l.ID, l.End.UnixNano()), end
 		res, err := t.cfg.Central.RenewLease(ctx, call)
 		if err := t.keep(ctx, LeaseAction{Kind: lease.Renew, SeriesID: seriesID, LeaseID: l.ID, End: end}, res, err, rep); err != nil {
 			return err
@@ -135,11 +146,11 @@ func (t *Till) tend(ctx context.Context, seriesID string, all []LeaseState, rep 
 	}
 	switch {
 	case left < (want+1)/2:
-		call.Key, call.Uses = key(lease.TopUp), want-left
+		call.Key, call.Uses = key(lease.TopUp, l.ID, l.Granted), want-left
 		res, err := t.cfg.Central.TopUpLease(ctx, call)
 		return t.keep(ctx, LeaseAction{Kind: lease.TopUp, SeriesID: seriesID, LeaseID: l.ID, Uses: call.Uses}, res, err, rep)
 	case want > 0 && left > 2*want && l.Left() > 0:
-		call.Key, call.Uses = key(lease.Return), min(l.Left(), left-want)
+		call.Key, call.Uses = key(lease.Return, l.ID, l.Returned), min(l.Left(), left-want)
 		res, err := t.cfg.Central.ReturnLease(ctx, call)
 		return t.keep(ctx, LeaseAction{Kind: lease.Return, SeriesID: seriesID, LeaseID: l.ID, Uses: call.Uses}, res, err, rep)
 	}
