@@ -26,7 +26,12 @@
 //   - Package lease is the model of a till's lease: a slice of a series'
 //     uses that the engine grants a till (GrantLease, TopUpLease,
 //     ReturnLease, RenewLease, ReclaimLapsed) and counts against the
-//     series at once, so that the till can redeem offline within it.
+//     series at once, so that the till can redeem offline within it. The
+//     engine decides a till's use online (RedeemAtTill), records the uses
+//     and reversals of its journal (ApplyJournal) once per till and key
+//     either way, serves it the feed of its own series (TillFeed,
+//     TillSeries) and reports conflicts, reversals and each lease's
+//     allowance of unverified uses (Reconcile).
 //
 // # Guarantees
 //

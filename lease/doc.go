@@ -2,9 +2,10 @@
 // that the central couponkit grants to one till, so that the till can keep
 // redeeming while the network is down without any limit being passed.
 //
-// It holds the records ([Lease], [Op]) and the rules of their transitions
-// ([New], [Lease.Renew], [Lease.TopUp], [Lease.Return], [Lease.Reclaim],
-// [Lease.Use]); it reads and writes nothing. The engine reads a lease from
+// It holds the records ([Lease], [Op], [Entry]) and the rules of their
+// transitions ([New], [Lease.Renew], [Lease.TopUp], [Lease.Return],
+// [Lease.Reclaim], [Lease.Use], [Lease.Conflict]); it reads and writes
+// nothing. The engine reads a lease from
 // its store, decides with this package and writes the result in one
 // store.Change together with the series' counter bump.
 //
@@ -26,6 +27,37 @@
 // and once the lease is Closed, Left is zero: used + returned + reclaimed
 // equals what was granted. [Lease.Check] states these rules; every
 // transition keeps them.
+//
+// A till's use may be given back (a reversal in its journal, or an
+// operator's reversal of its redemption). The use goes back to the series
+// and to its code and customer levels, never to the lease: Used counts the
+// uses the till reported, reversed or not. So, with reversals and the uses
+// a till reported after its lease could no longer take them (counted on
+// the series, [OnSeries]), the series' use counter is, at every moment:
+//
+//	series uses counted = unreversed uses counted on the series
+//	                    + Σ over leases (Granted - Returned - Reclaimed)
+//	                    - reversed uses counted on leases
+//
+// where a use is a redemption or a till's conflicted use (which has none),
+// and a use of a till counts "on a lease" when its [Entry] says [OnLease].
+//
+// # Exposure
+//
+// A till offline cannot verify a coupon's state (used at another till,
+// revoked meanwhile); the central records such uses as conflicts. Each
+// lease carries an Allowance of such unverified uses, set by the
+// operator's policy when uses are granted ([Lease.Allow];
+// [DefaultAllowance] without one), and counts the conflicted uses recorded
+// on it ([Lease.Conflict], [Lease.UseConflicted]). A use past the
+// allowance is recorded all the same, since the till gave the discount,
+// and flagged errcode.AllowanceExceeded.
+//
+// # Sizing a lease
+//
+// A till chooses how many uses to ask for with a [SizePolicy];
+// [DefaultSize] asks for its expected uses over the lease with headroom,
+// within a fair share of what the series has left.
 //
 // # Time and clock skew
 //
@@ -50,6 +82,13 @@
 // an error matching errcode.ErrKeyMismatch ([Op.Same]). Reclaiming is the
 // central's own act: it is guarded by the lease's version and status, so
 // it happens at most once.
+//
+// Every use of a till is recorded once per (till, key) as an [Entry],
+// whether the central decided it online or the till uploaded it from its
+// journal, whichever comes first: the other is answered with that record
+// when it is the same sale ([Entry.SameUse]; for a use decided online,
+// [Entry.SameSale], since the till may have journaled it on another lease
+// at another time).
 //
 // # Money
 //

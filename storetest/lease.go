@@ -24,7 +24,15 @@ import (
 // till's journal entries are recorded exactly once, evaluated at their
 // sale time, counted on their lease (on the series after a reclaim), and
 // the uses the central would have refused are recorded as conflicts and
-// reported.
+// reported. Online: a till's use decided online (RedeemAtTill) draws on
+// its lease, is recorded once per (till, key) with the journal whichever
+// comes first, also when both race, and a refused one changes nothing.
+// Reverse: a reversal in the journal gives its use back to the series and
+// its levels once, never to the lease, and the series' counter keeps
+// the invariant of package lease with reversals; conflicted uses are
+// counted on their lease against its allowance. Feed: a till's sync down
+// carries its own series' events only and resumes past the others; a
+// lease call tells what the series has left.
 //
 // Run does not include it yet: a store that keeps leases runs it beside
 // Run.
@@ -36,5 +44,7 @@ func RunLeases(t *testing.T, newStore func(t *testing.T) store.Store, sizes Size
 		t.Run("Engine", func(t *testing.T) { h.each(t, leaseEngineTests) })
 		t.Run("Sync", func(t *testing.T) { h.each(t, leaseSyncTests) })
 		t.Run("Online", func(t *testing.T) { h.each(t, leaseOnlineTests) })
+		t.Run("Reverse", func(t *testing.T) { h.each(t, leaseReverseTests) })
+		t.Run("Feed", func(t *testing.T) { h.each(t, leaseFeedTests) })
 	})
 }

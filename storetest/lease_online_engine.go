@@ -237,3 +237,6 @@ func testOnlineRace(t *testing.T, e *env) {
 	same(t, e.lease(t, l.ID).Used, lease.Slice{Uses: n}, "one use per sale on the lease")
 	e.wantTillInvariant(t, s.ID)
 }
+
+// storeEntries selects a till's recorded entries.
+func storeEntries(till string) store.TillEntryQuery { return store.TillEntryQuery{Till: till} }

@@ -9,10 +9,12 @@ import (
 	"io"
 	"net/http"
 	"net/url"
+	"strconv"
 	"time"
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -68,8 +70,28 @@ func (c *Client) UploadJournal(ctx context.Context, b couponkit.JournalBatch) (c
 	return out, c.post(ctx, "/v1/journal", b, &out)
 }
 
-// Series fetches a series' configuration, for the till's offline
-// decisions.
+// RedeemAtTill asks the central to decide a use online
+// (couponkit.Engine.RedeemAtTill). A refused use comes back as the
+// *refusal.Error the central gave.
+func (c *Client) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+	var out couponkit.TillRedeemResult
+	return out, c.post(ctx, "/v1/redeem", req, &out)
+}
+
+// TillFeed reads the till's sync down after req.After, at most req.Limit
+// events (couponkit.Engine.TillFeed); req.Till is the client's.
+func (c *Client) TillFeed(ctx context.Context, req couponkit.TillFeedRequest) (couponkit.TillFeedPage, error) {
+	q := url.Values{"after": {req.After.String()}}
+	if req.Limit != 0 {
+		q.Set("limit", strconv.Itoa(req.Limit))
+	}
+	var out couponkit.TillFeedPage
+	return out, c.do(ctx, http.MethodGet, "/v1/feed?"+q.Encode(), nil, &out)
+}
+
+// Series fetches the configuration of a series the till holds a lease of,
+// for its offline decisions (couponkit.Engine.TillSeries); any other
+// series is not found.
 func (c *Client) Series(ctx context.Context, id string) (series.Series, error) {
 	var out series.Series
 	return out, c.do(ctx, http.MethodGet, "/v1/series/"+url.PathEscape(id), nil, &out)
@@ -157,6 +179,9 @@ func answerError(code int, data []byte) error {
 	var b ErrorBody
 	if err := json.Unmarshal(data, &b); err != nil || b.Code == 0 {
 		return errcode.Wrap(errcode.Unavailable, errors.New(http.StatusText(code)), "the central answered "+fmt.Sprint(code))
+	}
+	if len(b.Refusals) > 0 {
+		return &refusal.Error{Refusals: b.Refusals}
 	}
 	return &errcode.Error{Code: b.Code, Field: b.Field, Message: b.Message}
 }

@@ -13,6 +13,7 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store/memstore"
 	"github.com/couponkit/couponkit/till/tillhttp"
@@ -171,5 +172,48 @@ func TestRetriesSendTheSameKeys(t *testing.T) {
 	}
 	if n := w.uses(t); n != 2 {
 		t.Errorf("series uses %d, want the grant counted once (2)", n)
+	}
+}
+
+// TestOnlineAndFeedOverHTTP: a till redeems online through the client,
+// gets a refusal back as the *refusal.Error the engine gave, and reads its
+// sync down.
+func TestOnlineAndFeedOverHTTP(t *testing.T) {
+	w := newWorld(t)
+	c := w.client("till-1", "secret-1")
+	l, err := c.GrantLease(w.ctx, grantReq(w, "till-1", "g1", 2))
+	if err != nil || l.Remaining != 3 {
+		t.Fatalf("grant: %v, %+v; want 3 uses left", err, l)
+	}
+	var codes []string
+	for _, who := range []string{"alice", "bob"} {
+		r, err := w.e.Issue(w.ctx, couponkit.IssueRequest{SeriesID: w.s.ID, Customer: couponkit.ByID(who)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		codes = append(codes, r.Coupon.Code)
+	}
+	req := couponkit.TillRedeemRequest{Till: "till-1", Key: "sale-1", SeriesID: w.s.ID, Code: codes[0], Customer: "alice",
+		Bill: series.Money{Amount: decimal.NewFromInt(50), Currency: "EUR"}, At: t0}
+	r, err := c.RedeemAtTill(w.ctx, req)
+	if err != nil || r.Entry.LeaseID != l.Lease.ID || r.Redemption.Redemption.ID == "" {
+		t.Fatalf("online use: %v, %+v", err, r)
+	}
+	req.Key = "sale-2"
+	_, err = c.RedeemAtTill(w.ctx, req)
+	var re *refusal.Error
+	if !errors.As(err, &re) || !re.Has(errcode.Redeemed) {
+		t.Errorf("a second use of the code online: err = %v, want a *refusal.Error with Redeemed", err)
+	}
+	page, err := c.TillFeed(w.ctx, couponkit.TillFeedRequest{})
+	if err != nil || len(page.Events) != 3 || len(page.Series) != 1 {
+		t.Fatalf("feed: %v, %d events, %d series; want the 2 issues and the redemption, and the series", err, len(page.Events), len(page.Series))
+	}
+	more, err := c.TillFeed(w.ctx, couponkit.TillFeedRequest{After: page.Next, Limit: 10})
+	if err != nil || len(more.Events) != 0 || more.Next != page.Next {
+		t.Errorf("feed from its end: %v, %+v", err, more)
+	}
+	if _, err := w.client("till-2", "secret-2").Series(w.ctx, w.s.ID); !errors.Is(err, errcode.ErrNotFound) {
+		t.Errorf("a series the till holds no lease of: err = %v, want NotFound", err)
 	}
 }
