@@ -100,7 +100,7 @@ func TestTillOverHTTP(t *testing.T) {
 		c := newCentral(t)
 		tl, j := httpTill(t, c, onRedeem(func(h http.Handler, _ http.ResponseWriter, r *http.Request) {
 			h.ServeHTTP(httptest.NewRecorder(), r) // the central commits
-			panic(http.ErrAbortHandler)           // and the answer never reaches the till
+			panic(http.ErrAbortHandler)            // and the answer never reaches the till
 		}))
 		r, err := tl.Redeem(ctx, c.sale("s1", c.code, "alice"), nil)
 		if err != nil || r.Online {
