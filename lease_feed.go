@@ -92,12 +92,12 @@ func (e *Engine) tillEvents(ctx context.Context, held map[string]bool, limit int
 		}
 		for _, ev := range evs {
 			if !held[ev.Event.SeriesID] {
-				page.Next = ev.Position
 				continue
 			}
 			page.Events = append(page.Events, ev)
-			page.Next = ev.Position
 			if len(page.Events) == limit {
+				// The rest of this read is read again next time.
+				page.Next = ev.Position
 				return nil
 			}
 		}

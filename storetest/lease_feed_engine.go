@@ -83,23 +83,25 @@ func testTillFeed(t *testing.T, e *env) {
 func testTillFeedPages(t *testing.T, e *env) {
 	leaseStore(t, e)
 	_, want, head := e.twoSeriesFeed(t)
-	got := []string{}
-	pos := store.Position{}
-	for range 2 * len(want) {
-		p := e.tillFeed(t, "till-1", pos, 1)
-		if len(p.Events) > 1 {
-			t.Fatalf("a page of limit 1 has %d events", len(p.Events))
+	for limit := 1; limit <= 3; limit++ {
+		got := []string{}
+		pos := store.Position{}
+		for range 2 * len(want) {
+			p := e.tillFeed(t, "till-1", pos, limit)
+			if len(p.Events) > limit {
+				t.Fatalf("a page of limit %d has %d events", limit, len(p.Events))
+			}
+			if p.Next.Compare(pos) < 0 {
+				t.Fatalf("Next %s is before the position asked for, %s", p.Next, pos)
+			}
+			got, pos = append(got, feedIDs(p.Events)...), p.Next
+			if len(p.Events) == 0 {
+				break
+			}
 		}
-		if p.Next.Compare(pos) < 0 {
-			t.Fatalf("Next %s is before the position asked for, %s", p.Next, pos)
-		}
-		got, pos = append(got, feedIDs(p.Events)...), p.Next
-		if len(p.Events) == 0 {
-			break
-		}
+		same(t, got, want, "pages of %d events read the till's events once each, in order", limit)
+		same(t, pos, head, "the last page of %d ends at the feed's head", limit)
 	}
-	same(t, got, want, "pages of one event read the till's events once each, in order")
-	same(t, pos, head, "the last page ends at the feed's head")
 }
 
 func testTillSeries(t *testing.T, e *env) {

@@ -26,6 +26,7 @@ var leaseOnlineTests = []test{
 	{"OnlineThenJournal", testOnlineThenJournal},
 	{"JournalThenOnline", testJournalThenOnline},
 	{"RaceWithJournal", testOnlineRace},
+	{"Overtaken", testOnlineOvertaken},
 }
 
 // wantTillInvariant checks, for the series, the central's count with
