@@ -38,30 +38,21 @@ func (k CodeCase) Apply(code string) string {
 }
 
 // canonicalCode is the canonical form of a code outside a generated
-// series (common and uploaded codes): trimmed and upper-cased, ASCII only
-// (codegen.Plain). A non-ASCII code is an InvalidCode error on "Code", so a
-// look-alike such as "ſ" never folds into an ASCII letter; an empty one an
-// InvalidArgument error.
-func canonicalCode(code string) (string, error) {
-	c, err := codegen.Plain(code)
-	if err == nil && c == "" {
-		err = errcode.New(errcode.InvalidArgument, "Code", "is empty")
-	}
-	return c, err
-}
+// series (common and uploaded codes): series.PlainCode.
+func canonicalCode(code string) (string, error) { return series.PlainCode(code) }
 
-// canonical returns the canonical form of a code typed for series s. It
-// needs no key: a generated code is checked against the series' format.
+// canonical returns the canonical form of a code typed for series s, by
+// the one rule the central and the tills share
+// (series.Source.CanonicalCode), with the engine's cached format.
 func (e *Engine) canonical(s *series.Series, code string) (string, error) {
-	switch s.Source.Kind {
-	case series.Generated, series.RandomizedCommon:
-		f, err := e.format(s)
-		if err != nil {
+	var f *codegen.Format
+	if s.Source.MakesCodes() {
+		var err error
+		if f, err = e.format(s); err != nil {
 			return "", err
 		}
-		return f.Canonical(code)
 	}
-	return canonicalCode(code)
+	return s.Source.CanonicalCode(f, code)
 }
 
 // lookupCode finds the coupons of a code, in one series or in all. Without a

@@ -7,7 +7,6 @@ import (
 	"math"
 	"math/rand/v2"
 	"strconv"
-	"strings"
 	"sync"
 	"time"
 
@@ -178,42 +177,13 @@ func (e *Engine) format(s *series.Series) (*codegen.Format, error) {
 	return f, nil
 }
 
-// seriesFormat builds the code format of s from its source.
+// seriesFormat builds the code format of s from its source
+// (series.Source.Format).
 func seriesFormat(s *series.Series) (*codegen.Format, error) {
-	switch s.Source.Kind {
-	case series.Generated:
-		spec, err := uniqueSpec(&s.Source)
-		if err != nil {
-			return nil, err
-		}
-		return codegen.NewFormat(spec)
-	case series.RandomizedCommon:
-		return codegen.NewRandomizedFormat(s.Source.Sample)
+	if !s.Source.MakesCodes() {
+		return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
 	}
-	return nil, errcode.New(errcode.InvalidArgument, "Source.Kind", "series "+s.ID+" does not generate codes")
-}
-
-// uniqueSpec is the shape of a generated unique series' codes.
-func uniqueSpec(src *series.Source) (codegen.UniqueSpec, error) {
-	var a *codegen.Alphabet
-	switch src.Alphabet {
-	case series.Numeric:
-		a = codegen.Numeric()
-	case series.ConfusionFree:
-		a = codegen.ConfusionFree()
-	case series.Custom:
-		var err error
-		if a, err = codegen.NewAlphabet(src.CustomAlphabet); err != nil {
-			return codegen.UniqueSpec{}, err
-		}
-	default:
-		a = codegen.Alphanumeric()
-	}
-	return codegen.UniqueSpec{
-		Alphabet: a, Length: src.Length,
-		Prefix: strings.ToUpper(src.Prefix), Suffix: strings.ToUpper(src.Suffix),
-		CheckChar: src.CheckChar,
-	}, nil
+	return s.Source.Format()
 }
 
 func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.Generator, error) {
@@ -235,7 +205,7 @@ func (e *Engine) newGenerator(ctx context.Context, s *series.Series) (*codegen.G
 	src := &s.Source
 	switch src.Kind {
 	case series.Generated:
-		spec, err := uniqueSpec(src)
+		spec, err := src.UniqueSpec()
 		if err != nil {
 			return nil, err
 		}

@@ -75,7 +75,7 @@ func TestOfflineRules(t *testing.T) {
 		{"bill above the maximum", func(s *series.Series) { s.Redemption.MaxBill = eur(40) }, nil,
 			sale{"A", "alice", t0, "40.01"}, limits.BillAboveMax.Code(), refusal.BillAboveMax},
 		{"code level", func(s *series.Series) { s.Redemption.MaxPerCode = 2 }, []sale{{"A", "bob", t0, ""}, {"A", "carol", t0, ""}},
-			sale{"A", "alice", t0, ""}, limits.CodeLimit.Code(), refusal.CodeLimit},
+			sale{"A", "alice", t0, ""}, errcode.Redeemed, refusal.UsedUp},
 		{"code level counts one code", func(s *series.Series) { s.Redemption.MaxPerCode = 2 }, []sale{{"A", "bob", t0, ""}, {"A", "carol", t0, ""}},
 			sale{"B", "alice", t0, ""}, 0, ""},
 		{"customer level", func(s *series.Series) { s.Redemption.MaxPerCustomer = 2 }, []sale{{"A", "alice", t0, ""}, {"A", "alice", t0, ""}},
@@ -194,6 +194,7 @@ func TestUnsyncedSeriesIsUnavailable(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.Allowance = 5
 	if err := j.PutLease(ctx, l); err != nil {
 		t.Fatal(err)
 	}
@@ -234,6 +235,7 @@ func TestPropertyTillKeepsCodeLevels(t *testing.T) {
 		if err != nil {
 			rt.Fatal(err)
 		}
+		l.Allowance = 100
 		if err := j.PutLease(ctx, l); err != nil {
 			rt.Fatal(err)
 		}

@@ -11,78 +11,62 @@ import (
 	"github.com/couponkit/couponkit/lease"
 )
 
-// schema is the journal's tables: the leases the till holds (with its own
-// count of the uses it made of each), the journal of offline uses and the
-// configuration of each series as the till last synced it.
-const schema = `
-CREATE TABLE IF NOT EXISTS till_lease (
-	id        TEXT PRIMARY KEY,
-	series_id TEXT NOT NULL,
-	granted   INTEGER NOT NULL,
-	returned  INTEGER NOT NULL DEFAULT 0,
-	used      INTEGER NOT NULL DEFAULT 0 CHECK (used + returned <= granted),
-	end_ns    INTEGER NOT NULL,
-	closed    INTEGER NOT NULL DEFAULT 0
-);
-CREATE TABLE IF NOT EXISTS till_journal (
-	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
-	key       TEXT NOT NULL UNIQUE,
-	lease_id  TEXT NOT NULL REFERENCES till_lease(id),
-	series_id TEXT NOT NULL,
-	code      TEXT NOT NULL,
-	customer  TEXT NOT NULL,
-	bill      TEXT NOT NULL,
-	currency  TEXT NOT NULL,
-	sale_ns   INTEGER NOT NULL,
-	synced    INTEGER NOT NULL DEFAULT 0
-);
-CREATE INDEX IF NOT EXISTS till_journal_pending ON till_journal (synced, seq);
-CREATE INDEX IF NOT EXISTS till_journal_code ON till_journal (series_id, code, customer);
-CREATE INDEX IF NOT EXISTS till_journal_customer ON till_journal (series_id, customer, sale_ns);
-CREATE TABLE IF NOT EXISTS till_series (
-	id     TEXT PRIMARY KEY,
-	config TEXT NOT NULL
-);
-`
-
 // Journal is a till's local store of leases and offline uses over a SQL
 // database (SQLite with the modernc.org/sqlite driver). It is safe for
 // concurrent use as far as its database is.
 type Journal struct {
 	db   *sql.DB
 	skew time.Duration
+	till string
 }
 
-// Open creates the journal's tables in db if they are missing and returns
-// the journal. skew is the clock-skew allowance: the till stops using a
+// Option sets an optional parameter of [Open].
+type Option func(*Journal)
+
+// WithTill names the till the journal belongs to: the feed's record of
+// the till's own uses (events whose Actor is "till "+id) is then skipped
+// by [Journal.ApplyFeed], since the journal counts them already.
+func WithTill(id string) Option { return func(j *Journal) { j.till = id } }
+
+// Open creates the journal's tables in db if they are missing, brings an
+// older file's tables to the current schema (PRAGMA user_version counts
+// the steps), and returns the journal. skew is the clock-skew allowance: the till stops using a
 // lease that long before its End by its own clock (lease.Lease.UsableAt).
 // Redeem reads and then writes in one transaction: on SQLite, give it a
 // database whose transactions take the write lock when they begin (the
 // modernc.org/sqlite DSN parameter _txlock=immediate) or one open
 // connection, so that concurrent uses wait for each other instead of
 // failing; the table's CHECK keeps a lease's uses within it either way.
-func Open(ctx context.Context, db *sql.DB, skew time.Duration) (*Journal, error) {
+func Open(ctx context.Context, db *sql.DB, skew time.Duration, opts ...Option) (*Journal, error) {
 	if skew < 0 {
 		return nil, errcode.New(errcode.InvalidArgument, "skew", "must not be negative")
 	}
-	if _, err := db.ExecContext(ctx, schema); err != nil {
+	if err := migrate(ctx, db); err != nil {
 		return nil, fmt.Errorf("till: creating the journal's tables: %w", err)
 	}
-	return &Journal{db: db, skew: skew}, nil
+	j := &Journal{db: db, skew: skew}
+	for _, o := range opts {
+		o(j)
+	}
+	return j, nil
 }
 
+// Till returns the till's id given to Open (WithTill), or "".
+func (j *Journal) Till() string { return j.till }
+
 // PutLease keeps a lease as the central last answered it: a new lease is
-// added, a known one gets the central's Granted, Returned, End and status
-// (the till's own count of uses is kept).
+// added, a known one gets the central's Granted, Returned, End, status and
+// Allowance of unverified uses (the till's own counts of uses, and of
+// unverified uses, are kept).
 func (j *Journal) PutLease(ctx context.Context, l lease.Lease) error {
 	if err := l.Check(); err != nil {
 		return err
 	}
 	_, err := j.db.ExecContext(ctx, `
-INSERT INTO till_lease (id, series_id, granted, returned, end_ns, closed) VALUES (?, ?, ?, ?, ?, ?)
+INSERT INTO till_lease (id, series_id, granted, returned, end_ns, closed, allowance) VALUES (?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET granted = excluded.granted, returned = excluded.returned,
-	end_ns = excluded.end_ns, closed = excluded.closed`,
-		l.ID, l.SeriesID, l.Granted.Uses, l.Returned.Uses, l.End.UnixNano(), l.Status == lease.Closed)
+	end_ns = excluded.end_ns, closed = excluded.closed, allowance = excluded.allowance`,
+		l.ID, l.SeriesID, l.Granted.Uses, l.Returned.Uses, l.End.UnixNano(), l.Status == lease.Closed, l.Allowance)
 	if err != nil {
 		return fmt.Errorf("till: keeping lease %s: %w", l.ID, err)
 	}
@@ -103,28 +87,54 @@ type Use struct {
 	At time.Time `json:"at"`
 }
 
-// Entry is a journal entry: a use, its place in the journal, the lease it
-// drew on, and whether the central has acknowledged it.
+// Entry is a journal entry: a use (or a reversal), its place in the
+// journal, the lease it drew on, and whether the central has acknowledged
+// it.
 type Entry struct {
-	Seq     int64  `json:"seq"`
+	Seq int64 `json:"seq"`
+	// LeaseID is the lease the use drew on; "" for an online use the
+	// central did not count on a lease the till holds.
 	LeaseID string `json:"lease_id"`
 	Use
 	Synced bool `json:"synced"`
+	// Online is true for a use the central decided ([Till.Redeem]), which
+	// the journal keeps so that the till's levels count it.
+	Online bool `json:"online,omitempty"`
+	// Verified is true for a use of a code the till knew from the feed
+	// (issued, not denied); an unverified use took one of its lease's
+	// Allowance.
+	Verified bool `json:"verified,omitempty"`
+	// Reverses is set on a reversal: the key of the use it gives back.
+	// Its Code, Customer and Bill repeat that use's, At is when it was
+	// given back.
+	Reverses string `json:"reverses,omitempty"`
+	// Reversed is true for a use a later reversal gave back.
+	Reversed bool `json:"reversed,omitempty"`
 }
 
 // Redeem records u as an offline use within a lease of its series, and
 // runs hook, when not nil, on the same transaction: the use, its journal
 // entry and whatever the hook writes commit together or not at all (a
-// hook's error rolls everything back and is returned). The use is first
-// decided under the series' rules as the till last synced them
-// ([Journal.PutSeries], [Decide]): a use the rules refuse returns a
-// *refusal.Error with the codes the central uses, and a series the till
-// has no configuration of is refused with an error matching
-// errcode.ErrUnavailable. With no lease of the series usable at u.At, it
-// is refused with an error matching errcode.ErrLimitReached. A refused
-// use writes nothing. A repeat of u.Key with
-// the same parameters returns the first entry and runs no hook; with
-// other parameters it is refused with errcode.ErrKeyMismatch.
+// hook's error rolls everything back and is returned).
+//
+// The code is kept in its canonical form for the series
+// (series.Source.CanonicalCode): "abc", " ABC " and, in a series with the
+// confusion-free alphabet, "O" for "0" are one code, counted as one. The
+// use is then decided ([Decide]) under the series' rules as the till last
+// synced them ([Journal.PutSeries], [Journal.ApplyFeed]), with what the
+// feed told of the code (its state, holder and the central's uses) and
+// the till's own journal: a use the rules refuse returns a *refusal.Error
+// with the codes the central uses, and a series the till has no
+// configuration of is refused with an error matching
+// errcode.ErrUnavailable. A code the feed did not tell of (or not as
+// issued) is unverified: it draws only on a lease whose Allowance of
+// unverified uses has one left, else it is refused with an error matching
+// errcode.ErrAllowanceExceeded on field "Allowance". With no lease of the
+// series usable at u.At, it is refused with an error matching
+// errcode.ErrLimitReached on "SeriesID". A refused use writes nothing. A
+// repeat of u.Key with the same parameters returns the first entry and
+// runs no hook; with other parameters it is refused with
+// errcode.ErrKeyMismatch.
 func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (Entry, error) {
 	if u.Key == "" || u.SeriesID == "" || u.Code == "" || u.At.IsZero() {
 		return Entry{}, errcode.New(errcode.InvalidArgument, "Use", "needs a key, a series, a code and a sale time")
@@ -134,83 +144,127 @@ func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (
 		return Entry{}, fmt.Errorf("till: %w", err)
 	}
 	defer tx.Rollback() // after a commit, a rollback does nothing
+	s, err := seriesIn(ctx, tx, u.SeriesID)
+	if err != nil {
+		return Entry{}, err
+	}
+	if u.Code, err = s.Source.CanonicalCode(nil, u.Code); err != nil {
+		return Entry{}, err
+	}
 	if first, found, err := entryByKey(ctx, tx, u.Key); err != nil || found {
 		if err == nil {
-			err = sameUse(&first.Use, &u)
+			err = sameUse(&first, &u)
 		}
 		return first, err
 	}
-	if err := j.decide(ctx, tx, &u); err != nil {
-		return Entry{}, err
-	}
-	id, err := j.pickLease(ctx, tx, u.SeriesID, u.At)
+	k, err := knownCode(ctx, tx, &s, &u)
 	if err != nil {
 		return Entry{}, err
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used + 1 WHERE id = ?`, id); err != nil {
-		return Entry{}, fmt.Errorf("till: taking a use of lease %s: %w", id, err)
-	}
-	res, err := tx.ExecContext(ctx, `INSERT INTO till_journal (key, lease_id, series_id, code, customer, bill, currency, sale_ns)
-VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, u.Key, id, u.SeriesID, u.Code, u.Customer, u.Bill, u.Currency, u.At.UnixNano())
+	c, err := journalCounts(ctx, tx, &u, &k)
 	if err != nil {
-		return Entry{}, fmt.Errorf("till: writing the journal entry: %w", err)
+		return Entry{}, err
 	}
-	seq, err := res.LastInsertId()
+	if err := Decide(&s, &c, &u, &k); err != nil {
+		return Entry{}, err
+	}
+	e := Entry{Use: u, Verified: k.Verified()}
+	if e.LeaseID, err = j.pickLease(ctx, tx, u.SeriesID, u.At, !e.Verified); err != nil {
+		return Entry{}, err
+	}
+	if err := j.write(ctx, tx, &e, hook); err != nil {
+		return Entry{}, err
+	}
+	return e, nil
+}
+
+// write takes a use of e's lease (and of its allowance when e is
+// unverified) for an offline use, writes e, runs hook and commits. An
+// online use's lease was counted by RecordOnline, a reversal takes none.
+func (j *Journal) write(ctx context.Context, tx *sql.Tx, e *Entry, hook func(*sql.Tx) error) error {
+	if e.LeaseID != "" && e.Reverses == "" && !e.Online {
+		unverified := 0
+		if !e.Verified {
+			unverified = 1
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used + 1, unverified = unverified + ? WHERE id = ?`,
+			unverified, e.LeaseID); err != nil {
+			return fmt.Errorf("till: taking a use of lease %s: %w", e.LeaseID, err)
+		}
+	}
+	res, err := tx.ExecContext(ctx, `INSERT INTO till_journal (key, lease_id, series_id, code, customer, bill, currency, sale_ns,
+	synced, online, reverses, verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		e.Key, sql.NullString{String: e.LeaseID, Valid: e.LeaseID != ""}, e.SeriesID, e.Code, e.Customer, e.Bill, e.Currency,
+		e.At.UnixNano(), e.Synced, e.Online, e.Reverses, e.Verified)
 	if err != nil {
-		return Entry{}, fmt.Errorf("till: %w", err)
+		return fmt.Errorf("till: writing the journal entry: %w", err)
+	}
+	if e.Seq, err = res.LastInsertId(); err != nil {
+		return fmt.Errorf("till: %w", err)
 	}
 	if hook != nil {
 		if err := hook(tx); err != nil {
-			return Entry{}, fmt.Errorf("till: the sale's hook: %w", err)
+			return fmt.Errorf("till: the sale's hook: %w", err)
 		}
 	}
 	if err := tx.Commit(); err != nil {
-		return Entry{}, fmt.Errorf("till: committing the use: %w", err)
+		return fmt.Errorf("till: committing the journal entry: %w", err)
 	}
-	return Entry{Seq: seq, LeaseID: id, Use: u}, nil
+	return nil
 }
 
 // pickLease returns the lease of the series that the use at at draws on:
-// of those usable at at (lease.Lease.UsableAt with the journal's skew),
-// the one ending first, so that no lease lapses with uses left that
+// of those usable at at (lease.Lease.UsableAt with the journal's skew)
+// and, for an unverified use, with an unverified use of their allowance
+// left, the one ending first, so that no lease lapses with uses left that
 // another could have spared.
-func (j *Journal) pickLease(ctx context.Context, tx *sql.Tx, seriesID string, at time.Time) (string, error) {
+func (j *Journal) pickLease(ctx context.Context, tx *sql.Tx, seriesID string, at time.Time, unverified bool) (string, error) {
+	const usable = `FROM till_lease WHERE series_id = ?1 AND closed = 0 AND granted - returned - used > 0 AND ?2 < end_ns - ?3`
 	var id string
-	err := tx.QueryRowContext(ctx, `SELECT id FROM till_lease
-WHERE series_id = ? AND closed = 0 AND granted - returned - used > 0 AND ? < end_ns - ?
-ORDER BY end_ns, id LIMIT 1`, seriesID, at.UnixNano(), j.skew.Nanoseconds()).Scan(&id)
-	if errors.Is(err, sql.ErrNoRows) {
-		return "", errcode.New(errcode.LimitReached, "SeriesID", "the till has no lease of series "+seriesID+" with a use left")
+	err := tx.QueryRowContext(ctx, `SELECT id `+usable+` AND (?4 = 0 OR unverified < allowance)
+ORDER BY end_ns, id LIMIT 1`, seriesID, at.UnixNano(), j.skew.Nanoseconds(), unverified).Scan(&id)
+	if err == nil {
+		return id, nil
 	}
-	if err != nil {
+	if !errors.Is(err, sql.ErrNoRows) {
 		return "", fmt.Errorf("till: reading leases: %w", err)
 	}
-	return id, nil
+	var n int
+	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) `+usable, seriesID, at.UnixNano(), j.skew.Nanoseconds()).Scan(&n); err != nil {
+		return "", fmt.Errorf("till: reading leases: %w", err)
+	}
+	if n > 0 {
+		return "", errcode.New(errcode.AllowanceExceeded, "Allowance", "the till cannot verify this code offline, and its leases of series "+
+			seriesID+" allow no more unverified uses; sync, or ask the central")
+	}
+	return "", errcode.New(errcode.LimitReached, "SeriesID", "the till has no lease of series "+seriesID+" with a use left")
 }
 
 // sameUse checks that a use repeated under first's key asks what first
 // recorded.
-func sameUse(first, u *Use) error {
-	if first.SeriesID != u.SeriesID || first.Code != u.Code || first.Customer != u.Customer ||
-		first.Bill != u.Bill || first.Currency != u.Currency || !first.At.Equal(u.At) {
+func sameUse(first *Entry, u *Use) error {
+	f := &first.Use
+	if first.Reverses != "" || f.SeriesID != u.SeriesID || f.Code != u.Code || f.Customer != u.Customer ||
+		f.Bill != u.Bill || f.Currency != u.Currency || !f.At.Equal(u.At) {
 		return errcode.New(errcode.KeyMismatch, "Key", "the idempotency key was used for another sale; use a new key for a new request")
 	}
 	return nil
 }
 
-const entryColumns = `seq, lease_id, key, series_id, code, customer, bill, currency, sale_ns, synced`
+const entryColumns = `seq, COALESCE(lease_id, ''), key, series_id, code, customer, bill, currency, sale_ns, synced, online, verified, reverses, reversed`
 
 // scanEntry reads one row of entryColumns.
 func scanEntry(row interface{ Scan(...any) error }) (Entry, error) {
 	var e Entry
 	var ns int64
-	err := row.Scan(&e.Seq, &e.LeaseID, &e.Key, &e.SeriesID, &e.Code, &e.Customer, &e.Bill, &e.Currency, &ns, &e.Synced)
+	err := row.Scan(&e.Seq, &e.LeaseID, &e.Key, &e.SeriesID, &e.Code, &e.Customer, &e.Bill, &e.Currency, &ns,
+		&e.Synced, &e.Online, &e.Verified, &e.Reverses, &e.Reversed)
 	e.At = time.Unix(0, ns).UTC()
 	return e, err
 }
 
 // entryByKey reads the entry of key, and whether there is one.
-func entryByKey(ctx context.Context, tx *sql.Tx, key string) (Entry, bool, error) {
+func entryByKey(ctx context.Context, tx querier, key string) (Entry, bool, error) {
 	e, err := scanEntry(tx.QueryRowContext(ctx, `SELECT `+entryColumns+` FROM till_journal WHERE key = ?`, key))
 	if errors.Is(err, sql.ErrNoRows) {
 		return Entry{}, false, nil

@@ -60,12 +60,15 @@ func putSeries(t *testing.T, j *till.Journal, s series.Series) {
 	}
 }
 
+// grant gives the journal a lease of uses uses of s1, all of which may be
+// unverified (the codes of these tests are unknown to the till).
 func grant(t *testing.T, j *till.Journal, id string, uses int64) lease.Lease {
 	t.Helper()
 	l, err := lease.New(lease.Params{ID: id, Till: "till-1", SeriesID: "s1", Slice: lease.Slice{Uses: uses}, End: t0.Add(time.Hour)}, t0)
 	if err != nil {
 		t.Fatal(err)
 	}
+	l.Allowance = uses
 	if err := j.PutLease(context.Background(), l); err != nil {
 		t.Fatal(err)
 	}

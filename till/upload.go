@@ -17,7 +17,7 @@ type Uploader interface {
 	UploadJournal(ctx context.Context, b couponkit.JournalBatch) (couponkit.JournalAck, error)
 }
 
-// Sync uploads the journal's pending entries in journal order, in
+// Sync uploads the journal's pending entries (uses and reversals) in journal order, in
 // batches of at most batch entries (couponkit.MaxJournalBatch when 0 or
 // more), and marks synced each entry the central acknowledged. It stops
 // at the first failure and returns how many entries were acknowledged;
@@ -57,12 +57,13 @@ func (j *Journal) Sync(ctx context.Context, till string, up Uploader, batch int)
 	}
 }
 
-// journalEntry is e as the central takes it.
+// journalEntry is e as the central takes it: a reversal carries the key
+// of the use it gives back, with that use's code, customer and bill.
 func journalEntry(e *Entry) (couponkit.JournalEntry, error) {
 	amount, err := decimal.NewFromString(e.Bill)
 	if err != nil {
 		return couponkit.JournalEntry{}, errcode.Wrap(errcode.InvalidArgument, err, "entry "+e.Key+": the bill is not a number")
 	}
 	return couponkit.JournalEntry{Key: e.Key, LeaseID: e.LeaseID, Code: e.Code, Customer: e.Customer,
-		Bill: series.Money{Amount: amount, Currency: e.Currency}, At: e.At}, nil
+		Bill: series.Money{Amount: amount, Currency: e.Currency}, At: e.At, Reverses: e.Reverses}, nil
 }
