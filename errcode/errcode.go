@@ -62,6 +62,7 @@ import (
 //	1118  KeyMismatch                 an idempotency key was used before with other parameters
 //	1119  HoldReleased                the hold was released (or, by the clock, lapsed)
 //	1120  AllowanceExceeded           a till's unverified offline uses passed its lease's allowance
+//	1121  NoLease                     the till holds no usable lease of the series with a use left
 //
 //	1200  LimitReached                a redemption or issuance rule refused the request;
 //	                                  the reasons are in the limits.Decision (codes 1201..1299)
@@ -118,6 +119,7 @@ const (
 	KeyMismatch        Code = 1118
 	HoldReleased       Code = 1119
 	AllowanceExceeded  Code = 1120
+	NoLease            Code = 1121
 
 	LimitReached Code = 1200
 
@@ -169,6 +171,7 @@ var codeNames = map[Code]string{
 	KeyMismatch:         "idempotency key mismatch",
 	HoldReleased:        "hold released",
 	AllowanceExceeded:   "lease allowance exceeded",
+	NoLease:             "no lease",
 	LimitReached:        "limit reached",
 	Conflict:            "conflict",
 	GuardFailed:         "guard failed",
@@ -301,6 +304,7 @@ var (
 	ErrKeyMismatch         = &Error{Code: KeyMismatch}
 	ErrHoldReleased        = &Error{Code: HoldReleased}
 	ErrAllowanceExceeded   = &Error{Code: AllowanceExceeded}
+	ErrNoLease             = &Error{Code: NoLease}
 	ErrLimitReached        = &Error{Code: LimitReached}
 	ErrConflict            = &Error{Code: Conflict}
 	ErrGuardFailed         = &Error{Code: GuardFailed}

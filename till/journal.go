@@ -131,7 +131,8 @@ type Entry struct {
 // unverified uses has one left, else it is refused with an error matching
 // errcode.ErrAllowanceExceeded on field "Allowance". With no lease of the
 // series usable at u.At, it is refused with an error matching
-// errcode.ErrLimitReached on "SeriesID". A refused use writes nothing. A
+// errcode.ErrNoLease on "SeriesID" (not ErrLimitReached, which the rules'
+// refusals match: a caller may ask for a lease on this error alone). A refused use writes nothing. A
 // repeat of u.Key with the same parameters returns the first entry and
 // runs no hook; with other parameters it is refused with
 // errcode.ErrKeyMismatch.
@@ -237,7 +238,7 @@ ORDER BY end_ns, id LIMIT 1`, seriesID, at.UnixNano(), j.skew.Nanoseconds(), unv
 		return "", errcode.New(errcode.AllowanceExceeded, "Allowance", "the till cannot verify this code offline, and its leases of series "+
 			seriesID+" allow no more unverified uses; sync, or ask the central")
 	}
-	return "", errcode.New(errcode.LimitReached, "SeriesID", "the till has no lease of series "+seriesID+" with a use left")
+	return "", errcode.New(errcode.NoLease, "SeriesID", "the till has no lease of series "+seriesID+" with a use left; sync to get one")
 }
 
 // sameUse checks that a use repeated under first's key asks what first

@@ -89,7 +89,7 @@ func TestRedeemStaysWithinTheLease(t *testing.T) {
 			t.Fatalf("use %s: %v, %+v", k, err, e)
 		}
 	}
-	if _, err := j.Redeem(ctx, use("d", t0), nil); !errors.Is(err, errcode.ErrLimitReached) {
+	if _, err := j.Redeem(ctx, use("d", t0), nil); !errors.Is(err, errcode.ErrNoLease) {
 		t.Fatalf("a fourth use of a lease of 3: err = %v, want LimitReached", err)
 	}
 	if n, err := j.Left(ctx, "l1"); err != nil || n != 0 {
@@ -168,7 +168,7 @@ func TestLeaseStopsSkewBeforeEnd(t *testing.T) {
 	ctx := context.Background()
 	j := openJournal(t, openDB(t, filepath.Join(t.TempDir(), "till.db")))
 	l := grant(t, j, "l1", 5)
-	if _, err := j.Redeem(ctx, use("late", l.End.Add(-skew)), nil); !errors.Is(err, errcode.ErrLimitReached) {
+	if _, err := j.Redeem(ctx, use("late", l.End.Add(-skew)), nil); !errors.Is(err, errcode.ErrNoLease) {
 		t.Fatalf("a use at End - skew: err = %v, want LimitReached", err)
 	}
 	if _, err := j.Redeem(ctx, use("ok", l.End.Add(-skew-time.Second)), nil); err != nil {
@@ -219,7 +219,7 @@ func TestConcurrentUsesTakeExactlyTheLease(t *testing.T) {
 					mu.Lock()
 					passed++
 					mu.Unlock()
-				case !errors.Is(err, errcode.ErrLimitReached):
+				case !errors.Is(err, errcode.ErrNoLease):
 					t.Errorf("use: %v", err)
 				}
 			}

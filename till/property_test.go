@@ -94,7 +94,7 @@ func TestPropertyJournalModel(t *testing.T) {
 						rt.Fatalf("use %d of %s past the level: %v", i, code, err)
 					}
 				case used >= granted:
-					if !errors.Is(err, errcode.ErrLimitReached) {
+					if !errors.Is(err, errcode.ErrNoLease) {
 						rt.Fatalf("use %d past the lease: %v", i, err)
 					}
 				case !issued[code] && unverified >= allowance:

@@ -126,7 +126,7 @@ type Result struct {
 //
 // A series the till carries no configuration of is refused with an error
 // matching errcode.ErrUnavailable (sync first), and, offline, a series
-// with no lease left with errcode.ErrLimitReached. When hook fails after
+// with no lease left with errcode.ErrNoLease. When hook fails after
 // the central made the use, the central's use stands: retry the sale with
 // the same key (the central answers it again) or reverse it.
 func (t *Till) Redeem(ctx context.Context, s Sale, hook func(*sql.Tx) error) (Result, error) {

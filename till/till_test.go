@@ -244,7 +244,7 @@ func TestTillRefusesWhatItCannotDecide(t *testing.T) {
 	}
 	c.clock.Add(8 * time.Hour) // the lease has ended
 	_, err := tl.Redeem(ctx, c.sale("x2", c.code, "alice"), nil)
-	checkField(t, err, errcode.ErrLimitReached, "SeriesID")
+	checkField(t, err, errcode.ErrNoLease, "SeriesID")
 }
 
 // TestTillSyncSizesLeases: Sync renews a lease near its end, tops it up

@@ -205,7 +205,7 @@ func (n *node) sale(ctx context.Context, a int) error {
 	if errors.Is(err, errcode.ErrUnavailable) && n.fetchSeries(ctx) == nil {
 		_, err = n.sell(ctx, u, hook)
 	}
-	if errors.Is(err, errcode.ErrLimitReached) && !errors.As(err, &re) && !n.soldOut && n.lease(ctx) == nil {
+	if errors.Is(err, errcode.ErrNoLease) && !n.soldOut && n.lease(ctx) == nil {
 		_, err = n.sell(ctx, u, hook)
 	}
 	switch {
@@ -213,7 +213,7 @@ func (n *node) sale(ctx context.Context, a int) error {
 		return n.ack(u)
 	case errors.As(err, &re):
 		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code)
-	case errors.Is(err, errcode.ErrLimitReached), errors.Is(err, errcode.ErrUnavailable):
+	case errors.Is(err, errcode.ErrNoLease), errors.Is(err, errcode.ErrUnavailable):
 		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code)
 	}
 	return err
