@@ -99,6 +99,21 @@ func (b *JournalBatch) validate() error {
 // The whole batch is checked first: a malformed entry, a lease that is not
 // the till's, or a key used for another use refuses the batch with a typed
 // error, and nothing is recorded.
+//
+// The entries are recorded in journal order, in few store changes: runs of
+// consecutive entries that touch disjoint records (other coupons, other
+// customers, at most one that reads or moves the series' use counter, no
+// key recorded or reversed earlier in the run) go into one change, at most
+// Config.JournalGroup of them, with one write of each lease carrying the
+// sum of its uses and conflicts (so a lease's Version grows by one per
+// change, not per use). Each entry is decided against the state its
+// predecessors leave, so the outcome is the one recording them one at a
+// time would give: the same records, conflicts, counters, redemptions and
+// events. A change that meets a concurrent writer wrote nothing, and its
+// entries are then recorded one at a time. After an error the returned
+// ack holds the records of the entries before the first that may not be
+// recorded; an upload of the batch again records each entry once all the
+// same.
 func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, error) {
 	if err := e.admit(b.validate()); err != nil {
 		return JournalAck{}, err
@@ -116,6 +131,10 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 		if x.Reverses == "" {
 			uses[x.Key] = x
 		}
+	}
+	if e.group > 1 {
+		recs, err := e.applyGrouped(ctx, ls, b.Till, b.Entries)
+		return JournalAck{Entries: recs}, err
 	}
 	ack := JournalAck{Entries: make([]lease.Entry, 0, len(b.Entries))}
 	for i := range b.Entries {
