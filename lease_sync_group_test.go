@@ -20,6 +20,7 @@ import (
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 // Grouped sync: ApplyJournal records a batch in few changes with exactly
@@ -382,13 +383,34 @@ func checkSame(t *rapid.T, open func() leaseStoreAll) {
 	if d := cmp.Diff(one, grouped); d != "" {
 		t.Fatalf("the stores differ (-one at a time +grouped):\n%s", d)
 	}
-	if grouped.Redemptions == nil && len(grouped.Entries) == 0 {
-		return
-	}
 }
 
 func TestApplyJournalGroupedSameAsOneAtATime(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		checkSame(t, func() leaseStoreAll { return memstore.New() })
+	})
+}
+
+// TestApplyJournalGroupedSameOnSQLite runs sqliteHistories histories of
+// the property on SQLite files: the grouped change as one transaction of
+// a SQL store.
+func TestApplyJournalGroupedSameOnSQLite(t *testing.T) {
+	if testing.Short() {
+		t.Skip("SQLite files")
+	}
+	const sqliteHistories = 40
+	dir, runs, files := t.TempDir(), 0, 0
+	rapid.Check(t, func(rt *rapid.T) {
+		if runs++; runs > sqliteHistories {
+			return
+		}
+		checkSame(rt, func() leaseStoreAll {
+			files++
+			s, err := sqlite.Open(context.Background(), fmt.Sprintf("%s/%d.db", dir, files))
+			mustR(rt, err)
+			rt.Cleanup(func() { s.Close() })
+			mustR(rt, s.Migrate(context.Background()))
+			return s
+		})
 	})
 }
