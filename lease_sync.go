@@ -122,18 +122,14 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 	if err != nil {
 		return JournalAck{}, err
 	}
-	uses := make(map[string]*JournalEntry, len(b.Entries))
+	chk := journalCheck{uses: map[string]*JournalEntry{}, leases: map[string]lease.Lease{}, seen: map[string]bool{}, fresh: make([]bool, len(b.Entries))}
 	for i := range b.Entries {
-		x := &b.Entries[i]
-		if err := e.checkEntry(ctx, ls, b.Till, x, uses); err != nil {
+		if err := e.checkEntry(ctx, ls, b.Till, &b.Entries[i], &chk, i); err != nil {
 			return JournalAck{}, input.WithinAt("Entries", i, err)
-		}
-		if x.Reverses == "" {
-			uses[x.Key] = x
 		}
 	}
 	if e.group > 1 {
-		recs, err := e.applyGrouped(ctx, ls, b.Till, b.Entries)
+		recs, err := e.applyGrouped(ctx, ls, b.Till, b.Entries, chk.fresh)
 		return JournalAck{Entries: recs}, err
 	}
 	ack := JournalAck{Entries: make([]lease.Entry, 0, len(b.Entries))}
@@ -147,25 +143,46 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 	return ack, nil
 }
 
-// checkEntry refuses an entry that names a lease that is not the till's
-// (as one that does not exist), repeats a recorded key with another use,
-// or reverses a use that is neither recorded nor among uses, the uses
-// earlier in its batch (checkReversal).
-func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry, uses map[string]*JournalEntry) error {
-	l, err := ls.Lease(ctx, x.LeaseID)
-	if err == nil && l.Till != till {
-		err = store.NotFound("lease", x.LeaseID)
+// journalCheck is what checking a batch learns: the uses among its
+// entries (for the reversals after them), the leases it names, the keys
+// seen, and which entries are fresh: not recorded when checked, their key
+// first in the batch.
+type journalCheck struct {
+	uses   map[string]*JournalEntry
+	leases map[string]lease.Lease
+	seen   map[string]bool
+	fresh  []bool
+}
+
+// checkEntry refuses the batch's i-th entry x when it names a lease that
+// is not the till's (as one that does not exist), repeats a recorded key
+// with another use, or reverses a use that is neither recorded nor among
+// the uses earlier in its batch (checkReversal).
+func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry, c *journalCheck, i int) error {
+	l, ok := c.leases[x.LeaseID]
+	if !ok {
+		var err error
+		if l, err = ls.Lease(ctx, x.LeaseID); err != nil {
+			return err
+		}
+		c.leases[x.LeaseID] = l
 	}
-	if err != nil {
-		return err
+	if l.Till != till {
+		return store.NotFound("lease", x.LeaseID)
+	}
+	c.fresh[i] = !c.seen[x.Key]
+	c.seen[x.Key] = true
+	if x.Reverses == "" {
+		defer func() { c.uses[x.Key] = x }()
 	}
 	rec, err := ls.TillEntry(ctx, till, x.Key)
 	if errors.Is(err, errcode.ErrNotFound) {
 		if x.Reverses != "" {
-			return checkReversal(ctx, ls, till, x, uses)
+			return checkReversal(ctx, ls, till, x, c.uses)
 		}
 		return nil
 	}
+	c.fresh[i] = false
 	if err != nil {
 		return err
 	}

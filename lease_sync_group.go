@@ -7,6 +7,7 @@ import (
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -50,6 +51,11 @@ type journalGroup struct {
 	keys   map[string]struct{}
 	idx    []int         // the batch indexes of the entries it records
 	recs   []lease.Entry // and their records
+
+	// Kept from group to group: the batch's fresh entries (see
+	// journalCheck) and the series its entries name.
+	fresh  []bool
+	series map[string]*series.Series
 }
 
 // groupLease is a lease as the group's entries leave it, and the version
@@ -61,13 +67,13 @@ type groupLease struct {
 }
 
 func newJournalGroup() *journalGroup {
-	return &journalGroup{keys: make(map[string]struct{})}
+	return &journalGroup{keys: make(map[string]struct{}), series: make(map[string]*series.Series)}
 }
 
 func (g *journalGroup) empty() bool { return len(g.idx) == 0 }
 
 func (g *journalGroup) reset() {
-	*g = journalGroup{keys: g.keys, idx: g.idx[:0], recs: g.recs[:0]}
+	*g = journalGroup{keys: g.keys, idx: g.idx[:0], recs: g.recs[:0], fresh: g.fresh, series: g.series}
 	clear(g.keys)
 }
 
@@ -195,11 +201,17 @@ func changeKeys(dst []string, ch *store.Change) []string {
 // counters of no customer, which an entry by no customer reads and most
 // series never write, and, for a reversal by no customer, every
 // redemption of the series (it looks for the last use that still counts),
-// hence "*".
-func (e *Engine) entryFootprint(ctx context.Context, dst []string, x *JournalEntry, l *lease.Lease) (writes, reads []string) {
+// hence "*". The series' codes' canonical form is read once per batch
+// (cache): the source of a series' codes does not change.
+func (e *Engine) entryFootprint(ctx context.Context, dst []string, x *JournalEntry, l *lease.Lease, cache map[string]*series.Series) (writes, reads []string) {
 	sid := l.SeriesID
 	code := "raw:" + x.Code
-	if s, err := e.series(ctx, sid); err == nil {
+	s, ok := cache[sid]
+	if !ok {
+		s, _ = e.series(ctx, sid)
+		cache[sid] = s
+	}
+	if s != nil {
 		if canon, err := e.canonical(s, x.Code); err == nil {
 			code = canon
 		}
@@ -233,9 +245,10 @@ func groupable(err error) bool {
 // most e.group entries, and returns their records in journal order; after
 // an error, the records of the entries before the first it may not have
 // recorded.
-func (e *Engine) applyGrouped(ctx context.Context, ls store.LeaseStore, till string, xs []JournalEntry) ([]lease.Entry, error) {
+func (e *Engine) applyGrouped(ctx context.Context, ls store.LeaseStore, till string, xs []JournalEntry, fresh []bool) ([]lease.Entry, error) {
 	out := make([]lease.Entry, len(xs))
 	g := newJournalGroup()
+	g.fresh = fresh
 	done := 0 // out[:done] are recorded or answered
 	var keys [2]string
 	for i := range xs {
@@ -279,14 +292,19 @@ func (e *Engine) groupEntry(ctx context.Context, ls store.LeaseStore, till strin
 	if err != nil {
 		return false, err
 	}
-	if rec, err := ls.TillEntry(ctx, till, x.Key); err == nil {
-		out[i] = rec
-		return false, sameEntry(&rec, till, gl.l.SeriesID, x)
-	} else if !errors.Is(err, errcode.ErrNotFound) {
-		return false, err
+	if !g.fresh[i] {
+		// A fresh entry was not recorded when the batch was checked; one
+		// recorded since (a concurrent upload or online use) makes the
+		// group's change fail, and is then answered one at a time.
+		if rec, err := ls.TillEntry(ctx, till, x.Key); err == nil {
+			out[i] = rec
+			return false, sameEntry(&rec, till, gl.l.SeriesID, x)
+		} else if !errors.Is(err, errcode.ErrNotFound) {
+			return false, err
+		}
 	}
 	flushed := false
-	writes, reads := e.entryFootprint(ctx, nil, x, &gl.l)
+	writes, reads := e.entryFootprint(ctx, nil, x, &gl.l, g.series)
 	if g.overlaps(writes) || g.overlaps(reads) {
 		if err := e.flushGroup(ctx, ls, till, xs, g, out); err != nil {
 			return false, err
@@ -295,7 +313,7 @@ func (e *Engine) groupEntry(ctx context.Context, ls store.LeaseStore, till strin
 		if gl, err = g.lease(ctx, ls, x.LeaseID); err != nil {
 			return flushed, err
 		}
-		writes, _ = e.entryFootprint(ctx, writes[:0], x, &gl.l)
+		writes, _ = e.entryFootprint(ctx, writes[:0], x, &gl.l, g.series)
 	}
 	record := e.entryChange
 	if x.Reverses != "" {

@@ -165,7 +165,8 @@ type journal struct {
 
 // drawBatch draws a batch for a till: new uses of the journals' codes by a
 // few customers, on the till's leases; reversals of its uses; uploads
-// again of earlier entries, and of uses recorded online.
+// again of earlier entries (of this batch too), and of uses recorded
+// online.
 func (p *syncPair) drawBatch(t *rapid.T, j *journal) couponkit.JournalBatch {
 	till := rapid.SampledFrom([]string{"till-1", "till-2"}).Draw(t, "till")
 	b := couponkit.JournalBatch{Till: till}
@@ -176,6 +177,8 @@ func (p *syncPair) drawBatch(t *rapid.T, j *journal) couponkit.JournalBatch {
 		switch k := rapid.IntRange(0, 9).Draw(t, "kind"); {
 		case k == 0 && len(j.sent[till]) > 0:
 			x = rapid.SampledFrom(j.sent[till]).Draw(t, "replay")
+		case k == 2 && len(b.Entries) > 0:
+			x = rapid.SampledFrom(b.Entries).Draw(t, "again")
 		case k == 1 && len(j.uses[till])+len(fresh) > 0:
 			use := rapid.SampledFrom(append(slices.Clone(j.uses[till]), fresh...)).Draw(t, "reversed")
 			x = use
