@@ -1,0 +1,97 @@
+// Package tillsim is the deterministic simulation test of tills and the
+// central couponkit: one central engine and a few tills, each with its own
+// SQLite journal file, talking over a simulated network that loses,
+// duplicates, delays and reorders their messages, under clocks that drift
+// and tills that crash. The package has no API: it is its tests
+// (sim_test.go and the files beside it); this file documents them.
+//
+// # The model
+//
+// One run builds, in one process:
+//
+//   - the central: a couponkit.Engine over memstore (or the SQLite store,
+//     with -tillsim.store=sqlite), its clock the simulation's time, ids
+//     from a counter so that a run replays exactly;
+//   - three series: a common code whose customer level and series level
+//     bound it, a common code with a code level, and personal uploaded
+//     codes (one per customer, once each), each with a series use limit;
+//   - three to eight tills: each a till.Journal over its own SQLite file in
+//     a temporary directory, its clock the simulation's time plus an
+//     offset within the clock-skew allowance, and the durable state a
+//     till keeps beside its journal (its outstanding lease call, the last
+//     answer it got for each lease);
+//   - the network: every call a till makes to the central (grant, renew,
+//     top up and return a lease, upload the journal, fetch a series)
+//     goes through a link whose fate the run draws: delivered, request
+//     lost, answer lost after the central applied it (the ambiguous
+//     case), delivered twice, or held in flight and delivered later, after
+//     newer messages (an older journal batch after a newer one). A till
+//     can be partitioned for a while: all its calls are lost.
+//
+// Then rapid draws a schedule of actions (see actions_test.go): offline
+// redemptions at tills (random codes and customers, bills under and over
+// a minimum), a cashier repeating a sale, central redemptions,
+// revocations, series edits (levels, minimum bill, a raised series limit)
+// and tills fetching them, lease grants, renewals, top-ups and returns,
+// journal syncs in batches, time passing, the central reclaiming lapsed
+// leases, partitions, in-flight messages delivered, and till crashes: the
+// till's *sql.DB is closed and its file reopened, at any point, during a
+// sale (before its commit) or between an upload and its MarkSynced.
+//
+// A till behaves as the protocol asks: it retries a call with the same
+// idempotency key until it gets an answer, makes one lease call at a time,
+// reserves the uses it returns before it asks (they are not spent while
+// the answer is in doubt), and keeps a lease's answer only if it is newer
+// than the one it has (an answer that arrives late, out of order, must not
+// roll the lease back).
+//
+// # The checks
+//
+// At the end of a run the network heals, every in-flight message is
+// delivered, every till settles its call and syncs its whole journal, the
+// clock passes every lease's end and the allowance and the central
+// reclaims. Then (check_test.go):
+//
+//	(a) no series' use limit is passed: central redemptions plus every
+//	    use a till acknowledged stay within the limit, but for uses
+//	    flagged with the series-limit conflict, and each use counted on
+//	    the series rather than its lease was reported after its lease was
+//	    reclaimed (the one case the escrow does not cover);
+//	(b) every use a till acknowledged (Journal.Redeem returned no error)
+//	    is recorded centrally once, as the same sale, and nothing else
+//	    is: no use the till did not acknowledge, no entry the journal lacks;
+//	(c) counters equal records: each series' use counter is the central
+//	    redemptions plus the uses counted on the series plus, for every
+//	    lease, Granted - Returned - Reclaimed; every lease keeps
+//	    Used + Returned + Reclaimed + Left = Granted with every part >= 0
+//	    and Left = 0 once closed, and its Used is the number of entries
+//	    counted on it; each till's own count of a lease's uses is its
+//	    journal's, within what the central granted less what was returned;
+//	(d) every till's journal is fully synced.
+//
+// The checker returns the violations it finds; mutants_test.go runs the
+// simulation over central stores broken on purpose (a grant counted
+// twice against its series, a journal use counted twice) and asserts the
+// checker reports them.
+//
+// # Running and replaying
+//
+// By default a modest number of runs keeps the package fast:
+//
+//	go test ./till/tillsim/
+//
+// The long run sets the number of runs (and, optionally, the store):
+//
+//	go test ./till/tillsim/ -run TestSimulation -tillsim.checks=5000
+//	go test ./till/tillsim/ -run TestSimulation -tillsim.checks=500 -tillsim.store=sqlite
+//
+// A failing run is shrunk by rapid to a small schedule, printed step by
+// step, and saved in testdata/rapid/. Replay it with the seed rapid prints
+// or the file it saved:
+//
+//	go test ./till/tillsim/ -run TestSimulation -rapid.seed=<seed>
+//	go test ./till/tillsim/ -run TestSimulation -rapid.failfile=testdata/rapid/TestSimulation/<file>
+//
+// Every draw (the schedule, the fates of messages, the clocks) comes from
+// rapid, and ids from a counter, so a seed replays the same run.
+package tillsim

@@ -1,0 +1,109 @@
+package tillsim
+
+import (
+	"flag"
+	"os"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"pgregory.net/rapid"
+)
+
+var (
+	checks    = flag.Int("tillsim.checks", 0, "tillsim: number of simulated runs (sets -rapid.checks; 0 keeps the default of "+strconv.Itoa(defaultChecks)+")")
+	storeKind = flag.String("tillsim.store", "memstore", "tillsim: the central's store, memstore or sqlite")
+	maxSteps  = flag.Int("tillsim.steps", 60, "tillsim: the most actions one run takes")
+)
+
+// defaultChecks is the number of runs of a plain go test, small enough
+// for the package to stay fast on a shared machine.
+const defaultChecks = 60
+
+// TestMain sets rapid's number of checks from -tillsim.checks (or the
+// package's default), unless -rapid.checks or RAPID_CHECKS says otherwise.
+func TestMain(m *testing.M) {
+	flag.Parse()
+	explicit := os.Getenv("RAPID_CHECKS") != ""
+	flag.Visit(func(f *flag.Flag) { explicit = explicit || f.Name == "rapid.checks" })
+	n := *checks
+	if n == 0 && !explicit {
+		n = defaultChecks
+	}
+	if n > 0 {
+		if err := flag.Set("rapid.checks", strconv.Itoa(n)); err != nil {
+			panic(err)
+		}
+	}
+	os.Exit(m.Run())
+}
+
+// TestSimulation runs the simulation: rapid draws a run's tills, limits,
+// schedule and network, and every guarantee is checked at its end.
+func TestSimulation(t *testing.T) {
+	cfg := config{sqlite: *storeKind == "sqlite"}
+	base := t.TempDir()
+	start, runs := time.Now(), 0
+	rapid.Check(t, func(rt *rapid.T) {
+		runs++
+		if v := simulate(rt, base, cfg); len(v) > 0 {
+			rt.Fatalf("%d violations:\n%s", len(v), strings.Join(v, "\n"))
+		}
+	})
+	t.Logf("%d runs in %v: %.1f runs/s", runs, time.Since(start).Round(time.Millisecond), float64(runs)/time.Since(start).Seconds())
+}
+
+// simulate makes one run: it builds the world, takes the drawn actions,
+// settles and checks, and returns the violations found.
+func simulate(t *rapid.T, base string, cfg config) []string {
+	w := newWorld(t, base, cfg)
+	defer w.close()
+	n := rapid.IntRange(0, *maxSteps).Draw(t, "steps")
+	for range n {
+		w.step()
+	}
+	w.settle()
+	return w.check()
+}
+
+// settle heals the network, delivers what is in flight, lets every till
+// settle its lease call and sync its whole journal, then moves the clock
+// past every lease's end and the allowance, and reclaims.
+func (w *world) settle() {
+	w.net.healed = true
+	for _, tl := range w.tills {
+		tl.cutUntil = time.Time{}
+	}
+	for len(w.net.inflight) > 0 {
+		w.deliverHeld(0)
+	}
+	for _, tl := range w.tills {
+		if tl.pending != nil {
+			w.call(tl, tl.pending)
+		}
+		if tl.pending != nil {
+			w.violation("%s: its %s call is still unanswered on a healed network", tl.name, tl.pending.kind)
+		}
+		w.sync(tl, 0)
+	}
+	end := w.now
+	for _, tl := range w.tills {
+		for _, l := range tl.known {
+			end = maxTime(end, l.End)
+		}
+	}
+	leases := w.read().leases
+	for _, l := range leases {
+		end = maxTime(end, l.End)
+	}
+	w.now = end.Add(skew + time.Minute)
+	w.reclaim()
+}
+
+func maxTime(a, b time.Time) time.Time {
+	if b.After(a) {
+		return b
+	}
+	return a
+}
