@@ -21,49 +21,56 @@ import (
 // join as new actions.
 type action struct {
 	name string
-	do   func(w *world)
+	// weight is how often the action is drawn, relative to the others.
+	weight int
+	do     func(w *world)
 }
 
 // actions are the steps of a schedule; rapid draws them by name, so a
 // shrunk schedule reads as a list of these.
 var actions = []action{
-	{"redeem at a till", func(w *world) { w.tillRedeem(w.pickTill()) }},
-	{"repeat a sale", func(w *world) { w.repeatSale(w.pickTill()) }},
-	{"sync a till", func(w *world) { w.sync(w.pickTill(), rapidInt(w, "batch", 1, 4)) }},
-	{"grant a lease", func(w *world) { w.grant(w.pickTill()) }},
-	{"renew a lease", func(w *world) { w.onLease(w.pickTill(), lease.Renew) }},
-	{"top up a lease", func(w *world) { w.onLease(w.pickTill(), lease.TopUp) }},
-	{"return uses", func(w *world) { w.onLease(w.pickTill(), lease.Return) }},
-	{"time passes", func(w *world) { w.now = w.now.Add(drawDuration(w, "by", 0, 15*time.Minute)) }},
-	{"central reclaims", func(w *world) { w.reclaim() }},
-	{"redeem at the central", func(w *world) { w.centralRedeem() }},
-	{"revoke a code", func(w *world) { w.revoke() }},
-	{"edit a series", func(w *world) { w.editSeries() }},
-	{"till fetches a series", func(w *world) { w.fetchSeries(w.pickTill()) }},
-	{"partition a till", func(w *world) {
+	{"redeem at a till", 6, func(w *world) { w.tillRedeem(w.saleTill()) }},
+	{"repeat a sale", 1, func(w *world) { w.repeatSale(w.pickTill()) }},
+	{"sync a till", 3, func(w *world) { w.sync(w.pickTill(), rapidInt(w, "batch", 1, 4)) }},
+	{"grant a lease", 3, func(w *world) { w.grant(w.pickTill()) }},
+	{"renew a lease", 1, func(w *world) { w.onLease(w.pickTill(), lease.Renew) }},
+	{"top up a lease", 1, func(w *world) { w.onLease(w.pickTill(), lease.TopUp) }},
+	{"return uses", 1, func(w *world) { w.onLease(w.pickTill(), lease.Return) }},
+	{"time passes", 2, func(w *world) { w.now = w.now.Add(drawDuration(w, "by", 0, 10*time.Minute)) }},
+	{"central reclaims", 1, func(w *world) { w.reclaim() }},
+	{"redeem at the central", 1, func(w *world) { w.centralRedeem() }},
+	{"revoke a code", 1, func(w *world) { w.revoke() }},
+	{"edit a series", 1, func(w *world) { w.editSeries() }},
+	{"till fetches a series", 1, func(w *world) { w.fetchSeries(w.pickTill()) }},
+	{"partition a till", 1, func(w *world) {
 		tl := w.pickTill()
 		tl.cutUntil = w.now.Add(drawDuration(w, "for", time.Minute, time.Hour))
 	}},
-	{"deliver a held message", func(w *world) {
+	{"deliver a held message", 1, func(w *world) {
 		if n := len(w.net.inflight); n > 0 {
 			w.deliverHeld(rapidInt(w, "held message", 0, n-1))
 		}
 	}},
-	{"till crashes", func(w *world) { w.crash(w.pickTill()) }},
+	{"till crashes", 1, func(w *world) { w.crash(w.pickTill()) }},
 }
 
-var actionNames = func() []string {
-	out := make([]string, len(actions))
+// drawn lists each action's index as many times as its weight.
+var drawn = func() []int {
+	var out []int
 	for i, a := range actions {
-		out[i] = a.name
+		for range a.weight {
+			out = append(out, i)
+		}
 	}
 	return out
 }()
 
 // step draws one action and takes it.
 func (w *world) step() {
-	name := rapid.SampledFrom(actionNames).Draw(w.t, "action")
-	actions[slices.Index(actionNames, name)].do(w)
+	a := actions[drawn[rapidInt(w, "action", 0, len(drawn)-1)]]
+	w.t.Logf("%s: %s", w.now.Sub(t0), a.name)
+	w.stats["action: "+a.name]++
+	a.do(w)
 }
 
 func rapidInt(w *world, label string, lo, hi int) int {
@@ -72,7 +79,37 @@ func rapidInt(w *world, label string, lo, hi int) int {
 
 func (w *world) pickTill() *simTill { return w.tills[rapidInt(w, "till", 0, len(w.tills)-1)] }
 
+// saleTill draws the till of a sale: mostly one that holds a lease.
+func (w *world) saleTill() *simTill {
+	var with []*simTill
+	for _, tl := range w.tills {
+		if len(tl.known) > 0 {
+			with = append(with, tl)
+		}
+	}
+	if len(with) == 0 || rapidInt(w, "a till with a lease", 0, 3) == 0 {
+		return w.pickTill()
+	}
+	return with[rapidInt(w, "till", 0, len(with)-1)]
+}
+
 func (w *world) pickSeries() *simSeries { return w.series[rapidInt(w, "series", 0, len(w.series)-1)] }
+
+// saleSeries draws the series of a sale at tl: mostly one it holds a
+// lease of.
+func (w *world) saleSeries(tl *simTill) *simSeries {
+	ids := sortedKeys(tl.known)
+	if len(ids) == 0 || rapidInt(w, "a series it leased", 0, 3) == 0 {
+		return w.pickSeries()
+	}
+	id := tl.known[rapid.SampledFrom(ids).Draw(w.t, "leased")].SeriesID
+	for _, s := range w.series {
+		if s.id == id {
+			return s
+		}
+	}
+	return w.pickSeries()
+}
 
 // pickUse draws a code of s and who uses it: a personal code mostly by
 // its owner.
@@ -90,7 +127,7 @@ func (w *world) pickUse(s *simSeries) (code, customer string) {
 func (w *world) tillRedeem(tl *simTill) {
 	u := tl.sale
 	if u == nil {
-		s := w.pickSeries()
+		s := w.saleSeries(tl)
 		code, cust := w.pickUse(s)
 		bill := rapid.SampledFrom([]string{"50.00", "50.00", "5.00"}).Draw(w.t, "bill")
 		u = &till.Use{Key: w.key(tl.name + "-sale"), SeriesID: s.id, Code: code, Customer: cust, Bill: bill, Currency: "EUR"}
@@ -105,12 +142,16 @@ func (w *world) tillRedeem(tl *simTill) {
 	tl.sale = nil
 	switch {
 	case errors.Is(err, errCrash):
+		w.stats["crashes during a sale"]++
 		tl.sale = u
 		w.crash(tl)
 	case err == nil:
+		w.stats["sales acknowledged"]++
 		tl.acked[u.Key] = e
 	case !refused(err):
 		w.violation("%s: Redeem(%s): %v", tl.name, u.Key, err)
+	default:
+		w.stats["sales refused: "+errcode.CodeOf(err).String()]++
 	}
 }
 
@@ -142,6 +183,7 @@ func (w *world) sync(tl *simTill, batch int) {
 		w.violation("%s: Sync: %v", tl.name, err)
 	}
 	if tl.crashAfterUpload {
+		w.stats["crashes before MarkSynced"]++
 		tl.crashAfterUpload = false
 		w.crash(tl)
 	}
@@ -156,7 +198,7 @@ func (w *world) grant(tl *simTill) {
 	}
 	s := w.pickSeries()
 	req := couponkit.LeaseRequest{Till: tl.name, SeriesID: s.id, Key: w.key(tl.name + "-lease"),
-		Uses: int64(rapidInt(w, "uses", 1, 4)), End: w.clock(tl).Add(drawDuration(w, "lasting", 5*time.Minute, time.Hour))}
+		Uses: int64(rapidInt(w, "uses", 1, 6)), End: w.clock(tl).Add(drawDuration(w, "lasting", 10*time.Minute, 90*time.Minute))}
 	w.call(tl, &leaseCall{kind: lease.Grant, grant: req})
 }
 
@@ -204,9 +246,12 @@ func (w *world) centralRedeem() {
 		IdempotencyKey: w.key("central"), Bill: series.Money{Amount: decimal.NewFromInt(50), Currency: "EUR"}})
 	switch {
 	case err == nil:
+		w.stats["central redemptions"]++
 		w.central[s.id]++
 	case !expected(err):
 		w.violation("Redeem(%s) at the central: %v", code, err)
+	default:
+		w.stats["central redemptions refused: "+s.kind+" "+errcode.CodeOf(err).String()]++
 	}
 }
 

@@ -76,9 +76,15 @@ func (w *world) checkSeries(s *simSeries, v *centralView) {
 			continue
 		}
 		fromTills[e.RedemptionID] = true
+		w.stats["entries recorded"]++
+		if e.Conflicted() {
+			w.stats["entries conflicted"]++
+		}
 		if e.Counted == lease.OnSeries {
+			w.stats["entries counted on the series"]++
 			onSeries++
 			if limitConflict(&e) {
+				w.stats["entries past the series limit"]++
 				overflow++
 			}
 		}
@@ -135,6 +141,13 @@ func (w *world) checkLeases(v *centralView) {
 		}
 	}
 	for _, l := range v.leases {
+		w.stats["leases"]++
+		if l.Reclaimed.Uses > 0 {
+			w.stats["leases reclaimed with uses left"]++
+		}
+		if l.Returned.Uses > 0 {
+			w.stats["leases with uses returned"]++
+		}
 		if err := l.Check(); err != nil {
 			w.violation("(c) lease %s: %v (%+v)", l.ID, err, l)
 		}

@@ -29,6 +29,10 @@ const (
 	held             // in flight: delivered later, after newer messages
 )
 
+var fateNames = [...]string{delivered: "delivered", requestLost: "request lost", answerLost: "answer lost", twice: "delivered twice", held: "held"}
+
+func (f fate) String() string { return fateNames[f] }
+
 // fates weighs the link's fates: most messages get through.
 var fates = []fate{delivered, delivered, delivered, delivered, delivered, requestLost, answerLost, twice, held}
 
@@ -61,6 +65,7 @@ func (w *world) send(m *message) (any, error) {
 	case !w.net.healed:
 		f = rapid.SampledFrom(fates).Draw(w.t, "link")
 	}
+	w.stats["link: "+f.String()]++
 	switch f {
 	case requestLost:
 		return nil, errLost

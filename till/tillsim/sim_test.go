@@ -44,19 +44,27 @@ func TestMain(m *testing.M) {
 func TestSimulation(t *testing.T) {
 	cfg := config{sqlite: *storeKind == "sqlite"}
 	base := t.TempDir()
-	start, runs := time.Now(), 0
+	start, runs, total := time.Now(), 0, map[string]int{}
 	rapid.Check(t, func(rt *rapid.T) {
 		runs++
-		if v := simulate(rt, base, cfg); len(v) > 0 {
+		v, stats := simulate(rt, base, cfg)
+		for k, n := range stats {
+			total[k] += n
+		}
+		if len(v) > 0 {
 			rt.Fatalf("%d violations:\n%s", len(v), strings.Join(v, "\n"))
 		}
 	})
-	t.Logf("%d runs in %v: %.1f runs/s", runs, time.Since(start).Round(time.Millisecond), float64(runs)/time.Since(start).Seconds())
+	took := time.Since(start)
+	t.Logf("%d runs in %v: %.1f runs/s", runs, took.Round(time.Millisecond), float64(runs)/took.Seconds())
+	for _, k := range sortedKeys(total) {
+		t.Logf("  %-40s %d", k, total[k])
+	}
 }
 
 // simulate makes one run: it builds the world, takes the drawn actions,
 // settles and checks, and returns the violations found.
-func simulate(t *rapid.T, base string, cfg config) []string {
+func simulate(t *rapid.T, base string, cfg config) ([]string, map[string]int) {
 	w := newWorld(t, base, cfg)
 	defer w.close()
 	n := rapid.IntRange(0, *maxSteps).Draw(t, "steps")
@@ -64,7 +72,7 @@ func simulate(t *rapid.T, base string, cfg config) []string {
 		w.step()
 	}
 	w.settle()
-	return w.check()
+	return w.check(), w.stats
 }
 
 // settle heals the network, delivers what is in flight, lets every till

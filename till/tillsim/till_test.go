@@ -3,10 +3,12 @@ package tillsim
 import (
 	"database/sql"
 	"errors"
+	"fmt"
 	"path/filepath"
 	"time"
 
 	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/till"
 )
@@ -135,6 +137,7 @@ func (w *world) answer(tl *simTill, c *leaseCall, res couponkit.LeaseResult, err
 	if !expected(err) {
 		w.violation("%s: %s %s: %v", tl.name, c.kind, c.key(), err)
 	}
+	w.stats[fmt.Sprintf("lease call: %s: %v", c.kind, errcode.CodeOf(err))]++
 	settles := tl.pending == c
 	if settles {
 		tl.pending = nil

@@ -47,6 +47,8 @@ type world struct {
 	keys    int
 	// violations are what the checks found, and bugs the run met on the way.
 	violations []string
+	// stats count what the run did, for the test's log.
+	stats map[string]int
 }
 
 // simSeries is one series and the codes the run redeems.
@@ -73,7 +75,7 @@ func newWorld(t *rapid.T, base string, cfg config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, central: map[string]int{}}
+	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, central: map[string]int{}, stats: map[string]int{}}
 	w.st = w.centralStore(cfg)
 	eng, err := couponkit.New(couponkit.Config{Store: w.st, Now: func() time.Time { return w.now }, NewID: w.newID})
 	if err != nil {
@@ -149,17 +151,22 @@ func (w *world) makeSeries() {
 		return limits.Limit(rapid.IntRange(lo, hi).Draw(w.t, name))
 	}
 	common := baseSeries("common", series.Source{Kind: series.Common, Code: "SAVE5"}, limits.RedemptionRules{
-		AnyoneMayRedeem: true, Repeat: true, MaxPerCustomer: lim("common customer level", 1, 3), MaxPerSeries: lim("common limit", 2, 12)})
+		AnyoneMayRedeem: true, Repeat: true, MaxPerCustomer: lim("common customer level", 1, 3), MaxPerSeries: lim("common limit", 3, 16)})
 	flash := baseSeries("flash", series.Source{Kind: series.Uploaded}, limits.RedemptionRules{
-		AnyoneMayRedeem: true, Repeat: true, MaxPerCode: lim("flash code level", 1, 4), MaxPerSeries: lim("flash limit", 2, 12)})
+		AnyoneMayRedeem: true, Repeat: true, MaxPerCode: lim("flash code level", 1, 6), MaxPerSeries: lim("flash limit", 3, 16)})
 	personal := baseSeries("personal", series.Source{Kind: series.Uploaded}, limits.RedemptionRules{
-		MaxPerSeries: lim("personal limit", 1, 6)})
+		MaxPerSeries: lim("personal limit", 1, 5)})
 	w.series = []*simSeries{
 		w.create(common, "common", []string{"SAVE5"}),
 		w.create(flash, "flash", []string{"F1X", "F2X"}),
 		w.create(personal, "personal", nil),
 	}
-	w.upload(w.series[1].id, []couponkit.UploadRow{{Code: "F1X"}, {Code: "F2X"}})
+	for _, c := range customers[:3] {
+		if _, err := w.eng.Issue(w.ctx, couponkit.IssueRequest{SeriesID: w.series[0].id, Customer: couponkit.ByID(c)}); err != nil {
+			w.t.Fatalf("setup: Issue: %v", err)
+		}
+	}
+	w.upload(w.series[1].id, []couponkit.UploadRow{{Code: "F1X", Customer: couponkit.ByID("c1")}, {Code: "F2X", Customer: couponkit.ByID("c2")}})
 	p := w.series[2]
 	p.owner = map[string]string{}
 	rows := make([]couponkit.UploadRow, 0, len(customers))
