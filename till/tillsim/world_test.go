@@ -87,6 +87,14 @@ func newWorld(t *rapid.T, base string, cfg config) *world {
 	for i := range n {
 		w.tills = append(w.tills, w.newTill(fmt.Sprintf("till-%d", i+1)))
 	}
+	// Most tills start the day with a lease, asked while the network is up.
+	w.net.healed = true
+	for _, tl := range w.tills {
+		if rapidInt(w, "starts with a lease", 0, 3) > 0 {
+			w.grant(tl)
+		}
+	}
+	w.net.healed = false
 	return w
 }
 
