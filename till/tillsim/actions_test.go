@@ -35,7 +35,7 @@ var actions = []action{
 	{"grant a lease", 3, func(w *world) { w.grant(w.pickTill()) }},
 	{"renew a lease", 1, func(w *world) { w.onLease(w.pickTill(), lease.Renew) }},
 	{"top up a lease", 1, func(w *world) { w.onLease(w.pickTill(), lease.TopUp) }},
-	{"return uses", 1, func(w *world) { w.onLease(w.pickTill(), lease.Return) }},
+	{"return uses", 2, func(w *world) { w.onLease(w.pickTill(), lease.Return) }},
 	{"time passes", 2, func(w *world) { w.now = w.now.Add(drawDuration(w, "by", 0, 10*time.Minute)) }},
 	{"central reclaims", 1, func(w *world) { w.reclaim() }},
 	{"redeem at the central", 1, func(w *world) { w.centralRedeem() }},
@@ -46,7 +46,7 @@ var actions = []action{
 		tl := w.pickTill()
 		tl.cutUntil = w.now.Add(drawDuration(w, "for", time.Minute, time.Hour))
 	}},
-	{"deliver a held message", 1, func(w *world) {
+	{"deliver a held message", 2, func(w *world) {
 		if n := len(w.net.inflight); n > 0 {
 			w.deliverHeld(rapidInt(w, "held message", 0, n-1))
 		}

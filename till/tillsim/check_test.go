@@ -223,24 +223,31 @@ func (w *world) checkJournal(tl *simTill, v *centralView) {
 
 // checkTillLeases checks that the till's count of each lease's uses is
 // its journal's, and within what the central granted less what it took
-// back.
+// back, and that the till's view of each lease gives it no more than the
+// central's: no more granted, no less returned.
 func (w *world) checkTillLeases(tl *simTill, v *centralView, journal map[string]int64) {
-	rows, err := tl.db.QueryContext(w.ctx, `SELECT id, used FROM till_lease`)
+	rows, err := tl.db.QueryContext(w.ctx, `SELECT id, used, granted, returned FROM till_lease`)
 	if err != nil {
 		w.t.Fatalf("%s: reading its leases: %v", tl.name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var used int64
-		if err := rows.Scan(&id, &used); err != nil {
+		var used, granted, returned int64
+		if err := rows.Scan(&id, &used, &granted, &returned); err != nil {
 			w.t.Fatal(err)
 		}
 		if used != journal[id] {
 			w.violation("%s: lease %s: the till counts %d uses, its journal holds %d", tl.name, id, used, journal[id])
 		}
-		if l := v.byID[id]; l == nil || used > l.Granted.Sub(l.Returned).Uses {
+		l := v.byID[id]
+		if l == nil || used > l.Granted.Sub(l.Returned).Uses {
 			w.violation("%s: lease %s: the till used %d, more than the central granted less returned (%+v)", tl.name, id, used, l)
+			continue
+		}
+		if granted > l.Granted.Uses || returned < l.Returned.Uses {
+			w.violation("%s: lease %s: the till holds %d granted, %d returned; the central %d and %d: it may spend what it does not have",
+				tl.name, id, granted, returned, l.Granted.Uses, l.Returned.Uses)
 		}
 	}
 	if err := rows.Err(); err != nil {

@@ -14,7 +14,7 @@ import (
 var (
 	checks    = flag.Int("tillsim.checks", 0, "tillsim: number of simulated runs (sets -rapid.checks; 0 keeps the default of "+strconv.Itoa(defaultChecks)+")")
 	storeKind = flag.String("tillsim.store", "memstore", "tillsim: the central's store, memstore or sqlite")
-	maxSteps  = flag.Int("tillsim.steps", 60, "tillsim: the most actions one run takes")
+	maxSteps  = flag.Int("tillsim.steps", 80, "tillsim: the most actions one run takes")
 )
 
 // defaultChecks is the number of runs of a plain go test, small enough
@@ -67,7 +67,7 @@ func TestSimulation(t *testing.T) {
 func simulate(t *rapid.T, base string, cfg config) ([]string, map[string]int) {
 	w := newWorld(t, base, cfg)
 	defer w.close()
-	n := rapid.IntRange(0, *maxSteps).Draw(t, "steps")
+	n := rapid.IntRange(*maxSteps/4, *maxSteps).Draw(t, "steps")
 	for range n {
 		w.step()
 	}

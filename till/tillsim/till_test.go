@@ -108,7 +108,7 @@ func (w *world) cut(tl *simTill) bool { return w.now.Before(tl.cutUntil) }
 // till has, and writes the lease to the journal with what a return in
 // doubt has reserved of it.
 func (w *world) learn(tl *simTill, l lease.Lease) {
-	if k, ok := tl.known[l.ID]; ok && k.Version >= l.Version {
+	if k, ok := tl.known[l.ID]; ok && k.Version >= l.Version && w.broken != keepsStaleAnswers {
 		return
 	}
 	tl.known[l.ID] = l
@@ -120,7 +120,7 @@ func (w *world) learn(tl *simTill, l lease.Lease) {
 func (w *world) putLease(tl *simTill, id string) {
 	l := tl.known[id]
 	l.Used, l.Reclaimed, l.Status = lease.Slice{}, lease.Slice{}, lease.Open
-	if c := tl.pending; c != nil && c.kind == lease.Return && c.call.LeaseID == id {
+	if c := tl.pending; c != nil && c.kind == lease.Return && c.call.LeaseID == id && w.broken != spendsReturnsInDoubt {
 		l.Returned.Uses += c.reserved
 	}
 	if err := tl.j.PutLease(w.ctx, l); err != nil {

@@ -47,6 +47,7 @@ type world struct {
 	keys    int
 	// violations are what the checks found, and bugs the run met on the way.
 	violations []string
+	broken tillMutant
 	// stats count what the run did, for the test's log.
 	stats map[string]int
 }
@@ -66,7 +67,25 @@ type config struct {
 	wrap func(store.Store) store.Store
 	// sqlite puts the central on the SQLite store.
 	sqlite bool
+	// broken, when set, makes every till break the protocol that way
+	// (the till mutants).
+	broken tillMutant
 }
+
+// tillMutant is a way a till may break the protocol.
+type tillMutant uint8
+
+const (
+	// keepsStaleAnswers: a lease's answer that arrives late replaces a
+	// newer one.
+	keepsStaleAnswers tillMutant = iota + 1
+	// spendsReturnsInDoubt: a return is not reserved while its answer
+	// is in doubt.
+	spendsReturnsInDoubt
+	// marksLostUploadsSynced: an upload that got no answer is marked
+	// synced.
+	marksLostUploadsSynced
+)
 
 // newWorld builds a run's central, series and tills in a fresh directory
 // under base.
@@ -75,7 +94,7 @@ func newWorld(t *rapid.T, base string, cfg config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, central: map[string]int{}, stats: map[string]int{}}
+	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, broken: cfg.broken, central: map[string]int{}, stats: map[string]int{}}
 	w.st = w.centralStore(cfg)
 	eng, err := couponkit.New(couponkit.Config{Store: w.st, Now: func() time.Time { return w.now }, NewID: w.newID})
 	if err != nil {
