@@ -93,6 +93,9 @@ func TestTillMutantsFail(t *testing.T) {
 	mutantFlags(t)
 	for _, m := range tillMutants {
 		t.Run(strings.ReplaceAll(m.name, " ", "_"), func(t *testing.T) {
+			if m.broken == keepsStaleAnswers && (testing.Short() || raceEnabled) {
+				t.Skip("about one run in 70 meets a stale answer; run without -short and -race")
+			}
 			mustFail(t, m.name, config{broken: m.broken})
 		})
 	}

@@ -22,7 +22,8 @@ var (
 const defaultChecks = 60
 
 // TestMain sets rapid's number of checks from -tillsim.checks (or the
-// package's default), unless -rapid.checks or RAPID_CHECKS says otherwise.
+// package's default, a quarter of it under the race detector), unless
+// -rapid.checks or RAPID_CHECKS says otherwise.
 func TestMain(m *testing.M) {
 	flag.Parse()
 	explicit := os.Getenv("RAPID_CHECKS") != ""
@@ -30,6 +31,9 @@ func TestMain(m *testing.M) {
 	n := *checks
 	if n == 0 && !explicit {
 		n = defaultChecks
+		if raceEnabled {
+			n = defaultChecks / 4
+		}
 	}
 	if n > 0 {
 		if err := flag.Set("rapid.checks", strconv.Itoa(n)); err != nil {
