@@ -47,7 +47,7 @@ type world struct {
 	keys    int
 	// violations are what the checks found, and bugs the run met on the way.
 	violations []string
-	broken tillMutant
+	broken     tillMutant
 	// stats count what the run did, for the test's log.
 	stats map[string]int
 }
