@@ -29,6 +29,9 @@ type action struct {
 // actions are the steps of a schedule; rapid draws them by name, so a
 // shrunk schedule reads as a list of these.
 var actions = []action{
+	// First, so that a shrunk schedule turns the steps it does not need
+	// into it.
+	{"nothing", 1, func(*world) {}},
 	{"redeem at a till", 6, func(w *world) { w.tillRedeem(w.saleTill()) }},
 	{"repeat a sale", 1, func(w *world) { w.repeatSale(w.pickTill()) }},
 	{"sync a till", 3, func(w *world) { w.sync(w.pickTill(), rapidInt(w, "batch", 1, 4)) }},
@@ -68,13 +71,30 @@ var drawn = func() []int {
 // step draws one action and takes it.
 func (w *world) step() {
 	a := actions[drawn[rapidInt(w, "action", 0, len(drawn)-1)]]
-	w.t.Logf("%s: %s", w.now.Sub(t0), a.name)
 	w.stats["action: "+a.name]++
+	if a.name != "nothing" {
+		w.logf("%s", a.name)
+	}
 	a.do(w)
+}
+
+// logf logs a step of the run, at its time.
+func (w *world) logf(format string, args ...any) {
+	w.t.Logf("%8s  "+format, append([]any{w.now.Sub(t0)}, args...)...)
 }
 
 func rapidInt(w *world, label string, lo, hi int) int {
 	return rapid.IntRange(lo, hi).Draw(w.t, label)
+}
+
+// kind names a series by its kind.
+func (w *world) kind(id string) string {
+	for _, s := range w.series {
+		if s.id == id {
+			return s.kind
+		}
+	}
+	return id
 }
 
 func (w *world) pickTill() *simTill { return w.tills[rapidInt(w, "till", 0, len(w.tills)-1)] }
@@ -139,6 +159,7 @@ func (w *world) tillRedeem(tl *simTill) {
 		hook = func(*sql.Tx) error { return errCrash }
 	}
 	e, err := tl.j.Redeem(w.ctx, *u, hook)
+	w.logf("  %s sells %s %s to %s for %s (key %s, crash %v): lease %s, %v", tl.name, w.kind(u.SeriesID), u.Code, u.Customer, u.Bill, u.Key, crash, e.LeaseID, err)
 	tl.sale = nil
 	switch {
 	case errors.Is(err, errCrash):

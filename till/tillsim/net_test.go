@@ -66,6 +66,7 @@ func (w *world) send(m *message) (any, error) {
 		f = rapid.SampledFrom(fates).Draw(w.t, "link")
 	}
 	w.stats["link: "+f.String()]++
+	w.logf("  %s -> central: %s: %s", m.till.name, m.what, f)
 	switch f {
 	case requestLost:
 		return nil, errLost
@@ -88,7 +89,9 @@ func (w *world) deliverHeld(i int) {
 	m := w.net.inflight[i]
 	w.net.inflight = append(w.net.inflight[:i:i], w.net.inflight[i+1:]...)
 	v, err := m.do()
-	if w.net.healed || (!w.cut(m.till) && rapid.Bool().Draw(w.t, "answer gets back")) {
+	back := w.net.healed || (!w.cut(m.till) && rapid.Bool().Draw(w.t, "answer gets back"))
+	w.logf("  held %s -> central: %s delivered; answer back: %v", m.till.name, m.what, back)
+	if back {
 		m.late(v, err)
 	}
 }

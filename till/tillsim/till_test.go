@@ -91,6 +91,7 @@ func (w *world) open(tl *simTill) {
 // crash closes the till's database, as a till that died, and reopens its
 // file.
 func (w *world) crash(tl *simTill) {
+	w.logf("  %s crashes", tl.name)
 	if err := tl.db.Close(); err != nil {
 		w.violation("%s: closing its database: %v", tl.name, err)
 	}
@@ -138,6 +139,8 @@ func (w *world) answer(tl *simTill, c *leaseCall, res couponkit.LeaseResult, err
 		w.violation("%s: %s %s: %v", tl.name, c.kind, c.key(), err)
 	}
 	w.stats[fmt.Sprintf("lease call: %s: %v", c.kind, errcode.CodeOf(err))]++
+	w.logf("  %s <- central: %s %s: lease %s v%d granted %d returned %d, end %s; %v",
+		tl.name, c.kind, c.key(), res.Lease.ID, res.Lease.Version, res.Lease.Granted.Uses, res.Lease.Returned.Uses, res.Lease.End.Sub(t0), err)
 	settles := tl.pending == c
 	if settles {
 		tl.pending = nil
