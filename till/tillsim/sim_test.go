@@ -19,7 +19,7 @@ var (
 
 // defaultChecks is the number of runs of a plain go test, small enough
 // for the package to stay fast on a shared machine.
-const defaultChecks = 60
+const defaultChecks = 150
 
 // TestMain sets rapid's number of checks from -tillsim.checks (or the
 // package's default, a quarter of it under the race detector), unless
