@@ -55,6 +55,10 @@ var actions = []action{
 		}
 	}},
 	{"till crashes", 1, func(w *world) { w.crash(w.pickTill()) }},
+	{"a till's clock drifts", 1, func(w *world) {
+		tl := w.pickTill()
+		tl.offset = drawDuration(w, "to", -(skew - time.Second), skew-time.Second)
+	}},
 }
 
 // drawn lists each action's index as many times as its weight.

@@ -52,10 +52,75 @@ func (w *world) check() []string {
 	}
 	w.checkLeases(&v)
 	w.checkRecorded(&v)
+	w.stats["entries recorded"] += len(v.entries)
+	for _, e := range v.entries {
+		if e.Conflicted() {
+			w.stats["entries conflicted"]++
+		}
+	}
 	for _, tl := range w.tills {
 		w.checkJournal(tl, &v)
 	}
 	return w.violations
+}
+
+// seriesCount is what a series' use counter holds, by its parts.
+type seriesCount struct {
+	counter  int64 // the series' use counter
+	central  int64 // central redemptions (not made by a till's entry)
+	onSeries int64 // till entries counted on the series
+	overflow int64 // of those, the ones past the series' limit
+	held     int64 // Σ over the series' leases of Granted - Returned - Reclaimed
+}
+
+// countSeries reads the parts of s's use counter.
+func (w *world) countSeries(s *simSeries, v *centralView) seriesCount {
+	reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
+	if err != nil {
+		w.t.Fatalf("ListRedemptions: %v", err)
+	}
+	var c seriesCount
+	fromTills := map[string]bool{}
+	for _, e := range v.entries {
+		if e.SeriesID != s.id {
+			continue
+		}
+		fromTills[e.RedemptionID] = true
+		if e.Counted == lease.OnSeries {
+			c.onSeries++
+			if limitConflict(&e) {
+				c.overflow++
+			}
+		}
+	}
+	for _, r := range reds {
+		if !fromTills[r.ID] {
+			c.central++
+		}
+	}
+	for _, l := range v.leases {
+		if l.SeriesID == s.id {
+			c.held += l.Granted.Sub(l.Returned).Sub(l.Reclaimed).Uses
+		}
+	}
+	var n [1]store.Count
+	if err := w.st.Counters(w.ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: s.id}}, n[:]); err != nil {
+		w.t.Fatalf("Counters: %v", err)
+	}
+	c.counter = n[0].N
+	return c
+}
+
+// checkCounter checks the series' part of (c): its use counter is its
+// parts, and the central redemptions are those the run made.
+func (w *world) checkCounter(s *simSeries, c *seriesCount) {
+	if c.central != int64(w.central[s.id]) {
+		w.violation("(c) series %s: %d central redemptions stored, %d made", s.kind, c.central, w.central[s.id])
+	}
+	if want := c.central + c.onSeries + c.held; c.counter != want {
+		w.violation("(c) series %s counts %d uses, want %d: %d central + %d counted on the series + %d held by leases",
+			s.kind, c.counter, want, c.central, c.onSeries, c.held)
+	}
 }
 
 // checkSeries checks (a), the series' limit, and the series' part of
@@ -65,53 +130,11 @@ func (w *world) checkSeries(s *simSeries, v *centralView) {
 	if err != nil {
 		w.t.Fatalf("Series: %v", err)
 	}
-	reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
-	if err != nil {
-		w.t.Fatalf("ListRedemptions: %v", err)
-	}
-	fromTills := map[string]bool{}
-	var onSeries, overflow, held int64
-	for _, e := range v.entries {
-		if e.SeriesID != s.id {
-			continue
-		}
-		fromTills[e.RedemptionID] = true
-		w.stats["entries recorded"]++
-		if e.Conflicted() {
-			w.stats["entries conflicted"]++
-		}
-		if e.Counted == lease.OnSeries {
-			w.stats["entries counted on the series"]++
-			onSeries++
-			if limitConflict(&e) {
-				w.stats["entries past the series limit"]++
-				overflow++
-			}
-		}
-	}
-	central := int64(0)
-	for _, r := range reds {
-		if !fromTills[r.ID] {
-			central++
-		}
-	}
-	if central != int64(w.central[s.id]) {
-		w.violation("series %s: %d central redemptions stored, %d made", s.kind, central, w.central[s.id])
-	}
-	for _, l := range v.leases {
-		if l.SeriesID == s.id {
-			held += l.Granted.Sub(l.Returned).Sub(l.Reclaimed).Uses
-		}
-	}
-	var n [1]store.Count
-	if err := w.st.Counters(w.ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: s.id}}, n[:]); err != nil {
-		w.t.Fatalf("Counters: %v", err)
-	}
-	if want := central + onSeries + held; n[0].N != want {
-		w.violation("(c) series %s counts %d uses, want %d: %d central + %d counted on the series + %d held by leases",
-			s.kind, n[0].N, want, central, onSeries, held)
-	}
-	used := central
+	c := w.countSeries(s, v)
+	w.checkCounter(s, &c)
+	w.stats["entries counted on the series"] += int(c.onSeries)
+	w.stats["entries past the series limit"] += int(c.overflow)
+	used := c.central
 	for _, tl := range w.tills {
 		for _, e := range tl.acked {
 			if e.SeriesID == s.id {
@@ -119,9 +142,24 @@ func (w *world) checkSeries(s *simSeries, v *centralView) {
 			}
 		}
 	}
-	if lim := int64(cur.Redemption.MaxPerSeries); used > lim+overflow {
+	if lim := int64(cur.Redemption.MaxPerSeries); used > lim+c.overflow {
 		w.violation("(a) series %s: %d uses (%d central) pass its limit %d by more than the %d flagged uses reported after their lease's reclaim",
-			s.kind, used, central, lim, overflow)
+			s.kind, used, c.central, lim, c.overflow)
+	}
+}
+
+// invariants checks, between two steps, what holds at every moment: each
+// series' use counter is its parts, and each lease keeps its rules.
+func (w *world) invariants() {
+	v := w.read()
+	for _, s := range w.series {
+		c := w.countSeries(s, &v)
+		w.checkCounter(s, &c)
+	}
+	for _, l := range v.leases {
+		if err := l.Check(); err != nil {
+			w.violation("(c) lease %s: %v (%+v)", l.ID, err, l)
+		}
 	}
 }
 

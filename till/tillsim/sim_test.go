@@ -74,6 +74,9 @@ func simulate(t *rapid.T, base string, cfg config) ([]string, map[string]int) {
 	n := rapid.IntRange(*maxSteps/4, *maxSteps).Draw(t, "steps")
 	for range n {
 		w.step()
+		if w.invariants(); len(w.violations) > 0 {
+			return w.violations, w.stats // shrinks faster, from the step that broke it
+		}
 	}
 	w.settle()
 	return w.check(), w.stats
