@@ -173,6 +173,10 @@ func (w *world) tillRedeem(tl *simTill) {
 	case err == nil:
 		w.stats["sales acknowledged"]++
 		tl.acked[u.Key] = e
+		tl.madeAt[u.Key] = w.now
+		if end := tl.known[e.LeaseID].End; !w.now.Before(end) {
+			w.violation("(a) %s used lease %s at %s, not before its end %s by the central's clock", tl.name, e.LeaseID, w.now.Sub(t0), end.Sub(t0))
+		}
 	case !refused(err):
 		w.violation("%s: Redeem(%s): %v", tl.name, u.Key, err)
 	default:

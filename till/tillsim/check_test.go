@@ -217,6 +217,8 @@ func (w *world) checkRecorded(v *centralView) {
 		l := v.byID[e.LeaseID]
 		if l == nil || l.Status != lease.Closed || l.Updated.After(e.Applied) {
 			w.violation("(a) %s/%s was counted on the series while its lease %s was not reclaimed", e.Till, e.Key, e.LeaseID)
+		} else if tl != nil && !tl.madeAt[e.Key].Before(l.Updated) {
+			w.violation("(a) %s/%s was made after its lease %s was reclaimed", e.Till, e.Key, e.LeaseID)
 		}
 	}
 }

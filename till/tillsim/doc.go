@@ -60,8 +60,10 @@
 //	(a) no series' use limit is passed: central redemptions plus every
 //	    use a till acknowledged stay within the limit, but for uses
 //	    flagged with the series-limit conflict, and each use counted on
-//	    the series rather than its lease was reported after its lease was
-//	    reclaimed (the one case the escrow does not cover);
+//	    the series rather than its lease was made before its lease was
+//	    reclaimed and reported after (the one case the escrow does not
+//	    cover); no till uses a lease at or after its end by the central's
+//	    clock, whatever its own clock says within the allowance;
 //	(b) every use a till acknowledged (Journal.Redeem returned no error)
 //	    is recorded centrally once, as the same sale, and nothing else
 //	    is: no use the till did not acknowledge, no entry the journal lacks;

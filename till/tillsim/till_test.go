@@ -25,8 +25,10 @@ type simTill struct {
 	offset time.Duration
 	// cutUntil is when a partition of the till ends (the central's clock).
 	cutUntil time.Time
-	// acked are the uses Journal.Redeem acknowledged, by key.
-	acked map[string]till.Entry
+	// acked are the uses Journal.Redeem acknowledged, by key, and when
+	// each was made on the central's clock.
+	acked  map[string]till.Entry
+	madeAt map[string]time.Time
 	// known is the newest answer the till got for each lease.
 	known map[string]lease.Lease
 	// pending is the till's outstanding lease call, retried with its key
@@ -61,7 +63,7 @@ func (c *leaseCall) key() string {
 func (w *world) newTill(name string) *simTill {
 	off := drawDuration(w, name+" clock offset", -(skew - time.Second), skew-time.Second)
 	tl := &simTill{name: name, path: filepath.Join(w.dir, name+".db"), offset: off,
-		acked: map[string]till.Entry{}, known: map[string]lease.Lease{}}
+		acked: map[string]till.Entry{}, madeAt: map[string]time.Time{}, known: map[string]lease.Lease{}}
 	w.open(tl)
 	for _, s := range w.series {
 		cfg, err := w.eng.Series(w.ctx, s.id)
