@@ -88,6 +88,17 @@
 // marking an upload synced that got no answer), and asserts that the
 // checker reports each.
 //
+// # Extending
+//
+// A new operation of the protocol joins as an action in actions_test.go:
+// a till's call to the central is a message (net_test.go) whose do runs
+// it at the central and whose late handles an answer that comes back
+// late, sent with world.send so that the link's fates apply to it; a use
+// a till acknowledges (offline, or online once the central answers it)
+// goes in the till's acked map, which checks (a) and (b) read; a
+// guarantee the operation adds becomes a check in check_test.go, with a
+// mutant that breaks it in mutants_test.go.
+//
 // # Running and replaying
 //
 // By default (go test ./...) the simulation makes 150 runs, a quarter of
