@@ -39,7 +39,6 @@ type simTill struct {
 	sale *till.Use
 	// crashAfterUpload makes the till crash once its sync returns.
 	crashAfterUpload bool
-	crashes          int
 }
 
 // leaseCall is a till's call about a lease, as it retries it.
@@ -101,7 +100,6 @@ func (w *world) crash(tl *simTill) {
 	if err := tl.db.Close(); err != nil {
 		w.violation("%s: closing its database: %v", tl.name, err)
 	}
-	tl.crashes++
 	w.open(tl)
 }
 
@@ -145,8 +143,12 @@ func (w *world) answer(tl *simTill, c *leaseCall, res couponkit.LeaseResult, err
 		w.violation("%s: %s %s: %v", tl.name, c.kind, c.key(), err)
 	}
 	w.stats[fmt.Sprintf("lease call: %s: %v", c.kind, errcode.CodeOf(err))]++
-	w.logf("  %s <- central: %s %s: lease %s v%d granted %d returned %d, end %s; %v",
-		tl.name, c.kind, c.key(), res.Lease.ID, res.Lease.Version, res.Lease.Granted.Uses, res.Lease.Returned.Uses, res.Lease.End.Sub(t0), err)
+	if l := &res.Lease; err == nil {
+		w.logf("  %s <- central: %s %s: lease %s v%d granted %d returned %d, end %s",
+			tl.name, c.kind, c.key(), l.ID, l.Version, l.Granted.Uses, l.Returned.Uses, l.End.Sub(t0))
+	} else {
+		w.logf("  %s <- central: %s %s: %v", tl.name, c.kind, c.key(), err)
+	}
 	settles := tl.pending == c
 	if settles {
 		tl.pending = nil
