@@ -17,6 +17,8 @@ type centralView struct {
 	entries []lease.Entry
 	// byKey are the entries by till and key ("till/key").
 	byKey map[string]*lease.Entry
+	// redeemed are the ids of the redemptions that stand.
+	redeemed map[string]bool
 }
 
 func (w *world) read() centralView {
@@ -29,7 +31,16 @@ func (w *world) read() centralView {
 	if err != nil {
 		w.t.Fatalf("TillEntries: %v", err)
 	}
-	v := centralView{leases: leases, byID: map[string]*lease.Lease{}, entries: entries, byKey: map[string]*lease.Entry{}}
+	v := centralView{leases: leases, byID: map[string]*lease.Lease{}, entries: entries, byKey: map[string]*lease.Entry{}, redeemed: map[string]bool{}}
+	for _, s := range w.series {
+		reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
+		if err != nil {
+			w.t.Fatalf("ListRedemptions: %v", err)
+		}
+		for _, r := range reds {
+			v.redeemed[r.ID] = true
+		}
+	}
 	for i := range v.leases {
 		v.byID[v.leases[i].ID] = &v.leases[i]
 	}
@@ -210,6 +221,9 @@ func (w *world) checkRecorded(v *centralView) {
 		tl := tills[e.Till]
 		if _, ok := tl.acked[e.Key]; tl == nil || !ok {
 			w.violation("(b) the central recorded %s/%s, which no till acknowledged", e.Till, e.Key)
+		}
+		if e.Conflicted() == (e.RedemptionID != "") || (e.RedemptionID != "" && !v.redeemed[e.RedemptionID]) {
+			w.violation("(b) %s/%s: conflicts %v, redemption %q: a use is a redemption exactly when it has no conflict", e.Till, e.Key, e.Conflicts, e.RedemptionID)
 		}
 		if e.Counted != lease.OnSeries {
 			continue

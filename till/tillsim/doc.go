@@ -66,7 +66,9 @@
 //	    clock, whatever its own clock says within the allowance;
 //	(b) every use a till acknowledged (Journal.Redeem returned no error)
 //	    is recorded centrally once, as the same sale, and nothing else
-//	    is: no use the till did not acknowledge, no entry the journal lacks;
+//	    is: no use the till did not acknowledge, no entry the journal
+//	    lacks; a recorded use is a standing redemption of its coupon
+//	    exactly when the central found no conflict in it;
 //	(c) counters equal records: each series' use counter is the central
 //	    redemptions plus the uses counted on the series plus, for every
 //	    lease, Granted - Returned - Reclaimed; every lease keeps
@@ -101,8 +103,10 @@
 //
 // # Running and replaying
 //
-// By default (go test ./...) the simulation makes 150 runs, a quarter of
-// that under the race detector, and the package takes seconds:
+// By default (go test ./...) the simulation makes 150 runs (a quarter of
+// that under the race detector, a fifth with -short) and a tenth as many
+// with the central on the SQLite store (TestSimulationSQLite), and the
+// package takes seconds:
 //
 //	go test ./till/tillsim/
 //

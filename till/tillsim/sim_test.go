@@ -66,6 +66,25 @@ func TestSimulation(t *testing.T) {
 	}
 }
 
+// TestSimulationSQLite runs a tenth as many runs (at least 5) with the
+// central on the SQLite store, unless TestSimulation already uses it.
+func TestSimulationSQLite(t *testing.T) {
+	if *storeKind == "sqlite" {
+		t.Skip("TestSimulation runs on the SQLite store")
+	}
+	n, err := strconv.Atoi(flag.Lookup("rapid.checks").Value.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	setFlag(t, "rapid.checks", strconv.Itoa(max(5, n/10)))
+	base := t.TempDir()
+	rapid.Check(t, func(rt *rapid.T) {
+		if v, _ := simulate(rt, base, config{sqlite: true}); len(v) > 0 {
+			rt.Fatalf("%d violations:\n%s", len(v), strings.Join(v, "\n"))
+		}
+	})
+}
+
 // simulate makes one run: it builds the world, takes the drawn actions,
 // settles and checks, and returns the violations found.
 func simulate(t *rapid.T, base string, cfg config) ([]string, map[string]int) {
