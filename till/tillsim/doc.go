@@ -110,21 +110,25 @@
 //
 //	go test ./till/tillsim/
 //
-// The long run sets the number of runs, and optionally the central's
-// store and the length of a run (-tillsim.steps, 80 actions at most by
-// default); -rapid.checks or RAPID_CHECKS also set the number of runs:
+// The long run sets the number of runs (TestSimulationSQLite makes a
+// tenth as many on the SQLite store), and optionally the central's store
+// of TestSimulation and the length of a run (-tillsim.steps, 80 actions
+// at most by default); -rapid.checks or RAPID_CHECKS also set the number
+// of runs:
 //
-//	go test ./till/tillsim/ -run TestSimulation -tillsim.checks=5000
-//	go test ./till/tillsim/ -run TestSimulation -tillsim.checks=500 -tillsim.store=sqlite
+//	go test ./till/tillsim/ -run '^TestSimulation' -tillsim.checks=5000
+//	go test ./till/tillsim/ -run '^TestSimulation$' -tillsim.checks=500 -tillsim.store=sqlite
 //
 // A failing run is shrunk by rapid to a short schedule (steps it does not
 // need become "nothing"), logged step by step (each action, each
 // message's fate, each answer, each sale), and saved under
-// testdata/rapid/. Replay it with the seed rapid prints or the file it
-// saved:
+// testdata/rapid/<test>/. Replay it, in the test that failed, with the
+// seed rapid prints or the file it saved (and the same -tillsim.store and
+// -tillsim.steps):
 //
-//	go test ./till/tillsim/ -run TestSimulation -rapid.seed=<seed>
-//	go test ./till/tillsim/ -run TestSimulation -rapid.failfile=testdata/rapid/TestSimulation/<file>
+//	go test ./till/tillsim/ -run '^TestSimulation$' -rapid.seed=<seed>
+//	go test ./till/tillsim/ -run '^TestSimulation$' -rapid.failfile=testdata/rapid/TestSimulation/<file>
+//	go test ./till/tillsim/ -run '^TestSimulationSQLite$' -rapid.seed=<seed>
 //
 // Every draw (the schedule, the fates of messages, the clocks) comes from
 // rapid, and ids from a counter, so a seed replays the same run; add
