@@ -26,8 +26,8 @@ type action struct {
 	do     func(w *world)
 }
 
-// actions are the steps of a schedule; rapid draws them by name, so a
-// shrunk schedule reads as a list of these.
+// actions are the steps of a schedule, drawn by weight; a run logs each
+// by name, so a shrunk schedule reads as a list of these.
 var actions = []action{
 	// First, so that a shrunk schedule turns the steps it does not need
 	// into it.
