@@ -185,10 +185,11 @@ func (w *world) tillRedeem(tl *simTill) {
 }
 
 // refused reports whether err is the till refusing a use by the rules:
-// a refusal, or no lease with a use left.
+// a refusal, no lease with a use left, or an unverified code past the
+// leases' allowance.
 func refused(err error) bool {
 	var re *refusal.Error
-	return errors.As(err, &re) || errors.Is(err, errcode.ErrLimitReached)
+	return errors.As(err, &re) || errors.Is(err, errcode.ErrNoLease) || errors.Is(err, errcode.ErrAllowanceExceeded)
 }
 
 // repeatSale is a cashier sending an acknowledged sale again: the journal
