@@ -324,3 +324,50 @@ func TestTillReversesOnlineUse(t *testing.T) {
 		t.Fatalf("the code after its use was given back: %+v, %v", r, err)
 	}
 }
+
+// lostReturn returns the uses a till asks it to, but the answer is lost.
+type lostReturn struct{ till.Local }
+
+func (l lostReturn) ReturnLease(ctx context.Context, c couponkit.LeaseCall) (couponkit.LeaseResult, error) {
+	if _, err := l.Local.ReturnLease(ctx, c); err != nil {
+		return couponkit.LeaseResult{}, err
+	}
+	return couponkit.LeaseResult{}, errcode.New(errcode.Unavailable, "", "the answer was lost")
+}
+
+// TestTillSyncLostReturnAnswer: a return the central made but whose answer
+// was lost leaves the till none of the uses it gave back, so that it
+// never uses offline what the central took back (such a use would count
+// on the series again, past its limit when the series is full).
+func TestTillSyncLostReturnAnswer(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	j, err := till.Open(ctx, openDB(t, filepath.Join(t.TempDir(), "till.db")), skew, till.WithTill("till-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(10)
+	tl, err := till.New(till.Config{ID: "till-1", Journal: j, Central: lostReturn{till.Local{Engine: c.e}}, Now: c.clock.Now,
+		Series: []string{c.s.ID}, Size: func(lease.SizeInput) int64 { return want }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = 4
+	if _, err := tl.Sync(ctx); !errors.Is(err, errcode.ErrUnavailable) {
+		t.Fatalf("the sync whose return answer was lost: %v", err)
+	}
+	ls, err := j.Leases(ctx)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("leases: %+v, %v", ls, err)
+	}
+	central, err := c.st.Lease(ctx, ls[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if central.Left().Uses != 4 || ls[0].Left() > central.Left().Uses {
+		t.Fatalf("the till may use %d of the lease, the central left it %d", ls[0].Left(), central.Left().Uses)
+	}
+}
