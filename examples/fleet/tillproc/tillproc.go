@@ -262,11 +262,12 @@ func (n *node) sale(ctx context.Context, a int) error {
 			return n.reverse(ctx, u)
 		}
 		return nil
-	case errors.As(err, &re):
-		// Final, online or offline: a refusal by the rules asks for no
+	case errors.As(err, &re), errors.Is(err, errcode.ErrLimitReached):
+		// Final, online or offline: a refusal by the rules (or a limit
+		// the central found reached by a concurrent use) asks for no
 		// lease. The series' limit refusing it (the till holds no lease
 		// with a use left) makes the till sync at once.
-		if slices.ContainsFunc(re.Refusals, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }) {
+		if re == nil || slices.ContainsFunc(re.Refusals, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }) {
 			n.lastSync = time.Time{}
 		}
 		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code, false)
