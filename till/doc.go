@@ -9,7 +9,9 @@
 //
 // [Till] is what a point of sale calls. [Till.Redeem] asks the central
 // first ([Central].RedeemAtTill, with the sale's idempotency key) within a
-// deadline: the central's answer is final (a refusal is returned, never
+// deadline, once the journal's unsynced entries are uploaded (the central
+// draws an online use on one of the till's leases, and must know what the
+// till used of them offline): the central's answer is final (a refusal is returned, never
 // retried offline), and an allowed use is written to the journal as an
 // online entry, already synced, in one transaction with the caller's
 // hook, so that the till's own levels count it. When the central does not

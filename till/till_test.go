@@ -371,3 +371,80 @@ func TestTillSyncLostReturnAnswer(t *testing.T) {
 		t.Fatalf("the till may use %d of the lease, the central left it %d", ls[0].Left(), central.Left().Uses)
 	}
 }
+
+// switchable is a central whose online redemption hangs while down.
+type switchable struct {
+	till.Local
+	down *bool
+}
+
+func (s switchable) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+	if *s.down {
+		<-ctx.Done()
+		return couponkit.TillRedeemResult{}, ctx.Err()
+	}
+	return s.Local.RedeemAtTill(ctx, req)
+}
+
+// TestTillOnlineAfterOfflineUses: a till that used its whole lease
+// offline, then reaches the central again, does not get another use of
+// that lease online before its journal is uploaded (the central does not
+// know of the offline uses yet): the series' limit holds, and no uploaded
+// use passes it.
+func TestTillOnlineAfterOfflineUses(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	s, err := c.e.CreateSeries(ctx, series.Series{Name: "tiny", TimeZone: "UTC", Source: series.Source{Kind: series.Common, Code: "TINY"},
+		Redemption: limits.RedemptionRules{AnyoneMayRedeem: true, MaxPerSeries: 2}, Expiry: series.Expiry{Kind: series.Never},
+		Discount: series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(5), Currency: "EUR"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("issuer")}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := till.Open(ctx, openDB(t, filepath.Join(t.TempDir(), "till.db")), skew, till.WithTill("till-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := false
+	tl, err := till.New(till.Config{ID: "till-1", Journal: j, Central: switchable{till.Local{Engine: c.e}, &down}, Now: c.clock.Now,
+		Deadline: 100 * time.Millisecond, Series: []string{s.ID}, Size: func(lease.SizeInput) int64 { return 2 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sale := func(key, customer string) till.Sale {
+		return till.Sale{Key: key, SeriesID: s.ID, Code: "TINY", Customer: customer, Bill: "50", Currency: "EUR"}
+	}
+	down = true
+	for _, k := range []string{"a", "b"} {
+		if r, err := tl.Redeem(ctx, sale(k, k), nil); err != nil || r.Online {
+			t.Fatalf("offline sale %s: %+v, %v", k, r, err)
+		}
+	}
+	down = false
+	r, err := tl.Redeem(ctx, sale("c", "c"), nil)
+	t.Logf("the sale after the outage: online %v, %v", r.Online, err)
+	if _, err := j.Sync(ctx, "till-1", till.Local{Engine: c.e}, 0); err != nil {
+		t.Fatal(err)
+	}
+	var n [1]store.Count
+	if err := c.st.Counters(ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: s.ID}}, n[:]); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := c.st.TillEntries(ctx, store.TillEntryQuery{Till: "till-1", SeriesID: s.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range recs {
+		if e.Conflicted() {
+			t.Errorf("use %s was recorded conflicted: %s", e.Key, e.Conflicts[0].Message)
+		}
+	}
+	if n[0].N > 2 {
+		t.Errorf("the series' use counter is %d, past its limit of 2 (%d uses recorded)", n[0].N, len(recs))
+	}
+}
