@@ -73,7 +73,9 @@
 // ([Journal.MarkSynced]). [Journal.Sync] does both: it uploads the pending
 // entries in order and in batches (couponkit.Engine.ApplyJournal, or its
 // HTTP client in package tillhttp) and marks synced what the central
-// acknowledged; an entry sent twice is counted once. [Journal.ApplyFeed]
+// acknowledged; an entry sent twice is counted once. A use the till
+// decided offline that the central had decided online, its answer lost,
+// is then counted on the lease the central counted it on. [Journal.ApplyFeed]
 // applies a page of the sync down (couponkit.Engine.TillFeed): the series'
 // configurations, and from the events of the till's series each code's
 // state, holder and the uses the central counted, skipping the central's

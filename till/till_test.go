@@ -448,3 +448,39 @@ func TestTillOnlineAfterOfflineUses(t *testing.T) {
 		t.Errorf("the series' use counter is %d, past its limit of 2 (%d uses recorded)", n[0].N, len(recs))
 	}
 }
+
+// TestTillLostAnswerOnAnotherLease: the central draws an online use on a
+// lease the till does not know of (its grant's answer was lost) and the
+// answer is lost too; the till decides the sale offline on its own lease.
+// Once the journal syncs, the till counts the use where the central did,
+// so that what it may use of each lease is what the central left it.
+func TestTillLostAnswerOnAnotherLease(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	tl, j := newTill(t, c, lost{till.Local{Engine: c.e}})
+	hidden, err := c.e.GrantLease(ctx, couponkit.LeaseRequest{Till: "till-1", SeriesID: c.s.ID, Key: "grant-lost", Uses: 5, End: c.clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tl.Redeem(ctx, c.sale("s1", c.code, "alice"), nil)
+	if err != nil || r.Online || r.Entry.LeaseID == hidden.Lease.ID {
+		t.Fatalf("the sale after a lost answer: %+v, %v", r, err)
+	}
+	if _, err := j.Sync(ctx, "till-1", till.Local{Engine: c.e}, 0); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := j.Leases(ctx)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("leases: %+v, %v", ls, err)
+	}
+	central, err := c.st.Lease(ctx, ls[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls[0].Left() != central.Left().Uses {
+		t.Errorf("the till may use %d of lease %s, the central left it %d", ls[0].Left(), ls[0].ID, central.Left().Uses)
+	}
+	if e, _, err := j.Entry(ctx, "s1"); err != nil || e.LeaseID != "" || !e.Synced {
+		t.Errorf("the journal's entry after the sync: %+v, %v; want it on no lease the till holds", e, err)
+	}
+}
