@@ -50,9 +50,11 @@ func seriesIn(ctx context.Context, tx querier, id string) (series.Series, error)
 
 // journalCounts counts the uses an offline decision of u reads: of u's
 // code (the central's uses the feed told of, k.Uses, and the till's own),
-// of u's code by u's customer, of the series, and the customer's last use
-// in the series, the till's own from its journal less the uses given
-// back. For a common code, whose coupon is the customer's own, and for
+// of u's code by u's customer, of the series (the uses the till took of
+// its leases of the series: read from the leases, not counted over the
+// journal, so that a decision costs the same on a journal of a year), and
+// the customer's last use in the series, the till's own from its journal
+// less the uses given back. For a common code, whose coupon is the customer's own, and for
 // the coupon's holder, the central's uses count as the customer's too
 // (the feed does not tell who made each use).
 func journalCounts(ctx context.Context, tx *sql.Tx, u *Use, k *Known) (limits.RedemptionCounts, error) {
@@ -61,7 +63,7 @@ func journalCounts(ctx context.Context, tx *sql.Tx, u *Use, k *Known) (limits.Re
 	err := tx.QueryRowContext(ctx, `SELECT
 	(SELECT COUNT(*) FROM till_journal WHERE series_id = ?1 AND code = ?2 AND reverses = '' AND reversed = 0),
 	(SELECT COUNT(*) FROM till_journal WHERE series_id = ?1 AND code = ?2 AND customer = ?3 AND reverses = '' AND reversed = 0),
-	(SELECT COUNT(*) FROM till_journal WHERE series_id = ?1 AND reverses = '' AND reversed = 0),
+	(SELECT COALESCE(SUM(used), 0) FROM till_lease WHERE series_id = ?1),
 	(SELECT MAX(sale_ns) FROM till_journal WHERE series_id = ?1 AND customer = ?3 AND reverses = '' AND reversed = 0)`,
 		u.SeriesID, u.Code, u.Customer).Scan(&c.Code, &c.CustomerCode, &c.Series, &last)
 	if err != nil {

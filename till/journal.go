@@ -9,6 +9,7 @@ import (
 
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/series"
 )
 
 // Journal is a till's local store of leases and offline uses over a SQL
@@ -140,24 +141,11 @@ func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (
 	if u.Key == "" || u.SeriesID == "" || u.Code == "" || u.At.IsZero() {
 		return Entry{}, errcode.New(errcode.InvalidArgument, "Use", "needs a key, a series, a code and a sale time")
 	}
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Entry{}, fmt.Errorf("till: %w", err)
-	}
-	defer tx.Rollback() // after a commit, a rollback does nothing
-	s, err := seriesIn(ctx, tx, u.SeriesID)
-	if err != nil {
-		return Entry{}, err
-	}
-	if u.Code, err = s.Source.CanonicalCode(nil, u.Code); err != nil {
-		return Entry{}, err
-	}
-	if first, found, err := entryByKey(ctx, tx, u.Key); err != nil || found {
-		if err == nil {
-			err = sameUse(&first, &u)
-		}
+	tx, s, first, err := j.begin(ctx, &u)
+	if tx == nil {
 		return first, err
 	}
+	defer tx.Rollback() // after a commit, a rollback does nothing
 	k, err := knownCode(ctx, tx, &s, &u)
 	if err != nil {
 		return Entry{}, err
@@ -177,6 +165,35 @@ func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (
 		return Entry{}, err
 	}
 	return e, nil
+}
+
+// begin opens the transaction of a use u and reads its series' synced
+// configuration, putting u's code in the series' canonical form. When u's
+// key is in the journal already it returns no transaction, and the first
+// entry with nil (the same sale) or a KeyMismatch error, as it returns a
+// failure.
+func (j *Journal) begin(ctx context.Context, u *Use) (*sql.Tx, series.Series, Entry, error) {
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return nil, series.Series{}, Entry{}, fmt.Errorf("till: %w", err)
+	}
+	s, err := seriesIn(ctx, tx, u.SeriesID)
+	if err == nil {
+		u.Code, err = s.Source.CanonicalCode(nil, u.Code)
+	}
+	var first Entry
+	found := false
+	if err == nil {
+		first, found, err = entryByKey(ctx, tx, u.Key)
+	}
+	if err == nil && found {
+		err = sameUse(&first, u)
+	}
+	if err != nil || found {
+		tx.Rollback()
+		return nil, s, first, err
+	}
+	return tx, s, Entry{}, nil
 }
 
 // write takes a use of e's lease (and of its allowance when e is

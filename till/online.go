@@ -24,24 +24,11 @@ func (j *Journal) Entry(ctx context.Context, key string) (Entry, bool, error) {
 // repeat of u.Key for the same sale returns the first entry and runs no
 // hook; for another, errcode.ErrKeyMismatch.
 func (j *Journal) RecordOnline(ctx context.Context, u Use, rec lease.Entry, hook func(*sql.Tx) error) (Entry, error) {
-	tx, err := j.db.BeginTx(ctx, nil)
-	if err != nil {
-		return Entry{}, fmt.Errorf("till: %w", err)
-	}
-	defer tx.Rollback()
-	s, err := seriesIn(ctx, tx, u.SeriesID)
-	if err != nil {
-		return Entry{}, err
-	}
-	if u.Code, err = s.Source.CanonicalCode(nil, u.Code); err != nil {
-		return Entry{}, err
-	}
-	if first, found, err := entryByKey(ctx, tx, u.Key); err != nil || found {
-		if err == nil {
-			err = sameUse(&first, &u)
-		}
+	tx, _, first, err := j.begin(ctx, &u)
+	if tx == nil {
 		return first, err
 	}
+	defer tx.Rollback()
 	e := Entry{Use: u, Online: true, Synced: true, Verified: true}
 	if rec.Counted == lease.OnLease && rec.LeaseID != "" {
 		res, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used + 1 WHERE id = ? AND used + returned < granted`, rec.LeaseID)

@@ -1,0 +1,310 @@
+package tillsim
+
+import (
+	"slices"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
+	"github.com/couponkit/couponkit/store"
+)
+
+// centralView is what the checks read of the central once a run has settled.
+type centralView struct {
+	leases  []lease.Lease
+	byID    map[string]*lease.Lease
+	entries []lease.Entry
+	// byKey are the entries by till and key ("till/key").
+	byKey map[string]*lease.Entry
+	// redeemed are the ids of the redemptions that stand.
+	redeemed map[string]bool
+}
+
+func (w *world) read() centralView {
+	ls := w.leaseStore()
+	leases, err := ls.Leases(w.ctx, store.LeaseQuery{})
+	if err != nil {
+		w.t.Fatalf("Leases: %v", err)
+	}
+	entries, err := ls.TillEntries(w.ctx, store.TillEntryQuery{})
+	if err != nil {
+		w.t.Fatalf("TillEntries: %v", err)
+	}
+	v := centralView{leases: leases, byID: map[string]*lease.Lease{}, entries: entries, byKey: map[string]*lease.Entry{}, redeemed: map[string]bool{}}
+	for _, s := range w.series {
+		reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
+		if err != nil {
+			w.t.Fatalf("ListRedemptions: %v", err)
+		}
+		for _, r := range reds {
+			v.redeemed[r.ID] = true
+		}
+	}
+	for i := range v.leases {
+		v.byID[v.leases[i].ID] = &v.leases[i]
+	}
+	for i := range v.entries {
+		e := &v.entries[i]
+		if _, twice := v.byKey[e.Till+"/"+e.Key]; twice {
+			w.violation("(b) the central recorded %s/%s twice", e.Till, e.Key)
+		}
+		v.byKey[e.Till+"/"+e.Key] = e
+	}
+	return v
+}
+
+// check runs every check on a settled run and returns the violations,
+// with those met on the way.
+func (w *world) check() []string {
+	v := w.read()
+	for _, s := range w.series {
+		w.checkSeries(s, &v)
+	}
+	w.checkLeases(&v)
+	w.checkRecorded(&v)
+	w.stats["entries recorded"] += len(v.entries)
+	for _, e := range v.entries {
+		if e.Conflicted() {
+			w.stats["entries conflicted"]++
+		}
+	}
+	for _, tl := range w.tills {
+		w.checkJournal(tl, &v)
+	}
+	return w.violations
+}
+
+// seriesCount is what a series' use counter holds, by its parts.
+type seriesCount struct {
+	counter  int64 // the series' use counter
+	central  int64 // central redemptions (not made by a till's entry)
+	onSeries int64 // till entries counted on the series
+	overflow int64 // of those, the ones past the series' limit
+	held     int64 // Σ over the series' leases of Granted - Returned - Reclaimed
+}
+
+// countSeries reads the parts of s's use counter.
+func (w *world) countSeries(s *simSeries, v *centralView) seriesCount {
+	reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
+	if err != nil {
+		w.t.Fatalf("ListRedemptions: %v", err)
+	}
+	var c seriesCount
+	fromTills := map[string]bool{}
+	for _, e := range v.entries {
+		if e.SeriesID != s.id {
+			continue
+		}
+		fromTills[e.RedemptionID] = true
+		if e.Counted == lease.OnSeries {
+			c.onSeries++
+			if limitConflict(&e) {
+				c.overflow++
+			}
+		}
+	}
+	for _, r := range reds {
+		if !fromTills[r.ID] {
+			c.central++
+		}
+	}
+	for _, l := range v.leases {
+		if l.SeriesID == s.id {
+			c.held += l.Granted.Sub(l.Returned).Sub(l.Reclaimed).Uses
+		}
+	}
+	var n [1]store.Count
+	if err := w.st.Counters(w.ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: s.id}}, n[:]); err != nil {
+		w.t.Fatalf("Counters: %v", err)
+	}
+	c.counter = n[0].N
+	return c
+}
+
+// checkCounter checks the series' part of (c): its use counter is its
+// parts, and the central redemptions are those the run made.
+func (w *world) checkCounter(s *simSeries, c *seriesCount) {
+	if c.central != int64(w.central[s.id]) {
+		w.violation("(c) series %s: %d central redemptions stored, %d made", s.kind, c.central, w.central[s.id])
+	}
+	if want := c.central + c.onSeries + c.held; c.counter != want {
+		w.violation("(c) series %s counts %d uses, want %d: %d central + %d counted on the series + %d held by leases",
+			s.kind, c.counter, want, c.central, c.onSeries, c.held)
+	}
+}
+
+// checkSeries checks (a), the series' limit, and the series' part of
+// (c), its use counter.
+func (w *world) checkSeries(s *simSeries, v *centralView) {
+	cur, err := w.eng.Series(w.ctx, s.id)
+	if err != nil {
+		w.t.Fatalf("Series: %v", err)
+	}
+	c := w.countSeries(s, v)
+	w.checkCounter(s, &c)
+	w.stats["entries counted on the series"] += int(c.onSeries)
+	w.stats["entries past the series limit"] += int(c.overflow)
+	used := c.central
+	for _, tl := range w.tills {
+		for _, e := range tl.acked {
+			if e.SeriesID == s.id {
+				used++
+			}
+		}
+	}
+	if lim := int64(cur.Redemption.MaxPerSeries); used > lim+c.overflow {
+		w.violation("(a) series %s: %d uses (%d central) pass its limit %d by more than the %d flagged uses reported after their lease's reclaim",
+			s.kind, used, c.central, lim, c.overflow)
+	}
+}
+
+// invariants checks, between two steps, what holds at every moment: each
+// series' use counter is its parts, and each lease keeps its rules.
+func (w *world) invariants() {
+	v := w.read()
+	for _, s := range w.series {
+		c := w.countSeries(s, &v)
+		w.checkCounter(s, &c)
+	}
+	for _, l := range v.leases {
+		if err := l.Check(); err != nil {
+			w.violation("(c) lease %s: %v (%+v)", l.ID, err, l)
+		}
+	}
+}
+
+// limitConflict reports whether e is a use the central recorded past
+// the series' limit.
+func limitConflict(e *lease.Entry) bool {
+	return slices.ContainsFunc(e.Conflicts, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit })
+}
+
+// checkLeases checks (c) for each lease: its parts, and its Used against
+// the entries counted on it.
+func (w *world) checkLeases(v *centralView) {
+	onLease := map[string]int64{}
+	for _, e := range v.entries {
+		if e.Counted == lease.OnLease {
+			onLease[e.LeaseID]++
+		}
+	}
+	for _, l := range v.leases {
+		w.stats["leases"]++
+		if l.Reclaimed.Uses > 0 {
+			w.stats["leases reclaimed with uses left"]++
+		}
+		if l.Returned.Uses > 0 {
+			w.stats["leases with uses returned"]++
+		}
+		if err := l.Check(); err != nil {
+			w.violation("(c) lease %s: %v (%+v)", l.ID, err, l)
+		}
+		if l.Status != lease.Closed {
+			w.violation("(c) lease %s is still open after the final reclaim", l.ID)
+		}
+		if l.Used.Uses != onLease[l.ID] {
+			w.violation("(c) lease %s counts %d uses, %d entries are counted on it", l.ID, l.Used.Uses, onLease[l.ID])
+		}
+	}
+}
+
+// checkRecorded checks (b) from the central's side: every entry is a use
+// its till acknowledged, and one counted on the series was reported
+// after its lease was reclaimed (part of (a)).
+func (w *world) checkRecorded(v *centralView) {
+	tills := map[string]*simTill{}
+	for _, tl := range w.tills {
+		tills[tl.name] = tl
+	}
+	for _, e := range v.entries {
+		tl := tills[e.Till]
+		if _, ok := tl.acked[e.Key]; tl == nil || !ok {
+			w.violation("(b) the central recorded %s/%s, which no till acknowledged", e.Till, e.Key)
+		}
+		if e.Conflicted() == (e.RedemptionID != "") || (e.RedemptionID != "" && !v.redeemed[e.RedemptionID]) {
+			w.violation("(b) %s/%s: conflicts %v, redemption %q: a use is a redemption exactly when it has no conflict", e.Till, e.Key, e.Conflicts, e.RedemptionID)
+		}
+		if e.Counted != lease.OnSeries {
+			continue
+		}
+		l := v.byID[e.LeaseID]
+		if l == nil || l.Status != lease.Closed || l.Updated.After(e.Applied) {
+			w.violation("(a) %s/%s was counted on the series while its lease %s was not reclaimed", e.Till, e.Key, e.LeaseID)
+		} else if tl != nil && !tl.madeAt[e.Key].Before(l.Updated) {
+			w.violation("(a) %s/%s was made after its lease %s was reclaimed", e.Till, e.Key, e.LeaseID)
+		}
+	}
+}
+
+// checkJournal checks (b) from the till's side, (d), and the till's own
+// count of its leases' uses.
+func (w *world) checkJournal(tl *simTill, v *centralView) {
+	for _, k := range sortedKeys(tl.acked) {
+		a := tl.acked[k]
+		e := v.byKey[tl.name+"/"+k]
+		switch {
+		case e == nil:
+			w.violation("(b) %s acknowledged %s, which the central never recorded", tl.name, k)
+		case e.LeaseID != a.LeaseID || e.SeriesID != a.SeriesID || e.Code != a.Code || e.Customer != a.Customer || !e.At.Equal(a.At):
+			w.violation("(b) %s/%s was recorded as another sale: %+v, acknowledged %+v", tl.name, k, *e, a)
+		}
+	}
+	if p, err := tl.j.Pending(w.ctx, 0, 1); err != nil || len(p) > 0 {
+		w.violation("(d) %s has entries not synced: %v, %v", tl.name, p, err)
+	}
+	journal := map[string]int64{}
+	rows, err := tl.db.QueryContext(w.ctx, `SELECT key, lease_id FROM till_journal`)
+	if err != nil {
+		w.t.Fatalf("%s: reading the journal: %v", tl.name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var key, id string
+		if err := rows.Scan(&key, &id); err != nil {
+			w.t.Fatal(err)
+		}
+		journal[id]++
+		if _, ok := tl.acked[key]; !ok {
+			w.violation("(b) %s's journal holds %s, a sale it did not acknowledge", tl.name, key)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		w.t.Fatal(err)
+	}
+	w.checkTillLeases(tl, v, journal)
+}
+
+// checkTillLeases checks that the till's count of each lease's uses is
+// its journal's, and within what the central granted less what it took
+// back, and that the till's view of each lease gives it no more than the
+// central's: no more granted, no less returned.
+func (w *world) checkTillLeases(tl *simTill, v *centralView, journal map[string]int64) {
+	rows, err := tl.db.QueryContext(w.ctx, `SELECT id, used, granted, returned FROM till_lease`)
+	if err != nil {
+		w.t.Fatalf("%s: reading its leases: %v", tl.name, err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var used, granted, returned int64
+		if err := rows.Scan(&id, &used, &granted, &returned); err != nil {
+			w.t.Fatal(err)
+		}
+		if used != journal[id] {
+			w.violation("%s: lease %s: the till counts %d uses, its journal holds %d", tl.name, id, used, journal[id])
+		}
+		l := v.byID[id]
+		if l == nil || used > l.Granted.Sub(l.Returned).Uses {
+			w.violation("%s: lease %s: the till used %d, more than the central granted less returned (%+v)", tl.name, id, used, l)
+			continue
+		}
+		if granted > l.Granted.Uses || returned < l.Returned.Uses {
+			w.violation("%s: lease %s: the till holds %d granted, %d returned; the central %d and %d: it may spend what it does not have",
+				tl.name, id, granted, returned, l.Granted.Uses, l.Returned.Uses)
+		}
+	}
+	if err := rows.Err(); err != nil {
+		w.t.Fatal(err)
+	}
+}
