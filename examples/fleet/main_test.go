@@ -113,7 +113,8 @@ type journaled struct {
 }
 
 // readJournal reads a till's journal, each entry with the till's record
-// of its sale (of the use it gives back, for a reversal).
+// of its sale (of the use it gives back, for a reversal), and checks that
+// the till left no sale unsettled.
 func readJournal(t *testing.T, path string) map[string]journaled {
 	t.Helper()
 	ctx := context.Background()
@@ -122,6 +123,12 @@ func readJournal(t *testing.T, path string) map[string]journaled {
 		t.Fatal(err)
 	}
 	defer db.Close()
+	var open int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM fleet_attempt WHERE unsettled = 1 OR (outcome = 'voided' AND reversed = 0)`).Scan(&open); err != nil {
+		t.Fatal(err)
+	} else if open > 0 {
+		t.Errorf("%s: %d sales were left unsettled (asked of the central in vain, then refused or declined offline)", path, open)
+	}
 	rows, err := db.QueryContext(ctx, `SELECT j.key, COALESCE(j.lease_id, ''), j.reverses, j.synced, j.online, j.reversed,
 	a.outcome, COALESCE(a.online, 0), COALESCE(a.reversed, 0)
 FROM till_journal j LEFT JOIN fleet_attempt a ON a.key = CASE j.reverses WHEN '' THEN j.key ELSE j.reverses END`)
@@ -163,8 +170,11 @@ func checkTill(t *testing.T, st store.Store, dir, id string) int64 {
 			t.Errorf("till %s: the central recorded %s, which the till never journaled", id, e.Key)
 		}
 	}
-	lost := 0
+	lost, voided := 0, 0
 	for k, j := range journal {
+		if j.reverses == "" && j.sale != nil && *j.sale == "voided" {
+			voided++
+		}
 		c := central[k]
 		if c.Online && !j.online {
 			lost++ // the central decided it, its answer was lost, the till decided it offline under the same key
@@ -174,8 +184,10 @@ func checkTill(t *testing.T, st store.Store, dir, id string) int64 {
 			t.Errorf("till %s: entry %s is not synced", id, k)
 		case seen[k] != 1:
 			t.Errorf("till %s: journal entry %s is recorded %d times centrally, want once", id, k, seen[k])
-		case j.sale == nil || *j.sale != "sold":
+		case j.sale == nil || *j.sale != "sold" && *j.sale != "voided":
 			t.Errorf("till %s: entry %s has no sale recorded with it", id, k)
+		case *j.sale == "voided" && (j.reverses == "" && !j.gone || !j.saleGiven):
+			t.Errorf("till %s: entry %s of a voided sale was not given back", id, k)
 		case j.reverses != "" && (c.Reverses != j.reverses || !j.saleGiven):
 			t.Errorf("till %s: reversal %s of %s is recorded centrally as reversing %q (sale marked given back: %v)", id, k, j.reverses, c.Reverses, j.saleGiven)
 		case j.reverses == "" && j.online != j.saleOnline:
@@ -192,8 +204,8 @@ func checkTill(t *testing.T, st store.Store, dir, id string) int64 {
 		}
 	}
 	checkAcks(t, filepath.Join(dir, id+".acks"), id, journal, central)
-	t.Logf("till %s: %d journaled, %d recorded centrally, %d decided online at the central and offline at the till (an answer lost)",
-		id, len(journal), len(entries), lost)
+	t.Logf("till %s: %d journaled, %d recorded centrally, %d decided online at the central and offline at the till (an answer lost), %d voided",
+		id, len(journal), len(entries), lost, voided)
 	return int64(len(journal))
 }
 

@@ -35,13 +35,18 @@ func (s *sizer) size(in lease.SizeInput) int64 {
 }
 
 // sync runs Till.Sync: it uploads the journal, grants, renews, tops up
-// or returns leases by the size policy, and reads the feed. A grant or
+// or returns leases by the size policy, and reads the feed; then, when
+// that worked, it settles the sales left unsettled (settle). A grant or
 // top-up refused for lack of uses halves the policy's size; one refused
-// for a single use marks the offer sold out. Failures mean the central is
-// out of reach: the till sells on.
-func (n *node) sync(ctx context.Context) {
+// for a single use marks the offer sold out. Failures to reach the
+// central are not returned: the till sells on.
+func (n *node) sync(ctx context.Context) error {
 	n.lastSync = time.Now()
 	rep, err := n.t.Sync(ctx)
+	if err == nil {
+		_, err := n.settle(ctx)
+		return err
+	}
 	for _, a := range rep.Leases {
 		n.lg.Printf("%s of lease %s: %d uses, until %s", a.Kind, a.LeaseID, a.Uses, a.End.Format(time.TimeOnly))
 		if a.Kind == lease.Grant || a.Kind == lease.TopUp {
@@ -49,23 +54,31 @@ func (n *node) sync(ctx context.Context) {
 		}
 	}
 	if !errors.Is(err, errcode.ErrLimitReached) || !refusedBy(err) {
-		return
+		return nil
 	}
 	if n.size.last <= 1 {
 		n.soldOut = true
 		n.lg.Printf("the offer is sold out")
-		return
+		return nil
 	}
 	n.size.cap = max(1, n.size.last/2)
+	return nil
 }
 
-// finish syncs the whole journal, then returns what the till has left of
-// each lease, trying until o.Finish has passed.
+// finish settles the sales left unsettled, syncs the whole journal, then
+// returns what the till has left of each lease, trying until o.Finish has
+// passed.
 func (n *node) finish(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, n.o.Finish)
 	defer cancel()
 	for {
-		err := n.syncAll(ctx)
+		left, err := n.settle(ctx)
+		if err == nil && left > 0 {
+			err = errcode.New(errcode.Unavailable, "", "sales are left to settle")
+		}
+		if err == nil {
+			err = n.syncAll(ctx)
+		}
 		if err == nil {
 			err = n.returnLeftovers(ctx)
 		}

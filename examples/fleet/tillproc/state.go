@@ -10,17 +10,19 @@ import (
 // file: every sale attempt and its outcome (a sold one is written in the
 // same transaction as its journal entry, and says whether the central
 // decided it online; a reversed one is marked in the transaction of its
-// reversal's entry), and the returns of leases written down before they
-// are sent, so that a restarted till sends them again with the same
-// idempotency key.
+// reversal's entry; an unsettled one was refused or declined offline
+// after the central was asked in vain, and may have been used there), and
+// the returns of leases written down before they are sent, so that a
+// restarted till sends them again with the same idempotency key.
 const stateSchema = `
 CREATE TABLE IF NOT EXISTS fleet_attempt (
-	n        INTEGER PRIMARY KEY,
-	outcome  TEXT NOT NULL,
-	key      TEXT NOT NULL,
-	code     TEXT NOT NULL,
-	online   INTEGER NOT NULL DEFAULT 0,
-	reversed INTEGER NOT NULL DEFAULT 0
+	n         INTEGER PRIMARY KEY,
+	outcome   TEXT NOT NULL,
+	key       TEXT NOT NULL,
+	code      TEXT NOT NULL,
+	online    INTEGER NOT NULL DEFAULT 0,
+	reversed  INTEGER NOT NULL DEFAULT 0,
+	unsettled INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS fleet_call (
 	key      TEXT PRIMARY KEY,
@@ -34,6 +36,7 @@ const (
 	sold     = "sold"     // the coupon was used (journal entry written)
 	refused  = "refused"  // the rules refused the coupon
 	declined = "declined" // the till could not decide it: sold without the discount
+	voided   = "voided"   // refused or declined, then used and given back (see settle)
 )
 
 // call is a lease return written down and not yet answered.
@@ -55,16 +58,54 @@ func nextAttempt(ctx context.Context, db *sql.DB) (int, error) {
 }
 
 // recordAttempt records attempt n's outcome, on a transaction or not.
-func recordAttempt(ctx context.Context, db execer, n int, outcome, key, code string, online bool) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO fleet_attempt (n, outcome, key, code, online) VALUES (?, ?, ?, ?, ?)`,
-		n, outcome, key, code, online)
+func recordAttempt(ctx context.Context, db execer, n int, outcome, key, code string, online, unsettled bool) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO fleet_attempt (n, outcome, key, code, online, unsettled) VALUES (?, ?, ?, ?, ?, ?)`,
+		n, outcome, key, code, online, unsettled)
 	return err
+}
+
+// recordVoid records that attempt n, unsettled, was used (on the use's
+// transaction), to be given back; or, with outcome "", that it is settled
+// with nothing to give back.
+func recordVoid(ctx context.Context, db execer, n int, outcome string, online bool) error {
+	if outcome == "" {
+		_, err := db.ExecContext(ctx, `UPDATE fleet_attempt SET unsettled = 0 WHERE n = ?`, n)
+		return err
+	}
+	_, err := db.ExecContext(ctx, `UPDATE fleet_attempt SET outcome = ?, online = ?, unsettled = 0 WHERE n = ?`, outcome, online, n)
+	return err
+}
+
+// unsettled returns the attempts to settle: those unsettled, and those
+// voided and not yet given back.
+func unsettled(ctx context.Context, db *sql.DB) ([]int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT n FROM fleet_attempt WHERE unsettled = 1 OR (outcome = 'voided' AND reversed = 0) ORDER BY n`)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []int
+	for rows.Next() {
+		var a int
+		if err := rows.Scan(&a); err != nil {
+			return nil, err
+		}
+		out = append(out, a)
+	}
+	return out, rows.Err()
+}
+
+// outcomeOf reads attempt n's outcome.
+func outcomeOf(ctx context.Context, db *sql.DB, n int) (string, error) {
+	var o string
+	err := db.QueryRowContext(ctx, `SELECT outcome FROM fleet_attempt WHERE n = ?`, n).Scan(&o)
+	return o, err
 }
 
 // markReversed marks the sale of key reversed, on the reversal's
 // transaction.
 func markReversed(ctx context.Context, tx execer, key string) error {
-	res, err := tx.ExecContext(ctx, `UPDATE fleet_attempt SET reversed = 1 WHERE key = ? AND outcome = 'sold' AND reversed = 0`, key)
+	res, err := tx.ExecContext(ctx, `UPDATE fleet_attempt SET reversed = 1 WHERE key = ? AND outcome IN ('sold', 'voided') AND reversed = 0`, key)
 	if err != nil {
 		return err
 	}
@@ -76,16 +117,17 @@ func markReversed(ctx context.Context, tx execer, key string) error {
 
 // tally is what the till's attempts came to.
 type tally struct {
-	sold, online, reversed, refused, declined int
+	sold, online, reversed, refused, declined, voided, unsettled int
 }
 
 // counts reads the tally of the till's attempts.
 func counts(ctx context.Context, db *sql.DB) (tally, error) {
 	var t tally
 	err := db.QueryRowContext(ctx, `SELECT
-	COALESCE(SUM(outcome = 'sold'), 0), COALESCE(SUM(outcome = 'sold' AND online), 0), COALESCE(SUM(reversed), 0),
-	COALESCE(SUM(outcome = 'refused'), 0), COALESCE(SUM(outcome = 'declined'), 0) FROM fleet_attempt`).
-		Scan(&t.sold, &t.online, &t.reversed, &t.refused, &t.declined)
+	COALESCE(SUM(outcome = 'sold'), 0), COALESCE(SUM(outcome = 'sold' AND online), 0), COALESCE(SUM(outcome = 'sold' AND reversed), 0),
+	COALESCE(SUM(outcome = 'refused'), 0), COALESCE(SUM(outcome = 'declined'), 0),
+	COALESCE(SUM(outcome = 'voided'), 0), COALESCE(SUM(unsettled), 0) FROM fleet_attempt`).
+		Scan(&t.sold, &t.online, &t.reversed, &t.refused, &t.declined, &t.voided, &t.unsettled)
 	return t, err
 }
 

@@ -22,6 +22,12 @@
 // when it cannot be reached, the till decides the sale offline under that
 // key and the central answers the journal's upload with the same record.
 //
+// A sale the till asked the central in vain and then refused or declined
+// offline (no lease left to it, say) may have been used at the central
+// all the same; the till marks it unsettled, and at its next sync asks
+// for it again under its key and gives the use back at once, so that the
+// central and the till hold the same use, given back (see settle.go).
+//
 // A small share of sales are given back (till.Journal.Reverse, for online
 // and offline uses alike): the reversal's entry and the mark on the till's
 // record of the sale commit together, then "reversed <key> <customer>" is
@@ -101,7 +107,9 @@ type Options struct {
 // Summary is what a till did, across its restarts: its sales (Sold, of
 // which Online were decided by the central and the others offline, and
 // Reversed given back since), the attempts the rules refused, those it
-// declined (no lease, or no series configuration, while cut off), and the
+// declined (no lease, or no series configuration, while cut off), those
+// it voided (refused or declined offline after asking the central in
+// vain, then used under their key and given back, see settle), and the
 // uses it returned at the end.
 type Summary struct {
 	Till     string `json:"till"`
@@ -111,6 +119,7 @@ type Summary struct {
 	Reversed int    `json:"reversed"`
 	Refused  int    `json:"refused"`
 	Declined int    `json:"declined"`
+	Voided   int    `json:"voided"`
 	Returned int64  `json:"returned"`
 	SoldOut  bool   `json:"sold_out"`
 }
@@ -134,21 +143,30 @@ type node struct {
 // central is the till's client of the central, which notes the key of
 // the last sale the central answered online, so that the sale's record
 // (the hook of Till.Redeem, in the same transaction) says how it was
-// decided.
+// decided; of the last one it was asked in vain (it may have made the use
+// all the same); and of the last one it refused.
 type central struct {
 	*tillhttp.Client
-	answered string
+	answered, unanswered, refused string
 }
 
 // RedeemAtTill asks the central to decide a sale, and notes its key when
-// the central answered with a use.
+// the central answered with a use, did not answer, or refused it.
 func (c *central) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
 	res, err := c.Client.RedeemAtTill(ctx, req)
-	if err == nil {
+	switch {
+	case err == nil:
 		c.answered = req.Key
+	case till.Unanswered(err):
+		c.unanswered = req.Key
+	default:
+		c.refused = req.Key
 	}
 	return res, err
 }
+
+// asking clears the notes before sale key is asked.
+func (c *central) asking() { c.answered, c.unanswered, c.refused = "", "", "" }
 
 // Run runs the till until it has made o.Sales sale attempts (or the offer
 // is sold out), synced its journal and returned its leases' leftovers.
@@ -167,7 +185,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			break
 		}
 		if time.Since(n.lastSync) >= o.SyncEvery {
-			n.sync(ctx)
+			if err := n.sync(ctx); err != nil {
+				return Summary{}, err
+			}
 		}
 		if err := n.sale(ctx, a); err != nil {
 			return Summary{}, err
@@ -246,8 +266,10 @@ func (n *node) hash(a int) uint64 {
 // (its file) is returned.
 func (n *node) sale(ctx context.Context, a int) error {
 	u := n.use(a)
-	n.c.answered = ""
-	hook := func(tx *sql.Tx) error { return recordAttempt(ctx, tx, a, sold, u.Key, u.Code, n.c.answered == u.Key) }
+	n.c.asking()
+	hook := func(tx *sql.Tx) error {
+		return recordAttempt(ctx, tx, a, sold, u.Key, u.Code, n.c.answered == u.Key, false)
+	}
 	res, err := n.t.Redeem(ctx, u, hook)
 	if errors.Is(err, errcode.ErrUnavailable) && n.fetchSeries(ctx) == nil {
 		res, err = n.t.Redeem(ctx, u, hook)
@@ -270,19 +292,17 @@ func (n *node) sale(ctx context.Context, a int) error {
 		if re == nil || slices.ContainsFunc(re.Refusals, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }) {
 			n.lastSync = time.Time{}
 		}
-		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code, false)
+		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code, false, n.c.unanswered == u.Key)
 	case errors.Is(err, errcode.ErrNoLease), errors.Is(err, errcode.ErrUnavailable), errors.Is(err, errcode.ErrAllowanceExceeded):
-		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code, false)
+		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code, false, n.c.unanswered == u.Key)
 	}
 	return err
 }
 
 // reverse gives back the sale u just acknowledged (the customer brought
-// the goods back), through the journal, whether the central decided it
-// online or the till offline, and acknowledges the reversal.
+// the goods back) and acknowledges the reversal.
 func (n *node) reverse(ctx context.Context, u till.Sale) error {
-	r := till.Reversal{Key: u.Key + "-r", Reverses: u.Key, At: time.Now().UTC()}
-	_, err := n.j.Reverse(ctx, r, func(tx *sql.Tx) error { return markReversed(ctx, tx, u.Key) })
+	err := n.giveBack(ctx, u.Key)
 	if errors.Is(err, errcode.ErrUnavailable) {
 		n.lg.Printf("sale %s not given back: %v", u.Key, err)
 		return nil // an online use on no lease, and the till holds none to report it under
@@ -291,6 +311,15 @@ func (n *node) reverse(ctx context.Context, u till.Sale) error {
 		return err
 	}
 	return n.ack("reversed", u.Key, u.Customer)
+}
+
+// giveBack reverses the use of key through the journal, whether the
+// central decided it online or the till offline, and marks its sale
+// given back in the same transaction.
+func (n *node) giveBack(ctx context.Context, key string) error {
+	r := till.Reversal{Key: key + "-r", Reverses: key, At: time.Now().UTC()}
+	_, err := n.j.Reverse(ctx, r, func(tx *sql.Tx) error { return markReversed(ctx, tx, key) })
+	return err
 }
 
 // ack appends an acknowledged sale or reversal to the acks file, in one
@@ -316,7 +345,7 @@ func (n *node) fetchSeries(ctx context.Context) error {
 func (n *node) summary(ctx context.Context) (Summary, error) {
 	c, err := counts(ctx, n.db)
 	return Summary{Till: n.o.Till, Sold: c.sold, Online: c.online, Offline: c.sold - c.online, Reversed: c.reversed,
-		Refused: c.refused, Declined: c.declined, Returned: n.returned, SoldOut: n.soldOut}, err
+		Refused: c.refused, Declined: c.declined, Voided: c.voided, Returned: n.returned, SoldOut: n.soldOut}, err
 }
 
 // String is the summary as one line of JSON.
