@@ -98,3 +98,14 @@ WHERE series_id = ? AND reverses = '' AND reversed = 0 AND sale_ns >= ?`, series
 	}
 	return n, nil
 }
+
+// markReturned takes uses of lease id off what the till may use, as
+// returned, before the return is sent; the central's answer (PutLease)
+// then sets what it returned.
+func (j *Journal) markReturned(ctx context.Context, id string, uses int64) error {
+	_, err := j.db.ExecContext(ctx, `UPDATE till_lease SET returned = returned + ? WHERE id = ? AND granted - returned - used >= ?`, uses, id, uses)
+	if err != nil {
+		return fmt.Errorf("till: marking %d uses of lease %s returned: %w", uses, id, err)
+	}
+	return nil
+}

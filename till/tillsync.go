@@ -44,8 +44,11 @@ const maxFeedPages = 100
 // till's position until it is caught up ([Journal.ApplyFeed]). The leases
 // come before the feed because the central's feed tells a till of the
 // series it holds a lease of: a till's first lease of a series must be
-// granted before it reads past that series' events. It stops at the first
-// failure and returns what it did so far.
+// granted before it reads past that series' events. A return is taken
+// off what the till may use before it is sent, so that a return whose
+// answer is lost leaves the till none of the uses the central may have
+// taken back (the central's next answer about the lease sets them). It
+// stops at the first failure and returns what it did so far.
 func (t *Till) Sync(ctx context.Context) (SyncReport, error) {
 	var rep SyncReport
 	n, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0)
@@ -151,6 +154,13 @@ func (t *Till) tend(ctx context.Context, seriesID string, all []LeaseState, rep 
 		return t.keep(ctx, LeaseAction{Kind: lease.TopUp, SeriesID: seriesID, LeaseID: l.ID, Uses: call.Uses}, res, err, rep)
 	case want > 0 && left > 2*want && l.Left() > 0:
 		call.Key, call.Uses = key(lease.Return, l.ID, l.Returned), min(l.Left(), left-want)
+		// Unusable here before the call: a return the central makes but
+		// whose answer is lost must not leave the till those uses (one
+		// used would count on the series again). The central's next
+		// answer about the lease sets what it returned.
+		if err := t.j.markReturned(ctx, l.ID, call.Uses); err != nil {
+			return err
+		}
 		res, err := t.cfg.Central.ReturnLease(ctx, call)
 		return t.keep(ctx, LeaseAction{Kind: lease.Return, SeriesID: seriesID, LeaseID: l.ID, Uses: call.Uses}, res, err, rep)
 	}
