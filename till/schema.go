@@ -105,6 +105,10 @@ CREATE TABLE till_feed (
 );
 `
 
+// SchemaVersion is the version of the journal's schema this code makes
+// and reads (SQLite's PRAGMA user_version of a journal's file).
+func SchemaVersion() int { return len(migrations) }
+
 // migrations are the steps from each version to the next: migrations[i]
 // takes a file of version i to version i+1.
 var migrations = []func(context.Context, *sql.Tx) error{
@@ -113,6 +117,10 @@ var migrations = []func(context.Context, *sql.Tx) error{
 			return err
 		}
 		return canonicalizeV1(ctx, tx)
+	},
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, migrationV2)
+		return err
 	},
 }
 

@@ -16,6 +16,10 @@ type SyncReport struct {
 	Uploaded int `json:"uploaded"`
 	// Events is how many feed events the till read.
 	Events int `json:"events"`
+	// Voided is how many sales in doubt the central had made and the till
+	// gave back; InDoubt how many the central did not answer about yet.
+	Voided  int `json:"voided,omitempty"`
+	InDoubt int `json:"in_doubt,omitempty"`
 	// Leases are the lease calls it made, in order.
 	Leases []LeaseAction `json:"leases,omitempty"`
 }
@@ -34,7 +38,9 @@ type LeaseAction struct {
 const maxFeedPages = 100
 
 // Sync brings the till and the central together: it uploads the journal
-// ([Journal.Sync]); then, for each series it keeps a lease of
+// ([Journal.Sync]) and settles the sales in doubt (asked of the central in
+// vain, then not made offline: the central's use, if it made one, is
+// recorded and given back, and uploaded); then, for each series it keeps a lease of
 // (Config.Series), sizes its leases by the size policy from the till's
 // uses of the series in the last hour (its journal): it grants a lease
 // when it has none usable, renews one that has less than half of LeaseFor
@@ -55,6 +61,16 @@ func (t *Till) Sync(ctx context.Context) (SyncReport, error) {
 	rep.Uploaded = n
 	if err != nil {
 		return rep, err
+	}
+	if rep.Voided, rep.InDoubt, err = t.settle(ctx); err != nil {
+		return rep, err
+	}
+	if rep.Voided > 0 {
+		n, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0)
+		rep.Uploaded += n
+		if err != nil {
+			return rep, err
+		}
 	}
 	leases, err := t.j.Leases(ctx)
 	if err != nil {
