@@ -1,0 +1,65 @@
+package main
+
+import (
+	"fmt"
+	"io"
+	"slices"
+	"text/tabwriter"
+)
+
+// printExactness writes the exactness table: one line per contender, with
+// a failure or, for the unsafe contender, the overshoot as a warning.
+func printExactness(w io.Writer, xs []exactness, attempts, clients int) {
+	if len(xs) == 0 {
+		return
+	}
+	fmt.Fprintf(w, "\nexactness: limit %d, %d attempts on distinct coupons, %d clients (redeemed and stored must equal the limit)\n",
+		xs[0].limit, attempts, clients)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "contender\tredeemed\tstored\trefused\tredemptions/s\t\n")
+	for _, x := range xs {
+		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t  %s\n", x.name, x.ok, x.stored, x.refused, x.rateWhileRacing, verdict(x))
+	}
+	tw.Flush()
+}
+
+// verdict is the result column of an exactness line.
+func verdict(x exactness) string {
+	switch {
+	case x.err != nil:
+		return "FAILED: " + x.err.Error()
+	case x.exact():
+		return "exact"
+	case x.unsafe:
+		over := max(x.ok, x.stored) - int64(x.limit)
+		return fmt.Sprintf("WARNING: overshoot %d (%.1f%% over the limit), as expected of this pattern", over, 100*float64(over)/float64(x.limit))
+	default:
+		return "NOT EXACT"
+	}
+}
+
+// printRates writes the throughput table: each timed contender's median
+// rate over the rounds, its spread, and the ratio of couponkit's median on
+// the same database to it.
+func printRates(w io.Writer, cs []contender, rates map[string][]float64, unit string) {
+	ck := map[string]float64{}
+	for _, c := range cs {
+		if c.couponkit {
+			ck[c.db] = median(rates[c.name])
+		}
+	}
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "contender\t%s (median)\tmin\tmax\tcouponkit ÷ contender\t\n", unit)
+	for _, c := range cs {
+		rs := rates[c.name]
+		if len(rs) == 0 {
+			continue
+		}
+		ratio := "—"
+		if m := median(rs); !c.couponkit && ck[c.db] > 0 && m > 0 {
+			ratio = fmt.Sprintf("%.2f", ck[c.db]/m)
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t\n", c.name, median(rs), slices.Min(rs), slices.Max(rs), ratio)
+	}
+	tw.Flush()
+}
