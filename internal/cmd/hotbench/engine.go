@@ -55,7 +55,8 @@ func newCKSide(db string, st sqlStore, seq *atomic.Int64) (*ckSide, error) {
 
 // contender is couponkit's contender of the side.
 func (c *ckSide) contender() contender {
-	return contender{name: c.db + " couponkit", db: c.db, couponkit: true, prepare: c.prepare}
+	short := map[string]string{"postgres": "pg", "sqlite": "sqlite"}[c.db]
+	return contender{name: short + " couponkit", db: c.db, couponkit: true, prepare: c.prepare}
 }
 
 // hotSeries is an uploaded series whose coupons each redeem once, with at

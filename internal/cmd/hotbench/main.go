@@ -54,6 +54,8 @@ type config struct {
 	bulkN      int
 	bulkRounds int
 	cpuprofile string
+	// progress, when not nil, gets a line per timed run.
+	progress io.Writer
 }
 
 // dbList is the repeatable -db flag.
@@ -123,6 +125,7 @@ func main() {
 		}
 		os.Exit(2)
 	}
+	cfg.progress = os.Stderr
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
 	err = run(ctx, cfg, os.Stdout)
 	stop()

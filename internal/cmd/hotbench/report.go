@@ -16,7 +16,7 @@ func printExactness(w io.Writer, xs []exactness, attempts, clients int) {
 	fmt.Fprintf(w, "\nexactness: limit %d, %d attempts on distinct coupons, %d clients (redeemed and stored must equal the limit)\n",
 		xs[0].limit, attempts, clients)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "contender\tredeemed\tstored\trefused\tredemptions/s\t\n")
+	fmt.Fprintf(tw, "contender\tredeemed\tstored\trefused\tredeemed/s over the race\t\n")
 	for _, x := range xs {
 		fmt.Fprintf(tw, "%s\t%d\t%d\t%d\t%.0f\t  %s\n", x.name, x.ok, x.stored, x.refused, x.rateWhileRacing, verdict(x))
 	}

@@ -109,13 +109,20 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		return err
 	}
 	fmt.Fprintf(w, "hotbench: %v; the machine's other load counts: compare ratios within one run\n", cfg.dbs)
+	if v.pg != nil {
+		fmt.Fprintf(w, "PostgreSQL schema %s (and %s_b<n> for bulk), dropped at the end\n", v.pg.schema, v.pg.schema)
+	}
 	var xs []exactness
 	for _, c := range cs {
 		xs = append(xs, checkExact(ctx, c, cfg.limit, cfg.attempts, cfg.clients))
 	}
 	printExactness(w, xs, cfg.attempts, cfg.clients)
 	fmt.Fprintf(w, "\nhot series: %d clients, %d redemptions per run (limit not reached), %d interleaved rounds\n", cfg.clients, cfg.n, cfg.rounds)
-	rates, err := rounds(ctx, cs, cfg.rounds, cfg.n, cfg.clients, nil)
+	rates, err := rounds(ctx, cs, cfg.rounds, cfg.n, cfg.clients, func(r int, name string, rate float64) {
+		if cfg.progress != nil {
+			fmt.Fprintf(cfg.progress, "round %d: %s %.0f/s\n", r, name, rate)
+		}
+	})
 	if err != nil {
 		return err
 	}
