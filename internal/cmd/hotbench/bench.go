@@ -34,6 +34,8 @@ type trial struct {
 	attempt func(ctx context.Context, i int) (bool, error)
 	// stored counts the redemptions the database holds for the series.
 	stored func(ctx context.Context) (int64, error)
+	// release, when not nil, frees what the trial held once it is over.
+	release func()
 }
 
 // outcome is what one run of a trial measured.
@@ -109,6 +111,9 @@ func checkExact(ctx context.Context, c contender, limit, attempts, clients int) 
 		x.err = fmt.Errorf("prepare: %w", err)
 		return x
 	}
+	if tr.release != nil {
+		defer tr.release()
+	}
 	o, err := race(ctx, tr, clients, attempts)
 	x.ok, x.refused, x.rateWhileRacing = o.ok, o.refused, o.rate()
 	if err != nil {
@@ -125,6 +130,9 @@ func timeOne(ctx context.Context, c contender, attempts, clients int) (float64, 
 	tr, err := c.prepare(ctx, 2*attempts, attempts)
 	if err != nil {
 		return 0, fmt.Errorf("%s: prepare: %w", c.name, err)
+	}
+	if tr.release != nil {
+		defer tr.release()
 	}
 	o, err := race(ctx, tr, clients, attempts)
 	if err != nil {

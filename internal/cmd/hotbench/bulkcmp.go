@@ -32,6 +32,8 @@ type bulkCmp struct {
 	dump   string
 	dumped bool
 	seq    int
+	// rows are the rows dumped of each of bulkTables.
+	rows []int64
 }
 
 // The bulk contenders, for printRates.
@@ -71,6 +73,11 @@ func compareBulk(ctx context.Context, env *pgEnv, n, rounds int, w io.Writer) er
 			rates[c.name] = append(rates[c.name], float64(n)/d.Seconds())
 		}
 	}
+	fmt.Fprintf(w, "the raw COPY loads the rows of the first issue:")
+	for i, t := range bulkTables {
+		fmt.Fprintf(w, " %d of %s", b.rows[i], t)
+	}
+	fmt.Fprintln(w)
 	printRates(w, []contender{bulkCK, bulkRaw}, rates, "rows/s")
 	return nil
 }
@@ -176,7 +183,8 @@ func (b *bulkCmp) dumpRows(ctx context.Context, schema string) error {
 			return err
 		}
 		bw := bufio.NewWriterSize(f, 1<<20)
-		_, err = conn.PgConn().CopyTo(ctx, bw, "COPY "+t+" TO STDOUT")
+		tag, err := conn.PgConn().CopyTo(ctx, bw, "COPY "+t+" TO STDOUT")
+		b.rows = append(b.rows, tag.RowsAffected())
 		if err = errors.Join(err, bw.Flush(), f.Close()); err != nil {
 			return fmt.Errorf("dump %s: %w", t, err)
 		}

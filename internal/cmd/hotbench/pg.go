@@ -42,6 +42,7 @@ func openPG(ctx context.Context, dsn string) (*pgEnv, error) {
 	}
 	if err == nil {
 		err = env.sync.PingContext(ctx)
+		env.nosync.SetMaxIdleConns(0)
 	}
 	if err != nil {
 		return nil, errors.Join(err, env.close())
@@ -136,9 +137,9 @@ var pgStmts = stmts{
 
 // handContenders are the hand-written strategies on PostgreSQL, the
 // unsafe one last.
-func (env *pgEnv) handContenders() []contender {
+func (env *pgEnv) handContenders(clients int) []contender {
 	mk := func(name string, db *sql.DB, unsafe bool, fn redeemFunc) contender {
-		return contender{name: name, db: "postgres", unsafe: unsafe, prepare: env.prepareHand(db, fn)}
+		return contender{name: name, db: "postgres", unsafe: unsafe, prepare: env.prepareHand(db, clients, fn)}
 	}
 	return []contender{
 		mk("pg lock-read-decide-write", env.sync, false, pgStmts.lockReadDecideWrite),
@@ -162,11 +163,38 @@ type redeemFunc func(ctx context.Context, db *sql.DB, sid, id, cust string) (boo
 
 // prepareHand returns the prepare of a hand-written contender: a fresh
 // counter row of the limit in db, the coupons numbered by the attempt.
-func (env *pgEnv) prepareHand(db *sql.DB, fn redeemFunc) func(context.Context, int, int) (*trial, error) {
+func (env *pgEnv) prepareHand(db *sql.DB, clients int, fn redeemFunc) func(context.Context, int, int) (*trial, error) {
 	return func(ctx context.Context, limit, _ int) (*trial, error) {
 		sid := "hw" + strconv.FormatInt(env.seq.Add(1), 10)
-		return handTrial(ctx, db, pgStmts, sid, limit, fn)
+		tr, err := handTrial(ctx, db, pgStmts, sid, limit, fn)
+		if err != nil || db != env.nosync {
+			return tr, err
+		}
+		tr.release = func() { db.SetMaxIdleConns(0) }
+		return tr, warm(ctx, db, clients)
 	}
+}
+
+// warm opens n connections of db and keeps them idle, so that a timed run
+// does not open them. The pool without synchronous commit is kept empty
+// between its runs (its release): the server's connections are shared
+// with other programs.
+func warm(ctx context.Context, db *sql.DB, n int) error {
+	db.SetMaxIdleConns(n)
+	conns := make([]*sql.Conn, 0, n)
+	defer func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}()
+	for range n {
+		c, err := db.Conn(ctx)
+		if err != nil {
+			return err
+		}
+		conns = append(conns, c)
+	}
+	return nil
 }
 
 // handTrial inserts the counter row of series sid with the limit in db and

@@ -80,11 +80,11 @@ func (v *envs) close() error {
 
 // contenders lists the contenders of the opened databases, couponkit's
 // first on each.
-func (v *envs) contenders() ([]contender, error) {
+func (v *envs) contenders(clients int) ([]contender, error) {
 	var cs []contender
 	if v.pg != nil {
 		cs = append(cs, v.pgCK.contender())
-		cs = append(cs, v.pg.handContenders()...)
+		cs = append(cs, v.pg.handContenders(clients)...)
 	}
 	if v.sqlite != nil {
 		var seq atomic.Int64
@@ -104,7 +104,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		return err
 	}
 	defer func() { err = errors.Join(err, v.close()) }()
-	cs, err := v.contenders()
+	cs, err := v.contenders(cfg.clients)
 	if err != nil {
 		return err
 	}
