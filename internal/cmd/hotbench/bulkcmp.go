@@ -48,7 +48,7 @@ var (
 // wrote (its coupons, events and counters, dumped after the first round)
 // into tables made LIKE couponkit's, INCLUDING ALL: the same columns,
 // checks and indexes (not the foreign key to the series).
-func compareBulk(ctx context.Context, env *pgEnv, n, rounds int, w io.Writer) error {
+func compareBulk(ctx context.Context, env *pgEnv, n, rounds int, w, progress io.Writer) error {
 	dir, err := os.MkdirTemp("", "hotbench-bulk-")
 	if err != nil {
 		return err
@@ -71,6 +71,9 @@ func compareBulk(ctx context.Context, env *pgEnv, n, rounds int, w io.Writer) er
 				return fmt.Errorf("round %d, %s: %w", r+1, c.name, err)
 			}
 			rates[c.name] = append(rates[c.name], float64(n)/d.Seconds())
+			if progress != nil {
+				fmt.Fprintf(progress, "bulk round %d: %s %.1f s\n", r+1, c.name, d.Seconds())
+			}
 		}
 	}
 	fmt.Fprintf(w, "the raw COPY loads the rows of the first issue:")

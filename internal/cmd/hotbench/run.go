@@ -133,7 +133,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		}
 	}
 	if cfg.bulkN > 0 && v.pg != nil {
-		if err := compareBulk(ctx, v.pg, cfg.bulkN, cfg.bulkRounds, w); err != nil {
+		if err := compareBulk(ctx, v.pg, cfg.bulkN, cfg.bulkRounds, w, cfg.progress); err != nil {
 			return fmt.Errorf("bulk: %w", err)
 		}
 	}
