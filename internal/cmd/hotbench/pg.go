@@ -171,7 +171,11 @@ func (env *pgEnv) prepareHand(db *sql.DB, clients int, fn redeemFunc) func(conte
 			return tr, err
 		}
 		tr.release = func() { db.SetMaxIdleConns(0) }
-		return tr, warm(ctx, db, clients)
+		if err := warm(ctx, db, clients); err != nil {
+			tr.release()
+			return nil, err
+		}
+		return tr, nil
 	}
 }
 
@@ -242,6 +246,8 @@ func (st stmts) readThenWrite(ctx context.Context, db *sql.DB, sid, id, cust str
 	return st.readDecideWrite(ctx, db, st.plainRead, sid, id, cust)
 }
 
+// readDecideWrite reads the counter with read, and when it is below the
+// limit inserts the redemption and bumps the counter, in one transaction.
 func (st stmts) readDecideWrite(ctx context.Context, db *sql.DB, read, sid, id, cust string) (bool, error) {
 	return inTx(ctx, db, func(tx *sql.Tx) (bool, error) {
 		var n, lim int64
