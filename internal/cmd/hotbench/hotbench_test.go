@@ -146,3 +146,20 @@ func TestParseFlags(t *testing.T) {
 		t.Errorf("both: %+v, %v", cfg, err)
 	}
 }
+
+// TestPrintRates checks both ratios: of the medians, and the median of
+// the ratios within each round.
+func TestPrintRates(t *testing.T) {
+	cs := []contender{{name: "ck", db: "postgres", couponkit: true}, {name: "hand", db: "postgres"}}
+	rates := map[string][]float64{"ck": {100, 200, 400}, "hand": {100, 400, 100}}
+	var buf bytes.Buffer
+	printRates(&buf, cs, rates, "redemptions/s")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
+	}
+	// Medians 200 and 100: 2.00; per round 1, 0.5, 4: median 1.00.
+	if f := strings.Fields(lines[2]); len(f) != 6 || f[1] != "100" || f[4] != "2.00" || f[5] != "1.00" {
+		t.Errorf("hand line %q", lines[2])
+	}
+}

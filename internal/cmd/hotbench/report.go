@@ -39,27 +39,35 @@ func verdict(x exactness) string {
 }
 
 // printRates writes the throughput table: each timed contender's median
-// rate over the rounds, its spread, and the ratio of couponkit's median on
-// the same database to it.
+// rate over the rounds and its spread, the ratio of couponkit's median on
+// the same database to its median, and the median over the rounds of the
+// ratio within each round (each contender runs once per round, so
+// rates[name][r] is round r's: the machine's load drifts less within a
+// round than across rounds).
 func printRates(w io.Writer, cs []contender, rates map[string][]float64, unit string) {
-	ck := map[string]float64{}
+	ck := map[string]string{}
 	for _, c := range cs {
 		if c.couponkit {
-			ck[c.db] = median(rates[c.name])
+			ck[c.db] = c.name
 		}
 	}
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "contender\t%s (median)\tmin\tmax\tcouponkit ÷ contender\t\n", unit)
+	fmt.Fprintf(tw, "contender\t%s (median)\tmin\tmax\tcouponkit ÷ contender\tper-round ratio (median)\t\n", unit)
 	for _, c := range cs {
 		rs := rates[c.name]
 		if len(rs) == 0 {
 			continue
 		}
-		ratio := "—"
-		if m := median(rs); !c.couponkit && ck[c.db] > 0 && m > 0 {
-			ratio = fmt.Sprintf("%.2f", ck[c.db]/m)
+		ratio, paired := "—", "—"
+		if base := rates[ck[c.db]]; !c.couponkit && len(base) == len(rs) {
+			ratio = fmt.Sprintf("%.2f", median(base)/median(rs))
+			per := make([]float64, len(rs))
+			for r := range rs {
+				per[r] = base[r] / rs[r]
+			}
+			paired = fmt.Sprintf("%.2f", median(per))
 		}
-		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t\n", c.name, median(rs), slices.Min(rs), slices.Max(rs), ratio)
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n", c.name, median(rs), slices.Min(rs), slices.Max(rs), ratio, paired)
 	}
 	tw.Flush()
 }
