@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 	"github.com/jackc/pgx/v5/stdlib"
 )
 
@@ -42,7 +43,6 @@ func openPG(ctx context.Context, dsn string) (*pgEnv, error) {
 	}
 	if err == nil {
 		err = env.sync.PingContext(ctx)
-		env.nosync.SetMaxIdleConns(0)
 	}
 	if err != nil {
 		return nil, errors.Join(err, env.close())
@@ -170,7 +170,17 @@ func (env *pgEnv) prepareHand(db *sql.DB, clients int, fn redeemFunc) func(conte
 		if err != nil || db != env.nosync {
 			return tr, err
 		}
-		tr.release = func() { db.SetMaxIdleConns(0) }
+		// The server's connections are shared with other programs: the
+		// pool with synchronous commit gives its idle connections up for
+		// this run, and takes them back after it.
+		env.sync.SetMaxIdleConns(0)
+		tr.release = func() {
+			db.SetMaxIdleConns(0)
+			env.sync.SetMaxIdleConns(poolConns)
+			// Best effort: a connection not reopened here is opened by the
+			// next run that needs it.
+			_ = warm(context.Background(), env.sync, clients)
+		}
 		if err := warm(ctx, db, clients); err != nil {
 			tr.release()
 			return nil, err
@@ -180,19 +190,28 @@ func (env *pgEnv) prepareHand(db *sql.DB, clients int, fn redeemFunc) func(conte
 }
 
 // warm opens n connections of db and keeps them idle, so that a timed run
-// does not open them. The pool without synchronous commit is kept empty
-// between its runs (its release): the server's connections are shared
-// with other programs.
+// does not open them. A server out of connections (other programs share
+// it) is waited for, up to a minute.
 func warm(ctx context.Context, db *sql.DB, n int) error {
-	db.SetMaxIdleConns(n)
+	db.SetMaxIdleConns(max(n, poolConns))
 	conns := make([]*sql.Conn, 0, n)
 	defer func() {
 		for _, c := range conns {
 			c.Close()
 		}
 	}()
-	for range n {
+	for tries := 0; len(conns) < n; {
 		c, err := db.Conn(ctx)
+		var pe *pgconn.PgError
+		if errors.As(err, &pe) && pe.Code == "53300" && tries < 60 {
+			tries++
+			select {
+			case <-ctx.Done():
+				return ctx.Err()
+			case <-time.After(time.Second):
+			}
+			continue
+		}
 		if err != nil {
 			return err
 		}
