@@ -105,7 +105,7 @@ func (n *node) finish(ctx context.Context) error {
 // returnLeftovers.
 func (n *node) settle(ctx context.Context) error {
 	_, err := n.tillSync(ctx)
-	ds, derr := n.j.Doubts(ctx)
+	ds, derr := n.j.Doubts(context.WithoutCancel(ctx)) // a local read, to say why
 	if derr != nil {
 		return derr
 	}
