@@ -146,6 +146,11 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
+	if m := MergeGroup(s, group); m != nil {
+		if done, err := s.runMerged(ctx, m); done {
+			return err
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.dbErr(ctx, err)
@@ -186,4 +191,24 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 		}
 	}
 	return s.dbErr(ctx, tx.Commit())
+}
+
+// runMerged writes a merged group (see merge.go) in a transaction of its
+// own. It returns false, having rolled it back, when a statement of it
+// failed: the group is then to be written the usual way. Otherwise the
+// group is done, with the commit's error.
+func (s *Store) runMerged(ctx context.Context, m *Merged) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, nil
+	}
+	if err := s.runSeq(ctx, conn{s: s, tx: tx}, m.P); err != nil {
+		_ = tx.Rollback()
+		return false, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return true, s.dbErr(ctx, err)
+	}
+	m.Done()
+	return true, nil
 }

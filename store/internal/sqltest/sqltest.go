@@ -71,6 +71,7 @@ var tests = []struct {
 	{"UpdateWhere", testUpdateWhere},
 	{"ExpireByTime", testExpireByTime},
 	{"GroupMixedFailures", testGroupMixedFailures},
+	{"GroupFold", testGroupFold},
 	{"EngineLifecycle", testEngineLifecycle},
 	{"HotSeriesRace", testHotSeriesRace},
 	{"Generate", testGenerate},
