@@ -79,6 +79,7 @@ var tests = []struct {
 	{"ApplyLargeChangeNamesRow", testApplyLargeChangeNamesRow},
 	{"WithTxLargeChange", testWithTxLargeChange},
 	{"CountersManyKeys", testCountersManyKeys},
+	{"ReadCode", testReadCode},
 	{"WithTx", testWithTx},
 	{"WithTxBulk", testWithTxBulk},
 	{"MigrateTwice", testMigrateTwice},
