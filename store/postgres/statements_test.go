@@ -25,8 +25,10 @@ func (c *tally) TraceBatchStart(ctx context.Context, _ *pgx.Conn, _ pgx.TraceBat
 	c.batches.Add(1)
 	return ctx
 }
-func (c *tally) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) { c.batched.Add(1) }
-func (c *tally) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData)     {}
+func (c *tally) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryData) {
+	c.batched.Add(1)
+}
+func (c *tally) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
 // TestStatementsPerRedemption counts the statements and round trips of
 // the hot series' redemptions (32 clients, the level not reached): one
