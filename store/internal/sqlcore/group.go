@@ -12,8 +12,9 @@ import (
 // flush of the log per redemption, one redemption at a time. To go faster
 // than the disk flushes, concurrent Apply calls are queued by the series
 // they touch (a shard) and each queue is drained by one leader, which
-// writes a group of changes in one transaction: every change under a
-// savepoint, undone alone when it fails, and one commit for the group.
+// writes a group of changes in one transaction: first merged into one
+// change (merge.go), with no savepoint; when that fails, every change under
+// a savepoint, undone alone when it fails; one commit for the group.
 // Each Apply returns after that commit, so a change reported applied is
 // as durable as before; changes of one group are serialized in the order
 // they were queued, so the group is equivalent to running them one after
