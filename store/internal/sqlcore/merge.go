@@ -107,12 +107,31 @@ func MergeGroup(s *Store, group []*Waiter) *Merged {
 		}
 	}
 	m.setLess(folds)
+	if m.P = s.planMerged(c); m.P == nil {
+		return nil
+	}
+	return m
+}
+
+// planMerged plans the merged change c, or returns nil. Where a coupon
+// update names every column, the group's updates are one statement too.
+func (s *Store) planMerged(c *store.Change) *Planned {
+	updates := c.Coupons
+	rows := s.d.SQL.CouponUpdateUsual == "" && len(updates) > 1
+	if rows {
+		c.Coupons = nil
+	}
 	p, err := s.plan(c, true)
 	if err != nil {
 		return nil
 	}
-	m.P = p
-	return m
+	if rows {
+		c.Coupons = updates
+		if !s.planCouponRows(p, updates) {
+			return nil
+		}
+	}
+	return p
 }
 
 // mergeable reports whether c writes nothing but coupons, redemptions,

@@ -135,3 +135,43 @@ func bumpOf(c *store.Change, k store.CounterKey) *store.Bump {
 	}
 	return nil
 }
+
+// testGroupStaleCoupon races redemptions of distinct coupons, every fourth
+// expecting a version its coupon does not have: those fail alone with a
+// coupon *ConflictError and write nothing; the others are written whole.
+func testGroupStaleCoupon(t *testing.T, be Backend) {
+	s := be.Open(t)
+	CreateSeries(t, s, "s1")
+	const n = 96
+	cs := make([]coupon.Coupon, n)
+	for i := range cs {
+		cs[i] = Issued(fmt.Sprintf("v%03d", i), "s1", fmt.Sprintf("V%03d", i), "alice")
+	}
+	mustApply(t, s, &store.Change{NewCoupons: cs})
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			ch := redeemChange(cs[i], fmt.Sprintf("vr%03d", i), "alice", fmt.Sprintf("k%03d", i), t0, 0)
+			if i%4 == 3 {
+				ch.Coupons[0].ExpectVersion++
+			}
+			errs[i] = s.Apply(ctx, ch)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var ce *store.ConflictError
+		stale := i%4 == 3
+		if ok := err == nil != stale && (!stale || errors.As(err, &ce) && ce.Kind == "coupon" && ce.ID == cs[i].ID); !ok {
+			t.Errorf("change %d (stale: %v): %v", i, stale, err)
+		}
+		c, _ := s.Coupon(ctx, cs[i].ID)
+		if want := map[bool]int{false: 1, true: 0}[stale]; c.Redemptions != want || c.Version != cs[i].Version+int64(want) {
+			t.Errorf("coupon %d: %d redemptions, version %d; want %d", i, c.Redemptions, c.Version, want)
+		}
+	}
+	if got := Counts(t, s, []store.CounterKey{{Counter: limits.SeriesUses, Series: "s1"}}); got[0] != n-n/4 {
+		t.Errorf("series uses %d, want %d", got[0], n-n/4)
+	}
+}

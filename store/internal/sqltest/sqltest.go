@@ -72,6 +72,7 @@ var tests = []struct {
 	{"ExpireByTime", testExpireByTime},
 	{"GroupMixedFailures", testGroupMixedFailures},
 	{"GroupFold", testGroupFold},
+	{"GroupStaleCoupon", testGroupStaleCoupon},
 	{"EngineLifecycle", testEngineLifecycle},
 	{"HotSeriesRace", testHotSeriesRace},
 	{"Generate", testGenerate},
