@@ -60,8 +60,8 @@ func (e *Engine) canonical(s *series.Series, code string) (string, error) {
 // the confusion-free form (o->0, i/l->1, no hyphens). The coupons are
 // appended to dst when the store can (store.CouponsByCodeAppender).
 func (e *Engine) lookupCode(ctx context.Context, seriesID, code string, dst []coupon.Coupon) ([]coupon.Coupon, *series.Series, error) {
-	if strings.TrimSpace(code) == "" {
-		return nil, nil, errcode.New(errcode.InvalidArgument, "Code", "is empty")
+	if err := checkCodeGiven(code); err != nil {
+		return nil, nil, err
 	}
 	if seriesID != "" {
 		s, err := e.series(ctx, seriesID)
@@ -83,10 +83,31 @@ func (e *Engine) lookupCode(ctx context.Context, seriesID, code string, dst []co
 	if err != nil || len(cs) > 0 {
 		return cs, nil, err
 	}
-	if alt, aerr := codegen.ConfusionFree().Canonical(code); aerr == nil && alt != canon {
+	if alt, ok := confusionFree(code); ok && alt != canon {
 		cs, err = e.couponsByCode(ctx, dst, "", alt)
 	}
 	return cs, nil, err
+}
+
+// checkCodeGiven refuses an empty (or blank) code.
+func checkCodeGiven(code string) error {
+	if strings.TrimSpace(code) == "" {
+		return errcode.New(errcode.InvalidArgument, "Code", "is empty")
+	}
+	return nil
+}
+
+// confusionFree is the confusion-free canonical form of code, when it has
+// one.
+func confusionFree(code string) (string, bool) {
+	alt, err := codegen.ConfusionFree().Canonical(code)
+	return alt, err == nil
+}
+
+// severalSeries is the error of a code found in several series when no
+// series is named.
+func severalSeries(code string) error {
+	return errcode.New(errcode.InvalidArgument, "SeriesID", "code "+strconv.Quote(code)+" exists in several series; name the series")
 }
 
 func (e *Engine) couponsByCode(ctx context.Context, dst []coupon.Coupon, seriesID, code string) ([]coupon.Coupon, error) {
@@ -107,7 +128,7 @@ func (e *Engine) single(ctx context.Context, cs []coupon.Coupon, s *series.Serie
 	}
 	for _, c := range cs[1:] {
 		if c.SeriesID != cs[0].SeriesID {
-			return nil, errcode.New(errcode.InvalidArgument, "SeriesID", "code "+strconv.Quote(code)+" exists in several series; name the series")
+			return nil, severalSeries(code)
 		}
 	}
 	return e.series(ctx, cs[0].SeriesID)

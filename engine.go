@@ -273,6 +273,7 @@ type readBuf struct {
 	found  [2]coupon.Coupon // the coupons of the code
 	keys   [4]store.CounterKey
 	counts [4]store.Count
+	reads  [2]store.CodeRead // what a store.CodeReader read of the code
 }
 
 // getChange takes a changeBuf from the pool, or makes one.

@@ -191,6 +191,11 @@ func (e *Engine) use(ctx context.Context, req RedeemRequest, ttl time.Duration) 
 // the coupon, the counters of its uses, read through rb, which reaches the
 // store; callers on the hot path pass one they reuse.
 func (e *Engine) readUse(ctx context.Context, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
+	if cr, ok := e.st.(store.CodeReader); ok {
+		if snap, done, err := e.readUseOnce(ctx, cr, req, cust, now, rb); done {
+			return snap, err
+		}
+	}
 	cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, rb.found[:0])
 	if err != nil {
 		return useSnapshot{}, err

@@ -66,10 +66,15 @@
 //
 // A change that bumps the counter of a busy series holds that row's lock
 // until its commit is durable, so concurrent Apply calls are queued by
-// series and written in groups: one transaction per group, each change
-// under a savepoint of its own and one round trip (pgx's pipeline), one
-// commit; Apply returns once its group is committed, so durability is
-// unchanged. Up to eight groups of different series run at once. A large
+// series and written in groups, one transaction per group; Apply returns
+// once its group is committed, so durability is unchanged. A group is
+// written first as one change made of all of it: its inserts multi-row
+// statements, the bumps of one counter by several changes one guarded bump
+// of their sum, sent in one round trip (pgx's pipeline), then the commit.
+// When anything of it fails (a guard, a version, a duplicate), that
+// transaction is rolled back and the group is written one change at a
+// time, each under a savepoint of its own and one round trip, so that each
+// change gets its own outcome. Up to eight groups of different series run at once. A large
 // change (a bulk issue batch) is written with multi-row statements, with
 // the outcome of a statement per row.
 //

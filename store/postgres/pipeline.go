@@ -16,12 +16,23 @@ import (
 )
 
 // runGroup is the store's group commit (sqlcore.Dialect.RunGroup): a group
-// runs on one pooled connection with pgx's pipeline, each change one round
-// trip (the previous change's RELEASE, its SAVEPOINT and its statements in
-// one batch), plus one for the commit and one more for a change that
-// fails.
+// runs on one pooled connection with pgx's pipeline. It is written first
+// merged into one change (sqlcore.MergeGroup), whose statements are one
+// round trip and its commit another. When that cannot be done, or a
+// statement of it fails, the group is written one change at a time, each
+// change one round trip (the previous change's RELEASE, its SAVEPOINT and
+// its statements in one batch), plus one for the commit and one more for a
+// change that fails.
 func runGroup(ctx context.Context, s *sqlcore.Store, group []*sqlcore.Waiter) error {
 	return withPgx(ctx, s, func(pc *pgx.Conn) error {
+		if m := sqlcore.MergeGroup(s, group); m != nil {
+			if done, err := pipelineMerged(ctx, s, pc, m); done {
+				if err != nil && pc.PgConn().TxStatus() != 'I' && !pc.IsClosed() {
+					_, _ = pc.Exec(ctx, "ROLLBACK")
+				}
+				return err
+			}
+		}
 		err := pipelineGroup(ctx, s, pc, group)
 		if err != nil && pc.PgConn().TxStatus() != 'I' && !pc.IsClosed() {
 			_, _ = pc.Exec(ctx, "ROLLBACK")
@@ -121,6 +132,46 @@ func pipelineGroup(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, group []
 	}
 	b.Queue("COMMIT")
 	return sqlcore.DBErr(ctx, s, pc.SendBatch(ctx, b).Close())
+}
+
+// pipelineMerged writes a merged group on pc: BEGIN and its statements in
+// one batch, then, when every statement did what it must, COMMIT. It
+// returns false, having rolled the transaction back, when one did not: the
+// group is then to be written one change at a time. Otherwise the group
+// is done, with the transaction's error.
+func pipelineMerged(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, m *sqlcore.Merged) (bool, error) {
+	b := &pgx.Batch{}
+	b.Queue("BEGIN")
+	for i := range m.P.Ops {
+		b.Queue(m.P.Ops[i].SQL, m.P.Ops[i].Args...)
+	}
+	br := pc.SendBatch(ctx, b)
+	_, err := br.Exec()
+	var out outcome
+	if err == nil {
+		out, err = readOps(ctx, s, br, m.P)
+	}
+	cerr := br.Close()
+	switch {
+	case err != nil:
+		return true, sqlcore.DBErr(ctx, s, err)
+	case cerr != nil && !isServerErr(pc, cerr):
+		return true, sqlcore.DBErr(ctx, s, cerr)
+	case out.err != nil || out.refused || cerr != nil:
+		if _, err := pc.PgConn().Exec(ctx, "ROLLBACK").ReadAll(); err != nil {
+			return true, sqlcore.DBErr(ctx, s, err)
+		}
+		return false, nil
+	}
+	ct, err := pc.Exec(ctx, "COMMIT")
+	if err != nil {
+		return true, sqlcore.DBErr(ctx, s, err)
+	}
+	if ct.String() != "COMMIT" {
+		return true, fmt.Errorf("postgres: the group's transaction ended with %q", ct.String())
+	}
+	m.Done()
+	return true, nil
 }
 
 // outcome is how a pipelined change went: its own error, or the bump

@@ -50,9 +50,13 @@
 //
 // SQLite writes one transaction at a time. A Store therefore writes
 // through one transaction at a time itself: concurrent Apply calls are
-// queued and written in groups, one transaction per group, each change
-// under a savepoint of its own (a group of one needs none), one commit;
+// queued and written in groups, one transaction per group, one commit;
 // Apply returns once its group is committed, so durability is unchanged.
+// A group is written first as one change made of all of it, with no
+// savepoint (multi-row inserts, one guarded bump of a counter that several
+// changes bump); when anything of it fails, that transaction is rolled
+// back and the group written again one change at a time, each under a
+// savepoint of its own (a group of one needs none).
 // Use OpenDB's settings (DSN): WAL, a busy timeout, foreign keys,
 // synchronous=NORMAL, BEGIN IMMEDIATE for every transaction, and a few
 // reading connections beside the writer.

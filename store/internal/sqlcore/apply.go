@@ -23,9 +23,10 @@ import (
 // every transaction, so that two changes never wait for each other's
 // counters in a cycle.
 //
-// Concurrent calls are committed in groups (see group.go): each change
-// runs under a savepoint of a shared transaction and is undone alone when
-// it fails; Apply returns once the group's transaction is committed.
+// Concurrent calls are committed in groups (see group.go): the group is
+// written merged into one change (merge.go) or, when that fails, each
+// change under a savepoint of a shared transaction, undone alone when it
+// fails; Apply returns once the group's transaction is committed.
 //
 // The rows of a large change are written with multi-row statements (see
 // rows.go), with the outcome of one statement per row.

@@ -12,8 +12,9 @@ import (
 // flush of the log per redemption, one redemption at a time. To go faster
 // than the disk flushes, concurrent Apply calls are queued by the series
 // they touch (a shard) and each queue is drained by one leader, which
-// writes a group of changes in one transaction: every change under a
-// savepoint, undone alone when it fails, and one commit for the group.
+// writes a group of changes in one transaction: first merged into one
+// change (merge.go), with no savepoint; when that fails, every change under
+// a savepoint, undone alone when it fails; one commit for the group.
 // Each Apply returns after that commit, so a change reported applied is
 // as durable as before; changes of one group are serialized in the order
 // they were queued, so the group is equivalent to running them one after
@@ -146,6 +147,11 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
+	if m := MergeGroup(s, group); m != nil {
+		if done, err := s.runMerged(ctx, m); done {
+			return err
+		}
+	}
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
 		return s.dbErr(ctx, err)
@@ -186,4 +192,24 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 		}
 	}
 	return s.dbErr(ctx, tx.Commit())
+}
+
+// runMerged writes a merged group (see merge.go) in a transaction of its
+// own. It returns false, having rolled it back, when a statement of it
+// failed: the group is then to be written the usual way. Otherwise the
+// group is done, with the commit's error.
+func (s *Store) runMerged(ctx context.Context, m *Merged) (bool, error) {
+	tx, err := s.db.BeginTx(ctx, nil)
+	if err != nil {
+		return false, nil
+	}
+	if err := s.runSeq(ctx, conn{s: s, tx: tx}, m.P); err != nil {
+		_ = tx.Rollback()
+		return false, nil
+	}
+	if err := tx.Commit(); err != nil {
+		return true, s.dbErr(ctx, err)
+	}
+	m.Done()
+	return true, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"flag"
 	"runtime"
+	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -97,3 +98,31 @@ func BenchRedeemHotSeries(b *testing.B, be Backend) {
 func limitOf(n int) limits.Limit { return limits.Limit(n) }
 
 func runtimeProcs() int { return runtime.GOMAXPROCS(0) }
+
+// RedeemHot is the work of BenchRedeemHotSeries for tests that count what
+// it costs: a fresh series whose level n is not reached, n coupons, and n
+// redemptions of distinct ones from clients goroutines, every one of which
+// must succeed. It calls start once the series and coupons are stored,
+// before the first redemption.
+func RedeemHot(t testing.TB, s Store, n, clients int, start func()) {
+	t.Helper()
+	e := NewEngine(t, s, t0)
+	sr, err := e.CreateSeries(context.Background(), RedeemSeries("", limitOf(n)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	IssuedCoupons(t, s, sr.ID, n, t0)
+	start()
+	var next atomic.Int64
+	var wg sync.WaitGroup
+	for range clients {
+		wg.Go(func() {
+			for i := int(next.Add(1) - 1); i < n; i = int(next.Add(1) - 1) {
+				if _, err := e.Redeem(context.Background(), RedeemReq(i, "k")); err != nil {
+					t.Errorf("Redeem %d: %v", i, err)
+				}
+			}
+		})
+	}
+	wg.Wait()
+}

@@ -68,3 +68,110 @@ func testGroupMixedFailures(t *testing.T, be Backend) {
 		t.Errorf("counters %v, want [%d 1]", got, n/3)
 	}
 }
+
+// testGroupFold races changes that bump one hot counter under different
+// limits (40 and 60), which group commit folds into one guarded bump per
+// group: every change that succeeded reports the counter as it stood
+// after it (After), one value each, 1 up to the final count, never past
+// its own limit; the others are refused by the guard; the counter ends at
+// the number of successes, with as many redemptions stored.
+func testGroupFold(t *testing.T, be Backend) {
+	s := be.Open(t)
+	CreateSeries(t, s, "s1")
+	const n = 128
+	cs := make([]coupon.Coupon, n)
+	for i := range cs {
+		cs[i] = Issued(fmt.Sprintf("f%03d", i), "s1", fmt.Sprintf("F%03d", i), "alice")
+	}
+	mustApply(t, s, &store.Change{NewCoupons: cs})
+	hot := store.CounterKey{Counter: limits.SeriesUses, Series: "s1"}
+	limitOf := func(i int) limits.Limit { return limits.Limit(40 + 20*(i%2)) }
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	after := make([]int64, n)
+	for i := range n {
+		wg.Go(func() {
+			ch := redeemChange(cs[i], fmt.Sprintf("fr%03d", i), fmt.Sprintf("cust%03d", i), "k", t0, 0)
+			b := bumpOf(ch, hot)
+			b.Guard.Limit = limitOf(i)
+			if errs[i] = s.Apply(ctx, ch); errs[i] == nil {
+				after[i] = b.After.N
+			}
+		})
+	}
+	wg.Wait()
+	seen := map[int64]bool{}
+	ok := 0
+	for i, err := range errs {
+		var ge *store.GuardError
+		switch {
+		case err == nil:
+			ok++
+			if a := after[i]; a < 1 || a > int64(limitOf(i)) || seen[a] {
+				t.Errorf("change %d: After %d (limit %d, seen before: %v)", i, a, limitOf(i), seen[a])
+			}
+			seen[after[i]] = true
+		case errors.As(err, &ge) && ge.Key == hot:
+		default:
+			t.Errorf("change %d: %v", i, err)
+		}
+	}
+	if ok < 40 || ok > 60 {
+		t.Errorf("%d changes succeeded, want 40 to 60", ok)
+	}
+	if got := Counts(t, s, []store.CounterKey{hot}); got[0] != int64(ok) {
+		t.Errorf("counter %d, want %d", got[0], ok)
+	}
+	if rs, _ := s.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: "s1"}); len(rs) != ok {
+		t.Errorf("%d redemptions stored, want %d", len(rs), ok)
+	}
+}
+
+func bumpOf(c *store.Change, k store.CounterKey) *store.Bump {
+	for i := range c.Bumps {
+		if c.Bumps[i].Key == k {
+			return &c.Bumps[i]
+		}
+	}
+	return nil
+}
+
+// testGroupStaleCoupon races redemptions of distinct coupons, every fourth
+// expecting a version its coupon does not have: those fail alone with a
+// coupon *ConflictError and write nothing; the others are written whole.
+func testGroupStaleCoupon(t *testing.T, be Backend) {
+	s := be.Open(t)
+	CreateSeries(t, s, "s1")
+	const n = 96
+	cs := make([]coupon.Coupon, n)
+	for i := range cs {
+		cs[i] = Issued(fmt.Sprintf("v%03d", i), "s1", fmt.Sprintf("V%03d", i), "alice")
+	}
+	mustApply(t, s, &store.Change{NewCoupons: cs})
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		wg.Go(func() {
+			ch := redeemChange(cs[i], fmt.Sprintf("vr%03d", i), "alice", fmt.Sprintf("k%03d", i), t0, 0)
+			if i%4 == 3 {
+				ch.Coupons[0].ExpectVersion++
+			}
+			errs[i] = s.Apply(ctx, ch)
+		})
+	}
+	wg.Wait()
+	for i, err := range errs {
+		var ce *store.ConflictError
+		stale := i%4 == 3
+		if ok := err == nil != stale && (!stale || errors.As(err, &ce) && ce.Kind == "coupon" && ce.ID == cs[i].ID); !ok {
+			t.Errorf("change %d (stale: %v): %v", i, stale, err)
+		}
+		c, _ := s.Coupon(ctx, cs[i].ID)
+		if want := map[bool]int{false: 1, true: 0}[stale]; c.Redemptions != want || c.Version != cs[i].Version+int64(want) {
+			t.Errorf("coupon %d: %d redemptions, version %d; want %d", i, c.Redemptions, c.Version, want)
+		}
+	}
+	if got := Counts(t, s, []store.CounterKey{{Counter: limits.SeriesUses, Series: "s1"}}); got[0] != n-n/4 {
+		t.Errorf("series uses %d, want %d", got[0], n-n/4)
+	}
+}

@@ -1,0 +1,129 @@
+package couponkit
+
+import (
+	"context"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// useCounters name, relative to a coupon, the counters useKeys gives for
+// it and customer, in the same order.
+func useCounters(customer string) [4]store.CouponCounter {
+	return [4]store.CouponCounter{
+		{Counter: limits.CodeUses, ByCode: true},
+		{Counter: limits.CustomerCodeUses, ByCode: true, Customer: customer},
+		{Counter: limits.SeriesUses},
+		{Counter: limits.CustomerSeriesUses, Customer: customer},
+	}
+}
+
+// readUseOnce is readUse over a store.CodeReader: the coupons of the code,
+// their series' version and the counters of their uses in one read, the
+// series itself only when the engine has not decoded that version yet.
+// done is false when it cannot tell (a series named by the request that
+// the engine has not read yet, a code it finds no coupon of there, a
+// series changed since), and readUse then reads the usual way.
+func (e *Engine) readUseOnce(ctx context.Context, cr store.CodeReader, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (snap useSnapshot, done bool, err error) {
+	counters := useCounters(cust.ID)
+	var reads []store.CodeRead
+	if req.SeriesID != "" {
+		c, hit := e.seriesCache.Load(req.SeriesID)
+		if !hit {
+			return useSnapshot{}, false, nil
+		}
+		canon, err := e.canonical(c.(*series.Series), req.Code)
+		if err != nil {
+			return useSnapshot{}, false, nil
+		}
+		if reads, err = cr.ReadCode(ctx, req.SeriesID, canon, counters[:], rb.reads[:0]); err != nil || len(reads) == 0 ||
+			reads[0].SeriesVersion != c.(*series.Series).Version {
+			return useSnapshot{}, err != nil, err
+		}
+	} else if reads, err = e.readCodeAnywhere(ctx, cr, req.Code, counters[:], rb.reads[:0]); err != nil {
+		return useSnapshot{}, true, err
+	}
+	if len(reads) == 0 {
+		return useSnapshot{}, true, codeNotFound(req.Code)
+	}
+	cs := rb.found[:0]
+	for i := range reads {
+		if reads[i].Coupon.SeriesID != reads[0].Coupon.SeriesID {
+			return useSnapshot{}, true, severalSeries(req.Code)
+		}
+		cs = append(cs, reads[i].Coupon)
+	}
+	s, err := e.seriesAt(ctx, reads[0].Coupon.SeriesID, reads[0].SeriesVersion)
+	if err != nil {
+		return useSnapshot{}, true, err
+	}
+	snap, err = e.snapshotOf(ctx, s, cs, reads, req, cust, now, rb)
+	return snap, true, err
+}
+
+// readCodeAnywhere reads a code named without its series: in the plain
+// canonical form and, when that finds nothing, in the confusion-free form,
+// as lookupCode does.
+func (e *Engine) readCodeAnywhere(ctx context.Context, cr store.CodeReader, code string, counters []store.CouponCounter, dst []store.CodeRead) ([]store.CodeRead, error) {
+	if err := checkCodeGiven(code); err != nil {
+		return dst, err
+	}
+	canon, err := canonicalCode(code)
+	if err != nil {
+		return dst, err
+	}
+	reads, err := cr.ReadCode(ctx, "", canon, counters, dst)
+	if err != nil || len(reads) > 0 {
+		return reads, err
+	}
+	if alt, ok := confusionFree(code); ok && alt != canon {
+		return cr.ReadCode(ctx, "", alt, counters, dst)
+	}
+	return reads, nil
+}
+
+// seriesAt returns the series id at the stored version v: the one the
+// engine decoded when it has that version, else read (and kept) now.
+func (e *Engine) seriesAt(ctx context.Context, id string, v int64) (*series.Series, error) {
+	if c, hit := e.seriesCache.Load(id); hit && c.(*series.Series).Version == v {
+		return c.(*series.Series), nil
+	}
+	s, err := e.st.Series(ctx, id)
+	if err != nil {
+		return nil, err
+	}
+	e.seriesCache.Store(id, &s)
+	return &s, nil
+}
+
+// snapshotOf finishes readUseOnce: it chooses the coupon (selectUse) and
+// takes its counters from the read, or reads them when the use makes the
+// redeemer's own coupon of a shared code.
+func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.Coupon, reads []store.CodeRead, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
+	loc, err := e.location(s)
+	if err != nil {
+		return useSnapshot{}, err
+	}
+	c, insert, err := selectUse(s, cs, req.Code, cust.ID, now.In(loc))
+	if err != nil {
+		return useSnapshot{}, err
+	}
+	rb.keys = useKeys(s.ID, c.Canonical, store.Slot(&c), cust.ID)
+	rb.counts = [4]store.Count{}
+	read := false
+	for i := range reads {
+		if !insert && reads[i].Coupon.ID == c.ID {
+			rb.counts, read = reads[i].Counts, true
+			break
+		}
+	}
+	if !read {
+		if err := e.st.Counters(ctx, rb.keys[:], rb.counts[:]); err != nil {
+			return useSnapshot{}, err
+		}
+	}
+	return useSnapshot{s: s, loc: loc, c: c, insert: insert, customer: cust, keys: &rb.keys, counts: &rb.counts, rates: e.rates}, nil
+}

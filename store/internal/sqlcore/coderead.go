@@ -1,0 +1,134 @@
+package sqlcore
+
+import (
+	"context"
+	"database/sql"
+	"strconv"
+
+	"github.com/couponkit/couponkit/store"
+)
+
+var _ store.CodeReader = (*Store)(nil)
+
+// ReadCode implements store.CodeReader with one statement: the coupons of
+// the code, each with its series' version and, for each counter, the
+// counter's n and last, read by their primary keys, the key's code and
+// holder the coupon's canonical code and slot (store.CouponCounter). Counter keys are
+// stored through KeyText; a coupon whose series, canonical code or slot
+// KeyText changes (a NUL or a backslash in it) has its counters read
+// again by their keys.
+func (s *Store) ReadCode(ctx context.Context, seriesID, code string, counters []store.CouponCounter, dst []store.CodeRead) ([]store.CodeRead, error) {
+	if len(counters) > store.MaxCodeCounters {
+		return dst, invalid("counters", "at most "+strconv.Itoa(store.MaxCodeCounters)+" counters")
+	}
+	q, args := s.readCodeSQL(seriesID, code, counters)
+	rows, err := s.reader().query(ctx, q, args...)
+	if err != nil {
+		return dst, s.dbErr(ctx, err)
+	}
+	from := len(dst)
+	var n [store.MaxCodeCounters]sql.NullInt64
+	var last [store.MaxCodeCounters]sql.NullInt64
+	extra := make([]any, 0, 1+2*len(counters))
+	var r store.CodeRead
+	extra = append(extra, &r.SeriesVersion)
+	for i := range counters {
+		extra = append(extra, &n[i], &last[i])
+	}
+	for rows.Next() {
+		if r.Coupon, err = scanCoupon(withExtra{rows, extra}); err != nil {
+			rows.Close()
+			return dst, s.dbErr(ctx, err)
+		}
+		r.Counts = [store.MaxCodeCounters]store.Count{}
+		for i := range counters {
+			r.Counts[i] = store.Count{N: n[i].Int64, Last: FromNanos(last[i])}
+		}
+		dst = append(dst, r)
+	}
+	err = rows.Err()
+	rows.Close()
+	if err != nil {
+		return dst, s.dbErr(ctx, err)
+	}
+	return dst, s.rereadEscaped(ctx, dst[from:], counters)
+}
+
+// readCodeSQL is ReadCode's statement and its arguments.
+func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounter) (string, []any) {
+	shape := []byte{byte('0' + len(counters))}
+	if seriesID != "" {
+		shape = append(shape, 's')
+	}
+	for _, cc := range counters {
+		shape = append(shape, "nb"[b2i(cc.ByCode)])
+	}
+	args := make([]any, 0, 2+4*len(counters))
+	for _, cc := range counters {
+		// Each key is written twice: for n, then for last.
+		args = append(args, int64(cc.Counter), KeyText(cc.Customer), int64(cc.Counter), KeyText(cc.Customer))
+	}
+	args = append(args, code)
+	if seriesID != "" {
+		args = append(args, seriesID)
+	}
+	q := s.sqlText("readcode/"+string(shape), func() string {
+		// Scalar subqueries, each a lookup of one primary key, whatever
+		// the planner knows of the tables.
+		n := 0
+		param := func() string { n++; return s.d.Param(n) }
+		sel := "SELECT " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)"
+		for _, cc := range counters {
+			code, holder := "''", "''"
+			if cc.ByCode {
+				code, holder = "c.canonical", "c.slot"
+			}
+			key := func() string {
+				return " FROM ck_counters k WHERE k.counter = " + param() + s.d.SQL.Small + " AND k.series_id = c.series_id AND k.code = " +
+					code + " AND k.holder = " + holder + " AND k.customer = " + param() + s.d.SQL.Text + ")"
+			}
+			sel += ", (SELECT k.n" + key()
+			sel += ", (SELECT k.last" + key()
+		}
+		where := " WHERE c.canonical = " + param() + s.d.SQL.Text
+		if seriesID != "" {
+			where += " AND c.series_id = " + param() + s.d.SQL.Text
+		}
+		return sel + " FROM ck_coupons c" + where + " ORDER BY c.id"
+	})
+	return q, args
+}
+
+// rereadEscaped reads again, by their keys, the counters of the coupons of
+// reads whose key texts KeyText changes, which the join cannot match.
+func (s *Store) rereadEscaped(ctx context.Context, reads []store.CodeRead, counters []store.CouponCounter) error {
+	for i := range reads {
+		c := &reads[i].Coupon
+		if KeyText(c.SeriesID) == c.SeriesID && KeyText(c.Canonical) == c.Canonical && KeyText(store.Slot(c)) == store.Slot(c) {
+			continue
+		}
+		keys := make([]store.CounterKey, len(counters))
+		for j := range counters {
+			keys[j] = counters[j].Key(c)
+		}
+		if err := s.Counters(ctx, keys, reads[i].Counts[:len(keys)]); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// withExtra scans a row into the destinations a scan names, then extra.
+type withExtra struct {
+	r     scanner
+	extra []any
+}
+
+func (w withExtra) Scan(dest ...any) error { return w.r.Scan(append(dest, w.extra...)...) }
+
+func b2i(b bool) int {
+	if b {
+		return 1
+	}
+	return 0
+}

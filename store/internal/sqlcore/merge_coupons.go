@@ -1,0 +1,70 @@
+package sqlcore
+
+import (
+	"slices"
+	"strings"
+
+	"github.com/couponkit/couponkit/store"
+)
+
+// mergedCouponCasts are the casts of the columns of a row of
+// planCouponRows, in the order of couponArgs, then the expected version.
+func (s *Store) mergedCouponCasts() []string {
+	q := s.d.SQL
+	return []string{q.Text, q.Text, q.Text, q.Text, q.Boolean, q.Small, q.Text, q.Big, q.Big, q.Big,
+		q.Big, q.Big, q.Boolean, q.Big, q.Text, q.Text, q.Big, q.Text, q.Text, q.Big}
+}
+
+// planCouponRows inserts into p, after its coupon inserts, one statement
+// updating all of coupons, each only at its expected version, which must
+// update exactly as many rows: the updates of a merged group (merge.go)
+// on a database whose update names every column (no
+// Statements.CouponUpdateUsual). It returns false when a value cannot be
+// encoded.
+//
+//	WITH v (<CouponCols>, expect) AS (VALUES (...), ...)
+//	UPDATE ck_coupons c SET <col> = v.<col>, ... FROM v
+//	WHERE c.id = v.id AND c.version = v.expect
+func (s *Store) planCouponRows(p *Planned, coupons []store.CouponUpdate) bool {
+	var e encoder
+	args := make([]any, 0, len(coupons)*(nCouponCols+1))
+	for i := range coupons {
+		args = append(e.couponArgs(args, &coupons[i].Coupon), coupons[i].ExpectVersion)
+	}
+	if e.err != nil {
+		return false
+	}
+	rows := len(coupons)
+	q := s.sqlText("couponrows/"+itoa(int64(rows)), func() string {
+		casts := s.mergedCouponCasts()
+		var b strings.Builder
+		b.WriteString("WITH v (" + CouponCols + ", expect) AS (VALUES ")
+		for r := range rows {
+			if r > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteByte('(')
+			for i, cast := range casts {
+				if i > 0 {
+					b.WriteString(", ")
+				}
+				b.WriteString(s.d.Param(1+r*len(casts)+i) + cast)
+			}
+			b.WriteByte(')')
+		}
+		cols := strings.Split(CouponCols, ", ")
+		set := make([]string, 0, len(cols)-1)
+		for _, c := range cols[1:] {
+			set = append(set, c+" = v."+c)
+		}
+		b.WriteString(") UPDATE ck_coupons c SET " + strings.Join(set, ", ") + " FROM v WHERE c.id = v.id AND c.version = v.expect")
+		return b.String()
+	})
+	at := len(p.c.NewCoupons)
+	if at > 1 {
+		at = len(pieces(at, changeRowsPerInsert))
+	}
+	p.Ops = slices.Insert(p.Ops, at, Op{Kind: OpExpectN, SQL: q, Args: args, want: int64(rows),
+		fail: func() error { return &store.ConflictError{Kind: "coupon", ID: coupons[0].Coupon.ID} }})
+	return true
+}

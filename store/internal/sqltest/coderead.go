@@ -1,0 +1,71 @@
+package sqltest
+
+import (
+	"reflect"
+	"testing"
+	"time"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/store"
+)
+
+// testReadCode checks the one-statement ReadCode against the rule it
+// stands for (store.ReadCodeWith: CouponsByCode, SeriesVersion, Counters
+// one after another): unique and shared codes, a code in two series, keys
+// that KeyText escapes, counters never bumped, a code no coupon has.
+func testReadCode(t *testing.T, be Backend) {
+	s := be.Open(t)
+	CreateSeries(t, s, "s1", "s2")
+	shared := func(id, holder string) coupon.Coupon {
+		c := Issued(id, "s1", "SH", holder)
+		c.Shared = true
+		return c
+	}
+	cs := []coupon.Coupon{Issued("c1", "s1", "A1", "alice"), shared("c2", "alice"), shared("c3", `b\ob`),
+		Issued("c4", "s1", "DUP", "alice"), Issued("c5", "s2", "DUP", "alice"), Issued("c6", "s1", "B\\X", "alice")}
+	mustApply(t, s, &store.Change{NewCoupons: cs})
+	counters := [][]store.CouponCounter{
+		{{Counter: limits.CodeUses, ByCode: true}, {Counter: limits.CustomerCodeUses, ByCode: true, Customer: "alice"},
+			{Counter: limits.SeriesUses}, {Counter: limits.CustomerSeriesUses, Customer: "alice"}},
+		{{Counter: limits.CustomerSeriesUses, Customer: `b\ob`}, {Counter: limits.CodeUses, ByCode: true}},
+		nil,
+	}
+	// Bump the counters of every coupon but c4, by its index, at its time.
+	for i := range cs {
+		if cs[i].ID == "c4" {
+			continue
+		}
+		var bumps []store.Bump
+		seen := map[store.CounterKey]bool{}
+		for _, set := range counters {
+			for _, cc := range set {
+				if k := cc.Key(&cs[i]); !seen[k] {
+					seen[k] = true
+					bumps = append(bumps, store.Bump{Key: k, Delta: int64(i + 1), At: t0.Add(time.Duration(i) * time.Minute)})
+				}
+			}
+		}
+		mustApply(t, s, &store.Change{Bumps: bumps})
+	}
+	for _, sid := range []string{"", "s1", "s2"} {
+		for _, code := range []string{"A1", "SH", "DUP", "B\\X", "NONE"} {
+			for _, set := range counters {
+				got, err := s.(store.CodeReader).ReadCode(ctx, sid, code, set, nil)
+				if err != nil {
+					t.Fatalf("ReadCode(%q, %q): %v", sid, code, err)
+				}
+				want, err := store.ReadCodeWith(ctx, s, sid, code, set, nil)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if !reflect.DeepEqual(got, want) {
+					t.Errorf("ReadCode(%q, %q, %v):\n got %+v\nwant %+v", sid, code, set, got, want)
+				}
+			}
+		}
+	}
+	if _, err := s.(store.CodeReader).ReadCode(ctx, "", "A1", make([]store.CouponCounter, store.MaxCodeCounters+1), nil); err == nil {
+		t.Error("ReadCode took more than MaxCodeCounters counters")
+	}
+}

@@ -1,0 +1,121 @@
+package sqlite_test
+
+import (
+	"context"
+	"database/sql"
+	"database/sql/driver"
+	"path/filepath"
+	"sync/atomic"
+	"testing"
+
+	modsqlite "modernc.org/sqlite"
+
+	"github.com/couponkit/couponkit/store/internal/sqltest"
+	"github.com/couponkit/couponkit/store/sqlite"
+)
+
+// counting is a connector of modernc.org/sqlite's driver that counts the
+// statements run through it, transactions' BEGIN, COMMIT and ROLLBACK
+// among them.
+type counting struct {
+	dsn string
+	n   *atomic.Int64
+}
+
+func (c counting) Connect(ctx context.Context) (driver.Conn, error) {
+	dc, err := (&modsqlite.Driver{}).Open(c.dsn)
+	if err != nil {
+		return nil, err
+	}
+	return &countConn{dc.(conn), c.n}, nil
+}
+func (c counting) Driver() driver.Driver { return &modsqlite.Driver{} }
+
+// conn is what database/sql uses of modernc.org/sqlite's connections.
+type conn interface {
+	driver.Conn
+	driver.ConnBeginTx
+	driver.ConnPrepareContext
+	driver.ExecerContext
+	driver.QueryerContext
+}
+
+type countConn struct {
+	conn
+	n *atomic.Int64
+}
+
+func (c *countConn) ExecContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Result, error) {
+	c.n.Add(1)
+	return c.conn.ExecContext(ctx, q, args)
+}
+func (c *countConn) QueryContext(ctx context.Context, q string, args []driver.NamedValue) (driver.Rows, error) {
+	c.n.Add(1)
+	return c.conn.QueryContext(ctx, q, args)
+}
+func (c *countConn) PrepareContext(ctx context.Context, q string) (driver.Stmt, error) {
+	st, err := c.conn.PrepareContext(ctx, q)
+	if err != nil {
+		return nil, err
+	}
+	return &countStmt{st.(stmt), c.n}, nil
+}
+func (c *countConn) BeginTx(ctx context.Context, o driver.TxOptions) (driver.Tx, error) {
+	c.n.Add(1)
+	tx, err := c.conn.BeginTx(ctx, o)
+	if err != nil {
+		return nil, err
+	}
+	return countTx{tx, c.n}, nil
+}
+
+type stmt interface {
+	driver.Stmt
+	driver.StmtExecContext
+	driver.StmtQueryContext
+}
+
+type countStmt struct {
+	stmt
+	n *atomic.Int64
+}
+
+func (s *countStmt) ExecContext(ctx context.Context, args []driver.NamedValue) (driver.Result, error) {
+	s.n.Add(1)
+	return s.stmt.ExecContext(ctx, args)
+}
+func (s *countStmt) QueryContext(ctx context.Context, args []driver.NamedValue) (driver.Rows, error) {
+	s.n.Add(1)
+	return s.stmt.QueryContext(ctx, args)
+}
+
+type countTx struct {
+	driver.Tx
+	n *atomic.Int64
+}
+
+func (t countTx) Commit() error   { t.n.Add(1); return t.Tx.Commit() }
+func (t countTx) Rollback() error { t.n.Add(1); return t.Tx.Rollback() }
+
+// TestStatementsPerRedemption counts the statements of the hot series'
+// redemptions (32 clients, the level not reached): one read each, and
+// the writes of a group of changes merged, with no savepoint.
+func TestStatementsPerRedemption(t *testing.T) {
+	var n atomic.Int64
+	db := sql.OpenDB(counting{dsn: sqlite.DSN(filepath.Join(t.TempDir(), "ck.db")), n: &n})
+	db.SetMaxOpenConns(sqlite.Conns)
+	db.SetMaxIdleConns(sqlite.Conns)
+	t.Cleanup(func() { db.Close() })
+	s := sqlite.New(db)
+	t.Cleanup(func() { s.Close() })
+	if err := s.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	const redemptions = 2000
+	sqltest.RedeemHot(t, s, redemptions, 32, func() { n.Store(0) })
+	per := float64(n.Load()) / redemptions
+	t.Logf("per redemption: %.2f statements", per)
+	if per > 5 {
+		t.Errorf("%.2f statements per redemption, want at most 5", per)
+	}
+}
