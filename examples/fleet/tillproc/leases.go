@@ -134,8 +134,8 @@ func (n *node) syncAll(ctx context.Context) error {
 }
 
 // returnLeftovers gives back the uses the till has not made of each
-// lease. Each return is first written down, with the lease marked returned
-// in the journal so that the till no longer uses those uses, then sent;
+// lease. Each return is first written down, with its uses set aside in the
+// journal (ReserveReturn) so that the till no longer uses them, then sent;
 // a restarted till sends it again with the same key.
 func (n *node) returnLeftovers(ctx context.Context) error {
 	ls, err := leases(ctx, n.db)
@@ -153,9 +153,7 @@ func (n *node) returnLeftovers(ctx context.Context) error {
 		// Unusable here first, then written down: a till killed in
 		// between never returns those uses, and the central reclaims
 		// them once the lease lapses; it never returns a use it made.
-		mark := l
-		mark.Returned.Uses += left
-		if err := n.j.PutLease(ctx, mark); err != nil {
+		if err := n.j.ReserveReturn(ctx, l.ID, left, "return-"+l.ID); err != nil {
 			return err
 		}
 		if err := saveCall(ctx, n.db, call{key: "return-" + l.ID, kind: "return", leaseID: l.ID, uses: left}); err != nil {
@@ -180,7 +178,12 @@ func (n *node) sendReturn(ctx context.Context, c call) error {
 	res, err := n.c.ReturnLease(ctx, couponkit.LeaseCall{Till: n.o.Till, LeaseID: c.leaseID, Key: c.key, Uses: c.uses})
 	switch {
 	case err == nil:
-		if err := n.keep(ctx, res.Lease); err != nil {
+		// The answer ends the journal's reservation and keeps the lease
+		// in one transaction.
+		if err := n.j.SettleCall(ctx, c.key, &res.Lease); err != nil {
+			return err
+		}
+		if err := saveLease(ctx, n.db, res.Lease); err != nil {
 			return err
 		}
 		n.returned += c.uses
