@@ -256,9 +256,12 @@ func (w *world) onLease(tl *simTill, kind lease.Kind) {
 			return
 		}
 		c.call.Uses = int64(rapidInt(w, "uses", 1, int(left)))
-		c.reserved = c.call.Uses
-		tl.pending = c
-		w.putLease(tl, l.ID)
+		if w.broken != spendsReturnsInDoubt {
+			if err := tl.j.ReserveReturn(w.ctx, l.ID, c.call.Uses, c.call.Key); err != nil {
+				w.violation("%s: ReserveReturn(%s): %v", tl.name, l.ID, err)
+				return
+			}
+		}
 	}
 	w.call(tl, c)
 }

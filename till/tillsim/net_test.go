@@ -3,6 +3,7 @@ package tillsim
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"pgregory.net/rapid"
 
@@ -12,8 +13,10 @@ import (
 )
 
 // errLost is a till's call that got no answer: its request or its answer
-// was lost, or it is still in flight. The till cannot tell which.
-var errLost = errors.New("tillsim: no answer from the central")
+// was lost, or it is still in flight. The till cannot tell which: its
+// deadline passed (so till.Unanswered holds, and a till.Till decides a
+// sale offline).
+var errLost = fmt.Errorf("tillsim: no answer from the central: %w", context.DeadlineExceeded)
 
 // errCrash is the till dying in the middle of something.
 var errCrash = errors.New("tillsim: the till crashed")
