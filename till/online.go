@@ -3,9 +3,11 @@ package till
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 )
 
@@ -43,6 +45,26 @@ func (j *Journal) RecordOnline(ctx context.Context, u Use, rec lease.Entry, hook
 		return Entry{}, err
 	}
 	return e, nil
+}
+
+// drawOn returns the lease an offline use u would draw on now (by the
+// till's count, as Redeem picks it), or "" when it would draw on none,
+// writing nothing.
+func (j *Journal) drawOn(ctx context.Context, u Use) (string, error) {
+	tx, s, _, err := j.begin(ctx, &u)
+	if tx == nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	k, err := knownCode(ctx, tx, &s, &u)
+	if err != nil {
+		return "", err
+	}
+	id, err := j.pickLease(ctx, tx, u.SeriesID, u.At, !k.Verified())
+	if errors.Is(err, errcode.ErrNoLease) || errors.Is(err, errcode.ErrAllowanceExceeded) {
+		return "", nil
+	}
+	return id, err
 }
 
 // LeaseState is a lease as the till keeps it: the central's Granted,

@@ -39,6 +39,18 @@ type simTill struct {
 	sale *till.Use
 	// crashAfterUpload makes the till crash once its sync returns.
 	crashAfterUpload bool
+	// lib, when set, is the till.Till the till sells and syncs through,
+	// keeping leases of libSeries; online are the keys it acknowledged as
+	// decided online, doubt those whose online call got no answer (or
+	// whose sale crashed after it) and that it has not acknowledged since.
+	lib       *till.Till
+	libSeries []string
+	online    map[string]bool
+	doubt     map[string]bool
+	// reversals are the reversals Journal.Reverse acknowledged, by key;
+	// reversed the keys of the uses they give back.
+	reversals map[string]till.Entry
+	reversed  map[string]bool
 }
 
 // leaseCall is a till's call about a lease, as it retries it.
@@ -60,7 +72,8 @@ func (c *leaseCall) key() string {
 func (w *world) newTill(name string) *simTill {
 	off := drawDuration(w, name+" clock offset", -(skew - time.Second), skew-time.Second)
 	tl := &simTill{name: name, path: filepath.Join(w.dir, name+".db"), offset: off,
-		acked: map[string]till.Entry{}, madeAt: map[string]time.Time{}, known: map[string]lease.Lease{}}
+		acked: map[string]till.Entry{}, madeAt: map[string]time.Time{}, known: map[string]lease.Lease{},
+		online: map[string]bool{}, doubt: map[string]bool{}, reversals: map[string]till.Entry{}, reversed: map[string]bool{}}
 	w.open(tl)
 	for _, s := range w.series {
 		cfg, err := w.eng.Series(w.ctx, s.id)
@@ -71,6 +84,7 @@ func (w *world) newTill(name string) *simTill {
 			w.t.Fatal(err)
 		}
 	}
+	w.drawLibrary(tl)
 	return tl
 }
 
@@ -84,11 +98,14 @@ func (w *world) open(tl *simTill) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	j, err := till.Open(w.ctx, db, skew)
+	j, err := till.Open(w.ctx, db, skew, till.WithTill(tl.name))
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	tl.db, tl.j = db, j
+	if tl.lib != nil {
+		w.newLibrary(tl)
+	}
 }
 
 // crash closes the till's database, as a till that died, and reopens its

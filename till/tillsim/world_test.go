@@ -109,7 +109,10 @@ func newWorld(t *rapid.T, base string, cfg config) *world {
 	// Most tills start the day with a lease, asked while the network is up.
 	w.net.healed = true
 	for _, tl := range w.tills {
-		if rapidInt(w, "starts with a lease", 0, 3) > 0 {
+		switch {
+		case tl.lib != nil:
+			w.libSync(tl)
+		case rapidInt(w, "starts with a lease", 0, 3) > 0:
 			w.grant(tl)
 		}
 	}
