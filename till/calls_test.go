@@ -208,3 +208,59 @@ func TestSyncResendsUnansweredCalls(t *testing.T) {
 		t.Fatalf("calls left: %+v, %v", calls, err)
 	}
 }
+
+// switchable is a central whose online redemption can be down
+// (answering Unavailable).
+type switchable struct {
+	till.Local
+	down bool
+}
+
+func (s *switchable) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+	if s.down {
+		return couponkit.TillRedeemResult{}, errcode.New(errcode.Unavailable, "", "down")
+	}
+	return s.Local.RedeemAtTill(ctx, req)
+}
+
+// TestOnlineUseSparesLeaseSpentOffline: a till that spent its lease
+// offline, and has not uploaded the use, names no lease when it redeems
+// online, so the central counts the online use on the series; the
+// offline use, uploaded later, finds its lease's use still there (counted
+// on the lease, not past it on the series).
+func TestOnlineUseSparesLeaseSpentOffline(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	bob := c.issue(t, "bob")
+	cen := &switchable{Local: till.Local{Engine: c.e}}
+	j, err := till.Open(ctx, openDB(t, filepath.Join(t.TempDir(), "till.db")), skew, till.WithTill("till-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := till.New(till.Config{ID: "till-1", Journal: j, Central: cen, Now: c.clock.Now,
+		Series: []string{c.s.ID}, Size: func(lease.SizeInput) int64 { return 1 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cen.down = true
+	if r, err := tl.Redeem(ctx, c.sale("s1", c.code, "alice"), nil); err != nil || r.Online || r.Entry.LeaseID == "" {
+		t.Fatalf("the offline sale: %+v, %v", r, err)
+	}
+	cen.down = false
+	r, err := tl.Redeem(ctx, c.sale("s2", bob, "bob"), nil)
+	if err != nil || !r.Online || r.Entry.LeaseID != "" || r.Redemption.Redemption.ID == "" {
+		t.Fatalf("the online sale: %+v, %v", r, err)
+	}
+	if _, err := j.Sync(ctx, "till-1", cen, 0); err != nil {
+		t.Fatal(err)
+	}
+	for key, want := range map[string]lease.Counted{"s1": lease.OnLease, "s2": lease.OnSeries} {
+		e, err := c.st.TillEntry(ctx, "till-1", key)
+		if err != nil || e.Counted != want || e.Conflicted() {
+			t.Errorf("%s: recorded %+v, %v; want counted %v, no conflict", key, e, err, want)
+		}
+	}
+}
