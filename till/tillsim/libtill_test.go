@@ -228,6 +228,9 @@ func (w *world) libSync(tl *simTill) {
 // reverse gives back a use the till acknowledged (offline or online), as
 // a journal entry synced up later; the till may crash before its commit.
 func (w *world) reverse(tl *simTill) {
+	if w.noReversals {
+		return
+	}
 	var keys []string
 	for _, k := range sortedKeys(tl.acked) {
 		if !tl.reversed[k] {

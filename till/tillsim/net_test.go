@@ -141,7 +141,7 @@ type uploader struct {
 func (u uploader) UploadJournal(_ context.Context, b couponkit.JournalBatch) (couponkit.JournalAck, error) {
 	w, tl := u.w, u.tl
 	m := &message{till: tl, what: "upload",
-		do:   func() (any, error) { return w.eng.ApplyJournal(w.ctx, b) },
+		do:   func() (any, error) { return w.eng.ApplyJournal(context.WithValue(w.ctx, uploading{}, true), b) },
 		late: func(v any, err error) { w.lateAck(tl, v, err) },
 	}
 	v, err := w.send(m)
