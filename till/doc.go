@@ -8,8 +8,10 @@
 // # Online first
 //
 // [Till] is what a point of sale calls. [Till.Redeem] asks the central
-// first ([Central].RedeemAtTill, with the sale's idempotency key) within a
-// deadline: the central's answer is final (a refusal is returned, never
+// first ([Central].RedeemAtTill, with the sale's idempotency key and the
+// lease the journal would draw an offline use on, or none, so that the
+// central never counts an online use on a lease use the till spent
+// offline and has not uploaded) within a deadline: the central's answer is final (a refusal is returned, never
 // retried offline), and an allowed use is written to the journal as an
 // online entry, already synced, in one transaction with the caller's
 // hook, so that the till's own levels count it. When the central does not
