@@ -127,9 +127,10 @@ func (w *world) newLibrary(tl *simTill) {
 }
 
 // drawLibrary draws whether tl is a till of the library, and the series
-// it keeps leases of.
+// it keeps leases of. A till mutant breaks the protocol of the tills that
+// make their own lease calls: then every till does.
 func (w *world) drawLibrary(tl *simTill) {
-	if !rapid.Bool().Draw(w.t, tl.name+" is a till.Till") {
+	if w.broken != 0 || !rapid.Bool().Draw(w.t, tl.name+" is a till.Till") {
 		return
 	}
 	for _, s := range w.series {
