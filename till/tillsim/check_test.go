@@ -32,13 +32,19 @@ func (w *world) read() centralView {
 		w.t.Fatalf("TillEntries: %v", err)
 	}
 	v := centralView{leases: leases, byID: map[string]*lease.Lease{}, entries: entries, byKey: map[string]*lease.Entry{}, redeemed: map[string]bool{}}
+	byKey := map[string]string{}
 	for _, s := range w.series {
-		reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
+		reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id})
 		if err != nil {
 			w.t.Fatalf("ListRedemptions: %v", err)
 		}
 		for _, r := range reds {
-			v.redeemed[r.ID] = true
+			v.redeemed[r.ID] = r.Status == coupon.StatusRedeemed
+			// A till's sale, online or from its journal, is one use.
+			if other, twice := byKey[r.IdempotencyKey]; twice && r.IdempotencyKey != "" {
+				w.violation("(b) the sale %s was redeemed twice: %s and %s", r.IdempotencyKey, other, r.ID)
+			}
+			byKey[r.IdempotencyKey] = r.ID
 		}
 	}
 	for i := range v.leases {
