@@ -70,6 +70,11 @@ type Config struct {
 	// (errcode.AllowanceExceeded). Nil means lease.DefaultAllowance (a
 	// tenth of the uses, rounded up); a negative answer counts as 0.
 	LeaseAllowance func(s *series.Series, uses int64) int64
+	// JournalGroup is the most entries of a till's journal batch that
+	// ApplyJournal records in one store change; 100 when zero. 1 records
+	// each entry in a change of its own. The outcome is the same whatever
+	// it is; a larger group makes fewer, longer transactions.
+	JournalGroup int
 }
 
 // Engine runs couponkit's operations against a Store. Every operation reads a
@@ -101,6 +106,7 @@ type Engine struct {
 	ids         *idGen // the default newID's generator; nil with Config.NewID
 	attempts    int
 	allowance   func(*series.Series, int64) int64
+	group       int // Config.JournalGroup, defaulted
 	minters     minterCache
 	mintLocks   sync.Map // series id -> mintLock; see lockMinting
 	locs        sync.Map // time zone name -> *time.Location
@@ -123,6 +129,7 @@ func New(cfg Config) (*Engine, error) {
 		newID:       cfg.NewID,
 		attempts:    cfg.MaxAttempts,
 		allowance:   cfg.LeaseAllowance,
+		group:       cfg.JournalGroup,
 	}
 	if e.now == nil {
 		e.now = time.Now
@@ -140,6 +147,9 @@ func New(cfg Config) (*Engine, error) {
 	}
 	if e.attempts <= 0 {
 		e.attempts = 16
+	}
+	if e.group <= 0 {
+		e.group = journalGroupMax
 	}
 	return e, nil
 }

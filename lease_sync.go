@@ -99,6 +99,21 @@ func (b *JournalBatch) validate() error {
 // The whole batch is checked first: a malformed entry, a lease that is not
 // the till's, or a key used for another use refuses the batch with a typed
 // error, and nothing is recorded.
+//
+// The entries are recorded in journal order, in few store changes: runs of
+// consecutive entries that touch disjoint records (other coupons, other
+// customers, at most one that reads or moves the series' use counter, no
+// key recorded or reversed earlier in the run) go into one change, at most
+// Config.JournalGroup of them, with one write of each lease carrying the
+// sum of its uses and conflicts (so a lease's Version grows by one per
+// change, not per use). Each entry is decided against the state its
+// predecessors leave, so the outcome is the one recording them one at a
+// time would give: the same records, conflicts, counters, redemptions and
+// events. A change that meets a concurrent writer wrote nothing, and its
+// entries are then recorded one at a time. After an error the returned
+// ack holds the records of the entries before the first that may not be
+// recorded; an upload of the batch again records each entry once all the
+// same.
 func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, error) {
 	if err := e.admit(b.validate()); err != nil {
 		return JournalAck{}, err
@@ -107,15 +122,15 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 	if err != nil {
 		return JournalAck{}, err
 	}
-	uses := make(map[string]*JournalEntry, len(b.Entries))
+	chk := journalCheck{uses: map[string]*JournalEntry{}, leases: map[string]lease.Lease{}, seen: map[string]bool{}, fresh: make([]bool, len(b.Entries))}
 	for i := range b.Entries {
-		x := &b.Entries[i]
-		if err := e.checkEntry(ctx, ls, b.Till, x, uses); err != nil {
+		if err := e.checkEntry(ctx, ls, b.Till, &b.Entries[i], &chk, i); err != nil {
 			return JournalAck{}, input.WithinAt("Entries", i, err)
 		}
-		if x.Reverses == "" {
-			uses[x.Key] = x
-		}
+	}
+	if e.group > 1 {
+		recs, err := e.applyGrouped(ctx, ls, b.Till, b.Entries, chk.fresh)
+		return JournalAck{Entries: recs}, err
 	}
 	ack := JournalAck{Entries: make([]lease.Entry, 0, len(b.Entries))}
 	for i := range b.Entries {
@@ -128,25 +143,46 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 	return ack, nil
 }
 
-// checkEntry refuses an entry that names a lease that is not the till's
-// (as one that does not exist), repeats a recorded key with another use,
-// or reverses a use that is neither recorded nor among uses, the uses
-// earlier in its batch (checkReversal).
-func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry, uses map[string]*JournalEntry) error {
-	l, err := ls.Lease(ctx, x.LeaseID)
-	if err == nil && l.Till != till {
-		err = store.NotFound("lease", x.LeaseID)
+// journalCheck is what checking a batch learns: the uses among its
+// entries (for the reversals after them), the leases it names, the keys
+// seen, and which entries are fresh: not recorded when checked, their key
+// first in the batch.
+type journalCheck struct {
+	uses   map[string]*JournalEntry
+	leases map[string]lease.Lease
+	seen   map[string]bool
+	fresh  []bool
+}
+
+// checkEntry refuses the batch's i-th entry x when it names a lease that
+// is not the till's (as one that does not exist), repeats a recorded key
+// with another use, or reverses a use that is neither recorded nor among
+// the uses earlier in its batch (checkReversal).
+func (e *Engine) checkEntry(ctx context.Context, ls store.LeaseStore, till string, x *JournalEntry, c *journalCheck, i int) error {
+	l, ok := c.leases[x.LeaseID]
+	if !ok {
+		var err error
+		if l, err = ls.Lease(ctx, x.LeaseID); err != nil {
+			return err
+		}
+		c.leases[x.LeaseID] = l
 	}
-	if err != nil {
-		return err
+	if l.Till != till {
+		return store.NotFound("lease", x.LeaseID)
+	}
+	c.fresh[i] = !c.seen[x.Key]
+	c.seen[x.Key] = true
+	if x.Reverses == "" {
+		defer func() { c.uses[x.Key] = x }()
 	}
 	rec, err := ls.TillEntry(ctx, till, x.Key)
 	if errors.Is(err, errcode.ErrNotFound) {
 		if x.Reverses != "" {
-			return checkReversal(ctx, ls, till, x, uses)
+			return checkReversal(ctx, ls, till, x, c.uses)
 		}
 		return nil
 	}
+	c.fresh[i] = false
 	if err != nil {
 		return err
 	}

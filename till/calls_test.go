@@ -209,14 +209,14 @@ func TestSyncResendsUnansweredCalls(t *testing.T) {
 	}
 }
 
-// switchable is a central whose online redemption can be down
+// downable is a central whose online redemption can be down
 // (answering Unavailable).
-type switchable struct {
+type downable struct {
 	till.Local
 	down bool
 }
 
-func (s *switchable) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+func (s *downable) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
 	if s.down {
 		return couponkit.TillRedeemResult{}, errcode.New(errcode.Unavailable, "", "down")
 	}
@@ -232,7 +232,7 @@ func TestOnlineUseSparesLeaseSpentOffline(t *testing.T) {
 	ctx := context.Background()
 	c := newCentral(t)
 	bob := c.issue(t, "bob")
-	cen := &switchable{Local: till.Local{Engine: c.e}}
+	cen := &downable{Local: till.Local{Engine: c.e}}
 	j, err := till.Open(ctx, openDB(t, filepath.Join(t.TempDir(), "till.db")), skew, till.WithTill("till-1"))
 	if err != nil {
 		t.Fatal(err)
@@ -263,4 +263,13 @@ func TestOnlineUseSparesLeaseSpentOffline(t *testing.T) {
 			t.Errorf("%s: recorded %+v, %v; want counted %v, no conflict", key, e, err, want)
 		}
 	}
+}
+
+// unnamed is a central reached by a till that names no lease online (as
+// a till did before requests named one): the central picks the lease.
+type unnamed struct{ till.Central }
+
+func (u unnamed) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+	req.LeaseID, req.NoLease = "", false
+	return u.Central.RedeemAtTill(ctx, req)
 }

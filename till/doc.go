@@ -9,9 +9,11 @@
 //
 // [Till] is what a point of sale calls. [Till.Redeem] asks the central
 // first ([Central].RedeemAtTill, with the sale's idempotency key and the
-// lease the journal would draw an offline use on, or none, so that the
-// central never counts an online use on a lease use the till spent
-// offline and has not uploaded) within a deadline: the central's answer is final (a refusal is returned, never
+// lease the journal would draw an offline use on, or none) within a
+// deadline, once the journal's unsynced entries are uploaded (the central
+// counts an online use on the lease the till names when it has a use left
+// there, never on a lease use the till spent offline and has not
+// uploaded): the central's answer is final (a refusal is returned, never
 // retried offline), and an allowed use is written to the journal as an
 // online entry, already synced, in one transaction with the caller's
 // hook, so that the till's own levels count it. When the central does not
@@ -74,7 +76,9 @@
 // ([Journal.MarkSynced]). [Journal.Sync] does both: it uploads the pending
 // entries in order and in batches (couponkit.Engine.ApplyJournal, or its
 // HTTP client in package tillhttp) and marks synced what the central
-// acknowledged; an entry sent twice is counted once. [Journal.ApplyFeed]
+// acknowledged; an entry sent twice is counted once. A use the till
+// decided offline that the central had decided online, its answer lost,
+// is then counted on the lease the central counted it on. [Journal.ApplyFeed]
 // applies a page of the sync down (couponkit.Engine.TillFeed): the series'
 // configurations, and from the events of the till's series each code's
 // state, holder and the uses the central counted, skipping the central's

@@ -115,7 +115,10 @@ type Result struct {
 
 // Redeem makes a use of a coupon at the till, online first: it asks the
 // central (RedeemAtTill, with the sale's key and the lease the journal
-// would draw an offline use on, or none) within the Deadline. The
+// would draw an offline use on, or none) within the Deadline, after
+// uploading the journal's unsynced entries (so that the central knows the
+// uses the till made of its leases offline; an upload that fails leaves
+// the sale to the journal). The
 // central's answer is final: a refusal is returned and never retried
 // offline; an allowed use is written to the journal as an online entry
 // (already synced, so that the till's levels count it) in one transaction
@@ -153,7 +156,7 @@ func (t *Till) Redeem(ctx context.Context, s Sale, hook func(*sql.Tx) error) (Re
 	}
 	req.NoLease = req.LeaseID == ""
 	cctx, cancel := context.WithTimeout(ctx, t.cfg.Deadline)
-	res, err := t.cfg.Central.RedeemAtTill(cctx, req)
+	res, err := t.online(cctx, req)
 	cancel()
 	if err == nil {
 		e, err := t.j.RecordOnline(ctx, s, res.Entry, hook)
@@ -167,6 +170,26 @@ func (t *Till) Redeem(ctx context.Context, s Sale, hook func(*sql.Tx) error) (Re
 	}
 	e, err := t.j.Redeem(ctx, s, hook)
 	return Result{Entry: e}, err
+}
+
+// online asks the central to decide req, after uploading what the journal
+// holds unsynced: the central draws an online use on the till's lease
+// ending first, and must know the uses the till made of it offline, or it
+// would give the till a use of a lease the till has used up (the offline
+// use, uploaded later, would then count on the series again, past its
+// limit when the series is fully leased). An upload that fails leaves the
+// question open (errcode.Unavailable): the sale is decided offline.
+func (t *Till) online(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+	pending, err := t.j.Pending(ctx, 0, 1)
+	if err != nil {
+		return couponkit.TillRedeemResult{}, err
+	}
+	if len(pending) > 0 {
+		if _, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0); err != nil {
+			return couponkit.TillRedeemResult{}, errcode.Wrap(errcode.Unavailable, err, "the journal could not be uploaded before an online use")
+		}
+	}
+	return t.cfg.Central.RedeemAtTill(ctx, req)
 }
 
 // request is the central's request of sale s, its code in its canonical

@@ -324,3 +324,165 @@ func TestTillReversesOnlineUse(t *testing.T) {
 		t.Fatalf("the code after its use was given back: %+v, %v", r, err)
 	}
 }
+
+// lostReturn returns the uses a till asks it to, but the answer is lost.
+type lostReturn struct{ till.Local }
+
+func (l lostReturn) ReturnLease(ctx context.Context, c couponkit.LeaseCall) (couponkit.LeaseResult, error) {
+	if _, err := l.Local.ReturnLease(ctx, c); err != nil {
+		return couponkit.LeaseResult{}, err
+	}
+	return couponkit.LeaseResult{}, errcode.New(errcode.Unavailable, "", "the answer was lost")
+}
+
+// TestTillSyncLostReturnAnswer: a return the central made but whose answer
+// was lost leaves the till none of the uses it gave back, so that it
+// never uses offline what the central took back (such a use would count
+// on the series again, past its limit when the series is full).
+func TestTillSyncLostReturnAnswer(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	j, err := till.Open(ctx, openDB(t, filepath.Join(t.TempDir(), "till.db")), skew, till.WithTill("till-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := int64(10)
+	tl, err := till.New(till.Config{ID: "till-1", Journal: j, Central: lostReturn{till.Local{Engine: c.e}}, Now: c.clock.Now,
+		Series: []string{c.s.ID}, Size: func(lease.SizeInput) int64 { return want }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	want = 4
+	if _, err := tl.Sync(ctx); !errors.Is(err, errcode.ErrUnavailable) {
+		t.Fatalf("the sync whose return answer was lost: %v", err)
+	}
+	ls, err := j.Leases(ctx)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("leases: %+v, %v", ls, err)
+	}
+	central, err := c.st.Lease(ctx, ls[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if central.Left().Uses != 4 || ls[0].Left() > central.Left().Uses {
+		t.Fatalf("the till may use %d of the lease, the central left it %d", ls[0].Left(), central.Left().Uses)
+	}
+}
+
+// switchable is a central whose online redemption hangs while down.
+type switchable struct {
+	till.Local
+	down *bool
+}
+
+func (s switchable) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+	if *s.down {
+		<-ctx.Done()
+		return couponkit.TillRedeemResult{}, ctx.Err()
+	}
+	return s.Local.RedeemAtTill(ctx, req)
+}
+
+// TestTillOnlineAfterOfflineUses: a till that used its whole lease
+// offline, then reaches the central again, does not get another use of
+// that lease online before its journal is uploaded (the central does not
+// know of the offline uses yet): the series' limit holds, and no uploaded
+// use passes it.
+func TestTillOnlineAfterOfflineUses(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	s, err := c.e.CreateSeries(ctx, series.Series{Name: "tiny", TimeZone: "UTC", Source: series.Source{Kind: series.Common, Code: "TINY"},
+		Redemption: limits.RedemptionRules{AnyoneMayRedeem: true, MaxPerSeries: 2}, Expiry: series.Expiry{Kind: series.Never},
+		Discount: series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(5), Currency: "EUR"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("issuer")}); err != nil {
+		t.Fatal(err)
+	}
+	j, err := till.Open(ctx, openDB(t, filepath.Join(t.TempDir(), "till.db")), skew, till.WithTill("till-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	down := false
+	tl, err := till.New(till.Config{ID: "till-1", Journal: j, Central: switchable{till.Local{Engine: c.e}, &down}, Now: c.clock.Now,
+		Deadline: 100 * time.Millisecond, Series: []string{s.ID}, Size: func(lease.SizeInput) int64 { return 2 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	sale := func(key, customer string) till.Sale {
+		return till.Sale{Key: key, SeriesID: s.ID, Code: "TINY", Customer: customer, Bill: "50", Currency: "EUR"}
+	}
+	down = true
+	for _, k := range []string{"a", "b"} {
+		if r, err := tl.Redeem(ctx, sale(k, k), nil); err != nil || r.Online {
+			t.Fatalf("offline sale %s: %+v, %v", k, r, err)
+		}
+	}
+	down = false
+	r, err := tl.Redeem(ctx, sale("c", "c"), nil)
+	t.Logf("the sale after the outage: online %v, %v", r.Online, err)
+	if _, err := j.Sync(ctx, "till-1", till.Local{Engine: c.e}, 0); err != nil {
+		t.Fatal(err)
+	}
+	var n [1]store.Count
+	if err := c.st.Counters(ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: s.ID}}, n[:]); err != nil {
+		t.Fatal(err)
+	}
+	recs, err := c.st.TillEntries(ctx, store.TillEntryQuery{Till: "till-1", SeriesID: s.ID})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, e := range recs {
+		if e.Conflicted() {
+			t.Errorf("use %s was recorded conflicted: %s", e.Key, e.Conflicts[0].Message)
+		}
+	}
+	if n[0].N > 2 {
+		t.Errorf("the series' use counter is %d, past its limit of 2 (%d uses recorded)", n[0].N, len(recs))
+	}
+}
+
+// TestTillLostAnswerOnAnotherLease: the central draws an online use on a
+// lease the till does not know of (its grant's answer was lost; the
+// request names no lease, as an older till's does, so the central picks
+// one) and the answer is lost too; the till decides the sale offline on
+// its own lease. Once the journal syncs, the till counts the use where the
+// central did, so that what it may use of each lease is what the central
+// left it.
+func TestTillLostAnswerOnAnotherLease(t *testing.T) {
+	ctx := context.Background()
+	c := newCentral(t)
+	tl, j := newTill(t, c, unnamed{lost{till.Local{Engine: c.e}}})
+	hidden, err := c.e.GrantLease(ctx, couponkit.LeaseRequest{Till: "till-1", SeriesID: c.s.ID, Key: "grant-lost", Uses: 5, End: c.clock.Now().Add(time.Hour)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r, err := tl.Redeem(ctx, c.sale("s1", c.code, "alice"), nil)
+	if err != nil || r.Online || r.Entry.LeaseID == hidden.Lease.ID {
+		t.Fatalf("the sale after a lost answer: %+v, %v", r, err)
+	}
+	if _, err := j.Sync(ctx, "till-1", till.Local{Engine: c.e}, 0); err != nil {
+		t.Fatal(err)
+	}
+	ls, err := j.Leases(ctx)
+	if err != nil || len(ls) != 1 {
+		t.Fatalf("leases: %+v, %v", ls, err)
+	}
+	central, err := c.st.Lease(ctx, ls[0].ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ls[0].Left() != central.Left().Uses {
+		t.Errorf("the till may use %d of lease %s, the central left it %d", ls[0].Left(), ls[0].ID, central.Left().Uses)
+	}
+	if e, _, err := j.Entry(ctx, "s1"); err != nil || e.LeaseID != "" || !e.Synced {
+		t.Errorf("the journal's entry after the sync: %+v, %v; want it on no lease the till holds", e, err)
+	}
+}

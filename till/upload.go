@@ -2,10 +2,12 @@ package till
 
 import (
 	"context"
+	"database/sql"
 	"fmt"
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/series"
 	"github.com/shopspring/decimal"
 )
@@ -19,7 +21,11 @@ type Uploader interface {
 
 // Sync uploads the journal's pending entries (uses and reversals) in journal order, in
 // batches of at most batch entries (couponkit.MaxJournalBatch when 0 or
-// more), and marks synced each entry the central acknowledged. It stops
+// more), and marks synced each entry the central acknowledged. A use the
+// till decided offline that the central had decided online (its answer
+// lost) is counted, from then on, on the lease the central counted it on
+// (when the till holds it), not on the one the till drew, so that what the
+// till may use of each lease is what the central left it. It stops
 // at the first failure and returns how many entries were acknowledged;
 // calling it again resumes, and the central counts an entry sent twice
 // once.
@@ -43,17 +49,13 @@ func (j *Journal) Sync(ctx context.Context, till string, up Uploader, batch int)
 		if err != nil {
 			return done, fmt.Errorf("till: uploading the journal: %w", err)
 		}
-		keys := make([]string, len(ack.Entries))
-		for i, a := range ack.Entries {
-			keys[i] = a.Key
-		}
-		if len(keys) == 0 {
+		if len(ack.Entries) == 0 {
 			return done, errcode.New(errcode.Unavailable, "", "the central acknowledged no entry")
 		}
-		if err := j.MarkSynced(ctx, keys); err != nil {
+		if err := j.markAcked(ctx, pending, ack.Entries); err != nil {
 			return done, err
 		}
-		done += len(keys)
+		done += len(ack.Entries)
 	}
 }
 
@@ -66,4 +68,62 @@ func journalEntry(e *Entry) (couponkit.JournalEntry, error) {
 	}
 	return couponkit.JournalEntry{Key: e.Key, LeaseID: e.LeaseID, Code: e.Code, Customer: e.Customer,
 		Bill: series.Money{Amount: amount, Currency: e.Currency}, At: e.At, Reverses: e.Reverses}, nil
+}
+
+// markAcked marks synced the entries the central acknowledged (recs, of
+// the pending entries), in one transaction; an offline use the central
+// had recorded online on another lease follows the central's record.
+func (j *Journal) markAcked(ctx context.Context, pending []Entry, recs []lease.Entry) error {
+	byKey := make(map[string]*Entry, len(pending))
+	for i := range pending {
+		byKey[pending[i].Key] = &pending[i]
+	}
+	tx, err := j.db.BeginTx(ctx, nil)
+	if err != nil {
+		return fmt.Errorf("till: %w", err)
+	}
+	defer tx.Rollback()
+	for i := range recs {
+		rec := &recs[i]
+		if e := byKey[rec.Key]; e != nil && rec.Online && !e.Online && e.Reverses == "" && rec.LeaseID != e.LeaseID {
+			if err := follow(ctx, tx, e, rec); err != nil {
+				return err
+			}
+		}
+		if _, err := tx.ExecContext(ctx, `UPDATE till_journal SET synced = 1 WHERE key = ?`, rec.Key); err != nil {
+			return fmt.Errorf("till: marking entries synced: %w", err)
+		}
+	}
+	if err := tx.Commit(); err != nil {
+		return fmt.Errorf("till: marking entries synced: %w", err)
+	}
+	return nil
+}
+
+// follow moves the offline use e to where the central counted it online
+// (rec): off the lease the till drew, onto rec's lease when the till holds
+// it and its count has room, else onto none.
+func follow(ctx context.Context, tx *sql.Tx, e *Entry, rec *lease.Entry) error {
+	unverified := 0
+	if !e.Verified {
+		unverified = 1
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used - 1, unverified = unverified - ? WHERE id = ?`,
+		unverified, e.LeaseID); err != nil {
+		return fmt.Errorf("till: giving back the use %s of lease %s: %w", e.Key, e.LeaseID, err)
+	}
+	to := sql.NullString{}
+	if rec.Counted == lease.OnLease && rec.LeaseID != "" {
+		res, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used + 1 WHERE id = ? AND used + returned < granted`, rec.LeaseID)
+		if err != nil {
+			return fmt.Errorf("till: counting the use %s on lease %s: %w", e.Key, rec.LeaseID, err)
+		}
+		if n, err := res.RowsAffected(); err == nil && n == 1 {
+			to = sql.NullString{String: rec.LeaseID, Valid: true}
+		}
+	}
+	if _, err := tx.ExecContext(ctx, `UPDATE till_journal SET lease_id = ? WHERE key = ?`, to, e.Key); err != nil {
+		return fmt.Errorf("till: moving the use %s: %w", e.Key, err)
+	}
+	return nil
 }

@@ -162,13 +162,16 @@ func (f *fleet) startCentral() {
 }
 
 // tillFlags size the chaos test's leases, with the central's skew: the
-// last till sells slowly on large leases, so that some of its leases
-// lapse with uses left and the central reclaims them; the skew (1.5s
-// each side) is longer than the outages, so that a till syncs its uses
-// of a lease before the central may reclaim it.
+// last till sells slowly on large leases that it never renews (it stops
+// using a lease 2s before its end, and till.Till.Sync renews only a lease
+// it may still use that has less than half its 4s to run), so that its
+// leases lapse with uses left and the central reclaims them; the skew
+// (1.5s at the central, at least that at the tills) is longer than the
+// outages, so that a till syncs its uses of a lease before the central
+// may reclaim it.
 func tillFlags(i int) []string {
 	if i == len(tills)-1 {
-		return []string{"-lease-uses", "40", "-lease-for", "4s", "-skew", "1500ms", "-pace", "100ms", "-sync", "150ms", "-finish", "40s"}
+		return []string{"-lease-uses", "40", "-lease-for", "4s", "-skew", "2s", "-pace", "100ms", "-sync", "150ms", "-finish", "40s"}
 	}
 	return []string{"-lease-uses", "12", "-lease-for", "5s", "-skew", "1500ms", "-pace", "8ms", "-sync", "150ms", "-finish", "40s"}
 }

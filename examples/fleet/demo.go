@@ -93,8 +93,8 @@ func demo(ctx context.Context, w io.Writer, sp spawner, o demoOptions) error {
 		if err := json.Unmarshal([]byte(p.last()), &s); err != nil {
 			return fmt.Errorf("%s's summary %q: %w", p.name, p.last(), err)
 		}
-		fmt.Fprintf(w, "till %s: %d sold, %d refused by the rules, %d without a lease to sell on, %d uses returned%s\n",
-			s.Till, s.Sold, s.Refused, s.Declined, s.Returned, map[bool]string{true: " (then every use left was leased)"}[s.SoldOut])
+		fmt.Fprintf(w, "till %s: %d sold (%d decided online, %d offline), %d of them given back; %d refused by the rules, %d declined offline; %d uses returned%s\n",
+			s.Till, s.Sold, s.Online, s.Offline, s.Reversed, s.Refused, s.Declined, s.Returned, map[bool]string{true: " (then every use left was leased)"}[s.SoldOut])
 	}
 	if err := c.stop(); err != nil {
 		return err
@@ -163,12 +163,16 @@ func outage(ctx context.Context, w io.Writer, proxy *netcut.Proxy, ps []*proc, o
 	return nil
 }
 
-// acked counts each till's acknowledged sales so far.
+// acked counts each till's acknowledged sales so far (not reversals).
 func acked(o demoOptions) []int {
 	out := make([]int, len(tills))
 	for i, t := range tills {
 		b, _ := os.ReadFile(filepath.Join(o.dir, t.id+".acks"))
-		out[i] = strings.Count(string(b), "\n")
+		for _, line := range strings.Split(string(b), "\n") {
+			if strings.HasPrefix(line, "sold ") {
+				out[i]++
+			}
+		}
 	}
 	return out
 }

@@ -1,10 +1,12 @@
 // Command fleet runs a central couponkit and its tills as separate
 // processes, the way a retailer does: one central on PostgreSQL (or
 // SQLite), tills each with their own SQLite file, talking over HTTP
-// (package tillhttp). The tills lease slices of an offer's uses, sell
-// within them through their journal whether or not the central answers,
-// and sync their journals when they can; the central records each use
-// exactly once and keeps the offer's limit.
+// (package tillhttp). The tills sell online first (till.Till.Redeem): the
+// central decides each sale while it answers, and the till decides it
+// offline, within the slices of the offer's uses it leased, under the same
+// key, when the central does not answer. They sync (till.Till.Sync) when
+// they can, and give a few sales back (reversals); the central records
+// each use and reversal exactly once and keeps the offer's limit.
 //
 //	go run ./examples/fleet            # the demo: a central, three tills, an outage
 //	go run ./examples/fleet central -store sqlite:central.db -addr 127.0.0.1:8080
@@ -16,9 +18,12 @@
 // of this same binary, puts a TCP proxy (package netcut) between them,
 // cuts the tills off for a while (they keep selling within their leases),
 // heals, lets every till sync and return what it has left of its leases,
-// and prints the reconciliation report (Engine.Reconcile) and the audit of
+// and prints how many sales each till had decided online and offline and
+// gave back, the reconciliation report (Engine.Reconcile) and the audit of
 // the books (package central's Check): the offer's use limit held, every
-// lease adds up, and the counters equal the records.
+// lease adds up, and the use counter is the unreversed uses counted on the
+// series, plus what the leases hold, less the reversed uses counted on
+// leases.
 //
 // # Pieces
 //
@@ -26,12 +31,10 @@
 //     use limit for the series);
 //   - package central: the central (store, handler, lease reclaims) and
 //     the audit; it links the PostgreSQL driver;
-//   - package tillproc: the till process (leases, sales, syncs), which
-//     links SQLite only, as a till binary should;
+//   - package tillproc: the till process (online-first sales through
+//     till.Till, reversals, syncs, returns), which links SQLite only, as a
+//     till binary should;
 //   - package netcut: the proxy that scripts outages.
-//
-// The till's "sell" step is one function (tillproc's node.sell, today the
-// journal's offline decision for every sale).
 //
 // # Tests
 //
@@ -42,7 +45,11 @@
 // (COUPONKIT_FLEET_CHAOS_SECONDS for longer) random cuts, dropped
 // connections and SIGKILLs of tills and of the central, each restarted on
 // its own file or database. Both then check that every sale a till
-// acknowledged is recorded centrally exactly once, that the offer's limit
-// held (the PostgreSQL test samples the counter all along) and that the
-// books add up.
+// acknowledged is recorded centrally exactly once (one acknowledged as
+// decided online as an online use), every acknowledged reversal gave its
+// use back, every journal entry is recorded once (an online use the
+// central decided but whose answer the till lost, then decided offline
+// under the same key, included), that the offer's limit held (the
+// PostgreSQL test samples the counter all along) and that the books add
+// up.
 package main

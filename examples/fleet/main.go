@@ -100,6 +100,8 @@ func runTill(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	fs.Int64Var(&o.LeaseUses, "lease-uses", 15, "uses per lease")
 	fs.DurationVar(&o.LeaseFor, "lease-for", 30*time.Second, "how long a lease lasts")
 	fs.DurationVar(&o.Skew, "skew", time.Second, "the clock-skew allowance of leases")
+	fs.DurationVar(&o.Deadline, "deadline", 300*time.Millisecond, "how long a sale waits for the central before it is decided offline")
+	fs.IntVar(&o.Reverse, "reverse", 5, "the share of sales given back, in percent")
 	fs.DurationVar(&o.SyncEvery, "sync", 100*time.Millisecond, "how often to sync while selling")
 	fs.DurationVar(&o.Pace, "pace", 10*time.Millisecond, "pause between two sales")
 	fs.DurationVar(&o.Finish, "finish", 20*time.Second, "how long to keep trying to sync at the end")

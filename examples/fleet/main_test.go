@@ -13,6 +13,7 @@ import (
 
 	"github.com/couponkit/couponkit/examples/fleet/central"
 	"github.com/couponkit/couponkit/examples/fleet/offer"
+	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/sqlite"
 )
@@ -41,20 +42,21 @@ func testSpawner(args ...string) (*exec.Cmd, error) {
 // TestDemo runs the demo on SQLite, as `go run ./examples/fleet` does: a
 // central and three till processes, an outage, the books. The demo's
 // output says the books hold, at least one till found every use leased
-// (the limit bound), and every sale a till acknowledged is recorded
-// centrally exactly once.
+// (the limit bound), every sale a till acknowledged is recorded
+// centrally exactly once, some sales were decided online and some offline
+// (while cut off), and some were given back.
 func TestDemo(t *testing.T) {
 	dir := t.TempDir()
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	var out bytes.Buffer
-	o := demoOptions{dir: dir, uses: 150, people: 450, sales: 80, outage: time.Second}
+	o := demoOptions{dir: dir, uses: 120, people: 450, sales: 80, outage: time.Second}
 	start := time.Now()
 	if err := demo(ctx, &out, testSpawner, o); err != nil {
 		t.Fatalf("the demo: %v\n%s\nlog:\n%s", err, out.String(), tailFile(t, filepath.Join(dir, "fleet.log")))
 	}
 	t.Logf("the demo took %s:\n%s", time.Since(start).Round(time.Millisecond), out.String())
-	for _, want := range []string{"network down", "offline, within its leases", "then every use left was leased", "the limit held, and the counters equal the records"} {
+	for _, want := range []string{"network down", "offline, within its leases", "then every use left was leased", "decided online", "reversals gave back", "the limit held, and the counters equal the records"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("the demo's output does not say %q", want)
 		}
@@ -64,13 +66,18 @@ func TestDemo(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer st.Close()
-	checkFleet(t, st, dir)
+	a := checkFleet(t, st, dir)
+	if a.Online == 0 || a.Online == a.Entries || a.Reversals == 0 {
+		t.Errorf("the demo recorded %d uses, %d of them decided online, and %d reversals: want uses decided online and offline, and reversals", a.Entries, a.Online, a.Reversals)
+	}
 }
 
 // checkFleet checks the central's books (central.Check) and each till
 // against them: every sale the till acknowledged is in its journal, every
 // journal entry is synced and recorded centrally exactly once, on the
-// same lease, and the central records nothing the till did not journal.
+// same lease, and the central records nothing the till did not journal;
+// every sale acknowledged as decided online is recorded centrally as an
+// online use, and every acknowledged reversal gave its use back.
 func checkFleet(t *testing.T, st store.Store, dir string) central.Audit {
 	t.Helper()
 	ctx := context.Background()
@@ -88,96 +95,163 @@ func checkFleet(t *testing.T, st store.Store, dir string) central.Audit {
 	for _, tl := range tills {
 		recorded += checkTill(t, st, dir, tl.id)
 	}
-	if recorded != a.Entries {
-		t.Errorf("the tills' journals hold %d uses, the central recorded %d", recorded, a.Entries)
+	if recorded != a.Entries+a.Reversals {
+		t.Errorf("the tills' journals hold %d uses and reversals, the central recorded %d", recorded, a.Entries+a.Reversals)
 	}
-	t.Logf("books: counter %d of %d; %d leases: granted %d = used %d + returned %d + reclaimed %d + left %d; %d uses (%d conflicted, %d on the series), %d redemptions",
-		a.Counter, a.Limit, a.Leases, a.Granted, a.Used, a.Returned, a.Reclaimed, a.Left, a.Entries, a.Conflicted, a.OnSeries, a.Redemptions)
+	t.Logf("books: counter %d of %d; %d leases: granted %d = used %d + returned %d + reclaimed %d + left %d; %d uses (%d online, %d conflicted, %d on the series), %d reversals (%d on leases, %d on the series), %d redemptions stand, %d reversed",
+		a.Counter, a.Limit, a.Leases, a.Granted, a.Used, a.Returned, a.Reclaimed, a.Left, a.Entries, a.Online, a.Conflicted, a.OnSeries,
+		a.Reversals, a.ReversedOnLease, a.ReversedOnSeries, a.Redemptions, a.Reversed)
 	return a
 }
 
-// checkTill checks one till's acks file and journal against the central's
-// records, and returns how many uses its journal holds.
-func checkTill(t *testing.T, st store.Store, dir, id string) int64 {
+// journaled is a till's journal entry, with its sale's record.
+type journaled struct {
+	lease, reverses       string
+	synced, online, gone  bool // gone: the use was given back
+	sale                  *string
+	saleOnline, saleGiven bool
+}
+
+// readJournal reads a till's journal, each entry with the till's record
+// of its sale (of the use it gives back, for a reversal), and checks that
+// the till left no sale unsettled.
+func readJournal(t *testing.T, path string) map[string]journaled {
 	t.Helper()
 	ctx := context.Background()
-	acked := ackedKeys(t, filepath.Join(dir, id+".acks"))
-	db, err := sqlite.OpenDB(ctx, filepath.Join(dir, id+".sqlite"))
+	db, err := sqlite.OpenDB(ctx, path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	journal := map[string]string{} // key -> lease
-	rows, err := db.QueryContext(ctx, `SELECT j.key, j.lease_id, j.synced, a.outcome FROM till_journal j LEFT JOIN fleet_attempt a ON a.key = j.key`)
+	var open int
+	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM fleet_attempt WHERE unsettled = 1 OR (outcome = 'voided' AND reversed = 0)`).Scan(&open); err != nil {
+		t.Fatal(err)
+	} else if open > 0 {
+		t.Errorf("%s: %d sales were left unsettled (asked of the central in vain, then refused or declined offline)", path, open)
+	}
+	rows, err := db.QueryContext(ctx, `SELECT j.key, COALESCE(j.lease_id, ''), j.reverses, j.synced, j.online, j.reversed,
+	a.outcome, COALESCE(a.online, 0), COALESCE(a.reversed, 0)
+FROM till_journal j LEFT JOIN fleet_attempt a ON a.key = CASE j.reverses WHEN '' THEN j.key ELSE j.reverses END`)
 	if err != nil {
 		t.Fatal(err)
 	}
+	defer rows.Close()
+	out := map[string]journaled{}
 	for rows.Next() {
-		var key, leaseID string
-		var synced bool
-		var outcome *string
-		if err := rows.Scan(&key, &leaseID, &synced, &outcome); err != nil {
+		var key string
+		var e journaled
+		if err := rows.Scan(&key, &e.lease, &e.reverses, &e.synced, &e.online, &e.gone, &e.sale, &e.saleOnline, &e.saleGiven); err != nil {
 			t.Fatal(err)
 		}
-		journal[key] = leaseID
-		if !synced {
-			t.Errorf("till %s: entry %s is not synced", id, key)
-		}
-		if outcome == nil || *outcome != "sold" {
-			t.Errorf("till %s: entry %s has no sale recorded with it", id, key)
-		}
+		out[key] = e
 	}
-	if err := rows.Close(); err != nil {
+	if err := rows.Err(); err != nil {
 		t.Fatal(err)
 	}
-	for _, k := range acked {
-		if _, ok := journal[k]; !ok {
-			t.Errorf("till %s acknowledged sale %s, which is not in its journal", id, k)
-		}
-	}
-	entries, err := st.(store.LeaseStore).TillEntries(ctx, store.TillEntryQuery{Till: id, SeriesID: offer.SeriesID})
+	return out
+}
+
+// checkTill checks one till's acks file and journal against the central's
+// records, and returns how many entries (uses and reversals) its journal
+// holds.
+func checkTill(t *testing.T, st store.Store, dir, id string) int64 {
+	t.Helper()
+	journal := readJournal(t, filepath.Join(dir, id+".sqlite"))
+	entries, err := st.(store.LeaseStore).TillEntries(context.Background(), store.TillEntryQuery{Till: id, SeriesID: offer.SeriesID})
 	if err != nil {
 		t.Fatal(err)
 	}
+	central := map[string]lease.Entry{}
 	seen := map[string]int{}
 	for _, e := range entries {
 		seen[e.Key]++
-		if l, ok := journal[e.Key]; !ok {
+		central[e.Key] = e
+		if _, ok := journal[e.Key]; !ok {
 			t.Errorf("till %s: the central recorded %s, which the till never journaled", id, e.Key)
-		} else if l != e.LeaseID {
-			t.Errorf("till %s: %s was journaled on lease %s and recorded on %s", id, e.Key, l, e.LeaseID)
 		}
 	}
-	for k := range journal {
-		if seen[k] != 1 {
+	lost, voided := 0, 0
+	for k, j := range journal {
+		if j.reverses == "" && j.sale != nil && *j.sale == "voided" {
+			voided++
+		}
+		c := central[k]
+		if c.Online && !j.online {
+			lost++ // the central decided it, its answer was lost, the till decided it offline under the same key
+		}
+		switch {
+		case !j.synced:
+			t.Errorf("till %s: entry %s is not synced", id, k)
+		case seen[k] != 1:
 			t.Errorf("till %s: journal entry %s is recorded %d times centrally, want once", id, k, seen[k])
+		case j.sale == nil || *j.sale != "sold" && *j.sale != "voided":
+			t.Errorf("till %s: entry %s has no sale recorded with it", id, k)
+		case *j.sale == "voided" && (j.reverses == "" && !j.gone || !j.saleGiven):
+			t.Errorf("till %s: entry %s of a voided sale was not given back", id, k)
+		case j.reverses != "" && (c.Reverses != j.reverses || !j.saleGiven):
+			t.Errorf("till %s: reversal %s of %s is recorded centrally as reversing %q (sale marked given back: %v)", id, k, j.reverses, c.Reverses, j.saleGiven)
+		case j.reverses == "" && j.online != j.saleOnline:
+			t.Errorf("till %s: entry %s is online %v, its sale's record says %v", id, k, j.online, j.saleOnline)
+		case j.reverses == "" && j.gone != !c.Reversed.IsZero():
+			t.Errorf("till %s: use %s given back at the till: %v, centrally: %v", id, k, j.gone, !c.Reversed.IsZero())
+		case j.online && !c.Online:
+			t.Errorf("till %s: use %s was decided online, but the central recorded it from the journal", id, k)
+		case j.lease != c.LeaseID && !(c.Online && j.lease == ""):
+			// An online use is on no lease at the till when the till does
+			// not hold the central's; the journal follows the central's
+			// record of a use decided online whose answer was lost.
+			t.Errorf("till %s: %s was journaled on lease %q and recorded on %q", id, k, j.lease, c.LeaseID)
 		}
 	}
-	t.Logf("till %s: %d sales acknowledged, %d journaled, %d recorded centrally", id, len(acked), len(journal), len(entries))
+	checkAcks(t, filepath.Join(dir, id+".acks"), id, journal, central)
+	t.Logf("till %s: %d journaled, %d recorded centrally, %d decided online at the central and offline at the till (an answer lost), %d voided",
+		id, len(journal), len(entries), lost, voided)
 	return int64(len(journal))
 }
 
-// ackedKeys reads the keys of the sales in an acks file.
-func ackedKeys(t *testing.T, path string) []string {
+// checkAcks checks a till's acknowledged sales and reversals: each in its
+// journal and recorded centrally as the till acknowledged it.
+func checkAcks(t *testing.T, path, id string, journal map[string]journaled, central map[string]lease.Entry) {
 	t.Helper()
 	f, err := os.Open(path)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer f.Close()
-	var out []string
+	var sales, online, reversals int
 	sc := bufio.NewScanner(f)
 	for sc.Scan() {
 		fields := strings.Fields(sc.Text())
-		if len(fields) != 3 || fields[0] != "sold" {
+		switch {
+		case len(fields) == 4 && fields[0] == "sold" && (fields[3] == "online" || fields[3] == "offline"):
+			sales++
+			j, ok := journal[fields[1]]
+			if !ok {
+				t.Errorf("till %s acknowledged sale %s, which is not in its journal", id, fields[1])
+				continue
+			}
+			if want := fields[3] == "online"; j.online != want {
+				t.Errorf("till %s acknowledged sale %s as %s, its journal says online %v", id, fields[1], fields[3], j.online)
+			}
+			if fields[3] == "online" {
+				online++
+				if c, ok := central[fields[1]]; !ok || !c.Online {
+					t.Errorf("till %s acknowledged sale %s as decided online, the central has no online use of it", id, fields[1])
+				}
+			}
+		case len(fields) == 3 && fields[0] == "reversed":
+			reversals++
+			if c := central[fields[1]]; c.Reversed.IsZero() || !journal[fields[1]].gone {
+				t.Errorf("till %s acknowledged the reversal of %s, which is not given back (till: %v)", id, fields[1], journal[fields[1]].gone)
+			}
+		default:
 			t.Fatalf("%s: a line cut short or malformed: %q", path, sc.Text())
 		}
-		out = append(out, fields[1])
 	}
 	if err := sc.Err(); err != nil {
 		t.Fatal(err)
 	}
-	return out
+	t.Logf("till %s: %d sales acknowledged (%d online), %d reversals", id, sales, online, reversals)
 }
 
 // tailFile is the end of a log file, for a failure's message.

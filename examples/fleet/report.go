@@ -41,8 +41,12 @@ func report(ctx context.Context, w io.Writer, st store.Store, id string) error {
 	fmt.Fprintf(w, "  use counter %d of a limit of %d\n", a.Counter, a.Limit)
 	fmt.Fprintf(w, "  %d leases (%d open): granted %d = used %d + returned %d + reclaimed %d + left %d\n",
 		a.Leases, a.Open, a.Granted, a.Used, a.Returned, a.Reclaimed, a.Left)
-	fmt.Fprintf(w, "  %d uses recorded (%d on leases, %d on the series), %d conflicted, %d redemptions\n",
-		a.Entries, a.OnLease, a.OnSeries, a.Conflicted, a.Redemptions)
+	fmt.Fprintf(w, "  %d uses recorded (%d decided online, %d from journals; %d on leases, %d on the series), %d conflicted\n",
+		a.Entries, a.Online, a.Entries-a.Online, a.OnLease, a.OnSeries, a.Conflicted)
+	fmt.Fprintf(w, "  %d reversals gave back %d uses (%d counted on leases, %d on the series); %d redemptions stand, %d reversed\n",
+		a.Reversals, a.ReversedOnLease+a.ReversedOnSeries, a.ReversedOnLease, a.ReversedOnSeries, a.Redemptions, a.Reversed)
+	fmt.Fprintf(w, "  use counter %d = %d unreversed uses on the series + %d held by leases - %d reversed uses on leases\n",
+		a.Counter, a.OnSeries-a.ReversedOnSeries, a.Granted-a.Returned-a.Reclaimed, a.ReversedOnLease)
 	if len(a.Problems) > 0 {
 		return fmt.Errorf("the books do not hold:\n  %s", strings.Join(a.Problems, "\n  "))
 	}

@@ -175,6 +175,11 @@ func (w *world) libRedeem(tl *simTill, u *till.Use) {
 	default:
 		w.violation("%s: Till.Redeem(%s): %v", tl.name, u.Key, err)
 	}
+	if tl.crashAfterUpload { // in the upload Redeem makes before it asks online
+		w.stats["crashes before MarkSynced"]++
+		tl.crashAfterUpload = false
+		w.crash(tl)
+	}
 }
 
 // ack records a use the till acknowledged.

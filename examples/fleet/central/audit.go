@@ -21,19 +21,28 @@ type Audit struct {
 	// slices add up their parts.
 	Leases, Open                             int
 	Granted, Used, Returned, Reclaimed, Left int64
-	// Entries are the tills' recorded uses: counted on their lease or on
-	// the series, conflicted (the central would have refused them), and
-	// the redemptions the others made.
-	Entries, OnLease, OnSeries, Conflicted, Redemptions int64
-	Problems                                            []string
+	// Entries are the tills' recorded uses (reversals apart): counted on
+	// their lease or on the series, decided online (the others came from
+	// a journal), conflicted (the central would have refused them); and
+	// the redemptions they made that stand.
+	Entries, OnLease, OnSeries, Online, Conflicted, Redemptions int64
+	// Reversals are the tills' recorded reversals; ReversedOnLease and
+	// ReversedOnSeries the uses they gave back, by where the use was
+	// counted; Reversed the redemptions given back.
+	Reversals, ReversedOnLease, ReversedOnSeries, Reversed int64
+	Problems                                               []string
 }
 
 // Check audits series id in st: the use counter within the limit; every
 // lease whole (used + returned + reclaimed + left = granted, nothing
 // negative, nothing left on a closed lease) and its used count the uses
-// recorded on it; the use counter what the leases hold plus the uses
-// counted on the series; one redemption per unconflicted use, each
-// coupon's and customer's counters their redemptions; no use flagged for
+// recorded on it, reversed or not; the use counter what the leases hold
+// plus the unreversed uses counted on the series less the reversed uses
+// counted on leases (a reversal gives the use back to the series, never
+// to its lease); one standing redemption per unconflicted, unreversed
+// use, and one reversed redemption per unconflicted reversed use; every
+// reversal naming a recorded use of its till, given back; each coupon's
+// and customer's counters their standing redemptions; no use flagged for
 // passing the series' limit.
 func Check(ctx context.Context, st store.Store, id string) (Audit, error) {
 	ls, ok := st.(store.LeaseStore)
@@ -60,27 +69,33 @@ func Check(ctx context.Context, st store.Store, id string) (Audit, error) {
 	if err != nil {
 		return a, err
 	}
+	back, err := st.ListRedemptions(ctx, store.RedemptionQuery{SeriesID: id, Status: coupon.StatusReversed})
+	if err != nil {
+		return a, err
+	}
 	a.checkLeases(leases, entries)
-	a.checkEntries(entries, rs)
+	a.checkEntries(entries, rs, back)
 	if a.Limit > 0 && a.Counter > a.Limit {
 		a.problem("the series' use counter is %d, past its limit of %d", a.Counter, a.Limit)
 	}
-	if held := a.Granted - a.Returned - a.Reclaimed + a.OnSeries; a.Counter != held {
-		a.problem("the series' use counter is %d; its leases hold %d and %d uses were counted on the series", a.Counter, held-a.OnSeries, a.OnSeries)
+	held := a.Granted - a.Returned - a.Reclaimed
+	if want := a.OnSeries - a.ReversedOnSeries + held - a.ReversedOnLease; a.Counter != want {
+		a.problem("the series' use counter is %d; its leases hold %d, %d unreversed uses were counted on the series and %d reversed uses on leases",
+			a.Counter, held, a.OnSeries-a.ReversedOnSeries, a.ReversedOnLease)
 	}
-	return a, a.checkCounters(ctx, st, id, rs)
+	return a, a.checkCounters(ctx, st, id, rs, back)
 }
 
 func (a *Audit) problem(format string, args ...any) {
 	a.Problems = append(a.Problems, fmt.Sprintf(format, args...))
 }
 
-// checkLeases adds up the leases and checks each against the entries
-// recorded on it.
+// checkLeases adds up the leases and checks each against the uses (not
+// the reversals) recorded on it.
 func (a *Audit) checkLeases(leases []lease.Lease, entries []lease.Entry) {
 	onLease := map[string]int64{}
 	for _, e := range entries {
-		if e.Counted == lease.OnLease {
+		if e.Reverses == "" && e.Counted == lease.OnLease {
 			onLease[e.LeaseID]++
 		}
 	}
@@ -107,43 +122,101 @@ func (a *Audit) checkLeases(leases []lease.Lease, entries []lease.Entry) {
 	}
 }
 
-// checkEntries counts the entries and checks that every unconflicted one
-// made one redemption, and every redemption belongs to one entry.
-func (a *Audit) checkEntries(entries []lease.Entry, rs []coupon.Redemption) {
-	byID := map[string]int{}
-	for _, e := range entries {
-		a.Entries++
-		switch {
-		case e.Counted == lease.OnLease:
-			a.OnLease++
-		case e.Counted == lease.OnSeries:
-			a.OnSeries++
+// checkEntries counts the uses and reversals and checks that every
+// unconflicted use made one redemption, standing or reversed as the use
+// is, that every redemption belongs to one use, and that every reversal
+// gave back a use of its till.
+func (a *Audit) checkEntries(entries []lease.Entry, rs, back []coupon.Redemption) {
+	standing, reversed := map[string]int{}, map[string]int{}
+	uses := map[[2]string]*lease.Entry{}
+	for i := range entries {
+		if e := &entries[i]; e.Reverses == "" {
+			uses[[2]string{e.Till, e.Key}] = e
 		}
-		if e.Conflicted() {
-			a.Conflicted++
-			if slices.ContainsFunc(e.Conflicts, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }) {
-				a.problem("the use %s/%s passed the series' limit when it was synced", e.Till, e.Key)
-			}
+	}
+	for i := range entries {
+		e := &entries[i]
+		if e.Reverses != "" {
+			a.checkReversal(e, uses[[2]string{e.Till, e.Reverses}])
 			continue
 		}
-		byID[e.RedemptionID]++
+		a.countUse(e)
+		switch {
+		case e.Conflicted():
+		case e.Reversed.IsZero():
+			standing[e.RedemptionID]++
+		default:
+			reversed[e.RedemptionID]++
+		}
 	}
-	a.Redemptions = int64(len(rs))
+	a.Redemptions, a.Reversed = int64(len(rs)), int64(len(back))
+	a.matchRedemptions("standing", standing, rs)
+	a.matchRedemptions("reversed", reversed, back)
+}
+
+// countUse counts the use e by where it was counted and whether it was
+// given back.
+func (a *Audit) countUse(e *lease.Entry) {
+	a.Entries++
+	if e.Online {
+		a.Online++
+	}
+	switch e.Counted {
+	case lease.OnLease:
+		a.OnLease++
+		if !e.Reversed.IsZero() {
+			a.ReversedOnLease++
+		}
+	case lease.OnSeries:
+		a.OnSeries++
+		if !e.Reversed.IsZero() {
+			a.ReversedOnSeries++
+		}
+	}
+	if e.Conflicted() {
+		a.Conflicted++
+		if slices.ContainsFunc(e.Conflicts, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }) {
+			a.problem("the use %s/%s passed the series' limit when it was synced", e.Till, e.Key)
+		}
+	}
+}
+
+// checkReversal checks the reversal r against the use it names.
+func (a *Audit) checkReversal(r, use *lease.Entry) {
+	a.Reversals++
+	switch {
+	case use == nil:
+		a.problem("the reversal %s/%s names %s, which is no recorded use of its till", r.Till, r.Key, r.Reverses)
+	case use.Reversed.IsZero():
+		a.problem("the reversal %s/%s did not give back the use %s", r.Till, r.Key, r.Reverses)
+	case r.Conflicted():
+		a.problem("the reversal %s/%s was refused: %s", r.Till, r.Key, r.Conflicts[0].Message)
+	}
+}
+
+// matchRedemptions checks that each redemption of rs belongs to exactly
+// one use of byID, and each use of byID names one of rs.
+func (a *Audit) matchRedemptions(what string, byID map[string]int, rs []coupon.Redemption) {
 	for _, r := range rs {
 		if byID[r.ID] != 1 {
-			a.problem("redemption %s belongs to %d recorded uses, want 1", r.ID, byID[r.ID])
+			a.problem("%s redemption %s belongs to %d recorded uses, want 1", what, r.ID, byID[r.ID])
 		}
 		delete(byID, r.ID)
 	}
 	for id := range byID {
-		a.problem("a recorded use names redemption %q, which is not a redemption of the series", id)
+		a.problem("a recorded %s use names redemption %q, which is not a %s redemption of the series", what, id, what)
 	}
 }
 
 // checkCounters checks each coupon's use counter and each customer's use
-// counter of the series against the redemptions.
-func (a *Audit) checkCounters(ctx context.Context, st store.Store, id string, rs []coupon.Redemption) error {
+// counter of the series against the standing redemptions (a coupon or
+// customer whose redemptions were all given back counts none).
+func (a *Audit) checkCounters(ctx context.Context, st store.Store, id string, rs, back []coupon.Redemption) error {
 	perCoupon, perCustomer := map[string]int64{}, map[string]int64{}
+	for _, r := range back {
+		perCoupon[r.CouponID] += 0
+		perCustomer[r.Customer] += 0
+	}
 	for _, r := range rs {
 		perCoupon[r.CouponID]++
 		perCustomer[r.Customer]++
@@ -157,8 +230,8 @@ func (a *Audit) checkCounters(ctx context.Context, st store.Store, id string, rs
 		if err != nil {
 			return err
 		}
-		if got != n || c.State != coupon.Redeemed {
-			a.problem("coupon %s: %d redemptions, use counter %d, state %s", c.Code, n, got, c.State)
+		if got != n || (n > 0) != (c.State == coupon.Redeemed) {
+			a.problem("coupon %s: %d standing redemptions, use counter %d, state %s", c.Code, n, got, c.State)
 		}
 	}
 	for cust, n := range perCustomer {
@@ -167,7 +240,7 @@ func (a *Audit) checkCounters(ctx context.Context, st store.Store, id string, rs
 			return err
 		}
 		if got != n {
-			a.problem("customer %s: %d redemptions, use counter %d", cust, n, got)
+			a.problem("customer %s: %d standing redemptions, use counter %d", cust, n, got)
 		}
 	}
 	return nil

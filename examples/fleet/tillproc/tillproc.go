@@ -1,30 +1,49 @@
 // Package tillproc is the fleet example's till: a process with its own
 // SQLite file (the till package's journal, and its own record of sales)
-// that leases uses of the demo offer from the central, sells through its
-// journal whether the central answers or not, and syncs when it can. It
+// that sells the demo offer through the till package's online-first
+// till.Till: each sale is asked of the central first, within a deadline,
+// and decided offline within the till's leases, under the same key, when
+// the central does not answer. It syncs (till.Till.Sync) when it can. It
 // links no PostgreSQL driver (see the layout test).
 //
 // # Acknowledged sales
 //
 // A sale's coupon use, its journal entry and the till's record of the
-// sale commit in one SQLite transaction; only then does the till append
-// "sold <key> <customer>" to its acks file, with one write(2) to a
-// file opened for appending, and count the sale as acknowledged. A till
-// killed at any point has therefore journaled every sale in its acks
-// file: each will be synced, and the central records it exactly once.
-// (A sale committed but killed before its line is synced all the same;
-// it was just never acknowledged.)
+// sale commit in one SQLite transaction (till.Till.Redeem runs the record
+// as its hook, online and offline alike); only then does the till append
+// "sold <key> <customer> online|offline" to its acks file, with one
+// write(2) to a file opened for appending, and count the sale as
+// acknowledged. A till killed at any point has therefore journaled every
+// sale in its acks file: an offline one is synced, an online one is
+// already recorded centrally, and the central records each exactly once.
+// A sale whose online answer was lost (the till killed, or cut off, after
+// the central made the use and before the till committed it) is asked
+// again with the same key: the central answers with its first record, or,
+// when it cannot be reached, the till decides the sale offline under that
+// key and the central answers the journal's upload with the same record.
+//
+// A sale the till asked the central in vain and then refused or declined
+// offline (no lease left to it, say) may have been used at the central
+// all the same; the till marks it unsettled, and at its next sync asks
+// for it again under its key and gives the use back at once, so that the
+// central and the till hold the same use, given back (see settle.go).
+//
+// A small share of sales are given back (till.Journal.Reverse, for online
+// and offline uses alike): the reversal's entry and the mark on the till's
+// record of the sale commit together, then "reversed <key> <customer>" is
+// appended to the acks file. The journal uploads the reversal after the
+// use.
 //
 // # Leases
 //
-// The till asks for a lease of LeaseUses uses for LeaseFor whenever it has
-// fewer than half that many usable and can reach the central, and when a
-// sale finds none. A grant the series cannot fit is asked again for half
-// as many; one refused for a single use means the offer is sold out, and
-// the till stops. Every lease call's key is written to the file before it
-// is sent, and a restarted till sends an unanswered call again with it. At
-// the end the till syncs its journal, then returns what it has left of
-// each lease.
+// till.Till.Sync keeps the till's lease of the offer: it grants one when
+// the till has none usable, renews it, and tops it up when fewer than half
+// of LeaseUses uses are left. A grant or top-up the series cannot fit
+// halves the size asked next; one refused for a single use means the offer
+// is sold out, and the till stops selling. At the end the till syncs its
+// journal, then returns what it has left of each lease: each return is
+// written to the file, with the lease marked returned in the journal,
+// before it is sent, and a restarted till sends it again with its key.
 package tillproc
 
 import (
@@ -38,8 +57,10 @@ import (
 	"log"
 	"net/http"
 	"os"
+	"slices"
 	"time"
 
+	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/examples/fleet/offer"
 	"github.com/couponkit/couponkit/refusal"
@@ -61,15 +82,21 @@ type Options struct {
 	// and n) mod (To - From + 1) brings the offer's code.
 	Sales    int
 	From, To int
+	// Reverse is the share of sales, in percent, that are given back
+	// right after they are acknowledged.
+	Reverse int
 	// LeaseUses and LeaseFor size the leases the till asks for; Skew is
 	// the clock-skew allowance (the till stops using a lease that long
 	// before its end).
 	LeaseUses int64
 	LeaseFor  time.Duration
 	Skew      time.Duration
-	// SyncEvery is how often the till syncs its journal while selling;
-	// Pace the pause between two sales; Finish how long it keeps trying
-	// to sync and return its leases at the end.
+	// Deadline bounds the online decision of a sale; past it the sale is
+	// decided offline.
+	Deadline time.Duration
+	// SyncEvery is how often the till syncs while selling; Pace the
+	// pause between two sales; Finish how long it keeps trying to sync
+	// and return its leases at the end.
 	SyncEvery, Pace, Finish time.Duration
 	// Acks is the file acknowledged sales are appended to ("" for none).
 	Acks string
@@ -77,37 +104,69 @@ type Options struct {
 	Log io.Writer
 }
 
-// Summary is what a till did, across its restarts.
+// Summary is what a till did, across its restarts: its sales (Sold, of
+// which Online were decided by the central and the others offline, and
+// Reversed given back since), the attempts the rules refused, those it
+// declined (no lease, or no series configuration, while cut off), those
+// it voided (refused or declined offline after asking the central in
+// vain, then used under their key and given back, see settle), and the
+// uses it returned at the end.
 type Summary struct {
 	Till     string `json:"till"`
 	Sold     int    `json:"sold"`
+	Online   int    `json:"online"`
+	Offline  int    `json:"offline"`
+	Reversed int    `json:"reversed"`
 	Refused  int    `json:"refused"`
 	Declined int    `json:"declined"`
+	Voided   int    `json:"voided"`
 	Returned int64  `json:"returned"`
 	SoldOut  bool   `json:"sold_out"`
 }
-
-// Seller makes the coupon use of one sale and runs hook in the same
-// transaction (the till's own record of the sale).
-type Seller func(ctx context.Context, u till.Use, hook func(*sql.Tx) error) (till.Entry, error)
 
 // node is a running till.
 type node struct {
 	o    Options
 	db   *sql.DB
 	j    *till.Journal
-	c    *tillhttp.Client
+	t    *till.Till
+	c    *central
 	acks *os.File
 	lg   *log.Logger
-	// sell is the one step a sale goes through: today the journal's
-	// offline decision (Journal.Redeem), which every sale takes; an
-	// online-first till would decide at the central when it answers and
-	// fall back to the journal when it does not, with the same key.
-	sell     Seller
+	size *sizer
+
 	lastSync time.Time
 	soldOut  bool
 	returned int64
 }
+
+// central is the till's client of the central, which notes the key of
+// the last sale the central answered online, so that the sale's record
+// (the hook of Till.Redeem, in the same transaction) says how it was
+// decided; of the last one it was asked in vain (it may have made the use
+// all the same); and of the last one it refused.
+type central struct {
+	*tillhttp.Client
+	answered, unanswered, refused string
+}
+
+// RedeemAtTill asks the central to decide a sale, and notes its key when
+// the central answered with a use, did not answer, or refused it.
+func (c *central) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
+	res, err := c.Client.RedeemAtTill(ctx, req)
+	switch {
+	case err == nil:
+		c.answered = req.Key
+	case till.Unanswered(err):
+		c.unanswered = req.Key
+	default:
+		c.refused = req.Key
+	}
+	return res, err
+}
+
+// asking clears the notes before sale key is asked.
+func (c *central) asking() { c.answered, c.unanswered, c.refused = "", "", "" }
 
 // Run runs the till until it has made o.Sales sale attempts (or the offer
 // is sold out), synced its journal and returned its leases' leftovers.
@@ -117,9 +176,6 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 		return Summary{}, err
 	}
 	defer n.close()
-	if err := n.fetchSeries(ctx); err != nil {
-		n.lg.Printf("no series configuration yet: %v", err)
-	}
 	for !n.soldOut {
 		a, err := nextAttempt(ctx, n.db)
 		if err != nil {
@@ -129,7 +185,9 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 			break
 		}
 		if time.Since(n.lastSync) >= o.SyncEvery {
-			n.syncAndLease(ctx)
+			if err := n.sync(ctx); err != nil {
+				return Summary{}, err
+			}
 		}
 		if err := n.sale(ctx, a); err != nil {
 			return Summary{}, err
@@ -144,31 +202,39 @@ func Run(ctx context.Context, o Options) (Summary, error) {
 	return n.summary(ctx)
 }
 
-// open opens the till's file, its journal and its client.
+// open opens the till's file, its journal, its client and its till.
 func open(ctx context.Context, o Options) (*node, error) {
 	db, err := sqlite.OpenDB(ctx, o.File)
 	if err != nil {
 		return nil, err
 	}
-	n := &node{o: o, db: db, lg: log.New(o.Log, "till "+o.Till+": ", log.Lmicroseconds)}
-	if n.j, err = till.Open(ctx, db, o.Skew); err != nil {
-		db.Close()
+	n := &node{o: o, db: db, lg: log.New(o.Log, "till "+o.Till+": ", log.Lmicroseconds), size: newSizer(o.LeaseUses)}
+	if err := n.openParts(ctx); err != nil {
+		n.close()
 		return nil, err
 	}
-	if _, err := db.ExecContext(ctx, stateSchema); err != nil {
-		db.Close()
-		return nil, fmt.Errorf("tillproc: creating the till's tables: %w", err)
+	return n, nil
+}
+
+func (n *node) openParts(ctx context.Context) error {
+	var err error
+	o := n.o
+	if n.j, err = till.Open(ctx, n.db, o.Skew, till.WithTill(o.Till)); err != nil {
+		return err
+	}
+	if _, err := n.db.ExecContext(ctx, stateSchema); err != nil {
+		return fmt.Errorf("tillproc: creating the till's tables: %w", err)
 	}
 	if o.Acks != "" {
 		if n.acks, err = os.OpenFile(o.Acks, os.O_WRONLY|os.O_APPEND|os.O_CREATE, 0o644); err != nil {
-			db.Close()
-			return nil, err
+			return err
 		}
 	}
-	n.c = &tillhttp.Client{BaseURL: o.Central, Till: o.Till, Secret: []byte(o.Secret),
-		HTTP: &http.Client{}, Timeout: time.Second, Retries: 1, Backoff: 50 * time.Millisecond}
-	n.sell = n.j.Redeem
-	return n, nil
+	n.c = &central{Client: &tillhttp.Client{BaseURL: o.Central, Till: o.Till, Secret: []byte(o.Secret),
+		HTTP: &http.Client{}, Timeout: time.Second, Retries: 1, Backoff: 50 * time.Millisecond}}
+	n.t, err = till.New(till.Config{ID: o.Till, Journal: n.j, Central: n.c, Deadline: o.Deadline,
+		Size: n.size.size, LeaseFor: o.LeaseFor, Series: []string{o.SeriesID}})
+	return err
 }
 
 func (n *node) close() {
@@ -179,52 +245,90 @@ func (n *node) close() {
 }
 
 // use is the sale of attempt a: a customer with the offer's code, a bill
-// of 20 to 79.99 EUR.
-func (n *node) use(a int) till.Use {
-	h := fnv.New64a()
-	fmt.Fprintf(h, "%s/%d", n.o.Till, a)
-	x := h.Sum64()
+// of 20 to 79.99 EUR. Its key is the till's and the attempt's: a sale
+// attempted again after a restart has the same key (and another time).
+func (n *node) use(a int) till.Sale {
+	x := n.hash(a)
 	k := n.o.From + int(x%uint64(n.o.To-n.o.From+1))
 	cents := 2000 + int(x>>32%6000)
-	return till.Use{Key: fmt.Sprintf("%s-%d", n.o.Till, a), SeriesID: n.o.SeriesID, Code: offer.Code, Customer: offer.Customer(k),
+	return till.Sale{Key: fmt.Sprintf("%s-%d", n.o.Till, a), SeriesID: n.o.SeriesID, Code: offer.Code, Customer: offer.Customer(k),
 		Bill: fmt.Sprintf("%d.%02d", cents/100, cents%100), Currency: "EUR", At: time.Now().UTC()}
 }
 
-// sale makes sale attempt a and records its outcome. Only a failure of
-// the till itself (its file) is returned.
+func (n *node) hash(a int) uint64 {
+	h := fnv.New64a()
+	fmt.Fprintf(h, "%s/%d", n.o.Till, a)
+	return h.Sum64()
+}
+
+// sale makes sale attempt a, records its outcome and acknowledges it; a
+// share of the sales are given back. Only a failure of the till itself
+// (its file) is returned.
 func (n *node) sale(ctx context.Context, a int) error {
 	u := n.use(a)
-	hook := func(tx *sql.Tx) error { return recordAttempt(ctx, tx, a, sold, u.Key, u.Code) }
-	_, err := n.sell(ctx, u, hook)
-	// A refusal by the rules matches errcode sentinels too (a customer
-	// level is a LimitReached): it is final, and asks for no lease.
-	var re *refusal.Error
-	if errors.As(err, &re) {
-		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code)
+	n.c.asking()
+	hook := func(tx *sql.Tx) error {
+		return recordAttempt(ctx, tx, a, sold, u.Key, u.Code, n.c.answered == u.Key, false)
 	}
+	res, err := n.t.Redeem(ctx, u, hook)
 	if errors.Is(err, errcode.ErrUnavailable) && n.fetchSeries(ctx) == nil {
-		_, err = n.sell(ctx, u, hook)
+		res, err = n.t.Redeem(ctx, u, hook)
 	}
-	if errors.Is(err, errcode.ErrNoLease) && !n.soldOut && n.lease(ctx) == nil {
-		_, err = n.sell(ctx, u, hook)
-	}
+	var re *refusal.Error
 	switch {
 	case err == nil:
-		return n.ack(u)
-	case errors.As(err, &re):
-		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code)
-	case errors.Is(err, errcode.ErrNoLease), errors.Is(err, errcode.ErrUnavailable):
-		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code)
+		if err := n.ack("sold", u.Key, u.Customer, map[bool]string{true: "online", false: "offline"}[res.Online]); err != nil {
+			return err
+		}
+		if int(n.hash(-a)%100) < n.o.Reverse {
+			return n.reverse(ctx, u)
+		}
+		return nil
+	case errors.As(err, &re), errors.Is(err, errcode.ErrLimitReached):
+		// Final, online or offline: a refusal by the rules (or a limit
+		// the central found reached by a concurrent use) asks for no
+		// lease. The series' limit refusing it (the till holds no lease
+		// with a use left) makes the till sync at once.
+		if re == nil || slices.ContainsFunc(re.Refusals, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }) {
+			n.lastSync = time.Time{}
+		}
+		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code, false, n.c.unanswered == u.Key)
+	case errors.Is(err, errcode.ErrNoLease), errors.Is(err, errcode.ErrUnavailable), errors.Is(err, errcode.ErrAllowanceExceeded):
+		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code, false, n.c.unanswered == u.Key)
 	}
 	return err
 }
 
-// ack appends the acknowledged sale u to the acks file, in one write.
-func (n *node) ack(u till.Use) error {
+// reverse gives back the sale u just acknowledged (the customer brought
+// the goods back) and acknowledges the reversal.
+func (n *node) reverse(ctx context.Context, u till.Sale) error {
+	err := n.giveBack(ctx, u.Key)
+	if errors.Is(err, errcode.ErrUnavailable) {
+		n.lg.Printf("sale %s not given back: %v", u.Key, err)
+		return nil // an online use on no lease, and the till holds none to report it under
+	}
+	if err != nil {
+		return err
+	}
+	return n.ack("reversed", u.Key, u.Customer)
+}
+
+// giveBack reverses the use of key through the journal, whether the
+// central decided it online or the till offline, and marks its sale
+// given back in the same transaction.
+func (n *node) giveBack(ctx context.Context, key string) error {
+	r := till.Reversal{Key: key + "-r", Reverses: key, At: time.Now().UTC()}
+	_, err := n.j.Reverse(ctx, r, func(tx *sql.Tx) error { return markReversed(ctx, tx, key) })
+	return err
+}
+
+// ack appends an acknowledged sale or reversal to the acks file, in one
+// write.
+func (n *node) ack(fields ...any) error {
 	if n.acks == nil {
 		return nil
 	}
-	_, err := n.acks.WriteString(fmt.Sprintf("sold %s %s\n", u.Key, u.Customer))
+	_, err := n.acks.WriteString(fmt.Sprintln(fields...))
 	return err
 }
 
@@ -237,44 +341,11 @@ func (n *node) fetchSeries(ctx context.Context) error {
 	return n.j.PutSeries(ctx, s)
 }
 
-// syncAndLease syncs the journal and, when that worked and the till runs
-// low, asks for another lease. Failures mean the central is out of reach:
-// the till sells on.
-func (n *node) syncAndLease(ctx context.Context) {
-	n.lastSync = time.Now()
-	if _, err := n.j.Sync(ctx, n.o.Till, n.c, 100); err != nil {
-		return
-	}
-	if left, err := n.usable(ctx); err == nil && left < n.o.LeaseUses/2 && !n.soldOut {
-		_ = n.lease(ctx)
-	}
-}
-
-// usable is how many uses the till's leases have left that it may still
-// use by its clock.
-func (n *node) usable(ctx context.Context) (int64, error) {
-	ls, err := leases(ctx, n.db)
-	if err != nil {
-		return 0, err
-	}
-	var sum int64
-	for _, l := range ls {
-		if !time.Now().Before(l.End.Add(-n.o.Skew)) {
-			continue
-		}
-		left, err := n.j.Left(ctx, l.ID)
-		if err != nil {
-			return 0, err
-		}
-		sum += left
-	}
-	return sum, nil
-}
-
 // summary reads what the till did from its file.
 func (n *node) summary(ctx context.Context) (Summary, error) {
 	c, err := counts(ctx, n.db)
-	return Summary{Till: n.o.Till, Sold: c[sold], Refused: c[refused], Declined: c[declined], Returned: n.returned, SoldOut: n.soldOut}, err
+	return Summary{Till: n.o.Till, Sold: c.sold, Online: c.online, Offline: c.sold - c.online, Reversed: c.reversed,
+		Refused: c.refused, Declined: c.declined, Voided: c.voided, Returned: n.returned, SoldOut: n.soldOut}, err
 }
 
 // String is the summary as one line of JSON.
