@@ -115,14 +115,14 @@ func TestReserveReturn(t *testing.T) {
 	}
 }
 
-// flaky is a central whose lease calls of the kinds in lose are applied
+// lossy is a central whose lease calls of the kinds in lose are applied
 // and their answers lost (the till's deadline passes), once each.
-type flaky struct {
+type lossy struct {
 	till.Local
 	lose map[lease.Kind]bool
 }
 
-func (f *flaky) lost(k lease.Kind, r couponkit.LeaseResult, err error) (couponkit.LeaseResult, error) {
+func (f *lossy) lost(k lease.Kind, r couponkit.LeaseResult, err error) (couponkit.LeaseResult, error) {
 	if err == nil && f.lose[k] {
 		f.lose[k] = false
 		return couponkit.LeaseResult{}, context.DeadlineExceeded
@@ -130,12 +130,12 @@ func (f *flaky) lost(k lease.Kind, r couponkit.LeaseResult, err error) (couponki
 	return r, err
 }
 
-func (f *flaky) GrantLease(ctx context.Context, req couponkit.LeaseRequest) (couponkit.LeaseResult, error) {
+func (f *lossy) GrantLease(ctx context.Context, req couponkit.LeaseRequest) (couponkit.LeaseResult, error) {
 	r, err := f.Local.GrantLease(ctx, req)
 	return f.lost(lease.Grant, r, err)
 }
 
-func (f *flaky) ReturnLease(ctx context.Context, c couponkit.LeaseCall) (couponkit.LeaseResult, error) {
+func (f *lossy) ReturnLease(ctx context.Context, c couponkit.LeaseCall) (couponkit.LeaseResult, error) {
 	r, err := f.Local.ReturnLease(ctx, c)
 	return f.lost(lease.Return, r, err)
 }
@@ -148,7 +148,7 @@ func (f *flaky) ReturnLease(ctx context.Context, c couponkit.LeaseCall) (couponk
 func TestSyncResendsUnansweredCalls(t *testing.T) {
 	ctx := context.Background()
 	c := newCentral(t)
-	cen := &flaky{Local: till.Local{Engine: c.e}, lose: map[lease.Kind]bool{lease.Grant: true}}
+	cen := &lossy{Local: till.Local{Engine: c.e}, lose: map[lease.Kind]bool{lease.Grant: true}}
 	path := filepath.Join(t.TempDir(), "till.db")
 	want := int64(10)
 	open := func() (*till.Till, *till.Journal) {

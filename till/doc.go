@@ -27,6 +27,16 @@
 // [Local] is the [Central] of a till in the central's own process; the
 // HTTP client of package tillhttp is the other.
 //
+// A sale asked of the central in vain and then refused offline too (no
+// lease left, say) gave the customer nothing, yet the central may have
+// made the use. Such a sale is kept in doubt ([Journal.Doubts]) unless the
+// request never left the till (it could not connect), and [Till.Sync]
+// settles it: it asks the central again under the sale's key and gives
+// back, at once, the use the central answers with (a reversal keyed by
+// the sale's key and "/void"), so that no coupon stays used up by a sale
+// that never happened. A sale made after all under its key (the cashier
+// tried again) is no longer in doubt.
+//
 // # The journal
 //
 // [Journal] is the local store. [Journal.Redeem] makes one offline use

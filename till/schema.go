@@ -105,7 +105,7 @@ CREATE TABLE till_feed (
 );
 `
 
-// migrationV2 brings a version 1 file to version 2:
+// migrationV3 brings a version 2 file to version 3:
 //
 //   - a lease keeps the Version of the central's answer the till holds
 //     (0: an answer kept before versions, which any answer replaces), so
@@ -115,7 +115,7 @@ CREATE TABLE till_feed (
 //   - till_call keeps the lease calls the till sent and has no answer to,
 //     so that it sends them again, with the same key, until the central
 //     answers.
-const migrationV2 = `
+const migrationV3 = `
 ALTER TABLE till_lease ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE till_lease ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0);
 CREATE TABLE till_call (
@@ -129,6 +129,10 @@ CREATE TABLE till_call (
 );
 `
 
+// SchemaVersion is the version of the journal's schema this code makes
+// and reads (SQLite's PRAGMA user_version of a journal's file).
+func SchemaVersion() int { return len(migrations) }
+
 // migrations are the steps from each version to the next: migrations[i]
 // takes a file of version i to version i+1.
 var migrations = []func(context.Context, *sql.Tx) error{
@@ -140,6 +144,10 @@ var migrations = []func(context.Context, *sql.Tx) error{
 	},
 	func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, migrationV2)
+		return err
+	},
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, migrationV3)
 		return err
 	},
 }

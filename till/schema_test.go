@@ -75,7 +75,7 @@ func TestOpenOlderFile(t *testing.T) {
 		t.Fatal(err)
 	}
 	var v int
-	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != 2 {
+	if err := db.QueryRow(`PRAGMA user_version`).Scan(&v); err != nil || v != till.SchemaVersion() {
 		t.Fatalf("user_version %d, %v", v, err)
 	}
 	p, err := j.Pending(ctx, 0, 0)

@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"net"
 	"sync"
 	"time"
 
@@ -162,14 +163,39 @@ func (t *Till) Redeem(ctx context.Context, s Sale, hook func(*sql.Tx) error) (Re
 		e, err := t.j.RecordOnline(ctx, s, res.Entry, hook)
 		return Result{Online: true, Entry: e, Redemption: res.Redemption, Replayed: res.Replayed}, err
 	}
+	asked := mayHaveReached(err)
 	if ctx.Err() != nil {
-		return Result{}, fmt.Errorf("till: %w", ctx.Err())
+		err = fmt.Errorf("till: %w", ctx.Err())
+		if asked {
+			err = t.doubt(ctx, &s, err)
+		}
+		return Result{}, err
 	}
 	if !Unanswered(err) {
 		return Result{}, err
 	}
 	e, err := t.j.Redeem(ctx, s, hook)
+	if err != nil && asked {
+		// Asked in vain, and not made offline: the central may have made
+		// it all the same (see doubt.go).
+		err = t.doubt(ctx, &s, err)
+	}
 	return Result{Entry: e}, err
+}
+
+// errNotAsked marks a failure of an online use before the central was
+// asked (the journal's upload before it failed).
+var errNotAsked = errors.New("the central was not asked")
+
+// mayHaveReached reports whether the failed online call that returned err
+// may have reached the central: not when the till could not connect (a
+// dial error) or did not send it.
+func mayHaveReached(err error) bool {
+	var op *net.OpError
+	if errors.As(err, &op) && op.Op == "dial" {
+		return false
+	}
+	return !errors.Is(err, errNotAsked)
 }
 
 // online asks the central to decide req, after uploading what the journal
@@ -186,7 +212,7 @@ func (t *Till) online(ctx context.Context, req couponkit.TillRedeemRequest) (cou
 	}
 	if len(pending) > 0 {
 		if _, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0); err != nil {
-			return couponkit.TillRedeemResult{}, errcode.Wrap(errcode.Unavailable, err, "the journal could not be uploaded before an online use")
+			return couponkit.TillRedeemResult{}, errcode.Wrap(errcode.Unavailable, errors.Join(errNotAsked, err), "the journal could not be uploaded before an online use")
 		}
 	}
 	return t.cfg.Central.RedeemAtTill(ctx, req)

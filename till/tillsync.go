@@ -16,6 +16,10 @@ type SyncReport struct {
 	Uploaded int `json:"uploaded"`
 	// Events is how many feed events the till read.
 	Events int `json:"events"`
+	// Voided is how many sales in doubt the central had made and the till
+	// gave back; InDoubt how many the central did not answer about yet.
+	Voided  int `json:"voided,omitempty"`
+	InDoubt int `json:"in_doubt,omitempty"`
 	// Leases are the lease calls it made, in order.
 	Leases []LeaseAction `json:"leases,omitempty"`
 }
@@ -34,31 +38,43 @@ type LeaseAction struct {
 const maxFeedPages = 100
 
 // Sync brings the till and the central together: it uploads the journal
-// ([Journal.Sync]); then it sends again, with their keys, the lease calls
-// written down and not answered ([Journal.Calls]: an answer lost, or a
-// till that crashed before it came), so that the till learns the lease a
-// lost grant made and a return in doubt is settled; then, for each series
-// it keeps a lease of (Config.Series), sizes its leases by the size policy
-// from the till's uses of the series in the last hour (its journal): it
-// grants a lease when it has none usable, renews one that has less than
-// half of LeaseFor to run, tops up when less than half of what the policy
-// wants is left, and returns what is left beyond twice that. Every lease
-// call is written down before it is sent ([Journal.BeginCall]: a return's
-// uses are set aside, not spent while its answer is in doubt) and settled
-// with the central's answer ([Journal.SettleCall]); a call left
-// unanswered stops the sync and is sent again by the next. Last, it reads
-// the feed from the till's position until it is caught up
-// ([Journal.ApplyFeed]). The leases come before the feed because the
-// central's feed tells a till of the series it holds a lease of: a till's
-// first lease of a series must be granted before it reads past that
-// series' events. It stops at the first failure and returns what it did
-// so far.
+// ([Journal.Sync]) and settles the sales in doubt (asked of the central in
+// vain, then not made offline: the central's use, if it made one, is
+// recorded and given back, and uploaded); then it sends again, with their
+// keys, the lease calls written down and not answered ([Journal.Calls]: an
+// answer lost, or a till that crashed before it came), so that the till
+// learns the lease a lost grant made and a return in doubt is settled;
+// then, for each series it keeps a lease of (Config.Series), sizes its
+// leases by the size policy from the till's uses of the series in the
+// last hour (its journal): it grants a lease when it has none usable,
+// renews one that has less than half of LeaseFor to run, tops up when
+// less than half of what the policy wants is left, and returns what is
+// left beyond twice that. Every lease call is written down before it is
+// sent ([Journal.BeginCall]: a return's uses are set aside, not spent
+// while its answer is in doubt) and settled with the central's answer
+// ([Journal.SettleCall]); a call left unanswered stops the sync and is
+// sent again by the next. Last, it reads the feed from the till's
+// position until it is caught up ([Journal.ApplyFeed]). The leases come
+// before the feed because the central's feed tells a till of the series
+// it holds a lease of: a till's first lease of a series must be granted
+// before it reads past that series' events. It stops at the first
+// failure and returns what it did so far.
 func (t *Till) Sync(ctx context.Context) (SyncReport, error) {
 	var rep SyncReport
 	n, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0)
 	rep.Uploaded = n
 	if err != nil {
 		return rep, err
+	}
+	if rep.Voided, rep.InDoubt, err = t.settle(ctx); err != nil {
+		return rep, err
+	}
+	if rep.Voided > 0 {
+		n, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0)
+		rep.Uploaded += n
+		if err != nil {
+			return rep, err
+		}
 	}
 	calls, err := t.j.Calls(ctx)
 	if err != nil {

@@ -159,6 +159,14 @@ func (w *world) tillRedeem(tl *simTill) {
 	}
 	u.At = w.clock(tl)
 	if tl.lib != nil {
+		// A sale the till settled as in doubt meanwhile is in the journal:
+		// the cashier tries it again as it was, unless it was given back.
+		if e, found, err := tl.j.Entry(w.ctx, u.Key); err != nil || (found && e.Reversed) {
+			tl.sale = nil
+			return
+		} else if found {
+			u.At = e.At
+		}
 		w.libRedeem(tl, u)
 		return
 	}

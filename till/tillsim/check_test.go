@@ -2,6 +2,7 @@ package tillsim
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/lease"
@@ -255,10 +256,16 @@ func (w *world) checkRecorded(v *centralView) {
 			continue
 		}
 		if _, ok := tl.acked[e.Key]; !ok {
-			if !e.Online || !tl.doubt[e.Key] {
+			switch {
+			case !e.Online || !tl.doubt[e.Key]:
 				w.violation("(b) the central recorded %s/%s, which no till acknowledged", e.Till, e.Key)
+			case !e.Reversed.IsZero():
+				w.stats["sales in doubt voided"]++
+			case tl.unanswered[e.Key] && !tl.stuck[e.Key] && !tl.copied[e.Key]:
+				w.violation("(b) %s/%s, a sale in doubt (its online call unanswered, the sale not made), was never given back", e.Till, e.Key)
+			default:
+				w.stats["online uses the till never acknowledged"]++
 			}
-			w.stats["online uses the till never acknowledged"]++
 		}
 		if e.Conflicted() == (e.RedemptionID != "") || (e.RedemptionID != "" && v.redeemed[e.RedemptionID] != e.Reversed.IsZero()) {
 			w.violation("(b) %s/%s: conflicts %v, redemption %q, reversed %v: a use is a redemption exactly when it has no conflict, standing until reversed",
@@ -290,7 +297,9 @@ func (w *world) checkRecorded(v *centralView) {
 // it gave its use back once.
 func (w *world) checkReversal(tl *simTill, e *lease.Entry, v *centralView) {
 	w.stats["reversals recorded"]++
-	if r, ok := tl.reversals[e.Key]; !ok || r.Reverses != e.Reverses {
+	if _, acked := tl.acked[e.Reverses]; e.Key == e.Reverses+"/void" && tl.doubt[e.Reverses] && !acked {
+		// The till gave back a sale in doubt that the central made.
+	} else if r, ok := tl.reversals[e.Key]; !ok || r.Reverses != e.Reverses {
 		w.violation("(b) the central recorded the reversal %s/%s of %s, which the till did not acknowledge", e.Till, e.Key, e.Reverses)
 	}
 	use := v.byKey[e.Till+"/"+e.Reverses]
@@ -336,14 +345,20 @@ func (w *world) checkJournal(tl *simTill, v *centralView) {
 		if err := rows.Scan(&key, &id, &reverses); err != nil {
 			w.t.Fatal(err)
 		}
+		if reverses == "" {
+			journal[id]++
+		}
+		_, acked := tl.acked[key]
+		if !acked && tl.doubt[strings.TrimSuffix(key, "/void")] {
+			continue // a sale in doubt, recorded to be given back, and its reversal
+		}
 		if _, ok := tl.reversals[key]; reverses != "" && !ok {
 			w.violation("(b) %s's journal holds the reversal %s, which it did not acknowledge", tl.name, key)
 		}
 		if reverses != "" {
 			continue
 		}
-		journal[id]++
-		if _, ok := tl.acked[key]; !ok {
+		if !acked {
 			w.violation("(b) %s's journal holds %s, a sale it did not acknowledge", tl.name, key)
 		}
 	}

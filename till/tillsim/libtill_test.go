@@ -85,8 +85,17 @@ func (c simCentral) UploadJournal(ctx context.Context, b couponkit.JournalBatch)
 func (c simCentral) RedeemAtTill(_ context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
 	w := c.w
 	c.tl.doubt[req.Key] = true
-	v, err := c.send("redeem online "+req.Key, func() (any, error) { return w.eng.RedeemAtTill(w.ctx, req) }, nil)
+	tl := c.tl
+	v, err := c.send("redeem online "+req.Key, func() (any, error) {
+		if w.delivering {
+			tl.copied[req.Key] = true // decided after the till stopped waiting
+		}
+		return w.eng.RedeemAtTill(w.ctx, req)
+	}, nil)
 	w.stats["online sales: "+answerName(err)]++
+	if errors.Is(err, errLost) {
+		c.tl.unanswered[req.Key] = true
+	}
 	r, _ := v.(couponkit.TillRedeemResult)
 	return r, err
 }
@@ -273,7 +282,10 @@ func (w *world) reverse(tl *simTill) {
 func (w *world) settleLibrary(tl *simTill) {
 	if tl.sale != nil {
 		u := tl.sale
-		if r, err := tl.lib.Redeem(w.ctx, *u, nil); err == nil {
+		if e, found, _ := tl.j.Entry(w.ctx, u.Key); found {
+			u.At = e.At
+		}
+		if r, err := tl.lib.Redeem(w.ctx, *u, nil); err == nil && !r.Entry.Reversed {
 			w.ack(tl, r.Entry)
 			if r.Online {
 				tl.online[u.Key] = true
@@ -282,7 +294,29 @@ func (w *world) settleLibrary(tl *simTill) {
 		tl.sale = nil
 	}
 	w.libSync(tl)
+	if doubts, _ := tl.j.Doubts(w.ctx); len(doubts) > 0 {
+		// The first Sync may have granted the lease a sale in doubt needs
+		// to report its reversal under: the next gives it back.
+		w.libSync(tl)
+	}
 	if calls, err := tl.j.Calls(w.ctx); err != nil || len(calls) > 0 {
 		w.violation("%s: lease calls still unanswered on a healed network: %+v, %v", tl.name, calls, err)
+	}
+	doubts, err := tl.j.Doubts(w.ctx)
+	if err != nil {
+		w.violation("%s: Doubts: %v", tl.name, err)
+	}
+	held := map[string]bool{}
+	for _, l := range tl.known {
+		held[l.SeriesID] = true
+	}
+	for _, d := range doubts {
+		if held[d.SeriesID] {
+			w.violation("%s: the sale %s is still in doubt on a healed network", tl.name, d.Key)
+		}
+		// A till with no lease of the series has none to report the
+		// reversal under: the sale stays in doubt until it has one.
+		w.stats["sales left in doubt: no lease of the series"]++
+		tl.stuck[d.Key] = true
 	}
 }

@@ -91,7 +91,9 @@ func (w *world) send(m *message) (any, error) {
 func (w *world) deliverHeld(i int) {
 	m := w.net.inflight[i]
 	w.net.inflight = append(w.net.inflight[:i:i], w.net.inflight[i+1:]...)
+	w.delivering = true
 	v, err := m.do()
+	w.delivering = false
 	back := w.net.healed || (!w.cut(m.till) && rapid.Bool().Draw(w.t, "answer gets back"))
 	w.logf("  held %s -> central: %s delivered; answer back: %v", m.till.name, m.what, back)
 	if back {

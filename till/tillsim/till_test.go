@@ -47,6 +47,13 @@ type simTill struct {
 	libSeries []string
 	online    map[string]bool
 	doubt     map[string]bool
+	// unanswered are the keys whose online call got no answer; stuck
+	// those left in doubt at the end, for want of a lease of the series.
+	unanswered map[string]bool
+	stuck      map[string]bool
+	// copied are the keys whose online call the central decided late, a
+	// copy held in flight after the till stopped waiting for it.
+	copied map[string]bool
 	// reversals are the reversals Journal.Reverse acknowledged, by key;
 	// reversed the keys of the uses they give back.
 	reversals map[string]till.Entry
@@ -73,7 +80,7 @@ func (w *world) newTill(name string) *simTill {
 	off := drawDuration(w, name+" clock offset", -(skew - time.Second), skew-time.Second)
 	tl := &simTill{name: name, path: filepath.Join(w.dir, name+".db"), offset: off,
 		acked: map[string]till.Entry{}, madeAt: map[string]time.Time{}, known: map[string]lease.Lease{},
-		online: map[string]bool{}, doubt: map[string]bool{}, reversals: map[string]till.Entry{}, reversed: map[string]bool{}}
+		online: map[string]bool{}, doubt: map[string]bool{}, unanswered: map[string]bool{}, stuck: map[string]bool{}, copied: map[string]bool{}, reversals: map[string]till.Entry{}, reversed: map[string]bool{}}
 	w.open(tl)
 	for _, s := range w.series {
 		cfg, err := w.eng.Series(w.ctx, s.id)

@@ -49,6 +49,8 @@ type world struct {
 	violations  []string
 	broken      tillMutant
 	noReversals bool
+	// delivering is set while a held message is delivered late.
+	delivering bool
 	// stats count what the run did, for the test's log.
 	stats map[string]int
 }
