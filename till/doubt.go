@@ -27,9 +27,10 @@ import (
 // made after all under its key (the cashier tried again, online or
 // offline) is no longer in doubt: the journal entry that records it
 // settles it in its own transaction. Settling marks the sale (voiding)
-// before it records the central's use, so that the use it records is
-// given back even if the till stops in between; do not retry a sale
-// while a Sync settles it.
+// in the transaction that records the central's use, so that the use it
+// records is given back even if the till stops before the reversal, and a
+// till stopped before that record leaves the sale in doubt, to be made
+// after all or asked again; do not retry a sale while a Sync settles it.
 
 // migrationV2 brings a version 1 file to version 2: till_doubt keeps the
 // sales in doubt, by key.
@@ -80,9 +81,10 @@ func (j *Journal) Doubts(ctx context.Context) ([]Sale, error) {
 	return out, rows.Err()
 }
 
-// markVoiding marks the sale in doubt of key as being given back.
-func (j *Journal) markVoiding(ctx context.Context, key string) error {
-	if _, err := j.db.ExecContext(ctx, `UPDATE till_doubt SET voiding = 1 WHERE key = ?`, key); err != nil {
+// markVoiding marks the sale in doubt of key as being given back, in the
+// transaction that records the central's use of it.
+func markVoiding(ctx context.Context, tx *sql.Tx, key string) error {
+	if _, err := tx.ExecContext(ctx, `UPDATE till_doubt SET voiding = 1 WHERE key = ?`, key); err != nil {
 		return fmt.Errorf("till: settling sale %s: %w", key, err)
 	}
 	return nil
@@ -169,10 +171,7 @@ func (t *Till) settleOne(ctx context.Context, s *Sale) (made, done bool, err err
 	default:
 		return false, false, nil
 	}
-	if err := t.j.markVoiding(ctx, s.Key); err != nil {
-		return false, false, err
-	}
-	e, err := t.j.RecordOnline(ctx, *s, res.Entry, nil)
+	e, err := t.j.RecordOnline(ctx, *s, res.Entry, func(tx *sql.Tx) error { return markVoiding(ctx, tx, s.Key) })
 	if err != nil {
 		return false, false, err
 	}

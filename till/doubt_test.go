@@ -2,13 +2,16 @@ package till_test
 
 import (
 	"context"
+	"database/sql"
 	"errors"
 	"net"
+	"path/filepath"
 	"testing"
 	"time"
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/till"
 )
 
@@ -96,4 +99,81 @@ func TestTillSettlesSalesInDoubt(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestTillSettlementStoppedMidway: Sync settles a sale in doubt, and the
+// till stops (here: the journal's write fails) partway. Stopped before it
+// recorded the central's use, the sale stays in doubt: the cashier tries
+// it again and the central makes it, so the customer has the discount and
+// the next Sync must not give it back. Stopped after that record and
+// before the reversal, the next Sync gives the use back.
+func TestTillSettlementStoppedMidway(t *testing.T) {
+	for _, tc := range []struct {
+		name, stopAt string // the key whose journal write fails
+		retry        bool
+		wantVoided   int
+		wantUses     int
+	}{
+		{name: "before the central's use is recorded, then made after all", stopAt: "d1", retry: true, wantUses: 1},
+		{name: "before the reversal", stopAt: "d1/void", wantVoided: 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ctx := context.Background()
+			c := newCentral(t)
+			db := openDB(t, filepath.Join(t.TempDir(), "till.db"))
+			tl, j := lostAnswerTill(t, c, db)
+			stop := `CREATE TRIGGER stop BEFORE INSERT ON till_journal WHEN NEW.key = '` + tc.stopAt + `' BEGIN SELECT RAISE(ABORT, 'the till stopped'); END`
+			if _, err := db.ExecContext(ctx, stop); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := tl.Sync(ctx); err == nil {
+				t.Fatal("the sync that stopped midway succeeded")
+			}
+			if _, err := db.ExecContext(ctx, `DROP TRIGGER stop`); err != nil {
+				t.Fatal(err)
+			}
+			if tc.retry {
+				if r, err := tl.Redeem(ctx, c.sale("d1", c.code, "alice"), nil); err != nil || !r.Online {
+					t.Fatalf("the sale tried again: %+v, %v", r, err)
+				}
+			}
+			rep, err := tl.Sync(ctx)
+			if err != nil || rep.Voided != tc.wantVoided || rep.InDoubt != 0 {
+				t.Fatalf("sync: %+v, %v; want %d voided, none in doubt", rep, err, tc.wantVoided)
+			}
+			if n := c.uses(t, c.code); n != tc.wantUses {
+				t.Fatalf("the central holds %d uses of the code, want %d", n, tc.wantUses)
+			}
+			if ds, _ := j.Doubts(ctx); len(ds) != 0 {
+				t.Fatalf("still in doubt after the sync: %+v", ds)
+			}
+		})
+	}
+}
+
+// lostAnswerTill is a till on db whose lease has ended, with sale d1 of
+// alice's code in doubt: the central made it, its answer was lost, and
+// the till refused it offline. The central answers again.
+func lostAnswerTill(t *testing.T, c *central, db *sql.DB) (*till.Till, *till.Journal) {
+	t.Helper()
+	ctx := context.Background()
+	lose, drop := true, false
+	j, err := till.Open(ctx, db, skew, till.WithTill("till-1"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	tl, err := till.New(till.Config{ID: "till-1", Journal: j, Central: flaky{Local: till.Local{Engine: c.e}, lose: &lose, drop: &drop},
+		Deadline: 200 * time.Millisecond, Now: c.clock.Now, Series: []string{c.s.ID}, Size: func(lease.SizeInput) int64 { return 10 }})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tl.Sync(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c.clock.Add(8 * time.Hour) // the till's lease has ended: offline, the sale is refused
+	if _, err := tl.Redeem(ctx, c.sale("d1", c.code, "alice"), nil); !errors.Is(err, errcode.ErrNoLease) {
+		t.Fatalf("the sale with the central's answer lost and no lease: %v", err)
+	}
+	lose = false
+	return tl, j
 }

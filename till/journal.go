@@ -236,14 +236,14 @@ func (j *Journal) write(ctx context.Context, tx *sql.Tx, e *Entry, hook func(*sq
 	if e.Seq, err = res.LastInsertId(); err != nil {
 		return fmt.Errorf("till: %w", err)
 	}
-	if e.Reverses == "" {
-		if err := settled(ctx, tx, e.Key); err != nil {
-			return err
-		}
-	}
 	if hook != nil {
 		if err := hook(tx); err != nil {
 			return fmt.Errorf("till: the sale's hook: %w", err)
+		}
+	}
+	if e.Reverses == "" { // after the hook, which may mark it being given back
+		if err := settled(ctx, tx, e.Key); err != nil {
+			return err
 		}
 	}
 	if err := tx.Commit(); err != nil {

@@ -93,8 +93,8 @@ func demo(ctx context.Context, w io.Writer, sp spawner, o demoOptions) error {
 		if err := json.Unmarshal([]byte(p.last()), &s); err != nil {
 			return fmt.Errorf("%s's summary %q: %w", p.name, p.last(), err)
 		}
-		fmt.Fprintf(w, "till %s: %d sold (%d decided online, %d offline), %d of them given back; %d refused by the rules, %d declined offline; %d uses returned%s\n",
-			s.Till, s.Sold, s.Online, s.Offline, s.Reversed, s.Refused, s.Declined, s.Returned, map[bool]string{true: " (then every use left was leased)"}[s.SoldOut])
+		fmt.Fprintf(w, "till %s: %d sold (%d decided online, %d offline), %d of them given back; %d refused by the rules, %d declined offline (of these, %d sales in doubt voided); %d uses returned%s\n",
+			s.Till, s.Sold, s.Online, s.Offline, s.Reversed, s.Refused, s.Declined, s.Voided, s.Returned, map[bool]string{true: " (then every use left was leased)"}[s.SoldOut])
 	}
 	if err := c.stop(); err != nil {
 		return err

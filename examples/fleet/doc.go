@@ -19,11 +19,24 @@
 // cuts the tills off for a while (they keep selling within their leases),
 // heals, lets every till sync and return what it has left of its leases,
 // and prints how many sales each till had decided online and offline and
-// gave back, the reconciliation report (Engine.Reconcile) and the audit of
+// gave back, how many it refused or declined and how many of those were
+// sales in doubt that its syncs voided (see below), the reconciliation report (Engine.Reconcile) and the audit of
 // the books (package central's Check): the offer's use limit held, every
 // lease adds up, and the use counter is the unreversed uses counted on the
 // series, plus what the leases hold, less the reversed uses counted on
 // leases.
+//
+// # Sales in doubt
+//
+// A sale a till asked the central in vain (its answer lost, or past the
+// deadline) and then refused or declined offline gave the customer no
+// discount, yet the central may have made the use. The till records the
+// attempt as refused or declined; till.Till keeps the sale in doubt
+// (till.Journal.Doubts), and its Sync settles it: it asks the central
+// again under the sale's key and, when the central made the use, records
+// it and gives it back at once under the key with "/void" added, so that
+// no coupon stays used up by a sale that never happened. At the end each
+// till syncs until its journal holds no sale in doubt.
 //
 // # Pieces
 //
@@ -49,7 +62,10 @@
 // decided online as an online use), every acknowledged reversal gave its
 // use back, every journal entry is recorded once (an online use the
 // central decided but whose answer the till lost, then decided offline
-// under the same key, included), that the offer's limit held (the
-// PostgreSQL test samples the counter all along) and that the books add
-// up.
+// under the same key, included) with the till's record of its sale, a
+// use reversed under its key and "/void" being a sale in doubt the till
+// recorded as refused or declined, given back at the till and centrally,
+// and never acknowledged; that no till's journal holds a sale in doubt,
+// that the offer's limit held (the PostgreSQL test samples the counter
+// all along) and that the books add up.
 package main

@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -16,6 +17,7 @@ import (
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/sqlite"
+	"github.com/couponkit/couponkit/till"
 )
 
 // childEnv, when set, makes the test binary run the fleet program with
@@ -114,7 +116,7 @@ type journaled struct {
 
 // readJournal reads a till's journal, each entry with the till's record
 // of its sale (of the use it gives back, for a reversal), and checks that
-// the till left no sale unsettled.
+// the journal holds no sale in doubt: the till settled them all.
 func readJournal(t *testing.T, path string) map[string]journaled {
 	t.Helper()
 	ctx := context.Background()
@@ -123,11 +125,14 @@ func readJournal(t *testing.T, path string) map[string]journaled {
 		t.Fatal(err)
 	}
 	defer db.Close()
-	var open int
-	if err := db.QueryRowContext(ctx, `SELECT COUNT(*) FROM fleet_attempt WHERE unsettled = 1 OR (outcome = 'voided' AND reversed = 0)`).Scan(&open); err != nil {
+	j, err := till.Open(ctx, db, 0)
+	if err != nil {
 		t.Fatal(err)
-	} else if open > 0 {
-		t.Errorf("%s: %d sales were left unsettled (asked of the central in vain, then refused or declined offline)", path, open)
+	}
+	if ds, err := j.Doubts(ctx); err != nil {
+		t.Fatal(err)
+	} else if len(ds) > 0 {
+		t.Errorf("%s: %d sales are left in doubt (asked of the central in vain, then refused or declined offline), the first %s", path, len(ds), ds[0].Key)
 	}
 	rows, err := db.QueryContext(ctx, `SELECT j.key, COALESCE(j.lease_id, ''), j.reverses, j.synced, j.online, j.reversed,
 	a.outcome, COALESCE(a.online, 0), COALESCE(a.reversed, 0)
@@ -172,41 +177,70 @@ func checkTill(t *testing.T, st store.Store, dir, id string) int64 {
 	}
 	lost, voided := 0, 0
 	for k, j := range journal {
-		if j.reverses == "" && j.sale != nil && *j.sale == "voided" {
+		if isVoided(journal, k) {
 			voided++
 		}
-		c := central[k]
-		if c.Online && !j.online {
+		if c := central[k]; c.Online && !j.online && j.reverses == "" {
 			lost++ // the central decided it, its answer was lost, the till decided it offline under the same key
 		}
-		switch {
-		case !j.synced:
-			t.Errorf("till %s: entry %s is not synced", id, k)
-		case seen[k] != 1:
-			t.Errorf("till %s: journal entry %s is recorded %d times centrally, want once", id, k, seen[k])
-		case j.sale == nil || *j.sale != "sold" && *j.sale != "voided":
-			t.Errorf("till %s: entry %s has no sale recorded with it", id, k)
-		case *j.sale == "voided" && (j.reverses == "" && !j.gone || !j.saleGiven):
-			t.Errorf("till %s: entry %s of a voided sale was not given back", id, k)
-		case j.reverses != "" && (c.Reverses != j.reverses || !j.saleGiven):
-			t.Errorf("till %s: reversal %s of %s is recorded centrally as reversing %q (sale marked given back: %v)", id, k, j.reverses, c.Reverses, j.saleGiven)
-		case j.reverses == "" && j.online != j.saleOnline:
-			t.Errorf("till %s: entry %s is online %v, its sale's record says %v", id, k, j.online, j.saleOnline)
-		case j.reverses == "" && j.gone != !c.Reversed.IsZero():
-			t.Errorf("till %s: use %s given back at the till: %v, centrally: %v", id, k, j.gone, !c.Reversed.IsZero())
-		case j.online && !c.Online:
-			t.Errorf("till %s: use %s was decided online, but the central recorded it from the journal", id, k)
-		case j.lease != c.LeaseID && !(c.Online && j.lease == ""):
-			// An online use is on no lease at the till when the till does
-			// not hold the central's; the journal follows the central's
-			// record of a use decided online whose answer was lost.
-			t.Errorf("till %s: %s was journaled on lease %q and recorded on %q", id, k, j.lease, c.LeaseID)
+		if msg := checkEntry(journal, k, central[k], seen[k]); msg != "" {
+			t.Errorf("till %s: %s", id, msg)
 		}
 	}
 	checkAcks(t, filepath.Join(dir, id+".acks"), id, journal, central)
 	t.Logf("till %s: %d journaled, %d recorded centrally, %d decided online at the central and offline at the till (an answer lost), %d voided",
 		id, len(journal), len(entries), lost, voided)
 	return int64(len(journal))
+}
+
+// isVoided reports whether journal entry k is a use given back as a sale
+// in doubt: one the till refused or declined after asking the central in
+// vain, whose use the central made all the same, recorded by the till's
+// sync and reversed under k+"/void".
+func isVoided(journal map[string]journaled, k string) bool {
+	return journal[k].reverses == "" && journal[k+"/void"].reverses == k
+}
+
+// checkEntry checks journal entry k against the central's record c of it
+// (recorded seen times), and returns what is wrong, or "". A use is the
+// till's sale (recorded sold with the entry) or a voided sale in doubt
+// (recorded refused or declined, and given back at the till and
+// centrally); a reversal gives back a sale the till marked given back, or
+// is the void of a sale in doubt.
+func checkEntry(journal map[string]journaled, k string, c lease.Entry, seen int) string {
+	j := journal[k]
+	voided := isVoided(journal, k)
+	void := j.reverses != "" && k == j.reverses+"/void"
+	sale := "none"
+	if j.sale != nil {
+		sale = *j.sale
+	}
+	switch {
+	case !j.synced:
+		return fmt.Sprintf("entry %s is not synced", k)
+	case seen != 1:
+		return fmt.Sprintf("journal entry %s is recorded %d times centrally, want once", k, seen)
+	case voided && sale != "refused" && sale != "declined":
+		return fmt.Sprintf("entry %s was voided as a sale in doubt, but its sale is recorded %s, not refused or declined", k, sale)
+	case voided && (!j.gone || c.Reversed.IsZero()):
+		return fmt.Sprintf("entry %s, a sale in doubt, was not given back (at the till: %v, centrally: %v)", k, j.gone, !c.Reversed.IsZero())
+	case !voided && !void && sale != "sold":
+		return fmt.Sprintf("entry %s has no sale recorded with it (%s)", k, sale)
+	case j.reverses != "" && (c.Reverses != j.reverses || !void && !j.saleGiven):
+		return fmt.Sprintf("reversal %s of %s is recorded centrally as reversing %q (sale marked given back: %v)", k, j.reverses, c.Reverses, j.saleGiven)
+	case j.reverses == "" && !voided && j.online != j.saleOnline:
+		return fmt.Sprintf("entry %s is online %v, its sale's record says %v", k, j.online, j.saleOnline)
+	case j.reverses == "" && j.gone != !c.Reversed.IsZero():
+		return fmt.Sprintf("use %s given back at the till: %v, centrally: %v", k, j.gone, !c.Reversed.IsZero())
+	case j.online && !c.Online:
+		return fmt.Sprintf("use %s was decided online, but the central recorded it from the journal", k)
+	case j.lease != c.LeaseID && !(c.Online && j.lease == ""):
+		// An online use is on no lease at the till when the till does
+		// not hold the central's; the journal follows the central's
+		// record of a use decided online whose answer was lost.
+		return fmt.Sprintf("%s was journaled on lease %q and recorded on %q", k, j.lease, c.LeaseID)
+	}
+	return ""
 }
 
 // checkAcks checks a till's acknowledged sales and reversals: each in its
@@ -229,6 +263,9 @@ func checkAcks(t *testing.T, path, id string, journal map[string]journaled, cent
 			if !ok {
 				t.Errorf("till %s acknowledged sale %s, which is not in its journal", id, fields[1])
 				continue
+			}
+			if isVoided(journal, fields[1]) {
+				t.Errorf("till %s acknowledged sale %s, which was voided as a sale in doubt", id, fields[1])
 			}
 			if want := fields[3] == "online"; j.online != want {
 				t.Errorf("till %s acknowledged sale %s as %s, its journal says online %v", id, fields[1], fields[3], j.online)

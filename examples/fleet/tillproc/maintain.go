@@ -17,6 +17,7 @@ import (
 // goroutine that syncs.
 type sizer struct {
 	full, cap, last int64
+	done            bool // the till has finished selling: it asks for none
 }
 
 func newSizer(uses int64) *sizer { return &sizer{full: max(uses, 1), cap: max(uses, 1)} }
@@ -26,6 +27,9 @@ func newSizer(uses int64) *sizer { return &sizer{full: max(uses, 1), cap: max(us
 // till learns when the offer is sold out: a call the series cannot fit is
 // refused, and halves the cap).
 func (s *sizer) size(in lease.SizeInput) int64 {
+	if s.done {
+		return 0
+	}
 	s.last = s.cap
 	if in.Remaining >= 0 && in.Remaining < s.last {
 		s.last = max(in.Remaining, 1)
@@ -33,26 +37,15 @@ func (s *sizer) size(in lease.SizeInput) int64 {
 	return s.last
 }
 
-// sync runs Till.Sync: it uploads the journal, grants, renews, tops up
-// or returns leases by the size policy, and reads the feed; then, when
-// that worked, it settles the sales left unsettled (settle). A grant or
-// top-up refused for lack of uses halves the policy's size; one refused
-// for a single use marks the offer sold out. Failures to reach the
-// central are not returned: the till sells on.
+// sync runs Till.Sync: it uploads the journal, settles the sales in
+// doubt, grants, renews, tops up or returns leases by the size policy,
+// and reads the feed. A grant or top-up refused for lack of uses halves
+// the policy's size; one refused for a single use marks the offer sold
+// out. Failures to reach the central are not returned: the till sells on.
 func (n *node) sync(ctx context.Context) error {
 	n.lastSync = time.Now()
-	rep, err := n.t.Sync(ctx)
-	if err == nil {
-		_, err := n.settle(ctx)
-		return err
-	}
-	for _, a := range rep.Leases {
-		n.lg.Printf("%s of lease %s: %d uses, until %s", a.Kind, a.LeaseID, a.Uses, a.End.Format(time.TimeOnly))
-		if a.Kind == lease.Grant || a.Kind == lease.TopUp {
-			n.size.cap = n.size.full
-		}
-	}
-	if !errors.Is(err, errcode.ErrLimitReached) || !refusedBy(err) {
+	_, err := n.tillSync(ctx)
+	if err == nil || !errors.Is(err, errcode.ErrLimitReached) || !refusedBy(err) {
 		return nil
 	}
 	if n.size.last <= 1 {
@@ -64,17 +57,31 @@ func (n *node) sync(ctx context.Context) error {
 	return nil
 }
 
-// finish settles the sales left unsettled, syncs the whole journal, then
-// returns what the till has left of each lease, trying until o.Finish has
-// passed.
+// tillSync runs Till.Sync and logs what it did.
+func (n *node) tillSync(ctx context.Context) (till.SyncReport, error) {
+	rep, err := n.t.Sync(ctx)
+	for _, a := range rep.Leases {
+		n.lg.Printf("%s of lease %s: %d uses, until %s", a.Kind, a.LeaseID, a.Uses, a.End.Format(time.TimeOnly))
+		if a.Kind == lease.Grant || a.Kind == lease.TopUp {
+			n.size.cap = n.size.full
+		}
+	}
+	if rep.Voided > 0 || rep.InDoubt > 0 {
+		n.lg.Printf("sales in doubt: %d voided (used at the central and given back), %d still in doubt", rep.Voided, rep.InDoubt)
+	}
+	return rep, err
+}
+
+// finish syncs (Till.Sync) until the till holds no sale in doubt, syncs
+// the whole journal, then returns what the till has left of each lease,
+// trying until o.Finish has passed. The size policy asks for no more
+// uses meanwhile.
 func (n *node) finish(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, n.o.Finish)
 	defer cancel()
+	n.size.done = true
 	for {
-		left, err := n.settle(ctx)
-		if err == nil && left > 0 {
-			err = errcode.New(errcode.Unavailable, "", "sales are left to settle")
-		}
+		err := n.settle(ctx)
 		if err == nil {
 			err = n.syncAll(ctx)
 		}
@@ -89,6 +96,22 @@ func (n *node) finish(ctx context.Context) error {
 		}
 		_ = sleep(ctx, 100*time.Millisecond)
 	}
+}
+
+// settle runs Till.Sync, which settles the sales in doubt, and fails
+// (errcode.Unavailable) while the journal holds one: the central did not
+// answer about it. Another failure of the sync is left to syncAll and
+// returnLeftovers.
+func (n *node) settle(ctx context.Context) error {
+	_, err := n.tillSync(ctx)
+	ds, derr := n.j.Doubts(context.WithoutCancel(ctx)) // a local read, to say why
+	if derr != nil {
+		return derr
+	}
+	if len(ds) > 0 {
+		return errcode.Wrap(errcode.Unavailable, err, fmt.Sprintf("%d sales are in doubt", len(ds)))
+	}
+	return nil
 }
 
 // syncAll uploads the journal until nothing is pending.

@@ -4,16 +4,19 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+
+	"github.com/couponkit/couponkit/till"
 )
 
 // stateSchema is the till process's own tables, in the journal's SQLite
 // file: every sale attempt and its outcome (a sold one is written in the
 // same transaction as its journal entry, and says whether the central
 // decided it online; a reversed one is marked in the transaction of its
-// reversal's entry; an unsettled one was refused or declined offline
-// after the central was asked in vain, and may have been used there), and
-// the returns of leases written down before they are sent, so that a
-// restarted till sends them again with the same idempotency key.
+// reversal's entry; a refused or declined one is written after the
+// till.Till answered it: one asked of the central in vain may have been
+// kept in doubt and voided, see voidedCount), and the returns of leases
+// written down before they are sent, so that a restarted till sends them
+// again with the same idempotency key.
 const stateSchema = `
 CREATE TABLE IF NOT EXISTS fleet_attempt (
 	n         INTEGER PRIMARY KEY,
@@ -21,8 +24,7 @@ CREATE TABLE IF NOT EXISTS fleet_attempt (
 	key       TEXT NOT NULL,
 	code      TEXT NOT NULL,
 	online    INTEGER NOT NULL DEFAULT 0,
-	reversed  INTEGER NOT NULL DEFAULT 0,
-	unsettled INTEGER NOT NULL DEFAULT 0
+	reversed  INTEGER NOT NULL DEFAULT 0
 );
 CREATE TABLE IF NOT EXISTS fleet_call (
 	key      TEXT PRIMARY KEY,
@@ -36,7 +38,6 @@ const (
 	sold     = "sold"     // the coupon was used (journal entry written)
 	refused  = "refused"  // the rules refused the coupon
 	declined = "declined" // the till could not decide it: sold without the discount
-	voided   = "voided"   // refused or declined, then used and given back (see settle)
 )
 
 // call is a lease return written down and not yet answered.
@@ -58,54 +59,16 @@ func nextAttempt(ctx context.Context, db *sql.DB) (int, error) {
 }
 
 // recordAttempt records attempt n's outcome, on a transaction or not.
-func recordAttempt(ctx context.Context, db execer, n int, outcome, key, code string, online, unsettled bool) error {
-	_, err := db.ExecContext(ctx, `INSERT INTO fleet_attempt (n, outcome, key, code, online, unsettled) VALUES (?, ?, ?, ?, ?, ?)`,
-		n, outcome, key, code, online, unsettled)
+func recordAttempt(ctx context.Context, db execer, n int, outcome, key, code string, online bool) error {
+	_, err := db.ExecContext(ctx, `INSERT INTO fleet_attempt (n, outcome, key, code, online) VALUES (?, ?, ?, ?, ?)`,
+		n, outcome, key, code, online)
 	return err
-}
-
-// recordVoid records that attempt n, unsettled, was used (on the use's
-// transaction), to be given back; or, with outcome "", that it is settled
-// with nothing to give back.
-func recordVoid(ctx context.Context, db execer, n int, outcome string, online bool) error {
-	if outcome == "" {
-		_, err := db.ExecContext(ctx, `UPDATE fleet_attempt SET unsettled = 0 WHERE n = ?`, n)
-		return err
-	}
-	_, err := db.ExecContext(ctx, `UPDATE fleet_attempt SET outcome = ?, online = ?, unsettled = 0 WHERE n = ?`, outcome, online, n)
-	return err
-}
-
-// unsettled returns the attempts to settle: those unsettled, and those
-// voided and not yet given back.
-func unsettled(ctx context.Context, db *sql.DB) ([]int, error) {
-	rows, err := db.QueryContext(ctx, `SELECT n FROM fleet_attempt WHERE unsettled = 1 OR (outcome = 'voided' AND reversed = 0) ORDER BY n`)
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []int
-	for rows.Next() {
-		var a int
-		if err := rows.Scan(&a); err != nil {
-			return nil, err
-		}
-		out = append(out, a)
-	}
-	return out, rows.Err()
-}
-
-// outcomeOf reads attempt n's outcome.
-func outcomeOf(ctx context.Context, db *sql.DB, n int) (string, error) {
-	var o string
-	err := db.QueryRowContext(ctx, `SELECT outcome FROM fleet_attempt WHERE n = ?`, n).Scan(&o)
-	return o, err
 }
 
 // markReversed marks the sale of key reversed, on the reversal's
 // transaction.
 func markReversed(ctx context.Context, tx execer, key string) error {
-	res, err := tx.ExecContext(ctx, `UPDATE fleet_attempt SET reversed = 1 WHERE key = ? AND outcome IN ('sold', 'voided') AND reversed = 0`, key)
+	res, err := tx.ExecContext(ctx, `UPDATE fleet_attempt SET reversed = 1 WHERE key = ? AND outcome = 'sold' AND reversed = 0`, key)
 	if err != nil {
 		return err
 	}
@@ -117,7 +80,7 @@ func markReversed(ctx context.Context, tx execer, key string) error {
 
 // tally is what the till's attempts came to.
 type tally struct {
-	sold, online, reversed, refused, declined, voided, unsettled int
+	sold, online, reversed, refused, declined int
 }
 
 // counts reads the tally of the till's attempts.
@@ -125,11 +88,48 @@ func counts(ctx context.Context, db *sql.DB) (tally, error) {
 	var t tally
 	err := db.QueryRowContext(ctx, `SELECT
 	COALESCE(SUM(outcome = 'sold'), 0), COALESCE(SUM(outcome = 'sold' AND online), 0), COALESCE(SUM(outcome = 'sold' AND reversed), 0),
-	COALESCE(SUM(outcome = 'refused'), 0), COALESCE(SUM(outcome = 'declined'), 0),
-	COALESCE(SUM(outcome = 'voided'), 0), COALESCE(SUM(unsettled), 0) FROM fleet_attempt`).
-		Scan(&t.sold, &t.online, &t.reversed, &t.refused, &t.declined, &t.voided, &t.unsettled)
+	COALESCE(SUM(outcome = 'refused'), 0), COALESCE(SUM(outcome = 'declined'), 0) FROM fleet_attempt`).
+		Scan(&t.sold, &t.online, &t.reversed, &t.refused, &t.declined)
 	return t, err
 }
+
+// voidedCount counts the attempts refused or declined that the till kept
+// in doubt and Till.Sync voided: the central had made the use, and the
+// journal recorded it and gave it back under the sale's key and "/void".
+func voidedCount(ctx context.Context, db *sql.DB, j *till.Journal) (int, error) {
+	rows, err := db.QueryContext(ctx, `SELECT key FROM fleet_attempt WHERE outcome IN ('refused', 'declined') ORDER BY n`)
+	if err != nil {
+		return 0, err
+	}
+	var keys []string
+	for rows.Next() {
+		var k string
+		if err := rows.Scan(&k); err != nil {
+			rows.Close()
+			return 0, err
+		}
+		keys = append(keys, k)
+	}
+	rows.Close()
+	if err := rows.Err(); err != nil {
+		return 0, err
+	}
+	n := 0
+	for _, k := range keys {
+		e, found, err := j.Entry(ctx, k+voidSuffix)
+		if err != nil {
+			return 0, err
+		}
+		if found && e.Reverses == k {
+			n++
+		}
+	}
+	return n, nil
+}
+
+// voidSuffix is what till.Till.Sync adds to the key of a sale in doubt to
+// key the reversal that gives it back.
+const voidSuffix = "/void"
 
 func saveCall(ctx context.Context, db *sql.DB, c call) error {
 	_, err := db.ExecContext(ctx, `INSERT INTO fleet_call (key, lease_id, uses) VALUES (?, ?, ?) ON CONFLICT (key) DO NOTHING`,

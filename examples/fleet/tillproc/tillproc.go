@@ -23,10 +23,16 @@
 // key and the central answers the journal's upload with the same record.
 //
 // A sale the till asked the central in vain and then refused or declined
-// offline (no lease left to it, say) may have been used at the central
-// all the same; the till marks it unsettled, and at its next sync asks
-// for it again under its key and gives the use back at once, so that the
-// central and the till hold the same use, given back (see settle.go).
+// offline (no lease left to it, say) is recorded as refused or declined;
+// the central may have made its use all the same. till.Till keeps such a
+// sale in doubt (till.Journal.Doubts), and its Sync settles it: it asks
+// the central again under the sale's key and gives back at once the use
+// the central answers with (a reversal keyed by the sale's key and
+// "/void"), so that no coupon stays used up by a sale the customer never
+// had. A till stopped between keeping a sale in doubt and recording its
+// refusal does not try the sale again once its journal holds the key (the
+// settlement recorded the central's use under it): it records the attempt
+// as declined. At the end the till syncs until it holds no sale in doubt.
 //
 // A small share of sales are given back (till.Journal.Reverse, for online
 // and offline uses alike): the reversal's entry and the mark on the till's
@@ -107,9 +113,9 @@ type Options struct {
 // Summary is what a till did, across its restarts: its sales (Sold, of
 // which Online were decided by the central and the others offline, and
 // Reversed given back since), the attempts the rules refused, those it
-// declined (no lease, or no series configuration, while cut off), those
-// it voided (refused or declined offline after asking the central in
-// vain, then used under their key and given back, see settle), and the
+// declined (no lease, or no series configuration, while cut off), how
+// many of those two were sales in doubt that Till.Sync voided (asked of
+// the central in vain, used there all the same, and given back), and the
 // uses it returned at the end.
 type Summary struct {
 	Till     string `json:"till"`
@@ -143,30 +149,21 @@ type node struct {
 // central is the till's client of the central, which notes the key of
 // the last sale the central answered online, so that the sale's record
 // (the hook of Till.Redeem, in the same transaction) says how it was
-// decided; of the last one it was asked in vain (it may have made the use
-// all the same); and of the last one it refused.
+// decided.
 type central struct {
 	*tillhttp.Client
-	answered, unanswered, refused string
+	answered string
 }
 
 // RedeemAtTill asks the central to decide a sale, and notes its key when
-// the central answered with a use, did not answer, or refused it.
+// the central answered with a use.
 func (c *central) RedeemAtTill(ctx context.Context, req couponkit.TillRedeemRequest) (couponkit.TillRedeemResult, error) {
 	res, err := c.Client.RedeemAtTill(ctx, req)
-	switch {
-	case err == nil:
+	if err == nil {
 		c.answered = req.Key
-	case till.Unanswered(err):
-		c.unanswered = req.Key
-	default:
-		c.refused = req.Key
 	}
 	return res, err
 }
-
-// asking clears the notes before sale key is asked.
-func (c *central) asking() { c.answered, c.unanswered, c.refused = "", "", "" }
 
 // Run runs the till until it has made o.Sales sale attempts (or the offer
 // is sold out), synced its journal and returned its leases' leftovers.
@@ -266,9 +263,19 @@ func (n *node) hash(a int) uint64 {
 // (its file) is returned.
 func (n *node) sale(ctx context.Context, a int) error {
 	u := n.use(a)
-	n.c.asking()
+	if _, found, err := n.j.Entry(ctx, u.Key); err != nil || found {
+		// Only the settlement of a sale in doubt journals a key without
+		// the attempt's record: this attempt, refused or declined before
+		// the till stopped, and voided since.
+		if err != nil {
+			return err
+		}
+		n.lg.Printf("sale %s was settled as in doubt before its refusal was recorded", u.Key)
+		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code, false)
+	}
+	n.c.answered = ""
 	hook := func(tx *sql.Tx) error {
-		return recordAttempt(ctx, tx, a, sold, u.Key, u.Code, n.c.answered == u.Key, false)
+		return recordAttempt(ctx, tx, a, sold, u.Key, u.Code, n.c.answered == u.Key)
 	}
 	res, err := n.t.Redeem(ctx, u, hook)
 	if errors.Is(err, errcode.ErrUnavailable) && n.fetchSeries(ctx) == nil {
@@ -292,9 +299,9 @@ func (n *node) sale(ctx context.Context, a int) error {
 		if re == nil || slices.ContainsFunc(re.Refusals, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }) {
 			n.lastSync = time.Time{}
 		}
-		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code, false, n.c.unanswered == u.Key)
+		return recordAttempt(ctx, n.db, a, refused, u.Key, u.Code, false)
 	case errors.Is(err, errcode.ErrNoLease), errors.Is(err, errcode.ErrUnavailable), errors.Is(err, errcode.ErrAllowanceExceeded):
-		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code, false, n.c.unanswered == u.Key)
+		return recordAttempt(ctx, n.db, a, declined, u.Key, u.Code, false)
 	}
 	return err
 }
@@ -344,8 +351,12 @@ func (n *node) fetchSeries(ctx context.Context) error {
 // summary reads what the till did from its file.
 func (n *node) summary(ctx context.Context) (Summary, error) {
 	c, err := counts(ctx, n.db)
+	if err != nil {
+		return Summary{}, err
+	}
+	voided, err := voidedCount(ctx, n.db, n.j)
 	return Summary{Till: n.o.Till, Sold: c.sold, Online: c.online, Offline: c.sold - c.online, Reversed: c.reversed,
-		Refused: c.refused, Declined: c.declined, Voided: c.voided, Returned: n.returned, SoldOut: n.soldOut}, err
+		Refused: c.refused, Declined: c.declined, Voided: voided, Returned: n.returned, SoldOut: n.soldOut}, err
 }
 
 // String is the summary as one line of JSON.

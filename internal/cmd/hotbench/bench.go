@@ -1,0 +1,187 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+)
+
+// A contender is one way of redeeming on one database: couponkit's engine
+// or a hand-written strategy.
+type contender struct {
+	// name identifies the contender in the output.
+	name string
+	// db is the database it runs on: "postgres" or "sqlite".
+	db string
+	// couponkit marks the engine's contender, the numerator of the
+	// ratios of the other contenders of its database.
+	couponkit bool
+	// unsafe marks a contender that is known to overshoot: its exactness
+	// is a warning figure, not a failure, and it is not timed.
+	unsafe bool
+	// prepare makes a fresh series (or counter) of the given limit with
+	// attempts coupons to redeem, outside the timed part.
+	prepare func(ctx context.Context, limit, attempts int) (*trial, error)
+}
+
+// A trial is one prepared series of a contender.
+type trial struct {
+	// attempt redeems the i-th coupon of the series: true when redeemed,
+	// false when refused because the limit is reached.
+	attempt func(ctx context.Context, i int) (bool, error)
+	// stored counts the redemptions the database holds for the series.
+	stored func(ctx context.Context) (int64, error)
+	// release, when not nil, frees what the trial held once it is over.
+	release func()
+}
+
+// outcome is what one run of a trial measured.
+type outcome struct {
+	ok, refused int64
+	elapsed     time.Duration
+}
+
+// rate is the redemptions per second of the run.
+func (o outcome) rate() float64 { return float64(o.ok) / o.elapsed.Seconds() }
+
+// race runs attempts attempts of tr from clients goroutines, each taking
+// the next coupon in turn, and returns the counts and the wall time. The
+// first error stops every client and is returned.
+func race(ctx context.Context, tr *trial, clients, attempts int) (outcome, error) {
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	var next, ok, refused atomic.Int64
+	var once sync.Once
+	var first error
+	var wg sync.WaitGroup
+	start := time.Now()
+	for range clients {
+		wg.Go(func() {
+			for ctx.Err() == nil {
+				i := int(next.Add(1) - 1)
+				if i >= attempts {
+					return
+				}
+				done, err := tr.attempt(ctx, i)
+				switch {
+				case err != nil:
+					once.Do(func() { first = fmt.Errorf("attempt %d: %w", i, err); cancel() })
+				case done:
+					ok.Add(1)
+				default:
+					refused.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	o := outcome{ok: ok.Load(), refused: refused.Load(), elapsed: time.Since(start)}
+	if first == nil && ctx.Err() != nil {
+		first = ctx.Err()
+	}
+	return o, first
+}
+
+// exactness is the result of the exactness check of one contender: a
+// series of limit limit, attempts attempts from the configured clients.
+type exactness struct {
+	name, db        string
+	unsafe          bool
+	limit           int
+	ok, stored      int64
+	refused         int64
+	err             error
+	rateWhileRacing float64
+}
+
+// exact reports whether both the successes the clients saw and the
+// redemptions stored equal the limit.
+func (x exactness) exact() bool {
+	return x.err == nil && x.ok == int64(x.limit) && x.stored == int64(x.limit)
+}
+
+// checkExact runs the exactness check of c.
+func checkExact(ctx context.Context, c contender, limit, attempts, clients int) exactness {
+	x := exactness{name: c.name, db: c.db, unsafe: c.unsafe, limit: limit}
+	tr, err := c.prepare(ctx, limit, attempts)
+	if err != nil {
+		x.err = fmt.Errorf("prepare: %w", err)
+		return x
+	}
+	if tr.release != nil {
+		defer tr.release()
+	}
+	o, err := race(ctx, tr, clients, attempts)
+	x.ok, x.refused, x.rateWhileRacing = o.ok, o.refused, o.rate()
+	if err != nil {
+		x.err = err
+		return x
+	}
+	x.stored, x.err = tr.stored(ctx)
+	return x
+}
+
+// timeOne prepares a series of c whose limit is not reached (twice the
+// attempts) and times attempts redemptions of it.
+func timeOne(ctx context.Context, c contender, attempts, clients int) (float64, error) {
+	tr, err := c.prepare(ctx, 2*attempts, attempts)
+	if err != nil {
+		return 0, fmt.Errorf("%s: prepare: %w", c.name, err)
+	}
+	if tr.release != nil {
+		defer tr.release()
+	}
+	o, err := race(ctx, tr, clients, attempts)
+	if err != nil {
+		return 0, fmt.Errorf("%s: %w", c.name, err)
+	}
+	if o.ok != int64(attempts) {
+		return 0, fmt.Errorf("%s: %d of %d attempts redeemed below the limit", c.name, o.ok, attempts)
+	}
+	return o.rate(), nil
+}
+
+// rounds times every timed contender once per round, in an order rotated
+// by one each round so that none always runs first or after the same
+// neighbour, and returns each contender's rates by name. progress, when
+// not nil, is called after each run.
+func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progress func(round int, name string, rate float64)) (map[string][]float64, error) {
+	var timed []contender
+	for _, c := range cs {
+		if !c.unsafe {
+			timed = append(timed, c)
+		}
+	}
+	rates := map[string][]float64{}
+	for r := range n {
+		for k := range timed {
+			c := timed[(k+r)%len(timed)]
+			rate, err := timeOne(ctx, c, attempts, clients)
+			if err != nil {
+				return rates, fmt.Errorf("round %d: %w", r+1, err)
+			}
+			rates[c.name] = append(rates[c.name], rate)
+			if progress != nil {
+				progress(r+1, c.name, rate)
+			}
+		}
+	}
+	return rates, nil
+}
+
+// median is the median of xs (the mean of the middle two for an even
+// count), 0 for none.
+func median(xs []float64) float64 {
+	if len(xs) == 0 {
+		return 0
+	}
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}

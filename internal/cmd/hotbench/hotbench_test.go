@@ -1,0 +1,165 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"io"
+	"os"
+	"strings"
+	"testing"
+)
+
+// tiny is a run small enough for the default test budget.
+func tiny(dbs ...string) config {
+	return config{dbs: dbs, dsn: os.Getenv("COUPONKIT_TEST_POSTGRES"), rounds: 2, n: 40, clients: 8,
+		limit: 20, attempts: 60, bulkN: 300, bulkRounds: 2}
+}
+
+// TestRunSQLite runs the whole program on SQLite with tiny sizes: both
+// contenders are exact and timed, and the ratio is printed.
+func TestRunSQLite(t *testing.T) {
+	cfg := tiny("sqlite")
+	cfg.dir = t.TempDir()
+	out := runOK(t, cfg)
+	for _, want := range []string{"sqlite couponkit", "sqlite guarded UPDATE + INSERT, one tx", "couponkit ÷ contender"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if n := strings.Count(out, "  exact"); n != 2 {
+		t.Errorf("%d exact lines, want 2:\n%s", n, out)
+	}
+}
+
+// TestRunPostgres runs the whole program on PostgreSQL with tiny sizes,
+// with the bulk comparison and a CPU profile: every safe contender is
+// exact, the schema is dropped afterwards.
+func TestRunPostgres(t *testing.T) {
+	cfg := tiny("postgres")
+	if cfg.dsn == "" {
+		t.Skip("set COUPONKIT_TEST_POSTGRES to a PostgreSQL DSN to run it")
+	}
+	cfg.cpuprofile = t.TempDir() + "/cpu.pprof"
+	out := runOK(t, cfg)
+	if n := strings.Count(out, "  exact"); n != 5 {
+		t.Errorf("%d exact lines, want 5 (couponkit and four hand-written):\n%s", n, out)
+	}
+	for _, want := range []string{"pg one statement, sync off", "pg raw COPY, same rows and indexes", "rows/s", "CPU profile"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("output lacks %q:\n%s", want, out)
+		}
+	}
+	if fi, err := os.Stat(cfg.cpuprofile); err != nil || fi.Size() == 0 {
+		t.Errorf("CPU profile: %v, %v", fi, err)
+	}
+	_, rest, _ := strings.Cut(out, "PostgreSQL schema ")
+	schema, _, _ := strings.Cut(rest, " ")
+	if !strings.HasPrefix(schema, "hotbench_") {
+		t.Fatalf("no schema named in the output:\n%s", out)
+	}
+	env, err := openPG(context.Background(), cfg.dsn)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	var left int
+	q := `SELECT count(*) FROM pg_namespace WHERE nspname = $1 OR nspname LIKE $1 || '\_b%'`
+	if err := env.sync.QueryRow(q, schema).Scan(&left); err != nil || left != 0 {
+		t.Errorf("%d schemas of the run left behind, %v", left, err)
+	}
+}
+
+func runOK(t *testing.T, cfg config) string {
+	t.Helper()
+	var buf bytes.Buffer
+	if err := run(context.Background(), cfg, &buf); err != nil {
+		t.Fatalf("run: %v\n%s", err, buf.String())
+	}
+	return buf.String()
+}
+
+// TestExactnessCatchesAnUnguardedBump checks that the exactness check
+// fails a strategy whose bump lacks its guard: it redeems every attempt.
+func TestExactnessCatchesAnUnguardedBump(t *testing.T) {
+	env, err := openSQLite(context.Background(), t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	good := env.handContender()
+	broken := sqliteStmts
+	broken.guardBump = broken.bump
+	bad := good
+	bad.prepare = func(ctx context.Context, limit, _ int) (*trial, error) {
+		return handTrial(ctx, env.hand, broken, "broken", limit, broken.guardedTx)
+	}
+	if x := checkExact(context.Background(), good, 10, 30, 4); !x.exact() {
+		t.Errorf("guarded: %+v, want exact", x)
+	}
+	x := checkExact(context.Background(), bad, 10, 30, 4)
+	if x.exact() || x.ok != 30 || x.stored != 30 || verdict(x) != "NOT EXACT" {
+		t.Errorf("unguarded: %+v (%s), want 30 redeemed and NOT EXACT", x, verdict(x))
+	}
+}
+
+// TestUnsafeVerdict checks how an overshoot is reported: a warning for
+// the unsafe contender, a failure for another.
+func TestUnsafeVerdict(t *testing.T) {
+	x := exactness{limit: 1000, ok: 1043, stored: 1043, unsafe: true}
+	if v := verdict(x); !strings.HasPrefix(v, "WARNING: overshoot 43 (4.3% over the limit)") {
+		t.Errorf("unsafe: %q", v)
+	}
+	x.unsafe = false
+	if v := verdict(x); v != "NOT EXACT" {
+		t.Errorf("safe: %q", v)
+	}
+	x.ok, x.stored = 1000, 999
+	if x.exact() {
+		t.Error("a stored count short of the limit is exact")
+	}
+}
+
+func TestMedian(t *testing.T) {
+	for _, c := range []struct {
+		in   []float64
+		want float64
+	}{{nil, 0}, {[]float64{3}, 3}, {[]float64{5, 1, 3}, 3}, {[]float64{4, 1, 3, 2}, 2.5}} {
+		if got := median(c.in); got != c.want {
+			t.Errorf("median(%v) = %v, want %v", c.in, got, c.want)
+		}
+	}
+}
+
+func TestParseFlags(t *testing.T) {
+	t.Setenv("COUPONKIT_TEST_POSTGRES", "")
+	cfg, err := parseFlags(nil, io.Discard)
+	if err != nil || len(cfg.dbs) != 1 || cfg.dbs[0] != "sqlite" || cfg.limit != 1000 || cfg.attempts != 3000 || cfg.clients != 32 || cfg.bulkN != 1_000_000 {
+		t.Errorf("defaults: %+v, %v", cfg, err)
+	}
+	for _, args := range [][]string{{"-db", "postgres"}, {"-db", "mysql"}, {"-attempts", "10"}} {
+		if _, err := parseFlags(args, io.Discard); err == nil {
+			t.Errorf("%v: accepted", args)
+		}
+	}
+	cfg, err = parseFlags([]string{"-db", "postgres", "-dsn", "postgres://x", "-db", "sqlite"}, io.Discard)
+	if err != nil || !cfg.has("postgres") || !cfg.has("sqlite") {
+		t.Errorf("both: %+v, %v", cfg, err)
+	}
+}
+
+// TestPrintRates checks both ratios: of the medians, and the median of
+// the ratios within each round.
+func TestPrintRates(t *testing.T) {
+	cs := []contender{{name: "ck", db: "postgres", couponkit: true}, {name: "hand", db: "postgres"}}
+	rates := map[string][]float64{"ck": {100, 200, 400}, "hand": {100, 400, 100}}
+	var buf bytes.Buffer
+	printRates(&buf, cs, rates, "redemptions/s")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
+	}
+	// Medians 200 and 100: 2.00; per round 1, 0.5, 4: median 1.00.
+	if f := strings.Fields(lines[2]); len(f) != 6 || f[1] != "100" || f[4] != "2.00" || f[5] != "1.00" {
+		t.Errorf("hand line %q", lines[2])
+	}
+}
