@@ -9,6 +9,7 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/till"
 )
 
 // sizer is the till's lease size policy (till.Config.Size): LeaseUses
