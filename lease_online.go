@@ -23,7 +23,11 @@ func (r *TillRedeemRequest) validate() error {
 		required("SeriesID", r.SeriesID), idArg("SeriesID", r.SeriesID),
 		required("Code", r.Code), input.Text("Code", input.Code, r.Code),
 		input.Text("Customer", input.ID, r.Customer), required("At", timeText(r.At)), input.Time("At", r.At),
+		idArg("LeaseID", r.LeaseID),
 	)
+	if err == nil && r.NoLease && r.LeaseID != "" {
+		err = errcode.New(errcode.InvalidArgument, "NoLease", "names no lease, with LeaseID set")
+	}
 	if err == nil && r.Bill.Amount.IsNegative() {
 		err = errcode.New(errcode.InvalidArgument, "Bill", "must not be negative")
 	}
@@ -31,12 +35,18 @@ func (r *TillRedeemRequest) validate() error {
 }
 
 // RedeemAtTill decides a till's use online, at the central's clock, with
-// every level exact, as Redeem does. The use draws on the till's open
-// lease of the series that has uses left and ends first (counted on it,
-// lease.Use, not on the series' use counter again: the lease counted it
-// when it was granted), so a series fully leased out still serves the
-// tills that hold it; a till with no such lease makes an ordinary
-// redemption, counted on the series under its limit. The redemption's
+// every level exact, as Redeem does. The use draws on the lease the till
+// names (req.LeaseID) when it is the till's open lease of the series with
+// a use left, or, when the till names none and does not set NoLease, on
+// its open lease of the series that has uses left and ends first (counted
+// on it, lease.Use, not on the series' use counter again: the lease
+// counted it when it was granted), so a series fully leased out still
+// serves the tills that hold it; otherwise it makes an ordinary
+// redemption, counted on the series under its limit. A till that may
+// have used its leases offline names the lease its journal would draw on,
+// or NoLease, so that an online use never takes a lease use the till has
+// spent offline and not uploaded yet (whose entry would then find the
+// lease full). The redemption's
 // idempotency key is req.Till+"/"+req.Key and its actor "till "+req.Till,
 // as for the till's journal entries.
 //
@@ -106,7 +116,7 @@ func (e *Engine) answerRecorded(ctx context.Context, rec *lease.Entry, req *Till
 // writes nothing.
 func (e *Engine) redeemOnline(ctx context.Context, ls store.LeaseStore, req *TillRedeemRequest, out *TillRedeemResult) error {
 	now := e.now()
-	l, onLease, err := tillLease(ctx, ls, req.Till, req.SeriesID)
+	l, onLease, err := onlineLease(ctx, ls, req)
 	if err != nil {
 		return err
 	}
@@ -163,6 +173,29 @@ func (e *Engine) redeemOnline(ctx context.Context, ls store.LeaseStore, req *Til
 	loc := p.q.At.Location()
 	*out = TillRedeemResult{Redemption: RedeemResult{Redemption: r.In(loc), Coupon: c.In(loc), Discount: p.discount}, Entry: rec}
 	return nil
+}
+
+// onlineLease returns the lease an online use req is counted on, and
+// whether there is one: the lease the till named when it is the till's
+// of the series, open, with a use left; none when the till named one
+// that is not, or none (NoLease); else the till's open lease of the
+// series with uses left that ends first.
+func onlineLease(ctx context.Context, ls store.LeaseStore, req *TillRedeemRequest) (lease.Lease, bool, error) {
+	switch {
+	case req.NoLease:
+		return lease.Lease{}, false, nil
+	case req.LeaseID == "":
+		return tillLease(ctx, ls, req.Till, req.SeriesID)
+	}
+	l, err := ls.Lease(ctx, req.LeaseID)
+	if errors.Is(err, errcode.ErrNotFound) {
+		return lease.Lease{}, false, nil
+	}
+	if err != nil {
+		return lease.Lease{}, false, err
+	}
+	ok := l.Till == req.Till && l.SeriesID == req.SeriesID && l.Status == lease.Open && l.Left().Uses > 0
+	return l, ok, nil
 }
 
 // tillLease returns the till's open lease of the series with uses left

@@ -28,6 +28,16 @@ type TillRedeemRequest struct {
 	// At is the sale time by the till's clock, kept on the record; the
 	// central decides at its own clock.
 	At time.Time `json:"at"`
+	// LeaseID names the lease the till draws the use on by its own count
+	// (the one its journal would draw an offline use of the sale on), and
+	// NoLease says it draws on none. The central counts the use on the
+	// named lease when it is the till's lease of the series, open, with a
+	// use left by the central's count, and on the series otherwise (as
+	// for NoLease): never on a lease the till may have spent offline
+	// already, whose uses it has not uploaded yet. With neither set, the
+	// central picks the till's lease (see Engine.RedeemAtTill).
+	LeaseID string `json:"lease_id,omitempty"`
+	NoLease bool   `json:"no_lease,omitempty"`
 }
 
 // TillRedeemResult is the central's answer to a till's online use: the

@@ -24,6 +24,7 @@ var leaseOnlineTests = []test{
 	{"OnTheLease", testOnlineOnTheLease},
 	{"WithoutLease", testOnlineWithoutLease},
 	{"LeaseEndingFirst", testOnlineLeaseEndingFirst},
+	{"NamedLease", testOnlineNamedLease},
 	{"OnlineThenJournal", testOnlineThenJournal},
 	{"JournalThenOnline", testJournalThenOnline},
 	{"RaceWithJournal", testOnlineRace},

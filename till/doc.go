@@ -8,10 +8,12 @@
 // # Online first
 //
 // [Till] is what a point of sale calls. [Till.Redeem] asks the central
-// first ([Central].RedeemAtTill, with the sale's idempotency key) within a
+// first ([Central].RedeemAtTill, with the sale's idempotency key and the
+// lease the journal would draw an offline use on, or none) within a
 // deadline, once the journal's unsynced entries are uploaded (the central
-// draws an online use on one of the till's leases, and must know what the
-// till used of them offline): the central's answer is final (a refusal is returned, never
+// counts an online use on the lease the till names when it has a use left
+// there, never on a lease use the till spent offline and has not
+// uploaded): the central's answer is final (a refusal is returned, never
 // retried offline), and an allowed use is written to the journal as an
 // online entry, already synced, in one transaction with the caller's
 // hook, so that the till's own levels count it. When the central does not
@@ -19,8 +21,9 @@
 // Unavailable; see [Unanswered]) the sale is decided offline by the
 // journal under the same key, so that a use the central made but whose
 // answer was lost is counted once when the journal syncs. [Till.Sync]
-// uploads the journal, sizes the till's leases by a lease.SizePolicy from
-// its recent uses (grant, renew, top up, return) and reads the feed.
+// uploads the journal, sends again the lease calls left unanswered, sizes
+// the till's leases by a lease.SizePolicy from its recent uses (grant,
+// renew, top up, return) and reads the feed.
 // [Local] is the [Central] of a till in the central's own process; the
 // HTTP client of package tillhttp is the other.
 //
@@ -92,6 +95,20 @@
 // record of this till's own uses ([WithTill]); it moves the till's feed
 // position ([Journal.FeedPosition]) in the same transaction, so a page
 // applied twice is applied once.
+//
+// # Lease calls
+//
+// [Journal.PutLease] keeps only an answer newer than the one it holds
+// (lease.Lease.Version): an old answer arriving late, or a retried call
+// answered with its first result, never rolls a lease back. A lease call
+// is written down before it is sent ([Journal.BeginCall]) and settled with
+// the central's answer ([Journal.SettleCall]); one left unanswered is sent
+// again with the same key, after a crash too ([Journal.Calls]), and the
+// central answers it with its first result, so that the till learns the
+// lease a lost grant made. A return sets its uses aside when it is written
+// down ([Journal.ReserveReturn]): the till does not spend them while the
+// answer is in doubt, and if the answer never comes they stay unused, to
+// be reclaimed by the central when the lease lapses.
 //
 // # Schema
 //

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 
+	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/refusal"
 )
 
@@ -154,6 +155,10 @@ func (t *Till) settleOne(ctx context.Context, s *Sale) (made, done bool, err err
 	if err != nil {
 		return false, false, err
 	}
+	// A use the central makes now is counted on the series, not on a
+	// lease use the till may have spent offline since (a reversal gives a
+	// use back to the series, never to the lease).
+	req.NoLease = true
 	cctx, cancel := context.WithTimeout(ctx, t.cfg.Deadline)
 	res, err := t.cfg.Central.RedeemAtTill(cctx, req)
 	cancel()
@@ -174,10 +179,16 @@ func (t *Till) settleOne(ctx context.Context, s *Sale) (made, done bool, err err
 }
 
 // void gives back e, the recorded use of the sale in doubt s, unless it
-// was given back already, and settles s.
+// was given back already, and settles s. A till that holds no lease of
+// the series to report the reversal under keeps s in doubt, for a Sync
+// after it has one (the use stays recorded, and is given back then).
 func (t *Till) void(ctx context.Context, s *Sale, e Entry) (made, done bool, err error) {
 	if !e.Reversed {
-		if _, err := t.j.Reverse(ctx, Reversal{Key: s.Key + voidSuffix, Reverses: s.Key, At: t.cfg.Now()}, nil); err != nil {
+		_, err := t.j.Reverse(ctx, Reversal{Key: s.Key + voidSuffix, Reverses: s.Key, At: t.cfg.Now()}, nil)
+		if errors.Is(err, errcode.ErrUnavailable) {
+			return false, false, nil
+		}
+		if err != nil {
 			return false, false, err
 		}
 	}

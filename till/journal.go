@@ -55,23 +55,39 @@ func Open(ctx context.Context, db *sql.DB, skew time.Duration, opts ...Option) (
 // Till returns the till's id given to Open (WithTill), or "".
 func (j *Journal) Till() string { return j.till }
 
-// PutLease keeps a lease as the central last answered it: a new lease is
-// added, a known one gets the central's Granted, Returned, End, status and
-// Allowance of unverified uses (the till's own counts of uses, and of
-// unverified uses, are kept).
+// PutLease keeps a lease as the central answered it, when the answer is
+// newer than the one the journal holds (a greater lease.Lease.Version): a
+// new lease is added, a known one gets the central's Granted, Returned,
+// End, status, Allowance and Version (the till's own counts of uses, of
+// unverified uses and of uses set aside for a return are kept). An older
+// answer, or the same one again (a retried call answered with its first
+// result, a duplicate delivered late), changes nothing: it must not roll
+// the lease back, least of all its Returned, which would let the till
+// spend uses it gave back.
 func (j *Journal) PutLease(ctx context.Context, l lease.Lease) error {
+	return putLease(ctx, j.db, &l)
+}
+
+// putLease is PutLease on a *sql.DB or a *sql.Tx.
+func putLease(ctx context.Context, tx execer, l *lease.Lease) error {
 	if err := l.Check(); err != nil {
 		return err
 	}
-	_, err := j.db.ExecContext(ctx, `
-INSERT INTO till_lease (id, series_id, granted, returned, end_ns, closed, allowance) VALUES (?, ?, ?, ?, ?, ?, ?)
+	_, err := tx.ExecContext(ctx, `
+INSERT INTO till_lease (id, series_id, granted, returned, end_ns, closed, allowance, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET granted = excluded.granted, returned = excluded.returned,
-	end_ns = excluded.end_ns, closed = excluded.closed, allowance = excluded.allowance`,
-		l.ID, l.SeriesID, l.Granted.Uses, l.Returned.Uses, l.End.UnixNano(), l.Status == lease.Closed, l.Allowance)
+	end_ns = excluded.end_ns, closed = excluded.closed, allowance = excluded.allowance, version = excluded.version
+WHERE excluded.version > till_lease.version`,
+		l.ID, l.SeriesID, l.Granted.Uses, l.Returned.Uses, l.End.UnixNano(), l.Status == lease.Closed, l.Allowance, l.Version)
 	if err != nil {
 		return fmt.Errorf("till: keeping lease %s: %w", l.ID, err)
 	}
 	return nil
+}
+
+// execer is a *sql.DB or a *sql.Tx, for writes.
+type execer interface {
+	ExecContext(ctx context.Context, query string, args ...any) (sql.Result, error)
 }
 
 // Use is one offline redemption as the till records it.
@@ -242,7 +258,7 @@ func (j *Journal) write(ctx context.Context, tx *sql.Tx, e *Entry, hook func(*sq
 // left, the one ending first, so that no lease lapses with uses left that
 // another could have spared.
 func (j *Journal) pickLease(ctx context.Context, tx *sql.Tx, seriesID string, at time.Time, unverified bool) (string, error) {
-	const usable = `FROM till_lease WHERE series_id = ?1 AND closed = 0 AND granted - returned - used > 0 AND ?2 < end_ns - ?3`
+	const usable = `FROM till_lease WHERE series_id = ?1 AND closed = 0 AND granted - returned - used - reserved > 0 AND ?2 < end_ns - ?3`
 	var id string
 	err := tx.QueryRowContext(ctx, `SELECT id `+usable+` AND (?4 = 0 OR unverified < allowance)
 ORDER BY end_ns, id LIMIT 1`, seriesID, at.UnixNano(), j.skew.Nanoseconds(), unverified).Scan(&id)

@@ -3,9 +3,11 @@ package till
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
+	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 )
 
@@ -45,9 +47,31 @@ func (j *Journal) RecordOnline(ctx context.Context, u Use, rec lease.Entry, hook
 	return e, nil
 }
 
+// drawOn returns the lease an offline use u would draw on now (by the
+// till's count, as Redeem picks it), or "" when it would draw on none,
+// writing nothing.
+func (j *Journal) drawOn(ctx context.Context, u Use) (string, error) {
+	tx, s, _, err := j.begin(ctx, &u)
+	if tx == nil {
+		return "", err
+	}
+	defer tx.Rollback()
+	k, err := knownCode(ctx, tx, &s, &u)
+	if err != nil {
+		return "", err
+	}
+	id, err := j.pickLease(ctx, tx, u.SeriesID, u.At, !k.Verified())
+	if errors.Is(err, errcode.ErrNoLease) || errors.Is(err, errcode.ErrAllowanceExceeded) {
+		return "", nil
+	}
+	return id, err
+}
+
 // LeaseState is a lease as the till keeps it: the central's Granted,
-// Returned, End, status and Allowance, and the till's own counts of the
-// uses it made of it (Used) and of those unverified.
+// Returned, End, status, Allowance and Version (of the newest answer the
+// till has), and the till's own counts of the uses it made of it (Used),
+// of those unverified, and of the uses it set aside for a return whose
+// answer it has not had (Reserved, [Journal.ReserveReturn]).
 type LeaseState struct {
 	ID         string    `json:"id"`
 	SeriesID   string    `json:"series_id"`
@@ -58,14 +82,17 @@ type LeaseState struct {
 	Closed     bool      `json:"closed"`
 	Allowance  int64     `json:"allowance"`
 	Unverified int64     `json:"unverified"`
+	Reserved   int64     `json:"reserved,omitempty"`
+	Version    int64     `json:"version"`
 }
 
-// Left is what the till may still use of the lease by its own count.
-func (l *LeaseState) Left() int64 { return l.Granted - l.Returned - l.Used }
+// Left is what the till may still use of the lease by its own count: not
+// what it set aside for a return in doubt.
+func (l *LeaseState) Left() int64 { return l.Granted - l.Returned - l.Used - l.Reserved }
 
 // Leases returns the leases the journal keeps, by series and End.
 func (j *Journal) Leases(ctx context.Context) ([]LeaseState, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT id, series_id, granted, returned, used, end_ns, closed, allowance, unverified
+	rows, err := j.db.QueryContext(ctx, `SELECT id, series_id, granted, returned, used, end_ns, closed, allowance, unverified, reserved, version
 FROM till_lease ORDER BY series_id, end_ns, id`)
 	if err != nil {
 		return nil, fmt.Errorf("till: reading leases: %w", err)
@@ -75,7 +102,7 @@ FROM till_lease ORDER BY series_id, end_ns, id`)
 	for rows.Next() {
 		var l LeaseState
 		var end int64
-		if err := rows.Scan(&l.ID, &l.SeriesID, &l.Granted, &l.Returned, &l.Used, &end, &l.Closed, &l.Allowance, &l.Unverified); err != nil {
+		if err := rows.Scan(&l.ID, &l.SeriesID, &l.Granted, &l.Returned, &l.Used, &end, &l.Closed, &l.Allowance, &l.Unverified, &l.Reserved, &l.Version); err != nil {
 			return nil, fmt.Errorf("till: reading leases: %w", err)
 		}
 		l.End = time.Unix(0, end).UTC()
@@ -97,15 +124,4 @@ WHERE series_id = ? AND reverses = '' AND reversed = 0 AND sale_ns >= ?`, series
 		return 0, fmt.Errorf("till: counting uses of series %s: %w", seriesID, err)
 	}
 	return n, nil
-}
-
-// markReturned takes uses of lease id off what the till may use, as
-// returned, before the return is sent; the central's answer (PutLease)
-// then sets what it returned.
-func (j *Journal) markReturned(ctx context.Context, id string, uses int64) error {
-	_, err := j.db.ExecContext(ctx, `UPDATE till_lease SET returned = returned + ? WHERE id = ? AND granted - returned - used >= ?`, uses, id, uses)
-	if err != nil {
-		return fmt.Errorf("till: marking %d uses of lease %s returned: %w", uses, id, err)
-	}
-	return nil
 }

@@ -105,6 +105,30 @@ CREATE TABLE till_feed (
 );
 `
 
+// migrationV3 brings a version 2 file to version 3:
+//
+//   - a lease keeps the Version of the central's answer the till holds
+//     (0: an answer kept before versions, which any answer replaces), so
+//     that an older answer arriving late never rolls it back, and the uses
+//     the till set aside for a return whose answer it has not had
+//     (reserved);
+//   - till_call keeps the lease calls the till sent and has no answer to,
+//     so that it sends them again, with the same key, until the central
+//     answers.
+const migrationV3 = `
+ALTER TABLE till_lease ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE till_lease ADD COLUMN reserved INTEGER NOT NULL DEFAULT 0 CHECK (reserved >= 0);
+CREATE TABLE till_call (
+	seq       INTEGER PRIMARY KEY AUTOINCREMENT,
+	key       TEXT NOT NULL UNIQUE,
+	kind      INTEGER NOT NULL,
+	series_id TEXT NOT NULL,
+	lease_id  TEXT NOT NULL DEFAULT '',
+	uses      INTEGER NOT NULL DEFAULT 0,
+	end_ns    INTEGER NOT NULL DEFAULT 0
+);
+`
+
 // SchemaVersion is the version of the journal's schema this code makes
 // and reads (SQLite's PRAGMA user_version of a journal's file).
 func SchemaVersion() int { return len(migrations) }
@@ -120,6 +144,10 @@ var migrations = []func(context.Context, *sql.Tx) error{
 	},
 	func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, migrationV2)
+		return err
+	},
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, migrationV3)
 		return err
 	},
 }

@@ -52,11 +52,12 @@ func (j *Journal) MarkSynced(ctx context.Context, keys []string) error {
 }
 
 // Left returns the uses the till may still make of a lease by its own
-// count: what the central granted less what was returned and what the
-// till used.
+// count: what the central granted less what was returned, what the till
+// used and what it set aside for a return in doubt
+// ([Journal.ReserveReturn]).
 func (j *Journal) Left(ctx context.Context, leaseID string) (int64, error) {
 	var n int64
-	err := j.db.QueryRowContext(ctx, `SELECT granted - returned - used FROM till_lease WHERE id = ?`, leaseID).Scan(&n)
+	err := j.db.QueryRowContext(ctx, `SELECT granted - returned - used - reserved FROM till_lease WHERE id = ?`, leaseID).Scan(&n)
 	if err != nil {
 		return 0, fmt.Errorf("till: reading lease %s: %w", leaseID, err)
 	}

@@ -115,10 +115,11 @@ type Result struct {
 }
 
 // Redeem makes a use of a coupon at the till, online first: it asks the
-// central (RedeemAtTill, with the sale's key) within the Deadline, after
-// uploading the journal's unsynced entries (so that the central, which
-// draws the use on one of the till's leases, knows the uses the till made
-// of them offline; an upload that fails leaves the sale to the journal). The
+// central (RedeemAtTill, with the sale's key and the lease the journal
+// would draw an offline use on, or none) within the Deadline, after
+// uploading the journal's unsynced entries (so that the central knows the
+// uses the till made of its leases offline; an upload that fails leaves
+// the sale to the journal). The
 // central's answer is final: a refusal is returned and never retried
 // offline; an allowed use is written to the journal as an online entry
 // (already synced, so that the till's levels count it) in one transaction
@@ -148,6 +149,13 @@ func (t *Till) Redeem(ctx context.Context, s Sale, hook func(*sql.Tx) error) (Re
 	if err != nil {
 		return Result{}, err
 	}
+	// The central counts the use on the lease the journal would draw on
+	// (or on none), never on one the till spent offline and has not
+	// uploaded: the same lease the journal takes if the answer is lost.
+	if req.LeaseID, err = t.j.drawOn(ctx, s); err != nil {
+		return Result{}, err
+	}
+	req.NoLease = req.LeaseID == ""
 	cctx, cancel := context.WithTimeout(ctx, t.cfg.Deadline)
 	res, err := t.online(cctx, req)
 	cancel()

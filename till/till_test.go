@@ -450,14 +450,16 @@ func TestTillOnlineAfterOfflineUses(t *testing.T) {
 }
 
 // TestTillLostAnswerOnAnotherLease: the central draws an online use on a
-// lease the till does not know of (its grant's answer was lost) and the
-// answer is lost too; the till decides the sale offline on its own lease.
-// Once the journal syncs, the till counts the use where the central did,
-// so that what it may use of each lease is what the central left it.
+// lease the till does not know of (its grant's answer was lost; the
+// request names no lease, as an older till's does, so the central picks
+// one) and the answer is lost too; the till decides the sale offline on
+// its own lease. Once the journal syncs, the till counts the use where the
+// central did, so that what it may use of each lease is what the central
+// left it.
 func TestTillLostAnswerOnAnotherLease(t *testing.T) {
 	ctx := context.Background()
 	c := newCentral(t)
-	tl, j := newTill(t, c, lost{till.Local{Engine: c.e}})
+	tl, j := newTill(t, c, unnamed{lost{till.Local{Engine: c.e}}})
 	hidden, err := c.e.GrantLease(ctx, couponkit.LeaseRequest{Till: "till-1", SeriesID: c.s.ID, Key: "grant-lost", Uses: 5, End: c.clock.Now().Add(time.Hour)})
 	if err != nil {
 		t.Fatal(err)

@@ -40,21 +40,25 @@ const maxFeedPages = 100
 // Sync brings the till and the central together: it uploads the journal
 // ([Journal.Sync]) and settles the sales in doubt (asked of the central in
 // vain, then not made offline: the central's use, if it made one, is
-// recorded and given back, and uploaded); then, for each series it keeps a lease of
-// (Config.Series), sizes its leases by the size policy from the till's
-// uses of the series in the last hour (its journal): it grants a lease
-// when it has none usable, renews one that has less than half of LeaseFor
-// to run, tops up when less than half of what the policy wants is left,
-// and returns what is left beyond twice that, keeping each lease the
-// central answers ([Journal.PutLease]); last, it reads the feed from the
-// till's position until it is caught up ([Journal.ApplyFeed]). The leases
-// come before the feed because the central's feed tells a till of the
-// series it holds a lease of: a till's first lease of a series must be
-// granted before it reads past that series' events. A return is taken
-// off what the till may use before it is sent, so that a return whose
-// answer is lost leaves the till none of the uses the central may have
-// taken back (the central's next answer about the lease sets them). It
-// stops at the first failure and returns what it did so far.
+// recorded and given back, and uploaded); then it sends again, with their
+// keys, the lease calls written down and not answered ([Journal.Calls]: an
+// answer lost, or a till that crashed before it came), so that the till
+// learns the lease a lost grant made and a return in doubt is settled;
+// then, for each series it keeps a lease of (Config.Series), sizes its
+// leases by the size policy from the till's uses of the series in the
+// last hour (its journal): it grants a lease when it has none usable,
+// renews one that has less than half of LeaseFor to run, tops up when
+// less than half of what the policy wants is left, and returns what is
+// left beyond twice that. Every lease call is written down before it is
+// sent ([Journal.BeginCall]: a return's uses are set aside, not spent
+// while its answer is in doubt) and settled with the central's answer
+// ([Journal.SettleCall]); a call left unanswered stops the sync and is
+// sent again by the next. Last, it reads the feed from the till's
+// position until it is caught up ([Journal.ApplyFeed]). The leases come
+// before the feed because the central's feed tells a till of the series
+// it holds a lease of: a till's first lease of a series must be granted
+// before it reads past that series' events. It stops at the first
+// failure and returns what it did so far.
 func (t *Till) Sync(ctx context.Context) (SyncReport, error) {
 	var rep SyncReport
 	n, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0)
@@ -69,6 +73,15 @@ func (t *Till) Sync(ctx context.Context) (SyncReport, error) {
 		n, err := t.j.Sync(ctx, t.cfg.ID, t.cfg.Central, 0)
 		rep.Uploaded += n
 		if err != nil {
+			return rep, err
+		}
+	}
+	calls, err := t.j.Calls(ctx)
+	if err != nil {
+		return rep, err
+	}
+	for _, c := range calls {
+		if err := t.send(ctx, c, &rep); err != nil {
 			return rep, err
 		}
 	}
@@ -140,8 +153,7 @@ func (t *Till) tend(ctx context.Context, seriesID string, all []LeaseState, rep 
 		}
 	}
 	// A call's key names the state it changes and the time, so that no
-	// two calls share one (a lease call's answer lost is not asked again:
-	// its uses stay escrowed until the lease lapses).
+	// two calls share one; a call left unanswered is sent again with it.
 	key := func(k lease.Kind, id string, n int64) string {
 		return fmt.Sprintf("%s/%s/%d/%d", k, id, n, now.UnixNano())
 	}
@@ -149,37 +161,66 @@ func (t *Till) tend(ctx context.Context, seriesID string, all []LeaseState, rep 
 		if want <= 0 {
 			return nil
 		}
-		req := couponkit.LeaseRequest{Till: t.cfg.ID, SeriesID: seriesID, Key: key(lease.Grant, seriesID, int64(held)), Uses: want, End: end}
-		res, err := t.cfg.Central.GrantLease(ctx, req)
-		return t.keep(ctx, LeaseAction{Kind: lease.Grant, SeriesID: seriesID, Uses: want, End: end}, res, err, rep)
+		return t.call(ctx, Call{Key: key(lease.Grant, seriesID, int64(held)), Kind: lease.Grant, SeriesID: seriesID, Uses: want, End: end}, rep)
 	}
 	l := usable[len(usable)-1] // the one ending last
-	call := couponkit.LeaseCall{Till: t.cfg.ID, LeaseID: l.ID}
 	if l.End.Sub(now) < t.cfg.LeaseFor/2 {
-		call.Key, call.End = key(lease.Renew, l.ID, l.End.UnixNano()), end
-		res, err := t.cfg.Central.RenewLease(ctx, call)
-		if err := t.keep(ctx, LeaseAction{Kind: lease.Renew, SeriesID: seriesID, LeaseID: l.ID, End: end}, res, err, rep); err != nil {
+		c := Call{Key: key(lease.Renew, l.ID, l.End.UnixNano()), Kind: lease.Renew, SeriesID: seriesID, LeaseID: l.ID, End: end}
+		if err := t.call(ctx, c, rep); err != nil {
 			return err
 		}
-		call.End = time.Time{}
 	}
 	switch {
 	case left < (want+1)/2:
-		call.Key, call.Uses = key(lease.TopUp, l.ID, l.Granted), want-left
-		res, err := t.cfg.Central.TopUpLease(ctx, call)
-		return t.keep(ctx, LeaseAction{Kind: lease.TopUp, SeriesID: seriesID, LeaseID: l.ID, Uses: call.Uses}, res, err, rep)
+		return t.call(ctx, Call{Key: key(lease.TopUp, l.ID, l.Granted), Kind: lease.TopUp, SeriesID: seriesID, LeaseID: l.ID, Uses: want - left}, rep)
 	case want > 0 && left > 2*want && l.Left() > 0:
-		call.Key, call.Uses = key(lease.Return, l.ID, l.Returned), min(l.Left(), left-want)
-		// Unusable here before the call: a return the central makes but
-		// whose answer is lost must not leave the till those uses (one
-		// used would count on the series again). The central's next
-		// answer about the lease sets what it returned.
-		if err := t.j.markReturned(ctx, l.ID, call.Uses); err != nil {
-			return err
-		}
-		res, err := t.cfg.Central.ReturnLease(ctx, call)
-		return t.keep(ctx, LeaseAction{Kind: lease.Return, SeriesID: seriesID, LeaseID: l.ID, Uses: call.Uses}, res, err, rep)
+		uses := min(l.Left(), left-want)
+		return t.call(ctx, Call{Key: key(lease.Return, l.ID, l.Returned), Kind: lease.Return, SeriesID: seriesID, LeaseID: l.ID, Uses: uses}, rep)
 	}
+	return nil
+}
+
+// call writes c down (a return sets its uses aside) and sends it.
+func (t *Till) call(ctx context.Context, c Call, rep *SyncReport) error {
+	if err := t.j.BeginCall(ctx, c); err != nil {
+		return err
+	}
+	return t.send(ctx, c, rep)
+}
+
+// send sends the call c written down and keeps the central's answer: the
+// lease it answers (SettleCall), the series' remaining uses, and the
+// action in rep. A refusal settles the call and is returned; a call left
+// unanswered (Unanswered) stays written down, for the next Sync.
+func (t *Till) send(ctx context.Context, c Call, rep *SyncReport) error {
+	var res couponkit.LeaseResult
+	var err error
+	call := couponkit.LeaseCall{Till: t.cfg.ID, LeaseID: c.LeaseID, Key: c.Key, Uses: c.Uses, End: c.End}
+	switch c.Kind {
+	case lease.Grant:
+		res, err = t.cfg.Central.GrantLease(ctx, couponkit.LeaseRequest{Till: t.cfg.ID, SeriesID: c.SeriesID, Key: c.Key, Uses: c.Uses, End: c.End})
+	case lease.Renew:
+		res, err = t.cfg.Central.RenewLease(ctx, call)
+	case lease.TopUp:
+		res, err = t.cfg.Central.TopUpLease(ctx, call)
+	default:
+		res, err = t.cfg.Central.ReturnLease(ctx, call)
+	}
+	if err != nil {
+		if !Unanswered(err) {
+			if serr := t.j.SettleCall(ctx, c.Key, nil); serr != nil {
+				return serr
+			}
+		}
+		return fmt.Errorf("till: %s of a lease of series %s: %w", c.Kind, c.SeriesID, err)
+	}
+	if err := t.j.SettleCall(ctx, c.Key, &res.Lease); err != nil {
+		return err
+	}
+	t.mu.Lock()
+	t.remaining[c.SeriesID] = res.Remaining
+	t.mu.Unlock()
+	rep.Leases = append(rep.Leases, LeaseAction{Kind: c.Kind, SeriesID: c.SeriesID, LeaseID: res.Lease.ID, Uses: c.Uses, End: c.End})
 	return nil
 }
 
@@ -198,21 +239,4 @@ func (t *Till) want(ctx context.Context, seriesID string, now time.Time) (int64,
 		remaining = -1
 	}
 	return t.cfg.Size(lease.SizeInput{Remaining: remaining, RatePerHour: float64(n), Duration: t.cfg.LeaseFor, Tills: t.cfg.Tills}), nil
-}
-
-// keep records a lease call's answer: the lease in the journal, the
-// series' remaining uses, and the action in rep.
-func (t *Till) keep(ctx context.Context, a LeaseAction, res couponkit.LeaseResult, err error, rep *SyncReport) error {
-	if err != nil {
-		return fmt.Errorf("till: %s of a lease of series %s: %w", a.Kind, a.SeriesID, err)
-	}
-	if err := t.j.PutLease(ctx, res.Lease); err != nil {
-		return err
-	}
-	t.mu.Lock()
-	t.remaining[a.SeriesID] = res.Remaining
-	t.mu.Unlock()
-	a.LeaseID = res.Lease.ID
-	rep.Leases = append(rep.Leases, a)
-	return nil
 }

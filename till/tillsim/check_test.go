@@ -2,6 +2,7 @@ package tillsim
 
 import (
 	"slices"
+	"strings"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/lease"
@@ -32,13 +33,19 @@ func (w *world) read() centralView {
 		w.t.Fatalf("TillEntries: %v", err)
 	}
 	v := centralView{leases: leases, byID: map[string]*lease.Lease{}, entries: entries, byKey: map[string]*lease.Entry{}, redeemed: map[string]bool{}}
+	byKey := map[string]string{}
 	for _, s := range w.series {
-		reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
+		reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id})
 		if err != nil {
 			w.t.Fatalf("ListRedemptions: %v", err)
 		}
 		for _, r := range reds {
-			v.redeemed[r.ID] = true
+			v.redeemed[r.ID] = r.Status == coupon.StatusRedeemed
+			// A till's sale, online or from its journal, is one use.
+			if other, twice := byKey[r.IdempotencyKey]; twice && r.IdempotencyKey != "" {
+				w.violation("(b) the sale %s was redeemed twice: %s and %s", r.IdempotencyKey, other, r.ID)
+			}
+			byKey[r.IdempotencyKey] = r.ID
 		}
 	}
 	for i := range v.leases {
@@ -82,6 +89,11 @@ type seriesCount struct {
 	onSeries int64 // till entries counted on the series
 	overflow int64 // of those, the ones past the series' limit
 	held     int64 // Σ over the series' leases of Granted - Returned - Reclaimed
+	// reversed are the till uses counted on leases and given back since
+	// (a reversal gives a use back to the series, not to its lease).
+	reversed int64
+	// standing are the till uses recorded and not given back.
+	standing int64
 }
 
 // countSeries reads the parts of s's use counter.
@@ -97,11 +109,21 @@ func (w *world) countSeries(s *simSeries, v *centralView) seriesCount {
 			continue
 		}
 		fromTills[e.RedemptionID] = true
-		if e.Counted == lease.OnSeries {
+		if e.Reverses != "" {
+			continue
+		}
+		given := !e.Reversed.IsZero()
+		if !given {
+			c.standing++
+		}
+		switch {
+		case e.Counted == lease.OnSeries && !given:
 			c.onSeries++
 			if limitConflict(&e) {
 				c.overflow++
 			}
+		case e.Counted == lease.OnLease && given:
+			c.reversed++
 		}
 	}
 	for _, r := range reds {
@@ -128,9 +150,9 @@ func (w *world) checkCounter(s *simSeries, c *seriesCount) {
 	if c.central != int64(w.central[s.id]) {
 		w.violation("(c) series %s: %d central redemptions stored, %d made", s.kind, c.central, w.central[s.id])
 	}
-	if want := c.central + c.onSeries + c.held; c.counter != want {
-		w.violation("(c) series %s counts %d uses, want %d: %d central + %d counted on the series + %d held by leases",
-			s.kind, c.counter, want, c.central, c.onSeries, c.held)
+	if want := c.central + c.onSeries + c.held - c.reversed; c.counter != want {
+		w.violation("(c) series %s counts %d uses, want %d: %d central + %d unreversed counted on the series + %d held by leases - %d reversed counted on leases",
+			s.kind, c.counter, want, c.central, c.onSeries, c.held, c.reversed)
 	}
 }
 
@@ -145,14 +167,7 @@ func (w *world) checkSeries(s *simSeries, v *centralView) {
 	w.checkCounter(s, &c)
 	w.stats["entries counted on the series"] += int(c.onSeries)
 	w.stats["entries past the series limit"] += int(c.overflow)
-	used := c.central
-	for _, tl := range w.tills {
-		for _, e := range tl.acked {
-			if e.SeriesID == s.id {
-				used++
-			}
-		}
-	}
+	used := c.central + c.standing
 	if lim := int64(cur.Redemption.MaxPerSeries); used > lim+c.overflow {
 		w.violation("(a) series %s: %d uses (%d central) pass its limit %d by more than the %d flagged uses reported after their lease's reclaim",
 			s.kind, used, c.central, lim, c.overflow)
@@ -185,7 +200,7 @@ func limitConflict(e *lease.Entry) bool {
 func (w *world) checkLeases(v *centralView) {
 	onLease := map[string]int64{}
 	for _, e := range v.entries {
-		if e.Counted == lease.OnLease {
+		if e.Counted == lease.OnLease && e.Reverses == "" {
 			onLease[e.LeaseID]++
 		}
 	}
@@ -209,31 +224,87 @@ func (w *world) checkLeases(v *centralView) {
 	}
 }
 
-// checkRecorded checks (b) from the central's side: every entry is a use
-// its till acknowledged, and one counted on the series was reported
-// after its lease was reclaimed (part of (a)).
+// checkRecorded checks (b) from the central's side: every use recorded
+// is one its till acknowledged (or, made online, one the till asked for
+// and never learned of: its answer lost and the sale then refused
+// offline, or a copy of a refused call allowed later), every reversal one it
+// acknowledged, whose use is given back; a use counted on the series from
+// the journal was reported after its lease was reclaimed (part of (a)).
 func (w *world) checkRecorded(v *centralView) {
 	tills := map[string]*simTill{}
 	for _, tl := range w.tills {
 		tills[tl.name] = tl
 	}
+	// unlearned counts, by lease, the online uses counted on it that the
+	// till never learned of.
+	unlearned := map[string]int{}
+	for _, e := range v.entries {
+		if tl := tills[e.Till]; tl != nil && e.Online && e.Counted == lease.OnLease && tl.doubt[e.Key] {
+			if _, ok := tl.acked[e.Key]; !ok {
+				unlearned[e.LeaseID]++
+			}
+		}
+	}
 	for _, e := range v.entries {
 		tl := tills[e.Till]
-		if _, ok := tl.acked[e.Key]; tl == nil || !ok {
-			w.violation("(b) the central recorded %s/%s, which no till acknowledged", e.Till, e.Key)
+		if tl == nil {
+			w.violation("(b) the central recorded %s/%s of no till", e.Till, e.Key)
+			continue
 		}
-		if e.Conflicted() == (e.RedemptionID != "") || (e.RedemptionID != "" && !v.redeemed[e.RedemptionID]) {
-			w.violation("(b) %s/%s: conflicts %v, redemption %q: a use is a redemption exactly when it has no conflict", e.Till, e.Key, e.Conflicts, e.RedemptionID)
+		if e.Reverses != "" {
+			w.checkReversal(tl, &e, v)
+			continue
 		}
-		if e.Counted != lease.OnSeries {
+		if _, ok := tl.acked[e.Key]; !ok {
+			switch {
+			case !e.Online || !tl.doubt[e.Key]:
+				w.violation("(b) the central recorded %s/%s, which no till acknowledged", e.Till, e.Key)
+			case !e.Reversed.IsZero():
+				w.stats["sales in doubt voided"]++
+			case tl.unanswered[e.Key] && !tl.stuck[e.Key] && !tl.copied[e.Key]:
+				w.violation("(b) %s/%s, a sale in doubt (its online call unanswered, the sale not made), was never given back", e.Till, e.Key)
+			default:
+				w.stats["online uses the till never acknowledged"]++
+			}
+		}
+		if e.Conflicted() == (e.RedemptionID != "") || (e.RedemptionID != "" && v.redeemed[e.RedemptionID] != e.Reversed.IsZero()) {
+			w.violation("(b) %s/%s: conflicts %v, redemption %q, reversed %v: a use is a redemption exactly when it has no conflict, standing until reversed",
+				e.Till, e.Key, e.Conflicts, e.RedemptionID, !e.Reversed.IsZero())
+		}
+		if e.Online {
+			w.stats["uses recorded online"]++
+		}
+		if e.Counted != lease.OnSeries || e.Online {
 			continue
 		}
 		l := v.byID[e.LeaseID]
+		if unlearned[e.LeaseID] > 0 {
+			// The lease's use was taken by an online use the till never
+			// learned of (and spent offline): the hazard of online calls
+			// the central decides after the till stopped waiting.
+			w.stats["entries pushed onto the series by an online use the till never learned of"]++
+			continue
+		}
 		if l == nil || l.Status != lease.Closed || l.Updated.After(e.Applied) {
 			w.violation("(a) %s/%s was counted on the series while its lease %s was not reclaimed", e.Till, e.Key, e.LeaseID)
-		} else if tl != nil && !tl.madeAt[e.Key].Before(l.Updated) {
+		} else if !tl.madeAt[e.Key].Before(l.Updated) {
 			w.violation("(a) %s/%s was made after its lease %s was reclaimed", e.Till, e.Key, e.LeaseID)
 		}
+	}
+}
+
+// checkReversal checks a recorded reversal: the till acknowledged it, and
+// it gave its use back once.
+func (w *world) checkReversal(tl *simTill, e *lease.Entry, v *centralView) {
+	w.stats["reversals recorded"]++
+	if _, acked := tl.acked[e.Reverses]; e.Key == e.Reverses+"/void" && tl.doubt[e.Reverses] && !acked {
+		// The till gave back a sale in doubt that the central made.
+	} else if r, ok := tl.reversals[e.Key]; !ok || r.Reverses != e.Reverses {
+		w.violation("(b) the central recorded the reversal %s/%s of %s, which the till did not acknowledge", e.Till, e.Key, e.Reverses)
+	}
+	use := v.byKey[e.Till+"/"+e.Reverses]
+	if use == nil || use.Reversed.IsZero() || e.Conflicted() {
+		w.violation("(b) the reversal %s/%s did not give back %s once: conflicts %v, the use %+v", e.Till, e.Key, e.Reverses, e.Conflicts, use)
 	}
 }
 
@@ -246,26 +317,48 @@ func (w *world) checkJournal(tl *simTill, v *centralView) {
 		switch {
 		case e == nil:
 			w.violation("(b) %s acknowledged %s, which the central never recorded", tl.name, k)
-		case e.LeaseID != a.LeaseID || e.SeriesID != a.SeriesID || e.Code != a.Code || e.Customer != a.Customer || !e.At.Equal(a.At):
+		case e.SeriesID != a.SeriesID || e.Code != a.Code || e.Customer != a.Customer ||
+			(!e.Online && (e.LeaseID != a.LeaseID || !e.At.Equal(a.At))):
+			// A use recorded online may have been made offline too, under
+			// its key, on another lease and at another time.
 			w.violation("(b) %s/%s was recorded as another sale: %+v, acknowledged %+v", tl.name, k, *e, a)
+		case tl.online[k] && !e.Online:
+			w.violation("(b) %s/%s was acknowledged online and recorded from the journal", tl.name, k)
+		}
+	}
+	for _, k := range sortedKeys(tl.reversals) {
+		if e := v.byKey[tl.name+"/"+k]; e == nil || e.Reverses != tl.reversals[k].Reverses {
+			w.violation("(b) %s acknowledged the reversal %s of %s, which the central did not record as such: %+v", tl.name, k, tl.reversals[k].Reverses, e)
 		}
 	}
 	if p, err := tl.j.Pending(w.ctx, 0, 1); err != nil || len(p) > 0 {
 		w.violation("(d) %s has entries not synced: %v, %v", tl.name, p, err)
 	}
 	journal := map[string]int64{}
-	rows, err := tl.db.QueryContext(w.ctx, `SELECT key, lease_id FROM till_journal`)
+	rows, err := tl.db.QueryContext(w.ctx, `SELECT key, COALESCE(lease_id, ''), reverses FROM till_journal`)
 	if err != nil {
 		w.t.Fatalf("%s: reading the journal: %v", tl.name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
-		var key, id string
-		if err := rows.Scan(&key, &id); err != nil {
+		var key, id, reverses string
+		if err := rows.Scan(&key, &id, &reverses); err != nil {
 			w.t.Fatal(err)
 		}
-		journal[id]++
-		if _, ok := tl.acked[key]; !ok {
+		if reverses == "" {
+			journal[id]++
+		}
+		_, acked := tl.acked[key]
+		if !acked && tl.doubt[strings.TrimSuffix(key, "/void")] {
+			continue // a sale in doubt, recorded to be given back, and its reversal
+		}
+		if _, ok := tl.reversals[key]; reverses != "" && !ok {
+			w.violation("(b) %s's journal holds the reversal %s, which it did not acknowledge", tl.name, key)
+		}
+		if reverses != "" {
+			continue
+		}
+		if !acked {
 			w.violation("(b) %s's journal holds %s, a sale it did not acknowledge", tl.name, key)
 		}
 	}
@@ -280,16 +373,19 @@ func (w *world) checkJournal(tl *simTill, v *centralView) {
 // back, and that the till's view of each lease gives it no more than the
 // central's: no more granted, no less returned.
 func (w *world) checkTillLeases(tl *simTill, v *centralView, journal map[string]int64) {
-	rows, err := tl.db.QueryContext(w.ctx, `SELECT id, used, granted, returned FROM till_lease`)
+	rows, err := tl.db.QueryContext(w.ctx, `SELECT id, used, granted, returned, reserved FROM till_lease`)
 	if err != nil {
 		w.t.Fatalf("%s: reading its leases: %v", tl.name, err)
 	}
 	defer rows.Close()
 	for rows.Next() {
 		var id string
-		var used, granted, returned int64
-		if err := rows.Scan(&id, &used, &granted, &returned); err != nil {
+		var used, granted, returned, reserved int64
+		if err := rows.Scan(&id, &used, &granted, &returned, &reserved); err != nil {
 			w.t.Fatal(err)
+		}
+		if reserved != 0 {
+			w.violation("%s: lease %s: %d uses still set aside for a return on a healed network", tl.name, id, reserved)
 		}
 		if used != journal[id] {
 			w.violation("%s: lease %s: the till counts %d uses, its journal holds %d", tl.name, id, used, journal[id])

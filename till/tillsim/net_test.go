@@ -3,6 +3,7 @@ package tillsim
 import (
 	"context"
 	"errors"
+	"fmt"
 
 	"pgregory.net/rapid"
 
@@ -12,8 +13,10 @@ import (
 )
 
 // errLost is a till's call that got no answer: its request or its answer
-// was lost, or it is still in flight. The till cannot tell which.
-var errLost = errors.New("tillsim: no answer from the central")
+// was lost, or it is still in flight. The till cannot tell which: its
+// deadline passed (so till.Unanswered holds, and a till.Till decides a
+// sale offline).
+var errLost = fmt.Errorf("tillsim: no answer from the central: %w", context.DeadlineExceeded)
 
 // errCrash is the till dying in the middle of something.
 var errCrash = errors.New("tillsim: the till crashed")
@@ -88,7 +91,9 @@ func (w *world) send(m *message) (any, error) {
 func (w *world) deliverHeld(i int) {
 	m := w.net.inflight[i]
 	w.net.inflight = append(w.net.inflight[:i:i], w.net.inflight[i+1:]...)
+	w.delivering = true
 	v, err := m.do()
+	w.delivering = false
 	back := w.net.healed || (!w.cut(m.till) && rapid.Bool().Draw(w.t, "answer gets back"))
 	w.logf("  held %s -> central: %s delivered; answer back: %v", m.till.name, m.what, back)
 	if back {
@@ -138,7 +143,7 @@ type uploader struct {
 func (u uploader) UploadJournal(_ context.Context, b couponkit.JournalBatch) (couponkit.JournalAck, error) {
 	w, tl := u.w, u.tl
 	m := &message{till: tl, what: "upload",
-		do:   func() (any, error) { return w.eng.ApplyJournal(w.ctx, b) },
+		do:   func() (any, error) { return w.eng.ApplyJournal(context.WithValue(w.ctx, uploading{}, true), b) },
 		late: func(v any, err error) { w.lateAck(tl, v, err) },
 	}
 	v, err := w.send(m)

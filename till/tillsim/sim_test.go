@@ -113,6 +113,10 @@ func (w *world) settle() {
 		w.deliverHeld(0)
 	}
 	for _, tl := range w.tills {
+		if tl.lib != nil {
+			w.settleLibrary(tl)
+			continue
+		}
 		if tl.pending != nil {
 			w.call(tl, tl.pending)
 		}

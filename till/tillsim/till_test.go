@@ -39,6 +39,25 @@ type simTill struct {
 	sale *till.Use
 	// crashAfterUpload makes the till crash once its sync returns.
 	crashAfterUpload bool
+	// lib, when set, is the till.Till the till sells and syncs through,
+	// keeping leases of libSeries; online are the keys it acknowledged as
+	// decided online, doubt those whose online call got no answer (or
+	// whose sale crashed after it) and that it has not acknowledged since.
+	lib       *till.Till
+	libSeries []string
+	online    map[string]bool
+	doubt     map[string]bool
+	// unanswered are the keys whose online call got no answer; stuck
+	// those left in doubt at the end, for want of a lease of the series.
+	unanswered map[string]bool
+	stuck      map[string]bool
+	// copied are the keys whose online call the central decided late, a
+	// copy held in flight after the till stopped waiting for it.
+	copied map[string]bool
+	// reversals are the reversals Journal.Reverse acknowledged, by key;
+	// reversed the keys of the uses they give back.
+	reversals map[string]till.Entry
+	reversed  map[string]bool
 }
 
 // leaseCall is a till's call about a lease, as it retries it.
@@ -46,8 +65,6 @@ type leaseCall struct {
 	kind  lease.Kind
 	grant couponkit.LeaseRequest
 	call  couponkit.LeaseCall
-	// reserved is what a return set aside of the lease locally.
-	reserved int64
 }
 
 func (c *leaseCall) key() string {
@@ -62,7 +79,8 @@ func (c *leaseCall) key() string {
 func (w *world) newTill(name string) *simTill {
 	off := drawDuration(w, name+" clock offset", -(skew - time.Second), skew-time.Second)
 	tl := &simTill{name: name, path: filepath.Join(w.dir, name+".db"), offset: off,
-		acked: map[string]till.Entry{}, madeAt: map[string]time.Time{}, known: map[string]lease.Lease{}}
+		acked: map[string]till.Entry{}, madeAt: map[string]time.Time{}, known: map[string]lease.Lease{},
+		online: map[string]bool{}, doubt: map[string]bool{}, unanswered: map[string]bool{}, stuck: map[string]bool{}, copied: map[string]bool{}, reversals: map[string]till.Entry{}, reversed: map[string]bool{}}
 	w.open(tl)
 	for _, s := range w.series {
 		cfg, err := w.eng.Series(w.ctx, s.id)
@@ -73,6 +91,7 @@ func (w *world) newTill(name string) *simTill {
 			w.t.Fatal(err)
 		}
 	}
+	w.drawLibrary(tl)
 	return tl
 }
 
@@ -86,11 +105,14 @@ func (w *world) open(tl *simTill) {
 	if err != nil {
 		w.t.Fatal(err)
 	}
-	j, err := till.Open(w.ctx, db, skew)
+	j, err := till.Open(w.ctx, db, skew, till.WithTill(tl.name))
 	if err != nil {
 		w.t.Fatal(err)
 	}
 	tl.db, tl.j = db, j
+	if tl.lib != nil {
+		w.newLibrary(tl)
+	}
 }
 
 // crash closes the till's database, as a till that died, and reopens its
@@ -109,32 +131,38 @@ func (w *world) clock(tl *simTill) time.Time { return w.now.Add(tl.offset) }
 // cut reports whether the till is partitioned from the central.
 func (w *world) cut(tl *simTill) bool { return w.now.Before(tl.cutUntil) }
 
-// learn keeps an answer about a lease if it is newer than the one the
-// till has, and writes the lease to the journal with what a return in
-// doubt has reserved of it.
+// learn is the till keeping an answer about a lease: known keeps the
+// newest, and the journal keeps it if it is newer than the one it has
+// (Journal.PutLease guards by Version). The till mutant keepsStaleAnswers
+// writes it over whatever the journal has, as a journal without the guard.
 func (w *world) learn(tl *simTill, l lease.Lease) {
-	if k, ok := tl.known[l.ID]; ok && k.Version >= l.Version && w.broken != keepsStaleAnswers {
+	if err := tl.j.PutLease(w.ctx, l); err != nil {
+		w.violation("%s: PutLease(%s): %v", tl.name, l.ID, err)
+	}
+	w.known(tl, l)
+}
+
+// known keeps l as the till's view of the lease when it is newer (any
+// answer, for the till mutant keepsStaleAnswers, which writes it to the
+// journal too, past its guard).
+func (w *world) known(tl *simTill, l lease.Lease) {
+	if k, ok := tl.known[l.ID]; !ok || k.Version < l.Version {
+		tl.known[l.ID] = l
+	}
+	if w.broken != keepsStaleAnswers {
 		return
 	}
 	tl.known[l.ID] = l
-	w.putLease(tl, l.ID)
-}
-
-// putLease writes the till's view of a lease: the newest answer, with a
-// return in doubt counted as returned already.
-func (w *world) putLease(tl *simTill, id string) {
-	l := tl.known[id]
-	l.Used, l.Reclaimed, l.Status = lease.Slice{}, lease.Slice{}, lease.Open
-	if c := tl.pending; c != nil && c.kind == lease.Return && c.call.LeaseID == id && w.broken != spendsReturnsInDoubt {
-		l.Returned.Uses += c.reserved
-	}
-	if err := tl.j.PutLease(w.ctx, l); err != nil {
-		w.violation("%s: PutLease(%s): %v", tl.name, id, err)
+	if _, err := tl.db.ExecContext(w.ctx, `UPDATE till_lease SET granted = ?, returned = ?, end_ns = ?, version = ? WHERE id = ?`,
+		l.Granted.Uses, l.Returned.Uses, l.End.UnixNano(), l.Version, l.ID); err != nil {
+		w.violation("%s: writing lease %s: %v", tl.name, l.ID, err)
 	}
 }
 
 // answer is the till handling the central's answer to a lease call: the
-// call is settled unless it was lost on the way (errLost).
+// call is settled unless it was lost on the way (errLost); a return's
+// answer (or refusal) ends what it set aside, with the lease answered, in
+// one transaction (Journal.SettleCall).
 func (w *world) answer(tl *simTill, c *leaseCall, res couponkit.LeaseResult, err error) {
 	if errors.Is(err, errLost) {
 		return
@@ -153,11 +181,21 @@ func (w *world) answer(tl *simTill, c *leaseCall, res couponkit.LeaseResult, err
 	if settles {
 		tl.pending = nil
 	}
-	if err == nil {
-		w.learn(tl, res.Lease)
+	if !settles || c.kind != lease.Return {
+		if err == nil {
+			w.learn(tl, res.Lease)
+		}
+		return
 	}
-	if settles && c.kind == lease.Return {
-		w.putLease(tl, c.call.LeaseID) // the reservation ends
+	var l *lease.Lease
+	if err == nil {
+		l = &res.Lease
+	}
+	if err := tl.j.SettleCall(w.ctx, c.key(), l); err != nil {
+		w.violation("%s: SettleCall(%s): %v", tl.name, c.key(), err)
+	}
+	if l != nil {
+		w.known(tl, *l)
 	}
 }
 

@@ -46,8 +46,11 @@ type world struct {
 	central map[string]int
 	keys    int
 	// violations are what the checks found, and bugs the run met on the way.
-	violations []string
-	broken     tillMutant
+	violations  []string
+	broken      tillMutant
+	noReversals bool
+	// delivering is set while a held message is delivered late.
+	delivering bool
 	// stats count what the run did, for the test's log.
 	stats map[string]int
 }
@@ -70,7 +73,15 @@ type config struct {
 	// broken, when set, makes every till break the protocol that way
 	// (the till mutants).
 	broken tillMutant
+	// noReversals leaves reversals out of the schedule (for a mutant
+	// central that would refuse them for another reason than the one it
+	// shows).
+	noReversals bool
 }
+
+// uploading marks the context of the central's handling of a journal
+// upload (for the mutant centrals).
+type uploading struct{}
 
 // tillMutant is a way a till may break the protocol.
 type tillMutant uint8
@@ -94,7 +105,7 @@ func newWorld(t *rapid.T, base string, cfg config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, broken: cfg.broken, central: map[string]int{}, stats: map[string]int{}}
+	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, broken: cfg.broken, noReversals: cfg.noReversals, central: map[string]int{}, stats: map[string]int{}}
 	w.st = w.centralStore(cfg)
 	eng, err := couponkit.New(couponkit.Config{Store: w.st, Now: func() time.Time { return w.now }, NewID: w.newID})
 	if err != nil {
@@ -109,7 +120,10 @@ func newWorld(t *rapid.T, base string, cfg config) *world {
 	// Most tills start the day with a lease, asked while the network is up.
 	w.net.healed = true
 	for _, tl := range w.tills {
-		if rapidInt(w, "starts with a lease", 0, 3) > 0 {
+		switch {
+		case tl.lib != nil:
+			w.libSync(tl)
+		case rapidInt(w, "starts with a lease", 0, 3) > 0:
 			w.grant(tl)
 		}
 	}

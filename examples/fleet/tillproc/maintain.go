@@ -128,8 +128,8 @@ func (n *node) syncAll(ctx context.Context) error {
 }
 
 // returnLeftovers gives back the uses the till has not made of each
-// lease. Each return is first written down, with the lease marked returned
-// in the journal so that the till no longer uses those uses, then sent;
+// lease. Each return is first written down, with its uses set aside in the
+// journal (ReserveReturn) so that the till no longer uses them, then sent;
 // a restarted till sends it again with the same key.
 func (n *node) returnLeftovers(ctx context.Context) error {
 	ls, err := n.j.Leases(ctx)
@@ -144,7 +144,7 @@ func (n *node) returnLeftovers(ctx context.Context) error {
 		// Unusable here first, then written down: a till killed in
 		// between never returns those uses, and the central reclaims
 		// them once the lease lapses; it never returns a use it made.
-		if err := n.j.PutLease(ctx, returned(n.o.Till, &l, left)); err != nil {
+		if err := n.j.ReserveReturn(ctx, l.ID, left, "return-"+l.ID); err != nil {
 			return err
 		}
 		if err := saveCall(ctx, n.db, call{key: "return-" + l.ID, leaseID: l.ID, uses: left}); err != nil {
@@ -163,21 +163,15 @@ func (n *node) returnLeftovers(ctx context.Context) error {
 	return nil
 }
 
-// returned is the lease l of the journal with uses more returned, as
-// Journal.PutLease keeps it (the central's Granted, Returned, End, status
-// and allowance).
-func returned(tillID string, l *till.LeaseState, uses int64) lease.Lease {
-	return lease.Lease{ID: l.ID, Till: tillID, SeriesID: l.SeriesID, Start: l.End.Add(-time.Nanosecond), End: l.End,
-		Granted: lease.Slice{Uses: l.Granted}, Returned: lease.Slice{Uses: l.Returned + uses}, Allowance: l.Allowance, Status: lease.Open}
-}
-
 // sendReturn sends a written-down return; a refused one (the lease was
 // reclaimed meanwhile) is dropped: the central took the uses back itself.
 func (n *node) sendReturn(ctx context.Context, c call) error {
 	res, err := n.c.ReturnLease(ctx, couponkit.LeaseCall{Till: n.o.Till, LeaseID: c.leaseID, Key: c.key, Uses: c.uses})
 	switch {
 	case err == nil:
-		if err := n.j.PutLease(ctx, res.Lease); err != nil {
+		// The answer ends the journal's reservation and keeps the lease,
+		// in one transaction.
+		if err := n.j.SettleCall(ctx, c.key, &res.Lease); err != nil {
 			return err
 		}
 		n.returned += c.uses

@@ -3,7 +3,6 @@ package tillsim
 import (
 	"context"
 	"database/sql"
-	"os"
 	"path/filepath"
 	"testing"
 	"time"
@@ -12,17 +11,12 @@ import (
 	"github.com/couponkit/couponkit/till"
 )
 
-// TestPutLeaseKeepsNewestAnswer shows a hazard of till.Journal.PutLease
-// that the simulation's tills work around (world.learn): PutLease keeps
-// whatever answer it is given, so an older answer about a lease (a
-// retried call answered with its first result, a duplicate delivered
-// late) put after a newer one rolls the lease back, and a Returned rolled
-// back lets the till spend uses it gave back. It is skipped until the
-// journal guards leases by Version; set TILLSIM_KNOWN=1 to run it.
+// TestPutLeaseKeepsNewestAnswer: an older answer about a lease (a retried
+// call answered with its first result, a duplicate delivered late) put
+// after a newer one must not roll the lease back: a Returned rolled back
+// would let the till spend uses it gave back. till.Journal.PutLease keeps
+// only an answer with a greater Version.
 func TestPutLeaseKeepsNewestAnswer(t *testing.T) {
-	if os.Getenv("TILLSIM_KNOWN") == "" {
-		t.Skip("known: till.Journal.PutLease does not guard by the lease's Version (set TILLSIM_KNOWN=1 to run)")
-	}
 	ctx := context.Background()
 	db, err := sql.Open("sqlite", "file:"+filepath.Join(t.TempDir(), "till.db")+"?_txlock=immediate")
 	if err != nil {
