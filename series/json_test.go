@@ -239,7 +239,7 @@ func FuzzSeriesJSON(f *testing.F) {
 	f.Add([]byte(`{"status":"PAUSED","source":{"kind":"randomized_common","sample":"TEST12345"},"discount":{"kind":"fixed","amount":"1e3"}}`))
 	// Numbers past MaxDigits, but not by thousands of digits: each run on
 	// such a number costs as much as its digits, and the fuzzer mutates and
-	// minimises its seeds over and over.
+	// shrinks its inputs over and over.
 	f.Add([]byte(`{"discount":{"percent":"1e-40","cap":"9e39"},"redemption":{"min_bill":"1e-39","max_bill":"1e39"}}`))
 	f.Add([]byte(`{"expiry":{"kind":"days_from_issue","n":9223372036854775807},"time_zone":"America/Santiago"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {

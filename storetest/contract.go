@@ -88,9 +88,9 @@ func key(c limits.Counter, seriesID, code, customer string) store.CounterKey {
 	return store.CounterKey{Counter: c, Series: seriesID, Code: code, Customer: customer}
 }
 
-// seedSeries stores raw series with the given ids, so that a store with
+// putRawSeries stores raw series with the given ids, so that a store with
 // foreign keys accepts records that refer to them.
-func (e *env) seedSeries(ids ...string) {
+func (e *env) putRawSeries(ids ...string) {
 	e.t.Helper()
 	for _, id := range ids {
 		e.apply(&store.Change{Series: &store.SeriesWrite{Series: rawSeries(id)}})
@@ -208,7 +208,7 @@ func testContractNotFound(t *testing.T, e *env) {
 }
 
 func testContractCopies(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	x := rawIssued("x", "s1", "X", alice)
 	r := coupon.Redemption{ID: "r1", CouponID: "x", SeriesID: "s1", Customer: alice, IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x}, NewRedemptions: []coupon.Redemption{r}})

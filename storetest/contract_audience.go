@@ -46,7 +46,7 @@ func audienceEvent(id string, kind coupon.EventKind, seriesID, customer string) 
 }
 
 func testContractAudienceApply(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	e.apply(&store.Change{
 		Audience: []store.AudienceUpdate{addMember("s1", bob, t0), addMember("s1", alice, t0.Add(time.Second)), addMember("s2", alice, t0)},
 		Events: []coupon.Event{audienceEvent("ev-1", coupon.EventAudienceAdded, "s1", bob),
@@ -75,7 +75,7 @@ func testContractAudienceApply(t *testing.T, e *env) {
 }
 
 func testContractAudienceRefusals(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	e.apply(&store.Change{Audience: []store.AudienceUpdate{addMember("s1", alice, t0)}})
 	before := e.members("s1")
 	for _, tc := range []struct {
@@ -113,7 +113,7 @@ func testContractAudienceRefusals(t *testing.T, e *env) {
 // which a store may write with multi-row statements: a refusal still names
 // the member exactly and writes nothing.
 func testContractAudienceMany(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	const n = 300
 	ids := make([]string, n)
 	adds := make([]store.AudienceUpdate, n)
@@ -153,7 +153,7 @@ func testContractAudienceMany(t *testing.T, e *env) {
 }
 
 func testContractAudienceList(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	// Byte order: upper case before lower case, ASCII before the rest.
 	ids := []string{"b", "B", "a", "é", "A1", "a0", "z"}
 	ups := make([]store.AudienceUpdate, len(ids))
@@ -191,7 +191,7 @@ func testContractAudienceList(t *testing.T, e *env) {
 // testContractAudience checks the deprecated Store.AddAudience, which
 // stores still implement.
 func testContractAudience(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	e.apply(&store.Change{Audience: []store.AudienceUpdate{addMember("s1", erin, t0)}})
 	//lint:ignore SA1019 the deprecated method is still part of the contract
 	mustOK(t, e.st.AddAudience(e.ctx, "s1", []string{alice, bob, alice}), "AddAudience with a customer twice in one call")

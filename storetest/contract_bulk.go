@@ -16,7 +16,7 @@ import (
 // coupons a call, in id order, each with its event.
 
 func testContractInsert(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	var cs []coupon.Coupon
 	var evs []coupon.Event
 	for i := range 3 {
@@ -64,7 +64,7 @@ func testContractInsert(t *testing.T, e *env) {
 }
 
 func testContractUpdateWhere(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	var cs []coupon.Coupon
 	for i := range 5 {
 		c, _ := rawCoupon(fmt.Sprintf("a%d", i), "s1", fmt.Sprintf("A-%d", i))

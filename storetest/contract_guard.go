@@ -129,7 +129,7 @@ func (e *env) wantUnchanged(t *testing.T, x coupon.Coupon, k store.CounterKey, n
 }
 
 func testContractConflicts(t *testing.T, e *env) {
-	e.seedSeries("s2")
+	e.putRawSeries("s2")
 	x := rawIssued("x", "s1", "X", alice)
 	r := coupon.Redemption{ID: "r1", CouponID: "x", SeriesID: "s1", Customer: alice, IdempotencyKey: "k", Status: coupon.StatusHeld, At: t0, HoldExpiresAt: t0.Add(time.Hour)}
 	k := key(limits.SeriesUses, "s1", "", "")
@@ -184,7 +184,7 @@ func testContractConflicts(t *testing.T, e *env) {
 }
 
 func testContractGuards(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	k := key(limits.CustomerIssued, "s1", "", alice)
 	g := limits.Guard{Counter: limits.CustomerIssued, Limit: 2, MinGap: time.Hour}
 	try := func(at time.Time) error {
@@ -226,7 +226,7 @@ func testContractGuards(t *testing.T, e *env) {
 // the limit pass, and each passing change's After is the counter as its
 // own bump left it.
 func testContractConcurrentBumps(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	x := rawIssued("x", "s1", "X", alice)
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x}})
 	k := key(limits.SeriesUses, "s1", "", "")
@@ -271,7 +271,7 @@ func testContractConcurrentBumps(t *testing.T, e *env) {
 // raceStoreGuard races guarded bumps of one counter straight at the store.
 func raceStoreGuard(t *testing.T, e *env, p, round int) {
 	id := raceName("guard", round)
-	e.seedSeries(id)
+	e.putRawSeries(id)
 	c := rawIssued(id+"-c", id, "G", "g")
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{c}})
 	k := key(limits.SeriesUses, id, "", "")

@@ -20,7 +20,7 @@ import (
 // agreeing with the plain reads.
 
 func testContractListCoupons(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	var all []coupon.Coupon
 	for i := range 7 {
 		var c coupon.Coupon
@@ -67,7 +67,7 @@ func testContractListCoupons(t *testing.T, e *env) {
 }
 
 func testContractListRedemptions(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	x := rawIssued("x", "s1", "X", alice)
 	y := rawIssued("y", "s2", "Y", bob)
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x, y}})
@@ -128,7 +128,7 @@ func testContractListRedemptions(t *testing.T, e *env) {
 }
 
 func testContractEvents(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	x := rawIssued("x", "s1", "X", alice)
 	y := rawIssued("y", "s2", "Y", alice)
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x, y}})
@@ -243,7 +243,7 @@ func testContractSeriesVersion(t *testing.T, e *env) {
 	if !ok {
 		t.Skip("the store does not implement store.SeriesVersioner")
 	}
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	n, err := v.SeriesVersion(e.ctx, "s1")
 	if wantOK(t, err, "SeriesVersion") && n != 1 {
 		t.Errorf("SeriesVersion of a new series is 1: %d", n)
@@ -264,8 +264,8 @@ func testContractAppendByCode(t *testing.T, e *env) {
 	if !ok {
 		t.Skip("the store does not implement store.CouponsByCodeAppender")
 	}
-	e.seedSeries("s1")
-	e.seedSeries("s2")
+	e.putRawSeries("s1")
+	e.putRawSeries("s2")
 	x := rawIssued("x", "s1", "SAME", alice)
 	y := rawIssued("y", "s2", "SAME", bob)
 	z := rawIssued("z", "s1", "OTHER", alice)
@@ -292,7 +292,7 @@ func testContractAppendByCode(t *testing.T, e *env) {
 // and with the other fields, and that it follows an update of a record's
 // customer.
 func testContractRedemptionsByCustomer(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	x := rawIssued("x", "s1", "X", alice)
 	y := rawIssued("y", "s2", "Y", bob)
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x, y}})

@@ -18,7 +18,7 @@ import (
 // last-increment time applies only to the counter value it expects, and a
 // refused one writes nothing.
 func testContractRewind(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	k := key(limits.CustomerSeriesUses, "s1", "", alice)
 	t1, t2 := t0.Add(time.Hour), t0.Add(2*time.Hour)
 	e.apply(&store.Change{Bumps: []store.Bump{{Key: k, Delta: 1, At: t0}}})

@@ -31,7 +31,7 @@ func (e *env) nextIndex(seriesID string) int64 {
 // applies only from the stored next index, atomically with the rest of its
 // change, and a refused one writes nothing.
 func testContractSequence(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2", "s3")
+	e.putRawSeries("s1", "s2", "s3")
 	if n := e.nextIndex("s1"); n != 0 {
 		t.Errorf("the sequence of a series never advanced stands at 0: %d", n)
 	}
@@ -129,7 +129,7 @@ func testSequenceRefused(t *testing.T, e *env, c coupon.Coupon, cev coupon.Event
 // all.
 func testSequenceLarge(t *testing.T, e *env) {
 	const n = 1500
-	e.seedSeries("big")
+	e.putRawSeries("big")
 	batch := func(prefix string) ([]coupon.Coupon, []coupon.Event) {
 		cs := make([]coupon.Coupon, n)
 		for i := range cs {

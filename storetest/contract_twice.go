@@ -18,7 +18,7 @@ import (
 // update would see the insert, and two bumps of one counter even where
 // both guards pass.
 func testContractWrittenTwice(t *testing.T, e *env) {
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	stored := rawIssued("c1", "s1", "C1", alice)
 	red := coupon.Redemption{ID: "r1", CouponID: "c1", SeriesID: "s1", Customer: alice, IdempotencyKey: "k1", Status: coupon.StatusHeld, At: t0}
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{stored}, NewRedemptions: []coupon.Redemption{red},

@@ -16,7 +16,7 @@ import (
 // against the stored records.
 
 func testContractUnique(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	x := rawIssued("x", "s1", "X", alice)
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{x}})
 	sh := func(id, holder string) coupon.Coupon {
@@ -125,7 +125,7 @@ func keyed(id, seriesID, code, holder, key string) coupon.Coupon {
 // coupon is issued with one; found by CouponFilter.IssueKeys; skipped by
 // InsertCoupons when taken.
 func testContractIssueKeys(t *testing.T, e *env) {
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	pool, _ := rawCoupon("p", "s1", "P")
 	pool2, _ := rawCoupon("p2", "s1", "P2")
 	e.apply(&store.Change{NewCoupons: []coupon.Coupon{

@@ -110,8 +110,8 @@ func checkFollowed(t *testing.T, round, r int, got, want []string) {
 // settled is set (the feed holds every event written) and a read after it
 // finds nothing more, and returns what it read. It checks that positions
 // increase.
-func (e *env) followFeed(start store.Position, settled *atomic.Bool, seed uint64) []store.FeedEvent {
-	rng := rand.New(rand.NewPCG(seed, 7))
+func (e *env) followFeed(start store.Position, settled *atomic.Bool, draws uint64) []store.FeedEvent {
+	rng := rand.New(rand.NewPCG(draws, 7))
 	var out []store.FeedEvent
 	pos := start
 	for {

@@ -58,7 +58,7 @@ func grantChange(l lease.Lease, opKey string, limit limits.Limit) *store.Change 
 
 func testLeaseReadBack(t *testing.T, e *env) {
 	ls := leaseStore(t, e)
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	l := rawLease("l1", "till-1", "s1", 5)
 	mustOK(t, e.st.Apply(e.ctx, grantChange(l, "k1", 10)), "a grant")
 	got, err := ls.Lease(e.ctx, "l1")
@@ -83,7 +83,7 @@ func testLeaseReadBack(t *testing.T, e *env) {
 // and no op, and that a lease refused writes none of the rest.
 func testLeaseAtomic(t *testing.T, e *env) {
 	ls := leaseStore(t, e)
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	k := key(limits.SeriesUses, "s1", "", "")
 	err := e.st.Apply(e.ctx, grantChange(rawLease("l1", "t", "s1", 4), "k1", 3))
 	var ge *store.GuardError
@@ -115,7 +115,7 @@ func testLeaseAtomic(t *testing.T, e *env) {
 // testLeaseGuards checks the version guard and the inserts' unique id.
 func testLeaseGuards(t *testing.T, e *env) {
 	ls := leaseStore(t, e)
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	l := rawLease("l1", "t", "s1", 3)
 	mustOK(t, e.st.Apply(e.ctx, &store.Change{Leases: []store.LeaseWrite{{Lease: l}}}), "an insert")
 	err := e.st.Apply(e.ctx, &store.Change{Leases: []store.LeaseWrite{{Lease: l}}})
@@ -170,7 +170,7 @@ func testLeaseTwice(t *testing.T, e *env) {
 
 func testLeaseQuery(t *testing.T, e *env) {
 	ls := leaseStore(t, e)
-	e.seedSeries("s1", "s2")
+	e.putRawSeries("s1", "s2")
 	l3 := rawLease("l3", "t1", "s1", 1)
 	l1 := rawLease("l1", "t1", "s2", 1)
 	l2 := rawLease("l2", "t2", "s1", 1)

@@ -57,7 +57,7 @@ func testTillEntryReadBack(t *testing.T, e *env) {
 // change, and that one change cannot write it twice.
 func testTillEntryOnce(t *testing.T, e *env) {
 	ls := leaseStore(t, e)
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	mustOK(t, e.st.Apply(e.ctx, &store.Change{TillEntries: []lease.Entry{rawEntry("t1", "k1")}}), "an entry")
 	l := rawLease("l7", "t1", "s1", 1)
 	err := e.st.Apply(e.ctx, &store.Change{Leases: []store.LeaseWrite{{Lease: l}}, TillEntries: []lease.Entry{rawEntry("t1", "k1")}})
@@ -105,7 +105,7 @@ func testTillEntryQuery(t *testing.T, e *env) {
 // entry whose Reversed is the one expected.
 func testTillEntryUpdate(t *testing.T, e *env) {
 	ls := leaseStore(t, e)
-	e.seedSeries("s1")
+	e.putRawSeries("s1")
 	in := rawEntry("t1", "k1")
 	mustOK(t, e.st.Apply(e.ctx, &store.Change{TillEntries: []lease.Entry{in}}), "an entry")
 	rev := in

@@ -16,9 +16,10 @@ type PGOptions struct {
 	// DropRate is the probability, from 0 to 1, that the proxy drops a
 	// commit reply instead of forwarding it (SetDropRate changes it).
 	DropRate float64
-	// Seed seeds the draws of DropRate; zero picks a random seed, which
-	// PGProxy.Seed reports, so that a failing run can be repeated.
-	Seed uint64
+	// Start is the starting state of the draws of DropRate; zero picks a
+	// random one, which PGProxy.Start reports, so that a failing run can
+	// be repeated.
+	Start uint64
 	// DialTimeout bounds each connection to the server; 5 seconds when
 	// zero.
 	DialTimeout time.Duration
@@ -46,7 +47,7 @@ type PGProxy struct {
 	ln          net.Listener
 	target      string
 	dialTimeout time.Duration
-	seed        uint64
+	start       uint64
 
 	mu     sync.Mutex
 	rng    *rand.Rand
@@ -73,13 +74,13 @@ func NewPGProxy(target string, opts PGOptions) (*PGProxy, error) {
 	if err != nil {
 		return nil, fmt.Errorf("faults: listening: %w", err)
 	}
-	seed := opts.Seed
-	if seed == 0 {
-		seed = rand.Uint64() | 1
+	start := opts.Start
+	if start == 0 {
+		start = rand.Uint64() | 1
 	}
 	p := &PGProxy{
-		ln: ln, target: target, dialTimeout: opts.DialTimeout, seed: seed,
-		rng: rand.New(rand.NewPCG(seed, seed^0x9e3779b97f4a7c15)), rate: opts.DropRate,
+		ln: ln, target: target, dialTimeout: opts.DialTimeout, start: start,
+		rng: rand.New(rand.NewPCG(start, start^0x9e3779b97f4a7c15)), rate: opts.DropRate,
 		links: map[*pgLink]struct{}{},
 	}
 	if p.dialTimeout <= 0 {
@@ -100,8 +101,8 @@ func checkRate(rate float64) error {
 // Addr returns the proxy's address, host:port on 127.0.0.1.
 func (p *PGProxy) Addr() string { return p.ln.Addr().String() }
 
-// Seed returns the seed of the proxy's draws.
-func (p *PGProxy) Seed() uint64 { return p.seed }
+// Start returns the starting state of the proxy's draws.
+func (p *PGProxy) Start() uint64 { return p.start }
 
 // DSN returns dsn, a PostgreSQL URL (postgres://user@host:port/db?...),
 // with its host and port replaced by the proxy's. Parameters that name

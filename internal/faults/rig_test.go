@@ -30,9 +30,9 @@ const (
 	pgEnv = "COUPONKIT_TEST_POSTGRES"
 	// longEnv, when set, makes the fault tests run at their long sizes.
 	longEnv = "COUPONKIT_FAULTS_LONG"
-	// seedEnv, when set, seeds the fault proxies' draws, to repeat a run
-	// (each test logs its seed).
-	seedEnv = "COUPONKIT_FAULTS_SEED"
+	// startEnv, when set, is the starting state of the fault proxies'
+	// draws, to repeat a run (each test logs its own).
+	startEnv = "COUPONKIT_FAULTS_START"
 )
 
 // dropRate is the share of commit replies the PostgreSQL fault tests lose.
@@ -118,9 +118,9 @@ func newPGRig(t *testing.T, rate float64) *pgRig {
 		t.Fatal(err)
 	}
 	opts := faults.PGOptions{DropRate: rate}
-	if s := os.Getenv(seedEnv); s != "" {
-		if opts.Seed, err = strconv.ParseUint(s, 10, 64); err != nil {
-			t.Fatalf("%s: %v", seedEnv, err)
+	if s := os.Getenv(startEnv); s != "" {
+		if opts.Start, err = strconv.ParseUint(s, 10, 64); err != nil {
+			t.Fatalf("%s: %v", startEnv, err)
 		}
 	}
 	p, err := faults.NewPGProxy(net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), opts)
@@ -128,7 +128,7 @@ func newPGRig(t *testing.T, rate float64) *pgRig {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { p.Close() })
-	t.Logf("fault proxy seed %d (set %s to repeat it)", p.Seed(), seedEnv)
+	t.Logf("fault proxy draws start at %d (set %s to repeat it)", p.Start(), startEnv)
 	pdsn, err := p.DSN(dsn)
 	if err != nil {
 		t.Fatal(err)

@@ -298,9 +298,9 @@ type codeIdx struct {
 }
 
 func newCodeIndex() codeIndex {
-	seed := maphash.MakeSeed()
+	hashKey := maphash.MakeSeed()
 	return codeIndex{
-		hash:  func(s string) uint64 { return maphash.String(seed, s) },
+		hash:  func(s string) uint64 { return maphash.String(hashKey, s) },
 		one:   make(map[uint64]*couponRec),
 		multi: make(map[string]codeIdx),
 	}

@@ -38,8 +38,8 @@ type redSlot struct {
 }
 
 func newRedTable() redTable {
-	seed := maphash.MakeSeed()
-	return redTable{hash: func(s string) uint64 { return maphash.String(seed, s) }}
+	hashKey := maphash.MakeSeed()
+	return redTable{hash: func(s string) uint64 { return maphash.String(hashKey, s) }}
 }
 
 // get returns the number of the redemption with the id.

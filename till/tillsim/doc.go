@@ -144,15 +144,13 @@
 // need become "nothing"), logged step by step (each action, each
 // message's fate, each answer, each sale), and saved under
 // testdata/rapid/<test>/. Replay it, in the test that failed, with the
-// seed rapid prints or the file it saved (and the same -tillsim.store and
-// -tillsim.steps):
+// file it saved, or the command rapid prints with the failure (and the
+// same -tillsim.store and -tillsim.steps):
 //
-//	go test ./till/tillsim/ -run '^TestSimulation$' -rapid.seed=<seed>
 //	go test ./till/tillsim/ -run '^TestSimulation$' -rapid.failfile=testdata/rapid/TestSimulation/<file>
-//	go test ./till/tillsim/ -run '^TestSimulationSQLite$' -rapid.seed=<seed>
 //
 // Every draw (the schedule, the fates of messages, the clocks) comes from
-// rapid, and ids from a counter, so a seed replays the same run; add
+// rapid, and ids from a counter, so a saved run replays exactly; add
 // -v to see the passing runs' statistics, -rapid.shrinktime to shrink
 // longer or shorter.
 //
