@@ -99,9 +99,10 @@ func (e *Engine) seriesAt(ctx context.Context, id string, v int64) (*series.Seri
 	return &s, nil
 }
 
-// snapshotOf finishes readUseOnce: it chooses the coupon (selectUse) and
-// takes its counters from the read, or reads them when the use makes the
-// redeemer's own coupon of a shared code.
+// snapshotOf finishes a read of a use (readUseOnce, readUse): it chooses
+// the coupon (selectUse) and takes its counters from reads, or reads them
+// when reads do not hold them (no combined read, or the use makes the
+// redeemer's own coupon of a shared code).
 func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.Coupon, reads []store.CodeRead, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
 	loc, err := e.location(s)
 	if err != nil {

@@ -204,20 +204,7 @@ func (e *Engine) readUse(ctx context.Context, req *RedeemRequest, cust Customer,
 	if err != nil {
 		return useSnapshot{}, err
 	}
-	loc, err := e.location(s)
-	if err != nil {
-		return useSnapshot{}, err
-	}
-	c, insert, err := selectUse(s, cs, req.Code, cust.ID, now.In(loc))
-	if err != nil {
-		return useSnapshot{}, err
-	}
-	rb.keys = useKeys(s.ID, c.Canonical, store.Slot(&c), cust.ID)
-	rb.counts = [4]store.Count{}
-	if err := e.st.Counters(ctx, rb.keys[:], rb.counts[:]); err != nil {
-		return useSnapshot{}, err
-	}
-	return useSnapshot{s: s, loc: loc, c: c, insert: insert, customer: cust, keys: &rb.keys, counts: &rb.counts, rates: e.rates}, nil
+	return e.snapshotOf(ctx, s, cs, nil, req, cust, now, rb)
 }
 
 // selectUse chooses, among the coupons cs of code in series s, the one a
