@@ -23,17 +23,17 @@ import (
 // change one round trip (the previous change's RELEASE, its SAVEPOINT and
 // its statements in one batch), plus one for the commit and one more for a
 // change that fails.
-func runGroup(ctx context.Context, s *sqlcore.Store, group []*sqlcore.Waiter) error {
+func runGroup(ctx context.Context, s *sqlcore.Store, group []*sqlcore.Waiter, commit func()) error {
 	return withPgx(ctx, s, func(pc *pgx.Conn) error {
 		if m := sqlcore.MergeGroup(s, group); m != nil {
-			if done, err := pipelineMerged(ctx, s, pc, m); done {
+			if done, err := pipelineMerged(ctx, s, pc, m, commit); done {
 				if err != nil && pc.PgConn().TxStatus() != 'I' && !pc.IsClosed() {
 					_, _ = pc.Exec(ctx, "ROLLBACK")
 				}
 				return err
 			}
 		}
-		err := pipelineGroup(ctx, s, pc, group)
+		err := pipelineGroup(ctx, s, pc, group, commit)
 		if err != nil && pc.PgConn().TxStatus() != 'I' && !pc.IsClosed() {
 			_, _ = pc.Exec(ctx, "ROLLBACK")
 		}
@@ -65,7 +65,7 @@ func withPgx(ctx context.Context, s *sqlcore.Store, fn func(*pgx.Conn) error) er
 
 // pipelineGroup writes a group in one transaction on pc and sets each
 // waiter's Err; its error is the transaction's.
-func pipelineGroup(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, group []*sqlcore.Waiter) error {
+func pipelineGroup(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, group []*sqlcore.Waiter, commit func()) error {
 	pre := []string{"BEGIN"} // sent before the next change
 	for _, w := range group {
 		if w.Err = w.Ctx.Err(); w.Err != nil {
@@ -126,6 +126,7 @@ func pipelineGroup(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, group []
 	if len(pre) > 0 && pre[0] == "BEGIN" {
 		return nil // nothing was sent
 	}
+	commit()
 	b := &pgx.Batch{}
 	for _, q := range pre {
 		b.Queue(q)
@@ -139,7 +140,7 @@ func pipelineGroup(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, group []
 // returns false, having rolled the transaction back, when one did not: the
 // group is then to be written one change at a time. Otherwise the group
 // is done, with the transaction's error.
-func pipelineMerged(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, m *sqlcore.Merged) (bool, error) {
+func pipelineMerged(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, m *sqlcore.Merged, commit func()) (bool, error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
 	for i := range m.P.Ops {
@@ -163,6 +164,7 @@ func pipelineMerged(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, m *sqlc
 		}
 		return false, nil
 	}
+	commit()
 	ct, err := pc.Exec(ctx, "COMMIT")
 	if err != nil {
 		return true, sqlcore.DBErr(ctx, s, err)

@@ -54,14 +54,20 @@ type Dialect struct {
 	// BindShared lets a multi-row insert bind the columns that have one
 	// value in every row once (SQLite; see multiRow).
 	BindShared bool
+	// UnnestRows sends the rows of a change's multi-row statements as one
+	// array per column (unnest.go): one statement text whatever the
+	// number of rows.
+	UnnestRows bool
 	// GroupSize bounds the changes of one group commit, and GroupShards is
 	// how many group queues (so transactions at once) a store runs.
 	GroupSize, GroupShards int
 	// RunGroup writes a group of queued changes in one transaction and sets
 	// each waiter's Err; nil writes it statement by statement through
 	// database/sql (runGroupSeq). Its error is the transaction's, which
-	// every change of the group that succeeded takes as its own.
-	RunGroup func(ctx context.Context, s *Store, group []*Waiter) error
+	// every change of the group that succeeded takes as its own. It calls
+	// commit when the group's writes are done and it is about to commit
+	// (it may not call it at all): the next group may then start writing.
+	RunGroup func(ctx context.Context, s *Store, group []*Waiter, commit func()) error
 
 	// Migrations holds the dialect's numbered migration files (see
 	// ReadMigrations).

@@ -59,6 +59,15 @@ type Waiter struct {
 
 // applyGrouped queues p and returns when the group that holds it is
 // committed or rolled back.
+//
+// One leader at a time takes a group from the front of the queue and
+// writes it; it hands the queue on as soon as the group's writes are done
+// and its commit begins (Dialect.RunGroup calls the Commit hook), not when
+// the commit ends: the next group's statements then run while the
+// previous group's commit is made durable. Row locks keep the two in
+// order where they touch the same rows (the next group's bump of a hot
+// counter waits for the previous commit), so the outcome is that of the
+// groups one after another.
 func (s *Store) applyGrouped(ctx context.Context, p *Planned) error {
 	sh := s.groups.shards[p.shard%uint32(len(s.groups.shards))]
 	w := &Waiter{Ctx: ctx, P: p, wake: make(chan struct{}, 1)}
@@ -76,49 +85,56 @@ func (s *Store) applyGrouped(ctx context.Context, p *Planned) error {
 			return w.Err
 		}
 	}
-	s.lead(sh, w)
+	// w leads: it is at the front of the queue, so the group it takes
+	// holds it.
+	s.lead(sh)
 	return w.Err
 }
 
-// lead runs groups from the front of sh's queue until me is done, then
-// hands the queue to the next waiter, if any.
-func (s *Store) lead(sh *shard, me *Waiter) {
-	for {
-		sh.mu.Lock()
-		n := min(len(sh.queue), s.groups.max)
-		group := sh.queue[:n:n]
-		sh.queue = append([]*Waiter(nil), sh.queue[n:]...)
-		sh.mu.Unlock()
+// lead takes a group from the front of sh's queue, writes it, hands the
+// queue on to the next waiter when the group's commit begins, and wakes
+// the group's waiters when it ends.
+func (s *Store) lead(sh *shard) {
+	sh.mu.Lock()
+	n := min(len(sh.queue), s.groups.max)
+	group := sh.queue[:n:n]
+	sh.queue = append([]*Waiter(nil), sh.queue[n:]...)
+	sh.mu.Unlock()
 
-		s.runGroup(group)
-
-		sh.mu.Lock()
-		for _, w := range group {
-			w.done = true
-			if w != me {
-				w.wake <- struct{}{}
-			}
-		}
-		if me.done {
-			if len(sh.queue) > 0 {
-				sh.queue[0].wake <- struct{}{} // lead on
-			} else {
-				sh.leading = false
-			}
-			sh.mu.Unlock()
+	handedOn := false
+	handOn := func() {
+		if handedOn {
 			return
+		}
+		handedOn = true
+		sh.mu.Lock()
+		if len(sh.queue) > 0 {
+			sh.queue[0].wake <- struct{}{} // lead on
+		} else {
+			sh.leading = false
 		}
 		sh.mu.Unlock()
 	}
+	s.runGroup(group, handOn)
+	handOn()
+
+	sh.mu.Lock()
+	for _, w := range group[1:] {
+		w.done = true
+		w.wake <- struct{}{}
+	}
+	group[0].done = true
+	sh.mu.Unlock()
 }
 
 // runGroup writes the group's changes in one transaction and sets each
-// waiter's err.
-func (s *Store) runGroup(group []*Waiter) {
+// waiter's err. It calls commit once the group's writes are done, before
+// its commit (or, at the latest, when it returns).
+func (s *Store) runGroup(group []*Waiter, commit func()) {
 	ctx := context.Background() // no one caller's cancellation ends the group
 	var err error
 	if s.d.RunGroup != nil {
-		err = s.d.RunGroup(ctx, s, group)
+		err = s.d.RunGroup(ctx, s, group, commit)
 	} else {
 		err = s.runGroupSeq(ctx, group)
 		s.stmts.prepareWanted(ctx, s.db)
