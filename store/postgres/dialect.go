@@ -101,6 +101,7 @@ var dialect = sqlcore.Dialect{
 	// to eight groups of different series at once.
 	GroupSize:   32,
 	GroupShards: 8,
+	UnnestRows:  true,
 	RunGroup:    runGroup,
 	Migrations:  migrations(),
 }

@@ -230,6 +230,13 @@ func (s *Store) multiRow(table, cols string, n int, args []any, rows int) (strin
 			return "INSERT INTO " + table + " (" + cols + ") VALUES " + s.placeholders(rows, n)
 		})
 	}
+	if s.d.UnnestRows && rows >= 2 {
+		if arrays, casts, ok := unnestRows(args, n, rows); ok {
+			return s.sqlText(table+"/unnest/"+strings.Join(casts, ""), func() string {
+				return "INSERT INTO " + table + " (" + cols + ") " + s.unnestSelect(casts, 1)
+			}), arrays
+		}
+	}
 	if !s.d.BindShared || rows < 2 || n > 64 {
 		return plain(), args
 	}

@@ -35,36 +35,52 @@ func (s *Store) planCouponRows(p *Planned, coupons []store.CouponUpdate) bool {
 		return false
 	}
 	rows := len(coupons)
-	q := s.sqlText("couponrows/"+itoa(int64(rows)), func() string {
-		casts := s.mergedCouponCasts()
-		var b strings.Builder
-		b.WriteString("WITH v (" + CouponCols + ", expect) AS (VALUES ")
-		for r := range rows {
-			if r > 0 {
-				b.WriteString(", ")
-			}
-			b.WriteByte('(')
-			for i, cast := range casts {
-				if i > 0 {
-					b.WriteString(", ")
-				}
-				b.WriteString(s.d.Param(1+r*len(casts)+i) + cast)
-			}
-			b.WriteByte(')')
-		}
-		cols := strings.Split(CouponCols, ", ")
-		set := make([]string, 0, len(cols)-1)
-		for _, c := range cols[1:] {
-			set = append(set, c+" = v."+c)
-		}
-		b.WriteString(") UPDATE ck_coupons c SET " + strings.Join(set, ", ") + " FROM v WHERE c.id = v.id AND c.version = v.expect")
-		return b.String()
-	})
+	var q string
+	if arrays, casts, ok := unnestRows(args, nCouponCols+1, rows); ok && s.d.UnnestRows {
+		q = s.sqlText("couponrows/unnest/"+strings.Join(casts, ""), func() string {
+			return "WITH v (" + CouponCols + ", expect) AS (" + s.unnestSelect(casts, 1) + couponRowsSet()
+		})
+		args = arrays
+	} else {
+		q = s.sqlText("couponrows/"+itoa(int64(rows)), func() string { return s.couponValues(rows) })
+	}
 	at := len(p.c.NewCoupons)
 	if at > 1 {
-		at = len(pieces(at, changeRowsPerInsert))
+		at = len(s.rowPieces(at))
 	}
 	p.Ops = slices.Insert(p.Ops, at, Op{Kind: OpExpectN, SQL: q, Args: args, want: int64(rows),
 		fail: func() error { return &store.ConflictError{Kind: "coupon", ID: coupons[0].Coupon.ID} }})
 	return true
+}
+
+// couponValues is planCouponRows' statement of rows rows as a VALUES list.
+func (s *Store) couponValues(rows int) string {
+	casts := s.mergedCouponCasts()
+	var b strings.Builder
+	b.WriteString("WITH v (" + CouponCols + ", expect) AS (VALUES ")
+	for r := range rows {
+		if r > 0 {
+			b.WriteString(", ")
+		}
+		b.WriteByte('(')
+		for i, cast := range casts {
+			if i > 0 {
+				b.WriteString(", ")
+			}
+			b.WriteString(s.d.Param(1+r*len(casts)+i) + cast)
+		}
+		b.WriteByte(')')
+	}
+	b.WriteString(couponRowsSet())
+	return b.String()
+}
+
+// couponRowsSet ends planCouponRows' statement after its rows v.
+func couponRowsSet() string {
+	cols := strings.Split(CouponCols, ", ")
+	set := make([]string, 0, len(cols)-1)
+	for _, c := range cols[1:] {
+		set = append(set, c+" = v."+c)
+	}
+	return ") UPDATE ck_coupons c SET " + strings.Join(set, ", ") + " FROM v WHERE c.id = v.id AND c.version = v.expect"
 }

@@ -90,12 +90,21 @@ const changeRowsPerInsert = 128
 // after the other, in pieces of at most changeRowsPerInsert rows.
 func (s *Store) planRows(p *Planned, table, cols string, n int, args []any) {
 	from := 0
-	for _, rows := range pieces(len(args)/n, changeRowsPerInsert) {
+	for _, rows := range s.rowPieces(len(args) / n) {
 		to := from + rows
 		q, qargs := s.multiRow(table, cols, n, args[from*n:to*n:to*n], rows)
 		p.Ops = append(p.Ops, Op{Kind: OpExec, SQL: q, Args: qargs, errf: func(err error) error { return RedoOnConstraint(s, err) }})
 		from = to
 	}
+}
+
+// rowPieces is how planRows splits n rows into statements: in pieces
+// (see pieces), or, where rows are sent as arrays, in one.
+func (s *Store) rowPieces(n int) []int {
+	if s.d.UnnestRows && n > 0 {
+		return []int{n}
+	}
+	return pieces(n, changeRowsPerInsert)
 }
 
 // bumpClass is what one multi-row counter upsert checks beside each row's
