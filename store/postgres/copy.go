@@ -7,16 +7,19 @@ import (
 	"sync"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/internal/sqlcore"
 )
 
-// The PostgreSQL bulk path stages a batch's coupons in a session-local
-// temporary table (created once per connection, emptied at every commit),
-// moves them with one INSERT ... SELECT ... ON CONFLICT DO NOTHING, and
-// copies the events of the coupons that went in straight into ck_events.
+// The PostgreSQL bulk path copies a batch's coupons straight into
+// ck_coupons (copyDirect). When one of them is there already (a batch run
+// again), it stages them in a session-local temporary table instead
+// (created once per connection, emptied at every commit) and moves them
+// with one INSERT ... SELECT ... ON CONFLICT DO NOTHING. Then it copies
+// the events of the coupons that went in straight into ck_events.
 // The table's name carries the schema version that last changed the
 // coupon columns (4: issue_key) so that a connection that outlives a
 // migration does not reuse a stale shape.
@@ -32,9 +35,6 @@ const (
 	// one, in batch order, and returns their ids.
 	pgMoveCoupons = "INSERT INTO ck_coupons (" + sqlcore.CouponCols + ") SELECT " + sqlcore.CouponCols + " FROM " + pgStageCoupons +
 		" ORDER BY ord ON CONFLICT DO NOTHING RETURNING id"
-	// pgInsertStaged inserts every staged coupon, in batch order; a
-	// collision fails it.
-	pgInsertStaged = "INSERT INTO ck_coupons (" + sqlcore.CouponCols + ") SELECT " + sqlcore.CouponCols + " FROM " + pgStageCoupons + " ORDER BY ord"
 )
 
 // copyMin is the fewest new coupons of a change that applyCopy writes.
@@ -50,11 +50,11 @@ func copyShaped(c *store.Change) bool {
 }
 
 // applyCopy is Apply for a copyShaped change: one transaction of its own
-// (not a group's) that copies the coupons into the staging table, inserts
-// them with one statement, copies the events and then advances the
-// sequence with the guarded statement of planSequence. Any constraint the
-// insert breaks undoes it, and the change is run again the usual way, a
-// row at a time, so that the error names the row.
+// (not a group's) that copies the coupons straight into ck_coupons, copies
+// the events and then advances the sequence with the guarded statement of
+// planSequence. Any constraint the copy breaks undoes it, and the change
+// is run again the usual way, a row at a time, so that the error names the
+// row.
 func (s *Store) applyCopy(ctx context.Context, c *store.Change) error {
 	if err := c.Validate(); err != nil {
 		return err
@@ -99,13 +99,7 @@ func (s *Store) copyChange(ctx context.Context, pc *pgx.Conn, crows, erows [][]a
 		return s.dbErr(ctx, err)
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.Exec(ctx, pgCreateStageCoupons); err != nil {
-		return s.dbErr(ctx, err)
-	}
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{pgStageCoupons}, stagedCols, pgx.CopyFromRows(crows)); err != nil {
-		return s.dbErr(ctx, err)
-	}
-	if _, err := tx.Exec(ctx, pgInsertStaged); err != nil {
+	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ck_coupons"}, couponCols, couponRows(crows)); err != nil {
 		if redo := sqlcore.RedoOnConstraint(s.core, err); redo != nil {
 			return redo
 		}
@@ -128,12 +122,47 @@ func (s *Store) copyChange(ctx context.Context, pc *pgx.Conn, crows, erows [][]a
 	return s.dbErr(ctx, tx.Commit(ctx))
 }
 
-// stagedCols and eventCols are the columns COPY writes: a staged coupon's
-// position in the batch, then its columns; an event's columns.
+// stagedCols, couponCols and eventCols are the columns COPY writes: a
+// staged coupon's position in the batch, then its columns; a coupon's
+// columns; an event's columns.
 var (
 	stagedCols = append([]string{"ord"}, strings.Split(sqlcore.CouponCols, ", ")...)
+	couponCols = stagedCols[1:]
 	eventCols  = strings.Split(sqlcore.EventCols, ", ")
 )
+
+// couponRows reads staged coupon rows (batch position first) as rows of
+// couponCols, in batch order.
+func couponRows(crows [][]any) pgx.CopyFromSource {
+	i := -1
+	return pgx.CopyFromFunc(func() ([]any, error) {
+		if i++; i >= len(crows) {
+			return nil, nil
+		}
+		return crows[i][1:], nil
+	})
+}
+
+// copyDirect copies the coupons straight into ck_coupons under a
+// savepoint, in batch order, and reports whether they all went in. When
+// one of them breaks a constraint (a coupon of a batch run again is there
+// already), the savepoint is rolled back and false returned: the batch is
+// then staged, to insert those that collide with nothing. The direct copy
+// writes each row once, where staging writes it twice and sorts it.
+func copyDirect(ctx context.Context, tx pgx.Tx, crows [][]any) (bool, error) {
+	sp, err := tx.Begin(ctx)
+	if err != nil {
+		return false, err
+	}
+	if _, err := sp.CopyFrom(ctx, pgx.Identifier{"ck_coupons"}, couponCols, couponRows(crows)); err != nil {
+		var pe *pgconn.PgError
+		if !errors.As(err, &pe) || pe.Code[:2] != "23" {
+			return false, err
+		}
+		return false, sp.Rollback(ctx)
+	}
+	return true, sp.Commit(ctx)
+}
 
 // dbErr is the store's error for a driver error (sqlcore.DBErr).
 func (s *Store) dbErr(ctx context.Context, err error) error { return sqlcore.DBErr(ctx, s.core, err) }
@@ -148,7 +177,8 @@ const pgBulkWorkers = 2
 const pgSplitMin = 4000
 
 // copyCoupons is InsertCoupons on PostgreSQL outside a caller's
-// transaction: COPY into the staging tables, then pgMove, in one
+// transaction: COPY straight into ck_coupons or, when a coupon is there
+// already, into the staging table, then pgMoveCoupons, in one
 // transaction on one pooled connection reached through (*sql.Conn).Raw.
 // A large batch whose ids are unique is split in pgBulkWorkers parts,
 // coupon by coupon in turn (so that every part appends to the right edge
@@ -223,6 +253,16 @@ func (s *Store) copyOnce(ctx context.Context, pc *pgx.Conn, crows, erows [][]any
 	}
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	n := 0
+	if len(crows) > 0 {
+		direct, err := copyDirect(ctx, tx, crows)
+		if err != nil {
+			return 0, sqlcore.BulkErr(ctx, s.core, err)
+		}
+		if direct {
+			n = len(crows)
+			crows = nil
+		}
+	}
 	if len(crows) > 0 {
 		if _, err := tx.Exec(ctx, pgCreateStageCoupons); err != nil {
 			return 0, s.dbErr(ctx, err)
