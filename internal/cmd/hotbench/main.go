@@ -40,6 +40,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"regexp"
 	"strings"
 )
 
@@ -54,6 +55,9 @@ type config struct {
 	bulkN      int
 	bulkRounds int
 	cpuprofile string
+	// only, when set, is the regular expression of the names of the
+	// contenders to run.
+	only string
 	// progress, when not nil, gets a line per timed run.
 	progress io.Writer
 }
@@ -87,11 +91,15 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.attempts, "attempts", 3000, "attempts of the exactness check")
 	fs.IntVar(&c.bulkN, "bulk", 1_000_000, "rows of the PostgreSQL bulk-issue comparison (0: skip it)")
 	fs.IntVar(&c.bulkRounds, "bulkrounds", 3, "interleaved rounds of the bulk-issue comparison")
+	fs.StringVar(&c.only, "only", "", "run only the contenders whose names match this regular expression (default: all)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit PostgreSQL run to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
 	c.dbs = dbs
+	if _, err := regexp.Compile(c.only); err != nil {
+		return c, fmt.Errorf("-only: %w", err)
+	}
 	if len(c.dbs) == 0 {
 		c.dbs = []string{"sqlite"}
 		if c.dsn != "" {

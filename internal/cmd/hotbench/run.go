@@ -6,7 +6,9 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"runtime/pprof"
+	"slices"
 	"sync/atomic"
 
 	"github.com/couponkit/couponkit/store/postgres"
@@ -107,6 +109,10 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	cs, err := v.contenders(cfg.clients)
 	if err != nil {
 		return err
+	}
+	if cfg.only != "" {
+		only := regexp.MustCompile(cfg.only) // checked by parseFlags
+		cs = slices.DeleteFunc(cs, func(c contender) bool { return !only.MatchString(c.name) })
 	}
 	fmt.Fprintf(w, "hotbench: %v; the machine's other load counts: compare ratios within one run\n", cfg.dbs)
 	if v.pg != nil {
