@@ -258,3 +258,22 @@ func (s *Series) validateCheckout(f *errcode.Fields) {
 	s.Stacking.validateInto(f, "Stacking.")
 	checkEnum(f, "Returns", returnPolicyNames, s.Returns, "return policy")
 }
+
+// Validate reports every field of d that breaks a rule, each an
+// *errcode.Error with code InvalidConfig on "Discount.<field>", as
+// [Series.Validate] does; nil when d is valid.
+func (d *Discount) Validate() error {
+	var f errcode.Fields
+	d.validateInto(&f, "Discount.")
+	return f.Err()
+}
+
+// Validate reports every field of p that breaks a rule, each an
+// *errcode.Error with code InvalidConfig on "Products.<field>", as
+// [Series.Validate] does, but for the bytes of the ids (which the series'
+// input rules check); nil when p is valid.
+func (p *ProductRules) Validate() error {
+	var f errcode.Fields
+	p.validateInto(&f, "Products.")
+	return f.Err()
+}
