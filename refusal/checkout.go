@@ -53,11 +53,11 @@ func NotCombinableWith(with string) Refusal {
 		Message: "This coupon cannot be combined with coupon " + with + " on the same bill."}
 }
 
-// TooManyOnBill is the refusal of a coupon that would bring the bill to
-// more than limit coupons, a limit of the coupon with (this coupon's own
-// code when the limit is its own).
-func TooManyOnBill(limit int64, with string) Refusal {
-	return Refusal{Code: errcode.CouponsPerBill, Rule: CouponsPerBill, Params: Params{Limit: limit, Used: limit, With: with},
+// TooManyOnBill is the refusal of a coupon that would bring a bill already
+// holding used coupons past limit, a limit of the coupon with (this
+// coupon's own code when the limit is its own).
+func TooManyOnBill(limit, used int64, with string) Refusal {
+	return Refusal{Code: errcode.CouponsPerBill, Rule: CouponsPerBill, Params: Params{Limit: limit, Used: used, With: with},
 		Message: "At most " + itoa(limit) + " coupons can be used on this bill."}
 }
 

@@ -1,0 +1,147 @@
+package basket
+
+import (
+	"errors"
+	"fmt"
+	"math/bits"
+
+	"github.com/shopspring/decimal"
+
+	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/series"
+)
+
+// maxMinor is where amounts from outside saturate: above every basket's
+// whole amount (MaxLines × MaxLineAmount), so that a bound it stands for
+// never binds.
+const maxMinor = MaxLines * MaxLineAmount
+
+// rateOf is the factor converting from into to, asking rates only when the
+// currencies differ. Errors are InvalidArgument on "Currency".
+func rateOf(from, to string, rates series.Rates) (decimal.Decimal, error) {
+	if from == to {
+		return unitRate, nil
+	}
+	if rates == nil {
+		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Currency",
+			fmt.Sprintf("no rates given to convert %s to %s", from, to))
+	}
+	r, err := rates.Rate(from, to)
+	if err != nil {
+		var ce *errcode.Error
+		msg := fmt.Sprintf("cannot convert %s to %s", from, to)
+		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
+			msg = ce.Message
+		}
+		return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: "Currency", Message: msg, Err: err}
+	}
+	if r.Sign() <= 0 || !saneDigits(r) {
+		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Currency",
+			fmt.Sprintf("rate from %s to %s is %s, not a positive number within %d digits", from, to, r, series.MaxDigits))
+	}
+	return r, nil
+}
+
+func saneDigits(v decimal.Decimal) bool {
+	e := int64(v.Exponent())
+	return e >= -series.MaxDigits && int64(v.NumDigits())+e <= series.MaxDigits
+}
+
+// minorRound is the non-negative d in minor units of places decimal
+// places, rounded half away from zero, saturating at maxMinor.
+func minorRound(d decimal.Decimal, places int32) int64 {
+	if c, ok := minorFast(d, places, true); ok {
+		return c
+	}
+	return saturate(d.Shift(places).Round(0))
+}
+
+// minorFloor is the non-negative d in minor units, rounded down,
+// saturating at maxMinor.
+func minorFloor(d decimal.Decimal, places int32) int64 {
+	if c, ok := minorFast(d, places, false); ok {
+		return c
+	}
+	return saturate(d.Shift(places).Floor())
+}
+
+// minorFast is minorRound or minorFloor on int64, reporting false when d
+// does not fit.
+func minorFast(d decimal.Decimal, places int32, round bool) (int64, bool) {
+	if d.Sign() < 0 || d.NumDigits() > 18 {
+		return 0, false
+	}
+	c, k := d.CoefficientInt64(), int64(d.Exponent())+int64(places)
+	switch {
+	case k >= 0:
+		if k > 18 || c > maxMinor/pow10[k] {
+			return 0, false
+		}
+		return c * pow10[k], true
+	case k < -18:
+		return 0, true // below half a minor unit
+	}
+	q, r := c/pow10[-k], c%pow10[-k]
+	if round && 2*r >= pow10[-k] {
+		q++
+	}
+	return q, true
+}
+
+// saturate is the integer d, at most maxMinor.
+func saturate(d decimal.Decimal) int64 {
+	if d.Sign() <= 0 {
+		return 0
+	}
+	if d.GreaterThan(decimal.NewFromInt(maxMinor)) {
+		return maxMinor
+	}
+	return d.IntPart()
+}
+
+// mulDiv returns a×b / c and its remainder, for a×b/c below 2^64 and c > 0.
+func mulDiv(a, b, c int64) (q, r int64) {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	uq, ur := bits.Div64(hi, lo, uint64(c))
+	return int64(uq), int64(ur)
+}
+
+// mulSat is a×b for non-negative a and b, at most maxMinor.
+func mulSat(a, b int64) int64 {
+	hi, lo := bits.Mul64(uint64(a), uint64(b))
+	if hi != 0 || lo > maxMinor {
+		return maxMinor
+	}
+	return int64(lo)
+}
+
+// percentOf is pct percent of s minor units, rounded half away from zero.
+func percentOf(s int64, pct decimal.Decimal) int64 {
+	if pct.NumDigits() <= 18 {
+		c, e := pct.CoefficientInt64(), int64(pct.Exponent())-2
+		switch {
+		case e >= 0 && e <= 18:
+			return mulSat(s, mulSat(c, pow10[e]))
+		case e < 0 && e >= -18:
+			q, r := mulDiv(s, c, pow10[-e])
+			if 2*r >= pow10[-e] {
+				q++
+			}
+			return q
+		}
+	}
+	return saturate(decimal.NewFromInt(s).Mul(pct).Shift(-2).Round(0))
+}
+
+// convert brings an amount of the series' currency cur into minor units of
+// the basket's currency, rounded by round.
+func (pb *prepared) convert(amount decimal.Decimal, cur string, rates series.Rates, round func(decimal.Decimal, int32) int64) (int64, error) {
+	if cur == pb.b.Currency {
+		return round(amount, pb.places), nil
+	}
+	r, err := rateOf(cur, pb.b.Currency, rates)
+	if err != nil {
+		return 0, err
+	}
+	return round(amount.Mul(r), pb.places), nil
+}
