@@ -1,7 +1,10 @@
 package basket
 
 import (
+	"cmp"
 	"fmt"
+	"slices"
+	"strings"
 	"strconv"
 
 	"github.com/shopspring/decimal"
@@ -73,6 +76,17 @@ type prepared struct {
 	places int32 // the currency's minor units
 	lines  []line
 	total  int64
+	order  []int // line indices by id, then index
+}
+
+// byID returns the indices of lines sorted by id, then index.
+func byID(lines []Line) []int {
+	order := make([]int, len(lines))
+	for i := range order {
+		order[i] = i
+	}
+	slices.SortFunc(order, func(a, b int) int { return cmp.Or(strings.Compare(lines[a].ID, lines[b].ID), cmp.Compare(a, b)) })
+	return order
 }
 
 // prepare checks b and brings its amounts to minor units.
@@ -85,19 +99,18 @@ func (b *Basket) prepare() (*prepared, error) {
 		f.Add(errcode.TooMany, "Lines", fmt.Sprintf("%d lines; a basket holds at most %d", len(b.Lines), MaxLines))
 		return nil, f.Err()
 	}
-	p := &prepared{b: b, places: int32(series.MinorUnits(b.Currency)), lines: make([]line, len(b.Lines))}
-	seen := make(map[string]int, len(b.Lines))
+	p := &prepared{b: b, places: int32(series.MinorUnits(b.Currency)), lines: make([]line, len(b.Lines)), order: byID(b.Lines)}
+	for k, i := range p.order {
+		if k > 0 && b.Lines[i].ID == b.Lines[p.order[k-1]].ID && b.Lines[i].ID != "" {
+			f.Add(errcode.InvalidArgument, lineField(i, "ID"), fmt.Sprintf("line id %q is also line %d's", b.Lines[i].ID, p.order[k-1]))
+		}
+	}
 	for i := range b.Lines {
 		l := &b.Lines[i]
-		pre := "Lines[" + strconv.Itoa(i) + "]."
-		checkText(&f, pre+"ID", l.ID)
-		if j, ok := seen[l.ID]; ok && l.ID != "" {
-			f.Add(errcode.InvalidArgument, pre+"ID", fmt.Sprintf("line id %q is also line %d's", l.ID, j))
-		}
-		seen[l.ID] = i
-		checkText(&f, pre+"Product", l.Product)
-		checkCategories(&f, pre, l.Categories)
-		p.lines[i] = checkAmounts(&f, pre, l, p.places)
+		checkText(&f, i, "ID", l.ID)
+		checkText(&f, i, "Product", l.Product)
+		checkCategories(&f, i, l.Categories)
+		p.lines[i] = checkAmounts(&f, i, l, p.places)
 		p.total += p.lines[i].amount
 	}
 	if err := f.Err(); err != nil {
@@ -106,43 +119,50 @@ func (b *Basket) prepare() (*prepared, error) {
 	return p, nil
 }
 
-// checkText adds an error unless s is a valid, non-empty id.
-func checkText(f *errcode.Fields, field, s string) {
+// lineField names a field of line i. (Names are built only for errors: a
+// basket is checked on every redemption.)
+func lineField(i int, name string) string { return "Lines[" + strconv.Itoa(i) + "]." + name }
+
+// checkText adds an error on field name of line i unless s is a valid,
+// non-empty id.
+func checkText(f *errcode.Fields, i int, name, s string) {
 	if s == "" {
-		f.Add(errcode.InvalidArgument, field, "is required")
+		f.Add(errcode.InvalidArgument, lineField(i, name), "is required")
 		return
 	}
-	if err := input.Text(field, input.ID, s); err != nil {
-		f.Add(errcode.InvalidArgument, field, errcode.All(err)[0].Message)
+	if err := input.Text("", input.ID, s); err != nil {
+		f.Add(errcode.InvalidArgument, lineField(i, name), errcode.All(err)[0].Message)
 	}
 }
 
-func checkCategories(f *errcode.Fields, pre string, cats []string) {
+func checkCategories(f *errcode.Fields, i int, cats []string) {
 	if len(cats) > MaxCategories {
-		f.Add(errcode.InvalidArgument, pre+"Categories", fmt.Sprintf("%d categories; a line names at most %d", len(cats), MaxCategories))
+		f.Add(errcode.InvalidArgument, lineField(i, "Categories"), fmt.Sprintf("%d categories; a line names at most %d", len(cats), MaxCategories))
 		return
 	}
 	for j, c := range cats {
-		checkText(f, pre+"Categories["+strconv.Itoa(j)+"]", c)
+		if c == "" || input.Text("", input.ID, c) != nil {
+			checkText(f, i, "Categories["+strconv.Itoa(j)+"]", c)
+		}
 	}
 }
 
-// checkAmounts checks a line's quantity and unit price and returns them in
-// minor units.
-func checkAmounts(f *errcode.Fields, pre string, l *Line, places int32) line {
+// checkAmounts checks the quantity and unit price of line i and returns
+// them in minor units.
+func checkAmounts(f *errcode.Fields, i int, l *Line, places int32) line {
 	out := line{qty: l.Quantity}
 	okQty := true
 	switch {
 	case l.Quantity <= 0:
-		f.Add(errcode.InvalidArgument, pre+"Quantity", "must be positive")
+		f.Add(errcode.InvalidArgument, lineField(i, "Quantity"), "must be positive")
 		okQty = false
 	case l.Quantity > MaxQuantity:
-		f.Add(errcode.InvalidArgument, pre+"Quantity", fmt.Sprintf("%d is above %d", l.Quantity, MaxQuantity))
+		f.Add(errcode.InvalidArgument, lineField(i, "Quantity"), fmt.Sprintf("%d is above %d", l.Quantity, MaxQuantity))
 		okQty = false
 	}
 	price, msg := exactMinor(l.UnitPrice, places)
 	if msg != "" {
-		f.Add(errcode.InvalidArgument, pre+"UnitPrice", msg)
+		f.Add(errcode.InvalidArgument, lineField(i, "UnitPrice"), msg)
 		return out
 	}
 	out.price = price
@@ -150,7 +170,7 @@ func checkAmounts(f *errcode.Fields, pre string, l *Line, places int32) line {
 		return out
 	}
 	if price > 0 && l.Quantity > (MaxLineAmount-1)/price {
-		f.Add(errcode.InvalidArgument, pre+"UnitPrice",
+		f.Add(errcode.InvalidArgument, lineField(i, "UnitPrice"),
 			fmt.Sprintf("quantity times unit price must be below %d minor units", int64(MaxLineAmount)))
 		return out
 	}

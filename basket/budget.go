@@ -3,7 +3,6 @@ package basket
 import (
 	"github.com/shopspring/decimal"
 
-	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 )
@@ -30,13 +29,17 @@ type Left struct {
 // Cap is a budget with minor units left.
 func Cap(minor int64) Left { return Left{Capped: true, Minor: minor} }
 
-func (b *Budget) checkInto(f *errcode.Fields, pre string) {
-	if b.Total.Capped && b.Total.Minor < 0 {
-		f.Add(errcode.InvalidArgument, pre+"Total", "must not be negative")
+// problem returns what is wrong with b and the field, or "".
+func (b *Budget) problem() (msg, field string) {
+	switch {
+	case b.Total.Capped && b.Total.Minor < 0:
+		return "must not be negative", "Total"
+	case b.Customer.Capped && b.Customer.Minor < 0:
+		return "must not be negative", "Customer"
+	case b.Policy != series.BudgetRefuse && b.Policy != series.BudgetReduce:
+		return "unknown budget policy " + b.Policy.String(), "Policy"
 	}
-	if b.Customer.Capped && b.Customer.Minor < 0 {
-		f.Add(errcode.InvalidArgument, pre+"Customer", "must not be negative")
-	}
+	return "", ""
 }
 
 // Limit returns what the budget allows of a discount of minor units in the

@@ -112,16 +112,23 @@ func Select(p *series.ProductRules, currency string, b *Basket, rates series.Rat
 // selection computes which lines p selects.
 func (pb *prepared) selection(p *series.ProductRules) Selection {
 	sel := Selection{Eligible: make([]bool, len(pb.lines))}
+	pb.selectInto(p, &sel)
+	return sel
+}
+
+// selectInto computes which lines p selects into sel, whose Eligible has
+// a place for each line.
+func (pb *prepared) selectInto(p *series.ProductRules, sel *Selection) {
 	m := newMatcher(p)
+	sel.Quantity, sel.Subtotal = 0, 0
 	for i := range pb.b.Lines {
 		l := &pb.b.Lines[i]
-		if m.selects(l.Product, l.Categories) {
-			sel.Eligible[i] = true
+		sel.Eligible[i] = m.selects(l.Product, l.Categories)
+		if sel.Eligible[i] {
 			sel.Quantity += pb.lines[i].qty
 			sel.Subtotal += pb.lines[i].amount
 		}
 	}
-	return sel
 }
 
 // qualify returns the refusals of a selection that falls short of p's

@@ -129,18 +129,24 @@ func checkCoupons(coupons []Coupon) error {
 	var f errcode.Fields
 	for i := range coupons {
 		c := &coupons[i]
-		pre := "Coupons[" + strconv.Itoa(i) + "]."
+		pre := func() string { return "Coupons[" + strconv.Itoa(i) + "]." }
 		switch {
 		case c.Code == "":
-			f.Add(errcode.InvalidArgument, pre+"Code", "is required")
-		case input.Text(pre+"Code", input.Code, c.Code) != nil:
-			f.Add(errcode.InvalidArgument, pre+"Code", "is not a valid code")
+			f.Add(errcode.InvalidArgument, pre()+"Code", "is required")
+		case input.Text("", input.Code, c.Code) != nil:
+			f.Add(errcode.InvalidArgument, pre()+"Code", "is not a valid code")
 		case slices.ContainsFunc(coupons[:i], func(o Coupon) bool { return o.Code == c.Code }):
-			f.Add(errcode.InvalidArgument, pre+"Code", fmt.Sprintf("coupon %q is given twice", c.Code))
+			f.Add(errcode.InvalidArgument, pre()+"Code", fmt.Sprintf("coupon %q is given twice", c.Code))
 		}
-		addPrefixed(&f, pre, c.Discount.Validate())
-		addPrefixed(&f, pre, c.Products.Validate())
-		c.Budget.checkInto(&f, pre+"Budget.")
+		if err := c.Discount.Validate(); err != nil {
+			addPrefixed(&f, pre(), err)
+		}
+		if err := c.Products.Validate(); err != nil {
+			addPrefixed(&f, pre(), err)
+		}
+		if msg, field := c.Budget.problem(); msg != "" {
+			f.Add(errcode.InvalidArgument, pre()+"Budget."+field, msg)
+		}
 	}
 	return f.Err()
 }

@@ -12,19 +12,21 @@ type stacker struct {
 	order   []int   // line indices by id
 	left    []int64 // what each line comes to now
 	w       []int64 // scratch: the eligible lines' amounts
+	parts   []int64 // scratch: a discount's parts
+	sel     Selection
 	applied []*Coupon
 	res     Result
 }
 
 func newStacker(pb *prepared, rates series.Rates) *stacker {
-	ids := make([]string, len(pb.lines))
-	left := make([]int64, len(pb.lines))
+	n := len(pb.lines)
+	scratch := make([]int64, 3*n)
+	left, w, parts := scratch[:n:n], scratch[n:2*n:2*n], scratch[2*n:]
 	for i := range pb.lines {
-		ids[i] = pb.b.Lines[i].ID
 		left[i] = pb.lines[i].amount
 	}
-	return &stacker{pb: pb, rates: rates, order: canonical(ids), left: left, w: make([]int64, len(left)),
-		res: Result{Currency: pb.b.Currency, AllApplied: true}}
+	return &stacker{pb: pb, rates: rates, order: pb.order, left: left, w: w, parts: parts,
+		sel: Selection{Eligible: make([]bool, n)}, res: Result{Currency: pb.b.Currency, AllApplied: true}}
 }
 
 // apply decides one coupon and, when it is applied, takes its discount off
@@ -32,8 +34,9 @@ func newStacker(pb *prepared, rates series.Rates) *stacker {
 func (st *stacker) apply(c *Coupon) error {
 	d := Decision{Code: c.Code}
 	refs := st.combine(c)
-	sel := st.pb.selection(&c.Products)
-	q, err := st.pb.qualify(&c.Products, c.Discount.Currency, &sel, st.rates)
+	sel := &st.sel
+	st.pb.selectInto(&c.Products, sel)
+	q, err := st.pb.qualify(&c.Products, c.Discount.Currency, sel, st.rates)
 	if err != nil {
 		return err
 	}
@@ -107,7 +110,8 @@ func (st *stacker) discount(c *Coupon, eligible []bool, d *Decision) ([]int64, [
 	if sum == 0 {
 		return nil, []refusal.Refusal{refusal.NothingLeft()}, nil
 	}
-	parts := make([]int64, len(st.w))
+	parts := st.parts
+	clear(parts)
 	total, err := st.pb.compute(&c.Discount, st.w, sum, st.order, parts, st.rates)
 	if err != nil {
 		return nil, nil, err

@@ -2,6 +2,7 @@ package series
 
 import (
 	"fmt"
+	"slices"
 
 	"github.com/shopspring/decimal"
 
@@ -51,10 +52,10 @@ func (p *ProductRules) validateInto(f *errcode.Fields, pre string) {
 		ids  []string
 	}{{"Include", p.Include}, {"Exclude", p.Exclude}, {"IncludeCategories", p.IncludeCategories}, {"ExcludeCategories", p.ExcludeCategories}}
 	for _, l := range lists {
-		checkIDList(f, pre+l.name, l.ids, MaxProductRules)
+		checkIDList(f, pre, l.name, l.ids, MaxProductRules)
 	}
-	bothWays(f, pre+"Exclude", p.Include, p.Exclude, "product")
-	bothWays(f, pre+"ExcludeCategories", p.IncludeCategories, p.ExcludeCategories, "category")
+	bothWays(f, pre, "Exclude", p.Include, p.Exclude, "product")
+	bothWays(f, pre, "ExcludeCategories", p.IncludeCategories, p.ExcludeCategories, "category")
 	if p.MinQuantity < 0 {
 		f.Add(errcode.InvalidConfig, pre+"MinQuantity", "must not be negative")
 	}
@@ -64,27 +65,34 @@ func (p *ProductRules) validateInto(f *errcode.Fields, pre string) {
 }
 
 // checkIDList adds an error for each empty or repeated entry of a list of
-// ids, and for a list longer than most; input.Text checks each entry's
-// bytes (validateInput).
-func checkIDList(f *errcode.Fields, field string, ids []string, most int) {
+// ids, the field pre+name, and for a list longer than most; input.Text
+// checks each entry's bytes (validateInput). (The field's name is built
+// only for an error: a coupon's rules are checked at every checkout.)
+func checkIDList(f *errcode.Fields, pre, name string, ids []string, most int) {
+	field := func() string { return pre + name }
 	if len(ids) > most {
-		f.Add(errcode.InvalidConfig, field, fmt.Sprintf("lists %d entries; at most %d", len(ids), most))
+		f.Add(errcode.InvalidConfig, field(), fmt.Sprintf("lists %d entries; at most %d", len(ids), most))
 		return
 	}
-	seen := make(map[string]bool, len(ids))
+	var seen map[string]bool // for a long list
+	if len(ids) > 16 {
+		seen = make(map[string]bool, len(ids))
+	}
 	for i, id := range ids {
 		switch {
 		case id == "":
-			f.Add(errcode.InvalidConfig, fmt.Sprintf("%s[%d]", field, i), "is empty")
-		case seen[id]:
-			f.Add(errcode.InvalidConfig, fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("%q is listed twice", id))
+			f.Add(errcode.InvalidConfig, fmt.Sprintf("%s[%d]", field(), i), "is empty")
+		case seen[id] || seen == nil && slices.Contains(ids[:i], id):
+			f.Add(errcode.InvalidConfig, fmt.Sprintf("%s[%d]", field(), i), fmt.Sprintf("%q is listed twice", id))
 		}
-		seen[id] = true
+		if seen != nil {
+			seen[id] = true
+		}
 	}
 }
 
 // bothWays adds an error for each entry of exclude that include lists too.
-func bothWays(f *errcode.Fields, field string, include, exclude []string, what string) {
+func bothWays(f *errcode.Fields, pre, name string, include, exclude []string, what string) {
 	if len(include) == 0 || len(exclude) == 0 || len(include) > MaxProductRules || len(exclude) > MaxProductRules {
 		return
 	}
@@ -94,7 +102,7 @@ func bothWays(f *errcode.Fields, field string, include, exclude []string, what s
 	}
 	for i, id := range exclude {
 		if in[id] {
-			f.Add(errcode.InvalidConfig, fmt.Sprintf("%s[%d]", field, i), fmt.Sprintf("%s %q is both included and excluded", what, id))
+			f.Add(errcode.InvalidConfig, fmt.Sprintf("%s%s[%d]", pre, name, i), fmt.Sprintf("%s %q is both included and excluded", what, id))
 		}
 	}
 }
