@@ -142,6 +142,9 @@ func (pb *prepared) qualify(p *series.ProductRules, currency string, sel *Select
 		out = append(out, refusal.FewEligibleUnits(p.MinQuantity, sel.Quantity))
 	}
 	if p.MinSubtotal.Valid {
+		if currency == pb.b.Currency && sel.Subtotal >= minorCeil(p.MinSubtotal.Decimal, pb.places) {
+			return out, nil // the usual case, without allocating
+		}
 		sub := decimalOf(sel.Subtotal, pb.places)
 		if currency != pb.b.Currency {
 			r, err := rateOf(pb.b.Currency, currency, rates)

@@ -47,10 +47,17 @@ func saneDigits(v decimal.Decimal) bool {
 	return e >= -series.MaxDigits && int64(v.NumDigits())+e <= series.MaxDigits
 }
 
+// Roundings to minor units.
+const (
+	down = iota
+	halfUp
+	up
+)
+
 // minorRound is the non-negative d in minor units of places decimal
 // places, rounded half away from zero, saturating at maxMinor.
 func minorRound(d decimal.Decimal, places int32) int64 {
-	if c, ok := minorFast(d, places, true); ok {
+	if c, ok := minorFast(d, places, halfUp); ok {
 		return c
 	}
 	return saturate(d.Shift(places).Round(0))
@@ -59,15 +66,24 @@ func minorRound(d decimal.Decimal, places int32) int64 {
 // minorFloor is the non-negative d in minor units, rounded down,
 // saturating at maxMinor.
 func minorFloor(d decimal.Decimal, places int32) int64 {
-	if c, ok := minorFast(d, places, false); ok {
+	if c, ok := minorFast(d, places, down); ok {
 		return c
 	}
 	return saturate(d.Shift(places).Floor())
 }
 
-// minorFast is minorRound or minorFloor on int64, reporting false when d
-// does not fit.
-func minorFast(d decimal.Decimal, places int32, round bool) (int64, bool) {
+// minorCeil is the non-negative d in minor units, rounded up, saturating
+// at maxMinor.
+func minorCeil(d decimal.Decimal, places int32) int64 {
+	if c, ok := minorFast(d, places, up); ok {
+		return c
+	}
+	return saturate(d.Shift(places).Ceil())
+}
+
+// minorFast is minorRound, minorFloor or minorCeil on int64, reporting
+// false when d does not fit.
+func minorFast(d decimal.Decimal, places int32, mode int) (int64, bool) {
 	if d.Sign() < 0 || d.NumDigits() > 18 {
 		return 0, false
 	}
@@ -79,10 +95,10 @@ func minorFast(d decimal.Decimal, places int32, round bool) (int64, bool) {
 		}
 		return c * pow10[k], true
 	case k < -18:
-		return 0, true // below half a minor unit
+		return 0, false
 	}
 	q, r := c/pow10[-k], c%pow10[-k]
-	if round && 2*r >= pow10[-k] {
+	if mode == halfUp && 2*r >= pow10[-k] || mode == up && r > 0 {
 		q++
 	}
 	return q, true
