@@ -29,7 +29,9 @@ func genBasket(t *rapid.T) *basket.Basket {
 			Product:    rapid.SampledFrom(products).Draw(t, "product"),
 			Categories: rapid.SliceOfNDistinct(rapid.SampledFrom(categories), 0, 2, rapid.ID).Draw(t, "categories"),
 			Quantity:   rapid.Int64Range(1, 12).Draw(t, "quantity"),
-			UnitPrice:  decimal.New(rapid.OneOf(rapid.Int64Range(0, 100), rapid.Int64Range(0, 100_000)).Draw(t, "price"), -places),
+			// Prices from a few values often tie the split's remainders.
+			UnitPrice: decimal.New(rapid.OneOf(rapid.SampledFrom([]int64{100, 250, 999}), rapid.Int64Range(0, 100),
+				rapid.Int64Range(0, 100_000)).Draw(t, "price"), -places),
 		})
 	}
 	return b
