@@ -1,13 +1,10 @@
 package basket
 
 import (
-	"errors"
-	"fmt"
 	"math/bits"
 
 	"github.com/shopspring/decimal"
 
-	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -22,29 +19,7 @@ func rateOf(from, to string, rates series.Rates) (decimal.Decimal, error) {
 	if from == to {
 		return unitRate, nil
 	}
-	if rates == nil {
-		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Currency",
-			fmt.Sprintf("no rates given to convert %s to %s", from, to))
-	}
-	r, err := rates.Rate(from, to)
-	if err != nil {
-		var ce *errcode.Error
-		msg := fmt.Sprintf("cannot convert %s to %s", from, to)
-		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
-			msg = ce.Message
-		}
-		return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: "Currency", Message: msg, Err: err}
-	}
-	if r.Sign() <= 0 || !saneDigits(r) {
-		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Currency",
-			fmt.Sprintf("rate from %s to %s is %s, not a positive number within %d digits", from, to, r, series.MaxDigits))
-	}
-	return r, nil
-}
-
-func saneDigits(v decimal.Decimal) bool {
-	e := int64(v.Exponent())
-	return e >= -series.MaxDigits && int64(v.NumDigits())+e <= series.MaxDigits
+	return series.RateFor("Currency", from, to, rates)
 }
 
 // Roundings to minor units.

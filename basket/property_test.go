@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -209,20 +210,10 @@ func summary(r *basket.Result) []string {
 			s += fmt.Sprintf(" %d", rf.Code)
 		}
 		parts := slices.Clone(d.Parts)
-		slices.SortFunc(parts, func(a, b basket.Part) int { return cmpString(a.Line, b.Line) })
+		slices.SortFunc(parts, func(a, b basket.Part) int { return strings.Compare(a.Line, b.Line) })
 		out = append(out, s+fmt.Sprint(parts))
 	}
 	return out
-}
-
-func cmpString(a, b string) int {
-	switch {
-	case a < b:
-		return -1
-	case a > b:
-		return 1
-	}
-	return 0
 }
 
 // A budget is never passed: an applied coupon gives at most what is left

@@ -285,28 +285,38 @@ func checkBill(bill Money) error {
 }
 
 // rate is the factor converting from into to, asking rates only when the
-// currencies differ.
+// currencies differ; errors name the bill's currency.
 func rate(from, to string, rates Rates) (decimal.Decimal, error) {
+	return RateFor("Bill.Currency", from, to, rates)
+}
+
+// RateFor returns the factor converting an amount in currency from into
+// currency to: one when they are equal, else rates.Rate(from, to). Errors
+// are *errcode.Error values with code InvalidArgument on field: no rates
+// given, an error from rates (wrapped, or, when it is itself an
+// InvalidArgument *errcode.Error as from FixedRates, its message and cause
+// kept), or a rate that is not positive.
+func RateFor(field, from, to string, rates Rates) (decimal.Decimal, error) {
 	if from == to {
 		return decimal.NewFromInt(1), nil
 	}
 	if rates == nil {
-		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Bill.Currency",
+		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, field,
 			fmt.Sprintf("no rates given to convert %s to %s", from, to))
 	}
 	r, err := rates.Rate(from, to)
 	if err != nil {
 		var ce *errcode.Error
 		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
-			// A missing rate, as FixedRates reports it: name the bill.
-			return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: "Bill.Currency",
+			// A missing rate, as FixedRates reports it: name the field.
+			return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: field,
 				Message: ce.Message, Err: ce.Err}
 		}
-		return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: "Bill.Currency",
+		return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: field,
 			Message: fmt.Sprintf("cannot convert %s to %s", from, to), Err: err}
 	}
 	if r.Sign() <= 0 {
-		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Bill.Currency",
+		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, field,
 			fmt.Sprintf("rate from %s to %s is %s, not positive", from, to, r))
 	}
 	return r, nil
