@@ -217,3 +217,71 @@ func TestCurrencyConversion(t *testing.T) {
 		t.Errorf("10%% of 62.49 USD = %+v, %v", d, err)
 	}
 }
+
+// Select tells which lines a series' rules select, with the refusals of a
+// basket that falls short; exclude rules win over include rules.
+func TestSelect(t *testing.T) {
+	b := eurBasket(line("1", "boots", 1, "120.00", "shoes"), line("2", "sneakers", 2, "45.00", "shoes", "sale"),
+		line("3", "socks", 3, "4.99", "accessories"), line("4", "gift", 1, "10", "shoes", "gift-cards"))
+	for _, tc := range []struct {
+		name     string
+		rules    series.ProductRules
+		eligible []bool
+		qty, sub int64
+		refusals []errcode.Code
+	}{
+		{"every product", series.ProductRules{}, []bool{true, true, true, true}, 7, 23497, nil},
+		{"a category less sale", series.ProductRules{IncludeCategories: []string{"shoes"}, ExcludeCategories: []string{"sale"}},
+			[]bool{true, false, false, true}, 2, 13000, nil},
+		{"a product or a category", series.ProductRules{Include: []string{"socks"}, IncludeCategories: []string{"gift-cards"}},
+			[]bool{false, false, true, true}, 4, 2497, nil},
+		{"exclude wins", series.ProductRules{Include: []string{"boots"}, ExcludeCategories: []string{"shoes"}},
+			[]bool{false, false, false, false}, 0, 0, []errcode.Code{errcode.NothingEligible}},
+		{"both minima", series.ProductRules{Exclude: []string{"boots"}, MinQuantity: 8, MinSubtotal: nullDec("200")},
+			[]bool{false, true, true, true}, 6, 11497, []errcode.Code{errcode.MinEligibleQuantity, errcode.MinEligibleSubtotal}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sel, refs, err := basket.Select(&tc.rules, "EUR", b, nil)
+			if err != nil {
+				t.Fatal(err)
+			}
+			var codes []errcode.Code
+			for _, r := range refs {
+				codes = append(codes, r.Code)
+			}
+			if !cmp.Equal(sel.Eligible, tc.eligible) || sel.Quantity != tc.qty || sel.Subtotal != tc.sub || !cmp.Equal(codes, tc.refusals) {
+				t.Errorf("Select = %v %d %d %v, want %v %d %d %v", sel.Eligible, sel.Quantity, sel.Subtotal, codes,
+					tc.eligible, tc.qty, tc.sub, tc.refusals)
+			}
+			for i, l := range b.Lines {
+				if got := basket.Selects(&tc.rules, l.Product, l.Categories); got != tc.eligible[i] {
+					t.Errorf("Selects(%s) = %v", l.Product, got)
+				}
+			}
+		})
+	}
+	_, _, err := basket.Select(&series.ProductRules{Include: []string{""}}, "EUR", b, nil)
+	if es := errcode.All(err); len(es) != 1 || es[0].Code != errcode.InvalidConfig || es[0].Field != "Products.Include[0]" {
+		t.Errorf("Select with an empty include: %v", err)
+	}
+}
+
+// Malformed coupons are refused with typed errors naming them.
+func TestStackErrors(t *testing.T) {
+	b := eurBasket(line("1", "boots", 1, "120.00", "shoes"))
+	bad := shoes()
+	bad.Discount.Percent = dec("120")
+	neg := toys()
+	neg.Budget.Total = basket.Cap(-1)
+	_, err := basket.Stack(b, []basket.Coupon{shoes(), shoes(), {Code: ""}, bad, neg}, nil)
+	got := codeFields(err)
+	want := []string{"1002:Coupons[1].Code", "1002:Coupons[2].Code", "1001:Coupons[2].Discount.Kind", "1001:Coupons[2].Discount.Currency",
+		"1002:Coupons[3].Code", "1001:Coupons[3].Discount.Percent", "1002:Coupons[4].Budget.Total"}
+	if !cmp.Equal(got, want) {
+		t.Errorf("Stack errors %v, want %v", got, want)
+	}
+	many := make([]basket.Coupon, basket.MaxCoupons+1)
+	if _, err := basket.Stack(b, many, nil); errcode.CodeOf(err) != errcode.TooMany {
+		t.Errorf("%d coupons: %v", len(many), err)
+	}
+}

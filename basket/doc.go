@@ -46,7 +46,9 @@
 // floor of its exact share and the minor units left go one each to the
 // lines with the largest remainders, ties broken by line id. So the parts
 // sum exactly to the discount, no part exceeds its line's amount, and the
-// result does not depend on the order the lines are given in.
+// result does not depend on the order the lines are given in. A discount
+// that rounds to zero (a small percentage of a few minor units) is still
+// applied; whether it uses the coupon is the caller's call.
 //
 // # Several coupons
 //
