@@ -50,14 +50,19 @@ func (st *stacker) apply(c *Coupon) error {
 	}
 	if len(refs) > 0 {
 		d.Refusals = refs
-		d.Discount = decimalOf(0, st.pb.places)
 		st.res.AllApplied = false
 		st.res.Decisions = append(st.res.Decisions, d)
 		return nil
 	}
 	d.Applied = true
 	d.Discount = decimalOf(d.Minor, st.pb.places)
-	d.Parts = make([]Part, 0, len(parts))
+	n := 0
+	for _, ok := range sel.Eligible {
+		if ok {
+			n++
+		}
+	}
+	d.Parts = make([]Part, 0, n)
 	for i, ok := range sel.Eligible {
 		if !ok {
 			continue
