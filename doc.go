@@ -14,6 +14,10 @@
 //     rule; it returns a [limits.Decision] listing each broken rule.
 //   - Package refusal turns a decision and the coupon's state into what a
 //     caller is told: the ordered list of refusals, each fact once.
+//   - Package basket is the pure arithmetic of a checkout with the basket's
+//     lines: eligible lines, discounts split per line to the minor unit,
+//     several coupons on one bill, budgets and partial returns. (The
+//     Engine does not take baskets yet.)
 //   - Package coupon is the pure state machine: states, transitions, the
 //     redemption and event records.
 //   - Package codegen makes unique and randomized common codes by a keyed

@@ -16,7 +16,8 @@
 // Codes are part of the public contract: a code, once published, keeps its
 // meaning. The codes of the widely used coupon revoke API that couponkit
 // implements (404, 405, 682, 108, 712, 756) keep their numbers; every other code is
-// couponkit's own, grouped by the hundred. The full table is in the
+// couponkit's own, grouped by the hundred (1700s: a basket's lines,
+// budgets and several coupons on one bill). The full table is in the
 // documentation of [Code].
 package errcode
 
@@ -83,6 +84,16 @@ import (
 //	1601  FuturePosition              a feed position is past the last event the store has
 //	1602  UnknownConsumer             no feed checkpoint is kept under the consumer name;
 //	                                  also matches ErrNotFound
+//
+//	1701  MinEligibleQuantity         the basket holds fewer eligible units than the series asks
+//	1702  MinEligibleSubtotal         the basket's eligible lines come to less than the series asks
+//	1703  NothingEligible             no line of the basket is eligible for the series
+//	1704  NotCombinable               the coupon does not combine with one applied before it on the bill
+//	                                  (one of them is exclusive, or their groups differ)
+//	1705  CouponsPerBill              the coupon would bring the bill past the most coupons a coupon on it allows
+//	1706  BudgetExhausted             the series' total budget has not enough left for the discount
+//	1707  CustomerBudgetExhausted     the customer's budget in the series has not enough left
+//	1708  NothingLeftToDiscount       the coupons applied before left nothing to discount on the eligible lines
 type Code int
 
 // The codes. See the table in the documentation of [Code].
@@ -138,6 +149,15 @@ const (
 
 	FuturePosition  Code = 1601
 	UnknownConsumer Code = 1602
+
+	MinEligibleQuantity     Code = 1701
+	MinEligibleSubtotal     Code = 1702
+	NothingEligible         Code = 1703
+	NotCombinable           Code = 1704
+	CouponsPerBill          Code = 1705
+	BudgetExhausted         Code = 1706
+	CustomerBudgetExhausted Code = 1707
+	NothingLeftToDiscount   Code = 1708
 )
 
 var codeNames = map[Code]string{
@@ -185,6 +205,15 @@ var codeNames = map[Code]string{
 	BadFile:             "bad file",
 	FuturePosition:      "feed position from the future",
 	UnknownConsumer:     "unknown feed consumer",
+
+	MinEligibleQuantity:     "too few eligible units",
+	MinEligibleSubtotal:     "eligible subtotal below the minimum",
+	NothingEligible:         "no eligible product",
+	NotCombinable:           "not combinable",
+	CouponsPerBill:          "too many coupons on the bill",
+	BudgetExhausted:         "budget exhausted",
+	CustomerBudgetExhausted: "customer budget exhausted",
+	NothingLeftToDiscount:   "nothing left to discount",
 }
 
 // String returns the code's short English name, or "code N" for a code this
@@ -318,6 +347,15 @@ var (
 	ErrBadFile             = &Error{Code: BadFile}
 	ErrFuturePosition      = &Error{Code: FuturePosition}
 	ErrUnknownConsumer     = &Error{Code: UnknownConsumer}
+
+	ErrMinEligibleQuantity     = &Error{Code: MinEligibleQuantity}
+	ErrMinEligibleSubtotal     = &Error{Code: MinEligibleSubtotal}
+	ErrNothingEligible         = &Error{Code: NothingEligible}
+	ErrNotCombinable           = &Error{Code: NotCombinable}
+	ErrCouponsPerBill          = &Error{Code: CouponsPerBill}
+	ErrBudgetExhausted         = &Error{Code: BudgetExhausted}
+	ErrCustomerBudgetExhausted = &Error{Code: CustomerBudgetExhausted}
+	ErrNothingLeftToDiscount   = &Error{Code: NothingLeftToDiscount}
 )
 
 // Fields collects errors about several fields of one value, so that a

@@ -82,6 +82,21 @@ type Params struct {
 	// customer may have and the customer's count.
 	MaxTransactions int64 `json:"max_transactions,omitempty"`
 	Transactions    int64 `json:"transactions,omitempty"`
+	// MinQuantity and Quantity are the fewest eligible units the series
+	// asks and the basket's eligible units.
+	MinQuantity int64 `json:"min_quantity,omitempty"`
+	Quantity    int64 `json:"quantity,omitempty"`
+	// MinSubtotal and Subtotal are the least the eligible lines must come
+	// to and what they come to, in the series' currency.
+	MinSubtotal *series.Money `json:"min_subtotal,omitempty"`
+	Subtotal    *series.Money `json:"subtotal,omitempty"`
+	// With is the code of the coupon on the same bill that a coupon does
+	// not combine with (both were given by the caller).
+	With string `json:"with,omitempty"`
+	// Discount is the discount a budget refused, and BudgetLeft what is
+	// left of that budget, in the basket's currency.
+	Discount   *series.Money `json:"discount,omitempty"`
+	BudgetLeft *series.Money `json:"budget_left,omitempty"`
 }
 
 // Rule names a rule.

@@ -19,11 +19,15 @@ const (
 	Fixed DiscountKind = iota + 1
 	// Percent takes a percentage of the bill, optionally capped.
 	Percent
+	// PerUnit takes a fixed amount off each eligible unit of a basket
+	// (never more than the unit's price). It needs the basket's lines:
+	// Apply, which sees only the bill, refuses it.
+	PerUnit
 )
 
-var discountKindNames = []string{Fixed: "fixed", Percent: "percent"}
+var discountKindNames = []string{Fixed: "fixed", Percent: "percent", PerUnit: "per_unit"}
 
-// String returns "fixed" or "percent", or "DiscountKind(n)".
+// String returns "fixed", "percent" or "per_unit", or "DiscountKind(n)".
 func (v DiscountKind) String() string { return enumString(discountKindNames, v, "DiscountKind") }
 
 // MarshalText implements encoding.TextMarshaler; an unknown kind fails.
@@ -46,7 +50,8 @@ const (
 // Discount is what a redemption takes off the bill.
 type Discount struct {
 	Kind DiscountKind `json:"kind,omitzero"`
-	// Amount is the fixed discount, in Currency; positive. Fixed only.
+	// Amount is the fixed discount, or for PerUnit the discount on each
+	// unit, in Currency; positive. Fixed and PerUnit only.
 	Amount decimal.Decimal `json:"amount,omitzero"`
 	// Percent is the percentage of the bill, 0 < Percent <= 100. Percent
 	// only.
@@ -79,9 +84,9 @@ func (d *Discount) validateInto(f *errcode.Fields, p string) {
 	okPercent := checkDigits(f, p, "Percent", d.Percent)
 	okCap := !d.Cap.Valid || checkDigits(f, p, "Cap", d.Cap.Decimal)
 	switch d.Kind {
-	case Fixed:
+	case Fixed, PerUnit:
 		if okAmount && d.Amount.Sign() <= 0 {
-			f.Add(errcode.InvalidConfig, p+"Amount", "a fixed discount must be positive")
+			f.Add(errcode.InvalidConfig, p+"Amount", "the discount must be positive")
 		}
 		if !d.Percent.IsZero() {
 			f.Add(errcode.InvalidConfig, p+"Percent", "applies only to a percent discount")
@@ -94,7 +99,7 @@ func (d *Discount) validateInto(f *errcode.Fields, p string) {
 			f.Add(errcode.InvalidConfig, p+"Percent", fmt.Sprintf("%s is outside (0, 100]", d.Percent))
 		}
 		if !d.Amount.IsZero() {
-			f.Add(errcode.InvalidConfig, p+"Amount", "applies only to a fixed discount")
+			f.Add(errcode.InvalidConfig, p+"Amount", "applies only to a fixed or per-unit discount")
 		}
 		if d.Cap.Valid && okCap && d.Cap.Decimal.Sign() <= 0 {
 			f.Add(errcode.InvalidConfig, p+"Cap", "must be positive")
@@ -186,7 +191,8 @@ func (r FixedRates) Rate(from, to string) (decimal.Decimal, error) {
 // (a Percent discount without a cap needs none); it may then be nil.
 //
 // Errors, each an *errcode.Error: InvalidConfig ("Discount.<field>") when d
-// does not validate; InvalidArgument on "Bill.Amount" for a negative bill or
+// does not validate; InvalidArgument on "Bill" for a PerUnit discount, which
+// needs the basket's lines (package basket); InvalidArgument on "Bill.Amount" for a negative bill or
 // one beyond MaxDigits; InvalidArgument on "Bill.Currency" for a malformed
 // currency or a missing or non-positive rate. An error from rates is
 // wrapped, or, when it is itself an InvalidArgument *errcode.Error (as from
@@ -199,6 +205,9 @@ func (d Discount) Apply(bill Money, rates Rates) (Money, error) {
 	}
 	if err := checkBill(bill); err != nil {
 		return Money{}, err
+	}
+	if d.Kind == PerUnit {
+		return Money{}, errcode.New(errcode.InvalidArgument, "Bill", "a per-unit discount needs the basket's lines")
 	}
 	if bill.Currency == d.Currency {
 		if out, ok := d.applySmall(bill.Amount); ok {
@@ -276,28 +285,38 @@ func checkBill(bill Money) error {
 }
 
 // rate is the factor converting from into to, asking rates only when the
-// currencies differ.
+// currencies differ; errors name the bill's currency.
 func rate(from, to string, rates Rates) (decimal.Decimal, error) {
+	return RateFor("Bill.Currency", from, to, rates)
+}
+
+// RateFor returns the factor converting an amount in currency from into
+// currency to: one when they are equal, else rates.Rate(from, to). Errors
+// are *errcode.Error values with code InvalidArgument on field: no rates
+// given, an error from rates (wrapped, or, when it is itself an
+// InvalidArgument *errcode.Error as from FixedRates, its message and cause
+// kept), or a rate that is not positive.
+func RateFor(field, from, to string, rates Rates) (decimal.Decimal, error) {
 	if from == to {
 		return decimal.NewFromInt(1), nil
 	}
 	if rates == nil {
-		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Bill.Currency",
+		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, field,
 			fmt.Sprintf("no rates given to convert %s to %s", from, to))
 	}
 	r, err := rates.Rate(from, to)
 	if err != nil {
 		var ce *errcode.Error
 		if errors.As(err, &ce) && ce.Code == errcode.InvalidArgument {
-			// A missing rate, as FixedRates reports it: name the bill.
-			return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: "Bill.Currency",
+			// A missing rate, as FixedRates reports it: name the field.
+			return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: field,
 				Message: ce.Message, Err: ce.Err}
 		}
-		return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: "Bill.Currency",
+		return decimal.Decimal{}, &errcode.Error{Code: errcode.InvalidArgument, Field: field,
 			Message: fmt.Sprintf("cannot convert %s to %s", from, to), Err: err}
 	}
 	if r.Sign() <= 0 {
-		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, "Bill.Currency",
+		return decimal.Decimal{}, errcode.New(errcode.InvalidArgument, field,
 			fmt.Sprintf("rate from %s to %s is %s, not positive", from, to, r))
 	}
 	return r, nil

@@ -31,6 +31,19 @@ func (s *Series) validateInput(f *errcode.Fields) {
 	for i, ref := range s.Redemption.Places.Refs() {
 		addInput(f, input.WithinAt("Redemption.Places", i, input.Text("ID", input.Place, ref.ID)))
 	}
+	for _, l := range []struct {
+		field string
+		ids   []string
+	}{
+		{"Products.Include", s.Products.Include}, {"Products.Exclude", s.Products.Exclude},
+		{"Products.IncludeCategories", s.Products.IncludeCategories},
+		{"Products.ExcludeCategories", s.Products.ExcludeCategories},
+	} {
+		for i, id := range l.ids[:min(len(l.ids), MaxProductRules)] {
+			addInput(f, input.WithinAt(l.field, i, input.Text("", input.ID, id)))
+		}
+	}
+	text("Stacking.Group", input.ID, s.Stacking.Group)
 	for i, r := range s.Reminders {
 		addInput(f, input.WithinAt("Reminders", i, input.Text("Channel", input.Channel, r.Channel)))
 	}

@@ -63,6 +63,11 @@ func fullSeries() series.Series {
 	s.Expiry = series.Expiry{Kind: series.MonthEndsFromIssue, N: 1}
 	s.Discount = series.Discount{Kind: series.Percent, Percent: dec("12.5"), Cap: nullDec("20.00"), Currency: "EUR", Scale: 3}
 	s.Reminders = []series.Reminder{{DaysBefore: 3, At: series.At(10, 0), Channel: "sms"}, {At: series.At(18, 30), Channel: "email"}}
+	s.Products = series.ProductRules{Include: []string{"boot-1"}, Exclude: []string{"sale-9"}, IncludeCategories: []string{"shoes"},
+		ExcludeCategories: []string{"gift-cards"}, MinQuantity: 2, MinSubtotal: nullDec("50")}
+	s.Budget = series.Budget{Total: nullDec("10000"), PerCustomer: nullDec("30"), OnExceed: series.BudgetReduce}
+	s.Stacking = series.Stacking{Group: "spring", MaxPerBill: 2, Priority: -5}
+	s.Returns = series.ReturnBoth
 	s.Version = 4
 	s.CreatedAt = spring.Add(-48 * time.Hour)
 	s.UpdatedAt = spring.Add(-24 * time.Hour)
@@ -123,6 +128,9 @@ func TestJSONShape(t *testing.T) {
 		`"anyone_may_redeem":true`, `"kind":"month_ends_from_issue"`, `"kind":"percent"`, `"percent":"12.5"`,
 		`"cap":"20"`, `"currency":"EUR"`, `"transferable":true`, `"version":4`, `"max_fill":0.001`,
 		`"reminders":[{"days_before":3,"at":"10:00","channel":"sms"},{"days_before":0,"at":"18:30","channel":"email"}]`,
+		`"products":{"include":["boot-1"],"exclude":["sale-9"],"include_categories":["shoes"],"exclude_categories":["gift-cards"],"min_quantity":2,"min_subtotal":"50"}`,
+		`"budget":{"total":"10000","per_customer":"30","on_exceed":"reduce"}`,
+		`"stacking":{"group":"spring","max_per_bill":2,"priority":-5}`, `"returns":"both"`,
 	} {
 		if !strings.Contains(string(b), want) {
 			t.Errorf("JSON lacks %s:\n%s", want, b)
@@ -187,6 +195,13 @@ func TestEnumText(t *testing.T) {
 		{series.Percent, "percent", func() encoding.TextUnmarshaler { return new(series.DiscountKind) }},
 		{series.SendNothing, "send_nothing", func() encoding.TextUnmarshaler { return new(series.QualifyAgain) }},
 		{series.SendExisting, "send_existing", func() encoding.TextUnmarshaler { return new(series.QualifyAgain) }},
+		{series.PerUnit, "per_unit", func() encoding.TextUnmarshaler { return new(series.DiscountKind) }},
+		{series.BudgetRefuse, "refuse", func() encoding.TextUnmarshaler { return new(series.BudgetPolicy) }},
+		{series.BudgetReduce, "reduce", func() encoding.TextUnmarshaler { return new(series.BudgetPolicy) }},
+		{series.ReturnBudget, "budget", func() encoding.TextUnmarshaler { return new(series.ReturnPolicy) }},
+		{series.ReturnUse, "use", func() encoding.TextUnmarshaler { return new(series.ReturnPolicy) }},
+		{series.ReturnBoth, "both", func() encoding.TextUnmarshaler { return new(series.ReturnPolicy) }},
+		{series.ReturnNeither, "neither", func() encoding.TextUnmarshaler { return new(series.ReturnPolicy) }},
 	}
 	for _, tc := range cases {
 		b, err := tc.v.MarshalText()
@@ -242,6 +257,7 @@ func FuzzSeriesJSON(f *testing.F) {
 	// shrinks its inputs over and over.
 	f.Add([]byte(`{"discount":{"percent":"1e-40","cap":"9e39"},"redemption":{"min_bill":"1e-39","max_bill":"1e39"}}`))
 	f.Add([]byte(`{"expiry":{"kind":"days_from_issue","n":9223372036854775807},"time_zone":"America/Santiago"}`))
+	f.Add([]byte(`{"products":{"include":["a","a",""],"min_subtotal":"1e39"},"budget":{"total":"0.001","on_exceed":"reduce"},"stacking":{"exclusive":true,"group":"g","max_per_bill":-1},"returns":"use"}`))
 	f.Fuzz(func(t *testing.T, data []byte) {
 		var s series.Series
 		if err := json.Unmarshal(data, &s); err != nil {
@@ -292,6 +308,9 @@ func FuzzSeriesJSON(f *testing.F) {
 		if exp := s.ExpiresAt(issued, loc); !exp.IsZero() && !s.End.IsZero() && exp.After(s.End) {
 			t.Fatalf("expiry %v after the offer's end %v", exp, s.End)
 		}
+		if s.Discount.Kind == series.PerUnit {
+			return // needs a basket's lines; package basket fuzzes those
+		}
 		bill := series.Money{Amount: dec("123.45"), Currency: s.Discount.Currency}
 		got, err := s.Discount.Apply(bill, nil)
 		if err != nil || got.Amount.Sign() < 0 || got.Amount.GreaterThan(bill.Amount) {
@@ -317,6 +336,9 @@ func hugeNumber(s *series.Series) string {
 		{"Discount.Cap", s.Discount.Cap.Valid, s.Discount.Cap.Decimal},
 		{"Redemption.MinBill", s.Redemption.MinBill.Valid, s.Redemption.MinBill.Decimal},
 		{"Redemption.MaxBill", s.Redemption.MaxBill.Valid, s.Redemption.MaxBill.Decimal},
+		{"Products.MinSubtotal", s.Products.MinSubtotal.Valid, s.Products.MinSubtotal.Decimal},
+		{"Budget.Total", s.Budget.Total.Valid, s.Budget.Total.Decimal},
+		{"Budget.PerCustomer", s.Budget.PerCustomer.Valid, s.Budget.PerCustomer.Decimal},
 	} {
 		if x.valid && huge(x.d) {
 			return x.field
@@ -346,7 +368,7 @@ func FuzzEnumText(f *testing.F) {
 			encoding.TextUnmarshaler
 			enum
 		}{new(series.Status), new(series.SourceKind), new(series.ExpiryKind), new(series.DiscountKind), new(series.QualifyAgain),
-			new(series.TimeOfDay)} {
+			new(series.TimeOfDay), new(series.BudgetPolicy), new(series.ReturnPolicy)} {
 			if err := u.UnmarshalText([]byte(text)); err != nil {
 				if errcode.CodeOf(err) != errcode.InvalidArgument {
 					t.Fatalf("UnmarshalText(%q): %v", text, err)

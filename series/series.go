@@ -48,6 +48,16 @@ type Series struct {
 	Discount Discount `json:"discount"`
 	// Reminders are the expiry reminders sent to holders.
 	Reminders []Reminder `json:"reminders,omitempty"`
+	// Products restricts the series to some products of a basket and asks
+	// for a minimum eligible quantity or subtotal.
+	Products ProductRules `json:"products,omitzero"`
+	// Budget caps the money the series gives away.
+	Budget Budget `json:"budget,omitzero"`
+	// Stacking says how the series' coupons combine with others on a bill.
+	Stacking Stacking `json:"stacking,omitzero"`
+	// Returns says what a return of some of a redemption's lines gives
+	// back; the zero value is ReturnBudget.
+	Returns ReturnPolicy `json:"returns,omitzero"`
 	// Version is the optimistic-concurrency version the store bumps on each
 	// save. It is never negative.
 	Version int64 `json:"version,omitempty"`
@@ -122,6 +132,10 @@ func (s *Series) Clone() Series {
 	c.Reminders = slices.Clone(s.Reminders)
 	c.Issuance.ExcludeSeries = slices.Clone(s.Issuance.ExcludeSeries)
 	c.Redemption.Hours = slices.Clone(s.Redemption.Hours)
+	c.Products.Include = slices.Clone(s.Products.Include)
+	c.Products.Exclude = slices.Clone(s.Products.Exclude)
+	c.Products.IncludeCategories = slices.Clone(s.Products.IncludeCategories)
+	c.Products.ExcludeCategories = slices.Clone(s.Products.ExcludeCategories)
 	return c
 }
 

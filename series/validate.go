@@ -50,6 +50,7 @@ func (s *Series) Validate() error {
 	s.Expiry.validateInto(&f, "Expiry.", s.End)
 	s.Discount.validateInto(&f, "Discount.")
 	s.validateReminders(&f)
+	s.validateCheckout(&f)
 	s.validateInput(&f)
 	if s.Version < 0 {
 		f.Add(errcode.InvalidConfig, "Version", "must not be negative")

@@ -607,12 +607,18 @@ func TestSeriesClone(t *testing.T) {
 		Reminders:  []series.Reminder{{}},
 		Issuance:   series.Issuance{ExcludeSeries: []string{"a"}},
 		Redemption: limits.RedemptionRules{Hours: []limits.HourRange{{From: 9, To: 17}}},
+		Products: series.ProductRules{Include: []string{"a"}, Exclude: []string{"a"}, IncludeCategories: []string{"a"},
+			ExcludeCategories: []string{"a"}},
 	}
 	c := s.Clone()
 	c.Reminders[0].DaysBefore = 1
 	c.Issuance.ExcludeSeries[0] = "b"
 	c.Redemption.Hours[0].From = 10
-	if s.Reminders[0].DaysBefore != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 {
+	c.Products.Include[0], c.Products.Exclude[0] = "b", "b"
+	c.Products.IncludeCategories[0], c.Products.ExcludeCategories[0] = "b", "b"
+	p := s.Products
+	if s.Reminders[0].DaysBefore != 0 || s.Issuance.ExcludeSeries[0] != "a" || s.Redemption.Hours[0].From != 9 ||
+		p.Include[0] != "a" || p.Exclude[0] != "a" || p.IncludeCategories[0] != "a" || p.ExcludeCategories[0] != "a" {
 		t.Errorf("changing a clone changed the original: %+v", s)
 	}
 }
@@ -661,10 +667,10 @@ func TestValidateEnumMessages(t *testing.T) {
 			func(s *series.Series) { s.Issuance.OnQualifyAgain = 7 }},
 		{"no expiry kind", "Expiry.Kind", "is required; one of: with_offer, days_from_issue, month_ends_from_issue, never",
 			func(s *series.Series) { s.Expiry = series.Expiry{} }},
-		{"no discount kind", "Discount.Kind", "is required; one of: fixed, percent",
+		{"no discount kind", "Discount.Kind", "is required; one of: fixed, percent, per_unit",
 			func(s *series.Series) { s.Discount.Kind = 0 }},
-		{"unknown discount kind", "Discount.Kind", "unknown discount kind 3; one of: fixed, percent",
-			func(s *series.Series) { s.Discount.Kind = 3 }},
+		{"unknown discount kind", "Discount.Kind", "unknown discount kind 4; one of: fixed, percent, per_unit",
+			func(s *series.Series) { s.Discount.Kind = 4 }},
 		{"place without kind", "Redemption.Places", `place "s-1": its kind is required; one of: till, store, zone, concept`,
 			func(s *series.Series) { s.Redemption.Places = limits.NewPlaceSet(limits.PlaceRef{ID: "s-1"}) }},
 		{"place of unknown kind", "Redemption.Places", `place "s-1": unknown place kind 9; one of: till, store, zone, concept`,
@@ -692,7 +698,7 @@ func TestEnumTextMessages(t *testing.T) {
 		{new(series.Status), `unknown Status "open"; one of: active, paused, ended`},
 		{new(series.SourceKind), `unknown SourceKind "open"; one of: generated, common, randomized_common, uploaded, third_party`},
 		{new(series.ExpiryKind), `unknown ExpiryKind "open"; one of: with_offer, days_from_issue, month_ends_from_issue, never`},
-		{new(series.DiscountKind), `unknown DiscountKind "open"; one of: fixed, percent`},
+		{new(series.DiscountKind), `unknown DiscountKind "open"; one of: fixed, percent, per_unit`},
 		{new(series.QualifyAgain), `unknown QualifyAgain "open"; one of: send_nothing, send_existing`},
 		{new(limits.PlaceKind), `unknown place kind "open"; one of: till, store, zone, concept`},
 	} {

@@ -16,7 +16,8 @@ import (
 // field that can alias memory (a slice, map or pointer) which cloneSeries
 // does not copy: update cloneSeries and the list below together.
 func TestCloneSeriesCoversEveryReference(t *testing.T) {
-	cloned := []string{"Reminders", "Issuance.ExcludeSeries", "Redemption.Hours"}
+	cloned := []string{"Reminders", "Issuance.ExcludeSeries", "Redemption.Hours",
+		"Products.Include", "Products.Exclude", "Products.IncludeCategories", "Products.ExcludeCategories"}
 	immutable := map[reflect.Type]bool{
 		reflect.TypeFor[time.Time]():       true,
 		reflect.TypeFor[decimal.Decimal](): true, // immutable by its API

@@ -1,0 +1,94 @@
+package basket_test
+
+import (
+	"encoding/json"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"testing"
+)
+
+// The tests are only worth running if they fail on a broken package. Each
+// mutant below is the package with one guarantee broken, by replacing a
+// piece of its source (the piece must occur once, so that a mutant follows
+// the code); the tests named must fail against it. The mutated file is laid
+// over the real one with go's -overlay flag, in a child go test.
+
+type mutant struct {
+	name, file, from, to string
+	// run selects the tests that must catch it.
+	run string
+}
+
+var mutants = []mutant{
+	{"split drops the units left", "split.go",
+		"left := total - given", "left := int64(0)", "^(TestSplitProperty|TestCheckoutExamples)$"},
+	{"split breaks ties by the order given", "split.go",
+		"for _, i := range order {", "for i := range w {", "^TestSplitProperty$"},
+	{"fixed discount above the eligible lines", "stacker.go",
+		"total := min(amt, sum)", "total := amt", "^TestStackSplitsExactly$"},
+	{"include before exclude", "eligible.go",
+		"if m.exclude.has(product) || m.excludeCats.hasAny(categories) {", "if !m.all && m.include.has(product) {",
+		"^(TestCheckoutExamples|TestExcludeNeverRaises)$"},
+	{"later coupons on the amounts as given", "stacker.go",
+		"st.w[i] = st.left[i]", "st.w[i] = st.pb.lines[i].amount", "^(TestStackSplitsExactly|TestCheckoutExamples)$"},
+	{"exclusive coupons combine", "stacker.go",
+		"if c.Stacking.Exclusive || first.Stacking.Exclusive || c.Stacking.Group != first.Stacking.Group {",
+		"if c.Stacking.Group != first.Stacking.Group {", "^TestCheckoutExamples$"},
+	{"minimum quantity ignored", "eligible.go",
+		"if p.MinQuantity > 0 && sel.Quantity < p.MinQuantity {", "if false {", "^TestCheckoutExamples$"},
+	{"reduce forgets the customer's cap", "budget.go",
+		"for _, l := range []Left{b.Total, b.Customer} {\n\t\t\tif l.Capped {", "for _, l := range []Left{b.Total} {\n\t\t\tif l.Capped {",
+		"^(TestBudgetNeverPassed|TestCheckoutExamples)$"},
+	{"returns counted one by one", "returns.go",
+		"was, _ := mulDiv(p.Discount, prev[i], p.Quantity)", "was := int64(0)\n\t\tafter, _ = mulDiv(p.Discount, cur[i], p.Quantity)",
+		"^(TestGiveBack|TestGiveBackProperty)$"},
+	{"line order changes the split", "basket.go",
+		"cmp.Or(strings.Compare(lines[a].ID, lines[b].ID), cmp.Compare(a, b))", "cmp.Or(strings.Compare(\"\", \"\"), cmp.Compare(a, b))",
+		"^TestOrderIndependent$"},
+}
+
+func TestMutants(t *testing.T) {
+	if testing.Short() || raceEnabled {
+		// The children build without the race detector: the plain run
+		// covers them.
+		t.Skip("builds the package once per mutant")
+	}
+	goCmd, err := exec.LookPath("go")
+	if err != nil {
+		t.Skip("no go command to build the mutants with")
+	}
+	for _, m := range mutants {
+		t.Run(m.name, func(t *testing.T) {
+			src, err := os.ReadFile(m.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if n := strings.Count(string(src), m.from); n != 1 {
+				t.Fatalf("%s holds %q %d times; the mutant must replace it once", m.file, m.from, n)
+			}
+			dir := t.TempDir()
+			mutated := filepath.Join(dir, m.file)
+			if err := os.WriteFile(mutated, []byte(strings.Replace(string(src), m.from, m.to, 1)), 0o600); err != nil {
+				t.Fatal(err)
+			}
+			abs, err := filepath.Abs(m.file)
+			if err != nil {
+				t.Fatal(err)
+			}
+			overlay, _ := json.Marshal(map[string]map[string]string{"Replace": {abs: mutated}})
+			ov := filepath.Join(dir, "overlay.json")
+			if err := os.WriteFile(ov, overlay, 0o600); err != nil {
+				t.Fatal(err)
+			}
+			cmd := exec.Command(goCmd, "test", "-count=1", "-overlay", ov, "-run", m.run, ".")
+			out, err := cmd.CombinedOutput()
+			if err == nil {
+				t.Errorf("the tests %s pass against the mutant:\n%s", m.run, out)
+			} else if !strings.Contains(string(out), "--- FAIL") {
+				t.Errorf("the mutant does not build, or fails for another reason:\n%s", out)
+			}
+		})
+	}
+}

@@ -1,0 +1,180 @@
+package basket
+
+import (
+	"github.com/couponkit/couponkit/refusal"
+	"github.com/couponkit/couponkit/series"
+)
+
+// stacker applies coupons one after another to a checked basket.
+type stacker struct {
+	pb      *prepared
+	rates   series.Rates
+	order   []int   // line indices by id
+	left    []int64 // what each line comes to now
+	w       []int64 // scratch: the eligible lines' amounts
+	parts   []int64 // scratch: a discount's parts
+	sel     Selection
+	applied []*Coupon
+	res     Result
+}
+
+func newStacker(pb *prepared, rates series.Rates) *stacker {
+	n := len(pb.lines)
+	scratch := make([]int64, 3*n)
+	left, w, parts := scratch[:n:n], scratch[n:2*n:2*n], scratch[2*n:]
+	for i := range pb.lines {
+		left[i] = pb.lines[i].amount
+	}
+	return &stacker{pb: pb, rates: rates, order: pb.order, left: left, w: w, parts: parts,
+		sel: Selection{Eligible: make([]bool, n)}, res: Result{Currency: pb.b.Currency, AllApplied: true}}
+}
+
+// apply decides one coupon and, when it is applied, takes its discount off
+// the lines.
+func (st *stacker) apply(c *Coupon) error {
+	d := Decision{Code: c.Code}
+	refs := st.combine(c)
+	sel := &st.sel
+	st.pb.selectInto(&c.Products, sel)
+	q, err := st.pb.qualify(&c.Products, c.Discount.Currency, sel, st.rates)
+	if err != nil {
+		return err
+	}
+	refs = append(refs, q...)
+	var parts []int64
+	if len(refs) == 0 {
+		parts, refs, err = st.discount(c, sel.Eligible, &d)
+		if err != nil {
+			return err
+		}
+	}
+	if len(refs) > 0 {
+		d.Refusals = refs
+		st.res.AllApplied = false
+		st.res.Decisions = append(st.res.Decisions, d)
+		return nil
+	}
+	d.Applied = true
+	d.Discount = decimalOf(d.Minor, st.pb.places)
+	n := 0
+	for _, ok := range sel.Eligible {
+		if ok {
+			n++
+		}
+	}
+	d.Parts = make([]Part, 0, n)
+	for i, ok := range sel.Eligible {
+		if !ok {
+			continue
+		}
+		l := &st.pb.b.Lines[i]
+		d.Parts = append(d.Parts, Part{Line: l.ID, Quantity: l.Quantity, Base: st.w[i], Discount: parts[i]})
+		st.left[i] -= parts[i]
+	}
+	st.res.Minor += d.Minor
+	st.res.Decisions = append(st.res.Decisions, d)
+	st.applied = append(st.applied, c)
+	return nil
+}
+
+// combine returns the refusals of a coupon that does not combine with
+// those applied, or would bring the bill past a coupon's MaxPerBill.
+func (st *stacker) combine(c *Coupon) []refusal.Refusal {
+	if len(st.applied) == 0 {
+		return nil
+	}
+	var out []refusal.Refusal
+	first := st.applied[0]
+	if c.Stacking.Exclusive || first.Stacking.Exclusive || c.Stacking.Group != first.Stacking.Group {
+		out = append(out, refusal.NotCombinableWith(first.Code))
+	}
+	n := len(st.applied)
+	if m := c.Stacking.MaxPerBill; m > 0 && n+1 > m {
+		return append(out, refusal.TooManyOnBill(int64(m), int64(n), c.Code))
+	}
+	for _, a := range st.applied {
+		if m := a.Stacking.MaxPerBill; m > 0 && n+1 > m {
+			return append(out, refusal.TooManyOnBill(int64(m), int64(n), a.Code))
+		}
+	}
+	return out
+}
+
+// discount computes c's discount on what is left of the eligible lines,
+// within its budget, into d.Minor and d.Reduced, and returns its parts by
+// line (in the basket's order), or the refusals.
+func (st *stacker) discount(c *Coupon, eligible []bool, d *Decision) ([]int64, []refusal.Refusal, error) {
+	var sum int64
+	for i, ok := range eligible {
+		st.w[i] = 0
+		if ok {
+			st.w[i] = st.left[i]
+			sum += st.left[i]
+		}
+	}
+	if sum == 0 {
+		return nil, []refusal.Refusal{refusal.NothingLeft()}, nil
+	}
+	parts := st.parts
+	clear(parts)
+	total, err := st.pb.compute(&c.Discount, st.w, sum, st.order, parts, st.rates)
+	if err != nil {
+		return nil, nil, err
+	}
+	allowed, reduced, refs := c.Budget.Limit(total, st.pb.b.Currency)
+	if refs != nil {
+		return nil, refs, nil
+	}
+	if reduced {
+		full := parts
+		parts = make([]int64, len(full))
+		split(allowed, full, st.order, parts)
+	}
+	d.Minor, d.Reduced = allowed, reduced
+	return parts, nil, nil
+}
+
+func (st *stacker) result() *Result {
+	st.res.Left = st.left
+	return &st.res
+}
+
+// compute returns discount d on lines whose amounts are w (zero for a line
+// not eligible), summing to sum > 0, and fills parts with its split.
+func (pb *prepared) compute(d *series.Discount, w []int64, sum int64, order []int, parts []int64, rates series.Rates) (int64, error) {
+	switch d.Kind {
+	case series.Fixed:
+		amt, err := pb.convert(d.Amount, d.Currency, rates, minorRound)
+		if err != nil {
+			return 0, err
+		}
+		total := min(amt, sum)
+		split(total, w, order, parts)
+		return total, nil
+	case series.Percent:
+		total := percentOf(sum, d.Percent)
+		if d.Cap.Valid {
+			capped, err := pb.convert(d.Cap.Decimal, d.Currency, rates, minorFloor)
+			if err != nil {
+				return 0, err
+			}
+			total = min(total, capped)
+		}
+		total = min(total, sum)
+		split(total, w, order, parts)
+		return total, nil
+	}
+	// PerUnit (Discount.Validate refuses any other kind).
+	each, err := pb.convert(d.Amount, d.Currency, rates, minorRound)
+	if err != nil {
+		return 0, err
+	}
+	var total int64
+	for i, x := range w {
+		if x > 0 {
+			parts[i] = min(mulSat(pb.lines[i].qty, each), x)
+			total += parts[i]
+		}
+	}
+	return total, nil
+}
