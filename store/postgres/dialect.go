@@ -99,11 +99,12 @@ var dialect = sqlcore.Dialect{
 	// PostgreSQL keeps 64 subtransactions per transaction in shared
 	// memory, past which every snapshot gets slower: groups of 32, and up
 	// to eight groups of different series at once.
-	GroupSize:   32,
-	GroupShards: 8,
-	UnnestRows:  true,
-	RunGroup:    runGroup,
-	Migrations:  migrations(),
+	GroupSize:    32,
+	GroupShards:  8,
+	UnnestRows:   true,
+	CombineReads: true,
+	RunGroup:     runGroup,
+	Migrations:   migrations(),
 }
 
 // classify reads a PostgreSQL error by its SQLSTATE.

@@ -21,6 +21,11 @@ func (s *Store) ReadCode(ctx context.Context, seriesID, code string, counters []
 	if len(counters) > store.MaxCodeCounters {
 		return dst, invalid("counters", "at most "+strconv.Itoa(store.MaxCodeCounters)+" counters")
 	}
+	if s.d.CombineReads && s.tx == nil {
+		reads, err := s.readCodeCombined(ctx, readShapeKey(seriesID, counters),
+			&codeReadCall{seriesID: seriesID, code: code, counters: counters})
+		return append(dst, reads...), err
+	}
 	q, args := s.readCodeSQL(seriesID, code, counters)
 	rows, err := s.reader().query(ctx, q, args...)
 	if err != nil {

@@ -58,6 +58,10 @@ type Dialect struct {
 	// array per column (unnest.go): one statement text whatever the
 	// number of rows.
 	UnnestRows bool
+	// CombineReads reads concurrent ReadCode calls of one shape with one
+	// statement, sending their codes and customers as arrays
+	// (coderead_batch.go).
+	CombineReads bool
 	// GroupSize bounds the changes of one group commit, and GroupShards is
 	// how many group queues (so transactions at once) a store runs.
 	GroupSize, GroupShards int

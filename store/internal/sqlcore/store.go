@@ -29,6 +29,8 @@ type Store struct {
 	spSeq *atomic.Uint64
 	// groups queues Apply calls for group commit.
 	groups *groups
+	// reads queues ReadCode calls to combine (Dialect.CombineReads).
+	reads *codeReads
 	// wmu serializes the store's own write transactions (Dialect.OneWriter).
 	wmu *sync.Mutex
 	// texts holds built statement texts by a key (sqlText).
@@ -44,7 +46,8 @@ var (
 // of another kind (when d can tell from db's driver) every call fails with
 // an InvalidConfig error wrapping a *DialectError.
 func New(db *sql.DB, d *Dialect) *Store {
-	s := &Store{db: db, d: d, spSeq: new(atomic.Uint64), groups: newGroups(d), texts: new(sync.Map)}
+	s := &Store{db: db, d: d, spSeq: new(atomic.Uint64), groups: newGroups(d), texts: new(sync.Map),
+		reads: &codeReads{shapes: map[string]*readShape{}}}
 	if db != nil && d.DriverDatabase != nil {
 		if other := d.DriverDatabase(db.Driver()); other != "" && other != d.Name {
 			s.misuse = s.dialectErr(other, nil)

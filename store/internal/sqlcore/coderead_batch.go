@@ -1,0 +1,271 @@
+package sqlcore
+
+import (
+	"context"
+	"database/sql"
+	"strings"
+	"sync"
+
+	"github.com/couponkit/couponkit/store"
+)
+
+// Combined code reads.
+//
+// Every redemption starts with one ReadCode. Where each statement is a
+// round trip to a server (Dialect.CombineReads), concurrent ReadCode calls
+// of one shape (the same counters, by code or not, with or without a
+// series) are combined: at most readsInFlight statements of a shape run at
+// once, and the calls that arrive meanwhile wait and are read together by
+// the next one, their codes, series and customers sent as arrays:
+//
+//	SELECT v.i, <coupon>, <series version>, <counters> FROM
+//	unnest($codes, $series, $customer1, ...) WITH ORDINALITY AS v(...)
+//	JOIN ck_coupons c ON c.canonical = v.code [AND c.series_id = v.series]
+//	ORDER BY v.i, c.id
+//
+// One statement reads for many callers at one instant, which is a valid
+// instant for each: a combined read answers what each call alone would
+// have answered at some moment during the call.
+
+// readsInFlight bounds the statements of one shape running at once;
+// readsPerStmt bounds the calls one statement reads for.
+const (
+	readsInFlight = 2
+	readsPerStmt  = 64
+)
+
+// codeReads queues ReadCode calls by shape.
+type codeReads struct {
+	mu     sync.Mutex
+	shapes map[string]*readShape
+}
+
+type readShape struct {
+	queue    []*codeReadCall
+	inFlight int
+}
+
+// codeReadCall is one waiting ReadCode: its request, and its answer.
+type codeReadCall struct {
+	seriesID, code string
+	counters       []store.CouponCounter
+	reads          []store.CodeRead
+	err            error
+	done           bool          // read; set under codeReads.mu
+	lead           bool          // handed a lead; set under codeReads.mu
+	wake           chan struct{} // done, or handed a lead
+}
+
+// readCodeCombined is ReadCode through the shape's queue. A call leads
+// when fewer than readsInFlight statements of its shape run, or when a
+// leader hands it the lead; a leader reads batches from the front of the
+// queue until its own call is read, then hands the lead to the first call
+// still waiting.
+func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeReadCall) ([]store.CodeRead, error) {
+	r := s.reads
+	call.wake = make(chan struct{}, 1)
+	r.mu.Lock()
+	sh := r.shapes[shape]
+	if sh == nil {
+		sh = &readShape{}
+		r.shapes[shape] = sh
+	}
+	sh.queue = append(sh.queue, call)
+	lead := sh.inFlight < readsInFlight
+	if lead {
+		sh.inFlight++
+	}
+	r.mu.Unlock()
+	if !lead {
+		<-call.wake
+		r.mu.Lock()
+		if call.done && !call.lead {
+			r.mu.Unlock()
+			return call.reads, call.err
+		}
+		r.mu.Unlock()
+	}
+	for {
+		r.mu.Lock()
+		if call.done {
+			sh.handOn()
+			r.mu.Unlock()
+			return call.reads, call.err
+		}
+		n := min(len(sh.queue), readsPerStmt)
+		batch := sh.queue[:n:n]
+		sh.queue = append([]*codeReadCall(nil), sh.queue[n:]...)
+		r.mu.Unlock()
+		s.readBatch(batch)
+		r.mu.Lock()
+		for _, c := range batch {
+			c.done = true
+			if c != call {
+				signal(c.wake)
+			}
+		}
+		r.mu.Unlock()
+	}
+}
+
+// handOn gives a leader's place to the first call still waiting, or
+// frees it. The caller holds codeReads.mu.
+func (sh *readShape) handOn() {
+	if len(sh.queue) == 0 {
+		sh.inFlight--
+		return
+	}
+	next := sh.queue[0]
+	next.lead = true
+	signal(next.wake)
+}
+
+// signal wakes a call: a call woken twice (handed a lead, then read by
+// another leader before it ran) is woken once, and finds both under the
+// lock.
+func signal(wake chan struct{}) {
+	select {
+	case wake <- struct{}{}:
+	default:
+	}
+}
+
+// readBatch reads for every call of batch, all of one shape, with one
+// statement, and sets each call's answer.
+func (s *Store) readBatch(batch []*codeReadCall) {
+	ctx := context.Background() // no one caller's cancellation ends the read
+	first := batch[0]
+	counters, bySeries := first.counters, first.seriesID != ""
+	arrays := make([]any, 0, 2+len(counters))
+	codes := make([]string, len(batch))
+	series := make([]string, len(batch))
+	for i, c := range batch {
+		codes[i], series[i] = c.code, c.seriesID
+	}
+	arrays = append(arrays, codes)
+	if bySeries {
+		arrays = append(arrays, series)
+	}
+	for j := range counters {
+		custs := make([]string, len(batch))
+		for i, c := range batch {
+			custs[i] = KeyText(c.counters[j].Customer)
+		}
+		arrays = append(arrays, custs)
+	}
+	for _, cc := range counters {
+		arrays = append(arrays, int64(cc.Counter))
+	}
+	q := s.sqlText("readcodes/"+readShapeKey(first.seriesID, counters), func() string {
+		return s.readCodesSQL(bySeries, counters)
+	})
+	rows, err := s.reader().query(ctx, q, arrays...)
+	if err != nil {
+		err = s.dbErr(ctx, err)
+		for _, c := range batch {
+			c.err = err
+		}
+		return
+	}
+	var at int64
+	var n [store.MaxCodeCounters]sql.NullInt64
+	var last [store.MaxCodeCounters]sql.NullInt64
+	var r store.CodeRead
+	extra := make([]any, 0, 1+2*len(counters))
+	extra = append(extra, &r.SeriesVersion)
+	for i := range counters {
+		extra = append(extra, &n[i], &last[i])
+	}
+	for rows.Next() {
+		if r.Coupon, err = scanCoupon(withFirst{withExtra{rows, extra}, &at}); err != nil {
+			break
+		}
+		for i := range counters {
+			r.Counts[i] = store.Count{N: n[i].Int64, Last: FromNanos(last[i])}
+		}
+		if at < 1 || at > int64(len(batch)) {
+			err = invalid("code", "a combined read answered for no call")
+			break
+		}
+		c := batch[at-1]
+		c.reads = append(c.reads, r)
+	}
+	if err == nil {
+		err = rows.Err()
+	}
+	rows.Close()
+	if err != nil {
+		err = s.dbErr(ctx, err)
+		for _, c := range batch {
+			c.reads, c.err = nil, err
+		}
+		return
+	}
+	for _, c := range batch {
+		c.err = s.rereadEscaped(ctx, c.reads, c.counters)
+	}
+}
+
+// readShapeKey names the shape of a ReadCode: its counters, by code or
+// not, and whether it names a series.
+func readShapeKey(seriesID string, counters []store.CouponCounter) string {
+	shape := []byte{byte('0' + len(counters))}
+	if seriesID != "" {
+		shape = append(shape, 's')
+	}
+	for _, cc := range counters {
+		shape = append(shape, "nb"[b2i(cc.ByCode)])
+		shape = append(shape, byte(cc.Counter))
+	}
+	return string(shape)
+}
+
+// readCodesSQL is readBatch's statement: the arrays of codes, of series
+// (with bySeries) and of each counter's customers, then each counter's
+// kind.
+func (s *Store) readCodesSQL(bySeries bool, counters []store.CouponCounter) string {
+	nArrays := 1 + b2i(bySeries) + len(counters)
+	var b strings.Builder
+	b.WriteString("SELECT v.i, " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)")
+	for j, cc := range counters {
+		code, holder := "''", "''"
+		if cc.ByCode {
+			code, holder = "c.canonical", "c.slot"
+		}
+		kind := s.d.Param(nArrays+1+j) + s.d.SQL.Small
+		key := " FROM ck_counters k WHERE k.counter = " + kind + " AND k.series_id = c.series_id AND k.code = " +
+			code + " AND k.holder = " + holder + " AND k.customer = v.k" + itoa(int64(j)) + ")"
+		b.WriteString(", (SELECT k.n" + key)
+		b.WriteString(", (SELECT k.last" + key)
+	}
+	b.WriteString(" FROM unnest(" + s.d.Param(1) + "::text[]")
+	cols := "code"
+	p := 2
+	if bySeries {
+		b.WriteString(", " + s.d.Param(p) + "::text[]")
+		cols += ", series"
+		p++
+	}
+	for j := range counters {
+		b.WriteString(", " + s.d.Param(p) + "::text[]")
+		cols += ", k" + itoa(int64(j))
+		p++
+	}
+	b.WriteString(") WITH ORDINALITY AS v(" + cols + ", i) JOIN ck_coupons c ON c.canonical = v.code")
+	if bySeries {
+		b.WriteString(" AND c.series_id = v.series")
+	}
+	b.WriteString(" ORDER BY v.i, c.id")
+	return b.String()
+}
+
+// withFirst scans a row's first column into first, then the rest as r
+// asks.
+type withFirst struct {
+	r     withExtra
+	first any
+}
+
+func (w withFirst) Scan(dest ...any) error {
+	return w.r.r.Scan(append(append([]any{w.first}, dest...), w.r.extra...)...)
+}
