@@ -87,7 +87,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.attempts, "attempts", 3000, "attempts of the exactness check")
 	fs.IntVar(&c.bulkN, "bulk", 1_000_000, "rows of the PostgreSQL bulk-issue comparison (0: skip it)")
 	fs.IntVar(&c.bulkRounds, "bulkrounds", 3, "interleaved rounds of the bulk-issue comparison")
-	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit PostgreSQL run to this file")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit run (PostgreSQL's, else SQLite's) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}

@@ -127,8 +127,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		return err
 	}
 	printRates(w, cs, rates, "redemptions/s")
-	if cfg.cpuprofile != "" && v.pg != nil {
-		if err := profile(ctx, cfg, v.pgCK.contender(), w); err != nil {
+	if cfg.cpuprofile != "" {
+		if err := profile(ctx, cfg, profiled(cs), w); err != nil {
 			return err
 		}
 	}
@@ -143,6 +143,17 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		}
 	}
 	return nil
+}
+
+// profiled is the contender -cpuprofile profiles: couponkit's first one,
+// PostgreSQL's when it runs.
+func profiled(cs []contender) contender {
+	for _, c := range cs {
+		if c.couponkit {
+			return c
+		}
+	}
+	return cs[0]
 }
 
 // profile writes a CPU profile of one more timed run of c to

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -173,5 +174,53 @@ func testGroupStaleCoupon(t *testing.T, be Backend) {
 	}
 	if got := Counts(t, s, []store.CounterKey{{Counter: limits.SeriesUses, Series: "s1"}}); got[0] != n-n/4 {
 		t.Errorf("series uses %d, want %d", got[0], n-n/4)
+	}
+}
+
+// testGroupIndexedColumns races redemptions of distinct coupons, most of
+// which also change an indexed column of their coupon (the holder, the
+// expiry, set or cleared, the issue key), which a narrow update names only
+// when it changes (Statements.CouponUpdateUsual): every change succeeds
+// and every coupon is stored as its change wrote it, whatever group it
+// joined.
+func testGroupIndexedColumns(t *testing.T, be Backend) {
+	s := be.Open(t)
+	CreateSeries(t, s, "s1")
+	const n = 96
+	cs := make([]coupon.Coupon, n)
+	for i := range cs {
+		cs[i] = Issued(fmt.Sprintf("x%03d", i), "s1", fmt.Sprintf("X%03d", i), "alice")
+	}
+	mustApply(t, s, &store.Change{NewCoupons: cs})
+	want := make([]coupon.Coupon, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		ch := redeemChange(cs[i], fmt.Sprintf("xr%03d", i), "alice", fmt.Sprintf("k%03d", i), t0, 0)
+		c := &ch.Coupons[0].Coupon
+		switch i % 5 {
+		case 1:
+			c.Holder = fmt.Sprintf("bob%03d", i)
+		case 2:
+			c.ExpiresAt = c.ExpiresAt.Add(time.Duration(i) * time.Hour)
+		case 3:
+			c.ExpiresAt = time.Time{}
+		case 4:
+			c.IssueKey = fmt.Sprintf("ik%03d", i)
+		}
+		want[i] = *c
+		wg.Go(func() { errs[i] = s.Apply(ctx, ch) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("change %d: %v", i, err)
+			continue
+		}
+		got, err := s.Coupon(ctx, cs[i].ID)
+		if err != nil || !got.ExpiresAt.Equal(want[i].ExpiresAt) || got.Holder != want[i].Holder ||
+			got.IssueKey != want[i].IssueKey || got.Redemptions != 1 || got.Version != want[i].Version {
+			t.Errorf("coupon %d: stored %+v (%v), want %+v", i, got, err, want[i])
+		}
 	}
 }
