@@ -17,14 +17,17 @@ func tiny(dbs ...string) config {
 
 // TestRunSQLite runs the whole program on SQLite with tiny sizes: both
 // contenders are exact and timed, the ratio and the CPU per redemption
-// are printed, and couponkit's run is profiled.
+// are printed, couponkit's run is profiled, and a bulk issue into SQLite
+// is timed.
 func TestRunSQLite(t *testing.T) {
 	cfg := tiny("sqlite")
 	cfg.dir = t.TempDir()
 	cfg.cpuprofile = t.TempDir() + "/cpu.pprof"
+	cfg.sqliteBulk = 500
 	out := runOK(t, cfg)
 	for _, want := range []string{"sqlite couponkit", "sqlite guarded UPDATE + INSERT, one tx", "couponkit ÷ contender",
-		"process CPU µs/redemption", "CPU profile of one more sqlite couponkit run"} {
+		"process CPU µs/redemption", "CPU profile of one more sqlite couponkit run",
+		"bulk issue on SQLite (bulk.IssueFile, generated 10-character codes): 500 rows", "peak RSS"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}

@@ -138,6 +138,11 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 			return fmt.Errorf("bulk: %w", err)
 		}
 	}
+	if cfg.sqliteBulk > 0 {
+		if err := sqliteBulk(ctx, cfg.dir, cfg.sqliteBulk, w); err != nil {
+			return fmt.Errorf("sqlite bulk: %w", err)
+		}
+	}
 	for _, x := range xs {
 		if !x.unsafe && !x.exact() {
 			return errNotExact
