@@ -24,9 +24,8 @@ import (
 // codes, in a fresh SQLite file of its own in dir (a temporary directory
 // when empty, removed afterwards). It writes the time of the issue, the
 // rows per second, the process's CPU time and its peak resident memory
-// during it (the
-// high-water mark reset just before, on Linux), and checks that every row
-// was issued and stored.
+// during it (the high-water mark reset just before, on Linux), and checks
+// that every row was issued and stored.
 func sqliteBulk(ctx context.Context, dir string, n int, w io.Writer) error {
 	tmp, err := os.MkdirTemp(dir, "hotbench-sqlitebulk-")
 	if err != nil {
