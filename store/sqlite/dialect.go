@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"errors"
 	"strings"
+	"time"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -80,6 +81,7 @@ var dialect = sqlcore.Dialect{
 	BindShared:     true,
 	GroupSize:      128,
 	GroupShards:    1,
+	GroupLinger:    time.Millisecond,
 	Migrations:     migrations(),
 }
 

@@ -99,7 +99,8 @@ func (t countTx) Rollback() error { t.n.Add(1); return t.Tx.Rollback() }
 
 // TestStatementsPerRedemption counts the statements of the hot series'
 // redemptions (32 clients, the level not reached): one read each, and
-// the writes of a group of changes merged, with no savepoint.
+// the writes of a group of changes merged, with no savepoint, its coupon
+// updates one statement.
 func TestStatementsPerRedemption(t *testing.T) {
 	var n atomic.Int64
 	db := sql.OpenDB(counting{dsn: sqlite.DSN(filepath.Join(t.TempDir(), "ck.db")), n: &n})
@@ -115,7 +116,11 @@ func TestStatementsPerRedemption(t *testing.T) {
 	sqltest.RedeemHot(t, s, redemptions, 32, func() { n.Store(0) })
 	per := float64(n.Load()) / redemptions
 	t.Logf("per redemption: %.2f statements", per)
-	if per > 5 {
-		t.Errorf("%.2f statements per redemption, want at most 5", per)
+	// 1 read, and a group of about 31 changes written in 5 to 7
+	// statements with BEGIN and COMMIT: 2.2 to 2.4 measured on a loaded
+	// machine; about 3 when the groups alternate large and alone (without
+	// GroupLinger), 3.7 with a statement per coupon update.
+	if per > 3 {
+		t.Errorf("%.2f statements per redemption, want at most 3", per)
 	}
 }

@@ -38,14 +38,21 @@ type trial struct {
 	release func()
 }
 
-// outcome is what one run of a trial measured.
+// outcome is what one run of a trial measured: the process's CPU time
+// (every goroutine's, the in-process SQLite's work included) besides the
+// wall time.
 type outcome struct {
 	ok, refused int64
 	elapsed     time.Duration
+	cpu         time.Duration
 }
 
 // rate is the redemptions per second of the run.
 func (o outcome) rate() float64 { return float64(o.ok) / o.elapsed.Seconds() }
+
+// cpuPer is the process's CPU time per redemption of the run, in
+// microseconds.
+func (o outcome) cpuPer() float64 { return float64(o.cpu.Microseconds()) / float64(max(o.ok, 1)) }
 
 // race runs attempts attempts of tr from clients goroutines, each taking
 // the next coupon in turn, and returns the counts and the wall time. The
@@ -57,6 +64,7 @@ func race(ctx context.Context, tr *trial, clients, attempts int) (outcome, error
 	var once sync.Once
 	var first error
 	var wg sync.WaitGroup
+	cpu0 := processCPU()
 	start := time.Now()
 	for range clients {
 		wg.Go(func() {
@@ -78,7 +86,7 @@ func race(ctx context.Context, tr *trial, clients, attempts int) (outcome, error
 		})
 	}
 	wg.Wait()
-	o := outcome{ok: ok.Load(), refused: refused.Load(), elapsed: time.Since(start)}
+	o := outcome{ok: ok.Load(), refused: refused.Load(), elapsed: time.Since(start), cpu: processCPU() - cpu0}
 	if first == nil && ctx.Err() != nil {
 		first = ctx.Err()
 	}
@@ -126,50 +134,57 @@ func checkExact(ctx context.Context, c contender, limit, attempts, clients int) 
 
 // timeOne prepares a series of c whose limit is not reached (twice the
 // attempts) and times attempts redemptions of it.
-func timeOne(ctx context.Context, c contender, attempts, clients int) (float64, error) {
+func timeOne(ctx context.Context, c contender, attempts, clients int) (outcome, error) {
 	tr, err := c.prepare(ctx, 2*attempts, attempts)
 	if err != nil {
-		return 0, fmt.Errorf("%s: prepare: %w", c.name, err)
+		return outcome{}, fmt.Errorf("%s: prepare: %w", c.name, err)
 	}
 	if tr.release != nil {
 		defer tr.release()
 	}
 	o, err := race(ctx, tr, clients, attempts)
 	if err != nil {
-		return 0, fmt.Errorf("%s: %w", c.name, err)
+		return outcome{}, fmt.Errorf("%s: %w", c.name, err)
 	}
 	if o.ok != int64(attempts) {
-		return 0, fmt.Errorf("%s: %d of %d attempts redeemed below the limit", c.name, o.ok, attempts)
+		return outcome{}, fmt.Errorf("%s: %d of %d attempts redeemed below the limit", c.name, o.ok, attempts)
 	}
-	return o.rate(), nil
+	return o, nil
+}
+
+// timings are the runs of the rounds by contender name: the rate of each
+// run and the process's CPU time per redemption (microseconds).
+type timings struct {
+	rates, cpu map[string][]float64
 }
 
 // rounds times every timed contender once per round, in an order rotated
 // by one each round so that none always runs first or after the same
-// neighbour, and returns each contender's rates by name. progress, when
+// neighbour, and returns each contender's runs by name. progress, when
 // not nil, is called after each run.
-func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progress func(round int, name string, rate float64)) (map[string][]float64, error) {
+func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progress func(round int, name string, rate float64)) (timings, error) {
 	var timed []contender
 	for _, c := range cs {
 		if !c.unsafe {
 			timed = append(timed, c)
 		}
 	}
-	rates := map[string][]float64{}
+	t := timings{rates: map[string][]float64{}, cpu: map[string][]float64{}}
 	for r := range n {
 		for k := range timed {
 			c := timed[(k+r)%len(timed)]
-			rate, err := timeOne(ctx, c, attempts, clients)
+			o, err := timeOne(ctx, c, attempts, clients)
 			if err != nil {
-				return rates, fmt.Errorf("round %d: %w", r+1, err)
+				return t, fmt.Errorf("round %d: %w", r+1, err)
 			}
-			rates[c.name] = append(rates[c.name], rate)
+			t.rates[c.name] = append(t.rates[c.name], o.rate())
+			t.cpu[c.name] = append(t.cpu[c.name], o.cpuPer())
 			if progress != nil {
-				progress(r+1, c.name, rate)
+				progress(r+1, c.name, o.rate())
 			}
 		}
 	}
-	return rates, nil
+	return t, nil
 }
 
 // median is the median of xs (the mean of the middle two for an even

@@ -16,12 +16,18 @@ func tiny(dbs ...string) config {
 }
 
 // TestRunSQLite runs the whole program on SQLite with tiny sizes: both
-// contenders are exact and timed, and the ratio is printed.
+// contenders are exact and timed, the ratio and the CPU per redemption
+// are printed, couponkit's run is profiled, and a bulk issue into SQLite
+// is timed.
 func TestRunSQLite(t *testing.T) {
 	cfg := tiny("sqlite")
 	cfg.dir = t.TempDir()
+	cfg.cpuprofile = t.TempDir() + "/cpu.pprof"
+	cfg.sqliteBulk = 500
 	out := runOK(t, cfg)
-	for _, want := range []string{"sqlite couponkit", "sqlite guarded UPDATE + INSERT, one tx", "couponkit ÷ contender"} {
+	for _, want := range []string{"sqlite couponkit", "sqlite guarded UPDATE + INSERT, one tx", "couponkit ÷ contender",
+		"process CPU µs/redemption", "CPU profile of one more sqlite couponkit run",
+		"bulk issue on SQLite (bulk.IssueFile, generated 10-character codes): 500 rows", "peak RSS"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -161,5 +167,27 @@ func TestPrintRates(t *testing.T) {
 	// Medians 200 and 100: 2.00; per round 1, 0.5, 4: median 1.00.
 	if f := strings.Fields(lines[2]); len(f) != 6 || f[1] != "100" || f[4] != "2.00" || f[5] != "1.00" {
 		t.Errorf("hand line %q", lines[2])
+	}
+}
+
+// TestPrintCPU checks the CPU table: the database's contenders only, the
+// ratio contender ÷ couponkit of the medians.
+func TestPrintCPU(t *testing.T) {
+	cs := []contender{{name: "pg", db: "postgres", couponkit: true}, {name: "ck", db: "sqlite", couponkit: true}, {name: "hand", db: "sqlite"}}
+	cpu := map[string][]float64{"pg": {1, 1, 1}, "ck": {100, 200, 400}, "hand": {300, 500, 100}}
+	var buf bytes.Buffer
+	printCPU(&buf, cs, cpu, "sqlite")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 3 || strings.HasPrefix(lines[1], "pg") {
+		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
+	}
+	// Medians 300 and 200: 1.50.
+	if f := strings.Fields(lines[2]); len(f) != 5 || f[1] != "300" || f[2] != "100" || f[3] != "500" || f[4] != "1.50" {
+		t.Errorf("hand line %q", lines[2])
+	}
+	buf.Reset()
+	printCPU(&buf, cs, cpu, "mysql")
+	if buf.Len() != 0 {
+		t.Errorf("a table without runs:\n%s", buf.String())
 	}
 }

@@ -21,7 +21,9 @@
 // order rotates) and prints redemptions per second and the ratio
 // couponkit ÷ contender. Last, on PostgreSQL, it times a bulk issue of
 // 1,000,000 customers from a CSV file (package bulk's IssueFile) against
-// a raw COPY of the very rows it wrote into tables with the same indexes.
+// a raw COPY of the very rows it wrote into tables with the same indexes;
+// with -sqlitebulk N, it times a bulk issue of N customers into a fresh
+// SQLite file and reports the process's peak RSS during it.
 //
 // Usage:
 //
@@ -54,6 +56,7 @@ type config struct {
 	attempts   int
 	bulkN      int
 	bulkRounds int
+	sqliteBulk int
 	cpuprofile string
 	// only, when set, is the regular expression of the names of the
 	// contenders to run.
@@ -92,7 +95,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.bulkN, "bulk", 1_000_000, "rows of the PostgreSQL bulk-issue comparison (0: skip it)")
 	fs.IntVar(&c.bulkRounds, "bulkrounds", 3, "interleaved rounds of the bulk-issue comparison")
 	fs.StringVar(&c.only, "only", "", "run only the contenders whose names match this regular expression (default: all)")
-	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit PostgreSQL run to this file")
+	fs.IntVar(&c.sqliteBulk, "sqlitebulk", 0, "rows of a bulk issue from CSV into a fresh SQLite file, timed with its peak RSS (0: skip it)")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit run (PostgreSQL's, else SQLite's) to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err
 	}
@@ -109,8 +113,8 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	if c.has("postgres") && c.dsn == "" {
 		return c, errors.New("-db postgres needs -dsn or COUPONKIT_TEST_POSTGRES")
 	}
-	if c.rounds < 1 || c.n < 1 || c.clients < 1 || c.limit < 1 || c.attempts < c.limit || c.bulkN < 0 || c.bulkRounds < 1 {
-		return c, errors.New("-rounds, -n, -clients, -limit and -bulkrounds must be positive, -attempts at least -limit, -bulk not negative")
+	if c.rounds < 1 || c.n < 1 || c.clients < 1 || c.limit < 1 || c.attempts < c.limit || c.bulkN < 0 || c.bulkRounds < 1 || c.sqliteBulk < 0 {
+		return c, errors.New("-rounds, -n, -clients, -limit and -bulkrounds must be positive, -attempts at least -limit, -bulk and -sqlitebulk not negative")
 	}
 	return c, nil
 }

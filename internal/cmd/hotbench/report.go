@@ -71,3 +71,36 @@ func printRates(w io.Writer, cs []contender, rates map[string][]float64, unit st
 	}
 	tw.Flush()
 }
+
+// printCPU writes, for the contenders on database db, the process's CPU
+// time per redemption over the rounds (the median, its spread) and the
+// ratio contender ÷ couponkit of the medians: at least 1 when couponkit
+// uses no more CPU per redemption. On SQLite, which runs in the process,
+// it is every contender's whole cost and depends less on the machine's
+// other load than the rates do; nothing is written without such runs.
+func printCPU(w io.Writer, cs []contender, cpu map[string][]float64, db string) {
+	ck := ""
+	for _, c := range cs {
+		if c.couponkit && c.db == db {
+			ck = c.name
+		}
+	}
+	if len(cpu[ck]) == 0 || median(cpu[ck]) <= 0 {
+		return
+	}
+	fmt.Fprintln(w)
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprintf(tw, "contender	process CPU µs/redemption (median)	min	max	contender ÷ couponkit	\n")
+	for _, c := range cs {
+		xs := cpu[c.name]
+		if c.db != db || len(xs) == 0 {
+			continue
+		}
+		ratio := "—"
+		if !c.couponkit {
+			ratio = fmt.Sprintf("%.2f", median(xs)/median(cpu[ck]))
+		}
+		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t\n", c.name, median(xs), slices.Min(xs), slices.Max(xs), ratio)
+	}
+	tw.Flush()
+}

@@ -124,7 +124,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	}
 	printExactness(w, xs, cfg.attempts, cfg.clients)
 	fmt.Fprintf(w, "\nhot series: %d clients, %d redemptions per run (limit not reached), %d interleaved rounds\n", cfg.clients, cfg.n, cfg.rounds)
-	rates, err := rounds(ctx, cs, cfg.rounds, cfg.n, cfg.clients, func(r int, name string, rate float64) {
+	t, err := rounds(ctx, cs, cfg.rounds, cfg.n, cfg.clients, func(r int, name string, rate float64) {
 		if cfg.progress != nil {
 			fmt.Fprintf(cfg.progress, "round %d: %s %.0f/s\n", r, name, rate)
 		}
@@ -132,9 +132,10 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	if err != nil {
 		return err
 	}
-	printRates(w, cs, rates, "redemptions/s")
-	if cfg.cpuprofile != "" && v.pg != nil {
-		if err := profile(ctx, cfg, v.pgCK.contender(), w); err != nil {
+	printRates(w, cs, t.rates, "redemptions/s")
+	printCPU(w, cs, t.cpu, "sqlite")
+	if cfg.cpuprofile != "" {
+		if err := profile(ctx, cfg, profiled(cs), w); err != nil {
 			return err
 		}
 	}
@@ -143,12 +144,28 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 			return fmt.Errorf("bulk: %w", err)
 		}
 	}
+	if cfg.sqliteBulk > 0 {
+		if err := sqliteBulk(ctx, cfg.dir, cfg.sqliteBulk, w); err != nil {
+			return fmt.Errorf("sqlite bulk: %w", err)
+		}
+	}
 	for _, x := range xs {
 		if !x.unsafe && !x.exact() {
 			return errNotExact
 		}
 	}
 	return nil
+}
+
+// profiled is the contender -cpuprofile profiles: couponkit's first one,
+// PostgreSQL's when it runs.
+func profiled(cs []contender) contender {
+	for _, c := range cs {
+		if c.couponkit {
+			return c
+		}
+	}
+	return cs[0]
 }
 
 // profile writes a CPU profile of one more timed run of c to
@@ -161,11 +178,11 @@ func profile(ctx context.Context, cfg config, c contender, w io.Writer) error {
 	if err := pprof.StartCPUProfile(f); err != nil {
 		return errors.Join(err, f.Close())
 	}
-	rate, err := timeOne(ctx, c, cfg.n, cfg.clients)
+	o, err := timeOne(ctx, c, cfg.n, cfg.clients)
 	pprof.StopCPUProfile()
 	if err = errors.Join(err, f.Close()); err != nil {
 		return err
 	}
-	fmt.Fprintf(w, "\nCPU profile of one more %s run (%.0f redemptions/s) written to %s\n", c.name, rate, cfg.cpuprofile)
+	fmt.Fprintf(w, "\nCPU profile of one more %s run (%.0f redemptions/s) written to %s\n", c.name, o.rate(), cfg.cpuprofile)
 	return nil
 }

@@ -10,6 +10,27 @@ import (
 	"github.com/couponkit/couponkit/store"
 )
 
+// The arguments of the usual narrow update (Statements.CouponUpdateUsual),
+// in its parameters' order: usualUpdateCols (the columns it names, $1 the
+// id it matches), the expected version ($14), then usualUpdateIndexed
+// ($15 to $20, required unchanged).
+const (
+	usualUpdateCols = "id, code, shared, created_at, issued_at, redemptions, holds, reversed, last_status_change, " +
+		"reissued_from, reissued_to, version, state"
+	usualUpdateIndexed = "series_id, canonical, slot, holder, expires_at, issue_key"
+	nUsualUpdateBase   = 14
+	nUsualUpdateArgs   = 20
+)
+
+// usualUpdateArgs appends the arguments of u's usual narrow update.
+func (e *encoder) usualUpdateArgs(dst []any, u *store.CouponUpdate) []any {
+	c := &u.Coupon
+	return append(dst, c.ID, c.Code, c.Shared, e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt),
+		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
+		c.ReissuedFrom, c.ReissuedTo, c.Version, int64(c.State), u.ExpectVersion,
+		c.SeriesID, c.Canonical, store.Slot(c), c.Holder, e.time("ExpiresAt", c.ExpiresAt), nullString(c.IssueKey))
+}
+
 // updateCouponNarrow updates a coupon naming only the indexed columns
 // that change, for a database that rewrites the entries of every index
 // whose columns an UPDATE names, changed or not (SQLite;
@@ -22,16 +43,15 @@ import (
 func (s *Store) updateCouponNarrow(ctx context.Context, x conn, u *store.CouponUpdate) error {
 	c := &u.Coupon
 	var e encoder
-	newSlot := store.Slot(c)
-	expires := e.time("ExpiresAt", c.ExpiresAt)
-	base := []any{c.ID, c.Code, c.Shared, e.time("CreatedAt", c.CreatedAt), e.time("IssuedAt", c.IssuedAt),
-		int64(c.Redemptions), int64(c.Holds), c.Reversed, e.time("LastStatusChange", c.LastStatusChange),
-		c.ReissuedFrom, c.ReissuedTo, c.Version, int64(c.State), u.ExpectVersion}
+	usual := e.usualUpdateArgs(make([]any, 0, nUsualUpdateArgs), u)
 	if e.err != nil {
 		return e.err
 	}
-	issueKey := nullString(c.IssueKey)
-	res, err := x.exec(ctx, s.d.SQL.CouponUpdateUsual, append(base, c.SeriesID, c.Canonical, newSlot, c.Holder, expires, issueKey)...)
+	// base: the columns the usual update always names, and the version
+	// expected; the indexed columns follow it in usual.
+	base := usual[:nUsualUpdateBase:nUsualUpdateBase]
+	newSlot, expires, issueKey := store.Slot(c), usual[nUsualUpdateBase+4], usual[nUsualUpdateBase+5]
+	res, err := x.exec(ctx, s.d.SQL.CouponUpdateUsual, usual...)
 	if err != nil {
 		if m := s.couponErr(err, c); m != nil {
 			return m

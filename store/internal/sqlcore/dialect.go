@@ -5,6 +5,7 @@ import (
 	"database/sql/driver"
 	"io/fs"
 	"reflect"
+	"time"
 )
 
 // Dialect is what the core needs to know of one database: the statements
@@ -65,6 +66,15 @@ type Dialect struct {
 	// GroupSize bounds the changes of one group commit, and GroupShards is
 	// how many group queues (so transactions at once) a store runs.
 	GroupSize, GroupShards int
+	// GroupLinger, when positive, is how long at most a leader whose
+	// queue holds fewer than half as many changes as the group it wrote
+	// last waits for it to reach half, before it takes its group (see
+	// lead). Under a steady load of many writers, whose reads take about
+	// as long as a group's write, the groups then stay about one size,
+	// instead of alternating a large group with changes alone, each
+	// paying a transaction and a commit (what the process pays on
+	// SQLite). A lone writer never waits: its groups hold one change.
+	GroupLinger time.Duration
 	// RunGroup writes a group of queued changes in one transaction and sets
 	// each waiter's Err; nil writes it statement by statement through
 	// database/sql (runGroupSeq). Its error is the transaction's, which

@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"context"
 	"sync"
+	"time"
 )
 
 // Group commit.
@@ -45,6 +46,11 @@ type shard struct {
 	mu      sync.Mutex
 	queue   []*Waiter
 	leading bool // a leader drains the queue
+	last    int  // the size of the group taken last
+	// target, while a leader lingers (Dialect.GroupLinger), is the queue
+	// length that ends its wait, with a send on full; else 0.
+	target int
+	full   chan struct{}
 }
 
 // Waiter is one Apply in a queue: Ctx is its caller's context, P its
@@ -73,6 +79,10 @@ func (s *Store) applyGrouped(ctx context.Context, p *Planned) error {
 	w := &Waiter{Ctx: ctx, P: p, wake: make(chan struct{}, 1)}
 	sh.mu.Lock()
 	sh.queue = append(sh.queue, w)
+	if sh.target > 0 && len(sh.queue) >= sh.target { // end the leader's linger
+		sh.target = 0
+		sh.full <- struct{}{}
+	}
 	lead := !sh.leading
 	sh.leading = true
 	sh.mu.Unlock()
@@ -93,10 +103,15 @@ func (s *Store) applyGrouped(ctx context.Context, p *Planned) error {
 
 // lead takes a group from the front of sh's queue, writes it, hands the
 // queue on to the next waiter when the group's commit begins, and wakes
-// the group's waiters when it ends.
+// the group's waiters when it ends. With Dialect.GroupLinger, it first
+// lingers while the queue is short of half the last group.
 func (s *Store) lead(sh *shard) {
 	sh.mu.Lock()
+	if d := s.d.GroupLinger; d > 0 && len(sh.queue) < sh.last/2 {
+		s.linger(sh, d)
+	}
 	n := min(len(sh.queue), s.groups.max)
+	sh.last = n
 	group := sh.queue[:n:n]
 	sh.queue = append([]*Waiter(nil), sh.queue[n:]...)
 	sh.mu.Unlock()
@@ -125,6 +140,29 @@ func (s *Store) lead(sh *shard) {
 	}
 	group[0].done = true
 	sh.mu.Unlock()
+}
+
+// linger waits, for at most d, until sh's queue holds half as many
+// changes as the last group. It is called and returns with sh.mu held,
+// which it releases meanwhile.
+func (s *Store) linger(sh *shard, d time.Duration) {
+	sh.target = sh.last / 2
+	if sh.full == nil {
+		sh.full = make(chan struct{}, 1)
+	}
+	sh.mu.Unlock()
+	t := time.NewTimer(d)
+	select {
+	case <-sh.full:
+	case <-t.C:
+	}
+	t.Stop()
+	sh.mu.Lock()
+	sh.target = 0
+	select {
+	case <-sh.full: // sent after the timer fired
+	default:
+	}
 }
 
 // runGroup writes the group's changes in one transaction and sets each

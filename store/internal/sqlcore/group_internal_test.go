@@ -2,9 +2,12 @@ package sqlcore
 
 import (
 	"context"
+	"slices"
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/couponkit/couponkit/store"
 )
 
 // TestGroupHandsOnAtCommit checks the group commit's pipelining: the next
@@ -62,5 +65,99 @@ func TestGroupHandsOnAtCommit(t *testing.T) {
 		if err != nil {
 			t.Errorf("change %d: %v", i, err)
 		}
+	}
+}
+
+// lingerStore is a store whose groups are recorded, not written: run is
+// called with each group's size, in order.
+func lingerStore(linger time.Duration, run func(size int)) *Store {
+	d := &Dialect{GroupSize: 128, GroupShards: 1, GroupLinger: linger,
+		RunGroup: func(_ context.Context, _ *Store, group []*Waiter, _ func()) error {
+			run(len(group))
+			return nil
+		}}
+	return &Store{d: d, groups: newGroups(d)}
+}
+
+// queued waits until the store's queue holds n waiters.
+func queued(t *testing.T, s *Store, n int) {
+	t.Helper()
+	sh := s.groups.shards[0]
+	for deadline := time.Now().Add(10 * time.Second); ; time.Sleep(time.Millisecond) {
+		sh.mu.Lock()
+		l := len(sh.queue)
+		sh.mu.Unlock()
+		if l >= n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("the queue never held %d waiters", n)
+		}
+	}
+}
+
+// TestGroupLinger checks Dialect.GroupLinger: after a group of 7, a leader
+// alone in the queue waits for half as many (3) before it takes its
+// group, and stops waiting as soon as they are queued; a group taken
+// after a group of one does not wait.
+func TestGroupLinger(t *testing.T) {
+	const linger = 5 * time.Second
+	var mu sync.Mutex
+	var sizes []int
+	started, hold := make(chan struct{}), make(chan struct{})
+	first := true
+	s := lingerStore(linger, func(size int) {
+		mu.Lock()
+		sizes = append(sizes, size)
+		wait := first
+		first = false
+		mu.Unlock()
+		if wait {
+			close(started)
+			<-hold
+		}
+	})
+	var wg sync.WaitGroup
+	apply := func() { wg.Go(func() { _ = s.applyGrouped(context.Background(), &Planned{c: &store.Change{}}) }) }
+	// A group of one (held while 7 more queue), then one of 7.
+	apply()
+	<-started
+	for range 7 {
+		apply()
+	}
+	queued(t, s, 7)
+	close(hold)
+	wg.Wait()
+	// One change after a group of 7: its leader waits for 2 more.
+	start := time.Now()
+	apply()
+	time.Sleep(20 * time.Millisecond)
+	apply()
+	apply()
+	wg.Wait()
+	if d := time.Since(start); d >= linger {
+		t.Errorf("the leader waited %v, the whole linger", d)
+	}
+	mu.Lock()
+	got := slices.Clone(sizes)
+	mu.Unlock()
+	if want := []int{1, 7, 3}; !slices.Equal(got, want) {
+		t.Fatalf("group sizes %v, want %v", got, want)
+	}
+}
+
+// TestGroupLingerLone checks that a lone writer never waits: its groups
+// hold one change each, and so does the last.
+func TestGroupLingerLone(t *testing.T) {
+	const linger = 5 * time.Second
+	s := lingerStore(linger, func(int) {})
+	start := time.Now()
+	for range 3 {
+		if err := s.applyGrouped(context.Background(), &Planned{c: &store.Change{}}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if d := time.Since(start); d >= linger {
+		t.Errorf("3 lone changes took %v", d)
 	}
 }

@@ -113,11 +113,13 @@ func MergeGroup(s *Store, group []*Waiter) *Merged {
 	return m
 }
 
-// planMerged plans the merged change c, or returns nil. Where a coupon
-// update names every column, the group's updates are one statement too.
+// planMerged plans the merged change c, or returns nil. The group's
+// coupon updates are one statement too: naming every column, or on a
+// database with a narrow update (Statements.CouponUpdateUsual) the usual
+// one's columns.
 func (s *Store) planMerged(c *store.Change) *Planned {
 	updates := c.Coupons
-	rows := s.d.SQL.CouponUpdateUsual == "" && len(updates) > 1
+	rows := len(updates) > 1
 	if rows {
 		c.Coupons = nil
 	}
@@ -127,7 +129,11 @@ func (s *Store) planMerged(c *store.Change) *Planned {
 	}
 	if rows {
 		c.Coupons = updates
-		if !s.planCouponRows(p, updates) {
+		planRows := s.planCouponRows
+		if s.d.SQL.CouponUpdateUsual != "" {
+			planRows = s.planCouponRowsUsual
+		}
+		if !planRows(p, updates) {
 			return nil
 		}
 	}

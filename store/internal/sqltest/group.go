@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -17,14 +18,8 @@ import (
 // groups hold all three; each gets its own outcome and only the successes
 // stay.
 func testGroupMixedFailures(t *testing.T, be Backend) {
-	s := be.Open(t)
-	CreateSeries(t, s, "s1")
 	const n = 96
-	cs := make([]coupon.Coupon, n)
-	for i := range cs {
-		cs[i] = Issued(fmt.Sprintf("c%03d", i), "s1", fmt.Sprintf("G%03d", i), "alice")
-	}
-	mustApply(t, s, &store.Change{NewCoupons: cs})
+	s, cs := groupStore(t, be, n, "c", "G")
 	mustApply(t, s, &store.Change{NewRedemptions: []coupon.Redemption{{ID: "taken", CouponID: "c000", SeriesID: "s1",
 		Customer: "alice", IdempotencyKey: "k", Status: coupon.StatusRedeemed, At: t0}}})
 	full := store.CounterKey{Counter: limits.SeriesIssued, Series: "full"}
@@ -76,14 +71,8 @@ func testGroupMixedFailures(t *testing.T, be Backend) {
 // its own limit; the others are refused by the guard; the counter ends at
 // the number of successes, with as many redemptions stored.
 func testGroupFold(t *testing.T, be Backend) {
-	s := be.Open(t)
-	CreateSeries(t, s, "s1")
 	const n = 128
-	cs := make([]coupon.Coupon, n)
-	for i := range cs {
-		cs[i] = Issued(fmt.Sprintf("f%03d", i), "s1", fmt.Sprintf("F%03d", i), "alice")
-	}
-	mustApply(t, s, &store.Change{NewCoupons: cs})
+	s, cs := groupStore(t, be, n, "f", "F")
 	hot := store.CounterKey{Counter: limits.SeriesUses, Series: "s1"}
 	limitOf := func(i int) limits.Limit { return limits.Limit(40 + 20*(i%2)) }
 	var wg sync.WaitGroup
@@ -140,14 +129,8 @@ func bumpOf(c *store.Change, k store.CounterKey) *store.Bump {
 // expecting a version its coupon does not have: those fail alone with a
 // coupon *ConflictError and write nothing; the others are written whole.
 func testGroupStaleCoupon(t *testing.T, be Backend) {
-	s := be.Open(t)
-	CreateSeries(t, s, "s1")
 	const n = 96
-	cs := make([]coupon.Coupon, n)
-	for i := range cs {
-		cs[i] = Issued(fmt.Sprintf("v%03d", i), "s1", fmt.Sprintf("V%03d", i), "alice")
-	}
-	mustApply(t, s, &store.Change{NewCoupons: cs})
+	s, cs := groupStore(t, be, n, "v", "V")
 	var wg sync.WaitGroup
 	errs := make([]error, n)
 	for i := range n {
@@ -174,4 +157,60 @@ func testGroupStaleCoupon(t *testing.T, be Backend) {
 	if got := Counts(t, s, []store.CounterKey{{Counter: limits.SeriesUses, Series: "s1"}}); got[0] != n-n/4 {
 		t.Errorf("series uses %d, want %d", got[0], n-n/4)
 	}
+}
+
+// testGroupIndexedColumns races redemptions of distinct coupons, most of
+// which also change an indexed column of their coupon (the holder, the
+// expiry, set or cleared, the issue key), which a narrow update names only
+// when it changes (Statements.CouponUpdateUsual): every change succeeds
+// and every coupon is stored as its change wrote it, whatever group it
+// joined.
+func testGroupIndexedColumns(t *testing.T, be Backend) {
+	const n = 96
+	s, cs := groupStore(t, be, n, "x", "X")
+	want := make([]coupon.Coupon, n)
+	var wg sync.WaitGroup
+	errs := make([]error, n)
+	for i := range n {
+		ch := redeemChange(cs[i], fmt.Sprintf("xr%03d", i), "alice", fmt.Sprintf("k%03d", i), t0, 0)
+		c := &ch.Coupons[0].Coupon
+		switch i % 5 {
+		case 1:
+			c.Holder = fmt.Sprintf("bob%03d", i)
+		case 2:
+			c.ExpiresAt = c.ExpiresAt.Add(time.Duration(i) * time.Hour)
+		case 3:
+			c.ExpiresAt = time.Time{}
+		case 4:
+			c.IssueKey = fmt.Sprintf("ik%03d", i)
+		}
+		want[i] = *c
+		wg.Go(func() { errs[i] = s.Apply(ctx, ch) })
+	}
+	wg.Wait()
+	for i, err := range errs {
+		if err != nil {
+			t.Errorf("change %d: %v", i, err)
+			continue
+		}
+		got, err := s.Coupon(ctx, cs[i].ID)
+		if err != nil || !got.ExpiresAt.Equal(want[i].ExpiresAt) || got.Holder != want[i].Holder ||
+			got.IssueKey != want[i].IssueKey || got.Redemptions != 1 || got.Version != want[i].Version {
+			t.Errorf("coupon %d: stored %+v (%v), want %+v", i, got, err, want[i])
+		}
+	}
+}
+
+// groupStore opens a store with series s1 and n coupons of it issued to
+// alice, ids idPrefix and codes codePrefix followed by a number of three
+// digits from 000, and returns them.
+func groupStore(t *testing.T, be Backend, n int, idPrefix, codePrefix string) (Store, []coupon.Coupon) {
+	s := be.Open(t)
+	CreateSeries(t, s, "s1")
+	cs := make([]coupon.Coupon, n)
+	for i := range cs {
+		cs[i] = Issued(fmt.Sprintf("%s%03d", idPrefix, i), "s1", fmt.Sprintf("%s%03d", codePrefix, i), "alice")
+	}
+	mustApply(t, s, &store.Change{NewCoupons: cs})
+	return s, cs
 }

@@ -73,6 +73,7 @@ var tests = []struct {
 	{"GroupMixedFailures", testGroupMixedFailures},
 	{"GroupFold", testGroupFold},
 	{"GroupStaleCoupon", testGroupStaleCoupon},
+	{"GroupIndexedColumns", testGroupIndexedColumns},
 	{"EngineLifecycle", testEngineLifecycle},
 	{"HotSeriesRace", testHotSeriesRace},
 	{"Generate", testGenerate},
