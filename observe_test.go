@@ -288,3 +288,73 @@ func TestLogNeverShowsACode(t *testing.T) {
 		t.Errorf("failures logged as %v", failed)
 	}
 }
+
+// TestLogLeasesAndJournals: a grant, top-up, renewal, return, reclaim
+// and journal upload are each logged at level Info, with the lease, till,
+// series and counts; a replayed grant is not logged again; with a
+// SlowOperation of a nanosecond every operation is logged as slow.
+func TestLogLeasesAndJournals(t *testing.T) {
+	ctx := context.Background()
+	var buf bytes.Buffer
+	clk := &clock{t: time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC)}
+	e, err := couponkit.New(couponkit.Config{
+		Store:         memstore.New(),
+		Now:           clk.now,
+		CodeKey:       func(context.Context, string) ([]byte, error) { return []byte("an example key, not a secret"), nil },
+		Logger:        slog.New(slog.NewJSONHandler(&buf, nil)),
+		SlowOperation: time.Nanosecond,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := tenOff()
+	s.Redemption.MaxPerSeries = limits.Limit(10)
+	s = must(e.CreateSeries(ctx, s))
+	c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("alice")})).Coupon
+	grant := couponkit.LeaseRequest{Till: "till-7", SeriesID: s.ID, Key: "lease-1", Uses: 3, End: clk.now().Add(8 * time.Hour)}
+	l := must(e.GrantLease(ctx, grant)).Lease
+	must(e.GrantLease(ctx, grant)) // replayed
+	must(e.TopUpLease(ctx, couponkit.LeaseCall{Till: "till-7", LeaseID: l.ID, Key: "top-1", Uses: 2}))
+	must(e.RenewLease(ctx, couponkit.LeaseCall{Till: "till-7", LeaseID: l.ID, Key: "renew-1", End: clk.now().Add(9 * time.Hour)}))
+	must(e.ReturnLease(ctx, couponkit.LeaseCall{Till: "till-7", LeaseID: l.ID, Key: "return-1", Uses: 1}))
+	must(e.ApplyJournal(ctx, couponkit.JournalBatch{Till: "till-7", Entries: []couponkit.JournalEntry{{
+		Key: "sale-1", LeaseID: l.ID, Code: c.Code, Customer: "alice", Bill: eur("80.00"), At: clk.now(),
+	}}}))
+	clk.advance(24 * time.Hour)
+	if got := must(e.ReclaimLapsed(ctx, couponkit.ReclaimRequest{})); len(got) != 1 {
+		t.Fatalf("reclaimed %d leases", len(got))
+	}
+	recs := logRecords(t, &buf)
+	for _, w := range []struct {
+		msg   string
+		delta float64
+		used  float64
+	}{
+		{"couponkit: lease grant", 3, 0},
+		{"couponkit: lease top up", 2, 0},
+		{"couponkit: lease renew", 0, 0},
+		{"couponkit: lease return", 1, 0},
+		{"couponkit: lease reclaimed", 3, 1},
+	} {
+		got := findLog(recs, w.msg)
+		if len(got) != 1 {
+			t.Errorf("%q logged %d times:\n%s", w.msg, len(got), buf.String())
+			continue
+		}
+		g := got[0]
+		if g["level"] != "INFO" || g["lease"] != l.ID || g["till"] != "till-7" || g["series"] != s.ID || g["delta"] != w.delta || g["used"] != w.used {
+			t.Errorf("%q logged as %v", w.msg, g)
+		}
+	}
+	j := findLog(recs, "couponkit: journal applied")
+	if len(j) != 1 || j[0]["op"] != "ApplyJournal" || j[0]["till"] != "till-7" || j[0]["entries"] != 1.0 || j[0]["conflicted"] != 0.0 {
+		t.Errorf("journal logged as %v", j)
+	}
+	slow := findLog(recs, "couponkit: slow operation")
+	if len(slow) != 9 {
+		t.Errorf("%d operations logged as slow, want all 9", len(slow))
+	}
+	if strings.Contains(buf.String(), c.Code) {
+		t.Errorf("the log shows a code whole:\n%s", buf.String())
+	}
+}
