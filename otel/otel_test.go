@@ -142,7 +142,7 @@ func TestRedeemSpans(t *testing.T) {
 			t.Errorf("Redeem span %d has no store call as a child", i)
 		}
 		for _, kv := range s.Attributes() {
-			if kv.Value.Emit() == code {
+			if kv.Value.String() == code {
 				t.Errorf("span %d carries the code in %s", i, kv.Key)
 			}
 		}
