@@ -32,6 +32,7 @@ func (e *Engine) Hold(ctx context.Context, req HoldRequest) (RedeemResult, error
 	return res, err
 }
 
+// hold is Hold, unobserved.
 func (e *Engine) hold(ctx context.Context, req HoldRequest) (RedeemResult, error) {
 	ttl := req.TTL
 	if ttl <= 0 {

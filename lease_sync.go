@@ -125,6 +125,7 @@ func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, 
 	return ack, err
 }
 
+// applyJournal is ApplyJournal, unobserved.
 func (e *Engine) applyJournal(ctx context.Context, b JournalBatch) (JournalAck, error) {
 	if err := e.admit(b.validate()); err != nil {
 		return JournalAck{}, err
