@@ -16,6 +16,7 @@ import (
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/observe"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
 
@@ -153,6 +154,18 @@ func TestObserverOutcomes(t *testing.T) {
 	unknown := req
 	unknown.Code = "NOSUCHCODE"
 	step("unknown code", redeem(unknown), observe.Redeem, observe.Refused, errcode.CouponNotFound)
+
+	// Operations made of others report once: an upload issues each row
+	// with a customer, a status change updates the series.
+	up := tenOff()
+	up.Source = series.Source{Kind: series.Uploaded}
+	up = must(e.CreateSeries(ctx, up))
+	step("upload", func() error {
+		_, err := e.Upload(ctx, couponkit.UploadRequest{SeriesID: up.ID, Rows: []couponkit.UploadRow{{Code: "UP-1", Customer: couponkit.ByID("carol")}}})
+		return err
+	}, observe.Upload, observe.OK)
+	step("pause", func() error { _, err := e.SetSeriesStatus(ctx, up.ID, series.Paused); return err }, observe.SetSeriesStatus, observe.OK)
+	step("sweep", func() error { _, err := e.SweepReminders(ctx, time.Time{}); return err }, observe.SweepReminders, observe.OK)
 
 	c2 := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("bob")})).Coupon
 	fs.fail.Store(true)
