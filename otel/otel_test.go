@@ -5,6 +5,7 @@ import (
 	"errors"
 	"maps"
 	"slices"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -22,6 +23,7 @@ import (
 	"github.com/couponkit/couponkit/observe"
 	ckotel "github.com/couponkit/couponkit/otel"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
 )
 
@@ -30,6 +32,11 @@ import (
 // and a coupon of a series that takes 10 EUR off bills of 50 EUR or more,
 // issued to alice.
 func setup(t *testing.T) (*couponkit.Engine, *tracetest.SpanRecorder, *sdkmetric.ManualReader, string) {
+	return setupOn(t, memstore.New())
+}
+
+// setupOn is setup on st.
+func setupOn(t *testing.T, st store.Store) (*couponkit.Engine, *tracetest.SpanRecorder, *sdkmetric.ManualReader, string) {
 	t.Helper()
 	ctx := context.Background()
 	spans := tracetest.NewSpanRecorder()
@@ -42,7 +49,7 @@ func setup(t *testing.T) (*couponkit.Engine, *tracetest.SpanRecorder, *sdkmetric
 	}
 	now := time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC)
 	e, err := couponkit.New(couponkit.Config{
-		Store:    memstore.New(),
+		Store:    st,
 		Now:      func() time.Time { return now },
 		CodeKey:  func(context.Context, string) ([]byte, error) { return []byte("a test key"), nil },
 		Observer: obs,
@@ -154,11 +161,18 @@ func TestRedeemSpans(t *testing.T) {
 // refusals counter counts the refusal's code.
 func TestRedeemMetrics(t *testing.T) {
 	ctx := context.Background()
-	e, _, reader, code := setup(t)
+	st := &conflicting{Store: memstore.New()}
+	e, _, reader, code := setupOn(t, st)
 	req := couponkit.RedeemRequest{Code: code, Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-1", Bill: eur("20.00")}
 	if _, err := e.Redeem(ctx, req); err == nil {
 		t.Fatal("a bill below the minimum was accepted")
 	}
+	st.on.Store(true)
+	req.IdempotencyKey, req.Bill = "pos-0", eur("64.90")
+	if _, err := e.Redeem(ctx, req); !errors.Is(err, errcode.ErrConflict) {
+		t.Fatalf("a redemption whose writes keep conflicting: %v", err)
+	}
+	st.on.Store(false)
 	req.IdempotencyKey, req.Bill = "pos-2", eur("64.90")
 	if _, err := e.Redeem(ctx, req); err != nil {
 		t.Fatal(err)
@@ -208,6 +222,7 @@ func TestRedeemMetrics(t *testing.T) {
 	}{
 		{"Redeem", "ok", 2},
 		{"Redeem", "refused", 1},
+		{"Redeem", "failed", 1},
 		{"CreateSeries", "ok", 1},
 		{"Issue", "ok", 1},
 	} {
@@ -225,3 +240,16 @@ func TestRedeemMetrics(t *testing.T) {
 }
 
 var _ observe.Observer = (*ckotel.Observer)(nil)
+
+// conflicting refuses every Apply with a conflict while on is set.
+type conflicting struct {
+	store.Store
+	on atomic.Bool
+}
+
+func (s *conflicting) Apply(ctx context.Context, c *store.Change) error {
+	if s.on.Load() {
+		return &store.ConflictError{Kind: "coupon", ID: "c"}
+	}
+	return s.Store.Apply(ctx, c)
+}
