@@ -9,6 +9,7 @@ import (
 )
 
 // TestRedeemAllocations keeps the redemption hot path lean: a redemption
+// by an engine without Observer or Logger (observing costs nothing then)
 // through memstore allocates at most three times (the redemption's ids, the
 // discount and the store's record). A refusal model or a check that makes
 // the redemption plan escape to the heap shows here first.

@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/internal/input"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -77,14 +78,18 @@ type AudienceOutcome struct {
 // store's Conflict or AlreadyExists when concurrent changes to the same
 // members kept winning over the engine's attempts; a customer whose
 // reference does not resolve is reported in its outcome.
-func (e *Engine) AddAudience(ctx context.Context, req AudienceRequest) (AudienceResult, error) {
+func (e *Engine) AddAudience(ctx context.Context, req AudienceRequest) (_ AudienceResult, err error) {
+	ctx, o := e.begin(ctx, observe.AddAudience, "")
+	defer o.end(&err)
 	return e.changeAudience(ctx, &req, false)
 }
 
 // RemoveAudience takes customers off the audience list of a series, as
 // AddAudience adds them: each customer removed gets an AudienceRemoved
 // event, and a customer not on the list is left as it is and gets none.
-func (e *Engine) RemoveAudience(ctx context.Context, req AudienceRequest) (AudienceResult, error) {
+func (e *Engine) RemoveAudience(ctx context.Context, req AudienceRequest) (_ AudienceResult, err error) {
+	ctx, o := e.begin(ctx, observe.RemoveAudience, "")
+	defer o.end(&err)
 	return e.changeAudience(ctx, &req, true)
 }
 
@@ -219,7 +224,9 @@ type AudiencePage struct {
 // ListAudience returns one page of the audience list of a series, ordered
 // by customer id. Errors: InvalidArgument (no series, a negative limit or
 // one above MaxAudiencePage), NotFound (no such series).
-func (e *Engine) ListAudience(ctx context.Context, req AudienceListRequest) (AudiencePage, error) {
+func (e *Engine) ListAudience(ctx context.Context, req AudienceListRequest) (_ AudiencePage, err error) {
+	ctx, o := e.begin(ctx, observe.ListAudience, "")
+	defer o.end(&err)
 	if err := e.admit(first(idArg("SeriesID", req.SeriesID), input.Text("After", input.Customer, req.After))); err != nil {
 		return AudiencePage{}, err
 	}

@@ -3,12 +3,14 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"math/rand/v2"
 	"sync"
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -75,6 +77,24 @@ type Config struct {
 	// each entry in a change of its own. The outcome is the same whatever
 	// it is; a larger group makes fewer, longer transactions.
 	JournalGroup int
+	// Logger, when set, receives the engine's log: at level Debug each
+	// retry of an operation (the conflict that caused it) and each
+	// refusal (its codes); at Warn each operation that gave up retrying,
+	// failed (the store, the context, conflicts that kept winning) or took
+	// SlowOperation or longer; at Info each lease granted, renewed, topped
+	// up, returned or reclaimed and each till journal applied, with its
+	// counts. Coupon codes are logged masked (observe.Mask), never whole,
+	// and the text of an error that carries codes of package errcode is
+	// not logged, only its codes. Nil logs nothing and costs nothing.
+	Logger *slog.Logger
+	// SlowOperation is the latency from which an operation is logged as
+	// slow; DefaultSlowOperation when zero. Only a Logger uses it.
+	SlowOperation time.Duration
+	// Observer, when set, is told of every operation of the engine and
+	// every store call they make, with its outcome and latency (see
+	// package observe): the store calls through observe.Store. Nil
+	// observes nothing and costs nothing.
+	Observer observe.Observer
 }
 
 // Engine runs couponkit's operations against a Store. Every operation reads a
@@ -112,6 +132,10 @@ type Engine struct {
 	locs        sync.Map // time zone name -> *time.Location
 	seriesCache sync.Map // series id -> *series.Series, read-only; see series
 	changes     sync.Pool
+	orig        store.Store      // Config.Store, which Store returns; st observes it
+	log         *slog.Logger     // nil: no log
+	slow        time.Duration    // Config.SlowOperation, defaulted
+	obs         observe.Observer // nil: nothing observed
 }
 
 // New returns an engine over cfg.Store.
@@ -120,7 +144,11 @@ func New(cfg Config) (*Engine, error) {
 		return nil, errcode.New(errcode.InvalidArgument, "Store", "an engine needs a store")
 	}
 	e := &Engine{
-		st:          cfg.Store,
+		st:          observe.Store(cfg.Store, cfg.Observer),
+		orig:        cfg.Store,
+		log:         cfg.Logger,
+		slow:        cfg.SlowOperation,
+		obs:         cfg.Observer,
 		now:         cfg.Now,
 		customers:   cfg.Customers,
 		codeKey:     cfg.CodeKey,
@@ -151,11 +179,15 @@ func New(cfg Config) (*Engine, error) {
 	if e.group <= 0 {
 		e.group = journalGroupMax
 	}
+	if e.slow <= 0 {
+		e.slow = DefaultSlowOperation
+	}
 	return e, nil
 }
 
-// Store returns the engine's store.
-func (e *Engine) Store() store.Store { return e.st }
+// Store returns the engine's store, Config.Store (never the wrapper that
+// reports its calls to Config.Observer).
+func (e *Engine) Store() store.Store { return e.orig }
 
 // retry runs attempt, which reads, decides and writes, until it succeeds,
 // fails with an error that a fresh snapshot cannot fix, or has run
@@ -185,9 +217,15 @@ func (e *Engine) retry(ctx context.Context, attempt func() error) error {
 			lost++
 			i--
 		}
+		if e.log != nil && i+1 < e.attempts {
+			e.logRetry(ctx, err, i)
+		}
 		if cerr := txBackoff(ctx, err, i); cerr != nil {
 			return cerr
 		}
+	}
+	if e.log != nil {
+		e.logGaveUp(ctx, err, e.attempts)
 	}
 	if errors.Is(err, errcode.ErrGuardFailed) {
 		return &errcode.Error{Code: errcode.LimitReached, Message: "a limit was reached concurrently", Err: err}
@@ -206,9 +244,15 @@ func (e *Engine) rerun(ctx context.Context, write func() error) error {
 		if err = write(); err == nil || !txRefused(err) {
 			return err
 		}
+		if e.log != nil && i+1 < e.attempts {
+			e.logRetry(ctx, err, i)
+		}
 		if cerr := txBackoff(ctx, err, i); cerr != nil {
 			return cerr
 		}
+	}
+	if e.log != nil {
+		e.logGaveUp(ctx, err, e.attempts)
 	}
 	return err
 }

@@ -8,6 +8,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/internal/input"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -20,7 +21,9 @@ const expireBatch = 1000
 // it marked. A coupon's state is already Expired from the clock's point of
 // view (coupon.StateAt); the sweep makes the stored state and the history
 // say so. It is safe to run concurrently and to resume after a crash.
-func (e *Engine) ExpireDue(ctx context.Context) (int, error) {
+func (e *Engine) ExpireDue(ctx context.Context) (_ int, err error) {
+	ctx, o := e.begin(ctx, observe.ExpireDue, "")
+	defer o.end(&err)
 	if err := e.admit(nil); err != nil {
 		return 0, err
 	}
@@ -74,6 +77,14 @@ type ReminderDue struct {
 // two more for clock changes), then keeps exactly the reminders due in
 // (from, to].
 func (e *Engine) RemindersDue(ctx context.Context, from, to time.Time) ([]ReminderDue, error) {
+	ctx, o := e.begin(ctx, observe.RemindersDue, "")
+	due, err := e.remindersDue(ctx, from, to)
+	o.end(&err)
+	return due, err
+}
+
+// remindersDue is RemindersDue, unobserved: SweepReminders reads with it.
+func (e *Engine) remindersDue(ctx context.Context, from, to time.Time) ([]ReminderDue, error) {
 	if err := e.admit(first(input.Time("From", from), input.Time("To", to))); err != nil {
 		return nil, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -32,7 +33,9 @@ import (
 // whose caller asked to notify the holder (Reissued with Notify), and
 // expiry reminders that came due (ReminderDue, written by
 // SweepReminders).
-func (e *Engine) EventsAfter(ctx context.Context, after store.Position, limit int) ([]store.FeedEvent, store.Position, error) {
+func (e *Engine) EventsAfter(ctx context.Context, after store.Position, limit int) (_ []store.FeedEvent, _ store.Position, err error) {
+	ctx, o := e.begin(ctx, observe.EventsAfter, "")
+	defer o.end(&err)
 	if _, err := store.FeedLimit(limit); err != nil {
 		return nil, after, err
 	}
@@ -71,12 +74,14 @@ const reminderBatch = 500
 // costs a read, never a second reminder), and let a feed consumer send
 // what it records. Which reminders are due is RemindersDue's rule: Issued
 // coupons of active series, in the series' time zone.
-func (e *Engine) SweepReminders(ctx context.Context, from time.Time) (int, error) {
+func (e *Engine) SweepReminders(ctx context.Context, from time.Time) (_ int, err error) {
+	ctx, o := e.begin(ctx, observe.SweepReminders, "")
+	defer o.end(&err)
 	if err := e.admit(input.Time("From", from)); err != nil {
 		return 0, err
 	}
 	now := e.now()
-	due, err := e.RemindersDue(ctx, from, now)
+	due, err := e.remindersDue(ctx, from, now)
 	if err != nil {
 		return 0, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -47,7 +48,9 @@ type GenerateRequest struct {
 //
 // The next batch is made while the store applies the current one, so code
 // generation and the store's work overlap.
-func (e *Engine) Generate(ctx context.Context, req GenerateRequest) (int, error) {
+func (e *Engine) Generate(ctx context.Context, req GenerateRequest) (_ int, err error) {
+	ctx, o := e.begin(ctx, observe.Generate, "")
+	defer o.end(&err)
 	seriesID, n, progress := req.SeriesID, req.N, req.Progress
 	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
 		return 0, err

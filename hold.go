@@ -7,6 +7,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -25,6 +26,14 @@ type HoldRequest struct {
 // key of a hold that was released answers ErrHoldReleased, and of one that
 // lapsed ErrHoldExpired.
 func (e *Engine) Hold(ctx context.Context, req HoldRequest) (RedeemResult, error) {
+	ctx, o := e.begin(ctx, observe.Hold, req.Code)
+	res, err := e.hold(ctx, req)
+	o.end(&err)
+	return res, err
+}
+
+// hold is Hold, unobserved.
+func (e *Engine) hold(ctx context.Context, req HoldRequest) (RedeemResult, error) {
 	ttl := req.TTL
 	if ttl <= 0 {
 		return RedeemResult{}, errcode.New(errcode.InvalidArgument, "TTL", "a hold needs a positive time to live")
@@ -70,12 +79,14 @@ type ReleaseRequest struct {
 // returns it again (Replayed). A hold whose time to live has passed is
 // refused with ErrHoldExpired, whether or not it was already released by a
 // cleanup; a hold that was released is refused with ErrHoldReleased.
-func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (RedeemResult, error) {
+func (e *Engine) Confirm(ctx context.Context, req ConfirmRequest) (_ RedeemResult, err error) {
+	ctx, o := e.begin(ctx, observe.Confirm, req.Hold.Code)
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return RedeemResult{}, err
 	}
 	var out RedeemResult
-	err := e.retry(ctx, func() error {
+	err = e.retry(ctx, func() error {
 		now := e.now()
 		r, c, s, err := e.useOf(ctx, &req.Hold)
 		if err != nil {
@@ -142,7 +153,9 @@ func decideConfirm(r *coupon.Redemption, c *coupon.Coupon, s *series.Series, now
 // hold that is already released, or lapsed, changes nothing and succeeds, so
 // a release can be retried; releasing a confirmed hold is refused with
 // ErrInvalidTransition (reverse the redemption instead).
-func (e *Engine) Release(ctx context.Context, req ReleaseRequest) error {
+func (e *Engine) Release(ctx context.Context, req ReleaseRequest) (err error) {
+	ctx, o := e.begin(ctx, observe.Release, req.Hold.Code)
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return err
 	}
@@ -181,7 +194,9 @@ func decideRelease(r *coupon.Redemption) (done bool, err error) {
 // returns how many it released. Lapsed holds are also released on demand
 // when they stand in the way of a redemption; this sweep keeps counters
 // honest for reports.
-func (e *Engine) ReleaseLapsedHolds(ctx context.Context) (int, error) {
+func (e *Engine) ReleaseLapsedHolds(ctx context.Context) (_ int, err error) {
+	ctx, o := e.begin(ctx, observe.ReleaseLapsedHolds, "")
+	defer o.end(&err)
 	if err := e.admit(nil); err != nil {
 		return 0, err
 	}

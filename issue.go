@@ -7,6 +7,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -64,6 +65,14 @@ type IssueResult struct {
 // ErrKeyMismatch naming the parameter ("Customer", "Code"), and nothing
 // changes. Two requests with one key sent at once issue one coupon.
 func (e *Engine) Issue(ctx context.Context, req IssueRequest) (IssueResult, error) {
+	ctx, o := e.begin(ctx, observe.Issue, "")
+	res, err := e.issue(ctx, req)
+	o.end(&err)
+	return res, err
+}
+
+// issue is Issue, unobserved: IssueBatch issues one at a time with it.
+func (e *Engine) issue(ctx context.Context, req IssueRequest) (IssueResult, error) {
 	if err := e.admit(req.validate()); err != nil {
 		return IssueResult{}, err
 	}

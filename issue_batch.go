@@ -10,6 +10,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -52,7 +53,9 @@ type IssueOutcome struct {
 // committing may have written them. Running the same batch again issues
 // each request that has an idempotency key exactly once (those already
 // issued replay); a request without a key may be issued twice.
-func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOutcome, error) {
+func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) (_ []IssueOutcome, err error) {
+	ctx, o := e.begin(ctx, observe.IssueBatch, "")
+	defer o.end(&err)
 	out := make([]IssueOutcome, len(reqs))
 	if err := e.admit(nil); err != nil || len(reqs) == 0 {
 		return out[:0], err
@@ -65,7 +68,7 @@ func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) ([]IssueOu
 		return out, nil
 	}
 	for i, r := range reqs {
-		res, err := e.Issue(ctx, r)
+		res, err := e.issue(ctx, r)
 		if stopsBatch(err) {
 			return out[:i], err
 		}

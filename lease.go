@@ -4,12 +4,14 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"time"
 
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -105,7 +107,9 @@ func (e *Engine) leaseStore() (store.LeaseStore, error) {
 // active and open now; a request for more uses than the series has left
 // is refused with an error matching errcode.ErrLimitReached that tells
 // how many are left, and changes nothing.
-func (e *Engine) GrantLease(ctx context.Context, req LeaseRequest) (LeaseResult, error) {
+func (e *Engine) GrantLease(ctx context.Context, req LeaseRequest) (_ LeaseResult, err error) {
+	ctx, o := e.begin(ctx, observe.GrantLease, "")
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return LeaseResult{}, err
 	}
@@ -118,7 +122,9 @@ func (e *Engine) GrantLease(ctx context.Context, req LeaseRequest) (LeaseResult,
 
 // RenewLease moves the End of one of the till's open leases to c.End,
 // which must be later than both now and the lease's End.
-func (e *Engine) RenewLease(ctx context.Context, c LeaseCall) (LeaseResult, error) {
+func (e *Engine) RenewLease(ctx context.Context, c LeaseCall) (_ LeaseResult, err error) {
+	ctx, o := e.begin(ctx, observe.RenewLease, "")
+	defer o.end(&err)
 	if err := e.admit(first(c.validate(), required("End", timeText(c.End)))); err != nil {
 		return LeaseResult{}, err
 	}
@@ -132,7 +138,9 @@ func (e *Engine) RenewLease(ctx context.Context, c LeaseCall) (LeaseResult, erro
 // TopUpLease grants c.Uses more uses on one of the till's open leases
 // that has not ended, counted against the series at once, as GrantLease
 // counts them.
-func (e *Engine) TopUpLease(ctx context.Context, c LeaseCall) (LeaseResult, error) {
+func (e *Engine) TopUpLease(ctx context.Context, c LeaseCall) (_ LeaseResult, err error) {
+	ctx, o := e.begin(ctx, observe.TopUpLease, "")
+	defer o.end(&err)
 	if err := e.admit(first(c.validate(), positive("Uses", c.Uses))); err != nil {
 		return LeaseResult{}, err
 	}
@@ -147,7 +155,9 @@ func (e *Engine) TopUpLease(ctx context.Context, c LeaseCall) (LeaseResult, erro
 // back to the series (a decrement of the series' use counter). The lease
 // must have that many left by the central's count; the till returns only
 // uses it knows it has not made offline.
-func (e *Engine) ReturnLease(ctx context.Context, c LeaseCall) (LeaseResult, error) {
+func (e *Engine) ReturnLease(ctx context.Context, c LeaseCall) (_ LeaseResult, err error) {
+	ctx, o := e.begin(ctx, observe.ReturnLease, "")
+	defer o.end(&err)
 	if err := e.admit(first(c.validate(), positive("Uses", c.Uses))); err != nil {
 		return LeaseResult{}, err
 	}
@@ -233,6 +243,9 @@ func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(cont
 		out.Remaining, err = e.remaining(ctx, l.SeriesID)
 		return err
 	})
+	if err == nil && e.log != nil && !out.Replayed {
+		e.logLease(ctx, "couponkit: lease "+want.Kind.String(), &out.Lease, slog.Int64("delta", want.Slice.Uses))
+	}
 	return out, err
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -42,7 +43,9 @@ func (r *TillFeedRequest) validate() error {
 // (UpdateSeries) are learned from it, not from the events.
 //
 // A position past the store's last event is a *store.FuturePositionError.
-func (e *Engine) TillFeed(ctx context.Context, req TillFeedRequest) (TillFeedPage, error) {
+func (e *Engine) TillFeed(ctx context.Context, req TillFeedRequest) (_ TillFeedPage, err error) {
+	ctx, o := e.begin(ctx, observe.TillFeed, "")
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return TillFeedPage{}, err
 	}
@@ -113,7 +116,9 @@ func (e *Engine) tillEvents(ctx context.Context, held map[string]bool, limit int
 // of (open or closed), for its offline decisions. A series the till holds
 // no lease of answers as one that does not exist (errcode.ErrNotFound), so
 // a till learns nothing of other series.
-func (e *Engine) TillSeries(ctx context.Context, till, seriesID string) (series.Series, error) {
+func (e *Engine) TillSeries(ctx context.Context, till, seriesID string) (_ series.Series, err error) {
+	ctx, o := e.begin(ctx, observe.TillSeries, "")
+	defer o.end(&err)
 	if err := e.admit(first(required("Till", till), input.Text("Till", input.ID, till), required("SeriesID", seriesID), idArg("SeriesID", seriesID))); err != nil {
 		return series.Series{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -62,7 +63,9 @@ func (r *TillRedeemRequest) validate() error {
 // A refused use changes nothing and returns the refusal, as Redeem does
 // (a *refusal.Error, or the coupon's state, or ErrCouponNotFound for a
 // code the customer may not use).
-func (e *Engine) RedeemAtTill(ctx context.Context, req TillRedeemRequest) (TillRedeemResult, error) {
+func (e *Engine) RedeemAtTill(ctx context.Context, req TillRedeemRequest) (_ TillRedeemResult, err error) {
+	ctx, o := e.begin(ctx, observe.RedeemAtTill, req.Code)
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return TillRedeemResult{}, err
 	}

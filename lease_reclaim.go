@@ -3,11 +3,13 @@ package couponkit
 import (
 	"context"
 	"errors"
+	"log/slog"
 	"time"
 
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -36,7 +38,9 @@ type ReclaimRequest struct {
 // leases it closed, ordered by id. A lease renewed or closed meanwhile is
 // left alone. A reclaim is guarded by the lease's version, so two
 // centrals reclaiming at once reclaim each lease once.
-func (e *Engine) ReclaimLapsed(ctx context.Context, req ReclaimRequest) ([]lease.Lease, error) {
+func (e *Engine) ReclaimLapsed(ctx context.Context, req ReclaimRequest) (_ []lease.Lease, err error) {
+	ctx, o := e.begin(ctx, observe.ReclaimLapsed, "")
+	defer o.end(&err)
 	var bad error
 	if req.Skew < 0 {
 		bad = errcode.New(errcode.InvalidArgument, "Skew", "must not be negative")
@@ -100,6 +104,9 @@ func (e *Engine) reclaim(ctx context.Context, ls store.LeaseStore, id string, sk
 		out, done = n, true
 		return nil
 	})
+	if done && err == nil && e.log != nil {
+		e.logLease(ctx, "couponkit: lease reclaimed", &out, slog.Int64("delta", out.Reclaimed.Uses))
+	}
 	if errors.Is(err, errcode.ErrNotFound) {
 		return out, false, nil
 	}

@@ -6,6 +6,7 @@ import (
 	"strings"
 
 	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -56,7 +57,9 @@ type LeaseExposure struct {
 // Reconcile returns the reconciliation report of the recorded uses and
 // the leases req selects: one Reconciliation per till and series that has
 // either, ordered by till, then series.
-func (e *Engine) Reconcile(ctx context.Context, req ReconcileRequest) ([]Reconciliation, error) {
+func (e *Engine) Reconcile(ctx context.Context, req ReconcileRequest) (_ []Reconciliation, err error) {
+	ctx, o := e.begin(ctx, observe.Reconcile, "")
+	defer o.end(&err)
 	if err := e.admit(first(idArg("Till", req.Till), idArg("SeriesID", req.SeriesID))); err != nil {
 		return nil, err
 	}

@@ -10,6 +10,7 @@ import (
 	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -115,6 +116,17 @@ func (b *JournalBatch) validate() error {
 // recorded; an upload of the batch again records each entry once all the
 // same.
 func (e *Engine) ApplyJournal(ctx context.Context, b JournalBatch) (JournalAck, error) {
+	ctx, o := e.begin(ctx, observe.ApplyJournal, "")
+	ack, err := e.applyJournal(ctx, b)
+	if err == nil && e.log != nil {
+		e.logJournal(ctx, b.Till, &ack)
+	}
+	o.end(&err)
+	return ack, err
+}
+
+// applyJournal is ApplyJournal, unobserved.
+func (e *Engine) applyJournal(ctx context.Context, b JournalBatch) (JournalAck, error) {
 	if err := e.admit(b.validate()); err != nil {
 		return JournalAck{}, err
 	}

@@ -5,6 +5,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -31,7 +32,9 @@ type CouponDetails struct {
 //
 // Who may call it: the back office. It shows the holder and every use, so a
 // checkout answering a shopper should use Validate instead.
-func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer CustomerRef) (CouponDetails, error) {
+func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer CustomerRef) (_ CouponDetails, err error) {
+	ctx, o := e.begin(ctx, observe.Coupon, code)
+	defer o.end(&err)
 	if err := e.admit(codeArgs(seriesID, code, &customer)); err != nil {
 		return CouponDetails{}, err
 	}
@@ -65,7 +68,9 @@ func (e *Engine) Coupon(ctx context.Context, seriesID, code string, customer Cus
 // (seriesID "") in all, with their state now and their times in their
 // series' time zone; each coupon's Reversed and LastStatusChange fields tell
 // whether a redemption of it was reversed and when its status last changed.
-func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seriesID string) ([]CouponView, error) {
+func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seriesID string) (_ []CouponView, err error) {
+	ctx, o := e.begin(ctx, observe.CustomerCoupons, "")
+	defer o.end(&err)
 	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
 		return nil, err
 	}
@@ -90,7 +95,9 @@ func (e *Engine) CustomerCoupons(ctx context.Context, customer CustomerRef, seri
 }
 
 // CouponHistory returns a coupon's events in the order they happened.
-func (e *Engine) CouponHistory(ctx context.Context, couponID string) ([]coupon.Event, error) {
+func (e *Engine) CouponHistory(ctx context.Context, couponID string) (_ []coupon.Event, err error) {
+	ctx, o := e.begin(ctx, observe.CouponHistory, "")
+	defer o.end(&err)
 	if err := e.admit(idArg("CouponID", couponID)); err != nil {
 		return nil, err
 	}
@@ -99,7 +106,9 @@ func (e *Engine) CouponHistory(ctx context.Context, couponID string) ([]coupon.E
 
 // CustomerHistory returns the events in a customer's history, in the order
 // they happened, in one series or (seriesID "") in all.
-func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seriesID string) ([]coupon.Event, error) {
+func (e *Engine) CustomerHistory(ctx context.Context, customer CustomerRef, seriesID string) (_ []coupon.Event, err error) {
+	ctx, o := e.begin(ctx, observe.CustomerHistory, "")
+	defer o.end(&err)
 	if err := e.admit(codeArgs(seriesID, "", &customer)); err != nil {
 		return nil, err
 	}
@@ -147,7 +156,9 @@ type SeriesCounters struct {
 
 // Counters returns a series' running totals and, for a series whose codes
 // the engine makes, its guessability. It needs no Config.CodeKey.
-func (e *Engine) Counters(ctx context.Context, seriesID string) (SeriesCounters, error) {
+func (e *Engine) Counters(ctx context.Context, seriesID string) (_ SeriesCounters, err error) {
+	ctx, o := e.begin(ctx, observe.Counters, "")
+	defer o.end(&err)
 	if err := e.admit(idArg("SeriesID", seriesID)); err != nil {
 		return SeriesCounters{}, err
 	}

@@ -8,6 +8,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -104,7 +105,9 @@ func (p *useplan) allowed() bool { return p.state == nil && p.d.Allowed() }
 // Who may call it: anyone who has the code. To a customer who does not hold
 // the coupon (where the series does not let anyone redeem) a live code
 // answers exactly as an unknown one does, with no holder data.
-func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error) {
+func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (_ Check, err error) {
+	ctx, o := e.begin(ctx, observe.Validate, req.Code)
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return Check{}, err
 	}
@@ -147,7 +150,10 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (Check, error)
 // and changes nothing; with another customer, bill or place, or for a hold,
 // it is refused with ErrKeyMismatch naming the parameter that differs.
 func (e *Engine) Redeem(ctx context.Context, req RedeemRequest) (RedeemResult, error) {
-	return e.use(ctx, req, 0)
+	ctx, o := e.begin(ctx, observe.Redeem, req.Code)
+	res, err := e.use(ctx, req, 0)
+	o.end(&err)
+	return res, err
 }
 
 // use redeems or, with a positive ttl, holds: it reads the snapshot

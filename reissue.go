@@ -7,6 +7,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -34,12 +35,14 @@ type ReissueResult struct {
 // The old code stays for audit but no longer belongs to the customer; the
 // event records old and new code, actor and Notify. Errors: StillUsable,
 // AlreadyReissued, ExternalProvider (third-party codes), PoolEmpty.
-func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (ReissueResult, error) {
+func (e *Engine) Reissue(ctx context.Context, req ReissueRequest) (_ ReissueResult, err error) {
+	ctx, o := e.begin(ctx, observe.Reissue, req.Code)
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return ReissueResult{}, err
 	}
 	var out ReissueResult
-	err := e.retry(ctx, func() error {
+	err = e.retry(ctx, func() error {
 		cs, sp, err := e.lookupCode(ctx, req.SeriesID, req.Code, nil)
 		if err != nil {
 			return err

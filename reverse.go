@@ -6,6 +6,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -22,12 +23,14 @@ type ReverseRequest struct {
 // The redemption gap then counts from the customer's latest unreversed use
 // or live hold in the series, as if the reversed one had not been made. A
 // redemption is reversed once; again is ErrAlreadyReversed.
-func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (RedeemResult, error) {
+func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (_ RedeemResult, err error) {
+	ctx, o := e.begin(ctx, observe.Reverse, req.Redemption.Code)
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return RedeemResult{}, err
 	}
 	var out RedeemResult
-	err := e.retry(ctx, func() error {
+	err = e.retry(ctx, func() error {
 		r, c, s, err := e.useOf(ctx, &req.Redemption)
 		if err != nil {
 			return err

@@ -10,6 +10,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -122,7 +123,9 @@ func (r *RevokeResult) revoked(c coupon.Coupon, holder string, cc CodeCase) {
 // expired series; TooMany for more than 50 codes or a customer with more
 // than 100 unredeemed coupons (nothing is revoked). Otherwise the result
 // says, code by code, what was revoked and what failed and why.
-func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (RevokeResult, error) {
+func (e *Engine) Revoke(ctx context.Context, req RevokeRequest) (_ RevokeResult, err error) {
+	ctx, o := e.begin(ctx, observe.Revoke, "")
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return RevokeResult{}, err
 	}

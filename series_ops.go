@@ -12,6 +12,7 @@ import (
 	"github.com/couponkit/couponkit/codegen"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -23,7 +24,9 @@ import (
 // a randomized common series that the sample's fixed part is not used by
 // another series of the store; none of this needs Config.CodeKey. It
 // returns the stored series (Version 1).
-func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (series.Series, error) {
+func (e *Engine) CreateSeries(ctx context.Context, s series.Series) (_ series.Series, err error) {
+	ctx, o := e.begin(ctx, observe.CreateSeries, "")
+	defer o.end(&err)
 	if err := e.admit(nil); err != nil {
 		return series.Series{}, err
 	}
@@ -127,6 +130,14 @@ func (e *Engine) checkFixedPart(ctx context.Context, s *series.Series) error {
 // the codes already made stops it making more.
 // It returns the stored series with its new version.
 func (e *Engine) UpdateSeries(ctx context.Context, s series.Series) (series.Series, error) {
+	ctx, o := e.begin(ctx, observe.UpdateSeries, "")
+	out, err := e.updateSeries(ctx, s)
+	o.end(&err)
+	return out, err
+}
+
+// updateSeries is UpdateSeries, unobserved: SetSeriesStatus updates with it.
+func (e *Engine) updateSeries(ctx context.Context, s series.Series) (series.Series, error) {
 	if err := e.admit(idArg("ID", s.ID)); err != nil {
 		return series.Series{}, err
 	}
@@ -167,18 +178,20 @@ func sameCodes(a, b series.Source) bool {
 }
 
 // SetSeriesStatus pauses, resumes or ends a series. Ended is final.
-func (e *Engine) SetSeriesStatus(ctx context.Context, id string, status series.Status) (series.Series, error) {
+func (e *Engine) SetSeriesStatus(ctx context.Context, id string, status series.Status) (_ series.Series, err error) {
+	ctx, o := e.begin(ctx, observe.SetSeriesStatus, "")
+	defer o.end(&err)
 	if err := e.admit(idArg("ID", id)); err != nil {
 		return series.Series{}, err
 	}
 	var out series.Series
-	err := e.retry(ctx, func() error {
+	err = e.retry(ctx, func() error {
 		s, err := e.st.Series(ctx, id)
 		if err != nil {
 			return err
 		}
 		s.Status = status
-		out, err = e.UpdateSeries(ctx, s)
+		out, err = e.updateSeries(ctx, s)
 		return err
 	})
 	return out, err
@@ -189,7 +202,9 @@ func (e *Engine) SetSeriesStatus(ctx context.Context, id string, status series.S
 // by id. Only series tagged to such a place are returned: a zone query does
 // not return series tagged to the zone's stores, nor unrestricted series.
 // Unknown ids give no result.
-func (e *Engine) SeriesAt(ctx context.Context, kind limits.PlaceKind, ids ...string) ([]series.Series, error) {
+func (e *Engine) SeriesAt(ctx context.Context, kind limits.PlaceKind, ids ...string) (_ []series.Series, err error) {
+	ctx, o := e.begin(ctx, observe.SeriesAt, "")
+	defer o.end(&err)
 	if err := e.admit(placeArgs(ids)); err != nil {
 		return nil, err
 	}
@@ -213,7 +228,9 @@ func (e *Engine) SeriesAt(ctx context.Context, kind limits.PlaceKind, ids ...str
 }
 
 // Series returns a series by id.
-func (e *Engine) Series(ctx context.Context, id string) (series.Series, error) {
+func (e *Engine) Series(ctx context.Context, id string) (_ series.Series, err error) {
+	ctx, o := e.begin(ctx, observe.Series, "")
+	defer o.end(&err)
 	if err := e.admit(idArg("ID", id)); err != nil {
 		return series.Series{}, err
 	}

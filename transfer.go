@@ -7,6 +7,7 @@ import (
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -32,7 +33,9 @@ type TransferRequest struct {
 // Who may call it: the holder, or a back office acting for them. From must
 // name the current holder; a code From does not hold is refused as an
 // unknown code is (ErrCouponNotFound), and the coupon stays where it was.
-func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (coupon.Coupon, error) {
+func (e *Engine) Transfer(ctx context.Context, req TransferRequest) (_ coupon.Coupon, err error) {
+	ctx, o := e.begin(ctx, observe.Transfer, req.Code)
+	defer o.end(&err)
 	if err := e.admit(req.validate()); err != nil {
 		return coupon.Coupon{}, err
 	}

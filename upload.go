@@ -10,6 +10,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/internal/input"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -67,7 +68,9 @@ type UploadRequest struct {
 // added again, and a row whose customer already holds its code succeeds,
 // so an interrupted upload can be run again. Invalid rows are reported and
 // the others still added.
-func (e *Engine) Upload(ctx context.Context, req UploadRequest) (UploadResult, error) {
+func (e *Engine) Upload(ctx context.Context, req UploadRequest) (_ UploadResult, err error) {
+	ctx, o := e.begin(ctx, observe.Upload, "")
+	defer o.end(&err)
 	seriesID, rows, actor := req.SeriesID, req.Rows, req.Actor
 	if err := e.admit(first(idArg("SeriesID", seriesID), input.Text("Actor", input.Actor, actor))); err != nil {
 		return UploadResult{}, err
@@ -101,7 +104,7 @@ func (e *Engine) Upload(ctx context.Context, req UploadRequest) (UploadResult, e
 // same customer already holds is fine (the upload is being run again); a
 // code someone else holds is refused with AlreadyIssued.
 func (e *Engine) issueUploaded(ctx context.Context, seriesID string, row UploadRow, actor string) error {
-	_, err := e.Issue(ctx, IssueRequest{SeriesID: seriesID, Customer: row.Customer, Code: row.Code, Actor: actor, Reason: "upload"})
+	_, err := e.issue(ctx, IssueRequest{SeriesID: seriesID, Customer: row.Customer, Code: row.Code, Actor: actor, Reason: "upload"})
 	if !errors.Is(err, errcode.ErrAlreadyIssued) {
 		return err
 	}
