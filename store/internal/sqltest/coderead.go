@@ -2,6 +2,7 @@ package sqltest
 
 import (
 	"reflect"
+	"sync"
 	"testing"
 	"time"
 
@@ -48,6 +49,12 @@ func testReadCode(t *testing.T, be Backend) {
 		}
 		mustApply(t, s, &store.Change{Bumps: bumps})
 	}
+	type read struct {
+		sid, code string
+		set       []store.CouponCounter
+		want      []store.CodeRead
+	}
+	var reads []read
 	for _, sid := range []string{"", "s1", "s2"} {
 		for _, code := range []string{"A1", "SH", "DUP", "B\\X", "NONE"} {
 			for _, set := range counters {
@@ -62,9 +69,32 @@ func testReadCode(t *testing.T, be Backend) {
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("ReadCode(%q, %q, %v):\n got %+v\nwant %+v", sid, code, set, got, want)
 				}
+				reads = append(reads, read{sid, code, set, want})
 			}
 		}
 	}
+	// The same reads from many goroutines at once (a store may combine
+	// concurrent reads into one statement): each gets its own answer,
+	// appended after what its dst held.
+	var wg sync.WaitGroup
+	for g := range 16 {
+		wg.Go(func() {
+			for i := range 20 {
+				r := reads[(g*7+i)%len(reads)]
+				pre := []store.CodeRead{{SeriesVersion: -1}}
+				got, err := s.(store.CodeReader).ReadCode(ctx, r.sid, r.code, r.set, pre)
+				if err != nil {
+					t.Errorf("concurrent ReadCode(%q, %q): %v", r.sid, r.code, err)
+					return
+				}
+				if len(got) == 0 || got[0].SeriesVersion != -1 || !reflect.DeepEqual(got[1:], r.want) && len(r.want)+len(got[1:]) > 0 {
+					t.Errorf("concurrent ReadCode(%q, %q, %v):\n got %+v\nwant %+v after dst", r.sid, r.code, r.set, got, r.want)
+					return
+				}
+			}
+		})
+	}
+	wg.Wait()
 	if _, err := s.(store.CodeReader).ReadCode(ctx, "", "A1", make([]store.CouponCounter, store.MaxCodeCounters+1), nil); err == nil {
 		t.Error("ReadCode took more than MaxCodeCounters counters")
 	}
