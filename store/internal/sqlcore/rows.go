@@ -140,7 +140,11 @@ func (s *Store) planBumps(p *Planned, e *encoder, multi bool) {
 	var run []int // bumps of one class, to be written together
 	var cls bumpClass
 	flush := func() {
-		for _, n := range pieces(len(run), bumpRowsPerStmt) {
+		chunks := pieces(len(run), bumpRowsPerStmt)
+		if s.d.UnnestRows && len(run) > 1 {
+			chunks = []int{len(run)} // any number of rows is one statement
+		}
+		for _, n := range chunks {
 			if n == 1 {
 				s.planBump(p, e, run[0])
 			} else {
