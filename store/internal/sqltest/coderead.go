@@ -49,12 +49,7 @@ func testReadCode(t *testing.T, be Backend) {
 		}
 		mustApply(t, s, &store.Change{Bumps: bumps})
 	}
-	type read struct {
-		sid, code string
-		set       []store.CouponCounter
-		want      []store.CodeRead
-	}
-	var reads []read
+	var reads []codeReadCase
 	for _, sid := range []string{"", "s1", "s2"} {
 		for _, code := range []string{"A1", "SH", "DUP", "B\\X", "NONE"} {
 			for _, set := range counters {
@@ -69,20 +64,35 @@ func testReadCode(t *testing.T, be Backend) {
 				if !reflect.DeepEqual(got, want) {
 					t.Errorf("ReadCode(%q, %q, %v):\n got %+v\nwant %+v", sid, code, set, got, want)
 				}
-				reads = append(reads, read{sid, code, set, want})
+				reads = append(reads, codeReadCase{sid, code, set, want})
 			}
 		}
 	}
-	// The same reads from many goroutines at once (a store may combine
-	// concurrent reads into one statement): each gets its own answer,
-	// appended after what its dst held.
+	readConcurrently(t, s.(store.CodeReader), reads)
+	if _, err := s.(store.CodeReader).ReadCode(ctx, "", "A1", make([]store.CouponCounter, store.MaxCodeCounters+1), nil); err == nil {
+		t.Error("ReadCode took more than MaxCodeCounters counters")
+	}
+}
+
+// codeReadCase is a ReadCode's request and its answer.
+type codeReadCase struct {
+	sid, code string
+	set       []store.CouponCounter
+	want      []store.CodeRead
+}
+
+// readConcurrently makes the reads of cases from many goroutines at once
+// (a store may combine concurrent reads into one statement): each must
+// get its own answer, appended after what its dst held.
+func readConcurrently(t *testing.T, cr store.CodeReader, reads []codeReadCase) {
+	t.Helper()
 	var wg sync.WaitGroup
 	for g := range 16 {
 		wg.Go(func() {
 			for i := range 20 {
 				r := reads[(g*7+i)%len(reads)]
 				pre := []store.CodeRead{{SeriesVersion: -1}}
-				got, err := s.(store.CodeReader).ReadCode(ctx, r.sid, r.code, r.set, pre)
+				got, err := cr.ReadCode(ctx, r.sid, r.code, r.set, pre)
 				if err != nil {
 					t.Errorf("concurrent ReadCode(%q, %q): %v", r.sid, r.code, err)
 					return
@@ -95,7 +105,4 @@ func testReadCode(t *testing.T, be Backend) {
 		})
 	}
 	wg.Wait()
-	if _, err := s.(store.CodeReader).ReadCode(ctx, "", "A1", make([]store.CouponCounter, store.MaxCodeCounters+1), nil); err == nil {
-		t.Error("ReadCode took more than MaxCodeCounters counters")
-	}
 }
