@@ -50,7 +50,9 @@ var mutants = []mutant{
 }
 
 func TestMutants(t *testing.T) {
-	if testing.Short() {
+	if testing.Short() || raceEnabled {
+		// The children build without the race detector: the plain run
+		// covers them.
 		t.Skip("builds the package once per mutant")
 	}
 	goCmd, err := exec.LookPath("go")

@@ -1,0 +1,5 @@
+//go:build race
+
+package basket_test
+
+const raceEnabled = true
