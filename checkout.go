@@ -62,22 +62,37 @@ type checkout struct {
 	budget bool
 }
 
-// billOfLines checks the basket of req's lines, in the currency of the
-// bill (already defaulted), and returns it with its total. A bill amount
-// given with lines must be that total.
-func billOfLines(req *RedeemRequest, bill *series.Money, rates series.Rates) (*basket.Basket, error) {
-	bk := &basket.Basket{Currency: bill.Currency, Lines: req.Lines}
-	all, _, err := basket.Select(&series.ProductRules{}, bk.Currency, bk, rates)
+// decideBasket applies the series' coupon to the basket of req's lines,
+// in the bill's currency (already defaulted), within what is left of the
+// series' budgets, and sets the plan's bill to the lines' total: a bill
+// amount given with lines must be that total. The decision is decided
+// further by decideCheckout.
+func decideBasket(p *useplan, snap *useSnapshot, req *RedeemRequest) (*basket.Decision, error) {
+	bk := &basket.Basket{Currency: p.bill.Currency, Lines: req.Lines}
+	var b basket.Budget
+	if snap.s.Budget.Capped() {
+		var err error
+		if b, err = budgetLeft(p, snap); err != nil {
+			return nil, err
+		}
+	}
+	c := basket.CouponOf(p.c.Code, snap.s, b)
+	res, err := basket.Stack(bk, []basket.Coupon{c}, snap.rates)
 	if err != nil {
 		return nil, requestField(err)
 	}
-	total := decimal.New(all.Subtotal, -int32(series.MinorUnits(bk.Currency)))
-	if !bill.Amount.IsZero() && !bill.Amount.Equal(total) {
-		return nil, errcode.New(errcode.InvalidArgument, "Bill.Amount",
-			"with lines, the bill is their total ("+total.String()+" "+bk.Currency+"): leave it zero or give that")
+	total := res.Minor // what the lines came to: what is left of them, and the discount
+	for _, x := range res.Left {
+		total += x
 	}
-	bill.Amount = total
-	return bk, nil
+	amount := decimal.New(total, -int32(series.MinorUnits(bk.Currency)))
+	if !p.bill.Amount.IsZero() && !p.bill.Amount.Equal(amount) {
+		return nil, errcode.New(errcode.InvalidArgument, "Bill.Amount",
+			"with lines, the bill is their total ("+amount.String()+" "+bk.Currency+"): leave it zero or give that")
+	}
+	p.bill.Amount = amount
+	p.co.lines = basketDigest(bk)
+	return &res.Decisions[0], nil
 }
 
 // requestField names the fields of package basket's errors as the
@@ -99,26 +114,13 @@ func requestField(err error) error {
 	return f.Err()
 }
 
-// decideCheckout decides the basket bk (nil for a bill-only use) and the
-// series' budgets of plan p, whose bill and, without lines, discount are
-// set: it sets p.discount and p.co.
-func decideCheckout(p *useplan, snap *useSnapshot, bk *basket.Basket) error {
-	s := snap.s
-	var b basket.Budget
-	if s.Budget.Capped() {
-		var err error
-		if b, err = budgetLeft(p, snap); err != nil {
-			return err
-		}
-	}
+// decideCheckout decides the basket's decision d (nil for a bill-only
+// use) and the series' budgets for plan p, whose bill and, without lines,
+// discount are set: it sets p.discount and p.co.
+func decideCheckout(p *useplan, snap *useSnapshot, d *basket.Decision) error {
 	var minor int64
-	if bk != nil {
-		p.co.lines = basketDigest(bk)
-		d, err := basket.Apply(bk, basket.CouponOf(p.c.Code, s, b), snap.rates)
-		if err != nil {
-			return requestField(err)
-		}
-		p.discount = series.Money{Amount: d.Discount, Currency: bk.Currency}
+	if d != nil {
+		p.discount = series.Money{Amount: d.Discount, Currency: p.bill.Currency}
 		if !d.Applied {
 			p.co.refs = d.Refusals
 			p.co.budget = budgetRefused(d.Refusals)
@@ -130,6 +132,10 @@ func decideCheckout(p *useplan, snap *useSnapshot, bk *basket.Basket) error {
 			p.co.parts[i] = coupon.Part{Line: x.Line, Quantity: x.Quantity, Base: x.Base, Discount: x.Discount}
 		}
 	} else {
+		b, err := budgetLeft(p, snap)
+		if err != nil {
+			return err
+		}
 		// A bill discount counted against a budget is in whole minor
 		// units, rounded down.
 		places := int32(series.MinorUnits(p.bill.Currency))
@@ -145,7 +151,7 @@ func decideCheckout(p *useplan, snap *useSnapshot, bk *basket.Basket) error {
 		}
 		p.discount.Amount, minor, p.co.reduced = amt, allowed, reduced
 	}
-	if s.Budget.Capped() {
+	if snap.s.Budget.Capped() {
 		return spendOf(p, snap, minor)
 	}
 	return nil
@@ -268,10 +274,31 @@ func basketDigest(bk *basket.Basket) string {
 			str(c)
 		}
 		buf = binary.AppendVarint(buf, l.Quantity)
-		str(l.UnitPrice.String())
+		buf = appendPrice(buf, l.UnitPrice)
 	}
 	sum := sha256.Sum256(buf)
 	return hex.EncodeToString(sum[:16])
+}
+
+// appendPrice appends a price in its shortest form: its coefficient
+// without trailing zeros and its exponent, or its text when the
+// coefficient does not fit an int64.
+func appendPrice(buf []byte, d decimal.Decimal) []byte {
+	if d.NumDigits() > 18 {
+		s := d.String()
+		buf = binary.AppendUvarint(buf, uint64(len(s)))
+		return append(buf, s...)
+	}
+	c, e := d.CoefficientInt64(), d.Exponent()
+	for c != 0 && c%10 == 0 {
+		c, e = c/10, e+1
+	}
+	if c == 0 {
+		e = 0
+	}
+	buf = append(buf, 0) // no text is empty: this tells the forms apart
+	buf = binary.AppendVarint(buf, c)
+	return binary.AppendVarint(buf, int64(e))
 }
 
 // settled reports whether refs are a coupon's own refusal that stands

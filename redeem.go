@@ -284,10 +284,10 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 	if p.bill.Currency == "" {
 		p.bill.Currency = s.Discount.Currency
 	}
-	var bk *basket.Basket
+	var bd *basket.Decision
 	if len(req.Lines) > 0 {
 		var err error
-		if bk, err = billOfLines(req, &p.bill, snap.rates); err != nil {
+		if bd, err = decideBasket(p, snap, req); err != nil {
 			return err
 		}
 	}
@@ -295,7 +295,7 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 	if err != nil {
 		return err
 	}
-	if bk == nil {
+	if bd == nil {
 		if p.discount, err = s.Discount.Apply(p.bill, snap.rates); err != nil {
 			return err
 		}
@@ -311,8 +311,8 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 	}
 	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
 	p.state = coupon.CanUse(p.c, now, p.capacity)
-	if bk != nil || s.Budget.Capped() {
-		return decideCheckout(p, snap, bk)
+	if bd != nil || s.Budget.Capped() {
+		return decideCheckout(p, snap, bd)
 	}
 	return nil
 }
