@@ -198,6 +198,7 @@ func testCheckoutBillBudget(t *testing.T, e *env) {
 	}
 	same(t, got, []string{"10", "10", "5", "refused"}, "10 EUR coupons under a 25 EUR budget that reduces")
 	same(t, e.budgetSpent(s.ID, alice), [2]int64{2500, 2500}, "the counters hold the 25 EUR given")
+	same(t, e.counters(s.ID).BudgetSpent, eur("25"), "Engine.Counters tells the money given")
 	e.reverse(ids[2])
 	same(t, e.budgetSpent(s.ID, alice), [2]int64{2000, 2000}, "reversing the reduced use gives 5 EUR back")
 }
