@@ -9,8 +9,23 @@ import (
 	"github.com/shopspring/decimal"
 
 	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/basket"
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/internal/jsontest"
 	"github.com/couponkit/couponkit/series"
 )
+
+// A redemption request with lines, and what Validate answers on it, are
+// written and read back in JSON with every field.
+func TestCheckoutJSON(t *testing.T) {
+	jsontest.RoundTrip(t, couponkit.RedeemRequest{Code: "ab12", Customer: couponkit.ByID("alice"), IdempotencyKey: "pos-1",
+		Bill: series.Money{Currency: "EUR"}, Lines: []basket.Line{
+			{ID: "1", Product: "runner", Categories: []string{"shoes"}, Quantity: 2, UnitPrice: decimal.RequireFromString("45.00")}}})
+	jsontest.RoundTrip(t, couponkit.Check{Coupon: coupon.Coupon{ID: "c1", State: coupon.Issued}, Discount: series.Money{Amount: decimal.RequireFromString("9.00"), Currency: "EUR"},
+		Parts: []coupon.Part{{Line: "1", Quantity: 2, Base: 9000, Discount: 900}}, Reduced: true})
+	jsontest.RoundTrip(t, coupon.Redemption{ID: "r1", Status: coupon.StatusRedeemed, Lines: "0f", Parts: []coupon.Part{{Line: "1", Quantity: 1, Base: 5, Discount: 1}},
+		Reduced: true, Budget: 1, Bill: decimal.RequireFromString("5"), Discount: decimal.RequireFromString("0.01"), Currency: "EUR"})
+}
 
 // A till's journal of offline uses of a series with a budget: the entries
 // are decided at sync against what is left, one after another, so the
