@@ -16,8 +16,9 @@
 //     caller is told: the ordered list of refusals, each fact once.
 //   - Package basket is the pure arithmetic of a checkout with the basket's
 //     lines: eligible lines, discounts split per line to the minor unit,
-//     several coupons on one bill, budgets and partial returns. (The
-//     Engine does not take baskets yet.)
+//     several coupons on one bill, budgets and partial returns. The
+//     Engine applies one coupon to a basket (RedeemRequest.Lines) and
+//     keeps series' money budgets; see "Baskets and budgets".
 //   - Package coupon is the pure state machine: states, transitions, the
 //     redemption and event records.
 //   - Package codegen makes unique and randomized common codes by a keyed
@@ -46,6 +47,29 @@
 // each counter's limit and gap atomically when it applies the change; a
 // stale snapshot only costs a retry. A redemption carries an idempotency key:
 // repeating it returns the first result and changes nothing.
+//
+// # Baskets and budgets
+//
+// A redemption, hold or validation may carry the bill's lines
+// (RedeemRequest.Lines). The bill is then the basket: its amount is the
+// lines' total, its currency the basket's. The series' product rules
+// (series.ProductRules) select the eligible lines, the discount applies to
+// them alone, and the redemption records its split per line
+// (coupon.Redemption.Parts), exact in minor units, for receipts and later
+// returns. A basket that falls short is refused beside the other rules
+// (codes 1701 to 1703). The idempotency key then also names the lines: the
+// same key with other lines is refused with ErrKeyMismatch on "Lines".
+//
+// A series may cap the money it gives away (series.Budget), in total and
+// per customer. The engine reads what is left, refuses a discount past it
+// (1706, 1707) or, under series.BudgetReduce, reduces it to what is left
+// (coupon.Redemption.Reduced). The use bumps two counters
+// (limits.SeriesBudget, limits.CustomerBudget, in minor units of the
+// series' currency) by what it took (coupon.Redemption.Budget), guarded by
+// the caps in the same change as the use, so no cap is passed under any
+// interleaving; a reversal, a release or a lapsed hold gives it back. A
+// budget applies to bills without lines too, their discount then counted
+// in whole minor units of the bill's currency, rounded down.
 //
 // # Time
 //

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"math/rand/v2"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -128,9 +129,10 @@ type Engine struct {
 	allowance   func(*series.Series, int64) int64
 	group       int // Config.JournalGroup, defaulted
 	minters     minterCache
-	mintLocks   sync.Map // series id -> mintLock; see lockMinting
-	locs        sync.Map // time zone name -> *time.Location
-	seriesCache sync.Map // series id -> *series.Series, read-only; see series
+	mintLocks   sync.Map    // series id -> mintLock; see lockMinting
+	locs        sync.Map    // time zone name -> *time.Location
+	seriesCache sync.Map    // series id -> *series.Series, read-only; see series
+	budgets     atomic.Bool // a series with a budget was met: ReadCode reads budget counters too
 	changes     sync.Pool
 	orig        store.Store      // Config.Store, which Store returns; st observes it
 	log         *slog.Logger     // nil: no log
@@ -305,7 +307,7 @@ type changeBuf struct {
 	coupons [2]store.CouponUpdate
 	fresh   [1]coupon.Coupon
 	reds    [1]coupon.Redemption
-	bumps   [6]store.Bump
+	bumps   [8]store.Bump
 	events  [2]coupon.Event
 
 	read readBuf
@@ -314,9 +316,9 @@ type changeBuf struct {
 // readBuf holds what a redemption reads: memory handed to the store, which
 // therefore cannot be on the stack.
 type readBuf struct {
-	found  [2]coupon.Coupon // the coupons of the code
-	keys   [4]store.CounterKey
-	counts [4]store.Count
+	found  [2]coupon.Coupon    // the coupons of the code
+	keys   [6]store.CounterKey // the use's counters (useKeys), then the budgets' (budgetKeys)
+	counts [6]store.Count
 	reads  [2]store.CodeRead // what a store.CodeReader read of the code
 }
 

@@ -3,6 +3,8 @@ package couponkit
 import (
 	"context"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/observe"
@@ -131,6 +133,10 @@ type SeriesCounters struct {
 	// RemainingUses is how many more redemptions the series allows, or -1
 	// without a series level.
 	RemainingUses int64 `json:"remaining_uses"`
+	// BudgetSpent, for a series with a budget (series.Budget), is the
+	// money its unreversed redemptions and live holds gave away, in its
+	// currency; zero otherwise.
+	BudgetSpent series.Money `json:"budget_spent,omitzero"`
 
 	// The guessability of a series whose codes the engine makes (generated
 	// unique or randomized common); all three are 0 for the other kinds,
@@ -166,12 +172,20 @@ func (e *Engine) Counters(ctx context.Context, seriesID string) (_ SeriesCounter
 	if err != nil {
 		return SeriesCounters{}, err
 	}
-	keys := []store.CounterKey{{Counter: limits.SeriesIssued, Series: s.ID}, {Counter: limits.SeriesUses, Series: s.ID}}
-	var counts [2]store.Count
-	if err := e.st.Counters(ctx, keys, counts[:]); err != nil {
+	keys := []store.CounterKey{{Counter: limits.SeriesIssued, Series: s.ID}, {Counter: limits.SeriesUses, Series: s.ID},
+		{Counter: limits.SeriesBudget, Series: s.ID}}
+	var counts [3]store.Count
+	if !s.Budget.Capped() {
+		keys = keys[:2]
+	}
+	if err := e.st.Counters(ctx, keys, counts[:len(keys)]); err != nil {
 		return SeriesCounters{}, err
 	}
 	out := SeriesCounters{Issued: counts[0].N, Uses: counts[1].N, RemainingIssuable: -1, RemainingUses: -1}
+	if s.Budget.Capped() {
+		cur := s.Discount.Currency
+		out.BudgetSpent = series.Money{Amount: decimal.New(counts[2].N, -int32(series.MinorUnits(cur))), Currency: cur}
+	}
 	if m := s.Issuance.MaxTotal; m > 0 {
 		out.RemainingIssuable = max(0, int64(m)-out.Issued)
 	}

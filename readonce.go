@@ -11,14 +11,26 @@ import (
 )
 
 // useCounters name, relative to a coupon, the counters useKeys gives for
-// it and customer, in the same order.
-func useCounters(customer string) [4]store.CouponCounter {
-	return [4]store.CouponCounter{
+// it and customer, in the same order, then those budgetKeys gives.
+func useCounters(customer string) [6]store.CouponCounter {
+	return [6]store.CouponCounter{
 		{Counter: limits.CodeUses, ByCode: true},
 		{Counter: limits.CustomerCodeUses, ByCode: true, Customer: customer},
 		{Counter: limits.SeriesUses},
 		{Counter: limits.CustomerSeriesUses, Customer: customer},
+		{Counter: limits.SeriesBudget},
+		{Counter: limits.CustomerBudget, Customer: customer},
 	}
+}
+
+// codeCounters is how many of useCounters a read of a code asks for: the
+// budgets' too once the engine has met a series with a budget, so that a
+// deployment without budgets reads no more than before.
+func (e *Engine) codeCounters() int {
+	if e.budgets.Load() {
+		return 6
+	}
+	return 4
 }
 
 // readUseOnce is readUse over a store.CodeReader: the coupons of the code,
@@ -28,7 +40,8 @@ func useCounters(customer string) [4]store.CouponCounter {
 // the engine has not read yet, a code it finds no coupon of there, a
 // series changed since), and readUse then reads the usual way.
 func (e *Engine) readUseOnce(ctx context.Context, cr store.CodeReader, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (snap useSnapshot, done bool, err error) {
-	counters := useCounters(cust.ID)
+	all := useCounters(cust.ID)
+	counters := all[:e.codeCounters()]
 	var reads []store.CodeRead
 	if req.SeriesID != "" {
 		c, hit := e.seriesCache.Load(req.SeriesID)
@@ -39,11 +52,11 @@ func (e *Engine) readUseOnce(ctx context.Context, cr store.CodeReader, req *Rede
 		if err != nil {
 			return useSnapshot{}, false, nil
 		}
-		if reads, err = cr.ReadCode(ctx, req.SeriesID, canon, counters[:], rb.reads[:0]); err != nil || len(reads) == 0 ||
+		if reads, err = cr.ReadCode(ctx, req.SeriesID, canon, counters, rb.reads[:0]); err != nil || len(reads) == 0 ||
 			reads[0].SeriesVersion != c.(*series.Series).Version {
 			return useSnapshot{}, err != nil, err
 		}
-	} else if reads, err = e.readCodeAnywhere(ctx, cr, req.Code, counters[:], rb.reads[:0]); err != nil {
+	} else if reads, err = e.readCodeAnywhere(ctx, cr, req.Code, counters, rb.reads[:0]); err != nil {
 		return useSnapshot{}, true, err
 	}
 	if len(reads) == 0 {
@@ -60,7 +73,7 @@ func (e *Engine) readUseOnce(ctx context.Context, cr store.CodeReader, req *Rede
 	if err != nil {
 		return useSnapshot{}, true, err
 	}
-	snap, err = e.snapshotOf(ctx, s, cs, reads, req, cust, now, rb)
+	snap, err = e.snapshotOf(ctx, s, cs, reads, len(counters), req, cust, now, rb)
 	return snap, true, err
 }
 
@@ -100,10 +113,12 @@ func (e *Engine) seriesAt(ctx context.Context, id string, v int64) (*series.Seri
 }
 
 // snapshotOf finishes a read of a use (readUseOnce, readUse): it chooses
-// the coupon (selectUse) and takes its counters from reads, or reads them
-// when reads do not hold them (no combined read, or the use makes the
-// redeemer's own coupon of a shared code).
-func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.Coupon, reads []store.CodeRead, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
+// the coupon (selectUse) and takes its counters from reads, which hold the
+// first nread of useCounters, or reads them when reads do not hold them
+// (no combined read, or the use makes the redeemer's own coupon of a
+// shared code). The budgets' counters are read only for a series with a
+// budget.
+func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.Coupon, reads []store.CodeRead, nread int, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
 	loc, err := e.location(s)
 	if err != nil {
 		return useSnapshot{}, err
@@ -112,19 +127,28 @@ func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.C
 	if err != nil {
 		return useSnapshot{}, err
 	}
-	rb.keys = useKeys(s.ID, c.Canonical, store.Slot(&c), cust.ID)
-	rb.counts = [4]store.Count{}
-	read := false
+	uk, bk := useKeys(s.ID, c.Canonical, store.Slot(&c), cust.ID), budgetKeys(s.ID, cust.ID)
+	rb.keys = [6]store.CounterKey{uk[0], uk[1], uk[2], uk[3], bk[0], bk[1]}
+	rb.counts = [6]store.Count{}
+	want := 4
+	if s.Budget.Capped() {
+		want = 6
+		if !e.budgets.Load() {
+			e.budgets.Store(true)
+		}
+	}
+	read := 0
 	for i := range reads {
 		if !insert && reads[i].Coupon.ID == c.ID {
-			rb.counts, read = reads[i].Counts, true
+			rb.counts, read = reads[i].Counts, nread
 			break
 		}
 	}
-	if !read {
-		if err := e.st.Counters(ctx, rb.keys[:], rb.counts[:]); err != nil {
+	if read < want {
+		if err := e.st.Counters(ctx, rb.keys[read:want], rb.counts[read:want]); err != nil {
 			return useSnapshot{}, err
 		}
 	}
-	return useSnapshot{s: s, loc: loc, c: c, insert: insert, customer: cust, keys: &rb.keys, counts: &rb.counts, rates: e.rates}, nil
+	return useSnapshot{s: s, loc: loc, c: c, insert: insert, customer: cust, keys: (*[4]store.CounterKey)(rb.keys[:4]),
+		counts: (*[4]store.Count)(rb.counts[:4]), spent: [2]store.Count(rb.counts[4:]), rates: e.rates}, nil
 }

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/couponkit/couponkit/basket"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
@@ -29,7 +30,14 @@ type RedeemRequest struct {
 	// Redeem and Hold.
 	IdempotencyKey string `json:"idempotency_key,omitempty"`
 	// Bill is the bill; an empty currency means the series' currency.
+	// With Lines, its amount is the lines' total: zero, or that total.
 	Bill series.Money `json:"bill"`
+	// Lines, when given, are the bill's lines, in the bill's currency
+	// (see package basket): the series' product rules select the
+	// eligible ones, the discount applies to them alone, and the
+	// redemption records its split per line (coupon.Redemption.Parts).
+	// At most basket.MaxLines.
+	Lines []basket.Line `json:"lines,omitempty"`
 	// Place is where the request is made.
 	Place limits.Place `json:"place,omitzero"`
 	// Actor is who makes the request (a till, an operator), recorded on
@@ -52,10 +60,14 @@ type RedeemResult struct {
 }
 
 // Check is what a redemption would do now: the coupon it would use (its
-// times in the series' time zone) and the discount it would give.
+// times in the series' time zone) and the discount it would give, with,
+// for a request with lines, its split per line, and whether a budget of
+// the series reduced it.
 type Check struct {
 	Coupon   coupon.Coupon `json:"coupon"`
 	Discount series.Money  `json:"discount"`
+	Parts    []coupon.Part `json:"parts,omitempty"`
+	Reduced  bool          `json:"reduced,omitempty"`
 }
 
 // useSnapshot is what a redemption, hold or validation reads: the series of
@@ -69,6 +81,7 @@ type useSnapshot struct {
 	customer Customer
 	keys     *[4]store.CounterKey // the counters of c's uses, as useKeys orders them
 	counts   *[4]store.Count      // and their values
+	spent    [2]store.Count       // the budgets' counters (budgetKeys), for a series with a budget
 	rates    series.Rates
 }
 
@@ -90,10 +103,12 @@ type useplan struct {
 	bill     series.Money
 	discount series.Money
 	capacity int
+	co       checkout // the basket and the budgets
 }
 
-// allowed reports whether the coupon and the rules allow the use.
-func (p *useplan) allowed() bool { return p.state == nil && p.d.Allowed() }
+// allowed reports whether the coupon, the rules, the basket and the
+// budgets allow the use.
+func (p *useplan) allowed() bool { return p.state == nil && p.d.Allowed() && len(p.co.refs) == 0 }
 
 // Validate is a dry run of Redeem: it evaluates every rule and changes
 // nothing. It refuses as Redeem would at this instant, with the same
@@ -125,7 +140,7 @@ func (e *Engine) Validate(ctx context.Context, req RedeemRequest) (_ Check, err 
 		return Check{}, err
 	}
 	if p.allowed() {
-		return Check{Coupon: p.c.In(snap.loc), Discount: p.discount}, nil
+		return Check{Coupon: p.c.In(snap.loc), Discount: p.discount, Parts: p.co.parts, Reduced: p.co.reduced}, nil
 	}
 	if p.state != nil && !stateRefusal(p.state) {
 		return Check{}, p.state
@@ -210,7 +225,7 @@ func (e *Engine) readUse(ctx context.Context, req *RedeemRequest, cust Customer,
 	if err != nil {
 		return useSnapshot{}, err
 	}
-	return e.snapshotOf(ctx, s, cs, nil, req, cust, now, rb)
+	return e.snapshotOf(ctx, s, cs, nil, 0, req, cust, now, rb)
 }
 
 // selectUse chooses, among the coupons cs of code in series s, the one a
@@ -275,12 +290,21 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 	if p.bill.Currency == "" {
 		p.bill.Currency = s.Discount.Currency
 	}
+	var bd *basket.Decision
+	if len(req.Lines) > 0 {
+		var err error
+		if bd, err = decideBasket(p, snap, req); err != nil {
+			return err
+		}
+	}
 	inSeries, err := s.Discount.ConvertBill(p.bill, snap.rates)
 	if err != nil {
 		return err
 	}
-	if p.discount, err = s.Discount.Apply(p.bill, snap.rates); err != nil {
-		return err
+	if bd == nil {
+		if p.discount, err = s.Discount.Apply(p.bill, snap.rates); err != nil {
+			return err
+		}
 	}
 	counts := snap.counts
 	p.rc = limits.RedemptionCounts{Code: counts[0].N, CustomerCode: counts[1].N, Series: counts[2].N, CustomerLast: counts[3].Last}
@@ -293,6 +317,9 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 	}
 	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
 	p.state = coupon.CanUse(p.c, now, p.capacity)
+	if bd != nil || s.Budget.Capped() {
+		return decideCheckout(p, snap, bd)
+	}
 	return nil
 }
 
@@ -303,6 +330,7 @@ func (p *useplan) params(req *RedeemRequest) coupon.RedeemParams {
 		Customer: p.customer, IdempotencyKey: req.IdempotencyKey, Actor: req.Actor,
 		Location: coupon.Location(req.Place), Bill: p.bill.Amount, Discount: p.discount.Amount,
 		Currency: p.bill.Currency, Capacity: p.capacity,
+		Lines: p.co.lines, Parts: p.co.parts, Reduced: p.co.reduced, Budget: p.co.spend,
 	}
 }
 
@@ -368,7 +396,7 @@ func useChange(b *changeBuf, p *useplan, req *RedeemRequest, ttl time.Duration, 
 	ev.ID = eid
 	b.reds[0] = r
 	ch.NewRedemptions = b.reds[:1]
-	ch.Bumps = guardedBumps(b.bumps[:0], p.d.Guards(), p.keys[:], now)
+	ch.Bumps = budgetBumps(guardedBumps(b.bumps[:0], p.d.Guards(), p.keys[:], now), p, now)
 	if p.insert {
 		// The redeemer now holds the common code: that counts as an issue
 		// of it to them. No guard: anyone may redeem, and the store's

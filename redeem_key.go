@@ -35,8 +35,8 @@ func (e *Engine) replayKey(ctx context.Context, p *useplan, want *coupon.RedeemP
 }
 
 // sameUse checks that a repeated request is the use r recorded: the same
-// kind (hold or redemption), customer, bill and place, and, for a hold, one
-// still live or confirmed.
+// kind (hold or redemption), customer, bill, place and lines (none, for a
+// bill alone), and, for a hold, one still live or confirmed.
 func sameUse(r *coupon.Redemption, want *coupon.RedeemParams, hold bool, now time.Time) error {
 	mismatch := func(field, what string) error {
 		return errcode.New(errcode.KeyMismatch, field, "the idempotency key was used for "+what+"; use a new key for a new request")
@@ -53,6 +53,8 @@ func sameUse(r *coupon.Redemption, want *coupon.RedeemParams, hold bool, now tim
 		return mismatch("Bill", "a bill of "+r.Bill.String()+" "+r.Currency)
 	case r.Location != want.Location:
 		return mismatch("Place", "another place")
+	case r.Lines != want.Lines:
+		return mismatch("Lines", "other lines")
 	}
 	return holdLive(r, now)
 }

@@ -24,7 +24,10 @@ func (e *Engine) refuseUse(ctx context.Context, p *useplan, req *RedeemRequest, 
 	if p.state != nil && !stateRefusal(p.state) {
 		return p.state
 	}
-	if p.state != nil && !errors.Is(p.state, errcode.ErrLimitReached) {
+	if p.state != nil && !errors.Is(p.state, errcode.ErrLimitReached) ||
+		p.state == nil && p.d.Allowed() && !p.co.budget {
+		// The coupon's state, or the basket alone: releasing holds would
+		// change nothing.
 		return &refusal.Error{Refusals: p.refusals(time.Time{})}
 	}
 	return e.deny(ctx, p, now)
@@ -73,17 +76,22 @@ func (e *Engine) deny(ctx context.Context, p *useplan, now time.Time) error {
 }
 
 // refusals explains the plan's refusal; heldUntil is when the last live hold
-// on its coupon lapses.
+// on its coupon lapses. The refusals of the basket and the budgets follow
+// those of the rules, unless the coupon's state settles the matter.
 //
 // It copies what it reads of the plan, so that the plan, which the hot path
 // keeps on the stack, does not escape: only a refusal pays for the copies.
 func (p *useplan) refusals(heldUntil time.Time) []refusal.Refusal {
 	d, rc, q := p.d, p.rc, p.q
-	return refusal.ForUse(&refusal.Use{
+	out := refusal.ForUse(&refusal.Use{
 		Coupon: p.c, Capacity: p.capacity, HeldUntil: heldUntil,
 		Decision: &d, Rules: &p.s.Redemption, Counts: &rc, Request: &q,
 		Bill: p.bill, Currency: p.s.Discount.Currency,
 	})
+	if len(p.co.refs) > 0 && !settled(out) {
+		out = append(out, p.co.refs...)
+	}
+	return out
 }
 
 // heldUntil returns when the last hold on the plan's coupon lapses, when

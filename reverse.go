@@ -135,9 +135,10 @@ func (e *Engine) readGiveBack(ctx context.Context, r *coupon.Redemption, c *coup
 // now, from what readGiveBack read: one use back on each counter it took
 // and, on the customer's series uses counter, that counter's last-increment
 // time moved back to the customer's latest other use that still counts
-// (coupon.LastUse), expecting the value read.
+// (coupon.LastUse), expecting the value read; and what it took of its
+// series' budgets.
 func giveBackBumps(g *giveBack, r *coupon.Redemption, now time.Time) []store.Bump {
-	bumps := undoBumps(g.keys[:], now)
+	bumps := budgetBack(undoBumps(g.keys[:], now), r, now)
 	for i := range bumps {
 		if bumps[i].Key.Counter != limits.CustomerSeriesUses {
 			continue

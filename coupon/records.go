@@ -35,6 +35,35 @@ type Redemption struct {
 	Bill     decimal.Decimal `json:"bill"`     // the bill amount, in Currency
 	Discount decimal.Decimal `json:"discount"` // the discount granted, in Currency
 	Currency string          `json:"currency"`
+
+	// Lines, for a use made on a basket's lines, is a digest of the
+	// basket (its currency and each line as given), by which a request
+	// repeating the use is told from one with other lines; "" for a use
+	// made on the bill alone.
+	Lines string `json:"lines,omitempty"`
+	// Parts split Discount over the basket's eligible lines, in the
+	// basket's order, in minor units of Currency; they sum to Discount.
+	// A partial return reads them. Empty for a use made on the bill alone.
+	Parts []Part `json:"parts,omitempty"`
+	// Reduced says that a budget of the series reduced the discount to
+	// what was left of it.
+	Reduced bool `json:"reduced,omitempty"`
+	// Budget is what the use took of its series' budgets, in minor units
+	// of the series' currency: giving the use back gives it back. Zero for
+	// a series without a budget.
+	Budget int64 `json:"budget,omitempty"`
+}
+
+// Part is one basket line's share of a redemption's discount, in minor
+// units of the redemption's currency.
+type Part struct {
+	// Line is the line's id, and Quantity its units.
+	Line     string `json:"line"`
+	Quantity int64  `json:"quantity"`
+	// Base is what the line came to before the discount, and Discount the
+	// line's share of it.
+	Base     int64 `json:"base"`
+	Discount int64 `json:"discount"`
 }
 
 // HoldActive reports whether r is a hold that still reserves a use at now:

@@ -89,6 +89,12 @@ type RedeemParams struct {
 	// Capacity is the most uses the code allows in all (confirmed
 	// redemptions plus holds); 0 means unlimited.
 	Capacity int
+	// Lines, Parts, Reduced and Budget are recorded as given (see
+	// Redemption); Parts is not copied.
+	Lines   string
+	Parts   []Part
+	Reduced bool
+	Budget  int64
 }
 
 func (p RedeemParams) validate(f *errcode.Fields) {
@@ -136,6 +142,7 @@ func (p RedeemParams) record(c Coupon, status RedemptionStatus, at time.Time) Re
 		ID: p.ID, CouponID: c.ID, SeriesID: c.SeriesID, Customer: p.Customer,
 		IdempotencyKey: p.IdempotencyKey, Status: status, At: at,
 		Location: p.Location, Bill: p.Bill, Discount: p.Discount, Currency: p.Currency,
+		Lines: p.Lines, Parts: p.Parts, Reduced: p.Reduced, Budget: p.Budget,
 	}
 }
 

@@ -108,12 +108,19 @@ const (
 	// Scope: series, and in the key's Code the coupon id, a NUL byte and
 	// the reminder's key.
 	ReminderSent
+	// SeriesBudget counts the money the series' unreversed redemptions
+	// and live holds gave away, in minor units of the series' currency
+	// (series.MinorUnits), against its budget. Scope: series.
+	SeriesBudget
+	// CustomerBudget counts it for one customer. Scope: series and
+	// customer.
+	CustomerBudget
 )
 
 var counterNames = [...]string{
 	CodeUses: "code uses", CustomerCodeUses: "customer code uses", SeriesUses: "series uses",
 	CustomerSeriesUses: "customer series uses", SeriesIssued: "series issued", CustomerIssued: "customer issued",
-	ReminderSent: "reminder sent",
+	ReminderSent: "reminder sent", SeriesBudget: "series budget", CustomerBudget: "customer budget",
 }
 
 // String names the counter.

@@ -26,7 +26,7 @@ type CodeReader interface {
 }
 
 // MaxCodeCounters bounds the counters of one ReadCode.
-const MaxCodeCounters = 4
+const MaxCodeCounters = 6
 
 // CodeRead is one coupon of a ReadCode, with what was read with it.
 type CodeRead struct {

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/couponkit/couponkit"
+	"github.com/couponkit/couponkit/basket"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
@@ -31,6 +32,10 @@ import (
 //     guarded counter. Compare N=8 with N=1 for how the store scales on a
 //     hot counter.
 //   - Reverse: reverse a redemption, each op a different one.
+//   - RedeemBasket20 and RedeemBasket20Budget: redeem a coupon on a
+//     basket of 20 lines (20% off, sale items excluded, split per line),
+//     each op a different coupon, the second under a series budget and a
+//     customer budget (two more guarded counters).
 func RunBenchmarks(b *testing.B, newStore func(b *testing.B) store.Store) {
 	b.Run("Issue", func(b *testing.B) { benchIssue(b, newStore(b)) })
 	b.Run("Redeem", func(b *testing.B) { benchRedeem(b, newStore(b)) })
@@ -38,6 +43,33 @@ func RunBenchmarks(b *testing.B, newStore func(b *testing.B) store.Store) {
 		b.Run("RedeemHotSeries/goroutines="+strconv.Itoa(n), func(b *testing.B) { benchHot(b, newStore(b), n) })
 	}
 	b.Run("Reverse", func(b *testing.B) { benchReverse(b, newStore(b)) })
+	b.Run("RedeemBasket20", func(b *testing.B) { benchBasket(b, newStore(b), false) })
+	b.Run("RedeemBasket20Budget", func(b *testing.B) { benchBasket(b, newStore(b), true) })
+}
+
+func benchBasket(b *testing.B, st store.Store, budget bool) {
+	e := benchEngine(b, st)
+	s := benchSeries(b, e, baseSeries("bench basket", uploadSrc(), func(s *series.Series) {
+		s.Discount = series.Discount{Kind: series.Percent, Percent: dec("20"), Cap: nullDec("500"), Currency: "EUR"}
+		s.Products = series.ProductRules{ExcludeCategories: []string{"sale"}}
+		if budget {
+			s.Budget = series.Budget{Total: nullDec("1000000000"), PerCustomer: nullDec("1000")}
+		}
+	}))
+	lines := make([]basket.Line, 20)
+	for i := range lines {
+		lines[i] = basket.Line{ID: strconv.Itoa(i + 1), Product: "p" + strconv.Itoa(i), Categories: []string{"home", "c" + strconv.Itoa(i%4)},
+			Quantity: int64(1 + i%3), UnitPrice: dec(strconv.Itoa(3+i) + ".99")}
+		if i%5 == 0 {
+			lines[i].Categories = append(lines[i].Categories, "sale")
+		}
+	}
+	reqs := issuedPool(b, st, s, b.N)
+	for i := range reqs {
+		reqs[i].Bill = series.Money{Currency: "EUR"}
+		reqs[i].Lines = lines
+	}
+	redeemAll(b, e, reqs)
 }
 
 // benchEngine is an engine with a fixed clock and customers by id only.
@@ -124,10 +156,14 @@ func issuedPool(b *testing.B, st store.Store, s series.Series, n int) []couponki
 }
 
 func benchRedeem(b *testing.B, st store.Store) {
-	ctx := context.Background()
 	e := benchEngine(b, st)
 	s := benchSeries(b, e, baseSeries("bench redeem", uploadSrc()))
-	reqs := issuedPool(b, st, s, b.N)
+	redeemAll(b, e, issuedPool(b, st, s, b.N))
+}
+
+// redeemAll times the redemption of reqs, one a op.
+func redeemAll(b *testing.B, e *couponkit.Engine, reqs []couponkit.RedeemRequest) {
+	ctx := context.Background()
 	b.ReportAllocs()
 	b.ResetTimer()
 	for i := range b.N {

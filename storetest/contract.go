@@ -137,7 +137,9 @@ func testContractRoundTrip(t *testing.T, e *env) {
 	r := coupon.Redemption{ID: "r-full", CouponID: "c-full", SeriesID: "full", Customer: bob, IdempotencyKey: "pos-1", Status: coupon.StatusReversed,
 		At: t0, HoldExpiresAt: t0.Add(15 * time.Minute), ConfirmedAt: t0.Add(time.Minute),
 		ReversedAt: t0.Add(3 * time.Minute), Location: coupon.Location{Till: "t", Store: "s", Zone: "z", Concept: "c"},
-		Bill: dec("123.456"), Discount: dec("0.10"), Currency: "USD"}
+		Bill: dec("123.456"), Discount: dec("0.10"), Currency: "USD",
+		Lines: "0123456789abcdef0123456789abcdef", Reduced: true, Budget: 9,
+		Parts: []coupon.Part{{Line: "1", Quantity: 2, Base: 6000, Discount: 7}, {Line: "ligne-é", Quantity: 1, Base: 1, Discount: 1}}}
 	released := coupon.Redemption{ID: "r-rel", CouponID: "c-full", SeriesID: "full", Customer: alice, IdempotencyKey: "pos-2", Status: coupon.StatusReleased,
 		At: t0, HoldExpiresAt: t0.Add(15 * time.Minute), ReleasedAt: t0.Add(2 * time.Minute), Bill: dec("0"), Discount: dec("0"), Currency: "EUR"}
 	ev := coupon.Event{ID: "e-full", Kind: coupon.EventReissued, CouponID: "c-old", SeriesID: "full", Code: "OLD", Customer: alice,

@@ -95,7 +95,8 @@ func redemptionsEqual(a, b *coupon.Redemption) bool {
 	return a.ID == b.ID && a.CouponID == b.CouponID && a.SeriesID == b.SeriesID && a.Customer == b.Customer &&
 		a.IdempotencyKey == b.IdempotencyKey && a.Status == b.Status && a.At.Equal(b.At) && a.HoldExpiresAt.Equal(b.HoldExpiresAt) &&
 		a.ConfirmedAt.Equal(b.ConfirmedAt) && a.ReleasedAt.Equal(b.ReleasedAt) && a.ReversedAt.Equal(b.ReversedAt) &&
-		a.Location == b.Location && a.Bill.Equal(b.Bill) && a.Discount.Equal(b.Discount) && a.Currency == b.Currency
+		a.Location == b.Location && a.Bill.Equal(b.Bill) && a.Discount.Equal(b.Discount) && a.Currency == b.Currency &&
+		a.Lines == b.Lines && slices.Equal(a.Parts, b.Parts) && a.Reduced == b.Reduced && a.Budget == b.Budget
 }
 
 func evRecsEqual(a, b *evRec) bool {
@@ -110,7 +111,7 @@ func checkFieldCounts(t *testing.T) {
 	for _, x := range []struct {
 		typ  reflect.Type
 		want int
-	}{{reflect.TypeFor[coupon.Coupon](), 18}, {reflect.TypeFor[coupon.Redemption](), 15}} {
+	}{{reflect.TypeFor[coupon.Coupon](), 18}, {reflect.TypeFor[coupon.Redemption](), 19}} {
 		if n := x.typ.NumField(); n != x.want {
 			t.Fatalf("storetest: %s has %d fields, the model's equality knows %d: update couponsEqual or redemptionsEqual", x.typ, n, x.want)
 		}

@@ -74,6 +74,10 @@ var mutants = []mutant{
 	{"rewinds unguarded", "Engine", "^(Reverse|Hold)$", "Engine/Reverse/OvertakenKeepsGap"},
 	// Engine: as above, when only the last-use time is checked.
 	{"rewinds guarded by the last time only", "Engine", "^(Reverse|Hold)$", "Engine/Reverse/OvertakenKeepsGap"},
+	// Races: budget bumps applied without their guard pass the cap.
+	{"budget guards ignored", "Races", "^BudgetAtCap$", "Races/BudgetAtCap"},
+	// Engine: a reversal gives the use back but not the budget.
+	{"budget give-backs lost", "Engine", "^Checkout$", "Engine/Checkout/PercentReducedByBudget"},
 }
 
 // tiers are the suite's entry points, by the name of their subtest.
@@ -128,7 +132,7 @@ func TestMutantSuite(t *testing.T) {
 		t.Fatalf("unknown mutant %q of tier %q", name, tier)
 	}
 	sizes := storetest.Sizes{Goroutines: 16, RaceRounds: 5}
-	if name == "guards ignored" {
+	if name == "guards ignored" || name == "budget guards ignored" {
 		sizes = storetest.Sizes{} // the default races must catch it
 	}
 	tiers[tier](t, func(*testing.T) store.Store { return &broken{Store: memstore.New(), how: name} }, sizes)
@@ -146,6 +150,18 @@ func (b *broken) Apply(ctx context.Context, c *store.Change) error {
 		for i := range c.Bumps {
 			c.Bumps[i].Guard = limits.Guard{Counter: c.Bumps[i].Guard.Counter}
 		}
+	case "budget guards ignored":
+		for i := range c.Bumps {
+			if k := c.Bumps[i].Key.Counter; k == limits.SeriesBudget || k == limits.CustomerBudget {
+				c.Bumps[i].Guard = limits.Guard{Counter: k}
+			}
+		}
+	case "budget give-backs lost":
+		cc := *c
+		cc.Bumps = slices.DeleteFunc(slices.Clone(c.Bumps), func(b store.Bump) bool {
+			return b.Delta < 0 && (b.Key.Counter == limits.SeriesBudget || b.Key.Counter == limits.CustomerBudget)
+		})
+		return b.Store.Apply(ctx, &cc)
 	case "rewinds ignored", "rewinds unguarded", "rewinds guarded by the last time only":
 		cc := *c
 		cc.Bumps = slices.Clone(c.Bumps)

@@ -43,6 +43,7 @@ var races = []race{
 	{"IssueMintedOncePerCustomer", raceIssueMinted},
 	{"LastUseAfterReversals", raceLastUse},
 	{"TwoEnginesMint", raceTwoEnginesMint},
+	{"BudgetAtCap", raceBudget},
 }
 
 // races runs each race as a subtest of t, one after another, each on an

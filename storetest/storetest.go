@@ -182,6 +182,7 @@ var engineGroups = []struct {
 	{"Query", queryTests},
 	{"Generate", generateTests},
 	{"Audience", audienceTests},
+	{"Checkout", checkoutTests},
 }
 
 // RunModel runs the model tier, as the subtest Model: a model-based test

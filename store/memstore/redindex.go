@@ -107,7 +107,8 @@ func (t *redTable) all() iter.Seq[int] {
 // The encoding of a redemption: status; a byte with bit i set when the
 // i-th time of redTimes is set; the id, the idempotency key and the coupon
 // id, which lookups read without decoding the rest (see field); the set
-// times; the other strings; the bill and the discount.
+// times; the other strings; the bill and the discount; then what a use
+// made on a basket or under a budget records (appendCheckout).
 
 // redTimes lists the times of r in encoding order.
 func redTimes(r *coupon.Redemption) [5]*time.Time {
@@ -122,7 +123,7 @@ func redStrings(r *coupon.Redemption) [7]*string {
 
 func (t *redTable) encode(r *coupon.Redemption) logPos {
 	size := 2 + stringSize(r.ID) + stringSize(r.IdempotencyKey) + stringSize(r.CouponID) + 5*maxTimeSize +
-		decimalSize(r.Bill) + decimalSize(r.Discount)
+		decimalSize(r.Bill) + decimalSize(r.Discount) + checkoutSize(r)
 	for _, p := range redStrings(r) {
 		size += stringSize(*p)
 	}
@@ -146,8 +147,78 @@ func (t *redTable) encode(r *coupon.Redemption) logPos {
 			b = appendString(b, *p)
 		}
 		b = appendDecimal(b, r.Bill)
-		return appendDecimal(b, r.Discount)
+		b = appendDecimal(b, r.Discount)
+		return appendCheckout(b, r)
 	})
+}
+
+// The checkout fields of a redemption (Lines, Parts, Reduced, Budget) are
+// written as a byte of flags (checkoutSet, checkoutReduced); when set,
+// the digest of the lines, the budget and the parts follow, each part its
+// line, quantity, base and discount.
+const (
+	checkoutSet = 1 << iota
+	checkoutReduced
+)
+
+func checkoutSize(r *coupon.Redemption) int {
+	n := 1 + stringSize(r.Lines) + 2*binary.MaxVarintLen64
+	for i := range r.Parts {
+		n += stringSize(r.Parts[i].Line) + 3*binary.MaxVarintLen64
+	}
+	return n
+}
+
+func appendCheckout(b []byte, r *coupon.Redemption) []byte {
+	var flags byte
+	if r.Lines != "" || len(r.Parts) > 0 || r.Budget != 0 {
+		flags |= checkoutSet
+	}
+	if r.Reduced {
+		flags |= checkoutReduced
+	}
+	b = append(b, flags)
+	if flags&checkoutSet == 0 {
+		return b
+	}
+	b = appendString(b, r.Lines)
+	b = binary.AppendVarint(b, r.Budget)
+	b = binary.AppendUvarint(b, uint64(len(r.Parts)))
+	for i := range r.Parts {
+		p := &r.Parts[i]
+		b = appendString(b, p.Line)
+		b = binary.AppendVarint(b, p.Quantity)
+		b = binary.AppendVarint(b, p.Base)
+		b = binary.AppendVarint(b, p.Discount)
+	}
+	return b
+}
+
+// readCheckout reads what appendCheckout wrote at b[i:] into r.
+func readCheckout(b []byte, i int, r *coupon.Redemption) {
+	flags := b[i]
+	i++
+	r.Reduced = flags&checkoutReduced != 0
+	if flags&checkoutSet == 0 {
+		return
+	}
+	i = readString(b, i, &r.Lines)
+	v, w := binary.Varint(b[i:])
+	r.Budget, i = v, i+w
+	n, w := binary.Uvarint(b[i:])
+	i += w
+	if n == 0 {
+		return
+	}
+	r.Parts = make([]coupon.Part, n)
+	for k := range r.Parts {
+		p := &r.Parts[k]
+		i = readString(b, i, &p.Line)
+		for _, x := range [...]*int64{&p.Quantity, &p.Base, &p.Discount} {
+			v, w := binary.Varint(b[i:])
+			*x, i = v, i+w
+		}
+	}
 }
 
 // decode returns redemption num.
@@ -168,7 +239,8 @@ func (t *redTable) decode(num int) coupon.Redemption {
 		i = readString(b, i, p)
 	}
 	i = readDecimal(b, i, &r.Bill)
-	readDecimal(b, i, &r.Discount)
+	i = readDecimal(b, i, &r.Discount)
+	readCheckout(b, i, &r)
 	return r
 }
 

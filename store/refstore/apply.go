@@ -105,13 +105,13 @@ func (p *pending) stage(c *store.Change) error {
 		if _, ok := p.s.reds[nr.ID]; ok {
 			return exists("redemption", nr.ID)
 		}
-		p.reds[nr.ID] = nr
+		p.reds[nr.ID] = copyRedemption(nr)
 	}
 	for _, u := range c.Redemptions {
 		if cur, ok := p.s.reds[u.Redemption.ID]; !ok || cur.Status != u.ExpectStatus {
 			return conflict("redemption", u.Redemption.ID)
 		}
-		p.reds[u.Redemption.ID] = u.Redemption
+		p.reds[u.Redemption.ID] = copyRedemption(u.Redemption)
 	}
 	if err := p.checkRedemptionKeys(); err != nil {
 		return err

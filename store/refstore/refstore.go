@@ -177,7 +177,14 @@ func (s *Store) Redemption(ctx context.Context, id string) (coupon.Redemption, e
 	if !ok {
 		return coupon.Redemption{}, store.NotFound("redemption", id)
 	}
-	return r, nil
+	return copyRedemption(r), nil
+}
+
+// copyRedemption is r with a copy of its parts: the store keeps no slice
+// it is given and hands out none it keeps.
+func copyRedemption(r coupon.Redemption) coupon.Redemption {
+	r.Parts = slices.Clone(r.Parts)
+	return r
 }
 
 // RedemptionByKey implements store.Store.
@@ -190,7 +197,7 @@ func (s *Store) RedemptionByKey(ctx context.Context, couponID, key string) (coup
 	if !ok {
 		return coupon.Redemption{}, store.NotFound("redemption", key)
 	}
-	return s.reds[id], nil
+	return copyRedemption(s.reds[id]), nil
 }
 
 // ListRedemptions implements store.Store.
@@ -202,7 +209,7 @@ func (s *Store) ListRedemptions(ctx context.Context, q store.RedemptionQuery) ([
 	var out []coupon.Redemption
 	for _, r := range s.reds {
 		if q.Match(&r) {
-			out = append(out, r)
+			out = append(out, copyRedemption(r))
 		}
 	}
 	slices.SortFunc(out, func(a, b coupon.Redemption) int { return cmp.Compare(a.ID, b.ID) })

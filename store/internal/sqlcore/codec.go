@@ -115,7 +115,40 @@ func (e *encoder) redemptionArgs(dst []any, r *coupon.Redemption) []any {
 		e.time("At", r.At), e.time("HoldExpiresAt", r.HoldExpiresAt), e.time("ConfirmedAt", r.ConfirmedAt),
 		e.time("ReleasedAt", r.ReleasedAt), e.time("ReversedAt", r.ReversedAt),
 		r.Location.Till, r.Location.Store, r.Location.Zone, r.Location.Concept,
-		decimalText(r.Bill), decimalText(r.Discount), r.Currency)
+		decimalText(r.Bill), decimalText(r.Discount), r.Currency, e.checkout(r))
+}
+
+// checkoutDoc is the JSON document of what a redemption made on a
+// basket's lines or under a budget records (column checkout; NULL when
+// there is nothing).
+type checkoutDoc struct {
+	Lines   string        `json:"lines,omitempty"`
+	Parts   []coupon.Part `json:"parts,omitempty"`
+	Reduced bool          `json:"reduced,omitempty"`
+	Budget  int64         `json:"budget,omitempty"`
+}
+
+func (e *encoder) checkout(r *coupon.Redemption) any {
+	if r.Lines == "" && len(r.Parts) == 0 && !r.Reduced && r.Budget == 0 {
+		return nil
+	}
+	b, err := json.Marshal(checkoutDoc{Lines: r.Lines, Parts: r.Parts, Reduced: r.Reduced, Budget: r.Budget})
+	if err != nil && e.err == nil {
+		e.err = &errcode.Error{Code: errcode.InvalidArgument, Field: "Parts", Message: "cannot be encoded as JSON", Err: err}
+	}
+	return string(b)
+}
+
+func decodeCheckout(r *coupon.Redemption, doc sql.NullString) error {
+	if !doc.Valid {
+		return nil
+	}
+	var d checkoutDoc
+	if err := json.Unmarshal([]byte(doc.String), &d); err != nil {
+		return &errcode.Error{Code: errcode.Unavailable, Field: "Parts", Message: "stored checkout document is malformed", Err: err}
+	}
+	r.Lines, r.Parts, r.Reduced, r.Budget = d.Lines, d.Parts, d.Reduced, d.Budget
+	return nil
 }
 
 func scanRedemption(s scanner) (coupon.Redemption, error) {
@@ -124,10 +157,14 @@ func scanRedemption(s scanner) (coupon.Redemption, error) {
 	var status int64
 	var at, holdExp, confirmed, released, reversed sql.NullInt64
 	var bill, discount string
+	var checkout sql.NullString
 	err := s.Scan(&r.ID, &r.CouponID, &r.SeriesID, &r.Customer, &key, &status, &at, &holdExp,
 		&confirmed, &released, &reversed, &r.Location.Till, &r.Location.Store, &r.Location.Zone,
-		&r.Location.Concept, &bill, &discount, &r.Currency)
+		&r.Location.Concept, &bill, &discount, &r.Currency, &checkout)
 	if err != nil {
+		return r, err
+	}
+	if err := decodeCheckout(&r, checkout); err != nil {
 		return r, err
 	}
 	r.IdempotencyKey, r.Status = key.String, coupon.RedemptionStatus(status)

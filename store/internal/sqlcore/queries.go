@@ -12,8 +12,8 @@ const (
 	nCouponCols = 19
 	// RedemptionCols are the redemption columns, in the order of redemptionArgs.
 	redemptionCols = "id, coupon_id, series_id, customer, idempotency_key, status, made_at, hold_expires_at, " +
-		"confirmed_at, released_at, reversed_at, loc_till, loc_store, loc_zone, loc_concept, bill, discount, currency"
-	nRedemptionCols = 18
+		"confirmed_at, released_at, reversed_at, loc_till, loc_store, loc_zone, loc_concept, bill, discount, currency, checkout"
+	nRedemptionCols = 19
 	// EventCols are the event columns, in the order of EncodeEvent.
 	EventCols = "id, kind, coupon_id, series_id, code, customer, actor, happened_at, reason, counterparty, " +
 		"redemption_id, old_code, new_code, new_coupon_id, notify, remaining, channel"
@@ -74,11 +74,11 @@ const (
 	redemptionGet    = "SELECT " + redemptionCols + " FROM ck_redemptions WHERE id = $1"
 	redemptionByKey  = "SELECT " + redemptionCols + " FROM ck_redemptions WHERE coupon_id = $1 AND idempotency_key = $2"
 	redemptionInsert = "INSERT INTO ck_redemptions (" + redemptionCols + ") VALUES " +
-		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)"
+		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)"
 	redemptionUpdate = "UPDATE ck_redemptions SET coupon_id = $2, series_id = $3, customer = $4, " +
 		"idempotency_key = $5, status = $6, made_at = $7, hold_expires_at = $8, confirmed_at = $9, " +
 		"released_at = $10, reversed_at = $11, loc_till = $12, loc_store = $13, loc_zone = $14, " +
-		"loc_concept = $15, bill = $16, discount = $17, currency = $18 WHERE id = $1 AND status = $19"
+		"loc_concept = $15, bill = $16, discount = $17, currency = $18, checkout = $19 WHERE id = $1 AND status = $20"
 	eventInsert = "INSERT INTO ck_events (" + EventCols + ") VALUES " +
 		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
 )
