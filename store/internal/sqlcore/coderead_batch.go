@@ -20,7 +20,8 @@ import (
 //
 //	SELECT v.i, <coupon>, <series version>, <counters> FROM
 //	unnest($codes, $series, $customer1, ...) WITH ORDINALITY AS v(...)
-//	JOIN ck_coupons c ON c.canonical = v.code [AND c.series_id = v.series]
+//	CROSS JOIN LATERAL (SELECT * FROM ck_coupons c WHERE c.canonical = v.code
+//	[AND c.series_id = v.series]) c
 //	ORDER BY v.i, c.id
 //
 // One statement reads for many callers at one instant, which is a valid
@@ -251,11 +252,14 @@ func (s *Store) readCodesSQL(bySeries bool, counters []store.CouponCounter) stri
 		cols += ", k" + itoa(int64(j))
 		p++
 	}
-	b.WriteString(") WITH ORDINALITY AS v(" + cols + ", i) JOIN ck_coupons c ON c.canonical = v.code")
+	// A lateral subquery: each call's coupons are looked up by the unique
+	// key's leading column, one index lookup per call, whatever the
+	// planner guesses of the arrays' length (a join may scan the table).
+	b.WriteString(") WITH ORDINALITY AS v(" + cols + ", i) CROSS JOIN LATERAL (SELECT * FROM ck_coupons c WHERE c.canonical = v.code")
 	if bySeries {
 		b.WriteString(" AND c.series_id = v.series")
 	}
-	b.WriteString(" ORDER BY v.i, c.id")
+	b.WriteString(") c ORDER BY v.i, c.id")
 	return b.String()
 }
 
