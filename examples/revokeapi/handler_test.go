@@ -18,6 +18,7 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/httpapi"
 )
 
 // testServer is the API over a fresh demo data set, with a fixed clock.
@@ -334,7 +335,7 @@ func TestRefusals(t *testing.T) {
 		{"two identifiers", http.MethodPost, `{"couponSeriesId": 415446, "customer": {"mobile": "11223569865", "id": "555567088"}}`, http.StatusOK, 1002},
 		{"an unknown series", http.MethodPost, `{"couponSeriesId": 1, "couponCodes": ["X"]}`, http.StatusOK, 404},
 		{"a customer without the series", http.MethodPost, `{"customer": {"id": "555567088"}}`, http.StatusOK, 1002},
-		{"a body too large", http.MethodPost, `{"couponCodes": ["` + strings.Repeat("x", maxBody) + `"]}`, http.StatusBadRequest, 1002},
+		{"a body too large", http.MethodPost, `{"couponCodes": ["` + strings.Repeat("x", httpapi.DefaultMaxBody) + `"]}`, http.StatusBadRequest, 1002},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,17 +383,5 @@ func TestGenericInBulk(t *testing.T) {
 	slices.Sort(holders)
 	if d := cmp.Diff([]string{otherHolder, demoCustomer}, holders); d != "" {
 		t.Errorf("holders (-want +got):\n%s", d)
-	}
-}
-
-func TestJSONID(t *testing.T) {
-	for in, want := range map[string]string{
-		"": "null", "0": "0", "555567088": "555567088", "000003873472": `"000003873472"`,
-		"1234567890123456": `"1234567890123456"`, "9f3a": `"9f3a"`, "-1": `"-1"`,
-	} {
-		b, err := json.Marshal(jsonID(in))
-		if err != nil || string(b) != want {
-			t.Errorf("jsonID(%q) = %s, %v; want %s", in, b, err, want)
-		}
 	}
 }
