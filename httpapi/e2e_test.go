@@ -12,8 +12,11 @@ import (
 	"testing"
 
 	_ "github.com/jackc/pgx/v5/stdlib"
+	"github.com/shopspring/decimal"
 
 	"github.com/couponkit/couponkit/httpapi/internal/walk"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
 	"github.com/couponkit/couponkit/store/postgres"
@@ -94,5 +97,18 @@ func TestEveryRoute(t *testing.T) {
 			defer srv.Close()
 			walk.Run(t, srv.URL, srv.Client())
 		})
+	}
+}
+
+// testSeries is a series of generated codes worth 10 EUR, one per
+// customer.
+func testSeries() series.Series {
+	return series.Series{
+		Name:     "10 EUR off",
+		TimeZone: "UTC",
+		Source:   series.Source{Kind: series.Generated, Length: 8, Alphabet: series.ConfusionFree},
+		Issuance: series.Issuance{IssuanceRules: limits.IssuanceRules{MaxPerCustomer: 1}},
+		Expiry:   series.Expiry{Kind: series.DaysFromIssue, N: 30},
+		Discount: series.Discount{Kind: series.Fixed, Amount: decimal.NewFromInt(10), Currency: "EUR"},
 	}
 }
