@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/shopspring/decimal"
 
@@ -26,6 +27,11 @@ import (
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/till/tillhttp"
 )
+
+// OffContract marks a request the walk sends outside the OpenAPI
+// document on purpose (an unknown route, a missing credential), to see it
+// refused: a validator does not hold such a request to the document.
+const OffContract = "Walk-Off-Contract"
 
 // The till the walk's server knows.
 const (
@@ -399,7 +405,7 @@ func Run(t testing.TB, base string, hc *http.Client) {
 	c.fail(400, 0, "GET", "/v1/feed?after=999999-999999", nil) // past the end, or not this store's
 
 	// The till protocol, mounted under /till.
-	c.fail(401, 0, "GET", "/till/v1/series/"+s.ID, nil)
+	c.fail(401, 0, "GET", "/till/v1/series/"+s.ID, nil, OffContract, "missing credentials")
 	tc := &tillhttp.Client{BaseURL: base + "/till", Till: Till, Secret: []byte(TillSecret), HTTP: hc, Retries: -1}
 	if _, err := tc.Series(context.Background(), s.ID); !errors.Is(err, errcode.ErrNotFound) {
 		t.Errorf("till: a series the till holds no lease of: %v, want not found", err)
@@ -407,8 +413,30 @@ func Run(t testing.TB, base string, hc *http.Client) {
 	if _, err := tc.TillFeed(context.Background(), couponkit.TillFeedRequest{}); err != nil {
 		t.Errorf("till feed: %v", err)
 	}
+	ctx := context.Background()
+	end := time.Now().Add(time.Hour).Truncate(time.Second)
+	lr, err := tc.GrantLease(ctx, couponkit.LeaseRequest{Till: Till, SeriesID: up.ID, Key: "g1", Uses: 2, End: end})
+	if err != nil {
+		t.Fatalf("till: grant: %v", err)
+	}
+	lease := lr.Lease.ID
+	typed := func(what string, err error) {
+		if err != nil && errcode.CodeOf(err) == 0 {
+			t.Errorf("till: %s: untyped error %v", what, err)
+		}
+	}
+	_, err = tc.RenewLease(ctx, couponkit.LeaseCall{Till: Till, LeaseID: lease, Key: "r1", End: end.Add(time.Hour)})
+	typed("renew", err)
+	_, err = tc.TopUpLease(ctx, couponkit.LeaseCall{Till: Till, LeaseID: lease, Key: "t1", Uses: 1})
+	typed("top up", err)
+	_, err = tc.RedeemAtTill(ctx, couponkit.TillRedeemRequest{Till: Till, Key: "o1", SeriesID: up.ID, Code: "UP-1", Customer: "erin", Bill: eur("10"), At: time.Now()})
+	typed("online redeem", err)
+	_, err = tc.UploadJournal(ctx, couponkit.JournalBatch{Till: Till, Entries: []couponkit.JournalEntry{}})
+	typed("journal", err)
+	_, err = tc.ReturnLease(ctx, couponkit.LeaseCall{Till: Till, LeaseID: lease, Key: "x1"})
+	typed("return", err)
 
 	// Unknown routes and methods answer the envelope.
-	c.fail(404, 0, "GET", "/v1/nothing-here", nil)
-	c.fail(405, 0, "DELETE", "/v1/series/"+s.ID, nil)
+	c.fail(404, 0, "GET", "/v1/nothing-here", nil, OffContract, "unknown route")
+	c.fail(405, 0, "DELETE", "/v1/series/"+s.ID, nil, OffContract, "unknown method")
 }
