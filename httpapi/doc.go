@@ -71,6 +71,29 @@
 // 32 MiB); an unknown field, a wrong type, malformed JSON, trailing data
 // or a missing required field is a 400 and changes nothing.
 //
+// # API keys and throttling
+//
+// With Options.Keys set, every route but GET /v1/openapi.yaml and the till
+// protocol (which authenticates tills itself) needs "Authorization:
+// Bearer <key>". Keys are compared in constant time with every key the
+// handler holds. A missing or unknown key is a 401; a role that may not
+// call the route a 403. An Operator key may call every route. A Checkout
+// key may read series, validate, redeem, hold, confirm and release, and
+// read the coupons and history of only the customer its request is made
+// for (the Couponkit-Customer header must name the path's customer); it
+// may not revoke, transfer, reissue, issue, read a coupon's details or the
+// feed. A Till key may read series, validate, redeem, hold, confirm,
+// release and reverse. The key's name is the actor of a change that names
+// none.
+//
+// Failed code look-ups (a 404 from a route that names a code) are
+// throttled per key (per client address without keys): each has a bucket
+// of Options.FailedLookups, 100 by default, refilled at that rate per
+// hour; an empty bucket answers every such route 429 until it refills. At
+// the default a key can try 100 wrong codes an hour, 2,400 a day: against
+// a series filled to the default ratio of 1 in 10,000
+// (couponkit.SeriesCounters.GuessOdds), about one hit in four days.
+//
 // # The revoke API
 //
 //	POST /v2/coupon/revoke[?couponCodeCase=LOWER|UPPER|AS_IT_IS]

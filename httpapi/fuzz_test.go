@@ -22,7 +22,7 @@ var fuzzMethods = []string{"GET", "POST", "PUT", "DELETE", "PATCH", "HEAD"}
 // healthy in-memory store), and an error answer is the envelope (the
 // revoke API's own envelope on its path), as valid JSON.
 func FuzzHandler(f *testing.F) {
-	fx := newFixture(f, httpapi.Options{MaxBody: 1 << 16})
+	fx := newFixture(f, httpapi.Options{MaxBody: 1 << 16, FailedLookups: -1})
 	for _, c := range []struct {
 		m    uint8
 		path string

@@ -2,6 +2,7 @@ package httpapi
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"errors"
 	"io"
@@ -43,7 +44,18 @@ type Options struct {
 	// OnError, when set, is told of every error answered 500, whose cause
 	// the answer does not show.
 	OnError func(r *http.Request, err error)
-	// Now is the clock the tills' secrets expire by; time.Now when nil.
+	// Keys are the API keys the handler accepts, each with its role (see
+	// Role); none means no authentication: every request is an
+	// operator's. The till protocol under /till authenticates with
+	// TillKeys instead, and GET /v1/openapi.yaml is open.
+	Keys []APIKey
+	// FailedLookups is how many failed code look-ups (a code route
+	// answered 404) one key, or one client address without Keys, may make
+	// per hour before it is answered 429; DefaultFailedLookups when zero,
+	// no throttle when negative.
+	FailedLookups int
+	// Now is the clock of the tills' secrets and of the throttle;
+	// time.Now when nil.
 	Now func() time.Time
 }
 
@@ -63,7 +75,16 @@ func New(e *couponkit.Engine, opts Options) http.Handler {
 	if keys == nil {
 		keys = func(string) (tillhttp.Secret, bool) { return tillhttp.Secret{}, false }
 	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
 	s := &server{e: e, opts: opts}
+	if opts.FailedLookups == 0 {
+		opts.FailedLookups = DefaultFailedLookups
+	}
+	if opts.FailedLookups > 0 {
+		s.throttle = &throttle{perHour: float64(opts.FailedLookups), now: opts.Now, buckets: map[string]*bucket{}}
+	}
 	mux := http.NewServeMux()
 	s.routes(mux)
 	mux.Handle("/till/", http.StripPrefix("/till", tillhttp.NewKeyedHandler(e, keys, opts.Now)))
@@ -71,8 +92,62 @@ func New(e *couponkit.Engine, opts Options) http.Handler {
 }
 
 type server struct {
-	e    *couponkit.Engine
-	opts Options
+	e        *couponkit.Engine
+	opts     Options
+	throttle *throttle // nil: none
+}
+
+// access says who may call a route: the roles besides Operator, the
+// path value naming the customer a checkout may read only for itself,
+// and whether a 404 counts as a failed code look-up.
+type access struct {
+	roles  []Role
+	scope  string
+	lookup bool
+}
+
+// route registers h for pattern behind authentication, the route's
+// access and the throttle.
+func (s *server) route(mux *http.ServeMux, pattern string, a access, h http.HandlerFunc) {
+	mux.HandleFunc(pattern, func(w http.ResponseWriter, r *http.Request) {
+		c, err := s.authenticate(r)
+		if err == nil {
+			var scope string
+			if a.scope != "" {
+				scope = r.PathValue(a.scope)
+			}
+			err = c.allowed(r, a.roles, scope)
+		}
+		if err == nil && a.lookup && s.throttle != nil && s.throttle.blocked(c.name) {
+			err = errThrottled
+		}
+		if err != nil {
+			httperr.Write(w, err)
+			return
+		}
+		if c.key != nil {
+			r = r.WithContext(context.WithValue(r.Context(), actorKey{}, c.key.Name))
+		}
+		sw := &statusWriter{ResponseWriter: w}
+		h(sw, r)
+		if a.lookup && s.throttle != nil && sw.status == http.StatusNotFound {
+			s.throttle.failed(c.name)
+		}
+	})
+}
+
+// actorKey is the context key of the API key's name, the default actor.
+type actorKey struct{}
+
+// statusWriter keeps the status a handler answered with.
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+}
+
+func (w *statusWriter) WriteHeader(status int) {
+	w.status = status
+	w.ResponseWriter.WriteHeader(status)
 }
 
 // handle answers a route: do returns the status and the value to write as
@@ -191,10 +266,15 @@ func pathValue(r *http.Request, name, field string, v *string) error {
 	return nil
 }
 
-// actor fills an empty actor with the handler's.
-func (s *server) actor(a *string) {
-	if *a == "" {
-		*a = s.opts.Actor
+// actor fills an empty actor with the API key's name, or else the
+// handler's Actor.
+func (s *server) actor(r *http.Request, a *string) {
+	if *a != "" {
+		return
+	}
+	*a = s.opts.Actor
+	if name, ok := r.Context().Value(actorKey{}).(string); ok {
+		*a = name
 	}
 }
 

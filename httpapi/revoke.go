@@ -115,9 +115,9 @@ func (s *server) revoke(w http.ResponseWriter, r *http.Request) {
 		SeriesID: string(req.CouponSeriesID),
 		Codes:    req.CouponCodes,
 		CodeCase: cc,
-		Actor:    s.opts.Actor,
 		Reason:   "revoke API",
 	}
+	s.actor(r, &rr.Actor)
 	if c := req.Customer; c != nil {
 		rr.Customer = couponkit.CustomerRef{ID: string(c.ID), Mobile: string(c.Mobile), Email: string(c.Email), ExternalID: string(c.ExternalID)}
 	}

@@ -22,33 +22,39 @@ import (
 func (s *server) routes(mux *http.ServeMux) {
 	mux.HandleFunc("GET /v1/openapi.yaml", serveOpenAPI)
 
-	mux.HandleFunc("POST /v1/series", body(s, s.createSeries))
-	mux.HandleFunc("GET /v1/series", s.handle(s.listSeries))
-	mux.HandleFunc("GET /v1/series/{id}", s.handle(s.getSeries))
-	mux.HandleFunc("PUT /v1/series/{id}", body(s, s.updateSeries))
-	mux.HandleFunc("PUT /v1/series/{id}/status", body(s, s.setStatus))
-	mux.HandleFunc("GET /v1/series/{id}/counters", s.handle(s.counters))
-	mux.HandleFunc("POST /v1/series/{id}/upload", s.handle(s.upload))
+	operator := access{}
+	reader := access{roles: []Role{Checkout, Till}}
+	use := access{roles: []Role{Checkout, Till}, lookup: true}
+	own := access{roles: []Role{Checkout}, scope: "id"}
+	r := func(pattern string, a access, h http.HandlerFunc) { s.route(mux, pattern, a, h) }
 
-	mux.HandleFunc("POST /v1/issue", body(s, s.issue))
-	mux.HandleFunc("POST /v1/issue/batch", body(s, s.issueBatch))
+	r("POST /v1/series", operator, body(s, s.createSeries))
+	r("GET /v1/series", reader, s.handle(s.listSeries))
+	r("GET /v1/series/{id}", reader, s.handle(s.getSeries))
+	r("PUT /v1/series/{id}", operator, body(s, s.updateSeries))
+	r("PUT /v1/series/{id}/status", operator, body(s, s.setStatus))
+	r("GET /v1/series/{id}/counters", operator, s.handle(s.counters))
+	r("POST /v1/series/{id}/upload", operator, s.handle(s.upload))
 
-	mux.HandleFunc("GET /v1/coupons/{code}", s.handle(s.coupon))
-	mux.HandleFunc("GET /v1/coupons/{code}/history", s.handle(s.couponHistory))
-	mux.HandleFunc("POST /v1/coupons/{code}/validate", body(s, s.validate))
-	mux.HandleFunc("POST /v1/coupons/{code}/redeem", body(s, s.redeem))
-	mux.HandleFunc("POST /v1/coupons/{code}/hold", body(s, s.hold))
-	mux.HandleFunc("POST /v1/coupons/{code}/transfer", body(s, s.transfer))
-	mux.HandleFunc("POST /v1/coupons/{code}/reissue", body(s, s.reissue))
-	mux.HandleFunc("POST /v1/holds/confirm", body(s, s.confirm))
-	mux.HandleFunc("POST /v1/holds/release", body(s, s.release))
-	mux.HandleFunc("POST /v1/redemptions/reverse", body(s, s.reverse))
-	mux.HandleFunc(RevokePath, s.revoke)
+	r("POST /v1/issue", operator, body(s, s.issue))
+	r("POST /v1/issue/batch", operator, body(s, s.issueBatch))
 
-	mux.HandleFunc("GET /v1/customers/{id}/coupons", s.handle(s.customerCoupons))
-	mux.HandleFunc("GET /v1/customers/{id}/history", s.handle(s.customerHistory))
+	r("GET /v1/coupons/{code}", access{lookup: true}, s.handle(s.coupon))
+	r("GET /v1/coupons/{code}/history", access{lookup: true}, s.handle(s.couponHistory))
+	r("POST /v1/coupons/{code}/validate", use, body(s, s.validate))
+	r("POST /v1/coupons/{code}/redeem", use, body(s, s.redeem))
+	r("POST /v1/coupons/{code}/hold", use, body(s, s.hold))
+	r("POST /v1/coupons/{code}/transfer", operator, body(s, s.transfer))
+	r("POST /v1/coupons/{code}/reissue", operator, body(s, s.reissue))
+	r("POST /v1/holds/confirm", reader, body(s, s.confirm))
+	r("POST /v1/holds/release", reader, body(s, s.release))
+	r("POST /v1/redemptions/reverse", access{roles: []Role{Till}}, body(s, s.reverse))
+	r(RevokePath, operator, s.revoke)
 
-	mux.HandleFunc("GET /v1/feed", s.handle(s.feed))
+	r("GET /v1/customers/{id}/coupons", own, s.handle(s.customerCoupons))
+	r("GET /v1/customers/{id}/history", own, s.handle(s.customerHistory))
+
+	r("GET /v1/feed", operator, s.handle(s.feed))
 }
 
 func (s *server) createSeries(r *http.Request, v *series.Series) (int, any, error) {
@@ -180,7 +186,7 @@ func (s *server) issue(r *http.Request, v *couponkit.IssueRequest) (int, any, er
 	if err := idempotencyKey(r, &v.IdempotencyKey); err != nil {
 		return 0, nil, err
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	out, err := s.e.Issue(r.Context(), *v)
 	return http.StatusOK, out, err
 }
@@ -218,7 +224,7 @@ func (s *server) issueBatch(r *http.Request, v *IssueBatchRequest) (int, any, er
 		return 0, nil, errcode.New(errcode.TooMany, "requests", "at most "+strconv.Itoa(MaxIssueBatch)+" per batch")
 	}
 	for i := range v.Requests {
-		s.actor(&v.Requests[i].Actor)
+		s.actor(r, &v.Requests[i].Actor)
 	}
 	outs, err := s.e.IssueBatch(r.Context(), v.Requests)
 	if err != nil {
@@ -287,7 +293,7 @@ func (s *server) redeem(r *http.Request, v *couponkit.RedeemRequest) (int, any, 
 	if err := idempotencyKey(r, &v.IdempotencyKey); err != nil {
 		return 0, nil, err
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	out, err := s.e.Redeem(r.Context(), *v)
 	return http.StatusOK, out, err
 }
@@ -310,7 +316,7 @@ func (s *server) hold(r *http.Request, v *HoldRequest) (int, any, error) {
 	if err != nil {
 		return 0, nil, errcode.New(errcode.InvalidArgument, "ttl", "wants a duration such as \"15m\"")
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	out, err := s.e.Hold(r.Context(), couponkit.HoldRequest{RedeemRequest: v.RedeemRequest, TTL: ttl})
 	return http.StatusOK, out, err
 }
@@ -319,7 +325,7 @@ func (s *server) confirm(r *http.Request, v *couponkit.ConfirmRequest) (int, any
 	if err := idempotencyKey(r, &v.Hold.IdempotencyKey); err != nil {
 		return 0, nil, err
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	out, err := s.e.Confirm(r.Context(), *v)
 	return http.StatusOK, out, err
 }
@@ -328,7 +334,7 @@ func (s *server) release(r *http.Request, v *couponkit.ReleaseRequest) (int, any
 	if err := idempotencyKey(r, &v.Hold.IdempotencyKey); err != nil {
 		return 0, nil, err
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	return http.StatusNoContent, nil, s.e.Release(r.Context(), *v)
 }
 
@@ -336,7 +342,7 @@ func (s *server) reverse(r *http.Request, v *couponkit.ReverseRequest) (int, any
 	if err := idempotencyKey(r, &v.Redemption.IdempotencyKey); err != nil {
 		return 0, nil, err
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	out, err := s.e.Reverse(r.Context(), *v)
 	return http.StatusOK, out, err
 }
@@ -348,7 +354,7 @@ func (s *server) transfer(r *http.Request, v *couponkit.TransferRequest) (int, a
 	if err := noIdempotencyKey(r); err != nil {
 		return 0, nil, err
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	out, err := s.e.Transfer(r.Context(), *v)
 	return http.StatusOK, out, err
 }
@@ -360,7 +366,7 @@ func (s *server) reissue(r *http.Request, v *couponkit.ReissueRequest) (int, any
 	if err := noIdempotencyKey(r); err != nil {
 		return 0, nil, err
 	}
-	s.actor(&v.Actor)
+	s.actor(r, &v.Actor)
 	out, err := s.e.Reissue(r.Context(), *v)
 	return http.StatusOK, out, err
 }
