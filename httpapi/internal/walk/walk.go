@@ -6,10 +6,8 @@ package walk
 import (
 	"bytes"
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
-	"io"
 	"net/http"
 	"strings"
 	"testing"
@@ -21,7 +19,6 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/httpapi"
-	"github.com/couponkit/couponkit/httpapi/httperr"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -65,91 +62,6 @@ func Handler(t testing.TB, st store.Store) http.Handler {
 	})
 }
 
-// client sends the walk's requests.
-type client struct {
-	t    testing.TB
-	base string
-	hc   *http.Client
-}
-
-// do sends a request (body: nil, a string sent as is, or a value sent as
-// JSON) and returns the status and the raw answer. Every error answer
-// must be the envelope.
-func (c *client) do(method, path string, body any, header ...string) (int, []byte) {
-	c.t.Helper()
-	var rd io.Reader
-	ct := "application/json"
-	switch b := body.(type) {
-	case nil:
-	case string:
-		rd = strings.NewReader(b)
-	case csvBody:
-		rd, ct = strings.NewReader(string(b)), "text/csv"
-	default:
-		data, err := json.Marshal(b)
-		if err != nil {
-			c.t.Fatal(err)
-		}
-		rd = bytes.NewReader(data)
-	}
-	req, err := http.NewRequest(method, c.base+path, rd)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if rd != nil {
-		req.Header.Set("Content-Type", ct)
-	}
-	for i := 0; i+1 < len(header); i += 2 {
-		req.Header.Set(header[i], header[i+1])
-	}
-	resp, err := c.hc.Do(req)
-	if err != nil {
-		c.t.Fatalf("%s %s: %v", method, path, err)
-	}
-	defer resp.Body.Close()
-	raw, err := io.ReadAll(resp.Body)
-	if err != nil {
-		c.t.Fatal(err)
-	}
-	if resp.StatusCode >= 400 && path != httpapi.RevokePath {
-		var env httperr.Envelope
-		if err := json.Unmarshal(raw, &env); err != nil || env.Error.Message == "" {
-			c.t.Errorf("%s %s: %d answer is not the error envelope: %s", method, path, resp.StatusCode, raw)
-		}
-	}
-	return resp.StatusCode, raw
-}
-
-type csvBody string
-
-// ok sends a request that must answer want, and decodes the answer into
-// out (when not nil).
-func (c *client) ok(want int, out any, method, path string, body any, header ...string) {
-	c.t.Helper()
-	status, raw := c.do(method, path, body, header...)
-	if status != want {
-		c.t.Fatalf("%s %s: status %d, want %d: %s", method, path, status, want, raw)
-	}
-	if out != nil {
-		if err := json.Unmarshal(raw, out); err != nil {
-			c.t.Fatalf("%s %s: decoding %s: %v", method, path, raw, err)
-		}
-	}
-}
-
-// fail sends a request that must answer status with the envelope of code
-// (0: any), and returns the envelope.
-func (c *client) fail(status int, code errcode.Code, method, path string, body any, header ...string) httperr.Body {
-	c.t.Helper()
-	got, raw := c.do(method, path, body, header...)
-	var env httperr.Envelope
-	_ = json.Unmarshal(raw, &env)
-	if got != status || code != 0 && env.Error.Code != code {
-		c.t.Fatalf("%s %s: status %d code %d, want %d code %d: %s", method, path, got, env.Error.Code, status, code, raw)
-	}
-	return env.Error
-}
-
 func eur(s string) series.Money {
 	return series.Money{Amount: decimal.RequireFromString(s), Currency: "EUR"}
 }
@@ -180,21 +92,46 @@ func uploaded() series.Series {
 	}
 }
 
+// walker is one walk: the client and what earlier steps made.
+type walker struct {
+	t                           testing.TB
+	c                           *client
+	base                        string
+	hc                          *http.Client
+	s, up                       series.Series
+	alice, bob, carol, reissued string
+}
+
 // Run walks every route of the server at base (httpapi's handler from
 // Handler, over an empty store), sending with hc.
 func Run(t testing.TB, base string, hc *http.Client) {
-	c := &client{t: t, base: base, hc: hc}
-	at := limits.Place{Store: "S1", Till: "T1"}
+	w := &walker{t: t, c: &client{t: t, base: base, hc: hc}, base: base, hc: hc}
+	w.series()
+	w.issue()
+	w.use()
+	w.change()
+	w.queries()
+	w.feed()
+	w.till()
+}
 
+// req is a redemption request at store S1.
+func (w *walker) req(code, customer, key, bill string) couponkit.RedeemRequest {
+	return couponkit.RedeemRequest{Code: code, Customer: couponkit.ByID(customer), IdempotencyKey: key, Bill: eur(bill), Place: limits.Place{Store: "S1", Till: "T1"}}
+}
+
+// series creates, reads, updates and lists series.
+func (w *walker) series() {
+	t, c := w.t, w.c
 	status, raw := c.do("GET", "/v1/openapi.yaml", nil)
 	if status != 200 || !bytes.HasPrefix(raw, []byte("openapi: 3.1")) {
 		t.Fatalf("GET /v1/openapi.yaml: %d %.40s", status, raw)
 	}
 
 	// Series.
-	var s, up series.Series
-	c.ok(201, &s, "POST", "/v1/series", tenOff())
-	c.ok(201, &up, "POST", "/v1/series", uploaded())
+	c.ok(201, &w.s, "POST", "/v1/series", tenOff())
+	c.ok(201, &w.up, "POST", "/v1/series", uploaded())
+	s := &w.s
 	var got series.Series
 	c.ok(200, &got, "GET", "/v1/series/"+s.ID, nil)
 	if got.ID != s.ID || got.Name != "10 EUR off" {
@@ -216,7 +153,12 @@ func Run(t testing.TB, base string, hc *http.Client) {
 		t.Errorf("GET /v1/series?store=S1: %+v, want the one series of S1", list.Series)
 	}
 	c.fail(400, errcode.InvalidArgument, "GET", "/v1/series?store=S1&till=T1", nil)
+}
 
+// issue issues one by one and in a batch.
+func (w *walker) issue() {
+	t, c := w.t, w.c
+	s := &w.s
 	// Issue: one by one with the header's key, a replay, a key used for
 	// another customer, and a batch.
 	var alice couponkit.IssueResult
@@ -241,12 +183,15 @@ func Run(t testing.TB, base string, hc *http.Client) {
 		batch.Outcomes[2].Error == nil || len(batch.Outcomes[2].Error.Refusals) == 0 {
 		t.Fatalf("batch: %+v", batch)
 	}
-	aliceCode, bobCode, carolCode := alice.Coupon.Code, batch.Outcomes[0].Result.Coupon.Code, batch.Outcomes[1].Result.Coupon.Code
+	w.alice, w.bob, w.carol = alice.Coupon.Code, batch.Outcomes[0].Result.Coupon.Code, batch.Outcomes[1].Result.Coupon.Code
+}
 
+// use validates, redeems and reverses.
+func (w *walker) use() {
+	t, c := w.t, w.c
+	s, use := &w.s, w.req
+	aliceCode, bobCode := w.alice, w.bob
 	// Validate: a bill below the minimum is refused with its figures.
-	use := func(code, customer, key, bill string) couponkit.RedeemRequest {
-		return couponkit.RedeemRequest{Code: code, Customer: couponkit.ByID(customer), IdempotencyKey: key, Bill: eur(bill), Place: at}
-	}
 	low := use(aliceCode, "alice", "", "20")
 	b := c.fail(422, 0, "POST", "/v1/coupons/"+aliceCode+"/validate", low)
 	if len(b.Refusals) != 1 || b.Refusals[0].Rule != "min_bill" || b.Refusals[0].Params.MinBill == nil {
@@ -285,7 +230,14 @@ func Run(t testing.TB, base string, hc *http.Client) {
 		t.Errorf("reverse: state %v, want issued", rev.Coupon.State)
 	}
 	c.fail(422, errcode.AlreadyReversed, "POST", "/v1/redemptions/reverse", couponkit.ReverseRequest{Redemption: couponkit.UseRef{Code: aliceCode, SeriesID: s.ID, IdempotencyKey: "pos-1"}})
+}
 
+// change holds, confirms, releases, transfers, revokes and reissues.
+func (w *walker) change() {
+	t, c := w.t, w.c
+	s, use := &w.s, w.req
+	bobCode, carolCode := w.bob, w.carol
+	var red couponkit.RedeemResult
 	// Hold and confirm; hold and release; a released hold says so.
 	hold := httpapi.HoldRequest{RedeemRequest: use("", "bob", "cart-1", "80"), TTL: "15m"}
 	var held couponkit.RedeemResult
@@ -330,8 +282,16 @@ func Run(t testing.TB, base string, hc *http.Client) {
 	if re.New.Holder != "dave" || re.New.Code == carolCode {
 		t.Errorf("reissue: %+v", re)
 	}
+	w.reissued = re.New.Code
 	c.fail(422, errcode.AlreadyReissued, "POST", "/v1/coupons/"+carolCode+"/reissue", couponkit.ReissueRequest{SeriesID: s.ID})
+}
 
+// queries reads coupons, histories and counters, uploads a file and pauses the series.
+func (w *walker) queries() {
+	t, c := w.t, w.c
+	s, up, aliceCode := &w.s, &w.up, w.alice
+	var got series.Series
+	var list httpapi.SeriesList
 	// Queries.
 	var det couponkit.CouponDetails
 	c.ok(200, &det, "GET", "/v1/coupons/"+aliceCode+"?series_id="+s.ID, nil)
@@ -345,7 +305,7 @@ func Run(t testing.TB, base string, hc *http.Client) {
 	}
 	var cs httpapi.Coupons
 	c.ok(200, &cs, "GET", "/v1/customers/dave/coupons?series_id="+s.ID, nil)
-	if len(cs.Coupons) != 1 || cs.Coupons[0].Code != re.New.Code {
+	if len(cs.Coupons) != 1 || cs.Coupons[0].Code != w.reissued {
 		t.Errorf("dave's coupons: %+v", cs.Coupons)
 	}
 	c.ok(200, &evs, "GET", "/v1/customers/carol/history", nil)
@@ -376,7 +336,11 @@ func Run(t testing.TB, base string, hc *http.Client) {
 	if len(list.Series) != 1 {
 		t.Errorf("paused series: %d", len(list.Series))
 	}
+}
 
+// feed reads the feed page by page.
+func (w *walker) feed() {
+	t, c := w.t, w.c
 	// The feed, page by page, holds every event once, in order.
 	seen := map[string]bool{}
 	after := ""
@@ -397,13 +361,17 @@ func Run(t testing.TB, base string, hc *http.Client) {
 			t.Fatal("feed: no end")
 		}
 	}
-	c.ok(200, &evs, "GET", "/v1/customers/alice/history", nil)
 	if len(seen) < 15 {
 		t.Errorf("feed: %d events", len(seen))
 	}
 	c.fail(400, errcode.InvalidArgument, "GET", "/v1/feed?after=nonsense", nil)
 	c.fail(400, 0, "GET", "/v1/feed?after=999999-999999", nil) // past the end, or not this store's
+}
 
+// till calls the till protocol and routes that do not exist.
+func (w *walker) till() {
+	t, c := w.t, w.c
+	s, up, base, hc := &w.s, &w.up, w.base, w.hc
 	// The till protocol, mounted under /till.
 	c.fail(401, 0, "GET", "/till/v1/series/"+s.ID, nil, OffContract, "missing credentials")
 	tc := &tillhttp.Client{BaseURL: base + "/till", Till: Till, Secret: []byte(TillSecret), HTTP: hc, Retries: -1}
