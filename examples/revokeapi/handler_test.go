@@ -19,6 +19,9 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/httpapi"
+	"github.com/couponkit/couponkit/store"
+	"github.com/couponkit/couponkit/store/memstore"
+	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 // testServer is the API over a fresh demo data set, with a fixed clock.
@@ -29,11 +32,29 @@ type testServer struct {
 	srv *httptest.Server
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T) *testServer { return newTestServerOn(t, memstore.New()) }
+
+// newSQLite returns a migrated SQLite store in a temporary file.
+func newSQLite(t *testing.T) store.Store {
+	ctx := context.Background()
+	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "revoke.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { st.Close() })
+	if err := st.Migrate(ctx); err != nil {
+		t.Fatal(err)
+	}
+	return st
+}
+
+// newTestServerOn is the API over the demo data set on st, with a fixed
+// clock.
+func newTestServerOn(t *testing.T, st store.Store) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC)
-	e, err := newDemo(ctx, func() time.Time { return now })
+	e, err := newDemoOn(ctx, st, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -173,24 +194,28 @@ func TestDocumentedExamples(t *testing.T) {
 		{"an empty body", nil, ``, demoSeries, "resp_756.json"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newTestServer(t)
-			for _, b := range tc.before {
-				if status, got := s.post("", b); status != http.StatusOK || got["success"] != true {
-					t.Fatalf("step before: %d %v", status, got)
+		for name, open := range map[string]func(*testing.T) store.Store{
+			"memstore": func(*testing.T) store.Store { return memstore.New() }, "sqlite": newSQLite,
+		} {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				s := newTestServerOn(t, open(t))
+				for _, b := range tc.before {
+					if status, got := s.post("", b); status != http.StatusOK || got["success"] != true {
+						t.Fatalf("step before: %d %v", status, got)
+					}
 				}
-			}
-			status, got := s.post("", tc.body)
-			if status != http.StatusOK {
-				t.Errorf("HTTP %d, want 200", status)
-			}
-			want := decode(t, testdata(t, tc.want))
-			s.normalise(got, tc.series)
-			s.normalise2(want)
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("response (-documented +got):\n%s", d)
-			}
-		})
+				status, got := s.post("", tc.body)
+				if status != http.StatusOK {
+					t.Errorf("HTTP %d, want 200", status)
+				}
+				want := decode(t, testdata(t, tc.want))
+				s.normalise(got, tc.series)
+				s.normalise2(want)
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("response (-documented +got):\n%s", d)
+				}
+			})
+		}
 	}
 }
 
