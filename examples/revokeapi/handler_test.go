@@ -19,9 +19,9 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/httpapi"
+	"github.com/couponkit/couponkit/internal/apiwalk"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
-	"github.com/couponkit/couponkit/store/sqlite"
 )
 
 // testServer is the API over a fresh demo data set, with a fixed clock.
@@ -35,18 +35,7 @@ type testServer struct {
 func newTestServer(t *testing.T) *testServer { return newTestServerOn(t, memstore.New()) }
 
 // newSQLite returns a migrated SQLite store in a temporary file.
-func newSQLite(t *testing.T) store.Store {
-	ctx := context.Background()
-	st, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "revoke.db"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { st.Close() })
-	if err := st.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
-	return st
-}
+func newSQLite(t *testing.T) store.Store { return apiwalk.SQLite(t) }
 
 // newTestServerOn is the API over the demo data set on st, with a fixed
 // clock.

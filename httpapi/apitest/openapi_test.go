@@ -15,7 +15,7 @@ import (
 	"github.com/pb33f/libopenapi-validator/paths"
 
 	"github.com/couponkit/couponkit/httpapi"
-	"github.com/couponkit/couponkit/httpapi/internal/walk"
+	walk "github.com/couponkit/couponkit/internal/apiwalk"
 	"github.com/couponkit/couponkit/store/memstore"
 )
 

@@ -1,7 +1,7 @@
-// Package walk walks every route of package httpapi with real requests
+// Package apiwalk walks every route of package httpapi with real requests
 // over HTTP, checking each answer: the end-to-end test of every store and
 // the OpenAPI validation test (module httpapi/apitest) run it.
-package walk
+package apiwalk
 
 import (
 	"bytes"
