@@ -10,6 +10,7 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
 )
 
@@ -47,9 +48,15 @@ var demoCodes = []string{
 var demoByCode = []string{"3138309782", "3636820421"}
 
 // newDemo returns an engine over a memstore loaded with the demo data set,
+// as newDemoOn does.
+func newDemo(ctx context.Context, now func() time.Time) (*couponkit.Engine, error) {
+	return newDemoOn(ctx, memstore.New(), now)
+}
+
+// newDemoOn returns an engine over st (empty) loaded with the demo data set,
 // with the clock now. Its coupon and event ids are numbers, as the documented API's
 // are.
-func newDemo(ctx context.Context, now func() time.Time) (*couponkit.Engine, error) {
+func newDemoOn(ctx context.Context, st store.Store, now func() time.Time) (*couponkit.Engine, error) {
 	dir := &couponkit.MemDirectory{}
 	for _, c := range []couponkit.CustomerRecord{
 		{Customer: couponkit.Customer{ID: demoCustomer}, Mobile: demoMobile, Email: demoEmail, ExternalID: demoExternal},
@@ -61,7 +68,7 @@ func newDemo(ctx context.Context, now func() time.Time) (*couponkit.Engine, erro
 	var next atomic.Int64
 	next.Store(1239575839)
 	e, err := couponkit.New(couponkit.Config{
-		Store:     memstore.New(),
+		Store:     st,
 		Now:       now,
 		Customers: dir,
 		NewID:     func() string { return strconv.FormatInt(next.Add(1), 10) },

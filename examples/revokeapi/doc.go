@@ -1,5 +1,6 @@
 // Command revokeapi is a small HTTP server over the couponkit engine that
-// implements the coupon revoke API:
+// serves the coupon revoke API (with package httpapi, whose handler it
+// runs, so couponkit's other routes are served too):
 //
 //	POST /v2/coupon/revoke[?couponCodeCase=LOWER|UPPER|AS_IT_IS]
 //

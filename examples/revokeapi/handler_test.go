@@ -18,6 +18,10 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/httpapi"
+	"github.com/couponkit/couponkit/internal/apiwalk"
+	"github.com/couponkit/couponkit/store"
+	"github.com/couponkit/couponkit/store/memstore"
 )
 
 // testServer is the API over a fresh demo data set, with a fixed clock.
@@ -28,11 +32,18 @@ type testServer struct {
 	srv *httptest.Server
 }
 
-func newTestServer(t *testing.T) *testServer {
+func newTestServer(t *testing.T) *testServer { return newTestServerOn(t, memstore.New()) }
+
+// newSQLite returns a migrated SQLite store in a temporary file.
+func newSQLite(t *testing.T) store.Store { return apiwalk.SQLite(t) }
+
+// newTestServerOn is the API over the demo data set on st, with a fixed
+// clock.
+func newTestServerOn(t *testing.T, st store.Store) *testServer {
 	t.Helper()
 	ctx := context.Background()
 	now := time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC)
-	e, err := newDemo(ctx, func() time.Time { return now })
+	e, err := newDemoOn(ctx, st, func() time.Time { return now })
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -172,24 +183,28 @@ func TestDocumentedExamples(t *testing.T) {
 		{"an empty body", nil, ``, demoSeries, "resp_756.json"},
 	}
 	for _, tc := range tests {
-		t.Run(tc.name, func(t *testing.T) {
-			s := newTestServer(t)
-			for _, b := range tc.before {
-				if status, got := s.post("", b); status != http.StatusOK || got["success"] != true {
-					t.Fatalf("step before: %d %v", status, got)
+		for name, open := range map[string]func(*testing.T) store.Store{
+			"memstore": func(*testing.T) store.Store { return memstore.New() }, "sqlite": newSQLite,
+		} {
+			t.Run(tc.name+"/"+name, func(t *testing.T) {
+				s := newTestServerOn(t, open(t))
+				for _, b := range tc.before {
+					if status, got := s.post("", b); status != http.StatusOK || got["success"] != true {
+						t.Fatalf("step before: %d %v", status, got)
+					}
 				}
-			}
-			status, got := s.post("", tc.body)
-			if status != http.StatusOK {
-				t.Errorf("HTTP %d, want 200", status)
-			}
-			want := decode(t, testdata(t, tc.want))
-			s.normalise(got, tc.series)
-			s.normalise2(want)
-			if d := cmp.Diff(want, got); d != "" {
-				t.Errorf("response (-documented +got):\n%s", d)
-			}
-		})
+				status, got := s.post("", tc.body)
+				if status != http.StatusOK {
+					t.Errorf("HTTP %d, want 200", status)
+				}
+				want := decode(t, testdata(t, tc.want))
+				s.normalise(got, tc.series)
+				s.normalise2(want)
+				if d := cmp.Diff(want, got); d != "" {
+					t.Errorf("response (-documented +got):\n%s", d)
+				}
+			})
+		}
 	}
 }
 
@@ -334,7 +349,7 @@ func TestRefusals(t *testing.T) {
 		{"two identifiers", http.MethodPost, `{"couponSeriesId": 415446, "customer": {"mobile": "11223569865", "id": "555567088"}}`, http.StatusOK, 1002},
 		{"an unknown series", http.MethodPost, `{"couponSeriesId": 1, "couponCodes": ["X"]}`, http.StatusOK, 404},
 		{"a customer without the series", http.MethodPost, `{"customer": {"id": "555567088"}}`, http.StatusOK, 1002},
-		{"a body too large", http.MethodPost, `{"couponCodes": ["` + strings.Repeat("x", maxBody) + `"]}`, http.StatusBadRequest, 1002},
+		{"a body too large", http.MethodPost, `{"couponCodes": ["` + strings.Repeat("x", httpapi.DefaultMaxBody) + `"]}`, http.StatusBadRequest, 1002},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -382,17 +397,5 @@ func TestGenericInBulk(t *testing.T) {
 	slices.Sort(holders)
 	if d := cmp.Diff([]string{otherHolder, demoCustomer}, holders); d != "" {
 		t.Errorf("holders (-want +got):\n%s", d)
-	}
-}
-
-func TestJSONID(t *testing.T) {
-	for in, want := range map[string]string{
-		"": "null", "0": "0", "555567088": "555567088", "000003873472": `"000003873472"`,
-		"1234567890123456": `"1234567890123456"`, "9f3a": `"9f3a"`, "-1": `"-1"`,
-	} {
-		b, err := json.Marshal(jsonID(in))
-		if err != nil || string(b) != want {
-			t.Errorf("jsonID(%q) = %s, %v; want %s", in, b, err, want)
-		}
 	}
 }

@@ -138,10 +138,10 @@ func (c *central) raw(method, path, body string) error {
 	}
 	defer resp.Body.Close()
 	var b tillhttp.ErrorBody
-	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != http.StatusBadRequest {
-		return fmt.Errorf("%s %s: status %d, body error %v; want 400 with an error body", method, path, resp.StatusCode, err)
+	if err := json.NewDecoder(resp.Body).Decode(&b); err != nil || resp.StatusCode != http.StatusBadRequest && resp.StatusCode != http.StatusRequestEntityTooLarge {
+		return fmt.Errorf("%s %s: status %d, body error %v; want 400 (413 for a body too large) with an error body", method, path, resp.StatusCode, err)
 	}
-	return &errcode.Error{Code: b.Code, Field: b.Field, Message: b.Message}
+	return &errcode.Error{Code: b.Error.Code, Field: b.Error.Field, Message: b.Error.Message}
 }
 
 // TestBadInputTypedNothingChanged sends each kind of bad request over

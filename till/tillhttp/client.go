@@ -14,7 +14,7 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
-	"github.com/couponkit/couponkit/refusal"
+	"github.com/couponkit/couponkit/httpapi/httperr"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -165,7 +165,8 @@ func (c *Client) once(ctx context.Context, method, path string, body []byte, out
 		}
 		return false, nil
 	}
-	return resp.StatusCode >= 500, answerError(resp.StatusCode, data)
+	err = answerError(resp.StatusCode, data)
+	return resp.StatusCode >= 500 || errcode.CodeOf(err) == errcode.Conflict, err
 }
 
 // answerError turns an error answer back into the typed error it was.
@@ -176,12 +177,8 @@ func answerError(code int, data []byte) error {
 	case http.StatusForbidden:
 		return ErrForbidden
 	}
-	var b ErrorBody
-	if err := json.Unmarshal(data, &b); err != nil || b.Code == 0 {
-		return errcode.Wrap(errcode.Unavailable, errors.New(http.StatusText(code)), "the central answered "+fmt.Sprint(code))
+	if err, ok := httperr.Err(data); ok {
+		return err
 	}
-	if len(b.Refusals) > 0 {
-		return &refusal.Error{Refusals: b.Refusals}
-	}
-	return &errcode.Error{Code: b.Code, Field: b.Field, Message: b.Message}
+	return errcode.Wrap(errcode.Unavailable, errors.New(http.StatusText(code)), "the central answered "+fmt.Sprint(code))
 }

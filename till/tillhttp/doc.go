@@ -24,7 +24,8 @@
 // (couponkit.Engine.TillSeries): to any other it is not found, as a series
 // that does not exist.
 //
-// An error is answered with its HTTP status and an [ErrorBody]; the client
+// An error is answered with its HTTP status and couponkit's one error
+// envelope ([ErrorBody], package httperr); the client
 // turns it back into an *errcode.Error, or the *refusal.Error of a refused
 // use, so that errors.Is matches the same errcode sentinels as a call on
 // the engine.

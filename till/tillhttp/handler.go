@@ -13,7 +13,7 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
-	"github.com/couponkit/couponkit/refusal"
+	"github.com/couponkit/couponkit/httpapi/httperr"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
@@ -60,21 +60,19 @@ const (
 var (
 	// ErrUnauthorized: the till is unknown, or its secret is wrong or has
 	// expired.
-	ErrUnauthorized = errors.New("tillhttp: the till is unknown or its secret is wrong")
+	ErrUnauthorized error = &httperr.StatusError{Status: http.StatusUnauthorized, Name: "unauthorized",
+		Message: "tillhttp: the till is unknown or its secret is wrong"}
 	// ErrForbidden: the message names another till than the one
 	// authenticated.
-	ErrForbidden = errors.New("tillhttp: a till may act only on its own leases and journal")
+	ErrForbidden error = &httperr.StatusError{Status: http.StatusForbidden, Name: "forbidden",
+		Message: "tillhttp: a till may act only on its own leases and journal"}
 )
 
-// ErrorBody is the JSON body of an error answer. Refusals, when set, are
-// the reasons of a refused use (a *refusal.Error), which the client gives
-// back as one.
-type ErrorBody struct {
-	Code     errcode.Code      `json:"code,omitempty"`
-	Field    string            `json:"field,omitempty"`
-	Message  string            `json:"message"`
-	Refusals []refusal.Refusal `json:"refusals,omitempty"`
-}
+// ErrorBody is the JSON body of an error answer: couponkit's one error
+// envelope (package httperr), whose Error is the error's code, name,
+// message, field and, for a refused use, its refusals, which the client
+// gives back as a *refusal.Error.
+type ErrorBody = httperr.Envelope
 
 // NewHandler returns the central's handler of the routes in the package
 // documentation, calling c for tills that secrets authenticates. Its
@@ -134,7 +132,7 @@ func NewKeyedHandler(c Central, keys Keys, now func() time.Time) http.Handler {
 	mux.HandleFunc("GET /v1/series/{id}", get(a, func(r *http.Request, till string) (any, error) {
 		return c.TillSeries(r.Context(), till, r.PathValue("id"))
 	}))
-	return mux
+	return httperr.Routes(mux)
 }
 
 // feedRequest reads a feed request's query: after, a position as
@@ -236,53 +234,6 @@ func decode(w http.ResponseWriter, r *http.Request, v any) error {
 	return nil
 }
 
-// status is the HTTP status of an error.
-func status(err error) int {
-	switch {
-	case errors.Is(err, ErrUnauthorized):
-		return http.StatusUnauthorized
-	case errors.Is(err, ErrForbidden):
-		return http.StatusForbidden
-	}
-	switch errcode.CodeOf(err) {
-	case 0:
-		return http.StatusInternalServerError
-	case errcode.InvalidArgument, errcode.TooMany:
-		return http.StatusBadRequest
-	case errcode.NotFound, errcode.CouponNotFound, errcode.RedemptionNotFound:
-		return http.StatusNotFound
-	case errcode.KeyMismatch, errcode.AlreadyExists:
-		return http.StatusConflict
-	case errcode.Conflict, errcode.Unavailable:
-		return http.StatusServiceUnavailable
-	}
-	return http.StatusUnprocessableEntity
-}
+func writeError(w http.ResponseWriter, err error) { httperr.Write(w, err) }
 
-func writeError(w http.ResponseWriter, err error) {
-	body := ErrorBody{Message: err.Error()}
-	var e *errcode.Error
-	if errors.As(err, &e) {
-		body = ErrorBody{Code: e.Code, Field: e.Field, Message: e.Message}
-	}
-	var re *refusal.Error
-	if errors.As(err, &re) {
-		body.Refusals = re.Refusals
-	}
-	if status(err) == http.StatusInternalServerError {
-		body.Message = "internal error" // the cause stays in the central's logs
-	}
-	writeJSON(w, status(err), body)
-}
-
-func writeJSON(w http.ResponseWriter, code int, v any) {
-	b, err := json.Marshal(v)
-	if err != nil {
-		code, b = http.StatusInternalServerError, []byte(`{"message":"internal error"}`)
-	}
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(code)
-	// A write that fails leaves the till with a broken answer: it
-	// retries with the same keys.
-	_, _ = w.Write(b)
-}
+func writeJSON(w http.ResponseWriter, code int, v any) { httperr.WriteJSON(w, code, v) }
