@@ -143,11 +143,15 @@ func pipelineGroup(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, group []
 func pipelineMerged(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, m *sqlcore.Merged, commit func()) (bool, error) {
 	b := &pgx.Batch{}
 	b.Queue("BEGIN")
+	b.Queue(noScans)
 	for i := range m.P.Ops {
 		b.Queue(m.P.Ops[i].SQL, m.P.Ops[i].Args...)
 	}
 	br := pc.SendBatch(ctx, b)
 	_, err := br.Exec()
+	if err == nil {
+		_, err = br.Exec()
+	}
 	var out outcome
 	if err == nil {
 		out, err = readOps(ctx, s, br, m.P)
@@ -175,6 +179,13 @@ func pipelineMerged(ctx context.Context, s *sqlcore.Store, pc *pgx.Conn, m *sqlc
 	m.Done()
 	return true, nil
 }
+
+// noScans keeps a merged group's statements on their indexes. They
+// write rows by key, and their rows come as arrays (unnest), whose
+// length a generic plan does not know: made while the tables were small
+// (or their statistics old), it may join the arrays to a table by
+// scanning it whole, a cost that grows with the table on every group.
+const noScans = "SET LOCAL enable_seqscan = off"
 
 // outcome is how a pipelined change went: its own error, or the bump
 // (index in Bumps) whose guard refused it.

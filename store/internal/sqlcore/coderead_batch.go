@@ -21,7 +21,7 @@ import (
 //	SELECT v.i, <coupon>, <series version>, <counters> FROM
 //	unnest($codes, $series, $customer1, ...) WITH ORDINALITY AS v(...)
 //	CROSS JOIN LATERAL (SELECT * FROM ck_coupons c WHERE c.canonical = v.code
-//	[AND c.series_id = v.series]) c
+//	[AND c.series_id = v.series] OFFSET 0) c
 //	ORDER BY v.i, c.id
 //
 // One statement reads for many callers at one instant, which is a valid
@@ -252,14 +252,16 @@ func (s *Store) readCodesSQL(bySeries bool, counters []store.CouponCounter) stri
 		cols += ", k" + itoa(int64(j))
 		p++
 	}
-	// A lateral subquery: each call's coupons are looked up by the unique
-	// key's leading column, one index lookup per call, whatever the
-	// planner guesses of the arrays' length (a join may scan the table).
+	// A lateral subquery kept apart from the join by OFFSET 0: each
+	// call's coupons are looked up by the unique key's leading column, one
+	// index lookup per call. As a join (a lateral subquery the planner
+	// pulls up is one), a generic plan made while the table was small
+	// scans the whole table for every read once it has grown.
 	b.WriteString(") WITH ORDINALITY AS v(" + cols + ", i) CROSS JOIN LATERAL (SELECT * FROM ck_coupons c WHERE c.canonical = v.code")
 	if bySeries {
 		b.WriteString(" AND c.series_id = v.series")
 	}
-	b.WriteString(") c ORDER BY v.i, c.id")
+	b.WriteString(" OFFSET 0) c ORDER BY v.i, c.id")
 	return b.String()
 }
 
