@@ -2,7 +2,6 @@ package observe
 
 import (
 	"context"
-	"strconv"
 	"time"
 
 	"github.com/couponkit/couponkit/store"
@@ -42,4 +41,3 @@ func (o *observed) start(ctx context.Context, op Op) (context.Context, call) {
 
 func (c call) end(err error) { c.done(OutcomeOf(err, time.Since(c.start))) }
 
-func itoa(n uint) string { return strconv.FormatUint(uint64(n), 10) }
