@@ -40,4 +40,3 @@ func (o *observed) start(ctx context.Context, op Op) (context.Context, call) {
 }
 
 func (c call) end(err error) { c.done(OutcomeOf(err, time.Since(c.start))) }
-
