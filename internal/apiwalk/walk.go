@@ -365,7 +365,7 @@ func (w *walker) feed() {
 		t.Errorf("feed: %d events", len(seen))
 	}
 	c.fail(400, errcode.InvalidArgument, "GET", "/v1/feed?after=nonsense", nil)
-	c.fail(400, 0, "GET", "/v1/feed?after=999999-999999", nil) // past the end, or not this store's
+	c.fail(400, 0, "GET", "/v1/feed?after=999999999999-999999", nil) // past the end, or not this store's
 }
 
 // till calls the till protocol and routes that do not exist.
