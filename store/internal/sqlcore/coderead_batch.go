@@ -78,7 +78,14 @@ func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeRe
 	}
 	r.mu.Unlock()
 	if !lead {
-		<-call.wake
+		select {
+		case <-call.wake:
+		case <-ctx.Done():
+			r.mu.Lock()
+			sh.leave(call)
+			r.mu.Unlock()
+			return nil, ctx.Err()
+		}
 		r.mu.Lock()
 		if call.done && !call.lead {
 			r.mu.Unlock()
@@ -119,6 +126,22 @@ func (sh *readShape) handOn() {
 	next := sh.queue[0]
 	next.lead = true
 	signal(next.wake)
+}
+
+// leave takes a waiting call whose caller has gone out of the queue and
+// passes on the lead it was handed, if any. A call already being read is
+// answered to no one. The caller holds codeReads.mu.
+func (sh *readShape) leave(call *codeReadCall) {
+	for i, c := range sh.queue {
+		if c == call {
+			sh.queue = append(sh.queue[:i:i], sh.queue[i+1:]...)
+			break
+		}
+	}
+	if call.lead {
+		call.lead = false
+		sh.handOn()
+	}
 }
 
 // signal wakes a call: a call woken twice (handed a lead, then read by

@@ -1,6 +1,8 @@
 package sqltest
 
 import (
+	"context"
+	"errors"
 	"reflect"
 	"sync"
 	"testing"
@@ -104,5 +106,22 @@ func readConcurrently(t *testing.T, cr store.CodeReader, reads []codeReadCase) {
 			}
 		})
 	}
+	// Callers that give up while they wait leave the queue: the others
+	// are still answered, and so are reads after them.
+	for g := range 16 {
+		wg.Go(func() {
+			gone, cancel := context.WithCancel(ctx)
+			cancel()
+			r := reads[g%len(reads)]
+			if _, err := cr.ReadCode(gone, r.sid, r.code, r.set, nil); err != nil && !errors.Is(err, context.Canceled) {
+				t.Errorf("a read whose context ended: %v", err)
+			}
+		})
+	}
 	wg.Wait()
+	for _, r := range reads[:3] {
+		if _, err := cr.ReadCode(ctx, r.sid, r.code, r.set, nil); err != nil {
+			t.Errorf("a read after callers left: %v", err)
+		}
+	}
 }
