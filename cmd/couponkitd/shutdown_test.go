@@ -220,4 +220,3 @@ func shutdownUnderLoad(t *testing.T, dsn string, open func(*testing.T) *sql.DB) 
 		t.Errorf("%d redemptions answered with an error", f)
 	}
 }
-
