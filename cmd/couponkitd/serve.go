@@ -99,14 +99,7 @@ func serve(ctx context.Context, cfg config, log io.Writer) (err error) {
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		io.WriteString(w, "ok\n")
 	})
-	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) {
-		if err := ready(r.Context(), st.DB()); err != nil {
-			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
-			fmt.Fprintf(log, "couponkitd: readyz: %v\n", err)
-			return
-		}
-		io.WriteString(w, "ok\n")
-	})
+	mux.Handle("GET /readyz", readyHandler(st.DB(), log))
 	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", cfg.addr)
@@ -155,6 +148,19 @@ func serve(ctx context.Context, cfg config, log io.Writer) (err error) {
 	}
 	fmt.Fprintln(log, "couponkitd: stopped")
 	return serr
+}
+
+// readyHandler answers 200 when a read of db succeeds, 503 otherwise
+// (logging why on log).
+func readyHandler(db *sql.DB, log io.Writer) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := ready(r.Context(), db); err != nil {
+			http.Error(w, "store unreachable", http.StatusServiceUnavailable)
+			fmt.Fprintf(log, "couponkitd: readyz: %v\n", err)
+			return
+		}
+		io.WriteString(w, "ok\n")
+	})
 }
 
 // ready reads the store: the cheapest query of one of its tables.
