@@ -20,6 +20,20 @@
 //	-max-body BYTES     COUPONKITD_MAX_BODY the largest JSON body (1048576)
 //	-shutdown-timeout D COUPONKITD_SHUTDOWN_TIMEOUT how long requests in flight
 //	                                        may take to finish on shutdown (30s)
+//	-code-key-file PATH COUPONKITD_CODE_KEY_FILE a file holding the secret of
+//	                                        generated codes, at least 16 bytes
+//	                                        (a trailing newline is dropped);
+//	                                        without it series of generated
+//	                                        codes cannot be issued
+//
+// A key is name:role:secret: the name identifies it and is the actor of
+// its changes, the role says what it may call (see httpapi.Role), the
+// secret, at least 16 characters without commas, is sent as
+// "Authorization: Bearer <secret>". Names and secrets are unique. Prefer
+// COUPONKITD_KEYS to -keys: a command line is visible to other users of
+// the machine. The code key of each series is HMAC-SHA256 of its id under
+// the file's secret; keep the file, as codes are made from it. The till
+// protocol under /till is mounted but knows no till (every call is 401).
 //
 // serve applies the store's migrations, then answers the API, GET /healthz
 // (200 while the process is up) and GET /readyz (200 when a read of the store
