@@ -148,3 +148,14 @@ func TestRunFailure(t *testing.T) {
 		t.Errorf("exit status %d (%v), want 1", code, err)
 	}
 }
+
+// TestVersion prints the version and exits 0.
+func TestVersion(t *testing.T) {
+	var out bytes.Buffer
+	if err := run(context.Background(), []string{"version"}, noEnv, &out, io.Discard); err != nil {
+		t.Fatal(err)
+	}
+	if got := out.String(); got != "couponkitd "+version+"\n" {
+		t.Errorf("version printed %q", got)
+	}
+}
