@@ -154,19 +154,17 @@ func redeem(hc *http.Client, base, seriesID, code string, i int) (int, error) {
 
 // codeKeyFile writes a code key to a file and returns its path.
 func codeKeyFile(t *testing.T) string {
-	t.Helper()
-	p := filepath.Join(t.TempDir(), "code.key")
-	if err := os.WriteFile(p, []byte("test code key, 0123456789abcdef\n"), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return p
+	return writeKey(t, "test code key, 0123456789abcdef\n")
 }
 
 // shortKey writes a code key too short to use and returns its path.
-func shortKey(t *testing.T) string {
+func shortKey(t *testing.T) string { return writeKey(t, "short\n") }
+
+// writeKey writes key to a file and returns its path.
+func writeKey(t *testing.T, key string) string {
 	t.Helper()
-	p := filepath.Join(t.TempDir(), "short.key")
-	if err := os.WriteFile(p, []byte("short\n"), 0o600); err != nil {
+	p := filepath.Join(t.TempDir(), "code.key")
+	if err := os.WriteFile(p, []byte(key), 0o600); err != nil {
 		t.Fatal(err)
 	}
 	return p
