@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -32,11 +33,23 @@ const (
 func waitServing(t *testing.T, log io.Reader) string {
 	t.Helper()
 	found := make(chan string, 1)
+	// The log is passed to t until the test ends, never after.
+	var mu sync.Mutex
+	live := true
+	t.Cleanup(func() {
+		mu.Lock()
+		live = false
+		mu.Unlock()
+	})
 	go func() {
 		sc := bufio.NewScanner(log)
 		for sc.Scan() {
 			line := sc.Text()
-			t.Log(line)
+			mu.Lock()
+			if live {
+				t.Log(line)
+			}
+			mu.Unlock()
 			if _, url, ok := strings.Cut(line, "serving on "); ok {
 				select {
 				case found <- url:

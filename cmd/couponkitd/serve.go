@@ -11,7 +11,6 @@ import (
 	"net"
 	"net/http"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/couponkit/couponkit"
@@ -110,11 +109,16 @@ func serve(ctx context.Context, cfg config, log io.Writer) (err error) {
 	// shutdown timeout has passed.
 	base, cancelBase := context.WithCancel(context.WithoutCancel(ctx))
 	defer cancelBase()
-	var inflight sync.WaitGroup
+	inflight := newGate()
 	srv := &http.Server{
 		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			inflight.Add(1)
-			defer inflight.Done()
+			if !inflight.enter() {
+				// Only past the shutdown timeout, on a connection
+				// that Close has not reached yet.
+				http.Error(w, "shutting down", http.StatusServiceUnavailable)
+				return
+			}
+			defer inflight.exit()
 			mux.ServeHTTP(w, r)
 		}),
 		ReadHeaderTimeout: 10 * time.Second,
@@ -127,7 +131,7 @@ func serve(ctx context.Context, cfg config, log io.Writer) (err error) {
 	select {
 	case err := <-served:
 		// Serve failed on its own; no handler can still be starting.
-		inflight.Wait()
+		inflight.closeAndWait()
 		return fmt.Errorf("serving: %w", err)
 	case <-ctx.Done():
 	}
@@ -142,7 +146,7 @@ func serve(ctx context.Context, cfg config, log io.Writer) (err error) {
 		srv.Close()
 		serr = fmt.Errorf("shutdown: requests still running after %v: %w", cfg.shutdownTimeout, serr)
 	}
-	inflight.Wait()
+	inflight.closeAndWait()
 	if err := <-served; !errors.Is(err, http.ErrServerClosed) {
 		return fmt.Errorf("serving: %w", err)
 	}
