@@ -4,7 +4,9 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"path/filepath"
 	"strings"
@@ -157,5 +159,44 @@ func TestVersion(t *testing.T) {
 	}
 	if got := out.String(); got != "couponkitd "+version+"\n" {
 		t.Errorf("version printed %q", got)
+	}
+}
+
+// TestRunShutdownTimeout: a request still running at the shutdown timeout
+// is cut off, run still returns (after it), and reports it.
+func TestRunShutdownTimeout(t *testing.T) {
+	ctx, cancel := context.WithCancel(context.Background())
+	defer cancel()
+	db := filepath.Join(t.TempDir(), "ck.db")
+	pr, pw := io.Pipe()
+	done := make(chan error, 1)
+	go func() {
+		done <- run(ctx, []string{"serve", "-db", db, "-addr", "127.0.0.1:0", "-keys", testKeys, "-shutdown-timeout", "300ms"}, noEnv, io.Discard, pw)
+		pw.Close()
+	}()
+	base := waitServing(t, pr)
+	// A request whose body never finishes arriving.
+	conn, err := net.Dial("tcp", strings.TrimPrefix(base, "http://"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	fmt.Fprintf(conn, "POST /v1/series HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer %s\r\nContent-Type: application/json\r\nContent-Length: 1000\r\n\r\n{", operatorSecret)
+	time.Sleep(100 * time.Millisecond) // let the handler start reading
+	start := time.Now()
+	cancel()
+	select {
+	case err := <-done:
+		if err == nil || !strings.Contains(err.Error(), "requests still running after 300ms") {
+			t.Fatalf("run = %v, want the shutdown timeout reported", err)
+		}
+		if code := exitCode(err, io.Discard); code != 1 {
+			t.Errorf("exit status %d, want 1", code)
+		}
+		if d := time.Since(start); d < 300*time.Millisecond {
+			t.Errorf("run returned after %v, before the shutdown timeout", d)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("run did not return 30s after its context ended with a request stuck")
 	}
 }
