@@ -229,6 +229,7 @@ func (e *Engine) decideBasketTx(ctx context.Context, req *BasketRequest, cust Cu
 	tx := &basketTx{reqs: make([]RedeemRequest, n), snaps: make([]useSnapshot, n), plans: make([]useplan, n)}
 	coupons := make([]basket.Coupon, n)
 	bufs := make([]readBuf, n)
+	total := linesTotal(req.Lines, req.Currency)
 	for i, code := range req.Codes {
 		tx.reqs[i] = req.coupon(code)
 		snap, err := e.readUse(ctx, &tx.reqs[i], cust, now, &bufs[i])
@@ -237,7 +238,11 @@ func (e *Engine) decideBasketTx(ctx context.Context, req *BasketRequest, cust Cu
 		}
 		tx.snaps[i] = snap
 		p := &tx.plans[i]
-		if err := decideUse(p, &tx.snaps[i], &tx.reqs[i], now); err != nil {
+		// The rules are decided on the bill the lines come to; the
+		// basket and budgets on the stacked decision, below.
+		bill := tx.reqs[i]
+		bill.Lines, bill.Bill.Amount = nil, total
+		if err := decideUse(p, &tx.snaps[i], &bill, now); err != nil {
 			return nil, err
 		}
 		var b basket.Budget
@@ -266,6 +271,18 @@ func (e *Engine) decideBasketTx(ctx context.Context, req *BasketRequest, cust Cu
 		}
 	}
 	return tx, nil
+}
+
+// linesTotal is what the lines come to: the sum of quantity times unit
+// price, in the currency's minor units (the lines are checked by
+// basket.Stack).
+func linesTotal(lines []basket.Line, currency string) decimal.Decimal {
+	var t decimal.Decimal
+	for i := range lines {
+		t = t.Add(lines[i].UnitPrice.Mul(decimal.NewFromInt(lines[i].Quantity)))
+	}
+	mu := int32(series.MinorUnits(currency))
+	return decimal.New(t.Shift(mu).IntPart(), -mu)
 }
 
 // codesDigest is a digest of the coupons' codes, in any order: 64 bits of
