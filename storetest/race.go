@@ -44,6 +44,7 @@ var races = []race{
 	{"LastUseAfterReversals", raceLastUse},
 	{"TwoEnginesMint", raceTwoEnginesMint},
 	{"BudgetAtCap", raceBudget},
+	{"BasketPairs", raceBasket},
 }
 
 // races runs each race as a subtest of t, one after another, each on an

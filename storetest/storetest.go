@@ -183,6 +183,7 @@ var engineGroups = []struct {
 	{"Generate", generateTests},
 	{"Audience", audienceTests},
 	{"Checkout", checkoutTests},
+	{"Basket", basketTests},
 }
 
 // RunModel runs the model tier, as the subtest Model: a model-based test
