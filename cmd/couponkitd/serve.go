@@ -75,31 +75,10 @@ func serve(ctx context.Context, cfg config, log io.Writer) (err error) {
 			err = fmt.Errorf("closing the store: %w", cerr)
 		}
 	}()
-	ecfg := couponkit.Config{Store: st}
-	if cfg.codeKey != nil {
-		ecfg.CodeKey = func(_ context.Context, seriesID string) ([]byte, error) {
-			return seriesKey(cfg.codeKey, seriesID), nil
-		}
-	} else {
-		fmt.Fprintln(log, "couponkitd: no -code-key-file: series of generated codes cannot be issued")
-	}
-	eng, err := couponkit.New(ecfg)
+	mux, err := routes(st, cfg, log)
 	if err != nil {
-		return fmt.Errorf("starting the engine: %w", err)
+		return err
 	}
-	api := httpapi.New(eng, httpapi.Options{
-		Keys:    cfg.keys,
-		MaxBody: cfg.maxBody,
-		OnError: func(r *http.Request, err error) {
-			fmt.Fprintf(log, "couponkitd: %s %s: %v\n", r.Method, r.URL.Path, err)
-		},
-	})
-	mux := http.NewServeMux()
-	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
-		io.WriteString(w, "ok\n")
-	})
-	mux.Handle("GET /readyz", readyHandler(st.DB(), log))
-	mux.Handle("/", api)
 
 	ln, err := net.Listen("tcp", cfg.addr)
 	if err != nil {
@@ -152,6 +131,37 @@ func serve(ctx context.Context, cfg config, log io.Writer) (err error) {
 	}
 	fmt.Fprintln(log, "couponkitd: stopped")
 	return serr
+}
+
+// routes is the daemon's handler over an engine on st: health, readiness,
+// and the HTTP API.
+func routes(st sqlStore, cfg config, log io.Writer) (*http.ServeMux, error) {
+	ecfg := couponkit.Config{Store: st}
+	if cfg.codeKey != nil {
+		ecfg.CodeKey = func(_ context.Context, seriesID string) ([]byte, error) {
+			return seriesKey(cfg.codeKey, seriesID), nil
+		}
+	} else {
+		fmt.Fprintln(log, "couponkitd: no -code-key-file: series of generated codes cannot be issued")
+	}
+	eng, err := couponkit.New(ecfg)
+	if err != nil {
+		return nil, fmt.Errorf("starting the engine: %w", err)
+	}
+	api := httpapi.New(eng, httpapi.Options{
+		Keys:    cfg.keys,
+		MaxBody: cfg.maxBody,
+		OnError: func(r *http.Request, err error) {
+			fmt.Fprintf(log, "couponkitd: %s %s: %v\n", r.Method, r.URL.Path, err)
+		},
+	})
+	mux := http.NewServeMux()
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		io.WriteString(w, "ok\n")
+	})
+	mux.Handle("GET /readyz", readyHandler(st.DB(), log))
+	mux.Handle("/", api)
+	return mux, nil
 }
 
 // readyHandler answers 200 when a read of db succeeds, 503 otherwise
