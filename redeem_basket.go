@@ -16,6 +16,7 @@ import (
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
@@ -132,7 +133,9 @@ type basketTx struct {
 // is refused with ErrKeyMismatch on "Codes", with another basket on
 // "Lines", as Redeem refuses. A request that shares no code with the
 // first transaction under its key cannot be told from a new one.
-func (e *Engine) RedeemBasket(ctx context.Context, req BasketRequest) (BasketResult, error) {
+func (e *Engine) RedeemBasket(ctx context.Context, req BasketRequest) (_ BasketResult, err error) {
+	ctx, o := e.begin(ctx, observe.RedeemBasket, "")
+	defer o.end(&err)
 	if req.IdempotencyKey == "" {
 		return BasketResult{}, errcode.New(errcode.InvalidArgument, "IdempotencyKey", "is required")
 	}
@@ -143,7 +146,9 @@ func (e *Engine) RedeemBasket(ctx context.Context, req BasketRequest) (BasketRes
 // RedeemBasket does and writes nothing. It answers the result the
 // transaction would have, or the *BasketRefusedError it would get. The
 // idempotency key is not needed, and repeats are not looked for.
-func (e *Engine) ValidateBasket(ctx context.Context, req BasketRequest) (BasketResult, error) {
+func (e *Engine) ValidateBasket(ctx context.Context, req BasketRequest) (_ BasketResult, err error) {
+	ctx, o := e.begin(ctx, observe.ValidateBasket, "")
+	defer o.end(&err)
 	return e.basket(ctx, &req, false)
 }
 

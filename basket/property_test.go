@@ -293,3 +293,27 @@ func TestSplitProperty(t *testing.T) {
 		}
 	})
 }
+
+// A tie in the split goes to the same line whatever the order the lines
+// are given in: two lines of one price share a discount of one cent.
+func TestSplitTieIndependentOfOrder(t *testing.T) {
+	line := func(id string) basket.Line {
+		return basket.Line{ID: id, Product: "p-" + id, Quantity: 1, UnitPrice: decimal.RequireFromString("1.00")}
+	}
+	c := basket.Coupon{Code: "CENT", Discount: series.Discount{Kind: series.Fixed, Amount: decimal.RequireFromString("0.01"), Currency: "EUR"}}
+	var got []string
+	for _, lines := range [][]basket.Line{{line("a"), line("b")}, {line("b"), line("a")}} {
+		d, err := basket.Apply(&basket.Basket{Currency: "EUR", Lines: lines}, c, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range d.Parts {
+			if p.Discount > 0 {
+				got = append(got, p.Line)
+			}
+		}
+	}
+	if len(got) != 2 || got[0] != got[1] {
+		t.Errorf("the cent went to lines %v: the tie must be broken by line id, not by position", got)
+	}
+}

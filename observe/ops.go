@@ -23,6 +23,7 @@ const (
 	ReclaimLapsed      Op = "ReclaimLapsed"
 	Reconcile          Op = "Reconcile"
 	Redeem             Op = "Redeem"
+	RedeemBasket       Op = "RedeemBasket"
 	RedeemAtTill       Op = "RedeemAtTill"
 	Reissue            Op = "Reissue"
 	Release            Op = "Release"
@@ -44,4 +45,5 @@ const (
 	UpdateSeries       Op = "UpdateSeries"
 	Upload             Op = "Upload"
 	Validate           Op = "Validate"
+	ValidateBasket     Op = "ValidateBasket"
 )
