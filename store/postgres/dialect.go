@@ -99,10 +99,14 @@ var dialect = sqlcore.Dialect{
 	// PostgreSQL keeps 64 subtransactions per transaction in shared
 	// memory, past which every snapshot gets slower: groups of 32, and up
 	// to eight groups of different series at once.
-	GroupSize:    32,
-	GroupShards:  8,
-	UnnestRows:   true,
-	CombineReads: true,
+	GroupSize:   32,
+	GroupShards: 8,
+	UnnestRows:  true,
+	// Combined code reads (sqlcore's coderead_batch.go) halve the
+	// server's work per redemption on a hot series, but the fleet's chaos
+	// test (examples/fleet) times out with them on: off until the cause is
+	// found. TestSQLCombinedReads keeps them tested.
+	CombineReads: false,
 	RunGroup:     runGroup,
 	Migrations:   migrations(),
 }

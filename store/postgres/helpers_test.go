@@ -32,6 +32,15 @@ var backend = sqltest.Backend{
 	Migrations: postgres.Migrations(),
 }
 
+// combinedBackend is backend with combined code reads on.
+var combinedBackend = sqltest.Backend{
+	Name:       "postgres",
+	OpenDB:     backend.OpenDB,
+	New:        func(db *sql.DB) sqltest.Store { return postgres.NewCombined(db) },
+	Core:       backend.Core,
+	Migrations: backend.Migrations,
+}
+
 // dsn returns the test database's DSN, skipping the test when it is not
 // set.
 func dsn(t testing.TB) string {

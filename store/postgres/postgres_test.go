@@ -11,6 +11,10 @@ import (
 // TestSQL runs the tests every SQL store of couponkit runs.
 func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
 
+// TestSQLCombinedReads runs the shared tests with combined code reads on,
+// which the store leaves off for now.
+func TestSQLCombinedReads(t *testing.T) { sqltest.Run(t, combinedBackend) }
+
 // caps sizes the conformance suite for a server: fewer race rounds and
 // model sequences than for memory, every race still at full parallelism.
 var caps = storetest.Sizes{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50}
