@@ -273,6 +273,13 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		fmt.Fprintf(w, "%-10s  median %8.0f/s  min %8.0f/s  max %8.0f/s\n", names[c], med[c], slices.Min(rs), slices.Max(rs))
 	}
 	fmt.Fprintf(w, "ratio http ÷ in-process (medians): %.2f\n", med[1]/med[0])
+	// The ratio within each round, whose two runs are neighbours in time,
+	// is steadier than that of the medians when the machine's load drifts.
+	paired := make([]float64, len(rates[0]))
+	for r := range paired {
+		paired[r] = rates[1][r] / rates[0][r]
+	}
+	fmt.Fprintf(w, "ratio http ÷ in-process per round: median %.2f, min %.2f, max %.2f\n", median(paired), slices.Min(paired), slices.Max(paired))
 	return nil
 }
 

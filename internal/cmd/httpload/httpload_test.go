@@ -37,7 +37,7 @@ func TestRun(t *testing.T) {
 			t.Errorf("run %d: round %s %s, want round %s %s", i, m[1], m[2], want[i][0], want[i][1])
 		}
 	}
-	for _, s := range []string{"in-process  median", "http        median", "ratio http ÷ in-process (medians): "} {
+	for _, s := range []string{"in-process  median", "http        median", "ratio http ÷ in-process (medians): ", "ratio http ÷ in-process per round: median "} {
 		if !strings.Contains(got, s) {
 			t.Errorf("output lacks %q", s)
 		}
