@@ -15,12 +15,7 @@ import (
 // COUPONKIT_TEST_POSTGRES: every round times both contenders, alternating,
 // and the summary names both medians and their ratio.
 func TestRun(t *testing.T) {
-	dsn := os.Getenv("COUPONKIT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("COUPONKIT_TEST_POSTGRES is not set: no PostgreSQL to measure on")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	dsn, ctx := postgresDSN(t)
 	var out strings.Builder
 	if err := run(ctx, config{dsn: dsn, clients: 4, n: 20, rounds: 2}, &out); err != nil {
 		t.Fatal(err)
@@ -48,12 +43,7 @@ func TestRun(t *testing.T) {
 // service refuses: a second run over the same codes would be refused, so a
 // coupon redeemed twice with another key must be an error.
 func TestOverHTTPFails(t *testing.T) {
-	dsn := os.Getenv("COUPONKIT_TEST_POSTGRES")
-	if dsn == "" {
-		t.Skip("COUPONKIT_TEST_POSTGRES is not set: no PostgreSQL to measure on")
-	}
-	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer cancel()
+	dsn, ctx := postgresDSN(t)
 	b, err := open(ctx, config{dsn: dsn, clients: 2})
 	if err != nil {
 		t.Fatal(err)
@@ -80,4 +70,17 @@ func TestOverHTTPFails(t *testing.T) {
 			t.Errorf("%s: %d calls after the failure, want 1", name, calls)
 		}
 	}
+}
+
+// postgresDSN is COUPONKIT_TEST_POSTGRES, and a context bounding the test;
+// the test is skipped without it.
+func postgresDSN(t *testing.T) (string, context.Context) {
+	t.Helper()
+	dsn := os.Getenv("COUPONKIT_TEST_POSTGRES")
+	if dsn == "" {
+		t.Skip("COUPONKIT_TEST_POSTGRES is not set: no PostgreSQL to measure on")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	t.Cleanup(cancel)
+	return dsn, ctx
 }
