@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strconv"
 	"strings"
@@ -131,12 +132,7 @@ const minSecret = 16
 func parseKeys(s string) ([]httpapi.APIKey, error) {
 	var keys []httpapi.APIKey
 	names, secrets := map[string]bool{}, map[string]bool{}
-	for i, entry := range strings.Split(s, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		n := strconv.Itoa(i + 1)
+	for n, entry := range entries(s) {
 		name, rest, ok1 := strings.Cut(entry, ":")
 		role, secret, ok2 := strings.Cut(rest, ":")
 		if !ok1 || !ok2 {
@@ -166,12 +162,7 @@ func parseKeys(s string) ([]httpapi.APIKey, error) {
 func parseTillKeys(s string) (map[string][]byte, error) {
 	keys := map[string][]byte{}
 	ids, secrets := map[string]bool{}, map[string]bool{}
-	for i, entry := range strings.Split(s, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		n := strconv.Itoa(i + 1)
+	for n, entry := range entries(s) {
 		id, secret, ok := strings.Cut(entry, ":")
 		if !ok {
 			return nil, fmt.Errorf("key %s: want till-id:secret", n)
@@ -185,6 +176,19 @@ func parseTillKeys(s string) (map[string][]byte, error) {
 		keys[id] = []byte(secret)
 	}
 	return keys, nil
+}
+
+// entries yields the comma-separated entries of s, trimmed, each with its
+// position from 1 (counting blank ones, which it skips).
+func entries(s string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i, entry := range strings.Split(s, ",") {
+			entry = strings.TrimSpace(entry)
+			if entry != "" && !yield(strconv.Itoa(i+1), entry) {
+				return
+			}
+		}
+	}
 }
 
 // checkKey checks the n-th key, name with secret: the secret is long
