@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/couponkit/couponkit/httpapi"
+	"github.com/couponkit/couponkit/store"
 )
 
 var testKeys = []httpapi.APIKey{
@@ -13,10 +14,16 @@ var testKeys = []httpapi.APIKey{
 	{Name: "till", Secret: []byte("till-secret"), Role: httpapi.Till},
 }
 
-// TestRoles checks what each role may do, and that a missing, unknown or
-// empty key is refused alike.
+// TestRoles checks on each store what each role may do, and that a
+// missing, unknown or empty key is refused alike.
 func TestRoles(t *testing.T) {
-	f := newFixture(t, httpapi.Options{Keys: append(testKeys, httpapi.APIKey{Name: "empty", Role: httpapi.Operator})})
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) { testRoles(t, open(t)) })
+	}
+}
+
+func testRoles(t *testing.T, st store.Store) {
+	f := newFixtureOn(t, st, httpapi.Options{Keys: append(testKeys, httpapi.APIKey{Name: "empty", Role: httpapi.Operator})})
 	bearer := func(s string) []string { return []string{"Authorization", "Bearer " + s} }
 	redeem := `{"customer":{"id":"alice"},"idempotency_key":"k1","bill":{"amount":"80","currency":"EUR"}}`
 	revoke := `{"couponSeriesId":"` + f.series + `","couponCodes":["` + f.code + `"]}`
@@ -51,12 +58,19 @@ func TestRoles(t *testing.T) {
 	}
 }
 
-// TestThrottle checks that a key's failed code look-ups are throttled
-// once its bucket is empty, whatever it asks for then, that another key
-// is not, and that the bucket refills with time.
+// TestThrottle checks on each store that a key's failed code look-ups are
+// throttled once its bucket is empty, whatever it asks for then, that
+// another key is not, and that the bucket refills with time (a fake
+// clock).
 func TestThrottle(t *testing.T) {
+	for name, open := range stores {
+		t.Run(name, func(t *testing.T) { testThrottle(t, open(t)) })
+	}
+}
+
+func testThrottle(t *testing.T, st store.Store) {
 	now := time.Date(2026, 12, 1, 10, 0, 0, 0, time.UTC)
-	f := newFixture(t, httpapi.Options{Keys: testKeys, FailedLookups: 3, Now: func() time.Time { return now }})
+	f := newFixtureOn(t, st, httpapi.Options{Keys: testKeys, FailedLookups: 3, Now: func() time.Time { return now }})
 	shop := []string{"Authorization", "Bearer checkout-secret"}
 	guess := func(code string, header []string) int {
 		return f.serve("POST", "/v1/coupons/"+code+"/validate", "application/json",

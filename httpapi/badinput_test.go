@@ -17,8 +17,9 @@ import (
 	"github.com/couponkit/couponkit/store/memstore"
 )
 
-// fixture is an engine on memstore with one series of generated codes and
-// one coupon of it issued to alice, behind httpapi's handler.
+// fixture is an engine on a store (memstore for newFixture) with one
+// series of generated codes and one coupon of it issued to alice, behind
+// httpapi's handler.
 type fixture struct {
 	st     store.Store
 	h      http.Handler
@@ -28,8 +29,13 @@ type fixture struct {
 
 func newFixture(t testing.TB, opts httpapi.Options) *fixture {
 	t.Helper()
+	return newFixtureOn(t, memstore.New(), opts)
+}
+
+// newFixtureOn is newFixture on the store st.
+func newFixtureOn(t testing.TB, st store.Store, opts httpapi.Options) *fixture {
+	t.Helper()
 	ctx := context.Background()
-	st := memstore.New()
 	e, err := couponkit.New(couponkit.Config{Store: st, CodeKey: func(context.Context, string) ([]byte, error) {
 		return []byte("a test key"), nil
 	}})

@@ -6,6 +6,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"iter"
 	"os"
 	"strconv"
 	"strings"
@@ -16,9 +17,12 @@ import (
 
 // config is serve's settings.
 type config struct {
-	db              string
-	addr            string
-	keys            []httpapi.APIKey
+	db   string
+	addr string
+	keys []httpapi.APIKey
+	// tillKeys are the tills' secrets by till id; empty when no till is
+	// configured.
+	tillKeys        map[string][]byte
 	noAuth          bool
 	maxBody         int64
 	shutdownTimeout time.Duration
@@ -38,6 +42,7 @@ const (
 	envMaxBody         = "COUPONKITD_MAX_BODY"
 	envShutdownTimeout = "COUPONKITD_SHUTDOWN_TIMEOUT"
 	envCodeKeyFile     = "COUPONKITD_CODE_KEY_FILE"
+	envTillKeys        = "COUPONKITD_TILL_KEYS"
 )
 
 // parseServe reads serve's flags, each defaulting to its environment
@@ -49,6 +54,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 		db      = fs.String("db", "couponkit.db", "the store: an SQLite file's path, or a postgres:// URL (env "+envDB+")")
 		addr    = fs.String("addr", "127.0.0.1:8080", "the address to listen on (env "+envAddr+")")
 		keys    = fs.String("keys", "", "API keys as name:role:secret,... with role operator, checkout or till (env "+envKeys+")")
+		tills   = fs.String("till-keys", "", "the tills' keys of the till protocol under /till as till-id:secret,... (env "+envTillKeys+")")
 		noAuth  = fs.Bool("no-auth", false, "serve without API keys: every caller is an operator (env "+envNoAuth+")")
 		maxBody = fs.Int64("max-body", httpapi.DefaultMaxBody, "the largest JSON request body in bytes (env "+envMaxBody+")")
 		keyFile = fs.String("code-key-file", "", "a file holding the secret key of generated codes, at least 16 bytes (env "+envCodeKeyFile+")")
@@ -59,6 +65,7 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 	for _, e := range []struct{ env, flag string }{
 		{envDB, "db"}, {envAddr, "addr"}, {envKeys, "keys"}, {envNoAuth, "no-auth"},
 		{envMaxBody, "max-body"}, {envShutdownTimeout, "shutdown-timeout"}, {envCodeKeyFile, "code-key-file"},
+		{envTillKeys, "till-keys"},
 	} {
 		if v := getenv(e.env); v != "" {
 			if err := fs.Set(e.flag, v); err != nil {
@@ -90,6 +97,9 @@ func parseServe(args []string, getenv func(string) string, stderr io.Writer) (co
 		return config{}, usagef("-keys: %w", err)
 	}
 	cfg.keys = k
+	if cfg.tillKeys, err = parseTillKeys(*tills); err != nil {
+		return config{}, usagef("-till-keys: %w", err)
+	}
 	if *keyFile != "" {
 		b, err := os.ReadFile(*keyFile)
 		if err != nil {
@@ -122,12 +132,7 @@ const minSecret = 16
 func parseKeys(s string) ([]httpapi.APIKey, error) {
 	var keys []httpapi.APIKey
 	names, secrets := map[string]bool{}, map[string]bool{}
-	for i, entry := range strings.Split(s, ",") {
-		entry = strings.TrimSpace(entry)
-		if entry == "" {
-			continue
-		}
-		n := strconv.Itoa(i + 1)
+	for n, entry := range entries(s) {
 		name, rest, ok1 := strings.Cut(entry, ":")
 		role, secret, ok2 := strings.Cut(rest, ":")
 		if !ok1 || !ok2 {
@@ -140,19 +145,67 @@ func parseKeys(s string) ([]httpapi.APIKey, error) {
 		if !ok {
 			return nil, fmt.Errorf("key %s (%s): role %q: want operator, checkout or till", n, name, role)
 		}
-		if len(secret) < minSecret {
-			return nil, fmt.Errorf("key %s (%s): secret of %d characters: want at least %d", n, name, len(secret), minSecret)
+		if err := checkKey(n, "name", name, secret, names, secrets); err != nil {
+			return nil, err
 		}
-		if names[name] {
-			return nil, fmt.Errorf("key %s: name %q given twice", n, name)
-		}
-		if secrets[secret] {
-			return nil, fmt.Errorf("key %s (%s): secret given twice", n, name)
-		}
-		names[name], secrets[secret] = true, true
 		keys = append(keys, httpapi.APIKey{Name: name, Role: r, Secret: []byte(secret)})
 	}
 	return keys, nil
+}
+
+// parseTillKeys reads the tills' keys of the till protocol, written
+// till-id:secret and separated by commas: the id is the till's (what it
+// sends as the Couponkit-Till header), the secret what it sends as
+// "Authorization: Bearer <secret>", at least 16 characters, without
+// commas (it may contain colons). Ids and secrets are unique. Blank
+// entries are ignored; none gives an empty map.
+func parseTillKeys(s string) (map[string][]byte, error) {
+	keys := map[string][]byte{}
+	ids, secrets := map[string]bool{}, map[string]bool{}
+	for n, entry := range entries(s) {
+		id, secret, ok := strings.Cut(entry, ":")
+		if !ok {
+			return nil, fmt.Errorf("key %s: want till-id:secret", n)
+		}
+		if id == "" {
+			return nil, fmt.Errorf("key %s: empty till id", n)
+		}
+		if err := checkKey(n, "till id", id, secret, ids, secrets); err != nil {
+			return nil, err
+		}
+		keys[id] = []byte(secret)
+	}
+	return keys, nil
+}
+
+// entries yields the comma-separated entries of s, trimmed, each with its
+// position from 1 (counting blank ones, which it skips).
+func entries(s string) iter.Seq2[string, string] {
+	return func(yield func(string, string) bool) {
+		for i, entry := range strings.Split(s, ",") {
+			entry = strings.TrimSpace(entry)
+			if entry != "" && !yield(strconv.Itoa(i+1), entry) {
+				return
+			}
+		}
+	}
+}
+
+// checkKey checks the n-th key, name with secret: the secret is long
+// enough, and neither was given before (in names and secrets, which it
+// then records). what says what the name is, for the errors.
+func checkKey(n, what, name, secret string, names, secrets map[string]bool) error {
+	if len(secret) < minSecret {
+		return fmt.Errorf("key %s (%s): secret of %d characters: want at least %d", n, name, len(secret), minSecret)
+	}
+	if names[name] {
+		return fmt.Errorf("key %s: %s %q given twice", n, what, name)
+	}
+	if secrets[secret] {
+		return fmt.Errorf("key %s (%s): secret given twice", n, name)
+	}
+	names[name], secrets[secret] = true, true
+	return nil
 }
 
 // parseRole returns the role named s.

@@ -15,6 +15,8 @@
 //	-addr HOST:PORT     COUPONKITD_ADDR     the address to listen on (127.0.0.1:8080)
 //	-keys LIST          COUPONKITD_KEYS     API keys, name:role:secret,... with role
 //	                                        operator, checkout or till
+//	-till-keys LIST     COUPONKITD_TILL_KEYS the tills of the till protocol
+//	                                        under /till, till-id:secret,...
 //	-no-auth            COUPONKITD_NO_AUTH  serve without API keys: every caller
 //	                                        is an operator (refused with -keys)
 //	-max-body BYTES     COUPONKITD_MAX_BODY the largest JSON body (1048576)
@@ -32,8 +34,15 @@
 // "Authorization: Bearer <secret>". Names and secrets are unique. Prefer
 // COUPONKITD_KEYS to -keys: a command line is visible to other users of
 // the machine. The code key of each series is HMAC-SHA256 of its id under
-// the file's secret; keep the file, as codes are made from it. The till
-// protocol under /till is mounted but knows no till (every call is 401).
+// the file's secret; keep the file, as codes are made from it.
+//
+// The till protocol (package tillhttp) is mounted under /till; it knows
+// the tills of -till-keys, each till-id:secret: a till sends its id as the
+// Couponkit-Till header and its secret as "Authorization: Bearer
+// <secret>". Secrets are at least 16 characters without commas (they may
+// contain colons) and never expire; ids and secrets are unique. Without
+// -till-keys the protocol knows no till, and every call is 401. Prefer
+// COUPONKITD_TILL_KEYS to the flag, as for -keys.
 //
 // serve applies the store's migrations, then answers the API, GET /healthz
 // (200 while the process is up) and GET /readyz (200 when a read of the store

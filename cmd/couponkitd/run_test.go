@@ -98,6 +98,12 @@ func TestRunUsage(t *testing.T) {
 		{"short code key", []string{"serve", "-keys", testKeys, "-code-key-file", shortKey(t)}, nil, "a key of 5 bytes: want at least 16"},
 		{"missing code key", []string{"serve", "-keys", testKeys, "-code-key-file", "/no/such/file"}, nil, "-code-key-file: open /no/such/file"},
 		{"bad environment", []string{"serve", "-keys", testKeys}, map[string]string{envShutdownTimeout: "soon"}, `environment COUPONKITD_SHUTDOWN_TIMEOUT="soon"`},
+		{"till key without secret", []string{"serve", "-keys", testKeys, "-till-keys", "pos-1"}, nil, "-till-keys: key 1: want till-id:secret"},
+		{"till key with empty id", []string{"serve", "-keys", testKeys, "-till-keys", ":" + tillSecret}, nil, "-till-keys: key 1: empty till id"},
+		{"short till secret", []string{"serve", "-keys", testKeys, "-till-keys", "pos-1:short"}, nil, "-till-keys: key 1 (pos-1): secret of 5 characters: want at least 16"},
+		{"till id twice", []string{"serve", "-keys", testKeys, "-till-keys", "pos-1:" + tillSecret + ",pos-1:" + operatorSecret}, nil, `-till-keys: key 2: till id "pos-1" given twice`},
+		{"till secret twice", []string{"serve", "-keys", testKeys, "-till-keys", "pos-1:" + tillSecret + ", ,pos-2:" + tillSecret}, nil, "-till-keys: key 3 (pos-2): secret given twice"},
+		{"bad till keys in the environment", []string{"serve", "-keys", testKeys}, map[string]string{envTillKeys: "pos-1:short"}, "-till-keys: key 1 (pos-1): secret of 5"},
 		{"bad keys in the environment", []string{"serve"}, map[string]string{envKeys: "x:y:z"}, `-keys: key 1 (x): role "y"`},
 	}
 	for _, tt := range tests {

@@ -18,6 +18,7 @@ import (
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/postgres"
 	"github.com/couponkit/couponkit/store/sqlite"
+	"github.com/couponkit/couponkit/till/tillhttp"
 )
 
 // sqlStore is what serve needs of a store: the engine's store, its
@@ -149,8 +150,9 @@ func routes(st sqlStore, cfg config, log io.Writer) (*http.ServeMux, error) {
 		return nil, fmt.Errorf("starting the engine: %w", err)
 	}
 	api := httpapi.New(eng, httpapi.Options{
-		Keys:    cfg.keys,
-		MaxBody: cfg.maxBody,
+		Keys:     cfg.keys,
+		TillKeys: tillKeys(cfg.tillKeys),
+		MaxBody:  cfg.maxBody,
 		OnError: func(r *http.Request, err error) {
 			fmt.Fprintf(log, "couponkitd: %s %s: %v\n", r.Method, r.URL.Path, err)
 		},
@@ -187,4 +189,13 @@ func ready(ctx context.Context, db *sql.DB) error {
 		return nil
 	}
 	return err
+}
+
+// tillKeys returns the till protocol's keys of the tills' secrets by id:
+// secrets that never expire.
+func tillKeys(secrets map[string][]byte) tillhttp.Keys {
+	return func(till string) (tillhttp.Secret, bool) {
+		s, ok := secrets[till]
+		return tillhttp.Secret{Value: s}, ok
+	}
 }

@@ -184,7 +184,9 @@ func TestDocumentedExamples(t *testing.T) {
 	}
 	for _, tc := range tests {
 		for name, open := range map[string]func(*testing.T) store.Store{
-			"memstore": func(*testing.T) store.Store { return memstore.New() }, "sqlite": newSQLite,
+			"memstore": func(*testing.T) store.Store { return memstore.New() },
+			"sqlite":   newSQLite,
+			"postgres": apiwalk.Postgres,
 		} {
 			t.Run(tc.name+"/"+name, func(t *testing.T) {
 				s := newTestServerOn(t, open(t))
