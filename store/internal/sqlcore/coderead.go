@@ -84,16 +84,9 @@ func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounte
 		param := func() string { n++; return s.d.Param(n) }
 		sel := "SELECT " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)"
 		for _, cc := range counters {
-			code, holder := "''", "''"
-			if cc.ByCode {
-				code, holder = "c.canonical", "c.slot"
-			}
-			key := func() string {
-				return " FROM ck_counters k WHERE k.counter = " + param() + s.d.SQL.Small + " AND k.series_id = c.series_id AND k.code = " +
-					code + " AND k.holder = " + holder + " AND k.customer = " + param() + s.d.SQL.Text + ")"
-			}
-			sel += ", (SELECT k.n" + key()
-			sel += ", (SELECT k.last" + key()
+			// Each key is written twice: for n, then for last.
+			n := s.counterRead(cc, "k.n", param()+s.d.SQL.Small, param()+s.d.SQL.Text)
+			sel += n + s.counterRead(cc, "k.last", param()+s.d.SQL.Small, param()+s.d.SQL.Text)
 		}
 		where := " WHERE c.canonical = " + param() + s.d.SQL.Text
 		if seriesID != "" {
@@ -136,4 +129,16 @@ func b2i(b bool) int {
 		return 1
 	}
 	return 0
+}
+
+// counterRead is ", (SELECT col FROM ck_counters ...)": the column col of
+// the counter cc of the coupon c, its kind and customer the SQL
+// expressions kind and customer.
+func (s *Store) counterRead(cc store.CouponCounter, col, kind, customer string) string {
+	code, holder := "''", "''"
+	if cc.ByCode {
+		code, holder = "c.canonical", "c.slot"
+	}
+	return ", (SELECT " + col + " FROM ck_counters k WHERE k.counter = " + kind + " AND k.series_id = c.series_id AND k.code = " +
+		code + " AND k.holder = " + holder + " AND k.customer = " + customer + ")"
 }

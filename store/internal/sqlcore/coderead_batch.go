@@ -252,15 +252,9 @@ func (s *Store) readCodesSQL(bySeries bool, counters []store.CouponCounter) stri
 	var b strings.Builder
 	b.WriteString("SELECT v.i, " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)")
 	for j, cc := range counters {
-		code, holder := "''", "''"
-		if cc.ByCode {
-			code, holder = "c.canonical", "c.slot"
-		}
-		kind := s.d.Param(nArrays+1+j) + s.d.SQL.Small
-		key := " FROM ck_counters k WHERE k.counter = " + kind + " AND k.series_id = c.series_id AND k.code = " +
-			code + " AND k.holder = " + holder + " AND k.customer = v.k" + itoa(int64(j)) + ")"
-		b.WriteString(", (SELECT k.n" + key)
-		b.WriteString(", (SELECT k.last" + key)
+		kind, customer := s.d.Param(nArrays+1+j)+s.d.SQL.Small, "v.k"+itoa(int64(j))
+		b.WriteString(s.counterRead(cc, "k.n", kind, customer))
+		b.WriteString(s.counterRead(cc, "k.last", kind, customer))
 	}
 	b.WriteString(" FROM unnest(" + s.d.Param(1) + "::text[]")
 	cols := "code"

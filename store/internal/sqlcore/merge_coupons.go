@@ -54,7 +54,7 @@ func (s *Store) planCouponRows(p *Planned, coupons []store.CouponUpdate) bool {
 func (s *Store) insertCouponRows(p *Planned, q string, args []any, coupons []store.CouponUpdate) {
 	at := len(p.c.NewCoupons)
 	if at > 1 {
-		at = len(s.rowPieces(at))
+		at = len(s.rowPieces(at, changeRowsPerInsert))
 	}
 	p.Ops = slices.Insert(p.Ops, at, Op{Kind: OpExpectN, SQL: q, Args: args, want: int64(len(coupons)),
 		fail: func() error { return &store.ConflictError{Kind: "coupon", ID: coupons[0].Coupon.ID} }})

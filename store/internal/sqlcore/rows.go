@@ -90,7 +90,7 @@ const changeRowsPerInsert = 128
 // after the other, in pieces of at most changeRowsPerInsert rows.
 func (s *Store) planRows(p *Planned, table, cols string, n int, args []any) {
 	from := 0
-	for _, rows := range s.rowPieces(len(args) / n) {
+	for _, rows := range s.rowPieces(len(args)/n, changeRowsPerInsert) {
 		to := from + rows
 		q, qargs := s.multiRow(table, cols, n, args[from*n:to*n:to*n], rows)
 		p.Ops = append(p.Ops, Op{Kind: OpExec, SQL: q, Args: qargs, errf: func(err error) error { return RedoOnConstraint(s, err) }})
@@ -98,13 +98,14 @@ func (s *Store) planRows(p *Planned, table, cols string, n int, args []any) {
 	}
 }
 
-// rowPieces is how planRows splits n rows into statements: in pieces
-// (see pieces), or, where rows are sent as arrays, in one.
-func (s *Store) rowPieces(n int) []int {
+// rowPieces splits n rows into the statements of a multi-row plan: in
+// pieces of at most max (see pieces), or, where rows are sent as arrays
+// (Dialect.UnnestRows), in one.
+func (s *Store) rowPieces(n, max int) []int {
 	if s.d.UnnestRows && n > 0 {
 		return []int{n}
 	}
-	return pieces(n, changeRowsPerInsert)
+	return pieces(n, max)
 }
 
 // bumpClass is what one multi-row counter upsert checks beside each row's
@@ -140,11 +141,7 @@ func (s *Store) planBumps(p *Planned, e *encoder, multi bool) {
 	var run []int // bumps of one class, to be written together
 	var cls bumpClass
 	flush := func() {
-		chunks := pieces(len(run), bumpRowsPerStmt)
-		if s.d.UnnestRows && len(run) > 1 {
-			chunks = []int{len(run)} // any number of rows is one statement
-		}
-		for _, n := range chunks {
+		for _, n := range s.rowPieces(len(run), bumpRowsPerStmt) {
 			if n == 1 {
 				s.planBump(p, e, run[0])
 			} else {
