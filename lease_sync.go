@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/couponkit/couponkit/errcode"
@@ -275,8 +276,11 @@ func (e *Engine) entryChange(ctx context.Context, till string, x *JournalEntry, 
 		// An allowed use bumps the series' counter under its guard
 		// (decideEntry); a refused one is counted all the same, since
 		// the discount was given.
-		k := store.CounterKey{Counter: limits.SeriesUses, Series: l.SeriesID}
-		ch.Bumps = append(ch.Bumps, store.Bump{Key: k, Delta: 1, At: x.At})
+		b, err := e.conflictedSeriesUse(ctx, l.SeriesID, x.At, &rec)
+		if err != nil {
+			return nil, rec, err
+		}
+		ch.Bumps = append(ch.Bumps, b)
 	}
 	n, write, over := used, onLease, false
 	switch {
@@ -297,6 +301,39 @@ func (e *Engine) entryChange(ctx context.Context, till string, x *JournalEntry, 
 	}
 	ch.TillEntries = []lease.Entry{rec}
 	return ch, rec, nil
+}
+
+// conflictedSeriesUse is the bump of the series' use counter by a use
+// the central refused (rec's conflicts) and that its lease cannot take:
+// the discount was given, so the use is counted on the series all the
+// same. A use that passes the series' limit says so: when the limit is
+// reached already, rec gets the series-limit conflict (unless the plan
+// found it), whatever other conflict it has (a coupon used up stops the
+// rules from being weighed); when it is not, the bump is guarded by the
+// limit, so that a use filling the series meanwhile fails the change and
+// the next attempt flags this one.
+func (e *Engine) conflictedSeriesUse(ctx context.Context, seriesID string, at time.Time, rec *lease.Entry) (store.Bump, error) {
+	k := store.CounterKey{Counter: limits.SeriesUses, Series: seriesID}
+	b := store.Bump{Key: k, Delta: 1, At: at}
+	s, err := e.series(ctx, seriesID)
+	if err != nil {
+		return b, err
+	}
+	lim := s.Redemption.MaxPerSeries
+	if lim.Unlimited() {
+		return b, nil
+	}
+	var n [1]store.Count
+	if err := e.st.Counters(ctx, []store.CounterKey{k}, n[:]); err != nil {
+		return b, err
+	}
+	switch {
+	case lim.Allows(n[0].N):
+		b.Guard = limits.Guard{Counter: limits.SeriesUses, Limit: lim}
+	case !slices.ContainsFunc(rec.Conflicts, func(r refusal.Refusal) bool { return r.Rule == refusal.SeriesLimit }):
+		rec.Conflicts = append(rec.Conflicts, refusal.OfferUsedUp(int64(lim), n[0].N))
+	}
+	return b, nil
 }
 
 // overAllowance is the extra conflict of a conflicted use that took its

@@ -85,9 +85,7 @@ func (u *Use) rule(r limits.Reason) Refusal {
 		return mk(r, CustomerLimit, Params{Limit: l, Used: c.CustomerCode},
 			"You have used this coupon the most times allowed ("+itoa(l)+").")
 	case limits.SeriesLimit:
-		l := int64(rs.MaxPerSeries)
-		return mk(r, SeriesLimit, Params{Limit: l, Used: c.Series},
-			"This offer has been used the most times allowed ("+itoa(l)+").")
+		return OfferUsedUp(int64(rs.MaxPerSeries), c.Series)
 	case limits.RepeatNotAllowed:
 		return mk(r, RepeatNotAllowed, Params{Limit: 1, Used: c.CustomerCode},
 			"You have already used this coupon; it can be used once per customer.")
@@ -240,6 +238,13 @@ func UsedUpAfter(limit, used int64) Refusal {
 		msg = "This coupon has already been used the most times allowed (" + itoa(used) + " of " + itoa(limit) + ")."
 	}
 	return Refusal{Code: errcode.Redeemed, Rule: UsedUp, Params: Params{Limit: limit, Used: used}, Message: msg}
+}
+
+// OfferUsedUp is the refusal of a use of a series whose use limit is
+// reached: limit uses allowed, used counted.
+func OfferUsedUp(limit, used int64) Refusal {
+	return mk(limits.SeriesLimit, SeriesLimit, Params{Limit: limit, Used: used},
+		"This offer has been used the most times allowed ("+itoa(limit)+").")
 }
 
 // HeldUntil is the refusal of a coupon whose remaining uses are held by

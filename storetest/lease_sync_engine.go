@@ -1,6 +1,7 @@
 package storetest
 
 import (
+	"slices"
 	"testing"
 	"time"
 
@@ -141,9 +142,18 @@ func testSyncAfterReclaim(t *testing.T, e *env) {
 		t.Errorf("a use after the reclaim that the series cannot fit: %+v, want a series-limit conflict", r[0])
 	}
 	same(t, e.count(k).N, int64(4), "it is recorded and counted all the same")
+	r = e.sync(t, "till-1", entry("k3", l.ID, a.Code, alice, sale))
+	rules := make([]refusal.Rule, len(r[0].Conflicts))
+	for i, c := range r[0].Conflicts {
+		rules[i] = c.Rule
+	}
+	if r[0].Counted != lease.OnSeries || !slices.Contains(rules, refusal.UsedUp) || !slices.Contains(rules, refusal.SeriesLimit) {
+		t.Errorf("a use of a used coupon after the reclaim, past the series' limit: %+v, want its coupon's and the series-limit conflicts", r[0])
+	}
+	same(t, e.count(k).N, int64(5), "it is counted on the series too")
 	closed := e.lease(t, l.ID)
 	same(t, closed.Used, lease.Slice{}, "a closed lease counts no more uses")
-	same(t, closed.Conflicted, int64(1), "but counts a conflicted use against its allowance")
+	same(t, closed.Conflicted, int64(2), "but counts its conflicted uses against its allowance")
 	e.wantTillInvariant(t, s.ID)
 }
 
