@@ -5,6 +5,7 @@ import (
 	"database/sql"
 	"strings"
 	"sync"
+	"sync/atomic"
 
 	"github.com/couponkit/couponkit/store"
 )
@@ -48,6 +49,7 @@ type readShape struct {
 
 // codeReadCall is one waiting ReadCode: its request, and its answer.
 type codeReadCall struct {
+	ctx            context.Context // the caller's
 	seriesID, code string
 	counters       []store.CouponCounter
 	reads          []store.CodeRead
@@ -64,7 +66,7 @@ type codeReadCall struct {
 // still waiting.
 func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeReadCall) ([]store.CodeRead, error) {
 	r := s.reads
-	call.wake = make(chan struct{}, 1)
+	call.ctx, call.wake = ctx, make(chan struct{}, 1)
 	r.mu.Lock()
 	sh := r.shapes[shape]
 	if sh == nil {
@@ -157,7 +159,8 @@ func signal(wake chan struct{}) {
 // readBatch reads for every call of batch, all of one shape, with one
 // statement, and sets each call's answer.
 func (s *Store) readBatch(batch []*codeReadCall) {
-	ctx := context.Background() // no one caller's cancellation ends the read
+	ctx, cancel := batchContext(batch)
+	defer cancel()
 	first := batch[0]
 	counters, bySeries := first.counters, first.seriesID != ""
 	arrays := make([]any, 0, 2+len(counters))
@@ -227,6 +230,31 @@ func (s *Store) readBatch(batch []*codeReadCall) {
 	}
 	for _, c := range batch {
 		c.err = s.rereadEscaped(ctx, c.reads, c.counters)
+	}
+}
+
+// batchContext is the context of a combined read of batch: no one
+// caller's cancellation ends a read the others wait for, but the read
+// ends once every caller has given up (a server that stopped answering
+// holds no leader past its callers' deadlines). Call the cancel function
+// when the read is done.
+func batchContext(batch []*codeReadCall) (context.Context, context.CancelFunc) {
+	ctx, cancel := context.WithCancel(context.Background())
+	var waiting atomic.Int32
+	waiting.Store(int32(len(batch)))
+	stops := make([]func() bool, len(batch))
+	for i, c := range batch {
+		stops[i] = context.AfterFunc(c.ctx, func() {
+			if waiting.Add(-1) == 0 {
+				cancel()
+			}
+		})
+	}
+	return ctx, func() {
+		for _, stop := range stops {
+			stop()
+		}
+		cancel()
 	}
 }
 
