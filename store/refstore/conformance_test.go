@@ -8,9 +8,10 @@ import (
 	"github.com/couponkit/couponkit/storetest"
 )
 
-// TestConformance runs the storetest conformance suite against Store.
+// TestConformance runs the storetest conformance suite against Store, at
+// its short sizes under the race detector.
 func TestConformance(t *testing.T) {
-	storetest.Run(t, func(t *testing.T) store.Store { return refstore.New() }, storetest.Sizes{})
+	storetest.Run(t, func(t *testing.T) store.Store { return refstore.New() }, storetest.Sizes{Short: raceEnabled})
 }
 
 // BenchmarkConformance runs the storetest benchmarks against Store.

@@ -40,10 +40,11 @@ func openDB(t testing.TB) *sql.DB {
 	return db
 }
 
-// open opens a migrated store on a fresh file.
+// open opens a migrated store on a fresh file, a copy of the migrated
+// template (its Migrate finds nothing to do).
 func open(t testing.TB) *sqlite.Store {
 	t.Helper()
-	return backend.Open(t).(*sqlite.Store)
+	return openAt(t, migratedFile(t))
 }
 
 // openAt opens a migrated store on the file at path, closed when the test

@@ -12,8 +12,9 @@ import (
 func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
 
 // caps sizes the conformance suite for a file: fewer race rounds and model
-// sequences than for memory, every race still at full parallelism.
-var caps = storetest.Sizes{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50}
+// sequences than for memory, every race still at full parallelism; short
+// under the race detector.
+var caps = storetest.Sizes{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50, Short: raceEnabled}
 
 // TestConformance runs the storetest suite on a file in a temporary
 // directory per subtest.

@@ -1,0 +1,5 @@
+//go:build !race
+
+package refstore_test
+
+const raceEnabled = false
