@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -122,7 +123,7 @@ func checkFieldCounts(t *testing.T) {
 // redemption, counter and history, and the engine's counters.
 func (mc *machine) check(t *rapid.T) {
 	e, m := mc.e, mc.m
-	for _, s := range []*mseries{m.g, m.c, m.u} {
+	for _, s := range m.all {
 		got, err := e.st.ListCoupons(e.ctx, store.CouponQuery{CouponFilter: store.CouponFilter{SeriesID: s.id()}})
 		if err != nil {
 			t.Fatalf("ListCoupons: %v", err)
@@ -159,6 +160,9 @@ func (mc *machine) check(t *rapid.T) {
 		}
 		if n := m.count(key(limits.SeriesUses, s.id(), "", "")).N; sc.Uses != n {
 			t.Fatalf("Engine.Counters(%s).Uses is %d; the model says %d", s.s.Name, sc.Uses, n)
+		}
+		if n := m.count(budgetKeysOf(s.id(), "")[0]).N; !sc.BudgetSpent.Amount.Equal(decimal.New(n, -2)) {
+			t.Fatalf("Engine.Counters(%s).BudgetSpent is %s; the model says %d cents", s.s.Name, sc.BudgetSpent, n)
 		}
 	}
 	keys := make([]store.CounterKey, 0, len(m.counts))
