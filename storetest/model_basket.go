@@ -116,15 +116,13 @@ func (b *mbasket) total() int64 {
 	return t
 }
 
-// String shows the lines in their order, and is the basket's identity: a
-// request repeating a key must repeat it exactly.
+// String shows the lines in their order. It is the basket's identity: a
+// request repeating a key must repeat the lines exactly (the bill amount
+// given with them is their total, or none).
 func (b *mbasket) String() string {
 	var s strings.Builder
 	for _, l := range b.lines {
 		fmt.Fprintf(&s, "%s:%s%vx%d@%s ", l.ID, l.Product, l.Categories, l.Quantity, l.UnitPrice)
-	}
-	if !b.bill.IsZero() {
-		fmt.Fprintf(&s, "bill %s", b.bill)
 	}
 	return strings.TrimSpace(s.String())
 }
@@ -417,6 +415,9 @@ func (m *model) checkDigest(bk, got string) string {
 func (b *mbasket) label() string {
 	if b == nil {
 		return ""
+	}
+	if !b.bill.IsZero() {
+		return ", basket " + b.String() + " bill " + b.bill.String()
 	}
 	return ", basket " + b.String()
 }
