@@ -346,7 +346,7 @@ func (m *model) giveBack(r *coupon.Redemption, c *coupon.Coupon, now time.Time) 
 	for _, k := range useKeysOf(r.SeriesID, codeScopeOf(c), r.Customer) {
 		m.bump(k, -1, now)
 	}
-	m.takeBudget(r, -1, now)
+	m.bumpBudgets(r, -r.Budget, now)
 	var last time.Time
 	for _, o := range m.reds {
 		if o.SeriesID == r.SeriesID && o.Customer == r.Customer && (o.Status == coupon.StatusRedeemed || o.HoldActive(now)) && o.At.After(last) {

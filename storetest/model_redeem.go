@@ -231,7 +231,7 @@ func (m *model) applyUse(p usePlan, cust, k string, ttl time.Duration, redID, ne
 		Bill: p.co.bill, Discount: decimal.New(p.co.discount, -2), Currency: "EUR",
 		Lines: m.digests[p.co.basket], Parts: p.co.parts, Reduced: p.co.reduced, Budget: p.co.spend}
 	m.basketOf[r.ID] = p.co.basket
-	m.takeBudget(r, 1, now)
+	m.bumpBudgets(r, r.Budget, now)
 	kind := coupon.EventRedeemed
 	if ttl == 0 {
 		r.Status, r.ConfirmedAt = coupon.StatusRedeemed, now
