@@ -33,7 +33,7 @@ import (
 // then compares the result and the state as Reverse does.
 
 // modelBasketSeries is series B: generated codes that anyone may redeem
-// (code level 4, customer level 3 with repeat), at most 2 issues per
+// (code level 3, customer level 2 with repeat), at most 2 issues per
 // customer and 4 in all, valid to the end of the second day; on shoes but
 // not the sale boot, at least 2 eligible units coming to at least 20 EUR;
 // a budget of 40 EUR in all and 20 EUR per customer. Its discount (20%
@@ -43,7 +43,7 @@ func modelBasketSeries(perUnit, refuse bool) series.Series {
 	return baseSeries("model B", series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Alphanumeric}, func(s *series.Series) {
 		s.Issuance.MaxPerCustomer = 2
 		s.Issuance.MaxTotal = 4
-		s.Redemption = limits.RedemptionRules{AnyoneMayRedeem: true, MaxPerCode: 4, Repeat: true, MaxPerCustomer: 3}
+		s.Redemption = limits.RedemptionRules{AnyoneMayRedeem: true, MaxPerCode: 3, Repeat: true, MaxPerCustomer: 2}
 		s.Expiry = series.Expiry{Kind: series.DaysFromIssue, N: 2}
 		s.Discount = series.Discount{Kind: series.Percent, Percent: dec("20"), Cap: nullDec("15"), Currency: "EUR"}
 		if perUnit {
