@@ -26,19 +26,27 @@ import (
 // series C (the common code HOLI; anyone may redeem, once per customer;
 // series level 4; transferable; valid 2 days), and series U (an uploaded
 // pool of four codes; holder only, once; one issue per customer, sending
-// the existing coupon again; not transferable; valid 3 days).
+// the existing coupon again; not transferable; valid 3 days), and series B
+// (generated codes used on baskets under product rules and money budgets:
+// see modelBasketSeries).
 type model struct {
-	series  map[string]*mseries // by id
-	g, c, u *mseries
-	coupons map[string]*coupon.Coupon
-	reds    map[string]*coupon.Redemption
-	counts  map[store.CounterKey]store.Count
-	events  map[string][]evRec // by coupon id
+	series     map[string]*mseries // by id
+	g, c, u, b *mseries
+	all        []*mseries // G, C, U, B
+	coupons    map[string]*coupon.Coupon
+	reds       map[string]*coupon.Redemption
+	counts     map[store.CounterKey]store.Count
+	events     map[string][]evRec // by coupon id
 	// notified is how many OnRemaining calls the engine should have made.
 	notified int
 	// issued is, by series id and idempotency key, the coupon a keyed issue
 	// made and the customer it was made for.
 	issued map[[2]string]issuedByKey
+	// basketOf is, by redemption id, the basket it was made on
+	// (mbasket.String; "" for a bill alone), and digests the digest the
+	// engine recorded for each basket (checkDigest).
+	basketOf map[string]string
+	digests  map[string]string
 }
 
 // issuedByKey is the coupon an issue with an idempotency key made, and its
@@ -88,17 +96,20 @@ func modelSeries() (g, c, u series.Series) {
 
 var modelCustomers = []string{"m1", "m2", "m3"}
 
-func newModel(g, c, u series.Series, pool []coupon.Coupon) *model {
+func newModel(g, c, u, b series.Series, pool []coupon.Coupon) *model {
 	m := &model{
-		series:  map[string]*mseries{},
-		coupons: map[string]*coupon.Coupon{},
-		issued:  map[[2]string]issuedByKey{},
-		reds:    map[string]*coupon.Redemption{},
-		counts:  map[store.CounterKey]store.Count{},
-		events:  map[string][]evRec{},
+		series:   map[string]*mseries{},
+		coupons:  map[string]*coupon.Coupon{},
+		issued:   map[[2]string]issuedByKey{},
+		reds:     map[string]*coupon.Redemption{},
+		counts:   map[store.CounterKey]store.Count{},
+		events:   map[string][]evRec{},
+		basketOf: map[string]string{},
+		digests:  map[string]string{},
 	}
-	m.g, m.c, m.u = &mseries{g}, &mseries{c}, &mseries{u}
-	for _, s := range []*mseries{m.g, m.c, m.u} {
+	m.g, m.c, m.u, m.b = &mseries{g}, &mseries{c}, &mseries{u}, &mseries{b}
+	m.all = []*mseries{m.g, m.c, m.u, m.b}
+	for _, s := range m.all {
 		m.series[s.id()] = s
 	}
 	for i := range pool {
@@ -328,13 +339,14 @@ func (m *model) release(r *coupon.Redemption, now time.Time) {
 }
 
 // giveBack takes the use r, already released or reversed, off its
-// counters, and sets the customer's last use in the series, which the
+// counters, gives back what it took of its series' budgets, and sets the customer's last use in the series, which the
 // redemption gap counts from, to their latest use that still counts: an
 // unreversed redemption or a hold live at now (none: the zero time).
 func (m *model) giveBack(r *coupon.Redemption, c *coupon.Coupon, now time.Time) {
 	for _, k := range useKeysOf(r.SeriesID, codeScopeOf(c), r.Customer) {
 		m.bump(k, -1, now)
 	}
+	m.bumpBudgets(r, -r.Budget, now)
 	var last time.Time
 	for _, o := range m.reds {
 		if o.SeriesID == r.SeriesID && o.Customer == r.Customer && (o.Status == coupon.StatusRedeemed || o.HoldActive(now)) && o.At.After(last) {

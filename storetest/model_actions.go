@@ -84,10 +84,16 @@ func (mc *machine) checkFresh(t *rapid.T, op string, got coupon.Coupon, fresh st
 	}
 }
 
-func (mc *machine) use(t *rapid.T, hold bool) {
-	code := mc.drawCode(t)
+// use redeems or holds a code of any series, on a basket now and then;
+// useB one of series B, mostly on a basket.
+func (mc *machine) use(t *rapid.T, hold bool) { mc.useCode(t, mc.drawCode(t), hold) }
+
+func (mc *machine) useB(t *rapid.T, hold bool) { mc.useCode(t, mc.drawCodeOf(t, mc.m.b), hold) }
+
+func (mc *machine) useCode(t *rapid.T, code string, hold bool) {
 	cust := mc.drawUser(t, code, "customer")
 	k := rapid.SampledFrom([]string{"k1", "k2", "k3"}).Draw(t, "key")
+	b := mc.drawBasketFor(t, code)
 	var ttl time.Duration
 	name := "Redeem"
 	if hold {
@@ -95,9 +101,9 @@ func (mc *machine) use(t *rapid.T, hold bool) {
 		name = "Hold"
 	}
 	now := mc.e.clk.Now()
-	op := fmt.Sprintf("%s(%s by %s, key %s) at %s", name, code, cust, k, now.Format(time.DateTime))
-	p := mc.m.use(code, cust, k, hold, now)
-	req := redeemReq(code, cust, k, "100")
+	op := fmt.Sprintf("%s(%s by %s, key %s%s) at %s", name, code, cust, k, b.label(), now.Format(time.DateTime))
+	p := mc.m.use(code, cust, k, b, hold, now)
+	req := b.request(code, cust, k)
 	var res couponkit.RedeemResult
 	var err error
 	if hold {
@@ -127,24 +133,35 @@ func (mc *machine) use(t *rapid.T, hold bool) {
 	if p.insert && mc.m.coupons[res.Coupon.ID] != nil {
 		t.Fatalf("%s: a non-holder's own coupon of the common code must be new; the engine used %s", op, res.Coupon.ID)
 	}
+	if msg := mc.m.checkDigest(p.co.basket, res.Redemption.Lines); msg != "" {
+		t.Fatalf("%s: %s", op, msg)
+	}
+	if p.co.reduced {
+		mc.stats[name+": ok, reduced by a budget"]++
+	}
 	r := mc.m.applyUse(p, cust, k, ttl, res.Redemption.ID, res.Coupon.ID, now)
 	match(t, op+": the redemption", res.Redemption, *r)
 	match(t, op+": the coupon", res.Coupon, *mc.m.coupons[r.CouponID])
-	match(t, op+": the discount", res.Discount, eur("10"))
+	match(t, op+": the discount", res.Discount, cents(p.co.discount))
 }
 
-func (mc *machine) validate(t *rapid.T) {
-	code := mc.drawCode(t)
+func (mc *machine) validate(t *rapid.T) { mc.validateCode(t, mc.drawCode(t)) }
+
+func (mc *machine) validateB(t *rapid.T) { mc.validateCode(t, mc.drawCodeOf(t, mc.m.b)) }
+
+func (mc *machine) validateCode(t *rapid.T, code string) {
 	cust := mc.drawUser(t, code, "customer")
+	b := mc.drawBasketFor(t, code)
 	now := mc.e.clk.Now()
-	op := fmt.Sprintf("Validate(%s by %s) at %s", code, cust, now.Format(time.DateTime))
-	p := mc.m.plan(code, cust, now)
-	chk, err := mc.e.e.Validate(mc.e.ctx, redeemReq(code, cust, "v", "100"))
+	op := fmt.Sprintf("Validate(%s by %s%s) at %s", code, cust, b.label(), now.Format(time.DateTime))
+	p := mc.m.plan(code, cust, b, now)
+	chk, err := mc.e.e.Validate(mc.e.ctx, b.request(code, cust, "v"))
 	mc.expect(t, op, err, p.want)
-	if err != nil || p.insert {
+	if err != nil {
 		return
 	}
-	match(t, op+": the coupon", chk.Coupon, *p.c)
+	want := couponkit.Check{Coupon: *p.c, Discount: cents(p.co.discount), Parts: p.co.parts, Reduced: p.co.reduced}
+	match(t, op+": the check", chk, want)
 }
 
 func (mc *machine) confirm(t *rapid.T) {

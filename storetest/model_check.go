@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/shopspring/decimal"
 	"pgregory.net/rapid"
 
 	"github.com/couponkit/couponkit/coupon"
@@ -118,11 +119,29 @@ func checkFieldCounts(t *testing.T) {
 	}
 }
 
+// checkSeriesCounters compares the engine's running totals of s (issues,
+// uses, budget spent) with the model's counters.
+func (mc *machine) checkSeriesCounters(t *rapid.T, s *mseries) {
+	sc, err := mc.e.e.Counters(mc.e.ctx, s.id())
+	if err != nil {
+		t.Fatalf("Counters: %v", err)
+	}
+	if n := mc.m.count(key(limits.SeriesIssued, s.id(), "", "")).N; sc.Issued != n {
+		t.Fatalf("Engine.Counters(%s).Issued is %d; the model says %d", s.s.Name, sc.Issued, n)
+	}
+	if n := mc.m.count(key(limits.SeriesUses, s.id(), "", "")).N; sc.Uses != n {
+		t.Fatalf("Engine.Counters(%s).Uses is %d; the model says %d", s.s.Name, sc.Uses, n)
+	}
+	if n := mc.m.count(budgetKeysOf(s.id(), "")[0]).N; !sc.BudgetSpent.Amount.Equal(decimal.New(n, -2)) {
+		t.Fatalf("Engine.Counters(%s).BudgetSpent is %s; the model says %d cents", s.s.Name, sc.BudgetSpent, n)
+	}
+}
+
 // check compares the whole stored state with the model: every coupon,
 // redemption, counter and history, and the engine's counters.
 func (mc *machine) check(t *rapid.T) {
 	e, m := mc.e, mc.m
-	for _, s := range []*mseries{m.g, m.c, m.u} {
+	for _, s := range m.all {
 		got, err := e.st.ListCoupons(e.ctx, store.CouponQuery{CouponFilter: store.CouponFilter{SeriesID: s.id()}})
 		if err != nil {
 			t.Fatalf("ListCoupons: %v", err)
@@ -150,16 +169,7 @@ func (mc *machine) check(t *rapid.T) {
 			wantR = append(wantR, *r)
 		}
 		matchAll(t, "the stored redemptions of "+s.s.Name, rs, wantR, redemptionsEqual)
-		sc, err := e.e.Counters(e.ctx, s.id())
-		if err != nil {
-			t.Fatalf("Counters: %v", err)
-		}
-		if n := m.count(key(limits.SeriesIssued, s.id(), "", "")).N; sc.Issued != n {
-			t.Fatalf("Engine.Counters(%s).Issued is %d; the model says %d", s.s.Name, sc.Issued, n)
-		}
-		if n := m.count(key(limits.SeriesUses, s.id(), "", "")).N; sc.Uses != n {
-			t.Fatalf("Engine.Counters(%s).Uses is %d; the model says %d", s.s.Name, sc.Uses, n)
-		}
+		mc.checkSeriesCounters(t, s)
 	}
 	keys := make([]store.CounterKey, 0, len(m.counts))
 	for k := range m.counts {

@@ -30,7 +30,7 @@ func (h *harness) model(t *testing.T) {
 	stats := map[string]int{}
 	withRapidFlags(checks, h.sizes.RapidSteps, func() {
 		rapid.Check(t, func(rt *rapid.T) {
-			mt := newMachine(t, h, stats)
+			mt := newMachine(t, rt, h, stats)
 			rt.Repeat(mt.actions())
 		})
 	})
@@ -100,13 +100,18 @@ type machine struct {
 	feed  modelFeed      // what checkFeed has read of the feed
 }
 
-func newMachine(t *testing.T, h *harness, stats map[string]int) *machine {
+// newMachine builds the world of one run; series B's discount and budget
+// policy are drawn.
+func newMachine(t *testing.T, rt *rapid.T, h *harness, stats map[string]int) *machine {
+	perUnit := rapid.Bool().Draw(rt, "B's discount is per unit")
+	refuse := rapid.Bool().Draw(rt, "B refuses past its budget")
 	e := h.env(t)
 	e.addCustomers(modelCustomers...)
 	gc, cc, uc := modelSeries()
 	g, c, u := e.createSeries(gc), e.createSeries(cc), e.createSeries(uc)
+	b := e.createSeries(modelBasketSeries(perUnit, refuse))
 	e.upload(u.ID, "U-1", "U-2", "U-3", "U-4")
-	return &machine{e: e, m: newModel(g, c, u, e.seriesCoupons(u.ID)), stats: stats}
+	return &machine{e: e, m: newModel(g, c, u, b, e.seriesCoupons(u.ID)), stats: stats}
 }
 
 func (mc *machine) actions() map[string]func(*rapid.T) {
@@ -118,6 +123,9 @@ func (mc *machine) actions() map[string]func(*rapid.T) {
 		"Redeem again":   func(t *rapid.T) { mc.use(t, false) },
 		"Hold":           func(t *rapid.T) { mc.use(t, true) },
 		"Validate":       mc.validate,
+		"Redeem B":       func(t *rapid.T) { mc.useB(t, false) },
+		"Hold B":         func(t *rapid.T) { mc.useB(t, true) },
+		"Validate B":     mc.validateB,
 		"Confirm":        mc.confirm,
 		"Release":        mc.release,
 		"Reverse":        mc.reverse,
@@ -134,13 +142,7 @@ func (mc *machine) actions() map[string]func(*rapid.T) {
 // ---- draws ----
 
 func (mc *machine) drawSeries(t *rapid.T) *mseries {
-	switch rapid.SampledFrom([]string{"G", "C", "U"}).Draw(t, "series") {
-	case "G":
-		return mc.m.g
-	case "C":
-		return mc.m.c
-	}
-	return mc.m.u
+	return mc.m.all[rapid.IntRange(0, len(mc.m.all)-1).Draw(t, "series")]
 }
 
 func drawCustomer(t *rapid.T, label string) string {
@@ -205,4 +207,44 @@ func (mc *machine) drawRedemption(t *rapid.T, prefer ...coupon.RedemptionStatus)
 	default:
 		return rapid.SampledFrom(preferred).Draw(t, "preferred redemption")
 	}
+}
+
+// drawCodeOf draws a code of series s as drawCode does: mostly one usable
+// now, else any of s; drawCode's when s has none.
+func (mc *machine) drawCodeOf(t *rapid.T, s *mseries) string {
+	now := mc.e.clk.Now()
+	var live, all []string
+	for _, c := range mc.m.sortedCoupons(func(c *coupon.Coupon) bool { return c.SeriesID == s.id() }) {
+		all = append(all, c.Code)
+		if stateAt(c, now) == coupon.Issued {
+			live = append(live, c.Code)
+		}
+	}
+	if len(all) == 0 {
+		return mc.drawCode(t)
+	}
+	code := rapid.SampledFrom(all).Draw(t, "code of "+s.s.Name)
+	if len(live) > 0 && rapid.IntRange(0, 3).Draw(t, "live") > 0 {
+		code = rapid.SampledFrom(live).Draw(t, "live code of "+s.s.Name)
+	}
+	if rapid.IntRange(0, 3).Draw(t, "case") == 0 {
+		code = strings.ToLower(code)
+	}
+	return code
+}
+
+// drawBasketFor draws the basket a use of code is made on, or nil for a
+// bill of 100 EUR alone: a code of series B mostly has one, any other now
+// and then.
+func (mc *machine) drawBasketFor(t *rapid.T, code string) *mbasket {
+	onB := false
+	if cs := mc.m.byCode(code); len(cs) > 0 && cs[0].SeriesID == mc.m.b.id() {
+		onB = true
+	}
+	// rapid draws the ends of a range more often than the middle: the
+	// odds hang on a value in the middle.
+	if pick := rapid.IntRange(0, 7).Draw(t, "basket pick"); onB == (pick == 3) {
+		return nil
+	}
+	return drawBasket(t)
 }

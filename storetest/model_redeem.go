@@ -27,14 +27,29 @@ type usePlan struct {
 	// take its last uses.
 	state errcode.Code
 	rs    []limits.Reason
+	// co is what the basket (or the bill) and the budgets decide; bad
+	// says its input is refused before anything else.
+	co  checkoutPlan
+	bad bool
 }
 
-// refusals is the list of refusal codes a plan's refusal gives, as the
-// refusal model orders and de-duplicates them: the coupon's own state
-// alone when it settles the matter; uses held first, then the broken rules
-// by code, less the code and customer levels and "once per customer" that
-// the held uses already say.
+// refusals is the list of refusal codes a plan's refusal gives: those of
+// the coupon and the rules, then, unless the coupon's own state settles
+// the matter, those of the basket or the budgets.
 func (p *usePlan) refusals() []errcode.Code {
+	out := p.ruleRefusals()
+	if len(p.co.refs) > 0 && !settledCodes(out) {
+		out = append(out, p.co.refs...)
+	}
+	return out
+}
+
+// ruleRefusals is the list of refusal codes of the coupon and the rules,
+// as the refusal model orders and de-duplicates them: the coupon's own
+// state alone when it settles the matter; uses held first, then the broken
+// rules by code, less the code and customer levels and "once per
+// customer" that the held uses already say.
+func (p *usePlan) ruleRefusals() []errcode.Code {
 	switch p.state {
 	case 0, errcode.LimitReached:
 	default:
@@ -102,9 +117,11 @@ func couponState(c *coupon.Coupon, capacity int64, now time.Time) errcode.Code {
 	return 0
 }
 
-// plan evaluates one use of code by cust now, as a snapshot: no lapsed hold
-// is released. It is Validate's view and the first step of a use.
-func (m *model) plan(code, cust string, now time.Time) usePlan {
+// plan evaluates one use of code by cust on basket b (nil: the bill alone)
+// now, as a snapshot: no lapsed hold is released. It is Validate's view
+// and the first step of a use. Bad input is refused once the coupon is
+// found, before its state and the rules are looked at.
+func (m *model) plan(code, cust string, b *mbasket, now time.Time) usePlan {
 	cs := m.byCode(code)
 	if len(cs) == 0 {
 		return usePlan{want: fail(errcode.CouponNotFound)}
@@ -134,6 +151,10 @@ func (m *model) plan(code, cust string, now time.Time) usePlan {
 		// Not the redeemer's: answered as an unknown code.
 		return usePlan{want: fail(errcode.CouponNotFound)}
 	}
+	if p.co = m.checkout(s, cust, b); p.co.err != 0 {
+		p.want, p.bad = fail(p.co.err), true
+		return p
+	}
 	p.state = couponState(p.c, s.capacity(), now)
 	p.rs = m.redeemReasons(s, p.c, cust, now)
 	if rs := p.refusals(); len(rs) > 0 {
@@ -142,18 +163,19 @@ func (m *model) plan(code, cust string, now time.Time) usePlan {
 	return p
 }
 
-// use runs a redemption (ttl 0) or hold through the model's rules,
-// releasing lapsed holds in the way as the engine does, and returns the
-// plan it ends with. It does not apply a success: see applyUse.
-func (m *model) use(code, cust, k string, hold bool, now time.Time) usePlan {
+// use runs a redemption (ttl 0) or hold on basket b through the model's
+// rules, releasing lapsed holds in the way as the engine does, and returns
+// the plan it ends with. It does not apply a success: see applyUse. A
+// refusal of the basket alone releases nothing: no hold changes it.
+func (m *model) use(code, cust, k string, b *mbasket, hold bool, now time.Time) usePlan {
 	for {
-		p := m.plan(code, cust, now)
-		if p.s == nil {
-			return p // not found
+		p := m.plan(code, cust, b, now)
+		if p.s == nil || p.bad {
+			return p // not found, or bad input
 		}
 		if !p.insert {
 			if r := m.byKey(p.c.ID, k); r != nil {
-				p.want, p.replay = sameUse(r, cust, hold, now), r
+				p.want, p.replay = m.sameUse(r, cust, &p.co, hold, now), r
 				if !p.want.success() {
 					p.replay = nil
 				}
@@ -163,7 +185,7 @@ func (m *model) use(code, cust, k string, hold bool, now time.Time) usePlan {
 		if p.want.success() {
 			return p
 		}
-		if p.state != 0 && p.state != errcode.LimitReached {
+		if p.state != 0 && p.state != errcode.LimitReached || p.state == 0 && len(p.rs) == 0 && !p.co.budget {
 			return p
 		}
 		if m.releaseLapsed(now, func(r *coupon.Redemption) bool { return r.SeriesID == p.s.id() }) > 0 {
@@ -174,13 +196,13 @@ func (m *model) use(code, cust, k string, hold bool, now time.Time) usePlan {
 }
 
 // sameUse is the answer to a request that repeats the key of use r: a
-// replay, or the error that says the key was used for another request or
-// names a hold that is no longer live. The model's requests all have the
-// same bill and place.
-func sameUse(r *coupon.Redemption, cust string, hold bool, now time.Time) want {
+// replay, or the error that says the key was used for another request
+// (another kind, customer, bill or basket) or names a hold that is no
+// longer live. The model's requests all have the same place.
+func (m *model) sameUse(r *coupon.Redemption, cust string, co *checkoutPlan, hold bool, now time.Time) want {
 	wasHold := !r.HoldExpiresAt.IsZero()
 	switch {
-	case wasHold != hold, r.Customer != cust:
+	case wasHold != hold, r.Customer != cust, !r.Bill.Equal(co.bill), m.basketOf[r.ID] != co.basket:
 		return fail(errcode.KeyMismatch)
 	case !wasHold:
 		return ok()
@@ -194,7 +216,8 @@ func sameUse(r *coupon.Redemption, cust string, hold bool, now time.Time) want {
 
 // applyUse records a successful use of plan p by cust with key k: a
 // redemption (ttl 0) or a hold, with the engine's ids for the redemption
-// and, when p.insert, the redeemer's new coupon.
+// and, when p.insert, the redeemer's new coupon; the bill, discount, parts
+// and budget the plan decided, and what it takes of the budgets.
 func (m *model) applyUse(p usePlan, cust, k string, ttl time.Duration, redID, newCouponID string, now time.Time) *coupon.Redemption {
 	c := p.c
 	if p.insert {
@@ -205,7 +228,10 @@ func (m *model) applyUse(p usePlan, cust, k string, ttl time.Duration, redID, ne
 		m.bump(key(limits.CustomerIssued, p.s.id(), "", cust), 1, now)
 	}
 	r := &coupon.Redemption{ID: redID, CouponID: c.ID, SeriesID: p.s.id(), Customer: cust, IdempotencyKey: k, At: now,
-		Bill: decimal.NewFromInt(100), Discount: decimal.NewFromInt(10), Currency: "EUR"}
+		Bill: p.co.bill, Discount: decimal.New(p.co.discount, -2), Currency: "EUR",
+		Lines: m.digests[p.co.basket], Parts: p.co.parts, Reduced: p.co.reduced, Budget: p.co.spend}
+	m.basketOf[r.ID] = p.co.basket
+	m.bumpBudgets(r, r.Budget, now)
 	kind := coupon.EventRedeemed
 	if ttl == 0 {
 		r.Status, r.ConfirmedAt = coupon.StatusRedeemed, now

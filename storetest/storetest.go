@@ -190,9 +190,11 @@ var engineGroups = []struct {
 // (pgregory.net/rapid) that draws random sequences of every engine
 // operation on a small world (three customers, a generated series with
 // low limits at every level, a common series, an uploaded pool of four
-// codes) and, after every step, compares the engine's result and the
-// whole stored state (every coupon, redemption, counter and history) with
-// a plain in-memory model of the rules. sizes.RapidChecks and
+// codes, and a generated series used on baskets under product rules and
+// money budgets) and, after every step, compares the engine's result and
+// the whole stored state (every coupon, redemption with its per-line
+// split, counter, budget and history) with a plain in-memory model of the
+// rules. sizes.RapidChecks and
 // sizes.RapidSteps set how many sequences it draws and how long they are.
 //
 // To pass, a store must hold the contract across any sequence of
