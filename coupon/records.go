@@ -53,8 +53,9 @@ type Redemption struct {
 	// a series without a budget.
 	Budget int64 `json:"budget,omitempty"`
 	// Returns are the returns made of the redemption so far, in order
-	// (see Return): partial returns, and the return that gave back what
-	// was left. A redemption reversed whole at once has none.
+	// (see Return): partial returns and chargebacks, and a keyed whole
+	// reversal. A whole reversal without a key adds none: the status
+	// says it.
 	Returns []Return `json:"returns,omitempty"`
 }
 
