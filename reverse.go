@@ -72,6 +72,12 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (_ RedeemResul
 		if err != nil {
 			return err
 		}
+		// The redemption again, read after its coupon: a return committed
+		// after this read moved the coupon's version, which the write
+		// expects, so no return is overwritten or given back twice.
+		if r, err = e.st.Redemption(ctx, r.ID); err != nil {
+			return err
+		}
 		if req.returning() {
 			return e.returnUse(ctx, &req, &r, &c, &s, &out)
 		}
