@@ -240,14 +240,14 @@ func budgetBumps(dst []store.Bump, p *useplan, at time.Time) []store.Bump {
 	return dst
 }
 
-// budgetBack appends to dst the bumps that give back what use r took of
-// its series' budgets.
-func budgetBack(dst []store.Bump, r *coupon.Redemption, at time.Time) []store.Bump {
-	if r.Budget <= 0 {
+// budgetBumpsBack appends to dst the bumps that give back amount of what
+// use r took of its series' budgets.
+func budgetBumpsBack(dst []store.Bump, r *coupon.Redemption, amount int64, at time.Time) []store.Bump {
+	if amount <= 0 {
 		return dst
 	}
 	for _, k := range budgetKeys(r.SeriesID, r.Customer) {
-		dst = append(dst, store.Bump{Key: k, Delta: -r.Budget, At: at})
+		dst = append(dst, store.Bump{Key: k, Delta: -amount, At: at})
 	}
 	return dst
 }

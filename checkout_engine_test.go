@@ -24,7 +24,15 @@ func TestCheckoutJSON(t *testing.T) {
 	jsontest.RoundTrip(t, couponkit.Check{Coupon: coupon.Coupon{ID: "c1", State: coupon.Issued}, Discount: series.Money{Amount: decimal.RequireFromString("9.00"), Currency: "EUR"},
 		Parts: []coupon.Part{{Line: "1", Quantity: 2, Base: 9000, Discount: 900}}, Reduced: true})
 	jsontest.RoundTrip(t, coupon.Redemption{ID: "r1", Status: coupon.StatusRedeemed, Lines: "0f", Parts: []coupon.Part{{Line: "1", Quantity: 1, Base: 5, Discount: 1}},
-		Reduced: true, Budget: 1, Bill: decimal.RequireFromString("5"), Discount: decimal.RequireFromString("0.01"), Currency: "EUR"})
+		Reduced: true, Budget: 1, Bill: decimal.RequireFromString("5"), Discount: decimal.RequireFromString("0.01"), Currency: "EUR",
+		Returns: []coupon.Return{{Key: "ret-1", At: time.Date(2030, 1, 2, 3, 4, 5, 0, time.UTC), Lines: []coupon.ReturnLine{{Line: "1", Quantity: 1}},
+			Discount: 1, Budget: 1, Use: true}}})
+	jsontest.RoundTrip(t, couponkit.ReverseRequest{Redemption: couponkit.UseRef{ID: "r1"}, Actor: "till-1", Reason: "returned",
+		Lines: []basket.Return{{Line: "1", Quantity: 2}}, Amount: decimal.RequireFromString("12.5"), Chargeback: true, IdempotencyKey: "ret-1"})
+	jsontest.RoundTrip(t, couponkit.RedeemResult{Redemption: coupon.Redemption{ID: "r1", Status: coupon.StatusRedeemed, Bill: decimal.RequireFromString("5"),
+		Discount: decimal.RequireFromString("1"), Currency: "EUR"}, Coupon: coupon.Coupon{ID: "c1", State: coupon.Issued},
+		Return: coupon.Return{Key: "ret-1", Amount: 250, Whole: true, Chargeback: true, Discount: 25, Budget: 25}})
+	jsontest.RoundTrip(t, coupon.Event{ID: "e1", Kind: coupon.EventReturned, CouponID: "c1", Returned: 100, BudgetBack: 100, UseBack: true})
 }
 
 // A till's journal of offline uses of a series with a budget: the entries

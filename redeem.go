@@ -57,6 +57,10 @@ type RedeemResult struct {
 	// Replayed is true when the idempotency key had been used with the same
 	// parameters: the result is the first one, and nothing changed.
 	Replayed bool `json:"replayed,omitempty"`
+	// Return, for a return (Reverse with Lines, Amount, Chargeback or an
+	// idempotency key), is the return as recorded on the redemption: what
+	// it asked and what it gave back.
+	Return coupon.Return `json:"return,omitzero"`
 }
 
 // Check is what a redemption would do now: the coupon it would use (its

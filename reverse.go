@@ -4,6 +4,9 @@ import (
 	"context"
 	"time"
 
+	"github.com/shopspring/decimal"
+
+	"github.com/couponkit/couponkit/basket"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/observe"
@@ -11,22 +14,56 @@ import (
 	"github.com/couponkit/couponkit/store"
 )
 
-// ReverseRequest names a redemption to reverse.
+// ReverseRequest names a redemption to reverse, whole or in part.
+//
+// Without Lines, Amount, Chargeback and IdempotencyKey it is a whole
+// reversal. With any of them it is a return (see Reverse), and
+// IdempotencyKey is required.
 type ReverseRequest struct {
 	Redemption UseRef `json:"redemption"`
 	Actor      string `json:"actor,omitempty"`
 	Reason     string `json:"reason,omitempty"`
+	// Lines, for a redemption made on a basket's lines, are the units
+	// handed back, each line (coupon.Part.Line) at most once; at most
+	// basket.MaxLines.
+	Lines []basket.Return `json:"lines,omitempty"`
+	// Amount, for a redemption made on a basket's lines, is the amount
+	// handed back, in the redemption's currency, exact in its minor units
+	// and measured before the discount (as coupon.Part.Base). Not with
+	// Lines.
+	Amount decimal.Decimal `json:"amount,omitzero"`
+	// Chargeback marks a return forced by a payment dispute: it never
+	// gives back the use. Without Lines or Amount it returns everything
+	// left.
+	Chargeback bool `json:"chargeback,omitempty"`
+	// IdempotencyKey names the return, per redemption: a repeat with the
+	// same key and input answers the first result and changes nothing;
+	// other input under it is ErrKeyMismatch.
+	IdempotencyKey string `json:"idempotency_key,omitempty"`
 }
 
 // Reverse undoes one redemption: the use is given back to every limit and
 // the coupon is usable again, with Reversed set and LastStatusChange now.
 // The redemption gap then counts from the customer's latest unreversed use
 // or live hold in the series, as if the reversed one had not been made. A
-// redemption is reversed once; again is ErrAlreadyReversed.
+// redemption is reversed once; again is ErrAlreadyReversed. What it took
+// of the series' budgets and no return gave back yet is given back.
+//
+// With Lines or Amount it is a return of part of a redemption made on a
+// basket's lines; with Chargeback and neither, a chargeback of everything
+// left; with only an IdempotencyKey, a whole reversal recorded as a
+// return. The series' return policy (series.ReturnPolicy) says what a
+// partial return or a chargeback gives back: the returned share of the
+// budgets, the use (with the return that brings everything back; never
+// for a chargeback), both or neither. Returns add up and never give back
+// more than was taken; the result's Return says what this one gave back.
+// Bad input is an errcode.InvalidArgument error naming the field (more
+// units than are left to return, a line the redemption does not hold, an
+// amount past what is left), and changes nothing.
 func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (_ RedeemResult, err error) {
 	ctx, o := e.begin(ctx, observe.Reverse, req.Redemption.Code)
 	defer o.end(&err)
-	if err := e.admit(req.validate()); err != nil {
+	if err := e.admit(first(req.validate(), req.validateReturn())); err != nil {
 		return RedeemResult{}, err
 	}
 	var out RedeemResult
@@ -34,6 +71,15 @@ func (e *Engine) Reverse(ctx context.Context, req ReverseRequest) (_ RedeemResul
 		r, c, s, err := e.useOf(ctx, &req.Redemption)
 		if err != nil {
 			return err
+		}
+		// The redemption again, read after its coupon: a return committed
+		// after this read moved the coupon's version, which the write
+		// expects, so no return is overwritten or given back twice.
+		if r, err = e.st.Redemption(ctx, r.ID); err != nil {
+			return err
+		}
+		if req.returning() {
+			return e.returnUse(ctx, &req, &r, &c, &s, &out)
 		}
 		loc, err := e.location(&s)
 		if err != nil {
@@ -136,9 +182,15 @@ func (e *Engine) readGiveBack(ctx context.Context, r *coupon.Redemption, c *coup
 // and, on the customer's series uses counter, that counter's last-increment
 // time moved back to the customer's latest other use that still counts
 // (coupon.LastUse), expecting the value read; and what it took of its
-// series' budgets.
+// series' budgets that its returns did not give back yet.
 func giveBackBumps(g *giveBack, r *coupon.Redemption, now time.Time) []store.Bump {
-	bumps := budgetBack(undoBumps(g.keys[:], now), r, now)
+	return useBackBumps(g, r, now, r.Budget-r.ReturnedBudget())
+}
+
+// useBackBumps returns the bumps of giveBackBumps, but budget, not what
+// is left of what r took, given back to the budgets.
+func useBackBumps(g *giveBack, r *coupon.Redemption, now time.Time, budget int64) []store.Bump {
+	bumps := budgetBumpsBack(undoBumps(g.keys[:], now), r, budget, now)
 	for i := range bumps {
 		if bumps[i].Key.Counter != limits.CustomerSeriesUses {
 			continue

@@ -109,11 +109,12 @@ const (
 	EventAudienceRemoved                        // Customer was taken off the series' audience list (no coupon)
 	EventIssuanceThreshold                      // a notification: Remaining coupons of the series are left to issue (no coupon)
 	EventReminderDue                            // a notification: an expiry reminder on Channel came due for the holder
+	EventReturned                               // part of a redemption was returned (Returned, BudgetBack; the use kept)
 )
 
 var kindNames = []string{"", "created", "issued", "redeemed", "reversed", "revoked", "expired",
 	"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released",
-	"audience_added", "audience_removed", "issuance_threshold", "reminder_due"}
+	"audience_added", "audience_removed", "issuance_threshold", "reminder_due", "returned"}
 
 // Valid reports whether k is one of the event kinds.
 func (k EventKind) Valid() bool { return validName(kindNames, uint8(k)) }

@@ -29,7 +29,7 @@ func TestNamesRoundTrip(t *testing.T) {
 			func(b []byte) (textValue, error) { var s RedemptionStatus; err := s.UnmarshalText(b); return s, err }},
 		{"EventKind", []string{"created", "issued", "redeemed", "reversed", "revoked", "expired",
 			"transferred_out", "transfer_received", "reissued", "held", "hold_confirmed", "hold_released",
-			"audience_added", "audience_removed", "issuance_threshold", "reminder_due"},
+			"audience_added", "audience_removed", "issuance_threshold", "reminder_due", "returned"},
 			func(i int) textValue { return EventKind(i) },
 			func(b []byte) (textValue, error) { var k EventKind; err := k.UnmarshalText(b); return k, err }},
 	}
@@ -75,7 +75,7 @@ func TestNamesRoundTrip(t *testing.T) {
 func TestNameMessages(t *testing.T) {
 	var ce *errcode.Error
 	var k EventKind
-	if err := k.UnmarshalText([]byte("made")); !errors.As(err, &ce) || ce.Message != `unknown name "made"; one of: created, issued, redeemed, reversed, revoked, expired, transferred_out, transfer_received, reissued, held, hold_confirmed, hold_released, audience_added, audience_removed, issuance_threshold, reminder_due` {
+	if err := k.UnmarshalText([]byte("made")); !errors.As(err, &ce) || ce.Message != `unknown name "made"; one of: created, issued, redeemed, reversed, revoked, expired, transferred_out, transfer_received, reissued, held, hold_confirmed, hold_released, audience_added, audience_removed, issuance_threshold, reminder_due, returned` {
 		t.Errorf("EventKind.UnmarshalText(made) = %v", err)
 	}
 	if _, err := RedemptionStatus(9).MarshalText(); !errors.As(err, &ce) || ce.Message != "invalid value 9; one of: held, redeemed, released, reversed" {

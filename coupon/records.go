@@ -52,6 +52,11 @@ type Redemption struct {
 	// of the series' currency: giving the use back gives it back. Zero for
 	// a series without a budget.
 	Budget int64 `json:"budget,omitempty"`
+	// Returns are the returns made of the redemption so far, in order
+	// (see Return): partial returns and chargebacks, and a keyed whole
+	// reversal. A whole reversal without a key adds none: the status
+	// says it.
+	Returns []Return `json:"returns,omitempty"`
 }
 
 // Part is one basket line's share of a redemption's discount, in minor
@@ -102,6 +107,15 @@ type Event struct {
 	// Notifications only (see Notification).
 	Remaining int64  `json:"remaining,omitempty"` // IssuanceThreshold: how many coupons the series has left to issue
 	Channel   string `json:"channel,omitempty"`   // ReminderDue: the reminder's channel ("sms", "email")
+
+	// Returns only (Returned, and Reversed when a return gave back the
+	// use): what the return gave back (see Return): the share of the
+	// discount it carried back (minor units of the redemption's currency),
+	// what went back to the series' budgets (minor units of the series'
+	// currency), and whether the use went back.
+	Returned   int64 `json:"returned,omitempty"`
+	BudgetBack int64 `json:"budget_back,omitempty"`
+	UseBack    bool  `json:"use_back,omitempty"`
 }
 
 // Notification reports whether e asks for a message to someone: an

@@ -22,6 +22,14 @@ func (c Coupon) In(loc *time.Location) Coupon {
 func (r Redemption) In(loc *time.Location) Redemption {
 	r.At, r.HoldExpiresAt, r.ConfirmedAt = in(r.At, loc), in(r.HoldExpiresAt, loc), in(r.ConfirmedAt, loc)
 	r.ReleasedAt, r.ReversedAt = in(r.ReleasedAt, loc), in(r.ReversedAt, loc)
+	if len(r.Returns) > 0 {
+		rs := make([]Return, len(r.Returns))
+		copy(rs, r.Returns)
+		for i := range rs {
+			rs[i].At = in(rs[i].At, loc)
+		}
+		r.Returns = rs
+	}
 	return r
 }
 

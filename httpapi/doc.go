@@ -30,7 +30,7 @@
 //	POST /v1/coupons/{code}/reissue             ReissueRequest -> ReissueResult
 //	POST /v1/holds/confirm                      ConfirmRequest -> RedeemResult
 //	POST /v1/holds/release                      ReleaseRequest -> 204
-//	POST /v1/redemptions/reverse                ReverseRequest -> RedeemResult
+//	POST /v1/redemptions/reverse                ReverseRequest -> RedeemResult (whole or part)
 //	POST /v2/coupon/revoke[?couponCodeCase=]    the revoke API (below)
 //	GET  /v1/customers/{id}/coupons[?series_id=]  -> {"coupons": [CouponView]}
 //	GET  /v1/customers/{id}/history[?series_id=]  -> {"events": [...]}
@@ -56,7 +56,10 @@
 // key refuses the header (400), so that no caller believes a retry of it
 // safe. Repeating a request with the same key and parameters answers the
 // first result ("replayed": true) and changes nothing; the same key with
-// other parameters is a 409 (1118).
+// other parameters is a 409 (1118). A return (reverse with lines, an
+// amount or a chargeback) carries its own key in the body's top-level
+// idempotency_key, beside the key in "redemption" (or the header) that
+// names the redemption.
 //
 // # Errors
 //

@@ -221,7 +221,11 @@ func (s *Stacking) validateInto(f *errcode.Fields, pre string) {
 }
 
 // ReturnPolicy says what a return (a redemption reversed in part, for the
-// returned lines) gives back to the series' counters.
+// returned lines or an amount) gives back to the series' counters: the
+// budget, the returned share of the discount; the use, once, with the
+// return that brings everything back. A chargeback follows the policy for
+// the budget and never gives back the use; a whole reversal gives back
+// both, whatever the policy.
 type ReturnPolicy uint8
 
 // The policies.
@@ -233,7 +237,7 @@ const (
 	ReturnUse
 	// ReturnBoth gives back the use and the budget.
 	ReturnBoth
-	// ReturnNeither gives back nothing (as for a chargeback).
+	// ReturnNeither gives back nothing: the return is only recorded.
 	ReturnNeither
 )
 

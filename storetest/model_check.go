@@ -97,7 +97,13 @@ func redemptionsEqual(a, b *coupon.Redemption) bool {
 		a.IdempotencyKey == b.IdempotencyKey && a.Status == b.Status && a.At.Equal(b.At) && a.HoldExpiresAt.Equal(b.HoldExpiresAt) &&
 		a.ConfirmedAt.Equal(b.ConfirmedAt) && a.ReleasedAt.Equal(b.ReleasedAt) && a.ReversedAt.Equal(b.ReversedAt) &&
 		a.Location == b.Location && a.Bill.Equal(b.Bill) && a.Discount.Equal(b.Discount) && a.Currency == b.Currency &&
-		a.Lines == b.Lines && slices.Equal(a.Parts, b.Parts) && a.Reduced == b.Reduced && a.Budget == b.Budget
+		a.Lines == b.Lines && slices.Equal(a.Parts, b.Parts) && a.Reduced == b.Reduced && a.Budget == b.Budget &&
+		slices.EqualFunc(a.Returns, b.Returns, returnsEqual)
+}
+
+func returnsEqual(a, b coupon.Return) bool {
+	return a.Key == b.Key && a.At.Equal(b.At) && slices.Equal(a.Lines, b.Lines) && a.Amount == b.Amount &&
+		a.Whole == b.Whole && a.Chargeback == b.Chargeback && a.Discount == b.Discount && a.Budget == b.Budget && a.Use == b.Use
 }
 
 func evRecsEqual(a, b *evRec) bool {
@@ -112,7 +118,7 @@ func checkFieldCounts(t *testing.T) {
 	for _, x := range []struct {
 		typ  reflect.Type
 		want int
-	}{{reflect.TypeFor[coupon.Coupon](), 18}, {reflect.TypeFor[coupon.Redemption](), 19}} {
+	}{{reflect.TypeFor[coupon.Coupon](), 18}, {reflect.TypeFor[coupon.Redemption](), 20}, {reflect.TypeFor[coupon.Return](), 9}} {
 		if n := x.typ.NumField(); n != x.want {
 			t.Fatalf("storetest: %s has %d fields, the model's equality knows %d: update couponsEqual or redemptionsEqual", x.typ, n, x.want)
 		}

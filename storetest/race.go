@@ -45,6 +45,7 @@ var races = []race{
 	{"TwoEnginesMint", raceTwoEnginesMint},
 	{"BudgetAtCap", raceBudget},
 	{"BasketPairs", raceBasket},
+	{"ReturnsOfOneRedemption", raceReturns},
 }
 
 // races runs each race as a subtest of t, one after another, each on an

@@ -184,6 +184,7 @@ var engineGroups = []struct {
 	{"Audience", audienceTests},
 	{"Checkout", checkoutTests},
 	{"Basket", basketTests},
+	{"Returns", returnTests},
 }
 
 // RunModel runs the model tier, as the subtest Model: a model-based test

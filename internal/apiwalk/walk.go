@@ -113,6 +113,7 @@ func Run(t testing.TB, base string, hc *http.Client) {
 	w.queries()
 	w.feed()
 	w.till()
+	w.returns()
 }
 
 // req is a redemption request at store S1.

@@ -43,8 +43,9 @@ func (l *eventLog) append(e *coupon.Event, prevCoupon, prevCustomer evPos) evPos
 type evPos = logPos
 
 // The encoding of an event: the two previous positions (8 bytes each),
-// kind, notify, the time as time.Time.AppendBinary writes it (after a
-// length byte), Remaining as a varint, then each string field as a uvarint
+// kind, notify (bit 0; bit 1 is UseBack), the time as
+// time.Time.AppendBinary writes it (after a length byte), Remaining,
+// Returned and BudgetBack as varints, then each string field as a uvarint
 // length and its bytes.
 
 // eventStrings lists the string fields of e in encoding order.
@@ -54,7 +55,7 @@ func eventStrings(e *coupon.Event) [13]*string {
 }
 
 func encodedEventSize(e *coupon.Event) int {
-	n := 8 + 8 + 2 + maxTimeSize + binary.MaxVarintLen64
+	n := 8 + 8 + 2 + maxTimeSize + 3*binary.MaxVarintLen64
 	for _, p := range eventStrings(e) {
 		n += stringSize(*p)
 	}
@@ -68,9 +69,14 @@ func appendEncodedEvent(b []byte, e *coupon.Event, prevCoupon, prevCustomer evPo
 	if e.Notify {
 		notify = 1
 	}
+	if e.UseBack {
+		notify |= 2
+	}
 	b = append(b, byte(e.Kind), notify)
 	b = appendTime(b, e.At)
 	b = binary.AppendVarint(b, e.Remaining)
+	b = binary.AppendVarint(b, e.Returned)
+	b = binary.AppendVarint(b, e.BudgetBack)
 	for _, p := range eventStrings(e) {
 		b = appendString(b, *p)
 	}
@@ -89,10 +95,12 @@ func (l *eventLog) decode(p evPos) (coupon.Event, int) {
 	b := l.at(p)
 	var e coupon.Event
 	i := 16
-	e.Kind, e.Notify = coupon.EventKind(b[i]), b[i+1] == 1
+	e.Kind, e.Notify, e.UseBack = coupon.EventKind(b[i]), b[i+1]&1 != 0, b[i+1]&2 != 0
 	i = readTime(b, i+2, &e.At)
-	r, w := binary.Varint(b[i:])
-	e.Remaining, i = r, i+w
+	for _, x := range [...]*int64{&e.Remaining, &e.Returned, &e.BudgetBack} {
+		r, w := binary.Varint(b[i:])
+		*x, i = r, i+w
+	}
 	for _, f := range eventStrings(&e) {
 		i = readString(b, i, f)
 	}
@@ -118,8 +126,10 @@ func (l *eventLog) skip(p evPos) evPos {
 	b := l.at(p)
 	i := 18
 	i += 1 + int(b[i]) // the time
-	_, w := binary.Varint(b[i:])
-	i += w
+	for range 3 {      // Remaining, Returned, BudgetBack
+		_, w := binary.Varint(b[i:])
+		i += w
+	}
 	for range len(eventStrings(&coupon.Event{})) {
 		n, w := binary.Uvarint(b[i:])
 		i += w + int(n)

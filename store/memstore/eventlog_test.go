@@ -42,6 +42,7 @@ func TestEventLogRoundTrip(t *testing.T) {
 				Reason: str("reason"), Counterparty: str("counterparty"), RedemptionID: str("redemption"),
 				OldCode: str("old"), NewCode: str("new"), NewCouponID: str("newCoupon"), Notify: rapid.Bool().Draw(t, "notify"),
 				Remaining: rapid.Int64().Draw(t, "remaining"), Channel: str("channel"),
+				Returned: rapid.Int64().Draw(t, "returned"), BudgetBack: rapid.Int64().Draw(t, "budgetBack"), UseBack: rapid.Bool().Draw(t, "useBack"),
 			}
 			if rapid.IntRange(0, 5).Draw(t, "zeroTime") > 0 {
 				e.At = time.Unix(rapid.Int64Range(-1e10, 1e10).Draw(t, "sec"), rapid.Int64Range(0, 1e9-1).Draw(t, "nsec")).

@@ -152,10 +152,11 @@ func (t *redTable) encode(r *coupon.Redemption) logPos {
 	})
 }
 
-// The checkout fields of a redemption (Lines, Parts, Reduced, Budget) are
-// written as a byte of flags (checkoutSet, checkoutReduced); when set,
-// the digest of the lines, the budget and the parts follow, each part its
-// line, quantity, base and discount.
+// The checkout fields of a redemption (Lines, Parts, Reduced, Budget,
+// Returns) are written as a byte of flags (checkoutSet, checkoutReduced);
+// when set, the digest of the lines, the budget and the parts follow, each
+// part its line, quantity, base and discount, then the returns
+// (appendReturns).
 const (
 	checkoutSet = 1 << iota
 	checkoutReduced
@@ -166,12 +167,12 @@ func checkoutSize(r *coupon.Redemption) int {
 	for i := range r.Parts {
 		n += stringSize(r.Parts[i].Line) + 3*binary.MaxVarintLen64
 	}
-	return n
+	return n + returnsSize(r.Returns)
 }
 
 func appendCheckout(b []byte, r *coupon.Redemption) []byte {
 	var flags byte
-	if r.Lines != "" || len(r.Parts) > 0 || r.Budget != 0 {
+	if r.Lines != "" || len(r.Parts) > 0 || r.Budget != 0 || len(r.Returns) > 0 {
 		flags |= checkoutSet
 	}
 	if r.Reduced {
@@ -191,7 +192,7 @@ func appendCheckout(b []byte, r *coupon.Redemption) []byte {
 		b = binary.AppendVarint(b, p.Base)
 		b = binary.AppendVarint(b, p.Discount)
 	}
-	return b
+	return appendReturns(b, r.Returns)
 }
 
 // readCheckout reads what appendCheckout wrote at b[i:] into r.
@@ -207,10 +208,9 @@ func readCheckout(b []byte, i int, r *coupon.Redemption) {
 	r.Budget, i = v, i+w
 	n, w := binary.Uvarint(b[i:])
 	i += w
-	if n == 0 {
-		return
+	if n > 0 {
+		r.Parts = make([]coupon.Part, n)
 	}
-	r.Parts = make([]coupon.Part, n)
 	for k := range r.Parts {
 		p := &r.Parts[k]
 		i = readString(b, i, &p.Line)
@@ -219,6 +219,7 @@ func readCheckout(b []byte, i int, r *coupon.Redemption) {
 			*x, i = v, i+w
 		}
 	}
+	r.Returns = readReturns(b, i)
 }
 
 // decode returns redemption num.

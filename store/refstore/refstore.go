@@ -184,6 +184,12 @@ func (s *Store) Redemption(ctx context.Context, id string) (coupon.Redemption, e
 // it is given and hands out none it keeps.
 func copyRedemption(r coupon.Redemption) coupon.Redemption {
 	r.Parts = slices.Clone(r.Parts)
+	if r.Returns != nil {
+		r.Returns = slices.Clone(r.Returns)
+		for i := range r.Returns {
+			r.Returns[i].Lines = slices.Clone(r.Returns[i].Lines)
+		}
+	}
 	return r
 }
 

@@ -122,17 +122,18 @@ func (e *encoder) redemptionArgs(dst []any, r *coupon.Redemption) []any {
 // basket's lines or under a budget records (column checkout; NULL when
 // there is nothing).
 type checkoutDoc struct {
-	Lines   string        `json:"lines,omitempty"`
-	Parts   []coupon.Part `json:"parts,omitempty"`
-	Reduced bool          `json:"reduced,omitempty"`
-	Budget  int64         `json:"budget,omitempty"`
+	Lines   string          `json:"lines,omitempty"`
+	Parts   []coupon.Part   `json:"parts,omitempty"`
+	Reduced bool            `json:"reduced,omitempty"`
+	Budget  int64           `json:"budget,omitempty"`
+	Returns []coupon.Return `json:"returns,omitempty"`
 }
 
 func (e *encoder) checkout(r *coupon.Redemption) any {
-	if r.Lines == "" && len(r.Parts) == 0 && !r.Reduced && r.Budget == 0 {
+	if r.Lines == "" && len(r.Parts) == 0 && !r.Reduced && r.Budget == 0 && len(r.Returns) == 0 {
 		return nil
 	}
-	b, err := json.Marshal(checkoutDoc{Lines: r.Lines, Parts: r.Parts, Reduced: r.Reduced, Budget: r.Budget})
+	b, err := json.Marshal(checkoutDoc{Lines: r.Lines, Parts: r.Parts, Reduced: r.Reduced, Budget: r.Budget, Returns: r.Returns})
 	if err != nil && e.err == nil {
 		e.err = &errcode.Error{Code: errcode.InvalidArgument, Field: "Parts", Message: "cannot be encoded as JSON", Err: err}
 	}
@@ -147,7 +148,7 @@ func decodeCheckout(r *coupon.Redemption, doc sql.NullString) error {
 	if err := json.Unmarshal([]byte(doc.String), &d); err != nil {
 		return &errcode.Error{Code: errcode.Unavailable, Field: "Parts", Message: "stored checkout document is malformed", Err: err}
 	}
-	r.Lines, r.Parts, r.Reduced, r.Budget = d.Lines, d.Parts, d.Reduced, d.Budget
+	r.Lines, r.Parts, r.Reduced, r.Budget, r.Returns = d.Lines, d.Parts, d.Reduced, d.Budget, d.Returns
 	return nil
 }
 
@@ -183,7 +184,7 @@ func scanRedemption(s scanner) (coupon.Redemption, error) {
 func (e *encoder) eventArgs(dst []any, ev *coupon.Event) []any {
 	return append(dst, ev.ID, int64(ev.Kind), ev.CouponID, ev.SeriesID, ev.Code, ev.Customer, ev.Actor,
 		e.time("At", ev.At), ev.Reason, ev.Counterparty, ev.RedemptionID, ev.OldCode, ev.NewCode,
-		ev.NewCouponID, ev.Notify, ev.Remaining, ev.Channel)
+		ev.NewCouponID, ev.Notify, ev.Remaining, ev.Channel, ev.Returned, ev.BudgetBack, ev.UseBack)
 }
 
 func scanEvent(s scanner) (coupon.Event, error) {
@@ -199,7 +200,7 @@ func scanEventInto(s scanner, ev *coupon.Event, lead ...any) error {
 	var at sql.NullInt64
 	err := s.Scan(append(lead, &ev.ID, &kind, &ev.CouponID, &ev.SeriesID, &ev.Code, &ev.Customer, &ev.Actor, &at,
 		&ev.Reason, &ev.Counterparty, &ev.RedemptionID, &ev.OldCode, &ev.NewCode, &ev.NewCouponID, &ev.Notify,
-		&ev.Remaining, &ev.Channel)...)
+		&ev.Remaining, &ev.Channel, &ev.Returned, &ev.BudgetBack, &ev.UseBack)...)
 	ev.Kind, ev.At = coupon.EventKind(kind), FromNanos(at)
 	return err
 }

@@ -170,7 +170,7 @@ func (s *Store) noticeSQL() string {
 	return s.sqlText("notice", func() string {
 		q := s.d.SQL
 		casts := []string{q.Text, q.Small, q.Text, q.Text, q.Text, q.Text, q.Text, q.Big,
-			q.Text, q.Text, q.Text, q.Text, q.Text, q.Text, q.Boolean, q.Big, q.Text}
+			q.Text, q.Text, q.Text, q.Text, q.Text, q.Text, q.Boolean, q.Big, q.Text, q.Big, q.Big, q.Boolean}
 		n := 0
 		param := func(cast string) string { n++; return s.d.Param(n) + cast }
 		vals := ""

@@ -16,8 +16,8 @@ const (
 	nRedemptionCols = 19
 	// EventCols are the event columns, in the order of EncodeEvent.
 	EventCols = "id, kind, coupon_id, series_id, code, customer, actor, happened_at, reason, counterparty, " +
-		"redemption_id, old_code, new_code, new_coupon_id, notify, remaining, channel"
-	nEventCols = 17
+		"redemption_id, old_code, new_code, new_coupon_id, notify, remaining, channel, returned, budget_back, use_back"
+	nEventCols = 20
 	// counterCols are the columns of a counter row.
 	counterCols  = "counter, series_id, code, holder, customer, n, last"
 	nCounterCols = 7
@@ -80,7 +80,7 @@ const (
 		"released_at = $10, reversed_at = $11, loc_till = $12, loc_store = $13, loc_zone = $14, " +
 		"loc_concept = $15, bill = $16, discount = $17, currency = $18, checkout = $19 WHERE id = $1 AND status = $20"
 	eventInsert = "INSERT INTO ck_events (" + EventCols + ") VALUES " +
-		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)"
+		"($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)"
 )
 
 // Counters, sequences and audience lists.
