@@ -165,6 +165,7 @@ func (w *world) checkSeries(s *simSeries, v *centralView) {
 	}
 	c := w.countSeries(s, v)
 	w.checkCounter(s, &c)
+	w.checkBudget(s, v)
 	w.stats["entries counted on the series"] += int(c.onSeries)
 	w.stats["entries past the series limit"] += int(c.overflow)
 	used := c.central + c.standing
@@ -181,6 +182,7 @@ func (w *world) invariants() {
 	for _, s := range w.series {
 		c := w.countSeries(s, &v)
 		w.checkCounter(s, &c)
+		w.checkBudget(s, &v)
 	}
 	for _, l := range v.leases {
 		if err := l.Check(); err != nil {

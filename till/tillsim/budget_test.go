@@ -1,0 +1,129 @@
+package tillsim
+
+import (
+	"github.com/shopspring/decimal"
+
+	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/lease"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
+)
+
+// Budgets: some runs give the common or the flash series a money budget
+// (series.Budget.Total) small enough to be reached, refusing or reducing
+// a discount past it. Leases of such a series hold a slice of the budget,
+// tills spend their discounts from it offline, and check (e) reads the
+// series' budget counter.
+
+// drawBudget gives s, in about one run in three, a budget of a few of its
+// 5 EUR discounts (whole or not, so that a reduced discount is met).
+func (w *world) drawBudget(s *series.Series, name string) {
+	if rapidInt(w, name+" budgeted", 0, 2) != 0 {
+		return
+	}
+	cents := int64(rapidInt(w, name+" budget in 50 cents", 1, 40)) * 50
+	s.Budget.Total = decimal.NewNullDecimal(decimal.New(cents, -2))
+	if rapidInt(w, name+" budget reduces", 0, 1) == 1 {
+		s.Budget.OnExceed = series.BudgetReduce
+	}
+	w.stats["series with a budget"]++
+}
+
+// budgetCap is s's budget in cents, or -1 without one.
+func (w *world) budgetCap(s *simSeries) int64 {
+	cur, err := w.eng.Series(w.ctx, s.id)
+	if err != nil {
+		w.t.Fatalf("Series: %v", err)
+	}
+	if !cur.Budget.Total.Valid {
+		return -1
+	}
+	return cur.Budget.Total.Decimal.Shift(2).IntPart()
+}
+
+// moneyCount is what a series' budget counter holds, by its parts, and
+// the money its standing uses gave.
+type moneyCount struct {
+	counter int64 // the series' budget counter
+	// counted is what the parts say the counter holds: the central
+	// redemptions' money, the standing uses of tills counted on the
+	// series' counter (online, or from the journal off their lease),
+	// the money leases hold (Granted - Returned - Reclaimed), less the
+	// money of reversed journal uses counted on leases.
+	counted int64
+	// given is the money the standing uses gave, central and tills', but
+	// for the tills' conflicted uses.
+	given int64
+}
+
+// countMoney reads the parts of s's budget counter.
+func (w *world) countMoney(s *simSeries, v *centralView) moneyCount {
+	reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
+	if err != nil {
+		w.t.Fatalf("ListRedemptions: %v", err)
+	}
+	var m moneyCount
+	fromTills := map[string]bool{}
+	for _, e := range v.entries {
+		if e.SeriesID != s.id {
+			continue
+		}
+		fromTills[e.RedemptionID] = true
+		if e.Reverses != "" {
+			continue
+		}
+		standing := e.Reversed.IsZero()
+		onLease := e.Counted == lease.OnLease && !e.Online
+		switch {
+		case onLease && !standing:
+			m.counted -= e.Budget
+		case !onLease && standing && e.RedemptionID != "":
+			m.counted += e.Budget
+		}
+		if standing && !e.Conflicted() {
+			m.given += e.Discount.Amount.Shift(2).IntPart()
+		}
+	}
+	for _, r := range reds {
+		if !fromTills[r.ID] {
+			m.counted += r.Budget
+			m.given += r.Budget
+		}
+	}
+	for _, l := range v.leases {
+		if l.SeriesID == s.id {
+			m.counted += l.Granted.Sub(l.Returned).Sub(l.Reclaimed).Money
+		}
+	}
+	var n [1]store.Count
+	if err := w.st.Counters(w.ctx, []store.CounterKey{{Counter: limits.SeriesBudget, Series: s.id}}, n[:]); err != nil {
+		w.t.Fatalf("Counters: %v", err)
+	}
+	m.counter = n[0].N
+	return m
+}
+
+// checkBudget is check (e) for s, between steps and at the end: its budget
+// counter never passes the budget and is its parts, and the money its
+// standing uses gave (central and tills', but for the tills' uses flagged
+// as conflicts) stays within the budget.
+func (w *world) checkBudget(s *simSeries, v *centralView) {
+	limit := w.budgetCap(s)
+	if limit < 0 {
+		return
+	}
+	m := w.countMoney(s, v)
+	if m.counter == limit {
+		w.stats["budget counters at their budget (checks)"]++
+	}
+	if m.counter > limit {
+		w.violation("(e) series %s: its budget counter %d passes its budget %d", s.kind, m.counter, limit)
+	}
+	if m.counter != m.counted {
+		w.violation("(e) series %s: its budget counter holds %d, its parts %d", s.kind, m.counter, m.counted)
+	}
+	if m.given > limit {
+		w.violation("(e) series %s: its standing uses gave %d, past its budget %d", s.kind, m.given, limit)
+	}
+}
