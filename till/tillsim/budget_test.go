@@ -127,3 +127,46 @@ func (w *world) checkBudget(s *simSeries, v *centralView) {
 		w.violation("(e) series %s: its standing uses gave %d, past its budget %d", s.kind, m.given, limit)
 	}
 }
+
+// checkLeaseMoney is the money's part of (c): each lease's Used.Money is
+// the money of the journal uses counted on it, and each till spent of a
+// lease, by its own count, what its journal's uses on it gave, within
+// what the central granted less what it took back.
+func (w *world) checkLeaseMoney(v *centralView) {
+	spent := map[string]int64{}
+	for _, e := range v.entries {
+		if e.Counted == lease.OnLease && !e.Online && e.Reverses == "" {
+			spent[e.LeaseID] += e.Budget
+		}
+	}
+	for _, l := range v.leases {
+		if l.Used.Money != spent[l.ID] {
+			w.violation("(c) lease %s counts %d money used, its entries %d", l.ID, l.Used.Money, spent[l.ID])
+		}
+		if l.Granted.Money > 0 {
+			w.stats["leases holding money"]++
+		}
+	}
+	for _, tl := range w.tills {
+		states, err := tl.j.Leases(w.ctx)
+		if err != nil {
+			w.t.Fatalf("%s: Leases: %v", tl.name, err)
+		}
+		for _, st := range states {
+			var journal int64
+			err := tl.db.QueryRowContext(w.ctx, `SELECT COALESCE(SUM(budget), 0) FROM till_journal WHERE lease_id = ? AND reverses = ''`, st.ID).Scan(&journal)
+			if err != nil {
+				w.t.Fatalf("%s: reading the journal: %v", tl.name, err)
+			}
+			c := v.byID[st.ID]
+			switch {
+			case st.MoneyUsed != journal:
+				w.violation("(c) %s spent %d of lease %s by its count, %d by its journal", tl.name, st.MoneyUsed, st.ID, journal)
+			case st.MoneyUsed+st.MoneyReturned > st.Money:
+				w.violation("(c) %s spent %d and returned %d of lease %s, granted %d", tl.name, st.MoneyUsed, st.MoneyReturned, st.ID, st.Money)
+			case c != nil && st.Money > c.Granted.Money:
+				w.violation("(c) %s holds %d money of lease %s, the central granted %d", tl.name, st.Money, st.ID, c.Granted.Money)
+			}
+		}
+	}
+}

@@ -69,6 +69,7 @@ func (w *world) check() []string {
 		w.checkSeries(s, &v)
 	}
 	w.checkLeases(&v)
+	w.checkLeaseMoney(&v)
 	w.checkRecorded(&v)
 	w.stats["entries recorded"] += len(v.entries)
 	for _, e := range v.entries {
