@@ -103,3 +103,32 @@ func TestLeaseMoneyJSON(t *testing.T) {
 		t.Errorf("a request with money: %s -> %+v, %v", out, back, err)
 	}
 }
+
+// A till does not sell offline under a budget per customer; a use that
+// reaches the central all the same (a till of an older version) is
+// counted against the customer's budget under its cap, and recorded as a
+// conflict when the cap cannot take it, its money on the lease.
+func TestJournalPerCustomerBudgetConflict(t *testing.T) {
+	ctx := context.Background()
+	e, clk := newEngine()
+	s := tenOff()
+	s.Redemption.MinBill = decimal.NullDecimal{}
+	s.Issuance.MaxPerCustomer = 0
+	s.Budget = series.Budget{Total: decimal.NewNullDecimal(decimal.NewFromInt(100)), PerCustomer: decimal.NewNullDecimal(decimal.NewFromInt(15))}
+	s = must(e.CreateSeries(ctx, s))
+	l := must(e.GrantLease(ctx, couponkit.LeaseRequest{Till: "till-1", SeriesID: s.ID, Key: "g", Uses: 3, End: clk.now().Add(time.Hour)}))
+	var xs []couponkit.JournalEntry
+	for i := range 2 {
+		c := must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID("alice")}))
+		xs = append(xs, couponkit.JournalEntry{Key: "sale-" + string(rune('a'+i)), LeaseID: l.Lease.ID, Code: c.Coupon.Code, Customer: "alice", Bill: eur("50"), At: clk.now()})
+	}
+	ack := must(e.ApplyJournal(ctx, couponkit.JournalBatch{Till: "till-1", Entries: xs}))
+	if len(ack.Entries) != 2 || ack.Entries[0].Conflicted() || !ack.Entries[1].Conflicted() ||
+		ack.Entries[1].Conflicts[0].Code != errcode.CustomerBudgetExhausted {
+		t.Fatalf("the two uses: %+v", ack.Entries)
+	}
+	r := must(e.ReturnLease(ctx, couponkit.LeaseCall{Till: "till-1", LeaseID: l.Lease.ID, Key: "r", Uses: 1}))
+	if got := r.Lease; got.Used != (lease.Slice{Uses: 2, Money: 2000}) || got.Conflicted != 1 || got.Returned != (lease.Slice{Uses: 1, Money: 1000}) {
+		t.Errorf("the lease after the uses and the return of its last use: %+v", got)
+	}
+}
