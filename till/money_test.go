@@ -13,9 +13,9 @@ import (
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
-	"github.com/couponkit/couponkit/till"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/till"
 )
 
 // TestOfflineSpendsLeaseMoney: on a series with a 5 EUR discount and a
