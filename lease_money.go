@@ -22,7 +22,10 @@ import (
 // same change as the lease and under the guard a redemption's bump carries
 // (counted + granted <= cap), so the budget holds whatever the tills spend
 // offline; a return and a reclaim give the unspent money back, as they do
-// the uses. A budget per customer is not leased: see package lease.
+// the uses. A budget per customer is not leased: see package lease. A
+// till's use decided online (RedeemAtTill) takes a use of its lease but
+// its money from the series' budget counter, as any central redemption
+// does, leaving the lease's money to the till's offline uses.
 
 // askedMoney is m in minor units of its currency: 0 for the zero Money;
 // a negative amount, an amount without a currency or one finer than the
