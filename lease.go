@@ -168,9 +168,12 @@ func (e *Engine) TopUpLease(ctx context.Context, c LeaseCall) (_ LeaseResult, er
 	}
 	want := lease.Op{Till: c.Till, Key: c.Key, Kind: lease.TopUp, LeaseID: c.LeaseID, Slice: lease.Slice{Uses: c.Uses, Money: asked}}
 	return e.onLease(ctx, &want, func(l lease.Lease, now time.Time) (lease.Lease, lease.Slice, error) {
-		add, _, err := e.grantSlice(ctx, l.SeriesID, c.Uses, c.Money)
+		add, cur, err := e.grantSlice(ctx, l.SeriesID, c.Uses, c.Money)
 		if err != nil {
 			return l, add, err
+		}
+		if l.Currency == "" && add.Money > 0 {
+			l.Currency = cur // a lease granted before its series had a budget
 		}
 		n, err := l.TopUp(add, now)
 		return n, add, err

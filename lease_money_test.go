@@ -132,3 +132,22 @@ func TestJournalPerCustomerBudgetConflict(t *testing.T) {
 		t.Errorf("the lease after the uses and the return of its last use: %+v", got)
 	}
 }
+
+// A lease granted before its series had a budget holds no money; a
+// top-up after the budget was set takes money for the uses it adds, in
+// the series' currency.
+func TestTopUpTakesMoneyOnceBudgeted(t *testing.T) {
+	ctx := context.Background()
+	e, clk := newEngine()
+	s := must(e.CreateSeries(ctx, tenOff()))
+	l := must(e.GrantLease(ctx, couponkit.LeaseRequest{Till: "till-1", SeriesID: s.ID, Key: "g", Uses: 2, End: clk.now().Add(time.Hour)}))
+	if l.Lease.Granted != (lease.Slice{Uses: 2}) || l.Lease.Currency != "" || l.MoneyRemaining != -1 {
+		t.Fatalf("a grant without a budget: %+v", l)
+	}
+	s.Budget.Total = decimal.NewNullDecimal(decimal.NewFromInt(100))
+	must(e.UpdateSeries(ctx, s))
+	r, err := e.TopUpLease(ctx, couponkit.LeaseCall{Till: "till-1", LeaseID: l.Lease.ID, Key: "u", Uses: 3})
+	if err != nil || r.Lease.Granted != (lease.Slice{Uses: 5, Money: 3000}) || r.Lease.Currency != "EUR" || r.Lease.Check() != nil {
+		t.Fatalf("a top-up once budgeted: %+v, %v", r, err)
+	}
+}
