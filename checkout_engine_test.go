@@ -12,6 +12,7 @@ import (
 	"github.com/couponkit/couponkit/basket"
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/internal/jsontest"
+	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/series"
 )
 
@@ -35,10 +36,11 @@ func TestCheckoutJSON(t *testing.T) {
 	jsontest.RoundTrip(t, coupon.Event{ID: "e1", Kind: coupon.EventReturned, CouponID: "c1", Returned: 100, BudgetBack: 100, UseBack: true})
 }
 
-// A till's journal of offline uses of a series with a budget: the entries
-// are decided at sync against what is left, one after another, so the
-// uses past the budget are recorded as conflicts and the budget counts
-// exactly what the recorded uses took.
+// A till's journal of offline uses of a series with a budget: the lease
+// holds a slice of the budget (six uses of at most 10 EUR, within the 35
+// EUR left: all of it), the till spends it, reducing its fourth discount
+// to the 5 EUR left (the series reduces), and a use past what the lease
+// holds is recorded as a conflict; the budget counts exactly the lease.
 func TestJournalUnderBudget(t *testing.T) {
 	ctx := context.Background()
 	e, clk := newEngine()
@@ -55,6 +57,10 @@ func TestJournalUnderBudget(t *testing.T) {
 		xs = append(xs, couponkit.JournalEntry{Key: fmt.Sprintf("sale-%d", i), LeaseID: l.Lease.ID, Code: c.Coupon.Code, Customer: cust,
 			Bill: series.Money{Amount: decimal.NewFromInt(50), Currency: "EUR"}, At: clk.now()})
 	}
+	if got := l.Lease.Granted; got != (lease.Slice{Uses: 6, Money: 3500}) {
+		t.Fatalf("granted %v, want 6 uses and the 35 EUR left", got)
+	}
+	xs[3].Discount = series.Money{Amount: decimal.NewFromInt(5), Currency: "EUR"} // reduced offline
 	ack, err := e.ApplyJournal(ctx, couponkit.JournalBatch{Till: "till-1", Entries: xs})
 	if err != nil {
 		t.Fatalf("ApplyJournal: %v", err)

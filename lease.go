@@ -29,24 +29,31 @@ import (
 // unique per till: a repeat with the same parameters returns the first
 // lease and changes nothing; with other parameters it is refused with an
 // error matching errcode.ErrKeyMismatch.
+//
+// On a series with a budget (series.Budget.Total) the lease also holds a
+// slice of the budget (lease.Slice.Money): Money when given (an amount in
+// the series' currency, exact in its minor units), else the default of
+// DefaultLeaseMoney; see lease_money.go.
 type LeaseRequest struct {
-	Till     string    `json:"till"`
-	SeriesID string    `json:"series_id"`
-	Key      string    `json:"key"`
-	Uses     int64     `json:"uses"`
-	End      time.Time `json:"end"`
+	Till     string       `json:"till"`
+	SeriesID string       `json:"series_id"`
+	Key      string       `json:"key"`
+	Uses     int64        `json:"uses"`
+	Money    series.Money `json:"money,omitzero"`
+	End      time.Time    `json:"end"`
 }
 
 // LeaseCall is a till's call on one of its leases: renew it to End, top
-// it up or return Uses. Key is the call's idempotency key, as in
-// LeaseRequest. A lease of another till answers as one that does not
-// exist.
+// it up or return Uses (and Money, of a lease that holds money). Key is
+// the call's idempotency key, as in LeaseRequest. A lease of another till
+// answers as one that does not exist.
 type LeaseCall struct {
-	Till    string    `json:"till"`
-	LeaseID string    `json:"lease_id"`
-	Key     string    `json:"key"`
-	Uses    int64     `json:"uses,omitempty"`
-	End     time.Time `json:"end,omitzero"`
+	Till    string       `json:"till"`
+	LeaseID string       `json:"lease_id"`
+	Key     string       `json:"key"`
+	Uses    int64        `json:"uses,omitempty"`
+	Money   series.Money `json:"money,omitzero"`
+	End     time.Time    `json:"end,omitzero"`
 }
 
 // LeaseResult is the lease as the call left it, and whether the call was a
@@ -58,6 +65,9 @@ type LeaseResult struct {
 	// its use limit (-1 for a series without one), for the till's lease
 	// size policy.
 	Remaining int64 `json:"remaining"`
+	// MoneyRemaining is what the series' budget had left after the call,
+	// in minor units of its currency (-1 for a series without a budget).
+	MoneyRemaining int64 `json:"money_remaining,omitempty"`
 }
 
 func (r *LeaseRequest) validate() error {
@@ -113,10 +123,18 @@ func (e *Engine) GrantLease(ctx context.Context, req LeaseRequest) (_ LeaseResul
 	if err := e.admit(req.validate()); err != nil {
 		return LeaseResult{}, err
 	}
-	want := lease.Op{Till: req.Till, Key: req.Key, Kind: lease.Grant, SeriesID: req.SeriesID, Slice: lease.Slice{Uses: req.Uses}, End: req.End}
-	return e.leaseCall(ctx, &want, func(ctx context.Context, now time.Time) (lease.Lease, int64, error) {
-		l, err := lease.New(lease.Params{ID: e.newID(), Till: req.Till, SeriesID: req.SeriesID, Slice: want.Slice, End: req.End}, now)
-		return l, req.Uses, err
+	asked, err := askedMoney(req.Money)
+	if err := e.admit(err); err != nil {
+		return LeaseResult{}, err
+	}
+	want := lease.Op{Till: req.Till, Key: req.Key, Kind: lease.Grant, SeriesID: req.SeriesID, Slice: lease.Slice{Uses: req.Uses, Money: asked}, End: req.End}
+	return e.leaseCall(ctx, &want, func(ctx context.Context, now time.Time) (lease.Lease, lease.Slice, error) {
+		grant, cur, err := e.grantSlice(ctx, req.SeriesID, req.Uses, req.Money)
+		if err != nil {
+			return lease.Lease{}, grant, err
+		}
+		l, err := lease.New(lease.Params{ID: e.newID(), Till: req.Till, SeriesID: req.SeriesID, Currency: cur, Slice: grant, End: req.End}, now)
+		return l, grant, err
 	})
 }
 
@@ -129,9 +147,9 @@ func (e *Engine) RenewLease(ctx context.Context, c LeaseCall) (_ LeaseResult, er
 		return LeaseResult{}, err
 	}
 	want := lease.Op{Till: c.Till, Key: c.Key, Kind: lease.Renew, LeaseID: c.LeaseID, End: c.End}
-	return e.onLease(ctx, &want, func(l lease.Lease, now time.Time) (lease.Lease, int64, error) {
+	return e.onLease(ctx, &want, func(l lease.Lease, now time.Time) (lease.Lease, lease.Slice, error) {
 		n, err := l.Renew(c.End, now)
-		return n, 0, err
+		return n, lease.Slice{}, err
 	})
 }
 
@@ -144,28 +162,56 @@ func (e *Engine) TopUpLease(ctx context.Context, c LeaseCall) (_ LeaseResult, er
 	if err := e.admit(first(c.validate(), positive("Uses", c.Uses))); err != nil {
 		return LeaseResult{}, err
 	}
-	want := lease.Op{Till: c.Till, Key: c.Key, Kind: lease.TopUp, LeaseID: c.LeaseID, Slice: lease.Slice{Uses: c.Uses}}
-	return e.onLease(ctx, &want, func(l lease.Lease, now time.Time) (lease.Lease, int64, error) {
-		n, err := l.TopUp(want.Slice, now)
-		return n, c.Uses, err
+	asked, err := askedMoney(c.Money)
+	if err := e.admit(err); err != nil {
+		return LeaseResult{}, err
+	}
+	want := lease.Op{Till: c.Till, Key: c.Key, Kind: lease.TopUp, LeaseID: c.LeaseID, Slice: lease.Slice{Uses: c.Uses, Money: asked}}
+	return e.onLease(ctx, &want, func(l lease.Lease, now time.Time) (lease.Lease, lease.Slice, error) {
+		add, cur, err := e.grantSlice(ctx, l.SeriesID, c.Uses, c.Money)
+		if err != nil {
+			return l, add, err
+		}
+		if l.Currency == "" && add.Money > 0 {
+			l.Currency = cur // a lease granted before its series had a budget
+		}
+		n, err := l.TopUp(add, now)
+		return n, add, err
 	})
 }
 
-// ReturnLease gives c.Uses unused uses of one of the till's open leases
-// back to the series (a decrement of the series' use counter). The lease
-// must have that many left by the central's count; the till returns only
-// uses it knows it has not made offline.
+// ReturnLease gives c.Uses unused uses, and c.Money unspent money, of one
+// of the till's open leases back to the series (a decrement of the
+// series' use counter and budget counter). The lease must have that much
+// left by the central's count; the till returns only what it knows it has
+// not spent offline. A return that leaves the lease no use gives back all
+// its money left too, which no use could spend.
 func (e *Engine) ReturnLease(ctx context.Context, c LeaseCall) (_ LeaseResult, err error) {
 	ctx, o := e.begin(ctx, observe.ReturnLease, "")
 	defer o.end(&err)
-	if err := e.admit(first(c.validate(), positive("Uses", c.Uses))); err != nil {
+	asked, err := askedMoney(c.Money)
+	if err == nil && c.Uses <= 0 && asked <= 0 {
+		err = positive("Uses", c.Uses)
+	}
+	if err := e.admit(first(c.validate(), nonNegative("Uses", c.Uses), err)); err != nil {
 		return LeaseResult{}, err
 	}
-	want := lease.Op{Till: c.Till, Key: c.Key, Kind: lease.Return, LeaseID: c.LeaseID, Slice: lease.Slice{Uses: c.Uses}}
-	return e.onLease(ctx, &want, func(l lease.Lease, now time.Time) (lease.Lease, int64, error) {
-		n, err := l.Return(want.Slice, now)
-		return n, -c.Uses, err
+	want := lease.Op{Till: c.Till, Key: c.Key, Kind: lease.Return, LeaseID: c.LeaseID, Slice: lease.Slice{Uses: c.Uses, Money: asked}}
+	return e.onLease(ctx, &want, func(l lease.Lease, now time.Time) (lease.Lease, lease.Slice, error) {
+		back, err := returnSlice(&l, c.Uses, c.Money)
+		if err != nil {
+			return l, lease.Slice{}, err
+		}
+		n, err := l.Return(back, now)
+		return n, lease.Slice{}.Sub(back), err
 	})
+}
+
+func nonNegative(field string, n int64) error {
+	if n < 0 {
+		return errcode.New(errcode.InvalidArgument, field, "must not be negative")
+	}
+	return nil
 }
 
 // timeText is "" for the zero time, for required.
@@ -179,18 +225,18 @@ func timeText(t time.Time) string {
 // onLease runs a call on an existing lease of want.Till: decide gets the
 // stored lease and returns it changed and the series' use counter's delta.
 // A lease of another till is reported as not found.
-func (e *Engine) onLease(ctx context.Context, want *lease.Op, decide func(lease.Lease, time.Time) (lease.Lease, int64, error)) (LeaseResult, error) {
-	return e.leaseCall(ctx, want, func(ctx context.Context, now time.Time) (lease.Lease, int64, error) {
+func (e *Engine) onLease(ctx context.Context, want *lease.Op, decide func(lease.Lease, time.Time) (lease.Lease, lease.Slice, error)) (LeaseResult, error) {
+	return e.leaseCall(ctx, want, func(ctx context.Context, now time.Time) (lease.Lease, lease.Slice, error) {
 		ls, err := e.leaseStore()
 		if err != nil {
-			return lease.Lease{}, 0, err
+			return lease.Lease{}, lease.Slice{}, err
 		}
 		l, err := ls.Lease(ctx, want.LeaseID)
 		if err == nil && l.Till != want.Till {
 			err = store.NotFound("lease", want.LeaseID)
 		}
 		if err != nil {
-			return lease.Lease{}, 0, err
+			return lease.Lease{}, lease.Slice{}, err
 		}
 		want.SeriesID = l.SeriesID
 		n, delta, err := decide(l, now)
@@ -204,7 +250,7 @@ func (e *Engine) onLease(ctx context.Context, want *lease.Op, decide func(lease.
 // a new one) and the delta of the series' use counter, and the lease, the
 // op and the bump are applied in one change. A grant or top-up that the
 // series' limit cannot fit is refused with ErrLimitReached.
-func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(context.Context, time.Time) (lease.Lease, int64, error)) (LeaseResult, error) {
+func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(context.Context, time.Time) (lease.Lease, lease.Slice, error)) (LeaseResult, error) {
 	ls, err := e.leaseStore()
 	if err != nil {
 		return LeaseResult{}, err
@@ -216,7 +262,7 @@ func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(cont
 				return err
 			}
 			out = LeaseResult{Lease: op.Lease, Replayed: true}
-			out.Remaining, err = e.remaining(ctx, op.SeriesID)
+			out.Remaining, out.MoneyRemaining, err = e.remainingBoth(ctx, op.SeriesID)
 			return err
 		} else if !errors.Is(err, errcode.ErrNotFound) {
 			return err
@@ -240,7 +286,7 @@ func (e *Engine) leaseCall(ctx context.Context, want *lease.Op, decide func(cont
 			return err
 		}
 		out = LeaseResult{Lease: l}
-		out.Remaining, err = e.remaining(ctx, l.SeriesID)
+		out.Remaining, out.MoneyRemaining, err = e.remainingBoth(ctx, l.SeriesID)
 		return err
 	})
 	if err == nil && e.log != nil && !out.Replayed {
@@ -282,14 +328,21 @@ func (e *Engine) leaseAllowance(s *series.Series, uses int64) int64 {
 // and open at now, and fitting in what the series has left; it grows the
 // lease's allowance by the operator's policy (Config.LeaseAllowance) for
 // the uses it grants, in *l.
-func (e *Engine) leaseChange(ctx context.Context, want *lease.Op, l *lease.Lease, delta int64, now time.Time) (*store.Change, error) {
+func (e *Engine) leaseChange(ctx context.Context, want *lease.Op, l *lease.Lease, delta lease.Slice, now time.Time) (*store.Change, error) {
 	ch := &store.Change{}
-	if delta != 0 {
-		b, err := e.leaseBump(ctx, l, delta, now)
+	if delta.Uses != 0 {
+		b, err := e.leaseBump(ctx, l, delta.Uses, now)
 		if err != nil {
 			return nil, err
 		}
 		ch.Bumps = []store.Bump{b}
+	}
+	if delta.Money != 0 {
+		b, err := e.moneyBump(ctx, l.SeriesID, delta.Money, now)
+		if err != nil {
+			return nil, err
+		}
+		ch.Bumps = append(ch.Bumps, b)
 	}
 	op := *want
 	op.LeaseID, op.SeriesID, op.At, op.Lease = l.ID, l.SeriesID, now, *l

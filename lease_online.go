@@ -127,7 +127,7 @@ func (e *Engine) redeemOnline(ctx context.Context, ls store.LeaseStore, req *Til
 		IdempotencyKey: req.Till + "/" + req.Key, Bill: req.Bill, Actor: "till " + req.Till}
 	b := new(changeBuf)
 	var p useplan
-	if err := e.planEntry(ctx, &rreq, now, onLease, &b.read, &p); err != nil {
+	if err := e.planEntry(ctx, &rreq, now, onLease, false, &b.read, &p); err != nil {
 		return err
 	}
 	if !p.allowed() {
@@ -153,7 +153,7 @@ func (e *Engine) redeemOnline(ctx context.Context, ls store.LeaseStore, req *Til
 	}
 	rec := lease.Entry{Till: req.Till, Key: req.Key, SeriesID: p.s.ID, Code: req.Code, Customer: req.Customer,
 		Bill: req.Bill, Discount: p.discount, At: req.At, Applied: now, Counted: lease.OnSeries,
-		RedemptionID: r.ID, Online: true}
+		RedemptionID: r.ID, Online: true, Budget: r.Budget}
 	if onLease {
 		used, err := l.Use(lease.Slice{Uses: 1}, now)
 		if err != nil {

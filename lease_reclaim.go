@@ -95,8 +95,11 @@ func (e *Engine) reclaim(ctx context.Context, ls store.LeaseStore, id string, sk
 			return err
 		}
 		ch := &store.Change{Leases: []store.LeaseWrite{{Lease: n, ExpectVersion: l.Version}}}
-		if !left.IsZero() {
+		if left.Uses != 0 {
 			ch.Bumps = []store.Bump{{Key: store.CounterKey{Counter: limits.SeriesUses, Series: l.SeriesID}, Delta: -left.Uses, At: now}}
+		}
+		if left.Money != 0 { // the unspent money goes back to the series' budget
+			ch.Bumps = append(ch.Bumps, store.Bump{Key: store.CounterKey{Counter: limits.SeriesBudget, Series: l.SeriesID}, Delta: -left.Money, At: now})
 		}
 		if err := e.st.Apply(ctx, ch); err != nil {
 			return err

@@ -102,6 +102,7 @@ func (e *Engine) giveBackEntry(ctx context.Context, ch *store.Change, t *lease.E
 	if t.RedemptionID == "" {
 		k := store.CounterKey{Counter: limits.SeriesUses, Series: t.SeriesID}
 		ch.Bumps = []store.Bump{{Key: k, Delta: -1, At: now}}
+		giveBackLeaseMoney(ch, t, store.Bump{At: now})
 		return true, nil
 	}
 	r, c, _, err := e.redemption(ctx, t.RedemptionID)

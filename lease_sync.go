@@ -34,6 +34,10 @@ type JournalEntry struct {
 	Bill     series.Money `json:"bill"`
 	// At is the sale time, by the till's clock.
 	At time.Time `json:"at"`
+	// Discount is the discount the till gave, for a series with a budget:
+	// what the use takes of its lease's money (the till may have reduced
+	// it to what the lease had left). Zero: the series' discount of Bill.
+	Discount series.Money `json:"discount,omitzero"`
 	// Reverses, when set, makes the entry a reversal: it gives back the
 	// whole use the till recorded under that key (Code, Customer and Bill
 	// repeat that use's). The use goes back to the series and to its
@@ -262,13 +266,18 @@ func (e *Engine) applyEntry(ctx context.Context, ls store.LeaseStore, till strin
 // can take it, else on the series, and the entry's record.
 func (e *Engine) entryChange(ctx context.Context, till string, x *JournalEntry, l *lease.Lease) (*store.Change, lease.Entry, error) {
 	now := e.now()
-	used, useErr := l.Use(lease.Slice{Uses: 1}, now)
+	spend := e.entrySpend(ctx, l.SeriesID, x)
+	take := lease.Slice{Uses: 1, Money: spend.minor}
+	used, useErr := l.Use(take, now)
 	onLease := useErr == nil
-	ch, rec, err := e.decideEntry(ctx, till, x, l.SeriesID, onLease)
+	ch, rec, err := e.decideEntry(ctx, till, x, l.SeriesID, onLease, &spend)
 	if err != nil {
 		return nil, rec, err
 	}
 	rec.Applied = now
+	if onLease {
+		rec.Budget = spend.minor
+	}
 	rec.Counted = lease.OnSeries
 	if onLease {
 		rec.Counted = lease.OnLease
@@ -285,7 +294,7 @@ func (e *Engine) entryChange(ctx context.Context, till string, x *JournalEntry, 
 	n, write, over := used, onLease, false
 	switch {
 	case onLease && rec.Conflicted():
-		n, over, err = l.UseConflicted(lease.Slice{Uses: 1}, now)
+		n, over, err = l.UseConflicted(take, now)
 	case rec.Conflicted():
 		n, over = l.Conflict(now)
 		write = true
@@ -349,12 +358,12 @@ func overAllowance(l *lease.Lease) refusal.Refusal {
 // redemption, the coupon's update, its counters but, when onLease, the
 // series' use counter, which the lease already counted) or an empty
 // change for a refused one, with the entry's record and its conflicts.
-func (e *Engine) decideEntry(ctx context.Context, till string, x *JournalEntry, seriesID string, onLease bool) (*store.Change, lease.Entry, error) {
+func (e *Engine) decideEntry(ctx context.Context, till string, x *JournalEntry, seriesID string, onLease bool, spend *tillSpend) (*store.Change, lease.Entry, error) {
 	rec := lease.Entry{Till: till, Key: x.Key, LeaseID: x.LeaseID, SeriesID: seriesID, Code: x.Code, Customer: x.Customer, Bill: x.Bill, At: x.At}
 	req := RedeemRequest{Code: x.Code, SeriesID: seriesID, Customer: ByID(x.Customer), IdempotencyKey: till + "/" + x.Key, Bill: x.Bill, Actor: "till " + till}
 	b := new(changeBuf)
 	var p useplan
-	err := e.planEntry(ctx, &req, x.At, onLease, &b.read, &p)
+	err := e.planEntry(ctx, &req, x.At, onLease, spend.budgeted && onLease, &b.read, &p)
 	if err != nil {
 		if !conflictOf(err) {
 			return nil, rec, err
@@ -364,6 +373,17 @@ func (e *Engine) decideEntry(ctx context.Context, till string, x *JournalEntry, 
 		return &store.Change{}, rec, nil
 	}
 	rec.Discount = p.discount
+	if spend.budgeted {
+		rec.Discount = spend.given
+		if p.allowed() && spend.minor > p.co.spend {
+			// The till gave more than the budget can count for this use
+			// (a per-customer budget, or the series' when the lease
+			// could not take it): the money went out all the same.
+			rec.Conflicts = []refusal.Refusal{budgetPassed(spend.minor, p.co.spend)}
+			return &store.Change{}, rec, nil
+		}
+		p.co.spend, p.discount = spend.minor, spend.given
+	}
 	if !p.allowed() {
 		if p.state != nil && !stateRefusal(p.state) {
 			rec.Conflicts = refusalsOf(p.state)
@@ -377,17 +397,21 @@ func (e *Engine) decideEntry(ctx context.Context, till string, x *JournalEntry, 
 		return nil, rec, err
 	}
 	rec.RedemptionID = r.ID
+	rec.Budget = r.Budget
 	ch := b.ch
 	if onLease {
 		ch.Bumps = dropCounter(ch.Bumps, limits.SeriesUses)
+		// The lease's money paid for the discount.
+		ch.Bumps = dropCounter(ch.Bumps, limits.SeriesBudget)
 	}
 	return &ch, rec, nil
 }
 
 // planEntry reads and decides the redemption req at the sale time at.
 // When the use is counted on a lease, the series' use counter, which
-// already holds it, is left out of the decision.
-func (e *Engine) planEntry(ctx context.Context, req *RedeemRequest, at time.Time, onLease bool, rb *readBuf, p *useplan) error {
+// already holds it, is left out of the decision; and so is the series'
+// budget counter when leaseMoney, the lease's money paying the discount.
+func (e *Engine) planEntry(ctx context.Context, req *RedeemRequest, at time.Time, onLease, leaseMoney bool, rb *readBuf, p *useplan) error {
 	cust, err := e.customers.Resolve(ctx, req.Customer)
 	if err != nil {
 		return err
@@ -398,6 +422,9 @@ func (e *Engine) planEntry(ctx context.Context, req *RedeemRequest, at time.Time
 	}
 	if onLease {
 		snap.counts[2].N = 0
+	}
+	if leaseMoney {
+		snap.spent[0].N = 0
 	}
 	return decideUse(p, &snap, req, at)
 }

@@ -157,7 +157,11 @@ func counterKey(k *store.CounterKey) string {
 		return "code:" + k.Series + "/" + k.Code
 	case limits.CustomerSeriesUses, limits.CustomerIssued:
 		return "customer:" + k.Series + "/" + k.Customer
-	case limits.SeriesUses:
+	case limits.CustomerBudget:
+		return "customer:" + k.Series + "/" + k.Customer
+	case limits.SeriesUses, limits.SeriesBudget:
+		// The budget counter is read with the use counter, by a use its
+		// lease cannot take.
 		return "series:" + k.Series
 	}
 	return "counter:" + k.String()
@@ -221,7 +225,7 @@ func (e *Engine) entryFootprint(ctx context.Context, dst []string, x *JournalEnt
 	dst = append(dst, "code:"+sid+"/"+code, "entry:"+x.Key)
 	if x.Reverses != "" {
 		dst = append(dst, "entry:"+x.Reverses, "series:"+sid)
-	} else if _, err := l.Use(lease.Slice{Uses: 1}, e.now()); err != nil {
+	} else if _, err := l.Use(lease.Slice{Uses: 1, Money: e.entrySpend(ctx, sid, x).minor}, e.now()); err != nil {
 		dst = append(dst, "series:"+sid)
 	}
 	if x.Customer != "" {

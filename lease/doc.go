@@ -92,8 +92,28 @@
 //
 // # Money
 //
-// A lease counts its parts as [Slice] values. Today a slice is a number of
-// uses; when series get money budgets, a slice gains an amount beside its
-// uses, and every rule here (granting, topping up, returning, reclaiming,
-// the invariants) applies to both parts alike.
+// A lease of a series with a budget (series.Budget.Total) holds a slice of
+// the budget beside its uses: [Slice.Money], in minor units of the
+// series' currency (the lease's Currency). It is escrow like the uses:
+// the central counts the money granted against the series' budget counter
+// (limits.SeriesBudget) at once, under the same guard as a redemption's
+// (counted + granted <= cap), so
+//
+//	series budget counted = money of the series' uses counted on the series
+//	                      + Σ over leases (Granted - Returned - Reclaimed).Money
+//	                      - money of reversed uses counted on leases
+//
+// never passes the cap whatever the tills do offline. A till's offline use
+// spends its discount from the lease's money left (Use of one use and the
+// discount's money), refusing the use, or reducing its discount when the
+// series says so (series.BudgetReduce), when the money left cannot cover
+// it. Returning, reclaiming and the invariants apply to the money as to
+// the uses; a reversal gives its money back to the series' budget, never
+// to the lease.
+//
+// A budget per customer (series.Budget.PerCustomer) cannot be kept
+// offline: a customer may buy at several tills. A till therefore refuses
+// offline uses of a series with one, and the central counts such a use,
+// if one reaches it, against the customer's budget under its cap, and
+// records it as a conflict when the cap cannot take it.
 package lease

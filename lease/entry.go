@@ -43,6 +43,13 @@ type Entry struct {
 	// by the series' rules.
 	Bill     series.Money `json:"bill"`
 	Discount series.Money `json:"discount"`
+	// Budget is the money the use took of its series' budget, in minor
+	// units of the series' currency: of its lease's money when it is
+	// counted on its lease (Used.Money holds it), else of the series'
+	// budget counter; 0 for a series without a budget, and for a
+	// conflicted use counted on the series, which the budget could not
+	// take.
+	Budget int64 `json:"budget,omitempty"`
 	// At is the sale time (the till's clock); Applied when the central
 	// recorded the entry (its clock).
 	At      time.Time `json:"at"`

@@ -7,27 +7,44 @@ import (
 	"github.com/couponkit/couponkit/errcode"
 )
 
-// Slice is a part of a series' limits: a number of uses. It is the unit of
-// every quantity of a lease, so that an amount of money can join the uses
-// later with the same rules.
+// Slice is a part of a series' limits: a number of uses and, for a series
+// with a budget (series.Budget.Total), an amount of money. It is the unit
+// of every quantity of a lease, and every rule applies to both parts
+// alike.
+//
+// Money is in minor units of the series' currency (series.MinorUnits of
+// its Discount.Currency; the lease's Currency), as the series' budget
+// counter (limits.SeriesBudget) counts it: whole numbers, so that the sums
+// of the invariants are exact. It is zero for a series without a budget,
+// and then left out of the JSON form, which is the form of a slice before
+// money joined it.
 type Slice struct {
-	Uses int64 `json:"uses"`
+	Uses  int64 `json:"uses"`
+	Money int64 `json:"money,omitempty"`
 }
 
 // Add returns s + o.
-func (s Slice) Add(o Slice) Slice { return Slice{Uses: s.Uses + o.Uses} }
+func (s Slice) Add(o Slice) Slice { return Slice{Uses: s.Uses + o.Uses, Money: s.Money + o.Money} }
 
 // Sub returns s - o.
-func (s Slice) Sub(o Slice) Slice { return Slice{Uses: s.Uses - o.Uses} }
+func (s Slice) Sub(o Slice) Slice { return Slice{Uses: s.Uses - o.Uses, Money: s.Money - o.Money} }
 
 // IsZero reports whether s has no part.
-func (s Slice) IsZero() bool { return s.Uses == 0 }
+func (s Slice) IsZero() bool { return s.Uses == 0 && s.Money == 0 }
 
 // Negative reports whether a part of s is below zero.
-func (s Slice) Negative() bool { return s.Uses < 0 }
+func (s Slice) Negative() bool { return s.Uses < 0 || s.Money < 0 }
 
 // Covers reports whether every part of s is at least that of o.
-func (s Slice) Covers(o Slice) bool { return s.Uses >= o.Uses }
+func (s Slice) Covers(o Slice) bool { return s.Uses >= o.Uses && s.Money >= o.Money }
+
+// String is "n uses", with " and m money" when the slice holds money.
+func (s Slice) String() string {
+	if s.Money == 0 {
+		return fmt.Sprintf("%d uses", s.Uses)
+	}
+	return fmt.Sprintf("%d uses and %d money", s.Uses, s.Money)
+}
 
 // Status is the life-cycle state of a lease. The zero value is not a valid
 // status.
@@ -56,9 +73,12 @@ func (s Status) String() string {
 // to End (the central's clock). See the package documentation for its
 // invariants.
 type Lease struct {
-	ID       string    `json:"id"`
-	Till     string    `json:"till"`
-	SeriesID string    `json:"series_id"`
+	ID       string `json:"id"`
+	Till     string `json:"till"`
+	SeriesID string `json:"series_id"`
+	// Currency is the currency of the money of the lease's slices (the
+	// series' Discount.Currency), for a lease that holds money.
+	Currency string    `json:"currency,omitempty"`
 	Start    time.Time `json:"start"`
 	End      time.Time `json:"end"`
 	// Granted is what the central counted against the series for this
@@ -98,9 +118,10 @@ func (l *Lease) Left() Slice {
 func (l *Lease) Outstanding() Slice { return l.Left() }
 
 // UsableAt reports whether a till whose clock reads at may use the lease:
-// it is open, has something left, and at is more than skew before End.
+// it is open, has a use left, and at is more than skew before End.
+// (Whether its money left covers a use's discount is the use's to judge.)
 func (l *Lease) UsableAt(at time.Time, skew time.Duration) bool {
-	return l.Status == Open && !l.Left().IsZero() && at.Before(l.End.Add(-skew))
+	return l.Status == Open && l.Left().Uses > 0 && at.Before(l.End.Add(-skew))
 }
 
 // LapsedAt reports whether the central, whose clock reads at, may reclaim
@@ -138,24 +159,29 @@ type Params struct {
 	ID       string
 	Till     string
 	SeriesID string
+	// Currency is the currency of Slice.Money; required when it is not
+	// zero.
+	Currency string
 	Slice    Slice
 	End      time.Time
 }
 
 // New returns the lease p describes, granted at at: open, Version 1. A
-// slice of no use, a negative part or an End not after at is an
-// errcode.InvalidArgument error.
+// slice of no use, a negative part, money without a currency or an End
+// not after at is an errcode.InvalidArgument error.
 func New(p Params, at time.Time) (Lease, error) {
 	switch {
 	case p.ID == "" || p.Till == "" || p.SeriesID == "":
 		return Lease{}, errcode.New(errcode.InvalidArgument, "Lease", "needs an id, a till and a series")
 	case p.Slice.Negative() || p.Slice.Uses == 0:
 		return Lease{}, errcode.New(errcode.InvalidArgument, "Uses", "must be positive")
+	case p.Slice.Money != 0 && p.Currency == "":
+		return Lease{}, errcode.New(errcode.InvalidArgument, "Currency", "is required with money")
 	case !p.End.After(at):
 		return Lease{}, errcode.New(errcode.InvalidArgument, "End", "must be after now")
 	}
 	return Lease{
-		ID: p.ID, Till: p.Till, SeriesID: p.SeriesID, Start: at, End: p.End,
+		ID: p.ID, Till: p.Till, SeriesID: p.SeriesID, Currency: p.Currency, Start: at, End: p.End,
 		Granted: p.Slice, Status: Open, Version: 1, Updated: at,
 	}, nil
 }
@@ -191,14 +217,14 @@ func (l Lease) Renew(end, at time.Time) (Lease, error) {
 }
 
 // TopUp returns l with s granted on top, at at. The lease must be open
-// and not past its End; s must have a positive use count and no negative
-// part.
+// and not past its End; s must have something (uses or money) and no
+// negative part, and money only on a lease that has a Currency.
 func (l Lease) TopUp(s Slice, at time.Time) (Lease, error) {
 	if err := l.open(); err != nil {
 		return l, err
 	}
-	if s.Negative() || s.Uses == 0 {
-		return l, errcode.New(errcode.InvalidArgument, "Uses", "must be positive")
+	if err := l.somePart(s); err != nil {
+		return l, err
 	}
 	if !at.Before(l.End) {
 		return l, errcode.New(errcode.InvalidTransition, "Lease", "lease "+l.ID+" has ended; renew it first")
@@ -208,18 +234,30 @@ func (l Lease) TopUp(s Slice, at time.Time) (Lease, error) {
 	return n, nil
 }
 
+// somePart checks a slice to add or give back: something (uses or
+// money), no negative part, and money only on a lease with a Currency.
+func (l *Lease) somePart(s Slice) error {
+	switch {
+	case s.Negative() || s.IsZero():
+		return errcode.New(errcode.InvalidArgument, "Uses", "must be positive (or the money)")
+	case s.Money != 0 && l.Currency == "":
+		return errcode.New(errcode.InvalidArgument, "Money", "lease "+l.ID+" holds no money")
+	}
+	return nil
+}
+
 // Return returns l with s given back, at at. The lease must be open and
-// have at least s left; s must have a positive use count and no negative
-// part.
+// have at least s left; s must have something (uses or money) and no
+// negative part.
 func (l Lease) Return(s Slice, at time.Time) (Lease, error) {
 	if err := l.open(); err != nil {
 		return l, err
 	}
-	if s.Negative() || s.Uses == 0 {
-		return l, errcode.New(errcode.InvalidArgument, "Uses", "must be positive")
+	if err := l.somePart(s); err != nil {
+		return l, err
 	}
 	if !l.Left().Covers(s) {
-		return l, errcode.New(errcode.InvalidArgument, "Uses", fmt.Sprintf("lease %s has %d uses left", l.ID, l.Left().Uses))
+		return l, errcode.New(errcode.InvalidArgument, "Uses", fmt.Sprintf("lease %s has %v left", l.ID, l.Left()))
 	}
 	n := l.next(at)
 	n.Returned = n.Returned.Add(s)
@@ -243,14 +281,15 @@ func (l Lease) Reclaim(at time.Time, skew time.Duration) (Lease, Slice, error) {
 }
 
 // Use returns l with s counted as used, at at: a use the till made within
-// the lease and reported. The lease must be open and have at least s
-// left; a use that does not fit is not the lease's to count.
+// the lease and reported, with the money its discount took. The lease
+// must be open and have at least s left, uses and money; a use that does
+// not fit is not the lease's to count.
 func (l Lease) Use(s Slice, at time.Time) (Lease, error) {
 	if err := l.open(); err != nil {
 		return l, err
 	}
 	if s.Negative() || !l.Left().Covers(s) {
-		return l, errcode.New(errcode.LimitReached, "Lease", fmt.Sprintf("lease %s has %d uses left", l.ID, l.Left().Uses))
+		return l, errcode.New(errcode.LimitReached, "Lease", fmt.Sprintf("lease %s has %v left", l.ID, l.Left()))
 	}
 	n := l.next(at)
 	n.Used = n.Used.Add(s)

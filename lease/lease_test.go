@@ -27,6 +27,9 @@ func TestNewRefusesBadParams(t *testing.T) {
 		"end past":     {ID: "l", Till: "t", SeriesID: "s", Slice: Slice{Uses: 1}, End: t0},
 		"no till":      {ID: "l", SeriesID: "s", Slice: Slice{Uses: 1}, End: t0.Add(time.Hour)},
 		"no series id": {ID: "l", Till: "t", Slice: Slice{Uses: 1}, End: t0.Add(time.Hour)},
+		"money only":   {ID: "l", Till: "t", SeriesID: "s", Currency: "EUR", Slice: Slice{Money: 100}, End: t0.Add(time.Hour)},
+		"no currency":  {ID: "l", Till: "t", SeriesID: "s", Slice: Slice{Uses: 1, Money: 100}, End: t0.Add(time.Hour)},
+		"less money":   {ID: "l", Till: "t", SeriesID: "s", Currency: "EUR", Slice: Slice{Uses: 1, Money: -1}, End: t0.Add(time.Hour)},
 	} {
 		if _, err := New(p, t0); !errors.Is(err, errcode.ErrInvalidArgument) {
 			t.Errorf("%s: err = %v, want InvalidArgument", name, err)
@@ -112,7 +115,14 @@ func TestSameNamesTheMismatch(t *testing.T) {
 func TestTransitionsKeepInvariants(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		at := t0
-		l, err := New(Params{ID: "l", Till: "t", SeriesID: "s", Slice: Slice{Uses: rapid.Int64Range(1, 20).Draw(t, "uses")}, End: t0.Add(time.Hour)}, at)
+		// Some leases hold money beside their uses (a budgeted series).
+		budgeted := rapid.Bool().Draw(t, "budgeted")
+		first := Slice{Uses: rapid.Int64Range(1, 20).Draw(t, "uses")}
+		cur := ""
+		if budgeted {
+			first.Money, cur = rapid.Int64Range(0, 5000).Draw(t, "money"), "EUR"
+		}
+		l, err := New(Params{ID: "l", Till: "t", SeriesID: "s", Currency: cur, Slice: first, End: t0.Add(time.Hour)}, at)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,6 +130,9 @@ func TestTransitionsKeepInvariants(t *testing.T) {
 		for range rapid.IntRange(0, 30).Draw(t, "steps") {
 			at = at.Add(time.Duration(rapid.IntRange(0, 20).Draw(t, "dt")) * time.Minute)
 			s := Slice{Uses: rapid.Int64Range(-2, 6).Draw(t, "n")}
+			if budgeted || rapid.IntRange(0, 9).Draw(t, "stray money") == 0 {
+				s.Money = rapid.Int64Range(-100, 1500).Draw(t, "m")
+			}
 			var next Lease
 			switch rapid.IntRange(0, 4).Draw(t, "op") {
 			case 0:
@@ -149,6 +162,44 @@ func TestTransitionsKeepInvariants(t *testing.T) {
 			if sum := l.Used.Add(l.Returned).Add(l.Reclaimed).Add(l.Left()); sum != l.Granted {
 				t.Fatalf("parts %v != granted %v", sum, l.Granted)
 			}
+			if !budgeted && l.Granted.Money != 0 {
+				t.Fatalf("a lease without a currency was granted money: %+v", l)
+			}
+			if l.Left().Money < 0 || l.Used.Money < 0 {
+				t.Fatalf("money below zero: %+v", l)
+			}
 		}
 	})
+}
+
+// TestMoneyIsSpentReturnedAndReclaimedLikeUses walks a lease holding money
+// through a use, a return and a reclaim: the money goes where the uses go,
+// and a use whose discount the money left cannot cover is refused.
+func TestMoneyIsSpentReturnedAndReclaimedLikeUses(t *testing.T) {
+	l, err := New(Params{ID: "l", Till: "t", SeriesID: "s", Currency: "EUR", Slice: Slice{Uses: 3, Money: 1500}, End: t0.Add(time.Hour)}, t0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Use(Slice{Uses: 1, Money: 1501}, t0); !errors.Is(err, errcode.ErrLimitReached) {
+		t.Fatalf("a discount past the money left: err = %v", err)
+	}
+	if l, err = l.Use(Slice{Uses: 1, Money: 1000}, t0); err != nil {
+		t.Fatal(err)
+	}
+	if l, err = l.Return(Slice{Money: 200}, t0); err != nil {
+		t.Fatalf("returning money alone: %v", err)
+	}
+	if _, err := l.Return(Slice{Money: 301}, t0); !errors.Is(err, errcode.ErrInvalidArgument) {
+		t.Fatalf("returning more money than is left: err = %v", err)
+	}
+	r, got, err := l.Reclaim(l.End, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (Slice{Uses: 2, Money: 300}); got != want || r.Reclaimed != want || !r.Left().IsZero() {
+		t.Fatalf("reclaimed %v, lease %+v; want %v", got, r, want)
+	}
+	if err := r.Check(); err != nil {
+		t.Fatal(err)
+	}
 }

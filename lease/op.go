@@ -66,7 +66,7 @@ func (o *Op) Same(want *Op) error {
 	case want.SeriesID != "" && o.SeriesID != want.SeriesID:
 		return mismatch("SeriesID", "another series")
 	case o.Slice != want.Slice:
-		return mismatch("Uses", fmt.Sprintf("%d uses", o.Slice.Uses))
+		return mismatch("Uses", o.Slice.String())
 	case !o.End.Equal(want.End):
 		return mismatch("End", "another end, "+o.End.UTC().Format(time.RFC3339))
 	}

@@ -27,6 +27,10 @@ import (
 // reported. Online: a till's use decided online (RedeemAtTill) draws on
 // its lease, is recorded once per (till, key) with the journal whichever
 // comes first, also when both race, and a refused one changes nothing.
+// Money: a lease of a series with a budget holds a slice of it, counted
+// on the series' budget counter under its cap at once (never past it, also
+// when grants race), spent by the till's uses counted on the lease, and
+// given back by a return, a reversal (to the series) and a reclaim.
 // Reverse: a reversal in the journal gives its use back to the series and
 // its levels once, never to the lease, and the series' counter keeps
 // the invariant of package lease with reversals; conflicted uses are
@@ -45,6 +49,7 @@ func RunLeases(t *testing.T, newStore func(t *testing.T) store.Store, sizes Size
 		t.Run("Sync", func(t *testing.T) { h.each(t, leaseSyncTests) })
 		t.Run("Online", func(t *testing.T) { h.each(t, leaseOnlineTests) })
 		t.Run("Reverse", func(t *testing.T) { h.each(t, leaseReverseTests) })
+		t.Run("Money", func(t *testing.T) { h.each(t, leaseMoneyTests) })
 		t.Run("Feed", func(t *testing.T) { h.each(t, leaseFeedTests) })
 	})
 }

@@ -74,6 +74,17 @@
 // bound on the till's exposure) has an unverified use left; past it the
 // use is refused with errcode.ErrAllowanceExceeded.
 //
+// On a series with a money budget a lease also holds a slice of the
+// budget (lease.Slice.Money), and an offline use spends its discount from
+// a lease whose money left covers it; when none does, the use is refused
+// with the central's budget refusal, or, when the series reduces a
+// discount to what is left (series.BudgetReduce), given what a lease has
+// left (Entry.Discount, Entry.Budget; the central counts that discount).
+// A series with a budget per customer is not sold offline at all (an
+// errcode.ErrUnavailable error on "Budget.PerCustomer"): only the central
+// can keep a customer's budget across tills. [Till.Sync] returns the uses
+// left of a lease whose money is spent.
+//
 // [Journal.Reverse] records a reversal as an entry of its own, in one
 // transaction with a hook: the use it gives back no longer counts toward
 // the till's levels, but stays used on its lease (the central gives the

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/shopspring/decimal"
+
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/series"
@@ -57,9 +59,10 @@ func (j *Journal) Till() string { return j.till }
 
 // PutLease keeps a lease as the central answered it, when the answer is
 // newer than the one the journal holds (a greater lease.Lease.Version): a
-// new lease is added, a known one gets the central's Granted, Returned,
-// End, status, Allowance and Version (the till's own counts of uses, of
-// unverified uses and of uses set aside for a return are kept). An older
+// new lease is added, a known one gets the central's Granted, Returned
+// (uses and money), End, status, Allowance and Version (the till's own
+// counts of uses, of money spent, of unverified uses and of uses set
+// aside for a return are kept). An older
 // answer, or the same one again (a retried call answered with its first
 // result, a duplicate delivered late), changes nothing: it must not roll
 // the lease back, least of all its Returned, which would let the till
@@ -74,11 +77,14 @@ func putLease(ctx context.Context, tx execer, l *lease.Lease) error {
 		return err
 	}
 	_, err := tx.ExecContext(ctx, `
-INSERT INTO till_lease (id, series_id, granted, returned, end_ns, closed, allowance, version) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+INSERT INTO till_lease (id, series_id, granted, returned, end_ns, closed, allowance, version, money_granted, money_returned)
+VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
 ON CONFLICT (id) DO UPDATE SET granted = excluded.granted, returned = excluded.returned,
-	end_ns = excluded.end_ns, closed = excluded.closed, allowance = excluded.allowance, version = excluded.version
+	end_ns = excluded.end_ns, closed = excluded.closed, allowance = excluded.allowance, version = excluded.version,
+	money_granted = excluded.money_granted, money_returned = excluded.money_returned
 WHERE excluded.version > till_lease.version`,
-		l.ID, l.SeriesID, l.Granted.Uses, l.Returned.Uses, l.End.UnixNano(), l.Status == lease.Closed, l.Allowance, l.Version)
+		l.ID, l.SeriesID, l.Granted.Uses, l.Returned.Uses, l.End.UnixNano(), l.Status == lease.Closed, l.Allowance, l.Version,
+		l.Granted.Money, l.Returned.Money)
 	if err != nil {
 		return fmt.Errorf("till: keeping lease %s: %w", l.ID, err)
 	}
@@ -127,6 +133,12 @@ type Entry struct {
 	Reverses string `json:"reverses,omitempty"`
 	// Reversed is true for a use a later reversal gave back.
 	Reversed bool `json:"reversed,omitempty"`
+	// Discount is the discount the till gave offline, for a series with a
+	// budget (the series' discount of the bill, or less when the series
+	// reduces it to what the lease's money had left), and Budget what it
+	// spent of its lease's money, in minor units of the series' currency.
+	Discount series.Money `json:"discount,omitzero"`
+	Budget   int64        `json:"budget,omitempty"`
 }
 
 // Redeem records u as an offline use within a lease of its series, and
@@ -174,8 +186,16 @@ func (j *Journal) Redeem(ctx context.Context, u Use, hook func(*sql.Tx) error) (
 		return Entry{}, err
 	}
 	e := Entry{Use: u, Verified: k.Verified()}
-	if e.LeaseID, err = j.pickLease(ctx, tx, u.SeriesID, u.At, !e.Verified); err != nil {
+	want, err := offlineSpend(&s, &u)
+	if err != nil {
 		return Entry{}, err
+	}
+	var spend int64
+	if e.LeaseID, spend, err = j.pickLease(ctx, tx, u.SeriesID, u.At, !e.Verified, &want); err != nil {
+		return Entry{}, err
+	}
+	if want.budgeted {
+		e.Discount, e.Budget = want.money(spend), spend
 	}
 	if err := j.write(ctx, tx, &e, hook); err != nil {
 		return Entry{}, err
@@ -221,15 +241,19 @@ func (j *Journal) write(ctx context.Context, tx *sql.Tx, e *Entry, hook func(*sq
 		if !e.Verified {
 			unverified = 1
 		}
-		if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used + 1, unverified = unverified + ? WHERE id = ?`,
-			unverified, e.LeaseID); err != nil {
+		if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used + 1, unverified = unverified + ?, money_used = money_used + ? WHERE id = ?`,
+			unverified, e.Budget, e.LeaseID); err != nil {
 			return fmt.Errorf("till: taking a use of lease %s: %w", e.LeaseID, err)
 		}
 	}
+	discount := ""
+	if e.Discount.Currency != "" {
+		discount = e.Discount.Amount.String()
+	}
 	res, err := tx.ExecContext(ctx, `INSERT INTO till_journal (key, lease_id, series_id, code, customer, bill, currency, sale_ns,
-	synced, online, reverses, verified) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+	synced, online, reverses, verified, discount, discount_cur, budget) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
 		e.Key, sql.NullString{String: e.LeaseID, Valid: e.LeaseID != ""}, e.SeriesID, e.Code, e.Customer, e.Bill, e.Currency,
-		e.At.UnixNano(), e.Synced, e.Online, e.Reverses, e.Verified)
+		e.At.UnixNano(), e.Synced, e.Online, e.Reverses, e.Verified, discount, e.Discount.Currency, e.Budget)
 	if err != nil {
 		return fmt.Errorf("till: writing the journal entry: %w", err)
 	}
@@ -252,31 +276,50 @@ func (j *Journal) write(ctx context.Context, tx *sql.Tx, e *Entry, hook func(*sq
 	return nil
 }
 
-// pickLease returns the lease of the series that the use at at draws on:
-// of those usable at at (lease.Lease.UsableAt with the journal's skew)
-// and, for an unverified use, with an unverified use of their allowance
-// left, the one ending first, so that no lease lapses with uses left that
-// another could have spared.
-func (j *Journal) pickLease(ctx context.Context, tx *sql.Tx, seriesID string, at time.Time, unverified bool) (string, error) {
-	const usable = `FROM till_lease WHERE series_id = ?1 AND closed = 0 AND granted - returned - used - reserved > 0 AND ?2 < end_ns - ?3`
-	var id string
-	err := tx.QueryRowContext(ctx, `SELECT id `+usable+` AND (?4 = 0 OR unverified < allowance)
-ORDER BY end_ns, id LIMIT 1`, seriesID, at.UnixNano(), j.skew.Nanoseconds(), unverified).Scan(&id)
-	if err == nil {
-		return id, nil
+// pickLease returns the lease of the series that the use at at draws on,
+// and the money it spends of it (see offlineSpend): of those usable at at
+// (lease.Lease.UsableAt with the journal's skew), for an unverified use
+// with an unverified use of their allowance left, and whose money left
+// covers the use's discount (or, when the series reduces a discount to
+// what is left, with some money left), the one ending first, so that no
+// lease lapses with uses left that another could have spared.
+func (j *Journal) pickLease(ctx context.Context, tx *sql.Tx, seriesID string, at time.Time, unverified bool, want *spendWant) (string, int64, error) {
+	rows, err := tx.QueryContext(ctx, `SELECT id, unverified < allowance, money_granted - money_returned - money_used FROM till_lease
+WHERE series_id = ?1 AND closed = 0 AND granted - returned - used - reserved > 0 AND ?2 < end_ns - ?3
+ORDER BY end_ns, id`, seriesID, at.UnixNano(), j.skew.Nanoseconds())
+	if err != nil {
+		return "", 0, fmt.Errorf("till: reading leases: %w", err)
 	}
-	if !errors.Is(err, sql.ErrNoRows) {
-		return "", fmt.Errorf("till: reading leases: %w", err)
+	defer rows.Close()
+	usable, allowed, most := 0, 0, int64(0)
+	for rows.Next() {
+		var id string
+		var allows bool
+		var money int64
+		if err := rows.Scan(&id, &allows, &money); err != nil {
+			return "", 0, fmt.Errorf("till: reading leases: %w", err)
+		}
+		usable++
+		if unverified && !allows {
+			continue
+		}
+		allowed++
+		most = max(most, money)
+		if spend, ok := want.from(money); ok {
+			return id, spend, nil
+		}
 	}
-	var n int
-	if err := tx.QueryRowContext(ctx, `SELECT COUNT(*) `+usable, seriesID, at.UnixNano(), j.skew.Nanoseconds()).Scan(&n); err != nil {
-		return "", fmt.Errorf("till: reading leases: %w", err)
+	if err := rows.Err(); err != nil {
+		return "", 0, fmt.Errorf("till: reading leases: %w", err)
 	}
-	if n > 0 {
-		return "", errcode.New(errcode.AllowanceExceeded, "Allowance", "the till cannot verify this code offline, and its leases of series "+
+	switch {
+	case allowed > 0:
+		return "", 0, want.refused(most)
+	case usable > 0:
+		return "", 0, errcode.New(errcode.AllowanceExceeded, "Allowance", "the till cannot verify this code offline, and its leases of series "+
 			seriesID+" allow no more unverified uses; sync, or ask the central")
 	}
-	return "", errcode.New(errcode.NoLease, "SeriesID", "the till has no lease of series "+seriesID+" with a use left; sync to get one")
+	return "", 0, errcode.New(errcode.NoLease, "SeriesID", "the till has no lease of series "+seriesID+" with a use left; sync to get one")
 }
 
 // sameUse checks that a use repeated under first's key asks what first
@@ -290,15 +333,20 @@ func sameUse(first *Entry, u *Use) error {
 	return nil
 }
 
-const entryColumns = `seq, COALESCE(lease_id, ''), key, series_id, code, customer, bill, currency, sale_ns, synced, online, verified, reverses, reversed`
+const entryColumns = `seq, COALESCE(lease_id, ''), key, series_id, code, customer, bill, currency, sale_ns, synced, online, verified, reverses, reversed,
+	discount, discount_cur, budget`
 
 // scanEntry reads one row of entryColumns.
 func scanEntry(row interface{ Scan(...any) error }) (Entry, error) {
 	var e Entry
 	var ns int64
+	var discount string
 	err := row.Scan(&e.Seq, &e.LeaseID, &e.Key, &e.SeriesID, &e.Code, &e.Customer, &e.Bill, &e.Currency, &ns,
-		&e.Synced, &e.Online, &e.Verified, &e.Reverses, &e.Reversed)
+		&e.Synced, &e.Online, &e.Verified, &e.Reverses, &e.Reversed, &discount, &e.Discount.Currency, &e.Budget)
 	e.At = time.Unix(0, ns).UTC()
+	if err == nil && e.Discount.Currency != "" {
+		e.Discount.Amount, err = decimal.NewFromString(discount)
+	}
 	return e, err
 }
 

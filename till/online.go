@@ -60,7 +60,7 @@ func (j *Journal) drawOn(ctx context.Context, u Use) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	id, err := j.pickLease(ctx, tx, u.SeriesID, u.At, !k.Verified())
+	id, _, err := j.pickLease(ctx, tx, u.SeriesID, u.At, !k.Verified(), &spendWant{})
 	if errors.Is(err, errcode.ErrNoLease) || errors.Is(err, errcode.ErrAllowanceExceeded) {
 		return "", nil
 	}
@@ -84,7 +84,18 @@ type LeaseState struct {
 	Unverified int64     `json:"unverified"`
 	Reserved   int64     `json:"reserved,omitempty"`
 	Version    int64     `json:"version"`
+	// Money is the money of the series' budget the central granted with
+	// the lease, MoneyReturned what it took back, and MoneyUsed what the
+	// till's offline uses spent of it (minor units of the series'
+	// currency; zero for a series without a budget).
+	Money         int64 `json:"money,omitempty"`
+	MoneyReturned int64 `json:"money_returned,omitempty"`
+	MoneyUsed     int64 `json:"money_used,omitempty"`
 }
+
+// MoneyLeft is the money the till may still spend of the lease by its own
+// count.
+func (l *LeaseState) MoneyLeft() int64 { return l.Money - l.MoneyReturned - l.MoneyUsed }
 
 // Left is what the till may still use of the lease by its own count: not
 // what it set aside for a return in doubt.
@@ -92,7 +103,8 @@ func (l *LeaseState) Left() int64 { return l.Granted - l.Returned - l.Used - l.R
 
 // Leases returns the leases the journal keeps, by series and End.
 func (j *Journal) Leases(ctx context.Context) ([]LeaseState, error) {
-	rows, err := j.db.QueryContext(ctx, `SELECT id, series_id, granted, returned, used, end_ns, closed, allowance, unverified, reserved, version
+	rows, err := j.db.QueryContext(ctx, `SELECT id, series_id, granted, returned, used, end_ns, closed, allowance, unverified, reserved, version,
+	money_granted, money_returned, money_used
 FROM till_lease ORDER BY series_id, end_ns, id`)
 	if err != nil {
 		return nil, fmt.Errorf("till: reading leases: %w", err)
@@ -102,7 +114,8 @@ FROM till_lease ORDER BY series_id, end_ns, id`)
 	for rows.Next() {
 		var l LeaseState
 		var end int64
-		if err := rows.Scan(&l.ID, &l.SeriesID, &l.Granted, &l.Returned, &l.Used, &end, &l.Closed, &l.Allowance, &l.Unverified, &l.Reserved, &l.Version); err != nil {
+		if err := rows.Scan(&l.ID, &l.SeriesID, &l.Granted, &l.Returned, &l.Used, &end, &l.Closed, &l.Allowance, &l.Unverified, &l.Reserved, &l.Version,
+			&l.Money, &l.MoneyReturned, &l.MoneyUsed); err != nil {
 			return nil, fmt.Errorf("till: reading leases: %w", err)
 		}
 		l.End = time.Unix(0, end).UTC()

@@ -129,6 +129,23 @@ CREATE TABLE till_call (
 );
 `
 
+// migrationV4 brings a version 3 file to version 4: a lease of a series
+// with a budget keeps the money the central granted and took back
+// (money_granted, money_returned, minor units of the series' currency,
+// as the central's answer says) and the till's own count of the money its
+// offline uses spent of it (money_used); a journal entry keeps the
+// discount the till gave for a series with a budget (discount and
+// discount_cur, its amount and currency) and what it spent of its lease's
+// money (budget, minor units).
+const migrationV4 = `
+ALTER TABLE till_lease ADD COLUMN money_granted INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE till_lease ADD COLUMN money_returned INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE till_lease ADD COLUMN money_used INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE till_journal ADD COLUMN discount TEXT NOT NULL DEFAULT '';
+ALTER TABLE till_journal ADD COLUMN discount_cur TEXT NOT NULL DEFAULT '';
+ALTER TABLE till_journal ADD COLUMN budget INTEGER NOT NULL DEFAULT 0;
+`
+
 // SchemaVersion is the version of the journal's schema this code makes
 // and reads (SQLite's PRAGMA user_version of a journal's file).
 func SchemaVersion() int { return len(migrations) }
@@ -148,6 +165,10 @@ var migrations = []func(context.Context, *sql.Tx) error{
 	},
 	func(ctx context.Context, tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, migrationV3)
+		return err
+	},
+	func(ctx context.Context, tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, migrationV4)
 		return err
 	},
 }

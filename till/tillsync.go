@@ -130,16 +130,27 @@ func (t *Till) pullFeed(ctx context.Context) (int, error) {
 	return events, nil
 }
 
-// tend sizes the till's leases of one series (see Sync).
+// tend sizes the till's leases of one series (see Sync). A lease whose
+// money is spent (a series with a budget) is no use offline: its uses
+// left are returned, and it counts as none.
 func (t *Till) tend(ctx context.Context, seriesID string, all []LeaseState, rep *SyncReport) error {
 	now := t.cfg.Now()
 	var usable []LeaseState
 	left := int64(0)
 	for _, l := range all {
-		if l.SeriesID == seriesID && !l.Closed && l.Left() > 0 && now.Before(l.End.Add(-t.j.skew)) {
-			usable = append(usable, l)
-			left += l.Left()
+		if l.SeriesID != seriesID || l.Closed || l.Left() <= 0 || !now.Before(l.End.Add(-t.j.skew)) {
+			continue
 		}
+		if l.Money > 0 && l.MoneyLeft() <= 0 {
+			c := Call{Key: fmt.Sprintf("%s/%s/%d/%d", lease.Return, l.ID, l.Returned, now.UnixNano()), Kind: lease.Return,
+				SeriesID: seriesID, LeaseID: l.ID, Uses: l.Left()}
+			if err := t.call(ctx, c, rep); err != nil {
+				return err
+			}
+			continue
+		}
+		usable = append(usable, l)
+		left += l.Left()
 	}
 	want, err := t.want(ctx, seriesID, now)
 	if err != nil {

@@ -67,7 +67,7 @@ func journalEntry(e *Entry) (couponkit.JournalEntry, error) {
 		return couponkit.JournalEntry{}, errcode.Wrap(errcode.InvalidArgument, err, "entry "+e.Key+": the bill is not a number")
 	}
 	return couponkit.JournalEntry{Key: e.Key, LeaseID: e.LeaseID, Code: e.Code, Customer: e.Customer,
-		Bill: series.Money{Amount: amount, Currency: e.Currency}, At: e.At, Reverses: e.Reverses}, nil
+		Bill: series.Money{Amount: amount, Currency: e.Currency}, At: e.At, Reverses: e.Reverses, Discount: e.Discount}, nil
 }
 
 // markAcked marks synced the entries the central acknowledged (recs, of
@@ -108,8 +108,8 @@ func follow(ctx context.Context, tx *sql.Tx, e *Entry, rec *lease.Entry) error {
 	if !e.Verified {
 		unverified = 1
 	}
-	if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used - 1, unverified = unverified - ? WHERE id = ?`,
-		unverified, e.LeaseID); err != nil {
+	if _, err := tx.ExecContext(ctx, `UPDATE till_lease SET used = used - 1, unverified = unverified - ?, money_used = money_used - ? WHERE id = ?`,
+		unverified, e.Budget, e.LeaseID); err != nil {
 		return fmt.Errorf("till: giving back the use %s of lease %s: %w", e.Key, e.LeaseID, err)
 	}
 	to := sql.NullString{}

@@ -69,6 +69,7 @@ func (w *world) check() []string {
 		w.checkSeries(s, &v)
 	}
 	w.checkLeases(&v)
+	w.checkLeaseMoney(&v)
 	w.checkRecorded(&v)
 	w.stats["entries recorded"] += len(v.entries)
 	for _, e := range v.entries {
@@ -165,6 +166,7 @@ func (w *world) checkSeries(s *simSeries, v *centralView) {
 	}
 	c := w.countSeries(s, v)
 	w.checkCounter(s, &c)
+	w.checkBudget(s, v)
 	w.stats["entries counted on the series"] += int(c.onSeries)
 	w.stats["entries past the series limit"] += int(c.overflow)
 	used := c.central + c.standing
@@ -181,6 +183,7 @@ func (w *world) invariants() {
 	for _, s := range w.series {
 		c := w.countSeries(s, &v)
 		w.checkCounter(s, &c)
+		w.checkBudget(s, &v)
 	}
 	for _, l := range v.leases {
 		if err := l.Check(); err != nil {

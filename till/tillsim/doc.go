@@ -16,6 +16,11 @@
 //     code with a customer level (issued to three of the four customers),
 //     uploaded codes anyone may use with a code level, and personal
 //     uploaded codes (one per customer, once each, which the run revokes);
+//     in about one run in three each of the first two also has a money
+//     budget (series.Budget.Total) of at most eight of its 5 EUR
+//     discounts, in steps of 50 cents, refusing or reducing a discount
+//     past it (budget_test.go): its leases hold a slice of the budget,
+//     which the tills spend offline;
 //   - three to eight tills: each a till.Journal over its own SQLite file in
 //     a temporary directory, its clock the simulation's time plus an
 //     offset within the clock-skew allowance. About half are tills of the
@@ -98,12 +103,22 @@
 //	    and its view of a lease holds no more granted and no less
 //	    returned than the central's, and nothing set aside for a return
 //	    or a lease call left unanswered;
-//	(d) every till's journal is fully synced.
+//	(d) every till's journal is fully synced;
+//	(e) no series' budget is passed: its budget counter never passes the
+//	    budget, and is, between steps and at the end, the money of the
+//	    central redemptions plus that of the tills' standing uses counted
+//	    on the series' counter (online, or off their lease) plus, for
+//	    every lease, (Granted - Returned - Reclaimed).Money, less the
+//	    money of reversed journal uses counted on leases; and the money
+//	    the standing uses gave (the central's, and the discounts the tills
+//	    gave) stays within the budget, but for the tills' uses flagged as
+//	    conflicts, as in (a).
 //
 // The checker returns the violations it finds, and those met on the way
 // (an untyped error, a key the central says was used for another call,
 // a journal write that failed). mutants_test.go runs the simulation over
 // centrals broken on purpose (a grant counted twice against its series,
+// a grant that takes money past the series' budget, unguarded,
 // a journal use counted on its series too, a journal use counted twice
 // on its lease, and one that records a till's online use and the journal
 // entry of the same key as two uses) and with tills that break the

@@ -69,6 +69,22 @@ var mutants = []struct {
 			c.Bumps = append(c.Bumps, store.Bump{Key: k, Delta: 1, At: e.At})
 		}
 	}},
+	// A grant (or top-up) that takes money past the series' budget: its
+	// bump of the budget counter unguarded, 10 EUR more than the budget
+	// had left.
+	{"grant takes money past the budget", func(c *store.Change) {
+		if len(c.LeaseOps) != 1 || len(c.Leases) != 1 || (c.LeaseOps[0].Kind != lease.Grant && c.LeaseOps[0].Kind != lease.TopUp) {
+			return
+		}
+		for i := range c.Bumps {
+			if b := &c.Bumps[i]; b.Key.Counter == limits.SeriesBudget && b.Delta > 0 {
+				b.Delta += 1000
+				b.Guard = limits.Guard{}
+				c.Leases[0].Lease.Granted.Money += 1000
+				c.LeaseOps[0].Lease.Granted.Money += 1000
+			}
+		}
+	}},
 	// A journal use applied twice to its lease.
 	{"journal use counted twice on its lease", func(c *store.Change) {
 		if e := onLease(c); e != nil && len(c.Leases) == 1 {

@@ -195,6 +195,8 @@ func (w *world) makeSeries() {
 		AnyoneMayRedeem: true, Repeat: true, MaxPerCustomer: lim("common customer level", 1, 3), MaxPerSeries: lim("common limit", 3, 16)})
 	flash := baseSeries("flash", series.Source{Kind: series.Uploaded}, limits.RedemptionRules{
 		AnyoneMayRedeem: true, Repeat: true, MaxPerCode: lim("flash code level", 1, 6), MaxPerSeries: lim("flash limit", 3, 16)})
+	w.drawBudget(&common, "common")
+	w.drawBudget(&flash, "flash")
 	personal := baseSeries("personal", series.Source{Kind: series.Uploaded}, limits.RedemptionRules{
 		MaxPerSeries: lim("personal limit", 1, 5)})
 	w.series = []*simSeries{
