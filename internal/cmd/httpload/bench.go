@@ -51,7 +51,8 @@ type bench struct {
 
 // open creates the schema httpload_<random>, a migrated store on it with
 // the store's default pool, the engine, and the daemon's handler served on
-// 127.0.0.1 with a Till key; clients share one keep-alive client.
+// 127.0.0.1 with a Till key; with cfg.daemon, it also starts couponkitd on
+// the same schema (see startDaemon). Clients share one keep-alive client.
 func open(ctx context.Context, cfg config) (b *bench, err error) {
 	var r [6]byte
 	rand.Read(r[:])
