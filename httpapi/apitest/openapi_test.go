@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/http/httptest"
 	"slices"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -27,8 +28,9 @@ type checker struct {
 	doc  libopenapi.Document
 	v    validator.Validator
 
-	mu   sync.Mutex
-	seen map[string]bool // "METHOD /path/template"
+	mu      sync.Mutex
+	seen    map[string]bool   // "METHOD /path/template"
+	samples map[string]sample // "METHOD /path/template STATUS": the first such answer
 }
 
 func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
@@ -68,6 +70,13 @@ func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
 	resp.Body = io.NopCloser(bytes.NewReader(data))
 	check := *resp
 	check.Body = io.NopCloser(bytes.NewReader(data))
+	c.mu.Lock()
+	if k := req.Method + " " + tmpl + " " + strconv.Itoa(resp.StatusCode); !off && c.samples[k].resp == nil {
+		kept := *resp
+		kept.Body = nil
+		c.samples[k] = sample{req: fresh(), body: body, resp: &kept, answer: data}
+	}
+	c.mu.Unlock()
 	if ok, errs := c.v.ValidateHttpResponse(fresh(), &check); !ok {
 		for _, e := range errs {
 			c.t.Errorf("answer %d to %s %s: %s: %s (%s)", resp.StatusCode, req.Method, req.URL.Path, e.Message, e.Reason, data)
@@ -80,6 +89,29 @@ func (c *checker) RoundTrip(req *http.Request) (*http.Response, error) {
 // and answers validated against it, and checks that the walk covered
 // every operation the document names.
 func TestOpenAPI(t *testing.T) {
+	c := walked(t)
+	model, err := c.doc.BuildV3Model()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var missed []string
+	for p, item := range model.Model.Paths.PathItems.FromOldest() {
+		for m := range item.GetOperations().FromOldest() {
+			if op := strings.ToUpper(m) + " " + p; !c.seen[op] {
+				missed = append(missed, op)
+			}
+		}
+	}
+	slices.Sort(missed)
+	if len(missed) > 0 {
+		t.Errorf("the walk sent no request to %d operations of the document:\n%s", len(missed), strings.Join(missed, "\n"))
+	}
+}
+
+// walked validates the document and walks every route on a memory store
+// through a checker, which it returns with what it saw.
+func walked(t *testing.T) *checker {
+	t.Helper()
 	doc, err := libopenapi.NewDocument(httpapi.OpenAPI)
 	if err != nil {
 		t.Fatal(err)
@@ -96,23 +128,7 @@ func TestOpenAPI(t *testing.T) {
 	}
 	srv := httptest.NewServer(walk.Handler(t, memstore.New()))
 	defer srv.Close()
-	c := &checker{t: t, next: srv.Client().Transport, doc: doc, v: v, seen: map[string]bool{}}
+	c := &checker{t: t, next: srv.Client().Transport, doc: doc, v: v, seen: map[string]bool{}, samples: map[string]sample{}}
 	walk.Run(t, srv.URL, &http.Client{Transport: c})
-
-	model, err := doc.BuildV3Model()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var missed []string
-	for p, item := range model.Model.Paths.PathItems.FromOldest() {
-		for m := range item.GetOperations().FromOldest() {
-			if op := strings.ToUpper(m) + " " + p; !c.seen[op] {
-				missed = append(missed, op)
-			}
-		}
-	}
-	slices.Sort(missed)
-	if len(missed) > 0 {
-		t.Errorf("the walk sent no request to %d operations of the document:\n%s", len(missed), strings.Join(missed, "\n"))
-	}
+	return c
 }

@@ -12,7 +12,7 @@ import (
 	"net"
 	"net/http"
 	"net/url"
-	"slices"
+	"os"
 	"strconv"
 	"sync"
 	"sync/atomic"
@@ -29,8 +29,9 @@ import (
 	"github.com/couponkit/couponkit/store/postgres"
 )
 
-// tillSecret is the API key the HTTP contender's clients present.
-const tillSecret = "httpload till key, not a secret"
+// tillSecret is the API key the HTTP contenders' clients present (no
+// comma: couponkitd's -keys separates keys by commas).
+const tillSecret = "httpload-till-key-not-a-secret"
 
 // bench is one run's engine over a private schema, and the loopback
 // server of its HTTP handler.
@@ -42,11 +43,16 @@ type bench struct {
 	base        string
 	client      *http.Client
 	seq         int
+	// With cfg.daemon: couponkitd serving the same schema, and the
+	// directory its binary was built in ("" when given -couponkitd).
+	daemon *daemon
+	tmp    string
 }
 
 // open creates the schema httpload_<random>, a migrated store on it with
 // the store's default pool, the engine, and the daemon's handler served on
-// 127.0.0.1 with a Till key; clients share one keep-alive client.
+// 127.0.0.1 with a Till key; with cfg.daemon, it also starts couponkitd on
+// the same schema (see startDaemon). Clients share one keep-alive client.
 func open(ctx context.Context, cfg config) (b *bench, err error) {
 	var r [6]byte
 	rand.Read(r[:])
@@ -89,9 +95,38 @@ func open(ctx context.Context, cfg config) (b *bench, err error) {
 	go b.srv.Serve(ln)
 	b.base = "http://" + ln.Addr().String()
 	b.client = &http.Client{Timeout: time.Minute, Transport: &http.Transport{
-		MaxIdleConns: cfg.clients, MaxIdleConnsPerHost: cfg.clients, IdleConnTimeout: time.Minute,
+		MaxIdleConns: 2 * cfg.clients, MaxIdleConnsPerHost: cfg.clients, IdleConnTimeout: time.Minute,
 	}}
-	return b, nil
+	if cfg.daemon {
+		err = b.startDaemon(ctx, cfg.couponkitd, u.String())
+	}
+	return b, err
+}
+
+// startDaemon starts couponkitd on the bench's schema (dsn names it in
+// its search_path): the binary at bin, or else one built in a temporary
+// directory.
+func (b *bench) startDaemon(ctx context.Context, bin, dsn string) (err error) {
+	if bin == "" {
+		if b.tmp, err = os.MkdirTemp("", "httpload-"); err != nil {
+			return err
+		}
+		if bin, err = buildDaemon(ctx, b.tmp); err != nil {
+			return err
+		}
+	}
+	b.daemon, err = startDaemon(ctx, bin, dsn, tillSecret)
+	return err
+}
+
+// stopDaemon stops couponkitd, if it runs, and answers how it exited.
+func (b *bench) stopDaemon() (string, error) {
+	if b.daemon == nil {
+		return "", nil
+	}
+	d := b.daemon
+	b.daemon = nil
+	return d.stop()
 }
 
 // exec runs sql on a connection of its own, outside the store's pool.
@@ -110,6 +145,11 @@ func (b *bench) close() error {
 	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
 	defer cancel()
 	var errs []error
+	_, err := b.stopDaemon()
+	errs = append(errs, err)
+	if b.tmp != "" {
+		errs = append(errs, os.RemoveAll(b.tmp))
+	}
 	if b.srv != nil {
 		b.client.CloseIdleConnections()
 		errs = append(errs, b.srv.Shutdown(ctx))
@@ -131,16 +171,26 @@ func (b *bench) inProcess(ctx context.Context, req couponkit.RedeemRequest) erro
 	return err
 }
 
-// overHTTP posts the request to the redeem route, its idempotency key in
-// the header; anything but 200 is an error.
+// overHTTP posts the request to the in-process server's redeem route.
 func (b *bench) overHTTP(ctx context.Context, req couponkit.RedeemRequest) error {
+	return b.post(ctx, b.base, req)
+}
+
+// overDaemon posts the request to couponkitd's redeem route.
+func (b *bench) overDaemon(ctx context.Context, req couponkit.RedeemRequest) error {
+	return b.post(ctx, b.daemon.base, req)
+}
+
+// post posts the request to the redeem route of the server at base, its
+// idempotency key in the header; anything but 200 is an error.
+func (b *bench) post(ctx context.Context, base string, req couponkit.RedeemRequest) error {
 	key := req.IdempotencyKey
 	req.IdempotencyKey = ""
 	body, err := json.Marshal(req)
 	if err != nil {
 		return err
 	}
-	hr, err := http.NewRequestWithContext(ctx, "POST", b.base+"/v1/coupons/"+url.PathEscape(req.Code)+"/redeem", bytes.NewReader(body))
+	hr, err := http.NewRequestWithContext(ctx, "POST", base+"/v1/coupons/"+url.PathEscape(req.Code)+"/redeem", bytes.NewReader(body))
 	if err != nil {
 		return err
 	}
@@ -239,55 +289,4 @@ func (b *bench) timed(ctx context.Context, redeem redeemer, clients, n int) (flo
 		return 0, fmt.Errorf("series %s stored %d redemptions, want %d", sid, stored, n)
 	}
 	return float64(n) / elapsed.Seconds(), nil
-}
-
-// run times both contenders cfg.rounds times, alternating which goes
-// first, and writes the rates of each round and the summary to w.
-func run(ctx context.Context, cfg config, w io.Writer) (err error) {
-	b, err := open(ctx, cfg)
-	if err != nil {
-		return err
-	}
-	defer func() { err = errors.Join(err, b.close()) }()
-	names := [2]string{"in-process", "http"}
-	fns := [2]redeemer{b.inProcess, b.overHTTP}
-	var rates [2][]float64
-	fmt.Fprintf(w, "PostgreSQL, %d clients, %d redemptions per run, %d rounds\n", cfg.clients, cfg.n, cfg.rounds)
-	for r := range cfg.rounds {
-		order := []int{0, 1}
-		if r%2 == 1 {
-			order = []int{1, 0}
-		}
-		for _, c := range order {
-			rate, err := b.timed(ctx, fns[c], cfg.clients, cfg.n)
-			if err != nil {
-				return fmt.Errorf("round %d, %s: %w", r+1, names[c], err)
-			}
-			rates[c] = append(rates[c], rate)
-			fmt.Fprintf(w, "round %d  %-10s  %8.0f redemptions/s\n", r+1, names[c], rate)
-		}
-	}
-	med := [2]float64{}
-	for c, rs := range rates {
-		med[c] = median(rs)
-		fmt.Fprintf(w, "%-10s  median %8.0f/s  min %8.0f/s  max %8.0f/s\n", names[c], med[c], slices.Min(rs), slices.Max(rs))
-	}
-	fmt.Fprintf(w, "ratio http ÷ in-process (medians): %.2f\n", med[1]/med[0])
-	// The ratio within each round, whose two runs are neighbours in time,
-	// is steadier than that of the medians when the machine's load drifts.
-	paired := make([]float64, len(rates[0]))
-	for r := range paired {
-		paired[r] = rates[1][r] / rates[0][r]
-	}
-	fmt.Fprintf(w, "ratio http ÷ in-process per round: median %.2f, min %.2f, max %.2f\n", median(paired), slices.Min(paired), slices.Max(paired))
-	return nil
-}
-
-// median is the median of xs, which is not empty.
-func median(xs []float64) float64 {
-	s := slices.Sorted(slices.Values(xs))
-	if len(s)%2 == 1 {
-		return s[len(s)/2]
-	}
-	return (s[len(s)/2-1] + s[len(s)/2]) / 2
 }
