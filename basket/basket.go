@@ -63,6 +63,30 @@ func (b *Basket) Validate() error {
 	return err
 }
 
+// Total returns what b's lines come to, the sum of their quantities times
+// their unit prices, in minor units of b's currency, and true; or false
+// when b has more than MaxLines lines or a line's quantity or unit price
+// breaks a rule (Validate says which). It checks only the amounts.
+func (b *Basket) Total() (int64, bool) {
+	if len(b.Lines) > MaxLines {
+		return 0, false
+	}
+	places := int32(series.MinorUnits(b.Currency))
+	var t int64
+	for i := range b.Lines {
+		l := &b.Lines[i]
+		if l.Quantity <= 0 || l.Quantity > MaxQuantity {
+			return 0, false
+		}
+		price, msg := exactMinor(l.UnitPrice, places)
+		if msg != "" || price > 0 && l.Quantity > (MaxLineAmount-1)/price {
+			return 0, false
+		}
+		t += price * l.Quantity
+	}
+	return t, true
+}
+
 // line is a checked line: its amounts in minor units.
 type line struct {
 	qty    int64

@@ -47,6 +47,12 @@ var mutants = []mutant{
 	{"line order changes the split", "basket.go",
 		"cmp.Or(strings.Compare(lines[a].ID, lines[b].ID), cmp.Compare(a, b))", "cmp.Or(strings.Compare(\"\", \"\"), cmp.Compare(a, b))",
 		"^(TestOrderIndependent|TestSplitTieIndependentOfOrder)$"},
+	{"total takes a price finer than a minor unit", "basket.go",
+		"if msg != \"\" || price > 0 && l.Quantity > (MaxLineAmount-1)/price {", "if msg == \"ignored\" || price > 0 && l.Quantity > (MaxLineAmount-1)/price {",
+		"^TestTotalProperty$"},
+	{"total takes any quantity", "basket.go",
+		"if l.Quantity <= 0 || l.Quantity > MaxQuantity {\n\t\t\treturn 0, false", "if l.Quantity < 0 {\n\t\t\treturn 0, false",
+		"^TestTotalProperty$"},
 }
 
 func TestMutants(t *testing.T) {
