@@ -102,15 +102,15 @@ func Apply(b *Basket, c Coupon, rates series.Rates) (Decision, error) {
 // has none. A call with more than MaxCoupons coupons is refused with
 // TooMany on "Coupons".
 func Stack(b *Basket, coupons []Coupon, rates series.Rates) (*Result, error) {
-	pb, err := b.prepare()
-	if err != nil {
+	st := new(stacker)
+	if err := b.prepareInto(&st.pb); err != nil {
 		return nil, err
 	}
 	if err := checkCoupons(coupons); err != nil {
 		return nil, err
 	}
-	st := newStacker(pb, rates)
-	for _, i := range byPriority(coupons) {
+	st.init(rates, len(coupons))
+	for _, i := range byPriority(coupons, st.order[:0]) {
 		if err := st.apply(&coupons[i]); err != nil {
 			return nil, err
 		}
@@ -151,11 +151,11 @@ func checkCoupons(coupons []Coupon) error {
 	return f.Err()
 }
 
-// byPriority returns the coupons' indices in the order they apply.
-func byPriority(coupons []Coupon) []int {
-	order := make([]int, len(coupons))
-	for i := range order {
-		order[i] = i
+// byPriority returns the coupons' indices in the order they apply,
+// appended to order.
+func byPriority(coupons []Coupon, order []int) []int {
+	for i := range coupons {
+		order = append(order, i)
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		x, y := &coupons[a], &coupons[b]
