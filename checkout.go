@@ -128,11 +128,9 @@ func decideCheckout(p *useplan, snap *useSnapshot, d *basket.Decision) error {
 			p.co.budget = budgetRefused(d.Refusals)
 			return nil
 		}
-		minor, p.co.reduced = d.Minor, d.Reduced
-		p.co.parts = make([]coupon.Part, len(d.Parts))
-		for i, x := range d.Parts {
-			p.co.parts[i] = coupon.Part{Line: x.Line, Quantity: x.Quantity, Base: x.Base, Discount: x.Discount}
-		}
+		// The redemption records the decision's parts as they are: the
+		// result's decision and redemption share them.
+		minor, p.co.reduced, p.co.parts = d.Minor, d.Reduced, d.Parts
 	} else {
 		b, err := budgetLeft(p, snap)
 		if err != nil {

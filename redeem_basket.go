@@ -44,7 +44,8 @@ type BasketRequest struct {
 func BasketKey(key, code string) string { return key + "/" + code }
 
 // BasketCoupon is what became of one coupon of a basket: its decision and,
-// when the basket was applied, its redemption and the coupon after it.
+// when the basket was applied, its redemption and the coupon after it. The
+// redemption's parts are the decision's (one slice).
 type BasketCoupon struct {
 	Decision   basket.Decision   `json:"decision"`
 	Redemption coupon.Redemption `json:"redemption,omitzero"`
@@ -476,10 +477,7 @@ func replayed(out *BasketResult, currency string) {
 		r := &out.Coupons[j].Redemption
 		d.Applied, d.Refusals, d.Discount, d.Reduced = true, nil, r.Discount, r.Reduced
 		d.Minor = r.Discount.Shift(int32(series.MinorUnits(r.Currency))).IntPart()
-		d.Parts = make([]basket.Part, len(r.Parts))
-		for k, x := range r.Parts {
-			d.Parts[k] = basket.Part{Line: x.Line, Quantity: x.Quantity, Base: x.Base, Discount: x.Discount}
-		}
+		d.Parts = r.Parts
 		sum += d.Minor
 	}
 	out.Discount.Amount = decimal.New(sum, -int32(series.MinorUnits(currency)))

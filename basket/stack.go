@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/refusal"
@@ -53,16 +54,12 @@ type Decision struct {
 }
 
 // Part is one line's share of a discount, in minor units of the basket's
-// currency.
-type Part struct {
-	// Line is the line's id, and Quantity its units.
-	Line     string `json:"line"`
-	Quantity int64  `json:"quantity"`
-	// Base is what the line came to before this discount (after those
-	// applied before it on the bill), and Discount the line's share.
-	Base     int64 `json:"base"`
-	Discount int64 `json:"discount"`
-}
+// currency: Line is the line's id and Quantity its units, Base what the
+// line came to before this discount (after those applied before it on the
+// bill), and Discount the line's share. It is what a redemption records of
+// the split (coupon.Redemption.Parts), the same type, so that an engine
+// records a decision's parts as they are.
+type Part = coupon.Part
 
 // Result is the outcome of applying coupons to a basket.
 type Result struct {
