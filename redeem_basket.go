@@ -139,9 +139,13 @@ func (e *Engine) getBasketTx(n int) *basketTx {
 	return tx
 }
 
-// putBasketTx gives tx back to the pool, without the caller's lines.
+// putBasketTx gives tx back to the pool, without the caller's lines and
+// the result's parts.
 func (e *Engine) putBasketTx(tx *basketTx) {
 	tx.lines, tx.res = basket.Basket{}, nil
+	for i := range tx.cs {
+		tx.cs[i].req.Lines, tx.cs[i].plan.co.parts, tx.cs[i].r.Parts = nil, nil, nil
+	}
 	e.baskets.Put(tx)
 }
 
