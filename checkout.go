@@ -4,6 +4,8 @@ import (
 	"crypto/sha256"
 	"encoding/binary"
 	"encoding/hex"
+	"slices"
+	"strconv"
 	"strings"
 	"time"
 
@@ -126,11 +128,9 @@ func decideCheckout(p *useplan, snap *useSnapshot, d *basket.Decision) error {
 			p.co.budget = budgetRefused(d.Refusals)
 			return nil
 		}
-		minor, p.co.reduced = d.Minor, d.Reduced
-		p.co.parts = make([]coupon.Part, len(d.Parts))
-		for i, x := range d.Parts {
-			p.co.parts[i] = coupon.Part{Line: x.Line, Quantity: x.Quantity, Base: x.Base, Discount: x.Discount}
-		}
+		// The redemption records the decision's parts as they are: the
+		// result's decision and redemption share them.
+		minor, p.co.reduced, p.co.parts = d.Minor, d.Reduced, d.Parts
 	} else {
 		b, err := budgetLeft(p, snap)
 		if err != nil {
@@ -258,26 +258,58 @@ func budgetBumpsBack(dst []store.Bump, r *coupon.Redemption, amount int64, at ti
 // different lines never write the same bytes; a unit price is written in
 // its shortest form (9.9 and 9.90 are one price).
 func basketDigest(bk *basket.Basket) string {
-	buf := make([]byte, 0, 64*len(bk.Lines)+8)
-	str := func(s string) {
-		buf = binary.AppendUvarint(buf, uint64(len(s)))
-		buf = append(buf, s...)
-	}
-	str(bk.Currency)
+	var out [32]byte
+	return string(appendBasketDigest(out[:0], bk))
+}
+
+// appendBasketDigest appends basketDigest(bk) to dst.
+func appendBasketDigest(dst []byte, bk *basket.Basket) []byte {
+	var room [2048]byte
+	buf := appendString(room[:0], bk.Currency)
 	buf = binary.AppendUvarint(buf, uint64(len(bk.Lines)))
 	for i := range bk.Lines {
 		l := &bk.Lines[i]
-		str(l.ID)
-		str(l.Product)
+		buf = appendString(buf, l.ID)
+		buf = appendString(buf, l.Product)
 		buf = binary.AppendUvarint(buf, uint64(len(l.Categories)))
 		for _, c := range l.Categories {
-			str(c)
+			buf = appendString(buf, c)
 		}
 		buf = binary.AppendVarint(buf, l.Quantity)
 		buf = appendPrice(buf, l.UnitPrice)
 	}
 	sum := sha256.Sum256(buf)
-	return hex.EncodeToString(sum[:16])
+	return hex.AppendEncode(dst, sum[:16])
+}
+
+// appendString appends s, preceded by its length.
+func appendString(buf []byte, s string) []byte {
+	buf = binary.AppendUvarint(buf, uint64(len(s)))
+	return append(buf, s...)
+}
+
+// txDigest is what each redemption of a basket transaction records in
+// coupon.Redemption.Lines: the digest of its basket (basketDigest), "/",
+// and the digest of its coupons' codes in any order, 64 bits of SHA-256
+// in hex.
+func txDigest(basketDigest []byte, cs []basket.Coupon) string {
+	var out [32 + 1 + 16]byte
+	dst := append(append(out[:0], basketDigest...), '/')
+	var room [8]string
+	codes := room[:0]
+	for i := range cs {
+		codes = append(codes, cs[i].Code)
+	}
+	slices.Sort(codes)
+	var text [512]byte
+	buf := text[:0]
+	for _, c := range codes {
+		buf = strconv.AppendInt(buf, int64(len(c)), 10)
+		buf = append(buf, ':')
+		buf = append(buf, c...)
+	}
+	sum := sha256.Sum256(buf)
+	return string(hex.AppendEncode(dst, sum[:8]))
 }
 
 // appendPrice appends a price in its shortest form: its coefficient

@@ -134,6 +134,7 @@ type Engine struct {
 	seriesCache sync.Map    // series id -> *series.Series, read-only; see series
 	budgets     atomic.Bool // a series with a budget was met: ReadCode reads budget counters too
 	changes     sync.Pool
+	baskets     sync.Pool        // of *basketTx
 	orig        store.Store      // Config.Store, which Store returns; st observes it
 	log         *slog.Logger     // nil: no log
 	slow        time.Duration    // Config.SlowOperation, defaulted

@@ -2,8 +2,6 @@ package couponkit
 
 import (
 	"context"
-	"crypto/sha256"
-	"encoding/hex"
 	"errors"
 	"slices"
 	"strconv"
@@ -46,7 +44,8 @@ type BasketRequest struct {
 func BasketKey(key, code string) string { return key + "/" + code }
 
 // BasketCoupon is what became of one coupon of a basket: its decision and,
-// when the basket was applied, its redemption and the coupon after it.
+// when the basket was applied, its redemption and the coupon after it. The
+// redemption's parts are the decision's (one slice).
 type BasketCoupon struct {
 	Decision   basket.Decision   `json:"decision"`
 	Redemption coupon.Redemption `json:"redemption,omitzero"`
@@ -100,16 +99,86 @@ func (e *BasketRefusedError) Unwrap() []error {
 	return out
 }
 
-// basketTx is one attempt's reading and deciding of a basket transaction:
-// per coupon, its derived request, snapshot and plan, in the request's
-// order, then the stacked result.
+// basketTx is a basket transaction: per coupon, its derived request and,
+// for the attempt under way, its snapshot, plan and buffers, in the
+// request's order; then the stacked result. It is made once per call and
+// read and decided again by each attempt; the engine keeps it for the next
+// call (getBasketTx), so nothing a result holds points into it.
 type basketTx struct {
-	reqs   []RedeemRequest
-	snaps  []useSnapshot
-	plans  []useplan
-	res    *basket.Result
-	order  []int // order[j] is the index of the coupon of res.Decisions[j]
-	digest string
+	cs      []txCoupon
+	coupons []basket.Coupon // the coupons, as basket.Stack takes them
+	order   []int           // order[j] is the index of the coupon of res.Decisions[j]
+	lines   basket.Basket
+	total   decimal.Decimal // what the lines come to (linesTotal)
+	res     *basket.Result
+	// digest is what the redemptions record in Lines (txDigest), of the
+	// basket's digest, bdigest.
+	digest  string
+	bdigest [32]byte
+	ch      store.Change // the write's change
+}
+
+// txCoupon is one coupon of a basket transaction.
+type txCoupon struct {
+	req  RedeemRequest
+	snap useSnapshot
+	plan useplan
+	buf  changeBuf // what the coupon's read and write hand the store
+	r    coupon.Redemption
+	c    coupon.Coupon
+}
+
+// getBasketTx takes a transaction of n coupons from the engine's pool, or
+// makes one. Every field is set before it is read.
+func (e *Engine) getBasketTx(n int) *basketTx {
+	tx, _ := e.baskets.Get().(*basketTx)
+	if tx == nil || cap(tx.cs) < n {
+		tx = &basketTx{cs: make([]txCoupon, n), coupons: make([]basket.Coupon, n), order: make([]int, n)}
+	}
+	tx.cs, tx.coupons, tx.order = tx.cs[:n], tx.coupons[:n], tx.order[:n]
+	return tx
+}
+
+// putBasketTx gives tx back to the pool, without the caller's lines and
+// the result's parts.
+func (e *Engine) putBasketTx(tx *basketTx) {
+	tx.lines, tx.res = basket.Basket{}, nil
+	for i := range tx.cs {
+		tx.cs[i].req.Lines, tx.cs[i].plan.co.parts, tx.cs[i].r.Parts = nil, nil, nil
+	}
+	e.baskets.Put(tx)
+}
+
+// newBasketTx fills tx with the transaction of req: the request of each of
+// its codes, the lines' total and digest. It checks the request's fields;
+// the lines are checked by basket.Stack.
+func newBasketTx(tx *basketTx, req *BasketRequest) error {
+	for i, c := range req.Codes {
+		if slices.Contains(req.Codes[:i], c) {
+			return errcode.New(errcode.InvalidArgument, "Codes["+strconv.Itoa(i)+"]", "code "+c+" is named twice")
+		}
+		tx.cs[i].req = req.coupon(c)
+		if err := tx.cs[i].req.validate(); err != nil {
+			return err
+		}
+	}
+	tx.lines = basket.Basket{Currency: req.Currency, Lines: req.Lines}
+	tx.total = linesTotal(req.Lines, req.Currency)
+	appendBasketDigest(tx.bdigest[:0], &tx.lines)
+	return nil
+}
+
+// validate checks the request's number of codes and lines.
+func (r *BasketRequest) validate() error {
+	switch {
+	case len(r.Codes) == 0:
+		return errcode.New(errcode.InvalidArgument, "Codes", "name at least one code")
+	case len(r.Codes) > basket.MaxCoupons:
+		return errcode.New(errcode.TooMany, "Codes", "at most "+strconv.Itoa(basket.MaxCoupons)+" codes")
+	case len(r.Lines) == 0:
+		return errcode.New(errcode.InvalidArgument, "Lines", "a basket has at least one line")
+	}
+	return nil
 }
 
 // RedeemBasket applies several codes to one basket, all or nothing, under
@@ -155,7 +224,12 @@ func (e *Engine) ValidateBasket(ctx context.Context, req BasketRequest) (_ Baske
 // basket validates req, then, in the engine's retry loop, reads and
 // decides every coupon and, with write, writes them or answers a repeat.
 func (e *Engine) basket(ctx context.Context, req *BasketRequest, write bool) (BasketResult, error) {
-	if err := e.admit(req.validate()); err != nil {
+	if err := req.validate(); err != nil {
+		return BasketResult{}, err
+	}
+	tx := e.getBasketTx(len(req.Codes))
+	defer e.putBasketTx(tx)
+	if err := e.admit(newBasketTx(tx, req)); err != nil {
 		return BasketResult{}, err
 	}
 	cust, err := e.customers.Resolve(ctx, req.Customer)
@@ -165,19 +239,18 @@ func (e *Engine) basket(ctx context.Context, req *BasketRequest, write bool) (Ba
 	var out BasketResult
 	err = e.retry(ctx, func() error {
 		now := e.now()
-		tx, err := e.decideBasketTx(ctx, req, cust, now)
-		if err != nil {
+		if err := e.decideBasketTx(ctx, tx, cust, now); err != nil {
 			return err
 		}
 		refused := false
-		for i := range tx.plans {
-			refused = refused || !tx.plans[i].allowed()
+		for i := range tx.cs {
+			refused = refused || !tx.cs[i].plan.allowed()
 		}
 		if !write {
 			if refused {
 				return tx.refusal()
 			}
-			out = tx.result(nil, nil)
+			out = tx.result(false)
 			return nil
 		}
 		if refused {
@@ -189,29 +262,6 @@ func (e *Engine) basket(ctx context.Context, req *BasketRequest, write bool) (Ba
 		return e.writeBasket(ctx, tx, now, &out)
 	})
 	return out, err
-}
-
-// validate checks the request's fields; the lines are checked by
-// basket.Stack.
-func (r *BasketRequest) validate() error {
-	switch {
-	case len(r.Codes) == 0:
-		return errcode.New(errcode.InvalidArgument, "Codes", "name at least one code")
-	case len(r.Codes) > basket.MaxCoupons:
-		return errcode.New(errcode.TooMany, "Codes", "at most "+strconv.Itoa(basket.MaxCoupons)+" codes")
-	case len(r.Lines) == 0:
-		return errcode.New(errcode.InvalidArgument, "Lines", "a basket has at least one line")
-	}
-	for i, c := range r.Codes {
-		if slices.Contains(r.Codes[:i], c) {
-			return errcode.New(errcode.InvalidArgument, "Codes["+strconv.Itoa(i)+"]", "code "+c+" is named twice")
-		}
-		q := r.coupon(c)
-		if err := q.validate(); err != nil {
-			return err
-		}
-	}
-	return nil
 }
 
 // coupon is the single-coupon request of code within r.
@@ -226,83 +276,65 @@ func (r *BasketRequest) coupon(code string) RedeemRequest {
 	}
 }
 
-// decideBasketTx reads every coupon of req, decides each as a single use
+// decideBasketTx reads every coupon of tx, decides each as a single use
 // would, then stacks them on the basket and decides each plan's basket and
 // budgets again from its stacked decision.
-func (e *Engine) decideBasketTx(ctx context.Context, req *BasketRequest, cust Customer, now time.Time) (*basketTx, error) {
-	n := len(req.Codes)
-	tx := &basketTx{reqs: make([]RedeemRequest, n), snaps: make([]useSnapshot, n), plans: make([]useplan, n)}
-	coupons := make([]basket.Coupon, n)
-	bufs := make([]readBuf, n)
-	total := linesTotal(req.Lines, req.Currency)
-	for i, code := range req.Codes {
-		tx.reqs[i] = req.coupon(code)
-		snap, err := e.readUse(ctx, &tx.reqs[i], cust, now, &bufs[i])
+func (e *Engine) decideBasketTx(ctx context.Context, tx *basketTx, cust Customer, now time.Time) error {
+	for i := range tx.cs {
+		x := &tx.cs[i]
+		snap, err := e.readUse(ctx, &x.req, cust, now, &x.buf.read)
 		if err != nil {
-			return nil, err
+			return err
 		}
-		tx.snaps[i] = snap
-		p := &tx.plans[i]
+		x.snap = snap
+		p := &x.plan
 		// The rules are decided on the bill the lines come to; the
 		// basket and budgets on the stacked decision, below.
-		bill := tx.reqs[i]
-		bill.Lines, bill.Bill.Amount = nil, total
-		if err := decideUse(p, &tx.snaps[i], &bill, now); err != nil {
-			return nil, err
+		bill := x.req
+		bill.Lines, bill.Bill.Amount = nil, tx.total
+		if err := decideUse(p, &x.snap, &bill, now); err != nil {
+			return err
 		}
 		var b basket.Budget
 		if snap.s.Budget.Capped() {
-			if b, err = budgetLeft(p, &tx.snaps[i]); err != nil {
-				return nil, err
+			if b, err = budgetLeft(p, &x.snap); err != nil {
+				return err
 			}
 		}
-		coupons[i] = basket.CouponOf(p.c.Code, snap.s, b)
+		tx.coupons[i] = basket.CouponOf(p.c.Code, snap.s, b)
 	}
-	bk := &basket.Basket{Currency: req.Currency, Lines: req.Lines}
-	res, err := basket.Stack(bk, coupons, tx.snaps[0].rates)
+	res, err := basket.Stack(&tx.lines, tx.coupons, tx.cs[0].snap.rates)
 	if err != nil {
-		return nil, err
+		return err
 	}
 	tx.res = res
-	tx.digest = basketDigest(bk) + "/" + codesDigest(coupons)
-	tx.order = make([]int, n)
+	tx.digest = txDigest(tx.bdigest[:], tx.coupons)
 	for j := range res.Decisions {
-		i := slices.IndexFunc(coupons, func(c basket.Coupon) bool { return c.Code == res.Decisions[j].Code })
+		i := slices.IndexFunc(tx.coupons, func(c basket.Coupon) bool { return c.Code == res.Decisions[j].Code })
 		tx.order[j] = i
-		p := &tx.plans[i]
+		p := &tx.cs[i].plan
 		p.co = checkout{lines: tx.digest, guards: p.co.guards}
-		if err := decideCheckout(p, &tx.snaps[i], &res.Decisions[j]); err != nil {
-			return nil, err
+		if err := decideCheckout(p, &tx.cs[i].snap, &res.Decisions[j]); err != nil {
+			return err
 		}
 	}
-	return tx, nil
+	return nil
 }
 
 // linesTotal is what the lines come to: the sum of quantity times unit
 // price, in the currency's minor units (the lines are checked by
 // basket.Stack).
 func linesTotal(lines []basket.Line, currency string) decimal.Decimal {
+	mu := int32(series.MinorUnits(currency))
+	bk := basket.Basket{Currency: currency, Lines: lines}
+	if t, ok := bk.Total(); ok {
+		return decimal.New(t, -mu)
+	}
 	var t decimal.Decimal
 	for i := range lines {
 		t = t.Add(lines[i].UnitPrice.Mul(decimal.NewFromInt(lines[i].Quantity)))
 	}
-	mu := int32(series.MinorUnits(currency))
 	return decimal.New(t.Shift(mu).IntPart(), -mu)
-}
-
-// codesDigest is a digest of the coupons' codes, in any order: 64 bits of
-// SHA-256, in hex.
-func codesDigest(cs []basket.Coupon) string {
-	codes := make([]string, len(cs))
-	for i := range cs {
-		codes[i] = cs[i].Code
-	}
-	slices.Sort(codes)
-	h := sha256.New()
-	for _, c := range codes {
-		h.Write([]byte(strconv.Itoa(len(c)) + ":" + c))
-	}
-	return hex.EncodeToString(h.Sum(nil)[:8])
 }
 
 // refusal is the error of a transaction some coupon of which is refused:
@@ -311,7 +343,7 @@ func codesDigest(cs []basket.Coupon) string {
 func (tx *basketTx) refusal() error {
 	ds := make([]basket.Decision, len(tx.res.Decisions))
 	for j, d := range tx.res.Decisions {
-		p := &tx.plans[tx.order[j]]
+		p := &tx.cs[tx.order[j]].plan
 		if !p.allowed() {
 			if p.state != nil && !stateRefusal(p.state) {
 				return p.state
@@ -323,16 +355,16 @@ func (tx *basketTx) refusal() error {
 	return &BasketRefusedError{Decisions: ds}
 }
 
-// result is the transaction's result, with the redemptions and coupons
-// written (indexed as the request's codes) when given.
-func (tx *basketTx) result(rs []coupon.Redemption, cs []coupon.Coupon) BasketResult {
+// result is the transaction's result, with, when written is set, the
+// redemptions and coupons written.
+func (tx *basketTx) result(written bool) BasketResult {
 	out := BasketResult{Coupons: make([]BasketCoupon, len(tx.res.Decisions))}
 	for j, d := range tx.res.Decisions {
-		i := tx.order[j]
+		x := &tx.cs[tx.order[j]]
 		out.Coupons[j].Decision = d
-		if rs != nil {
-			loc := tx.snaps[i].loc
-			out.Coupons[j].Redemption, out.Coupons[j].Coupon = rs[i].In(loc), cs[i].In(loc)
+		if written {
+			loc := x.snap.loc
+			out.Coupons[j].Redemption, out.Coupons[j].Coupon = x.r.In(loc), x.c.In(loc)
 		}
 	}
 	out.Discount = series.Money{Amount: decimal.New(tx.res.Minor, -int32(series.MinorUnits(tx.res.Currency))), Currency: tx.res.Currency}
@@ -344,26 +376,25 @@ func (tx *basketTx) result(rs []coupon.Redemption, cs []coupon.Coupon) BasketRes
 // (two coupons of one series share its series and customer counters).
 // A collision on a key replays or makes the next attempt read again.
 func (e *Engine) writeBasket(ctx context.Context, tx *basketTx, now time.Time, out *BasketResult) error {
-	n := len(tx.plans)
-	rs, cs := make([]coupon.Redemption, n), make([]coupon.Coupon, n)
-	var ch store.Change
-	for i := range tx.plans {
-		b := e.getChange()
-		c, r, err := useChange(b, &tx.plans[i], &tx.reqs[i], 0, now, e)
-		if err == nil {
-			rs[i], cs[i] = r, c
-			ch.NewCoupons = append(ch.NewCoupons, b.ch.NewCoupons...)
-			ch.Coupons = append(ch.Coupons, b.ch.Coupons...)
-			ch.NewRedemptions = append(ch.NewRedemptions, b.ch.NewRedemptions...)
-			ch.Events = append(ch.Events, b.ch.Events...)
-			ch.Bumps = mergeBumps(ch.Bumps, b.ch.Bumps)
-		}
-		e.putChange(b)
+	ch := &tx.ch
+	*ch = store.Change{NewCoupons: ch.NewCoupons[:0], Coupons: ch.Coupons[:0], NewRedemptions: ch.NewRedemptions[:0],
+		Events: ch.Events[:0], Bumps: ch.Bumps[:0]}
+	for i := range tx.cs {
+		x := &tx.cs[i]
+		b := &x.buf
+		c, r, err := useChange(b, &x.plan, &x.req, 0, now, e)
 		if err != nil {
 			return err
 		}
+		x.r, x.c = r, c
+		ch.NewCoupons = append(ch.NewCoupons, b.ch.NewCoupons...)
+		ch.Coupons = append(ch.Coupons, b.ch.Coupons...)
+		ch.NewRedemptions = append(ch.NewRedemptions, b.ch.NewRedemptions...)
+		ch.Events = append(ch.Events, b.ch.Events...)
+		ch.Bumps = mergeBumps(ch.Bumps, b.ch.Bumps)
+		b.ch = store.Change{}
 	}
-	if err := e.st.Apply(ctx, &ch); err != nil {
+	if err := e.st.Apply(ctx, ch); err != nil {
 		var ex *store.ExistsError
 		if !errors.As(err, &ex) {
 			return err
@@ -373,7 +404,7 @@ func (e *Engine) writeBasket(ctx context.Context, tx *basketTx, now time.Time, o
 		}
 		return &store.ConflictError{Kind: ex.Kind, ID: ex.Key}
 	}
-	*out = tx.result(rs, cs)
+	*out = tx.result(true)
 	return nil
 }
 
@@ -399,15 +430,14 @@ func mergeBumps(dst, bumps []store.Bump) []store.Bump {
 // true and sets *out to the first result, or returns ErrKeyMismatch when
 // the key was used for other codes, another basket, customer or place.
 func (e *Engine) replayBasket(ctx context.Context, tx *basketTx, now time.Time, out *BasketResult) (bool, error) {
-	n := len(tx.plans)
-	rs, cs := make([]coupon.Redemption, n), make([]coupon.Coupon, n)
 	found := 0
-	for i := range tx.plans {
-		p := &tx.plans[i]
+	for i := range tx.cs {
+		x := &tx.cs[i]
+		p := &x.plan
 		if p.insert {
 			continue
 		}
-		r, err := e.st.RedemptionByKey(ctx, p.c.ID, tx.reqs[i].IdempotencyKey)
+		r, err := e.st.RedemptionByKey(ctx, p.c.ID, x.req.IdempotencyKey)
 		if errors.Is(err, errcode.ErrNotFound) {
 			continue
 		}
@@ -422,38 +452,38 @@ func (e *Engine) replayBasket(ctx context.Context, tx *basketTx, now time.Time, 
 			}
 			return true, keyMismatch("Lines", "another basket")
 		}
-		want := p.params(&tx.reqs[i])
+		want := p.params(&x.req)
 		if err := sameUse(&r, &want, false, now); err != nil {
 			return true, err
 		}
-		if cs[i], err = e.st.Coupon(ctx, r.CouponID); err != nil {
+		if x.c, err = e.st.Coupon(ctx, r.CouponID); err != nil {
 			return true, err
 		}
-		rs[i] = r
+		x.r = r
 	}
 	switch {
 	case found == 0:
 		return false, nil
-	case found < n:
+	case found < len(tx.cs):
 		return true, keyMismatch("Codes", "other codes")
 	}
-	*out = tx.result(rs, cs)
+	*out = tx.result(true)
+	replayed(out, tx.res.Currency)
+	return true, nil
+}
+
+// replayed makes out, the result of a transaction found written, the
+// first result: each coupon's decision is what its redemption recorded.
+func replayed(out *BasketResult, currency string) {
+	var sum int64
 	for j := range out.Coupons {
-		// The first result's decisions: what each redemption recorded.
 		d := &out.Coupons[j].Decision
 		r := &out.Coupons[j].Redemption
 		d.Applied, d.Refusals, d.Discount, d.Reduced = true, nil, r.Discount, r.Reduced
 		d.Minor = r.Discount.Shift(int32(series.MinorUnits(r.Currency))).IntPart()
-		d.Parts = make([]basket.Part, len(r.Parts))
-		for k, x := range r.Parts {
-			d.Parts[k] = basket.Part{Line: x.Line, Quantity: x.Quantity, Base: x.Base, Discount: x.Discount}
-		}
+		d.Parts = r.Parts
+		sum += d.Minor
 	}
-	var sum int64
-	for j := range out.Coupons {
-		sum += out.Coupons[j].Decision.Minor
-	}
-	out.Discount.Amount = decimal.New(sum, -int32(series.MinorUnits(tx.res.Currency)))
+	out.Discount.Amount = decimal.New(sum, -int32(series.MinorUnits(currency)))
 	out.Replayed = true
-	return true, nil
 }

@@ -3,6 +3,7 @@ package basket
 import (
 	"cmp"
 	"fmt"
+	"math/bits"
 	"slices"
 	"strconv"
 	"strings"
@@ -63,6 +64,30 @@ func (b *Basket) Validate() error {
 	return err
 }
 
+// Total returns what b's lines come to, the sum of their quantities times
+// their unit prices, in minor units of b's currency, and true; or false
+// when b has more than MaxLines lines or a line's quantity or unit price
+// breaks a rule (Validate says which). It checks only the amounts.
+func (b *Basket) Total() (int64, bool) {
+	if len(b.Lines) > MaxLines {
+		return 0, false
+	}
+	places := int32(series.MinorUnits(b.Currency))
+	var t int64
+	for i := range b.Lines {
+		l := &b.Lines[i]
+		if l.Quantity <= 0 || l.Quantity > MaxQuantity {
+			return 0, false
+		}
+		price, msg := exactMinor(l.UnitPrice, places)
+		if msg != "" || price > 0 && l.Quantity > (MaxLineAmount-1)/price {
+			return 0, false
+		}
+		t += price * l.Quantity
+	}
+	return t, true
+}
+
 // line is a checked line: its amounts in minor units.
 type line struct {
 	qty    int64
@@ -76,7 +101,38 @@ type prepared struct {
 	places int32 // the currency's minor units
 	lines  []line
 	total  int64
-	order  []int // line indices by id, then index
+}
+
+// repeatsID reports whether two lines have the same id, not empty: their
+// ids go into a hash table (FNV-1a, open addressing), and only ids that
+// share a hash are compared.
+func repeatsID(lines []Line) bool {
+	var room [128]uint16
+	table := room[:]
+	if n := 2 * len(lines); n > len(room) {
+		table = make([]uint16, 1<<bits.Len(uint(n-1)))
+	}
+	mask := uint32(len(table) - 1)
+	for i := range lines {
+		id := lines[i].ID
+		if id == "" {
+			continue
+		}
+		h := uint32(2166136261)
+		for j := 0; j < len(id); j++ {
+			h = (h ^ uint32(id[j])) * 16777619
+		}
+		for k := h & mask; ; k = (k + 1) & mask {
+			if table[k] == 0 {
+				table[k] = uint16(i + 1)
+				break
+			}
+			if lines[table[k]-1].ID == id {
+				return true
+			}
+		}
+	}
+	return false
 }
 
 // byID returns the indices of lines sorted by id, then index.
@@ -91,18 +147,30 @@ func byID(lines []Line) []int {
 
 // prepare checks b and brings its amounts to minor units.
 func (b *Basket) prepare() (*prepared, error) {
+	p := new(prepared)
+	if err := b.prepareInto(p); err != nil {
+		return nil, err
+	}
+	return p, nil
+}
+
+// prepareInto is prepare into p.
+func (b *Basket) prepareInto(p *prepared) error {
 	var f errcode.Fields
 	if !isCurrency(b.Currency) {
 		f.Add(errcode.InvalidArgument, "Currency", fmt.Sprintf("%q is not an ISO 4217 code of three capital letters", b.Currency))
 	}
 	if len(b.Lines) > MaxLines {
 		f.Add(errcode.TooMany, "Lines", fmt.Sprintf("%d lines; a basket holds at most %d", len(b.Lines), MaxLines))
-		return nil, f.Err()
+		return f.Err()
 	}
-	p := &prepared{b: b, places: int32(series.MinorUnits(b.Currency)), lines: make([]line, len(b.Lines)), order: byID(b.Lines)}
-	for k, i := range p.order {
-		if k > 0 && b.Lines[i].ID == b.Lines[p.order[k-1]].ID && b.Lines[i].ID != "" {
-			f.Add(errcode.InvalidArgument, lineField(i, "ID"), fmt.Sprintf("line id %q is also line %d's", b.Lines[i].ID, p.order[k-1]))
+	*p = prepared{b: b, places: int32(series.MinorUnits(b.Currency)), lines: make([]line, len(b.Lines))}
+	if repeatsID(b.Lines) {
+		order := byID(b.Lines)
+		for k, i := range order {
+			if k > 0 && b.Lines[i].ID == b.Lines[order[k-1]].ID && b.Lines[i].ID != "" {
+				f.Add(errcode.InvalidArgument, lineField(i, "ID"), fmt.Sprintf("line id %q is also line %d's", b.Lines[i].ID, order[k-1]))
+			}
 		}
 	}
 	for i := range b.Lines {
@@ -113,10 +181,7 @@ func (b *Basket) prepare() (*prepared, error) {
 		p.lines[i] = checkAmounts(&f, i, l, p.places)
 		p.total += p.lines[i].amount
 	}
-	if err := f.Err(); err != nil {
-		return nil, err
-	}
-	return p, nil
+	return f.Err()
 }
 
 // lineField names a field of line i. (Names are built only for errors: a

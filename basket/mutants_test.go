@@ -23,9 +23,10 @@ type mutant struct {
 
 var mutants = []mutant{
 	{"split drops the units left", "split.go",
-		"left := total - given", "left := int64(0)", "^(TestSplitProperty|TestCheckoutExamples)$"},
+		"left := total - given", "left := int64(0)", "^(TestSplitProperty|TestSplitEqualsPlain|TestCheckoutExamples)$"},
 	{"split breaks ties by the order given", "split.go",
-		"for _, i := range order {", "for i := range w {", "^TestSplitProperty$"},
+		"cmp.Or(strings.Compare(id(a.i), id(b.i)), cmp.Compare(a.i, b.i))", "cmp.Or(strings.Compare(\"\", \"\"), cmp.Compare(a.i, b.i))",
+		"^(TestSplitProperty|TestSplitEqualsPlain|TestSplitTieIndependentOfOrder|TestOrderIndependent)$"},
 	{"fixed discount above the eligible lines", "stacker.go",
 		"total := min(amt, sum)", "total := amt", "^TestStackSplitsExactly$"},
 	{"include before exclude", "eligible.go",
@@ -44,9 +45,21 @@ var mutants = []mutant{
 	{"returns counted one by one", "returns.go",
 		"was, _ := mulDiv(p.Discount, prev[i], p.Quantity)", "was := int64(0)\n\t\tafter, _ = mulDiv(p.Discount, cur[i], p.Quantity)",
 		"^(TestGiveBack|TestGiveBackProperty)$"},
-	{"line order changes the split", "basket.go",
-		"cmp.Or(strings.Compare(lines[a].ID, lines[b].ID), cmp.Compare(a, b))", "cmp.Or(strings.Compare(\"\", \"\"), cmp.Compare(a, b))",
-		"^(TestOrderIndependent|TestSplitTieIndependentOfOrder)$"},
+	{"line order changes the split", "stacker.go",
+		"func (pb *prepared) id(i int) string { return pb.b.Lines[i].ID }", "func (pb *prepared) id(i int) string { return \"\" }",
+		"^TestOrderIndependent$"},
+	{"a repeated line id passes", "basket.go",
+		"if lines[table[k]-1].ID == id {", "if lines[table[k]-1].ID == id && k == 0 {",
+		"^(TestRepeatedIDProperty|TestValidate)$"},
+	{"a repeated line id is missed when hashes collide", "basket.go",
+		"if table[k] == 0 {", "if table[k] == 0 || lines[table[k]-1].ID != id {",
+		"^TestRepeatedIDProperty$"},
+	{"total takes a price finer than a minor unit", "basket.go",
+		"if msg != \"\" || price > 0 && l.Quantity > (MaxLineAmount-1)/price {", "if msg == \"ignored\" || price > 0 && l.Quantity > (MaxLineAmount-1)/price {",
+		"^TestTotalProperty$"},
+	{"total takes any quantity", "basket.go",
+		"if l.Quantity <= 0 || l.Quantity > MaxQuantity {\n\t\t\treturn 0, false", "if l.Quantity < 0 {\n\t\t\treturn 0, false",
+		"^TestTotalProperty$"},
 }
 
 func TestMutants(t *testing.T) {

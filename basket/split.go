@@ -16,23 +16,11 @@ import (
 // (unique), so that the result does not depend on their order; parts is
 // filled in the weights' order.
 func Split(total int64, weights []int64, ids []string, parts []int64) {
-	order := canonical(ids)
-	split(total, weights, order, parts)
+	split(total, weights, func(i int) string { return ids[i] }, parts)
 }
 
-// canonical returns the indices of ids sorted by id.
-func canonical(ids []string) []int {
-	order := make([]int, len(ids))
-	for i := range order {
-		order[i] = i
-	}
-	slices.SortFunc(order, func(a, b int) int { return strings.Compare(ids[a], ids[b]) })
-	return order
-}
-
-// split is Split with the canonical order given: order lists the line
-// indices by id.
-func split(total int64, w []int64, order []int, parts []int64) {
+// split is Split with the lines' ids given by id.
+func split(total int64, w []int64, id func(int) string, parts []int64) {
 	var sum int64
 	for _, x := range w {
 		sum += x
@@ -46,15 +34,15 @@ func split(total int64, w []int64, order []int, parts []int64) {
 		return
 	}
 	var given int64
-	// rems holds the remainders of lines with one, in canonical order:
-	// (remainder, index) pairs.
+	// rems holds the remainders of lines with one: (remainder, index)
+	// pairs.
 	var buf [32]rem
 	rems := buf[:0]
-	for _, i := range order {
-		if w[i] == 0 {
+	for i, x := range w {
+		if x == 0 {
 			continue
 		}
-		q, r := mulDiv(total, w[i], sum)
+		q, r := mulDiv(total, x, sum)
 		parts[i] = q
 		given += q
 		if r > 0 {
@@ -65,9 +53,14 @@ func split(total int64, w []int64, order []int, parts []int64) {
 	if left == 0 {
 		return
 	}
-	// Largest remainder first; the stable sort keeps the canonical order
-	// among equal remainders.
-	slices.SortStableFunc(rems, func(a, b rem) int { return cmp.Compare(b.r, a.r) })
+	// Largest remainder first, then by id (then index, for ids that are
+	// not unique), so that the order of the lines does not matter.
+	slices.SortFunc(rems, func(a, b rem) int {
+		if a.r != b.r {
+			return cmp.Compare(b.r, a.r)
+		}
+		return cmp.Or(strings.Compare(id(a.i), id(b.i)), cmp.Compare(a.i, b.i))
+	})
 	for _, x := range rems[:left] {
 		parts[x.i]++
 	}

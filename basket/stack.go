@@ -9,6 +9,7 @@ import (
 
 	"github.com/shopspring/decimal"
 
+	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/internal/input"
 	"github.com/couponkit/couponkit/refusal"
@@ -53,16 +54,12 @@ type Decision struct {
 }
 
 // Part is one line's share of a discount, in minor units of the basket's
-// currency.
-type Part struct {
-	// Line is the line's id, and Quantity its units.
-	Line     string `json:"line"`
-	Quantity int64  `json:"quantity"`
-	// Base is what the line came to before this discount (after those
-	// applied before it on the bill), and Discount the line's share.
-	Base     int64 `json:"base"`
-	Discount int64 `json:"discount"`
-}
+// currency: Line is the line's id and Quantity its units, Base what the
+// line came to before this discount (after those applied before it on the
+// bill), and Discount the line's share. It is what a redemption records of
+// the split (coupon.Redemption.Parts), the same type, so that an engine
+// records a decision's parts as they are.
+type Part = coupon.Part
 
 // Result is the outcome of applying coupons to a basket.
 type Result struct {
@@ -102,15 +99,15 @@ func Apply(b *Basket, c Coupon, rates series.Rates) (Decision, error) {
 // has none. A call with more than MaxCoupons coupons is refused with
 // TooMany on "Coupons".
 func Stack(b *Basket, coupons []Coupon, rates series.Rates) (*Result, error) {
-	pb, err := b.prepare()
-	if err != nil {
+	st := new(stacker)
+	if err := b.prepareInto(&st.pb); err != nil {
 		return nil, err
 	}
 	if err := checkCoupons(coupons); err != nil {
 		return nil, err
 	}
-	st := newStacker(pb, rates)
-	for _, i := range byPriority(coupons) {
+	st.init(rates, len(coupons))
+	for _, i := range byPriority(coupons, st.order[:0]) {
 		if err := st.apply(&coupons[i]); err != nil {
 			return nil, err
 		}
@@ -151,11 +148,11 @@ func checkCoupons(coupons []Coupon) error {
 	return f.Err()
 }
 
-// byPriority returns the coupons' indices in the order they apply.
-func byPriority(coupons []Coupon) []int {
-	order := make([]int, len(coupons))
-	for i := range order {
-		order[i] = i
+// byPriority returns the coupons' indices in the order they apply,
+// appended to order.
+func byPriority(coupons []Coupon, order []int) []int {
+	for i := range coupons {
+		order = append(order, i)
 	}
 	slices.SortFunc(order, func(a, b int) int {
 		x, y := &coupons[a], &coupons[b]

@@ -7,26 +7,33 @@ import (
 
 // stacker applies coupons one after another to a checked basket.
 type stacker struct {
-	pb      *prepared
+	pb      prepared
 	rates   series.Rates
-	order   []int   // line indices by id
 	left    []int64 // what each line comes to now
 	w       []int64 // scratch: the eligible lines' amounts
 	parts   []int64 // scratch: a discount's parts
+	reduced []int64 // scratch: a reduced discount's parts
 	sel     Selection
 	applied []*Coupon
 	res     Result
+	// Room for the usual few coupons.
+	order      [4]int
+	appliedBuf [4]*Coupon
 }
 
-func newStacker(pb *prepared, rates series.Rates) *stacker {
-	n := len(pb.lines)
-	scratch := make([]int64, 3*n)
-	left, w, parts := scratch[:n:n], scratch[n:2*n:2*n], scratch[2*n:]
+// init readies st, whose basket is prepared, for n coupons.
+func (st *stacker) init(rates series.Rates, n int) {
+	pb := &st.pb
+	k := len(pb.lines)
+	scratch := make([]int64, 4*k)
+	st.left, st.w, st.parts, st.reduced = scratch[:k:k], scratch[k:2*k:2*k], scratch[2*k:3*k:3*k], scratch[3*k:]
 	for i := range pb.lines {
-		left[i] = pb.lines[i].amount
+		st.left[i] = pb.lines[i].amount
 	}
-	return &stacker{pb: pb, rates: rates, order: pb.order, left: left, w: w, parts: parts,
-		sel: Selection{Eligible: make([]bool, n)}, res: Result{Currency: pb.b.Currency, AllApplied: true}}
+	st.rates = rates
+	st.sel = Selection{Eligible: make([]bool, k)}
+	st.applied = st.appliedBuf[:0]
+	st.res = Result{Currency: pb.b.Currency, AllApplied: true, Decisions: make([]Decision, 0, n)}
 }
 
 // apply decides one coupon and, when it is applied, takes its discount off
@@ -117,7 +124,7 @@ func (st *stacker) discount(c *Coupon, eligible []bool, d *Decision) ([]int64, [
 	}
 	parts := st.parts
 	clear(parts)
-	total, err := st.pb.compute(&c.Discount, st.w, sum, st.order, parts, st.rates)
+	total, err := st.pb.compute(&c.Discount, st.w, sum, parts, st.rates)
 	if err != nil {
 		return nil, nil, err
 	}
@@ -127,12 +134,15 @@ func (st *stacker) discount(c *Coupon, eligible []bool, d *Decision) ([]int64, [
 	}
 	if reduced {
 		full := parts
-		parts = make([]int64, len(full))
-		split(allowed, full, st.order, parts)
+		parts = st.reduced
+		split(allowed, full, st.pb.id, parts)
 	}
 	d.Minor, d.Reduced = allowed, reduced
 	return parts, nil, nil
 }
+
+// id is the id of line i.
+func (pb *prepared) id(i int) string { return pb.b.Lines[i].ID }
 
 func (st *stacker) result() *Result {
 	st.res.Left = st.left
@@ -141,7 +151,7 @@ func (st *stacker) result() *Result {
 
 // compute returns discount d on lines whose amounts are w (zero for a line
 // not eligible), summing to sum > 0, and fills parts with its split.
-func (pb *prepared) compute(d *series.Discount, w []int64, sum int64, order []int, parts []int64, rates series.Rates) (int64, error) {
+func (pb *prepared) compute(d *series.Discount, w []int64, sum int64, parts []int64, rates series.Rates) (int64, error) {
 	switch d.Kind {
 	case series.Fixed:
 		amt, err := pb.convert(d.Amount, d.Currency, rates, minorRound)
@@ -149,7 +159,7 @@ func (pb *prepared) compute(d *series.Discount, w []int64, sum int64, order []in
 			return 0, err
 		}
 		total := min(amt, sum)
-		split(total, w, order, parts)
+		split(total, w, pb.id, parts)
 		return total, nil
 	case series.Percent:
 		total := percentOf(sum, d.Percent)
@@ -161,7 +171,7 @@ func (pb *prepared) compute(d *series.Discount, w []int64, sum int64, order []in
 			total = min(total, capped)
 		}
 		total = min(total, sum)
-		split(total, w, order, parts)
+		split(total, w, pb.id, parts)
 		return total, nil
 	}
 	// PerUnit (Discount.Validate refuses any other kind).

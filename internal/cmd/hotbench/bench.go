@@ -19,6 +19,10 @@ type contender struct {
 	// couponkit marks the engine's contender, the numerator of the
 	// ratios of the other contenders of its database.
 	couponkit bool
+	// versus, when set, names the contender this one is a variant of
+	// (couponkit with a budget, of couponkit without): the ratio printed
+	// for it is its rate ÷ that contender's, not couponkit's ÷ its.
+	versus string
 	// unsafe marks a contender that is known to overshoot: its exactness
 	// is a warning figure, not a failure, and it is not timed.
 	unsafe bool

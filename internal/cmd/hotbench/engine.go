@@ -56,7 +56,32 @@ func newCKSide(db string, st sqlStore, seq *atomic.Int64) (*ckSide, error) {
 // contender is couponkit's contender of the side.
 func (c *ckSide) contender() contender {
 	short := map[string]string{"postgres": "pg", "sqlite": "sqlite"}[c.db]
-	return contender{name: short + " couponkit", db: c.db, couponkit: true, prepare: c.prepare}
+	return contender{name: short + " couponkit", db: c.db, couponkit: true,
+		prepare: func(ctx context.Context, limit, n int) (*trial, error) { return c.prepare(ctx, hotSeries(limit), n) }}
+}
+
+// budgetContender is couponkit's contender of the side on a series with a
+// money budget (budgetSeries), timed against the contender without one:
+// its rates' ratio is budget ÷ no budget.
+func (c *ckSide) budgetContender() contender {
+	plain := c.contender()
+	return contender{name: plain.name + ", budget", db: c.db, versus: plain.name,
+		prepare: func(ctx context.Context, limit, n int) (*trial, error) { return c.prepare(ctx, budgetSeries(limit), n) }}
+}
+
+// hotBudget is the total budget of budgetSeries: far more than any run
+// grants (a redemption takes 4 EUR, a run a few thousand of them), so
+// that it is never reached and only its cost is measured.
+var hotBudget = decimal.NewFromInt(1_000_000_000)
+
+// budgetSeries is hotSeries(limit) with a total money budget of hotBudget:
+// each redemption reads the series' budget counter and bumps it under its
+// guard, beside the use counters.
+func budgetSeries(limit int) series.Series {
+	s := hotSeries(limit)
+	s.Name = "hotbench budget"
+	s.Budget = series.Budget{Total: decimal.NewNullDecimal(hotBudget)}
+	return s
 }
 
 // hotSeries is an uploaded series whose coupons each redeem once, with at
@@ -71,10 +96,10 @@ func hotSeries(limit int) series.Series {
 	}
 }
 
-// prepare creates a series of the limit and stores n coupons of it, each
-// issued to a customer of its own, directly through InsertCoupons.
-func (c *ckSide) prepare(ctx context.Context, limit, n int) (*trial, error) {
-	sr, err := c.e.CreateSeries(ctx, hotSeries(limit))
+// prepare creates the series s and stores n coupons of it, each issued to
+// a customer of its own, directly through InsertCoupons.
+func (c *ckSide) prepare(ctx context.Context, s series.Series, n int) (*trial, error) {
+	sr, err := c.e.CreateSeries(ctx, s)
 	if err != nil {
 		return nil, err
 	}

@@ -7,6 +7,9 @@ import (
 	"os"
 	"strings"
 	"testing"
+
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/store"
 )
 
 // tiny is a run small enough for the default test budget.
@@ -26,14 +29,15 @@ func TestRunSQLite(t *testing.T) {
 	cfg.sqliteBulk = 500
 	out := runOK(t, cfg)
 	for _, want := range []string{"sqlite couponkit", "sqlite guarded UPDATE + INSERT, one tx", "couponkit ÷ contender",
+		"sqlite couponkit, budget  sqlite couponkit", "variant ÷ versus",
 		"process CPU µs/redemption", "CPU profile of one more sqlite couponkit run",
 		"bulk issue on SQLite (bulk.IssueFile, generated 10-character codes): 500 rows", "peak RSS"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
 	}
-	if n := strings.Count(out, "  exact"); n != 2 {
-		t.Errorf("%d exact lines, want 2:\n%s", n, out)
+	if n := strings.Count(out, "  exact"); n != 3 {
+		t.Errorf("%d exact lines, want 3:\n%s", n, out)
 	}
 }
 
@@ -47,10 +51,10 @@ func TestRunPostgres(t *testing.T) {
 	}
 	cfg.cpuprofile = t.TempDir() + "/cpu.pprof"
 	out := runOK(t, cfg)
-	if n := strings.Count(out, "  exact"); n != 5 {
-		t.Errorf("%d exact lines, want 5 (couponkit and four hand-written):\n%s", n, out)
+	if n := strings.Count(out, "  exact"); n != 6 {
+		t.Errorf("%d exact lines, want 6 (couponkit without and with a budget, and four hand-written):\n%s", n, out)
 	}
-	for _, want := range []string{"pg one statement, sync off", "pg raw COPY, same rows and indexes", "rows/s", "CPU profile"} {
+	for _, want := range []string{"pg one statement, sync off", "pg couponkit, budget  pg couponkit", "pg raw COPY, same rows and indexes", "rows/s", "CPU profile"} {
 		if !strings.Contains(out, want) {
 			t.Errorf("output lacks %q:\n%s", want, out)
 		}
@@ -189,5 +193,70 @@ func TestPrintCPU(t *testing.T) {
 	printCPU(&buf, cs, cpu, "mysql")
 	if buf.Len() != 0 {
 		t.Errorf("a table without runs:\n%s", buf.String())
+	}
+}
+
+// TestBudgetContenderSpends checks that couponkit's budget contender
+// redeems on a series with a money budget that each redemption takes from:
+// the series' budget counter holds 4 EUR (400 cents) per redemption, and
+// the series without a budget has none.
+func TestBudgetContenderSpends(t *testing.T) {
+	ctx := context.Background()
+	env, err := openSQLite(ctx, t.TempDir())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer env.close()
+	ck, err := newCKSide("sqlite", env.st, &env.seq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []contender{ck.contender(), ck.budgetContender()} {
+		if o, err := timeOne(ctx, c, 7, 3); err != nil || o.ok != 7 {
+			t.Fatalf("%s: %+v, %v", c.name, o, err)
+		}
+	}
+	all, err := env.st.ListSeries(ctx, store.SeriesQuery{})
+	if err != nil || len(all) != 2 {
+		t.Fatalf("%d series, %v", len(all), err)
+	}
+	capped := 0
+	for _, s := range all {
+		if s.Budget.Capped() {
+			capped++
+		}
+		counts := make([]store.Count, 1)
+		if err := env.st.Counters(ctx, []store.CounterKey{{Counter: limits.SeriesBudget, Series: s.ID}}, counts); err != nil {
+			t.Fatal(err)
+		}
+		want := int64(0)
+		if s.Budget.Capped() {
+			want = 7 * 400
+		}
+		if counts[0].N != want {
+			t.Errorf("series %q (budget %v): budget counter %d, want %d", s.Name, s.Budget.Total, counts[0].N, want)
+		}
+	}
+	if capped != 1 {
+		t.Errorf("%d series with a budget, want 1", capped)
+	}
+}
+
+// TestPrintVariants checks the budget ÷ no budget figures: the ratio of
+// the medians and the median of the per-round ratios, the variant's rate
+// over the other's.
+func TestPrintVariants(t *testing.T) {
+	cs := []contender{{name: "ck", couponkit: true}, {name: "ck, budget", versus: "ck"}}
+	rates := map[string][]float64{"ck": {100, 200, 400}, "ck, budget": {90, 190, 200}}
+	var buf bytes.Buffer
+	printVariants(&buf, cs, rates)
+	// Medians 190 ÷ 200; per round 0.9, 0.95 and 0.5.
+	if want := "ck, budget  ck      0.950"; !strings.Contains(buf.String(), want) || !strings.Contains(buf.String(), "0.900") {
+		t.Errorf("got\n%s\nwant %q and a per-round median of 0.900", buf.String(), want)
+	}
+	buf.Reset()
+	printVariants(&buf, cs[:1], rates)
+	if buf.Len() != 0 {
+		t.Errorf("without a variant: %q", buf.String())
 	}
 }

@@ -13,6 +13,12 @@
 //   - on SQLite, the guarded UPDATE and the INSERT in one transaction, on
 //     the same file with the store's settings (sqlite.OpenDB).
 //
+// Beside them, couponkit's redemption on a series with a money budget (a
+// total far above what the run grants, so that it is never reached: the
+// budget's counter is read and bumped under its guard on every
+// redemption), named "<db> couponkit, budget", whose ratio to couponkit
+// without a budget is printed as budget ÷ no budget.
+//
 // First it checks each for exactness (a limit of 1,000, 3,000 attempts, 32
 // clients: exactly the limit must be redeemed and stored), with a
 // deliberately unsafe read-then-write strategy, without the lock, whose

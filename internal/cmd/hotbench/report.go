@@ -59,7 +59,7 @@ func printRates(w io.Writer, cs []contender, rates map[string][]float64, unit st
 			continue
 		}
 		ratio, paired := "—", "—"
-		if base := rates[ck[c.db]]; !c.couponkit && len(base) == len(rs) {
+		if base := rates[ck[c.db]]; !c.couponkit && c.versus == "" && len(base) == len(rs) {
 			ratio = fmt.Sprintf("%.2f", median(base)/median(rs))
 			per := make([]float64, len(rs))
 			for r := range rs {
@@ -70,6 +70,34 @@ func printRates(w io.Writer, cs []contender, rates map[string][]float64, unit st
 		fmt.Fprintf(tw, "%s\t%.0f\t%.0f\t%.0f\t%s\t%s\t\n", c.name, median(rs), slices.Min(rs), slices.Max(rs), ratio, paired)
 	}
 	tw.Flush()
+}
+
+// printVariants writes, for each timed contender that is a variant of
+// another (versus), the ratio of its median rate to the other's and the
+// median over the rounds of the ratio within each round: for couponkit
+// with a money budget, budget ÷ no budget, 1 when the budget costs
+// nothing. Nothing is written without such contenders.
+func printVariants(w io.Writer, cs []contender, rates map[string][]float64) {
+	var tw *tabwriter.Writer
+	for _, c := range cs {
+		rs, base := rates[c.name], rates[c.versus]
+		if c.versus == "" || len(rs) == 0 || len(base) != len(rs) {
+			continue
+		}
+		if tw == nil {
+			fmt.Fprintln(w)
+			tw = tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+			fmt.Fprintf(tw, "variant\tversus\tvariant ÷ versus, rates' medians\tper-round ratio (median)\t\n")
+		}
+		per := make([]float64, len(rs))
+		for r := range rs {
+			per[r] = rs[r] / base[r]
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%.3f\t%.3f\t\n", c.name, c.versus, median(rs)/median(base), median(per))
+	}
+	if tw != nil {
+		tw.Flush()
+	}
 }
 
 // printCPU writes, for the contenders on database db, the process's CPU

@@ -85,7 +85,7 @@ func (v *envs) close() error {
 func (v *envs) contenders(clients int) ([]contender, error) {
 	var cs []contender
 	if v.pg != nil {
-		cs = append(cs, v.pgCK.contender())
+		cs = append(cs, v.pgCK.contender(), v.pgCK.budgetContender())
 		cs = append(cs, v.pg.handContenders(clients)...)
 	}
 	if v.sqlite != nil {
@@ -94,7 +94,7 @@ func (v *envs) contenders(clients int) ([]contender, error) {
 		if err != nil {
 			return nil, err
 		}
-		cs = append(cs, ck.contender(), v.sqlite.handContender())
+		cs = append(cs, ck.contender(), ck.budgetContender(), v.sqlite.handContender())
 	}
 	return cs, nil
 }
@@ -133,6 +133,7 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 		return err
 	}
 	printRates(w, cs, t.rates, "redemptions/s")
+	printVariants(w, cs, t.rates)
 	printCPU(w, cs, t.cpu, "sqlite")
 	if cfg.cpuprofile != "" {
 		if err := profile(ctx, cfg, profiled(cs), w); err != nil {
