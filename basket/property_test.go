@@ -317,3 +317,29 @@ func TestSplitTieIndependentOfOrder(t *testing.T) {
 		t.Errorf("the cent went to lines %v: the tie must be broken by line id, not by position", got)
 	}
 }
+
+// TestLaterCouponSplitsWhatIsLeft: a coupon stacked after another splits
+// its discount by what the first left of each line, not by the prices.
+func TestLaterCouponSplitsWhatIsLeft(t *testing.T) {
+	line := func(id string) basket.Line {
+		return basket.Line{ID: id, Product: id, Quantity: 1, UnitPrice: decimal.RequireFromString("100.00")}
+	}
+	fixed := func(code, amount string, priority int, only ...string) basket.Coupon {
+		return basket.Coupon{Code: code, Stacking: series.Stacking{Priority: priority},
+			Discount: series.Discount{Kind: series.Fixed, Amount: decimal.RequireFromString(amount), Currency: "EUR"},
+			Products: series.ProductRules{Include: only}}
+	}
+	b := &basket.Basket{Currency: "EUR", Lines: []basket.Line{line("a"), line("b")}}
+	r, err := basket.Stack(b, []basket.Coupon{fixed("FIRST", "50", 0, "a"), fixed("THEN", "30", 1)}, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := map[string]int64{}
+	for _, p := range r.Decisions[1].Parts {
+		got[p.Line] = p.Discount
+	}
+	// Line a has 50.00 left, line b 100.00: 30.00 splits 10.00 and 20.00.
+	if want := map[string]int64{"a": 1000, "b": 2000}; got["a"] != want["a"] || got["b"] != want["b"] {
+		t.Errorf("the second coupon's parts: %v, want %v (by what the first left)", got, want)
+	}
+}
