@@ -136,7 +136,9 @@ func TestLostCommitRepliesDuplicateWithoutKeys(t *testing.T) {
 	t.Run("IssueBatch", func(t *testing.T) {
 		sid := createSeries(t, r.eDirect, "careless batch")
 		plan := issuePlan(n, "batch")
-		if _, _, err := issueBatches(r.eProxy, sid, plan, 10, 4, false); err != nil {
+		// Batches of two: some 48 commits, so that one reply at least is
+		// lost (with batches of ten, none was one run in ten).
+		if _, _, err := issueBatches(r.eProxy, sid, plan, 2, 4, false); err != nil {
 			t.Fatal(err)
 		}
 		a := auditIssues(t, r.direct, sid)
