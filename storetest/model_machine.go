@@ -132,6 +132,7 @@ func (mc *machine) actions() map[string]func(*rapid.T) {
 		"Release":        mc.release,
 		"Reverse":        mc.reverse,
 		"Return":         mc.returnB,
+		"Return again":   mc.returnB, // returns come in series on one redemption
 		"RevokeCode":     mc.revokeCode,
 		"RevokeCustomer": mc.revokeCustomer,
 		"Transfer":       mc.transfer,

@@ -137,7 +137,8 @@ func (mc *machine) drawReturned(t *rapid.T) string {
 }
 
 // drawReturn draws a return of r (nil: none): a key, sometimes one r
-// recorded with its input again; else lines (mostly within what is left,
+// recorded with its input again (now and then with the other chargeback
+// flag); else lines (mostly within what is left,
 // now and then past it or one r does not hold), an amount, or everything
 // left, sometimes as a chargeback.
 func (mc *machine) drawReturn(t *rapid.T, r *coupon.Redemption) *returnAsk {
@@ -145,19 +146,22 @@ func (mc *machine) drawReturn(t *rapid.T, r *coupon.Redemption) *returnAsk {
 	if r != nil && len(r.Returns) > 0 && rapid.IntRange(0, 2).Draw(t, "repeat a return") == 1 {
 		x := r.Returns[rapid.IntRange(0, len(r.Returns)-1).Draw(t, "repeated return")]
 		a.key, a.amount, a.chargeback = x.Key, x.Amount, x.Chargeback
+		if rapid.IntRange(0, 3).Draw(t, "other chargeback") == 2 {
+			a.chargeback = !a.chargeback // a mismatch on the flag alone
+		}
 		for _, l := range x.Lines {
 			a.lines = append(a.lines, basket.Return{Line: l.Line, Quantity: l.Quantity})
 		}
 		return a
 	}
-	a.chargeback = rapid.IntRange(0, 4).Draw(t, "chargeback") == 2
+	a.chargeback = rapid.IntRange(0, 2).Draw(t, "chargeback") == 1
 	var parts []coupon.Part
 	var rets []coupon.Return
 	if r != nil {
 		parts, rets = r.Parts, r.Returns
 	}
 	switch mode := rapid.IntRange(0, 9).Draw(t, "return mode"); {
-	case mode == 4:
+	case mode == 3 || mode == 4:
 		return a // everything left
 	case mode == 5 || mode == 6:
 		left := max(1, baseOf(parts)-amountReturned(rets))
