@@ -71,8 +71,7 @@ func (mc *machine) readFeed(t *rapid.T) {
 			case ev.Kind == coupon.EventIssuanceThreshold:
 				f.notes++
 			case ev.CouponID != "":
-				f.byCoupon[ev.CouponID] = append(f.byCoupon[ev.CouponID], evRec{Kind: ev.Kind, Customer: ev.Customer,
-					Counterparty: ev.Counterparty, RedemptionID: ev.RedemptionID, NewCouponID: ev.NewCouponID, At: ev.At})
+				f.byCoupon[ev.CouponID] = append(f.byCoupon[ev.CouponID], projectEvent(ev))
 			}
 		}
 		if next != f.pos {

@@ -68,6 +68,17 @@ type evRec struct {
 	RedemptionID string
 	NewCouponID  string
 	At           time.Time
+	// Returned, BudgetBack and UseBack are what a return gave back (the
+	// share of the discount, of the budgets, the use).
+	Returned   int64
+	BudgetBack int64
+	UseBack    bool
+}
+
+// projectEvent is the part of ev the model predicts.
+func projectEvent(ev *coupon.Event) evRec {
+	return evRec{Kind: ev.Kind, Customer: ev.Customer, Counterparty: ev.Counterparty, RedemptionID: ev.RedemptionID,
+		NewCouponID: ev.NewCouponID, At: ev.At, Returned: ev.Returned, BudgetBack: ev.BudgetBack, UseBack: ev.UseBack}
 }
 
 // Model series configurations.
@@ -339,14 +350,22 @@ func (m *model) release(r *coupon.Redemption, now time.Time) {
 }
 
 // giveBack takes the use r, already released or reversed, off its
-// counters, gives back what it took of its series' budgets, and sets the customer's last use in the series, which the
-// redemption gap counts from, to their latest use that still counts: an
-// unreversed redemption or a hold live at now (none: the zero time).
+// counters, gives back what it took of its series' budgets that its
+// returns did not give back yet, and sets the customer's last use in the
+// series, which the redemption gap counts from, to their latest use that
+// still counts: an unreversed redemption or a hold live at now (none: the
+// zero time).
 func (m *model) giveBack(r *coupon.Redemption, c *coupon.Coupon, now time.Time) {
+	m.giveBackUse(r, c, now, r.Budget-r.ReturnedBudget())
+}
+
+// giveBackUse is giveBack, but budget, not what is left of what r took,
+// given back to the budgets.
+func (m *model) giveBackUse(r *coupon.Redemption, c *coupon.Coupon, now time.Time, budget int64) {
 	for _, k := range useKeysOf(r.SeriesID, codeScopeOf(c), r.Customer) {
 		m.bump(k, -1, now)
 	}
-	m.bumpBudgets(r, -r.Budget, now)
+	m.bumpBudgets(r, -budget, now)
 	var last time.Time
 	for _, o := range m.reds {
 		if o.SeriesID == r.SeriesID && o.Customer == r.Customer && (o.Status == coupon.StatusRedeemed || o.HoldActive(now)) && o.At.After(last) {

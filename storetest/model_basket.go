@@ -25,21 +25,22 @@ import (
 // the discount on them, its split per line, the budgets), in whole cents:
 // every series of the world and every basket is in EUR.
 //
-// A partial return fits in as one more action beside Reverse: it draws a
-// redemption and some of the lines of its Parts, and the model gives
-// back, as the series' return policy (series.Series.Returns, drawn per run
-// as OnExceed is) says, the use (the use counters of giveBack) and the
-// returned lines' share of Budget (bumpBudgets with minus that share),
-// then compares the result and the state as Reverse does.
+// Partial returns are the Return action (model_return.go): it draws a
+// redemption and some of the lines of its Parts (or an amount), and the
+// model gives back, as the series' return policy (series.Series.Returns,
+// drawn per run as OnExceed is) says, the use (the use counters of
+// giveBackUse) and the returned lines' share of Budget (bumpBudgets with
+// minus that share), then compares the result and the state as Reverse
+// does.
 
 // modelBasketSeries is series B: generated codes that anyone may redeem
 // (code level 3, customer level 2 with repeat), at most 2 issues per
 // customer and 4 in all, valid to the end of the second day; on shoes but
 // not the sale boot, at least 2 eligible units coming to at least 20 EUR;
 // a budget of 40 EUR in all and 20 EUR per customer. Its discount (20%
-// capped at 15 EUR, or 1.50 EUR off each eligible unit) and its budget
-// policy (reduce or refuse) are drawn per run.
-func modelBasketSeries(perUnit, refuse bool) series.Series {
+// capped at 15 EUR, or 1.50 EUR off each eligible unit), its budget
+// policy (reduce or refuse) and its return policy are drawn per run.
+func modelBasketSeries(perUnit, refuse bool, returns series.ReturnPolicy) series.Series {
 	return baseSeries("model B", series.Source{Kind: series.Generated, Length: 6, Alphabet: series.Alphanumeric}, func(s *series.Series) {
 		s.Issuance.MaxPerCustomer = 2
 		s.Issuance.MaxTotal = 4
@@ -55,6 +56,7 @@ func modelBasketSeries(perUnit, refuse bool) series.Series {
 		if refuse {
 			s.Budget.OnExceed = series.BudgetRefuse
 		}
+		s.Returns = returns
 	})
 }
 
@@ -371,8 +373,8 @@ func (m *model) budgets(s *mseries, cust string, minor int64, co *checkoutPlan) 
 
 // bumpBudgets adds delta cents to both budgets of use r's series that
 // its redeemer takes from: what the use takes (Budget), or minus what is
-// given back (all of it for a whole reversal; a partial return would give
-// back its share).
+// given back (what is left of it for a whole reversal; a return's share
+// for a return).
 func (m *model) bumpBudgets(r *coupon.Redemption, delta int64, now time.Time) {
 	if delta == 0 {
 		return

@@ -201,8 +201,7 @@ func (mc *machine) check(t *rapid.T) {
 		}
 		var proj []evRec
 		for _, ev := range evs {
-			proj = append(proj, evRec{Kind: ev.Kind, Customer: ev.Customer, Counterparty: ev.Counterparty,
-				RedemptionID: ev.RedemptionID, NewCouponID: ev.NewCouponID, At: ev.At})
+			proj = append(proj, projectEvent(&ev))
 		}
 		matchAll(t, "the history of coupon "+c.Code, proj, m.events[c.ID], evRecsEqual)
 	}

@@ -13,6 +13,7 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/couponkit/couponkit/coupon"
+	"github.com/couponkit/couponkit/series"
 )
 
 // model runs the model-based test: rapid draws sequences of every engine
@@ -100,16 +101,17 @@ type machine struct {
 	feed  modelFeed      // what checkFeed has read of the feed
 }
 
-// newMachine builds the world of one run; series B's discount and budget
-// policy are drawn.
+// newMachine builds the world of one run; series B's discount, budget
+// policy and return policy are drawn.
 func newMachine(t *testing.T, rt *rapid.T, h *harness, stats map[string]int) *machine {
 	perUnit := rapid.Bool().Draw(rt, "B's discount is per unit")
 	refuse := rapid.Bool().Draw(rt, "B refuses past its budget")
+	returns := rapid.SampledFrom([]series.ReturnPolicy{series.ReturnBudget, series.ReturnUse, series.ReturnBoth, series.ReturnNeither}).Draw(rt, "B's return policy")
 	e := h.env(t)
 	e.addCustomers(modelCustomers...)
 	gc, cc, uc := modelSeries()
 	g, c, u := e.createSeries(gc), e.createSeries(cc), e.createSeries(uc)
-	b := e.createSeries(modelBasketSeries(perUnit, refuse))
+	b := e.createSeries(modelBasketSeries(perUnit, refuse, returns))
 	e.upload(u.ID, "U-1", "U-2", "U-3", "U-4")
 	return &machine{e: e, m: newModel(g, c, u, b, e.seriesCoupons(u.ID)), stats: stats}
 }
@@ -129,6 +131,8 @@ func (mc *machine) actions() map[string]func(*rapid.T) {
 		"Confirm":        mc.confirm,
 		"Release":        mc.release,
 		"Reverse":        mc.reverse,
+		"Return":         mc.returnB,
+		"Return again":   mc.returnB, // returns come in series on one redemption
 		"RevokeCode":     mc.revokeCode,
 		"RevokeCustomer": mc.revokeCustomer,
 		"Transfer":       mc.transfer,

@@ -335,6 +335,14 @@ func (m *model) reverse(id, code, k string, now time.Time) (want, *coupon.Redemp
 	case c.ReissuedTo != "":
 		return fail(errcode.AlreadyReissued), nil
 	}
+	m.reverseUse(r, c, now, evRec{})
+	m.giveBack(r, c, now)
+	return ok(), r
+}
+
+// reverseUse reverses redemption r of c at now, its event's return fields
+// those of back, but gives nothing back to the counters.
+func (m *model) reverseUse(r *coupon.Redemption, c *coupon.Coupon, now time.Time, back evRec) {
 	c.Redemptions--
 	c.Reversed = true
 	c.LastStatusChange = now
@@ -343,7 +351,7 @@ func (m *model) reverse(id, code, k string, now time.Time) (want, *coupon.Redemp
 	}
 	c.Version++
 	r.Status, r.ReversedAt = coupon.StatusReversed, now
-	m.event(c, useEvent(coupon.EventReversed, c, r, now))
-	m.giveBack(r, c, now)
-	return ok(), r
+	ev := useEvent(coupon.EventReversed, c, r, now)
+	ev.Returned, ev.BudgetBack, ev.UseBack = back.Returned, back.BudgetBack, back.UseBack
+	m.event(c, ev)
 }
