@@ -4,8 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log"
-	"os"
-	"strings"
 	"testing"
 
 	"github.com/shopspring/decimal"
@@ -86,27 +84,5 @@ func Example_readmeCheckout() {
 // TestREADMEShowsCheckout checks that README.md's checkout sample is the
 // body of Example_readmeCheckout, which the tests compile and run.
 func TestREADMEShowsCheckout(t *testing.T) {
-	readme, err := os.ReadFile("README.md")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, after, ok := strings.Cut(string(readme), "## Checkout: baskets, stacking, budgets and returns")
-	_, block, ok2 := strings.Cut(after, "```go\n")
-	block, _, ok3 := strings.Cut(block, "```")
-	if !ok || !ok2 || !ok3 {
-		t.Fatal("README.md has no go code block under \"## Checkout: baskets, stacking, budgets and returns\"")
-	}
-	src, err := os.ReadFile("readme_checkout_test.go")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, body, _ := strings.Cut(string(src), "func Example_readmeCheckout() {\n")
-	body, _, _ = strings.Cut(body, "\t// Output:")
-	var want strings.Builder
-	for line := range strings.Lines(body) {
-		want.WriteString(strings.TrimPrefix(line, "\t"))
-	}
-	if strings.TrimSpace(block) != strings.TrimSpace(want.String()) {
-		t.Errorf("README.md's checkout sample differs from Example_readmeCheckout's body; copy it over:\n%s", want.String())
-	}
+	readmeShows(t, "## Checkout: baskets, stacking, budgets and returns", "readme_checkout_test.go", "Example_readmeCheckout")
 }

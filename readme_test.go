@@ -73,27 +73,35 @@ func Example_readme() {
 // TestREADMEShowsExample checks that README.md's code sample is the body of
 // Example_readme, which the tests compile and run.
 func TestREADMEShowsExample(t *testing.T) {
+	readmeShows(t, "## In code", "readme_test.go", "Example_readme")
+}
+
+// readmeShows checks that the first go code block of README.md under the
+// heading is the body of the example function in file, so that what the
+// README shows is compiled and run.
+func readmeShows(t *testing.T, heading, file, example string) {
+	t.Helper()
 	readme, err := os.ReadFile("README.md")
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, after, ok := strings.Cut(string(readme), "## In code")
+	_, after, ok := strings.Cut(string(readme), heading)
 	_, block, ok2 := strings.Cut(after, "```go\n")
 	block, _, ok3 := strings.Cut(block, "```")
 	if !ok || !ok2 || !ok3 {
-		t.Fatal("README.md has no go code block under \"## In code\"")
+		t.Fatalf("README.md has no go code block under %q", heading)
 	}
-	src, err := os.ReadFile("readme_test.go")
+	src, err := os.ReadFile(file)
 	if err != nil {
 		t.Fatal(err)
 	}
-	_, body, _ := strings.Cut(string(src), "func Example_readme() {\n")
+	_, body, _ := strings.Cut(string(src), "func "+example+"() {\n")
 	body, _, _ = strings.Cut(body, "\t// Output:")
 	var want strings.Builder
 	for line := range strings.Lines(body) {
 		want.WriteString(strings.TrimPrefix(line, "\t"))
 	}
 	if strings.TrimSpace(block) != strings.TrimSpace(want.String()) {
-		t.Errorf("README.md's sample differs from Example_readme's body; copy it over:\n%s", want.String())
+		t.Errorf("README.md's sample under %q differs from %s's body; copy it over:\n%s", heading, example, want.String())
 	}
 }
