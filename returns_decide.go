@@ -29,7 +29,7 @@ func decideReturn(r *coupon.Redemption, s *series.Series, ret coupon.Return) (co
 		for i, l := range ret.Lines {
 			now[i] = basket.Return{Line: l.Line, Quantity: l.Quantity}
 		}
-		d, _, err := basket.GiveBack(basketParts(r.Parts), prev, now)
+		d, _, err := basket.GiveBack(r.Parts, prev, now)
 		if err != nil {
 			return ret, renameField(err, "Now", "Lines")
 		}
@@ -40,7 +40,7 @@ func decideReturn(r *coupon.Redemption, s *series.Series, ret coupon.Return) (co
 		for _, p := range r.Parts {
 			base += p.Base
 		}
-		d, err := basket.GiveBackAmount(basketParts(r.Parts), prev, ret.Amount)
+		d, err := basket.GiveBackAmount(r.Parts, prev, ret.Amount)
 		if err != nil {
 			return ret, renameField(err, "Now", "Amount")
 		}
@@ -188,15 +188,6 @@ func allBack(parts []coupon.Part, prev, now []basket.Return) bool {
 		}
 	}
 	return true
-}
-
-// basketParts converts a redemption's parts for package basket.
-func basketParts(ps []coupon.Part) []basket.Part {
-	out := make([]basket.Part, len(ps))
-	for i, p := range ps {
-		out[i] = basket.Part{Line: p.Line, Quantity: p.Quantity, Base: p.Base, Discount: p.Discount}
-	}
-	return out
 }
 
 // renameField renames the fields of package basket's errors that start
