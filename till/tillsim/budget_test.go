@@ -3,11 +3,9 @@ package tillsim
 import (
 	"github.com/shopspring/decimal"
 
-	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/lease"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
-	"github.com/couponkit/couponkit/store"
 )
 
 // Budgets: some runs give the common or the flash series a money budget
@@ -59,20 +57,9 @@ type moneyCount struct {
 
 // countMoney reads the parts of s's budget counter.
 func (w *world) countMoney(s *simSeries, v *centralView) moneyCount {
-	reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
-	if err != nil {
-		w.t.Fatalf("ListRedemptions: %v", err)
-	}
-	var m moneyCount
-	fromTills := map[string]bool{}
-	for _, e := range v.entries {
-		if e.SeriesID != s.id {
-			continue
-		}
-		fromTills[e.RedemptionID] = true
-		if e.Reverses != "" {
-			continue
-		}
+	p := w.partsOf(s, v, limits.SeriesBudget)
+	m := moneyCount{counter: p.counter, counted: p.held.Money}
+	for _, e := range p.uses {
 		standing := e.Reversed.IsZero()
 		onLease := e.Counted == lease.OnLease && !e.Online
 		switch {
@@ -85,22 +72,10 @@ func (w *world) countMoney(s *simSeries, v *centralView) moneyCount {
 			m.given += e.Discount.Amount.Shift(2).IntPart()
 		}
 	}
-	for _, r := range reds {
-		if !fromTills[r.ID] {
-			m.counted += r.Budget
-			m.given += r.Budget
-		}
+	for _, r := range p.central {
+		m.counted += r.Budget
+		m.given += r.Budget
 	}
-	for _, l := range v.leases {
-		if l.SeriesID == s.id {
-			m.counted += l.Granted.Sub(l.Returned).Sub(l.Reclaimed).Money
-		}
-	}
-	var n [1]store.Count
-	if err := w.st.Counters(w.ctx, []store.CounterKey{{Counter: limits.SeriesBudget, Series: s.id}}, n[:]); err != nil {
-		w.t.Fatalf("Counters: %v", err)
-	}
-	m.counter = n[0].N
 	return m
 }
 

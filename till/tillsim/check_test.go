@@ -97,22 +97,57 @@ type seriesCount struct {
 	standing int64
 }
 
-// countSeries reads the parts of s's use counter.
-func (w *world) countSeries(s *simSeries, v *centralView) seriesCount {
+// seriesParts are what a series' counters are made of: its tills' uses
+// (their entries that are not reversals), its central redemptions (those
+// standing that no till entry made), what its leases hold (Granted -
+// Returned - Reclaimed), and the value of one of its counters.
+type seriesParts struct {
+	uses    []lease.Entry
+	central []coupon.Redemption
+	held    lease.Slice
+	counter int64
+}
+
+// partsOf reads the parts of s and its counter c.
+func (w *world) partsOf(s *simSeries, v *centralView, c limits.Counter) seriesParts {
 	reds, err := w.st.ListRedemptions(w.ctx, store.RedemptionQuery{SeriesID: s.id, Status: coupon.StatusRedeemed})
 	if err != nil {
 		w.t.Fatalf("ListRedemptions: %v", err)
 	}
-	var c seriesCount
+	var p seriesParts
 	fromTills := map[string]bool{}
 	for _, e := range v.entries {
 		if e.SeriesID != s.id {
 			continue
 		}
 		fromTills[e.RedemptionID] = true
-		if e.Reverses != "" {
-			continue
+		if e.Reverses == "" {
+			p.uses = append(p.uses, e)
 		}
+	}
+	for _, r := range reds {
+		if !fromTills[r.ID] {
+			p.central = append(p.central, r)
+		}
+	}
+	for _, l := range v.leases {
+		if l.SeriesID == s.id {
+			p.held = p.held.Add(l.Granted.Sub(l.Returned).Sub(l.Reclaimed))
+		}
+	}
+	var n [1]store.Count
+	if err := w.st.Counters(w.ctx, []store.CounterKey{{Counter: c, Series: s.id}}, n[:]); err != nil {
+		w.t.Fatalf("Counters: %v", err)
+	}
+	p.counter = n[0].N
+	return p
+}
+
+// countSeries reads the parts of s's use counter.
+func (w *world) countSeries(s *simSeries, v *centralView) seriesCount {
+	p := w.partsOf(s, v, limits.SeriesUses)
+	c := seriesCount{counter: p.counter, central: int64(len(p.central)), held: p.held.Uses}
+	for _, e := range p.uses {
 		given := !e.Reversed.IsZero()
 		if !given {
 			c.standing++
@@ -127,21 +162,6 @@ func (w *world) countSeries(s *simSeries, v *centralView) seriesCount {
 			c.reversed++
 		}
 	}
-	for _, r := range reds {
-		if !fromTills[r.ID] {
-			c.central++
-		}
-	}
-	for _, l := range v.leases {
-		if l.SeriesID == s.id {
-			c.held += l.Granted.Sub(l.Returned).Sub(l.Reclaimed).Uses
-		}
-	}
-	var n [1]store.Count
-	if err := w.st.Counters(w.ctx, []store.CounterKey{{Counter: limits.SeriesUses, Series: s.id}}, n[:]); err != nil {
-		w.t.Fatalf("Counters: %v", err)
-	}
-	c.counter = n[0].N
 	return c
 }
 
