@@ -55,17 +55,26 @@ type codeReadCall struct {
 	reads          []store.CodeRead
 	err            error
 	done           bool          // read; set under codeReads.mu
-	lead           bool          // handed a lead; set under codeReads.mu
+	lead           bool          // holds a leader's place; set under codeReads.mu
 	wake           chan struct{} // done, or handed a lead
 }
 
-// readCodeCombined is ReadCode through the shape's queue. A call leads
-// when fewer than readsInFlight statements of its shape run, or when a
-// leader hands it the lead; a leader reads batches from the front of the
-// queue until its own call is read, then hands the lead to the first call
-// still waiting.
+// readCodeCombined is ReadCode through the shape's queue, read by
+// readBatch.
 func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeReadCall) ([]store.CodeRead, error) {
-	r := s.reads
+	return s.reads.read(ctx, shape, call, s.readBatch)
+}
+
+// read answers call through the queue of its shape, reading batches with
+// readBatch, which sets the answer of every call of its batch. A call
+// leads when fewer than readsInFlight leaders of its shape run, or when a
+// leader hands it the lead; a leader reads batches from the front of the
+// queue until its own call is read (by it or by another leader, which it
+// then waits for), then hands the lead to the first call still waiting
+// that leads nothing yet. Each leader holds one place: the shape never
+// has more than readsInFlight leaders, and a place is freed only when no
+// call waits.
+func (r *codeReads) read(ctx context.Context, shape string, call *codeReadCall, readBatch func([]*codeReadCall)) ([]store.CodeRead, error) {
 	call.ctx, call.wake = ctx, make(chan struct{}, 1)
 	r.mu.Lock()
 	sh := r.shapes[shape]
@@ -74,10 +83,11 @@ func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeRe
 		r.shapes[shape] = sh
 	}
 	sh.queue = append(sh.queue, call)
-	lead := sh.inFlight < readsInFlight
-	if lead {
+	if sh.inFlight < readsInFlight {
 		sh.inFlight++
+		call.lead = true
 	}
+	lead := call.lead
 	r.mu.Unlock()
 	if !lead {
 		select {
@@ -95,6 +105,13 @@ func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeRe
 		}
 		r.mu.Unlock()
 	}
+	return r.lead(sh, call, readBatch)
+}
+
+// lead is a leader's work for call: it reads batches from the front of
+// sh's queue until call is read, by it or by another leader (whose read
+// it waits for when the queue is empty), then hands its place on.
+func (r *codeReads) lead(sh *readShape, call *codeReadCall, readBatch func([]*codeReadCall)) ([]store.CodeRead, error) {
 	for {
 		r.mu.Lock()
 		if call.done {
@@ -103,10 +120,16 @@ func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeRe
 			return call.reads, call.err
 		}
 		n := min(len(sh.queue), readsPerStmt)
+		if n == 0 {
+			// Another leader is reading this call: its answer wakes it.
+			r.mu.Unlock()
+			<-call.wake
+			continue
+		}
 		batch := sh.queue[:n:n]
 		sh.queue = append([]*codeReadCall(nil), sh.queue[n:]...)
 		r.mu.Unlock()
-		s.readBatch(batch)
+		readBatch(batch)
 		r.mu.Lock()
 		for _, c := range batch {
 			c.done = true
@@ -118,16 +141,17 @@ func (s *Store) readCodeCombined(ctx context.Context, shape string, call *codeRe
 	}
 }
 
-// handOn gives a leader's place to the first call still waiting, or
-// frees it. The caller holds codeReads.mu.
+// handOn gives a leader's place to the first call still waiting that
+// leads nothing yet, or frees it. The caller holds codeReads.mu.
 func (sh *readShape) handOn() {
-	if len(sh.queue) == 0 {
-		sh.inFlight--
-		return
+	for _, next := range sh.queue {
+		if !next.lead {
+			next.lead = true
+			signal(next.wake)
+			return
+		}
 	}
-	next := sh.queue[0]
-	next.lead = true
-	signal(next.wake)
+	sh.inFlight--
 }
 
 // leave takes a waiting call whose caller has gone out of the queue and
