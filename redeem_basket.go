@@ -110,7 +110,8 @@ type basketTx struct {
 	order   []int           // order[j] is the index of the coupon of res.Decisions[j]
 	lines   basket.Basket
 	total   decimal.Decimal // what the lines come to (linesTotal)
-	res     *basket.Result
+	res     *basket.Result  // stk's: it holds until the next Stack
+	stk     basket.Stacker
 	// digest is what the redemptions record in Lines (txDigest), of the
 	// basket's digest, bdigest.
 	digest  string
@@ -143,6 +144,7 @@ func (e *Engine) getBasketTx(n int) *basketTx {
 // the result's parts.
 func (e *Engine) putBasketTx(tx *basketTx) {
 	tx.lines, tx.res = basket.Basket{}, nil
+	tx.stk.Reset()
 	for i := range tx.cs {
 		tx.cs[i].req.Lines, tx.cs[i].plan.co.parts, tx.cs[i].r.Parts = nil, nil, nil
 	}
@@ -303,7 +305,7 @@ func (e *Engine) decideBasketTx(ctx context.Context, tx *basketTx, cust Customer
 		}
 		tx.coupons[i] = basket.CouponOf(p.c.Code, snap.s, b)
 	}
-	res, err := basket.Stack(&tx.lines, tx.coupons, tx.cs[0].snap.rates)
+	res, err := tx.stk.Stack(&tx.lines, tx.coupons, tx.cs[0].snap.rates)
 	if err != nil {
 		return err
 	}
