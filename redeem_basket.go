@@ -294,7 +294,7 @@ func (e *Engine) decideBasketTx(ctx context.Context, tx *basketTx, cust Customer
 		// basket and budgets on the stacked decision, below.
 		bill := x.req
 		bill.Lines, bill.Bill.Amount = nil, tx.total
-		if err := decideUse(p, &x.snap, &bill, now); err != nil {
+		if err := decideUseOf(p, &x.snap, &bill, now, true); err != nil {
 			return err
 		}
 		var b basket.Budget
@@ -361,12 +361,13 @@ func (tx *basketTx) refusal() error {
 // redemptions and coupons written.
 func (tx *basketTx) result(written bool) BasketResult {
 	out := BasketResult{Coupons: make([]BasketCoupon, len(tx.res.Decisions))}
-	for j, d := range tx.res.Decisions {
+	for j := range tx.res.Decisions {
 		x := &tx.cs[tx.order[j]]
-		out.Coupons[j].Decision = d
+		bc := &out.Coupons[j]
+		bc.Decision = tx.res.Decisions[j]
 		if written {
 			loc := x.snap.loc
-			out.Coupons[j].Redemption, out.Coupons[j].Coupon = x.r.In(loc), x.c.In(loc)
+			bc.Redemption, bc.Coupon = x.r.In(loc), x.c.In(loc)
 		}
 	}
 	out.Discount = series.Money{Amount: decimal.New(tx.res.Minor, -int32(series.MinorUnits(tx.res.Currency))), Currency: tx.res.Currency}
