@@ -417,13 +417,17 @@ func (e *Engine) writeBasket(ctx context.Context, tx *basketTx, now time.Time, o
 // every coupon's guard (the guards of one counter are the same: its
 // series' rules).
 func mergeBumps(dst, bumps []store.Bump) []store.Bump {
+next:
 	for _, b := range bumps {
-		i := slices.IndexFunc(dst, func(d store.Bump) bool { return d.Key == b.Key })
-		if i < 0 {
-			dst = append(dst, b)
-			continue
+		for i := range dst {
+			// The counter first: most keys differ there, and it is
+			// cheaper than the strings.
+			if k := &dst[i].Key; k.Counter == b.Key.Counter && *k == b.Key {
+				dst[i].Delta += b.Delta
+				continue next
+			}
 		}
-		dst[i].Delta += b.Delta
+		dst = append(dst, b)
 	}
 	return dst
 }
