@@ -12,7 +12,9 @@ import (
 	"pgregory.net/rapid"
 
 	"github.com/couponkit/couponkit/basket"
+	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
 )
 
 // The basket transaction's fast paths give what the plain computations
@@ -108,4 +110,25 @@ func TestDigestsEqualPlain(t *testing.T) {
 			t.Fatalf("txDigest %s, want %s", got, want)
 		}
 	})
+}
+
+// mergeBumps adds a bump of a key already bumped to that bump, and appends
+// any other: two coupons of one series share its counters, not those of
+// another series or of their codes.
+func TestMergeBumps(t *testing.T) {
+	key := func(c limits.Counter, s, code string) store.CounterKey {
+		return store.CounterKey{Counter: c, Series: s, Code: code, Customer: "alice"}
+	}
+	a := []store.Bump{{Key: key(limits.CodeUses, "s1", "A"), Delta: 1}, {Key: key(limits.SeriesUses, "s1", ""), Delta: 1},
+		{Key: key(limits.SeriesBudget, "s1", ""), Delta: 250}}
+	b := []store.Bump{{Key: key(limits.CodeUses, "s1", "B"), Delta: 1}, {Key: key(limits.SeriesUses, "s1", ""), Delta: 1},
+		{Key: key(limits.SeriesBudget, "s1", ""), Delta: 100}}
+	c := []store.Bump{{Key: key(limits.SeriesUses, "s2", ""), Delta: 1}}
+	got := mergeBumps(mergeBumps(mergeBumps(nil, a), b), c)
+	want := []store.Bump{{Key: key(limits.CodeUses, "s1", "A"), Delta: 1}, {Key: key(limits.SeriesUses, "s1", ""), Delta: 2},
+		{Key: key(limits.SeriesBudget, "s1", ""), Delta: 350}, {Key: key(limits.CodeUses, "s1", "B"), Delta: 1},
+		{Key: key(limits.SeriesUses, "s2", ""), Delta: 1}}
+	if !slices.Equal(got, want) {
+		t.Fatalf("merged\n%+v\nwant\n%+v", got, want)
+	}
 }

@@ -289,6 +289,16 @@ func ownCoupon(s *series.Series, c *coupon.Coupon, customer string, at time.Time
 // whether the coupon's own state lets it take a use. It reads nothing: an
 // error is a bill the series cannot take.
 func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time) error {
+	return decideUseOf(p, snap, req, now, false)
+}
+
+// decideUseOf is decideUse; with stacked, for a coupon of a basket
+// transaction, whose discount and budgets are decided again on its stacked
+// decision (decideBasketTx), it does not compute the bill's discount and
+// budgets that decision replaces, when they cannot fail: a bill in the
+// series' currency and a discount that is not per unit (Apply refuses a
+// per-unit discount without lines, and that refusal stands).
+func decideUseOf(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time, stacked bool) error {
 	s := snap.s
 	*p = useplan{s: s, c: snap.c, insert: snap.insert, customer: snap.customer.ID, keys: snap.keys, bill: req.Bill, capacity: s.UseCapacity()}
 	if p.bill.Currency == "" {
@@ -305,7 +315,8 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 	if err != nil {
 		return err
 	}
-	if bd == nil {
+	replaced := stacked && p.bill.Currency == s.Discount.Currency && s.Discount.Kind != series.PerUnit
+	if bd == nil && !replaced {
 		if p.discount, err = s.Discount.Apply(p.bill, snap.rates); err != nil {
 			return err
 		}
@@ -321,7 +332,7 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 	}
 	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
 	p.state = coupon.CanUse(p.c, now, p.capacity)
-	if bd != nil || s.Budget.Capped() {
+	if bd != nil || s.Budget.Capped() && !replaced {
 		return decideCheckout(p, snap, bd)
 	}
 	return nil

@@ -110,7 +110,8 @@ type basketTx struct {
 	order   []int           // order[j] is the index of the coupon of res.Decisions[j]
 	lines   basket.Basket
 	total   decimal.Decimal // what the lines come to (linesTotal)
-	res     *basket.Result
+	res     *basket.Result  // stk's: it holds until the next Stack
+	stk     basket.Stacker
 	// digest is what the redemptions record in Lines (txDigest), of the
 	// basket's digest, bdigest.
 	digest  string
@@ -143,6 +144,7 @@ func (e *Engine) getBasketTx(n int) *basketTx {
 // the result's parts.
 func (e *Engine) putBasketTx(tx *basketTx) {
 	tx.lines, tx.res = basket.Basket{}, nil
+	tx.stk.Reset()
 	for i := range tx.cs {
 		tx.cs[i].req.Lines, tx.cs[i].plan.co.parts, tx.cs[i].r.Parts = nil, nil, nil
 	}
@@ -292,7 +294,7 @@ func (e *Engine) decideBasketTx(ctx context.Context, tx *basketTx, cust Customer
 		// basket and budgets on the stacked decision, below.
 		bill := x.req
 		bill.Lines, bill.Bill.Amount = nil, tx.total
-		if err := decideUse(p, &x.snap, &bill, now); err != nil {
+		if err := decideUseOf(p, &x.snap, &bill, now, true); err != nil {
 			return err
 		}
 		var b basket.Budget
@@ -303,7 +305,7 @@ func (e *Engine) decideBasketTx(ctx context.Context, tx *basketTx, cust Customer
 		}
 		tx.coupons[i] = basket.CouponOf(p.c.Code, snap.s, b)
 	}
-	res, err := basket.Stack(&tx.lines, tx.coupons, tx.cs[0].snap.rates)
+	res, err := tx.stk.Stack(&tx.lines, tx.coupons, tx.cs[0].snap.rates)
 	if err != nil {
 		return err
 	}
@@ -359,12 +361,13 @@ func (tx *basketTx) refusal() error {
 // redemptions and coupons written.
 func (tx *basketTx) result(written bool) BasketResult {
 	out := BasketResult{Coupons: make([]BasketCoupon, len(tx.res.Decisions))}
-	for j, d := range tx.res.Decisions {
+	for j := range tx.res.Decisions {
 		x := &tx.cs[tx.order[j]]
-		out.Coupons[j].Decision = d
+		bc := &out.Coupons[j]
+		bc.Decision = tx.res.Decisions[j]
 		if written {
 			loc := x.snap.loc
-			out.Coupons[j].Redemption, out.Coupons[j].Coupon = x.r.In(loc), x.c.In(loc)
+			bc.Redemption, bc.Coupon = x.r.In(loc), x.c.In(loc)
 		}
 	}
 	out.Discount = series.Money{Amount: decimal.New(tx.res.Minor, -int32(series.MinorUnits(tx.res.Currency))), Currency: tx.res.Currency}
@@ -414,13 +417,17 @@ func (e *Engine) writeBasket(ctx context.Context, tx *basketTx, now time.Time, o
 // every coupon's guard (the guards of one counter are the same: its
 // series' rules).
 func mergeBumps(dst, bumps []store.Bump) []store.Bump {
+next:
 	for _, b := range bumps {
-		i := slices.IndexFunc(dst, func(d store.Bump) bool { return d.Key == b.Key })
-		if i < 0 {
-			dst = append(dst, b)
-			continue
+		for i := range dst {
+			// The counter first: most keys differ there, and it is
+			// cheaper than the strings.
+			if k := &dst[i].Key; k.Counter == b.Key.Counter && *k == b.Key {
+				dst[i].Delta += b.Delta
+				continue next
+			}
 		}
-		dst[i].Delta += b.Delta
+		dst = append(dst, b)
 	}
 	return dst
 }

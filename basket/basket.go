@@ -154,7 +154,7 @@ func (b *Basket) prepare() (*prepared, error) {
 	return p, nil
 }
 
-// prepareInto is prepare into p.
+// prepareInto is prepare into p, reusing the room p.lines has.
 func (b *Basket) prepareInto(p *prepared) error {
 	var f errcode.Fields
 	if !isCurrency(b.Currency) {
@@ -164,7 +164,11 @@ func (b *Basket) prepareInto(p *prepared) error {
 		f.Add(errcode.TooMany, "Lines", fmt.Sprintf("%d lines; a basket holds at most %d", len(b.Lines), MaxLines))
 		return f.Err()
 	}
-	*p = prepared{b: b, places: int32(series.MinorUnits(b.Currency)), lines: make([]line, len(b.Lines))}
+	lines := p.lines[:0]
+	if cap(lines) < len(b.Lines) {
+		lines = make([]line, len(b.Lines))
+	}
+	*p = prepared{b: b, places: int32(series.MinorUnits(b.Currency)), lines: lines[:len(b.Lines)]}
 	if repeatsID(b.Lines) {
 		order := byID(b.Lines)
 		for k, i := range order {

@@ -60,7 +60,8 @@
 // an exclusive coupon stands alone, others combine within one group) or
 // that would bring the bill past a coupon's MaxPerBill is refused (1704,
 // 1705), as is one whose eligible lines the coupons before it emptied
-// (1708).
+// (1708). A [Stacker] stacks one basket after another as Stack does, on
+// buffers it keeps between calls.
 //
 // # Budgets
 //

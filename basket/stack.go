@@ -99,7 +99,23 @@ func Apply(b *Basket, c Coupon, rates series.Rates) (Decision, error) {
 // has none. A call with more than MaxCoupons coupons is refused with
 // TooMany on "Coupons".
 func Stack(b *Basket, coupons []Coupon, rates series.Rates) (*Result, error) {
-	st := new(stacker)
+	s := &Stacker{st: stacker{handOver: true}}
+	return s.Stack(b, coupons, rates)
+}
+
+// Stacker applies coupons to baskets as [Stack] does, keeping its buffers
+// from one call to the next: a caller that stacks many baskets, one at a
+// time, allocates little more than the decisions' parts. The zero value
+// is ready to use; a Stacker is not safe for concurrent use.
+type Stacker struct {
+	st stacker
+}
+
+// Stack is [Stack] on the stacker's buffers. The result, its Decisions and
+// Left are the stacker's: they hold until its next Stack or Reset. Each
+// decision's Parts and Refusals are the caller's to keep.
+func (s *Stacker) Stack(b *Basket, coupons []Coupon, rates series.Rates) (*Result, error) {
+	st := &s.st
 	if err := b.prepareInto(&st.pb); err != nil {
 		return nil, err
 	}
@@ -113,6 +129,17 @@ func Stack(b *Basket, coupons []Coupon, rates series.Rates) (*Result, error) {
 		}
 	}
 	return st.result(), nil
+}
+
+// Reset drops what the stacker holds of its last call (the basket, the
+// coupons, the decisions) and keeps its buffers.
+func (s *Stacker) Reset() {
+	st := &s.st
+	st.pb.b, st.rates = nil, nil
+	clear(st.res.Decisions[:cap(st.res.Decisions)])
+	clear(st.applied[:cap(st.applied)])
+	clear(st.split[:cap(st.split)])
+	st.res = Result{Decisions: st.res.Decisions[:0]}
 }
 
 // MaxCoupons is the most coupons one call applies.

@@ -5,17 +5,24 @@ import (
 	"github.com/couponkit/couponkit/series"
 )
 
-// stacker applies coupons one after another to a checked basket.
+// stacker applies coupons one after another to a checked basket. Its
+// buffers are kept from one call to the next (Stacker).
 type stacker struct {
 	pb      prepared
 	rates   series.Rates
+	scratch []int64 // room for left, w, parts and reduced
 	left    []int64 // what each line comes to now
 	w       []int64 // scratch: the eligible lines' amounts
 	parts   []int64 // scratch: a discount's parts
 	reduced []int64 // scratch: a reduced discount's parts
 	sel     Selection
 	applied []*Coupon
-	res     Result
+	// split holds the parts of the decisions applied so far. Unless
+	// handOver says that it is the caller's (a stacker of one call),
+	// result copies it into one slice of the caller's.
+	split    []Part
+	handOver bool
+	res      Result
 	// Room for the usual few coupons.
 	order      [4]int
 	appliedBuf [4]*Coupon
@@ -25,15 +32,26 @@ type stacker struct {
 func (st *stacker) init(rates series.Rates, n int) {
 	pb := &st.pb
 	k := len(pb.lines)
-	scratch := make([]int64, 4*k)
+	if st.scratch == nil || cap(st.scratch) < 4*k { // Left is never nil
+		st.scratch = make([]int64, 4*k)
+	}
+	scratch := st.scratch[:4*k]
 	st.left, st.w, st.parts, st.reduced = scratch[:k:k], scratch[k:2*k:2*k], scratch[2*k:3*k:3*k], scratch[3*k:]
 	for i := range pb.lines {
 		st.left[i] = pb.lines[i].amount
 	}
 	st.rates = rates
-	st.sel = Selection{Eligible: make([]bool, k)}
+	if cap(st.sel.Eligible) < k {
+		st.sel.Eligible = make([]bool, k)
+	}
+	st.sel = Selection{Eligible: st.sel.Eligible[:k]}
 	st.applied = st.appliedBuf[:0]
-	st.res = Result{Currency: pb.b.Currency, AllApplied: true, Decisions: make([]Decision, 0, n)}
+	st.split = st.split[:0]
+	ds := st.res.Decisions[:0]
+	if cap(ds) < n {
+		ds = make([]Decision, 0, n)
+	}
+	st.res = Result{Currency: pb.b.Currency, AllApplied: true, Decisions: ds}
 }
 
 // apply decides one coupon and, when it is applied, takes its discount off
@@ -63,21 +81,26 @@ func (st *stacker) apply(c *Coupon) error {
 	}
 	d.Applied = true
 	d.Discount = decimalOf(d.Minor, st.pb.places)
-	n := 0
-	for _, ok := range sel.Eligible {
-		if ok {
-			n++
+	if st.handOver { // each decision's parts in a slice of their own
+		n := 0
+		for _, ok := range sel.Eligible {
+			if ok {
+				n++
+			}
 		}
+		st.split = make([]Part, 0, n)
 	}
-	d.Parts = make([]Part, 0, n)
+	from := len(st.split)
 	for i, ok := range sel.Eligible {
 		if !ok {
 			continue
 		}
 		l := &st.pb.b.Lines[i]
-		d.Parts = append(d.Parts, Part{Line: l.ID, Quantity: l.Quantity, Base: st.w[i], Discount: parts[i]})
+		st.split = append(st.split, Part{Line: l.ID, Quantity: l.Quantity, Base: st.w[i], Discount: parts[i]})
 		st.left[i] -= parts[i]
 	}
+	// Parts is in st.split (result moves it unless it is the caller's).
+	d.Parts = st.split[from:len(st.split):len(st.split)]
 	st.res.Minor += d.Minor
 	st.res.Decisions = append(st.res.Decisions, d)
 	st.applied = append(st.applied, c)
@@ -144,8 +167,24 @@ func (st *stacker) discount(c *Coupon, eligible []bool, d *Decision) ([]int64, [
 // id is the id of line i.
 func (pb *prepared) id(i int) string { return pb.b.Lines[i].ID }
 
+// result is the stacking's result: the applied decisions' parts, kept in
+// st.split, are copied into one slice of the caller's, each decision's
+// parts with no room after them.
 func (st *stacker) result() *Result {
 	st.res.Left = st.left
+	if len(st.split) > 0 && !st.handOver {
+		all := make([]Part, len(st.split))
+		n := 0
+		for j := range st.res.Decisions {
+			d := &st.res.Decisions[j]
+			if len(d.Parts) == 0 {
+				continue
+			}
+			m := copy(all[n:], d.Parts)
+			d.Parts = all[n : n+m : n+m]
+			n += m
+		}
+	}
 	return &st.res
 }
 
