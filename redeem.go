@@ -295,9 +295,9 @@ func decideUse(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time)
 // decideUseOf is decideUse; with stacked, for a coupon of a basket
 // transaction, whose discount and budgets are decided again on its stacked
 // decision (decideBasketTx), it does not compute the bill's discount and
-// budgets that decision replaces, when they cannot fail: a bill in the
-// series' currency and a discount that is not per unit (Apply refuses a
-// per-unit discount without lines, and that refusal stands).
+// budgets that decision replaces (the bill's conversion, which can fail,
+// is still checked; a per-unit discount, which needs the lines, is
+// computed on them by the stack).
 func decideUseOf(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Time, stacked bool) error {
 	s := snap.s
 	*p = useplan{s: s, c: snap.c, insert: snap.insert, customer: snap.customer.ID, keys: snap.keys, bill: req.Bill, capacity: s.UseCapacity()}
@@ -315,8 +315,7 @@ func decideUseOf(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Tim
 	if err != nil {
 		return err
 	}
-	replaced := stacked && p.bill.Currency == s.Discount.Currency && s.Discount.Kind != series.PerUnit
-	if bd == nil && !replaced {
+	if bd == nil && !stacked {
 		if p.discount, err = s.Discount.Apply(p.bill, snap.rates); err != nil {
 			return err
 		}
@@ -332,7 +331,7 @@ func decideUseOf(p *useplan, snap *useSnapshot, req *RedeemRequest, now time.Tim
 	}
 	p.d = limits.EvaluateRedemption(&s.Redemption, &p.rc, &p.q)
 	p.state = coupon.CanUse(p.c, now, p.capacity)
-	if bd != nil || s.Budget.Capped() && !replaced {
+	if bd != nil || s.Budget.Capped() && !stacked {
 		return decideCheckout(p, snap, bd)
 	}
 	return nil

@@ -64,6 +64,16 @@ func testBasketStacking(t *testing.T, e *env) {
 	m1 := e.stackSeries("max-a", "", series.Stacking{Group: "max", MaxPerBill: 2})
 	m2 := e.stackSeries("max-b", "", series.Stacking{Group: "max", Priority: 1})
 	m3 := e.stackSeries("max-c", "", series.Stacking{Group: "max", Priority: 2})
+	perUnit := func(name string, budget bool) series.Series {
+		return e.gen(name, func(s *series.Series) {
+			s.Discount = series.Discount{Kind: series.PerUnit, Amount: dec("1"), Currency: "EUR"}
+			s.Stacking = series.Stacking{Group: "spring", Priority: 3}
+			if budget {
+				s.Budget = series.Budget{Total: nullDec("50"), PerCustomer: nullDec("2"), OnExceed: series.BudgetReduce}
+			}
+		})
+	}
+	pu, puBudget := perUnit("per-unit", false), perUnit("per-unit-budget", true)
 	for _, tc := range []struct {
 		name    string
 		series  []series.Series
@@ -75,6 +85,8 @@ func testBasketStacking(t *testing.T, e *env) {
 		{name: "two coupons: one exclusive, one combinable", series: []series.Series{excl, comb}, refused: []string{"1"}, code: errcode.NotCombinable},
 		{name: "two combinable in one group: 10 EUR then 10% of the 90 left", series: []series.Series{g1, g2}, applied: true, total: "19"},
 		{name: "three coupons where one allows two per bill", series: []series.Series{m1, m2, m3}, refused: []string{"2"}, code: errcode.CouponsPerBill},
+		{name: "10 EUR, then 1 EUR on each of the 3 units", series: []series.Series{g1, pu}, applied: true, total: "13"},
+		{name: "10 EUR, then 1 EUR per unit reduced to the customer's budget of 2 EUR", series: []series.Series{g1, puBudget}, applied: true, total: "12"},
 	} {
 		var codes, ids, sids []string
 		for _, s := range tc.series {
