@@ -78,6 +78,7 @@ var dialect = sqlcore.Dialect{
 	DriverDatabase: driverDatabase,
 	ErrorDatabase:  errorDatabase,
 	OneWriter:      true,
+	JoinCounters:   true,
 	BindShared:     true,
 	GroupSize:      128,
 	GroupShards:    1,

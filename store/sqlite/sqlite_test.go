@@ -36,3 +36,6 @@ func BenchmarkRedeemHotSeries(b *testing.B) { sqltest.BenchRedeemHotSeries(b, ba
 // BenchmarkApplyJournal: a till's sync at the central, journal entries
 // applied per second (see sqltest.BenchApplyJournal).
 func BenchmarkApplyJournal(b *testing.B) { sqltest.BenchApplyJournal(b, backend) }
+
+// BenchmarkReadCode: see sqltest.BenchReadCode.
+func BenchmarkReadCode(b *testing.B) { sqltest.BenchReadCode(b, backend) }

@@ -63,6 +63,11 @@ type Dialect struct {
 	// statement, sending their codes and customers as arrays
 	// (coderead_batch.go).
 	CombineReads bool
+	// JoinCounters reads each counter of a ReadCode with one LEFT JOIN on
+	// its primary key, its n and last in one lookup (SQLite, whose planner
+	// always takes the key for an equality on all of it); else with a
+	// scalar subquery for each, a plan no statistics can change.
+	JoinCounters bool
 	// GroupSize bounds the changes of one group commit, and GroupShards is
 	// how many group queues (so transactions at once) a store runs.
 	GroupSize, GroupShards int
