@@ -79,6 +79,8 @@ var dialect = sqlcore.Dialect{
 	ErrorDatabase:  errorDatabase,
 	OneWriter:      true,
 	JoinCounters:   true,
+	CombineReads:   true,
+	CombineJSON:    true,
 	BindShared:     true,
 	GroupSize:      128,
 	GroupShards:    1,

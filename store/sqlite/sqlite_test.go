@@ -11,6 +11,10 @@ import (
 // TestSQL runs the tests every SQL store of couponkit runs.
 func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
 
+// TestSQLUncombinedReads runs the shared tests with combined code reads
+// off: each ReadCode one statement, as in a caller's transaction.
+func TestSQLUncombinedReads(t *testing.T) { sqltest.Run(t, uncombinedBackend) }
+
 // caps sizes the conformance suite for a file: fewer race rounds and model
 // sequences than for memory, every race still at full parallelism; short
 // under the race detector.

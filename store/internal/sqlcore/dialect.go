@@ -63,6 +63,10 @@ type Dialect struct {
 	// statement, sending their codes and customers as arrays
 	// (coderead_batch.go).
 	CombineReads bool
+	// CombineJSON: a combined read sends its calls as one JSON array of
+	// rows, read by json_each (SQLite); else as one array per column,
+	// read by unnest (PostgreSQL).
+	CombineJSON bool
 	// JoinCounters reads each counter of a ReadCode with one LEFT JOIN on
 	// its primary key, its n and last in one lookup (SQLite, whose planner
 	// always takes the key for an equality on all of it); else with a
