@@ -82,6 +82,7 @@ var dialect = sqlcore.Dialect{
 	CombineReads:   true,
 	CombineJSON:    true,
 	BindShared:     true,
+	PadRows:        true,
 	GroupSize:      128,
 	GroupShards:    1,
 	GroupLinger:    time.Millisecond,

@@ -55,6 +55,10 @@ type Dialect struct {
 	// BindShared lets a multi-row insert bind the columns that have one
 	// value in every row once (SQLite; see multiRow).
 	BindShared bool
+	// PadRows writes the rows of a change's multi-row statements as one
+	// statement per table, padded to a power of two of rows that its WHERE
+	// drops (rows_pad.go), instead of a statement per power of two.
+	PadRows bool
 	// UnnestRows sends the rows of a change's multi-row statements as one
 	// array per column (unnest.go): one statement text whatever the
 	// number of rows.
