@@ -107,14 +107,11 @@ type countTx struct {
 func (t countTx) Commit() error   { t.n.Add(1); return t.Tx.Commit() }
 func (t countTx) Rollback() error { t.n.Add(1); return t.Tx.Rollback() }
 
-// TestStatementsPerRedemption counts the statements of the hot series'
-// redemptions (32 clients, the level not reached): the reads, combined
-// several to a statement, and the writes of a group of changes merged,
-// with no savepoint, its coupon updates one statement, its rows of each
-// table one padded statement.
-func TestStatementsPerRedemption(t *testing.T) {
-	var n atomic.Int64
-	db := sql.OpenDB(counting{dsn: sqlite.DSN(filepath.Join(t.TempDir(), "ck.db")), n: &n})
+// countingStore is a migrated store on a fresh file, through a pool of
+// sqlite.Conns connections of counting (n, pause).
+func countingStore(t *testing.T, n *atomic.Int64, pause time.Duration) *sqlite.Store {
+	t.Helper()
+	db := sql.OpenDB(counting{dsn: sqlite.DSN(filepath.Join(t.TempDir(), "ck.db")), n: n, pause: pause})
 	db.SetMaxOpenConns(sqlite.Conns)
 	db.SetMaxIdleConns(sqlite.Conns)
 	t.Cleanup(func() { db.Close() })
@@ -123,6 +120,17 @@ func TestStatementsPerRedemption(t *testing.T) {
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
 	}
+	return s
+}
+
+// TestStatementsPerRedemption counts the statements of the hot series'
+// redemptions (32 clients, the level not reached): the reads, combined
+// several to a statement, and the writes of a group of changes merged,
+// with no savepoint, its coupon updates one statement, its rows of each
+// table one padded statement.
+func TestStatementsPerRedemption(t *testing.T) {
+	var n atomic.Int64
+	s := countingStore(t, &n, 0)
 	const redemptions = 2000
 	sqltest.RedeemHot(t, s, redemptions, 32, func() { n.Store(0) })
 	per := float64(n.Load()) / redemptions
@@ -143,15 +151,7 @@ func TestStatementsPerRedemption(t *testing.T) {
 // combined, several to a statement.
 func TestStatementsPerCodeRead(t *testing.T) {
 	var n atomic.Int64
-	db := sql.OpenDB(counting{dsn: sqlite.DSN(filepath.Join(t.TempDir(), "ck.db")), n: &n, pause: 2 * time.Millisecond})
-	db.SetMaxOpenConns(sqlite.Conns)
-	db.SetMaxIdleConns(sqlite.Conns)
-	t.Cleanup(func() { db.Close() })
-	s := sqlite.New(db)
-	t.Cleanup(func() { s.Close() })
-	if err := s.Migrate(ctx); err != nil {
-		t.Fatal(err)
-	}
+	s := countingStore(t, &n, 2*time.Millisecond)
 	createSeries(t, s, "s1")
 	const reads = 2000
 	sqltest.IssuedCoupons(t, s, "s1", reads, t0)

@@ -1,9 +1,6 @@
 package sqlcore
 
-import (
-	"strconv"
-	"strings"
-)
+import "strconv"
 
 // Padded multi-row statements.
 //
@@ -35,54 +32,10 @@ func (s *Store) changeRows(table, cols string, n int, args []any, rows int) (str
 	for size < rows {
 		size *= 2
 	}
-	var vary uint64 // bit c: column c differs between rows
-	nVary := 0
-	for c := range n {
-		for r := 1; r < rows; r++ {
-			if args[r*n+c] != args[c] {
-				vary |= 1 << c
-				nVary++
-				break
-			}
-		}
-	}
-	out := make([]any, 0, n-nVary+size*(nVary+1))
-	for c := range n {
-		if vary&(1<<c) == 0 {
-			out = append(out, args[c])
-		}
-	}
-	for r := range size {
-		for c := range n {
-			if vary&(1<<c) != 0 {
-				if r < rows {
-					out = append(out, args[r*n+c])
-				} else {
-					out = append(out, nil)
-				}
-			}
-		}
-		if r < rows {
-			out = append(out, int64(1))
-		} else {
-			out = append(out, nil)
-		}
-	}
+	vary, nVary := varying(args, n, rows)
+	out := bindShared(args, n, rows, vary, nVary, size, true)
 	q := s.sqlText(table+"/pad/"+itoa(int64(size))+"/"+strconv.FormatUint(vary, 16), func() string {
-		var sel strings.Builder
-		k := 0
-		for c := range n {
-			if c > 0 {
-				sel.WriteString(", ")
-			}
-			if vary&(1<<c) != 0 {
-				k++
-				sel.WriteString("column" + itoa(int64(k)))
-			} else {
-				sel.WriteByte('?')
-			}
-		}
-		return "INSERT INTO " + table + " (" + cols + ") SELECT " + sel.String() + " FROM (VALUES " +
+		return "INSERT INTO " + table + " (" + cols + ") SELECT " + sharedSelect(n, vary) + " FROM (VALUES " +
 			s.placeholders(size, nVary+1) + ") WHERE column" + itoa(int64(nVary+1)) + " IS NOT NULL"
 	})
 	return q, out

@@ -57,16 +57,20 @@ func BenchReadCode(b *testing.B, be Backend) {
 }
 
 // hotCounters are the counters of a redemption by customer of a series
-// with a budget, as the engine reads them.
+// with a budget, in the order the engine reads them: the code's uses, the
+// customer's of the code, the series', the customer's of the series, the
+// budget, the customer's budget.
 func hotCounters(customer string) [6]store.CouponCounter {
-	return [6]store.CouponCounter{
-		{Counter: limits.CodeUses, ByCode: true},
-		{Counter: limits.CustomerCodeUses, ByCode: true, Customer: customer},
-		{Counter: limits.SeriesUses},
-		{Counter: limits.CustomerSeriesUses, Customer: customer},
-		{Counter: limits.SeriesBudget},
-		{Counter: limits.CustomerBudget, Customer: customer},
+	kinds := [6]limits.Counter{limits.CodeUses, limits.CustomerCodeUses, limits.SeriesUses,
+		limits.CustomerSeriesUses, limits.SeriesBudget, limits.CustomerBudget}
+	var out [6]store.CouponCounter
+	for i, k := range kinds {
+		out[i] = store.CouponCounter{Counter: k, ByCode: i < 2}
+		if i%2 == 1 {
+			out[i].Customer = customer
+		}
 	}
+	return out
 }
 
 // codeOf and custOf are the code and the holder of the i-th coupon of
