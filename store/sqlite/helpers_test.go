@@ -28,6 +28,15 @@ var backend = sqltest.Backend{
 	Migrations: sqlite.Migrations(),
 }
 
+// uncombinedBackend is backend with combined code reads off.
+var uncombinedBackend = sqltest.Backend{
+	Name:       "sqlite",
+	OpenDB:     openDB,
+	New:        func(db *sql.DB) sqltest.Store { return sqlite.NewUncombined(db) },
+	Core:       backend.Core,
+	Migrations: backend.Migrations,
+}
+
 // openDB opens an empty database file in a temporary directory, closed
 // when the test ends.
 func openDB(t testing.TB) *sql.DB {

@@ -11,6 +11,10 @@ import (
 // TestSQL runs the tests every SQL store of couponkit runs.
 func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
 
+// TestSQLUncombinedReads runs the shared tests with combined code reads
+// off: each ReadCode one statement, as in a caller's transaction.
+func TestSQLUncombinedReads(t *testing.T) { sqltest.Run(t, uncombinedBackend) }
+
 // caps sizes the conformance suite for a file: fewer race rounds and model
 // sequences than for memory, every race still at full parallelism; short
 // under the race detector.
@@ -36,3 +40,6 @@ func BenchmarkRedeemHotSeries(b *testing.B) { sqltest.BenchRedeemHotSeries(b, ba
 // BenchmarkApplyJournal: a till's sync at the central, journal entries
 // applied per second (see sqltest.BenchApplyJournal).
 func BenchmarkApplyJournal(b *testing.B) { sqltest.BenchApplyJournal(b, backend) }
+
+// BenchmarkReadCode: see sqltest.BenchReadCode.
+func BenchmarkReadCode(b *testing.B) { sqltest.BenchReadCode(b, backend) }

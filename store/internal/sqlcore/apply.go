@@ -57,7 +57,7 @@ func (s *Store) apply(ctx context.Context, c *store.Change, multi bool) error {
 	if err := CheckIDs(c); err != nil {
 		return err
 	}
-	p, err := s.plan(c, multi)
+	p, err := s.planFor(c, multi)
 	if err != nil {
 		return err
 	}
@@ -81,6 +81,32 @@ func (s *Store) apply(ctx context.Context, c *store.Change, multi bool) error {
 	for i := range c.Bumps {
 		c.Bumps[i].After = p.after[i]
 	}
+	return nil
+}
+
+// planFor plans c for apply. A change that Apply queues for a group
+// written statement by statement (no Dialect.RunGroup, no caller's
+// transaction) is planned when the group runs it alone (runSeq): a group
+// written merged plans only the merged change, and the plan of each of
+// its changes would be thrown away. A value the store cannot keep then
+// fails the change when its group runs it, before any of its statements.
+func (s *Store) planFor(c *store.Change, multi bool) (*Planned, error) {
+	if multi && s.tx == nil && s.d.RunGroup == nil {
+		return &Planned{c: c, after: make([]store.Count, len(c.Bumps)), shard: shardOf(c), lazy: true}, nil
+	}
+	return s.plan(c, multi)
+}
+
+// planLazy plans a change planFor left unplanned, once.
+func (s *Store) planLazy(p *Planned) error {
+	if !p.lazy {
+		return nil
+	}
+	q, err := s.plan(p.c, true)
+	if err != nil {
+		return err
+	}
+	p.Ops, p.lazy = q.Ops, false
 	return nil
 }
 
@@ -187,6 +213,7 @@ type Planned struct {
 	Ops   []Op
 	after []store.Count // Bumps' After, filled by the run
 	shard uint32        // which group queue the change joins
+	lazy  bool          // Ops not planned yet (planFor)
 }
 
 // Change returns the change p writes.

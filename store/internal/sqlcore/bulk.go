@@ -240,8 +240,21 @@ func (s *Store) multiRow(table, cols string, n int, args []any, rows int) (strin
 	if !s.d.BindShared || rows < 2 || n > 64 {
 		return plain(), args
 	}
-	var vary uint64 // bit c: column c differs between rows
-	nVary := 0
+	vary, nVary := varying(args, n, rows)
+	if nVary == 0 || nVary == n {
+		return plain(), args
+	}
+	out := bindShared(args, n, rows, vary, nVary, rows, false)
+	q := s.sqlText(table+"/const/"+itoa(int64(rows))+"/"+strconv.FormatUint(vary, 16), func() string {
+		return "INSERT INTO " + table + " (" + cols + ") SELECT " + sharedSelect(n, vary) + " FROM (VALUES " +
+			s.placeholders(rows, nVary) + ") WHERE true"
+	})
+	return q, out
+}
+
+// varying returns the columns of args (rows rows of n columns, n at most
+// 64) whose value differs between rows, as bits, and their number.
+func varying(args []any, n, rows int) (vary uint64, nVary int) {
 	for c := range n {
 		for r := 1; r < rows; r++ {
 			if args[r*n+c] != args[c] {
@@ -251,40 +264,61 @@ func (s *Store) multiRow(table, cols string, n int, args []any, rows int) (strin
 			}
 		}
 	}
-	if nVary == 0 || nVary == n {
-		return plain(), args
-	}
-	out := make([]any, 0, n-nVary+rows*nVary)
+	return vary, nVary
+}
+
+// bindShared returns the parameters of an INSERT ... SELECT of args
+// (rows rows of n columns) whose columns vary (nVary of them) are the
+// VALUES' and the others bound once: first those, from the first row,
+// then the varying columns of each row, and of size - rows padding rows
+// all NULL. With flag, each row's end with a flag: 1 for a row of args,
+// NULL for padding (see changeRows).
+func bindShared(args []any, n, rows int, vary uint64, nVary, size int, flag bool) []any {
+	out := make([]any, 0, n-nVary+size*(nVary+1))
 	for c := range n {
 		if vary&(1<<c) == 0 {
 			out = append(out, args[c])
 		}
 	}
-	for r := range rows {
+	for r := range size {
 		for c := range n {
-			if vary&(1<<c) != 0 {
-				out = append(out, args[r*n+c])
+			if vary&(1<<c) == 0 {
+				continue
 			}
+			var v any
+			if r < rows {
+				v = args[r*n+c]
+			}
+			out = append(out, v)
+		}
+		switch {
+		case flag && r < rows:
+			out = append(out, int64(1))
+		case flag:
+			out = append(out, nil)
 		}
 	}
-	q := s.sqlText(table+"/const/"+itoa(int64(rows))+"/"+strconv.FormatUint(vary, 16), func() string {
-		var sel strings.Builder
-		k := 0
-		for c := range n {
-			if c > 0 {
-				sel.WriteString(", ")
-			}
-			if vary&(1<<c) != 0 {
-				k++
-				sel.WriteString("column" + itoa(int64(k)))
-			} else {
-				sel.WriteByte('?')
-			}
+	return out
+}
+
+// sharedSelect is the select list of an INSERT ... SELECT of n columns
+// from a VALUES of the columns vary names: column1, column2, ... for
+// those, in order, a parameter for each of the others.
+func sharedSelect(n int, vary uint64) string {
+	var sel strings.Builder
+	k := 0
+	for c := range n {
+		if c > 0 {
+			sel.WriteString(", ")
 		}
-		return "INSERT INTO " + table + " (" + cols + ") SELECT " + sel.String() + " FROM (VALUES " +
-			s.placeholders(rows, nVary) + ") WHERE true"
-	})
-	return q, out
+		if vary&(1<<c) != 0 {
+			k++
+			sel.WriteString("column" + itoa(int64(k)))
+		} else {
+			sel.WriteByte('?')
+		}
+	}
+	return sel.String()
 }
 
 // sqlText returns the statement text built by build, kept by key so that

@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"strconv"
+	"strings"
 
 	"github.com/couponkit/couponkit/store"
 )
@@ -70,12 +71,18 @@ func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounte
 	}
 	args := make([]any, 0, 2+4*len(counters))
 	for _, cc := range counters {
-		// Each key is written twice: for n, then for last.
-		args = append(args, int64(cc.Counter), KeyText(cc.Customer), int64(cc.Counter), KeyText(cc.Customer))
+		args = append(args, int64(cc.Counter), KeyText(cc.Customer))
+		if !s.d.JoinCounters {
+			// Each key is written twice: for n, then for last.
+			args = append(args, int64(cc.Counter), KeyText(cc.Customer))
+		}
 	}
 	args = append(args, code)
 	if seriesID != "" {
 		args = append(args, seriesID)
+	}
+	if s.d.JoinCounters {
+		return s.readCodeJoinSQL(shape, seriesID != "", counters), args
 	}
 	q := s.sqlText("readcode/"+string(shape), func() string {
 		// Scalar subqueries, each a lookup of one primary key, whatever
@@ -95,6 +102,30 @@ func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounte
 		return sel + " FROM ck_coupons c" + where + " ORDER BY c.id"
 	})
 	return q, args
+}
+
+// readCodeJoinSQL is ReadCode's statement with Dialect.JoinCounters: each
+// counter one LEFT JOIN on its primary key, which reads its n and last
+// with one lookup. Its parameters are each counter's kind and customer,
+// the code, then (with bySeries) the series.
+func (s *Store) readCodeJoinSQL(shape []byte, bySeries bool, counters []store.CouponCounter) string {
+	return s.sqlText("readcodejoin/"+string(shape), func() string {
+		var sel, from strings.Builder
+		sel.WriteString("SELECT " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)")
+		from.WriteString(" FROM ck_coupons c")
+		n := 0
+		param := func() string { n++; return s.d.Param(n) }
+		for j, cc := range counters {
+			k := "k" + itoa(int64(j))
+			sel.WriteString(", " + k + ".n, " + k + ".last")
+			from.WriteString(" LEFT JOIN ck_counters " + k + s.counterOn(cc, k, param()+s.d.SQL.Small, param()+s.d.SQL.Text))
+		}
+		where := " WHERE c.canonical = " + param() + s.d.SQL.Text
+		if bySeries {
+			where += " AND c.series_id = " + param() + s.d.SQL.Text
+		}
+		return sel.String() + from.String() + where + " ORDER BY c.id"
+	})
 }
 
 // rereadEscaped reads again, by their keys, the counters of the coupons of
@@ -141,4 +172,16 @@ func (s *Store) counterRead(cc store.CouponCounter, col, kind, customer string) 
 	}
 	return ", (SELECT " + col + " FROM ck_counters k WHERE k.counter = " + kind + " AND k.series_id = c.series_id AND k.code = " +
 		code + " AND k.holder = " + holder + " AND k.customer = " + customer + ")"
+}
+
+// counterOn is " ON ...": the join condition of the counter cc of the
+// coupon c as the table alias k, its kind and customer the SQL
+// expressions kind and customer: the whole primary key.
+func (s *Store) counterOn(cc store.CouponCounter, k, kind, customer string) string {
+	code, holder := "''", "''"
+	if cc.ByCode {
+		code, holder = "c.canonical", "c.slot"
+	}
+	return " ON " + k + ".counter = " + kind + " AND " + k + ".series_id = c.series_id AND " + k + ".code = " +
+		code + " AND " + k + ".holder = " + holder + " AND " + k + ".customer = " + customer
 }

@@ -12,9 +12,11 @@ import (
 
 // Combined code reads.
 //
-// Every redemption starts with one ReadCode. Where each statement is a
-// round trip to a server (Dialect.CombineReads), concurrent ReadCode calls
-// of one shape (the same counters, by code or not, with or without a
+// Every redemption starts with one ReadCode. Where each statement costs
+// more than the lookups it makes (Dialect.CombineReads: a round trip to a
+// server; on SQLite, a statement through database/sql and a read
+// transaction whose page cache the last commit emptied), concurrent
+// ReadCode calls of one shape (the same counters, by code or not, with or without a
 // series) are combined: at most readsInFlight statements of a shape run at
 // once, and the calls that arrive meanwhile wait and are read together by
 // the next one, their codes, series and customers sent as arrays:
@@ -24,6 +26,9 @@ import (
 //	CROSS JOIN LATERAL (SELECT * FROM ck_coupons c WHERE c.canonical = v.code
 //	[AND c.series_id = v.series] OFFSET 0) c
 //	ORDER BY v.i, c.id
+//
+// or, with Dialect.CombineJSON (SQLite), as one JSON array of rows read
+// by json_each (readCodesJSONSQL).
 //
 // One statement reads for many callers at one instant, which is a valid
 // instant for each: a combined read answers what each call alone would
@@ -185,32 +190,9 @@ func signal(wake chan struct{}) {
 func (s *Store) readBatch(batch []*codeReadCall) {
 	ctx, cancel := batchContext(batch)
 	defer cancel()
-	first := batch[0]
-	counters, bySeries := first.counters, first.seriesID != ""
-	arrays := make([]any, 0, 2+len(counters))
-	codes := make([]string, len(batch))
-	series := make([]string, len(batch))
-	for i, c := range batch {
-		codes[i], series[i] = c.code, c.seriesID
-	}
-	arrays = append(arrays, codes)
-	if bySeries {
-		arrays = append(arrays, series)
-	}
-	for j := range counters {
-		custs := make([]string, len(batch))
-		for i, c := range batch {
-			custs[i] = KeyText(c.counters[j].Customer)
-		}
-		arrays = append(arrays, custs)
-	}
-	for _, cc := range counters {
-		arrays = append(arrays, int64(cc.Counter))
-	}
-	q := s.sqlText("readcodes/"+readShapeKey(first.seriesID, counters), func() string {
-		return s.readCodesSQL(bySeries, counters)
-	})
-	rows, err := s.reader().query(ctx, q, arrays...)
+	counters := batch[0].counters
+	q, args := s.readCodesQuery(batch)
+	rows, err := s.reader().query(ctx, q, args...)
 	if err != nil {
 		err = s.dbErr(ctx, err)
 		for _, c := range batch {
@@ -294,6 +276,88 @@ func readShapeKey(seriesID string, counters []store.CouponCounter) string {
 		shape = append(shape, byte(cc.Counter))
 	}
 	return string(shape)
+}
+
+// readCodesQuery is readBatch's statement and its arguments: the calls'
+// codes, series and customers as one array per column, or with
+// Dialect.CombineJSON as one JSON array of rows.
+func (s *Store) readCodesQuery(batch []*codeReadCall) (string, []any) {
+	first := batch[0]
+	counters, bySeries := first.counters, first.seriesID != ""
+	key := "readcodes/" + readShapeKey(first.seriesID, counters)
+	if s.d.CombineJSON {
+		args := make([]any, 0, 1+len(counters))
+		args = append(args, jsonCalls(batch))
+		for _, cc := range counters {
+			args = append(args, int64(cc.Counter))
+		}
+		return s.sqlText(key, func() string { return s.readCodesJSONSQL(bySeries, counters) }), args
+	}
+	arrays := make([]any, 0, 2+2*len(counters))
+	codes := make([]string, len(batch))
+	series := make([]string, len(batch))
+	for i, c := range batch {
+		codes[i], series[i] = c.code, c.seriesID
+	}
+	arrays = append(arrays, codes)
+	if bySeries {
+		arrays = append(arrays, series)
+	}
+	for j := range counters {
+		custs := make([]string, len(batch))
+		for i, c := range batch {
+			custs[i] = KeyText(c.counters[j].Customer)
+		}
+		arrays = append(arrays, custs)
+	}
+	for _, cc := range counters {
+		arrays = append(arrays, int64(cc.Counter))
+	}
+	return s.sqlText(key, func() string { return s.readCodesSQL(bySeries, counters) }), arrays
+}
+
+// jsonCalls is the calls of batch as a JSON array of rows, one per call:
+// its code, its series, then the customer of each counter (KeyText).
+func jsonCalls(batch []*codeReadCall) string {
+	var b strings.Builder
+	b.WriteByte('[')
+	for i, c := range batch {
+		if i > 0 {
+			b.WriteByte(',')
+		}
+		b.WriteByte('[')
+		writeJSONString(&b, c.code)
+		b.WriteByte(',')
+		writeJSONString(&b, c.seriesID)
+		for _, cc := range c.counters {
+			b.WriteByte(',')
+			writeJSONString(&b, KeyText(cc.Customer))
+		}
+		b.WriteByte(']')
+	}
+	b.WriteByte(']')
+	return b.String()
+}
+
+// readCodesJSONSQL is readBatch's statement with Dialect.CombineJSON
+// (SQLite): the rows of jsonCalls, read by json_each, then each
+// counter's kind. CROSS JOIN keeps the calls the outer loop: each call's
+// coupons are looked up by the unique key's leading column, each counter
+// by its primary key (ReadCode's LEFT JOINs).
+func (s *Store) readCodesJSONSQL(bySeries bool, counters []store.CouponCounter) string {
+	var sel, from strings.Builder
+	sel.WriteString("SELECT v.key + 1, " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)")
+	from.WriteString(" FROM json_each(" + s.d.Param(1) + ") v CROSS JOIN ck_coupons c")
+	for j, cc := range counters {
+		k := "k" + itoa(int64(j))
+		sel.WriteString(", " + k + ".n, " + k + ".last")
+		from.WriteString(" LEFT JOIN ck_counters " + k + s.counterOn(cc, k, s.d.Param(2+j), "v.value ->> "+itoa(int64(2+j))))
+	}
+	where := " WHERE c.canonical = v.value ->> 0"
+	if bySeries {
+		where += " AND c.series_id = v.value ->> 1"
+	}
+	return sel.String() + from.String() + where + " ORDER BY v.key, c.id"
 }
 
 // readCodesSQL is readBatch's statement: the arrays of codes, of series

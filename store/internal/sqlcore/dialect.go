@@ -55,6 +55,10 @@ type Dialect struct {
 	// BindShared lets a multi-row insert bind the columns that have one
 	// value in every row once (SQLite; see multiRow).
 	BindShared bool
+	// PadRows writes the rows of a change's multi-row statements as one
+	// statement per table, padded to a power of two of rows that its WHERE
+	// drops (rows_pad.go), instead of a statement per power of two.
+	PadRows bool
 	// UnnestRows sends the rows of a change's multi-row statements as one
 	// array per column (unnest.go): one statement text whatever the
 	// number of rows.
@@ -63,6 +67,15 @@ type Dialect struct {
 	// statement, sending their codes and customers as arrays
 	// (coderead_batch.go).
 	CombineReads bool
+	// CombineJSON: a combined read sends its calls as one JSON array of
+	// rows, read by json_each (SQLite); else as one array per column,
+	// read by unnest (PostgreSQL).
+	CombineJSON bool
+	// JoinCounters reads each counter of a ReadCode with one LEFT JOIN on
+	// its primary key, its n and last in one lookup (SQLite, whose planner
+	// always takes the key for an equality on all of it); else with a
+	// scalar subquery for each, a plan no statistics can change.
+	JoinCounters bool
 	// GroupSize bounds the changes of one group commit, and GroupShards is
 	// how many group queues (so transactions at once) a store runs.
 	GroupSize, GroupShards int

@@ -3,6 +3,7 @@ package sqlcore
 import (
 	"math"
 
+	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/store"
 )
@@ -65,9 +66,9 @@ func MergeGroup(s *Store, group []*Waiter) *Merged {
 		return nil
 	}
 	m := &Merged{group: live, src: make([][]mergedBump, len(live))}
-	c := &store.Change{}
-	coupons, reds := map[string]int{}, map[string]int{}
-	keys := map[store.CounterKey][]int{} // the waiters bumping each key
+	c := mergedChange(live)
+	coupons, reds := make(map[string]int, 2*len(live)), make(map[string]int, len(live))
+	keys := make(map[store.CounterKey][]int, 4*len(live)) // the waiters bumping each key
 	for j, w := range live {
 		x := w.P.c
 		if !mergeable(x) || !claim(coupons, j, couponIDs(x)) || !claim(reds, j, redemptionIDs(x)) {
@@ -111,6 +112,20 @@ func MergeGroup(s *Store, group []*Waiter) *Merged {
 		return nil
 	}
 	return m
+}
+
+// mergedChange returns an empty change with room for the records of the
+// changes of live.
+func mergedChange(live []*Waiter) *store.Change {
+	var nc, cu, nr, ru, ev, bu int
+	for _, w := range live {
+		x := w.P.c
+		nc, cu, nr, ru = nc+len(x.NewCoupons), cu+len(x.Coupons), nr+len(x.NewRedemptions), ru+len(x.Redemptions)
+		ev, bu = ev+len(x.Events), bu+len(x.Bumps)
+	}
+	return &store.Change{NewCoupons: make([]coupon.Coupon, 0, nc), Coupons: make([]store.CouponUpdate, 0, cu),
+		NewRedemptions: make([]coupon.Redemption, 0, nr), Redemptions: make([]store.RedemptionUpdate, 0, ru),
+		Events: make([]coupon.Event, 0, ev), Bumps: make([]store.Bump, 0, bu)}
 }
 
 // planMerged plans the merged change c, or returns nil. The group's

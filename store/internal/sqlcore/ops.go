@@ -9,8 +9,12 @@ import (
 	"github.com/couponkit/couponkit/store"
 )
 
-// runSeq runs a planned change statement by statement on x.
+// runSeq runs a planned change statement by statement on x, planning it
+// first when planFor left it unplanned.
 func (s *Store) runSeq(ctx context.Context, x conn, p *Planned) error {
+	if err := s.planLazy(p); err != nil {
+		return err
+	}
 	for i := range p.Ops {
 		o := &p.Ops[i]
 		switch o.Kind {

@@ -92,18 +92,22 @@ func (s *Store) planRows(p *Planned, table, cols string, n int, args []any) {
 	from := 0
 	for _, rows := range s.rowPieces(len(args)/n, changeRowsPerInsert) {
 		to := from + rows
-		q, qargs := s.multiRow(table, cols, n, args[from*n:to*n:to*n], rows)
+		q, qargs := s.changeRows(table, cols, n, args[from*n:to*n:to*n], rows)
 		p.Ops = append(p.Ops, Op{Kind: OpExec, SQL: q, Args: qargs, errf: func(err error) error { return RedoOnConstraint(s, err) }})
 		from = to
 	}
 }
 
 // rowPieces splits n rows into the statements of a multi-row plan: in
-// pieces of at most max (see pieces), or, where rows are sent as arrays
-// (Dialect.UnnestRows), in one.
+// pieces of at most max (see pieces); where rows are sent as arrays
+// (Dialect.UnnestRows), in one; where they are padded (Dialect.PadRows),
+// in statements of max rows and one of the rest (chunks).
 func (s *Store) rowPieces(n, max int) []int {
-	if s.d.UnnestRows && n > 0 {
+	switch {
+	case s.d.UnnestRows && n > 0:
 		return []int{n}
+	case s.d.PadRows:
+		return chunks(n, max)
 	}
 	return pieces(n, max)
 }
@@ -215,7 +219,7 @@ func (s *Store) planBumpRows(p *Planned, e *encoder, bumps []int, cls bumpClass)
 		b := &c.Bumps[i]
 		args = append(append(args, CounterKeyArgs(&b.Key)...), b.Delta, e.time("At", b.At))
 	}
-	q, qargs := s.multiRow("ck_counters AS c", counterCols, nCounterCols, args, len(bumps))
+	q, qargs := s.changeRows("ck_counters AS c", counterCols, nCounterCols, args, len(bumps))
 	q = s.sqlText(q+"\x00bump", func() string {
 		// The limit and the gap are the parameters after the rows'.
 		return q + fmt.Sprintf(bumpRowsUpsert, s.d.Param(len(qargs)+1), s.d.Param(len(qargs)+2), s.d.SQL.Big)

@@ -72,6 +72,7 @@ var tests = []struct {
 	{"ExpireByTime", testExpireByTime},
 	{"GroupMixedFailures", testGroupMixedFailures},
 	{"GroupFold", testGroupFold},
+	{"GroupUnkeepable", testGroupUnkeepable},
 	{"GroupStaleCoupon", testGroupStaleCoupon},
 	{"GroupIndexedColumns", testGroupIndexedColumns},
 	{"EngineLifecycle", testEngineLifecycle},
