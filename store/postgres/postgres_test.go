@@ -11,9 +11,9 @@ import (
 // TestSQL runs the tests every SQL store of couponkit runs.
 func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
 
-// TestSQLCombinedReads runs the shared tests with combined code reads on,
-// which the store leaves off for now.
-func TestSQLCombinedReads(t *testing.T) { sqltest.Run(t, combinedBackend) }
+// TestSQLSeparateReads runs the shared tests with combined code reads
+// off: each ReadCode a statement of its own.
+func TestSQLSeparateReads(t *testing.T) { sqltest.Run(t, separateBackend) }
 
 // caps sizes the conformance suite for a server: fewer race rounds and
 // model sequences than for memory, every race still at full parallelism.
