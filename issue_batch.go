@@ -190,9 +190,8 @@ func (e *Engine) batchSeries(ctx context.Context, reqs []IssueRequest) (*series.
 
 // readBatch resolves the customers of a batch (a request whose customer
 // does not resolve gets the error in its outcome) and reads every counter,
-// fact and issue key the batch needs, each kind at once (the counters
-// while the rest is read), and for each key that issued before, the
-// customer it issued to first.
+// fact and issue key the batch needs, each kind at once, and for each key
+// that issued before, the customer it issued to first.
 func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) error {
 	b.custs = make([]string, len(reqs))
 	b.slot = map[string]int{}
@@ -209,17 +208,15 @@ func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueReque
 			keys = append(keys, issueKeys(b.s.ID, c.ID)[1])
 		}
 	}
-	// The counters are read while the facts and keys are: on a SQL store
-	// each read is a statement of its own, on a connection of its own.
 	b.counts = make([]store.Count, len(keys))
-	counted := make(chan error, 1)
-	go func() { counted <- e.st.Counters(ctx, keys, b.counts) }()
-	var err error
-	b.facts, err = e.issueFacts(ctx, b.s, b.slot, b.now)
-	if err == nil {
-		b.known, err = e.issuedByKeys(ctx, b.s.ID, reqs)
+	if err := e.st.Counters(ctx, keys, b.counts); err != nil {
+		return err
 	}
-	if err := errors.Join(<-counted, err); err != nil {
+	var err error
+	if b.facts, err = e.issueFacts(ctx, b.s, b.slot, b.now); err != nil {
+		return err
+	}
+	if b.known, err = e.issuedByKeys(ctx, b.s.ID, reqs); err != nil {
 		return err
 	}
 	b.firstTo = make(map[string]string, len(b.known))
