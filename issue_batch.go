@@ -208,6 +208,10 @@ func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueReque
 			keys = append(keys, issueKeys(b.s.ID, c.ID)[1])
 		}
 	}
+	// The counters are read before the keys, never at once: a keyed issue
+	// committed between the two reads is then seen by the keys (a replay),
+	// where read the other way round it would be seen by the counters
+	// alone (a refusal: the customer has the code).
 	b.counts = make([]store.Count, len(keys))
 	if err := e.st.Counters(ctx, keys, b.counts); err != nil {
 		return err

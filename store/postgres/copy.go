@@ -10,7 +10,6 @@ import (
 	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/couponkit/couponkit/coupon"
-	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/internal/sqlcore"
 )
 
@@ -37,89 +36,12 @@ const (
 		" ORDER BY ord ON CONFLICT DO NOTHING RETURNING id"
 )
 
-// copyMin is the fewest new coupons of a change that applyCopy writes.
-const copyMin = 1000
-
-// copyShaped reports whether Apply writes c with applyCopy: a change of at
-// least copyMin new coupons and nothing else but events and a sequence
-// advance.
-func copyShaped(c *store.Change) bool {
-	return c != nil && len(c.NewCoupons) >= copyMin && c.Series == nil &&
-		len(c.Coupons) == 0 && len(c.NewRedemptions) == 0 && len(c.Redemptions) == 0 && len(c.Bumps) == 0 && len(c.Audience) == 0 &&
-		len(c.Notices) == 0
-}
-
-// applyCopy is Apply for a copyShaped change: one transaction of its own
-// (not a group's) that copies the coupons straight into ck_coupons, copies
-// the events and then advances the sequence with the guarded statement of
-// planSequence. Any constraint the copy breaks undoes it, and the change
-// is run again the usual way, a row at a time, so that the error names the
-// row.
-func (s *Store) applyCopy(ctx context.Context, c *store.Change) error {
-	if err := c.Validate(); err != nil {
-		return err
-	}
-	if err := sqlcore.CheckIDs(c); err != nil {
-		return err
-	}
-	crows, err := sqlcore.EncodeCoupons(c.NewCoupons, batchPosition)
-	if err != nil {
-		return err
-	}
-	erows, err := sqlcore.EncodeEvents(c.Events)
-	if err != nil {
-		return err
-	}
-	seq, err := sqlcore.SequenceOps(s.core, c)
-	if err != nil {
-		return err
-	}
-	if err := ctx.Err(); err != nil {
-		return err
-	}
-	err = withPgx(ctx, s.core, func(pc *pgx.Conn) error { return s.copyChange(ctx, pc, crows, erows, seq) })
-	if sqlcore.IsRedo(err) {
-		return sqlcore.ApplyRowByRow(ctx, s.core, c)
-	}
-	return err
-}
-
 // batchPosition is the first column of the i-th staged coupon: its
 // position in the batch.
 func batchPosition(i int) []any {
 	row := make([]any, 1, 20)
 	row[0] = int32(i)
 	return row
-}
-
-// copyChange writes a copyShaped change in one transaction on pc.
-func (s *Store) copyChange(ctx context.Context, pc *pgx.Conn, crows, erows [][]any, seq []sqlcore.Op) error {
-	tx, err := pc.Begin(ctx)
-	if err != nil {
-		return s.dbErr(ctx, err)
-	}
-	defer tx.Rollback(context.WithoutCancel(ctx))
-	if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ck_coupons"}, couponCols, couponRows(crows)); err != nil {
-		if redo := sqlcore.RedoOnConstraint(s.core, err); redo != nil {
-			return redo
-		}
-		return s.dbErr(ctx, err)
-	}
-	if len(erows) > 0 {
-		if _, err := tx.CopyFrom(ctx, pgx.Identifier{"ck_events"}, eventCols, pgx.CopyFromRows(erows)); err != nil {
-			return s.dbErr(ctx, err)
-		}
-	}
-	for i := range seq {
-		ct, err := tx.Exec(ctx, seq[i].SQL, seq[i].Args...)
-		if err != nil {
-			return s.dbErr(ctx, err)
-		}
-		if ct.RowsAffected() != 1 {
-			return seq[i].Fail()
-		}
-	}
-	return s.dbErr(ctx, tx.Commit(ctx))
 }
 
 // stagedCols, couponCols and eventCols are the columns COPY writes: a
@@ -143,18 +65,19 @@ func couponRows(crows [][]any) pgx.CopyFromSource {
 	})
 }
 
-// copyDirect copies the coupons straight into ck_coupons under a
-// savepoint, in batch order, and reports whether they all went in. When
-// one of them breaks a constraint (a coupon of a batch run again is there
-// already), the savepoint is rolled back and false returned: the batch is
-// then staged, to insert those that collide with nothing. The direct copy
-// writes each row once, where staging writes it twice and sorts it.
-func copyDirect(ctx context.Context, tx pgx.Tx, crows [][]any) (bool, error) {
+// copyDirect copies rows straight into table under a savepoint, in their
+// order, and reports whether they all went in. When one of them breaks a
+// constraint (a coupon of a batch run again is there already, a counter
+// exists), the savepoint is rolled back and false returned: the caller
+// then writes the rows a way that skips or updates the existing ones. The
+// direct copy writes each row once, where staging writes it twice and
+// sorts it.
+func copyDirect(ctx context.Context, tx pgx.Tx, table string, cols []string, rows pgx.CopyFromSource) (bool, error) {
 	sp, err := tx.Begin(ctx)
 	if err != nil {
 		return false, err
 	}
-	if _, err := sp.CopyFrom(ctx, pgx.Identifier{"ck_coupons"}, couponCols, couponRows(crows)); err != nil {
+	if _, err := sp.CopyFrom(ctx, pgx.Identifier{table}, cols, rows); err != nil {
 		var pe *pgconn.PgError
 		if !errors.As(err, &pe) || pe.Code[:2] != "23" {
 			return false, err
@@ -254,7 +177,7 @@ func (s *Store) copyOnce(ctx context.Context, pc *pgx.Conn, crows, erows [][]any
 	defer tx.Rollback(context.WithoutCancel(ctx))
 	n := 0
 	if len(crows) > 0 {
-		direct, err := copyDirect(ctx, tx, crows)
+		direct, err := copyDirect(ctx, tx, "ck_coupons", couponCols, couponRows(crows))
 		if err != nil {
 			return 0, sqlcore.BulkErr(ctx, s.core, err)
 		}

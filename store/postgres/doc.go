@@ -130,9 +130,13 @@
 // InsertCoupons writes a batch by COPY of the coupons into a temporary
 // table, one INSERT ... SELECT ... ON CONFLICT DO NOTHING RETURNING id,
 // and COPY of the events of the coupons that went in (a large batch is
-// split in two parts written at once). A change that only inserts a large
-// batch of coupons with their events, as Generate's batches do, is
-// written the same way, in one transaction. A crash leaves whole batches
+// split in two parts written at once). A change of a large batch of new
+// coupons with their events, bumps and a sequence advance alone, as
+// Generate's and a bulk issue's batches are, is written in one
+// transaction by COPY of its coupons, its events and the counters its
+// bumps create, then the usual statements for the rest (a counter that
+// exists is bumped as Apply bumps it; a change that fails is run again the
+// usual way, for its outcome). A crash leaves whole batches
 // (parts), and running the job again skips what exists. UpdateWhere
 // (revocation by filter, the expiry sweep) picks, locks and updates up to
 // Limit coupons by id and inserts their events in one statement.

@@ -16,3 +16,12 @@ func NewSeparate(db *sql.DB) *Store {
 	d.CombineReads = false
 	return &Store{core: sqlcore.New(db, &d)}
 }
+
+// NewCopyFrom is New writing every change of at least min new coupons
+// (and nothing else but events, bumps, notices and a sequence advance)
+// with COPY.
+func NewCopyFrom(db *sql.DB, min int) *Store {
+	s := New(db)
+	s.copyMin = min
+	return s
+}

@@ -25,6 +25,9 @@ type Store struct {
 	*core
 	// owned is the database Open opened, which Close closes.
 	owned *sql.DB
+	// copyMin is the fewest new coupons of a change that Apply writes
+	// with COPY (applyCopy): copyMin, or fewer in the tests.
+	copyMin int
 }
 
 // core is the shared SQL store, embedded under a name of this package.
@@ -52,7 +55,7 @@ type DialectError = sqlcore.DialectError
 // not PostgreSQL every call fails with an InvalidConfig error wrapping a
 // *DialectError, and over one never migrated with one wrapping a
 // *NotMigratedError.
-func New(db *sql.DB) *Store { return &Store{core: sqlcore.New(db, &dialect)} }
+func New(db *sql.DB) *Store { return &Store{core: sqlcore.New(db, &dialect), copyMin: copyMin} }
 
 // Conns is how many connections a pool from Open keeps open and idle.
 // Opening a PostgreSQL connection costs more than a redemption, and
@@ -81,11 +84,12 @@ func Open(ctx context.Context, dsn string) (*Store, error) {
 }
 
 // Apply implements store.Store (see the package documentation). A large
-// change of new coupons and their events alone (at least 1,000 coupons,
-// as Generate's batches are, each also advancing the series' code
-// sequence) is written with COPY, in a transaction of its own.
+// change of new coupons (at least 1,000) with their events, bumps, notices
+// and a sequence advance alone, as Generate's batches and IssueBatch's
+// changes are, is written with COPY, in a transaction of its own
+// (applyCopy), with the outcome of Apply.
 func (s *Store) Apply(ctx context.Context, c *store.Change) error {
-	if copyShaped(c) {
+	if s.copyShaped(c) {
 		return s.applyCopy(ctx, c)
 	}
 	return s.core.Apply(ctx, c)

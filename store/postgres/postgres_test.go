@@ -1,10 +1,12 @@
 package postgres_test
 
 import (
+	"database/sql"
 	"testing"
 
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/internal/sqltest"
+	"github.com/couponkit/couponkit/store/postgres"
 	"github.com/couponkit/couponkit/storetest"
 )
 
@@ -14,6 +16,20 @@ func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
 // TestSQLSeparateReads runs the shared tests with combined code reads
 // off: each ReadCode a statement of its own.
 func TestSQLSeparateReads(t *testing.T) { sqltest.Run(t, separateBackend) }
+
+// TestCopyEqualsOneByOne compares, on random changes, Apply writing
+// every change of new coupons with COPY (applyCopy, which the store keeps
+// for changes of 1,000 coupons or more) with one statement per row and
+// per bump.
+func TestCopyEqualsOneByOne(t *testing.T) {
+	sqltest.RunEquivalence(t, sqltest.Backend{
+		Name:       "postgres",
+		OpenDB:     backend.OpenDB,
+		New:        func(db *sql.DB) sqltest.Store { return postgres.NewCopyFrom(db, 1) },
+		Core:       backend.Core,
+		Migrations: backend.Migrations,
+	})
+}
 
 // caps sizes the conformance suite for a server: fewer race rounds and
 // model sequences than for memory, every race still at full parallelism.

@@ -388,17 +388,3 @@ func shardOf(c *store.Change) uint32 {
 	}
 	return h
 }
-
-// SequenceOps returns the guarded statement of c's sequence advance, if it
-// has one, for a dialect that writes c its own way: run it last, and fail
-// the change with its Fail when it affects no row.
-func SequenceOps(s *Store, c *store.Change) ([]Op, error) {
-	if c.Sequence == nil {
-		return nil, nil
-	}
-	p := &Planned{c: c}
-	if err := s.planSequence(p, c.Sequence); err != nil {
-		return nil, err
-	}
-	return p.Ops, nil
-}

@@ -105,6 +105,11 @@ func Run(t *testing.T, b Backend) {
 	}
 }
 
+// RunEquivalence runs the shared test that compares Apply with
+// sqlcore.ApplyRowByRow on random changes, alone: for a store that writes
+// changes its own way.
+func RunEquivalence(t *testing.T, b Backend) { testMultiRowEqualsOneByOne(t, b) }
+
 // t0 is the tests' base time.
 var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 
