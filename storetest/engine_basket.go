@@ -32,6 +32,20 @@ func (e *env) stackSeries(name string, pct string, st series.Stacking) series.Se
 	})
 }
 
+// perUnitSeries makes a series of 1 EUR off per unit, in group "spring"
+// after the others; with budget, under a customer's budget of 2 EUR that
+// reduces the discount.
+func (e *env) perUnitSeries(name string, budget bool) series.Series {
+	e.t.Helper()
+	return e.gen(name, func(s *series.Series) {
+		s.Discount = series.Discount{Kind: series.PerUnit, Amount: dec("1"), Currency: "EUR"}
+		s.Stacking = series.Stacking{Group: "spring", Priority: 3}
+		if budget {
+			s.Budget = series.Budget{Total: nullDec("50"), PerCustomer: nullDec("2"), OnExceed: series.BudgetReduce}
+		}
+	})
+}
+
 // shopLines is a basket of 100 EUR over two lines.
 func shopLines() []basket.Line {
 	return []basket.Line{line("1", "coat", 1, "80", "clothes"), line("2", "hat", 2, "10", "clothes")}
@@ -64,16 +78,7 @@ func testBasketStacking(t *testing.T, e *env) {
 	m1 := e.stackSeries("max-a", "", series.Stacking{Group: "max", MaxPerBill: 2})
 	m2 := e.stackSeries("max-b", "", series.Stacking{Group: "max", Priority: 1})
 	m3 := e.stackSeries("max-c", "", series.Stacking{Group: "max", Priority: 2})
-	perUnit := func(name string, budget bool) series.Series {
-		return e.gen(name, func(s *series.Series) {
-			s.Discount = series.Discount{Kind: series.PerUnit, Amount: dec("1"), Currency: "EUR"}
-			s.Stacking = series.Stacking{Group: "spring", Priority: 3}
-			if budget {
-				s.Budget = series.Budget{Total: nullDec("50"), PerCustomer: nullDec("2"), OnExceed: series.BudgetReduce}
-			}
-		})
-	}
-	pu, puBudget := perUnit("per-unit", false), perUnit("per-unit-budget", true)
+	pu, puBudget := e.perUnitSeries("per-unit", false), e.perUnitSeries("per-unit-budget", true)
 	for _, tc := range []struct {
 		name    string
 		series  []series.Series
