@@ -102,11 +102,11 @@ var dialect = sqlcore.Dialect{
 	GroupSize:   32,
 	GroupShards: 8,
 	UnnestRows:  true,
-	// Concurrent code reads of one shape are combined into one statement
-	// (sqlcore's coderead_batch.go): one round trip and one statement's
-	// overhead for many redemptions. TestSQLSeparateReads keeps the read
-	// of one code at a time tested (transactions read that way).
-	CombineReads: true,
+	// Combined code reads (sqlcore's coderead_batch.go) halve the
+	// server's work per redemption on a hot series, but the fleet's chaos
+	// test (examples/fleet) times out with them on: off until the cause is
+	// found. TestSQLCombinedReads keeps them tested.
+	CombineReads: false,
 	RunGroup:     runGroup,
 	Migrations:   migrations(),
 }

@@ -9,11 +9,10 @@ import (
 // CoreOf returns the shared store inside s, for the shared tests.
 func CoreOf(s *Store) *sqlcore.Store { return s.core }
 
-// NewSeparate is New with combined code reads off (Dialect.CombineReads):
-// each ReadCode is a statement of its own.
-func NewSeparate(db *sql.DB) *Store {
+// NewCombined is New with combined code reads on (Dialect.CombineReads).
+func NewCombined(db *sql.DB) *Store {
 	d := dialect
-	d.CombineReads = false
+	d.CombineReads = true
 	return &Store{core: sqlcore.New(db, &d)}
 }
 

@@ -32,11 +32,11 @@ var backend = sqltest.Backend{
 	Migrations: postgres.Migrations(),
 }
 
-// separateBackend is backend with combined code reads off.
-var separateBackend = sqltest.Backend{
+// combinedBackend is backend with combined code reads on.
+var combinedBackend = sqltest.Backend{
 	Name:       "postgres",
 	OpenDB:     backend.OpenDB,
-	New:        func(db *sql.DB) sqltest.Store { return postgres.NewSeparate(db) },
+	New:        func(db *sql.DB) sqltest.Store { return postgres.NewCombined(db) },
 	Core:       backend.Core,
 	Migrations: backend.Migrations,
 }
