@@ -60,20 +60,14 @@ func (s *Store) ReadCode(ctx context.Context, seriesID, code string, counters []
 	return dst, s.rereadEscaped(ctx, dst[from:], counters)
 }
 
-// readCodeSQL is ReadCode's statement and its arguments.
+// readCodeSQL is ReadCode's statement and its arguments: each counter's
+// kind and customer (twice without Dialect.JoinCounters: for n, then for
+// last), the code, then the series if named.
 func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounter) (string, []any) {
-	shape := []byte{byte('0' + len(counters))}
-	if seriesID != "" {
-		shape = append(shape, 's')
-	}
-	for _, cc := range counters {
-		shape = append(shape, "nb"[b2i(cc.ByCode)])
-	}
 	args := make([]any, 0, 2+4*len(counters))
 	for _, cc := range counters {
 		args = append(args, int64(cc.Counter), KeyText(cc.Customer))
 		if !s.d.JoinCounters {
-			// Each key is written twice: for n, then for last.
 			args = append(args, int64(cc.Counter), KeyText(cc.Customer))
 		}
 	}
@@ -81,51 +75,39 @@ func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounte
 	if seriesID != "" {
 		args = append(args, seriesID)
 	}
-	if s.d.JoinCounters {
-		return s.readCodeJoinSQL(shape, seriesID != "", counters), args
-	}
-	q := s.sqlText("readcode/"+string(shape), func() string {
-		// Scalar subqueries, each a lookup of one primary key, whatever
-		// the planner knows of the tables.
-		n := 0
-		param := func() string { n++; return s.d.Param(n) }
-		sel := "SELECT " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)"
-		for _, cc := range counters {
-			// Each key is written twice: for n, then for last.
-			n := s.counterRead(cc, "k.n", param()+s.d.SQL.Small, param()+s.d.SQL.Text)
-			sel += n + s.counterRead(cc, "k.last", param()+s.d.SQL.Small, param()+s.d.SQL.Text)
-		}
-		where := " WHERE c.canonical = " + param() + s.d.SQL.Text
-		if seriesID != "" {
-			where += " AND c.series_id = " + param() + s.d.SQL.Text
-		}
-		return sel + " FROM ck_coupons c" + where + " ORDER BY c.id"
+	q := s.sqlText("readcode/"+readShapeKey(seriesID, counters), func() string {
+		return s.readCodeText(seriesID != "", counters)
 	})
 	return q, args
 }
 
-// readCodeJoinSQL is ReadCode's statement with Dialect.JoinCounters: each
-// counter one LEFT JOIN on its primary key, which reads its n and last
-// with one lookup. Its parameters are each counter's kind and customer,
-// the code, then (with bySeries) the series.
-func (s *Store) readCodeJoinSQL(shape []byte, bySeries bool, counters []store.CouponCounter) string {
-	return s.sqlText("readcodejoin/"+string(shape), func() string {
-		var sel, from strings.Builder
-		sel.WriteString("SELECT " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)")
-		from.WriteString(" FROM ck_coupons c")
-		n := 0
-		param := func() string { n++; return s.d.Param(n) }
-		for j, cc := range counters {
+// readCodeText is the text of readCodeSQL's statement. With
+// Dialect.JoinCounters each counter is one LEFT JOIN on its primary key,
+// which reads its n and last with one lookup (SQLite, whose planner
+// always takes the key for an equality on all of it); else two scalar
+// subqueries, each a lookup of one primary key whatever the planner knows
+// of the tables.
+func (s *Store) readCodeText(bySeries bool, counters []store.CouponCounter) string {
+	n := 0
+	param := func() string { n++; return s.d.Param(n) }
+	var sel, from strings.Builder
+	sel.WriteString("SELECT " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)")
+	from.WriteString(" FROM ck_coupons c")
+	for j, cc := range counters {
+		if s.d.JoinCounters {
 			k := "k" + itoa(int64(j))
 			sel.WriteString(", " + k + ".n, " + k + ".last")
 			from.WriteString(" LEFT JOIN ck_counters " + k + s.counterOn(cc, k, param()+s.d.SQL.Small, param()+s.d.SQL.Text))
+			continue
 		}
-		where := " WHERE c.canonical = " + param() + s.d.SQL.Text
-		if bySeries {
-			where += " AND c.series_id = " + param() + s.d.SQL.Text
-		}
-		return sel.String() + from.String() + where + " ORDER BY c.id"
-	})
+		sel.WriteString(s.counterRead(cc, "k.n", param()+s.d.SQL.Small, param()+s.d.SQL.Text))
+		sel.WriteString(s.counterRead(cc, "k.last", param()+s.d.SQL.Small, param()+s.d.SQL.Text))
+	}
+	where := " WHERE c.canonical = " + param() + s.d.SQL.Text
+	if bySeries {
+		where += " AND c.series_id = " + param() + s.d.SQL.Text
+	}
+	return sel.String() + from.String() + where + " ORDER BY c.id"
 }
 
 // rereadEscaped reads again, by their keys, the counters of the coupons of
@@ -166,22 +148,24 @@ func b2i(b bool) int {
 // the counter cc of the coupon c, its kind and customer the SQL
 // expressions kind and customer.
 func (s *Store) counterRead(cc store.CouponCounter, col, kind, customer string) string {
-	code, holder := "''", "''"
-	if cc.ByCode {
-		code, holder = "c.canonical", "c.slot"
-	}
-	return ", (SELECT " + col + " FROM ck_counters k WHERE k.counter = " + kind + " AND k.series_id = c.series_id AND k.code = " +
-		code + " AND k.holder = " + holder + " AND k.customer = " + customer + ")"
+	return ", (SELECT " + col + " FROM ck_counters k WHERE " + counterKey(cc, "k", kind, customer) + ")"
 }
 
 // counterOn is " ON ...": the join condition of the counter cc of the
 // coupon c as the table alias k, its kind and customer the SQL
 // expressions kind and customer: the whole primary key.
 func (s *Store) counterOn(cc store.CouponCounter, k, kind, customer string) string {
+	return " ON " + counterKey(cc, k, kind, customer)
+}
+
+// counterKey is the condition that the row k of ck_counters is the
+// counter cc of the coupon c, its kind and customer the SQL expressions
+// kind and customer: an equality on each column of the primary key.
+func counterKey(cc store.CouponCounter, k, kind, customer string) string {
 	code, holder := "''", "''"
 	if cc.ByCode {
 		code, holder = "c.canonical", "c.slot"
 	}
-	return " ON " + k + ".counter = " + kind + " AND " + k + ".series_id = c.series_id AND " + k + ".code = " +
+	return k + ".counter = " + kind + " AND " + k + ".series_id = c.series_id AND " + k + ".code = " +
 		code + " AND " + k + ".holder = " + holder + " AND " + k + ".customer = " + customer
 }
