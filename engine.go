@@ -321,6 +321,9 @@ type readBuf struct {
 	keys   [6]store.CounterKey // the use's counters (useKeys), then the budgets' (budgetKeys)
 	counts [6]store.Count
 	reads  [2]store.CodeRead // what a store.CodeReader read of the code
+	// counters are the counters a store.CodeReader reads (useCounters),
+	// here so that passing them to the store does not allocate them.
+	counters [6]store.CouponCounter
 }
 
 // getChange takes a changeBuf from the pool, or makes one.

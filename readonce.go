@@ -40,8 +40,8 @@ func (e *Engine) codeCounters() int {
 // the engine has not read yet, a code it finds no coupon of there, a
 // series changed since), and readUse then reads the usual way.
 func (e *Engine) readUseOnce(ctx context.Context, cr store.CodeReader, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (snap useSnapshot, done bool, err error) {
-	all := useCounters(cust.ID)
-	counters := all[:e.codeCounters()]
+	rb.counters = useCounters(cust.ID)
+	counters := rb.counters[:e.codeCounters()]
 	var reads []store.CodeRead
 	if req.SeriesID != "" {
 		c, hit := e.seriesCache.Load(req.SeriesID)

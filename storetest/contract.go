@@ -38,6 +38,7 @@ var contractTests = []test{
 	{"AppendCouponsByCode", testContractAppendByCode},
 	{"ListSeries", testContractListSeries},
 	{"SeriesVersion", testContractSeriesVersion},
+	{"ReadCode", testContractReadCode},
 	{"Audience", testContractAudience},
 	{"AudienceApply", testContractAudienceApply},
 	{"AudienceApplyRefusals", testContractAudienceRefusals},
