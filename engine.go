@@ -133,6 +133,7 @@ type Engine struct {
 	locs        sync.Map    // time zone name -> *time.Location
 	seriesCache sync.Map    // series id -> *series.Series, read-only; see series
 	budgets     atomic.Bool // a series with a budget was met: ReadCode reads budget counters too
+	gaps        atomic.Bool // a series with a minimum gap was met: ReadCode reads the customer's series uses too
 	changes     sync.Pool
 	baskets     sync.Pool        // of *basketTx
 	orig        store.Store      // Config.Store, which Store returns; st observes it

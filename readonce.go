@@ -23,14 +23,64 @@ func useCounters(customer string) [6]store.CouponCounter {
 	}
 }
 
-// codeCounters is how many of useCounters a read of a code asks for: the
-// budgets' too once the engine has met a series with a budget, so that a
-// deployment without budgets reads no more than before.
-func (e *Engine) codeCounters() int {
-	if e.budgets.Load() {
-		return 6
+// counterSet is a set of useCounters, by index: bit i is useCounters[i].
+type counterSet uint8
+
+const (
+	// usesCounters are the counters every use decides on: its coupon's
+	// uses, by everyone and by the customer, and its series' uses.
+	usesCounters counterSet = 0b000111
+	// gapCounter is the customer's uses of the series, whose last time
+	// a series' minimum gap between a customer's uses is decided on.
+	gapCounter counterSet = 0b001000
+	// budgetCounters are the series' budgets, all and the customer's.
+	budgetCounters counterSet = 0b110000
+)
+
+// has reports whether set holds counter i.
+func (set counterSet) has(i int) bool { return set&(1<<i) != 0 }
+
+// neededCounters is the set of useCounters a use in series s decides on:
+// the customer's series uses only for a minimum gap, the budgets only
+// for a series with one.
+func neededCounters(s *series.Series) counterSet {
+	set := usesCounters
+	if s.Redemption.MinGap > 0 {
+		set |= gapCounter
 	}
-	return 4
+	if s.Budget.Capped() {
+		set |= budgetCounters
+	}
+	return set
+}
+
+// codeCounters is the set of useCounters a read of a code asks for: the
+// counters every use decides on, and those of a gap or a budget once the
+// engine has met a series with one, so that a deployment without them
+// reads no more than it needs.
+func (e *Engine) codeCounters() counterSet {
+	set := usesCounters
+	if e.gaps.Load() {
+		set |= gapCounter
+	}
+	if e.budgets.Load() {
+		set |= budgetCounters
+	}
+	return set
+}
+
+// selectCounters puts in rb.counters the counters of set, in the order of
+// useCounters, and returns them.
+func (rb *readBuf) selectCounters(set counterSet, customer string) []store.CouponCounter {
+	all := useCounters(customer)
+	n := 0
+	for i := range all {
+		if set.has(i) {
+			rb.counters[n] = all[i]
+			n++
+		}
+	}
+	return rb.counters[:n]
 }
 
 // readUseOnce is readUse over a store.CodeReader: the coupons of the code,
@@ -40,8 +90,8 @@ func (e *Engine) codeCounters() int {
 // the engine has not read yet, a code it finds no coupon of there, a
 // series changed since), and readUse then reads the usual way.
 func (e *Engine) readUseOnce(ctx context.Context, cr store.CodeReader, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (snap useSnapshot, done bool, err error) {
-	rb.counters = useCounters(cust.ID)
-	counters := rb.counters[:e.codeCounters()]
+	set := e.codeCounters()
+	counters := rb.selectCounters(set, cust.ID)
 	var reads []store.CodeRead
 	if req.SeriesID != "" {
 		c, hit := e.seriesCache.Load(req.SeriesID)
@@ -73,7 +123,7 @@ func (e *Engine) readUseOnce(ctx context.Context, cr store.CodeReader, req *Rede
 	if err != nil {
 		return useSnapshot{}, true, err
 	}
-	snap, err = e.snapshotOf(ctx, s, cs, reads, len(counters), req, cust, now, rb)
+	snap, err = e.snapshotOf(ctx, s, cs, reads, set, req, cust, now, rb)
 	return snap, true, err
 }
 
@@ -113,12 +163,13 @@ func (e *Engine) seriesAt(ctx context.Context, id string, v int64) (*series.Seri
 }
 
 // snapshotOf finishes a read of a use (readUseOnce, readUse): it chooses
-// the coupon (selectUse) and takes its counters from reads, which hold the
-// first nread of useCounters, or reads them when reads do not hold them
-// (no combined read, or the use makes the redeemer's own coupon of a
-// shared code). The budgets' counters are read only for a series with a
-// budget.
-func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.Coupon, reads []store.CodeRead, nread int, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
+// the coupon (selectUse) and takes its counters from reads, which hold
+// those of the set read, in the order of useCounters, or reads them when
+// reads do not hold them (no combined read, a counter the read did not
+// ask for, or the use makes the redeemer's own coupon of a shared code).
+// Only the counters the series' rules decide on are read
+// (neededCounters): the others stay zero.
+func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.Coupon, reads []store.CodeRead, read counterSet, req *RedeemRequest, cust Customer, now time.Time, rb *readBuf) (useSnapshot, error) {
 	loc, err := e.location(s)
 	if err != nil {
 		return useSnapshot{}, err
@@ -130,25 +181,64 @@ func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.C
 	uk, bk := useKeys(s.ID, c.Canonical, store.Slot(&c), cust.ID), budgetKeys(s.ID, cust.ID)
 	rb.keys = [6]store.CounterKey{uk[0], uk[1], uk[2], uk[3], bk[0], bk[1]}
 	rb.counts = [6]store.Count{}
-	want := 4
-	if s.Budget.Capped() {
-		want = 6
-		if !e.budgets.Load() {
-			e.budgets.Store(true)
-		}
-	}
-	read := 0
+	want := neededCounters(s)
+	e.learnCounters(want)
+	got := counterSet(0)
 	for i := range reads {
 		if !insert && reads[i].Coupon.ID == c.ID {
-			rb.counts, read = reads[i].Counts, nread
+			got = read
+			n := 0
+			for j := range rb.counts {
+				if read.has(j) {
+					rb.counts[j] = reads[i].Counts[n]
+					n++
+				}
+			}
 			break
 		}
 	}
-	if read < want {
-		if err := e.st.Counters(ctx, rb.keys[read:want], rb.counts[read:want]); err != nil {
-			return useSnapshot{}, err
-		}
+	if err := e.readMissing(ctx, rb, want&^got); err != nil {
+		return useSnapshot{}, err
 	}
 	return useSnapshot{s: s, loc: loc, c: c, insert: insert, customer: cust, keys: (*[4]store.CounterKey)(rb.keys[:4]),
 		counts: (*[4]store.Count)(rb.counts[:4]), spent: [2]store.Count(rb.counts[4:]), rates: e.rates}, nil
+}
+
+// learnCounters makes later reads of codes ask for the counters of a gap
+// or a budget once a series needs them (want, neededCounters).
+func (e *Engine) learnCounters(want counterSet) {
+	if want&gapCounter != 0 && !e.gaps.Load() {
+		e.gaps.Store(true)
+	}
+	if want&budgetCounters != 0 && !e.budgets.Load() {
+		e.budgets.Store(true)
+	}
+}
+
+// readMissing reads into rb.counts the counters of set by their keys in
+// rb.keys, with one call to the store.
+func (e *Engine) readMissing(ctx context.Context, rb *readBuf, set counterSet) error {
+	if set == 0 {
+		return nil
+	}
+	var keys [6]store.CounterKey
+	var counts [6]store.Count
+	n := 0
+	for i := range rb.keys {
+		if set.has(i) {
+			keys[n] = rb.keys[i]
+			n++
+		}
+	}
+	if err := e.st.Counters(ctx, keys[:n], counts[:n]); err != nil {
+		return err
+	}
+	n = 0
+	for i := range rb.counts {
+		if set.has(i) {
+			rb.counts[i] = counts[n]
+			n++
+		}
+	}
+	return nil
 }
