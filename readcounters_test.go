@@ -25,25 +25,24 @@ type countingStore struct {
 }
 
 func (s *countingStore) ReadCode(ctx context.Context, seriesID, code string, ccs []store.CouponCounter, dst []store.CodeRead) ([]store.CodeRead, error) {
-	var kinds []limits.Counter
-	for _, cc := range ccs {
-		kinds = append(kinds, cc.Counter)
-	}
-	s.mu.Lock()
-	s.reads = append(s.reads, kinds)
-	s.mu.Unlock()
+	s.record(&s.reads, len(ccs), func(i int) limits.Counter { return ccs[i].Counter })
 	return s.Store.ReadCode(ctx, seriesID, code, ccs, dst)
 }
 
 func (s *countingStore) Counters(ctx context.Context, keys []store.CounterKey, out []store.Count) error {
-	var kinds []limits.Counter
-	for _, k := range keys {
-		kinds = append(kinds, k.Counter)
+	s.record(&s.counters, len(keys), func(i int) limits.Counter { return keys[i].Counter })
+	return s.Store.Counters(ctx, keys, out)
+}
+
+// record appends to calls the n counters of one call, kind(i) the i-th.
+func (s *countingStore) record(calls *[][]limits.Counter, n int, kind func(int) limits.Counter) {
+	kinds := make([]limits.Counter, n)
+	for i := range kinds {
+		kinds[i] = kind(i)
 	}
 	s.mu.Lock()
-	s.counters = append(s.counters, kinds)
+	*calls = append(*calls, kinds)
 	s.mu.Unlock()
-	return s.Store.Counters(ctx, keys, out)
 }
 
 // take returns what was recorded since the last take, and forgets it.
