@@ -32,8 +32,9 @@ func TestCopyEqualsOneByOne(t *testing.T) {
 }
 
 // caps sizes the conformance suite for a server: fewer race rounds and
-// model sequences than for memory, every race still at full parallelism.
-var caps = storetest.Sizes{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50}
+// model sequences than for memory, every race still at full parallelism;
+// short under the race detector.
+var caps = storetest.Sizes{RaceRounds: 4, RapidChecks: 15, RapidSteps: 50, Short: raceEnabled}
 
 // TestConformance runs the storetest suite, on a schema of its own per
 // subtest.
