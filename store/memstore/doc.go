@@ -6,7 +6,9 @@
 //
 // A [Store] keeps every record in Go maps guarded by one sync.RWMutex.
 // Reads take the read lock only to find and copy a record, so they run in
-// parallel with each other. [Store.Apply] takes the write lock, checks every
+// parallel with each other; [Store.ReadCode] reads what a redemption is
+// decided on (a code's coupons, their series' version, the counters of a
+// use) under one read lock. [Store.Apply] takes the write lock, checks every
 // part of the change (versions, statuses, unique keys, counter guards,
 // decrements) without writing anything, and only then writes all of it: a
 // failed change leaves the store exactly as it was, and every change is

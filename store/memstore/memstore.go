@@ -56,6 +56,7 @@ var (
 	_ store.Store                 = (*Store)(nil)
 	_ store.SeriesVersioner       = (*Store)(nil)
 	_ store.CouponsByCodeAppender = (*Store)(nil)
+	_ store.CodeReader            = (*Store)(nil)
 )
 
 // uniqueKey is a coupon's unique key: series, canonical code and slot (see
