@@ -187,13 +187,7 @@ func (e *Engine) snapshotOf(ctx context.Context, s *series.Series, cs []coupon.C
 	for i := range reads {
 		if !insert && reads[i].Coupon.ID == c.ID {
 			got = read
-			n := 0
-			for j := range rb.counts {
-				if read.has(j) {
-					rb.counts[j] = reads[i].Counts[n]
-					n++
-				}
-			}
+			read.scatter(&rb.counts, reads[i].Counts[:])
 			break
 		}
 	}
@@ -233,12 +227,18 @@ func (e *Engine) readMissing(ctx context.Context, rb *readBuf, set counterSet) e
 	if err := e.st.Counters(ctx, keys[:n], counts[:n]); err != nil {
 		return err
 	}
-	n = 0
-	for i := range rb.counts {
+	set.scatter(&rb.counts, counts[:n])
+	return nil
+}
+
+// scatter puts the counts of set, given in src in the order of
+// useCounters, at their places in dst.
+func (set counterSet) scatter(dst *[6]store.Count, src []store.Count) {
+	n := 0
+	for i := range dst {
 		if set.has(i) {
-			rb.counts[i] = counts[n]
+			dst[i] = src[n]
 			n++
 		}
 	}
-	return nil
 }
