@@ -14,7 +14,7 @@ import (
 
 // BenchReadCode is the benchmark ReadCode of each database: ReadCode of
 // distinct codes of one series, each with the six counters a redemption
-// of a series with a budget reads (the code's uses, the customer's of the
+// of a series with a budget and a minimum gap reads (the code's uses, the customer's of the
 // code, the series', the customer's of the series, the budget and the
 // customer's budget), from 32 concurrent clients (b.SetParallelism): the
 // read every redemption starts with.
@@ -57,7 +57,7 @@ func BenchReadCode(b *testing.B, be Backend) {
 }
 
 // hotCounters are the counters of a redemption by customer of a series
-// with a budget, in the order the engine reads them: the code's uses, the
+// with a budget and a minimum gap, in the order the engine reads them: the code's uses, the
 // customer's of the code, the series', the customer's of the series, the
 // budget, the customer's budget.
 func hotCounters(customer string) [6]store.CouponCounter {
