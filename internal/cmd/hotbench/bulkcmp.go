@@ -2,12 +2,14 @@ package main
 
 import (
 	"bufio"
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
 	"io"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"time"
 
@@ -15,6 +17,7 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/bulk"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store/postgres"
 )
@@ -34,6 +37,10 @@ type bulkCmp struct {
 	seq    int
 	// rows are the rows dumped of each of bulkTables.
 	rows []int64
+	// calls is what the store calls of the last couponkit round took.
+	calls observe.Recorder
+	// cpu is the process CPU time of the last couponkit round.
+	cpu time.Duration
 }
 
 // The bulk contenders, for printRates.
@@ -82,7 +89,63 @@ func compareBulk(ctx context.Context, env *pgEnv, n, rounds int, w, progress io.
 	}
 	fmt.Fprintln(w)
 	printRates(w, []contender{bulkCK, bulkRaw}, rates, "rows/s")
+	printStoreCalls(w, b.calls.Records(), b.cpu)
 	return nil
+}
+
+// printStoreCalls writes where the last couponkit round's time went: the
+// total time and count of each kind of store call it made, the time of the
+// bulk run outside them, and the process CPU time of the round.
+func printStoreCalls(w io.Writer, recs []observe.Record, cpu time.Duration) {
+	type total struct {
+		n   int
+		d   time.Duration
+		all []time.Duration
+	}
+	var run time.Duration
+	var inStore time.Duration
+	byOp := map[observe.Op]*total{}
+	var ops []observe.Op
+	for _, r := range recs {
+		if !r.Op.IsStore() {
+			if r.Depth == 0 {
+				run += r.Outcome.Latency
+			}
+			continue
+		}
+		t := byOp[r.Op]
+		if t == nil {
+			t = &total{}
+			byOp[r.Op] = t
+			ops = append(ops, r.Op)
+		}
+		t.n++
+		t.d += r.Outcome.Latency
+		t.all = append(t.all, r.Outcome.Latency)
+		inStore += r.Outcome.Latency
+	}
+	if len(ops) == 0 {
+		return
+	}
+	slices.SortFunc(ops, func(a, b observe.Op) int { return cmp.Compare(byOp[b].d, byOp[a].d) })
+	fmt.Fprintf(w, "the last couponkit round: engine batches %.1f s, of which store calls %.1f s; process CPU %.1f s\n",
+		run.Seconds(), inStore.Seconds(), cpu.Seconds())
+	fmt.Fprintf(w, "  %-22s %6s %9s   mean ms of the first and the last tenth of the calls\n", "store call", "calls", "seconds")
+	for _, op := range ops {
+		t := byOp[op]
+		tenth := max(1, len(t.all)/10)
+		fmt.Fprintf(w, "  %-22s %6d %9.2f   %.2f  %.2f\n", op, t.n, t.d.Seconds(),
+			meanMS(t.all[:tenth]), meanMS(t.all[len(t.all)-tenth:]))
+	}
+}
+
+// meanMS returns the mean of ds in milliseconds.
+func meanMS(ds []time.Duration) float64 {
+	var sum time.Duration
+	for _, d := range ds {
+		sum += d
+	}
+	return sum.Seconds() * 1000 / float64(len(ds))
 }
 
 // writeCustomers writes a CSV file of a customer_id header and n rows.
@@ -134,7 +197,8 @@ func (b *bulkCmp) issue(ctx context.Context, schema string) (time.Duration, erro
 	if err := st.Migrate(ctx); err != nil {
 		return 0, err
 	}
-	e, err := couponkit.New(couponkit.Config{Store: st,
+	b.calls.Reset()
+	e, err := couponkit.New(couponkit.Config{Store: st, Observer: &b.calls,
 		CodeKey: func(context.Context, string) ([]byte, error) { return []byte("hotbench code key, not a secret"), nil }})
 	if err != nil {
 		return 0, err
@@ -150,9 +214,11 @@ func (b *bulkCmp) issue(ctx context.Context, schema string) (time.Duration, erro
 		return 0, err
 	}
 	defer f.Close()
-	start := time.Now()
+	b.calls.Reset()
+	start, cpu := time.Now(), processCPU()
 	rep, err := bulk.IssueFile(ctx, e, sr.ID, f, bulk.Options{})
 	d := time.Since(start)
+	b.cpu = processCPU() - cpu
 	if err == nil && rep.Applied != b.n {
 		err = fmt.Errorf("%d of %d rows applied: %v", rep.Applied, b.n, rep)
 	}
