@@ -67,6 +67,12 @@ func (e *Engine) IssueBatch(ctx context.Context, reqs []IssueRequest) (_ []Issue
 	if ok {
 		return out, nil
 	}
+	return e.issueEach(ctx, reqs, out)
+}
+
+// issueEach issues the requests one by one, as IssueBatch does when the
+// one-change path cannot be taken.
+func (e *Engine) issueEach(ctx context.Context, reqs []IssueRequest, out []IssueOutcome) ([]IssueOutcome, error) {
 	for i, r := range reqs {
 		res, err := e.issue(ctx, r)
 		if stopsBatch(err) {
@@ -117,44 +123,11 @@ type issueBatch struct {
 // issueBatchOnce tries the one-change path. It reports false, having
 // written nothing, when the batch must be issued one by one.
 func (e *Engine) issueBatchOnce(ctx context.Context, reqs []IssueRequest, out []IssueOutcome) (bool, error) {
-	s, ok := e.batchSeries(ctx, reqs)
-	if !ok {
-		return false, nil
-	}
-	loc, err := e.location(s)
-	if err != nil {
-		return false, err
-	}
-	b := &issueBatch{s: s, loc: loc, now: e.now()}
-	b.g, b.claim, b.room, ok, err = e.batchMint(ctx, s)
+	p, ok, err := e.prepareBatch(ctx, reqs, out, nil)
 	if !ok || err != nil {
 		return false, err
 	}
-	defer b.claim.release()
-	if err := e.readBatch(ctx, b, reqs, out); err != nil {
-		return false, err
-	}
-	allowed := decideBatch(b, reqs, out)
-	ch, err := e.batchChange(b, reqs, allowed, out)
-	if err != nil || len(allowed) == 0 {
-		return err == nil, err
-	}
-	if err := e.st.Apply(ctx, ch); err != nil {
-		if errors.Is(err, errcode.ErrConflict) || errors.Is(err, errcode.ErrGuardFailed) || errors.Is(err, errcode.ErrAlreadyExists) {
-			clear(out) // the snapshot was stale: nothing was written; go one by one
-			return false, nil
-		}
-		return false, err
-	}
-	b.claim.release() // before OnRemaining, which may issue
-	for i, j := range b.replayOf {
-		if j >= 0 {
-			out[i].Result = IssueResult{Coupon: out[j].Result.Coupon, Replayed: true}
-		}
-	}
-	after := ch.Bumps[0].After.N // the series' issued counter
-	e.notifyCrossing(ctx, s, after-int64(len(allowed)), after)
-	return true, nil
+	return e.applyBatch(ctx, p, e.applyPrepared(ctx, p))
 }
 
 // batchSeries returns the series of a batch that the one-change path can

@@ -4,6 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"iter"
+	"slices"
 	"testing"
 	"time"
 
@@ -13,15 +15,22 @@ import (
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/observe"
 	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/series"
+	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
 )
 
-// IssueBatch gives, request by request, the outcome Issue gives when the
-// requests are made one after another, for any rules, customers, batch and
-// idempotency keys (some shared within the batch), run once and run again,
-// and moves the code sequence alike, a code space of 16 codes included.
+// IssueBatch, and IssueBatches over the requests cut into batches, give,
+// request by request, the outcome Issue gives when the requests are made
+// one after another, for any rules, customers, batches and idempotency
+// keys (some shared within a batch and across batches), run once and run
+// again, and move the code sequence alike, a code space of 16 codes
+// included. IssueBatches, whose store takes a millisecond to write a
+// change (so the next batch is read before the one before it is written),
+// never has a write refused: what it reads alongside a write counts that
+// write.
 func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 	rapid.Check(t, func(t *rapid.T) {
 		cfg := series.Series{
@@ -63,13 +72,22 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 		n := rapid.IntRange(1, 24).Draw(t, "requests")
 		customers := rapid.SliceOfN(rapid.SampledFrom([]string{"a", "b", "c", "", "d"}), n, n).Draw(t, "customers")
 		keys := rapid.SliceOfN(rapid.SampledFrom([]string{"", "", "k1", "k2", "k3"}), n, n).Draw(t, "keys")
+		cuts := rapid.SliceOfNDistinct(rapid.IntRange(1, n), 0, 4, rapid.ID[int]).Draw(t, "cuts")
+		slices.Sort(cuts)
 		reqs := make([]couponkit.IssueRequest, len(customers))
 
-		run := func(batch bool) []string {
+		const oneByOne, oneBatch, stream = 0, 1, 2
+		run := func(mode int) []string {
 			st := memstore.New()
+			var ws store.Store = st
+			var rec observe.Recorder
+			if mode == stream {
+				ws = slowWrites{st}
+			}
 			e, err := couponkit.New(couponkit.Config{
-				Store: st,
-				Now:   func() time.Time { return time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC) },
+				Store:    ws,
+				Observer: &rec,
+				Now:      func() time.Time { return time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC) },
 				CodeKey: func(context.Context, string) ([]byte, error) {
 					return []byte("an example key, not a secret"), nil
 				},
@@ -107,7 +125,8 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 			}
 			var got []string
 			for range 2 { // the same requests again: the keyed ones replay
-				if batch {
+				switch mode {
+				case oneBatch:
 					outs, err := e.IssueBatch(bg, reqs)
 					if err != nil {
 						t.Fatalf("IssueBatch: %v", err)
@@ -115,11 +134,26 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 					for _, o := range outs {
 						got = append(got, describe(o.Result, o.Err))
 					}
-				} else {
+				case stream:
+					err := e.IssueBatches(bg, cutAt(reqs, cuts), func(outs []couponkit.IssueOutcome, err error) error {
+						for _, o := range outs {
+							got = append(got, describe(o.Result, o.Err))
+						}
+						return err
+					})
+					if err != nil {
+						t.Fatalf("IssueBatches: %v", err)
+					}
+				default:
 					for _, r := range reqs {
 						res, err := e.Issue(bg, r)
 						got = append(got, describe(res, err))
 					}
+				}
+			}
+			for _, r := range rec.Records() {
+				if mode == stream && r.Op == observe.StoreApply && r.Outcome.Result != observe.OK {
+					t.Fatalf("a write was refused (%v): a batch read alongside a write did not count it", r.Outcome.Err)
 				}
 			}
 			c, err := e.Counters(bg, s.ID)
@@ -132,13 +166,41 @@ func TestPropertyIssueBatchEqualsSequentialIssue(t *testing.T) {
 			}
 			return append(got, fmt.Sprintf("issued %d", c.Issued), fmt.Sprintf("code sequence at %d", next))
 		}
-		seq, batch := run(false), run(true)
-		for i := range seq {
-			if seq[i] != batch[i] {
-				t.Fatalf("row %d: one by one %q, in a batch %q\nall one by one: %v\nall batched:    %v", i, seq[i], batch[i], seq, batch)
+		seq := run(oneByOne)
+		for _, mode := range []int{oneBatch, stream} {
+			batch := run(mode)
+			for i := range seq {
+				if seq[i] != batch[i] {
+					t.Fatalf("row %d: one by one %q, batched (%d) %q\nall one by one: %v\nall batched:    %v", i, seq[i], mode, batch[i], seq, batch)
+				}
 			}
 		}
 	})
+}
+
+// cutAt yields reqs cut before each index of cuts (ascending).
+func cutAt(reqs []couponkit.IssueRequest, cuts []int) iter.Seq[[]couponkit.IssueRequest] {
+	return func(yield func([]couponkit.IssueRequest) bool) {
+		from := 0
+		for _, c := range append(cuts, len(reqs)) {
+			if c > from && !yield(reqs[from:c]) {
+				return
+			}
+			from = max(from, c)
+		}
+	}
+}
+
+// slowWrites is a store that takes a millisecond to apply a change, as a
+// database does, so that what is read meanwhile does not see it, and
+// asks to be read ahead (store.ReadAhead).
+type slowWrites struct{ store.Store }
+
+func (slowWrites) ReadsAhead() bool { return true }
+
+func (s slowWrites) Apply(ctx context.Context, ch *store.Change) error {
+	time.Sleep(time.Millisecond)
+	return s.Store.Apply(ctx, ch)
 }
 
 // describe is an outcome as the comparison sees it: the holder and code of

@@ -19,6 +19,7 @@ const (
 	Hold               Op = "Hold"
 	Issue              Op = "Issue"
 	IssueBatch         Op = "IssueBatch"
+	IssueBatches       Op = "IssueBatches"
 	ListAudience       Op = "ListAudience"
 	ReclaimLapsed      Op = "ReclaimLapsed"
 	Reconcile          Op = "Reconcile"

@@ -107,3 +107,14 @@ func seriesVersion(ctx context.Context, s Store, id string) (int64, error) {
 func tooManyCounters() error {
 	return errcode.New(errcode.InvalidArgument, "counters", "at most "+strconv.Itoa(MaxCodeCounters)+" counters")
 }
+
+// ReadAhead is an optional interface a Store may implement to say whether
+// reading while a change is being written costs that write little, as on a
+// database server, whose reads run on other connections in processes of
+// their own. When ReadsAhead reports true, Engine.IssueBatches reads and
+// checks the next batch while the one before it is written. A store in
+// the writer's process (memstore, SQLite) leaves it out: reading ahead
+// would take the CPU and memory the write needs.
+type ReadAhead interface {
+	ReadsAhead() bool
+}

@@ -19,7 +19,8 @@ import (
 // Store is couponkit's store.Store on a PostgreSQL database (see the
 // package documentation). Make one with Open or New, run Migrate once, and
 // share it: it is safe for concurrent use. Besides the methods of
-// store.Store, store.SeriesVersioner and store.Checkpointer it has
+// store.Store, store.SeriesVersioner, store.Checkpointer and
+// store.ReadAhead it has
 // Migrate, WithTx, DB and Close.
 type Store struct {
 	*core
@@ -37,7 +38,13 @@ var (
 	_ store.Store           = (*Store)(nil)
 	_ store.SeriesVersioner = (*Store)(nil)
 	_ store.Checkpointer    = (*Store)(nil)
+	_ store.ReadAhead       = (*Store)(nil)
 )
+
+// ReadsAhead reports true: the server reads on other connections while a
+// change is written, so a stream of issue batches reads each batch while
+// the one before it is written (store.ReadAhead).
+func (*Store) ReadsAhead() bool { return true }
 
 // NotMigratedError is the cause of the error of a store whose database
 // (its schema, the connection's search_path) lacks couponkit's tables:
