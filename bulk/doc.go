@@ -39,8 +39,11 @@
 //
 // A file is read in batches of Options.BatchSize rows. A whole batch is read
 // and checked (CSV syntax, UTF-8, line length) before any of its rows is
-// applied, and only one batch is held in memory, so a file of millions of
-// rows is streamed in constant memory.
+// applied, and at most two batches are held in memory, so a file of
+// millions of rows is streamed in constant memory. An issue run reads,
+// checks and decides the next batch while the one before it is being
+// written (couponkit.Engine.IssueBatches); a batch is written only after
+// the one before it, and decided as if that one were written.
 //
 // A malformed file (a missing or wrong header, bad quoting, an empty file,
 // a line or row longer than Options.MaxLineBytes, invalid UTF-8) stops the

@@ -65,11 +65,61 @@ type issuer struct {
 }
 
 func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Report) (int, error) {
+	reqs, rows := a.requests(batch, out)
+	outs, err := a.e.IssueBatch(ctx, reqs)
+	return issued(outs, err, rows, out, len(batch))
+}
+
+// applyAll issues the batches as a stream (Engine.IssueBatches), which
+// reads and decides each batch while the one before it is written.
+func (a *issuer) applyAll(ctx context.Context, next func() ([]record, error), done func([]record, []outcome, int, error) error) error {
+	type sent struct {
+		batch []record
+		out   []outcome
+		rows  []int
+	}
+	var queue []sent // the batches given to the engine and not yet done
+	var readErr error
+	batches := func(yield func([]couponkit.IssueRequest) bool) {
+		for {
+			batch, err := next()
+			if len(batch) > 0 && (err == nil || err == io.EOF) {
+				out := make([]outcome, len(batch))
+				reqs, rows := a.requests(batch, out)
+				queue = append(queue, sent{batch, out, rows})
+				if !yield(reqs) {
+					return
+				}
+			}
+			if err != nil {
+				if err != io.EOF {
+					readErr = err
+				}
+				return
+			}
+		}
+	}
+	err := a.e.IssueBatches(ctx, batches, func(outs []couponkit.IssueOutcome, err error) error {
+		s := queue[0]
+		queue = queue[1:]
+		n, err := issued(outs, err, s.rows, s.out, len(s.batch))
+		return done(s.batch, s.out, n, err)
+	})
+	if err != nil {
+		return err
+	}
+	return readErr
+}
+
+// requests makes the engine's requests of a batch's rows; a row the reader
+// or precheck refused gets its outcome in out instead. rows[j] is the row
+// of request j.
+func (a *issuer) requests(batch []record, out []outcome) (reqs []couponkit.IssueRequest, rows []int) {
 	// Rows the reader already refused are answered here; the rest go to
 	// the engine as one batch, in file order (Engine.IssueBatch gives each
 	// the outcome Issue would, and writes the batch as one change).
-	reqs := make([]couponkit.IssueRequest, 0, len(batch))
-	rows := make([]int, 0, len(batch))
+	reqs = make([]couponkit.IssueRequest, 0, len(batch))
+	rows = make([]int, 0, len(batch))
 	for i := range batch {
 		rec := &batch[i]
 		if o, bad := precheck(rec, true); bad {
@@ -82,7 +132,13 @@ func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Re
 		})
 		rows = append(rows, i)
 	}
-	outs, err := a.e.IssueBatch(ctx, reqs)
+	return reqs, rows
+}
+
+// issued sets the outcomes of a batch of n rows from the engine's outcomes
+// of its requests, and returns how many rows were handled and the error
+// that stopped the batch.
+func issued(outs []couponkit.IssueOutcome, err error, rows []int, out []outcome, n int) (int, error) {
 	for j, o := range outs {
 		i := rows[j]
 		switch {
@@ -96,11 +152,11 @@ func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Re
 			out[i] = rejectErr(o.Err)
 		}
 	}
-	if err != nil {
+	if err != nil && len(outs) < len(rows) {
 		// The rows from the one that met err on were not issued.
 		return rows[len(outs)], err
 	}
-	return len(batch), nil
+	return n, err
 }
 
 // precheck rejects a row the reader found bad, and, when needCustomer, a

@@ -149,20 +149,17 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 	if err != nil {
 		return rep, j.finish(iw, err)
 	}
-	batch := make([]record, 0, opts.BatchSize)
-	out := make([]outcome, opts.BatchSize)
-	for {
+	// next reads and checks a whole batch before any of it is applied. At
+	// the end of the file it returns the last rows, maybe none, and io.EOF.
+	next := func() ([]record, error) {
 		if err := ctx.Err(); err != nil {
-			return rep, j.finish(iw, err)
+			return nil, err
 		}
-		// Read and check the whole batch before applying any of it.
-		batch = batch[:0]
-		var rerr error
+		batch := make([]record, 0, opts.BatchSize)
 		for len(batch) < opts.BatchSize {
 			rec, err := rd.next()
 			if err != nil {
-				rerr = err
-				break
+				return batch, err
 			}
 			if rep.Skipped < opts.SkipRows {
 				rep.Skipped++
@@ -173,30 +170,74 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 			}
 			batch = append(batch, rec)
 		}
+		return batch, nil
+	}
+	// done counts the first n rows of an applied batch and writes their
+	// rejections; it returns the error that stops the run: aerr, the
+	// applier's, or writeFailed's.
+	done := func(batch []record, out []outcome, n int, aerr error) error {
+		for i := range n {
+			j.record(rep, &batch[i], &out[i], opts)
+		}
+		if err := j.writeIssues(iw, batch[:n], out[:n]); err != nil {
+			return &writeError{writeFailed(rep, err)}
+		}
+		if opts.Progress != nil {
+			opts.Progress(rep.progress())
+		}
+		return aerr
+	}
+	if s, ok := j.a.(streamer); ok {
+		err = s.applyAll(ctx, next, done)
+	} else {
+		err = j.applyEach(ctx, rep, next, done)
+	}
+	var wf *writeError
+	if errors.As(err, &wf) {
+		return rep, wf.err
+	}
+	if ferr := j.finish(iw, err); ferr != nil {
+		if err == nil {
+			return rep, writeFailed(rep, ferr)
+		}
+		return rep, ferr
+	}
+	return rep, nil
+}
+
+// writeError is the error of a failing issues writer, which stops the run
+// as it is.
+type writeError struct{ err error }
+
+func (w *writeError) Error() string { return w.err.Error() }
+
+// streamer is an applier that applies batches as a stream: it reads the
+// next batch while the batch before it is being written. applyAll calls
+// next until it returns an error (io.EOF at the end of the file, with the
+// last rows), applies each batch it read whole, in order, and calls done
+// with each, in order, and the outcomes and number of rows handled as
+// applier.apply returns them; it stops at done's error and returns it, or
+// next's when that is not io.EOF.
+type streamer interface {
+	applyAll(ctx context.Context, next func() ([]record, error), done func(batch []record, out []outcome, n int, err error) error) error
+}
+
+// applyEach applies the batches next reads one at a time.
+func (j *job) applyEach(ctx context.Context, rep *Report, next func() ([]record, error), done func([]record, []outcome, int, error) error) error {
+	for {
+		batch, rerr := next()
 		if rerr != nil && rerr != io.EOF {
-			return rep, j.finish(iw, rerr)
+			return rerr
 		}
 		if len(batch) > 0 {
-			clear(out)
-			n, aerr := j.a.apply(ctx, batch, out[:len(batch)], rep)
-			for i := range n {
-				j.record(rep, &batch[i], &out[i], opts)
-			}
-			if err := j.writeIssues(iw, batch[:n], out[:n]); err != nil {
-				return rep, writeFailed(rep, err)
-			}
-			if opts.Progress != nil {
-				opts.Progress(rep.progress())
-			}
-			if aerr != nil {
-				return rep, j.finish(iw, aerr)
+			out := make([]outcome, len(batch))
+			n, aerr := j.a.apply(ctx, batch, out, rep)
+			if err := done(batch, out, n, aerr); err != nil {
+				return err
 			}
 		}
 		if rerr == io.EOF {
-			if err := j.finish(iw, nil); err != nil {
-				return rep, writeFailed(rep, err)
-			}
-			return rep, nil
+			return nil
 		}
 	}
 }
