@@ -11,6 +11,8 @@ import (
 
 	"github.com/couponkit/couponkit"
 	"github.com/couponkit/couponkit/errcode"
+	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/refusal"
 	"github.com/couponkit/couponkit/store"
 	"github.com/couponkit/couponkit/store/memstore"
 )
@@ -182,5 +184,81 @@ func TestIssueBatchesStops(t *testing.T) {
 		if err := call(); !errors.Is(err, errcode.ErrInvalidArgument) {
 			t.Errorf("nil argument: %v", err)
 		}
+	}
+}
+
+// interloper is a store that reads ahead and, just before the first
+// issue it is given to write, issues one more coupon of the series' count itself, as a
+// concurrent engine would, and counts the writes it refused.
+type interloper struct {
+	store.Store
+	seriesID string
+	done     bool
+	refused  int
+}
+
+func (s *interloper) ReadsAhead() bool { return true }
+
+func (s *interloper) Apply(ctx context.Context, ch *store.Change) error {
+	if !s.done && len(ch.NewCoupons) > 0 {
+		s.done = true
+		bump := &store.Change{Bumps: []store.Bump{{Key: store.CounterKey{Counter: limits.SeriesIssued, Series: s.seriesID}, Delta: 1, At: ch.Bumps[0].At}}}
+		if err := s.Store.Apply(ctx, bump); err != nil {
+			return err
+		}
+	}
+	err := s.Store.Apply(ctx, ch)
+	if err != nil {
+		s.refused++
+	}
+	return err
+}
+
+// A batch read while the one before it was written is decided from the
+// counter values the store wrote for that one, not the values that one
+// decided (here a concurrent issue moved the series' count in between): it
+// is refused past the series' maximum as IssueBatch would refuse it,
+// without a write the store refuses.
+func TestIssueBatchesDecidesFromWhatTheStoreWrote(t *testing.T) {
+	ctx := context.Background()
+	st := &interloper{Store: memstore.New()}
+	e := newBatchEngine(t, st)
+	cfg := tenOff()
+	cfg.Issuance.MaxTotal = 5
+	s := must(e.CreateSeries(ctx, cfg))
+	st.seriesID = s.ID
+	batches := func(yield func([]couponkit.IssueRequest) bool) {
+		for _, n := range []int{2, 3} {
+			reqs := make([]couponkit.IssueRequest, n)
+			for i := range reqs {
+				reqs[i] = couponkit.IssueRequest{SeriesID: s.ID, Customer: couponkit.ByID(fmt.Sprintf("c%d-%d", n, i))}
+			}
+			if !yield(reqs) {
+				return
+			}
+		}
+	}
+	var got []string
+	err := e.IssueBatches(ctx, batches, func(outs []couponkit.IssueOutcome, err error) error {
+		for _, o := range outs {
+			var r *refusal.Error
+			switch {
+			case o.Err == nil:
+				got = append(got, "issued")
+			case errors.As(o.Err, &r):
+				got = append(got, string(r.Refusals[0].Rule))
+			default:
+				got = append(got, o.Err.Error())
+			}
+		}
+		return err
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// 2 issued, 1 by the interloper, then 2 of the next 3: the series' 5.
+	want := []string{"issued", "issued", "issued", "issued", string(refusal.SeriesIssues)}
+	if fmt.Sprint(got) != fmt.Sprint(want) || st.refused != 0 {
+		t.Errorf("outcomes %v, %d writes refused; want %v and none", got, st.refused, want)
 	}
 }
