@@ -33,9 +33,7 @@ type preparedBatch struct {
 	read     []store.Count
 	overlaid []overlaidCount
 	// What a batch prepared while this one's change is written takes from
-	// it (overlay), kept apart from the change, which the store may write
-	// to meanwhile: by customer, the index of the bump of their issued
-	// counter in the change; and the coupons issued with keys.
+	// it (overlay), kept apart from the change (keepForNext).
 	bumpOf map[string]int
 	keyed  []keyedCoupon
 }
@@ -110,19 +108,9 @@ func (e *Engine) decidePrepared(p *preparedBatch) error {
 	if err != nil {
 		return err
 	}
-	p.ch, p.bumpOf, p.keyed = ch, nil, nil
+	p.ch = ch
 	if len(p.allowed) == 0 {
 		p.ch = nil
-		return nil
-	}
-	p.bumpOf = make(map[string]int, len(ch.Bumps)-1)
-	for j := 1; j < len(ch.Bumps); j++ {
-		p.bumpOf[ch.Bumps[j].Key.Customer] = j
-	}
-	for j, i := range p.allowed {
-		if key := p.reqs[i].IdempotencyKey; key != "" {
-			p.keyed = append(p.keyed, keyedCoupon{key: key, c: ch.NewCoupons[j], customer: p.b.custs[i]})
-		}
 	}
 	return nil
 }

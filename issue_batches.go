@@ -49,11 +49,10 @@ func (e *Engine) IssueBatches(ctx context.Context, batches iter.Seq[[]IssueReque
 	ahead := ok && ra.ReadsAhead()
 	var pend *pendingBatch
 	for reqs := range batches {
-		out := make([]IssueOutcome, len(reqs))
 		var next *preparedBatch
 		if pend != nil && ahead && e.admit(nil) == nil && len(reqs) > 0 {
 			// A failure here is met again below, once pend is written.
-			next, _, _ = e.prepareBatch(ctx, reqs, out, pend.p)
+			next, _, _ = e.prepareBatch(ctx, reqs, make([]IssueOutcome, len(reqs)), pend.p)
 		}
 		if pend != nil {
 			prev := pend.p
@@ -62,7 +61,7 @@ func (e *Engine) IssueBatches(ctx context.Context, batches iter.Seq[[]IssueReque
 			if err == nil && next != nil && ok {
 				ok, err = e.takeOver(ctx, next, prev)
 				if err != nil {
-					done(out[:0], err) // the batch is not written: its error is the one returned
+					done(next.out[:0], err) // the batch is not written: its error is the one returned
 				}
 			}
 			if err != nil {
@@ -79,6 +78,9 @@ func (e *Engine) IssueBatches(ctx context.Context, batches iter.Seq[[]IssueReque
 			}
 		}
 		if next != nil {
+			if ahead {
+				next.keepForNext()
+			}
 			pend = e.startApply(ctx, next)
 		}
 	}
@@ -187,6 +189,26 @@ func (c *seqClaim) follow() *seqClaim {
 		return nil
 	}
 	return &seqClaim{adv: store.SequenceAdvance{SeriesID: c.adv.SeriesID, From: c.adv.To, To: c.adv.To}}
+}
+
+// keepForNext keeps apart from p's change, which the store may write to
+// while the next batch is read, what overlay takes from it: by customer,
+// the index of the bump of their issued counter in the change, and the
+// coupons issued with keys.
+func (p *preparedBatch) keepForNext() {
+	if p.ch == nil {
+		return
+	}
+	ch := p.ch
+	p.bumpOf = make(map[string]int, len(ch.Bumps)-1)
+	for j := 1; j < len(ch.Bumps); j++ {
+		p.bumpOf[ch.Bumps[j].Key.Customer] = j
+	}
+	for j, i := range p.allowed {
+		if key := p.reqs[i].IdempotencyKey; key != "" {
+			p.keyed = append(p.keyed, keyedCoupon{key: key, c: ch.NewCoupons[j], customer: p.b.custs[i]})
+		}
+	}
 }
 
 // overlaidCount is a counter of a batch taken from the batch written
