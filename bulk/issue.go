@@ -52,8 +52,8 @@ func IssueFile(ctx context.Context, e *couponkit.Engine, seriesID string, r io.R
 			}
 			return ""
 		},
-		a:     &issuer{e: e, seriesID: s.ID, opts: opts},
-		keyed: true,
+		stream: &issuer{e: e, seriesID: s.ID, opts: opts},
+		keyed:  true,
 	}
 	return j.run(ctx, s.ID, r, opts)
 }
@@ -62,12 +62,6 @@ type issuer struct {
 	e        *couponkit.Engine
 	seriesID string
 	opts     Options
-}
-
-func (a *issuer) apply(ctx context.Context, batch []record, out []outcome, _ *Report) (int, error) {
-	reqs, rows := a.requests(batch, out)
-	outs, err := a.e.IssueBatch(ctx, reqs)
-	return issued(outs, err, rows, out, len(batch))
 }
 
 // applyAll issues the batches as a stream (Engine.IssueBatches), which

@@ -106,7 +106,10 @@ type job struct {
 	op      Op
 	allowed colSet
 	check   func(colSet) string
-	a       applier
+	// a applies the batches one at a time, or stream as a stream (one of
+	// the two is set).
+	a      applier
+	stream streamer
 	// keyed gives every row an idempotency key: its key cell, or one
 	// derived from the file's identity and its row number (rowKey).
 	keyed bool
@@ -187,8 +190,8 @@ func (j *job) run(ctx context.Context, seriesID string, r io.Reader, opts Option
 		}
 		return aerr
 	}
-	if s, ok := j.a.(streamer); ok {
-		err = s.applyAll(ctx, next, done)
+	if j.stream != nil {
+		err = j.stream.applyAll(ctx, next, done)
 	} else {
 		err = j.applyEach(ctx, rep, next, done)
 	}
@@ -211,7 +214,7 @@ type writeError struct{ err error }
 
 func (w *writeError) Error() string { return w.err.Error() }
 
-// streamer is an applier that applies batches as a stream: it reads the
+// streamer applies an operation's batches as a stream, which may read the
 // next batch while the batch before it is being written. applyAll calls
 // next until it returns an error (io.EOF at the end of the file, with the
 // last rows), applies each batch it read whole, in order, and calls done
