@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"math"
-	"slices"
 
 	"github.com/couponkit/couponkit/coupon"
 	"github.com/couponkit/couponkit/errcode"
@@ -27,10 +26,8 @@ type preparedBatch struct {
 	out     []IssueOutcome
 	allowed []int
 	ch      *store.Change // nil when nothing was allowed
-	// read is the counters as read (b.counts before the decision moved
-	// them), and overlaid those to be taken from the batch written before
-	// (prepareBatch's after).
-	read     []store.Count
+	// overlaid are the counters to be taken from the batch written before
+	// (prepareBatch's after) once it is written.
 	overlaid []overlaidCount
 	// What a batch prepared while this one's change is written takes from
 	// it (overlay), kept apart from the change (keepForNext).
@@ -87,7 +84,6 @@ func (e *Engine) prepareBatch(ctx context.Context, reqs []IssueRequest, out []Is
 		b.claim.release()
 		return nil, false, err
 	}
-	p.read = slices.Clone(b.counts)
 	if after != nil {
 		p.overlay(after)
 		return p, true, nil
@@ -99,10 +95,9 @@ func (e *Engine) prepareBatch(ctx context.Context, reqs []IssueRequest, out []Is
 	return p, true, nil
 }
 
-// decidePrepared decides the batch from the counters in p.read and makes
+// decidePrepared decides the batch from the counters in p.b.counts and makes
 // its change.
 func (e *Engine) decidePrepared(p *preparedBatch) error {
-	copy(p.b.counts, p.read)
 	p.allowed = decideBatch(p.b, p.reqs, p.out)
 	ch, err := e.batchChange(p.b, p.reqs, p.allowed, p.out)
 	if err != nil {

@@ -110,7 +110,7 @@ func (e *Engine) takeOver(ctx context.Context, p, after *preparedBatch) (bool, e
 		b.claim.lock = l
 	}
 	for _, o := range p.overlaid {
-		p.read[o.slot] = after.ch.Bumps[o.bump].After
+		b.counts[o.slot] = after.ch.Bumps[o.bump].After
 	}
 	if err := e.decidePrepared(p); err != nil {
 		b.claim.release()
