@@ -43,12 +43,12 @@ type trial struct {
 }
 
 // outcome is what one run of a trial measured: the process's CPU time
-// (every goroutine's, the in-process SQLite's work included) besides the
-// wall time.
+// (every goroutine's, the in-process SQLite's work included) and the
+// machine's (with a database server's work) besides the wall time.
 type outcome struct {
-	ok, refused int64
-	elapsed     time.Duration
-	cpu         time.Duration
+	ok, refused  int64
+	elapsed      time.Duration
+	cpu, machine time.Duration
 }
 
 // rate is the redemptions per second of the run.
@@ -56,7 +56,16 @@ func (o outcome) rate() float64 { return float64(o.ok) / o.elapsed.Seconds() }
 
 // cpuPer is the process's CPU time per redemption of the run, in
 // microseconds.
-func (o outcome) cpuPer() float64 { return float64(o.cpu.Microseconds()) / float64(max(o.ok, 1)) }
+func (o outcome) cpuPer() float64 { return perRedemption(o.cpu, o.ok) }
+
+// machinePer is the machine's CPU time per redemption of the run, in
+// microseconds.
+func (o outcome) machinePer() float64 { return perRedemption(o.machine, o.ok) }
+
+// perRedemption is d per redemption of ok, in microseconds.
+func perRedemption(d time.Duration, ok int64) float64 {
+	return float64(d.Microseconds()) / float64(max(ok, 1))
+}
 
 // race runs attempts attempts of tr from clients goroutines, each taking
 // the next coupon in turn, and returns the counts and the wall time. The
@@ -68,7 +77,7 @@ func race(ctx context.Context, tr *trial, clients, attempts int) (outcome, error
 	var once sync.Once
 	var first error
 	var wg sync.WaitGroup
-	cpu0 := processCPU()
+	cpu0, machine0 := processCPU(), machineCPU()
 	start := time.Now()
 	for range clients {
 		wg.Go(func() {
@@ -90,7 +99,8 @@ func race(ctx context.Context, tr *trial, clients, attempts int) (outcome, error
 		})
 	}
 	wg.Wait()
-	o := outcome{ok: ok.Load(), refused: refused.Load(), elapsed: time.Since(start), cpu: processCPU() - cpu0}
+	o := outcome{ok: ok.Load(), refused: refused.Load(), elapsed: time.Since(start),
+		cpu: processCPU() - cpu0, machine: machineCPU() - machine0}
 	if first == nil && ctx.Err() != nil {
 		first = ctx.Err()
 	}
@@ -157,9 +167,10 @@ func timeOne(ctx context.Context, c contender, attempts, clients int) (outcome, 
 }
 
 // timings are the runs of the rounds by contender name: the rate of each
-// run and the process's CPU time per redemption (microseconds).
+// run, and the process's and the machine's CPU time per redemption
+// (microseconds).
 type timings struct {
-	rates, cpu map[string][]float64
+	rates, cpu, machine map[string][]float64
 }
 
 // rounds times every timed contender once per round, in an order rotated
@@ -173,7 +184,7 @@ func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progr
 			timed = append(timed, c)
 		}
 	}
-	t := timings{rates: map[string][]float64{}, cpu: map[string][]float64{}}
+	t := timings{rates: map[string][]float64{}, cpu: map[string][]float64{}, machine: map[string][]float64{}}
 	for r := range n {
 		for k := range timed {
 			c := timed[(k+r)%len(timed)]
@@ -183,6 +194,7 @@ func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progr
 			}
 			t.rates[c.name] = append(t.rates[c.name], o.rate())
 			t.cpu[c.name] = append(t.cpu[c.name], o.cpuPer())
+			t.machine[c.name] = append(t.machine[c.name], o.machinePer())
 			if progress != nil {
 				progress(r+1, c.name, o.rate())
 			}

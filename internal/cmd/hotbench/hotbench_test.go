@@ -174,15 +174,15 @@ func TestPrintRates(t *testing.T) {
 	}
 }
 
-// TestPrintCPU checks the CPU table: the database's contenders only, the
-// ratio contender ÷ couponkit of the medians.
+// TestPrintCPU checks the CPU table: the CPU time it names, the database's
+// contenders only, the ratio contender ÷ couponkit of the medians.
 func TestPrintCPU(t *testing.T) {
 	cs := []contender{{name: "pg", db: "postgres", couponkit: true}, {name: "ck", db: "sqlite", couponkit: true}, {name: "hand", db: "sqlite"}}
 	cpu := map[string][]float64{"pg": {1, 1, 1}, "ck": {100, 200, 400}, "hand": {300, 500, 100}}
 	var buf bytes.Buffer
-	printCPU(&buf, cs, cpu, "sqlite")
+	printCPU(&buf, cs, cpu, "sqlite", "process CPU")
 	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
-	if len(lines) != 3 || strings.HasPrefix(lines[1], "pg") {
+	if len(lines) != 3 || strings.HasPrefix(lines[1], "pg") || !strings.Contains(lines[0], "process CPU µs/redemption") {
 		t.Fatalf("%d lines:\n%s", len(lines), buf.String())
 	}
 	// Medians 300 and 200: 1.50.
@@ -190,7 +190,7 @@ func TestPrintCPU(t *testing.T) {
 		t.Errorf("hand line %q", lines[2])
 	}
 	buf.Reset()
-	printCPU(&buf, cs, cpu, "mysql")
+	printCPU(&buf, cs, cpu, "mysql", "process CPU")
 	if buf.Len() != 0 {
 		t.Errorf("a table without runs:\n%s", buf.String())
 	}

@@ -100,13 +100,15 @@ func printVariants(w io.Writer, cs []contender, rates map[string][]float64) {
 	}
 }
 
-// printCPU writes, for the contenders on database db, the process's CPU
-// time per redemption over the rounds (the median, its spread) and the
+// printCPU writes, for the contenders on database db, a CPU time per
+// redemption over the rounds (the median, its spread), what, and the
 // ratio contender ÷ couponkit of the medians: at least 1 when couponkit
-// uses no more CPU per redemption. On SQLite, which runs in the process,
-// it is every contender's whole cost and depends less on the machine's
-// other load than the rates do; nothing is written without such runs.
-func printCPU(w io.Writer, cs []contender, cpu map[string][]float64, db string) {
+// uses no more CPU per redemption. The process's CPU time is, on SQLite,
+// which runs in the process, every contender's whole cost; the machine's
+// is, on PostgreSQL on the same machine, the client's and the server's
+// work together. Either depends less on the machine's other load than the
+// rates do. Nothing is written without such runs.
+func printCPU(w io.Writer, cs []contender, cpu map[string][]float64, db, what string) {
 	ck := ""
 	for _, c := range cs {
 		if c.couponkit && c.db == db {
@@ -118,7 +120,7 @@ func printCPU(w io.Writer, cs []contender, cpu map[string][]float64, db string) 
 	}
 	fmt.Fprintln(w)
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintf(tw, "contender	process CPU µs/redemption (median)	min	max	contender ÷ couponkit	\n")
+	fmt.Fprintf(tw, "contender	%s µs/redemption (median)	min	max	contender ÷ couponkit	\n", what)
 	for _, c := range cs {
 		xs := cpu[c.name]
 		if c.db != db || len(xs) == 0 {

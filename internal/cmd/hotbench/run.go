@@ -134,7 +134,8 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	}
 	printRates(w, cs, t.rates, "redemptions/s")
 	printVariants(w, cs, t.rates)
-	printCPU(w, cs, t.cpu, "sqlite")
+	printCPU(w, cs, t.cpu, "sqlite", "process CPU")
+	printCPU(w, cs, t.machine, "postgres", "machine CPU")
 	if cfg.cpuprofile != "" {
 		if err := profile(ctx, cfg, profiled(cs), w); err != nil {
 			return err
