@@ -77,11 +77,17 @@ var t0 = time.Date(2025, 3, 1, 12, 0, 0, 0, time.UTC)
 // createSeries stores a minimal series with the given id.
 func createSeries(t testing.TB, s store.Store, id string) {
 	t.Helper()
-	sr := series.Series{ID: id, Name: "Series " + id, Status: series.Active, TimeZone: "UTC",
-		Source: series.Source{Kind: series.Uploaded}, Version: 1, CreatedAt: t0, UpdatedAt: t0}
-	if err := s.Apply(ctx, &store.Change{Series: &store.SeriesWrite{Series: sr}}); err != nil {
+	if err := s.Apply(ctx, seriesChange(id)); err != nil {
 		t.Fatalf("creating series %s: %v", id, err)
 	}
+}
+
+// seriesChange is the change that stores a minimal series with the given
+// id.
+func seriesChange(id string) *store.Change {
+	sr := series.Series{ID: id, Name: "Series " + id, Status: series.Active, TimeZone: "UTC",
+		Source: series.Source{Kind: series.Uploaded}, Version: 1, CreatedAt: t0, UpdatedAt: t0}
+	return &store.Change{Series: &store.SeriesWrite{Series: sr}}
 }
 
 func wantErr[T error](t *testing.T, err error, code *errcode.Error) T {

@@ -206,7 +206,7 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 			return err
 		}
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return s.dbErr(ctx, err)
 	}
@@ -253,7 +253,7 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 // failed: the group is then to be written the usual way. Otherwise the
 // group is done, with the commit's error.
 func (s *Store) runMerged(ctx context.Context, m *Merged) (bool, error) {
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return false, nil
 	}

@@ -33,6 +33,9 @@ type Store struct {
 	reads *codeReads
 	// wmu serializes the store's own write transactions (Dialect.OneWriter).
 	wmu *sync.Mutex
+	// wc is the connection those transactions run on (beginWrite); guarded
+	// by wmu.
+	wc *writeConn
 	// texts holds built statement texts by a key (sqlText).
 	texts *sync.Map
 }
@@ -56,6 +59,7 @@ func New(db *sql.DB, d *Dialect) *Store {
 	if d.OneWriter {
 		s.stmts = &stmtCache{}
 		s.wmu = new(sync.Mutex)
+		s.wc = new(writeConn)
 	}
 	return s
 }
@@ -82,11 +86,20 @@ func (s *Store) WithTx(tx *sql.Tx) store.Store {
 	return &c
 }
 
-// Close releases the statements the Store prepared. It does not close the
-// database. The Store must not be used afterwards.
+// Close releases the statements the Store prepared and the connection it
+// writes through. It does not close the database. The Store must not be
+// used afterwards.
 func (s *Store) Close() error {
-	if s.stmts != nil && s.tx == nil {
+	if s.tx != nil {
+		return nil
+	}
+	if s.stmts != nil {
 		s.stmts.close()
+	}
+	if s.wc != nil {
+		s.wmu.Lock()
+		defer s.wmu.Unlock()
+		return s.wc.release()
 	}
 	return nil
 }

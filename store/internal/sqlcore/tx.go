@@ -29,7 +29,7 @@ func (s *Store) once(ctx context.Context, fn func(c conn) error) error {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
-	tx, err := s.db.BeginTx(ctx, nil)
+	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return s.dbErr(ctx, err)
 	}
