@@ -61,15 +61,11 @@ func (s *Store) ReadCode(ctx context.Context, seriesID, code string, counters []
 }
 
 // readCodeSQL is ReadCode's statement and its arguments: each counter's
-// kind and customer (twice without Dialect.JoinCounters: for n, then for
-// last), the code, then the series if named.
+// kind and customer, the code, then the series if named.
 func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounter) (string, []any) {
 	args := make([]any, 0, 2+4*len(counters))
 	for _, cc := range counters {
 		args = append(args, int64(cc.Counter), KeyText(cc.Customer))
-		if !s.d.JoinCounters {
-			args = append(args, int64(cc.Counter), KeyText(cc.Customer))
-		}
 	}
 	args = append(args, code)
 	if seriesID != "" {
@@ -81,12 +77,11 @@ func (s *Store) readCodeSQL(seriesID, code string, counters []store.CouponCounte
 	return q, args
 }
 
-// readCodeText is the text of readCodeSQL's statement. With
-// Dialect.JoinCounters each counter is one LEFT JOIN on its primary key,
-// which reads its n and last with one lookup (SQLite, whose planner
-// always takes the key for an equality on all of it); else two scalar
-// subqueries, each a lookup of one primary key whatever the planner knows
-// of the tables.
+// readCodeText is the text of readCodeSQL's statement. Each counter's n
+// and last are read with one lookup of its primary key: with
+// Dialect.JoinCounters by a LEFT JOIN (SQLite, whose planner always takes
+// the key for an equality on all of it); else by a lateral subquery
+// (counterLateral), a lookup whatever the planner knows of the tables.
 func (s *Store) readCodeText(bySeries bool, counters []store.CouponCounter) string {
 	n := 0
 	param := func() string { n++; return s.d.Param(n) }
@@ -100,8 +95,9 @@ func (s *Store) readCodeText(bySeries bool, counters []store.CouponCounter) stri
 			from.WriteString(" LEFT JOIN ck_counters " + k + s.counterOn(cc, k, param()+s.d.SQL.Small, param()+s.d.SQL.Text))
 			continue
 		}
-		sel.WriteString(s.counterRead(cc, "k.n", param()+s.d.SQL.Small, param()+s.d.SQL.Text))
-		sel.WriteString(s.counterRead(cc, "k.last", param()+s.d.SQL.Small, param()+s.d.SQL.Text))
+		k := "k" + itoa(int64(j))
+		sel.WriteString(", " + k + ".n, " + k + ".last")
+		from.WriteString(s.counterLateral(cc, k, param()+s.d.SQL.Small, param()+s.d.SQL.Text))
 	}
 	where := " WHERE c.canonical = " + param() + s.d.SQL.Text
 	if bySeries {
@@ -144,11 +140,15 @@ func b2i(b bool) int {
 	return 0
 }
 
-// counterRead is ", (SELECT col FROM ck_counters ...)": the column col of
-// the counter cc of the coupon c, its kind and customer the SQL
-// expressions kind and customer.
-func (s *Store) counterRead(cc store.CouponCounter, col, kind, customer string) string {
-	return ", (SELECT " + col + " FROM ck_counters k WHERE " + counterKey(cc, "k", kind, customer) + ")"
+// counterLateral is " LEFT JOIN LATERAL (...) k ON true": the row of the
+// counter cc of the coupon c as the table alias k, its kind and customer
+// the SQL expressions kind and customer. OFFSET 0 keeps the subquery from
+// being pulled up into a join, whose plan (a generic plan made while the
+// tables were small, say) could scan the counters; as it is, each coupon
+// row looks its counter up by the whole primary key, n and last at once.
+func (s *Store) counterLateral(cc store.CouponCounter, k, kind, customer string) string {
+	return " LEFT JOIN LATERAL (SELECT k.n, k.last FROM ck_counters k WHERE " + counterKey(cc, "k", kind, customer) +
+		" OFFSET 0) " + k + " ON true"
 }
 
 // counterOn is " ON ...": the join condition of the counter cc of the

@@ -25,6 +25,7 @@ import (
 //	unnest($codes, $series, $customer1, ...) WITH ORDINALITY AS v(...)
 //	CROSS JOIN LATERAL (SELECT * FROM ck_coupons c WHERE c.canonical = v.code
 //	[AND c.series_id = v.series] OFFSET 0) c
+//	LEFT JOIN LATERAL (<a counter's n, last> OFFSET 0) k0 ON true ...
 //	ORDER BY v.i, c.id
 //
 // or, with Dialect.CombineJSON (SQLite), as one JSON array of rows read
@@ -367,10 +368,9 @@ func (s *Store) readCodesSQL(bySeries bool, counters []store.CouponCounter) stri
 	nArrays := 1 + b2i(bySeries) + len(counters)
 	var b strings.Builder
 	b.WriteString("SELECT v.i, " + prefixed("c.", CouponCols) + ", (SELECT s.version FROM ck_series s WHERE s.id = c.series_id)")
-	for j, cc := range counters {
-		kind, customer := s.d.Param(nArrays+1+j)+s.d.SQL.Small, "v.k"+itoa(int64(j))
-		b.WriteString(s.counterRead(cc, "k.n", kind, customer))
-		b.WriteString(s.counterRead(cc, "k.last", kind, customer))
+	for j := range counters {
+		k := "k" + itoa(int64(j))
+		b.WriteString(", " + k + ".n, " + k + ".last")
 	}
 	b.WriteString(" FROM unnest(" + s.d.Param(1) + "::text[]")
 	cols := "code"
@@ -394,7 +394,12 @@ func (s *Store) readCodesSQL(bySeries bool, counters []store.CouponCounter) stri
 	if bySeries {
 		b.WriteString(" AND c.series_id = v.series")
 	}
-	b.WriteString(" OFFSET 0) c ORDER BY v.i, c.id")
+	b.WriteString(" OFFSET 0) c")
+	for j, cc := range counters {
+		kind, customer := s.d.Param(nArrays+1+j)+s.d.SQL.Small, "v.k"+itoa(int64(j))
+		b.WriteString(s.counterLateral(cc, "k"+itoa(int64(j)), kind, customer))
+	}
+	b.WriteString(" ORDER BY v.i, c.id")
 	return b.String()
 }
 
