@@ -173,10 +173,11 @@ type timings struct {
 	rates, cpu, machine map[string][]float64
 }
 
-// rounds times every timed contender once per round, in an order rotated
-// by one each round so that none always runs first or after the same
-// neighbour, and returns each contender's runs by name. progress, when
-// not nil, is called after each run.
+// rounds times every timed contender once per round, in the order
+// runOrder gives (none always runs first, nor always after the same
+// neighbour, whose leftovers, such as the server's vacuuming of its rows,
+// it would pay for), and returns each contender's runs by name. progress,
+// when not nil, is called after each run.
 func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progress func(round int, name string, rate float64)) (timings, error) {
 	var timed []contender
 	for _, c := range cs {
@@ -186,8 +187,8 @@ func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progr
 	}
 	t := timings{rates: map[string][]float64{}, cpu: map[string][]float64{}, machine: map[string][]float64{}}
 	for r := range n {
-		for k := range timed {
-			c := timed[(k+r)%len(timed)]
+		for _, i := range runOrder(len(timed), r) {
+			c := timed[i]
 			o, err := timeOne(ctx, c, attempts, clients)
 			if err != nil {
 				return t, fmt.Errorf("round %d: %w", r+1, err)
@@ -201,6 +202,33 @@ func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progr
 		}
 	}
 	return t, nil
+}
+
+// runOrder is the order of the n contenders in round r: the rows of a
+// balanced Latin square (0, 1, n-1, 2, n-2, ... shifted by r), each row
+// after the first n reversed in turn. Over n rounds (2n for an odd n)
+// every contender runs once in each place and right after every other
+// the same number of times; a plain rotation would keep each one's
+// neighbours.
+func runOrder(n, r int) []int {
+	order := make([]int, n)
+	lo, hi := 1, n-1
+	for k := range order {
+		var base int
+		switch {
+		case k == 0:
+			base = 0
+		case k%2 == 1:
+			base, lo = lo, lo+1
+		default:
+			base, hi = hi, hi-1
+		}
+		order[k] = (base + r) % n
+	}
+	if (r/n)%2 == 1 {
+		slices.Reverse(order)
+	}
+	return order
 }
 
 // median is the median of xs (the mean of the middle two for an even

@@ -260,3 +260,43 @@ func TestPrintVariants(t *testing.T) {
 		t.Errorf("without a variant: %q", buf.String())
 	}
 }
+
+// TestRunOrder checks the rounds' orders: each a permutation; over n
+// rounds for an even n (2n for an odd one) every contender runs in each
+// place equally often and right after each other contender equally often.
+func TestRunOrder(t *testing.T) {
+	for n := 1; n <= 7; n++ {
+		rounds := n
+		if n%2 == 1 {
+			rounds = 2 * n
+		}
+		place := map[[2]int]int{}
+		after := map[[2]int]int{}
+		for r := range rounds {
+			order := runOrder(n, r)
+			seen := map[int]bool{}
+			for k, i := range order {
+				if i < 0 || i >= n || seen[i] {
+					t.Fatalf("n=%d round %d: %v is not an order of %d contenders", n, r, order, n)
+				}
+				seen[i] = true
+				place[[2]int{i, k}]++
+				if k > 0 {
+					after[[2]int{order[k-1], i}]++
+				}
+			}
+		}
+		for i := range n {
+			for k := range n {
+				if got := place[[2]int{i, k}]; got != rounds/n {
+					t.Errorf("n=%d: contender %d ran %d times in place %d, want %d", n, i, got, k, rounds/n)
+				}
+			}
+			for j := range n {
+				if want := rounds / n; i != j && after[[2]int{i, j}] != want {
+					t.Errorf("n=%d: contender %d ran right after %d %d times, want %d", n, j, i, after[[2]int{i, j}], want)
+				}
+			}
+		}
+	}
+}

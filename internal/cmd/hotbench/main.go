@@ -24,8 +24,10 @@
 // deliberately unsafe read-then-write strategy, without the lock, whose
 // overshoot it reports as a warning. Then it times every contender in
 // interleaved rounds (this machine is shared: medians of rounds whose
-// order rotates) and prints redemptions per second and the ratio
-// couponkit ÷ contender. Last, on PostgreSQL, it times a bulk issue of
+// order varies, each contender in each place and right after each other
+// equally often over as many rounds as contenders, twice as many for an
+// odd count) and prints redemptions per second and the ratio couponkit ÷
+// contender, and the CPU time per redemption. Last, on PostgreSQL, it times a bulk issue of
 // 1,000,000 customers from a CSV file (package bulk's IssueFile) against
 // a raw COPY of the very rows it wrote into tables with the same indexes;
 // with -sqlitebulk N, it times a bulk issue of N customers into a fresh
