@@ -20,12 +20,16 @@ import (
 // of postgres.Open.
 const poolConns = 40
 
-// pgEnv is the program's private PostgreSQL schema and its pools: sync,
-// with the server's synchronous_commit, and nosync, with it off.
+// pgEnv is the program's private PostgreSQL schema and its pools: ck,
+// couponkit's; sync, the hand-written strategies' with the server's
+// synchronous_commit; and nosync, with it off. couponkit's pool is its
+// own, as a service's is: the no-fsync run takes the sync pool's idle
+// connections (prepareHand), and a new connection is a new server process,
+// whose caches and shared-memory mappings start cold.
 type pgEnv struct {
-	dsn, schema  string
-	sync, nosync *sql.DB
-	seq          atomic.Int64
+	dsn, schema      string
+	ck, sync, nosync *sql.DB
+	seq              atomic.Int64
 }
 
 // openPG creates a schema hotbench_<random> in the database of dsn and
@@ -38,7 +42,10 @@ func openPG(ctx context.Context, dsn string) (*pgEnv, error) {
 		return nil, err
 	}
 	var err error
-	if env.sync, err = env.pool(); err == nil {
+	if env.ck, err = env.pool(); err == nil {
+		env.sync, err = env.pool()
+	}
+	if err == nil {
 		env.nosync, err = env.pool("synchronous_commit", "off")
 	}
 	if err == nil {
@@ -81,7 +88,7 @@ func (env *pgEnv) exec(ctx context.Context, sql string) error {
 // close closes the pools and drops the schema with everything in it.
 func (env *pgEnv) close() error {
 	var errs []error
-	for _, db := range []*sql.DB{env.sync, env.nosync} {
+	for _, db := range []*sql.DB{env.ck, env.sync, env.nosync} {
 		if db != nil {
 			errs = append(errs, db.Close())
 		}

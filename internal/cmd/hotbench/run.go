@@ -34,7 +34,7 @@ func open(ctx context.Context, cfg config) (*envs, error) {
 		if v.pg, err = openPG(ctx, cfg.dsn); err != nil {
 			return nil, fmt.Errorf("postgres: %w", err)
 		}
-		st := postgres.New(v.pg.sync)
+		st := postgres.New(v.pg.ck)
 		if err = st.Migrate(ctx); err == nil {
 			err = migrateHand(ctx, v.pg.sync, "WITH (fillfactor = 70)")
 		}
