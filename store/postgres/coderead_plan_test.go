@@ -49,7 +49,7 @@ func TestCodeReadLooksCountersUp(t *testing.T) {
 	db := stdlib.OpenDB(*cfg)
 	t.Cleanup(func() { db.Close() })
 	counters := []store.CouponCounter{{Counter: limits.SeriesUses}, {Counter: limits.CustomerCodeUses, ByCode: true, Customer: "c1"}}
-	for _, s := range []*postgres.Store{postgres.New(db), postgres.NewCombined(db)} {
+	for _, s := range []*postgres.Store{postgres.NewUncombined(db), postgres.New(db)} {
 		if err := s.Migrate(ctx); err != nil {
 			t.Fatal(err)
 		}

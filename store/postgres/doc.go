@@ -74,9 +74,15 @@
 // When anything of it fails (a guard, a version, a duplicate), that
 // transaction is rolled back and the group is written one change at a
 // time, each under a savepoint of its own and one round trip, so that each
-// change gets its own outcome. Up to eight groups of different series run at once. A large
-// change (a bulk issue batch) is written with multi-row statements, with
-// the outcome of a statement per row.
+// change gets its own outcome. Up to eight groups of different series run
+// at once. A large change (a bulk issue batch) is written with multi-row
+// statements, with the outcome of a statement per row.
+//
+// Reads are combined the same way: the code reads (store.CodeReader) of
+// concurrent redemptions wait for the one in flight and are then read
+// together, by one statement over arrays of their codes and customers, at
+// most two such statements at once. Each caller gets what a read of its
+// own would have returned at some instant during its call.
 //
 // # Event feed
 //

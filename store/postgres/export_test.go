@@ -9,10 +9,11 @@ import (
 // CoreOf returns the shared store inside s, for the shared tests.
 func CoreOf(s *Store) *sqlcore.Store { return s.core }
 
-// NewCombined is New with combined code reads on (Dialect.CombineReads).
-func NewCombined(db *sql.DB) *Store {
+// NewUncombined is New with combined code reads off (Dialect.CombineReads):
+// each ReadCode is a statement of its own.
+func NewUncombined(db *sql.DB) *Store {
 	d := dialect
-	d.CombineReads = true
+	d.CombineReads = false
 	return &Store{core: sqlcore.New(db, &d)}
 }
 

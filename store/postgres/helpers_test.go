@@ -32,11 +32,11 @@ var backend = sqltest.Backend{
 	Migrations: postgres.Migrations(),
 }
 
-// combinedBackend is backend with combined code reads on.
-var combinedBackend = sqltest.Backend{
+// uncombinedBackend is backend with combined code reads off.
+var uncombinedBackend = sqltest.Backend{
 	Name:       "postgres",
 	OpenDB:     backend.OpenDB,
-	New:        func(db *sql.DB) sqltest.Store { return postgres.NewCombined(db) },
+	New:        func(db *sql.DB) sqltest.Store { return postgres.NewUncombined(db) },
 	Core:       backend.Core,
 	Migrations: backend.Migrations,
 }

@@ -13,9 +13,9 @@ import (
 // TestSQL runs the tests every SQL store of couponkit runs.
 func TestSQL(t *testing.T) { sqltest.Run(t, backend) }
 
-// TestSQLCombinedReads runs the shared tests with combined code reads on,
-// which the store leaves off for now.
-func TestSQLCombinedReads(t *testing.T) { sqltest.Run(t, combinedBackend) }
+// TestSQLUncombinedReads runs the shared tests with combined code reads
+// off: each code read a statement of its own.
+func TestSQLUncombinedReads(t *testing.T) { sqltest.Run(t, uncombinedBackend) }
 
 // TestCopyEqualsOneByOne compares, on random changes, Apply writing
 // every change of new coupons with COPY (applyCopy, which the store keeps
