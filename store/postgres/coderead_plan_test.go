@@ -7,7 +7,6 @@ import (
 	"testing"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/couponkit/couponkit/limits"
 	"github.com/couponkit/couponkit/store"
@@ -38,16 +37,8 @@ func (r *readTexts) TraceQueryEnd(context.Context, *pgx.Conn, pgx.TraceQueryEndD
 // series among them, not a scan of every series' counters of the customer
 // filtered afterwards, and nothing is read by a sequential scan.
 func TestCodeReadLooksCountersUp(t *testing.T) {
-	d := dsn(t)
-	cfg, err := pgx.ParseConfig(d)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cfg.RuntimeParams["search_path"] = newSchema(t, d)
 	rt := &readTexts{}
-	cfg.Tracer = rt
-	db := stdlib.OpenDB(*cfg)
-	t.Cleanup(func() { db.Close() })
+	db := openTraced(t, rt)
 	counters := []store.CouponCounter{{Counter: limits.SeriesUses}, {Counter: limits.CustomerCodeUses, ByCode: true, Customer: "c1"}}
 	for _, s := range []*postgres.Store{postgres.NewUncombined(db), postgres.New(db)} {
 		if err := s.Migrate(ctx); err != nil {

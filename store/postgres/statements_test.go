@@ -2,6 +2,7 @@ package postgres_test
 
 import (
 	"context"
+	"database/sql"
 	"sync/atomic"
 	"testing"
 
@@ -30,23 +31,32 @@ func (c *tally) TraceBatchQuery(context.Context, *pgx.Conn, pgx.TraceBatchQueryD
 }
 func (c *tally) TraceBatchEnd(context.Context, *pgx.Conn, pgx.TraceBatchEndData) {}
 
-// TestStatementsPerRedemption counts the statements and round trips of
-// the hot series' redemptions (32 clients, the level not reached): one
-// read round trip each, and the writes of a group of changes in two (its
-// merged statements, its commit) shared by the group.
-func TestStatementsPerRedemption(t *testing.T) {
+// openTraced opens a pool over a schema of its own, dropped when the test
+// ends, whose connections report their statements to tracer.
+func openTraced(t *testing.T, tracer pgx.QueryTracer) *sql.DB {
+	t.Helper()
 	d := dsn(t)
 	cfg, err := pgx.ParseConfig(d)
 	if err != nil {
 		t.Fatal(err)
 	}
 	cfg.RuntimeParams["search_path"] = newSchema(t, d)
-	tl := &tally{}
-	cfg.Tracer = tl
+	cfg.Tracer = tracer
 	db := stdlib.OpenDB(*cfg)
+	t.Cleanup(func() { db.Close() })
+	return db
+}
+
+// TestStatementsPerRedemption counts the statements and round trips of
+// the hot series' redemptions (32 clients, the level not reached): at
+// most one read round trip each (concurrent reads share one combined
+// statement), and the writes of a group of changes in two (its merged
+// statements, its commit) shared by the group.
+func TestStatementsPerRedemption(t *testing.T) {
+	tl := &tally{}
+	db := openTraced(t, tl)
 	db.SetMaxOpenConns(40)
 	db.SetMaxIdleConns(40)
-	t.Cleanup(func() { db.Close() })
 	s := postgres.New(db)
 	if err := s.Migrate(ctx); err != nil {
 		t.Fatal(err)
