@@ -146,9 +146,12 @@ func TestParseFlags(t *testing.T) {
 	if err != nil || len(cfg.dbs) != 1 || cfg.dbs[0] != "sqlite" || cfg.limit != 1000 || cfg.attempts != 3000 || cfg.clients != 32 || cfg.bulkN != 1_000_000 {
 		t.Errorf("defaults: %+v, %v", cfg, err)
 	}
-	for _, args := range [][]string{{"-db", "postgres"}, {"-db", "mysql"}, {"-attempts", "10"}} {
-		if _, err := parseFlags(args, io.Discard); err == nil {
+	for _, args := range [][]string{{"-db", "postgres"}, {"-db", "mysql"}, {"-attempts", "10"}, {"-only", "("}} {
+		var stderr bytes.Buffer
+		if _, err := parseFlags(args, &stderr); err == nil {
 			t.Errorf("%v: accepted", args)
+		} else if !strings.Contains(stderr.String(), err.Error()) {
+			t.Errorf("%v: %q not written, only %q", args, err, stderr.String())
 		}
 	}
 	cfg, err = parseFlags([]string{"-db", "postgres", "-dsn", "postgres://x", "-db", "sqlite"}, io.Discard)

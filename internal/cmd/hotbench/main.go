@@ -106,11 +106,20 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.sqliteBulk, "sqlitebulk", 0, "rows of a bulk issue from CSV into a fresh SQLite file, timed with its peak RSS (0: skip it)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit run (PostgreSQL's, else SQLite's) to this file")
 	if err := fs.Parse(args); err != nil {
-		return c, err
+		return c, err // the flag set has written it
 	}
 	c.dbs = dbs
+	if err := c.check(); err != nil {
+		fmt.Fprintln(stderr, "hotbench:", err)
+		return c, err
+	}
+	return c, nil
+}
+
+// check completes c's defaults and reports flags that do not fit together.
+func (c *config) check() error {
 	if _, err := regexp.Compile(c.only); err != nil {
-		return c, fmt.Errorf("-only: %w", err)
+		return fmt.Errorf("-only: %w", err)
 	}
 	if len(c.dbs) == 0 {
 		c.dbs = []string{"sqlite"}
@@ -119,12 +128,12 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 		}
 	}
 	if c.has("postgres") && c.dsn == "" {
-		return c, errors.New("-db postgres needs -dsn or COUPONKIT_TEST_POSTGRES")
+		return errors.New("-db postgres needs -dsn or COUPONKIT_TEST_POSTGRES")
 	}
 	if c.rounds < 1 || c.n < 1 || c.clients < 1 || c.limit < 1 || c.attempts < c.limit || c.bulkN < 0 || c.bulkRounds < 1 || c.sqliteBulk < 0 {
-		return c, errors.New("-rounds, -n, -clients, -limit and -bulkrounds must be positive, -attempts at least -limit, -bulk and -sqlitebulk not negative")
+		return errors.New("-rounds, -n, -clients, -limit and -bulkrounds must be positive, -attempts at least -limit, -bulk and -sqlitebulk not negative")
 	}
-	return c, nil
+	return nil
 }
 
 // has reports whether the database db was chosen.
