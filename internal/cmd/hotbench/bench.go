@@ -209,8 +209,11 @@ func rounds(ctx context.Context, cs []contender, n, attempts, clients int, progr
 // after the first n reversed in turn. Over n rounds (2n for an odd n)
 // every contender runs once in each place and right after every other
 // the same number of times; a plain rotation would keep each one's
-// neighbours.
+// neighbours. No contenders (-only matching none) have no order.
 func runOrder(n, r int) []int {
+	if n == 0 {
+		return nil
+	}
 	order := make([]int, n)
 	lo, hi := 1, n-1
 	for k := range order {

@@ -268,6 +268,9 @@ func TestPrintVariants(t *testing.T) {
 // rounds for an even n (2n for an odd one) every contender runs in each
 // place equally often and right after each other contender equally often.
 func TestRunOrder(t *testing.T) {
+	if order := runOrder(0, 3); len(order) != 0 {
+		t.Errorf("no contenders: order %v", order)
+	}
 	for n := 1; n <= 7; n++ {
 		rounds := n
 		if n%2 == 1 {
