@@ -72,6 +72,35 @@ func TestWritesOnASmallPool(t *testing.T) {
 	}
 }
 
+// TestWritesGiveBackWhenThePoolShrinks: a store holding a connection
+// gives it back at its next write once the pool is made smaller than
+// three, so that its reads do not wait for it.
+func TestWritesGiveBackWhenThePoolShrinks(t *testing.T) {
+	db, err := sqlite.OpenDB(ctx, migratedFile(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := sqlite.New(db)
+	createSeries(t, s, "s0")
+	if n := db.Stats().InUse; n != 1 {
+		t.Fatalf("%d connections in use after a write, want the one the store writes through", n)
+	}
+	db.SetMaxOpenConns(1)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		writeAndRead(t, s, db)
+	}()
+	select {
+	case <-done:
+	case <-time.After(20 * time.Second):
+		// Not closed: closing would wait for the stuck reads.
+		t.Fatal("writes and reads still waiting after 20s: the store kept its connection of a pool of one")
+	}
+	s.Close()
+	db.Close()
+}
+
 // writeAndRead creates a series in s and bumps its use counter three
 // times, reading it after each, and fails t if a connection of db is in
 // use after a write. It does not stop the test: it may run on a goroutine

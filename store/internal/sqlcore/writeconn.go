@@ -28,7 +28,12 @@ type writeConn struct {
 // connection (writeConn) when it has one or can take one, else on any
 // connection of the pool. The caller holds s.wmu when s has one.
 func (s *Store) beginWrite(ctx context.Context) (*sql.Tx, error) {
-	if s.wc == nil || !holdable(s.db) {
+	if s.wc == nil {
+		return s.db.BeginTx(ctx, nil)
+	}
+	if !holdable(s.db) {
+		// The pool was made smaller since the connection was taken.
+		_ = s.wc.release()
 		return s.db.BeginTx(ctx, nil)
 	}
 	if s.wc.c == nil {
