@@ -1,9 +1,9 @@
 package main
 
 import (
-	"bytes"
 	"os"
 	"strconv"
+	"strings"
 	"time"
 )
 
@@ -17,8 +17,8 @@ func machineCPU() time.Duration {
 	if err != nil {
 		return 0
 	}
-	line, _, _ := bytes.Cut(b, []byte("\n"))
-	return busyTime(string(line))
+	line, _, _ := strings.Cut(string(b), "\n")
+	return busyTime(line)
 }
 
 // clockTicks is the unit of /proc/stat's times (USER_HZ), 100 per second
@@ -30,13 +30,13 @@ const clockTicks = 100
 // ticks, and returns user + nice + system + irq + softirq; 0 for a line of
 // another form.
 func busyTime(line string) time.Duration {
-	f := bytes.Fields([]byte(line))
-	if len(f) < 8 || string(f[0]) != "cpu" {
+	f := strings.Fields(line)
+	if len(f) < 8 || f[0] != "cpu" {
 		return 0
 	}
 	var ticks int64
 	for _, i := range []int{1, 2, 3, 6, 7} {
-		n, err := strconv.ParseInt(string(f[i]), 10, 64)
+		n, err := strconv.ParseInt(f[i], 10, 64)
 		if err != nil || n < 0 {
 			return 0
 		}
