@@ -54,20 +54,13 @@ func TestWritesOnASmallPool(t *testing.T) {
 			if err != nil {
 				t.Fatal(err)
 			}
-			defer db.Close()
 			db.SetMaxOpenConns(size)
 			s := sqlite.New(db)
-			defer s.Close()
-			done := make(chan struct{})
-			go func() {
-				defer close(done)
-				writeAndRead(t, s, db)
-			}()
-			select {
-			case <-done:
-			case <-time.After(20 * time.Second):
+			if !returnsWithin(20*time.Second, func() { writeAndRead(t, s, db) }) {
 				t.Fatal("writes and reads still waiting after 20s: the store holds a connection of the pool")
 			}
+			s.Close()
+			db.Close()
 		})
 	}
 }
@@ -86,19 +79,28 @@ func TestWritesGiveBackWhenThePoolShrinks(t *testing.T) {
 		t.Fatalf("%d connections in use after a write, want the one the store writes through", n)
 	}
 	db.SetMaxOpenConns(1)
-	done := make(chan struct{})
-	go func() {
-		defer close(done)
-		writeAndRead(t, s, db)
-	}()
-	select {
-	case <-done:
-	case <-time.After(20 * time.Second):
-		// Not closed: closing would wait for the stuck reads.
+	if !returnsWithin(20*time.Second, func() { writeAndRead(t, s, db) }) {
 		t.Fatal("writes and reads still waiting after 20s: the store kept its connection of a pool of one")
 	}
 	s.Close()
 	db.Close()
+}
+
+// returnsWithin runs f on a goroutine of its own and reports whether it
+// returned within d. A caller told false must not close what f waits on:
+// closing would wait too.
+func returnsWithin(d time.Duration, f func()) bool {
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		f()
+	}()
+	select {
+	case <-done:
+		return true
+	case <-time.After(d):
+		return false
+	}
 }
 
 // writeAndRead creates a series in s and bumps its use counter three
