@@ -68,12 +68,14 @@ type Waiter struct {
 //
 // One leader at a time takes a group from the front of the queue and
 // writes it; it hands the queue on as soon as the group's writes are done
-// and its commit begins (Dialect.RunGroup calls the Commit hook), not when
-// the commit ends: the next group's statements then run while the
-// previous group's commit is made durable. Row locks keep the two in
+// and its commit begins, not when the commit ends. On PostgreSQL
+// (Dialect.RunGroup) the next group's statements then run while the
+// previous group's commit is made durable, row locks keeping the two in
 // order where they touch the same rows (the next group's bump of a hot
-// counter waits for the previous commit), so the outcome is that of the
-// groups one after another.
+// counter waits for the previous commit); on a database with one writer
+// (Dialect.OneWriter: SQLite) the next leader takes and merges its group
+// meanwhile and writes once the commit ends. Either way the outcome is
+// that of the groups one after another.
 func (s *Store) applyGrouped(ctx context.Context, p *Planned) error {
 	sh := s.groups.shards[p.shard%uint32(len(s.groups.shards))]
 	w := &Waiter{Ctx: ctx, P: p, wake: make(chan struct{}, 1)}
@@ -174,7 +176,7 @@ func (s *Store) runGroup(group []*Waiter, commit func()) {
 	if s.d.RunGroup != nil {
 		err = s.d.RunGroup(ctx, s, group, commit)
 	} else {
-		err = s.runGroupSeq(ctx, group)
+		err = s.runGroupSeq(ctx, group, commit)
 		s.stmts.prepareWanted(ctx, s.db)
 	}
 	if err != nil {
@@ -195,14 +197,18 @@ const (
 
 // runGroupSeq runs a group through database/sql, statement by statement.
 // It returns an error for the whole group (the transaction failed), which
-// the changes that had succeeded take as theirs.
-func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
+// the changes that had succeeded take as theirs. It calls commit once the
+// group's statements are done, before its commit: the next leader then
+// takes its group and merges it while this one commits, and waits for
+// the store's write lock (wmu, held until the commit ends) only to write.
+func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter, commit func()) error {
+	m := MergeGroup(s, group) // before the lock: while the group before commits
 	if s.wmu != nil {
 		s.wmu.Lock()
 		defer s.wmu.Unlock()
 	}
-	if m := MergeGroup(s, group); m != nil {
-		if done, err := s.runMerged(ctx, m); done {
+	if m != nil {
+		if done, err := s.runMerged(ctx, m, commit); done {
 			return err
 		}
 	}
@@ -224,6 +230,7 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 		if w.Err != nil {
 			return s.dbErr(ctx, tx.Rollback())
 		}
+		commit()
 		return s.dbErr(ctx, tx.Commit())
 	}
 	for _, w := range group {
@@ -245,14 +252,15 @@ func (s *Store) runGroupSeq(ctx context.Context, group []*Waiter) error {
 			return s.dbErr(ctx, err)
 		}
 	}
+	commit()
 	return s.dbErr(ctx, tx.Commit())
 }
 
 // runMerged writes a merged group (see merge.go) in a transaction of its
-// own. It returns false, having rolled it back, when a statement of it
-// failed: the group is then to be written the usual way. Otherwise the
-// group is done, with the commit's error.
-func (s *Store) runMerged(ctx context.Context, m *Merged) (bool, error) {
+// own, calling commit before its commit. It returns false, having rolled
+// it back, when a statement of it failed: the group is then to be written
+// the usual way. Otherwise the group is done, with the commit's error.
+func (s *Store) runMerged(ctx context.Context, m *Merged, commit func()) (bool, error) {
 	tx, err := s.beginWrite(ctx)
 	if err != nil {
 		return false, nil
@@ -261,6 +269,7 @@ func (s *Store) runMerged(ctx context.Context, m *Merged) (bool, error) {
 		_ = tx.Rollback()
 		return false, nil
 	}
+	commit()
 	if err := tx.Commit(); err != nil {
 		return true, s.dbErr(ctx, err)
 	}
