@@ -143,7 +143,7 @@ func TestMedian(t *testing.T) {
 func TestParseFlags(t *testing.T) {
 	t.Setenv("COUPONKIT_TEST_POSTGRES", "")
 	cfg, err := parseFlags(nil, io.Discard)
-	if err != nil || len(cfg.dbs) != 1 || cfg.dbs[0] != "sqlite" || cfg.limit != 1000 || cfg.attempts != 3000 || cfg.clients != 32 || cfg.bulkN != 1_000_000 {
+	if err != nil || len(cfg.dbs) != 1 || cfg.dbs[0] != "sqlite" || cfg.limit != 1000 || cfg.attempts != 3000 || cfg.clients != 32 || cfg.bulkN != 1_000_000 || cfg.n != 9000 {
 		t.Errorf("defaults: %+v, %v", cfg, err)
 	}
 	for _, args := range [][]string{{"-db", "postgres"}, {"-db", "mysql"}, {"-attempts", "10"}, {"-only", "("}} {
