@@ -41,6 +41,23 @@ func TestRunSQLite(t *testing.T) {
 	}
 }
 
+// TestRunBulkAloneProfilesIt runs only SQLite's bulk issue (no hot-series
+// contender) with a CPU profile: the profile is of the bulk issue.
+func TestRunBulkAloneProfilesIt(t *testing.T) {
+	cfg := tiny("sqlite")
+	cfg.dir = t.TempDir()
+	cfg.only = "^none$"
+	cfg.cpuprofile = t.TempDir() + "/cpu.pprof"
+	cfg.sqliteBulk = 500
+	out := runOK(t, cfg)
+	if !strings.Contains(out, "CPU profile of the bulk issues written to") || strings.Contains(out, "one more") {
+		t.Errorf("output does not say the bulk issue was profiled:\n%s", out)
+	}
+	if fi, err := os.Stat(cfg.cpuprofile); err != nil || fi.Size() == 0 {
+		t.Errorf("CPU profile: %v, %v", fi, err)
+	}
+}
+
 // TestRunPostgres runs the whole program on PostgreSQL with tiny sizes,
 // with the bulk comparison and a CPU profile: every safe contender is
 // exact, the schema is dropped afterwards.

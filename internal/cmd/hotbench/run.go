@@ -136,11 +136,25 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 	printVariants(w, cs, t.rates)
 	printCPU(w, cs, t.cpu, "sqlite", "process CPU")
 	printCPU(w, cs, t.machine, "postgres", "machine CPU")
-	if cfg.cpuprofile != "" {
+	if cfg.cpuprofile != "" && len(cs) > 0 {
 		if err := profile(ctx, cfg, profiled(cs), w); err != nil {
 			return err
 		}
 	}
+	if err := profileBulk(cfg, len(cs) == 0, w, func() error { return runBulk(ctx, v, cfg, w) }); err != nil {
+		return err
+	}
+	for _, x := range xs {
+		if !x.unsafe && !x.exact() {
+			return errNotExact
+		}
+	}
+	return nil
+}
+
+// runBulk runs the bulk issues cfg asks for: the comparison with raw COPY
+// on PostgreSQL, the timed issue into SQLite.
+func runBulk(ctx context.Context, v *envs, cfg config, w io.Writer) error {
 	if cfg.bulkN > 0 && v.pg != nil {
 		if err := compareBulk(ctx, v.pg, cfg.bulkN, cfg.bulkRounds, w, cfg.progress); err != nil {
 			return fmt.Errorf("bulk: %w", err)
@@ -151,12 +165,34 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 			return fmt.Errorf("sqlite bulk: %w", err)
 		}
 	}
-	for _, x := range xs {
-		if !x.unsafe && !x.exact() {
-			return errNotExact
-		}
-	}
 	return nil
+}
+
+// profileBulk runs bulk, under a CPU profile written to cfg.cpuprofile when
+// one is asked for and no hot-series contender ran to be profiled instead.
+func profileBulk(cfg config, noContender bool, w io.Writer, bulk func() error) error {
+	if cfg.cpuprofile == "" || !noContender {
+		return bulk()
+	}
+	if err := withCPUProfile(cfg.cpuprofile, bulk); err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "\nCPU profile of the bulk issues written to %s\n", cfg.cpuprofile)
+	return nil
+}
+
+// withCPUProfile runs fn under a CPU profile written to the file at path.
+func withCPUProfile(path string, fn func() error) error {
+	f, err := os.Create(path)
+	if err != nil {
+		return err
+	}
+	if err := pprof.StartCPUProfile(f); err != nil {
+		return errors.Join(err, f.Close())
+	}
+	err = fn()
+	pprof.StopCPUProfile()
+	return errors.Join(err, f.Close())
 }
 
 // profiled is the contender -cpuprofile profiles: couponkit's first one,
@@ -173,16 +209,12 @@ func profiled(cs []contender) contender {
 // profile writes a CPU profile of one more timed run of c to
 // cfg.cpuprofile.
 func profile(ctx context.Context, cfg config, c contender, w io.Writer) error {
-	f, err := os.Create(cfg.cpuprofile)
-	if err != nil {
+	var o outcome
+	err := withCPUProfile(cfg.cpuprofile, func() (err error) {
+		o, err = timeOne(ctx, c, cfg.n, cfg.clients)
 		return err
-	}
-	if err := pprof.StartCPUProfile(f); err != nil {
-		return errors.Join(err, f.Close())
-	}
-	o, err := timeOne(ctx, c, cfg.n, cfg.clients)
-	pprof.StopCPUProfile()
-	if err = errors.Join(err, f.Close()); err != nil {
+	})
+	if err != nil {
 		return err
 	}
 	fmt.Fprintf(w, "\nCPU profile of one more %s run (%.0f redemptions/s) written to %s\n", c.name, o.rate(), cfg.cpuprofile)
