@@ -113,7 +113,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.bulkRounds, "bulkrounds", 3, "interleaved rounds of the bulk-issue comparison")
 	fs.StringVar(&c.only, "only", "", "run only the contenders whose names match this regular expression (default: all)")
 	fs.IntVar(&c.sqliteBulk, "sqlitebulk", 0, "rows of a bulk issue from CSV into a fresh SQLite file, timed with its peak RSS (0: skip it)")
-	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit run (PostgreSQL's, else SQLite's) to this file")
+	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit run (PostgreSQL's, else SQLite's), or of the bulk issues when -only selects no contender, to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err // the flag set has written it
 	}
