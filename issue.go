@@ -256,13 +256,18 @@ type issueSnapshot struct {
 }
 
 // readIssue reads the issuance facts of customer in s at at, in the
-// series' time zone: the audience only where the series issues to its
+// series' time zone: the customer's counter only where the rules decide on
+// it, the audience only where the series issues to its
 // list only, the exclusion only where it excludes.
 func (e *Engine) readIssue(ctx context.Context, s *series.Series, customer string, at time.Time) (issueSnapshot, error) {
 	var snap issueSnapshot
 	keys := issueKeys(s.ID, customer)
+	read := keys[:]
+	if rules := s.EffectiveIssuance(); !rules.DecidesOnCustomer() {
+		read = keys[:1] // the customer's counter stays zero, which decides the same
+	}
 	var counts [2]store.Count
-	if err := e.st.Counters(ctx, keys[:], counts[:]); err != nil {
+	if err := e.st.Counters(ctx, read, counts[:len(read)]); err != nil {
 		return snap, err
 	}
 	snap.series, snap.customer = counts[0], counts[1]

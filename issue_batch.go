@@ -162,8 +162,8 @@ func (e *Engine) batchSeries(ctx context.Context, reqs []IssueRequest) (*series.
 }
 
 // readBatch resolves the customers of a batch (a request whose customer
-// does not resolve gets the error in its outcome) and reads every counter,
-// fact and issue key the batch needs, each kind at once, and for each key
+// does not resolve gets the error in its outcome) and reads every counter
+// the rules decide on, and every fact and issue key the batch needs, each kind at once, and for each key
 // that issued before, the customer it issued to first.
 func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) error {
 	b.custs = make([]string, len(reqs))
@@ -185,8 +185,13 @@ func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueReque
 	// committed between the two reads is then seen by the keys (a replay),
 	// where read the other way round it would be seen by the counters
 	// alone (a refusal: the customer has the code).
+	// The customers' counters are read only where the rules decide on
+	// them; where they do not, each stays zero, which decides the same.
 	b.counts = make([]store.Count, len(keys))
-	if err := e.st.Counters(ctx, keys, b.counts); err != nil {
+	if rules := b.s.EffectiveIssuance(); !rules.DecidesOnCustomer() {
+		keys = keys[:1]
+	}
+	if err := e.st.Counters(ctx, keys, b.counts[:len(keys)]); err != nil {
 		return err
 	}
 	var err error

@@ -118,3 +118,54 @@ func TestRedemptionReadsOnlyTheCountersItNeeds(t *testing.T) {
 	}
 	want("a fresh engine meeting a gap", [][]limits.Counter{uses}, [][]limits.Counter{{limits.CustomerSeriesUses}})
 }
+
+// Issuing reads the customer's issue counter only where the series' rules
+// decide on it (a per-customer limit or a gap between issues), alone and
+// in a batch, and bumps it either way: a limit added to the series later
+// counts the coupons issued before it.
+func TestIssuanceReadsOnlyTheCountersItNeeds(t *testing.T) {
+	ctx := context.Background()
+	st := &countingStore{Store: memstore.New()}
+	clk := &clock{t: time.Date(2026, time.November, 12, 10, 0, 0, 0, time.UTC)}
+	e := must(couponkit.New(couponkit.Config{Store: st, Now: clk.now,
+		CodeKey: func(context.Context, string) ([]byte, error) { return []byte("a test key, not a secret"), nil }}))
+	plainCfg := tenOff()
+	plainCfg.Issuance.MaxPerCustomer = 0
+	plain := must(e.CreateSeries(ctx, plainCfg))
+	gapCfg := plainCfg
+	gapCfg.Name, gapCfg.Issuance.MinGap = "one a day", 24*time.Hour
+	gap := must(e.CreateSeries(ctx, gapCfg))
+	limited := must(e.CreateSeries(ctx, tenOff()))
+	series := []limits.Counter{limits.SeriesIssued}
+	both := []limits.Counter{limits.SeriesIssued, limits.CustomerIssued}
+	for _, c := range []struct {
+		name     string
+		seriesID string
+		want     []limits.Counter
+	}{{"no customer rule", plain.ID, series}, {"a gap between issues", gap.ID, both}, {"a per-customer limit", limited.ID, both}} {
+		st.take()
+		must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: c.seriesID, Customer: couponkit.ByID("alice")}))
+		if _, counters := st.take(); len(counters) == 0 || !slices.Equal(counters[0], c.want) {
+			t.Errorf("%s: Issue's first Counters call asked for %v, want %v", c.name, counters, c.want)
+		}
+		must(e.IssueBatch(ctx, []couponkit.IssueRequest{{SeriesID: c.seriesID, Customer: couponkit.ByID("bob")},
+			{SeriesID: c.seriesID, Customer: couponkit.ByID("carol")}}))
+		wantBatch := c.want
+		if len(c.want) > 1 {
+			wantBatch = []limits.Counter{limits.SeriesIssued, limits.CustomerIssued, limits.CustomerIssued}
+		}
+		if _, counters := st.take(); len(counters) == 0 || !slices.Equal(counters[0], wantBatch) {
+			t.Errorf("%s: IssueBatch's first Counters call asked for %v, want %v", c.name, counters, wantBatch)
+		}
+	}
+
+	must(e.Issue(ctx, couponkit.IssueRequest{SeriesID: plain.ID, Customer: couponkit.ByID("alice")}))
+	cfg := must(e.Series(ctx, plain.ID))
+	cfg.Issuance.MaxPerCustomer = 2
+	must(e.UpdateSeries(ctx, cfg))
+	_, err := e.Issue(ctx, couponkit.IssueRequest{SeriesID: plain.ID, Customer: couponkit.ByID("alice")})
+	var re *refusal.Error
+	if !errors.As(err, &re) || len(re.Refusals) != 1 || re.Refusals[0].Rule != refusal.CustomerIssues {
+		t.Fatalf("a third coupon to alice once the series allows two a customer: %v, want refused by the customer limit", err)
+	}
+}

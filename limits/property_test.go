@@ -1,6 +1,7 @@
 package limits
 
 import (
+	"reflect"
 	"slices"
 	"testing"
 	"time"
@@ -340,6 +341,32 @@ func TestPropertyCmpMoney(t *testing.T) {
 		b := decimal.New(rapid.Int64().Draw(t, "b"), int32(rapid.IntRange(-20, 5).Draw(t, "eb")))
 		if got, want := cmpMoney(a, b), a.Cmp(b); got != want {
 			t.Fatalf("cmpMoney(%v, %v) = %d, want %d", a, b, got, want)
+		}
+	})
+}
+
+// Issuance: where the rules do not decide on the customer's issue counter
+// (DecidesOnCustomer), its value changes nothing in the decision, so a
+// caller that does not read it decides the same as one that does.
+func TestPropertyIssuanceWithoutCustomerCounter(t *testing.T) {
+	rapid.Check(t, func(t *rapid.T) {
+		r := IssuanceRules{MaxTotal: genLimit(t, "maxTotal"), AudienceOnly: rapid.Bool().Draw(t, "audience")}
+		if rapid.Bool().Draw(t, "customerLimit") {
+			r.MaxPerCustomer = Limit(rapid.IntRange(1, 5).Draw(t, "maxCustomer"))
+			r.OncePerCustomer = rapid.Bool().Draw(t, "once")
+		}
+		if rapid.Bool().Draw(t, "hasGap") {
+			r.MinGap = time.Duration(rapid.IntRange(1, 48).Draw(t, "gap")) * time.Hour
+		}
+		q := IssuanceRequest{At: genTime(t, "at"), InAudience: rapid.Bool().Draw(t, "in"), Excluded: rapid.Bool().Draw(t, "excluded")}
+		read := IssuanceCounts{Series: int64(rapid.IntRange(0, 6).Draw(t, "series")), Customer: int64(rapid.IntRange(0, 6).Draw(t, "customer"))}
+		if rapid.Bool().Draw(t, "hasLast") {
+			read.CustomerLast = q.At.Add(-time.Duration(rapid.IntRange(-24, 72).Draw(t, "since")) * time.Hour)
+		}
+		unread := IssuanceCounts{Series: read.Series}
+		d, u := EvaluateIssuance(&r, &read, &q), EvaluateIssuance(&r, &unread, &q)
+		if !r.DecidesOnCustomer() && !reflect.DeepEqual(d, u) {
+			t.Fatalf("rules %+v do not decide on the customer's counter, yet it changed the decision: %v read, %v unread", r, d, u)
 		}
 	})
 }

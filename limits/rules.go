@@ -310,6 +310,14 @@ func (r *RedemptionRules) CustomerLimit() Limit {
 	return r.MaxPerCustomer
 }
 
+// DecidesOnCustomer reports whether the customer's issue counter (its count
+// and last issue) can change what EvaluateIssuance decides under r: only a
+// per-customer limit or a gap between issues reads it. Where it cannot, a
+// caller need not read the counter to decide.
+func (r *IssuanceRules) DecidesOnCustomer() bool {
+	return !r.CustomerLimit().Unlimited() || r.MinGap > 0
+}
+
 // CodeLimit is the effective code level: MaxPerCode when anyone may redeem,
 // else the customer level (only the holder redeems).
 func (r *RedemptionRules) CodeLimit() Limit {
