@@ -56,7 +56,9 @@ func SchemaVersion(fsys fs.FS) int {
 }
 
 // SplitSQL splits a migration file into statements: whole-line "--"
-// comments are dropped and statements end with ";" at the end of a line.
+// comments are dropped and statements end with ";" at the end of a line,
+// except inside a $$-quoted body (a PostgreSQL function's), which stays
+// in its statement whole.
 func SplitSQL(src string) []string {
 	var b strings.Builder
 	for line := range strings.Lines(src) {
@@ -66,11 +68,24 @@ func SplitSQL(src string) []string {
 		b.WriteString(line)
 	}
 	var out []string
-	for st := range strings.SplitSeq(b.String(), ";\n") {
+	add := func(st string) {
 		if st = strings.TrimSpace(strings.TrimSuffix(strings.TrimSpace(st), ";")); st != "" {
 			out = append(out, st)
 		}
 	}
+	text, start, quoted := b.String(), 0, false
+	for i := 0; i < len(text); i++ {
+		switch {
+		case strings.HasPrefix(text[i:], "$$"):
+			quoted = !quoted
+			i++
+		case !quoted && strings.HasPrefix(text[i:], ";\n"):
+			add(text[start:i])
+			start = i + 2
+			i++
+		}
+	}
+	add(text[start:])
 	return out
 }
 

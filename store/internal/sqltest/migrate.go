@@ -64,7 +64,10 @@ func testMigrateTwice(t *testing.T, be Backend) {
 // testMigrationsSplit checks that each migration splits into single
 // statements: the files end statements with ";" at the end of a line and
 // keep comments on lines of their own. Each statement creates, alters or
-// drops a table or index, or moves rows.
+// drops a table, index, function or trigger, or moves rows. A function's
+// $$-quoted body may hold ";", and goose's StatementBegin and StatementEnd
+// annotations enclose each statement that has one, so that goose too runs
+// it whole.
 func testMigrationsSplit(t *testing.T, be Backend) {
 	d := be.Name
 	ms, err := sqlcore.ReadMigrations(be.Migrations)
@@ -78,12 +81,24 @@ func testMigrationsSplit(t *testing.T, be Backend) {
 		if src, err := fs.ReadFile(be.Migrations, m.Name); err != nil || !strings.HasPrefix(string(src), "-- +goose Up\n") {
 			t.Errorf("%s: %s does not begin with goose's Up annotation (%v)", d, m.Name, err)
 		}
+		src, _ := fs.ReadFile(be.Migrations, m.Name)
+		bodies := 0
 		for _, st := range m.Stmts {
 			verb, _, _ := strings.Cut(st, " ")
+			if strings.Contains(st, "$$") {
+				bodies++
+				head, rest, _ := strings.Cut(st, "$$")
+				_, tail, _ := strings.Cut(rest, "$$")
+				st = head + tail
+			}
 			if strings.Contains(st, ";") || strings.Contains(st, "--") ||
 				!slices.Contains([]string{"CREATE", "ALTER", "DROP", "INSERT", "UPDATE"}, verb) {
 				t.Errorf("%s %s: statement %q is not one CREATE, ALTER, DROP, INSERT or UPDATE without comments", d, m.Name, st)
 			}
+		}
+		begins, ends := strings.Count(string(src), "\n-- +goose StatementBegin\n"), strings.Count(string(src), "\n-- +goose StatementEnd\n")
+		if begins != bodies || ends != bodies {
+			t.Errorf("%s %s: %d statements with a $$ body, %d StatementBegin and %d StatementEnd annotations", d, m.Name, bodies, begins, ends)
 		}
 	}
 }
