@@ -257,8 +257,8 @@ type issueSnapshot struct {
 
 // readIssue reads the issuance facts of customer in s at at, in the
 // series' time zone: the customer's counter only where the rules decide on
-// it, the audience only where the series issues to its
-// list only, the exclusion only where it excludes.
+// it, the audience only where the series issues to its list only, the
+// exclusion only where it excludes.
 func (e *Engine) readIssue(ctx context.Context, s *series.Series, customer string, at time.Time) (issueSnapshot, error) {
 	var snap issueSnapshot
 	keys := issueKeys(s.ID, customer)

@@ -163,8 +163,9 @@ func (e *Engine) batchSeries(ctx context.Context, reqs []IssueRequest) (*series.
 
 // readBatch resolves the customers of a batch (a request whose customer
 // does not resolve gets the error in its outcome) and reads every counter
-// the rules decide on, and every fact and issue key the batch needs, each kind at once, and for each key
-// that issued before, the customer it issued to first.
+// the rules decide on and every fact and issue key the batch needs, each
+// kind at once, and for each key that issued before, the customer it
+// issued to first.
 func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueRequest, out []IssueOutcome) error {
 	b.custs = make([]string, len(reqs))
 	b.slot = map[string]int{}
