@@ -27,9 +27,13 @@
 // ck_series_places. Constraints hold what the store promises: a unique
 // (canonical code, series, slot) per coupon (store.Slot), a unique issue
 // key per series, a unique idempotency key per coupon's redemptions,
-// foreign keys from coupons to series and from redemptions to coupons,
-// and checks that states and statuses are in range and that counters,
-// redemptions and holds are never negative.
+// a foreign key from redemptions to coupons, a coupon's series checked
+// to exist by triggers (once per statement for the coupons a statement or
+// COPY inserts, and for a coupon moved to another series; a series with
+// coupons cannot be deleted or renamed), which raise the error of the
+// foreign key they replaced (ck_coupons_series_id_fkey), and checks that
+// states and statuses are in range and that counters, redemptions and
+// holds are never negative.
 //
 // The store keeps the leases the central grants to tills
 // (store.LeaseStore): a lease is a JSON document in ck_leases with its id,
