@@ -85,8 +85,13 @@ var dialect = sqlcore.Dialect{
 	PadRows:        true,
 	GroupSize:      128,
 	GroupShards:    1,
-	GroupLinger:    time.Millisecond,
-	Migrations:     migrations(),
+	// 3 ms rather than 1: on a machine whose writer is bound by its CPU
+	// (the log's writes do not wait for the disk), fuller groups cost less
+	// per change. hotbench, alternating the two: at 32 clients couponkit ÷
+	// the hand-written 0.97 (median of six) against 0.89; at 128 clients
+	// +7%; at 8 even.
+	GroupLinger: 3 * time.Millisecond,
+	Migrations:  migrations(),
 }
 
 // classify reads an SQLite error: its extended result code says which
