@@ -78,10 +78,10 @@ func testMigrationsSplit(t *testing.T, be Backend) {
 		if m.Version != i+1 || !strings.HasSuffix(m.Name, ".up.sql") {
 			t.Errorf("%s: migration %d is %s, version %d: want versions 1, 2, ... in NNNN_name.up.sql files", d, i, m.Name, m.Version)
 		}
-		if src, err := fs.ReadFile(be.Migrations, m.Name); err != nil || !strings.HasPrefix(string(src), "-- +goose Up\n") {
+		src, err := fs.ReadFile(be.Migrations, m.Name)
+		if err != nil || !strings.HasPrefix(string(src), "-- +goose Up\n") {
 			t.Errorf("%s: %s does not begin with goose's Up annotation (%v)", d, m.Name, err)
 		}
-		src, _ := fs.ReadFile(be.Migrations, m.Name)
 		bodies := 0
 		for _, st := range m.Stmts {
 			verb, _, _ := strings.Cut(st, " ")
