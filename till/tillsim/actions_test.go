@@ -299,8 +299,12 @@ func (w *world) onLease(tl *simTill, kind lease.Kind) {
 }
 
 func (w *world) reclaim() {
-	if _, err := w.eng.ReclaimLapsed(w.ctx, couponkit.ReclaimRequest{Skew: skew}); err != nil {
+	closed, err := w.eng.ReclaimLapsed(w.ctx, couponkit.ReclaimRequest{Skew: skew})
+	if err != nil {
 		w.violation("ReclaimLapsed: %v", err)
+	}
+	for _, l := range closed {
+		w.closedAt[l.ID] = l.Updated
 	}
 }
 

@@ -308,9 +308,10 @@ func (w *world) checkRecorded(v *centralView) {
 			w.stats["entries pushed onto the series by an online use the till never learned of"]++
 			continue
 		}
-		if l == nil || l.Status != lease.Closed || l.Updated.After(e.Applied) {
+		closed, reclaimed := w.closedAt[e.LeaseID]
+		if l == nil || l.Status != lease.Closed || !reclaimed || closed.After(e.Applied) {
 			w.violation("(a) %s/%s was counted on the series while its lease %s was not reclaimed", e.Till, e.Key, e.LeaseID)
-		} else if !tl.madeAt[e.Key].Before(l.Updated) {
+		} else if !tl.madeAt[e.Key].Before(closed) {
 			w.violation("(a) %s/%s was made after its lease %s was reclaimed", e.Till, e.Key, e.LeaseID)
 		}
 	}

@@ -85,6 +85,18 @@ var mutants = []struct {
 			}
 		}
 	}},
+	// A journal use its open lease could take, counted on the series
+	// instead: the lease keeps the use it lent, and the series counts it.
+	// Only a use that spends no money, so that the budget's checks do not
+	// see it: the check of when a use may be counted on the series must.
+	{"journal use counted on the series while its lease is open", func(c *store.Change) {
+		if e := onLease(c); e != nil && e.Budget == 0 && len(c.Leases) == 1 && seriesUses(c) == nil {
+			c.Leases[0].Lease.Used.Uses--
+			e.Counted = lease.OnSeries
+			k := store.CounterKey{Counter: limits.SeriesUses, Series: e.SeriesID}
+			c.Bumps = append(c.Bumps, store.Bump{Key: k, Delta: 1, At: e.At})
+		}
+	}},
 	// A journal use applied twice to its lease.
 	{"journal use counted twice on its lease", func(c *store.Change) {
 		if e := onLease(c); e != nil && len(c.Leases) == 1 {

@@ -44,7 +44,11 @@ type world struct {
 	net    network
 	// central counts the redemptions made at the central, by series id.
 	central map[string]int
-	keys    int
+	// closedAt is when each lease the central reclaimed was closed. A
+	// closed lease's Updated is not that time: a conflicted use reported
+	// later is still counted on its exposure (lease.Lease.Conflict).
+	closedAt map[string]time.Time
+	keys     int
 	// violations are what the checks found, and bugs the run met on the way.
 	violations  []string
 	broken      tillMutant
@@ -105,7 +109,7 @@ func newWorld(t *rapid.T, base string, cfg config) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, broken: cfg.broken, noReversals: cfg.noReversals, central: map[string]int{}, stats: map[string]int{}}
+	w := &world{ctx: context.Background(), t: t, dir: dir, now: t0, broken: cfg.broken, noReversals: cfg.noReversals, central: map[string]int{}, closedAt: map[string]time.Time{}, stats: map[string]int{}}
 	w.st = w.centralStore(cfg)
 	eng, err := couponkit.New(couponkit.Config{Store: w.st, Now: func() time.Time { return w.now }, NewID: w.newID})
 	if err != nil {
