@@ -31,6 +31,7 @@ var bulkTables = []string{"ck_coupons", "ck_events", "ck_counters"}
 type bulkCmp struct {
 	env    *pgEnv
 	n      int
+	batch  int // rows per batch (bulk.Options.BatchSize)
 	csv    string
 	dump   string
 	dumped bool
@@ -55,13 +56,13 @@ var (
 // wrote (its coupons, events and counters, dumped after the first round)
 // into tables made LIKE couponkit's, INCLUDING ALL: the same columns,
 // checks and indexes (not the foreign key to the series).
-func compareBulk(ctx context.Context, env *pgEnv, n, rounds int, w, progress io.Writer) error {
+func compareBulk(ctx context.Context, env *pgEnv, n, rounds, batch int, w, progress io.Writer) error {
 	dir, err := os.MkdirTemp("", "hotbench-bulk-")
 	if err != nil {
 		return err
 	}
 	defer os.RemoveAll(dir)
-	b := &bulkCmp{env: env, n: n, csv: filepath.Join(dir, "customers.csv"), dump: dir}
+	b := &bulkCmp{env: env, n: n, batch: batch, csv: filepath.Join(dir, "customers.csv"), dump: dir}
 	if err := writeCustomers(b.csv, n); err != nil {
 		return err
 	}
@@ -216,7 +217,7 @@ func (b *bulkCmp) issue(ctx context.Context, schema string) (time.Duration, erro
 	defer f.Close()
 	b.calls.Reset()
 	start, cpu := time.Now(), processCPU()
-	rep, err := bulk.IssueFile(ctx, e, sr.ID, f, bulk.Options{})
+	rep, err := bulk.IssueFile(ctx, e, sr.ID, f, bulk.Options{BatchSize: b.batch})
 	d := time.Since(start)
 	b.cpu = processCPU() - cpu
 	if err == nil && rep.Applied != b.n {

@@ -58,6 +58,22 @@ func TestRunBulkAloneProfilesIt(t *testing.T) {
 	}
 }
 
+// TestBulkBatch runs SQLite's bulk issue with -batch: the rows go in
+// batches of that size (500 rows in 100s: 5), and in bulk's default ones
+// without it (1).
+func TestBulkBatch(t *testing.T) {
+	for batch, want := range map[int]string{100: "500 rows from CSV (batches: 5)", 0: "500 rows from CSV (batches: 1)"} {
+		cfg := tiny("sqlite")
+		cfg.dir = t.TempDir()
+		cfg.only = "^none$"
+		cfg.sqliteBulk = 500
+		cfg.batch = batch
+		if out := runOK(t, cfg); !strings.Contains(out, want) {
+			t.Errorf("-batch %d: output lacks %q:\n%s", batch, want, out)
+		}
+	}
+}
+
 // TestRunPostgres runs the whole program on PostgreSQL with tiny sizes,
 // with the bulk comparison and a CPU profile: every safe contender is
 // exact, the schema is dropped afterwards.

@@ -74,6 +74,9 @@ type config struct {
 	bulkN      int
 	bulkRounds int
 	sqliteBulk int
+	// batch is the rows per batch of both bulk issues (bulk.Options'
+	// BatchSize; 0: its default).
+	batch      int
 	cpuprofile string
 	// only, when set, is the regular expression of the names of the
 	// contenders to run.
@@ -113,6 +116,7 @@ func parseFlags(args []string, stderr io.Writer) (config, error) {
 	fs.IntVar(&c.bulkRounds, "bulkrounds", 3, "interleaved rounds of the bulk-issue comparison")
 	fs.StringVar(&c.only, "only", "", "run only the contenders whose names match this regular expression (default: all)")
 	fs.IntVar(&c.sqliteBulk, "sqlitebulk", 0, "rows of a bulk issue from CSV into a fresh SQLite file, timed with its peak RSS (0: skip it)")
+	fs.IntVar(&c.batch, "batch", 0, "rows per batch of the bulk issues (0: bulk.DefaultBatchSize)")
 	fs.StringVar(&c.cpuprofile, "cpuprofile", "", "write a CPU profile of one extra couponkit run (PostgreSQL's, else SQLite's), or of the bulk issues when -only selects no contender, to this file")
 	if err := fs.Parse(args); err != nil {
 		return c, err // the flag set has written it
@@ -139,8 +143,8 @@ func (c *config) check() error {
 	if c.has("postgres") && c.dsn == "" {
 		return errors.New("-db postgres needs -dsn or COUPONKIT_TEST_POSTGRES")
 	}
-	if c.rounds < 1 || c.n < 1 || c.clients < 1 || c.limit < 1 || c.attempts < c.limit || c.bulkN < 0 || c.bulkRounds < 1 || c.sqliteBulk < 0 {
-		return errors.New("-rounds, -n, -clients, -limit and -bulkrounds must be positive, -attempts at least -limit, -bulk and -sqlitebulk not negative")
+	if c.rounds < 1 || c.n < 1 || c.clients < 1 || c.limit < 1 || c.attempts < c.limit || c.bulkN < 0 || c.bulkRounds < 1 || c.sqliteBulk < 0 || c.batch < 0 {
+		return errors.New("-rounds, -n, -clients, -limit and -bulkrounds must be positive, -attempts at least -limit, -bulk, -sqlitebulk and -batch not negative")
 	}
 	return nil
 }

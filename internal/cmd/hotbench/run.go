@@ -156,12 +156,12 @@ func run(ctx context.Context, cfg config, w io.Writer) (err error) {
 // on PostgreSQL, the timed issue into SQLite.
 func runBulk(ctx context.Context, v *envs, cfg config, w io.Writer) error {
 	if cfg.bulkN > 0 && v.pg != nil {
-		if err := compareBulk(ctx, v.pg, cfg.bulkN, cfg.bulkRounds, w, cfg.progress); err != nil {
+		if err := compareBulk(ctx, v.pg, cfg.bulkN, cfg.bulkRounds, cfg.batch, w, cfg.progress); err != nil {
 			return fmt.Errorf("bulk: %w", err)
 		}
 	}
 	if cfg.sqliteBulk > 0 {
-		if err := sqliteBulk(ctx, cfg.dir, cfg.sqliteBulk, w); err != nil {
+		if err := sqliteBulk(ctx, cfg.dir, cfg.sqliteBulk, cfg.batch, w); err != nil {
 			return fmt.Errorf("sqlite bulk: %w", err)
 		}
 	}

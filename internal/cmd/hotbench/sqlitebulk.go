@@ -21,12 +21,13 @@ import (
 
 // sqliteBulk measures a bulk issue on SQLite: bulk.IssueFile of a CSV file
 // of n customers (one row each) into a generated series of 10-character
-// codes, in a fresh SQLite file of its own in dir (a temporary directory
-// when empty, removed afterwards). It writes the time of the issue, the
+// codes, in batches of batch rows (0: bulk's default), in a fresh SQLite
+// file of its own in dir (a temporary directory when empty, removed
+// afterwards). It writes the number of batches, the time of the issue, the
 // rows per second, the process's CPU time and its peak resident memory
 // during it (the high-water mark reset just before, on Linux), and checks
 // that every row was issued and stored.
-func sqliteBulk(ctx context.Context, dir string, n int, w io.Writer) error {
+func sqliteBulk(ctx context.Context, dir string, n, batch int, w io.Writer) error {
 	tmp, err := os.MkdirTemp(dir, "hotbench-sqlitebulk-")
 	if err != nil {
 		return err
@@ -63,7 +64,9 @@ func sqliteBulk(ctx context.Context, dir string, n int, w io.Writer) error {
 	debug.FreeOSMemory()
 	reset := resetPeakRSS()
 	cpu0, start := processCPU(), time.Now()
-	rep, err := bulk.IssueFile(ctx, e, sr.ID, bufio.NewReader(f), bulk.Options{})
+	batches := 0
+	opts := bulk.Options{BatchSize: batch, Progress: func(bulk.Progress) { batches++ }}
+	rep, err := bulk.IssueFile(ctx, e, sr.ID, bufio.NewReader(f), opts)
 	d, cpu := time.Since(start), processCPU()-cpu0
 	peak, peakErr := peakRSS()
 	if err != nil {
@@ -76,8 +79,8 @@ func sqliteBulk(ctx context.Context, dir string, n int, w io.Writer) error {
 	if err := st.DB().QueryRowContext(ctx, "SELECT count(*) FROM ck_coupons WHERE series_id = ?", sr.ID).Scan(&stored); err != nil || stored != n {
 		return errors.Join(fmt.Errorf("%d coupons stored, want %d", stored, n), err)
 	}
-	fmt.Fprintf(w, "\nbulk issue on SQLite (bulk.IssueFile, generated 10-character codes): %d rows from CSV in %.1f s, %.0f rows/s, process CPU %.1f s\n",
-		n, d.Seconds(), float64(n)/d.Seconds(), cpu.Seconds())
+	fmt.Fprintf(w, "\nbulk issue on SQLite (bulk.IssueFile, generated 10-character codes): %d rows from CSV (batches: %d) in %.1f s, %.0f rows/s, process CPU %.1f s\n",
+		n, batches, d.Seconds(), float64(n)/d.Seconds(), cpu.Seconds())
 	switch {
 	case peakErr != nil:
 		fmt.Fprintf(w, "peak RSS: not read (%v)\n", peakErr)
