@@ -262,10 +262,7 @@ type issueSnapshot struct {
 func (e *Engine) readIssue(ctx context.Context, s *series.Series, customer string, at time.Time) (issueSnapshot, error) {
 	var snap issueSnapshot
 	keys := issueKeys(s.ID, customer)
-	read := keys[:]
-	if rules := s.EffectiveIssuance(); !rules.DecidesOnCustomer() {
-		read = keys[:1] // the customer's counter stays zero, which decides the same
-	}
+	read := issueReadKeys(s, keys[:])
 	var counts [2]store.Count
 	if err := e.st.Counters(ctx, read, counts[:len(read)]); err != nil {
 		return snap, err

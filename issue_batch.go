@@ -186,12 +186,8 @@ func (e *Engine) readBatch(ctx context.Context, b *issueBatch, reqs []IssueReque
 	// committed between the two reads is then seen by the keys (a replay),
 	// where read the other way round it would be seen by the counters
 	// alone (a refusal: the customer has the code).
-	// The customers' counters are read only where the rules decide on
-	// them; where they do not, each stays zero, which decides the same.
 	b.counts = make([]store.Count, len(keys))
-	if rules := b.s.EffectiveIssuance(); !rules.DecidesOnCustomer() {
-		keys = keys[:1]
-	}
+	keys = issueReadKeys(b.s, keys)
 	if err := e.st.Counters(ctx, keys, b.counts[:len(keys)]); err != nil {
 		return err
 	}

@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/couponkit/couponkit/limits"
+	"github.com/couponkit/couponkit/series"
 	"github.com/couponkit/couponkit/store"
 )
 
@@ -26,6 +27,19 @@ func issueKeys(seriesID, customer string) [2]store.CounterKey {
 		{Counter: limits.SeriesIssued, Series: seriesID},
 		{Counter: limits.CustomerIssued, Series: seriesID, Customer: customer},
 	}
+}
+
+// issueReadKeys cuts keys (issueKeys' series counter first, then
+// customers' counters) to the counters s's issuance rules decide on: the
+// series' alone where no rule reads a customer's
+// (limits.IssuanceRules.DecidesOnCustomer). A customer's counter not read
+// stays zero, which decides the same; it is bumped either way, so that a
+// rule added later counts the coupons issued before it.
+func issueReadKeys(s *series.Series, keys []store.CounterKey) []store.CounterKey {
+	if rules := s.EffectiveIssuance(); !rules.DecidesOnCustomer() {
+		return keys[:1]
+	}
+	return keys
 }
 
 // guardedBumps appends to dst a +1 bump of each key guarded by the
