@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"strings"
@@ -59,17 +60,27 @@ func TestRunBulkAloneProfilesIt(t *testing.T) {
 }
 
 // TestBulkBatch runs SQLite's bulk issue with -batch: the rows go in
-// batches of that size (500 rows in 100s: 5), and in bulk's default ones
-// without it (1).
+// batches of that size (500 rows in 100s: 5; 450 in 100s: 5, the last of
+// 50), and in bulk's default ones without it (1), and the hand-written
+// load after it writes every row the issue wrote (each coupon and its
+// event, the customers' counters and the series').
 func TestBulkBatch(t *testing.T) {
-	for batch, want := range map[int]string{100: "500 rows from CSV (batches: 5)", 0: "500 rows from CSV (batches: 1)"} {
+	for _, c := range []struct{ rows, batch int }{{500, 100}, {450, 100}, {500, 0}} {
 		cfg := tiny("sqlite")
 		cfg.dir = t.TempDir()
 		cfg.only = "^none$"
-		cfg.sqliteBulk = 500
-		cfg.batch = batch
-		if out := runOK(t, cfg); !strings.Contains(out, want) {
-			t.Errorf("-batch %d: output lacks %q:\n%s", batch, want, out)
+		cfg.sqliteBulk = c.rows
+		cfg.batch = c.batch
+		out := runOK(t, cfg)
+		batches := 1
+		if c.batch > 0 {
+			batches = (c.rows + c.batch - 1) / c.batch
+		}
+		for _, want := range []string{fmt.Sprintf("%d rows from CSV (batches: %d)", c.rows, batches),
+			fmt.Sprintf("the same rows (%d coupons, %d events, %d counters) by INSERT ... SELECT", c.rows, c.rows, c.rows+1)} {
+			if !strings.Contains(out, want) {
+				t.Errorf("%d rows, -batch %d: output lacks %q:\n%s", c.rows, c.batch, want, out)
+			}
 		}
 	}
 }
