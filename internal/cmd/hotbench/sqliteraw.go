@@ -33,7 +33,7 @@ type rawLoad struct {
 // coupons: a fresh migrated file, the series' row and code sequence in it,
 // and the rows to load in a staging file, each coupon with the number of
 // its batch (by the order they were written) and each counter of a
-// customer with its coupon's.
+// customer with its first coupon's.
 func stageRaw(ctx context.Context, dir, src, seriesID string, batch int) (_ *rawLoad, err error) {
 	st, err := sqlite.Open(ctx, filepath.Join(dir, "raw.db"))
 	if err != nil {
@@ -51,23 +51,27 @@ func stageRaw(ctx context.Context, dir, src, seriesID string, batch int) (_ *raw
 	if r.conn, err = st.DB().Conn(ctx); err != nil {
 		return nil, err
 	}
-	steps := []string{
-		"ATTACH " + quote(src) + " AS src",
-		"ATTACH " + quote(filepath.Join(dir, "stage.db")) + " AS stage",
-		"INSERT INTO main.ck_series SELECT * FROM src.ck_series",
-		"INSERT INTO main.ck_sequences SELECT * FROM src.ck_sequences",
-		"CREATE TABLE stage.coupons AS SELECT * FROM src.ck_coupons ORDER BY rowid",
-		"CREATE INDEX stage.coupons_holder ON coupons (series_id, holder)",
-		"CREATE TABLE stage.events AS SELECT * FROM src.ck_events ORDER BY seq",
-		fmt.Sprintf("CREATE TABLE stage.counters AS SELECT (k.rowid - 1) / %d AS batch, c.* FROM src.ck_counters c "+
-			"JOIN stage.coupons k ON k.series_id = c.series_id AND k.holder = c.customer "+
-			"WHERE c.customer <> '' ORDER BY 1, c.counter, c.series_id, c.code, c.holder, c.customer", batch),
-		"CREATE INDEX stage.counters_batch ON counters (batch)",
-		"CREATE TABLE stage.series_counters AS SELECT * FROM src.ck_counters WHERE customer = ''",
+	steps := []struct {
+		q    string
+		args []any
+	}{
+		{"ATTACH ? AS src", []any{src}},
+		{"ATTACH ? AS stage", []any{filepath.Join(dir, "stage.db")}},
+		{"INSERT INTO main.ck_series SELECT * FROM src.ck_series", nil},
+		{"INSERT INTO main.ck_sequences SELECT * FROM src.ck_sequences", nil},
+		{"CREATE TABLE stage.coupons AS SELECT * FROM src.ck_coupons ORDER BY rowid", nil},
+		// A customer's counter goes with its first coupon's batch.
+		{"CREATE TABLE stage.counters AS SELECT (k.first - 1) / ? AS batch, c.* FROM src.ck_counters c " +
+			"JOIN (SELECT series_id, holder, min(rowid) AS first FROM stage.coupons GROUP BY 1, 2) k " +
+			"ON k.series_id = c.series_id AND k.holder = c.customer " +
+			"WHERE c.customer <> '' ORDER BY 1, c.counter, c.series_id, c.code, c.holder, c.customer", []any{batch}},
+		{"CREATE INDEX stage.counters_batch ON counters (batch)", nil},
+		{"CREATE TABLE stage.series_counters AS SELECT * FROM src.ck_counters WHERE customer = ''", nil},
+		{"CREATE TABLE stage.events AS SELECT * FROM src.ck_events ORDER BY seq", nil},
 	}
-	for _, q := range steps {
-		if _, err := r.conn.ExecContext(ctx, q); err != nil {
-			return nil, fmt.Errorf("staging (%s): %w", q, err)
+	for _, s := range steps {
+		if _, err := r.conn.ExecContext(ctx, s.q, s.args...); err != nil {
+			return nil, fmt.Errorf("staging (%s): %w", s.q, err)
 		}
 	}
 	var seqs int
@@ -147,16 +151,4 @@ func (r *rawLoad) close() error {
 		err = r.conn.Close()
 	}
 	return errors.Join(err, r.st.Close())
-}
-
-// quote is s as an SQL string literal.
-func quote(s string) string {
-	q := []byte{'\''}
-	for i := range len(s) {
-		if s[i] == '\'' {
-			q = append(q, '\'')
-		}
-		q = append(q, s[i])
-	}
-	return string(append(q, '\''))
 }
