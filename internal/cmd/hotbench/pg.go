@@ -246,9 +246,15 @@ func handTrial(ctx context.Context, db *sql.DB, st stmts, sid string, limit int,
 	}, nil
 }
 
+// txBeginner begins transactions: a *sql.DB, or one of its connections
+// (*sql.Conn).
+type txBeginner interface {
+	BeginTx(ctx context.Context, opts *sql.TxOptions) (*sql.Tx, error)
+}
+
 // inTx runs fn in a transaction of db, committing when it returns true
 // and rolling back otherwise.
-func inTx(ctx context.Context, db *sql.DB, fn func(tx *sql.Tx) (bool, error)) (bool, error) {
+func inTx(ctx context.Context, db txBeginner, fn func(tx *sql.Tx) (bool, error)) (bool, error) {
 	tx, err := db.BeginTx(ctx, nil)
 	if err != nil {
 		return false, err

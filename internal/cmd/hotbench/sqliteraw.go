@@ -99,7 +99,7 @@ func (r *rawLoad) load(ctx context.Context, batch int) (time.Duration, error) {
 	for b := range r.batches {
 		lo, hi := int64(b*batch)+1, min(int64(b+1)*int64(batch), r.coupons)
 		elo, ehi := int64(b)*r.events/int64(r.batches)+1, int64(b+1)*r.events/int64(r.batches)
-		if err := r.tx(ctx, func(tx *sql.Tx) error {
+		if _, err := inTx(ctx, r.conn, func(tx *sql.Tx) (bool, error) {
 			for _, s := range []struct {
 				q    string
 				args []any
@@ -111,14 +111,14 @@ func (r *rawLoad) load(ctx context.Context, batch int) (time.Duration, error) {
 					"ON CONFLICT (counter, series_id, code, holder, customer) DO UPDATE SET n = n + excluded.n, last = excluded.last", []any{hi - lo + 1}},
 			} {
 				if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-					return fmt.Errorf("batch %d (%s): %w", b, s.q, err)
+					return false, fmt.Errorf("batch %d (%s): %w", b, s.q, err)
 				}
 			}
 			if !r.sequence {
-				return nil
+				return true, nil
 			}
 			_, err := tx.ExecContext(ctx, "UPDATE main.ck_sequences SET next = next + ? WHERE series_id = ?", hi-lo+1, r.seriesID)
-			return err
+			return err == nil, err
 		}); err != nil {
 			return 0, err
 		}
@@ -131,18 +131,6 @@ func (r *rawLoad) load(ctx context.Context, batch int) (time.Duration, error) {
 		err = fmt.Errorf("loaded %d coupons, %d events, %d counters; staged %d, %d, %d", coupons, events, counters, r.coupons, r.events, r.counters)
 	}
 	return d, err
-}
-
-// tx runs f in a transaction on the load's connection.
-func (r *rawLoad) tx(ctx context.Context, f func(*sql.Tx) error) error {
-	tx, err := r.conn.BeginTx(ctx, nil)
-	if err != nil {
-		return err
-	}
-	if err := f(tx); err != nil {
-		return errors.Join(err, tx.Rollback())
-	}
-	return tx.Commit()
 }
 
 func (r *rawLoad) close() error {
