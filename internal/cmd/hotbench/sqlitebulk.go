@@ -92,7 +92,7 @@ func sqliteBulk(ctx context.Context, dir string, n, batch int, w io.Writer) erro
 		return err
 	}
 	defer raw.close()
-	rd, err := raw.load(ctx, batch)
+	rd, err := raw.load(ctx)
 	if err != nil {
 		return err
 	}

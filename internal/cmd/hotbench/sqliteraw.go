@@ -20,6 +20,7 @@ import (
 type rawLoad struct {
 	st      *sqlite.Store
 	conn    *sql.Conn
+	batch   int // coupons per transaction
 	batches int
 	// the rows staged of each table, and whether the series has a code
 	// sequence to advance per batch
@@ -39,7 +40,7 @@ func stageRaw(ctx context.Context, dir, src, seriesID string, batch int) (_ *raw
 	if err != nil {
 		return nil, err
 	}
-	r := &rawLoad{st: st, seriesID: seriesID}
+	r := &rawLoad{st: st, seriesID: seriesID, batch: batch}
 	defer func() {
 		if err != nil {
 			r.close()
@@ -94,7 +95,8 @@ func stageRaw(ctx context.Context, dir, src, seriesID string, batch int) (_ *raw
 // series-wide counters bumped by the batch's coupons, and the code
 // sequence advanced by them. It returns the time it took, and checks that
 // every row staged was written.
-func (r *rawLoad) load(ctx context.Context, batch int) (time.Duration, error) {
+func (r *rawLoad) load(ctx context.Context) (time.Duration, error) {
+	batch := r.batch
 	start := time.Now()
 	for b := range r.batches {
 		lo, hi := int64(b*batch)+1, min(int64(b+1)*int64(batch), r.coupons)
