@@ -18,15 +18,30 @@ import (
 // Go, no reads, no decisions): what SQLite's b-trees and write-ahead log
 // cost for those rows and indexes, as raw COPY is on PostgreSQL.
 type rawLoad struct {
-	st      *sqlite.Store
-	conn    *sql.Conn
-	batch   int // coupons per transaction
-	batches int
-	// the rows staged of each table, and whether the series has a code
-	// sequence to advance per batch
+	st    *sqlite.Store
+	conn  *sql.Conn
+	batch int // coupons per transaction
+	// the rows staged of each table
 	coupons, events, counters int64
-	sequence                  bool
 	seriesID                  string
+}
+
+// sqlStep is one statement of the load and its arguments.
+type sqlStep struct {
+	q    string
+	args []any
+}
+
+// execSteps runs steps in order on x, naming the failing one in its error.
+func execSteps(ctx context.Context, x interface {
+	ExecContext(context.Context, string, ...any) (sql.Result, error)
+}, steps []sqlStep) error {
+	for _, s := range steps {
+		if _, err := x.ExecContext(ctx, s.q, s.args...); err != nil {
+			return fmt.Errorf("%s: %w", s.q, err)
+		}
+	}
+	return nil
 }
 
 // stageRaw prepares a rawLoad in dir from the SQLite file src, in which a
@@ -52,10 +67,7 @@ func stageRaw(ctx context.Context, dir, src, seriesID string, batch int) (_ *raw
 	if r.conn, err = st.DB().Conn(ctx); err != nil {
 		return nil, err
 	}
-	steps := []struct {
-		q    string
-		args []any
-	}{
+	steps := []sqlStep{
 		{"ATTACH ? AS src", []any{src}},
 		{"ATTACH ? AS stage", []any{filepath.Join(dir, "stage.db")}},
 		{"INSERT INTO main.ck_series SELECT * FROM src.ck_series", nil},
@@ -70,20 +82,14 @@ func stageRaw(ctx context.Context, dir, src, seriesID string, batch int) (_ *raw
 		{"CREATE TABLE stage.series_counters AS SELECT * FROM src.ck_counters WHERE customer = ''", nil},
 		{"CREATE TABLE stage.events AS SELECT * FROM src.ck_events ORDER BY seq", nil},
 	}
-	for _, s := range steps {
-		if _, err := r.conn.ExecContext(ctx, s.q, s.args...); err != nil {
-			return nil, fmt.Errorf("staging (%s): %w", s.q, err)
-		}
+	if err := execSteps(ctx, r.conn, steps); err != nil {
+		return nil, fmt.Errorf("staging: %w", err)
 	}
-	var seqs int
 	err = r.conn.QueryRowContext(ctx, "SELECT (SELECT count(*) FROM stage.coupons), (SELECT count(*) FROM stage.events), "+
-		"(SELECT count(*) FROM stage.counters) + (SELECT count(*) FROM stage.series_counters), "+
-		"(SELECT count(*) FROM main.ck_sequences WHERE series_id = ?)", seriesID).Scan(&r.coupons, &r.events, &r.counters, &seqs)
+		"(SELECT count(*) FROM stage.counters) + (SELECT count(*) FROM stage.series_counters)").Scan(&r.coupons, &r.events, &r.counters)
 	if err != nil {
 		return nil, err
 	}
-	r.sequence = seqs > 0
-	r.batches = int((r.coupons + int64(batch) - 1) / int64(batch))
 	if _, err := r.conn.ExecContext(ctx, "DETACH src"); err != nil {
 		return nil, err
 	}
@@ -96,31 +102,25 @@ func stageRaw(ctx context.Context, dir, src, seriesID string, batch int) (_ *raw
 // sequence advanced by them. It returns the time it took, and checks that
 // every row staged was written.
 func (r *rawLoad) load(ctx context.Context) (time.Duration, error) {
-	batch := r.batch
+	batch, batches := int64(r.batch), (r.coupons+int64(r.batch)-1)/int64(r.batch)
 	start := time.Now()
-	for b := range r.batches {
-		lo, hi := int64(b*batch)+1, min(int64(b+1)*int64(batch), r.coupons)
-		elo, ehi := int64(b)*r.events/int64(r.batches)+1, int64(b+1)*r.events/int64(r.batches)
+	for b := range batches {
+		lo, hi := b*batch+1, min((b+1)*batch, r.coupons)
+		elo, ehi := b*r.events/batches+1, (b+1)*r.events/batches
 		if _, err := inTx(ctx, r.conn, func(tx *sql.Tx) (bool, error) {
-			for _, s := range []struct {
-				q    string
-				args []any
-			}{
+			err := execSteps(ctx, tx, []sqlStep{
 				{"INSERT INTO main.ck_coupons SELECT * FROM stage.coupons WHERE rowid BETWEEN ? AND ?", []any{lo, hi}},
 				{"INSERT INTO main.ck_events SELECT * FROM stage.events WHERE rowid BETWEEN ? AND ?", []any{elo, ehi}},
 				{"INSERT INTO main.ck_counters SELECT counter, series_id, code, holder, customer, n, last FROM stage.counters WHERE batch = ?", []any{b}},
 				{"INSERT INTO main.ck_counters SELECT counter, series_id, code, holder, customer, ?, last FROM stage.series_counters WHERE true " +
 					"ON CONFLICT (counter, series_id, code, holder, customer) DO UPDATE SET n = n + excluded.n, last = excluded.last", []any{hi - lo + 1}},
-			} {
-				if _, err := tx.ExecContext(ctx, s.q, s.args...); err != nil {
-					return false, fmt.Errorf("batch %d (%s): %w", b, s.q, err)
-				}
+				// A series without a code sequence updates no row.
+				{"UPDATE main.ck_sequences SET next = next + ? WHERE series_id = ?", []any{hi - lo + 1, r.seriesID}},
+			})
+			if err != nil {
+				return false, fmt.Errorf("batch %d: %w", b, err)
 			}
-			if !r.sequence {
-				return true, nil
-			}
-			_, err := tx.ExecContext(ctx, "UPDATE main.ck_sequences SET next = next + ? WHERE series_id = ?", hi-lo+1, r.seriesID)
-			return err == nil, err
+			return true, nil
 		}); err != nil {
 			return 0, err
 		}
